@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
+
+from accounts.models import User
+from accounts.timezones import time_zone_choices
+
+
+class TimeZoneField(forms.ChoiceField):
+    """A select of IANA zones; the page's script preselects the browser's zone."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("choices", time_zone_choices)
+        kwargs.setdefault("label", "Time zone")
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("data-detect-time-zone", "1")
+
+
+class SignUpForm(BaseUserCreationForm):
+    name = forms.CharField(max_length=150, label="Your name")
+    email = forms.EmailField(max_length=254, label="Work email")
+    time_zone = TimeZoneField(initial="UTC")
+
+    class Meta:
+        model = User
+        fields = ("name", "email", "time_zone")
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                "An account with this email already exists. Log in or reset your password."
+            )
+        return email
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That email and password do not match an account. "
+        "Check them and try again (the password is case-sensitive).",
+    }
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+
+class ProfileForm(forms.ModelForm):
+    time_zone = TimeZoneField()
+
+    class Meta:
+        model = User
+        fields = ("name", "time_zone")
+        labels = {"name": "Your name"}

@@ -1,0 +1,26 @@
+"""Test-run environment, set before Django loads its settings.
+
+The suite gets its own Celery broker folder (so it never shares a queue with a
+`make run` in another terminal) and local-development defaults. Anything set
+in the real environment (CI's DATABASE_URL, CELERY_BROKER_URL, ...) wins.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+TEST_BROKER_DIR = ROOT / "var" / "test-broker"
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scheduleonce.settings")
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("CELERY_FILESYSTEM_DIR", str(TEST_BROKER_DIR))
+
+
+def pytest_configure(config):
+    # Messages left over from an earlier, interrupted run must not reach this run's workers.
+    if os.environ["CELERY_FILESYSTEM_DIR"] == str(TEST_BROKER_DIR):
+        shutil.rmtree(TEST_BROKER_DIR, ignore_errors=True)
+    import django
+
+    django.setup()

@@ -1,0 +1,29 @@
+"""``manage.py seed_demo``: create the demo data a local run needs, when missing.
+
+Never changes data that already exists, so it is safe on every start.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from accounts.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_host
+
+
+class Command(BaseCommand):
+    help = "Create the demo host (and its demo data) if missing, and print the demo login."
+
+    def handle(self, *args, **options):
+        host, created = ensure_demo_host()
+        verb = "Created" if created else "Found"
+        self.stdout.write(f"{verb} the demo host.")
+        password = DEMO_PASSWORD
+        if not host.check_password(DEMO_PASSWORD):
+            password = "(changed since it was created)"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo login: {DEMO_EMAIL} / {password}  "
+                f"(log in at {settings.SITE_URL}/accounts/login/)"
+            )
+        )

@@ -1,0 +1,87 @@
+"""Shared fixtures: the cast of users, service checks, and real worker processes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import connection
+
+from tests.support.services import redis_available, require_services
+from tests.support.worker import CeleryWorker
+
+
+@pytest.fixture
+def host(django_user_model):
+    """Alice, a host with an account and nothing else yet."""
+    return django_user_model.objects.create_user(
+        "alice@example.com", "alice-password-1", name="Alice Host", time_zone="Europe/London"
+    )
+
+
+@pytest.fixture
+def teammate(django_user_model):
+    """Bob, another host on the same installation."""
+    return django_user_model.objects.create_user(
+        "bob@example.com", "bob-password-1", name="Bob Teammate", time_zone="America/New_York"
+    )
+
+
+@pytest.fixture
+def outsider(django_user_model):
+    """Charlie, a host who must never see Alice's or Bob's things."""
+    return django_user_model.objects.create_user(
+        "charlie@example.com", "charlie-password-1", name="Charlie Outsider"
+    )
+
+
+@pytest.fixture
+def host_client(client, host):
+    client.force_login(host)
+    return client
+
+
+def _skip_or_fail(reason: str) -> None:
+    if require_services():
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _service_markers(request):
+    is_postgres = connection.settings_dict["ENGINE"] == "django.db.backends.postgresql"
+    if request.node.get_closest_marker("postgres") and not is_postgres:
+        _skip_or_fail("the database is not PostgreSQL (set DATABASE_URL)")
+    if request.node.get_closest_marker("redis") and not redis_available():
+        _skip_or_fail("Redis is not reachable (set CELERY_BROKER_URL=redis://...)")
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real `celery worker` process on the configured broker and the test database."""
+    worker = CeleryWorker(extra_env={})
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker_factory(transactional_db):
+    """Start real worker processes with extra environment; all are stopped afterwards."""
+    workers: list[CeleryWorker] = []
+
+    def start(**extra_env: str) -> CeleryWorker:
+        worker = CeleryWorker(extra_env=extra_env)
+        worker.start()
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+def pytest_report_header(config):
+    db = os.environ.get("DATABASE_URL", "sqlite (default)").split("@")[-1]
+    broker = os.environ.get("CELERY_BROKER_URL", "filesystem:// (default)").split("@")[-1]
+    return [f"scheduleonce: database {db}, broker {broker}"]

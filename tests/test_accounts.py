@@ -1,0 +1,143 @@
+"""A host signs up, logs in, resets a password and finds Setup."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sign_up_lands_in_setup_with_its_sidebar(client, django_user_model):
+    response = client.post(
+        reverse("accounts:signup"),
+        {
+            "name": "Dana Host",
+            "email": "Dana@Example.com",
+            "time_zone": "Asia/Kolkata",
+            "password1": "a-long-pass-phrase",
+            "password2": "a-long-pass-phrase",
+        },
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == reverse("setup:home")
+    page = response.content.decode()
+    assert 'aria-label="Setup"' in page
+    assert "Calendar integration" in page
+    assert "Booking pages" in page
+    user = django_user_model.objects.get()
+    assert user.email == "dana@example.com"
+    assert user.time_zone == "Asia/Kolkata"
+
+
+def test_sign_up_refuses_a_taken_email_whatever_its_case(client, host):
+    response = client.post(
+        reverse("accounts:signup"),
+        {
+            "name": "Again",
+            "email": "ALICE@example.com",
+            "time_zone": "UTC",
+            "password1": "a-long-pass-phrase",
+            "password2": "a-long-pass-phrase",
+        },
+    )
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+
+
+def test_sign_up_refuses_an_unknown_time_zone(client, django_user_model):
+    response = client.post(
+        reverse("accounts:signup"),
+        {
+            "name": "Eve",
+            "email": "eve@example.com",
+            "time_zone": "Mars/Olympus_Mons",
+            "password1": "a-long-pass-phrase",
+            "password2": "a-long-pass-phrase",
+        },
+    )
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not django_user_model.objects.exists()
+
+
+def test_log_in_with_email_in_any_case_then_log_out(client, host):
+    response = client.post(
+        reverse("accounts:login"),
+        {"username": "Alice@Example.COM", "password": "alice-password-1"},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == reverse("setup:home")
+    assert response.context["user"] == host
+    response = client.post(reverse("accounts:logout"), follow=True)
+    assert response.context["user"].is_anonymous
+
+
+def test_wrong_password_is_refused_with_a_message(client, host):
+    response = client.post(
+        reverse("accounts:login"), {"username": host.email, "password": "not-it"}
+    )
+    assert response.status_code == 200
+    assert "do not match an account" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "name", ["setup:home", "setup:profile", "calendars:integration", "pages:list"]
+)
+def test_setup_pages_need_a_login(client, name):
+    url = reverse(name)
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+@pytest.mark.parametrize(
+    ("name", "current"),
+    [
+        ("setup:home", "Getting started"),
+        ("calendars:integration", "Calendar integration"),
+        ("pages:list", "Booking pages"),
+        ("setup:profile", "Profile"),
+    ],
+)
+def test_setup_sidebar_marks_the_current_section(host_client, name, current):
+    page = host_client.get(reverse(name)).content.decode()
+    assert re.search(rf'aria-current="page">{current}</a>', page)
+
+
+def test_password_reset_by_email(client, host):
+    client.post(reverse("accounts:password_reset"), {"email": "alice@example.com"})
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["alice@example.com"]
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200
+    set_url = form_page.redirect_chain[-1][0]
+    done = client.post(
+        set_url,
+        {"new_password1": "brand-new-phrase-9", "new_password2": "brand-new-phrase-9"},
+        follow=True,
+    )
+    assert "Password saved" in done.content.decode()
+    host.refresh_from_db()
+    assert host.check_password("brand-new-phrase-9")
+
+
+def test_password_reset_for_unknown_email_sends_nothing_and_reveals_nothing(client, host):
+    response = client.post(
+        reverse("accounts:password_reset"), {"email": "nobody@example.com"}, follow=True
+    )
+    assert "Check your email" in response.content.decode()
+    assert mail.outbox == []
+
+
+def test_profile_changes_time_zone(host_client, host):
+    response = host_client.post(
+        reverse("setup:profile"), {"name": "Alice H.", "time_zone": "Pacific/Chatham"}
+    )
+    assert response.status_code == 302
+    host.refresh_from_db()
+    assert host.time_zone == "Pacific/Chatham"

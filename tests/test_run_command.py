@@ -1,0 +1,86 @@
+"""`make run` on a fresh machine: one command brings up web, worker and beat."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+import requests
+
+from tests.support.net import free_port
+from tests.support.subproc import ROOT, clean_env
+from tests.support.worker import wait_until
+
+pytestmark = [pytest.mark.slow]
+
+
+def test_run_starts_everything_seeds_the_demo_host_and_stops_on_ctrl_c(tmp_path):
+    port = free_port()
+    env = clean_env(DEBUG="1", VAR_DIR=str(tmp_path), PORT=str(port))
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(base + "/healthz"), timeout=120, message="".join(lines))
+        wait_until(lambda: any("ready." in line for line in lines), timeout=60)
+        wait_until(lambda: any("beat: Starting" in line for line in lines), timeout=60)
+        assert any("Demo login: demo@example.com / demo-password" in line for line in lines)
+
+        session = requests.Session()
+        login = session.get(base + "/accounts/login/")
+        page = session.post(
+            base + "/accounts/login/",
+            data={
+                "username": "demo@example.com",
+                "password": "demo-password",
+                "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            },
+            headers={"Referer": login.url},
+        )
+        assert page.url == base + "/setup/"
+        assert "Calendar integration" in page.text
+        assert (tmp_path / "db.sqlite3").exists()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(30)
+    assert code == 0, "".join(lines)
+    assert not _answers(base + "/healthz")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def test_seed_demo_is_idempotent(tmp_path):
+    env = clean_env(DEBUG="1", VAR_DIR=str(tmp_path))
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, timeout=120
+        )
+        assert done.returncode == 0
+        seeded = subprocess.run(
+            [sys.executable, "manage.py", "seed_demo"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert seeded.returncode == 0, seeded.stderr
+    assert "Found the demo host." in seeded.stdout
+    assert os.path.exists(tmp_path / "db.sqlite3")

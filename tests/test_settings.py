@@ -1,0 +1,68 @@
+"""Settings come from the environment; production refuses to start half-configured."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+
+from tests.support.subproc import clean_env, manage
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-key-with-entropy-0123456789",
+    "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "ALLOWED_HOSTS": "scheduleonce.example.com",
+    "DATABASE_URL": "postgres://scheduleonce@127.0.0.1:5432/scheduleonce",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
+    "MS_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+    "MS_CLIENT_SECRET": "a-client-secret",
+    "SITE_URL": "https://scheduleonce.example.com",
+}
+
+
+def test_check_deploy_passes_with_production_values():
+    done = manage("check", "--deploy", "--fail-level", "WARNING", env=clean_env(**PRODUCTION))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no issues" in done.stdout
+
+
+def test_production_does_not_install_the_graph_sandbox():
+    script_env = clean_env(**PRODUCTION)
+    done = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; "
+        "print('graph_sandbox' in settings.INSTALLED_APPS, settings.GRAPH_SANDBOX)",
+        env=script_env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False False"
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "TOKEN_ENCRYPTION_KEYS", "ALLOWED_HOSTS"])
+def test_production_refuses_to_start_without_its_secrets(missing):
+    env = clean_env(**{k: v for k, v in PRODUCTION.items() if k != missing})
+    done = manage("check", env=env)
+    assert done.returncode != 0
+    assert f"{missing} must be set in production" in done.stderr
+
+
+def test_a_typo_in_a_boolean_is_an_error_not_false():
+    done = manage("check", env=clean_env(DEBUG="ture"))
+    assert done.returncode != 0
+    assert "DEBUG must be one of" in done.stderr
+
+
+def test_local_run_generates_and_keeps_a_token_key(tmp_path):
+    env = clean_env(DEBUG="1", VAR_DIR=str(tmp_path))
+    show = "from django.conf import settings; print(len(settings.TOKEN_ENCRYPTION_KEYS[0]))"
+    first = manage("shell", "-c", show, env=env)
+    assert first.returncode == 0, first.stderr
+    key_file = tmp_path / "token_encryption_keys"
+    key = key_file.read_text()
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    manage("shell", "-c", show, env=env)
+    assert key_file.read_text() == key
+    # The key itself is never printed.
+    assert key.strip() not in first.stdout + first.stderr
