@@ -1,0 +1,184 @@
+"""Calendar integration data: connections, calendars, busy time, pushed events.
+
+Shared by every provider (Office 365 first). ``booking`` reads calendars and
+busy intervals and asks for events to be mirrored; this app never imports
+``booking``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ConnectionStatus(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+class DisconnectReason(models.TextChoices):
+    HOST = "host", "Disconnected by the host"
+    EXPIRED = "expired", "The sign-in expired"
+    REVOKED = "revoked", "Microsoft refused the sign-in"
+
+
+class CalendarConnection(models.Model):
+    """One host's sign-in to one calendar account (e.g. an Office 365 mailbox).
+
+    A host has at most one *connected* connection. Disconnected rows stay, with
+    their calendars and the record of pushed events; reconnecting the same account
+    revives the same row (keeping calendar choices and pending work).
+    """
+
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_connections"
+    )
+    provider = models.CharField(max_length=32)  # a key of calendars.providers.PROVIDERS
+    status = models.CharField(
+        max_length=16, choices=ConnectionStatus.choices, default=ConnectionStatus.CONNECTED
+    )
+    # The provider's stable id for the signed-in account (MSAL's home_account_id).
+    account_id = models.CharField(max_length=255)
+    account_email = models.EmailField(max_length=254)
+    account_name = models.CharField(max_length=255, blank=True)
+    # Fernet ciphertext of the provider's token cache; empty once disconnected.
+    # Never rendered, logged or shown in the admin.
+    token_cache = models.TextField(blank=True, default="", editable=False)
+    refresh_issued_at = models.DateTimeField(null=True, blank=True)
+    refresh_expires_at = models.DateTimeField(null=True, blank=True)
+    # None means "no reminder" (isReminderOn: false).
+    default_reminder_minutes = models.PositiveIntegerField(null=True, blank=True, default=15)
+    connected_at = models.DateTimeField(auto_now_add=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    disconnect_reason = models.CharField(
+        max_length=16, choices=DisconnectReason.choices, blank=True, default=""
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["host"],
+                condition=Q(status="connected"),
+                name="one_connected_calendar_account_per_host",
+            ),
+            models.UniqueConstraint(
+                fields=["host", "provider", "account_id"], name="one_row_per_host_account"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.account_email} ({self.status})"
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == ConnectionStatus.CONNECTED
+
+
+class Calendar(models.Model):
+    """A calendar of a connection that the host owns and may write to."""
+
+    connection = models.ForeignKey(
+        CalendarConnection, on_delete=models.CASCADE, related_name="calendars"
+    )
+    remote_id = models.CharField(max_length=512)
+    name = models.CharField(max_length=255)
+    color = models.CharField(max_length=16, blank=True)  # "#rrggbb" when known
+    is_default = models.BooleanField(default=False)
+    can_edit = models.BooleanField(default=True)
+    # False when the calendar vanished at the last "Refresh calendar list".
+    is_active = models.BooleanField(default=True)
+    # Busy-time sync state (see calendars.tasks).
+    delta_link = models.TextField(blank=True, default="", editable=False)
+    synced_from = models.DateTimeField(null=True, blank=True)
+    synced_until = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_sync_error = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "remote_id"], name="calendar_unique_per_connection"
+            )
+        ]
+        ordering = ["-is_default", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BusyInterval(models.Model):
+    """Time blocked in a calendar, as last read from the provider. Times are UTC."""
+
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="busy_intervals")
+    remote_event_id = models.CharField(max_length=512)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    # free, tentative, busy, oof, workingElsewhere, unknown (Graph's showAs).
+    show_as = models.CharField(max_length=32, default="busy")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["calendar", "remote_event_id"], name="busy_interval_unique_event"
+            )
+        ]
+        indexes = [models.Index(fields=["calendar", "start", "end"])]
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m-%d %H:%M}-{self.end:%H:%M} {self.show_as}"
+
+
+class PushState(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SYNCED = "synced", "In the calendar"
+    WAITING = "waiting", "Waiting for the calendar to be reconnected"
+    FAILED = "failed", "Failed"
+
+
+class PushedEvent(models.Model):
+    """The outbox and the record of one event mirrored into one calendar.
+
+    Rows hold the *desired* state (``payload``, ``wanted``, ``version``); a worker
+    makes the calendar match it and records ``synced_version`` and ``remote_id``.
+    Because the row describes an outcome rather than an operation, processing it
+    twice is harmless, and the create carries ``transaction_id`` so a retried
+    create never makes a second event.
+    """
+
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pushed_events"
+    )
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="pushed_events")
+    # What the event mirrors, opaque to this app, e.g. "booking:<uuid>".
+    source = models.CharField(max_length=100)
+    transaction_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    payload = models.JSONField()  # calendars.events.EventDescription.to_json()
+    wanted = models.BooleanField(default=True)  # False: the event should not exist
+    version = models.PositiveIntegerField(default=1)
+    synced_version = models.PositiveIntegerField(default=0)
+    remote_id = models.CharField(max_length=512, blank=True, default="")
+    state = models.CharField(max_length=16, choices=PushState.choices, default=PushState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A worker holds the row until this time; another may take it over after.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "calendar"], name="one_mirror_per_calendar")
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} → {self.calendar_id} ({self.state})"
+
+    @property
+    def is_settled(self) -> bool:
+        return self.state == PushState.SYNCED and self.synced_version == self.version

@@ -1,0 +1,93 @@
+"""Asking for an event to exist (or not) in a host's calendars.
+
+Callers (``booking``) use these inside their own transaction: the rows written
+here are the outbox that the push worker drains after commit. Nothing here
+talks to a provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from calendars.events import EventDescription
+from calendars.models import Calendar, ConnectionStatus, PushedEvent, PushState
+
+
+def _state_for(calendar: Calendar) -> str:
+    connected = calendar.connection.status == ConnectionStatus.CONNECTED
+    return PushState.PENDING if connected else PushState.WAITING
+
+
+@transaction.atomic
+def event_mirror(
+    *, host, source: str, event: EventDescription, calendars: Iterable[Calendar]
+) -> list[PushedEvent]:
+    """Make ``event`` wanted in exactly ``calendars`` of the host's connected accounts.
+
+    Creates rows for new calendars, bumps the version of existing ones, and marks
+    rows in other *connected* calendars as no longer wanted. Rows in calendars of
+    disconnected accounts are left as they are. Returns the rows that changed.
+    """
+    payload = event.to_json()
+    # Fresh rows: the connection's status decides whether a push can go out now.
+    targets = {
+        calendar.pk: calendar
+        for calendar in Calendar.objects.select_related("connection").filter(
+            pk__in=[calendar.pk for calendar in calendars]
+        )
+    }
+    changed: list[PushedEvent] = []
+    existing = {
+        row.calendar_id: row
+        for row in PushedEvent.objects.select_for_update()
+        .select_related("calendar__connection")
+        .filter(source=source)
+    }
+    for calendar_id, calendar in targets.items():
+        row = existing.get(calendar_id)
+        if row is None:
+            row = PushedEvent.objects.create(
+                host=host,
+                calendar=calendar,
+                source=source,
+                payload=payload,
+                state=_state_for(calendar),
+            )
+        elif row.payload == payload and row.wanted:
+            continue
+        else:
+            row.payload, row.wanted = payload, True
+            _bump(row)
+        changed.append(row)
+    for calendar_id, row in existing.items():
+        if calendar_id in targets or not row.wanted:
+            continue
+        if row.calendar.connection.status != ConnectionStatus.CONNECTED:
+            continue
+        row.wanted = False
+        _bump(row)
+        changed.append(row)
+    return changed
+
+
+@transaction.atomic
+def event_unmirror(*, source: str) -> list[PushedEvent]:
+    """Ask for the event to be removed from every calendar it was mirrored to."""
+    changed = []
+    rows = PushedEvent.objects.select_for_update().select_related("calendar__connection")
+    for row in rows.filter(source=source, wanted=True):
+        row.wanted = False
+        _bump(row)
+        changed.append(row)
+    return changed
+
+
+def _bump(row: PushedEvent) -> None:
+    row.version += 1
+    row.attempts = 0
+    row.next_attempt_at = None
+    row.last_error = ""
+    row.state = _state_for(row.calendar)
+    row.save()

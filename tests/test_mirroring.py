@@ -1,0 +1,76 @@
+"""Booking asks for events in calendars; the rows are the outbox the push worker drains."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from calendars.events import Attendee, EventDescription
+from calendars.models import Calendar, CalendarConnection, PushedEvent, PushState
+from calendars.services.mirroring import event_mirror, event_unmirror
+
+pytestmark = pytest.mark.django_db
+
+EVENT = EventDescription(
+    subject="Intro call with Dana",
+    start=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+    end=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+    time_zone="Europe/London",
+    attendees=(Attendee("dana@example.com", "Dana"),),
+)
+
+
+@pytest.fixture
+def calendars(host):
+    connection = CalendarConnection.objects.create(
+        host=host, provider="office365", account_id="uid.tid", account_email="alice@contoso.com"
+    )
+    main = Calendar.objects.create(connection=connection, remote_id="AAA", name="Calendar")
+    extra = Calendar.objects.create(connection=connection, remote_id="BBB", name="Team")
+    return main, extra
+
+
+def test_event_description_survives_json():
+    assert EventDescription.from_json(EVENT.to_json()) == EVENT
+
+
+def test_mirror_writes_one_pending_row_per_calendar_and_is_idempotent(host, calendars):
+    rows = event_mirror(host=host, source="booking:1", event=EVENT, calendars=calendars)
+    assert {r.calendar for r in rows} == set(calendars)
+    assert all(r.state == PushState.PENDING and r.wanted for r in rows)
+    assert event_mirror(host=host, source="booking:1", event=EVENT, calendars=calendars) == []
+    assert PushedEvent.objects.count() == 2
+    keys = set(PushedEvent.objects.values_list("transaction_id", flat=True))
+    assert len(keys) == 2
+
+
+def test_mirror_to_fewer_calendars_unwants_the_others(host, calendars):
+    main, extra = calendars
+    event_mirror(host=host, source="booking:1", event=EVENT, calendars=calendars)
+    changed = event_mirror(host=host, source="booking:1", event=EVENT, calendars=[main])
+    assert [(r.calendar, r.wanted, r.version) for r in changed] == [(extra, False, 2)]
+
+
+def test_reschedule_bumps_the_version(host, calendars):
+    main, _ = calendars
+    event_mirror(host=host, source="booking:1", event=EVENT, calendars=[main])
+    moved = EventDescription(**{**EVENT.__dict__, "start": EVENT.end, "end": EVENT.end})
+    [row] = event_mirror(host=host, source="booking:1", event=moved, calendars=[main])
+    assert row.version == 2
+    assert row.payload["start"] == EVENT.end.isoformat()
+
+
+def test_rows_of_a_disconnected_account_wait(host, calendars):
+    main, _ = calendars
+    CalendarConnection.objects.update(status="disconnected")
+    [row] = event_mirror(host=host, source="booking:1", event=EVENT, calendars=[main])
+    assert row.state == PushState.WAITING
+
+
+def test_unmirror_unwants_every_copy(host, calendars):
+    event_mirror(host=host, source="booking:1", event=EVENT, calendars=calendars)
+    changed = event_unmirror(source="booking:1")
+    assert len(changed) == 2
+    assert not PushedEvent.objects.filter(wanted=True).exists()
+    assert event_unmirror(source="booking:1") == []
