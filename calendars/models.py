@@ -49,6 +49,15 @@ class CalendarConnection(models.Model):
     token_cache = models.TextField(blank=True, default="", editable=False)
     refresh_issued_at = models.DateTimeField(null=True, blank=True)
     refresh_expires_at = models.DateTimeField(null=True, blank=True)
+    # When the host last completed Microsoft's sign-in for this account.
+    signed_in_at = models.DateTimeField(null=True, blank=True)
+    # The smallest "days before expiry" warning already sent for refresh_expires_at.
+    expiry_warned_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Calendars seen at the last import that we do not offer (shared, rooms, read-only).
+    calendars_skipped = models.PositiveIntegerField(default=0)
+    calendars_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # The last temporary failure to refresh the sign-in (cleared on success); no secrets.
+    last_token_error = models.CharField(max_length=300, blank=True, default="")
     # None means "no reminder" (isReminderOn: false).
     default_reminder_minutes = models.PositiveIntegerField(null=True, blank=True, default=15)
     connected_at = models.DateTimeField(auto_now_add=True)

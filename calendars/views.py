@@ -1,9 +1,250 @@
+"""Setup → Integration → Calendar integration (the "calendar integration lobby")."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
+
+from calendars.constants import REMINDER_CHOICES
+from calendars.forms import ReminderForm
+from calendars.models import CalendarConnection, ConnectionStatus
+from calendars.providers import PROVIDERS, ProviderError, get_provider
+from calendars.selectors import connection_latest_for
+from calendars.services.calendar_refresh import calendar_list_refresh
+from calendars.services.connections import (
+    ConnectionConflict,
+    connection_complete,
+    connection_disconnect,
+    connection_set_reminder,
+    connection_start,
+)
+from calendars.sign_in_state import sign_in_consume, sign_in_remember
+
+logger = logging.getLogger(__name__)
+
+# Fields of an authorization response (form_post) that we pass on; nothing else is echoed.
+OAUTH_FIELDS = (
+    "code",
+    "state",
+    "error",
+    "error_description",
+    "error_uri",
+    "client_info",
+    "session_state",
+)
+RESUBMITTED = "resubmitted"
+TRANSPORT_CODES = frozenset({"Timeout", "ConnectionError", "ServerError", "discovery_failed"})
+
+
+def _user_message(error: ProviderError, provider_name: str) -> str:
+    if error.status is not None or error.code in TRANSPORT_CODES:
+        return (
+            f"{provider_name} did not answer as expected ({error.code or error.status}). "
+            "Nothing was changed. Please try again in a minute."
+        )
+    return f"{error.message} Nothing was changed."
+
+
+def _lobby() -> HttpResponseRedirect:
+    return redirect("calendars:integration")
+
+
+def _lobby_context(*, host, reminder_form: ReminderForm | None = None) -> dict:
+    latest = connection_latest_for(host=host)
+    live = latest if latest is not None and latest.is_connected else None
+    boxes = []
+    for key in PROVIDERS:
+        provider = get_provider(key)
+        connection = latest if latest is not None and latest.provider == key else None
+        boxes.append(
+            {
+                "key": key,
+                "name": provider.name,
+                "connection": connection,
+                "connect_url": reverse(f"calendars:{key}_connect"),
+                "blocked_by": live if live is not None and live.provider != key else None,
+            }
+        )
+    calendars = list(live.calendars.filter(is_active=True)) if live else []
+    if live is not None and reminder_form is None:
+        value = live.default_reminder_minutes
+        reminder_form = ReminderForm(initial={"reminder": "" if value is None else str(value)})
+    version = f"{latest.pk}:{latest.status}:{latest.updated_at.timestamp()}" if latest else "none"
+    return {
+        "section": "calendar",
+        "boxes": boxes,
+        "live": live,
+        "latest": latest,
+        "calendars": calendars,
+        "reminder_form": reminder_form,
+        "reminder_labels": dict(REMINDER_CHOICES),
+        "connection_version": version,
+    }
 
 
 @login_required
+@never_cache
 def integration(request: HttpRequest) -> HttpResponse:
-    """Setup → Integration → Calendar integration."""
-    return render(request, "calendars/integration.html", {"section": "calendar"})
+    """The lobby: a box per provider, the connected account, its calendars and reminder."""
+    return render(request, "calendars/integration.html", _lobby_context(host=request.user))
+
+
+@login_required
+@require_POST
+def connect(request: HttpRequest, provider_key: str) -> HttpResponse:
+    """Start the provider's sign-in and send the browser there."""
+    provider = get_provider(provider_key)
+    redirect_uri = request.build_absolute_uri(reverse(f"calendars:{provider_key}_callback"))
+    try:
+        sign_in = connection_start(
+            host=request.user,
+            provider_key=provider_key,
+            redirect_uri=redirect_uri,
+            reconnect=request.POST.get("reconnect") == "1",
+        )
+    except ConnectionConflict as conflict:
+        messages.error(request, str(conflict))
+        return _lobby()
+    except ProviderError as error:
+        messages.error(request, _user_message(error, provider.name))
+        return _lobby()
+    sign_in_remember(
+        request.session, sign_in=sign_in, provider_key=provider_key, host_id=request.user.pk
+    )
+    return HttpResponseRedirect(sign_in.url)
+
+
+@csrf_exempt  # Microsoft posts here (form_post); the one-time state protects it instead.
+@sensitive_post_parameters(*OAUTH_FIELDS)
+@sensitive_variables("answer", "flow")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def callback(request: HttpRequest, provider_key: str) -> HttpResponse:
+    """Where Microsoft sends the browser back after sign-in and consent."""
+    provider = get_provider(provider_key)
+    params = request.POST if request.method == "POST" else request.GET
+    answer = {name: params[name] for name in OAUTH_FIELDS if name in params}
+    if not request.user.is_authenticated:
+        if request.method == "POST" and RESUBMITTED not in params:
+            # A cross-site POST carries no SameSite=Lax session cookie: post the same
+            # fields again from our own origin, which does.
+            return render(
+                request,
+                "calendars/callback_resubmit.html",
+                {"fields": answer, "marker": RESUBMITTED, "provider_name": provider.name},
+            )
+        login_url = reverse("accounts:login") + "?next=" + reverse("calendars:integration")
+        return render(
+            request,
+            "calendars/callback_logged_out.html",
+            {"login_url": login_url, "provider_name": provider.name},
+            status=403,
+        )
+    flow = sign_in_consume(
+        request.session,
+        state=answer.get("state", ""),
+        provider_key=provider_key,
+        host_id=request.user.pk,
+    )
+    if flow is None:
+        messages.error(
+            request,
+            f"This answer from {provider.name} does not belong to a sign-in you started here "
+            "(it was already used, took too long, or came from elsewhere). Nothing was changed. "
+            "Please connect again.",
+        )
+        return _lobby()
+    try:
+        result = connection_complete(
+            host=request.user, provider_key=provider_key, flow=flow, response=answer
+        )
+    except ConnectionConflict as conflict:
+        messages.error(request, f"{conflict} Nothing was changed.")
+    except ProviderError as error:
+        logger.info("Sign-in with %s failed: %s", provider_key, error.code)
+        messages.error(request, _user_message(error, provider.name))
+    else:
+        count = result.calendars
+        messages.success(
+            request,
+            f"Connected {provider.name} as {result.connection.account_email}: "
+            f"{count} calendar{'' if count == 1 else 's'} imported.",
+        )
+    return _lobby()
+
+
+def _own_connection(request: HttpRequest, pk: int) -> CalendarConnection:
+    return get_object_or_404(CalendarConnection, pk=pk, host=request.user)
+
+
+@login_required
+@require_POST
+def reminder(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save the connection's default reminder."""
+    connection = _own_connection(request, pk)
+    form = ReminderForm(request.POST)
+    if not form.is_valid():
+        context = _lobby_context(host=request.user, reminder_form=form)
+        return render(request, "calendars/integration.html", context, status=400)
+    minutes = form.cleaned_data["reminder"]
+    connection_set_reminder(connection=connection, minutes=minutes)
+    label = dict(REMINDER_CHOICES)[minutes]
+    messages.success(request, f"Default reminder saved: {label}.")
+    return _lobby()
+
+
+@login_required
+@require_POST
+def refresh_calendars(request: HttpRequest, pk: int) -> HttpResponse:
+    """**Refresh calendar list**: re-import, keeping choices for calendars that remain."""
+    connection = _own_connection(request, pk)
+    provider = get_provider(connection.provider)
+    if connection.status != ConnectionStatus.CONNECTED:
+        messages.error(request, "This calendar account is disconnected: reconnect it first.")
+        return _lobby()
+    try:
+        count = calendar_list_refresh(connection=connection)
+    except ProviderError as error:
+        if error.permanent:
+            messages.error(
+                request,
+                f"{provider.name} no longer accepts this connection, so it was disconnected. "
+                "Reconnect to continue.",
+            )
+        else:
+            messages.error(request, _user_message(error, provider.name))
+        return _lobby()
+    messages.success(
+        request, f"Calendar list refreshed: {count} calendar{'' if count == 1 else 's'}."
+    )
+    return _lobby()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm (GET), then disconnect (POST): tokens removed, bookings and records kept."""
+    connection = _own_connection(request, pk)
+    provider = get_provider(connection.provider)
+    if request.method == "GET":
+        return render(
+            request,
+            "calendars/disconnect_confirm.html",
+            {"section": "calendar", "connection": connection, "provider_name": provider.name},
+        )
+    if connection_disconnect(connection=connection):
+        messages.success(
+            request,
+            f"Disconnected {provider.name} ({connection.account_email}). Your bookings are kept; "
+            "new bookings are not added to a calendar until you connect one again.",
+        )
+    return _lobby()

@@ -46,3 +46,36 @@ def env_seconds(name: str, *, default: int) -> int:
     if value <= 0:
         raise ImproperlyConfigured(f"{name} must be positive, not {value}.")
     return value
+
+
+def env_int(name: str, *, default: int, minimum: int = 0) -> int:
+    """Read a whole number no smaller than ``minimum``."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.")
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def env_int_list(name: str, *, default: list[int], minimum: int = 0) -> list[int]:
+    """Read a comma-separated list of whole numbers no smaller than ``minimum``."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default)
+    values = []
+    for item in raw.split(","):
+        try:
+            value = int(item.strip())
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated whole numbers, not {raw!r}."
+            )
+        if value < minimum:
+            raise ImproperlyConfigured(f"{name} values must be at least {minimum}, not {value}.")
+        values.append(value)
+    return values

@@ -13,7 +13,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from scheduleonce.envtools import env_flag, env_list, env_seconds
+from scheduleonce.envtools import env_flag, env_int, env_int_list, env_list, env_seconds
 from scheduleonce.local_keys import local_token_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -118,6 +118,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "ops.context_processors.site",
+                "calendars.context_processors.calendar_banners",
             ],
         },
     },
@@ -223,6 +224,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": env_seconds("HEARTBEAT_INTERVAL", default=60),
         "args": ("beat",),
     },
+    # Refresh sign-ins older than CALENDAR_KEEPALIVE_AFTER_DAYS, sliding Microsoft's 90 days.
+    "calendar-keepalive": {
+        "task": "calendars.tasks.keep_connections_alive",
+        "schedule": env_seconds("CALENDAR_KEEPALIVE_INTERVAL", default=24 * 3600),
+    },
+    # Warn hosts before a sign-in expires; disconnect the ones that expired.
+    "calendar-expiry": {
+        "task": "calendars.tasks.check_connection_expiry",
+        "schedule": env_seconds("CALENDAR_EXPIRY_CHECK_INTERVAL", default=3600),
+    },
 }
 
 # --- Microsoft identity platform and Graph -------------------------------------------
@@ -235,6 +246,24 @@ GRAPH_SANDBOX = env_flag("GRAPH_SANDBOX", default=DEBUG and not MS_CLIENT_ID)
 MS_AUTHORITY = env.str("MS_AUTHORITY", default="https://login.microsoftonline.com/common")
 MS_GRAPH_URL = env.str("MS_GRAPH_URL", default="https://graph.microsoft.com/v1.0").rstrip("/")
 MS_CA_BUNDLE = env.str("MS_CA_BUNDLE", default="")
+
+# --- calendar connections ------------------------------------------------------------------
+
+# Refresh a connection's sign-in once its refresh token is this many days old. Each
+# refresh slides Microsoft's 90-day window forward, so a healthy host never reconnects.
+CALENDAR_KEEPALIVE_AFTER_DAYS = env_int("CALENDAR_KEEPALIVE_AFTER_DAYS", default=30, minimum=1)
+if CALENDAR_KEEPALIVE_AFTER_DAYS >= 90:
+    raise ImproperlyConfigured(
+        "CALENDAR_KEEPALIVE_AFTER_DAYS must be below 90, or every connection would expire first."
+    )
+# On: hosts must sign in again 90 days after each sign-in (OnceHub's behaviour); the
+# keep-alive then keeps tokens fresh but does not extend the connection's expiry.
+CALENDAR_FIXED_RECONNECT = env_flag("CALENDAR_FIXED_RECONNECT", default=False)
+# Email and banner warnings this many days before a connection expires.
+CALENDAR_EXPIRY_WARNING_DAYS = sorted(
+    set(env_int_list("CALENDAR_EXPIRY_WARNING_DAYS", default=[14, 3, 1], minimum=1)),
+    reverse=True,
+)
 
 # --- logging -----------------------------------------------------------------------
 

@@ -30,8 +30,48 @@
     });
   }
 
+  // Forms marked data-auto-submit post themselves (the sign-in callback's second step).
+  function autoSubmit() {
+    var form = document.querySelector("form[data-auto-submit]");
+    if (form) { form.submit(); }
+  }
+
+  // Selects marked data-submit-on-change save at once; their Save button is then redundant.
+  function submitOnChange() {
+    document.querySelectorAll("select[data-submit-on-change]").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+      var save = select.form.querySelector("[data-hide-with-js]");
+      if (save) { save.hidden = true; }
+    });
+  }
+
+  // The calendar lobby: sign-in opens in a new tab; when any tab shows a changed
+  // connection, the other lobby tabs reload so they never show a stale state.
+  function calendarLobby() {
+    document.querySelectorAll("form[data-connect-form]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        var note = document.getElementById("connect-note");
+        var sameTab = event.submitter && event.submitter.getAttribute("formtarget") === "_self";
+        if (note && !sameTab) { note.hidden = false; }
+      });
+    });
+    var lobby = document.getElementById("calendar-lobby");
+    if (!lobby || !window.BroadcastChannel) { return; }
+    var version = lobby.dataset.connectionVersion;
+    var channel = new BroadcastChannel("scheduleonce-calendar-connection");
+    channel.onmessage = function (message) {
+      if (message.data && message.data.version && message.data.version !== version) {
+        window.location.reload();
+      }
+    };
+    channel.postMessage({ version: version });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     detectTimeZone();
     copyButtons();
+    autoSubmit();
+    submitOnChange();
+    calendarLobby();
   });
 })();

@@ -1,0 +1,30 @@
+"""Numbers and choices of the calendar integration that are not settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+# Microsoft's refresh tokens live 90 days from their last use (not configurable since 2021).
+REFRESH_TOKEN_LIFETIME = timedelta(days=90)
+
+# The "Default Office 365 Calendar reminders" dropdown: minutes before start, None = no reminder.
+REMINDER_CHOICES: list[tuple[int | None, str]] = [
+    (None, "None"),
+    (0, "0 minutes"),
+    (5, "5 minutes"),
+    (10, "10 minutes"),
+    (15, "15 minutes"),
+    (30, "30 minutes"),
+    (60, "1 hour"),
+    (120, "2 hours"),
+    (720, "12 hours"),
+    (1440, "1 day"),
+    (10080, "1 week"),
+]
+REMINDER_MINUTES = frozenset(minutes for minutes, _ in REMINDER_CHOICES)
+DEFAULT_REMINDER_MINUTES = 15
+
+# How long a started sign-in may take before its state is forgotten, and how many
+# may be open at once in one browser session.
+SIGN_IN_TTL_SECONDS = 15 * 60
+SIGN_IN_MAX_OPEN = 5

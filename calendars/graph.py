@@ -1,0 +1,217 @@
+"""A thin Microsoft Graph client on ``requests``.
+
+Every call has a timeout; ``@odata.nextLink`` paging is followed (only on the
+Graph host itself, so a token never goes elsewhere); a 429/503/504 with a short
+``Retry-After`` is retried in place, a longer one is handed back as a temporary
+:class:`ProviderError` carrying ``retry_after``. Nothing here logs a request,
+a header or a token, and error messages name only the method, the path and
+Graph's error code.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+
+from calendars.providers.base import ProviderError
+from ops.logging import redact
+
+logger = logging.getLogger(__name__)
+
+# (connect, read) seconds for every call to Graph or the identity platform.
+DEFAULT_TIMEOUT = (5.0, 30.0)
+# Wait in place for a Retry-After of at most this many seconds, at most this often.
+MAX_INLINE_WAIT = 10.0
+MAX_ATTEMPTS = 3
+THROTTLE_STATUSES = frozenset({429, 503, 504})
+
+
+class TimeoutSession(requests.Session):
+    """A Session that never waits forever and ignores proxy/CA environment variables."""
+
+    def __init__(self, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+        # Without this, REQUESTS_CA_BUNDLE and proxy variables silently override verify.
+        self.trust_env = False
+        self.verify = settings.MS_CA_BUNDLE or True
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+def new_session() -> TimeoutSession:
+    """A session for Microsoft's endpoints (Graph and, through MSAL, the identity platform)."""
+    return TimeoutSession()
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    raw = response.headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+def _error_code_and_message(response: requests.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return "", ""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("code", "")), redact(str(error.get("message", "")))[:200]
+    if isinstance(error, str):  # identity-platform shape, e.g. from a proxy
+        return error, redact(str(body.get("error_description", "")))[:200]
+    return "", ""
+
+
+def _describe(method: str, url: str) -> str:
+    """Method and path only: query strings (delta tokens, times) stay out of messages."""
+    return f"{method} {urlsplit(url).path}"
+
+
+class GraphClient:
+    """Calls Graph for one access token. Cheap to create; one per unit of work."""
+
+    def __init__(
+        self,
+        *,
+        access_token: str,
+        base_url: str | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._token = access_token
+        self.base_url = (base_url or settings.MS_GRAPH_URL).rstrip("/")
+        self._session = session or new_session()
+        self._sleep = sleep
+        base = urlsplit(self.base_url)
+        self._origin = (base.scheme, base.netloc)
+
+    def __repr__(self) -> str:  # never show the token
+        return f"GraphClient({self.base_url!r})"
+
+    # --- public calls ------------------------------------------------------------------
+
+    def get(self, path: str, *, params: dict | None = None, headers: dict | None = None) -> dict:
+        return self.request("GET", path, params=params, headers=headers) or {}
+
+    def post(self, path: str, *, json: dict, headers: dict | None = None) -> dict:
+        return self.request("POST", path, json=json, headers=headers) or {}
+
+    def patch(self, path: str, *, json: dict, headers: dict | None = None) -> dict:
+        return self.request("PATCH", path, json=json, headers=headers) or {}
+
+    def delete(self, path: str, *, missing_ok: bool = False) -> None:
+        try:
+            self.request("DELETE", path)
+        except ProviderError as error:
+            if not (missing_ok and error.status in (404, 410)):
+                raise
+
+    def pages(
+        self, path: str, *, params: dict | None = None, headers: dict | None = None
+    ) -> Iterator[dict]:
+        """Yield each page of a collection, following ``@odata.nextLink``."""
+        page = self.get(path, params=params, headers=headers)
+        yield page
+        while next_link := page.get("@odata.nextLink"):
+            page = self.get(next_link, headers=headers)
+            yield page
+
+    def items(
+        self, path: str, *, params: dict | None = None, headers: dict | None = None
+    ) -> Iterator[dict]:
+        """Yield every item of a collection across pages."""
+        for page in self.pages(path, params=params, headers=headers):
+            yield from page.get("value", [])
+
+    # --- the one place that sends ----------------------------------------------------------
+
+    def url_for(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("https://", "http://")):
+            parts = urlsplit(path_or_url)
+            if (parts.scheme, parts.netloc) != self._origin:
+                # A link to another host must never receive our bearer token.
+                raise ProviderError(
+                    "Graph returned a link to another host; refusing to follow it.",
+                    code="UnexpectedLink",
+                )
+            return path_or_url
+        return f"{self.base_url}/{path_or_url.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: dict | None = None,
+        json: dict | None = None,
+        headers: dict | None = None,
+    ) -> dict | None:
+        url = self.url_for(path_or_url)
+        what = _describe(method, url)
+        all_headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+        all_headers.update(headers or {})
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                response = self._session.request(
+                    method, url, params=params, json=json, headers=all_headers
+                )
+            except requests.Timeout:
+                raise ProviderError(f"Graph {what} timed out.", code="Timeout") from None
+            except requests.RequestException as error:
+                raise ProviderError(
+                    f"Graph {what} failed: {type(error).__name__}.", code="ConnectionError"
+                ) from None
+            if response.status_code < 400:
+                return self._body(response)
+            wait = _retry_after(response)
+            if (
+                response.status_code in THROTTLE_STATUSES
+                and wait is not None
+                and wait <= MAX_INLINE_WAIT
+                and attempt < MAX_ATTEMPTS
+            ):
+                logger.info(
+                    "Graph %s answered %s; retrying in %.1fs", what, response.status_code, wait
+                )
+                self._sleep(wait)
+                continue
+            raise self._error(what, response, wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _body(response: requests.Response) -> dict | None:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            raise ProviderError(
+                f"Graph answered {response.status_code} with a body that is not JSON.",
+                status=response.status_code,
+                code="InvalidResponse",
+            ) from None
+        return body if isinstance(body, dict) else {"value": body}
+
+    @staticmethod
+    def _error(what: str, response: requests.Response, wait: float | None) -> ProviderError:
+        status = response.status_code
+        code, message = _error_code_and_message(response)
+        text = f"Graph {what} answered {status}" + (f" {code}" if code else "")
+        if message:
+            text += f": {message}"
+        if status in THROTTLE_STATUSES or status >= 500:
+            return ProviderError(text, retry_after=wait, status=status, code=code)
+        return ProviderError(text, status=status, code=code)

@@ -1,0 +1,240 @@
+"""The small interface every calendar provider implements, and its one error type.
+
+A provider knows one vendor's protocol (sign-in, calendars, busy time, events)
+and nothing about our database: callers hand it the opaque ``token_state`` a
+sign-in produced and store what it hands back. Every failure is a
+:class:`ProviderError`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from calendars.events import EventDescription
+
+
+class ProviderError(Exception):
+    """Anything that went wrong talking to a provider.
+
+    ``permanent``: the grant is gone (revoked, expired, consent withdrawn); the
+    connection must be marked disconnected and the host asked to reconnect.
+    Otherwise the failure may pass: ``retry_after`` (seconds) says when to try
+    again if the provider said so. ``status`` is the HTTP status when there was
+    one and ``code`` the provider's error code (e.g. ``invalid_grant``,
+    ``ErrorItemNotFound``). For permanent errors ``reason`` says why the grant is
+    gone: ``"expired"`` or ``"revoked"``. The message never contains a token.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        status: int | None = None,
+        code: str = "",
+        reason: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.status = status
+        self.code = code
+        self.reason = reason or ("revoked" if permanent else "")
+
+    @property
+    def retryable(self) -> bool:
+        """True when trying the same request again later may succeed."""
+        if self.permanent:
+            return False
+        return self.status is None or self.status >= 500 or self.status in (401, 408, 409, 429)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """A started sign-in: send the browser to ``url``; keep ``flow`` (secret) for the callback."""
+
+    url: str
+    state: str
+    flow: dict
+
+
+@dataclass(frozen=True)
+class Account:
+    """The signed-in account; ``addresses`` are every address that identifies it."""
+
+    account_id: str
+    email: str
+    name: str = ""
+    addresses: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The outcome of a completed sign-in. ``token_state`` is secret: encrypt before storing."""
+
+    account: Account
+    token_state: str
+    access_token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A usable access token. ``token_state`` is the new state to store, or None if unchanged;
+    ``refresh_rotated`` is True when the provider issued a new refresh token."""
+
+    token: str = field(repr=False)
+    token_state: str | None = field(default=None, repr=False)
+    refresh_rotated: bool = False
+
+
+@dataclass(frozen=True)
+class RemoteCalendar:
+    remote_id: str
+    name: str
+    color: str = ""
+    is_default: bool = False
+    can_edit: bool = False
+    owner_address: str = ""
+
+
+@dataclass(frozen=True)
+class CalendarList:
+    """Calendars the host owns and may write to, and how many others were skipped."""
+
+    owned: list[RemoteCalendar]
+    skipped: list[RemoteCalendar]
+
+
+@dataclass(frozen=True)
+class BusyEvent:
+    """One event as busy-time sync needs it. Times are aware UTC datetimes."""
+
+    remote_id: str
+    start: datetime
+    end: datetime
+    show_as: str = "busy"
+    is_cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class BusyChanges:
+    """Changes since the last delta read: events to upsert, ids to drop, the link for next time."""
+
+    events: list[BusyEvent]
+    removed_ids: list[str]
+    delta_link: str
+
+
+@dataclass(frozen=True)
+class RemoteEvent:
+    remote_id: str
+    online_meeting_url: str = ""
+
+
+class CalendarProvider(ABC):
+    """One calendar vendor. Instances are cheap and hold no per-host state.
+
+    None of these methods may be called inside a web request except the sign-in
+    pair and ``list_calendars`` (the Connect and Refresh actions).
+    """
+
+    key: str
+    name: str
+
+    # --- sign-in -------------------------------------------------------------------
+
+    @abstractmethod
+    def start_sign_in(self, *, redirect_uri: str, login_hint: str = "") -> SignIn:
+        """Begin the authorization code flow (with PKCE); ``login_hint`` pre-fills the account."""
+
+    @abstractmethod
+    def finish_sign_in(self, *, flow: dict, response: dict[str, str]) -> Grant:
+        """Complete the flow with the provider's answer at the redirect URI.
+
+        Raises ProviderError when the host declined, the state does not match, or
+        the provider refused; nothing needs undoing then.
+        """
+
+    # --- tokens --------------------------------------------------------------------
+
+    @abstractmethod
+    def cached_access_token(self, *, token_state: str, account_id: str) -> str | None:
+        """An access token from ``token_state`` that is valid for 5+ minutes, without I/O."""
+
+    @abstractmethod
+    def acquire_access_token(
+        self, *, token_state: str, account_id: str, force_refresh: bool = False
+    ) -> AccessToken:
+        """An access token, refreshing through the provider when needed (or when forced).
+
+        The caller holds the connection's lock and stores ``token_state`` if returned.
+        Raises ProviderError(permanent=True) when the grant is gone.
+        """
+
+    # --- calendars and busy time -----------------------------------------------------
+
+    @abstractmethod
+    def account(self, *, access_token: str) -> Account:
+        """The signed-in account's profile."""
+
+    @abstractmethod
+    def list_calendars(self, *, access_token: str, account: Account) -> CalendarList:
+        """Every calendar, split into owned-and-writable and skipped (shared, rooms)."""
+
+    @abstractmethod
+    def busy_events(
+        self, *, access_token: str, calendar_id: str, start: datetime, end: datetime
+    ) -> list[BusyEvent]:
+        """Every event overlapping [start, end) (recurrences expanded)."""
+
+    @abstractmethod
+    def busy_changes(
+        self,
+        *,
+        access_token: str,
+        calendar_id: str,
+        start: datetime,
+        end: datetime,
+        delta_link: str = "",
+    ) -> BusyChanges:
+        """Changes in [start, end) since ``delta_link`` (everything when empty).
+
+        A delta link the provider no longer knows raises ProviderError with status 410:
+        start again with an empty link.
+        """
+
+    # --- events ----------------------------------------------------------------------
+
+    @abstractmethod
+    def create_event(
+        self,
+        *,
+        access_token: str,
+        calendar_id: str,
+        event: EventDescription,
+        reminder_minutes: int | None,
+        transaction_id: str,
+    ) -> RemoteEvent:
+        """Create the event; retrying with the same ``transaction_id`` never duplicates it."""
+
+    @abstractmethod
+    def update_event(
+        self,
+        *,
+        access_token: str,
+        remote_id: str,
+        event: EventDescription,
+        reminder_minutes: int | None,
+    ) -> RemoteEvent:
+        """Make the event match ``event``. A vanished event raises ProviderError status 404."""
+
+    @abstractmethod
+    def delete_event(self, *, access_token: str, remote_id: str) -> None:
+        """Delete the event; an event that is already gone counts as deleted."""

@@ -1,0 +1,59 @@
+"""Building the MSAL confidential client, in exactly one place.
+
+Against Microsoft (``login.microsoftonline.com``) MSAL validates the authority;
+against any other faithful implementation (the Graph sandbox, a test double)
+it does not. Instance discovery is always off: it would call Microsoft's
+discovery host even for another authority. All apps in a process share one
+``http_cache`` so the OpenID discovery document is fetched once a day, not on
+every request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import msal
+from django.conf import settings
+
+from calendars.graph import new_session
+
+# Delegated Graph permissions. MSAL adds openid, profile and offline_access itself
+# (and refuses them if passed), so the flow asks for all of
+# `offline_access User.Read Calendars.ReadWrite`.
+SCOPES = ["User.Read", "Calendars.ReadWrite"]
+MICROSOFT_AUTHORITY_HOST = "login.microsoftonline.com"
+
+_HTTP_CACHE: dict = {}
+
+
+def is_microsoft_authority(authority: str) -> bool:
+    return (urlsplit(authority).hostname or "").lower() == MICROSOFT_AUTHORITY_HOST
+
+
+def msal_app_kwargs(*, token_cache: msal.TokenCache | None = None) -> dict[str, Any]:
+    """The keyword arguments of our ``ConfidentialClientApplication``, from settings."""
+    authority = settings.MS_AUTHORITY
+    return {
+        "client_id": settings.MS_CLIENT_ID,
+        "client_credential": settings.MS_CLIENT_SECRET,
+        "authority": authority,
+        "token_cache": token_cache,
+        "http_client": new_session(),
+        "http_cache": _HTTP_CACHE,
+        "instance_discovery": False,
+        "validate_authority": is_microsoft_authority(authority),
+    }
+
+
+def build_msal_app(
+    *, token_cache: msal.TokenCache | None = None
+) -> msal.ConfidentialClientApplication:
+    """A confidential client for our Azure app registration (fetches discovery on first use).
+
+    Raises ValueError/requests errors when the authority cannot be reached; callers
+    map those to ProviderError.
+    """
+    kwargs = msal_app_kwargs(token_cache=token_cache)
+    client_id = kwargs.pop("client_id")
+    return msal.ConfidentialClientApplication(client_id, **kwargs)

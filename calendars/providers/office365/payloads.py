@@ -1,0 +1,102 @@
+"""Turning our neutral shapes into Graph JSON and back."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from calendars.events import EventDescription
+from calendars.providers.base import BusyEvent, ProviderError, RemoteCalendar, RemoteEvent
+
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def graph_time(value: datetime) -> dict[str, str]:
+    """An aware datetime as Graph's dateTimeTimeZone, in UTC.
+
+    UTC is accepted by every Graph method, while IANA names are only partly
+    supported by create/update; Outlook shows the event in the reader's own zone.
+    """
+    utc = value.astimezone(UTC).replace(tzinfo=None)
+    return {"dateTime": utc.isoformat(timespec="seconds"), "timeZone": "UTC"}
+
+
+def parse_graph_time(value: dict) -> datetime:
+    """Graph's {"dateTime": "2026-01-05T09:00:00.0000000", "timeZone": "UTC"} as aware UTC."""
+    try:
+        raw = value["dateTime"]
+        zone_name = value.get("timeZone") or "UTC"
+        # Graph sends seven fractional digits; Python reads at most six.
+        raw = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), raw, count=1)
+        naive = datetime.fromisoformat(raw)
+    except (KeyError, TypeError, ValueError):
+        raise ProviderError("Graph sent a date and time we cannot read.", code="InvalidResponse")
+    if naive.tzinfo is not None:
+        return naive.astimezone(UTC)
+    try:
+        zone = UTC if zone_name.upper() in ("UTC", "ETC/UTC", "GMT") else ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ProviderError(
+            "Graph sent a time zone we cannot read.", code="InvalidResponse"
+        ) from None
+    return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+def event_body(
+    event: EventDescription, *, reminder_minutes: int | None, transaction_id: str | None = None
+) -> dict:
+    """The Graph event for ``event``; ``transaction_id`` only on create (it cannot change)."""
+    body: dict = {
+        "subject": event.subject,
+        "body": {"contentType": "text", "content": event.body_text},
+        "start": graph_time(event.start),
+        "end": graph_time(event.end),
+        "location": {"displayName": event.location},
+        "attendees": [
+            {
+                "emailAddress": {
+                    "address": attendee.email,
+                    "name": attendee.name or attendee.email,
+                },
+                "type": "required",
+            }
+            for attendee in event.attendees
+        ],
+        "isReminderOn": reminder_minutes is not None,
+        "reminderMinutesBeforeStart": reminder_minutes if reminder_minutes is not None else 0,
+        "isOnlineMeeting": event.online_meeting,
+    }
+    if event.online_meeting:
+        body["onlineMeetingProvider"] = "teamsForBusiness"
+    if transaction_id:
+        body["transactionId"] = transaction_id
+    return body
+
+
+def remote_event(item: dict) -> RemoteEvent:
+    meeting = item.get("onlineMeeting") or {}
+    return RemoteEvent(remote_id=str(item["id"]), online_meeting_url=meeting.get("joinUrl") or "")
+
+
+def busy_event(item: dict) -> BusyEvent:
+    return BusyEvent(
+        remote_id=str(item["id"]),
+        start=parse_graph_time(item["start"]),
+        end=parse_graph_time(item["end"]),
+        show_as=str(item.get("showAs") or "busy"),
+        is_cancelled=bool(item.get("isCancelled", False)),
+    )
+
+
+def remote_calendar(item: dict) -> RemoteCalendar:
+    owner = item.get("owner") or {}
+    color = item.get("hexColor") or ""
+    return RemoteCalendar(
+        remote_id=str(item["id"]),
+        name=str(item.get("name") or "Calendar"),
+        color=color if re.fullmatch(r"#[0-9A-Fa-f]{6}", color) else "",
+        is_default=bool(item.get("isDefaultCalendar", False)),
+        can_edit=bool(item.get("canEdit", False)),
+        owner_address=str(owner.get("address") or ""),
+    )

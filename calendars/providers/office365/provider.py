@@ -1,0 +1,340 @@
+"""Office 365 through MSAL's confidential client and Microsoft Graph v1.0."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+import msal
+import requests
+from django.conf import settings
+from msal.exceptions import MsalServiceError
+
+from calendars.events import EventDescription
+from calendars.graph import GraphClient
+from calendars.providers.base import (
+    AccessToken,
+    Account,
+    BusyChanges,
+    BusyEvent,
+    CalendarList,
+    CalendarProvider,
+    Grant,
+    ProviderError,
+    RemoteEvent,
+    SignIn,
+)
+from calendars.providers.office365 import payloads
+from calendars.providers.office365.msal_app import SCOPES, build_msal_app
+
+logger = logging.getLogger(__name__)
+
+# invalid_grant codes that mean "unused for too long" rather than "taken away".
+EXPIRED_CODES = frozenset({700082, 70008})
+# Answers at the redirect URI that mean the person chose not to connect.
+DECLINED_ERRORS = frozenset({"access_denied", "consent_required"})
+UTC_PREFER = 'outlook.timezone="UTC"'
+EVENT_FIELDS = "id,start,end,showAs,isCancelled"
+MIN_TOKEN_LIFETIME = 5 * 60  # MSAL's own rule: an access token this close to expiry is stale
+
+
+def _graph_instant(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _calendar_path(calendar_id: str) -> str:
+    return f"/me/calendars/{quote(calendar_id, safe='')}"
+
+
+def _event_path(remote_id: str) -> str:
+    return f"/me/events/{quote(remote_id, safe='')}"
+
+
+def _load_cache(token_state: str) -> msal.SerializableTokenCache:
+    cache = msal.SerializableTokenCache()
+    if token_state:
+        try:
+            cache.deserialize(token_state)
+        except ValueError:
+            raise ProviderError(
+                "The stored sign-in is unreadable.", permanent=True, code="corrupt_cache"
+            ) from None
+    return cache
+
+
+def _refresh_fingerprint(cache: msal.TokenCache, account_id: str) -> str:
+    """A digest of the account's refresh tokens, to notice that a refresh rotated them."""
+    secrets = sorted(
+        entry.get("secret", "")
+        for entry in cache.search(
+            msal.TokenCache.CredentialType.REFRESH_TOKEN,
+            query={"home_account_id": account_id},
+        )
+    )
+    return hashlib.sha256("\n".join(secrets).encode()).hexdigest()
+
+
+def token_error(result: dict) -> ProviderError:
+    """Map an error answer of Microsoft's token endpoint (as MSAL returns it)."""
+    error = str(result.get("error") or "unknown_error")
+    codes = [int(c) for c in result.get("error_codes") or [] if str(c).isdigit()]
+    numbers = ", ".join(f"AADSTS{code}" for code in codes)
+    detail = f"{error}" + (f" ({numbers})" if numbers else "")
+    if error in ("invalid_grant", "interaction_required"):
+        expired = error == "invalid_grant" and any(code in EXPIRED_CODES for code in codes)
+        return ProviderError(
+            f"Microsoft refused the stored sign-in: {detail}.",
+            permanent=True,
+            status=400,
+            code=error,
+            reason="expired" if expired else "revoked",
+        )
+    if error == "temporarily_unavailable":
+        return ProviderError(f"Microsoft's sign-in service is busy: {detail}.", code=error)
+    # invalid_client and friends: our app registration is at fault, not the host's grant.
+    logger.error("Microsoft's token endpoint refused our request: %s", detail)
+    return ProviderError(f"Microsoft's token endpoint answered {detail}.", code=error)
+
+
+def _transport_error(error: Exception) -> ProviderError:
+    if isinstance(error, requests.Timeout):
+        return ProviderError("Microsoft's sign-in service timed out.", code="Timeout")
+    if isinstance(error, MsalServiceError):
+        return ProviderError("Microsoft's sign-in service had an error.", code="ServerError")
+    return ProviderError(
+        f"Microsoft's sign-in service could not be reached ({type(error).__name__}).",
+        code="ConnectionError",
+    )
+
+
+class Office365Provider(CalendarProvider):
+    key = "office365"
+    name = "Office 365"
+
+    # --- MSAL -----------------------------------------------------------------------------
+
+    def _app(self, *, token_cache: msal.TokenCache | None = None):
+        try:
+            return build_msal_app(token_cache=token_cache)
+        except (requests.RequestException, MsalServiceError) as error:
+            raise _transport_error(error) from None
+        except ValueError:
+            raise ProviderError(
+                "Microsoft's sign-in configuration could not be read (check MS_AUTHORITY).",
+                code="discovery_failed",
+            ) from None
+
+    def start_sign_in(self, *, redirect_uri: str, login_hint: str = "") -> SignIn:
+        flow = self._app().initiate_auth_code_flow(
+            scopes=SCOPES,
+            redirect_uri=redirect_uri,
+            response_mode="form_post",
+            login_hint=login_hint or None,
+        )
+        return SignIn(url=flow["auth_uri"], state=flow["state"], flow=flow)
+
+    def finish_sign_in(self, *, flow: dict, response: dict[str, str]) -> Grant:
+        if not flow.get("state") or response.get("state") != flow.get("state"):
+            raise ProviderError(
+                "The answer from Microsoft does not belong to this sign-in.", code="state_mismatch"
+            )
+        if error := response.get("error"):
+            if error in DECLINED_ERRORS:
+                raise ProviderError("You did not give permission to connect.", code=error)
+            raise ProviderError(f"Microsoft could not sign you in ({error}).", code=error)
+        if not response.get("code"):
+            raise ProviderError("Microsoft's answer has no authorization code.", code="no_code")
+        cache = msal.SerializableTokenCache()
+        app = self._app(token_cache=cache)
+        try:
+            result = app.acquire_token_by_auth_code_flow(dict(flow), dict(response))
+        except RuntimeError:  # the id_token's nonce is not ours
+            raise ProviderError(
+                "Microsoft's answer could not be verified.", code="nonce_mismatch"
+            ) from None
+        except (requests.RequestException, MsalServiceError) as error:
+            raise _transport_error(error) from None
+        except ValueError:
+            raise ProviderError(
+                "Microsoft's answer could not be read.", code="invalid_response"
+            ) from None
+        if "error" in result:
+            raise token_error(result)
+        accounts = app.get_accounts()
+        if len(accounts) != 1 or "access_token" not in result:
+            raise ProviderError(
+                "Microsoft did not identify the account (no client_info).", code="no_account"
+            )
+        claims = result.get("id_token_claims") or {}
+        profile = self.account(access_token=result["access_token"])
+        addresses = set(profile.addresses)
+        if claims.get("preferred_username"):
+            addresses.add(str(claims["preferred_username"]).lower())
+        account = Account(
+            account_id=accounts[0]["home_account_id"],
+            email=profile.email or str(claims.get("preferred_username", "")),
+            name=profile.name or str(claims.get("name", "")),
+            addresses=frozenset(addresses),
+        )
+        return Grant(
+            account=account, token_state=cache.serialize(), access_token=result["access_token"]
+        )
+
+    # --- tokens ---------------------------------------------------------------------------
+
+    def cached_access_token(self, *, token_state: str, account_id: str) -> str | None:
+        cache = _load_cache(token_state)
+        now = time.time()
+        for entry in cache.search(
+            msal.TokenCache.CredentialType.ACCESS_TOKEN,
+            target=SCOPES,
+            query={"home_account_id": account_id, "client_id": settings.MS_CLIENT_ID},
+        ):
+            if int(entry.get("expires_on", 0)) - now >= MIN_TOKEN_LIFETIME:
+                return entry["secret"]
+        return None
+
+    def acquire_access_token(
+        self, *, token_state: str, account_id: str, force_refresh: bool = False
+    ) -> AccessToken:
+        cache = _load_cache(token_state)
+        before = _refresh_fingerprint(cache, account_id)
+        app = self._app(token_cache=cache)
+        account = next(
+            (a for a in app.get_accounts() if a.get("home_account_id") == account_id), None
+        )
+        if account is None:
+            raise ProviderError(
+                "There is no stored sign-in for this account.",
+                permanent=True,
+                code="no_account",
+            )
+        try:
+            result = app.acquire_token_silent_with_error(
+                SCOPES, account, force_refresh=force_refresh
+            )
+        except (requests.RequestException, MsalServiceError) as error:
+            raise _transport_error(error) from None
+        except ValueError:
+            raise ProviderError(
+                "Microsoft's token answer could not be read.", code="invalid_response"
+            ) from None
+        if result is None:
+            raise ProviderError(
+                "The stored sign-in has no refresh token.", permanent=True, code="no_refresh_token"
+            )
+        if "error" in result:
+            raise token_error(result)
+        return AccessToken(
+            token=result["access_token"],
+            token_state=cache.serialize() if cache.has_state_changed else None,
+            refresh_rotated=_refresh_fingerprint(cache, account_id) != before,
+        )
+
+    # --- Graph ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _graph(access_token: str) -> GraphClient:
+        return GraphClient(access_token=access_token)
+
+    def account(self, *, access_token: str) -> Account:
+        me = self._graph(access_token).get(
+            "/me", params={"$select": "id,displayName,mail,userPrincipalName"}
+        )
+        addresses = {str(me[k]).lower() for k in ("mail", "userPrincipalName") if me.get(k)}
+        return Account(
+            account_id=str(me.get("id", "")),
+            email=str(me.get("mail") or me.get("userPrincipalName") or ""),
+            name=str(me.get("displayName") or ""),
+            addresses=frozenset(addresses),
+        )
+
+    def list_calendars(self, *, access_token: str, account: Account) -> CalendarList:
+        owned, skipped = [], []
+        addresses = {address.lower() for address in account.addresses | {account.email}}
+        for item in self._graph(access_token).items("/me/calendars", params={"$top": "100"}):
+            calendar = payloads.remote_calendar(item)
+            mine = calendar.owner_address.lower() in addresses and calendar.can_edit
+            (owned if mine else skipped).append(calendar)
+        return CalendarList(owned=owned, skipped=skipped)
+
+    def busy_events(
+        self, *, access_token: str, calendar_id: str, start: datetime, end: datetime
+    ) -> list[BusyEvent]:
+        items = self._graph(access_token).items(
+            f"{_calendar_path(calendar_id)}/calendarView",
+            params={
+                "startDateTime": _graph_instant(start),
+                "endDateTime": _graph_instant(end),
+                "$select": EVENT_FIELDS,
+                "$top": "500",
+            },
+            headers={"Prefer": UTC_PREFER},
+        )
+        return [payloads.busy_event(item) for item in items]
+
+    def busy_changes(
+        self,
+        *,
+        access_token: str,
+        calendar_id: str,
+        start: datetime,
+        end: datetime,
+        delta_link: str = "",
+    ) -> BusyChanges:
+        graph = self._graph(access_token)
+        headers = {"Prefer": f"{UTC_PREFER}, odata.maxpagesize=200"}
+        if delta_link:
+            pages = graph.pages(delta_link, headers=headers)
+        else:
+            pages = graph.pages(
+                f"{_calendar_path(calendar_id)}/calendarView/delta",
+                params={"startDateTime": _graph_instant(start), "endDateTime": _graph_instant(end)},
+                headers=headers,
+            )
+        events: list[BusyEvent] = []
+        removed: list[str] = []
+        next_delta = ""
+        for page in pages:
+            for item in page.get("value", []):
+                if "@removed" in item:
+                    removed.append(str(item["id"]))
+                else:
+                    events.append(payloads.busy_event(item))
+            next_delta = page.get("@odata.deltaLink", next_delta)
+        if not next_delta:
+            raise ProviderError("Graph ended a delta read without a deltaLink.", code="NoDeltaLink")
+        return BusyChanges(events=events, removed_ids=removed, delta_link=next_delta)
+
+    def create_event(
+        self,
+        *,
+        access_token: str,
+        calendar_id: str,
+        event: EventDescription,
+        reminder_minutes: int | None,
+        transaction_id: str,
+    ) -> RemoteEvent:
+        body = payloads.event_body(
+            event, reminder_minutes=reminder_minutes, transaction_id=transaction_id
+        )
+        item = self._graph(access_token).post(f"{_calendar_path(calendar_id)}/events", json=body)
+        return payloads.remote_event(item)
+
+    def update_event(
+        self,
+        *,
+        access_token: str,
+        remote_id: str,
+        event: EventDescription,
+        reminder_minutes: int | None,
+    ) -> RemoteEvent:
+        body = payloads.event_body(event, reminder_minutes=reminder_minutes)
+        item = self._graph(access_token).patch(_event_path(remote_id), json=body)
+        return payloads.remote_event(item or {"id": remote_id})
+
+    def delete_event(self, *, access_token: str, remote_id: str) -> None:
+        self._graph(access_token).delete(_event_path(remote_id), missing_ok=True)

@@ -1,0 +1,36 @@
+"""**Refresh calendar list**: re-import a connection's calendars from the provider."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from calendars.models import CalendarConnection, ConnectionStatus
+from calendars.providers import CalendarProvider, ProviderError
+from calendars.providers.base import CalendarList
+from calendars.services.calendar_store import calendars_apply
+from calendars.services.tokens import with_provider
+from calendars.signals import calendars_changed
+
+
+def _fetch(provider: CalendarProvider, access_token: str) -> CalendarList:
+    account = provider.account(access_token=access_token)
+    return provider.list_calendars(access_token=access_token, account=account)
+
+
+def calendar_list_refresh(*, connection: CalendarConnection) -> int:
+    """Re-import the calendars; returns how many usable calendars there are now.
+
+    Choices for calendars that still exist are kept. Raises ProviderError.
+    Sends ``calendars_changed`` when anything changed.
+    """
+    calendar_list = with_provider(connection=connection, action=_fetch)
+    with transaction.atomic():
+        row = CalendarConnection.objects.select_for_update().get(pk=connection.pk)
+        if row.status != ConnectionStatus.CONNECTED:
+            raise ProviderError("The connection was disconnected meanwhile.", permanent=True)
+        changed = calendars_apply(connection=row, calendar_list=calendar_list, now=timezone.now())
+        if changed:
+            calendars_changed.send(sender=CalendarConnection, connection=row)
+    connection.refresh_from_db()
+    return connection.calendars.filter(is_active=True).count()

@@ -1,0 +1,150 @@
+"""Access tokens for a connection, refreshed under a per-connection lock.
+
+The refresh happens inside a transaction that holds ``select_for_update()`` on
+the connection row (PostgreSQL row lock; SQLite's IMMEDIATE transactions
+serialize writers), so two workers never refresh the same sign-in at once: the
+second waits, then finds the first one's fresh access token in the re-read
+cache. The rotated cache is saved in the same transaction. When Microsoft says
+the grant is gone, the connection is disconnected before the error is raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from calendars import crypto
+from calendars.constants import REFRESH_TOKEN_LIFETIME
+from calendars.models import CalendarConnection, ConnectionStatus, DisconnectReason
+from calendars.providers import CalendarProvider, ProviderError, get_provider
+from calendars.services.connections import connection_mark_disconnected
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _not_connected(connection: CalendarConnection) -> ProviderError:
+    return ProviderError(
+        f"Calendar connection {connection.pk} is disconnected.",
+        permanent=True,
+        code="disconnected",
+        reason=connection.disconnect_reason or DisconnectReason.REVOKED,
+    )
+
+
+@sensitive_variables("token_state", "token")
+def access_token_for(
+    *, connection: CalendarConnection, force_refresh: bool = False, now: datetime | None = None
+) -> str:
+    """A Graph access token for ``connection``; never call while holding other row locks.
+
+    Raises ProviderError: permanent (and the connection is then disconnected) when
+    the sign-in is gone, temporary when Microsoft could not be reached. Raises
+    crypto.TokenKeyError when the stored tokens cannot be decrypted.
+    """
+    provider = get_provider(connection.provider)
+    if not force_refresh:
+        row = CalendarConnection.objects.get(pk=connection.pk)
+        if row.status != ConnectionStatus.CONNECTED or not row.token_cache:
+            raise _not_connected(row)
+        token_state = crypto.decrypt(row.token_cache)
+        token = provider.cached_access_token(token_state=token_state, account_id=row.account_id)
+        if token:
+            return token
+    return _refresh_locked(connection=connection, provider=provider, force=force_refresh, now=now)
+
+
+@sensitive_variables("token_state", "result")
+def _refresh_locked(
+    *,
+    connection: CalendarConnection,
+    provider: CalendarProvider,
+    force: bool,
+    now: datetime | None,
+) -> str:
+    failure: ProviderError | None = None
+    with transaction.atomic():
+        row = CalendarConnection.objects.select_for_update().get(pk=connection.pk)
+        if row.status != ConnectionStatus.CONNECTED or not row.token_cache:
+            failure = _not_connected(row)
+        else:
+            token_state = crypto.decrypt(row.token_cache)
+            try:
+                result = provider.acquire_access_token(
+                    token_state=token_state, account_id=row.account_id, force_refresh=force
+                )
+            except ProviderError as error:
+                failure = error
+                if error.permanent:
+                    logger.warning(
+                        "Calendar connection %s lost its sign-in (%s)", row.pk, error.code
+                    )
+                    connection_mark_disconnected(connection=row, reason=error.reason, now=now)
+                else:
+                    row.last_token_error = error.message[:300]
+                    row.save(update_fields=["last_token_error", "updated_at"])
+            else:
+                _store_refresh(row=row, result=result, now=now or timezone.now())
+    connection.refresh_from_db()
+    if failure is not None:
+        raise failure
+    return result.token
+
+
+def _store_refresh(*, row: CalendarConnection, result, now: datetime) -> None:
+    fields = ["updated_at"]
+    if result.token_state is not None:
+        row.token_cache = crypto.encrypt(result.token_state)
+        fields.append("token_cache")
+    if result.refresh_rotated:
+        row.refresh_issued_at = now
+        fields.append("refresh_issued_at")
+        if not settings.CALENDAR_FIXED_RECONNECT:
+            row.refresh_expires_at = now + REFRESH_TOKEN_LIFETIME
+            row.expiry_warned_days = None
+            fields += ["refresh_expires_at", "expiry_warned_days"]
+    if row.last_token_error:
+        row.last_token_error = ""
+        fields.append("last_token_error")
+    row.save(update_fields=fields)
+
+
+def with_provider(
+    *, connection: CalendarConnection, action: Callable[[CalendarProvider, str], T]
+) -> T:
+    """Run ``action(provider, access_token)``; on a 401 refresh once and run it again.
+
+    A second 401 with a freshly refreshed token means Microsoft no longer accepts
+    this sign-in: the connection is disconnected and a permanent ProviderError raised.
+    This is how the busy-time sync and event push should call a provider.
+    """
+    provider = get_provider(connection.provider)
+    try:
+        return action(provider, access_token_for(connection=connection))
+    except ProviderError as error:
+        if error.status != 401:
+            raise
+    try:
+        return action(provider, access_token_for(connection=connection, force_refresh=True))
+    except ProviderError as error:
+        if error.status != 401:
+            raise
+        logger.warning("Graph refused a fresh token for calendar connection %s", connection.pk)
+        with transaction.atomic():
+            row = CalendarConnection.objects.select_for_update().get(pk=connection.pk)
+            connection_mark_disconnected(connection=row, reason=DisconnectReason.REVOKED)
+        connection.refresh_from_db()
+        raise ProviderError(
+            "Microsoft no longer accepts this sign-in (401 after a refresh).",
+            permanent=True,
+            status=401,
+            code=error.code,
+            reason=DisconnectReason.REVOKED,
+        ) from None
