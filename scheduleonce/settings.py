@@ -247,24 +247,6 @@ MS_AUTHORITY = env.str("MS_AUTHORITY", default="https://login.microsoftonline.co
 MS_GRAPH_URL = env.str("MS_GRAPH_URL", default="https://graph.microsoft.com/v1.0").rstrip("/")
 MS_CA_BUNDLE = env.str("MS_CA_BUNDLE", default="")
 
-# --- calendar connections ------------------------------------------------------------------
-
-# Refresh a connection's sign-in once its refresh token is this many days old. Each
-# refresh slides Microsoft's 90-day window forward, so a healthy host never reconnects.
-CALENDAR_KEEPALIVE_AFTER_DAYS = env_int("CALENDAR_KEEPALIVE_AFTER_DAYS", default=30, minimum=1)
-if CALENDAR_KEEPALIVE_AFTER_DAYS >= 90:
-    raise ImproperlyConfigured(
-        "CALENDAR_KEEPALIVE_AFTER_DAYS must be below 90, or every connection would expire first."
-    )
-# On: hosts must sign in again 90 days after each sign-in (OnceHub's behaviour); the
-# keep-alive then keeps tokens fresh but does not extend the connection's expiry.
-CALENDAR_FIXED_RECONNECT = env_flag("CALENDAR_FIXED_RECONNECT", default=False)
-# Email and banner warnings this many days before a connection expires.
-CALENDAR_EXPIRY_WARNING_DAYS = sorted(
-    set(env_int_list("CALENDAR_EXPIRY_WARNING_DAYS", default=[14, 3, 1], minimum=1)),
-    reverse=True,
-)
-
 # --- logging -----------------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -290,3 +272,21 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# --- calendar connections ------------------------------------------------------------------
+
+# Refresh a connection's sign-in once its refresh token is this many days old. Each
+# refresh slides Microsoft's 90-day window forward, so a healthy host never reconnects.
+CALENDAR_KEEPALIVE_AFTER_DAYS = env_int("CALENDAR_KEEPALIVE_AFTER_DAYS", default=30, minimum=1)
+if CALENDAR_KEEPALIVE_AFTER_DAYS >= 90:
+    raise ImproperlyConfigured(
+        "CALENDAR_KEEPALIVE_AFTER_DAYS must be below 90, or every connection would expire first."
+    )
+# On: hosts must sign in again 90 days after each sign-in (OnceHub's behaviour); the
+# keep-alive then keeps tokens fresh but does not extend the connection's expiry.
+CALENDAR_FIXED_RECONNECT = env_flag("CALENDAR_FIXED_RECONNECT", default=False)
+# Email and banner warnings this many days before a connection expires.
+CALENDAR_EXPIRY_WARNING_DAYS = sorted(
+    set(env_int_list("CALENDAR_EXPIRY_WARNING_DAYS", default=[14, 3, 1], minimum=1)),
+    reverse=True,
+)
