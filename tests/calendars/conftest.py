@@ -1,0 +1,37 @@
+"""Fixtures for calendar tests that fake Microsoft's HTTP answers with ``responses``."""
+
+from __future__ import annotations
+
+import pytest
+import responses
+
+from calendars.providers.office365 import msal_app
+from tests.support.microsoft import AUTHORITY, CLIENT_ID, GRAPH, FakeMicrosoft
+
+
+@pytest.fixture
+def microsoft_settings(settings):
+    """The product configured for real Microsoft (as with an Azure app registration)."""
+    settings.MS_AUTHORITY = AUTHORITY
+    settings.MS_GRAPH_URL = GRAPH
+    settings.MS_CLIENT_ID = CLIENT_ID
+    settings.MS_CLIENT_SECRET = "Q8x8Q~unit-test-client-secret"
+    settings.MS_CA_BUNDLE = ""
+    # MSAL caches discovery (24 h) and identical HTTP 400 answers (60 s) in this dict.
+    msal_app._HTTP_CACHE.clear()
+    yield settings
+    msal_app._HTTP_CACHE.clear()
+
+
+@pytest.fixture
+def fake_microsoft(microsoft_settings):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakeMicrosoft(mock)
+
+
+@pytest.fixture
+def connected(db, host, fake_microsoft, django_capture_on_commit_callbacks):
+    """Alice, connected to alice@contoso.com through the real connect services."""
+    with django_capture_on_commit_callbacks(execute=True):
+        result = fake_microsoft.connect(host)
+    return result.connection

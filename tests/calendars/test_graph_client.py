@@ -1,0 +1,150 @@
+"""The Graph client against Microsoft's exact answers: errors, throttling and paging."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+import responses
+
+from calendars.graph import GraphClient, new_session
+from calendars.providers import ProviderError
+from tests.support.microsoft import GRAPH, GRAPH_401, GRAPH_404, GRAPH_429, GRAPH_503
+
+TOKEN = "eyJ0eXAiOiJKV1QiLCJub25jZSI6.eyJhdWQiOiIwMDAwMDAwMy0.secret-signature-part"
+
+
+@pytest.fixture
+def graph(microsoft_settings):
+    sleeps: list[float] = []
+    client = GraphClient(access_token=TOKEN, sleep=sleeps.append)
+    client.sleeps = sleeps
+    with responses.RequestsMock() as mock:
+        client.mock = mock
+        yield client
+
+
+def test_every_call_carries_the_token_and_a_timeout(graph, monkeypatch):
+    seen = {}
+    original = requests.Session.request
+
+    def spy(self, method, url, **kwargs):
+        seen.update(kwargs)
+        return original(self, method, url, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", spy)
+    graph.mock.get(f"{GRAPH}/me", json={"id": "1"})
+    assert graph.get("/me") == {"id": "1"}
+    assert graph.mock.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert seen["timeout"] == (5.0, 30.0)
+
+
+def test_sessions_ignore_the_environment_and_trust_the_configured_bundle(settings, tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    settings.MS_CA_BUNDLE = str(bundle)
+    session = new_session()
+    assert session.trust_env is False
+    assert session.verify == str(bundle)
+    settings.MS_CA_BUNDLE = ""
+    assert new_session().verify is True
+
+
+def test_401_is_reported_for_a_refresh_and_retry(graph):
+    graph.mock.get(f"{GRAPH}/me/calendars", status=401, json=GRAPH_401)
+    with pytest.raises(ProviderError) as caught:
+        graph.get("/me/calendars")
+    error = caught.value
+    assert (error.status, error.code, error.permanent) == (401, "InvalidAuthenticationToken", False)
+    assert error.retryable
+    assert TOKEN not in str(error)
+    assert TOKEN[:20] not in repr(graph)
+
+
+def test_a_short_retry_after_is_waited_for_in_place(graph):
+    graph.mock.get(f"{GRAPH}/me", status=429, json=GRAPH_429, headers={"Retry-After": "2"})
+    graph.mock.get(f"{GRAPH}/me", json={"id": "1"})
+    assert graph.get("/me") == {"id": "1"}
+    assert graph.sleeps == [2.0]
+
+
+def test_a_long_retry_after_is_handed_back_to_the_caller(graph):
+    graph.mock.get(f"{GRAPH}/me", status=429, json=GRAPH_429, headers={"Retry-After": "120"})
+    with pytest.raises(ProviderError) as caught:
+        graph.get("/me")
+    assert (caught.value.status, caught.value.retry_after) == (429, 120.0)
+    assert caught.value.code == "ApplicationThrottled"
+    assert not caught.value.permanent
+    assert graph.sleeps == []
+
+
+def test_repeated_throttling_gives_up_after_a_bounded_number_of_tries(graph):
+    for _ in range(3):
+        graph.mock.get(f"{GRAPH}/me", status=503, json=GRAPH_503, headers={"Retry-After": "1"})
+    with pytest.raises(ProviderError) as caught:
+        graph.get("/me")
+    assert (caught.value.status, caught.value.code, caught.value.retry_after) == (
+        503,
+        "ServiceUnavailable",
+        1.0,
+    )
+    assert graph.sleeps == [1.0, 1.0]
+
+
+def test_503_without_retry_after_is_temporary(graph):
+    graph.mock.get(f"{GRAPH}/me", status=503, json=GRAPH_503)
+    with pytest.raises(ProviderError) as caught:
+        graph.get("/me")
+    assert caught.value.retryable and caught.value.retry_after is None
+
+
+def test_a_dropped_connection_or_timeout_is_temporary(graph):
+    graph.mock.get(f"{GRAPH}/me", body=requests.ConnectionError("reset by peer"))
+    graph.mock.get(f"{GRAPH}/me/calendars", body=requests.ReadTimeout("slow"))
+    with pytest.raises(ProviderError) as dropped:
+        graph.get("/me")
+    with pytest.raises(ProviderError) as slow:
+        graph.get("/me/calendars")
+    assert (dropped.value.code, slow.value.code) == ("ConnectionError", "Timeout")
+    assert dropped.value.retryable and slow.value.retryable
+
+
+def test_a_missing_item_is_not_worth_retrying(graph):
+    graph.mock.patch(f"{GRAPH}/me/events/AAMk1", status=404, json=GRAPH_404)
+    with pytest.raises(ProviderError) as caught:
+        graph.patch("/me/events/AAMk1", json={"subject": "x"})
+    assert (caught.value.status, caught.value.code) == (404, "ErrorItemNotFound")
+    assert not caught.value.retryable
+
+
+def test_delete_of_a_missing_item_counts_as_done(graph):
+    graph.mock.delete(f"{GRAPH}/me/events/AAMk1", status=404, json=GRAPH_404)
+    graph.delete("/me/events/AAMk1", missing_ok=True)
+
+
+def test_paging_follows_next_links(graph):
+    graph.mock.get(
+        f"{GRAPH}/me/calendars",
+        json={"value": [{"id": "a"}], "@odata.nextLink": f"{GRAPH}/me/calendars?$skip=1"},
+    )
+    graph.mock.get(f"{GRAPH}/me/calendars?$skip=1", json={"value": [{"id": "b"}]})
+    assert [item["id"] for item in graph.items("/me/calendars")] == ["a", "b"]
+
+
+def test_a_next_link_to_another_host_never_receives_the_token(graph):
+    graph.mock.get(
+        f"{GRAPH}/me/calendars",
+        json={"value": [], "@odata.nextLink": "https://evil.example.com/steal?$skip=1"},
+    )
+    with pytest.raises(ProviderError) as caught:
+        list(graph.items("/me/calendars"))
+    assert caught.value.code == "UnexpectedLink"
+    assert len(graph.mock.calls) == 1
+
+
+def test_error_messages_leave_out_query_strings(graph):
+    link = f"{GRAPH}/me/calendarView/delta?$deltatoken=R0usmcMDNGg0J1E"
+    graph.mock.get(link, status=410, json={"error": {"code": "SyncStateNotFound", "message": "x"}})
+    with pytest.raises(ProviderError) as caught:
+        graph.get(link)
+    assert caught.value.status == 410
+    assert "R0usmcMDNGg0J1E" not in str(caught.value)

@@ -1,0 +1,195 @@
+"""The Office 365 provider's Graph calls: calendars, busy time and events, in Graph's shapes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+import responses
+
+from calendars.events import Attendee, EventDescription
+from calendars.providers import ProviderError, get_provider
+from calendars.providers.base import Account
+from tests.support.microsoft import GRAPH, GRAPH_404, FakeMicrosoft
+
+TOKEN = "access-token-for-tests"
+EVENT = EventDescription(
+    subject="Intro call with Dana",
+    start=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+    end=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+    time_zone="Europe/London",
+    body_text="Booked through ScheduleOnce.",
+    attendees=(Attendee("dana@example.com", "Dana"),),
+    location="Online",
+    online_meeting=True,
+)
+
+
+@pytest.fixture
+def provider():
+    return get_provider("office365")
+
+
+@pytest.fixture
+def graph(microsoft_settings):
+    with responses.RequestsMock() as mock:
+        yield mock
+
+
+def test_only_owned_writable_calendars_are_offered(provider, graph):
+    fake = FakeMicrosoft.__new__(FakeMicrosoft)
+    fake.email = "alice@contoso.com"
+    graph.get(f"{GRAPH}/me/calendars", json={"value": fake.calendars()})
+    account = Account(
+        account_id="x", email="Alice@Contoso.com", addresses=frozenset({"alice@contoso.com"})
+    )
+    listed = provider.list_calendars(access_token=TOKEN, account=account)
+    assert [c.name for c in listed.owned] == ["Calendar", "Client work"]
+    assert [c.is_default for c in listed.owned] == [True, False]
+    assert listed.owned[1].color == "#127a3a"
+    assert [c.name for c in listed.skipped] == ["Bob's calendar", "Room 4.12"]
+
+
+def test_create_sends_the_event_reminder_and_transaction_id(provider, graph):
+    graph.post(
+        f"{GRAPH}/me/calendars/AAMkADwork%3D/events",
+        status=201,
+        json={"id": "AAMkEvent1", "onlineMeeting": {"joinUrl": "https://teams.example/l/1"}},
+    )
+    created = provider.create_event(
+        access_token=TOKEN,
+        calendar_id="AAMkADwork=",
+        event=EVENT,
+        reminder_minutes=30,
+        transaction_id="5a0e1a8e-7d1c-4f55-9a43-0c2b1d9e8f70",
+    )
+    assert created.remote_id == "AAMkEvent1"
+    assert created.online_meeting_url == "https://teams.example/l/1"
+    body = json.loads(graph.calls[0].request.body)
+    assert body == {
+        "subject": "Intro call with Dana",
+        "body": {"contentType": "text", "content": "Booked through ScheduleOnce."},
+        "start": {"dateTime": "2026-12-01T09:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-01T09:30:00", "timeZone": "UTC"},
+        "location": {"displayName": "Online"},
+        "attendees": [
+            {"emailAddress": {"address": "dana@example.com", "name": "Dana"}, "type": "required"}
+        ],
+        "isReminderOn": True,
+        "reminderMinutesBeforeStart": 30,
+        "isOnlineMeeting": True,
+        "onlineMeetingProvider": "teamsForBusiness",
+        "transactionId": "5a0e1a8e-7d1c-4f55-9a43-0c2b1d9e8f70",
+    }
+
+
+def test_no_reminder_turns_the_reminder_off_and_update_never_sends_a_transaction_id(
+    provider, graph
+):
+    graph.patch(f"{GRAPH}/me/events/AAMkEvent1", json={"id": "AAMkEvent1"})
+    provider.update_event(
+        access_token=TOKEN, remote_id="AAMkEvent1", event=EVENT, reminder_minutes=None
+    )
+    body = json.loads(graph.calls[0].request.body)
+    assert (body["isReminderOn"], body["reminderMinutesBeforeStart"]) == (False, 0)
+    assert "transactionId" not in body
+
+
+def test_updating_a_vanished_event_says_so(provider, graph):
+    graph.patch(f"{GRAPH}/me/events/AAMkGone", status=404, json=GRAPH_404)
+    with pytest.raises(ProviderError) as caught:
+        provider.update_event(
+            access_token=TOKEN, remote_id="AAMkGone", event=EVENT, reminder_minutes=15
+        )
+    assert caught.value.status == 404
+
+
+def test_deleting_is_done_even_when_the_event_is_already_gone(provider, graph):
+    graph.delete(f"{GRAPH}/me/events/AAMkEvent1", status=204)
+    graph.delete(f"{GRAPH}/me/events/AAMkGone", status=404, json=GRAPH_404)
+    provider.delete_event(access_token=TOKEN, remote_id="AAMkEvent1")
+    provider.delete_event(access_token=TOKEN, remote_id="AAMkGone")
+
+
+def _event(eid, start, end, show_as="busy"):
+    return {
+        "id": eid,
+        "showAs": show_as,
+        "isCancelled": False,
+        "start": {"dateTime": start, "timeZone": "UTC"},
+        "end": {"dateTime": end, "timeZone": "UTC"},
+    }
+
+
+def test_busy_events_read_every_page_of_the_calendar_view(provider, graph):
+    view = f"{GRAPH}/me/calendars/AAMkADwork%3D/calendarView"
+    graph.get(
+        view,
+        json={
+            "value": [_event("e1", "2026-01-05T09:00:00.0000000", "2026-01-05T09:30:00.0000000")],
+            "@odata.nextLink": f"{view}?$skiptoken=2",
+        },
+    )
+    graph.get(
+        f"{view}?$skiptoken=2",
+        json={
+            "value": [
+                _event("e2", "2026-01-06T13:00:00.0000000", "2026-01-06T14:15:30.1234567", "oof")
+            ]
+        },
+    )
+    events = provider.busy_events(
+        access_token=TOKEN,
+        calendar_id="AAMkADwork=",
+        start=datetime(2026, 1, 5, tzinfo=UTC),
+        end=datetime(2026, 1, 12, tzinfo=UTC),
+    )
+    assert [(e.remote_id, e.start, e.end, e.show_as) for e in events] == [
+        (
+            "e1",
+            datetime(2026, 1, 5, 9, tzinfo=UTC),
+            datetime(2026, 1, 5, 9, 30, tzinfo=UTC),
+            "busy",
+        ),
+        (
+            "e2",
+            datetime(2026, 1, 6, 13, tzinfo=UTC),
+            datetime(2026, 1, 6, 14, 15, 30, 123456, tzinfo=UTC),
+            "oof",
+        ),
+    ]
+    first = graph.calls[0].request
+    assert "startDateTime=2026-01-05T00%3A00%3A00Z" in first.url
+    assert first.headers["Prefer"].startswith('outlook.timezone="UTC"')
+
+
+def test_busy_changes_follow_the_delta_to_its_delta_link(provider, graph):
+    delta = f"{GRAPH}/me/calendars/AAMkADwork%3D/calendarView/delta"
+    graph.get(
+        delta,
+        json={
+            "value": [_event("e1", "2026-01-05T09:00:00.0000000", "2026-01-05T09:30:00.0000000")],
+            "@odata.nextLink": f"{delta}?$skiptoken=p2",
+        },
+    )
+    graph.get(
+        f"{delta}?$skiptoken=p2",
+        json={
+            "value": [{"id": "e0", "@removed": {"reason": "deleted"}}],
+            "@odata.deltaLink": f"{delta}?$deltatoken=d1",
+        },
+    )
+    graph.get(
+        f"{delta}?$deltatoken=d1", json={"value": [], "@odata.deltaLink": f"{delta}?$deltatoken=d2"}
+    )
+    window = {"start": datetime(2026, 1, 5, tzinfo=UTC), "end": datetime(2026, 2, 5, tzinfo=UTC)}
+    changes = provider.busy_changes(access_token=TOKEN, calendar_id="AAMkADwork=", **window)
+    assert [e.remote_id for e in changes.events] == ["e1"]
+    assert changes.removed_ids == ["e0"]
+    assert changes.delta_link.endswith("$deltatoken=d1")
+    later = provider.busy_changes(
+        access_token=TOKEN, calendar_id="AAMkADwork=", delta_link=changes.delta_link, **window
+    )
+    assert (later.events, later.removed_ids) == ([], [])
+    assert later.delta_link.endswith("$deltatoken=d2")

@@ -1,0 +1,163 @@
+"""Access tokens: refresh under the lock, rotation, and Microsoft's exact refusals."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from calendars import crypto
+from calendars.models import ConnectionStatus, DisconnectReason
+from calendars.providers import ProviderError
+from calendars.providers.office365 import msal_app
+from calendars.services.tokens import access_token_for
+from tests.support.microsoft import (
+    INTERACTION_REQUIRED,
+    INVALID_GRANT_50173,
+    INVALID_GRANT_70008,
+    INVALID_GRANT_700082,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_connect_stores_an_encrypted_cache_and_ninety_days(connected, fake_microsoft):
+    assert connected.status == ConnectionStatus.CONNECTED
+    assert connected.account_email == "alice@contoso.com"
+    assert (
+        connected.account_id
+        == "00000000-0000-0000-66f3-3332eca7ea81.72f988bf-86f1-41af-91ab-2d7cd011db47"
+    )
+    for secret in fake_microsoft.issued:
+        assert secret not in connected.token_cache
+    assert any(secret in crypto.decrypt(connected.token_cache) for secret in fake_microsoft.issued)
+    lifetime = connected.refresh_expires_at - connected.refresh_issued_at
+    assert lifetime == timedelta(days=90)
+
+
+def test_a_cached_access_token_needs_no_call_to_microsoft(connected, fake_microsoft):
+    before = len(fake_microsoft.requests)
+    token = access_token_for(connection=connected)
+    assert token == fake_microsoft.issued[0]
+    assert len(fake_microsoft.requests) == before
+
+
+def test_refresh_rotates_the_refresh_token_and_slides_the_expiry(connected, fake_microsoft):
+    long_ago = timezone.now() - timedelta(days=40)
+    connected.refresh_issued_at = long_ago
+    connected.refresh_expires_at = long_ago + timedelta(days=90)
+    connected.save()
+    first_refresh_token = fake_microsoft.issued[1]
+
+    token = access_token_for(connection=connected, force_refresh=True)
+
+    [request] = fake_microsoft.refresh_requests()
+    assert request["refresh_token"] == first_refresh_token
+    assert token == fake_microsoft.issued[-2]
+    connected.refresh_from_db()
+    assert timezone.now() - connected.refresh_issued_at < timedelta(seconds=30)
+    assert connected.refresh_expires_at - connected.refresh_issued_at == timedelta(days=90)
+    assert fake_microsoft.issued[-1] in crypto.decrypt(connected.token_cache)
+    # The next refresh uses the rotated refresh token.
+    access_token_for(connection=connected, force_refresh=True)
+    assert fake_microsoft.refresh_requests()[1]["refresh_token"] == fake_microsoft.issued[-3]
+
+
+def test_fixed_reconnect_keeps_the_expiry_of_the_sign_in(connected, fake_microsoft, settings):
+    settings.CALENDAR_FIXED_RECONNECT = True
+    expires = connected.refresh_expires_at
+    access_token_for(connection=connected, force_refresh=True)
+    connected.refresh_from_db()
+    assert connected.refresh_expires_at == expires
+    assert connected.refresh_issued_at > connected.signed_in_at
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (INVALID_GRANT_700082, DisconnectReason.EXPIRED),
+        (INVALID_GRANT_70008, DisconnectReason.EXPIRED),
+        (INVALID_GRANT_50173, DisconnectReason.REVOKED),
+        (INTERACTION_REQUIRED, DisconnectReason.REVOKED),
+    ],
+    ids=["700082-inactive", "70008-expired", "50173-revoked", "interaction-required"],
+)
+def test_a_refused_refresh_disconnects_once_and_emails_once(
+    connected, fake_microsoft, body, reason, caplog, django_capture_on_commit_callbacks
+):
+    fake_microsoft.refusals.append((400, body))
+    mail.outbox.clear()
+    caplog.set_level(logging.DEBUG)
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ProviderError) as caught:
+        access_token_for(connection=connected, force_refresh=True)
+
+    assert caught.value.permanent
+    assert caught.value.reason == reason
+    assert str(body["error_codes"][0]) in str(caught.value)
+    connected.refresh_from_db()
+    assert connected.status == ConnectionStatus.DISCONNECTED
+    assert connected.disconnect_reason == reason
+    assert connected.token_cache == ""
+    assert len(mail.outbox) == 1
+    assert "Reconnect" in mail.outbox[0].body
+    assert mail.outbox[0].alternatives[0][1] == "text/html"
+
+    # Asking again neither calls Microsoft nor emails again.
+    calls = len(fake_microsoft.requests)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ProviderError):
+        access_token_for(connection=connected)
+    assert len(fake_microsoft.requests) == calls
+    assert len(mail.outbox) == 1
+    for secret in fake_microsoft.issued:
+        assert secret not in str(caught.value)
+        assert secret not in caplog.text
+
+
+def test_a_server_error_is_temporary_and_keeps_the_connection(connected, fake_microsoft):
+    fake_microsoft.refusals.append((503, {"error": "temporarily_unavailable"}))
+    with pytest.raises(ProviderError) as caught:
+        access_token_for(connection=connected, force_refresh=True)
+    assert not caught.value.permanent
+    connected.refresh_from_db()
+    assert connected.status == ConnectionStatus.CONNECTED
+    assert connected.last_token_error
+    # MSAL holds a 5xx answer for a few seconds (its own throttling); time passes.
+    msal_app._HTTP_CACHE.clear()
+    # The next successful refresh clears the note.
+    access_token_for(connection=connected, force_refresh=True)
+    connected.refresh_from_db()
+    assert connected.last_token_error == ""
+
+
+def test_a_refused_client_secret_is_not_blamed_on_the_host(connected, fake_microsoft, caplog):
+    fake_microsoft.refusals.append(
+        (
+            401,
+            {
+                "error": "invalid_client",
+                "error_description": "AADSTS7000222: The provided client secret keys for app "
+                "'11111111-2222-3333-4444-555555555555' are expired.",
+                "error_codes": [7000222],
+            },
+        )
+    )
+    with pytest.raises(ProviderError) as caught:
+        access_token_for(connection=connected, force_refresh=True)
+    assert not caught.value.permanent
+    connected.refresh_from_db()
+    assert connected.status == ConnectionStatus.CONNECTED
+    assert "invalid_client" in caplog.text
+
+
+def test_a_wrong_key_gives_a_clear_error_without_data(connected, settings):
+    from cryptography.fernet import Fernet
+
+    settings.TOKEN_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    with pytest.raises(crypto.TokenKeyError) as caught:
+        access_token_for(connection=connected, force_refresh=True)
+    assert "TOKEN_ENCRYPTION_KEYS" in str(caught.value)
+    assert connected.token_cache[:20] not in str(caught.value)
