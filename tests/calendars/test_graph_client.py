@@ -94,7 +94,8 @@ def test_503_without_retry_after_is_temporary(graph):
     graph.mock.get(f"{GRAPH}/me", status=503, json=GRAPH_503)
     with pytest.raises(ProviderError) as caught:
         graph.get("/me")
-    assert caught.value.retryable and caught.value.retry_after is None
+    assert caught.value.retryable
+    assert caught.value.retry_after is None
 
 
 def test_a_dropped_connection_or_timeout_is_temporary(graph):
@@ -105,7 +106,8 @@ def test_a_dropped_connection_or_timeout_is_temporary(graph):
     with pytest.raises(ProviderError) as slow:
         graph.get("/me/calendars")
     assert (dropped.value.code, slow.value.code) == ("ConnectionError", "Timeout")
-    assert dropped.value.retryable and slow.value.retryable
+    assert dropped.value.retryable
+    assert slow.value.retryable
 
 
 def test_a_missing_item_is_not_worth_retrying(graph):

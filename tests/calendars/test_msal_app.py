@@ -30,11 +30,11 @@ def test_with_microsofts_defaults_msal_validates_the_authority(microsoft_setting
 
 def test_another_authority_is_used_as_is(microsoft_settings):
     microsoft_settings.MS_AUTHORITY = "https://localhost:8443/common"
-    microsoft_settings.MS_CA_BUNDLE = "/tmp/ca.pem"
+    microsoft_settings.MS_CA_BUNDLE = "var/graph_sandbox/ca.pem"
     kwargs = msal_app_kwargs()
     assert kwargs["validate_authority"] is False
     assert kwargs["instance_discovery"] is False
-    assert kwargs["http_client"].verify == "/tmp/ca.pem"
+    assert kwargs["http_client"].verify == "var/graph_sandbox/ca.pem"
     base = "https://localhost:8443/common"
     document = {
         **discovery_document(),

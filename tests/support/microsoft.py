@@ -57,7 +57,7 @@ def invalid_grant_body(code: int, text: str) -> dict:
         "timestamp": "2026-03-02 10:15:27Z",
         "trace_id": "0f5c1f5e-2a0b-4a56-9c63-4ab7d3a1d800",
         "correlation_id": "8b1e4a52-6a2f-4d0f-9a8e-6a0a4f7f2c11",
-        "error_uri": "https://login.microsoftonline.com/error?code=%d" % code,
+        "error_uri": f"https://login.microsoftonline.com/error?code={code}",
     }
 
 
