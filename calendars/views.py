@@ -46,7 +46,7 @@ TRANSPORT_CODES = frozenset({"Timeout", "ConnectionError", "ServerError", "disco
 
 
 def _user_message(error: ProviderError, provider_name: str) -> str:
-    if error.status is not None or error.code in TRANSPORT_CODES:
+    if error.code in TRANSPORT_CODES or (error.status or 0) >= 500 or error.status == 429:
         return (
             f"{provider_name} did not answer as expected ({error.code or error.status}). "
             "Nothing was changed. Please try again in a minute."

@@ -133,22 +133,36 @@ class FakeMicrosoft:
     issued: list[str] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
     refusals: list[tuple[int, dict]] = field(default_factory=list)
+    # An error answer for the next authorization-code redemption.
+    code_refusal: dict | None = None
     nonce_hash: str = ""
+    oid: str = USER_OID
+    extra_calendars: list[dict] = field(default_factory=list)
+    dropped_calendars: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.mock.add(responses.GET, DISCOVERY_URL, json=discovery_document())
-        self.mock.add(
-            responses.GET,
-            f"{GRAPH}/me",
-            json={
-                "id": USER_OID,
-                "displayName": "Alice Host",
-                "mail": self.email,
-                "userPrincipalName": self.email,
-            },
-        )
+        self.mock.add_callback(responses.GET, f"{GRAPH}/me", callback=self._me)
         self.mock.add_callback(responses.POST, TOKEN_URL, callback=self._token_endpoint)
-        self.mock.add(responses.GET, f"{GRAPH}/me/calendars", json={"value": self.calendars()})
+        self.mock.add_callback(responses.GET, f"{GRAPH}/me/calendars", callback=self._calendars)
+
+    def switch_account(self, *, email: str, oid: str) -> None:
+        """From now on, sign-ins are by another Microsoft account."""
+        self.email, self.oid = email, oid
+
+    def _me(self, request):
+        me = {
+            "id": self.oid,
+            "displayName": self.email.split("@")[0].title(),
+            "mail": self.email,
+            "userPrincipalName": self.email,
+        }
+        return 200, {"Content-Type": "application/json"}, json.dumps(me)
+
+    def _calendars(self, request):
+        items = [c for c in self.calendars() if c["name"] not in self.dropped_calendars]
+        body = {"value": items + self.extra_calendars}
+        return 200, {"Content-Type": "application/json"}, json.dumps(body)
 
     def calendars(self) -> list[dict]:
         """An owned default calendar, an owned second one, a shared one and a room."""
@@ -192,7 +206,7 @@ class FakeMicrosoft:
             "nbf": now,
             "exp": now + 3600,
             "name": "Alice Host",
-            "oid": USER_OID,
+            "oid": self.oid,
             "preferred_username": self.email,
             "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
             "tid": TENANT,
@@ -207,12 +221,15 @@ class FakeMicrosoft:
             "access_token": self._new_secret("access"),
             "refresh_token": self._new_secret("refresh"),
             "id_token": unsigned_jwt(claims),
-            "client_info": b64url(json.dumps({"uid": USER_OID, "utid": TENANT}).encode()),
+            "client_info": b64url(json.dumps({"uid": self.oid, "utid": TENANT}).encode()),
         }
 
     def _token_endpoint(self, request):
         body = {k: v[0] for k, v in parse_qs(request.body).items()}
         self.requests.append(body)
+        if body.get("grant_type") == "authorization_code" and self.code_refusal:
+            payload, self.code_refusal = self.code_refusal, None
+            return 400, {"Content-Type": "application/json"}, json.dumps(payload)
         if body.get("grant_type") == "refresh_token" and self.refusals:
             status, payload = self.refusals.pop(0)
             return status, {"Content-Type": "application/json"}, json.dumps(payload)

@@ -77,7 +77,7 @@ def _refresh_fingerprint(cache: msal.TokenCache, account_id: str) -> str:
     return hashlib.sha256("\n".join(secrets).encode()).hexdigest()
 
 
-def token_error(result: dict) -> ProviderError:
+def token_error(result: dict, *, what: str = "the stored sign-in") -> ProviderError:
     """Map an error answer of Microsoft's token endpoint (as MSAL returns it)."""
     error = str(result.get("error") or "unknown_error")
     codes = [int(c) for c in result.get("error_codes") or [] if str(c).isdigit()]
@@ -86,7 +86,7 @@ def token_error(result: dict) -> ProviderError:
     if error in ("invalid_grant", "interaction_required"):
         expired = error == "invalid_grant" and any(code in EXPIRED_CODES for code in codes)
         return ProviderError(
-            f"Microsoft refused the stored sign-in: {detail}.",
+            f"Microsoft refused {what}: {detail}.",
             permanent=True,
             status=400,
             code=error,
@@ -162,7 +162,7 @@ class Office365Provider(CalendarProvider):
                 "Microsoft's answer could not be read.", code="invalid_response"
             ) from None
         if "error" in result:
-            raise token_error(result)
+            raise token_error(result, what="the sign-in")
         accounts = app.get_accounts()
         if len(accounts) != 1 or "access_token" not in result:
             raise ProviderError(

@@ -1,0 +1,372 @@
+"""Setup → Integration → Calendar integration, as a host uses it (Microsoft faked at HTTP)."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.urls import reverse
+
+from calendars.events import EventDescription
+from calendars.models import (
+    Calendar,
+    CalendarConnection,
+    ConnectionStatus,
+    DisconnectReason,
+    PushedEvent,
+    PushState,
+)
+from calendars.signals import calendars_changed, connection_established
+from tests.support.microsoft import INVALID_GRANT_70008
+
+pytestmark = pytest.mark.django_db
+
+LOBBY = reverse("calendars:integration")
+CONNECT = reverse("calendars:office365_connect")
+CALLBACK = reverse("calendars:office365_callback")
+
+
+@pytest.fixture
+def signals():
+    seen = []
+
+    def on_established(sender, connection, new_account, **kwargs):
+        seen.append(("established", connection.pk, new_account))
+
+    def on_changed(sender, connection, **kwargs):
+        seen.append(("changed", connection.pk))
+
+    connection_established.connect(on_established, weak=False)
+    calendars_changed.connect(on_changed, weak=False)
+    yield seen
+    connection_established.disconnect(on_established)
+    calendars_changed.disconnect(on_changed)
+
+
+def start(client, fake, **data) -> dict[str, str]:
+    """Press Connect; returns the authorize URL's query (and primes the fake's nonce)."""
+    response = client.post(CONNECT, data)
+    assert response.status_code == 302
+    query = {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
+    fake.nonce_hash = query["nonce"]
+    return query
+
+
+def answer(client, query, **fields):
+    """Microsoft's form_post to the callback."""
+    return client.post(CALLBACK, {"code": "M.C507_BAY.2.U.code", "state": query["state"], **fields})
+
+
+def text(response) -> str:
+    """What a person reads: tags dropped, white space collapsed."""
+    words = re.sub(r"<[^>]+>", " ", response.content.decode())
+    return re.sub(r"\s+", " ", unescape(words)).replace(" .", ".").replace(" :", ":")
+
+
+def test_the_lobby_offers_office365_in_a_new_tab_with_a_same_tab_fallback(host_client):
+    page = host_client.get(LOBBY).content.decode()
+    form = re.search(r'<form method="post" action="([^"]+)" target="_blank"', page)
+    assert form.group(1) == CONNECT
+    assert 'formtarget="_self"' in page
+    assert "one calendar connection at a time" in page
+
+
+def test_connect_sends_the_host_to_microsoft_with_pkce_and_form_post(host_client, fake_microsoft):
+    query = start(host_client, fake_microsoft)
+    assert set(query["scope"].split()) == {
+        "offline_access",
+        "openid",
+        "profile",
+        "User.Read",
+        "Calendars.ReadWrite",
+    }
+    assert query["response_mode"] == "form_post"
+    assert query["code_challenge_method"] == "S256"
+    assert query["redirect_uri"] == "http://testserver" + CALLBACK
+
+
+def test_the_callback_connects_and_the_lobby_shows_account_calendars_and_expiry(
+    host_client, fake_microsoft, signals, django_capture_on_commit_callbacks
+):
+    query = start(host_client, fake_microsoft)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = answer(host_client, query)
+    assert response.status_code == 302
+    lobby = host_client.get(response["Location"])
+    page, markup = text(lobby), lobby.content.decode()
+    connection = CalendarConnection.objects.get()
+    assert "Connected Office 365 as alice@contoso.com: 2 calendars imported." in page
+    expiry = connection.refresh_expires_at.astimezone(
+        __import__("zoneinfo").ZoneInfo("Europe/London")
+    )
+    assert f"Connected as alice@contoso.com · valid until {expiry:%-d %B %Y}" in page
+    assert re.search(r'>Calendar</span>\s*<span class="badge">Default</span>', markup)
+    assert "Client work" in page
+    assert "Bob's calendar" not in page
+    assert "Room 4.12" not in page
+    assert "resource (room) calendars are not supported: 2 skipped" in page
+    assert '<option value="15" selected>15 minutes</option>' in markup
+    assert signals == [("changed", connection.pk), ("established", connection.pk, True)]
+
+
+def test_a_replayed_or_foreign_state_changes_nothing(host_client, fake_microsoft):
+    query = start(host_client, fake_microsoft)
+    answer(host_client, query)
+    connection = CalendarConnection.objects.get()
+    stored = connection.token_cache
+
+    replay = host_client.post(CALLBACK, {"code": "another", "state": query["state"]}, follow=True)
+    forged = host_client.post(CALLBACK, {"code": "x", "state": "not-ours"}, follow=True)
+
+    for response in (replay, forged):
+        assert "does not belong to a sign-in you started here" in text(response)
+        assert "Nothing was changed" in text(response)
+    connection.refresh_from_db()
+    assert connection.token_cache == stored
+    assert CalendarConnection.objects.count() == 1
+
+
+def test_declined_consent_stores_nothing(host_client, fake_microsoft):
+    query = start(host_client, fake_microsoft)
+    response = host_client.post(
+        CALLBACK,
+        {
+            "error": "access_denied",
+            "error_description": "AADSTS65004: User declined to consent to access the app.",
+            "state": query["state"],
+        },
+        follow=True,
+    )
+    assert "You did not give permission to connect. Nothing was changed." in text(response)
+    assert not CalendarConnection.objects.exists()
+    assert not [r for r in fake_microsoft.requests if r["grant_type"] == "authorization_code"]
+
+
+def test_an_error_from_microsoft_at_redemption_stores_nothing(host_client, fake_microsoft):
+    fake_microsoft.code_refusal = INVALID_GRANT_70008
+    query = start(host_client, fake_microsoft)
+    response = answer(host_client, query)
+    page = text(host_client.get(response["Location"]))
+    assert "AADSTS70008" in page
+    assert "Nothing was changed" in page
+    assert not CalendarConnection.objects.exists()
+
+
+def test_a_cross_site_post_without_the_session_cookie_is_posted_again_from_our_origin(
+    client, host, fake_microsoft
+):
+    client.force_login(host)
+    query = start(client, fake_microsoft)
+    session_cookie = client.cookies.pop("sessionid")  # SameSite=Lax: not sent cross-site
+
+    first = answer(client, query)
+
+    assert first.status_code == 200
+    assert "no-store" in first["Cache-Control"]
+    page = first.content.decode()
+    assert "data-auto-submit" in page
+    assert ">Continue</button>" in page
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
+    assert fields == {"code": "M.C507_BAY.2.U.code", "state": query["state"], "resubmitted": "1"}
+    assert not CalendarConnection.objects.exists()
+
+    client.cookies["sessionid"] = session_cookie.value  # same-origin POST carries it
+    second = client.post(CALLBACK, fields)
+    assert second.status_code == 302
+    assert CalendarConnection.objects.get().account_email == "alice@contoso.com"
+
+
+def test_without_any_session_the_callback_asks_to_log_in(client, fake_microsoft):
+    response = client.post(CALLBACK, {"code": "c", "state": "s", "resubmitted": "1"})
+    assert response.status_code == 403
+    assert "Nothing was changed" in text(response)
+    assert not CalendarConnection.objects.exists()
+
+
+def test_connecting_while_connected_says_disconnect_first(host_client, connected, fake_microsoft):
+    response = host_client.post(CONNECT, follow=True)
+    assert "disconnect it first" in text(response)
+    assert response.redirect_chain[-1][0] == LOBBY
+
+
+def test_a_different_account_while_connected_is_refused_at_the_callback(
+    host_client, connected, fake_microsoft
+):
+    query = start(host_client, fake_microsoft, reconnect="1")
+    fake_microsoft.switch_account(
+        email="alice@fabrikam.com", oid="11111111-aaaa-bbbb-cccc-999999999999"
+    )
+    response = answer(host_client, query)
+    assert "disconnect it first" in text(host_client.get(response["Location"]))
+    assert CalendarConnection.objects.count() == 1
+
+
+def test_the_reminder_is_saved_per_connection(host_client, connected):
+    url = reverse("calendars:reminder", args=[connected.pk])
+    page = text(host_client.post(url, {"reminder": "60"}, follow=True))
+    assert "Default reminder saved: 1 hour." in page
+    connected.refresh_from_db()
+    assert connected.default_reminder_minutes == 60
+    host_client.post(url, {"reminder": ""})
+    connected.refresh_from_db()
+    assert connected.default_reminder_minutes is None
+
+
+def test_a_reminder_that_is_not_offered_is_a_clear_400(host_client, connected):
+    url = reverse("calendars:reminder", args=[connected.pk])
+    response = host_client.post(url, {"reminder": "7"})
+    assert response.status_code == 400
+    assert "Select a valid choice" in text(response)
+    connected.refresh_from_db()
+    assert connected.default_reminder_minutes == 15
+
+
+def test_refresh_keeps_choices_of_calendars_that_remain(
+    host_client, connected, fake_microsoft, signals
+):
+    default = Calendar.objects.get(connection=connected, is_default=True)
+    fake_microsoft.dropped_calendars = {"Client work"}
+    fake_microsoft.extra_calendars = [
+        {**fake_microsoft.calendars()[1], "id": "AAMkADside=", "name": "Side project"}
+    ]
+    page = text(host_client.post(reverse("calendars:refresh", args=[connected.pk]), follow=True))
+    assert "Calendar list refreshed: 2 calendars." in page
+    assert "Side project" in page
+    assert "Client work" not in page
+    assert Calendar.objects.get(connection=connected, is_default=True).pk == default.pk
+    assert not Calendar.objects.get(remote_id="AAMkADwork=").is_active
+    assert signals == [("changed", connected.pk)]
+
+
+def test_disconnect_asks_first_then_keeps_bookings_and_records(host_client, connected):
+    calendar = Calendar.objects.get(connection=connected, is_default=True)
+    event = EventDescription.from_json(
+        {
+            "subject": "Intro",
+            "start": "2026-12-01T09:00:00+00:00",
+            "end": "2026-12-01T09:30:00+00:00",
+            "time_zone": "UTC",
+        }
+    )
+    PushedEvent.objects.create(
+        host=connected.host, calendar=calendar, source="booking:1", payload=event.to_json()
+    )
+    url = reverse("calendars:disconnect", args=[connected.pk])
+    confirm = text(host_client.get(url))
+    assert "Disconnect Office 365?" in confirm
+    connected.refresh_from_db()
+    assert connected.is_connected
+
+    page = text(host_client.post(url, follow=True))
+
+    connected.refresh_from_db()
+    assert connected.status == ConnectionStatus.DISCONNECTED
+    assert connected.disconnect_reason == DisconnectReason.HOST
+    assert connected.token_cache == ""
+    assert Calendar.objects.filter(connection=connected).count() == 2
+    assert PushedEvent.objects.get().state == PushState.WAITING
+    assert "Disconnected Office 365 (alice@contoso.com)" in page
+    assert "Reconnect" in page
+    assert (
+        "disconnected:" not in page
+    )  # the host chose this: no alarm banner  # the host chose this: no alarm
+
+
+def test_reconnecting_the_same_account_keeps_choices_and_pending_work(
+    host_client, connected, fake_microsoft, signals, django_capture_on_commit_callbacks
+):
+    connected.default_reminder_minutes = 1440
+    connected.save()
+    calendar = Calendar.objects.get(connection=connected, is_default=True)
+    pushed = PushedEvent.objects.create(
+        host=connected.host,
+        calendar=calendar,
+        source="booking:1",
+        payload={},
+        state=PushState.WAITING,
+    )
+    from calendars.services.connections import connection_disconnect
+
+    connection_disconnect(connection=connected, reason=DisconnectReason.REVOKED)
+    signals.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = fake_microsoft.connect(connected.host)
+
+    assert result.connection.pk == connected.pk
+    assert result.new_account is False
+    assert result.connection.default_reminder_minutes == 1440
+    assert Calendar.objects.get(connection=connected, is_default=True).pk == calendar.pk
+    pushed.refresh_from_db()
+    assert pushed.state == PushState.PENDING
+    assert signals[-1] == ("established", connected.pk, False)
+
+
+def test_switching_account_after_disconnecting_is_a_new_account(
+    host_client, connected, fake_microsoft, signals
+):
+    host_client.post(reverse("calendars:disconnect", args=[connected.pk]))
+    fake_microsoft.switch_account(
+        email="alice@fabrikam.com", oid="11111111-aaaa-bbbb-cccc-999999999999"
+    )
+    result = fake_microsoft.connect(connected.host)
+    assert result.connection.pk != connected.pk
+    assert result.new_account is True
+    assert result.connection.account_email == "alice@fabrikam.com"
+    assert signals[-1] == ("established", result.connection.pk, True)
+
+
+def test_other_hosts_cannot_touch_a_connection(client, teammate, connected):
+    client.force_login(teammate)
+    for name in ("reminder", "refresh", "disconnect"):
+        assert client.post(reverse(f"calendars:{name}", args=[connected.pk])).status_code == 404
+    assert "alice@contoso.com" not in client.get(LOBBY).content.decode()
+    connected.refresh_from_db()
+    assert connected.is_connected
+
+
+def test_a_disconnected_connection_shows_a_banner_with_reconnect_on_every_setup_page(
+    host_client, connected
+):
+    from calendars.services.connections import connection_disconnect
+
+    connection_disconnect(connection=connected, reason=DisconnectReason.EXPIRED)
+    for url in (reverse("setup:home"), reverse("setup:profile"), LOBBY):
+        response = host_client.get(url)
+        assert (
+            "Your Office 365 calendar (alice@contoso.com) is disconnected: the sign-in expired."
+            in text(response)
+        )
+        markup = response.content.decode()
+        banner = re.search(r'class="banner error calendar-banner".*?</div>', markup, re.S)
+        assert f'action="{CONNECT}" target="_blank"' in banner.group(0)
+        assert ">Reconnect</button>" in banner.group(0)
+
+
+def test_an_expiring_connection_warns_on_setup_pages(host_client, connected):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    connected.refresh_expires_at = timezone.now() + timedelta(days=10)
+    connected.save()
+    page = text(host_client.get(reverse("setup:home")))
+    assert "Your Office 365 connection (alice@contoso.com) expires on" in page
+    connected.refresh_expires_at = timezone.now() + timedelta(days=60)
+    connected.save()
+    assert "calendar-banner" not in host_client.get(reverse("setup:home")).content.decode()
+
+
+def test_the_admin_shows_connections_without_their_tokens(admin_client, connected, fake_microsoft):
+    page = admin_client.get(
+        reverse("admin:calendars_calendarconnection_change", args=[connected.pk])
+    ).content.decode()
+    assert "alice@contoso.com" in page
+    assert "Tokens stored" in page
+    assert connected.token_cache[:40] not in page
+    for secret in fake_microsoft.issued:
+        assert secret not in page
+    listing = admin_client.get(reverse("admin:calendars_calendarconnection_changelist"))
+    assert connected.token_cache[:40] not in listing.content.decode()
