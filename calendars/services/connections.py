@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -115,8 +116,8 @@ def _store_connection(
     *, host, provider_key: str, grant: Grant, calendar_list: CalendarList, now: datetime
 ) -> Connected:
     account = grant.account
-    # Lock the host's rows so two callbacks for one host cannot both connect.
-    list(CalendarConnection.objects.select_for_update().filter(host=host))
+    # Lock the host so two callbacks for one host cannot both connect.
+    get_user_model().objects.select_for_update().filter(pk=host.pk).first()
     live = connection_live_for(host=host)
     if live is not None and (live.provider, live.account_id) != (provider_key, account.account_id):
         raise ConnectionConflict(_conflict_message(live))
