@@ -6,15 +6,19 @@ import logging
 from datetime import timedelta
 
 import pytest
+import responses
 from django.core import mail
 from django.utils import timezone
 
 from calendars import crypto
 from calendars.models import ConnectionStatus, DisconnectReason
 from calendars.providers import ProviderError
+from calendars.providers.base import Account
 from calendars.providers.office365 import msal_app
-from calendars.services.tokens import access_token_for
+from calendars.services.tokens import access_token_for, with_provider
 from tests.support.microsoft import (
+    GRAPH,
+    GRAPH_401,
     INTERACTION_REQUIRED,
     INVALID_GRANT_50173,
     INVALID_GRANT_70008,
@@ -161,3 +165,42 @@ def test_a_wrong_key_gives_a_clear_error_without_data(connected, settings):
         access_token_for(connection=connected, force_refresh=True)
     assert "TOKEN_ENCRYPTION_KEYS" in str(caught.value)
     assert connected.token_cache[:20] not in str(caught.value)
+
+
+def _list_calendars(provider, token):
+    return provider.list_calendars(
+        access_token=token, account=Account(account_id="x", email="alice@contoso.com")
+    )
+
+
+def test_a_401_from_graph_is_retried_once_with_a_refreshed_token(connected, fake_microsoft):
+    fake_microsoft.mock.replace(responses.GET, f"{GRAPH}/me/calendars", status=401, json=GRAPH_401)
+    fake_microsoft.mock.add(responses.GET, f"{GRAPH}/me/calendars", json={"value": []})
+
+    listed = with_provider(connection=connected, action=_list_calendars)
+
+    assert listed.owned == []
+    assert len(fake_microsoft.refresh_requests()) == 1
+    tokens = [
+        c.request.headers["Authorization"]
+        for c in fake_microsoft.mock.calls
+        if "/me/calendars" in c.request.url
+    ]
+    assert tokens[-2] != tokens[-1]
+    connected.refresh_from_db()
+    assert connected.is_connected
+
+
+def test_a_401_after_a_refresh_means_the_sign_in_is_gone(
+    connected, fake_microsoft, django_capture_on_commit_callbacks
+):
+    fake_microsoft.mock.replace(responses.GET, f"{GRAPH}/me/calendars", status=401, json=GRAPH_401)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ProviderError) as caught:
+        with_provider(connection=connected, action=_list_calendars)
+    assert caught.value.permanent
+    assert (caught.value.status, caught.value.code) == (401, "InvalidAuthenticationToken")
+    connected.refresh_from_db()
+    assert connected.status == ConnectionStatus.DISCONNECTED
+    assert connected.disconnect_reason == DisconnectReason.REVOKED
+    assert len(mail.outbox) == 1
