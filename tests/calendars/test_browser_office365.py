@@ -1,0 +1,147 @@
+"""A host connects Office 365 in a real browser (Debian's Chromium through Playwright).
+
+The product runs on ``live_server``; the Graph sandbox serves its sign-in and
+consent pages from the same server (as ``make run`` does) and its identity and
+Graph endpoints over TLS. A screenshot per step goes to
+``var/screenshots/test_host_connects_office365_in_the_browser/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import expect, sync_playwright
+
+from calendars.models import CalendarConnection, ConnectionStatus
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def chromium(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the test still reads the DB.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+            headless=True,
+            args=CHROMIUM_ARGS,
+        )
+        yield browser
+        browser.close()
+
+
+class Screenshots:
+    def __init__(self, name: str) -> None:
+        self.folder = Path(settings.VAR_DIR) / "screenshots" / name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("*.png"):
+            old.unlink()
+        self.count = 0
+
+    def take(self, page, step: str) -> None:
+        self.count += 1
+        page.screenshot(path=str(self.folder / f"{self.count:02d}-{step}.png"), full_page=True)
+
+
+def sign_in_on_the_sandbox(tab, shots, *, address: str, password: str, step: str) -> None:
+    expect(tab.locator('input[name="address"]')).to_be_visible()
+    tab.fill('input[name="address"]', address)
+    tab.fill('input[name="password"]', password)
+    shots.take(tab, f"{step}-sign-in")
+    tab.locator('button[type="submit"]').first.click()
+    accept = tab.get_by_role("button", name="Accept")
+    if accept.count():
+        shots.take(tab, f"{step}-consent")
+        accept.click()
+
+
+def test_host_connects_office365_in_the_browser(live_server, graph_sandbox_server, host, chromium):
+    sandbox = graph_sandbox_server
+    sandbox.set_pages_url(live_server.url)
+    shots = Screenshots("test_host_connects_office365_in_the_browser")
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+
+    # Log in and open Setup → Integration → Calendar integration.
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill('input[name="username"]', host.email)
+    page.fill('input[name="password"]', "alice-password-1")
+    shots.take(page, "log-in")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Getting started")).to_be_visible()
+    page.get_by_role("navigation", name="Setup").get_by_role(
+        "link", name="Calendar integration"
+    ).click()
+    expect(page.get_by_role("heading", name="Office 365")).to_be_visible()
+    shots.take(page, "lobby")
+
+    # Connect opens Microsoft's (the sandbox's) sign-in in a new tab.
+    with context.expect_page() as new_tab:
+        page.get_by_role("button", name="Connect", exact=True).click()
+    tab = new_tab.value
+    sign_in_on_the_sandbox(
+        tab, shots, address="adele@contoso.example", password=sandbox.password, step="connect"
+    )
+
+    # Back in Setup (in the new tab): the account, calendars and expiry.
+    expect(tab.get_by_text("Connected Office 365 as adele@contoso.example")).to_be_visible()
+    expect(tab.get_by_test_id("account-email")).to_have_text("adele@contoso.example")
+    expect(tab.get_by_test_id("valid-until")).to_have_text(re.compile(r"\d{1,2} \w+ \d{4}"))
+    calendars = tab.get_by_role("list", name="Office 365 calendars")
+    expect(calendars).to_contain_text("Calendar")
+    expect(calendars).to_contain_text("Personal")
+    expect(calendars).not_to_contain_text("Megan Bowen")
+    expect(tab.get_by_test_id("skipped-note")).to_contain_text("2 skipped")
+    shots.take(tab, "connected")
+
+    # The first tab noticed and shows the connection too.
+    expect(page.get_by_test_id("account-email")).to_have_text("adele@contoso.example")
+    shots.take(page, "first-tab-updated")
+    tab.close()
+
+    # Pick a reminder: it saves at once.
+    page.get_by_label("Default Office 365 Calendar reminders").select_option(label="1 hour")
+    expect(page.get_by_text("Default reminder saved: 1 hour.")).to_be_visible()
+    shots.take(page, "reminder")
+    connection = CalendarConnection.objects.get()
+    assert connection.default_reminder_minutes == 60
+
+    # Disconnect, after confirming.
+    page.get_by_role("link", name="Disconnect").click()
+    expect(page.get_by_role("heading", name="Disconnect Office 365?")).to_be_visible()
+    shots.take(page, "disconnect-confirm")
+    page.get_by_role("button", name="Disconnect").click()
+    expect(page.get_by_text("Disconnected Office 365 (adele@contoso.example)")).to_be_visible()
+    shots.take(page, "disconnected")
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.DISCONNECTED
+
+    # Reconnect: same account, choices kept.
+    with context.expect_page() as new_tab:
+        page.get_by_role("button", name="Reconnect").click()
+    tab = new_tab.value
+    sign_in_on_the_sandbox(
+        tab, shots, address="adele@contoso.example", password=sandbox.password, step="reconnect"
+    )
+    expect(tab.get_by_test_id("account-email")).to_have_text("adele@contoso.example")
+    expect(tab.get_by_label("Default Office 365 Calendar reminders")).to_have_value("60")
+    shots.take(tab, "reconnected")
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.CONNECTED
+    assert CalendarConnection.objects.count() == 1
+    context.close()
