@@ -74,7 +74,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -87,7 +88,6 @@ __all__ = [
     "slots_by_day",
 ]
 
-UTC = timezone.utc
 MIDNIGHT = time(0, 0)
 ONE_DAY = timedelta(days=1)
 MIN_INCREMENT = timedelta(minutes=1)
@@ -407,7 +407,7 @@ def _checked_ranges(label: str, ranges: object) -> tuple[WallRange, ...]:
     if not isinstance(ranges, Sequence) or isinstance(ranges, str):
         raise ValueError(f"{label}: hours must be a list of (start, end) times.")
     checked = sorted(_checked_range(label, wall_range) for wall_range in ranges)
-    for previous, following in zip(checked, checked[1:], strict=False):
+    for previous, following in pairwise(checked):
         if following[0] < _end_key(previous[1]):
             raise ValueError(
                 f"{label}: {_format_range(previous)} overlaps {_format_range(following)}."
@@ -439,7 +439,7 @@ def _end_key(range_end: time) -> time:
 def _format_range(wall_range: WallRange) -> str:
     range_start, range_end = wall_range
     end_text = "24:00" if range_end == MIDNIGHT else _format_time(range_end)
-    return f"{_format_time(range_start)}–{end_text}"
+    return f"{_format_time(range_start)}-{end_text}"
 
 
 def _format_time(value: time) -> str:
