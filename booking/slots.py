@@ -199,9 +199,9 @@ def available_slots(
     if lower >= end:
         return []
     bookings = list(bookings)
-    # One day of margin on each side: a candidate's local date can differ from the
-    # local date of the window's ends only by a transition that moves the date itself.
-    first_day = lower.astimezone(zone).date() - ONE_DAY
+    # A fall-back across midnight (Antarctica/Casey, 2010-03-05 02:00 -> 03-04 23:00) can
+    # put `end` on the date before a candidate that starts earlier; hence the extra day.
+    first_day = lower.astimezone(zone).date()
     last_day = min(
         end.astimezone(zone).date() + ONE_DAY,
         now.astimezone(zone).date() + timedelta(days=rules.horizon_days),

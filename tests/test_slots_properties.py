@@ -40,6 +40,7 @@ ZONES = (
     "America/Havana",  # transitions at 00:00 / 01:00
     "Asia/Beirut",  # falls back from midnight into the previous day
     "Africa/Casablanca",  # several transitions a year
+    "Antarctica/Casey",  # 2010: 02:00 back to 23:00 of the day before
     "UTC",
 )
 VIEW_ZONES = ("UTC", "Asia/Kolkata", "Pacific/Chatham", "America/New_York")
@@ -75,37 +76,55 @@ class Scenario:
 # --- strategies --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class OffsetChange:
+    day: date  # the local date just after the change
+    marks: tuple[int, ...]  # minutes of that day near the wall times around the change
+
+
 @functools.cache
-def transition_dates(zone_name: str) -> tuple[date, ...]:
-    """Local dates on which ``zone_name`` changes its UTC offset (scanned day by day)."""
+def offset_changes(zone_name: str) -> tuple[OffsetChange, ...]:
+    """Every change of ``zone_name``'s UTC offset in the tested years (all on 15-minute marks)."""
     zone = ZoneInfo(zone_name)
     found = []
     moment = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
     previous = moment.astimezone(zone).utcoffset()
     while moment.year <= LAST_YEAR:
+        if (moment + DAY).astimezone(zone).utcoffset() != previous:
+            while moment.astimezone(zone).utcoffset() == previous:
+                moment += 15 * MINUTE
+            found.append(change_at(zone, moment))
+            previous = moment.astimezone(zone).utcoffset()
         moment += DAY
-        offset = moment.astimezone(zone).utcoffset()
-        if offset != previous:
-            found.append((moment - DAY / 2).astimezone(zone).date())
-            previous = offset
     return tuple(found)
+
+
+def change_at(zone: ZoneInfo, moment: datetime) -> OffsetChange:
+    after = local_wall(moment, zone)
+    before = local_wall(moment - 15 * MINUTE, zone) + 15 * MINUTE
+    midnight = datetime.combine(after.date(), time(0))
+    marks = set()
+    for wall in (before, after):
+        around = (wall - midnight) // MINUTE
+        marks.update(mark for mark in range(around - 90, around + 91, 15) if 0 <= mark <= 1440)
+    return OffsetChange(after.date(), tuple(sorted(marks)))
 
 
 def wall_time(minutes: int) -> time:
     return time(0, 0) if minutes == 1440 else time(minutes // 60, minutes % 60)
 
 
-NIGHT_MARKS = [*range(0, 6 * 60 + 1, 15), *range(21 * 60, 1440 + 1, 15)]
+NIGHT_MARKS = (*range(0, 6 * 60 + 1, 15), *range(21 * 60, 1440 + 1, 15))
 
 
 @st.composite
-def day_ranges(draw, *, at_night: bool = False) -> list[tuple[time, time]]:
+def day_ranges(draw, *, near: Sequence[int] = ()) -> list[tuple[time, time]]:
     """Non-overlapping wall ranges of one day, sometimes touching, sometimes to midnight.
 
-    ``at_night`` keeps them between 21:00 and 06:00, where clocks change.
+    With ``near``, range ends are drawn from those minutes of the day.
     """
-    if at_night:
-        marks_from = st.sampled_from(NIGHT_MARKS)
+    if near:
+        marks_from = st.sampled_from(near)
     else:
         step = draw(st.sampled_from([5, 15, 15, 30, 60]))
         marks_from = st.integers(0, 1440 // step).map(lambda mark: mark * step)
@@ -140,17 +159,20 @@ def intervals(draw, anchor: datetime, *, max_size: int) -> tuple[Interval, ...]:
 @st.composite
 def scenarios(draw) -> Scenario:
     zone_name = draw(st.sampled_from(ZONES))
-    transitions = transition_dates(zone_name)
-    any_day = st.dates(date(FIRST_YEAR, 1, 3), date(LAST_YEAR, 12, 28))
-    around_a_change = st.sampled_from(transitions) if transitions else any_day
-    anchor_day = draw(st.one_of(around_a_change, around_a_change, around_a_change, any_day))
+    changes = offset_changes(zone_name)
+    if changes and draw(st.sampled_from([True, True, True, False])):
+        change = draw(st.sampled_from(changes))
+        anchor_day, near = change.day, change.marks
+    else:
+        anchor_day = draw(st.dates(date(FIRST_YEAR, 1, 3), date(LAST_YEAR, 12, 28)))
+        near = NIGHT_MARKS
     overrides = {
         anchor_day + offset * DAY: draw(day_ranges())
         for offset in draw(st.lists(st.integers(-2, 4), max_size=3, unique=True))
     }
-    for day in (anchor_day - DAY, anchor_day):
+    for day in (anchor_day - DAY, anchor_day, anchor_day + DAY):
         if draw(st.booleans()):
-            overrides[day] = draw(day_ranges(at_night=True))
+            overrides[day] = draw(day_ranges(near=near))
     rules = Rules(
         time_zone=zone_name,
         weekly_hours={weekday: draw(day_ranges()) for weekday in range(7)},
@@ -178,6 +200,33 @@ def scenarios(draw) -> Scenario:
         start=start.astimezone(viewer),
         end=end.astimezone(viewer),
         now=now.astimezone(viewer),
+    )
+
+
+@st.composite
+def nights_of_change(draw) -> Scenario:
+    """Hours only around a clock change, nothing booked: every candidate there is tested."""
+    zone_name = draw(st.sampled_from([zone for zone in ZONES if offset_changes(zone)]))
+    change = draw(st.sampled_from(offset_changes(zone_name)))
+    rules = Rules(
+        time_zone=zone_name,
+        weekly_hours={},
+        date_overrides={
+            change.day + offset * DAY: draw(day_ranges(near=change.marks)) for offset in (-1, 0, 1)
+        },
+        duration=draw(minutes([15, 30, 45, 60, 90, 120])),
+        increment=draw(minutes([15, 30, 45, 60])),
+        horizon_days=10,
+    )
+    midnight = utc(datetime.combine(change.day, time(0), tzinfo=ZoneInfo(zone_name)))
+    start = midnight - draw(st.integers(0, 2)) * DAY
+    return Scenario(
+        rules=rules,
+        busy=(),
+        bookings=(),
+        start=start,
+        end=start + 4 * DAY,
+        now=start - DAY,
     )
 
 
@@ -278,7 +327,7 @@ def reference_slots(scenario: Scenario) -> list[tuple[datetime, datetime]]:
 
 
 @PROPERTY_SETTINGS
-@given(scenarios())
+@given(scenarios() | nights_of_change())
 def test_engine_agrees_with_the_reference(scenario):
     got = [(slot.start, slot.end) for slot in scenario.slots()]
     assert got == reference_slots(scenario)
