@@ -448,18 +448,26 @@ def test_touching_ranges_and_ranges_to_midnight():
     assert slots_between(short, tuesday) == []
 
 
-def test_only_starts_inside_the_window_are_returned():
-    rules = page(NEW_YORK)
+@pytest.mark.parametrize(
+    ("duration", "expected"),
+    [
+        (30, ["10:00", "10:30", "11:00", "11:30"]),
+        # An hour from 11:30 runs into the meeting at 12:10, after the window's end.
+        (60, ["10:00", "10:30", "11:00"]),
+    ],
+)
+def test_only_starts_inside_the_window_are_returned(duration, expected):
     tuesday = date(2026, 2, 10)
+    meeting = Interval(at(NEW_YORK, tuesday, "12:10"), at(NEW_YORK, tuesday, "12:20"))
     slots = available_slots(
-        rules=rules,
-        busy=[],
+        rules=page(NEW_YORK, duration=minutes(duration)),
+        busy=[meeting],
         bookings=[],
         start=at(NEW_YORK, tuesday, "10:00"),
         end=at(NEW_YORK, tuesday, "12:00"),
         now=at(NEW_YORK, tuesday, "08:00"),
     )
-    assert starts(slots, NEW_YORK) == ["10:00", "10:30", "11:00", "11:30"]
+    assert starts(slots, NEW_YORK) == expected
 
 
 # --- busy time, bookings and buffers -----------------------------------------------------
@@ -475,20 +483,20 @@ def test_busy_time_and_bookings_without_buffers_may_touch_a_slot():
     assert starts(slots, NEW_YORK) == ["09:00", "09:30", "11:00", "12:00", "12:30"]
 
 
-def test_buffers_around_a_booking_use_the_larger_buffer_on_both_sides():
+@pytest.mark.parametrize(("before", "after"), [(15, 30), (30, 15)])
+def test_buffers_around_a_booking_use_the_larger_buffer_on_both_sides(before, after):
     tuesday = date(2026, 2, 10)
     rules = page(
         NEW_YORK,
         weekly={TUESDAY: hours("09:00-13:00")},
         increment=minutes(15),
-        buffer_before=minutes(15),
-        buffer_after=minutes(30),
+        buffer_before=minutes(before),
+        buffer_after=minutes(after),
     )
     booking = Interval(at(NEW_YORK, tuesday, "10:00"), at(NEW_YORK, tuesday, "11:00"))
 
     slots = slots_between(rules, tuesday, bookings=[booking])
-    # 09:00-09:30 plus its 30-minute buffer after ends as the booking starts; 11:30 is
-    # the first start after the booking's own 30-minute buffer.
+    # Either the slot's buffer or the booking's keeps 30 minutes between them, both ways.
     assert starts(slots, NEW_YORK) == ["09:00", "11:30", "11:45", "12:00", "12:15", "12:30"]
 
 
