@@ -37,8 +37,10 @@ when clocks go forward) is handled as follows:
 clock; alignment restarts at each range's own start. A candidate ``s`` gives
 the slot ``[s, s + duration)`` in absolute time, which must lie inside the
 range's absolute extent ``[resolve(a), resolve(b)]``. So a range crossing a
-spring-forward gap is shorter in absolute time than on the clock, one crossing
-a fall-back is longer (yet the repeated wall times are offered once).
+spring-forward gap is shorter in absolute time than on the clock, and one
+crossing a fall-back is longer: 01:00-02:00 on the day New York repeats
+01:00-02:00 runs from the first 01:00 to the only 02:00, two hours, yet offers
+01:00, 01:15, ... once each, all in the first pass.
 
 **Conflicts.** With ``bb = buffer_before`` and ``ba = buffer_after``, a slot
 ``[s, e)`` is offered only if
@@ -85,6 +87,7 @@ __all__ = [
     "WallRange",
     "available_slots",
     "days_with_slots",
+    "load_zone",
     "slots_by_day",
 ]
 
@@ -237,19 +240,22 @@ def days_with_slots(slots: Iterable[Interval], time_zone: str) -> list[date]:
 def slots_by_day(slots: Iterable[Interval], time_zone: str) -> dict[date, list[Interval]]:
     """Slots grouped by the date their start falls on in ``time_zone``, converted to that zone.
 
-    Keys are in ascending date order and each day's slots keep the input's
-    order. ``ValueError`` for an unknown zone.
+    Dates ascend and each date's slots are sorted by start. Useful for the
+    public page's day list; ``ValueError`` for an unknown zone.
     """
     zone = load_zone(time_zone)
     grouped: dict[date, list[Interval]] = {}
     for slot in sorted(slots, key=lambda slot: slot.start.astimezone(UTC)):
         local = Interval(slot.start.astimezone(zone), slot.end.astimezone(zone))
         grouped.setdefault(local.start.date(), []).append(local)
-    return grouped
+    return dict(sorted(grouped.items()))
 
 
 def load_zone(time_zone: str) -> ZoneInfo:
-    """The ``ZoneInfo`` for an IANA name; ``ValueError`` with a clear message if unknown."""
+    """The ``ZoneInfo`` for an IANA name; ``ValueError`` with a clear message if unknown.
+
+    Also the way to validate an invitee's ``tz`` parameter before converting slots.
+    """
     if not isinstance(time_zone, str) or not time_zone:
         raise ValueError("Choose a time zone.")
     try:
