@@ -6,11 +6,15 @@ each expectation states both the wall clock and the absolute instant.
 
 from __future__ import annotations
 
+import ast
+import sys
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+import booking.slots
 from booking.slots import Interval, Rules, available_slots, days_with_slots, slots_by_day
 
 NEW_YORK = "America/New_York"
@@ -678,3 +682,18 @@ def test_an_interval_across_a_fall_back_is_not_reversed():
     day = date(2025, 11, 2)
     interval = Interval(at(NEW_YORK, day, "01:30"), at(NEW_YORK, day, "01:15", fold=1))
     assert interval.end.astimezone(UTC) - interval.start.astimezone(UTC) == minutes(45)
+
+
+def test_the_engine_uses_the_standard_library_only():
+    """No Django, no ORM, no I/O libraries: the engine stays a pure function of its inputs."""
+    tree = ast.parse(Path(booking.slots.__file__).read_text())
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    top_level = {name.split(".")[0] for name in imported}
+    assert top_level <= set(sys.stdlib_module_names) | {"__future__"}
+    assert {"datetime", "zoneinfo"} <= top_level
