@@ -1,16 +1,17 @@
 """Property tests of the slot engine over random rules, zones, busy time and bookings.
 
-Two independent checks:
+* Every slot the engine returns obeys each rule of the contract, checked one
+  rule at a time straight from its definition.
+* A slow, obviously-correct reference written here (its own gap detection,
+  a minute-by-minute search for range bounds in a gap, every busy interval and
+  booking checked against every candidate, no merging, no sweep) returns
+  exactly the same slots, for random pages and for pages open only around a
+  clock change.
+* Splitting the window in two splits the slots in two.
 
-* every slot the engine returns obeys each rule of the contract, checked one
-  rule at a time straight from its definition;
-* a slow, obviously-correct reference written here (different gap detection,
-  per-candidate loops over every busy interval and booking, no merging, no
-  sweep) returns exactly the same slots.
-
-Windows are drawn around real daylight-saving transitions of DST-heavy zones
-(half-hour shifts, midnight transitions, a skipped day) as well as at random.
-"""
+Windows are drawn around real offset changes of DST-heavy zones (half-hour
+shifts, midnight transitions, a skipped day, a fall-back into the previous
+date) as well as at random."""
 
 from __future__ import annotations
 
