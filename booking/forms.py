@@ -157,12 +157,17 @@ class PageEditor:
         self.page = page
         instance = page or BookingPage(host=host, time_zone=host.time_zone)
         self.form = PageForm(data, instance=instance, prefix="page")
-        self.hours = HoursFormSet(data, initial=self._hours_initial(), prefix="hours")
+        # Bound rows are taken as sent: with initial values, a row equal to its initial
+        # value would count as "unchanged" and be dropped.
+        bound = data is not None
+        self.hours = HoursFormSet(
+            data, initial=None if bound else self._hours_initial(), prefix="hours"
+        )
         self.overrides = OverridesFormSet(
-            data, initial=self._overrides_initial(), prefix="overrides"
+            data, initial=None if bound else self._overrides_initial(), prefix="overrides"
         )
         self.questions = QuestionsFormSet(
-            data, initial=self._questions_initial(), prefix="questions"
+            data, initial=None if bound else self._questions_initial(), prefix="questions"
         )
         self.rules_error = ""
 

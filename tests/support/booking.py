@@ -37,3 +37,47 @@ def book(client, slug: str, **body):
         data=json.dumps(payload),
         content_type="application/json",
     )
+
+
+PAGE_DEFAULTS = {
+    "duration_minutes": 30,
+    "increment_minutes": 30,
+    "time_zone": "Europe/London",
+    "buffer_before_minutes": 0,
+    "buffer_after_minutes": 0,
+    "minimum_notice_minutes": 60,
+    "horizon_days": 60,
+    "max_per_day": "",
+    "location_kind": "teams",
+    "location_details": "",
+    "is_active": "on",
+}
+WORKWEEK = [(d, "09:00", "17:00") for d in range(5)]
+
+
+def editor_data(
+    *,
+    title: str = "Intro call",
+    slug: str = "",
+    hours=WORKWEEK,
+    overrides=(),
+    questions=(),
+    **fields,
+) -> dict[str, str]:
+    """The POST body of Setup's booking page form (page fields, hours, overrides, questions)."""
+    data = {"page-title": title, "page-slug": slug}
+    for name, value in {**PAGE_DEFAULTS, **fields}.items():
+        if value is not None:
+            data[f"page-{name}"] = value
+    rows = {
+        "hours": [{"weekday": d, "start": s, "end": e} for d, s, e in hours],
+        "overrides": list(overrides),
+        "questions": list(questions),
+    }
+    for prefix, forms in rows.items():
+        data[f"{prefix}-TOTAL_FORMS"] = str(len(forms))
+        data[f"{prefix}-INITIAL_FORMS"] = "0"
+        for index, form in enumerate(forms):
+            for key, value in form.items():
+                data[f"{prefix}-{index}-{key}"] = value
+    return data
