@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+
+# The test server's listen backlog (Django's default: 10) would reset some of the 50
+# simultaneous connections of the concurrency test before they reach the application;
+# production servers (gunicorn: 2048) queue them. Raised before any live server starts.
+ThreadedWSGIServer.request_queue_size = 128
 
 
 @pytest.fixture(autouse=True)

@@ -112,7 +112,9 @@ def test_tentative_blocks_unless_the_page_says_otherwise_and_free_never_does(
 def test_busy_time_of_a_disconnected_account_is_ignored(client, page, calendars):
     main, _ = calendars
     day = workday("Europe/London")
-    BusyInterval.objects.create(calendar=main, remote_event_id="x", start=at(day, 9), end=at(day, 10))
+    BusyInterval.objects.create(
+        calendar=main, remote_event_id="x", start=at(day, 9), end=at(day, 10)
+    )
     CalendarConnection.objects.update(status="disconnected")
     url = slots_url(page.slug, start=day, end=day, tz="Europe/London")
     assert at(day, 9).isoformat() in {s["start"] for s in client.get(url).json()["slots"]}
@@ -207,7 +209,9 @@ def test_booked_time_is_no_longer_offered_and_a_second_booking_gets_409(client, 
 def test_busy_calendar_time_answers_409(client, page, calendars):
     main, _ = calendars
     day = workday("Europe/London")
-    BusyInterval.objects.create(calendar=main, remote_event_id="b", start=at(day, 10), end=at(day, 11))
+    BusyInterval.objects.create(
+        calendar=main, remote_event_id="b", start=at(day, 10), end=at(day, 11)
+    )
     assert book(client, page.slug, start=at(day, 10, 30)).status_code == 409
 
 
@@ -342,7 +346,9 @@ def test_bad_fields_answer_400_with_their_name(client, page, change, field):
 
 def test_missing_fields_are_each_named(client, page):
     response = client.post(
-        reverse("booking:api-bookings", args=[page.slug]), data="{}", content_type="application/json"
+        reverse("booking:api-bookings", args=[page.slug]),
+        data="{}",
+        content_type="application/json",
     )
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"start", "name", "email", "timezone"}
@@ -371,7 +377,9 @@ def test_bodies_that_are_not_a_json_object_answer_400(client, page, body, conten
 def test_a_huge_body_answers_413(client, page):
     body = json.dumps({"name": "x" * 100_000})
     response = client.post(
-        reverse("booking:api-bookings", args=[page.slug]), data=body, content_type="application/json"
+        reverse("booking:api-bookings", args=[page.slug]),
+        data=body,
+        content_type="application/json",
     )
     assert response.status_code == 413
     assert response.json()["errors"]["body"]

@@ -169,9 +169,7 @@ def test_past_bookings_cannot_be_changed(client, page, host):
     assert booking.status == BookingStatus.CONFIRMED
 
 
-def test_bookings_survive_the_page_being_deleted_and_can_still_be_cancelled(
-    client, booked, page
-):
+def test_bookings_survive_the_page_being_deleted_and_can_still_be_cancelled(client, booked, page):
     body, confirmation = booked
     page.delete()
     assert client.get(confirmation).status_code == 200

@@ -23,9 +23,7 @@ def test_new_page_form_has_friendly_defaults_in_the_hosts_zone(host_client, host
     assert editor.form["duration_minutes"].value() == 30
     assert editor.form["horizon_days"].value() == 60
     hours = [
-        (f["weekday"].value(), f["start"].value())
-        for f in editor.hours.forms
-        if f["start"].value()
+        (f["weekday"].value(), f["start"].value()) for f in editor.hours.forms if f["start"].value()
     ]
     assert hours == [(d, time(9)) for d in range(5)]
     page = response.content.decode()
@@ -177,9 +175,7 @@ def test_other_hosts_get_404_for_alices_pages(client, host, teammate, outsider, 
     assert "Alice&#x27;s" not in client.get(reverse("pages:list")).content.decode()
 
 
-def test_associated_calendars_without_a_connection_point_to_calendar_integration(
-    host_client, host
-):
+def test_associated_calendars_without_a_connection_point_to_calendar_integration(host_client, host):
     page = page_create(host=host, fields={"title": "Call", "slug": "call"})
     response = host_client.get(reverse("pages:calendars", args=[page.pk]))
     text = response.content.decode()

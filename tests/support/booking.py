@@ -26,8 +26,9 @@ def slots_url(slug: str, **query: str) -> str:
     return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
 
 
-def book(client, slug: str, **body):
-    """POST a booking request as JSON; defaults make a valid invitee."""
+def book(client, slug: str, *, REMOTE_ADDR: str = "127.0.0.1", **body):  # noqa: N803
+    """POST a booking request as JSON; defaults make a valid invitee. HTTP_* are headers."""
+    headers = {k: body.pop(k) for k in list(body) if k.startswith("HTTP_")}
     payload = {"name": "Dana Invitee", "email": "dana@example.com", "timezone": "Europe/Paris"}
     payload.update(body)
     if isinstance(payload.get("start"), datetime):
@@ -36,6 +37,8 @@ def book(client, slug: str, **body):
         reverse("booking:api-bookings", args=[slug]),
         data=json.dumps(payload),
         content_type="application/json",
+        REMOTE_ADDR=REMOTE_ADDR,
+        **headers,
     )
 
 
