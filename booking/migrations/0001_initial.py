@@ -10,126 +10,380 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('calendars', '0001_initial'),
+        ("calendars", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BookingPage',
+            name="BookingPage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=120)),
-                ('slug', models.CharField(max_length=60, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9]+(?:-[a-z0-9]+)*$', 'Use lowercase letters, digits and hyphens only (no spaces, no hyphen at either end).'), booking.models.validate_slug], verbose_name='public link')),
-                ('description', models.TextField(blank=True, max_length=2000)),
-                ('duration_minutes', models.PositiveIntegerField(default=30, validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(720)], verbose_name='meeting duration (minutes)')),
-                ('increment_minutes', models.PositiveIntegerField(default=30, validators=[django.core.validators.MinValueValidator(5), django.core.validators.MaxValueValidator(720)], verbose_name='slot increment (minutes)')),
-                ('time_zone', models.CharField(max_length=64, validators=[accounts.models.validate_time_zone])),
-                ('buffer_before_minutes', models.PositiveIntegerField(default=0, validators=[django.core.validators.MaxValueValidator(1440)], verbose_name='buffer before (minutes)')),
-                ('buffer_after_minutes', models.PositiveIntegerField(default=0, validators=[django.core.validators.MaxValueValidator(1440)], verbose_name='buffer after (minutes)')),
-                ('minimum_notice_minutes', models.PositiveIntegerField(default=60, validators=[django.core.validators.MaxValueValidator(525600)], verbose_name='minimum notice (minutes)')),
-                ('horizon_days', models.PositiveIntegerField(default=60, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(730)], verbose_name='booking horizon (days ahead)')),
-                ('max_per_day', models.PositiveIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(500)], verbose_name='maximum bookings per day')),
-                ('location_kind', models.CharField(choices=[('in_person', 'In person'), ('phone', 'Phone call'), ('teams', 'Microsoft Teams online meeting')], default='teams', max_length=16, verbose_name='location')),
-                ('location_details', models.CharField(blank=True, help_text='The address for in-person meetings, or the number to call for phone calls.', max_length=300, verbose_name='location details')),
-                ('is_active', models.BooleanField(default=True, verbose_name='taking bookings')),
-                ('block_tentative', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('host', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='booking_pages', to=settings.AUTH_USER_MODEL)),
-                ('main_calendar', models.ForeignKey(blank=True, help_text='Bookings go here, and its busy time is never offered.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='calendars.calendar')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=120)),
+                (
+                    "slug",
+                    models.CharField(
+                        max_length=60,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9]+(?:-[a-z0-9]+)*$",
+                                "Use lowercase letters, digits and hyphens only (no spaces, no hyphen at either end).",
+                            ),
+                            booking.models.validate_slug,
+                        ],
+                        verbose_name="public link",
+                    ),
+                ),
+                ("description", models.TextField(blank=True, max_length=2000)),
+                (
+                    "duration_minutes",
+                    models.PositiveIntegerField(
+                        default=30,
+                        validators=[
+                            django.core.validators.MinValueValidator(5),
+                            django.core.validators.MaxValueValidator(720),
+                        ],
+                        verbose_name="meeting duration (minutes)",
+                    ),
+                ),
+                (
+                    "increment_minutes",
+                    models.PositiveIntegerField(
+                        default=30,
+                        validators=[
+                            django.core.validators.MinValueValidator(5),
+                            django.core.validators.MaxValueValidator(720),
+                        ],
+                        verbose_name="slot increment (minutes)",
+                    ),
+                ),
+                (
+                    "time_zone",
+                    models.CharField(
+                        max_length=64, validators=[accounts.models.validate_time_zone]
+                    ),
+                ),
+                (
+                    "buffer_before_minutes",
+                    models.PositiveIntegerField(
+                        default=0,
+                        validators=[django.core.validators.MaxValueValidator(1440)],
+                        verbose_name="buffer before (minutes)",
+                    ),
+                ),
+                (
+                    "buffer_after_minutes",
+                    models.PositiveIntegerField(
+                        default=0,
+                        validators=[django.core.validators.MaxValueValidator(1440)],
+                        verbose_name="buffer after (minutes)",
+                    ),
+                ),
+                (
+                    "minimum_notice_minutes",
+                    models.PositiveIntegerField(
+                        default=60,
+                        validators=[django.core.validators.MaxValueValidator(525600)],
+                        verbose_name="minimum notice (minutes)",
+                    ),
+                ),
+                (
+                    "horizon_days",
+                    models.PositiveIntegerField(
+                        default=60,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(730),
+                        ],
+                        verbose_name="booking horizon (days ahead)",
+                    ),
+                ),
+                (
+                    "max_per_day",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(500),
+                        ],
+                        verbose_name="maximum bookings per day",
+                    ),
+                ),
+                (
+                    "location_kind",
+                    models.CharField(
+                        choices=[
+                            ("in_person", "In person"),
+                            ("phone", "Phone call"),
+                            ("teams", "Microsoft Teams online meeting"),
+                        ],
+                        default="teams",
+                        max_length=16,
+                        verbose_name="location",
+                    ),
+                ),
+                (
+                    "location_details",
+                    models.CharField(
+                        blank=True,
+                        help_text="The address for in-person meetings, or the number to call for phone calls.",
+                        max_length=300,
+                        verbose_name="location details",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="taking bookings")),
+                ("block_tentative", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "host",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="booking_pages",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "main_calendar",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Bookings go here, and its busy time is never offered.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="calendars.calendar",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['title', 'pk'],
+                "ordering": ["title", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Question',
+            name="Question",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('text', 'Text'), ('choice', 'Choice'), ('phone', 'Phone number')], default='text', max_length=16)),
-                ('required', models.BooleanField(default=False)),
-                ('options', models.JSONField(blank=True, default=list)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('page', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='booking.bookingpage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("label", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("text", "Text"), ("choice", "Choice"), ("phone", "Phone number")],
+                        default="text",
+                        max_length=16,
+                    ),
+                ),
+                ("required", models.BooleanField(default=False)),
+                ("options", models.JSONField(blank=True, default=list)),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "page",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="questions",
+                        to="booking.bookingpage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'pk'],
+                "ordering": ["position", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='WeeklyHours',
+            name="WeeklyHours",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weekday', models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')], validators=[django.core.validators.MaxValueValidator(6)])),
-                ('start', models.TimeField()),
-                ('end', models.TimeField(help_text='00:00 means midnight at the end of the day.')),
-                ('page', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='weekly_hours', to='booking.bookingpage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "weekday",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "Monday"),
+                            (1, "Tuesday"),
+                            (2, "Wednesday"),
+                            (3, "Thursday"),
+                            (4, "Friday"),
+                            (5, "Saturday"),
+                            (6, "Sunday"),
+                        ],
+                        validators=[django.core.validators.MaxValueValidator(6)],
+                    ),
+                ),
+                ("start", models.TimeField()),
+                ("end", models.TimeField(help_text="00:00 means midnight at the end of the day.")),
+                (
+                    "page",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="weekly_hours",
+                        to="booking.bookingpage",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'weekly hours',
-                'ordering': ['weekday', 'start'],
+                "verbose_name_plural": "weekly hours",
+                "ordering": ["weekday", "start"],
             },
         ),
         migrations.CreateModel(
-            name='Booking',
+            name="Booking",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('title', models.CharField(max_length=120)),
-                ('location', models.CharField(blank=True, max_length=400)),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField()),
-                ('invitee_name', models.CharField(max_length=150)),
-                ('invitee_email', models.EmailField(max_length=254)),
-                ('invitee_time_zone', models.CharField(max_length=64, validators=[accounts.models.validate_time_zone])),
-                ('answers', models.JSONField(blank=True, default=list)),
-                ('status', models.CharField(choices=[('confirmed', 'Confirmed'), ('cancelled', 'Cancelled')], default='confirmed', max_length=16)),
-                ('cancel_reason', models.CharField(blank=True, max_length=500)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('sequence', models.PositiveIntegerField(default=0)),
-                ('rescheduled_from_start', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('host', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bookings', to=settings.AUTH_USER_MODEL)),
-                ('page', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='bookings', to='booking.bookingpage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("title", models.CharField(max_length=120)),
+                ("location", models.CharField(blank=True, max_length=400)),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField()),
+                ("invitee_name", models.CharField(max_length=150)),
+                ("invitee_email", models.EmailField(max_length=254)),
+                (
+                    "invitee_time_zone",
+                    models.CharField(
+                        max_length=64, validators=[accounts.models.validate_time_zone]
+                    ),
+                ),
+                ("answers", models.JSONField(blank=True, default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("confirmed", "Confirmed"), ("cancelled", "Cancelled")],
+                        default="confirmed",
+                        max_length=16,
+                    ),
+                ),
+                ("cancel_reason", models.CharField(blank=True, max_length=500)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                ("sequence", models.PositiveIntegerField(default=0)),
+                ("rescheduled_from_start", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "host",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bookings",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "page",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="bookings",
+                        to="booking.bookingpage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['start'],
-                'indexes': [models.Index(fields=['host', 'status', 'start'], name='booking_boo_host_id_a4132a_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='ends_later')],
+                "ordering": ["start"],
+                "indexes": [
+                    models.Index(
+                        fields=["host", "status", "start"], name="booking_boo_host_id_a4132a_idx"
+                    )
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("end__gt", models.F("start"))), name="ends_later"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DateOverride',
+            name="DateOverride",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('start', models.TimeField(blank=True, null=True)),
-                ('end', models.TimeField(blank=True, null=True)),
-                ('page', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='date_overrides', to='booking.bookingpage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("start", models.TimeField(blank=True, null=True)),
+                ("end", models.TimeField(blank=True, null=True)),
+                (
+                    "page",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="date_overrides",
+                        to="booking.bookingpage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['date', 'start'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('start__isnull', True), ('end__isnull', True)), models.Q(('start__isnull', False), ('end__isnull', False)), _connector='OR'), name='override_closed_or_both_times')],
+                "ordering": ["date", "start"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("start__isnull", True), ("end__isnull", True)),
+                            models.Q(("start__isnull", False), ("end__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="override_closed_or_both_times",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PageCalendar',
+            name="PageCalendar",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('retrieve_busy', models.BooleanField(default=False, verbose_name='retrieve busy time')),
-                ('add_bookings', models.BooleanField(default=False, verbose_name='add bookings')),
-                ('calendar', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='page_uses', to='calendars.calendar')),
-                ('page', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='calendar_uses', to='booking.bookingpage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "retrieve_busy",
+                    models.BooleanField(default=False, verbose_name="retrieve busy time"),
+                ),
+                ("add_bookings", models.BooleanField(default=False, verbose_name="add bookings")),
+                (
+                    "calendar",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="page_uses",
+                        to="calendars.calendar",
+                    ),
+                ),
+                (
+                    "page",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="calendar_uses",
+                        to="booking.bookingpage",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('page', 'calendar'), name='one_use_per_page_calendar')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("page", "calendar"), name="one_use_per_page_calendar"
+                    )
+                ],
             },
         ),
     ]

@@ -29,7 +29,8 @@ def test_new_page_form_has_friendly_defaults_in_the_hosts_zone(host_client, host
     page = response.content.decode()
     for section in ["Basics", "Availability", "Weekly hours", "Date overrides", "Limits"]:
         assert section in page
-    assert "Booking questions" in page and "Name and email are always asked" in page
+    assert "Booking questions" in page
+    assert "Name and email are always asked" in page
 
 
 def test_create_a_page_with_weekday_hours_and_see_its_link(host_client, host):
@@ -133,7 +134,8 @@ def test_duplicate_disable_enable_and_delete(host_client, host):
     copy = BookingPage.objects.exclude(pk=page.pk).get()
     assert response["Location"] == reverse("pages:edit", args=[copy.pk])
     assert (copy.title, copy.slug, copy.is_active) == ("Copy of Call", "call-copy", False)
-    assert copy.weekly_hours.count() == 5 and copy.questions.get().label == "Company"
+    assert copy.weekly_hours.count() == 5
+    assert copy.questions.get().label == "Company"
 
     host_client.post(reverse("pages:toggle", args=[page.pk]))
     page.refresh_from_db()
@@ -197,8 +199,10 @@ def test_associated_calendars_main_radio_and_checkboxes(host_client, host, teamm
     bobs = Calendar.objects.create(connection=other_connection, remote_id="3", name="Bob's")
     url = reverse("pages:calendars", args=[page.pk])
     text = host_client.get(url).content.decode()
-    assert "Main booking calendar" in text and "Retrieve busy time" in text
-    assert "Team" in text and "Bob&#x27;s" not in text
+    assert "Main booking calendar" in text
+    assert "Retrieve busy time" in text
+    assert "Team" in text
+    assert "Bob&#x27;s" not in text
 
     response = host_client.post(
         url, {"main_calendar": team.pk, f"busy_{main.pk}": "on", f"add_{main.pk}": "on"}

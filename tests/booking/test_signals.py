@@ -91,7 +91,7 @@ def test_a_new_account_gets_every_future_booking(client, host):
 
 def test_reconnecting_the_same_account_does_not_push_again(client, host):
     page_create(host=host, fields={"title": "A", "slug": "a"})
-    connection, default = _connect(host, "alice")
+    connection, _default = _connect(host, "alice")
     book(client, "a", start=at(workday("Europe/London"), 10))
     row = PushedEvent.objects.get()
     connection_established.send(sender=CalendarConnection, connection=connection, new_account=False)

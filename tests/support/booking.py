@@ -26,7 +26,7 @@ def slots_url(slug: str, **query: str) -> str:
     return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
 
 
-def book(client, slug: str, *, REMOTE_ADDR: str = "127.0.0.1", **body):  # noqa: N803
+def book(client, slug: str, *, REMOTE_ADDR: str = "127.0.0.1", **body):
     """POST a booking request as JSON; defaults make a valid invitee. HTTP_* are headers."""
     headers = {k: body.pop(k) for k in list(body) if k.startswith("HTTP_")}
     payload = {"name": "Dana Invitee", "email": "dana@example.com", "timezone": "Europe/Paris"}
