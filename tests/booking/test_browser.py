@@ -1,4 +1,4 @@
-"""In a real browser: a host makes a page, an invitee in Kolkata books it, gets the .ics, cancels."""
+"""In a real browser: a host makes a page; an invitee in Kolkata books, gets the .ics, cancels."""
 
 from __future__ import annotations
 
