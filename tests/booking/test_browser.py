@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from django.db import connections
 
 from booking.models import Booking, BookingPage, BookingStatus
 from tests.support.booking import at, workday
@@ -39,6 +40,9 @@ def browser():
         )
         yield chromium
         chromium.close()
+        # While Playwright's loop runs, the ORM calls of the test get their own connection
+        # (Django's connections are context-local); close it, or it outlives the test.
+        connections.close_all()
 
 
 @pytest.fixture
