@@ -142,7 +142,8 @@ def busy_intervals_for(*, page: BookingPage, start: datetime, end: datetime) -> 
     rows = BusyInterval.objects.filter(
         calendar__in=calendars, start__lt=end, end__gt=start, show_as__in=show_as
     ).values_list("start", "end")
-    return [Interval(s, e) for s, e in rows]
+    # A row the sync stored without length blocks nothing (and is no valid Interval).
+    return [Interval(s, e) for s, e in rows if e > s]
 
 
 # --- bookings --------------------------------------------------------------------------

@@ -120,6 +120,15 @@ def test_bad_page_settings_are_refused_with_a_message(host_client, change, messa
     assert not BookingPage.objects.exists()
 
 
+def test_rules_the_slot_engine_refuses_show_its_message_on_the_form(host_client):
+    overlapping = [(0, "09:00", "12:00"), (0, "11:00", "13:00")]
+    response = host_client.post(reverse("pages:create"), editor_data(hours=overlapping))
+    assert response.status_code == 400
+    assert response.context["editor"].rules_error in response.content.decode()
+    assert "overlaps" in response.context["editor"].rules_error
+    assert not BookingPage.objects.exists()
+
+
 def test_slug_must_be_unique_across_hosts(host_client, teammate):
     page_create(host=teammate, fields={"title": "Bob", "slug": "taken"})
     response = host_client.post(reverse("pages:create"), editor_data(slug="taken"))
