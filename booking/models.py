@@ -211,7 +211,10 @@ class QuestionKind(models.TextChoices):
 
 
 class Question(models.Model):
-    """A custom question on the booking form; name and email are always asked."""
+    """A custom question on the booking form; name and email are always asked.
+
+    The booking API takes its answer under the question's id, as a string.
+    """
 
     page = models.ForeignKey(BookingPage, on_delete=models.CASCADE, related_name="questions")
     label = models.CharField(max_length=200)
@@ -225,11 +228,6 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return self.label
-
-    @property
-    def key(self) -> str:
-        """The name of the answer in the booking API's ``answers`` object."""
-        return f"q{self.pk}"
 
 
 class PageCalendar(models.Model):

@@ -177,7 +177,12 @@ def page_slots(
     ``exclude_booking`` is left out (a booking being rescheduled may move onto itself).
     ``ignore_busy`` asks what the rules alone offer (to tell "never offered" from "taken").
     """
-    rules = page_rules_for(page=page)
+    try:
+        rules = page_rules_for(page=page)
+    except ValueError:
+        # Rules saved before the engine grew stricter: offer nothing rather than fail.
+        log.exception("booking page %s has rules the slot engine refuses", page.pk)
+        return []
     window_start, window_end = start - MARGIN, end + MARGIN
     busy: list[Interval] = []
     own: list[Interval] = []

@@ -386,3 +386,13 @@ def test_a_huge_body_answers_413(client, page):
     )
     assert response.status_code == 413
     assert response.json()["errors"]["body"]
+
+
+def test_a_page_whose_stored_rules_the_engine_refuses_offers_nothing_instead_of_failing(
+    client, page
+):
+    day = workday("Europe/London")
+    page.weekly_hours.create(weekday=day.weekday(), start="10:00", end="11:00")  # overlaps
+    response = client.get(slots_url(page.slug, start=day, end=day, tz="UTC"))
+    assert (response.status_code, response.json()["slots"]) == (200, [])
+    assert book(client, page.slug, start=at(day, 10)).status_code == 400

@@ -96,11 +96,7 @@ def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
     invitee.goto(link)
     assert invitee.input_value("#tz-input") == "Asia/Kolkata"
     day = workday("Asia/Kolkata", days_ahead=2)
-    day_button = invitee.locator(f'button.day[data-date="{day.isoformat()}"]')
-    invitee.wait_for_selector("button.day.has-slots, #cal-status:has-text('No free times')")
-    if not day_button.count():
-        invitee.click("#next-month")
-    invitee.wait_for_selector(f'button.day.has-slots[data-date="{day.isoformat()}"]')
+    day_button = _show_month_of(invitee, day)
     shots(invitee, "invitee-month")
 
     # By keyboard: focus the day, move right and back with the arrows, choose it with Enter.
@@ -152,6 +148,19 @@ def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
     assert str(event["UID"]) == str(booking.uuid)
     assert event.decoded("DTSTART") == london_starts[0]
 
+    # Reschedule to the third time of the same day.
+    invitee.click("text=Reschedule")
+    _show_month_of(invitee, day).click()
+    assert invitee.locator("button.slot").all_inner_texts() == expected[1:]  # 1st is taken
+    invitee.locator("button.slot", has_text=expected[2]).click()
+    shots(invitee, "invitee-reschedule")
+    invitee.click("text=Move my meeting to this time")
+    invitee.wait_for_selector("text=booked with Alice Host")
+    assert expected[2] in invitee.inner_text("#booking-when")
+    shots(invitee, "invitee-rescheduled")
+    booking.refresh_from_db()
+    assert (booking.start, booking.sequence) == (london_starts[2], 1)
+
     invitee.click("text=Cancel meeting")
     invitee.fill("#id_reason", "Found another time")
     shots(invitee, "invitee-cancel-form")
@@ -166,3 +175,13 @@ def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
     assert errors == []
     invitee_context.close()
     host_context.close()
+
+
+def _show_month_of(page, day):
+    """Wait for the month grid, moving to the next month if ``day`` is in it; its button."""
+    page.wait_for_selector("button.day.has-slots, #cal-status:has-text('No free times')")
+    button = page.locator(f'button.day[data-date="{day.isoformat()}"]')
+    if not button.count():
+        page.click("#next-month")
+    page.wait_for_selector(f'button.day.has-slots[data-date="{day.isoformat()}"]')
+    return button
