@@ -186,7 +186,12 @@
       button.className = "slot secondary";
       button.textContent = hhmm(slot.start);
       button.setAttribute("aria-label", hhmm(slot.start) + " to " + hhmm(slot.end));
-      button.addEventListener("click", function () { chooseSlot(slot); });
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", function () {
+        list.querySelectorAll("button.slot").forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
+        button.setAttribute("aria-pressed", "true");
+        chooseSlot(slot);
+      });
       item.appendChild(button);
       list.appendChild(item);
     });
