@@ -46,3 +46,17 @@ def env_seconds(name: str, *, default: int) -> int:
     if value <= 0:
         raise ImproperlyConfigured(f"{name} must be positive, not {value}.")
     return value
+
+
+def env_count(name: str, *, default: int) -> int:
+    """Read a whole number that is zero or more."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.")
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must be zero or more, not {value}.")
+    return value
