@@ -1,9 +1,149 @@
+"""Setup → Booking pages: list, create, edit, duplicate, disable, delete, calendars.
+
+Every view works on the logged-in host's own pages only; another host's page
+answers 404.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from booking.forms import PageCalendarsForm, PageEditor
+from booking.models import BookingPage
+from booking.selectors import (
+    connected_connection_for,
+    host_calendars,
+    page_for_host,
+    pages_for_host,
+    upcoming_bookings_of_page,
+)
+from booking.services import page_calendars_set, page_delete, page_duplicate, page_set_active
+
+
+def public_link(page: BookingPage) -> str:
+    return settings.SITE_URL + reverse("booking:page", args=[page.slug])
+
+
+def _own_page(request: HttpRequest, pk: int) -> BookingPage:
+    page = page_for_host(host=request.user, pk=pk)
+    if page is None:
+        raise Http404("No such booking page.")
+    return page
 
 
 @login_required
 def page_list(request: HttpRequest) -> HttpResponse:
     """Setup → Booking pages."""
-    return render(request, "booking/page_list.html", {"section": "pages"})
+    pages = [
+        {"page": page, "link": public_link(page)} for page in pages_for_host(host=request.user)
+    ]
+    return render(
+        request,
+        "booking/page_list.html",
+        {
+            "section": "pages",
+            "pages": pages,
+            "connected": connected_connection_for(host=request.user) is not None,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def page_create_view(request: HttpRequest) -> HttpResponse:
+    editor = PageEditor(host=request.user, data=request.POST or None)
+    if request.method == "POST" and editor.is_valid():
+        page = editor.save()
+        messages.success(request, f"“{page.title}” is ready. Share its link: {public_link(page)}")
+        return redirect("pages:edit", page.pk)
+    return _render_editor(request, editor, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def page_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    page = _own_page(request, pk)
+    editor = PageEditor(host=request.user, page=page, data=request.POST or None)
+    if request.method == "POST" and editor.is_valid():
+        editor.save()
+        messages.success(request, "Your booking page was saved.")
+        return redirect("pages:edit", page.pk)
+    return _render_editor(request, editor, status=400 if request.method == "POST" else 200)
+
+
+def _render_editor(request: HttpRequest, editor: PageEditor, *, status: int) -> HttpResponse:
+    page = editor.page
+    context = {
+        "section": "pages",
+        "editor": editor,
+        "page": page,
+        "link_prefix": settings.SITE_URL + "/book/",
+        "link": public_link(page) if page else "",
+    }
+    return render(request, "booking/page_form.html", context, status=status)
+
+
+@login_required
+@require_POST
+def page_duplicate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    copy = page_duplicate(page=_own_page(request, pk))
+    messages.success(request, f"Duplicated as “{copy.title}”. It is disabled until you enable it.")
+    return redirect("pages:edit", copy.pk)
+
+
+@login_required
+@require_POST
+def page_toggle_view(request: HttpRequest, pk: int) -> HttpResponse:
+    page = _own_page(request, pk)
+    page_set_active(page=page, active=not page.is_active)
+    if page.is_active:
+        messages.success(request, f"“{page.title}” is taking bookings again.")
+    else:
+        messages.success(
+            request, f"“{page.title}” is disabled; its link now says it is not taking bookings."
+        )
+    return redirect("pages:list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def page_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    page = _own_page(request, pk)
+    if request.method == "POST":
+        title = page.title
+        page_delete(page=page)
+        messages.success(request, f"“{title}” was deleted.")
+        return redirect("pages:list")
+    upcoming = upcoming_bookings_of_page(page=page, now=timezone.now()).count()
+    return render(
+        request,
+        "booking/page_confirm_delete.html",
+        {"section": "pages", "page": page, "upcoming": upcoming},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def page_calendars_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Setup → Booking page → Associated calendars."""
+    page = _own_page(request, pk)
+    calendars = list(host_calendars(host=request.user))
+    form = PageCalendarsForm(request.POST or None, page=page, calendars=calendars)
+    if request.method == "POST" and calendars and form.is_valid():
+        page_calendars_set(page=page, main_calendar=form.main(), uses=form.uses())
+        messages.success(request, "The calendars of this page were saved.")
+        return redirect("pages:calendars", page.pk)
+    connection = connected_connection_for(host=request.user)
+    return render(
+        request,
+        "booking/page_calendars.html",
+        {"section": "pages", "page": page, "form": form, "connection": connection},
+        status=400 if request.method == "POST" and calendars else 200,
+    )

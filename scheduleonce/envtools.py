@@ -48,6 +48,11 @@ def env_seconds(name: str, *, default: int) -> int:
     return value
 
 
+def env_count(name: str, *, default: int) -> int:
+    """Read a whole number that is zero or more."""
+    return env_int(name, default=default, minimum=0)
+
+
 def env_int(name: str, *, default: int, minimum: int = 0) -> int:
     """Read a whole number no smaller than ``minimum``."""
     raw = os.environ.get(name)
@@ -58,6 +63,8 @@ def env_int(name: str, *, default: int, minimum: int = 0) -> int:
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.")
     if value < minimum:
+        if minimum == 0:
+            raise ImproperlyConfigured(f"{name} must be zero or more, not {value}.")
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
     return value
 

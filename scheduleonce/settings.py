@@ -13,7 +13,14 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from scheduleonce.envtools import env_flag, env_int, env_int_list, env_list, env_seconds
+from scheduleonce.envtools import (
+    env_count,
+    env_flag,
+    env_int,
+    env_int_list,
+    env_list,
+    env_seconds,
+)
 from scheduleonce.local_keys import local_token_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -149,6 +156,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache -----------------------------------------------------------------------
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# --- booking ---------------------------------------------------------------------
+
+# Booking POSTs allowed per client IP and minute (0: no limit).
+BOOKING_RATE_LIMIT = env_count("BOOKING_RATE_LIMIT", default=10)
+# How many reverse proxies in front of the web server append to X-Forwarded-For.
+# 0: the client IP is REMOTE_ADDR and X-Forwarded-For is ignored.
+TRUSTED_PROXY_COUNT = env_count("TRUSTED_PROXY_COUNT", default=0)
 
 # --- passwords, sessions, i18n -----------------------------------------------------
 

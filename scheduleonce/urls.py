@@ -11,4 +11,5 @@ urlpatterns = [
     path("setup/integration/", include("calendars.urls")),
     path("setup/booking-pages/", include("booking.urls")),
     path("admin/", admin.site.urls),
+    path("", include("booking.public_urls")),
 ]

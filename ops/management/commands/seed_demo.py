@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 
 from accounts.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_host
+from booking.demo import ensure_demo_page
 
 
 class Command(BaseCommand):
@@ -27,3 +29,6 @@ class Command(BaseCommand):
                 f"(log in at {settings.SITE_URL}/accounts/login/)"
             )
         )
+        page, created = ensure_demo_page(host)
+        link = settings.SITE_URL + reverse("booking:page", args=[page.slug])
+        self.stdout.write(f"{'Created' if created else 'Found'} the demo booking page: {link}")

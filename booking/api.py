@@ -1,0 +1,164 @@
+"""The public JSON API of booking pages (see README, "Booking API").
+
+``GET  /api/booking-pages/<slug>/slots?start=YYYY-MM-DD&end=YYYY-MM-DD&tz=Area/City``
+``POST /api/booking-pages/<slug>/bookings``
+
+Errors always answer ``{"message": "...", "errors": {"<field>": ["..."]}}``. The
+booking POST is CSRF-exempt: it needs ``Content-Type: application/json`` (which a
+cross-site form cannot send without the browser asking first), creates only
+invitee-side data, and is rate-limited per client IP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from booking.models import BookingPage
+from booking.public_forms import BookingRequestForm, SlotsQueryForm, horizon_clamp
+from booking.ratelimit import rate_limit_exceeded
+from booking.selectors import day_window, page_slots, public_page_for
+from booking.services import BookingError, Invitee, SlotTaken, booking_create
+from booking.tokens import booking_paths
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+def json_error(status: int, message: str, errors: dict[str, list[str]] | None = None, **kw):
+    return JsonResponse({"message": message, "errors": errors or {}}, status=status, **kw)
+
+
+def api_view(*methods: str) -> Callable:
+    """JSON 405 for other methods, JSON 404 for unknown or disabled pages; passes the page."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, slug: str):
+            if request.method not in methods:
+                response = json_error(405, f"Use {' or '.join(methods)}.")
+                response["Allow"] = ", ".join(methods)
+                return response
+            page = public_page_for(slug=slug)
+            if page is None or not page.is_active:
+                return json_error(404, "No booking page takes bookings at this address.")
+            return view(request, page)
+
+        return wrapper
+
+    return decorate
+
+
+@never_cache
+@api_view("GET")
+def slots(request: HttpRequest, page: BookingPage) -> JsonResponse:
+    """Free slots starting on the days ``start``..``end`` (inclusive, whole days in ``tz``)."""
+    query = SlotsQueryForm(request.GET)
+    if not query.is_valid():
+        return json_error(400, "Check the query.", _errors(query))
+    tz = query.cleaned_data["tz"]
+    now = timezone.now()
+    first, last = horizon_clamp(
+        first=query.cleaned_data["start"],
+        last=query.cleaned_data["end"],
+        today=now.date(),
+        horizon_days=page.horizon_days,
+    )
+    found = []
+    if first <= last:
+        start, end = day_window(first=first, last=last, time_zone=tz)
+        found = page_slots(page=page, start=start, end=end, now=now)
+    zone = ZoneInfo(tz)
+    return JsonResponse(
+        {
+            "timezone": tz,
+            "slots": [
+                {
+                    "start": slot.start.astimezone(zone).isoformat(),
+                    "end": slot.end.astimezone(zone).isoformat(),
+                }
+                for slot in found
+            ],
+        }
+    )
+
+
+@csrf_exempt
+@never_cache
+@api_view("POST")
+def bookings(request: HttpRequest, page: BookingPage) -> JsonResponse:
+    """Book a slot: 201 with the booking's links, 409 when taken, 400 with field errors."""
+    wait = rate_limit_exceeded(scope="booking", request=request, limit=settings.BOOKING_RATE_LIMIT)
+    if wait is not None:
+        response = json_error(429, "Too many booking attempts; try again in a minute.")
+        response["Retry-After"] = str(wait)
+        return response
+    payload, problem = _json_body(request)
+    if problem:
+        status = 413 if problem.startswith("The request is too large") else 400
+        return json_error(status, problem, {"body": [problem]})
+    form = BookingRequestForm(payload, questions=list(page.questions.all()))
+    if not form.is_valid():
+        return json_error(400, "Check the highlighted fields.", _errors(form))
+    data = form.cleaned_data
+    invitee = Invitee(
+        name=data["name"], email=data["email"], time_zone=data["timezone"], answers=data["answers"]
+    )
+    try:
+        booking = booking_create(page=page, start=data["start"], invitee=invitee)
+    except SlotTaken as refused:
+        return json_error(409, refused.message, {"start": [refused.message]})
+    except BookingError as refused:
+        return json_error(400, refused.message, {refused.field: [refused.message]})
+    zone = ZoneInfo(booking.invitee_time_zone)
+    links = {key: request.build_absolute_uri(path) for key, path in booking_paths(booking).items()}
+    response = JsonResponse(
+        {
+            "id": str(booking.uuid),
+            "start": booking.start.astimezone(zone).isoformat(),
+            "end": booking.end.astimezone(zone).isoformat(),
+            "cancel_url": links["cancel"],
+            "reschedule_url": links["reschedule"],
+        },
+        status=201,
+    )
+    response["Location"] = links["manage"]
+    return response
+
+
+def _json_body(request: HttpRequest) -> tuple[dict, str | None]:
+    """The body as a JSON object, or a message saying what is wrong with it."""
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return {}, "Send a JSON object with Content-Type: application/json."
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY_BYTES:
+        return {}, f"The request is too large (at most {MAX_BODY_BYTES} bytes)."
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        return {}, f"The request is too large (at most {MAX_BODY_BYTES} bytes)."
+    if len(raw) > MAX_BODY_BYTES:
+        return {}, f"The request is too large (at most {MAX_BODY_BYTES} bytes)."
+    try:
+        payload = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return {}, "The body is not valid JSON."
+    if not isinstance(payload, dict):
+        return {}, 'Send a JSON object, e.g. {"start": …, "name": …}.'
+    return payload, None
+
+
+def _errors(form) -> dict[str, list[str]]:
+    return {key: [str(message) for message in messages] for key, messages in form.errors.items()}

@@ -1,0 +1,359 @@
+"""Setup forms: a booking page's basics, weekly hours, date overrides, questions, calendars.
+
+``PageEditor`` bundles the page form and its three formsets, validates the whole
+set of rules with the slot engine's ``Rules`` (so impossible rules are refused
+with the engine's own message) and saves through ``booking.services``.
+"""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+from django import forms
+from django.forms import formset_factory
+
+from accounts.timezones import time_zone_choices
+from booking.models import WEEKDAYS, BookingPage, QuestionKind
+from booking.services import (
+    DEFAULT_WEEKLY_HOURS,
+    QuestionData,
+    page_create,
+    page_update,
+    unique_slug,
+)
+from booking.slots import Rules
+
+TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+MAX_ROWS = 100
+
+
+class PageForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(
+        choices=time_zone_choices, label="Page time zone", help_text="Hours below are in this zone."
+    )
+
+    class Meta:
+        model = BookingPage
+        fields = [
+            "title",
+            "slug",
+            "description",
+            "duration_minutes",
+            "increment_minutes",
+            "time_zone",
+            "buffer_before_minutes",
+            "buffer_after_minutes",
+            "minimum_notice_minutes",
+            "horizon_days",
+            "max_per_day",
+            "location_kind",
+            "location_details",
+            "is_active",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "slug": "Lowercase letters, digits and hyphens. Changing it breaks links you shared.",
+            "increment_minutes": "How far apart the offered start times are.",
+            "minimum_notice_minutes": "No booking starts sooner than this after now.",
+            "max_per_day": "Leave empty for no limit.",
+        }
+        error_messages = {"slug": {"unique": "That link is taken; choose another."}}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields["slug"].widget.attrs.update(
+            {"autocapitalize": "none", "spellcheck": "false", "pattern": "[a-z0-9-]+"}
+        )
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"].strip().lower()
+        if not slug:
+            title = self.data.get(self.add_prefix("title"), "") or "meeting"
+            slug = unique_slug(title, exclude_pk=self.instance.pk)
+        return slug
+
+
+class HoursRowForm(forms.Form):
+    weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int, widget=forms.HiddenInput)
+    start = forms.TimeField(required=False, widget=TIME_WIDGET, label="From")
+    end = forms.TimeField(
+        required=False, widget=TIME_WIDGET, label="To", help_text="00:00 means midnight."
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if (start is None) != (end is None) and not self.errors:
+            raise forms.ValidationError("Give both a start and an end time.")
+        if start is not None and end is not None and end != time(0) and end <= start:
+            raise forms.ValidationError("The end must be after the start.")
+        return data
+
+
+class OverrideRowForm(forms.Form):
+    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    closed = forms.BooleanField(required=False, label="Closed all day")
+    start = forms.TimeField(required=False, widget=TIME_WIDGET, label="From")
+    end = forms.TimeField(required=False, widget=TIME_WIDGET, label="To")
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        day, closed, start, end = (data.get(k) for k in ("date", "closed", "start", "end"))
+        if day is None:
+            if closed or start or end:
+                raise forms.ValidationError("Give the date.")
+            return data
+        if closed and (start or end):
+            raise forms.ValidationError("A closed day has no hours; clear the times.")
+        if not closed and (start is None or end is None):
+            raise forms.ValidationError("Give both times, or tick “Closed all day”.")
+        if start and end and end != time(0) and end <= start:
+            raise forms.ValidationError("The end must be after the start.")
+        return data
+
+
+class QuestionRowForm(forms.Form):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    label = forms.CharField(required=False, max_length=200, label="Question")
+    kind = forms.ChoiceField(choices=QuestionKind.choices, label="Answer type")
+    required = forms.BooleanField(required=False, label="Required")
+    options = forms.CharField(
+        required=False,
+        label="Options (one per line)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For choice questions.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        options = [line.strip() for line in data.get("options", "").splitlines() if line.strip()]
+        data["options"] = options
+        if data.get("label") and data.get("kind") == QuestionKind.CHOICE and len(options) < 2:
+            raise forms.ValidationError("A choice question needs at least two options.")
+        if any(len(option) > 200 for option in options):
+            raise forms.ValidationError("Keep each option under 200 characters.")
+        return data
+
+
+HoursFormSet = formset_factory(
+    HoursRowForm, extra=0, can_delete=True, max_num=MAX_ROWS, validate_max=True
+)
+OverridesFormSet = formset_factory(
+    OverrideRowForm, extra=0, can_delete=True, max_num=MAX_ROWS, validate_max=True
+)
+QuestionsFormSet = formset_factory(
+    QuestionRowForm, extra=0, can_delete=True, max_num=30, validate_max=True
+)
+
+
+class PageEditor:
+    """The page form plus its hours, overrides and questions, validated together."""
+
+    def __init__(self, *, host, page: BookingPage | None = None, data=None):
+        self.host = host
+        self.page = page
+        instance = page or BookingPage(host=host, time_zone=host.time_zone)
+        self.form = PageForm(data, instance=instance, prefix="page")
+        # Bound rows are taken as sent: with initial values, a row equal to its initial
+        # value would count as "unchanged" and be dropped.
+        bound = data is not None
+        self.hours = HoursFormSet(
+            data, initial=None if bound else self._hours_initial(), prefix="hours"
+        )
+        self.overrides = OverridesFormSet(
+            data, initial=None if bound else self._overrides_initial(), prefix="overrides"
+        )
+        self.questions = QuestionsFormSet(
+            data, initial=None if bound else self._questions_initial(), prefix="questions"
+        )
+        self.rules_error = ""
+
+    # --- initial rows -----------------------------------------------------------------
+
+    def _hours_initial(self) -> list[dict]:
+        if self.page is None:
+            ranges = list(DEFAULT_WEEKLY_HOURS)
+        else:
+            ranges = [(h.weekday, h.start, h.end) for h in self.page.weekly_hours.all()]
+        rows = [{"weekday": d, "start": s, "end": e} for d, s, e in ranges]
+        # One empty row for each day without hours, so a day can be opened without script.
+        open_days = {d for d, _, _ in ranges}
+        rows += [{"weekday": d} for d, _ in WEEKDAYS if d not in open_days]
+        return sorted(rows, key=lambda r: (r["weekday"], r.get("start") or time(23, 59)))
+
+    def _overrides_initial(self) -> list[dict]:
+        rows = []
+        if self.page is not None:
+            rows = [
+                {"date": o.date, "closed": o.start is None, "start": o.start, "end": o.end}
+                for o in self.page.date_overrides.all()
+            ]
+        return [*rows, {}]
+
+    def _questions_initial(self) -> list[dict]:
+        rows = []
+        if self.page is not None:
+            rows = [
+                {
+                    "id": q.pk,
+                    "label": q.label,
+                    "kind": q.kind,
+                    "required": q.required,
+                    "options": "\n".join(q.options),
+                }
+                for q in self.page.questions.all()
+            ]
+        return [*rows, {"kind": QuestionKind.TEXT}]
+
+    # --- grouping for the template ------------------------------------------------------
+
+    def days(self) -> list[dict]:
+        """The hours rows grouped by weekday, Monday first."""
+        groups = {d: {"weekday": d, "name": name, "rows": []} for d, name in WEEKDAYS}
+        for form in self.hours.forms:
+            try:
+                weekday = int(form["weekday"].value())
+            except (TypeError, ValueError):
+                continue
+            if weekday in groups:
+                groups[weekday]["rows"].append(form)
+        return list(groups.values())
+
+    # --- validation ----------------------------------------------------------------------
+
+    def is_valid(self) -> bool:
+        parts = [self.form, self.hours, self.overrides, self.questions]
+        valid = all([part.is_valid() for part in parts])
+        if not valid:
+            return False
+        try:
+            self._rules()
+        except ValueError as impossible:
+            self.rules_error = str(impossible)
+            return False
+        return True
+
+    def _live(self, formset) -> list[dict]:
+        return [
+            form.cleaned_data
+            for form in formset.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+    def hours_rows(self) -> list[tuple]:
+        return [
+            (row["weekday"], row["start"], row["end"])
+            for row in self._live(self.hours)
+            if row.get("start") is not None
+        ]
+
+    def override_rows(self) -> list[tuple]:
+        rows = []
+        for row in self._live(self.overrides):
+            if row.get("date") is None:
+                continue
+            if row.get("closed"):
+                rows.append((row["date"], None, None))
+            else:
+                rows.append((row["date"], row["start"], row["end"]))
+        return rows
+
+    def question_rows(self) -> list[QuestionData]:
+        return [
+            QuestionData(
+                label=row["label"],
+                kind=row["kind"],
+                required=row.get("required", False),
+                options=tuple(row["options"]) if row["kind"] == QuestionKind.CHOICE else (),
+                pk=row.get("id"),
+            )
+            for row in self._live(self.questions)
+            if row.get("label")
+        ]
+
+    def _rules(self) -> Rules:
+        data = self.form.cleaned_data
+        weekly: dict[int, list] = {}
+        for weekday, start, end in self.hours_rows():
+            weekly.setdefault(weekday, []).append((start, end))
+        overrides: dict = {}
+        for day, start, end in self.override_rows():
+            ranges = overrides.setdefault(day, [])
+            if start is not None:
+                ranges.append((start, end))
+        return Rules(
+            time_zone=data["time_zone"],
+            weekly_hours={d: sorted(r) for d, r in weekly.items()},
+            date_overrides={d: sorted(r) for d, r in overrides.items()},
+            duration=timedelta(minutes=data["duration_minutes"]),
+            increment=timedelta(minutes=data["increment_minutes"]),
+            buffer_before=timedelta(minutes=data["buffer_before_minutes"]),
+            buffer_after=timedelta(minutes=data["buffer_after_minutes"]),
+            minimum_notice=timedelta(minutes=data["minimum_notice_minutes"]),
+            horizon_days=data["horizon_days"],
+            max_per_day=data["max_per_day"],
+        )
+
+    # --- saving -------------------------------------------------------------------------
+
+    def save(self) -> BookingPage:
+        fields = {name: self.form.cleaned_data[name] for name in PageForm.Meta.fields}
+        rules = {
+            "hours": self.hours_rows(),
+            "overrides": self.override_rows(),
+            "questions": self.question_rows(),
+        }
+        if self.page is None:
+            return page_create(host=self.host, fields=fields, **rules)
+        return page_update(page=self.page, fields=fields, **rules)
+
+
+class PageCalendarsForm(forms.Form):
+    """Main booking calendar (radio) and, per other calendar, the two checkboxes."""
+
+    def __init__(self, *args, page: BookingPage, calendars, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.page = page
+        self.calendars = list(calendars)
+        uses = {use.calendar_id: use for use in page.calendar_uses.all()}
+        self.fields["main_calendar"] = forms.TypedChoiceField(
+            choices=[(c.pk, c.name) for c in self.calendars],
+            coerce=int,
+            widget=forms.RadioSelect,
+            label="Main booking calendar",
+            initial=page.main_calendar_id,
+        )
+        for calendar in self.calendars:
+            use = uses.get(calendar.pk)
+            self.fields[f"busy_{calendar.pk}"] = forms.BooleanField(
+                required=False,
+                label="Retrieve busy time",
+                initial=bool(use and use.retrieve_busy),
+            )
+            self.fields[f"add_{calendar.pk}"] = forms.BooleanField(
+                required=False, label="Add bookings", initial=bool(use and use.add_bookings)
+            )
+
+    def rows(self) -> list[dict]:
+        return [
+            {
+                "calendar": calendar,
+                "busy": self[f"busy_{calendar.pk}"],
+                "add": self[f"add_{calendar.pk}"],
+                "is_main": str(self["main_calendar"].value()) == str(calendar.pk),
+            }
+            for calendar in self.calendars
+        ]
+
+    def main(self):
+        chosen = self.cleaned_data["main_calendar"]
+        return next(c for c in self.calendars if c.pk == chosen)
+
+    def uses(self) -> dict[int, tuple[bool, bool]]:
+        return {
+            c.pk: (self.cleaned_data[f"busy_{c.pk}"], self.cleaned_data[f"add_{c.pk}"])
+            for c in self.calendars
+        }

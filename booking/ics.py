@@ -1,0 +1,49 @@
+"""iCalendar files for bookings (the confirmation download and email attachments)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from django.utils import timezone
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from booking.models import Booking
+
+PRODID = "-//ScheduleOnce//Booking//EN"
+
+
+def _address(email: str, name: str, role: str | None = None) -> vCalAddress:
+    address = vCalAddress(f"mailto:{email}")
+    if name:
+        address.params["cn"] = vText(name)
+    if role:
+        address.params["role"] = vText(role)
+    return address
+
+
+def booking_ics(*, booking: Booking, description: str = "", method: str = "PUBLISH") -> bytes:
+    """One VEVENT for the booking: UID = booking uuid, times in UTC, SEQUENCE as booked.
+
+    ``method`` is PUBLISH for downloads and confirmations, CANCEL once cancelled.
+    """
+    cancelled = not booking.is_confirmed
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancelled else method)
+    event = Event()
+    event.add("uid", str(booking.uuid))
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", booking.start.astimezone(UTC))
+    event.add("dtend", booking.end.astimezone(UTC))
+    event.add("sequence", booking.sequence)
+    event.add("summary", f"{booking.title} with {booking.invitee_name}")
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    if booking.location:
+        event.add("location", booking.location)
+    if description:
+        event.add("description", description)
+    event.add("organizer", _address(booking.host.email, booking.host.get_full_name()))
+    event.add("attendee", _address(booking.invitee_email, booking.invitee_name, "REQ-PARTICIPANT"))
+    calendar.add_component(event)
+    return calendar.to_ical()

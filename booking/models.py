@@ -1,0 +1,303 @@
+"""Booking pages, their availability rules and questions, and the bookings made on them.
+
+Times of bookings are stored in UTC; the rules of a page are wall-clock times in
+the page's own time zone (``BookingPage.time_zone``).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+from accounts.models import validate_time_zone
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+# Slugs that would read like part of the product rather than a host's page.
+RESERVED_SLUGS = frozenset(
+    {
+        "about",
+        "accounts",
+        "admin",
+        "api",
+        "app",
+        "book",
+        "booking",
+        "bookings",
+        "cancel",
+        "dashboard",
+        "demo-admin",
+        "edit",
+        "help",
+        "healthz",
+        "login",
+        "logout",
+        "new",
+        "reschedule",
+        "settings",
+        "setup",
+        "signup",
+        "static",
+        "support",
+        "www",
+    }
+)
+MAX_SLUG_LENGTH = 60
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
+def validate_slug(value: str) -> None:
+    """Lowercase letters, digits and single hyphens; not a reserved word."""
+    if value in RESERVED_SLUGS:
+        raise ValidationError(f"“{value}” is reserved; choose another link.")
+
+
+slug_format = RegexValidator(
+    SLUG_PATTERN,
+    "Use lowercase letters, digits and hyphens only (no spaces, no hyphen at either end).",
+)
+
+
+class LocationKind(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    PHONE = "phone", "Phone call"
+    TEAMS = "teams", "Microsoft Teams online meeting"
+
+
+class BookingPage(models.Model):
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="booking_pages"
+    )
+    title = models.CharField(max_length=120)
+    slug = models.CharField(
+        "public link",
+        max_length=MAX_SLUG_LENGTH,
+        unique=True,
+        validators=[slug_format, validate_slug],
+    )
+    description = models.TextField(blank=True, max_length=2000)
+    duration_minutes = models.PositiveIntegerField(
+        "meeting duration (minutes)",
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(12 * 60)],
+    )
+    increment_minutes = models.PositiveIntegerField(
+        "slot increment (minutes)",
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(12 * 60)],
+    )
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    buffer_before_minutes = models.PositiveIntegerField(
+        "buffer before (minutes)", default=0, validators=[MaxValueValidator(24 * 60)]
+    )
+    buffer_after_minutes = models.PositiveIntegerField(
+        "buffer after (minutes)", default=0, validators=[MaxValueValidator(24 * 60)]
+    )
+    minimum_notice_minutes = models.PositiveIntegerField(
+        "minimum notice (minutes)", default=60, validators=[MaxValueValidator(365 * 24 * 60)]
+    )
+    horizon_days = models.PositiveIntegerField(
+        "booking horizon (days ahead)",
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(730)],
+    )
+    max_per_day = models.PositiveIntegerField(
+        "maximum bookings per day",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(500)],
+    )
+    location_kind = models.CharField(
+        "location", max_length=16, choices=LocationKind.choices, default=LocationKind.TEAMS
+    )
+    location_details = models.CharField(
+        "location details",
+        max_length=300,
+        blank=True,
+        help_text="The address for in-person meetings, or the number to call for phone calls.",
+    )
+    is_active = models.BooleanField("taking bookings", default=True)
+    main_calendar = models.ForeignKey(
+        "calendars.Calendar",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Bookings go here, and its busy time is never offered.",
+    )
+    # Whether tentative events in the busy calendars block time (read by the busy-time sync
+    # and by the slot selector).
+    block_tentative = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.title} (/{self.slug})"
+
+    @property
+    def location_text(self) -> str:
+        """The location as an invitee reads it."""
+        if self.location_kind == LocationKind.TEAMS:
+            return "Microsoft Teams meeting (the link is in the calendar invitation)"
+        label = LocationKind(self.location_kind).label
+        return f"{label}: {self.location_details}" if self.location_details else label
+
+
+class WeeklyHours(models.Model):
+    """One range of bookable wall-clock time on a weekday; a weekday may have several."""
+
+    page = models.ForeignKey(BookingPage, on_delete=models.CASCADE, related_name="weekly_hours")
+    weekday = models.PositiveSmallIntegerField(
+        choices=WEEKDAYS,
+        validators=[MaxValueValidator(6)],
+    )
+    start = models.TimeField()
+    end = models.TimeField(help_text="00:00 means midnight at the end of the day.")
+
+    class Meta:
+        ordering = ["weekday", "start"]
+        verbose_name_plural = "weekly hours"
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class DateOverride(models.Model):
+    """Replaces a date's weekly hours: a row without times closes the day."""
+
+    page = models.ForeignKey(BookingPage, on_delete=models.CASCADE, related_name="date_overrides")
+    date = models.DateField()
+    start = models.TimeField(null=True, blank=True)
+    end = models.TimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["date", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(start__isnull=True) & models.Q(end__isnull=True))
+                | (models.Q(start__isnull=False) & models.Q(end__isnull=False)),
+                name="override_closed_or_both_times",
+            )
+        ]
+
+    def __str__(self) -> str:
+        if self.start is None:
+            return f"{self.date} closed"
+        return f"{self.date} {self.start:%H:%M}-{self.end:%H:%M}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.start is None
+
+
+class QuestionKind(models.TextChoices):
+    TEXT = "text", "Text"
+    CHOICE = "choice", "Choice"
+    PHONE = "phone", "Phone number"
+
+
+class Question(models.Model):
+    """A custom question on the booking form; name and email are always asked.
+
+    The booking API takes its answer under the question's id, as a string.
+    """
+
+    page = models.ForeignKey(BookingPage, on_delete=models.CASCADE, related_name="questions")
+    label = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=QuestionKind.choices, default=QuestionKind.TEXT)
+    required = models.BooleanField(default=False)
+    options = models.JSONField(default=list, blank=True)  # choices, for kind == choice
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class PageCalendar(models.Model):
+    """How a booking page uses one of its host's calendars besides the main one."""
+
+    page = models.ForeignKey(BookingPage, on_delete=models.CASCADE, related_name="calendar_uses")
+    calendar = models.ForeignKey(
+        "calendars.Calendar", on_delete=models.CASCADE, related_name="page_uses"
+    )
+    retrieve_busy = models.BooleanField("retrieve busy time", default=False)
+    add_bookings = models.BooleanField("add bookings", default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["page", "calendar"], name="one_use_per_page_calendar")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.page_id} uses {self.calendar_id}"
+
+
+class BookingStatus(models.TextChoices):
+    CONFIRMED = "confirmed", "Confirmed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Booking(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Kept when the page is deleted, so invitees can still cancel from their link.
+    page = models.ForeignKey(
+        BookingPage, null=True, on_delete=models.SET_NULL, related_name="bookings"
+    )
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bookings"
+    )
+    title = models.CharField(max_length=120)  # the page title when booked
+    location = models.CharField(max_length=400, blank=True)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    invitee_name = models.CharField(max_length=150)
+    invitee_email = models.EmailField(max_length=254)
+    invitee_time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    # [{"question": label, "answer": text}, …] in the page's question order.
+    answers = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=16, choices=BookingStatus.choices, default=BookingStatus.CONFIRMED
+    )
+    cancel_reason = models.CharField(max_length=500, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # iCalendar SEQUENCE: bumped on every reschedule and on cancellation.
+    sequence = models.PositiveIntegerField(default=0)
+    rescheduled_from_start = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [models.Index(fields=["host", "status", "start"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="ends_later")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} with {self.invitee_name} at {self.start:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status == BookingStatus.CONFIRMED
+
+    @property
+    def mirror_source(self) -> str:
+        """The outbox key of this booking's calendar events."""
+        return f"booking:{self.uuid}"

@@ -1,0 +1,156 @@
+"""Public pages for invitees: the booking page, the confirmation, cancel and reschedule.
+
+The booking page is a server-rendered shell whose script uses the JSON API
+(``booking.api``). Confirmation, cancel and reschedule pages live at links
+carrying the booking's signed token (``booking.tokens``).
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.timezones import time_zone_names
+from booking.ics import booking_ics
+from booking.models import Booking, BookingPage
+from booking.public_forms import CancelForm, RescheduleForm
+from booking.ratelimit import rate_limit_exceeded
+from booking.selectors import public_page_for
+from booking.services import (
+    BookingError,
+    SlotTaken,
+    booking_cancel,
+    booking_details_text,
+    booking_reschedule,
+)
+from booking.tokens import booking_from_token, booking_paths
+
+
+@require_GET
+def book_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """``/book/<slug>/``: 404 with a friendly page when unknown or not taking bookings."""
+    page = public_page_for(slug=slug)
+    if page is None or not page.is_active:
+        return render(request, "booking/public/unavailable.html", {"page": page}, status=404)
+    return render(request, "booking/public/book.html", _widget_context(page, mode="book"))
+
+
+def _widget_context(page: BookingPage, *, mode: str, booking: Booking | None = None) -> dict:
+    return {
+        "page": page,
+        "questions": list(page.questions.all()),
+        "time_zones": time_zone_names(),
+        "booking": booking,
+        "widget": {
+            "mode": mode,
+            "slotsUrl": reverse("booking:api-slots", args=[page.slug]),
+            "bookingsUrl": reverse("booking:api-bookings", args=[page.slug]),
+            "pageTimeZone": page.time_zone,
+            "duration": page.duration_minutes,
+            "horizonDays": page.horizon_days,
+            "currentStart": booking.start.isoformat() if booking else None,
+            "inviteeTimeZone": booking.invitee_time_zone if booking else None,
+        },
+    }
+
+
+def _booking_or_404(token: str) -> Booking:
+    booking = booking_from_token(token)
+    if booking is None:
+        raise Http404("No booking at this link.")
+    return booking
+
+
+def _details(booking: Booking) -> dict:
+    zone = ZoneInfo(booking.invitee_time_zone)
+    return {
+        "booking": booking,
+        "start": booking.start.astimezone(zone),
+        "end": booking.end.astimezone(zone),
+        "zone": booking.invitee_time_zone,
+        "links": booking_paths(booking),
+        "changeable": booking.is_confirmed and booking.start > timezone.now(),
+    }
+
+
+@never_cache
+@require_GET
+def manage(request: HttpRequest, token: str) -> HttpResponse:
+    """The confirmation page: details in the invitee's time zone, .ics, cancel, reschedule."""
+    booking = _booking_or_404(token)
+    return render(request, "booking/public/confirmation.html", _details(booking))
+
+
+@require_GET
+def ics(request: HttpRequest, token: str) -> HttpResponse:
+    booking = _booking_or_404(token)
+    body = booking_ics(booking=booking, description=booking_details_text(booking=booking))
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="invite.ics"'
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, token: str) -> HttpResponse:
+    booking = _booking_or_404(token)
+    form = CancelForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            booking_cancel(booking=booking, reason=form.cleaned_data["reason"])
+        except BookingError as refused:
+            form.add_error(None, refused.message)
+            status = 400
+        else:
+            return redirect("booking:manage", token)
+    elif request.method == "POST":
+        status = 400
+    context = {**_details(booking), "form": form}
+    return render(request, "booking/public/cancel.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def reschedule(request: HttpRequest, token: str) -> HttpResponse:
+    booking = _booking_or_404(token)
+    page = booking.page
+    status = 200
+    error = ""
+    if page is None or not page.is_active:
+        context = {**_details(booking), "page": page}
+        return render(request, "booking/public/reschedule_closed.html", context, status=404)
+    if request.method == "POST":
+        status, error = _reschedule_post(request, booking)
+        if status == 302:
+            return redirect("booking:manage", token)
+    context = {
+        **_widget_context(page, mode="reschedule", booking=booking),
+        **_details(booking),
+        "error": error,
+        "form": RescheduleForm(),
+    }
+    return render(request, "booking/public/reschedule.html", context, status=status)
+
+
+def _reschedule_post(request: HttpRequest, booking: Booking) -> tuple[int, str]:
+    wait = rate_limit_exceeded(scope="booking", request=request, limit=settings.BOOKING_RATE_LIMIT)
+    if wait is not None:
+        return 429, "Too many attempts; try again in a minute."
+    form = RescheduleForm(request.POST)
+    if not form.is_valid():
+        return 400, "Pick one of the free times below."
+    try:
+        booking_reschedule(booking=booking, start=form.cleaned_data["start"])
+    except SlotTaken as refused:
+        return 409, refused.message
+    except BookingError as refused:
+        return 400, refused.message
+    return 302, ""

@@ -1,0 +1,46 @@
+"""A small fixed-window rate limiter on the Django cache (Redis in production).
+
+Per client IP: ``BOOKING_RATE_LIMIT`` booking POSTs per minute (0 turns it off).
+The client IP is REMOTE_ADDR, or — behind ``TRUSTED_PROXY_COUNT`` proxies that
+append to X-Forwarded-For — the address the outermost trusted proxy saw.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+WINDOW_SECONDS = 60
+
+
+def client_ip(request: HttpRequest) -> str:
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [h for h in hops if h]
+        if len(hops) >= proxies:
+            # Each trusted proxy appended the address it saw; earlier entries are the
+            # client's own claims and cannot be trusted.
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def rate_limit_exceeded(*, scope: str, request: HttpRequest, limit: int) -> int | None:
+    """Count one hit; return the seconds to wait when over ``limit``, else None."""
+    if limit <= 0:
+        return None
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    key = f"ratelimit:{scope}:{client_ip(request)}:{window}"
+    cache.add(key, 0, timeout=WINDOW_SECONDS + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=WINDOW_SECONDS + 5)
+        count = 1
+    if count <= limit:
+        return None
+    return max(1, int((window + 1) * WINDOW_SECONDS - now) + 1)

@@ -1,0 +1,333 @@
+// The public booking page: month grid, time zone, slots and the booking form.
+// It uses the public JSON API only (GET …/slots, POST …/bookings); see README.
+// Slots come back with the invitee's offset, so their wall-clock time is the
+// text of the ISO string itself: no date arithmetic happens in the browser.
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("booker-config").textContent);
+  var $ = function (id) { return document.getElementById(id); };
+  var tzInput = $("tz-input");
+  var zones = new Set(Array.prototype.map.call($("tz-list").options, function (o) { return o.value; }));
+  var state = { tz: null, year: 0, month: 0, slots: {}, loaded: {}, day: null, slot: null, autoAdvanced: false };
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function isoDate(y, m, d) { return y + "-" + pad(m + 1) + "-" + pad(d); }
+  function daysIn(y, m) { return new Date(Date.UTC(y, m + 1, 0)).getUTCDate(); }
+  function utcDate(iso) { return new Date(Date.UTC(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10))); }
+  function format(iso, options) {
+    return new Intl.DateTimeFormat(undefined, Object.assign({ timeZone: "UTC" }, options)).format(utcDate(iso));
+  }
+  function dayLabel(iso) { return format(iso, { weekday: "long", day: "numeric", month: "long", year: "numeric" }); }
+  function hhmm(isoDateTime) { return isoDateTime.slice(11, 16); }
+
+  function todayIn(tz) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-US", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" })
+      .formatToParts(new Date()).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day;
+  }
+
+  // Browsers may still report old names of a zone; offer today's name in the list.
+  var RENAMED = {
+    "Asia/Calcutta": "Asia/Kolkata", "Asia/Saigon": "Asia/Ho_Chi_Minh", "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Rangoon": "Asia/Yangon", "Europe/Kiev": "Europe/Kyiv", "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    "Atlantic/Faeroe": "Atlantic/Faroe", "Pacific/Truk": "Pacific/Chuuk", "America/Godthab": "America/Nuuk"
+  };
+
+  function detectZone() {
+    var wanted = config.inviteeTimeZone;
+    if (!wanted) {
+      try { wanted = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { wanted = null; }
+    }
+    if (wanted && RENAMED[wanted] && zones.has(RENAMED[wanted])) { return RENAMED[wanted]; }
+    if (wanted && zones.has(wanted)) { return wanted; }
+    return config.pageTimeZone;
+  }
+
+  function status(text) { $("cal-status").textContent = text; }
+
+  // --- loading --------------------------------------------------------------------
+
+  function monthKey() { return state.tz + "|" + state.year + "-" + state.month; }
+
+  function load() {
+    var key = monthKey();
+    renderMonth();
+    if (state.loaded[key]) { afterLoad(); return; }
+    status("Loading free times…");
+    var url = config.slotsUrl + "?start=" + isoDate(state.year, state.month, 1) +
+      "&end=" + isoDate(state.year, state.month, daysIn(state.year, state.month)) +
+      "&tz=" + encodeURIComponent(state.tz);
+    fetch(url, { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+      })
+      .then(function (result) {
+        if (!result.ok) { throw new Error(result.body.message || "error"); }
+        result.body.slots.forEach(function (slot) {
+          var day = state.tz + "|" + slot.start.slice(0, 10);
+          (state.slots[day] = state.slots[day] || []).push(slot);
+        });
+        state.loaded[key] = true;
+        if (key === monthKey()) { renderMonth(); afterLoad(); }
+      })
+      .catch(function () { status("Free times could not be loaded. Check your connection and try again."); });
+  }
+
+  function slotsOn(iso) { return state.slots[state.tz + "|" + iso] || []; }
+
+  function afterLoad() {
+    var count = 0;
+    for (var d = 1; d <= daysIn(state.year, state.month); d++) {
+      if (slotsOn(isoDate(state.year, state.month, d)).length) { count++; }
+    }
+    if (!count && !state.autoAdvanced && canGoNext()) {
+      state.autoAdvanced = true;
+      move(1);
+      return;
+    }
+    status(count ? "Days with free times are marked. Times are shown in " + state.tz + "." :
+      "No free times this month. Try the next month.");
+  }
+
+  // --- month grid --------------------------------------------------------------------
+
+  function canGoPrev() {
+    var today = todayIn(state.tz);
+    return state.year * 12 + state.month > (+today.slice(0, 4)) * 12 + (+today.slice(5, 7) - 1);
+  }
+  function canGoNext() {
+    var today = utcDate(todayIn(state.tz));
+    var last = new Date(today.getTime() + (config.horizonDays + 1) * 86400000);
+    return state.year * 12 + state.month < last.getUTCFullYear() * 12 + last.getUTCMonth();
+  }
+
+  function move(delta) {
+    var index = state.year * 12 + state.month + delta;
+    state.year = Math.floor(index / 12);
+    state.month = index % 12;
+    load();
+  }
+
+  function renderMonth() {
+    $("cal-heading").textContent = format(isoDate(state.year, state.month, 1), { month: "long", year: "numeric" });
+    $("prev-month").disabled = !canGoPrev();
+    $("next-month").disabled = !canGoNext();
+    var body = $("month-body");
+    body.textContent = "";
+    var offset = (new Date(Date.UTC(state.year, state.month, 1)).getUTCDay() + 6) % 7;
+    var total = daysIn(state.year, state.month);
+    var row = document.createElement("tr");
+    for (var i = 0; i < offset; i++) { row.appendChild(document.createElement("td")); }
+    var focusable = null;
+    for (var d = 1; d <= total; d++) {
+      var iso = isoDate(state.year, state.month, d);
+      var cell = document.createElement("td");
+      var button = document.createElement("button");
+      var free = slotsOn(iso).length;
+      button.type = "button";
+      button.className = "day";
+      button.textContent = String(d);
+      button.dataset.date = iso;
+      button.tabIndex = -1;
+      button.setAttribute("aria-label", dayLabel(iso) + (free ? ", " + free + " free time" + (free > 1 ? "s" : "") : ", no free times"));
+      if (free) {
+        button.classList.add("has-slots");
+        if (!focusable || iso === state.day) { focusable = button; }
+      } else {
+        button.disabled = true;
+      }
+      if (iso === state.day) { button.setAttribute("aria-pressed", "true"); }
+      cell.appendChild(button);
+      row.appendChild(cell);
+      if ((offset + d) % 7 === 0 || d === total) { body.appendChild(row); row = document.createElement("tr"); }
+    }
+    if (focusable) { focusable.tabIndex = 0; }
+  }
+
+  function dayButtons() { return Array.prototype.slice.call($("month-body").querySelectorAll("button.day:not([disabled])")); }
+
+  function onGridKey(event) {
+    var steps = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: 7, ArrowUp: -7 };
+    var step = steps[event.key];
+    var current = event.target.closest && event.target.closest("button.day");
+    if (!current) { return; }
+    var buttons = dayButtons();
+    var target = null;
+    if (event.key === "Home") { target = buttons[0]; } else if (event.key === "End") { target = buttons[buttons.length - 1]; }
+    else if (step) {
+      var day = +current.dataset.date.slice(8, 10) + step;
+      var max = daysIn(state.year, state.month);
+      while (day >= 1 && day <= max && !target) {
+        target = buttons.find(function (b) { return +b.dataset.date.slice(8, 10) === day; }) || null;
+        day += step > 0 ? 1 : -1;
+      }
+    } else { return; }
+    event.preventDefault();
+    if (target) {
+      buttons.forEach(function (b) { b.tabIndex = -1; });
+      target.tabIndex = 0;
+      target.focus();
+    }
+  }
+
+  // --- slots and form -------------------------------------------------------------------
+
+  function chooseDay(iso) {
+    state.day = iso;
+    renderMonth();
+    var list = $("slot-list");
+    list.textContent = "";
+    slotsOn(iso).forEach(function (slot) {
+      var item = document.createElement("li");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "slot secondary";
+      button.textContent = hhmm(slot.start);
+      button.setAttribute("aria-label", hhmm(slot.start) + " to " + hhmm(slot.end));
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", function () {
+        list.querySelectorAll("button.slot").forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
+        button.setAttribute("aria-pressed", "true");
+        chooseSlot(slot);
+      });
+      item.appendChild(button);
+      list.appendChild(item);
+    });
+    $("slots-heading").textContent = dayLabel(iso) + " (" + state.tz + ")";
+    $("slots-section").hidden = false;
+    $("form-section").hidden = true;
+    $("slots-heading").focus();
+  }
+
+  function slotText(slot) {
+    return dayLabel(slot.start.slice(0, 10)) + ", " + hhmm(slot.start) + "–" + hhmm(slot.end) + " (" + state.tz + ")";
+  }
+
+  function chooseSlot(slot) {
+    state.slot = slot;
+    $("chosen-slot").textContent = slotText(slot);
+    $("form-section").hidden = false;
+    clearErrors();
+    var start = $("reschedule-start");
+    if (start) { start.value = slot.start; }
+    $("form-heading").focus();
+  }
+
+  function clearErrors() {
+    document.querySelectorAll("#form-section .error, #form-error").forEach(function (el) { el.hidden = true; el.textContent = ""; });
+    document.querySelectorAll("#form-section [aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+  }
+
+  function showErrors(body) {
+    var general = [];
+    var errors = (body && body.errors) || {};
+    Object.keys(errors).forEach(function (field) {
+      var text = errors[field].join(" ");
+      var holder = $("err-" + field);
+      if (holder) {
+        holder.textContent = text;
+        holder.hidden = false;
+        var input = field.indexOf("answers.") === 0 ? $("f-q" + field.slice(8)) : $("f-" + field);
+        if (input) { input.setAttribute("aria-invalid", "true"); }
+      } else {
+        general.push(text);
+      }
+    });
+    if (!general.length && body && body.message) { general.push(body.message); }
+    if (general.length) { $("form-error").textContent = general.join(" "); $("form-error").hidden = false; }
+    var first = document.querySelector("#form-section [aria-invalid]");
+    if (first) { first.focus(); }
+  }
+
+  function submitBooking(event) {
+    event.preventDefault();
+    if (!state.slot) { return; }
+    clearErrors();
+    var answers = {};
+    document.querySelectorAll("[data-answer]").forEach(function (field) {
+      if (field.value.trim()) { answers[field.dataset.answer] = field.value.trim(); }
+    });
+    var payload = {
+      start: state.slot.start,
+      name: $("f-name").value.trim(),
+      email: $("f-email").value.trim(),
+      timezone: state.tz,
+      answers: answers
+    };
+    var button = $("book-button");
+    button.disabled = true;
+    button.textContent = "Booking…";
+    fetch(config.bookingsUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(payload)
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        if (response.status === 201) {
+          // The Location header is the confirmation page (also reschedule_url without "reschedule/").
+          window.location.assign(response.headers.get("Location") || body.reschedule_url.replace(/reschedule\/$/, ""));
+          return;
+        }
+        button.disabled = false;
+        button.textContent = "Book this time";
+        if (response.status === 409) {
+          state.loaded = {};
+          state.slots = {};
+          showErrors(body);
+          load();
+        } else {
+          showErrors(body.errors || body.message ? body : { message: "Something went wrong; please try again." });
+        }
+      });
+    }).catch(function () {
+      button.disabled = false;
+      button.textContent = "Book this time";
+      showErrors({ message: "The booking could not be sent. Check your connection and try again." });
+    });
+  }
+
+  function setZone(zone) {
+    state.tz = zone;
+    state.day = null;
+    state.slot = null;
+    $("slots-section").hidden = true;
+    $("form-section").hidden = true;
+    var today = todayIn(zone);
+    state.year = +today.slice(0, 4);
+    state.month = +today.slice(5, 7) - 1;
+    load();
+  }
+
+  function onZoneChange() {
+    var value = tzInput.value.trim();
+    var error = $("tz-error");
+    if (!zones.has(value)) {
+      error.textContent = "Pick a time zone from the list, e.g. Europe/London.";
+      error.hidden = false;
+      tzInput.setAttribute("aria-invalid", "true");
+      return;
+    }
+    error.hidden = true;
+    tzInput.removeAttribute("aria-invalid");
+    if (value !== state.tz) { setZone(value); }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    tzInput.value = detectZone();
+    tzInput.addEventListener("change", onZoneChange);
+    tzInput.addEventListener("keydown", function (event) { if (event.key === "Enter") { event.preventDefault(); onZoneChange(); } });
+    $("prev-month").addEventListener("click", function () { if (canGoPrev()) { move(-1); } });
+    $("next-month").addEventListener("click", function () { if (canGoNext()) { move(1); } });
+    $("month-body").addEventListener("click", function (event) {
+      var button = event.target.closest("button.day");
+      if (button && !button.disabled) { chooseDay(button.dataset.date); }
+    });
+    $("month-body").addEventListener("keydown", onGridKey);
+    $("change-slot").addEventListener("click", function () { $("form-section").hidden = true; $("slots-heading").focus(); });
+    var form = $("booking-form");
+    if (form) { form.addEventListener("submit", submitBooking); }
+    setZone(tzInput.value);
+  });
+})();

@@ -1,0 +1,181 @@
+"""After booking: the confirmation page, the .ics, cancelling and rescheduling from the links."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from booking.models import Booking, BookingStatus
+from booking.tokens import booking_token
+from calendars.models import PushedEvent
+from tests.support.booking import at, book, workday
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def booked(client, page):
+    """Dana booked Alice's page for 10:00 London on a coming workday, from Kolkata."""
+    start = at(workday("Europe/London"), 10)
+    response = book(client, page.slug, start=start, timezone="Asia/Kolkata")
+    assert response.status_code == 201
+    return response.json(), response["Location"]
+
+
+def _path(url: str) -> str:
+    return url.split("testserver", 1)[1]
+
+
+def test_confirmation_shows_the_time_in_the_invitees_zone(client, booked):
+    body, confirmation = booked
+    page = client.get(confirmation).content.decode()
+    local = datetime.fromisoformat(body["start"]).astimezone(ZoneInfo("Asia/Kolkata"))
+    assert "You&#x27;re booked" in page or "You're booked" in page
+    assert f"{local:%H:%M}" in page
+    assert "Asia/Kolkata" in page
+    assert "Add to calendar (.ics)" in page
+    assert _path(body["cancel_url"]) in page
+    assert _path(body["reschedule_url"]) in page
+
+
+def test_ics_download_is_a_valid_publish_event_in_utc(client, booked, host):
+    body, _ = booked
+    booking = Booking.objects.get(uuid=body["id"])
+    response = client.get(reverse("booking:ics", args=[booking_token(booking)]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    assert "attachment" in response["Content-Disposition"]
+    calendar = icalendar.Calendar.from_ical(response.content)
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    [event] = calendar.walk("VEVENT")
+    assert str(event["UID"]) == body["id"]
+    assert event.decoded("DTSTART") == booking.start
+    assert event.decoded("DTSTART").tzinfo.utcoffset(None) == timedelta(0)
+    assert event.decoded("DTEND") == booking.end
+    assert str(event["ORGANIZER"]) == f"mailto:{host.email}"
+    assert str(event["ATTENDEE"]) == "mailto:dana@example.com"
+    assert int(event["SEQUENCE"]) == 0
+
+
+def test_forged_or_mangled_links_are_404(client, booked):
+    _body, confirmation = booked
+    token = confirmation.rstrip("/").rsplit("/", 1)[1]
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    for bad in [forged, "nonsense", token.split(":")[0], "a" * 500]:
+        assert client.get(reverse("booking:manage", args=[bad])).status_code == 404
+        assert client.post(reverse("booking:cancel", args=[bad])).status_code == 404
+    assert Booking.objects.get().status == BookingStatus.CONFIRMED
+
+
+def test_cancel_with_a_reason_frees_the_slot_and_tells_everyone(
+    client, booked, calendars, django_capture_on_commit_callbacks
+):
+    body, confirmation = booked
+    cancel_page = client.get(body["cancel_url"])
+    assert "Reason for cancelling" in cancel_page.content.decode()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(body["cancel_url"], {"reason": "Something came up"})
+    assert response.status_code == 302
+    booking = Booking.objects.get()
+    assert booking.status == BookingStatus.CANCELLED
+    assert booking.cancel_reason == "Something came up"
+    assert booking.sequence == 1
+    after = client.get(confirmation).content.decode()
+    assert "cancelled" in after
+    assert "Something came up" in after
+    assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.com", "dana@example.com"]
+    ics = icalendar.Calendar.from_ical(mail.outbox[0].attachments[0][1])
+    assert str(ics["METHOD"]) == "CANCEL"
+    assert str(ics.walk("VEVENT")[0]["STATUS"]) == "CANCELLED"
+    # The slot is offered again, and a second cancel changes nothing.
+    assert book(client, booking.page.slug, start=booking.start).status_code == 201
+    again = client.post(body["cancel_url"], {"reason": "twice"})
+    assert again.status_code == 400
+    assert Booking.objects.get(pk=booking.pk).cancel_reason == "Something came up"
+
+
+def test_cancel_unmirrors_the_calendar_events(client, page, calendars):
+    start = at(workday("Europe/London"), 15)
+    body = book(client, page.slug, start=start).json()
+    assert PushedEvent.objects.filter(wanted=True).count() == 1
+    client.post(body["cancel_url"], {"reason": ""})
+    row = PushedEvent.objects.get()
+    assert (row.wanted, row.version) == (False, 2)
+
+
+def test_cancel_reason_too_long_is_refused(client, booked):
+    body, _ = booked
+    response = client.post(body["cancel_url"], {"reason": "x" * 501})
+    assert response.status_code == 400
+    assert Booking.objects.get().status == BookingStatus.CONFIRMED
+
+
+def test_reschedule_moves_the_booking_and_bumps_the_sequence(
+    client, page, calendars, django_capture_on_commit_callbacks
+):
+    day = workday("Europe/London")
+    body = book(client, page.slug, start=at(day, 10)).json()
+    shown = client.get(body["reschedule_url"])
+    assert shown.status_code == 200
+    assert 'id="booker-config"' in shown.content.decode()
+    mail.outbox.clear()
+    new_start = at(day, 10, 30)  # overlapping its own old time is fine
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(body["reschedule_url"], {"start": new_start.isoformat()})
+    assert response.status_code == 302
+    booking = Booking.objects.get()
+    assert (booking.start, booking.sequence) == (new_start, 1)
+    assert booking.rescheduled_from_start == at(day, 10)
+    row = PushedEvent.objects.get(calendar=calendars[0])
+    assert row.version == 2
+    assert datetime.fromisoformat(row.payload["start"]) == new_start
+    assert all("Rescheduled" in m.subject for m in mail.outbox)
+    assert len(mail.outbox) == 2
+    ics = client.get(reverse("booking:ics", args=[booking_token(booking)])).content
+    assert int(icalendar.Calendar.from_ical(ics).walk("VEVENT")[0]["SEQUENCE"]) == 1
+
+
+def test_reschedule_to_a_taken_or_unoffered_time_is_refused(client, page):
+    day = workday("Europe/London")
+    body = book(client, page.slug, start=at(day, 10)).json()
+    assert book(client, page.slug, start=at(day, 11), email="eve@example.com").status_code == 201
+    taken = client.post(body["reschedule_url"], {"start": at(day, 11).isoformat()})
+    assert taken.status_code == 409
+    assert "just taken" in taken.content.decode()
+    for bad in [at(day, 11, 10).isoformat(), "garbage", ""]:
+        assert client.post(body["reschedule_url"], {"start": bad}).status_code == 400
+    assert Booking.objects.get(invitee_email="dana@example.com").start == at(day, 10)
+
+
+def test_past_bookings_cannot_be_changed(client, page, host):
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    booking = Booking.objects.create(
+        page=page,
+        host=host,
+        title=page.title,
+        start=start,
+        end=start + timedelta(minutes=30),
+        invitee_name="Old",
+        invitee_email="old@example.com",
+        invitee_time_zone="UTC",
+    )
+    token = booking_token(booking)
+    assert client.post(reverse("booking:cancel", args=[token])).status_code == 400
+    assert "already started" in client.get(reverse("booking:cancel", args=[token])).content.decode()
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED
+
+
+def test_bookings_survive_the_page_being_deleted_and_can_still_be_cancelled(client, booked, page):
+    body, confirmation = booked
+    page.delete()
+    assert client.get(confirmation).status_code == 200
+    assert client.get(body["reschedule_url"]).status_code == 404
+    assert client.post(body["cancel_url"], {"reason": ""}).status_code == 302
+    assert Booking.objects.get().status == BookingStatus.CANCELLED

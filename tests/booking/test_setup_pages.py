@@ -1,0 +1,249 @@
+"""Setup → Booking pages: a host creates, edits, duplicates, disables and deletes pages."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+import pytest
+from django.urls import reverse
+
+from booking.models import Booking, BookingPage
+from booking.services import page_create
+from calendars.models import Calendar, CalendarConnection
+from tests.support.booking import editor_data
+
+pytestmark = pytest.mark.django_db
+
+
+def test_new_page_form_has_friendly_defaults_in_the_hosts_zone(host_client, host):
+    response = host_client.get(reverse("pages:create"))
+    assert response.status_code == 200
+    editor = response.context["editor"]
+    assert editor.form["time_zone"].value() == host.time_zone
+    assert editor.form["duration_minutes"].value() == 30
+    assert editor.form["horizon_days"].value() == 60
+    hours = [
+        (f["weekday"].value(), f["start"].value()) for f in editor.hours.forms if f["start"].value()
+    ]
+    assert hours == [(d, time(9)) for d in range(5)]
+    page = response.content.decode()
+    for section in ["Basics", "Availability", "Weekly hours", "Date overrides", "Limits"]:
+        assert section in page
+    assert "Booking questions" in page
+    assert "Name and email are always asked" in page
+
+
+def test_create_a_page_with_weekday_hours_and_see_its_link(host_client, host):
+    response = host_client.post(reverse("pages:create"), editor_data(title="Intro Call!"))
+    page = BookingPage.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("pages:edit", args=[page.pk])
+    assert (page.host, page.slug, page.time_zone) == (host, "intro-call", "Europe/London")
+    assert [(h.weekday, h.start, h.end) for h in page.weekly_hours.all()] == [
+        (d, time(9), time(17)) for d in range(5)
+    ]
+    listing = host_client.get(reverse("pages:list")).content.decode()
+    link = "http://127.0.0.1:8000/book/intro-call/"
+    assert link in listing
+    assert f'data-copy="{link}"' in listing
+    assert "Active" in listing
+
+
+def test_edit_several_ranges_overrides_and_questions(host_client, host):
+    page = page_create(host=host, fields={"title": "Call", "slug": "call"})
+    closed = date.today() + timedelta(days=10)
+    special = closed + timedelta(days=1)
+    data = editor_data(
+        title="Call",
+        slug="call",
+        hours=[(0, "09:00", "12:00"), (0, "13:00", "17:00"), (5, "10:00", "00:00")],
+        overrides=[
+            {"date": closed.isoformat(), "closed": "on"},
+            {"date": special.isoformat(), "start": "08:00", "end": "09:00"},
+            {"date": "", "start": "", "end": ""},
+        ],
+        questions=[
+            {"label": "Company", "kind": "text", "required": "on"},
+            {"label": "Size", "kind": "choice", "options": "Small\nLarge\n"},
+            {"label": "", "kind": "text"},
+        ],
+        max_per_day="3",
+        buffer_after_minutes="15",
+    )
+    response = host_client.post(reverse("pages:edit", args=[page.pk]), data)
+    assert response.status_code == 302, response.context["editor"].form.errors
+    page.refresh_from_db()
+    assert (page.max_per_day, page.buffer_after_minutes) == (3, 15)
+    assert [(h.weekday, h.start, h.end) for h in page.weekly_hours.all()] == [
+        (0, time(9), time(12)),
+        (0, time(13), time(17)),
+        (5, time(10), time(0)),
+    ]
+    assert [(o.date, o.start) for o in page.date_overrides.all()] == [
+        (closed, None),
+        (special, time(8)),
+    ]
+    assert [(q.label, q.kind, q.required, q.options) for q in page.questions.all()] == [
+        ("Company", "text", True, []),
+        ("Size", "choice", False, ["Small", "Large"]),
+    ]
+    # Editing again keeps the questions' ids (they are the answer keys of the API).
+    ids = [q.pk for q in page.questions.all()]
+    again = host_client.get(reverse("pages:edit", args=[page.pk]))
+    assert [f["id"].value() for f in again.context["editor"].questions.forms][:2] == ids
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"hours": [(0, "17:00", "09:00")]}, "The end must be after the start."),
+        ({"hours": [(0, "09:00", "")]}, "Give both a start and an end time."),
+        ({"slug": "Has Spaces"}, "lowercase letters, digits and hyphens"),
+        ({"slug": "admin"}, "is reserved"),
+        ({"time_zone": "Mars/Base"}, "Select a valid choice"),
+        ({"duration_minutes": "0"}, "greater than or equal to 5"),
+        ({"title": "x" * 121}, "at most 120 characters"),
+        (
+            {"questions": [{"label": "Pick", "kind": "choice", "options": "one"}]},
+            "at least two options",
+        ),
+        (
+            {"overrides": [{"date": "2030-01-01", "closed": "on", "start": "09:00"}]},
+            "A closed day has no hours",
+        ),
+    ],
+)
+def test_bad_page_settings_are_refused_with_a_message(host_client, change, message):
+    response = host_client.post(reverse("pages:create"), editor_data(**change))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not BookingPage.objects.exists()
+
+
+def test_rules_the_slot_engine_refuses_show_its_message_on_the_form(host_client):
+    overlapping = [(0, "09:00", "12:00"), (0, "11:00", "13:00")]
+    response = host_client.post(reverse("pages:create"), editor_data(hours=overlapping))
+    assert response.status_code == 400
+    assert response.context["editor"].rules_error in response.content.decode()
+    assert "overlaps" in response.context["editor"].rules_error
+    assert not BookingPage.objects.exists()
+
+
+def test_slug_must_be_unique_across_hosts(host_client, teammate):
+    page_create(host=teammate, fields={"title": "Bob", "slug": "taken"})
+    response = host_client.post(reverse("pages:create"), editor_data(slug="taken"))
+    assert response.status_code == 400
+    assert "That link is taken" in response.content.decode()
+
+
+def test_duplicate_disable_enable_and_delete(host_client, host):
+    page = page_create(host=host, fields={"title": "Call", "slug": "call"})
+    page.questions.create(label="Company")
+    response = host_client.post(reverse("pages:duplicate", args=[page.pk]))
+    copy = BookingPage.objects.exclude(pk=page.pk).get()
+    assert response["Location"] == reverse("pages:edit", args=[copy.pk])
+    assert (copy.title, copy.slug, copy.is_active) == ("Copy of Call", "call-copy", False)
+    assert copy.weekly_hours.count() == 5
+    assert copy.questions.get().label == "Company"
+
+    host_client.post(reverse("pages:toggle", args=[page.pk]))
+    page.refresh_from_db()
+    assert not page.is_active
+    assert host_client.get(reverse("booking:page", args=["call"])).status_code == 404
+    host_client.post(reverse("pages:toggle", args=[page.pk]))
+    page.refresh_from_db()
+    assert page.is_active
+
+    confirm = host_client.get(reverse("pages:delete", args=[page.pk]))
+    assert "Delete “Call”?" in confirm.content.decode()
+    host_client.post(reverse("pages:delete", args=[page.pk]))
+    assert list(BookingPage.objects.all()) == [copy]
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [
+        ("pages:edit", "get"),
+        ("pages:edit", "post"),
+        ("pages:calendars", "get"),
+        ("pages:calendars", "post"),
+        ("pages:duplicate", "post"),
+        ("pages:toggle", "post"),
+        ("pages:delete", "get"),
+        ("pages:delete", "post"),
+    ],
+)
+def test_other_hosts_get_404_for_alices_pages(client, host, teammate, outsider, name, method):
+    page = page_create(host=host, fields={"title": "Alice's", "slug": "alice"})
+    for other in [teammate, outsider]:
+        client.force_login(other)
+        response = getattr(client, method)(reverse(name, args=[page.pk]), {})
+        assert response.status_code == 404
+    page.refresh_from_db()
+    assert (page.title, page.is_active) == ("Alice's", True)
+    assert BookingPage.objects.count() == 1
+    client.force_login(teammate)
+    assert "Alice&#x27;s" not in client.get(reverse("pages:list")).content.decode()
+
+
+def test_associated_calendars_without_a_connection_point_to_calendar_integration(host_client, host):
+    page = page_create(host=host, fields={"title": "Call", "slug": "call"})
+    response = host_client.get(reverse("pages:calendars", args=[page.pk]))
+    text = response.content.decode()
+    assert reverse("calendars:integration") in text
+    assert "No calendar is connected yet" in text
+    assert "shared calendars and resource" in text
+
+
+def test_associated_calendars_main_radio_and_checkboxes(host_client, host, teammate):
+    page = page_create(host=host, fields={"title": "Call", "slug": "call"})
+    connection = CalendarConnection.objects.create(
+        host=host, provider="office365", account_id="a", account_email="alice@contoso.com"
+    )
+    main = Calendar.objects.create(connection=connection, remote_id="1", name="Calendar")
+    team = Calendar.objects.create(connection=connection, remote_id="2", name="Team")
+    other_connection = CalendarConnection.objects.create(
+        host=teammate, provider="office365", account_id="b", account_email="bob@contoso.com"
+    )
+    bobs = Calendar.objects.create(connection=other_connection, remote_id="3", name="Bob's")
+    url = reverse("pages:calendars", args=[page.pk])
+    text = host_client.get(url).content.decode()
+    assert "Main booking calendar" in text
+    assert "Retrieve busy time" in text
+    assert "Team" in text
+    assert "Bob&#x27;s" not in text
+
+    response = host_client.post(
+        url, {"main_calendar": team.pk, f"busy_{main.pk}": "on", f"add_{main.pk}": "on"}
+    )
+    assert response.status_code == 302
+    page.refresh_from_db()
+    assert page.main_calendar == team
+    use = page.calendar_uses.get()
+    assert (use.calendar, use.retrieve_busy, use.add_bookings) == (main, True, True)
+    # Another host's calendar is not a choice.
+    refused = host_client.post(url, {"main_calendar": bobs.pk})
+    assert refused.status_code == 400
+    page.refresh_from_db()
+    assert page.main_calendar == team
+
+
+def test_deleting_a_page_keeps_its_bookings(host_client, host):
+    page = page_create(host=host, fields={"title": "Call", "slug": "call"})
+    from django.utils import timezone
+
+    start = timezone.now() + timedelta(days=3)
+    Booking.objects.create(
+        page=page,
+        host=host,
+        title="Call",
+        start=start,
+        end=start + timedelta(minutes=30),
+        invitee_name="Dana",
+        invitee_email="dana@example.com",
+        invitee_time_zone="UTC",
+    )
+    confirm = host_client.get(reverse("pages:delete", args=[page.pk])).content.decode()
+    assert "1 upcoming booking" in confirm
+    host_client.post(reverse("pages:delete", args=[page.pk]))
+    assert Booking.objects.get().page is None
