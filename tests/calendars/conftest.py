@@ -9,6 +9,14 @@ from calendars.providers.office365 import msal_app
 from tests.support.microsoft import AUTHORITY, CLIENT_ID, GRAPH, FakeMicrosoft
 
 
+@pytest.fixture(autouse=True)
+def _fresh_msal_http_cache():
+    """MSAL keeps discovery documents for a day: each test starts without them."""
+    msal_app._HTTP_CACHE.clear()
+    yield
+    msal_app._HTTP_CACHE.clear()
+
+
 @pytest.fixture
 def microsoft_settings(settings):
     """The product configured for real Microsoft (as with an Azure app registration)."""

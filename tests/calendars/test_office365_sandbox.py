@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import close_old_connections
+from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -253,7 +253,7 @@ def test_two_workers_never_race_a_refresh(browser, sandbox):
         except Exception as error:  # reported below
             errors.append(error)
         finally:
-            close_old_connections()
+            connections.close_all()
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for thread in threads:
