@@ -87,8 +87,13 @@ def sandbox_age(sandbox, connection, days: int) -> None:
 
 
 def test_connect_imports_owned_calendars_and_shows_account_and_expiry(
-    browser, sandbox, established
+    browser, sandbox, established, host
 ):
+    from booking.services import page_create
+
+    page_without_calendar = page_create(host=host, fields={"title": "Intro", "slug": "intro"})
+    assert page_without_calendar.main_calendar is None
+
     page = connect(browser, sandbox)
 
     connection = CalendarConnection.objects.get()
@@ -105,6 +110,9 @@ def test_connect_imports_owned_calendars_and_shows_account_and_expiry(
     assert "not supported: 2 skipped" in page
     assert established == [(connection.pk, True)]
     assert connection.refresh_expires_at - connection.refresh_issued_at == timedelta(days=90)
+    # The booking app listens: the default calendar became the page's main booking calendar.
+    page_without_calendar.refresh_from_db()
+    assert page_without_calendar.main_calendar == connection.calendars.get(is_default=True)
 
 
 def test_declining_consent_stores_nothing(browser, sandbox):
