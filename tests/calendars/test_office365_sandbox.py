@@ -26,6 +26,7 @@ from calendars.services.calendar_refresh import calendar_list_refresh
 from calendars.services.expiry import check_expiry
 from calendars.services.tokens import access_token_for
 from calendars.signals import connection_established
+from tests.support.worker import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -275,3 +276,20 @@ def test_two_workers_never_race_a_refresh(browser, sandbox):
     ]
     assert len(refreshes) == 1
     assert tokens[0] == tokens[1]
+
+
+def test_beats_keepalive_runs_in_a_real_worker(browser, sandbox, worker_factory):
+    connect(browser, sandbox)
+    connection = CalendarConnection.objects.get()
+    sandbox_age(sandbox, connection, 40)
+    old_expiry = connection.refresh_expires_at
+    worker_factory(**sandbox.worker_env())
+
+    tasks.keep_connections_alive.delay()
+
+    def slid():
+        connection.refresh_from_db()
+        return connection.refresh_expires_at > old_expiry + timedelta(days=39)
+
+    wait_until(slid, timeout=60, message="the worker did not keep the connection alive")
+    assert connection.status == ConnectionStatus.CONNECTED
