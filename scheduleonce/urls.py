@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 
@@ -12,3 +13,7 @@ urlpatterns = [
     path("setup/booking-pages/", include("booking.urls")),
     path("admin/", admin.site.urls),
 ]
+
+if apps.is_installed("graph_sandbox"):
+    # The Graph sandbox's sign-in, consent and mailbox pages (local runs only).
+    urlpatterns.append(path("graph-sandbox/", include("graph_sandbox.urls")))

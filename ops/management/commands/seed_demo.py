@@ -5,7 +5,9 @@ Never changes data that already exists, so it is safe on every start.
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from accounts.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_host
@@ -27,3 +29,5 @@ class Command(BaseCommand):
                 f"(log in at {settings.SITE_URL}/accounts/login/)"
             )
         )
+        if apps.is_installed("graph_sandbox"):
+            call_command("seed_graph_sandbox", stdout=self.stdout)
