@@ -29,14 +29,14 @@ def request_log_write(call: Call) -> None:
     with store.writing():
         entry = RequestLogEntry.objects.create(
             at=timezone.now(),
-            method=call.method,
+            method=call.method[:10],
             path=call.path[:500],
             query=call.query[:1000],
             status=call.status,
             latency_ms=call.latency_ms,
-            mailbox=call.mailbox,
-            client_id=call.client_id,
-            fault=call.fault,
+            mailbox=call.mailbox[:254],
+            client_id=call.client_id[:64],
+            fault=call.fault[:20],
             request_id=call.request_id,
         )
         if entry.pk % 1000 == 0:

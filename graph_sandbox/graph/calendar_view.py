@@ -96,11 +96,11 @@ def calendar_view_delta(
     base = request.build_absolute_uri(request.path)
     if more:
         token = _token({**cursor, "position": items[-1].seq})
-        data["@odata.nextLink"] = base + "?" + urlencode({"$skiptoken": token})
+        data["@odata.nextLink"] = base + "?" + urlencode({"$skiptoken": token}, safe="$:")
     else:
         round_end = cursor["upto"]
         token = _token({**cursor, "after": round_end, "upto": None, "position": round_end})
-        data["@odata.deltaLink"] = base + "?" + urlencode({"$deltatoken": token})
+        data["@odata.deltaLink"] = base + "?" + urlencode({"$deltatoken": token}, safe="$:")
     return graph_json(data, preference_applied=applied)
 
 

@@ -24,6 +24,7 @@ from graph_sandbox.models import Calendar, CalendarAccess, Event, Mailbox
 from graph_sandbox.pagesurl import PAGES_PREFIX, pages_base_url
 from graph_sandbox.timefmt import BadDateTime, BadTimeZone, parse_date_time_time_zone
 
+INT32_MAX = 2**31 - 1
 SHOW_AS = ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")
 ATTENDEE_TYPES = ("required", "optional", "resource")
 # Properties of microsoft.graph.event a client may send; read-only ones are ignored.
@@ -340,9 +341,12 @@ def _simple_fields(body: dict, fields: dict) -> None:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise _cannot_convert(value, edm)
         fields[field_name] = value
-    if "subject" in fields and len(fields["subject"]) > 255:
-        raise GraphError(400, "ErrorInvalidRequest", "The subject is longer than 255 characters.")
-    if fields.get("reminder_minutes", 0) < 0:
+    for name, field_name in (("subject", "subject"), ("transactionId", "transaction_id")):
+        if len(fields.get(field_name, "")) > 255:
+            raise GraphError(
+                400, "ErrorInvalidRequest", f"The {name} is longer than 255 characters."
+            )
+    if not 0 <= fields.get("reminder_minutes", 0) <= INT32_MAX:
         raise _cannot_convert(body["reminderMinutesBeforeStart"], "Edm.Int32")
     enums = {
         "showAs": ("show_as", SHOW_AS, "microsoft.graph.freeBusyStatus"),

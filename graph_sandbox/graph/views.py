@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from graph_sandbox.graph.auth import READ_CALENDARS, READ_PROFILE, WRITE_CALENDARS, Caller
+from graph_sandbox.graph.errors import GraphError
 from graph_sandbox.graph.events import (
     access_for,
     event_create,
@@ -25,7 +26,7 @@ from graph_sandbox.graph.odata import (
     top_and_skip,
 )
 from graph_sandbox.graph.serialize import calendar_json, event_json, user_json
-from graph_sandbox.models import CalendarAccess
+from graph_sandbox.models import CalendarAccess, Event
 
 
 @graph_view(("GET",))
@@ -67,15 +68,44 @@ def calendar(request: HttpRequest, caller: Caller, calendar_id: str | None = Non
     return graph_json(data)
 
 
-@graph_view(("POST",))
-def create_event(
-    request: HttpRequest, caller: Caller, calendar_id: str | None = None
-) -> HttpResponse:
-    """``POST /me/calendars/{id}/events``, ``/me/calendar/events`` and ``/me/events``."""
-    caller.require(WRITE_CALENDARS)
+@graph_view(("GET", "POST"))
+def events(request: HttpRequest, caller: Caller, calendar_id: str | None = None) -> HttpResponse:
+    """``/me/calendars/{id}/events``, ``/me/calendar/events`` and ``/me/events``.
+
+    GET lists the calendar's events (10 a page by default); POST creates one.
+    Without a calendar id, the user's default calendar is meant.
+    """
     access = access_for(mailbox=caller.mailbox, calendar_id=calendar_id)
-    event, _ = event_create(access=access, author=caller.mailbox, body=json_body(request))
-    return _event_answer(request, caller, event, status=201)
+    if request.method == "GET":
+        caller.require(READ_CALENDARS)
+        return _event_list(request, caller, access)
+    caller.require(WRITE_CALENDARS)
+    created, _ = event_create(access=access, author=caller.mailbox, body=json_body(request))
+    return _event_answer(request, caller, created, status=201)
+
+
+def _event_list(request: HttpRequest, caller: Caller, access: CalendarAccess) -> HttpResponse:
+    if "$filter" in request.GET or "$orderby" in request.GET:
+        raise GraphError(
+            400, "ErrorInvalidUrlQuery", "The Graph sandbox does not support $filter or $orderby."
+        )
+    top, skip = top_and_skip(request)
+    zone_name, applied = output_time_zone(request)
+    rows = Event.objects.filter(calendar=access.calendar, deleted=False).select_related(
+        "calendar__owner", "organizer"
+    )
+    page = list(rows.order_by("start", "id")[skip : skip + top + 1])
+    fields = select_fields(request)
+    data = {
+        "@odata.context": context_url(request, f"users('{caller.mailbox.object_id}')/events"),
+        "value": [
+            apply_select(event_json(e, zone_name=zone_name, viewer=caller.mailbox), fields)
+            for e in page[:top]
+        ],
+    }
+    if len(page) > top:
+        data["@odata.nextLink"] = next_link(request, **{"$top": top, "$skip": skip + top})
+    return graph_json(data, preference_applied=applied)
 
 
 @graph_view(("GET", "PATCH", "DELETE"))
@@ -111,7 +141,5 @@ def _event_answer(request: HttpRequest, caller: Caller, event, *, status: int) -
 @graph_view(("GET", "POST", "PATCH", "DELETE", "PUT"))
 def unknown_segment(request: HttpRequest, caller: Caller, rest: str) -> HttpResponse:
     """What Graph answers for a path it has no resource for."""
-    from graph_sandbox.graph.errors import GraphError
-
     segment = rest.rstrip("/").split("/")[-1]
     raise GraphError(400, "BadRequest", f"Resource not found for the segment '{segment}'.")

@@ -55,6 +55,7 @@ def graph(sandbox, http, tokens_for):
             cache[as_] = tokens_for(as_)["access_token"]
         url = path if path.startswith("https://") else sandbox.graph_url + path
         all_headers = {"Authorization": f"Bearer {cache[as_]}", **(headers or {})}
-        return http.request(method, url, headers=all_headers, timeout=30, **kwargs)
+        kwargs.setdefault("timeout", 30)
+        return http.request(method, url, headers=all_headers, **kwargs)
 
     return call

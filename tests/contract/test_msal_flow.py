@@ -64,7 +64,7 @@ def test_a_refresh_within_90_days_of_the_newest_token_keeps_the_sign_in_alive(sa
         flow, sandbox.sign_in(flow["auth_uri"], address=MEGAN).fields
     )
     (account,) = app.get_accounts()
-    for _ in range(3):  # 3 × 80 days: only the sliding window keeps this alive
+    for _ in range(3):  # 3 times 80 days: only the sliding window keeps this alive
         control.clock_advance(timedelta(days=80))
         result = app.acquire_token_silent_with_error(SCOPES, account, force_refresh=True)
         assert "access_token" in result, result
