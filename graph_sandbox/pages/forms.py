@@ -24,7 +24,9 @@ class WindowForm(forms.Form):
 
 
 class BusyEventForm(forms.Form):
-    calendar = forms.ModelChoiceField(queryset=Calendar.objects.none(), label="Calendar")
+    calendar = forms.ModelChoiceField(
+        queryset=Calendar.objects.none(), label="Calendar", empty_label=None
+    )
     subject = forms.CharField(label="Subject", max_length=255, initial="Busy")
     date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
     start_time = forms.TimeField(label="Starts", widget=forms.TimeInput(attrs={"type": "time"}))
@@ -34,6 +36,7 @@ class BusyEventForm(forms.Form):
     def __init__(self, *args, calendars, time_zone: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["calendar"].queryset = calendars
+        self.fields["calendar"].label_from_instance = lambda calendar: calendar.name
         self.time_zone = time_zone
         self.fields["start_time"].help_text = f"In {time_zone}."
 

@@ -32,10 +32,12 @@ from graph_sandbox.models import (
 )
 from graph_sandbox.pages.forms import BusyEventForm, WindowForm
 
+DEFAULT_DAYS = 14  # days of events shown from today
+
 
 @require_GET
 def mailbox_list(request: HttpRequest) -> HttpResponse:
-    mailboxes = Mailbox.objects.select_related("tenant").order_by("kind", "display_name")
+    mailboxes = Mailbox.objects.select_related("tenant").order_by("-kind", "display_name")
     return render(
         request,
         "graph_sandbox/mailbox_list.html",
@@ -70,6 +72,9 @@ def event_add(request: HttpRequest, address: str) -> HttpResponse:
         show_as=form.cleaned_data["show_as"],
         time_zone=mailbox.time_zone,
     )
+    today = sandbox_now().astimezone(start.tzinfo).date()
+    if today <= start.date() < today + timedelta(days=DEFAULT_DAYS):
+        return redirect(_detail_url(mailbox, done="added"))
     return redirect(_detail_url(mailbox, start=start.date().isoformat(), done="added"))
 
 
@@ -107,14 +112,16 @@ def _detail(
     zone = ZoneInfo(mailbox.time_zone)
     today = sandbox_now().astimezone(zone).date()
     bound = "start" in request.GET
-    window = WindowForm(request.GET if bound else None, initial={"start": today, "days": 14})
+    window = WindowForm(
+        request.GET if bound else None, initial={"start": today, "days": DEFAULT_DAYS}
+    )
     if window.is_bound and not window.is_valid():
         status = 400
-        start_date, days = today, 14
+        start_date, days = today, DEFAULT_DAYS
     elif window.is_bound:
         start_date, days = window.cleaned_data["start"], window.cleaned_data["days"]
     else:
-        start_date, days = today, 14
+        start_date, days = today, DEFAULT_DAYS
     start = datetime.combine(start_date, datetime.min.time(), tzinfo=zone)
     end = start + timedelta(days=days)
     return render(
@@ -212,5 +219,5 @@ def _mailbox(address: str) -> Mailbox:
 
 def _detail_url(mailbox: Mailbox, **query: str) -> str:
     if "start" in query:
-        query.setdefault("days", "14")
+        query.setdefault("days", str(DEFAULT_DAYS))
     return reverse("graph_sandbox:mailbox", args=[mailbox.address]) + "?" + urlencode(query)

@@ -1,0 +1,1 @@
+"""Benchmarks: ``.venv/bin/python -m bench.<module>``; ``make bench`` runs them all."""
