@@ -195,12 +195,11 @@ def report(port: int, ca: str, total: int) -> None:
     results.append(
         run("GET calendarView, limit of 4 on", threads=8, total=total, call=calendar_view)
     )
-    print(
-        f"{'scenario':38} {'thr':>3} {'calls':>5} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7}  statuses"
-    )
+    columns = ("thr", "calls", "req/s", "p50 ms", "p95 ms")
+    print(f"{'scenario':38} " + " ".join(f"{c:>7}" for c in columns) + "  statuses")
     for r in results:
         print(
-            f"{r['name']:38} {r['threads']:>3} {r['calls']:>5} {r['per_second']:>7.0f} "
+            f"{r['name']:38} {r['threads']:>7} {r['calls']:>7} {r['per_second']:>7.0f} "
             f"{r['p50']:>7.1f} {r['p95']:>7.1f}  {r['statuses']}"
         )
 
