@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -40,6 +41,12 @@ class Who:
     client_id: str = ""
 
 
+@dataclass
+class Outcome:
+    status: int | None = None  # None: no answer was sent
+    fault: str = ""
+
+
 def handle(
     request: HttpRequest, get_response: Callable[[HttpRequest], HttpResponse]
 ) -> HttpResponse:
@@ -48,39 +55,51 @@ def handle(
     request.graph_sandbox_request_id = request_id()
     target = "graph" if request.path.startswith(GRAPH_PREFIX) else "identity"
     who = _identify(request, target)
-    gate_key = (who.client_id, who.mailbox) if target == "graph" and who.mailbox else None
-    status: int | None = None
-    fault = ""
-    entered = False
+    outcome = Outcome()
     try:
-        if gate_key:
-            entered = faults.GATE.enter(gate_key, store.state().mailbox_concurrency)
-            if not entered:
-                fault = "concurrency"
+        with _mailbox_slot(target, who) as admitted:
+            if not admitted:
+                outcome.fault = "concurrency"
                 response = _concurrency_refusal(request)
-                status = response.status_code
-                return response
-        decision = faults.decide(target=target, mailbox_address=who.mailbox)
-        fault = decision.kind
-        response = _answer(request, get_response, decision, target)
-        status = response.status_code
+            else:
+                decision = faults.decide(target=target, mailbox_address=who.mailbox)
+                outcome.fault = decision.kind
+                response = _answer(request, get_response, decision, target)
+        outcome.status = response.status_code
         return response
     finally:
-        if entered:
-            faults.GATE.leave(gate_key)
-        request_log_write(
-            Call(
-                method=request.method or "",
-                path=request.path,
-                query=request.META.get("QUERY_STRING", ""),
-                status=status,
-                latency_ms=(time.monotonic() - started) * 1000,
-                mailbox=who.mailbox,
-                client_id=who.client_id,
-                fault=fault,
-                request_id=request.graph_sandbox_request_id,
-            )
+        _log(request, who, outcome, started)
+
+
+@contextmanager
+def _mailbox_slot(target: str, who: Who) -> Iterator[bool]:
+    """Hold one of the (app, mailbox)'s concurrent slots; False when all are taken."""
+    if target != "graph" or not who.mailbox:
+        yield True
+        return
+    key = (who.client_id, who.mailbox)
+    admitted = faults.GATE.enter(key, store.state().mailbox_concurrency)
+    try:
+        yield admitted
+    finally:
+        if admitted:
+            faults.GATE.leave(key)
+
+
+def _log(request: HttpRequest, who: Who, outcome: Outcome, started: float) -> None:
+    request_log_write(
+        Call(
+            method=request.method or "",
+            path=request.path,
+            query=request.META.get("QUERY_STRING", ""),
+            status=outcome.status,
+            latency_ms=(time.monotonic() - started) * 1000,
+            mailbox=who.mailbox,
+            client_id=who.client_id,
+            fault=outcome.fault,
+            request_id=request.graph_sandbox_request_id,
         )
+    )
 
 
 def _answer(

@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from django.conf import settings
 
 CA_DAYS = 3650
 SERVER_DAYS = 825
@@ -178,20 +179,11 @@ def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     os.replace(tmp, path)
 
 
-def sandbox_tls_files() -> TlsFiles:
-    """The sandbox's files in ``settings.GRAPH_SANDBOX_TLS_DIR``, created when missing."""
-    from django.conf import settings
-
-    return ensure_tls_files(settings.GRAPH_SANDBOX_TLS_DIR)
-
-
 _signing_keys: dict[Path, rsa.RSAPrivateKey] = {}
 
 
 def signing_key() -> rsa.RSAPrivateKey:
     """The key that signs the sandbox's tokens (loaded once per process and folder)."""
-    from django.conf import settings
-
     directory = Path(settings.GRAPH_SANDBOX_TLS_DIR)
     if directory not in _signing_keys:
         _signing_keys[directory] = load_signing_key(ensure_tls_files(directory))

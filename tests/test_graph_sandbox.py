@@ -267,3 +267,46 @@ def test_the_pages_follow_the_url_a_test_sets(graph_sandbox_server):
     assert config.json()["authorization_endpoint"] == (
         "http://testserver.example:1234/graph-sandbox/common/oauth2/v2.0/authorize"
     )
+
+
+WORKER_SCRIPT = """
+import os, msal, requests
+from django.conf import settings
+session = requests.Session()
+session.trust_env = False
+session.verify = settings.MS_CA_BUNDLE
+app = msal.ConfidentialClientApplication(
+    settings.MS_CLIENT_ID, client_credential=settings.MS_CLIENT_SECRET,
+    authority=settings.MS_AUTHORITY, validate_authority=False, instance_discovery=False,
+    http_client=session)
+result = app.acquire_token_by_refresh_token(os.environ["SANDBOX_TEST_RT"], ["User.Read"])
+me = session.get(settings.MS_GRAPH_URL + "/me",
+                 headers={"Authorization": "Bearer " + result["access_token"]})
+print(me.status_code, me.json()["mail"], "graph_sandbox" in settings.INSTALLED_APPS)
+"""
+
+
+@pytest.mark.slow
+def test_a_product_process_reaches_the_sandbox_with_worker_env(graph_sandbox_server):
+    """What a Celery worker started with ``worker_env()`` sees: Microsoft, over HTTPS."""
+    import os
+
+    from tests.support.worker import database_url_for_subprocess
+
+    sandbox = graph_sandbox_server
+    app = sandbox.msal_app()
+    flow = app.initiate_auth_code_flow(
+        ["User.Read"], redirect_uri=sandbox.callback_url(), response_mode="form_post"
+    )
+    tokens = app.acquire_token_by_auth_code_flow(
+        flow, sandbox.sign_in(flow["auth_uri"], address=ADELE).fields
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        **sandbox.worker_env(),
+        "SANDBOX_TEST_RT": tokens["refresh_token"],
+    }
+    done = manage("shell", "-c", WORKER_SCRIPT, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == f"200 {ADELE} False"
