@@ -1,21 +1,21 @@
-"""Run every benchmark module in this package, one after the other."""
+"""``make bench``: run every benchmark module in this folder, one process each."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import subprocess
+import sys
+from pathlib import Path
 
-import bench
+HERE = Path(__file__).resolve().parent
 
 
-def main() -> None:
-    for module_info in sorted(pkgutil.iter_modules(bench.__path__), key=lambda m: m.name):
-        if module_info.name.startswith("_"):
-            continue
-        print(f"== bench.{module_info.name}")
-        importlib.import_module(f"bench.{module_info.name}").main()
-        print()
+def main() -> int:
+    failed = 0
+    for module in sorted(p.stem for p in HERE.glob("*.py") if not p.stem.startswith("_")):
+        print(f"== bench.{module}", flush=True)
+        failed += subprocess.call([sys.executable, "-m", f"bench.{module}"], cwd=HERE.parent) != 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

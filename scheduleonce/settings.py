@@ -133,24 +133,33 @@ TEMPLATES = [
 
 # --- database --------------------------------------------------------------------
 
+
+def _tune_database(db: dict, *, test_name: str) -> dict:
+    """SQLite for concurrent local processes; persistent connections for PostgreSQL."""
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets the web server, worker and beat read while one of them writes;
+        # IMMEDIATE transactions take the write lock up front, so concurrent writers
+        # queue on the busy timeout instead of failing half-way through.
+        db["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        }
+        # A file, not memory, so that a worker process started by a test sees the
+        # test database too.
+        db["TEST"] = {"NAME": str(VAR_DIR / test_name)}
+    else:
+        db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+        db["CONN_HEALTH_CHECKS"] = True
+    return db
+
+
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+    "default": _tune_database(
+        env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        test_name="test_db.sqlite3",
+    ),
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web server, worker and beat read while one of them writes;
-    # IMMEDIATE transactions take the write lock up front, so concurrent writers
-    # queue on the busy timeout instead of failing half-way through.
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 30,
-    }
-    # A file, not memory, so that a worker process started by a test sees the
-    # test database too.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache -----------------------------------------------------------------------
@@ -259,9 +268,43 @@ MS_CLIENT_SECRET = env.str("MS_CLIENT_SECRET", default="")
 # The built-in stand-in for Microsoft (graph_sandbox) is on for local runs when no
 # Azure app is configured; production never installs it unless asked to.
 GRAPH_SANDBOX = env_flag("GRAPH_SANDBOX", default=DEBUG and not MS_CLIENT_ID)
-MS_AUTHORITY = env.str("MS_AUTHORITY", default="https://login.microsoftonline.com/common")
-MS_GRAPH_URL = env.str("MS_GRAPH_URL", default="https://graph.microsoft.com/v1.0").rstrip("/")
-MS_CA_BUNDLE = env.str("MS_CA_BUNDLE", default="")
+_ms_defaults = {
+    "authority": "https://login.microsoftonline.com/common",
+    "graph_url": "https://graph.microsoft.com/v1.0",
+    "ca_bundle": "",
+}
+if GRAPH_SANDBOX:
+    # The sandbox serves Microsoft's identity and Graph endpoints over TLS on this
+    # port (`manage.py run_graph_sandbox`); its browser pages (sign-in, consent and
+    # the mailbox page) live under /graph-sandbox/ of the web server.
+    INSTALLED_APPS.append("graph_sandbox")
+    GRAPH_SANDBOX_HOST = env.str("GRAPH_SANDBOX_HOST", default="127.0.0.1")
+    GRAPH_SANDBOX_PORT = env.int("GRAPH_SANDBOX_PORT", default=8443)
+    GRAPH_SANDBOX_PAGES_URL = env.str("GRAPH_SANDBOX_PAGES_URL", default=SITE_URL).rstrip("/")
+    GRAPH_SANDBOX_TLS_DIR = Path(
+        env.str("GRAPH_SANDBOX_TLS_DIR", default=str(VAR_DIR / "graph_sandbox"))
+    )
+    # Its own store, apart from the product's tables (graph_sandbox.router).
+    DATABASES["graph_sandbox"] = _tune_database(
+        env.db_url(
+            "GRAPH_SANDBOX_DATABASE_URL",
+            default=f"sqlite:///{VAR_DIR / 'graph_sandbox.sqlite3'}",
+        ),
+        test_name="test_graph_sandbox.sqlite3",
+    )
+    DATABASE_ROUTERS = ["graph_sandbox.router.GraphSandboxRouter"]
+    # The product is configured exactly as for a real Azure app registration: these
+    # are the credentials of the demo app that graph_sandbox.demo seeds.
+    MS_CLIENT_ID = MS_CLIENT_ID or "5d1e8a36-0c6b-4a57-9f0e-5a2d1c0b7e41"
+    MS_CLIENT_SECRET = MS_CLIENT_SECRET or "Sbx8Q~demo-client-secret-for-the-graph-sandbox"
+    _ms_defaults = {
+        "authority": f"https://localhost:{GRAPH_SANDBOX_PORT}/common",
+        "graph_url": f"https://localhost:{GRAPH_SANDBOX_PORT}/v1.0",
+        "ca_bundle": str(GRAPH_SANDBOX_TLS_DIR / "ca.pem"),
+    }
+MS_AUTHORITY = env.str("MS_AUTHORITY", default=_ms_defaults["authority"]).rstrip("/")
+MS_GRAPH_URL = env.str("MS_GRAPH_URL", default=_ms_defaults["graph_url"]).rstrip("/")
+MS_CA_BUNDLE = env.str("MS_CA_BUNDLE", default=_ms_defaults["ca_bundle"])
 
 # --- logging -----------------------------------------------------------------------
 

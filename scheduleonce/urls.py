@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 
@@ -13,3 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("booking.public_urls")),
 ]
+
+if apps.is_installed("graph_sandbox"):
+    # The Graph sandbox's sign-in, consent and mailbox pages (local runs only).
+    urlpatterns.append(path("graph-sandbox/", include("graph_sandbox.urls")))

@@ -5,10 +5,19 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from tests.support.services import redis_available, require_services
 from tests.support.worker import CeleryWorker
+
+if settings.GRAPH_SANDBOX:
+    # The Graph sandbox plugin: the graph_sandbox_server fixture (see its docstring).
+    from tests.support.graph_sandbox import (  # noqa: F401
+        _graph_sandbox_listeners,
+        graph_sandbox_server,
+        pytest_collection_modifyitems,
+    )
 
 
 @pytest.fixture

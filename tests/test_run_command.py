@@ -19,8 +19,10 @@ pytestmark = [pytest.mark.slow]
 
 
 def test_run_starts_everything_seeds_the_demo_host_and_stops_on_ctrl_c(tmp_path):
-    port = free_port()
-    env = clean_env(DEBUG="1", VAR_DIR=str(tmp_path), PORT=str(port))
+    port, sandbox_port = free_port(), free_port()
+    env = clean_env(
+        DEBUG="1", VAR_DIR=str(tmp_path), PORT=str(port), GRAPH_SANDBOX_PORT=str(sandbox_port)
+    )
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "run"],
         cwd=ROOT,
@@ -52,6 +54,7 @@ def test_run_starts_everything_seeds_the_demo_host_and_stops_on_ctrl_c(tmp_path)
         assert page.url == base + "/setup/"
         assert "Calendar integration" in page.text
         assert (tmp_path / "db.sqlite3").exists()
+        _check_graph_sandbox(tmp_path, port=port, sandbox_port=sandbox_port, lines=lines)
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(30)
@@ -59,9 +62,29 @@ def test_run_starts_everything_seeds_the_demo_host_and_stops_on_ctrl_c(tmp_path)
     assert not _answers(base + "/healthz")
 
 
-def _answers(url: str) -> bool:
+def _check_graph_sandbox(tmp_path, *, port: int, sandbox_port: int, lines: list[str]) -> None:
+    """The sandbox child answers over TLS, and the web server shows its pages."""
+    assert any("Microsoft sign-in (sandbox): adele@contoso.example" in line for line in lines)
+    assert any(f"{port}/graph-sandbox/" in line for line in lines)
+    tls = requests.Session()
+    tls.trust_env = False
+    tls.verify = str(tmp_path / "graph_sandbox" / "ca.pem")
+    discovery = f"https://localhost:{sandbox_port}/common/v2.0/.well-known/openid-configuration"
+    wait_until(lambda: _answers(discovery, session=tls), timeout=60, message="".join(lines))
+    config = tls.get(discovery, timeout=5).json()
+    assert config["token_endpoint"] == f"https://localhost:{sandbox_port}/common/oauth2/v2.0/token"
+    assert config["authorization_endpoint"] == (
+        f"http://127.0.0.1:{port}/graph-sandbox/common/oauth2/v2.0/authorize"
+    )
+    people = requests.get(f"http://127.0.0.1:{port}/graph-sandbox/", timeout=5)
+    assert people.status_code == 200
+    assert "Adele Vance" in people.text
+    assert (tmp_path / "graph_sandbox.sqlite3").exists()
+
+
+def _answers(url: str, session: requests.Session | None = None) -> bool:
     try:
-        return requests.get(url, timeout=2).status_code == 200
+        return (session or requests).get(url, timeout=2).status_code == 200
     except requests.RequestException:
         return False
 

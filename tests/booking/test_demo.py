@@ -13,7 +13,7 @@ from accounts.demo import DEMO_TIME_ZONE
 from booking.models import BookingPage
 from tests.support.booking import slots_url, workday
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(databases=["default", "graph_sandbox"])
 
 
 def test_seed_demo_creates_the_demo_page_once_and_prints_its_link(client):

@@ -44,8 +44,22 @@ class Command(BaseCommand):
         call_command("seed_demo", verbosity=1)
         children = self.children(host=host, port=port)
         self.stdout.write(self.style.SUCCESS(f"ScheduleOnce is starting on http://{host}:{port}/"))
+        if apps.is_installed("graph_sandbox"):
+            self.announce_sandbox(host=host, port=port)
         self.stdout.write("Press Ctrl-C to stop the web server, worker, beat and sandbox.\n")
         sys.exit(supervise(children))
+
+    def announce_sandbox(self, *, host: str, port: int) -> None:
+        """The sandbox's pages live on this web server: tell the children, and the person."""
+        browse_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        pages = os.environ.get("GRAPH_SANDBOX_PAGES_URL") or (
+            os.environ.get("SITE_URL") or f"http://{browse_host}:{port}"
+        )
+        os.environ["GRAPH_SANDBOX_PAGES_URL"] = pages.rstrip("/")
+        self.stdout.write(
+            f"Graph sandbox (Microsoft stand-in): https://localhost:{settings.GRAPH_SANDBOX_PORT}"
+            f" · mailboxes and events at {pages.rstrip('/')}/graph-sandbox/"
+        )
 
     def children(self, *, host: str, port: int) -> list[Child]:
         python = sys.executable
@@ -59,7 +73,10 @@ class Command(BaseCommand):
             ),
         ]
         if apps.is_installed("graph_sandbox"):
-            children.append(Child("sandbox", [python, "manage.py", "run_graph_sandbox"]))
+            sandbox = [python, "manage.py", "run_graph_sandbox"]
+            children.append(
+                Child("sandbox", [*sandbox, "--port", str(settings.GRAPH_SANDBOX_PORT)])
+            )
         return children
 
 

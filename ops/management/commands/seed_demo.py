@@ -5,7 +5,9 @@ Never changes data that already exists, so it is safe on every start.
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
@@ -32,3 +34,5 @@ class Command(BaseCommand):
         page, created = ensure_demo_page(host)
         link = settings.SITE_URL + reverse("booking:page", args=[page.slug])
         self.stdout.write(f"{'Created' if created else 'Found'} the demo booking page: {link}")
+        if apps.is_installed("graph_sandbox"):
+            call_command("seed_graph_sandbox", stdout=self.stdout)

@@ -1,0 +1,452 @@
+"""Events: reading a request body the way Graph does, and the writes behind the endpoints.
+
+A create carrying a ``transactionId`` already used in the mailbox never makes a
+second event: the same request again answers with the event it made the first
+time (201, as Exchange does for a retried create), while a *different* request
+reusing the id is refused with ``400 ErrorDuplicateTransactionId``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from graph_sandbox import store
+from graph_sandbox.clock import sandbox_now
+from graph_sandbox.graph.errors import GraphError, access_denied, not_found
+from graph_sandbox.ids import graph_id
+from graph_sandbox.models import Calendar, CalendarAccess, Event, Mailbox
+from graph_sandbox.pagesurl import PAGES_PREFIX, pages_base_url
+from graph_sandbox.timefmt import BadDateTime, BadTimeZone, parse_date_time_time_zone
+
+INT32_MAX = 2**31 - 1
+SHOW_AS = ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")
+ATTENDEE_TYPES = ("required", "optional", "resource")
+# Properties of microsoft.graph.event a client may send; read-only ones are ignored.
+READ_ONLY = frozenset(
+    {
+        "id",
+        "createdDateTime",
+        "lastModifiedDateTime",
+        "changeKey",
+        "originalStartTimeZone",
+        "originalEndTimeZone",
+        "iCalUId",
+        "uid",
+        "hasAttachments",
+        "bodyPreview",
+        "isCancelled",
+        "isOrganizer",
+        "seriesMasterId",
+        "type",
+        "webLink",
+        "onlineMeetingUrl",
+        "onlineMeeting",
+        "organizer",
+        "responseStatus",
+        "isDraft",
+        "locations",
+        "responseRequested",
+        "allowNewTimeProposals",
+        "hideAttendees",
+    }
+)
+UNSUPPORTED = frozenset(
+    {"recurrence", "singleValueExtendedProperties", "multiValueExtendedProperties", "attachments"}
+)
+WRITABLE = frozenset(
+    {
+        "subject",
+        "body",
+        "start",
+        "end",
+        "location",
+        "attendees",
+        "isReminderOn",
+        "reminderMinutesBeforeStart",
+        "isOnlineMeeting",
+        "onlineMeetingProvider",
+        "showAs",
+        "isAllDay",
+        "sensitivity",
+        "importance",
+        "categories",
+        "transactionId",
+    }
+)
+
+
+# --- selectors ---------------------------------------------------------------------------
+
+
+def access_for(*, mailbox: Mailbox, calendar_id: str | None) -> CalendarAccess:
+    """A calendar in the mailbox's list by Graph id (None: the default calendar); 404 else."""
+    rows = CalendarAccess.objects.select_related("calendar__owner").filter(mailbox=mailbox)
+    if calendar_id is None:
+        access = rows.filter(calendar__owner=mailbox, calendar__is_default=True).first()
+    else:
+        access = rows.filter(graph_id=calendar_id).first()
+    if access is None:
+        raise not_found()
+    return access
+
+
+def event_for(
+    *, mailbox: Mailbox, event_id: str, calendar_id: str | None = None
+) -> tuple[CalendarAccess, Event]:
+    """An event by id: in one calendar of the list, or (``/me/events``) in an owned calendar."""
+    events = Event.objects.select_related("calendar__owner", "organizer").filter(
+        graph_id=event_id, deleted=False
+    )
+    if calendar_id is not None:
+        access = access_for(mailbox=mailbox, calendar_id=calendar_id)
+        event = events.filter(calendar=access.calendar).first()
+    else:
+        event = events.filter(calendar__owner=mailbox).first()
+        access = (
+            CalendarAccess.objects.filter(mailbox=mailbox, calendar=event.calendar)
+            .select_related("calendar__owner")
+            .first()
+            if event
+            else None
+        )
+    if event is None or access is None:
+        raise not_found()
+    return access, event
+
+
+def events_in_window(*, calendar: Calendar, start: datetime, end: datetime) -> QuerySet[Event]:
+    """Live events overlapping [start, end), earliest first."""
+    return (
+        Event.objects.filter(calendar=calendar, deleted=False, start__lt=end, end__gt=start)
+        .select_related("calendar__owner", "organizer")
+        .order_by("start", "id")
+    )
+
+
+def changes_between(*, calendar: Calendar, after: int, upto: int) -> QuerySet[Event]:
+    """Events (and tombstones) whose last change is in (after, upto], oldest change first."""
+    return (
+        Event.objects.filter(calendar=calendar, seq__gt=after, seq__lte=upto)
+        .select_related("calendar__owner", "organizer")
+        .order_by("seq", "id")
+    )
+
+
+def overlaps(event: Event, start: datetime, end: datetime) -> bool:
+    return not event.deleted and event.start < end and event.end > start
+
+
+# --- services ---------------------------------------------------------------------------
+
+
+def event_create(*, access: CalendarAccess, author: Mailbox, body: dict) -> tuple[Event, bool]:
+    """Create an event from a Graph request body. Returns (event, created)."""
+    if not access.can_edit:
+        raise access_denied()
+    fields = _fields_from_body(body, creating=True)
+    transaction_id = fields.pop("transaction_id", "")
+    fingerprint = _fingerprint(body)
+    owner = access.calendar.owner
+    now = sandbox_now()
+    with store.writing():
+        if transaction_id:
+            existing = Event.objects.filter(
+                transaction_key=f"{owner.object_id}:{transaction_id}"
+            ).first()
+            if existing is not None:
+                return _repeated_create(existing, access, fingerprint), False
+        event = Event(
+            graph_id=graph_id(),
+            calendar=access.calendar,
+            organizer=owner,
+            transaction_id=transaction_id,
+            transaction_key=f"{owner.object_id}:{transaction_id}" if transaction_id else None,
+            request_fingerprint=fingerprint,
+            ical_uid=_ical_uid(),
+            created_at=now,
+            **fields,
+        )
+        _stamp(event, now)
+        if event.is_online_meeting:
+            event.online_meeting_provider = "teamsForBusiness"
+            event.join_url = _join_url()
+        event.save()
+    return event, True
+
+
+def event_update(*, access: CalendarAccess, event: Event, body: dict) -> Event:
+    """Apply a PATCH body to an event (partial update)."""
+    if not access.can_edit:
+        raise access_denied()
+    if "transactionId" in body and body["transactionId"] != (event.transaction_id or None):
+        raise GraphError(
+            400, "ErrorInvalidRequest", "The transactionId of an event can't be changed."
+        )
+    fields = _fields_from_body(body, creating=False)
+    fields.pop("transaction_id", None)
+    start, end = fields.get("start", event.start), fields.get("end", event.end)
+    if end < start:
+        raise _end_before_start()
+    with store.writing():
+        for name, value in fields.items():
+            setattr(event, name, value)
+        if event.is_online_meeting and not event.join_url:
+            event.online_meeting_provider = "teamsForBusiness"
+            event.join_url = _join_url()
+        _stamp(event, sandbox_now())
+        event.save()
+    return event
+
+
+def event_delete(*, access: CalendarAccess, event: Event) -> None:
+    """Delete an event; it stays as a tombstone so delta queries can report it."""
+    if not access.can_edit:
+        raise access_denied()
+    with store.writing():
+        event.deleted = True
+        _stamp(event, sandbox_now())
+        event.save()
+
+
+def event_insert(
+    *,
+    calendar: Calendar,
+    subject: str,
+    start: datetime,
+    end: datetime,
+    show_as: str = "busy",
+    time_zone: str = "UTC",
+    **extra,
+) -> Event:
+    """Put an event straight into a calendar (seeding, the people page, tests).
+
+    ``extra`` may set any other ``Event`` field (``location``, ``attendees``,
+    ``is_reminder_on``, ``reminder_minutes``, ``body_content`` …).
+    """
+    if end < start:
+        raise ValueError("an event cannot end before it starts")
+    if show_as not in SHOW_AS:
+        raise ValueError(f"showAs must be one of {', '.join(SHOW_AS)}")
+    now = sandbox_now()
+    with store.writing():
+        event = Event(
+            graph_id=graph_id(),
+            calendar=calendar,
+            organizer=calendar.owner,
+            subject=subject,
+            start=start,
+            end=end,
+            start_time_zone=time_zone,
+            end_time_zone=time_zone,
+            show_as=show_as,
+            ical_uid=_ical_uid(),
+            created_at=now,
+            **extra,
+        )
+        _stamp(event, now)
+        event.save()
+    return event
+
+
+def event_remove(*, event: Event) -> None:
+    """Delete an event whatever the calendar's permissions (the owner deleting it)."""
+    with store.writing():
+        event.deleted = True
+        _stamp(event, sandbox_now())
+        event.save()
+
+
+def _repeated_create(existing: Event, access: CalendarAccess, fingerprint: str) -> Event:
+    same = (
+        not existing.deleted
+        and existing.calendar_id == access.calendar_id
+        and existing.request_fingerprint == fingerprint
+    )
+    if not same:
+        raise GraphError(
+            400,
+            "ErrorDuplicateTransactionId",
+            "Your request can't be completed. The TransactionId specified in the request has "
+            "already been used to create a different event.",
+        )
+    return existing
+
+
+def _stamp(event: Event, now: datetime) -> None:
+    event.modified_at = now
+    event.change_key = secrets.token_urlsafe(16)
+    event.seq = store.next_change_seq()
+
+
+# --- reading a request body ---------------------------------------------------------------
+
+
+def _fields_from_body(body: dict, *, creating: bool) -> dict:
+    """Model field values from a Graph event body; Graph's 400s for what it would refuse."""
+    for name, value in body.items():
+        if name.startswith("@") or name in READ_ONLY:
+            continue
+        if name in UNSUPPORTED:
+            if value in (None, []):
+                continue
+            raise GraphError(
+                400, "ErrorInvalidRequest", f"The Graph sandbox does not support '{name}'."
+            )
+        if name not in WRITABLE:
+            raise GraphError(
+                400,
+                "RequestBodyRead",
+                f"The property '{name}' does not exist on type 'microsoft.graph.event'. Make "
+                "sure to only use property names that are defined by the type or mark the type "
+                "as open type.",
+            )
+    fields: dict = {}
+    if creating and ("start" not in body or "end" not in body):
+        raise GraphError(400, "ErrorInvalidRequest", "An event needs both a start and an end.")
+    for key in ("start", "end"):
+        if key in body:
+            fields[key], fields[f"{key}_time_zone"] = _date_time(body[key])
+    if "start" in fields and "end" in fields and fields["end"] < fields["start"]:
+        raise _end_before_start()
+    _simple_fields(body, fields)
+    if "body" in body:
+        fields["body_content_type"], fields["body_content"] = _body(body["body"])
+    if "location" in body:
+        fields["location"] = _location(body["location"])
+    if "attendees" in body:
+        fields["attendees"] = _attendees(body["attendees"])
+    return fields
+
+
+def _simple_fields(body: dict, fields: dict) -> None:
+    typed = {
+        "subject": ("subject", str, "Edm.String"),
+        "isReminderOn": ("is_reminder_on", bool, "Edm.Boolean"),
+        "reminderMinutesBeforeStart": ("reminder_minutes", int, "Edm.Int32"),
+        "isOnlineMeeting": ("is_online_meeting", bool, "Edm.Boolean"),
+        "isAllDay": ("is_all_day", bool, "Edm.Boolean"),
+        "transactionId": ("transaction_id", str, "Edm.String"),
+        "categories": ("categories", list, "Collection(Edm.String)"),
+    }
+    for name, (field_name, kind, edm) in typed.items():
+        if name not in body or body[name] is None:
+            continue
+        value = body[name]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise _cannot_convert(value, edm)
+        fields[field_name] = value
+    for name, field_name in (("subject", "subject"), ("transactionId", "transaction_id")):
+        if len(fields.get(field_name, "")) > 255:
+            raise GraphError(
+                400, "ErrorInvalidRequest", f"The {name} is longer than 255 characters."
+            )
+    if not 0 <= fields.get("reminder_minutes", 0) <= INT32_MAX:
+        raise _cannot_convert(body["reminderMinutesBeforeStart"], "Edm.Int32")
+    enums = {
+        "showAs": ("show_as", SHOW_AS, "microsoft.graph.freeBusyStatus"),
+        "sensitivity": (
+            "sensitivity",
+            ("normal", "personal", "private", "confidential"),
+            "microsoft.graph.sensitivity",
+        ),
+        "importance": ("importance", ("low", "normal", "high"), "microsoft.graph.importance"),
+        "onlineMeetingProvider": (
+            "online_meeting_provider",
+            ("unknown", "teamsForBusiness", "skypeForBusiness", "skypeForConsumer"),
+            "microsoft.graph.onlineMeetingProviderType",
+        ),
+    }
+    for name, (field_name, allowed, edm) in enums.items():
+        if name in body and body[name] is not None:
+            if body[name] not in allowed:
+                raise _cannot_convert(body[name], edm)
+            fields[field_name] = body[name]
+
+
+def _date_time(value: object) -> tuple[datetime, str]:
+    try:
+        return parse_date_time_time_zone(value)
+    except BadTimeZone as exc:
+        raise GraphError(
+            400,
+            "TimeZoneNotSupportedException",
+            "A valid TimeZone value must be specified. The following TimeZone value is not "
+            f"supported: '{exc.name}'.",
+        )
+    except BadDateTime:
+        raise GraphError(400, "UnableToDeserializePostBody", "were unable to deserialize ")
+
+
+def _body(value: object) -> tuple[str, str]:
+    if not isinstance(value, dict):
+        raise _cannot_convert(value, "microsoft.graph.itemBody")
+    content_type = str(value.get("contentType") or "text").lower()
+    if content_type not in ("text", "html"):
+        raise _cannot_convert(value.get("contentType"), "microsoft.graph.bodyType")
+    return content_type, str(value.get("content") or "")
+
+
+def _location(value: object) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _cannot_convert(value, "microsoft.graph.location")
+    return {k: v for k, v in value.items() if not k.startswith("@")}
+
+
+def _attendees(value: object) -> list[dict]:
+    if not isinstance(value, list):
+        raise _cannot_convert(value, "Collection(microsoft.graph.attendee)")
+    result = []
+    for item in value:
+        email = item.get("emailAddress") if isinstance(item, dict) else None
+        if not isinstance(email, dict) or not isinstance(email.get("address"), str):
+            raise GraphError(400, "ErrorInvalidRecipients", "At least one recipient isn't valid.")
+        kind = item.get("type") or "required"
+        if kind not in ATTENDEE_TYPES:
+            raise _cannot_convert(kind, "microsoft.graph.attendeeType")
+        result.append(
+            {
+                "type": kind,
+                "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
+                "emailAddress": {
+                    "name": str(email.get("name") or email["address"]),
+                    "address": email["address"],
+                },
+            }
+        )
+    return result
+
+
+def _cannot_convert(value: object, edm: str) -> GraphError:
+    return GraphError(
+        400,
+        "RequestBodyRead",
+        f"Cannot convert the literal '{value}' to the expected type '{edm}'.",
+    )
+
+
+def _end_before_start() -> GraphError:
+    return GraphError(
+        400,
+        "ErrorCalendarEndDateIsEarlierThanStartDate",
+        "The end date occurs before the start date.",
+    )
+
+
+def _fingerprint(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _ical_uid() -> str:
+    return "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper()
+
+
+def _join_url() -> str:
+    return f"{pages_base_url()}{PAGES_PREFIX}/meet/{secrets.token_urlsafe(12)}/"

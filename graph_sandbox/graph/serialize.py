@@ -1,0 +1,130 @@
+"""Graph's JSON for users, calendars and events (v1.0 property names)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from graph_sandbox.models import CalendarAccess, Event, Mailbox, MailboxKind
+from graph_sandbox.timefmt import format_date_time_time_zone, format_utc
+
+NEVER = "0001-01-01T00:00:00Z"
+
+
+def user_json(mailbox: Mailbox) -> dict:
+    return {
+        "businessPhones": [],
+        "displayName": mailbox.display_name,
+        "givenName": mailbox.given_name or None,
+        "jobTitle": mailbox.job_title or None,
+        "mail": mailbox.address,
+        "mobilePhone": None,
+        "officeLocation": None,
+        "preferredLanguage": "en-US",
+        "surname": mailbox.surname or None,
+        "userPrincipalName": mailbox.address,
+        "id": str(mailbox.object_id),
+    }
+
+
+def calendar_json(access: CalendarAccess) -> dict:
+    calendar = access.calendar
+    owner = calendar.owner
+    providers = [] if owner.kind == MailboxKind.ROOM else ["teamsForBusiness"]
+    return {
+        "id": access.graph_id,
+        "name": access.name,
+        "color": calendar.color,
+        "hexColor": calendar.hex_color,
+        "isDefaultCalendar": access.is_default,
+        "changeKey": _calendar_change_key(access),
+        "canShare": access.can_share,
+        "canViewPrivateItems": access.can_view_private,
+        "canEdit": access.can_edit,
+        "isRemovable": access.is_removable,
+        "isTallyingResponses": owner.pk == access.mailbox_id,
+        "allowedOnlineMeetingProviders": providers,
+        "defaultOnlineMeetingProvider": providers[0] if providers else "unknown",
+        "owner": {"name": owner.display_name, "address": owner.address},
+    }
+
+
+def event_json(event: Event, *, zone_name: str, viewer: Mailbox) -> dict:
+    """The full event as Graph returns it, times shown in ``zone_name``."""
+    organizer = event.organizer or event.calendar.owner
+    data = {
+        "@odata.etag": f'W/"{event.change_key}"',
+        "id": event.graph_id,
+        "createdDateTime": format_utc(event.created_at),
+        "lastModifiedDateTime": format_utc(event.modified_at),
+        "changeKey": event.change_key,
+        "categories": event.categories,
+        "originalStartTimeZone": event.start_time_zone,
+        "originalEndTimeZone": event.end_time_zone,
+        "iCalUId": event.ical_uid,
+        "uid": event.ical_uid,
+        "reminderMinutesBeforeStart": event.reminder_minutes,
+        "isReminderOn": event.is_reminder_on,
+        "hasAttachments": False,
+        "subject": event.subject,
+        "bodyPreview": _preview(event.body_content),
+        "importance": event.importance,
+        "sensitivity": event.sensitivity,
+        "isAllDay": event.is_all_day,
+        "isCancelled": event.is_cancelled,
+        "isOrganizer": organizer.pk == viewer.pk,
+        "responseRequested": True,
+        "seriesMasterId": None,
+        "showAs": event.show_as,
+        "type": "singleInstance",
+        "webLink": None,
+        "onlineMeetingUrl": None,
+        "isOnlineMeeting": event.is_online_meeting,
+        "onlineMeetingProvider": event.online_meeting_provider,
+        "allowNewTimeProposals": True,
+        "isDraft": False,
+        "hideAttendees": False,
+        "responseStatus": {"response": "organizer", "time": NEVER},
+        "body": {"contentType": event.body_content_type, "content": event.body_content},
+        "start": format_date_time_time_zone(event.start, zone_name),
+        "end": format_date_time_time_zone(event.end, zone_name),
+        "location": location_json(event.location),
+        "locations": [location_json(event.location)] if event.location.get("displayName") else [],
+        "recurrence": None,
+        "attendees": event.attendees,
+        "organizer": {
+            "emailAddress": {"name": organizer.display_name, "address": organizer.address}
+        },
+        "onlineMeeting": {"joinUrl": event.join_url} if event.is_online_meeting else None,
+    }
+    if event.transaction_id:
+        # "This property is only returned in a response payload if an app has set it."
+        data["transactionId"] = event.transaction_id
+    return data
+
+
+def removed_json(event: Event) -> dict:
+    """How a delta query reports an event that was deleted or left the window."""
+    return {
+        "@odata.type": "#microsoft.graph.event",
+        "id": event.graph_id,
+        "@removed": {"reason": "deleted"},
+    }
+
+
+def location_json(location: dict) -> dict:
+    return {
+        "displayName": location.get("displayName", ""),
+        "locationType": location.get("locationType", "default"),
+        "uniqueIdType": location.get("uniqueIdType", "unknown"),
+        "address": location.get("address", {}),
+        "coordinates": location.get("coordinates", {}),
+    }
+
+
+def _preview(text: str) -> str:
+    return " ".join(text.split())[:255]
+
+
+def _calendar_change_key(access: CalendarAccess) -> str:
+    seed = f"{access.graph_id}:{access.name}:{access.calendar.color}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:22]

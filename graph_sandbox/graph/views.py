@@ -1,0 +1,145 @@
+"""``/me``, ``/me/calendars`` and events by id."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from graph_sandbox.graph.auth import READ_CALENDARS, READ_PROFILE, WRITE_CALENDARS, Caller
+from graph_sandbox.graph.errors import GraphError
+from graph_sandbox.graph.events import (
+    access_for,
+    event_create,
+    event_delete,
+    event_for,
+    event_update,
+)
+from graph_sandbox.graph.odata import (
+    apply_select,
+    context_url,
+    graph_json,
+    graph_view,
+    json_body,
+    next_link,
+    no_content,
+    output_time_zone,
+    select_fields,
+    top_and_skip,
+)
+from graph_sandbox.graph.serialize import calendar_json, event_json, user_json
+from graph_sandbox.models import CalendarAccess, Event
+
+
+@graph_view(("GET",))
+def me(request: HttpRequest, caller: Caller) -> HttpResponse:
+    caller.require(READ_PROFILE)
+    data = {"@odata.context": context_url(request, "users/$entity")}
+    data.update(apply_select(user_json(caller.mailbox), select_fields(request)))
+    return graph_json(data)
+
+
+@graph_view(("GET",))
+def calendars(request: HttpRequest, caller: Caller) -> HttpResponse:
+    """``GET /me/calendars``: every calendar in the user's list, 10 a page by default."""
+    caller.require(READ_CALENDARS)
+    top, skip = top_and_skip(request)
+    rows = CalendarAccess.objects.filter(mailbox=caller.mailbox).select_related("calendar__owner")
+    page = list(rows[skip : skip + top + 1])
+    fields = select_fields(request)
+    data = {
+        "@odata.context": context_url(request, f"users('{caller.mailbox.object_id}')/calendars"),
+        "value": [apply_select(calendar_json(a), fields) for a in page[:top]],
+    }
+    if len(page) > top:
+        data["@odata.nextLink"] = next_link(request, **{"$skip": skip + top, "$top": top})
+    return graph_json(data)
+
+
+@graph_view(("GET",))
+def calendar(request: HttpRequest, caller: Caller, calendar_id: str | None = None) -> HttpResponse:
+    """``GET /me/calendars/{id}`` and ``GET /me/calendar`` (the default calendar)."""
+    caller.require(READ_CALENDARS)
+    access = access_for(mailbox=caller.mailbox, calendar_id=calendar_id)
+    data = {
+        "@odata.context": context_url(
+            request, f"users('{caller.mailbox.object_id}')/calendars/$entity"
+        )
+    }
+    data.update(apply_select(calendar_json(access), select_fields(request)))
+    return graph_json(data)
+
+
+@graph_view(("GET", "POST"))
+def events(request: HttpRequest, caller: Caller, calendar_id: str | None = None) -> HttpResponse:
+    """``/me/calendars/{id}/events``, ``/me/calendar/events`` and ``/me/events``.
+
+    GET lists the calendar's events (10 a page by default); POST creates one.
+    Without a calendar id, the user's default calendar is meant.
+    """
+    access = access_for(mailbox=caller.mailbox, calendar_id=calendar_id)
+    if request.method == "GET":
+        caller.require(READ_CALENDARS)
+        return _event_list(request, caller, access)
+    caller.require(WRITE_CALENDARS)
+    created, _ = event_create(access=access, author=caller.mailbox, body=json_body(request))
+    return _event_answer(request, caller, created, status=201)
+
+
+def _event_list(request: HttpRequest, caller: Caller, access: CalendarAccess) -> HttpResponse:
+    if "$filter" in request.GET or "$orderby" in request.GET:
+        raise GraphError(
+            400, "ErrorInvalidUrlQuery", "The Graph sandbox does not support $filter or $orderby."
+        )
+    top, skip = top_and_skip(request)
+    zone_name, applied = output_time_zone(request)
+    rows = Event.objects.filter(calendar=access.calendar, deleted=False).select_related(
+        "calendar__owner", "organizer"
+    )
+    page = list(rows.order_by("start", "id")[skip : skip + top + 1])
+    fields = select_fields(request)
+    data = {
+        "@odata.context": context_url(request, f"users('{caller.mailbox.object_id}')/events"),
+        "value": [
+            apply_select(event_json(e, zone_name=zone_name, viewer=caller.mailbox), fields)
+            for e in page[:top]
+        ],
+    }
+    if len(page) > top:
+        data["@odata.nextLink"] = next_link(request, **{"$top": top, "$skip": skip + top})
+    return graph_json(data, preference_applied=applied)
+
+
+@graph_view(("GET", "PATCH", "DELETE"))
+def event(
+    request: HttpRequest, caller: Caller, event_id: str, calendar_id: str | None = None
+) -> HttpResponse:
+    """``GET``/``PATCH``/``DELETE`` ``/me/events/{id}`` (and under ``/me/calendars/{id}``)."""
+    caller.require(READ_CALENDARS if request.method == "GET" else WRITE_CALENDARS)
+    access, found = event_for(mailbox=caller.mailbox, event_id=event_id, calendar_id=calendar_id)
+    if request.method == "DELETE":
+        event_delete(access=access, event=found)
+        return no_content()
+    if request.method == "PATCH":
+        found = event_update(access=access, event=found, body=json_body(request))
+    return _event_answer(request, caller, found, status=200)
+
+
+def _event_answer(request: HttpRequest, caller: Caller, event, *, status: int) -> HttpResponse:
+    zone_name, applied = output_time_zone(request)
+    data = {
+        "@odata.context": context_url(
+            request, f"users('{caller.mailbox.object_id}')/events/$entity"
+        )
+    }
+    data.update(
+        apply_select(
+            event_json(event, zone_name=zone_name, viewer=caller.mailbox), select_fields(request)
+        )
+    )
+    return graph_json(data, status=status, preference_applied=applied)
+
+
+@graph_view(("GET", "POST", "PATCH", "DELETE", "PUT"))
+def unknown_segment(request: HttpRequest, caller: Caller, rest: str) -> HttpResponse:
+    """What Graph answers for a path it has no resource for."""
+    segment = rest.rstrip("/").split("/")[-1]
+    raise GraphError(400, "BadRequest", f"Resource not found for the segment '{segment}'.")

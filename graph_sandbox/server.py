@@ -1,0 +1,142 @@
+"""A small threaded HTTP(S) server for the sandbox, built on Django's development server.
+
+``SandboxServer`` serves one of two Django handlers:
+
+- ``ApiHandler``: the identity and Graph endpoints (``graph_sandbox.urls_api``)
+  over TLS, behind ``graph_sandbox.pipeline`` (faults, concurrency, log). It can
+  close a connection without answering, for fault injection.
+- ``PagesHandler``: only the browser pages under ``/graph-sandbox/``, over plain
+  http; tests use it when the product's web server is not running.
+
+Connections are kept alive (HTTP/1.1), one thread each; the TLS handshake
+happens in that thread, so a slow client never blocks the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+from pathlib import Path
+
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.http import HttpRequest, HttpResponse
+
+from graph_sandbox import pipeline
+from graph_sandbox.tls import TlsFiles
+
+logger = logging.getLogger(__name__)
+IDLE_TIMEOUT = 120  # seconds a kept-alive connection may sit idle
+HANDSHAKE_TIMEOUT = 15
+
+
+class ApiHandler(WSGIHandler):
+    """Django with the sandbox's TLS urlconf, behind the fault/concurrency/log pipeline."""
+
+    def get_response(self, request: HttpRequest) -> HttpResponse:
+        request.urlconf = "graph_sandbox.urls_api"
+        return pipeline.handle(request, super().get_response)
+
+
+class PagesHandler(WSGIHandler):
+    """Django serving only the sandbox's browser pages, at ``/graph-sandbox/``."""
+
+    def get_response(self, request: HttpRequest) -> HttpResponse:
+        request.urlconf = "graph_sandbox.urls_pages_root"
+        return super().get_response(request)
+
+
+class _RequestHandler(WSGIRequestHandler):
+    timeout = IDLE_TIMEOUT
+
+    def get_environ(self) -> dict:
+        environ = super().get_environ()
+        if isinstance(self.connection, ssl.SSLSocket):
+            environ["HTTPS"] = "on"
+        environ[pipeline.ON_DROP] = self._mark_dropped
+        return environ
+
+    def _mark_dropped(self) -> None:
+        self._dropped = True
+
+    def handle_one_request(self) -> None:
+        self._dropped = False
+        try:
+            super().handle_one_request()
+        except (TimeoutError, ConnectionError, ssl.SSLError):
+            self.close_connection = True
+            return
+        if self._dropped:
+            self.close_connection = True
+            _abort(self.connection)
+
+    def log_message(self, format: str, *args) -> None:
+        if self.server.quiet:
+            return
+        super().log_message(format, *args)
+
+
+class SandboxServer(ThreadedWSGIServer):
+    """Threaded WSGI server; TLS when given certificate files."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: WSGIHandler,
+        *,
+        tls: TlsFiles | None = None,
+        quiet: bool = False,
+    ):
+        self.quiet = quiet
+        self.ssl_context = _server_context(tls) if tls else None
+        super().__init__(address, _RequestHandler, allow_reuse_address=True)
+        self.set_app(app)
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def finish_request(self, request: socket.socket, client_address) -> None:
+        # Headers and body go out in separate writes; without this, Nagle's algorithm
+        # and the client's delayed ACK add ~40 ms to every answer.
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(HANDSHAKE_TIMEOUT)
+        try:
+            connection = self.ssl_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # e.g. a client that does not trust our certificate
+        try:
+            self.RequestHandlerClass(connection, client_address, self)
+        finally:
+            connection.close()
+
+
+def start_in_thread(server: SandboxServer) -> threading.Thread:
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def _server_context(tls: TlsFiles) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(Path(tls.server_cert), Path(tls.server_key))
+    return context
+
+
+def _abort(connection: socket.socket) -> None:
+    """Close without an answer, the way a server or proxy that gave up does."""
+    try:
+        if isinstance(connection, ssl.SSLSocket):
+            connection.settimeout(1)
+            connection.unwrap()  # close_notify, so the client reads a clean end of stream
+        connection.shutdown(socket.SHUT_RDWR)
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,312 @@
+"""The Graph sandbox as an operator and a demo see it: settings, store, seeding, the people page."""
+
+from __future__ import annotations
+
+import ast
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from django.db import connections
+
+from graph_sandbox import control, demo
+from graph_sandbox.graph.events import event_insert
+from graph_sandbox.models import Calendar, CalendarAccess, Event, Mailbox
+from graph_sandbox.router import GraphSandboxRouter
+from graph_sandbox.seed import ensure_demo_tenant
+from tests.support.subproc import ROOT, clean_env, manage
+
+BOTH = ["default", "graph_sandbox"]
+ADELE = demo.ADELE.address
+SHOW = (
+    "from django.conf import settings; import json; print(json.dumps({k: getattr(settings, k) "
+    "for k in ('GRAPH_SANDBOX', 'MS_CLIENT_ID', 'MS_CLIENT_SECRET', 'MS_AUTHORITY', "
+    "'MS_GRAPH_URL', 'MS_CA_BUNDLE')}))"
+)
+
+
+def settings_in(env: dict[str, str]) -> dict:
+    done = manage("shell", "-c", SHOW, env=env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_local_settings_point_the_product_at_the_sandbox(tmp_path):
+    seen = settings_in(clean_env(DEBUG="1", VAR_DIR=str(tmp_path), GRAPH_SANDBOX_PORT="9443"))
+    assert seen == {
+        "GRAPH_SANDBOX": True,
+        "MS_CLIENT_ID": demo.DEMO_CLIENT_ID,
+        "MS_CLIENT_SECRET": demo.DEMO_CLIENT_SECRET,
+        "MS_AUTHORITY": "https://localhost:9443/common",
+        "MS_GRAPH_URL": "https://localhost:9443/v1.0",
+        "MS_CA_BUNDLE": str(tmp_path / "graph_sandbox" / "ca.pem"),
+    }
+
+
+def test_explicit_microsoft_settings_win_over_the_sandbox_defaults(tmp_path):
+    env = clean_env(
+        DEBUG="1",
+        VAR_DIR=str(tmp_path),
+        GRAPH_SANDBOX="1",
+        MS_CLIENT_ID="my-app",
+        MS_CLIENT_SECRET="my-secret",
+        MS_AUTHORITY="https://login.example/tenant",
+        MS_CA_BUNDLE="/etc/company-ca.pem",
+    )
+    seen = settings_in(env)
+    assert seen["MS_CLIENT_ID"] == "my-app"
+    assert seen["MS_AUTHORITY"] == "https://login.example/tenant"
+    assert seen["MS_CA_BUNDLE"] == "/etc/company-ca.pem"
+    assert seen["MS_GRAPH_URL"].endswith(":8443/v1.0")
+
+
+def test_no_product_module_imports_the_sandbox():
+    offenders = []
+    for package in ("accounts", "booking", "calendars", "ops", "scheduleonce"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = [node.module or ""]
+                if any(name.split(".")[0] == "graph_sandbox" for name in names):
+                    offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_the_router_keeps_sandbox_tables_apart():
+    router = GraphSandboxRouter()
+    assert router.allow_migrate("graph_sandbox", "graph_sandbox") is True
+    assert router.allow_migrate("default", "graph_sandbox") is False
+    assert router.allow_migrate("graph_sandbox", "accounts") is False
+    assert router.allow_migrate("default", "accounts") is None
+    assert router.db_for_write(Mailbox) == "graph_sandbox"
+
+
+@pytest.mark.django_db(databases=BOTH)
+def test_each_database_holds_only_its_own_tables():
+    product_tables = connections["default"].introspection.table_names()
+    sandbox_tables = connections["graph_sandbox"].introspection.table_names()
+    assert not [t for t in product_tables if t.startswith("graph_sandbox_")]
+    assert "graph_sandbox_event" in sandbox_tables
+    assert set(sandbox_tables) - {"django_migrations"} == {
+        t for t in sandbox_tables if t.startswith("graph_sandbox_")
+    }
+
+
+@pytest.mark.django_db(databases=BOTH)
+def test_seeding_is_idempotent_and_gives_each_person_four_kinds_of_calendar():
+    first = ensure_demo_tenant()
+    counts = (Mailbox.objects.count(), CalendarAccess.objects.count(), Event.objects.count())
+    second = ensure_demo_tenant()
+    assert first.created is True
+    assert second.created is False
+    assert (
+        Mailbox.objects.count(),
+        CalendarAccess.objects.count(),
+        Event.objects.count(),
+    ) == counts
+    for person in demo.PEOPLE:
+        rows = CalendarAccess.objects.filter(mailbox__address=person.address).select_related(
+            "calendar__owner"
+        )
+        kinds = sorted(
+            (a.calendar.owner.kind, a.calendar.owner.address == person.address, a.can_edit)
+            for a in rows
+        )
+        assert kinds == [
+            ("room", False, False),
+            ("user", False, True),
+            ("user", True, True),
+            ("user", True, True),
+        ]
+    assert Event.objects.filter(show_as="busy").count() >= 3
+
+
+@pytest.mark.django_db(databases=BOTH)
+def test_seed_demo_prints_the_sandbox_sign_in():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert f"{ADELE}, {demo.MEGAN.address} / {demo.DEMO_PASSWORD}" in out.getvalue()
+
+
+# --- the people page -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def seeded(db):
+    ensure_demo_tenant()
+
+
+pages_db = pytest.mark.django_db(databases=BOTH)
+
+
+@pages_db
+def test_the_people_page_lists_mailboxes(client, seeded):
+    page = client.get("/graph-sandbox/")
+    assert page.status_code == 200
+    for name in ("Adele Vance", "Megan Bowen", "Conference Room Rainier"):
+        assert name in page.content.decode()
+
+
+@pages_db
+def test_a_booking_shows_with_its_time_attendees_and_reminder(client, seeded):
+    calendar = Calendar.objects.get(owner__address=ADELE, is_default=True)
+    start = datetime(2030, 1, 7, 10, tzinfo=UTC)
+    event_insert(
+        calendar=calendar,
+        subject="Intro call with Charlie",
+        start=start,
+        end=start + timedelta(minutes=30),
+        attendees=[
+            {
+                "type": "required",
+                "status": {"response": "none", "time": "0001-01-01T00:00:00Z"},
+                "emailAddress": {"name": "Charlie", "address": "charlie@example.com"},
+            }
+        ],
+        reminder_minutes=60,
+        transaction_id="tx-1",
+    )
+    page = client.get(f"/graph-sandbox/mailboxes/{ADELE}/?start=2030-01-07&days=1").content.decode()
+    assert "Intro call with Charlie" in page
+    assert "Mon 7 Jan, 10:00\u201310:30" in page  # Europe/London is UTC in January
+    assert "Charlie &lt;charlie@example.com&gt;" in page
+    assert "Reminder 1 hour before" in page
+
+
+@pages_db
+def test_a_person_adds_and_removes_busy_time_through_forms_with_csrf(seeded):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get(f"/graph-sandbox/mailboxes/{ADELE}/")
+    token = page.cookies["csrftoken"].value
+    calendar = Calendar.objects.get(owner__address=ADELE, name="Personal")
+    form = {
+        "calendar": calendar.pk,
+        "subject": "Doctor",
+        "date": "2030-02-01",
+        "start_time": "15:00",
+        "end_time": "16:00",
+        "show_as": "oof",
+    }
+    assert browser.post(f"/graph-sandbox/mailboxes/{ADELE}/events/", form).status_code == 403
+    added = browser.post(
+        f"/graph-sandbox/mailboxes/{ADELE}/events/", {**form, "csrfmiddlewaretoken": token}
+    )
+    assert added.status_code == 302
+    (event,) = [e for e in control.events(ADELE) if e.subject == "Doctor"]
+    assert (event.calendar, event.show_as) == ("Personal", "oof")
+    assert event.start == datetime(2030, 2, 1, 15, tzinfo=UTC)
+
+    backwards = browser.post(
+        f"/graph-sandbox/mailboxes/{ADELE}/events/",
+        {**form, "end_time": "14:00", "csrfmiddlewaretoken": token},
+    )
+    assert backwards.status_code == 400
+    assert "must end after it starts" in backwards.content.decode()
+
+    removed = browser.post(
+        f"/graph-sandbox/mailboxes/{ADELE}/events/{event.id}/delete/",
+        {"csrfmiddlewaretoken": token},
+    )
+    assert removed.status_code == 302
+    assert "Doctor" not in [e.subject for e in control.events(ADELE)]
+
+
+@pages_db
+def test_bad_addresses_and_windows_are_4xx(client, seeded):
+    assert client.get("/graph-sandbox/mailboxes/nobody@contoso.example/").status_code == 404
+    assert client.get(f"/graph-sandbox/mailboxes/{ADELE}/?start=soon&days=1").status_code == 400
+    assert (
+        client.get(f"/graph-sandbox/mailboxes/{ADELE}/?start=2030-01-01&days=999").status_code
+        == 400
+    )
+    assert client.get(f"/graph-sandbox/mailboxes/{ADELE}/events/").status_code == 405
+
+
+# --- the TLS server ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_tls_authorize_path_sends_browsers_to_the_pages(graph_sandbox_server):
+    sandbox = graph_sandbox_server
+    response = sandbox.session().get(
+        sandbox.authority + "/oauth2/v2.0/authorize?client_id=x", allow_redirects=False
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == (
+        sandbox.pages_url + "/graph-sandbox/common/oauth2/v2.0/authorize?client_id=x"
+    )
+
+
+@pytest.mark.slow
+def test_a_client_that_does_not_trust_the_ca_is_refused_and_the_server_carries_on(
+    graph_sandbox_server,
+):
+    sandbox = graph_sandbox_server
+    plain = requests.Session()
+    plain.trust_env = False
+    with pytest.raises(requests.exceptions.SSLError):
+        plain.get(sandbox.graph_url + "/me")
+    assert sandbox.session().get(sandbox.graph_url + "/me").status_code == 401
+
+
+@pytest.mark.slow
+def test_the_pages_follow_the_url_a_test_sets(graph_sandbox_server):
+    sandbox = graph_sandbox_server
+    sandbox.set_pages_url("http://testserver.example:1234/")
+    config = sandbox.session().get(sandbox.authority + "/v2.0/.well-known/openid-configuration")
+    assert config.json()["authorization_endpoint"] == (
+        "http://testserver.example:1234/graph-sandbox/common/oauth2/v2.0/authorize"
+    )
+
+
+WORKER_SCRIPT = """
+import os, msal, requests
+from django.conf import settings
+session = requests.Session()
+session.trust_env = False
+session.verify = settings.MS_CA_BUNDLE
+app = msal.ConfidentialClientApplication(
+    settings.MS_CLIENT_ID, client_credential=settings.MS_CLIENT_SECRET,
+    authority=settings.MS_AUTHORITY, validate_authority=False, instance_discovery=False,
+    http_client=session)
+result = app.acquire_token_by_refresh_token(os.environ["SANDBOX_TEST_RT"], ["User.Read"])
+me = session.get(settings.MS_GRAPH_URL + "/me",
+                 headers={"Authorization": "Bearer " + result["access_token"]})
+print(me.status_code, me.json()["mail"], "graph_sandbox" in settings.INSTALLED_APPS)
+"""
+
+
+@pytest.mark.slow
+def test_a_product_process_reaches_the_sandbox_with_worker_env(graph_sandbox_server):
+    """What a Celery worker started with ``worker_env()`` sees: Microsoft, over HTTPS."""
+    import os
+
+    from tests.support.worker import database_url_for_subprocess
+
+    sandbox = graph_sandbox_server
+    app = sandbox.msal_app()
+    flow = app.initiate_auth_code_flow(
+        ["User.Read"], redirect_uri=sandbox.callback_url(), response_mode="form_post"
+    )
+    tokens = app.acquire_token_by_auth_code_flow(
+        flow, sandbox.sign_in(flow["auth_uri"], address=ADELE).fields
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        **sandbox.worker_env(),
+        "SANDBOX_TEST_RT": tokens["refresh_token"],
+    }
+    done = manage("shell", "-c", WORKER_SCRIPT, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == f"200 {ADELE} False"

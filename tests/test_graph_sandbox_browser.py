@@ -1,0 +1,111 @@
+"""A person in Chromium: signing in on the sandbox's pages, and checking a calendar there."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+
+from graph_sandbox import control, demo
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parents[1]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page(request, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls the test
+    # makes between browser steps are still plain synchronous calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    shots = ROOT / "var" / "screenshots" / request.node.name
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+            headless=True,
+            args=ARGS,
+        )
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        page.shots = shots
+        yield page
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(page.shots / f"{name}.png"), full_page=True)
+
+
+def test_a_person_signs_in_and_consents_and_the_app_receives_the_code(
+    graph_sandbox_server, live_server, browser_page
+):
+    sandbox = graph_sandbox_server
+    sandbox.set_pages_url(live_server.url)
+    app = sandbox.msal_app()
+    flow = app.initiate_auth_code_flow(
+        ["User.Read", "Calendars.ReadWrite"],
+        redirect_uri=sandbox.callback_url(live_server.url),
+        response_mode="form_post",
+    )
+    assert flow["auth_uri"].startswith(live_server.url + "/graph-sandbox/")
+    page = browser_page
+    received: list[dict] = []
+
+    def capture(route):
+        received.append({k: v[0] for k, v in parse_qs(route.request.post_data).items()})
+        route.fulfill(status=200, body="callback reached")
+
+    page.route(sandbox.callback_url(live_server.url), capture)
+    page.goto(flow["auth_uri"])
+    shot(page, "1-sign-in")
+    page.get_by_label("Account").select_option(demo.MEGAN.address)
+    page.get_by_label("Password").fill(sandbox.password)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Permissions requested").wait_for()
+    shot(page, "2-consent")
+    assert page.get_by_text("Have full access to your calendars").is_visible()
+    page.get_by_role("button", name="Accept").click()
+    page.get_by_text("callback reached").wait_for()
+    shot(page, "3-back-at-the-app")
+
+    (fields,) = received
+    result = app.acquire_token_by_auth_code_flow(flow, fields)
+    assert result["id_token_claims"]["preferred_username"] == demo.MEGAN.address
+
+
+def test_a_person_adds_busy_time_on_the_people_page_and_sees_it(
+    graph_sandbox_server, live_server, browser_page
+):
+    page = browser_page
+    page.goto(live_server.url + "/graph-sandbox/")
+    shot(page, "1-mailboxes")
+    page.get_by_role("link", name="Adele Vance").click()
+    page.get_by_role("heading", name="Adele Vance").wait_for()
+    day = (control.clock_now() + timedelta(days=3)).date()
+    page.get_by_label("Subject").fill("Physio")
+    page.get_by_label("Date").fill(day.isoformat())
+    page.get_by_label("Starts").fill("15:00")
+    page.get_by_label("Ends").fill("16:00")
+    page.get_by_label("Show as").select_option("oof")
+    page.get_by_role("button", name="Add event").click()
+    page.get_by_text("The event was added.").wait_for()
+    shot(page, "2-added")
+    assert page.get_by_text("Physio").is_visible()
+    (event,) = [e for e in control.events(demo.ADELE.address) if e.subject == "Physio"]
+    assert event.show_as == "oof"
+    assert event.end - event.start == timedelta(hours=1)
+    assert event.start > datetime.now(UTC)
