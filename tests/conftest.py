@@ -6,8 +6,9 @@ import os
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
+from tests.support.browser import Screenshots, chromium_browser
 from tests.support.services import redis_available, require_services
 from tests.support.worker import CeleryWorker
 
@@ -88,6 +89,20 @@ def worker_factory(transactional_db):
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture
+def chromium():
+    """Debian's Chromium, headless, through Playwright."""
+    with chromium_browser() as browser:
+        yield browser
+    # ORM calls made while Playwright's loop ran got their own connection; close it.
+    connections.close_all()
+
+
+@pytest.fixture
+def screenshots(request) -> Screenshots:
+    return Screenshots(request.node.name)
 
 
 def pytest_report_header(config):

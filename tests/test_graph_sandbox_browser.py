@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
@@ -13,41 +11,19 @@ from graph_sandbox import control, demo
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-ROOT = Path(__file__).resolve().parents[1]
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture
-def browser_page(request, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
+def browser_page(chromium, screenshots, monkeypatch):
     # Playwright's sync API keeps an event loop in this thread; the ORM calls the test
     # makes between browser steps are still plain synchronous calls.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    shots = ROOT / "var" / "screenshots" / request.node.name
-    shots.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-            headless=True,
-            args=ARGS,
-        )
-        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-        page.shots = shots
-        yield page
-        browser.close()
+    page = chromium.new_page(viewport={"width": 390, "height": 844})  # a phone
+    page.shots = screenshots
+    return page
 
 
 def shot(page, name: str) -> None:
-    page.screenshot(path=str(page.shots / f"{name}.png"), full_page=True)
+    page.shots.take(page, name)
 
 
 def test_a_person_signs_in_and_consents_and_the_app_receives_the_code(

@@ -2,65 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from django.db import connections
 
 from booking.models import Booking, BookingPage, BookingStatus
 from tests.support.booking import at, workday
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-            headless=True,
-            args=CHROMIUM_ARGS,
-        )
-        yield chromium
-        chromium.close()
-        # While Playwright's loop runs, the ORM calls of the test get their own connection
-        # (Django's connections are context-local); close it, or it outlives the test.
-        connections.close_all()
-
-
-@pytest.fixture
-def shots(request):
-    folder = ROOT / "var" / "screenshots" / request.node.name
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
-    counter = iter(range(1, 100))
-
-    def shot(page, name: str) -> None:
-        page.screenshot(path=str(folder / f"{next(counter):02d}-{name}.png"), full_page=True)
-
-    return shot
-
 
 def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
-    monkeypatch, transactional_db, host, live_server, browser, shots
+    monkeypatch, transactional_db, host, live_server, chromium, screenshots
 ):
     # Playwright's sync API keeps an event loop in this thread; the ORM calls below are
     # plain synchronous test code.
@@ -68,26 +24,26 @@ def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
     base = live_server.url
 
     # The host logs in and creates a page with the default Mon-Fri 9:00-17:00 hours.
-    host_context = browser.new_context(viewport={"width": 1200, "height": 900})
+    host_context = chromium.new_context(viewport={"width": 1200, "height": 900})
     setup = host_context.new_page()
     setup.goto(f"{base}/accounts/login/")
     setup.fill("#id_username", host.email)
     setup.fill("#id_password", "alice-password-1")
     setup.click("button[type=submit]")
     setup.goto(f"{base}/setup/booking-pages/")
-    shots(setup, "host-no-pages")
+    screenshots.take(setup, "host-no-pages")
     setup.click("text=Create your first booking page")
     setup.fill("#id_page-title", "Intro call")
-    shots(setup, "host-new-page-form")
+    screenshots.take(setup, "host-new-page-form")
     setup.click("text=Create booking page")
     setup.wait_for_selector("text=is ready")
-    shots(setup, "host-page-created")
+    screenshots.take(setup, "host-page-created")
     page_row = BookingPage.objects.get()
     assert page_row.slug == "intro-call"
     link = f"{base}/book/intro-call/"
 
     # An invitee in Kolkata, on a phone-sized screen, opens the link.
-    invitee_context = browser.new_context(
+    invitee_context = chromium.new_context(
         viewport={"width": 375, "height": 800}, timezone_id="Asia/Kolkata", accept_downloads=True
     )
     invitee = invitee_context.new_page()
@@ -97,7 +53,7 @@ def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
     assert invitee.input_value("#tz-input") == "Asia/Kolkata"
     day = workday("Asia/Kolkata", days_ahead=2)
     day_button = _show_month_of(invitee, day)
-    shots(invitee, "invitee-month")
+    screenshots.take(invitee, "invitee-month")
 
     # By keyboard: focus the day, move right and back with the arrows, choose it with Enter.
     day_button.focus()
@@ -117,7 +73,7 @@ def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
     london_starts = [at(day, 9) + timedelta(minutes=30 * i) for i in range(16)]
     expected = [f"{s.astimezone(kolkata):%H:%M}" for s in london_starts]
     assert invitee.locator("button.slot").all_inner_texts() == expected
-    shots(invitee, "invitee-slots-in-kolkata-time")
+    screenshots.take(invitee, "invitee-slots-in-kolkata-time")
 
     invitee.locator("button.slot").first.focus()
     invitee.keyboard.press("Enter")
@@ -126,13 +82,13 @@ def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
     invitee.fill("#f-email", "not-an-email")
     invitee.click("#book-button")
     invitee.wait_for_selector("#err-email:not([hidden])")
-    shots(invitee, "invitee-form-error")
+    screenshots.take(invitee, "invitee-form-error")
     invitee.fill("#f-email", "priya@example.com")
     invitee.focus("#f-email")
     invitee.keyboard.press("Enter")
     invitee.wait_for_url("**/bookings/**")
     confirmation = invitee.content()
-    shots(invitee, "invitee-confirmation")
+    screenshots.take(invitee, "invitee-confirmation")
     assert "booked with Alice Host" in confirmation
     assert expected[0] in confirmation
     assert "Asia/Kolkata" in confirmation
@@ -153,20 +109,20 @@ def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
     _show_month_of(invitee, day).click()
     assert invitee.locator("button.slot").all_inner_texts() == expected[1:]  # 1st is taken
     invitee.locator("button.slot", has_text=expected[2]).click()
-    shots(invitee, "invitee-reschedule")
+    screenshots.take(invitee, "invitee-reschedule")
     invitee.click("text=Move my meeting to this time")
     invitee.wait_for_selector("text=booked with Alice Host")
     assert expected[2] in invitee.inner_text("#booking-when")
-    shots(invitee, "invitee-rescheduled")
+    screenshots.take(invitee, "invitee-rescheduled")
     booking.refresh_from_db()
     assert (booking.start, booking.sequence) == (london_starts[2], 1)
 
     invitee.click("text=Cancel meeting")
     invitee.fill("#id_reason", "Found another time")
-    shots(invitee, "invitee-cancel-form")
+    screenshots.take(invitee, "invitee-cancel-form")
     invitee.click("button:has-text('Cancel the meeting')")
     invitee.wait_for_selector("text=This meeting was cancelled")
-    shots(invitee, "invitee-cancelled")
+    screenshots.take(invitee, "invitee-cancelled")
     booking.refresh_from_db()
     assert (booking.status, booking.cancel_reason) == (
         BookingStatus.CANCELLED,

@@ -8,84 +8,21 @@ Graph endpoints over TLS. A screenshot per step goes to
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from calendars.models import CalendarConnection, ConnectionStatus
 from calendars.providers.office365 import msal_app
+from tests.support.browser import off_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def off_loop(function):
-    """Run ``function`` (database work) in a plain thread and close its connections.
-
-    Playwright's sync API runs an event loop in the test's thread, where Django
-    would treat the ORM as async-unsafe and keep connections the test cannot close.
-    """
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = function()
-        except BaseException as error:  # re-raised in the test's thread
-            outcome["error"] = error
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(60)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
 
 
 def the_connection() -> CalendarConnection:
     return off_loop(lambda: CalendarConnection.objects.get())
-
-
-@pytest.fixture
-def chromium():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
-            headless=True,
-            args=CHROMIUM_ARGS,
-        )
-        yield browser
-        browser.close()
-
-
-class Screenshots:
-    def __init__(self, name: str) -> None:
-        self.folder = Path(settings.VAR_DIR) / "screenshots" / name
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for old in self.folder.glob("*.png"):
-            old.unlink()
-        self.count = 0
-
-    def take(self, page, step: str) -> None:
-        self.count += 1
-        page.screenshot(path=str(self.folder / f"{self.count:02d}-{step}.png"), full_page=True)
 
 
 def sign_in_on_the_sandbox(tab, shots, *, address: str, password: str, step: str) -> None:
@@ -100,11 +37,13 @@ def sign_in_on_the_sandbox(tab, shots, *, address: str, password: str, step: str
         accept.click()
 
 
-def test_host_connects_office365_in_the_browser(live_server, graph_sandbox_server, host, chromium):
+def test_host_connects_office365_in_the_browser(
+    live_server, graph_sandbox_server, host, chromium, screenshots
+):
     sandbox = graph_sandbox_server
     off_loop(lambda: sandbox.set_pages_url(live_server.url))
     msal_app._HTTP_CACHE.clear()  # MSAL keeps the discovery document (with the page URL)
-    shots = Screenshots("test_host_connects_office365_in_the_browser")
+    shots = screenshots
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
 
@@ -175,14 +114,14 @@ def test_host_connects_office365_in_the_browser(live_server, graph_sandbox_serve
 
 
 def test_microsofts_cross_site_post_is_completed_from_our_own_origin(
-    live_server, graph_sandbox_server, host, chromium
+    live_server, graph_sandbox_server, host, chromium, screenshots
 ):
     """With real Microsoft the callback POST comes from another site, so the browser
     leaves out our SameSite=Lax session cookie. Here the sandbox's pages run on
     another site (127.0.0.1 vs localhost) to show the product copes."""
     sandbox = graph_sandbox_server
     assert urlsplit(sandbox.pages_url).hostname != urlsplit(live_server.url).hostname
-    shots = Screenshots("test_microsofts_cross_site_post_is_completed_from_our_own_origin")
+    shots = screenshots
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     callbacks = []

@@ -1,0 +1,85 @@
+"""Real Chromium for browser tests: Debian's package driven by Playwright.
+
+Never a downloaded browser: ``CHROMIUM_PATH`` (default ``/usr/bin/chromium``),
+headless, without the background networking this closed network refuses.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import connections
+
+T = TypeVar("T")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@contextmanager
+def chromium_browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+            headless=True,
+            args=CHROMIUM_ARGS,
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def off_loop(function: Callable[[], T]) -> T:
+    """Run ``function`` (database work) in a plain thread and close its connections.
+
+    Playwright's sync API runs an event loop in the test's thread, where Django
+    treats the ORM as async-unsafe and keeps connections the test cannot close
+    (on PostgreSQL they then block dropping the test database).
+    """
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = function()
+        except BaseException as error:  # re-raised in the test's thread
+            outcome["error"] = error
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+class Screenshots:
+    """Numbered full-page screenshots of each step under ``var/screenshots/<test name>/``."""
+
+    def __init__(self, name: str) -> None:
+        self.folder = Path(settings.VAR_DIR) / "screenshots" / name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("*.png"):
+            old.unlink()
+        self.count = 0
+
+    def take(self, page, step: str) -> None:
+        self.count += 1
+        page.screenshot(path=str(self.folder / f"{self.count:02d}-{step}.png"), full_page=True)
