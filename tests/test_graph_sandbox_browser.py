@@ -8,15 +8,15 @@ from urllib.parse import parse_qs
 import pytest
 
 from graph_sandbox import control, demo
+from tests.support.browser import off_loop
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 @pytest.fixture
-def browser_page(chromium, screenshots, monkeypatch):
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls the test
-    # makes between browser steps are still plain synchronous calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def browser_page(chromium, screenshots):
+    # Database work in these tests runs through off_loop: Playwright's event loop
+    # runs in the test's thread.
     page = chromium.new_page(viewport={"width": 390, "height": 844})  # a phone
     page.shots = screenshots
     return page
@@ -30,7 +30,7 @@ def test_a_person_signs_in_and_consents_and_the_app_receives_the_code(
     graph_sandbox_server, live_server, browser_page
 ):
     sandbox = graph_sandbox_server
-    sandbox.set_pages_url(live_server.url)
+    off_loop(lambda: sandbox.set_pages_url(live_server.url))
     app = sandbox.msal_app()
     flow = app.initiate_auth_code_flow(
         ["User.Read", "Calendars.ReadWrite"],
@@ -71,7 +71,7 @@ def test_a_person_adds_busy_time_on_the_people_page_and_sees_it(
     shot(page, "1-mailboxes")
     page.get_by_role("link", name="Adele Vance").click()
     page.get_by_role("heading", name="Adele Vance").wait_for()
-    day = (control.clock_now() + timedelta(days=3)).date()
+    day = (off_loop(control.clock_now) + timedelta(days=3)).date()
     page.get_by_label("Subject").fill("Physio")
     page.get_by_label("Date").fill(day.isoformat())
     page.get_by_label("Starts").fill("15:00")
@@ -81,7 +81,8 @@ def test_a_person_adds_busy_time_on_the_people_page_and_sees_it(
     page.get_by_text("The event was added.").wait_for()
     shot(page, "2-added")
     assert page.get_by_text("Physio").is_visible()
-    (event,) = [e for e in control.events(demo.ADELE.address) if e.subject == "Physio"]
+    events = off_loop(lambda: control.events(demo.ADELE.address))
+    (event,) = [e for e in events if e.subject == "Physio"]
     assert event.show_as == "oof"
     assert event.end - event.start == timedelta(hours=1)
     assert event.start > datetime.now(UTC)

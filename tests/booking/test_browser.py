@@ -11,16 +11,16 @@ import pytest
 
 from booking.models import Booking, BookingPage, BookingStatus
 from tests.support.booking import at, workday
+from tests.support.browser import off_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
-    monkeypatch, transactional_db, host, live_server, chromium, screenshots
+    transactional_db, host, live_server, chromium, screenshots
 ):
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls below are
-    # plain synchronous test code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Playwright's sync API keeps an event loop in this thread: database reads go
+    # through off_loop.
     base = live_server.url
 
     # The host logs in and creates a page with the default Mon-Fri 9:00-17:00 hours.
@@ -38,7 +38,7 @@ def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
     setup.click("text=Create booking page")
     setup.wait_for_selector("text=is ready")
     screenshots.take(setup, "host-page-created")
-    page_row = BookingPage.objects.get()
+    page_row = off_loop(BookingPage.objects.get)
     assert page_row.slug == "intro-call"
     link = f"{base}/book/intro-call/"
 
@@ -93,7 +93,7 @@ def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
     assert expected[0] in confirmation
     assert "Asia/Kolkata" in confirmation
 
-    booking = Booking.objects.get()
+    booking = off_loop(Booking.objects.get)
     assert booking.start == london_starts[0]
     assert booking.invitee_time_zone == "Asia/Kolkata"
 
@@ -114,7 +114,7 @@ def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
     invitee.wait_for_selector("text=booked with Alice Host")
     assert expected[2] in invitee.inner_text("#booking-when")
     screenshots.take(invitee, "invitee-rescheduled")
-    booking.refresh_from_db()
+    off_loop(booking.refresh_from_db)
     assert (booking.start, booking.sequence) == (london_starts[2], 1)
 
     invitee.click("text=Cancel meeting")
@@ -123,7 +123,7 @@ def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
     invitee.click("button:has-text('Cancel the meeting')")
     invitee.wait_for_selector("text=This meeting was cancelled")
     screenshots.take(invitee, "invitee-cancelled")
-    booking.refresh_from_db()
+    off_loop(booking.refresh_from_db)
     assert (booking.status, booking.cancel_reason) == (
         BookingStatus.CANCELLED,
         "Found another time",
