@@ -129,7 +129,8 @@ def relay(child: Child) -> None:
 def stop_all(children: list[Child], grace: float = 10.0) -> None:
     for child in children:
         if child.process.poll() is None:
-            os.killpg(child.process.pid, signal.SIGTERM)
+            # Only the main process: Celery then shuts its pool down warmly itself.
+            child.process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + grace
     for child in children:
         remaining = max(0.1, deadline - time.monotonic())
