@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -30,7 +30,10 @@ def clean_time_zone(value: str) -> str:
 
 
 def parse_start(value: str) -> datetime:
-    """An ISO-8601 date and time with a UTC offset, e.g. 2026-03-02T09:30:00+01:00."""
+    """An ISO-8601 date and time with a UTC offset, e.g. 2026-03-02T09:30:00+01:00.
+
+    The moment must also be representable in UTC (year 1 to 9999 there).
+    """
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
@@ -39,6 +42,10 @@ def parse_start(value: str) -> datetime:
         )
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise forms.ValidationError("Include the UTC offset, e.g. +01:00 or Z.")
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise forms.ValidationError("That date is out of range.")
     return moment
 
 

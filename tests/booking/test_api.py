@@ -305,6 +305,8 @@ def _bad_starts(page):
         "malformed": "next tuesday",
         "empty": "",
         "not a string": 1735689600,
+        "before year 1 in UTC": "0001-01-01T00:00:00+23:59",
+        "after year 9999 in UTC": "9999-12-31T23:59:59-23:59",
     }
 
 
@@ -320,6 +322,8 @@ def _bad_starts(page):
         "malformed",
         "empty",
         "not a string",
+        "before year 1 in UTC",
+        "after year 9999 in UTC",
     ],
 )
 def test_bad_starts_answer_400_on_start(client, page, which):

@@ -148,7 +148,7 @@ def test_reschedule_to_a_taken_or_unoffered_time_is_refused(client, page):
     taken = client.post(body["reschedule_url"], {"start": at(day, 11).isoformat()})
     assert taken.status_code == 409
     assert "just taken" in taken.content.decode()
-    for bad in [at(day, 11, 10).isoformat(), "garbage", ""]:
+    for bad in [at(day, 11, 10).isoformat(), "garbage", "", "9999-12-31T23:59:59-23:59"]:
         assert client.post(body["reschedule_url"], {"start": bad}).status_code == 400
     assert Booking.objects.get(invitee_email="dana@example.com").start == at(day, 10)
 
