@@ -134,6 +134,8 @@ def _answer_problem(question: Question, value: object) -> str | None:
         value = ""
     if not isinstance(value, str):
         return "Must be a string."
+    if "\x00" in value:
+        return "Remove the null character."
     value = value.strip()
     if not value:
         return "This question is required." if question.required else None

@@ -289,6 +289,16 @@ def test_answers_are_checked_against_the_pages_questions(client, page):
     ]
 
 
+def test_an_answer_with_a_nul_character_is_refused(client, page):
+    # PostgreSQL cannot store U+0000 in text or JSON: it must be a 400, not a 500.
+    company = Question.objects.create(page=page, label="Company", kind="text")
+    start = at(workday("Europe/London"), 10)
+    response = book(client, page.slug, start=start, answers={str(company.pk): "Acme\x00Corp"})
+    assert response.status_code == 400
+    assert f"answers.{company.pk}" in response.json()["errors"]
+    assert not Booking.objects.exists()
+
+
 def _bad_starts(page):
     day = workday("Europe/London")
     now = datetime.now(UTC)
