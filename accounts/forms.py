@@ -5,6 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 
 from accounts.models import User
 from accounts.timezones import time_zone_choices
+from accounts.validators import validate_one_line
 
 
 class TimeZoneField(forms.ChoiceField):
@@ -18,7 +19,7 @@ class TimeZoneField(forms.ChoiceField):
 
 
 class SignUpForm(BaseUserCreationForm):
-    name = forms.CharField(max_length=150, label="Your name")
+    name = forms.CharField(max_length=150, label="Your name", validators=[validate_one_line])
     email = forms.EmailField(max_length=254, label="Work email")
     time_zone = TimeZoneField(initial="UTC")
 
@@ -48,6 +49,10 @@ class LoginForm(AuthenticationForm):
 
 class ProfileForm(forms.ModelForm):
     time_zone = TimeZoneField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].validators.append(validate_one_line)
 
     class Meta:
         model = User

@@ -13,6 +13,7 @@ from django import forms
 from django.forms import formset_factory
 
 from accounts.timezones import time_zone_choices
+from accounts.validators import validate_one_line
 from booking.models import WEEKDAYS, BookingPage, QuestionKind
 from booking.services import (
     DEFAULT_WEEKLY_HOURS,
@@ -61,6 +62,7 @@ class PageForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["title"].validators.append(validate_one_line)
         self.fields["slug"].required = False
         self.fields["slug"].widget.attrs.update(
             {"autocapitalize": "none", "spellcheck": "false", "pattern": "[a-z0-9-]+"}

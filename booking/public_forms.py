@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 
 from accounts.timezones import is_time_zone
+from accounts.validators import validate_one_line
 from booking.models import Question, QuestionKind
 
 MAX_RANGE_DAYS = 62
@@ -82,7 +83,7 @@ class BookingRequestForm(forms.Form):
     """The booking API's body (answers are checked against the page by ``clean_answers``)."""
 
     start = StartField()
-    name = forms.CharField(max_length=150)
+    name = forms.CharField(max_length=150, validators=[validate_one_line])
     email = forms.EmailField(max_length=254)
     timezone = forms.CharField(max_length=64)
 

@@ -141,3 +141,29 @@ def test_profile_changes_time_zone(host_client, host):
     assert response.status_code == 302
     host.refresh_from_db()
     assert host.time_zone == "Pacific/Chatham"
+
+
+def test_a_name_must_be_one_line(host_client, host, client, django_user_model):
+    # The host's name is in the subject of every invitee's email, which cannot hold a
+    # line break.
+    response = host_client.post(
+        reverse("setup:profile"), {"name": "Alice\nBcc: eve@example.com", "time_zone": "UTC"}
+    )
+    assert response.status_code == 200
+    assert "one line" in response.content.decode()
+    host.refresh_from_db()
+    assert host.name == "Alice Host"
+    host_client.logout()
+    response = client.post(
+        reverse("accounts:signup"),
+        {
+            "name": "Eve\r\nBcc: x@example.com",
+            "email": "eve@example.com",
+            "time_zone": "UTC",
+            "password1": "a-long-pass-phrase-1",
+            "password2": "a-long-pass-phrase-1",
+        },
+    )
+    assert response.status_code == 200
+    assert "one line" in response.content.decode()
+    assert not django_user_model.objects.filter(email="eve@example.com").exists()

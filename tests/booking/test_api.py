@@ -353,6 +353,9 @@ def test_bad_starts_answer_400_on_start(client, page, which):
         ({"email": "not-an-email"}, "email"),
         ({"email": "a" * 250 + "@example.com"}, "email"),
         ({"name": None}, "name"),
+        # A line break would end up in the host's email subject, which refuses it.
+        ({"name": "Dana\nBcc: eve@example.com"}, "name"),
+        ({"name": "Da\rna"}, "name"),
     ],
 )
 def test_bad_fields_answer_400_with_their_name(client, page, change, field):

@@ -103,6 +103,8 @@ def test_edit_several_ranges_overrides_and_questions(host_client, host):
         ({"time_zone": "Mars/Base"}, "Select a valid choice"),
         ({"duration_minutes": "0"}, "greater than or equal to 5"),
         ({"title": "x" * 121}, "at most 120 characters"),
+        # The title is in every booking email's subject, which cannot hold a line break.
+        ({"title": "Intro\ncall"}, "one line"),
         (
             {"questions": [{"label": "Pick", "kind": "choice", "options": "one"}]},
             "at least two options",
