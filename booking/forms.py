@@ -26,6 +26,7 @@ from booking.slots import Rules
 
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 MAX_ROWS = 100
+MAX_ID = 2**63 - 1  # the largest primary key (BigAutoField) a database holds
 
 
 class PageForm(forms.ModelForm):
@@ -118,7 +119,7 @@ class OverrideRowForm(forms.Form):
 
 
 class QuestionRowForm(forms.Form):
-    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
     label = forms.CharField(required=False, max_length=200, label="Question")
     kind = forms.ChoiceField(choices=QuestionKind.choices, label="Answer type")
     required = forms.BooleanField(required=False, label="Required")

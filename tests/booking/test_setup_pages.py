@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from booking.models import Booking, BookingPage
-from booking.services import page_create
+from booking.services import QuestionData, page_create
 from calendars.models import Calendar, CalendarConnection
 from tests.support.booking import editor_data
 
@@ -91,6 +91,28 @@ def test_edit_several_ranges_overrides_and_questions(host_client, host):
     ids = [q.pk for q in page.questions.all()]
     again = host_client.get(reverse("pages:edit", args=[page.pk]))
     assert [f["id"].value() for f in again.context["editor"].questions.forms][:2] == ids
+
+
+def test_a_tampered_question_id_never_touches_another_page_nor_fails(host_client, host, teammate):
+    bobs = page_create(
+        host=teammate,
+        fields={"title": "Bob", "slug": "bob"},
+        questions=[QuestionData(label="Bob's question", kind="text")],
+    )
+    bobs_question = bobs.questions.get()
+    page = page_create(host=host, fields={"title": "Call", "slug": "call"})
+    url = reverse("pages:edit", args=[page.pk])
+
+    def post(question_id: str):
+        question = {"id": question_id, "label": "Company", "kind": "text"}
+        return host_client.post(url, editor_data(title="Call", slug="call", questions=[question]))
+
+    assert post(str(2**64)).status_code == 400  # beyond any id the database can hold
+    assert not page.questions.exists()
+    assert post(str(bobs_question.pk)).status_code == 302
+    assert page.questions.get().label == "Company"
+    bobs_question.refresh_from_db()
+    assert (bobs_question.page, bobs_question.label) == (bobs, "Bob's question")
 
 
 @pytest.mark.parametrize(
