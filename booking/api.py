@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from booking.models import BookingPage
+from booking.models import BookingPage, is_wellformed_slug
 from booking.public_forms import BookingRequestForm, SlotsQueryForm, horizon_clamp
 from booking.ratelimit import rate_limit_exceeded
 from booking.selectors import day_window, page_slots, public_page_for
@@ -47,7 +47,7 @@ def api_view(*methods: str) -> Callable:
                 response = json_error(405, f"Use {' or '.join(methods)}.")
                 response["Allow"] = ", ".join(methods)
                 return response
-            page = public_page_for(slug=slug)
+            page = public_page_for(slug=slug) if is_wellformed_slug(slug) else None
             if page is None or not page.is_active:
                 return json_error(404, "No booking page takes bookings at this address.")
             return view(request, page)

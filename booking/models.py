@@ -6,6 +6,7 @@ the page's own time zone (``BookingPage.time_zone``).
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.conf import settings
@@ -61,6 +62,11 @@ def validate_slug(value: str) -> None:
     """Lowercase letters, digits and single hyphens; not a reserved word."""
     if value in RESERVED_SLUGS:
         raise ValidationError(f"“{value}” is reserved; choose another link.")
+
+
+def is_wellformed_slug(value: str) -> bool:
+    """Whether ``value`` can be a page's slug at all (checked before querying for it)."""
+    return len(value) <= MAX_SLUG_LENGTH and re.fullmatch(SLUG_PATTERN, value) is not None
 
 
 slug_format = RegexValidator(

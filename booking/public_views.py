@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.timezones import time_zone_names
 from booking.ics import booking_ics
-from booking.models import Booking, BookingPage
+from booking.models import Booking, BookingPage, is_wellformed_slug
 from booking.public_forms import CancelForm, RescheduleForm
 from booking.ratelimit import rate_limit_exceeded
 from booking.selectors import public_page_for
@@ -36,7 +36,7 @@ from booking.tokens import booking_from_token, booking_paths
 @require_GET
 def book_page(request: HttpRequest, slug: str) -> HttpResponse:
     """``/book/<slug>/``: 404 with a friendly page when unknown or not taking bookings."""
-    page = public_page_for(slug=slug)
+    page = public_page_for(slug=slug) if is_wellformed_slug(slug) else None
     if page is None or not page.is_active:
         return render(request, "booking/public/unavailable.html", {"page": page}, status=404)
     return render(request, "booking/public/book.html", _widget_context(page, mode="book"))

@@ -152,9 +152,11 @@ def test_sixty_two_days_are_allowed_and_extreme_dates_are_harmless(client, page)
 
 def test_unknown_and_disabled_pages_answer_404_everywhere(client, page):
     day = workday("Europe/London")
-    assert client.get(slots_url("nobody", start=day, end=day, tz="UTC")).status_code == 404
-    assert book(client, "nobody", start=at(day, 10)).status_code == 404
-    assert client.get(reverse("booking:page", args=["nobody"])).status_code == 404
+    # "nul\x00" cannot even be queried on PostgreSQL: still a 404, never a 500.
+    for slug in ["nobody", "nul\x00", "Ünïcode", "x" * 300]:
+        assert client.get(slots_url(slug, start=day, end=day, tz="UTC")).status_code == 404
+        assert book(client, slug, start=at(day, 10)).status_code == 404
+        assert client.get(reverse("booking:page", args=[slug])).status_code == 404
     page_set_active(page=page, active=False)
     response = client.get(slots_url(page.slug, start=day, end=day, tz="UTC"))
     assert response.status_code == 404
