@@ -1,0 +1,156 @@
+"""Every page a host or an invitee sees: one h1, a main landmark, a label on every field,
+and every aria reference pointing at an element that exists (else a screen reader
+announces nothing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import reverse
+
+from booking.services import Invitee, QuestionData, booking_create, page_create
+from booking.tokens import booking_paths
+from calendars.models import Calendar, CalendarConnection
+from tests.support.booking import at, workday
+
+pytestmark = pytest.mark.django_db
+
+FIELDS = {"input", "select", "textarea"}
+UNLABELLED_INPUTS = {"hidden", "submit", "button", "reset", "image"}
+
+
+@dataclass
+class Structure:
+    ids: list[str] = field(default_factory=list)
+    references: list[tuple[str, str]] = field(default_factory=list)  # (attribute, id)
+    labelled_for: set[str] = field(default_factory=set)
+    unlabelled: list[str] = field(default_factory=list)
+    h1: int = 0
+    main: int = 0
+
+
+class _Parser(HTMLParser):
+    """Collects ids, aria references, labels and fields outside <template> elements."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.page = Structure()
+        self._labels = 0  # open <label> elements: a field inside one is labelled
+        self._templates = 0
+        self._fields: list[tuple[dict[str, str], bool]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "template":
+            self._templates += 1
+        if self._templates:
+            return
+        if "id" in a:
+            self.page.ids.append(a["id"])
+        for name in ("aria-describedby", "aria-labelledby", "aria-controls"):
+            self.page.references += [(name, ref) for ref in a.get(name, "").split()]
+        if tag == "label":
+            self._labels += 1
+            if a.get("for"):
+                self.page.labelled_for.add(a["for"])
+        elif tag == "h1":
+            self.page.h1 += 1
+        elif tag == "main":
+            self.page.main += 1
+        elif tag in FIELDS and a.get("type", "") not in UNLABELLED_INPUTS:
+            self._fields.append((a, self._labels > 0))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "template":
+            self._templates -= 1
+        elif tag == "label" and not self._templates:
+            self._labels -= 1
+
+    def close(self) -> None:
+        super().close()
+        for attrs, wrapped in self._fields:
+            named = attrs.get("aria-label") or attrs.get("aria-labelledby")
+            if not (wrapped or named or attrs.get("id") in self.page.labelled_for):
+                self.page.unlabelled.append(attrs.get("name") or attrs.get("id") or "?")
+
+
+def structure(html: str) -> Structure:
+    parser = _Parser()
+    parser.feed(html)
+    parser.close()
+    return parser.page
+
+
+def assert_well_formed(response) -> None:
+    assert response.status_code in (200, 400, 404), response.status_code
+    page = structure(response.content.decode())
+    missing = [(name, ref) for name, ref in page.references if ref not in page.ids]
+    assert missing == [], f"aria references to nothing: {missing}"
+    assert page.unlabelled == [], f"fields without a label: {page.unlabelled}"
+    assert sorted({i for i in page.ids if page.ids.count(i) > 1}) == []
+    assert (page.h1, page.main) == (1, 1)
+
+
+@pytest.fixture
+def alices_things(host):
+    """A page with a question of each kind, a connected calendar and one booking."""
+    connection = CalendarConnection.objects.create(
+        host=host, provider="office365", account_id="uid.tid", account_email="alice@contoso.com"
+    )
+    Calendar.objects.create(connection=connection, remote_id="A", name="Calendar", is_default=True)
+    page = page_create(
+        host=host,
+        fields={"title": "Intro call", "slug": "intro"},
+        questions=[
+            QuestionData(label="Company", kind="text", required=True),
+            QuestionData(label="Size", kind="choice", options=("Small", "Large")),
+            QuestionData(label="Phone", kind="phone"),
+        ],
+    )
+    booking = booking_create(
+        page=page,
+        start=at(workday("Europe/London"), 10),
+        invitee=Invitee(name="Dana", email="dana@example.com", time_zone="Asia/Kolkata"),
+    )
+    return page, connection, booking_paths(booking)
+
+
+def test_setup_pages_are_well_formed(host_client, alices_things):
+    page, connection, _ = alices_things
+    for url in [
+        reverse("setup:home"),
+        reverse("setup:profile"),
+        reverse("calendars:integration"),
+        reverse("calendars:disconnect", args=[connection.pk]),
+        reverse("pages:list"),
+        reverse("pages:create"),
+        reverse("pages:edit", args=[page.pk]),
+        reverse("pages:calendars", args=[page.pk]),
+        reverse("pages:delete", args=[page.pk]),
+    ]:
+        assert_well_formed(host_client.get(url))
+
+
+def test_invalid_setup_forms_are_well_formed(host_client, alices_things):
+    page, _, _ = alices_things
+    assert_well_formed(host_client.post(reverse("pages:edit", args=[page.pk]), {}))
+    assert_well_formed(host_client.post(reverse("setup:profile"), {}))
+
+
+def test_public_and_sign_in_pages_are_well_formed(client, alices_things):
+    _, _, links = alices_things
+    for url in [
+        reverse("home"),
+        reverse("accounts:login"),
+        reverse("accounts:signup"),
+        reverse("accounts:password_reset"),
+        reverse("booking:page", args=["intro"]),
+        reverse("booking:page", args=["nobody"]),
+        links["manage"],
+        links["cancel"],
+        links["reschedule"],
+    ]:
+        assert_well_formed(client.get(url))
+    assert_well_formed(client.post(reverse("accounts:signup"), {}))
