@@ -1,0 +1,66 @@
+"""On a 360-pixel phone, no page scrolls sideways, even with long unbroken text.
+
+Hosts paste links into descriptions and locations; invitees type long names. A word
+wider than the screen must wrap instead of pushing the layout off the side.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from booking.services import Invitee, booking_create, page_create
+from booking.tokens import booking_paths
+from tests.support.booking import at, workday
+from tests.support.browser import off_loop
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LONG_LINK = "https://maps.example.com/?q=" + "ConferenceCentreMainStreet" * 8
+
+
+def _alices_page_and_booking(host):
+    page = page_create(
+        host=host,
+        fields={
+            "title": "Onboarding-session-for-new-enterprise-customers-2026",
+            "slug": "onboarding",
+            "description": f"Directions: {LONG_LINK}",
+            "location_kind": "in_person",
+            "location_details": LONG_LINK[:300],
+        },
+    )
+    booking = booking_create(
+        page=page,
+        start=at(workday("Europe/London"), 10),
+        invitee=Invitee(
+            name="MaximilianAlexander" * 7, email="max@example.com", time_zone="Asia/Kolkata"
+        ),
+    )
+    return page.pk, booking_paths(booking)
+
+
+def test_no_page_scrolls_sideways_on_a_phone(
+    transactional_db, host, live_server, chromium, screenshots
+):
+    page_pk, links = off_loop(lambda: _alices_page_and_booking(host))
+    phone = chromium.new_context(viewport={"width": 360, "height": 740}).new_page()
+    base = live_server.url
+
+    def check(step: str, path: str) -> None:
+        phone.goto(base + path)
+        screenshots.take(phone, step)
+        widths = phone.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], f"{path} is {widths[0]}px wide on a {widths[1]}px screen"
+
+    check("booking-page", "/book/onboarding/")
+    check("confirmation", links["manage"])
+    check("cancel", links["cancel"])
+    check("reschedule", links["reschedule"])
+
+    phone.goto(f"{base}/accounts/login/")
+    phone.fill("#id_username", host.email)
+    phone.fill("#id_password", "alice-password-1")
+    phone.click("button[type=submit]")
+    check("page-list", "/setup/booking-pages/")
+    check("page-editor", f"/setup/booking-pages/{page_pk}/")
+    check("page-calendars", f"/setup/booking-pages/{page_pk}/calendars/")
