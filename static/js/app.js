@@ -36,11 +36,22 @@
     if (form) { form.submit(); }
   }
 
-  // Selects marked data-submit-on-change save at once; their Save button is then redundant.
+  // Selects marked data-submit-on-change save at once when picked with a pointer. Arrow
+  // keys change a closed select's value as they move, so a keyboard change does not
+  // save (and reload the page) on every step: it shows the Save button instead, and
+  // Enter saves.
   function submitOnChange() {
     document.querySelectorAll("select[data-submit-on-change]").forEach(function (select) {
-      select.addEventListener("change", function () { select.form.submit(); });
       var save = select.form.querySelector("[data-hide-with-js]");
+      var byKeyboard = false;
+      select.addEventListener("pointerdown", function () { byKeyboard = false; });
+      select.addEventListener("keydown", function (event) {
+        byKeyboard = true;
+        if (event.key === "Enter") { event.preventDefault(); select.form.submit(); }
+      });
+      select.addEventListener("change", function () {
+        if (byKeyboard && save) { save.hidden = false; } else { select.form.submit(); }
+      });
       if (save) { save.hidden = true; }
     });
   }
