@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from accounts.timezones import is_time_zone
+
 
 def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if not is_time_zone(value):
         raise ValidationError(f"{value!r} is not a known time zone.")
 
 

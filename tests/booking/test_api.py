@@ -133,6 +133,8 @@ def test_busy_time_of_a_disconnected_account_is_ignored(client, page, calendars)
         ({"start": "2026-01-01", "end": "2026-01-02"}, "tz"),
         ({"end": "2026-01-02", "tz": "UTC"}, "start"),
         ({"start": "0001-01-01", "end": "0001-01-01", "tz": "X" * 300}, "tz"),
+        # The server's own zone under a file name that is not an IANA zone.
+        ({"start": "2026-01-01", "end": "2026-01-02", "tz": "localtime"}, "tz"),
     ],
 )
 def test_bad_slot_queries_answer_400_with_field_messages(client, page, query, field):
