@@ -63,6 +63,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    def clean(self) -> None:
+        # Log-in matches emails without regard to case, so they are stored in one case
+        # (as create_user does), and the unique check then refuses the same address twice.
+        super().clean()
+        self.email = self.email.lower()
+
     def get_full_name(self) -> str:
         return self.name or self.email
 

@@ -167,3 +167,28 @@ def test_a_name_must_be_one_line(host_client, host, client, django_user_model):
     assert response.status_code == 200
     assert "one line" in response.content.decode()
     assert not django_user_model.objects.filter(email="eve@example.com").exists()
+
+
+def test_hosts_added_in_the_admin_log_in_whatever_the_case_of_their_email(
+    client, django_user_model, host
+):
+    admin = django_user_model.objects.create_superuser("root@example.com", "root-pass-123")
+    client.force_login(admin)
+    add = reverse("admin:accounts_user_add")
+    password = {
+        "usable_password": "true",
+        "password1": "a-long-pass-phrase-1",
+        "password2": "a-long-pass-phrase-1",
+    }
+    response = client.post(add, {"email": "Dana@Example.com", **password})
+    assert response.status_code == 302
+    # The same address in another case is the same person: refused, not a second account.
+    again = client.post(add, {"email": "dana@EXAMPLE.com", **password})
+    assert again.status_code == 200
+    assert "already exists" in again.content.decode()
+    client.logout()
+    response = client.post(
+        reverse("accounts:login"),
+        {"username": "dana@example.com", "password": "a-long-pass-phrase-1"},
+    )
+    assert response.status_code == 302
