@@ -39,6 +39,8 @@ def test_run_starts_everything_seeds_the_demo_host_and_stops_on_ctrl_c(tmp_path)
         wait_until(lambda: any("ready." in line for line in lines), timeout=60)
         wait_until(lambda: any("beat: Starting" in line for line in lines), timeout=60)
         assert any("Demo login: demo@example.com / demo-password" in line for line in lines)
+        # Links printed, shown in Setup and emailed point at this server's port.
+        assert any(f"{base}/book/demo/" in line for line in lines), "".join(lines)
 
         session = requests.Session()
         login = session.get(base + "/accounts/login/")
@@ -53,6 +55,7 @@ def test_run_starts_everything_seeds_the_demo_host_and_stops_on_ctrl_c(tmp_path)
         )
         assert page.url == base + "/setup/"
         assert "Calendar integration" in page.text
+        assert f'href="{base}/book/demo/"' in session.get(base + "/setup/booking-pages/").text
         assert (tmp_path / "db.sqlite3").exists()
         _check_graph_sandbox(tmp_path, port=port, sandbox_port=sandbox_port, lines=lines)
     finally:

@@ -39,22 +39,23 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
 
     def handle(self, *args, port: int, host: str, **options):
+        if not os.environ.get("SITE_URL"):
+            # Links printed here, shown in Setup and sent in emails point at this server,
+            # whatever its port (the children read the variable; this process is set up).
+            settings.SITE_URL = os.environ["SITE_URL"] = f"http://{_browse_host(host)}:{port}"
         for alias in settings.DATABASES:
             call_command("migrate", database=alias, interactive=False, verbosity=0)
         call_command("seed_demo", verbosity=1)
         children = self.children(host=host, port=port)
         self.stdout.write(self.style.SUCCESS(f"ScheduleOnce is starting on http://{host}:{port}/"))
         if apps.is_installed("graph_sandbox"):
-            self.announce_sandbox(host=host, port=port)
+            self.announce_sandbox()
         self.stdout.write("Press Ctrl-C to stop the web server, worker, beat and sandbox.\n")
         sys.exit(supervise(children))
 
-    def announce_sandbox(self, *, host: str, port: int) -> None:
+    def announce_sandbox(self) -> None:
         """The sandbox's pages live on this web server: tell the children, and the person."""
-        browse_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-        pages = os.environ.get("GRAPH_SANDBOX_PAGES_URL") or (
-            os.environ.get("SITE_URL") or f"http://{browse_host}:{port}"
-        )
+        pages = os.environ.get("GRAPH_SANDBOX_PAGES_URL") or os.environ["SITE_URL"]
         os.environ["GRAPH_SANDBOX_PAGES_URL"] = pages.rstrip("/")
         self.stdout.write(
             f"Graph sandbox (Microsoft stand-in): https://localhost:{settings.GRAPH_SANDBOX_PORT}"
@@ -78,6 +79,11 @@ class Command(BaseCommand):
                 Child("sandbox", [*sandbox, "--port", str(settings.GRAPH_SANDBOX_PORT)])
             )
         return children
+
+
+def _browse_host(host: str) -> str:
+    """The address a browser uses for a server listening on ``host``."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
 
 
 def supervise(children: list[Child]) -> int:
