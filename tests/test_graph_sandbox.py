@@ -230,6 +230,18 @@ def test_bad_addresses_and_windows_are_4xx(client, seeded):
         == 400
     )
     assert client.get(f"/graph-sandbox/mailboxes/{ADELE}/events/").status_code == 405
+    # Dates at the ends of the calendar would overflow a datetime: a 400, not a 500.
+    for start in ["9999-12-31", "0001-01-01"]:
+        url = f"/graph-sandbox/mailboxes/{ADELE}/?start={start}&days=30"
+        assert client.get(url).status_code == 400
+    calendar = Calendar.objects.get(owner__address=ADELE, name="Personal")
+    form = {"calendar": calendar.pk, "subject": "Busy", "show_as": "busy"}
+    for day, start, end in [("9999-12-31", "23:00", "00:00"), ("0001-01-01", "00:00", "01:00")]:
+        response = client.post(
+            f"/graph-sandbox/mailboxes/{ADELE}/events/",
+            {**form, "date": day, "start_time": start, "end_time": end},
+        )
+        assert response.status_code == 400
 
 
 # --- the TLS server ----------------------------------------------------------------------------

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from graph_sandbox.models import Calendar
+
+# Dates a window or an event may use: far from datetime's limits, which a time zone's
+# offset or a window's length would otherwise cross.
+DATE_RANGE = [MinValueValidator(date(1900, 1, 1)), MaxValueValidator(date(2999, 12, 31))]
 
 SHOW_AS_CHOICES = [
     ("busy", "Busy"),
@@ -19,7 +24,9 @@ SHOW_AS_CHOICES = [
 
 
 class WindowForm(forms.Form):
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label="From", widget=forms.DateInput(attrs={"type": "date"}), validators=DATE_RANGE
+    )
     days = forms.IntegerField(label="Days", min_value=1, max_value=62, initial=14)
 
 
@@ -28,7 +35,9 @@ class BusyEventForm(forms.Form):
         queryset=Calendar.objects.none(), label="Calendar", empty_label=None
     )
     subject = forms.CharField(label="Subject", max_length=255, initial="Busy")
-    date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        label="Date", widget=forms.DateInput(attrs={"type": "date"}), validators=DATE_RANGE
+    )
     start_time = forms.TimeField(label="Starts", widget=forms.TimeInput(attrs={"type": "time"}))
     end_time = forms.TimeField(label="Ends", widget=forms.TimeInput(attrs={"type": "time"}))
     show_as = forms.ChoiceField(label="Show as", choices=SHOW_AS_CHOICES, initial="busy")
