@@ -106,7 +106,7 @@ def parse_instant(value: str) -> datetime:
         raise BadDateTime(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return _to_utc(parsed, value)
 
 
 def parse_date_time_time_zone(value: object) -> tuple[datetime, str]:
@@ -127,7 +127,15 @@ def parse_date_time_time_zone(value: object) -> tuple[datetime, str]:
         raise BadDateTime(value["dateTime"])
     if local.tzinfo is None:
         local = local.replace(tzinfo=tz)
-    return local.astimezone(UTC), name
+    return _to_utc(local, value["dateTime"]), name
+
+
+def _to_utc(moment: datetime, text: str) -> datetime:
+    """``moment`` in UTC; ``BadDateTime`` when that falls outside years 1-9999."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise BadDateTime(text) from None
 
 
 def format_date_time_time_zone(instant: datetime, zone_name: str) -> dict[str, str]:

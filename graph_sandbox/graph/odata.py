@@ -28,6 +28,7 @@ from graph_sandbox.timefmt import BadTimeZone, zone
 
 MAX_TOP = 1000
 DEFAULT_TOP = 10
+MAX_SKIP = 2**31 - 1  # far beyond any row count (SQLite's OFFSET fails past 2**63)
 _PREFER_ITEM = re.compile(r'\s*([\w.]+)\s*(?:=\s*(?:"([^"]*)"|([^,;]*)))?')
 
 
@@ -133,7 +134,7 @@ def apply_select(item: dict, fields: set[str] | None) -> dict:
 def top_and_skip(request: HttpRequest, *, default_top: int = DEFAULT_TOP) -> tuple[int, int]:
     top = _bounded_int(request.GET.get("$top", ""), default=default_top, name="$top")
     skip = request.GET.get("$skip", "") or "0"
-    if not skip.isdigit():
+    if not skip.isdigit() or int(skip) > MAX_SKIP:
         raise GraphError(400, "BadRequest", f"Invalid value '{skip}' for $skip query option.")
     return top, int(skip)
 

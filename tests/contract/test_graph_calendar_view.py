@@ -116,6 +116,13 @@ def test_the_window_is_required(graph):
     assert response.json()["error"]["code"] == "ErrorInvalidParameter"
 
 
+def test_windows_and_skips_beyond_what_the_store_holds_are_400(graph):
+    calendar = calendar_ids(graph)["Calendar"]
+    before_year_1 = "startDateTime=0001-01-01T00:00:00%2B09:00&endDateTime=2030-01-01T00:00:00Z"
+    assert view(graph, calendar, before_year_1).status_code == 400
+    assert view(graph, calendar, WINDOW + "&$skip=" + "9" * 25).status_code == 400
+
+
 def test_pages_follow_next_link_until_every_event_was_seen(graph):
     for i in range(25):
         add(f"Event {i:02}", i * 0.5, 20)

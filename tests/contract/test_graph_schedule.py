@@ -86,3 +86,9 @@ def test_get_schedule_validates_its_request(graph):
     assert graph("POST", "/me/calendar/getSchedule", json={}).status_code == 400
     bad_interval = graph("POST", "/me/calendar/getSchedule", json=request(ADELE, interval=1))
     assert bad_interval.status_code == 400
+    # Midnight of year 1 in Tokyo is before year 1 in UTC.
+    too_early = {
+        **request(ADELE),
+        "startTime": {"dateTime": "0001-01-01T00:00:00", "timeZone": "Asia/Tokyo"},
+    }
+    assert graph("POST", "/me/calendar/getSchedule", json=too_early).status_code == 400
