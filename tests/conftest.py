@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, connections
 
-from tests.support.browser import Screenshots, chromium_browser
+from tests.support.browser import Screenshots, chromium_browser, chromium_path
 from tests.support.services import redis_available, require_services
 from tests.support.worker import CeleryWorker
 
@@ -93,7 +93,10 @@ def worker_factory(transactional_db):
 
 @pytest.fixture
 def chromium():
-    """Debian's Chromium, headless, through Playwright."""
+    """Debian's Chromium, headless, through Playwright (skipped where none is installed)."""
+    path = chromium_path()
+    if not os.path.exists(path):
+        _skip_or_fail(f"Chromium is not installed at {path} (set CHROMIUM_PATH)")
     with chromium_browser() as browser:
         yield browser
         # ORM calls made while Playwright's loop runs get their own connection, which

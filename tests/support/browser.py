@@ -29,13 +29,17 @@ CHROMIUM_ARGS = [
 ]
 
 
+def chromium_path() -> str:
+    return os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
 @contextmanager
 def chromium_browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+            executable_path=chromium_path(),
             headless=True,
             args=CHROMIUM_ARGS,
         )
