@@ -61,6 +61,24 @@ def database_text() -> str:
     return "\n".join(chunks)
 
 
+def _admin_pages(connection: CalendarConnection) -> str:
+    """The connection and its calendars as an operator sees them in the admin."""
+    from django.test import Client
+
+    from accounts.models import User
+
+    operator = Client(HTTP_HOST="127.0.0.1:8000")
+    operator.force_login(User.objects.create_superuser("ops@example.com", "ops-password-1"))
+    urls = [
+        reverse("admin:calendars_calendarconnection_change", args=[connection.pk]),
+        reverse("admin:calendars_calendarconnection_changelist"),
+        reverse("admin:calendars_calendar_change", args=[connection.calendars.first().pk]),
+    ]
+    responses = [operator.get(url) for url in urls]
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    return "\n".join(r.content.decode() for r in responses)
+
+
 @pytest.fixture
 def browser(client, host):
     client.defaults["HTTP_HOST"] = "127.0.0.1:8000"
@@ -80,7 +98,8 @@ def test_no_issued_token_is_stored_or_logged_in_plain_text(
         calendar_list_refresh(connection=connection)
         access_token_for(connection=connection, force_refresh=True)
         browser.post(reverse("calendars:reminder", args=[connection.pk]), {"reminder": "30"})
-        browser.get(reverse("calendars:integration"))
+        pages = [browser.get(reverse("calendars:integration")).content.decode()]
+        pages.append(_admin_pages(connection))
         positive = crypto.decrypt(CalendarConnection.objects.get().token_cache)
         # Keep-alive, then revocation and expiry paths.
         control.clock_advance(timedelta(days=31))
@@ -96,6 +115,7 @@ def test_no_issued_token_is_stored_or_logged_in_plain_text(
     assert leaked(positive, hashes), "the scan must find tokens where they really are"
 
     assert leaked(database_text(), hashes) == set()
+    assert leaked("\n".join(pages), hashes) == set()
     console = capfd.readouterr()
     logs = "\n".join([caplog.text, console.out, console.err])
     assert "connected office365 account" in logs  # the logs were captured
