@@ -36,16 +36,7 @@ def env_list(name: str) -> list[str]:
 
 def env_seconds(name: str, *, default: int) -> int:
     """Read a positive whole number of seconds."""
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number of seconds, not {raw!r}.")
-    if value <= 0:
-        raise ImproperlyConfigured(f"{name} must be positive, not {value}.")
-    return value
+    return env_int(name, default=default, minimum=1)
 
 
 def env_count(name: str, *, default: int) -> int:

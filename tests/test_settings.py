@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 
+from scheduleonce.envtools import env_seconds
 from tests.support.subproc import clean_env, manage
 
 PRODUCTION = {
@@ -52,6 +54,18 @@ def test_a_typo_in_a_boolean_is_an_error_not_false():
     done = manage("check", env=clean_env(DEBUG="ture"))
     assert done.returncode != 0
     assert "DEBUG must be one of" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [("soon", "must be a whole number"), ("0", "at least 1"), ("-5", "at least 1")],
+)
+def test_intervals_are_positive_whole_seconds(monkeypatch, raw, message):
+    monkeypatch.setenv("HEARTBEAT_INTERVAL", raw)
+    with pytest.raises(ImproperlyConfigured, match=message):
+        env_seconds("HEARTBEAT_INTERVAL", default=60)
+    monkeypatch.setenv("HEARTBEAT_INTERVAL", "90")
+    assert env_seconds("HEARTBEAT_INTERVAL", default=60) == 90
 
 
 def test_local_run_generates_and_keeps_a_token_key(tmp_path):
