@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, time, timedelta
 
 import pytest
@@ -217,6 +218,26 @@ def test_associated_calendars_without_a_connection_point_to_calendar_integration
     assert reverse("calendars:integration") in text
     assert "No calendar is connected yet" in text
     assert "shared calendars and resource" in text
+
+
+def test_each_calendar_choice_is_labelled_with_its_calendar(host_client, host):
+    # A screen reader tabbing through the table hears the label only: "Make main" or
+    # "Retrieve busy time" alone does not say which calendar it is about.
+    page = page_create(host=host, fields={"title": "Call", "slug": "call"})
+    connection = CalendarConnection.objects.create(
+        host=host, provider="office365", account_id="a", account_email="alice@contoso.com"
+    )
+    for remote_id, name in [("1", "Calendar"), ("2", "Team rota")]:
+        Calendar.objects.create(connection=connection, remote_id=remote_id, name=name)
+    html = host_client.get(reverse("pages:calendars", args=[page.pk])).content.decode()
+    labels = [
+        " ".join(re.sub(r"<[^>]+>", " ", label).split())
+        for label in re.findall(r"<label[^>]*>(.*?)</label>", html, flags=re.S)
+        if "<input" in label
+    ]
+    assert len(labels) == 6
+    for name in ["Calendar", "Team rota"]:
+        assert len([label for label in labels if label.endswith(name)]) == 3, labels
 
 
 def test_associated_calendars_main_radio_and_checkboxes(host_client, host, teammate):
