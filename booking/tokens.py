@@ -1,7 +1,8 @@
 """Unguessable links for invitees: a booking's uuid signed with the site's secret.
 
-A token names one booking and lets whoever holds it see, cancel or reschedule it,
-so it travels only in the invitee's confirmation (page and emails).
+A token names one booking and lets whoever holds it see, cancel or reschedule it.
+It travels in the invitee's confirmation page and emails, and in the event text
+(calendar event body and .ics description) that both the invitee and the host get.
 """
 
 from __future__ import annotations
