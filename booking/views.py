@@ -80,6 +80,10 @@ def page_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _render_editor(request: HttpRequest, editor: PageEditor, *, status: int) -> HttpResponse:
     page = editor.page
+    if page is not None and editor.form.is_bound:
+        # Validating wrote the refused values (a slug with a slash, say) into the
+        # instance: the heading and link show what is saved.
+        page.refresh_from_db()
     context = {
         "section": "pages",
         "editor": editor,

@@ -145,6 +145,19 @@ def test_bad_page_settings_are_refused_with_a_message(host_client, change, messa
     assert not BookingPage.objects.exists()
 
 
+def test_a_refused_edit_shows_the_saved_title_and_link(host_client, host, settings):
+    page = page_create(host=host, fields={"title": "Call", "slug": "call"})
+    url = reverse("pages:edit", args=[page.pk])
+    response = host_client.post(url, editor_data(title="New title", slug="team/intro"))
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "lowercase letters, digits and hyphens" in text
+    assert "<h1>Call</h1>" in text
+    assert f'href="{settings.SITE_URL}/book/call/"' in text
+    page.refresh_from_db()
+    assert (page.title, page.slug) == ("Call", "call")
+
+
 def test_rules_the_slot_engine_refuses_show_its_message_on_the_form(host_client):
     overlapping = [(0, "09:00", "12:00"), (0, "11:00", "13:00")]
     response = host_client.post(reverse("pages:create"), editor_data(hours=overlapping))
