@@ -31,6 +31,7 @@ from booking.services import BookingError, Invitee, SlotTaken, booking_create
 from booking.tokens import booking_paths
 
 MAX_BODY_BYTES = 16 * 1024
+TOO_LARGE = f"The request is too large (at most {MAX_BODY_BYTES} bytes)."
 
 
 def json_error(status: int, message: str, errors: dict[str, list[str]] | None = None, **kw):
@@ -103,7 +104,7 @@ def bookings(request: HttpRequest, page: BookingPage) -> JsonResponse:
         return response
     payload, problem = _json_body(request)
     if problem:
-        status = 413 if problem.startswith("The request is too large") else 400
+        status = 413 if problem == TOO_LARGE else 400
         return json_error(status, problem, {"body": [problem]})
     form = BookingRequestForm(payload, questions=list(page.questions.all()))
     if not form.is_valid():
@@ -144,13 +145,13 @@ def _json_body(request: HttpRequest) -> tuple[dict, str | None]:
     except ValueError:
         length = 0
     if length > MAX_BODY_BYTES:
-        return {}, f"The request is too large (at most {MAX_BODY_BYTES} bytes)."
+        return {}, TOO_LARGE
     try:
         raw = request.body
     except RequestDataTooBig:
-        return {}, f"The request is too large (at most {MAX_BODY_BYTES} bytes)."
+        return {}, TOO_LARGE
     if len(raw) > MAX_BODY_BYTES:
-        return {}, f"The request is too large (at most {MAX_BODY_BYTES} bytes)."
+        return {}, TOO_LARGE
     try:
         payload = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
