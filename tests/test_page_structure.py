@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
+from django.test import RequestFactory
 from django.urls import reverse
 
 from booking.services import Invitee, QuestionData, booking_create, page_create
@@ -84,7 +85,7 @@ def structure(html: str) -> Structure:
 
 
 def assert_well_formed(response) -> None:
-    assert response.status_code in (200, 400, 404), response.status_code
+    assert response.status_code in (200, 400, 404, 500), response.status_code
     page = structure(response.content.decode())
     missing = [(name, ref) for name, ref in page.references if ref not in page.ids]
     assert missing == [], f"aria references to nothing: {missing}"
@@ -154,3 +155,17 @@ def test_public_and_sign_in_pages_are_well_formed(client, alices_things):
     ]:
         assert_well_formed(client.get(url))
     assert_well_formed(client.post(reverse("accounts:signup"), {}))
+
+
+def test_not_found_and_server_error_pages_are_ours_and_well_formed(client, settings):
+    from django.views.defaults import server_error
+
+    settings.DEBUG = False
+    response = client.get("/bookings/not-a-booking-link/")
+    assert response.status_code == 404
+    assert "There is no page at this address" in response.content.decode()
+    assert_well_formed(response)
+    failed = server_error(RequestFactory().get("/"))
+    assert failed.status_code == 500
+    assert "Something went wrong on our side" in failed.content.decode()
+    assert_well_formed(failed)
