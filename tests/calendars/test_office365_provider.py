@@ -70,8 +70,9 @@ def test_create_sends_the_event_reminder_and_transaction_id(provider, graph):
     assert body == {
         "subject": "Intro call with Dana",
         "body": {"contentType": "text", "content": "Booked through ScheduleOnce."},
-        "start": {"dateTime": "2026-12-01T09:00:00", "timeZone": "UTC"},
-        "end": {"dateTime": "2026-12-01T09:30:00", "timeZone": "UTC"},
+        # Wall time in the event's own zone, named the Windows way (London is on GMT then).
+        "start": {"dateTime": "2026-12-01T09:00:00", "timeZone": "GMT Standard Time"},
+        "end": {"dateTime": "2026-12-01T09:30:00", "timeZone": "GMT Standard Time"},
         "location": {"displayName": "Online"},
         "attendees": [
             {"emailAddress": {"address": "dana@example.com", "name": "Dana"}, "type": "required"}
