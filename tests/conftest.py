@@ -65,9 +65,17 @@ def _service_markers(request):
         _skip_or_fail("Redis is not reachable (set CELERY_BROKER_URL=redis://...)")
 
 
+def _purge_broker() -> None:
+    """Drop messages earlier tests queued without a worker (e.g. pushes queued on commit)."""
+    from scheduleonce.celery import app
+
+    app.control.purge()
+
+
 @pytest.fixture
 def celery_worker(transactional_db):
     """A real `celery worker` process on the configured broker and the test database."""
+    _purge_broker()
     worker = CeleryWorker(extra_env={})
     worker.start()
     yield worker
@@ -76,11 +84,16 @@ def celery_worker(transactional_db):
 
 @pytest.fixture
 def worker_factory(transactional_db):
-    """Start real worker processes with extra environment; all are stopped afterwards."""
+    """Start real worker processes with extra environment; all are stopped afterwards.
+
+    The broker's queue is emptied first (not between workers: a second worker must
+    find what a killed first one left behind).
+    """
+    _purge_broker()
     workers: list[CeleryWorker] = []
 
-    def start(**extra_env: str) -> CeleryWorker:
-        worker = CeleryWorker(extra_env=extra_env)
+    def start(concurrency: int = 2, **extra_env: str) -> CeleryWorker:
+        worker = CeleryWorker(extra_env=extra_env, concurrency=concurrency)
         worker.start()
         workers.append(worker)
         return worker
