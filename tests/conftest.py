@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.support.services import redis_available, require_services
-from tests.support.worker import CeleryWorker
+from tests.support.worker import CeleryBeat, CeleryWorker
 
 if settings.GRAPH_SANDBOX:
     # The Graph sandbox plugin: the graph_sandbox_server fixture (see its docstring).
@@ -99,8 +99,27 @@ def worker_factory(transactional_db):
         return worker
 
     yield start
+    # Stop them all at once: each takes a few seconds to shut down.
     for worker in workers:
-        worker.stop()
+        worker.request_stop()
+    for worker in workers:
+        worker.wait_stopped()
+
+
+@pytest.fixture
+def beat_factory(transactional_db, tmp_path):
+    """Start a real `celery beat` process (its own schedule file); stopped afterwards."""
+    beats: list[CeleryBeat] = []
+
+    def start(**extra_env: str) -> CeleryBeat:
+        beat = CeleryBeat(extra_env=extra_env, schedule_file=tmp_path / f"beat-{len(beats)}")
+        beat.start()
+        beats.append(beat)
+        return beat
+
+    yield start
+    for beat in beats:
+        beat.stop()
 
 
 def pytest_report_header(config):
