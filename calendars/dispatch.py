@@ -25,7 +25,9 @@ def _send(name: str, *, args: list, countdown: float | None) -> bool:
     try:
         current_app.send_task(name, args=args, countdown=countdown)
     except Exception:  # the broker is down: sweeper and beat catch up later
-        logger.warning("Could not queue %s%s; it will be picked up later", name, args, exc_info=True)
+        logger.warning(
+            "Could not queue %s%s; it will be picked up later", name, args, exc_info=True
+        )
         return False
     return True
 

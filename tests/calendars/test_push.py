@@ -20,6 +20,7 @@ from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent, 
 from calendars.services.push import pushed_event_push
 from tests.support.office365 import (
     ADELE,
+    MEGAN,
     book_starts,
     connect_host,
     offered,
@@ -343,3 +344,44 @@ def _expired(connection) -> str:
     for entry in state["AccessToken"].values():
         entry["expires_on"] = str(int(time.time()) - 10)
     return crypto.encrypt(json.dumps(state))
+
+
+def test_bookings_made_while_disconnected_go_out_after_reconnecting(client, adele, intro, o365):
+    client.post(reverse("calendars:disconnect", args=[adele.pk]))
+    made, _ = _book_without_rows(client)
+
+    connect_host(client, o365, reconnect="1")
+
+    [row] = rows_for(made["id"])
+    assert row.calendar.connection_id == adele.pk
+    assert push(row) == "synced"
+    assert [e.subject for e in ours(o365)] == ["Intro call with Invitee 000"]
+
+
+def test_after_switching_accounts_every_future_booking_goes_to_the_new_main_calendar(
+    client, adele, intro, o365
+):
+    early, early_row = book_one(client)
+    push(early_row)
+    client.post(reverse("calendars:disconnect", args=[adele.pk]))
+    late, _ = _book_without_rows(client, index=2)
+
+    megan = connect_host(client, o365, address=MEGAN)
+
+    intro.refresh_from_db()
+    assert intro.main_calendar.connection_id == megan.pk
+    rows = PushedEvent.objects.filter(calendar__connection=megan)
+    assert {row.source for row in rows} == {f"booking:{early['id']}", f"booking:{late['id']}"}
+    assert all(push(row) == "synced" for row in rows)
+    megans = [e for e in o365.control.events(MEGAN, calendar="Calendar") if e.transaction_id]
+    assert len(megans) == 2
+    # The old account is disconnected: its event and its record are left as they were.
+    assert len(ours(o365)) == 1
+
+
+def _book_without_rows(client, *, index: int = 0) -> tuple[dict, None]:
+    """Book while no calendar is connected: the booking stands, nothing is pushed yet."""
+    start, _ = offered(client, "intro", first=tomorrow())[index]
+    [made] = book_starts(client, "intro", [start])
+    assert rows_for(made["id"]) == []
+    return made, None

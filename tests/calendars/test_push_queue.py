@@ -205,3 +205,45 @@ def test_the_sweeper_wakes_pushes_whose_account_is_connected_again(host, calenda
     _row(host, calendar, "stranded")
     assert push_queue.pushes_sweep() == []
     assert set(PushedEvent.objects.values_list("state", flat=True)) == {PushState.WAITING}
+
+
+# --- what queues a busy-time sync ----------------------------------------------------------------
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch):
+    sent: list[tuple[str, list]] = []
+    monkeypatch.setattr(
+        dispatch, "_send", lambda name, *, args, countdown: sent.append((name, args)) or True
+    )
+    return sent
+
+
+@pytest.mark.django_db
+def test_connecting_and_changing_busy_calendars_queue_a_sync_at_once(
+    host, fake_microsoft, sent_tasks, django_capture_on_commit_callbacks
+):
+    from booking.services import page_calendars_set, page_create
+
+    page = page_create(host=host, fields={"title": "Intro", "slug": "intro"})
+    assert sent_tasks == []  # no calendar connected yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        connection = fake_microsoft.connect(host).connection
+    assert (dispatch.SYNC_TASK, [connection.pk]) in sent_tasks
+
+    page.refresh_from_db()
+    work = Calendar.objects.get(name="Client work")
+    sent_tasks.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        page_calendars_set(
+            page=page, main_calendar=page.main_calendar, uses={work.pk: (True, False)}
+        )
+    assert sent_tasks == [(dispatch.SYNC_TASK, [connection.pk])]
+
+    sent_tasks.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        page_calendars_set(
+            page=page, main_calendar=page.main_calendar, uses={work.pk: (True, False)}
+        )
+    assert sent_tasks == []  # nothing changed
