@@ -218,6 +218,19 @@ def test_a_busy_event_hides_a_slot_after_one_sync_cycle_and_deleting_it_brings_i
     o365.control.event_delete(ADELE, busy.id)
     one_cycle()
     assert (start, end) in offered(client, "intro", first=day)
+
+    o365.control.event_add(
+        ADELE,
+        subject="Maybe",
+        start=datetime.fromisoformat(start),
+        end=datetime.fromisoformat(end),
+        show_as="tentative",
+    )
+    one_cycle()
+    assert (start, end) not in offered(client, "intro", first=day)  # tentative blocks...
+    intro.block_tentative = False
+    intro.save()
+    assert (start, end) in offered(client, "intro", first=day)  # ...while the page says so
     assert "sync_connection connection=" in worker.all_output()
 
 
