@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from django.urls import reverse
 
 from booking.models import BookingPage
-from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent, PushState
+from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent
 from tests.support.booking import book, slots_url
 
 ADELE = "adele@contoso.example"
@@ -85,11 +85,6 @@ def rows_for(booking_id: str) -> list[PushedEvent]:
     return list(PushedEvent.objects.filter(source=f"booking:{booking_id}").order_by("pk"))
 
 
-def unsettled() -> list[PushedEvent]:
-    """Rows that are not yet in their desired state (or failed)."""
-    return [row for row in PushedEvent.objects.all() if not row.is_settled]
-
-
 def all_settled() -> bool:
     rows = list(PushedEvent.objects.all())
     return bool(rows) and all(row.is_settled for row in rows)
@@ -100,19 +95,3 @@ def states() -> dict[str, int]:
     for state in PushedEvent.objects.values_list("state", flat=True):
         counts[state] = counts.get(state, 0) + 1
     return counts
-
-
-__all__ = [
-    "ADELE",
-    "MEGAN",
-    "PushState",
-    "all_settled",
-    "book_starts",
-    "connect_host",
-    "offered",
-    "open_page",
-    "rows_for",
-    "states",
-    "tomorrow",
-    "unsettled",
-]
