@@ -21,6 +21,10 @@ def pytest_configure(config):
     # Messages left over from an earlier, interrupted run must not reach this run's workers.
     if os.environ["CELERY_FILESYSTEM_DIR"] == str(TEST_BROKER_DIR):
         shutil.rmtree(TEST_BROKER_DIR, ignore_errors=True)
+        # Settings may already have created these (pytest-django loads them early):
+        # the test process itself queues tasks (pushes on commit), so they must exist.
+        for sub in ("queue", "processed", "control"):
+            (TEST_BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     import django
 
     django.setup()

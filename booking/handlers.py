@@ -9,7 +9,7 @@ import logging
 
 from django.db import transaction
 
-from booking.services import bookings_remirror, pages_assign_main_calendar
+from booking.services import bookings_remirror, busy_horizons_update, pages_assign_main_calendar
 from calendars.models import CalendarConnection
 
 log = logging.getLogger(__name__)
@@ -19,18 +19,26 @@ def on_calendars_changed(sender, *, connection: CalendarConnection, **kwargs) ->
     """Pages without a usable main booking calendar get the connection's default one."""
     with transaction.atomic():
         pages_assign_main_calendar(connection=connection)
+        busy_horizons_update(host=connection.host)
 
 
 def on_connection_established(
     sender, *, connection: CalendarConnection, new_account: bool = False, **kwargs
 ) -> None:
-    """As above; for a different account also re-push every future booking to it."""
+    """As above, and every future booking is asked for in the (new) main booking calendar.
+
+    For a different account that pushes them all there; after reconnecting the same
+    account it adds the bookings made while it was disconnected (the rest are unchanged).
+    """
     with transaction.atomic():
         pages = pages_assign_main_calendar(connection=connection)
-        count = bookings_remirror(host=connection.host) if new_account else 0
+        busy_horizons_update(host=connection.host)
+        count = bookings_remirror(host=connection.host)
     log.info(
-        "connection %s: main calendar set on %d page(s), %d booking(s) re-mirrored",
+        "connection %s (new account: %s): main calendar set on %d page(s), "
+        "%d booking(s) re-mirrored",
         connection.pk,
+        new_account,
         len(pages),
         count,
     )

@@ -36,6 +36,7 @@ from booking.models import (
     WeeklyHours,
 )
 from booking.selectors import (
+    busy_calendars_for,
     future_bookings_of_host,
     host_calendars,
     pages_needing_main_calendar,
@@ -45,6 +46,7 @@ from booking.selectors import (
 from booking.tokens import booking_paths
 from calendars.events import Attendee, EventDescription
 from calendars.models import Calendar, CalendarConnection
+from calendars.services.busy_sync import busy_horizons_set
 from calendars.services.mirroring import event_mirror, event_unmirror
 
 log = logging.getLogger(__name__)
@@ -314,6 +316,7 @@ def page_create(
     page.full_clean()
     page.save()
     _replace_rules(page=page, hours=hours, overrides=overrides, questions=questions)
+    busy_horizons_update(host=host)
     return page
 
 
@@ -331,6 +334,7 @@ def page_update(
     page.full_clean()
     page.save()
     _replace_rules(page=page, hours=hours, overrides=overrides, questions=questions)
+    busy_horizons_update(host=page.host)
     return page
 
 
@@ -364,9 +368,11 @@ def _replace_rules(
         question.save()
 
 
+@transaction.atomic
 def page_set_active(*, page: BookingPage, active: bool) -> BookingPage:
     page.is_active = active
     page.save(update_fields=["is_active", "updated_at"])
+    busy_horizons_update(host=page.host)
     return page
 
 
@@ -424,9 +430,12 @@ def page_duplicate(*, page: BookingPage) -> BookingPage:
     return copy
 
 
+@transaction.atomic
 def page_delete(*, page: BookingPage) -> None:
     """Delete the page. Its bookings stay (and their invitees can still cancel them)."""
+    host = page.host
     page.delete()
+    busy_horizons_update(host=host)
 
 
 @transaction.atomic
@@ -451,6 +460,19 @@ def page_calendars_set(
         for pk, (busy, add) in uses.items()
         if pk in allowed and (busy or add) and (main_calendar is None or pk != main_calendar.pk)
     )
+    busy_horizons_update(host=page.host)
+
+
+def busy_horizons_update(*, host) -> None:
+    """Tell calendars which of the host's calendars active pages read busy time from, and
+    how many days ahead (the longest horizon among those pages); a sync is queued for
+    calendars that became needed. Call after anything that changes pages or their calendars.
+    """
+    horizons: dict[int, int] = {}
+    for page in BookingPage.objects.filter(host=host, is_active=True):
+        for calendar in busy_calendars_for(page=page):
+            horizons[calendar.pk] = max(horizons.get(calendar.pk, 0), page.horizon_days)
+    busy_horizons_set(host=host, horizons=horizons)
 
 
 # --- reacting to calendar connections --------------------------------------------------------
@@ -476,8 +498,10 @@ def pages_assign_main_calendar(*, connection: CalendarConnection) -> list[Bookin
 def bookings_remirror(*, host, now: datetime | None = None) -> int:
     """Ask again for every future confirmed booking of ``host`` in its page's calendars.
 
-    Used after the host connects a different account: the events go to the new
-    main booking calendar (rows of the old, disconnected account are left alone).
+    Used after the host connects or reconnects an account: the events go to the
+    (possibly new) main booking calendar, including bookings made while no account
+    was connected; unchanged rows are left as they are, and rows of an old,
+    disconnected account are left alone.
     """
     now = now or timezone.now()
     count = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from calendars.models import Calendar, CalendarConnection
+from calendars.models import Calendar, CalendarConnection, PushedEvent
 
 
 class CalendarInline(admin.TabularInline):
@@ -76,6 +76,9 @@ class CalendarAdmin(admin.ModelAdmin):
         "color",
         "is_default",
         "can_edit",
+        "busy_horizon_days",
+        "full_synced_at",
+        "sync_retry_at",
         "synced_from",
         "synced_until",
         "last_synced_at",
@@ -83,4 +86,47 @@ class CalendarAdmin(admin.ModelAdmin):
     )
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(PushedEvent)
+class PushedEventAdmin(admin.ModelAdmin):
+    """The outbox, read-only: what each calendar should hold and what the workers achieved."""
+
+    list_display = (
+        "source",
+        "calendar",
+        "state",
+        "wanted",
+        "version",
+        "synced_version",
+        "attempts",
+    )
+    list_filter = ("state", "wanted")
+    search_fields = ("source", "remote_id", "calendar__connection__account_email")
+    readonly_fields = (
+        "host",
+        "calendar",
+        "source",
+        "transaction_id",
+        "payload",
+        "wanted",
+        "version",
+        "synced_version",
+        "remote_id",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "claimed_until",
+        "queued_at",
+        "last_error",
+        "created_at",
+        "updated_at",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -65,6 +65,9 @@ class CalendarConnection(models.Model):
     disconnect_reason = models.CharField(
         max_length=16, choices=DisconnectReason.choices, blank=True, default=""
     )
+    # Busy-time sync: a worker holds the connection until this time (a lease, so two
+    # workers never sync one connection at once; a crashed worker's lease just expires).
+    sync_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -86,6 +89,11 @@ class CalendarConnection(models.Model):
     def is_connected(self) -> bool:
         return self.status == ConnectionStatus.CONNECTED
 
+    @property
+    def mailbox_key(self) -> str:
+        """The mailbox, for its limit of concurrent calls (several hosts may share one)."""
+        return f"{self.provider}:{self.account_id}"[:300]
+
 
 class Calendar(models.Model):
     """A calendar of a connection that the host owns and may write to."""
@@ -100,12 +108,22 @@ class Calendar(models.Model):
     can_edit = models.BooleanField(default=True)
     # False when the calendar vanished at the last "Refresh calendar list".
     is_active = models.BooleanField(default=True)
-    # Busy-time sync state (see calendars.tasks).
+    # How many days ahead some active booking page needs this calendar's busy time
+    # (0: no page reads it, so it is not synced). Kept up to date by ``booking``, which
+    # owns the pages (calendars never imports booking).
+    busy_horizon_days = models.PositiveIntegerField(default=0)
+    # Busy-time sync state (calendars.services.busy_sync). The delta link covers
+    # [synced_from, synced_until); it is secret-free but long, and never logged.
     delta_link = models.TextField(blank=True, default="", editable=False)
     synced_from = models.DateTimeField(null=True, blank=True)
     synced_until = models.DateTimeField(null=True, blank=True)
+    # When the last full read (rather than a delta) happened.
+    full_synced_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # The last failure in plain words (cleared by a successful sync), and when the
+    # sync will be tried again.
     last_sync_error = models.CharField(max_length=500, blank=True, default="")
+    sync_retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -175,6 +193,17 @@ class PushedEvent(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # A worker holds the row until this time; another may take it over after.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Who holds the claim (a random token per attempt): results are recorded only by
+    # the holder, so a worker whose lease ran out cannot overwrite a newer attempt.
+    claimed_by = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # When a task for this row was last sent to the broker (or is due, for a retry
+    # sent with a countdown): the sweeper re-queues rows nobody queued recently.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # The exact create request (event and reminder) sent with ``transaction_id``,
+    # written before the first create is sent and reused by every retry of it, so a
+    # retried create is byte-for-byte the same request and the provider answers with
+    # the event it already made. None: no create was attempted with this id.
+    create_request = models.JSONField(null=True, blank=True, editable=False)
     last_error = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -191,3 +220,25 @@ class PushedEvent(models.Model):
     @property
     def is_settled(self) -> bool:
         return self.state == PushState.SYNCED and self.synced_version == self.version
+
+
+class MailboxSlot(models.Model):
+    """One of a mailbox's concurrent-call slots (Outlook allows 4 per app and mailbox).
+
+    A worker takes a free slot with a conditional UPDATE before it talks to the
+    mailbox and frees it afterwards; a slot whose holder died frees itself when
+    ``leased_until`` passes. Works the same on PostgreSQL and SQLite.
+    """
+
+    mailbox = models.CharField(max_length=300)  # CalendarConnection.mailbox_key
+    slot = models.PositiveSmallIntegerField()
+    holder = models.CharField(max_length=64, blank=True, default="")
+    leased_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "slot"], name="one_row_per_mailbox_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mailbox}#{self.slot}"

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from calendars.models import CalendarConnection, ConnectionStatus, DisconnectReason
+from calendars.events import EventDescription
+from calendars.models import (
+    Calendar,
+    CalendarConnection,
+    ConnectionStatus,
+    DisconnectReason,
+    PushedEvent,
+    PushState,
+)
 from calendars.providers import get_provider
 
 
@@ -78,3 +88,130 @@ def banners_for_host(*, host, now: datetime | None = None) -> list[Banner]:
             )
         ]
     return []
+
+
+# --- busy-time sync, for Setup ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """How a calendar's busy time is kept, in words for the host."""
+
+    used_for_busy: bool
+    synced: str  # "Last synced 3 minutes ago", "Never synced" or "Not used for busy time"
+    error: str  # "" or a sentence, e.g. "Microsoft was busy (throttled); we'll try again at 10:42."
+
+
+def time_ago(delta: timedelta) -> str:
+    """``delta`` as "just now", "1 minute ago", "5 minutes ago", "2 hours ago", "3 days ago"."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    for size, unit in ((1440, "day"), (60, "hour"), (1, "minute")):
+        if minutes >= size:
+            count = minutes // size
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "just now"
+
+
+def calendar_sync_status(
+    *, calendar: Calendar, time_zone: str, now: datetime | None = None
+) -> SyncStatus:
+    """The calendar's sync state for Setup (no queries: reads the calendar's own fields)."""
+    now = now or timezone.now()
+    used = calendar.busy_horizon_days > 0
+    if not used:
+        synced = "Not used for busy time"
+    elif calendar.last_synced_at is None:
+        synced = "Never synced"
+    else:
+        synced = f"Last synced {time_ago(now - calendar.last_synced_at)}"
+    error = ""
+    if used and calendar.last_sync_error:
+        error = calendar.last_sync_error[0].upper() + calendar.last_sync_error[1:]
+        if calendar.sync_retry_at is not None:
+            at = timezone.localtime(calendar.sync_retry_at, ZoneInfo(time_zone))
+            error += f"; we'll try again at {at:%H:%M}"
+        error += "."
+    return SyncStatus(used_for_busy=used, synced=synced, error=error)
+
+
+# --- pushed events, for Setup and operators -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FailedPush:
+    """A booking that could not be put in (or taken out of) a calendar."""
+
+    pk: int
+    subject: str
+    start: datetime
+    calendar_name: str
+    wanted: bool  # False: the event should have been removed
+    error: str
+
+
+def pushes_failed_for(*, host) -> list[FailedPush]:
+    """The host's failed pushes, soonest event first."""
+    rows = PushedEvent.objects.filter(host=host, state=PushState.FAILED).select_related("calendar")
+    failed = []
+    for row in rows:
+        event = EventDescription.from_json(row.payload)
+        error = row.last_error or "It could not be sent"
+        failed.append(
+            FailedPush(
+                pk=row.pk,
+                subject=event.subject,
+                start=event.start,
+                calendar_name=row.calendar.name,
+                wanted=row.wanted,
+                error=error[0].upper() + error[1:],
+            )
+        )
+    return sorted(failed, key=lambda push: push.start)
+
+
+def pushes_unsettled_count(*, host) -> int:
+    """How many of the host's pushes are still on their way (pending or waiting)."""
+    return PushedEvent.objects.filter(
+        host=host, state__in=(PushState.PENDING, PushState.WAITING)
+    ).count()
+
+
+@dataclass(frozen=True)
+class ConnectionStatusLine:
+    connection: CalendarConnection
+    last_synced_at: datetime | None
+    pending: int
+    waiting: int
+    failed: int
+
+
+def connection_status_lines() -> list[ConnectionStatusLine]:
+    """Every connection with its sync and push counts (for ``manage.py calendar_status``)."""
+    connections = (
+        CalendarConnection.objects.select_related("host")
+        .annotate(
+            last_synced=Max("calendars__last_synced_at"),
+        )
+        .order_by("pk")
+    )
+    counts = {
+        row["calendar__connection_id"]: row
+        for row in PushedEvent.objects.values("calendar__connection_id").annotate(
+            pending=Count("pk", filter=Q(state=PushState.PENDING)),
+            waiting=Count("pk", filter=Q(state=PushState.WAITING)),
+            failed=Count("pk", filter=Q(state=PushState.FAILED)),
+        )
+    }
+    lines = []
+    for connection in connections:
+        count = counts.get(connection.pk, {})
+        lines.append(
+            ConnectionStatusLine(
+                connection=connection,
+                last_synced_at=connection.last_synced,
+                pending=count.get("pending", 0),
+                waiting=count.get("waiting", 0),
+                failed=count.get("failed", 0),
+            )
+        )
+    return lines

@@ -1,7 +1,15 @@
 """Celery tasks of the calendar integration: thin wrappers that take ids and call services.
 
-Beat runs ``keep_connections_alive`` daily and ``check_connection_expiry`` hourly
+Beat runs ``keep_connections_alive`` daily, ``check_connection_expiry`` hourly,
+``sync_all_connections`` every ``CALENDAR_SYNC_INTERVAL`` seconds and
+``sweep_pushes`` every ``CALENDAR_SWEEP_INTERVAL`` seconds
 (settings.CELERY_BEAT_SCHEDULE). Every task is safe to run twice.
+
+``push_event`` and ``sync_connection`` hold a lease (``CALENDAR_TASK_LEASE``) on
+their row and on a mailbox slot; their hard time limit ends them before that lease
+does, so a task that hangs can never overlap the worker that takes its work over.
+Messages are acknowledged late and re-queued when a worker process is lost
+(``task_acks_late``, ``task_reject_on_worker_lost``; see settings).
 """
 
 from __future__ import annotations
@@ -9,18 +17,32 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
+from calendars.dispatch import PUSH_TASK, SYNC_TASK, push_enqueue, sync_enqueue
 from calendars.models import CalendarConnection, ConnectionStatus
 from calendars.providers import ProviderError
+from calendars.services.busy_sync import connection_sync, connections_to_sync
 from calendars.services.expiry import (
     check_expiry,
     connection_keep_alive,
     connections_due_for_keepalive,
 )
+from calendars.services.push import pushed_event_push
+from calendars.services.push_queue import pushes_sweep
 
 logger = logging.getLogger(__name__)
 
 KEEPALIVE_RETRY_SECONDS = 15 * 60
+# Stop a push or sync well before its lease (and mailbox slot) may be taken over.
+LEASED_TASK_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+    "soft_time_limit": max(2, settings.CALENDAR_TASK_LEASE // 2),
+    "time_limit": max(3, settings.CALENDAR_TASK_LEASE * 3 // 4),
+}
+SYNC_MAX_RETRIES = 3
 
 
 @shared_task(name="calendars.tasks.keep_connections_alive", ignore_result=True)
@@ -56,3 +78,44 @@ def check_connection_expiry() -> dict[str, list[int]]:
     """Disconnect expired connections and send due expiry warnings."""
     expired, warned = check_expiry()
     return {"expired": expired, "warned": warned}
+
+
+# --- event push ---------------------------------------------------------------------------
+
+
+@shared_task(name=PUSH_TASK, **LEASED_TASK_OPTIONS)
+def push_event(pushed_event_id: int) -> str:
+    """Make one calendar match one outbox row; queue itself again when asked to."""
+    outcome = pushed_event_push(pushed_event_id=pushed_event_id)
+    if outcome.retry_in is not None:
+        push_enqueue(pushed_event_id, countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(name="calendars.tasks.sweep_pushes", ignore_result=True)
+def sweep_pushes() -> int:
+    """Re-queue pushes whose task was lost; returns how many."""
+    return len(pushes_sweep())
+
+
+# --- busy-time sync -----------------------------------------------------------------------
+
+
+@shared_task(name="calendars.tasks.sync_all_connections", ignore_result=True)
+def sync_all_connections() -> int:
+    """Queue one busy-time sync per connection that has busy calendars; returns the count."""
+    ids = list(connections_to_sync().values_list("pk", flat=True))
+    for connection_id in ids:
+        sync_enqueue(connection_id)
+    return len(ids)
+
+
+@shared_task(name=SYNC_TASK, bind=True, max_retries=SYNC_MAX_RETRIES, **LEASED_TASK_OPTIONS)
+def sync_connection(self, connection_id: int) -> str:
+    """Sync one connection's busy calendars; retry failed ones with backoff."""
+    outcome = connection_sync(connection_id=connection_id, attempt=self.request.retries + 1)
+    if outcome.status == "busy":
+        sync_enqueue(connection_id, countdown=outcome.retry_in)
+    elif outcome.retry_in is not None and self.request.retries < SYNC_MAX_RETRIES:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status

@@ -23,4 +23,5 @@ urlpatterns = [
     path("calendar/<int:pk>/reminder/", views.reminder, name="reminder"),
     path("calendar/<int:pk>/refresh/", views.refresh_calendars, name="refresh"),
     path("calendar/<int:pk>/disconnect/", views.disconnect, name="disconnect"),
+    path("calendar/pushes/<int:pk>/retry/", views.push_retry, name="push_retry"),
 ]

@@ -16,9 +16,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from calendars.constants import REMINDER_CHOICES
 from calendars.forms import ReminderForm
-from calendars.models import CalendarConnection, ConnectionStatus
+from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent
 from calendars.providers import PROVIDERS, ProviderError, get_provider
-from calendars.selectors import connection_latest_for
+from calendars.selectors import (
+    connection_latest_for,
+    pushes_failed_for,
+    pushes_unsettled_count,
+)
 from calendars.services.calendar_refresh import calendar_list_refresh
 from calendars.services.connections import (
     ConnectionConflict,
@@ -27,6 +31,7 @@ from calendars.services.connections import (
     connection_set_reminder,
     connection_start,
 )
+from calendars.services.push_queue import pushed_event_retry
 from calendars.sign_in_state import sign_in_consume, sign_in_remember
 
 logger = logging.getLogger(__name__)
@@ -88,6 +93,8 @@ def _lobby_context(*, host, reminder_form: ReminderForm | None = None) -> dict:
         "reminder_form": reminder_form,
         "reminder_labels": dict(REMINDER_CHOICES),
         "connection_version": version,
+        "failed_pushes": pushes_failed_for(host=host),
+        "unsettled_pushes": pushes_unsettled_count(host=host),
     }
 
 
@@ -247,4 +254,16 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
             f"Disconnected {provider.name} ({connection.account_email}). Your bookings are kept; "
             "new bookings are not added to a calendar until you connect one again.",
         )
+    return _lobby()
+
+
+@login_required
+@require_POST
+def push_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """**Retry** a booking that could not be added to (or removed from) the calendar."""
+    row = get_object_or_404(PushedEvent, pk=pk, host=request.user)
+    if pushed_event_retry(pushed_event_id=row.pk, host=request.user):
+        messages.success(request, "Trying again: the calendar is updated in a moment.")
+    else:
+        messages.info(request, "That booking is no longer waiting for a retry.")
     return _lobby()

@@ -230,6 +230,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # kombu polls the folder; its default (1 s) caps a worker at about one task per
+        # pool process and second, since a late-acknowledged task frees its slot only then.
+        "polling_interval": 0.1,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -258,6 +261,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "calendar-expiry": {
         "task": "calendars.tasks.check_connection_expiry",
         "schedule": env_seconds("CALENDAR_EXPIRY_CHECK_INTERVAL", default=3600),
+    },
+    # Queue one busy-time sync per connected account whose calendars some page reads.
+    "calendar-sync": {
+        "task": "calendars.tasks.sync_all_connections",
+        "schedule": env_seconds("CALENDAR_SYNC_INTERVAL", default=300),
+    },
+    # Re-queue calendar pushes whose task was lost (a killed worker, a lost message).
+    "calendar-push-sweep": {
+        "task": "calendars.tasks.sweep_pushes",
+        "schedule": env_seconds("CALENDAR_SWEEP_INTERVAL", default=60),
     },
 }
 
@@ -349,3 +362,27 @@ CALENDAR_EXPIRY_WARNING_DAYS = sorted(
     set(env_int_list("CALENDAR_EXPIRY_WARNING_DAYS", default=[14, 3, 1], minimum=1)),
     reverse=True,
 )
+
+# --- busy-time sync and event push (calendars.tasks) ------------------------------------------
+
+# A full read of a calendar's busy time (instead of a delta) at least this often, in seconds.
+CALENDAR_SYNC_FULL_EVERY = env_seconds("CALENDAR_SYNC_FULL_EVERY", default=24 * 3600)
+# Attempts of one push (create, update or delete) before it is marked failed.
+CALENDAR_PUSH_MAX_ATTEMPTS = env_int("CALENDAR_PUSH_MAX_ATTEMPTS", default=8, minimum=1)
+# Exponential backoff with full jitter between attempts: a random wait up to
+# min(cap, base * 2^(attempt-1)) seconds, never shorter than Microsoft's Retry-After.
+CALENDAR_RETRY_BASE = env_seconds("CALENDAR_RETRY_BASE", default=10)
+CALENDAR_RETRY_CAP = env_seconds("CALENDAR_RETRY_CAP", default=600)
+# How long a worker may hold a push, a sync or a mailbox slot; a killed worker's work is
+# taken over after it. Tasks are stopped (hard time limit) before their lease ends.
+CALENDAR_TASK_LEASE = env_seconds("CALENDAR_TASK_LEASE", default=120)
+if CALENDAR_TASK_LEASE < 4:
+    raise ImproperlyConfigured("CALENDAR_TASK_LEASE must be at least 4 seconds.")
+# The sweeper re-queues a due push when nobody queued it for this many seconds.
+CALENDAR_REQUEUE_AFTER = env_seconds("CALENDAR_REQUEUE_AFTER", default=300)
+# Concurrent calls one mailbox may get from all workers together (Outlook allows 4).
+CALENDAR_MAILBOX_CONCURRENCY = env_int("CALENDAR_MAILBOX_CONCURRENCY", default=4, minimum=1)
+if CALENDAR_MAILBOX_CONCURRENCY > 4:
+    raise ImproperlyConfigured(
+        "CALENDAR_MAILBOX_CONCURRENCY must be 4 or less: Outlook refuses a 5th concurrent call."
+    )

@@ -10,7 +10,7 @@ from django.db import connection, connections
 
 from tests.support.browser import Screenshots, chromium_browser, chromium_path
 from tests.support.services import redis_available, require_services
-from tests.support.worker import CeleryWorker
+from tests.support.worker import CeleryBeat, CeleryWorker
 
 if settings.GRAPH_SANDBOX:
     # The Graph sandbox plugin: the graph_sandbox_server fixture (see its docstring).
@@ -66,9 +66,17 @@ def _service_markers(request):
         _skip_or_fail("Redis is not reachable (set CELERY_BROKER_URL=redis://...)")
 
 
+def _purge_broker() -> None:
+    """Drop messages earlier tests queued without a worker (e.g. pushes queued on commit)."""
+    from scheduleonce.celery import app
+
+    app.control.purge()
+
+
 @pytest.fixture
 def celery_worker(transactional_db):
     """A real `celery worker` process on the configured broker and the test database."""
+    _purge_broker()
     worker = CeleryWorker(extra_env={})
     worker.start()
     yield worker
@@ -77,18 +85,42 @@ def celery_worker(transactional_db):
 
 @pytest.fixture
 def worker_factory(transactional_db):
-    """Start real worker processes with extra environment; all are stopped afterwards."""
+    """Start real worker processes with extra environment; all are stopped afterwards.
+
+    The broker's queue is emptied first (not between workers: a second worker must
+    find what a killed first one left behind).
+    """
+    _purge_broker()
     workers: list[CeleryWorker] = []
 
-    def start(**extra_env: str) -> CeleryWorker:
-        worker = CeleryWorker(extra_env=extra_env)
+    def start(concurrency: int = 2, **extra_env: str) -> CeleryWorker:
+        worker = CeleryWorker(extra_env=extra_env, concurrency=concurrency)
         worker.start()
         workers.append(worker)
         return worker
 
     yield start
+    # Stop them all at once: each takes a few seconds to shut down.
     for worker in workers:
-        worker.stop()
+        worker.request_stop()
+    for worker in workers:
+        worker.wait_stopped()
+
+
+@pytest.fixture
+def beat_factory(transactional_db, tmp_path):
+    """Start a real `celery beat` process (its own schedule file); stopped afterwards."""
+    beats: list[CeleryBeat] = []
+
+    def start(**extra_env: str) -> CeleryBeat:
+        beat = CeleryBeat(extra_env=extra_env, schedule_file=tmp_path / f"beat-{len(beats)}")
+        beat.start()
+        beats.append(beat)
+        return beat
+
+    yield start
+    for beat in beats:
+        beat.stop()
 
 
 @pytest.fixture

@@ -121,6 +121,8 @@ class BusyEvent:
     end: datetime
     show_as: str = "busy"
     is_cancelled: bool = False
+    # The idempotency key the creating app set (ours, for events we pushed), else "".
+    transaction_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -238,3 +240,18 @@ class CalendarProvider(ABC):
     @abstractmethod
     def delete_event(self, *, access_token: str, remote_id: str) -> None:
         """Delete the event; an event that is already gone counts as deleted."""
+
+    @abstractmethod
+    def find_event(
+        self,
+        *,
+        access_token: str,
+        calendar_id: str,
+        transaction_id: str,
+        start: datetime,
+        end: datetime,
+    ) -> RemoteEvent | None:
+        """The event created with ``transaction_id`` that overlaps [start, end), if any.
+
+        For resolving a create whose answer was lost: did it happen, and as which event?
+        """

@@ -13,6 +13,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from calendars import crypto, notifications
 from calendars.constants import REFRESH_TOKEN_LIFETIME, REMINDER_MINUTES
+from calendars.dispatch import sync_enqueue_on_commit
 from calendars.models import (
     CalendarConnection,
     ConnectionStatus,
@@ -23,6 +24,7 @@ from calendars.models import (
 from calendars.providers import get_provider
 from calendars.providers.base import CalendarList, Grant, SignIn
 from calendars.services.calendar_store import calendars_apply
+from calendars.services.push_queue import pushes_wake_for_connection
 from calendars.signals import calendars_changed, connection_established
 
 logger = logging.getLogger(__name__)
@@ -142,10 +144,10 @@ def _store_connection(
     connection.last_token_error = ""
     connection.save()
     calendars_apply(connection=connection, calendar_list=calendar_list, now=now)
-    # Work that waited for this account (bookings made while it was disconnected) goes out.
-    PushedEvent.objects.filter(calendar__connection=connection, state=PushState.WAITING).update(
-        state=PushState.PENDING, attempts=0, next_attempt_at=None, updated_at=now
-    )
+    # Work that waited for this account (bookings made while it was disconnected) goes out,
+    # and its busy time is read at once (both queued when this transaction commits).
+    pushes_wake_for_connection(connection_id=connection.pk, now=now)
+    sync_enqueue_on_commit(connection.pk)
     calendars_changed.send(sender=CalendarConnection, connection=connection)
     connection_established.send(
         sender=CalendarConnection, connection=connection, new_account=new_account

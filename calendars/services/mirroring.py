@@ -1,8 +1,10 @@
 """Asking for an event to exist (or not) in a host's calendars.
 
 Callers (``booking``) use these inside their own transaction: the rows written
-here are the outbox that the push worker drains after commit. Nothing here
-talks to a provider.
+here are the outbox that the push worker drains. A push task per changed row is
+queued when the caller's transaction commits (nothing is queued for a rollback,
+nor for rows that wait for a disconnected account). Nothing here talks to a
+provider.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.utils import timezone
 
+from calendars.dispatch import pushes_enqueue_on_commit
 from calendars.events import EventDescription
 from calendars.models import Calendar, ConnectionStatus, PushedEvent, PushState
 
@@ -54,6 +58,7 @@ def event_mirror(
                 source=source,
                 payload=payload,
                 state=_state_for(calendar),
+                queued_at=timezone.now(),
             )
         elif row.payload == payload and row.wanted:
             continue
@@ -69,6 +74,7 @@ def event_mirror(
         row.wanted = False
         _bump(row)
         changed.append(row)
+    _enqueue(changed)
     return changed
 
 
@@ -81,13 +87,33 @@ def event_unmirror(*, source: str) -> list[PushedEvent]:
         row.wanted = False
         _bump(row)
         changed.append(row)
+    _enqueue(changed)
     return changed
 
 
+def _enqueue(rows: list[PushedEvent]) -> None:
+    pushes_enqueue_on_commit(row.pk for row in rows if row.state == PushState.PENDING)
+
+
 def _bump(row: PushedEvent) -> None:
+    """A new desired state: a fresh round of attempts. Saves only the desired-state fields,
+    so a worker's record of what it achieved (remote id, claim) is never overwritten."""
     row.version += 1
     row.attempts = 0
     row.next_attempt_at = None
     row.last_error = ""
     row.state = _state_for(row.calendar)
-    row.save()
+    row.queued_at = timezone.now()
+    row.save(
+        update_fields=[
+            "payload",
+            "wanted",
+            "version",
+            "attempts",
+            "next_attempt_at",
+            "last_error",
+            "state",
+            "queued_at",
+            "updated_at",
+        ]
+    )

@@ -43,3 +43,37 @@ def connected(db, host, fake_microsoft, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         result = fake_microsoft.connect(host)
     return result.connection
+
+
+# --- the calendar workers against the Graph sandbox -----------------------------------------
+
+
+@pytest.fixture
+def o365(graph_sandbox_server):
+    """The Graph sandbox, with its controls at ``.control``."""
+    from graph_sandbox import control
+
+    graph_sandbox_server.control = control
+    return graph_sandbox_server
+
+
+@pytest.fixture
+def adele(client, host, o365):
+    """Alice, logged in to Setup and connected to adele@contoso.example (15-minute reminder)."""
+    from tests.support.office365 import connect_host
+
+    client.force_login(host)
+    return connect_host(client, o365)
+
+
+@pytest.fixture
+def intro(host, adele, settings):
+    """Alice's page "Intro call" at /book/intro/: open all day every day, 15-minute slots.
+
+    Its main booking calendar is Adele's default calendar (read for busy time). The
+    booking rate limit is off: these tests book many times from one address.
+    """
+    from tests.support.office365 import open_page
+
+    settings.BOOKING_RATE_LIMIT = 0
+    return open_page(host)

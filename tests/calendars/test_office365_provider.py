@@ -70,8 +70,9 @@ def test_create_sends_the_event_reminder_and_transaction_id(provider, graph):
     assert body == {
         "subject": "Intro call with Dana",
         "body": {"contentType": "text", "content": "Booked through ScheduleOnce."},
-        "start": {"dateTime": "2026-12-01T09:00:00", "timeZone": "UTC"},
-        "end": {"dateTime": "2026-12-01T09:30:00", "timeZone": "UTC"},
+        # Wall time in the event's own zone, named the Windows way (London is on GMT then).
+        "start": {"dateTime": "2026-12-01T09:00:00", "timeZone": "GMT Standard Time"},
+        "end": {"dateTime": "2026-12-01T09:30:00", "timeZone": "GMT Standard Time"},
         "location": {"displayName": "Online"},
         "attendees": [
             {"emailAddress": {"address": "dana@example.com", "name": "Dana"}, "type": "required"}
@@ -193,3 +194,46 @@ def test_busy_changes_follow_the_delta_to_its_delta_link(provider, graph):
     )
     assert (later.events, later.removed_ids) == ([], [])
     assert later.delta_link.endswith("$deltatoken=d2")
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "expected"),
+    [
+        # Wall time in the event's zone, with the Windows name Graph knows for it.
+        (
+            "America/New_York",
+            "2026-07-01T13:00:00+00:00",
+            ("2026-07-01T09:00:00", "Eastern Standard Time"),
+        ),
+        (
+            "Asia/Kolkata",
+            "2026-07-01T13:00:00+00:00",
+            ("2026-07-01T18:30:00", "India Standard Time"),
+        ),
+        # No Windows name known: UTC, which every Graph method accepts.
+        ("Pacific/Chatham", "2026-07-01T13:00:00+00:00", ("2026-07-01T13:00:00", "UTC")),
+        # 01:30 happens twice in London that night: a zone name alone would be ambiguous.
+        ("Europe/London", "2026-10-25T00:30:00+00:00", ("2026-10-25T00:30:00", "UTC")),
+    ],
+)
+def test_events_are_sent_in_their_own_time_zone_when_graph_can_read_it(zone, start, expected):
+    from calendars.providers.office365.payloads import event_body
+
+    begins = datetime.fromisoformat(start)
+    event = EventDescription(
+        subject="x", start=begins, end=begins.replace(hour=begins.hour + 1), time_zone=zone
+    )
+    body = event_body(event, reminder_minutes=None)
+    assert (body["start"]["dateTime"], body["start"]["timeZone"]) == expected
+
+
+def test_every_windows_zone_name_we_send_names_the_same_instant():
+    """Checked against the Graph sandbox's reading of Windows names (CLDR's mapping)."""
+    from calendars.providers.office365.payloads import graph_local_time
+    from calendars.providers.office365.zones import IANA_TO_WINDOWS
+    from graph_sandbox.timefmt import parse_date_time_time_zone
+
+    for instant in (datetime(2026, 1, 15, 12, tzinfo=UTC), datetime(2026, 7, 15, 12, tzinfo=UTC)):
+        for iana in IANA_TO_WINDOWS:
+            sent = graph_local_time(instant, iana)
+            assert parse_date_time_time_zone(sent)[0] == instant, (iana, sent)

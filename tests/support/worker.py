@@ -55,7 +55,23 @@ class CeleryWorker:
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
-        argv = [
+        self._ready.clear()
+        self.process = subprocess.Popen(
+            self.argv(),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self._ready.wait(timeout):
+            self.stop()
+            raise RuntimeError("celery worker did not become ready:\n" + self.output())
+
+    def argv(self) -> list[str]:
+        return [
             sys.executable,
             "-m",
             "celery",
@@ -71,29 +87,21 @@ class CeleryWorker:
             "--without-gossip",
             "--without-mingle",
         ]
-        self._ready.clear()
-        self.process = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self._ready.wait(timeout):
-            self.stop()
-            raise RuntimeError("celery worker did not become ready:\n" + self.output())
+
+    def is_ready(self, line: str) -> bool:
+        return " ready." in line
 
     def _read(self) -> None:
         for line in self.process.stdout:
             self.lines.append(line)
-            if " ready." in line:
+            if self.is_ready(line):
                 self._ready.set()
 
     def output(self) -> str:
         return "".join(self.lines[-200:])
+
+    def all_output(self) -> str:
+        return "".join(self.lines)
 
     def kill(self) -> None:
         """SIGKILL the whole worker (main process and its pool), as a crash would."""
@@ -102,13 +110,53 @@ class CeleryWorker:
             self.process.wait(10)
 
     def stop(self, timeout: float = 20) -> None:
+        self.request_stop()
+        self.wait_stopped(timeout)
+
+    def request_stop(self) -> None:
+        """Ask for a warm shutdown (TERM to the main process only: it stops its own pool;
+        a TERM to the whole group would kill the pool's children under it)."""
+        if self.process and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+
+    def wait_stopped(self, timeout: float = 20) -> None:
         if not self.process or self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+class CeleryBeat(CeleryWorker):
+    """One `celery beat` process (the production command) with its own schedule file.
+
+    ``--max-interval 1`` makes it look at its schedule every second, so entries with
+    short test intervals (e.g. ``CALENDAR_SWEEP_INTERVAL=2``) run on time.
+    """
+
+    def __init__(self, *, extra_env: dict[str, str], schedule_file: Path):
+        super().__init__(extra_env=extra_env, name="beat")
+        self.schedule_file = schedule_file
+
+    def argv(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "scheduleonce",
+            "beat",
+            "-l",
+            "INFO",
+            "-s",
+            str(self.schedule_file),
+            "--max-interval",
+            "1",
+        ]
+
+    def is_ready(self, line: str) -> bool:
+        return "beat: Starting" in line
 
 
 def wait_until(predicate, *, timeout: float = 30, interval: float = 0.2, message: str = ""):

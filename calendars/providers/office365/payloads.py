@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from calendars.events import EventDescription
 from calendars.providers.base import BusyEvent, ProviderError, RemoteCalendar, RemoteEvent
+from calendars.providers.office365.zones import windows_zone
 
 _FRACTION = re.compile(r"\.(\d+)")
 
@@ -20,6 +21,26 @@ def graph_time(value: datetime) -> dict[str, str]:
     """
     utc = value.astimezone(UTC).replace(tzinfo=None)
     return {"dateTime": utc.isoformat(timespec="seconds"), "timeZone": "UTC"}
+
+
+def graph_local_time(value: datetime, time_zone: str) -> dict[str, str]:
+    """An aware datetime as wall time in ``time_zone`` (IANA), named the Windows way.
+
+    Falls back to UTC for a zone without a known Windows name, and for a wall time
+    that does not name one instant (the repeated hour when clocks go back).
+    """
+    name = windows_zone(time_zone)
+    if name is None:
+        return graph_time(value)
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return graph_time(value)
+    wall = value.astimezone(zone).replace(tzinfo=None)
+    offsets = {wall.replace(tzinfo=zone, fold=fold).utcoffset() for fold in (0, 1)}
+    if len(offsets) != 1:  # a repeated wall time: the zone's name alone is ambiguous
+        return graph_time(value)
+    return {"dateTime": wall.isoformat(timespec="seconds"), "timeZone": name}
 
 
 def parse_graph_time(value: dict) -> datetime:
@@ -50,8 +71,8 @@ def event_body(
     body: dict = {
         "subject": event.subject,
         "body": {"contentType": "text", "content": event.body_text},
-        "start": graph_time(event.start),
-        "end": graph_time(event.end),
+        "start": graph_local_time(event.start, event.time_zone),
+        "end": graph_local_time(event.end, event.time_zone),
         "location": {"displayName": event.location},
         "attendees": [
             {
@@ -86,6 +107,7 @@ def busy_event(item: dict) -> BusyEvent:
         end=parse_graph_time(item["end"]),
         show_as=str(item.get("showAs") or "busy"),
         is_cancelled=bool(item.get("isCancelled", False)),
+        transaction_id=str(item.get("transactionId") or ""),
     )
 
 

@@ -37,7 +37,7 @@ EXPIRED_CODES = frozenset({700082, 70008})
 # Answers at the redirect URI that mean the person chose not to connect.
 DECLINED_ERRORS = frozenset({"access_denied", "consent_required"})
 UTC_PREFER = 'outlook.timezone="UTC"'
-EVENT_FIELDS = "id,start,end,showAs,isCancelled"
+EVENT_FIELDS = "id,start,end,showAs,isCancelled,transactionId"
 MIN_TOKEN_LIFETIME = 5 * 60  # MSAL's own rule: an access token this close to expiry is stale
 
 
@@ -338,3 +338,29 @@ class Office365Provider(CalendarProvider):
 
     def delete_event(self, *, access_token: str, remote_id: str) -> None:
         self._graph(access_token).delete(_event_path(remote_id), missing_ok=True)
+
+    def find_event(
+        self,
+        *,
+        access_token: str,
+        calendar_id: str,
+        transaction_id: str,
+        start: datetime,
+        end: datetime,
+    ) -> RemoteEvent | None:
+        # Graph cannot $filter on transactionId, but calendarView returns it: read the
+        # (short) window the event was created for and pick it out.
+        items = self._graph(access_token).items(
+            f"{_calendar_path(calendar_id)}/calendarView",
+            params={
+                "startDateTime": _graph_instant(start),
+                "endDateTime": _graph_instant(end),
+                "$select": "id,transactionId,onlineMeeting",
+                "$top": "500",
+            },
+            headers={"Prefer": UTC_PREFER},
+        )
+        for item in items:
+            if item.get("transactionId") == transaction_id:
+                return payloads.remote_event(item)
+        return None

@@ -1,0 +1,46 @@
+"""``manage.py calendar_status``: one line per calendar connection, for operators.
+
+    connection=3 host=alice@example.com status=connected refresh_expires=2026-04-01T10:15Z
+        last_sync=2026-01-02T09:40Z (4 min ago) pending=2 waiting=0 failed=1
+
+(on one line). Times are UTC. Never prints a token.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from calendars.selectors import connection_status_lines, time_ago
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ") if value else "never"
+
+
+class Command(BaseCommand):
+    help = "One line per calendar connection: host, status, refresh expiry, last sync, pushes."
+
+    def handle(self, *args, **options) -> None:
+        now = timezone.now()
+        lines = connection_status_lines()
+        if not lines:
+            self.stdout.write("No calendar connections.")
+            return
+        for line in lines:
+            connection = line.connection
+            status = connection.status
+            if connection.disconnect_reason and not connection.is_connected:
+                status += f"({connection.disconnect_reason})"
+            last_sync = _when(line.last_synced_at)
+            if line.last_synced_at:
+                last_sync += f" ({time_ago(now - line.last_synced_at)})"
+            self.stdout.write(
+                f"connection={connection.pk} host={connection.host.email} "
+                f"account={connection.account_email} status={status} "
+                f"refresh_expires={_when(connection.refresh_expires_at)} "
+                f"last_sync={last_sync} pending={line.pending} waiting={line.waiting} "
+                f"failed={line.failed}"
+            )

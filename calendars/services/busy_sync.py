@@ -1,0 +1,333 @@
+"""Busy-time sync: keep each busy calendar's events as local ``BusyInterval`` rows.
+
+Which calendars: those of connected accounts that some active booking page reads
+for busy time (``Calendar.busy_horizon_days`` > 0, maintained by ``booking``).
+How far: from now to ``busy_horizon_days`` + 1 days ahead.
+
+How: a *full read* of the window through Graph's ``calendarView/delta`` (following
+``@odata.nextLink``) replaces the calendar's intervals and leaves a delta link;
+later cycles call the delta link and apply only the changes, so a cycle with no
+changes costs one small request per calendar. The full read is repeated when
+the window must move forward (the horizon would pass its end), at least every
+``CALENDAR_SYNC_FULL_EVERY`` seconds, and when the provider forgot the delta
+link (410).
+
+What blocks: ``showAs`` busy, oof and workingElsewhere always; tentative is stored
+too and each page decides (``BookingPage.block_tentative``); free, unknown and
+cancelled events are not stored. Events we pushed ourselves (recognised by their
+``transactionId``) are skipped: the bookings they mirror already block their time.
+
+One worker at a time per connection: a lease on the connection row taken with a
+conditional UPDATE. The sync also holds one of the mailbox's concurrent-call slots.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from calendars import crypto
+from calendars.backoff import busy_mailbox_delay, retry_delay
+from calendars.dispatch import sync_enqueue_on_commit
+from calendars.error_text import error_in_plain_words
+from calendars.models import (
+    BusyInterval,
+    Calendar,
+    CalendarConnection,
+    ConnectionStatus,
+    PushedEvent,
+)
+from calendars.providers import CalendarProvider, ProviderError
+from calendars.providers.base import BusyChanges, BusyEvent
+from calendars.services.mailbox_slots import MailboxBusy, mailbox_slot
+from calendars.services.tokens import with_provider
+
+logger = logging.getLogger(__name__)
+
+# showAs values worth storing; "tentative" blocks or not per booking page.
+STORED_SHOW_AS = frozenset({"busy", "oof", "workingElsewhere", "tentative"})
+EXPIRED_DELTA = 410
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """What a sync did; ``retry_in`` (seconds): try again then (some calendars failed)."""
+
+    status: str  # synced, partial, skipped, busy, waiting
+    calendars: int = 0
+    retry_in: float | None = None
+
+
+def connections_to_sync() -> QuerySet[CalendarConnection]:
+    """Connected accounts with at least one calendar that a page reads busy time from."""
+    return CalendarConnection.objects.filter(
+        status=ConnectionStatus.CONNECTED,
+        calendars__is_active=True,
+        calendars__busy_horizon_days__gt=0,
+    ).distinct()
+
+
+def calendars_to_sync(*, connection: CalendarConnection) -> QuerySet[Calendar]:
+    return connection.calendars.filter(is_active=True, busy_horizon_days__gt=0).order_by("pk")
+
+
+# --- one connection -------------------------------------------------------------------------
+
+
+def connection_sync(
+    *, connection_id: int, attempt: int = 1, now: datetime | None = None
+) -> SyncOutcome:
+    """Sync every busy calendar of the connection. Never called in a web request; idempotent.
+
+    Returns ``busy`` (with ``retry_in``) when the mailbox has no free slot, ``skipped``
+    when another worker is syncing it or it is not connected, ``waiting`` when the
+    sign-in turned out to be gone (the connection is then disconnected).
+    """
+    connection = CalendarConnection.objects.filter(
+        pk=connection_id, status=ConnectionStatus.CONNECTED
+    ).first()
+    if connection is None:
+        return SyncOutcome("skipped")
+    try:
+        with mailbox_slot(mailbox=connection.mailbox_key):
+            until = _claim(connection_id=connection.pk, now=now or timezone.now())
+            if until is None:
+                return SyncOutcome("skipped")
+            try:
+                return _sync_calendars(connection=connection, attempt=attempt)
+            finally:
+                CalendarConnection.objects.filter(
+                    pk=connection.pk, sync_claimed_until=until
+                ).update(sync_claimed_until=None)
+    except MailboxBusy:
+        return SyncOutcome("busy", retry_in=busy_mailbox_delay())
+
+
+def _claim(*, connection_id: int, now: datetime) -> datetime | None:
+    """Take the connection's sync lease; its expiry (our token), or None if another has it."""
+    until = now + timedelta(seconds=settings.CALENDAR_TASK_LEASE)
+    taken = (
+        CalendarConnection.objects.filter(pk=connection_id, status=ConnectionStatus.CONNECTED)
+        .filter(Q(sync_claimed_until__isnull=True) | Q(sync_claimed_until__lte=now))
+        .update(sync_claimed_until=until)
+    )
+    return until if taken else None
+
+
+def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutcome:
+    calendars = list(calendars_to_sync(connection=connection))
+    failures: list[tuple[Calendar, ProviderError]] = []
+    for calendar in calendars:
+        try:
+            what = calendar_sync(connection=connection, calendar=calendar)
+        except crypto.TokenKeyError:
+            error = ProviderError("The stored sign-in cannot be decrypted.", code="token_key")
+            failures.append((calendar, error))
+            continue
+        except ProviderError as error:
+            if error.permanent:
+                _record_error(calendar, error, retry_at=None)
+                logger.warning(
+                    "sync_connection connection=%s: the sign-in is gone (%s)",
+                    connection.pk,
+                    error.code,
+                )
+                return SyncOutcome("waiting", calendars=len(calendars))
+            failures.append((calendar, error))
+            continue
+        logger.info(
+            "sync_connection connection=%s calendar=%s: %s", connection.pk, calendar.pk, what
+        )
+    if not failures:
+        return SyncOutcome("synced", calendars=len(calendars))
+    wait = retry_delay(
+        attempt=attempt, retry_after=max((e.retry_after or 0.0) for _, e in failures)
+    )
+    retry_at = timezone.now() + timedelta(seconds=wait)
+    for calendar, error in failures:
+        _record_error(calendar, error, retry_at=retry_at if error.retryable else None)
+        logger.info(
+            "sync_connection connection=%s calendar=%s: failed (%s %s)",
+            connection.pk,
+            calendar.pk,
+            error.status or "",
+            error.code,
+        )
+    retryable = any(error.retryable for _, error in failures)
+    return SyncOutcome("partial", calendars=len(calendars), retry_in=wait if retryable else None)
+
+
+def _record_error(calendar: Calendar, error: ProviderError, *, retry_at: datetime | None) -> None:
+    Calendar.objects.filter(pk=calendar.pk).update(
+        last_sync_error=error_in_plain_words(error)[:500], sync_retry_at=retry_at
+    )
+
+
+# --- one calendar -----------------------------------------------------------------------------
+
+
+def calendar_sync(
+    *, connection: CalendarConnection, calendar: Calendar, now: datetime | None = None
+) -> str:
+    """Bring one calendar's busy intervals up to date; returns what was done.
+
+    Raises ProviderError.
+    """
+    now = now or timezone.now()
+    needed_until = now + timedelta(days=calendar.busy_horizon_days + 1)
+    full_every = timedelta(seconds=settings.CALENDAR_SYNC_FULL_EVERY)
+    if not (
+        not calendar.delta_link
+        or calendar.synced_until is None
+        or calendar.synced_until < needed_until
+        or calendar.full_synced_at is None
+        or calendar.full_synced_at <= now - full_every
+    ):
+        try:
+            changes = _read(connection, calendar, delta_link=calendar.delta_link)
+        except ProviderError as error:
+            if error.status != EXPIRED_DELTA:
+                raise
+        else:
+            count = _store_changes(calendar=calendar, changes=changes, now=now)
+            return f"{count} change(s)"
+    # The window runs until the next scheduled full read would need it to.
+    start, end = now, needed_until + full_every + timedelta(days=1)
+    changes = _read(connection, calendar, start=start, end=end)
+    count = _store_full(calendar=calendar, changes=changes, start=start, end=end, now=now)
+    return f"full read, {count} busy interval(s)"
+
+
+def _read(
+    connection: CalendarConnection,
+    calendar: Calendar,
+    *,
+    delta_link: str = "",
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> BusyChanges:
+    remote_id = calendar.remote_id
+
+    def read(provider: CalendarProvider, token: str) -> BusyChanges:
+        return provider.busy_changes(
+            access_token=token,
+            calendar_id=remote_id,
+            start=start or timezone.now(),
+            end=end or timezone.now(),
+            delta_link=delta_link,
+        )
+
+    return with_provider(connection=connection, action=read)
+
+
+def _ours(events: list[BusyEvent]) -> set[str]:
+    """The transaction ids among ``events`` that belong to events we pushed."""
+    keys = set()
+    for event in events:
+        try:
+            keys.add(uuid.UUID(event.transaction_id))
+        except ValueError:
+            continue
+    if not keys:
+        return set()
+    found = PushedEvent.objects.filter(transaction_id__in=keys).values_list(
+        "transaction_id", flat=True
+    )
+    return {str(key) for key in found}
+
+
+def _latest(changes: BusyChanges) -> dict[str, BusyEvent | None]:
+    """Each event id's final state in this read: the event to keep, or None to drop."""
+    ours = _ours(changes.events)
+    latest: dict[str, BusyEvent | None] = {remote_id: None for remote_id in changes.removed_ids}
+    for event in changes.events:
+        keep = (
+            event.show_as in STORED_SHOW_AS
+            and not event.is_cancelled
+            and event.end > event.start
+            and event.transaction_id not in ours
+        )
+        latest[event.remote_id] = event if keep else None
+    return latest
+
+
+def _interval(calendar: Calendar, event: BusyEvent) -> BusyInterval:
+    return BusyInterval(
+        calendar=calendar,
+        remote_event_id=event.remote_id[:512],
+        start=event.start,
+        end=event.end,
+        show_as=event.show_as[:32],
+    )
+
+
+def _mark_synced(calendar: Calendar, now: datetime, **fields) -> None:
+    fields.update(last_synced_at=now, last_sync_error="", sync_retry_at=None)
+    Calendar.objects.filter(pk=calendar.pk).update(**fields)
+
+
+def _store_full(
+    *, calendar: Calendar, changes: BusyChanges, start: datetime, end: datetime, now: datetime
+) -> int:
+    kept = [event for event in _latest(changes).values() if event is not None]
+    with transaction.atomic():
+        BusyInterval.objects.filter(calendar=calendar).delete()
+        BusyInterval.objects.bulk_create([_interval(calendar, e) for e in kept], batch_size=500)
+        _mark_synced(
+            calendar,
+            now,
+            delta_link=changes.delta_link,
+            synced_from=start,
+            synced_until=end,
+            full_synced_at=now,
+        )
+    return len(kept)
+
+
+def _store_changes(*, calendar: Calendar, changes: BusyChanges, now: datetime) -> int:
+    latest = _latest(changes)
+    with transaction.atomic():
+        ids = list(latest)
+        for chunk in range(0, len(ids), 500):
+            BusyInterval.objects.filter(
+                calendar=calendar, remote_event_id__in=ids[chunk : chunk + 500]
+            ).delete()
+        BusyInterval.objects.bulk_create(
+            [_interval(calendar, e) for e in latest.values() if e is not None], batch_size=500
+        )
+        _mark_synced(calendar, now, delta_link=changes.delta_link)
+    return len(latest)
+
+
+# --- which calendars are read, and how far ------------------------------------------------------
+
+
+def busy_horizons_set(*, host, horizons: dict[int, int]) -> list[int]:
+    """Set how many days ahead each of ``host``'s calendars is read (absent ids: 0, not read).
+
+    Called by ``booking`` whenever pages, their horizons or their calendars change.
+    Queues a sync (on commit) of every connection whose busy calendars changed; returns
+    the changed calendars' ids.
+    """
+    changed: list[int] = []
+    connections: set[int] = set()
+    rows = Calendar.objects.filter(connection__host=host).values_list(
+        "pk", "connection_id", "busy_horizon_days"
+    )
+    for pk, connection_id, days in rows:
+        wanted = max(0, horizons.get(pk, 0))
+        if wanted != days:
+            Calendar.objects.filter(pk=pk).update(busy_horizon_days=wanted)
+            changed.append(pk)
+            if wanted:
+                connections.add(connection_id)
+    for connection_id in sorted(connections):
+        sync_enqueue_on_commit(connection_id)
+    return changed

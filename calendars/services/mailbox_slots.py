@@ -1,0 +1,78 @@
+"""Outlook's limit of concurrent calls per mailbox, held across every worker process.
+
+Microsoft answers a 5th concurrent call to one mailbox with 429
+``ApplicationThrottled``. Each unit of work that talks to a mailbox (one push,
+one sync) first takes one of the mailbox's ``CALENDAR_MAILBOX_CONCURRENCY``
+slots (at most 4) and makes its calls one after another, so the mailbox never
+sees more calls at once than there are slots.
+
+A slot is a row of ``MailboxSlot`` taken with a conditional UPDATE (free or
+expired → ours), so it works on PostgreSQL and SQLite alike and needs no Redis.
+A slot whose holder was killed frees itself when its lease passes; tasks are
+stopped by their hard time limit before that (see ``calendars.tasks``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from calendars.models import MailboxSlot
+
+
+def _free(now: datetime) -> Q:
+    return Q(leased_until__isnull=True) | Q(leased_until__lte=now)
+
+
+def mailbox_slot_take(*, mailbox: str, now: datetime | None = None) -> str | None:
+    """Take a free slot of ``mailbox``; returns the holder token, or None when all are busy."""
+    now = now or timezone.now()
+    limit = settings.CALENDAR_MAILBOX_CONCURRENCY
+    MailboxSlot.objects.bulk_create(
+        [MailboxSlot(mailbox=mailbox, slot=number) for number in range(limit)],
+        ignore_conflicts=True,
+    )
+    holder = secrets.token_hex(16)
+    until = now + timedelta(seconds=settings.CALENDAR_TASK_LEASE)
+    for number in range(limit):
+        taken = (
+            MailboxSlot.objects.filter(mailbox=mailbox, slot=number)
+            .filter(_free(now))
+            .update(holder=holder, leased_until=until)
+        )
+        if taken:
+            return holder
+    return None
+
+
+def mailbox_slot_release(*, mailbox: str, holder: str) -> None:
+    """Give the slot back (only the holder's own; a lease taken over since is left alone)."""
+    MailboxSlot.objects.filter(mailbox=mailbox, holder=holder).update(holder="", leased_until=None)
+
+
+def mailbox_slots_busy(*, mailbox: str, now: datetime | None = None) -> int:
+    """How many of the mailbox's slots are held right now."""
+    now = now or timezone.now()
+    return MailboxSlot.objects.filter(mailbox=mailbox).exclude(_free(now)).count()
+
+
+class MailboxBusy(Exception):
+    """Every slot of the mailbox is held: try again in a moment (not a failed attempt)."""
+
+
+@contextmanager
+def mailbox_slot(*, mailbox: str) -> Iterator[str]:
+    """Hold one of ``mailbox``'s slots for the block; raises MailboxBusy when none is free."""
+    holder = mailbox_slot_take(mailbox=mailbox)
+    if holder is None:
+        raise MailboxBusy(mailbox)
+    try:
+        yield holder
+    finally:
+        mailbox_slot_release(mailbox=mailbox, holder=holder)

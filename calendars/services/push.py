@@ -1,0 +1,376 @@
+"""The event push: make one calendar match one ``PushedEvent`` row, exactly once.
+
+A row holds the *desired* state (``payload``, ``wanted``, ``version``); this
+module *reconciles* the calendar with it and records what it achieved:
+
+- wanted, no remote event known: create it, with the row's ``transaction_id``
+  (Graph's idempotency key). The create request is written to the row *before*
+  it is sent and every retry sends exactly that request again, so a create whose
+  answer was lost (dropped connection, killed worker) is answered with the event
+  it already made, never a second one. If the desired event changed meanwhile,
+  the created event is then updated.
+- wanted, remote event known, newer version: update it (PATCH). If the event was
+  deleted in the calendar (404), it is made again under a fresh key.
+- not wanted, remote event known: delete it (already gone counts as done).
+- not wanted, a create was attempted but its answer never arrived: look the
+  event up by ``transaction_id`` in the window it was created for, and delete it
+  if it exists.
+- not wanted and never attempted: nothing to do.
+
+A worker first takes one of the mailbox's concurrent-call slots, then claims the
+row with a conditional UPDATE (pending, due, not claimed by a live worker). Every
+write after that is conditional on still holding the claim, and the row is marked
+synced only if its ``version`` did not change meanwhile (else it is pushed again).
+So running this twice, concurrently, or after a crash is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from calendars import crypto
+from calendars.backoff import busy_mailbox_delay, retry_delay
+from calendars.error_text import error_in_plain_words
+from calendars.events import EventDescription
+from calendars.models import CalendarConnection, PushedEvent, PushState
+from calendars.providers import CalendarProvider, ProviderError
+from calendars.providers.base import RemoteEvent
+from calendars.services.mailbox_slots import MailboxBusy, mailbox_slot
+from calendars.services.tokens import with_provider
+
+logger = logging.getLogger(__name__)
+
+DUPLICATE_TRANSACTION = "ErrorDuplicateTransactionId"
+# A retry sent with a countdown may arrive a little early (clocks of broker and workers).
+DUE_TOLERANCE = timedelta(seconds=2)
+# Where to look for an event whose create answer was lost, around the times it was sent for.
+LOOKUP_MARGIN = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What happened; ``retry_in`` (seconds): the caller should queue the row again then."""
+
+    status: str  # synced, retry, requeue, busy, failed, waiting, skipped, lost
+    retry_in: float | None = None
+
+
+class _LostClaim(Exception):
+    """Another worker took the row over (our lease ran out): stop without recording."""
+
+
+@dataclass
+class _Work:
+    """One claimed row being pushed, and the claim token every write is conditional on."""
+
+    row: PushedEvent
+    connection: CalendarConnection
+    claim: str
+
+    def save(self, **fields) -> None:
+        """Write ``fields`` to the row, only while we still hold it (write-ahead records)."""
+        rows = PushedEvent.objects.filter(pk=self.row.pk, claimed_by=self.claim)
+        if not rows.update(**fields, updated_at=timezone.now()):
+            raise _LostClaim()
+        for name, value in fields.items():
+            setattr(self.row, name, value)
+
+    def describe(self) -> str:
+        row = self.row
+        return (
+            f"push_event row={row.pk} {row.source} connection={self.connection.pk} "
+            f"calendar={row.calendar_id} version={row.version}"
+        )
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+
+def pushed_event_push(*, pushed_event_id: int, now: datetime | None = None) -> PushOutcome:
+    """Reconcile one row with its calendar. Never called inside a web request; idempotent."""
+    now = now or timezone.now()
+    row = PushedEvent.objects.select_related("calendar__connection").filter(pk=pushed_event_id)
+    row = row.first()
+    if row is None or row.state != PushState.PENDING:
+        return PushOutcome("skipped")
+    if row.next_attempt_at and row.next_attempt_at > now + DUE_TOLERANCE:
+        return PushOutcome("skipped")  # an early duplicate; its own retry is on its way
+    connection = row.calendar.connection
+    if not connection.is_connected:
+        PushedEvent.objects.filter(pk=row.pk, state=PushState.PENDING).update(
+            state=PushState.WAITING, updated_at=now
+        )
+        return PushOutcome("waiting")
+    try:
+        with mailbox_slot(mailbox=connection.mailbox_key):
+            return _push_claimed(row_id=row.pk, connection=connection)
+    except MailboxBusy:
+        delay = busy_mailbox_delay()
+        PushedEvent.objects.filter(pk=row.pk).update(queued_at=now + timedelta(seconds=delay))
+        return PushOutcome("busy", retry_in=delay)
+
+
+def _claim(*, row_id: int, now: datetime) -> str | None:
+    """Take the row for this attempt (conditional UPDATE); the claim token, or None."""
+    claim = secrets.token_hex(16)
+    taken = (
+        PushedEvent.objects.filter(pk=row_id, state=PushState.PENDING)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + DUE_TOLERANCE))
+        .update(
+            claimed_until=now + timedelta(seconds=settings.CALENDAR_TASK_LEASE),
+            claimed_by=claim,
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+    )
+    return claim if taken else None
+
+
+def _push_claimed(*, row_id: int, connection: CalendarConnection) -> PushOutcome:
+    now = timezone.now()
+    claim = _claim(row_id=row_id, now=now)
+    if claim is None:
+        return PushOutcome("skipped")  # another worker has it, or it is settled or not due
+    row = PushedEvent.objects.select_related("calendar").get(pk=row_id)
+    work = _Work(row=row, connection=CalendarConnection.objects.get(pk=connection.pk), claim=claim)
+    if row.attempts > settings.CALENDAR_PUSH_MAX_ATTEMPTS:
+        # Earlier attempts died without recording anything (e.g. a worker killed each time).
+        return _give_up(work, "the attempts before this one never finished")
+    try:
+        action = _reconcile(work)
+    except _LostClaim:
+        logger.warning("%s: lost its claim to another worker; stopping", work.describe())
+        return PushOutcome("lost")
+    except ProviderError as error:
+        return _record_failure(work, error)
+    except crypto.TokenKeyError:
+        error = ProviderError("The stored sign-in cannot be decrypted.", code="token_key")
+        return _record_failure(work, error)
+    return _record_success(work, action)
+
+
+# --- reconciling ------------------------------------------------------------------------------
+
+
+def _reconcile(work: _Work) -> str:
+    """Make the calendar match the row; returns what was done, for the log."""
+    if work.row.wanted:
+        return _make_exist(work)
+    return _make_gone(work)
+
+
+def _call(work: _Work, action):
+    return with_provider(connection=work.connection, action=action)
+
+
+def _reminder(work: _Work) -> int | None:
+    return work.connection.default_reminder_minutes
+
+
+def _make_exist(work: _Work) -> str:
+    row = work.row
+    if row.remote_id:
+        try:
+            _update(work, row.remote_id)
+            return "updated"
+        except ProviderError as error:
+            if error.status not in (404, 410):
+                raise
+            # Deleted in the calendar (by the host): the booking still stands, so the
+            # event is made again, under a fresh key (the old one belongs to the old event).
+            logger.info(
+                "%s: the event was deleted in the calendar; making it again", work.describe()
+            )
+            _new_key(work)
+    created, reused_key = _create(work)
+    work.save(remote_id=created.remote_id)
+    sent = work.row.create_request
+    if reused_key or (sent["event"], sent["reminder_minutes"]) != (row.payload, _reminder(work)):
+        _update(work, created.remote_id)
+        return "created and updated"
+    return "created"
+
+
+def _create(work: _Work) -> tuple[RemoteEvent, bool]:
+    """Create the event (or find the one an earlier attempt made); (event, needs an update)."""
+    if work.row.create_request is None:
+        work.save(create_request={"event": work.row.payload, "reminder_minutes": _reminder(work)})
+    try:
+        return _send_create(work), False
+    except ProviderError as error:
+        if error.code != DUPLICATE_TRANSACTION:
+            raise
+    # The key was used for a different request (an older create body, e.g. from before a
+    # reschedule, or an event deleted since): find what it made.
+    found = _find(work)
+    if found is not None:
+        return found, True
+    logger.info("%s: the event made with this key is gone; making it again", work.describe())
+    _new_key(work)
+    work.save(create_request={"event": work.row.payload, "reminder_minutes": _reminder(work)})
+    return _send_create(work), False
+
+
+def _send_create(work: _Work) -> RemoteEvent:
+    sent = work.row.create_request
+    calendar_id = work.row.calendar.remote_id
+    transaction_id = str(work.row.transaction_id)
+
+    def create(provider: CalendarProvider, token: str) -> RemoteEvent:
+        return provider.create_event(
+            access_token=token,
+            calendar_id=calendar_id,
+            event=EventDescription.from_json(sent["event"]),
+            reminder_minutes=sent["reminder_minutes"],
+            transaction_id=transaction_id,
+        )
+
+    return _call(work, create)
+
+
+def _update(work: _Work, remote_id: str) -> None:
+    event = EventDescription.from_json(work.row.payload)
+    reminder = _reminder(work)
+
+    def update(provider: CalendarProvider, token: str) -> RemoteEvent:
+        return provider.update_event(
+            access_token=token, remote_id=remote_id, event=event, reminder_minutes=reminder
+        )
+
+    _call(work, update)
+
+
+def _find(work: _Work) -> RemoteEvent | None:
+    """The event our earlier create made with the row's key, looked up where it was sent for."""
+    sent = EventDescription.from_json(work.row.create_request["event"])
+    calendar_id = work.row.calendar.remote_id
+    transaction_id = str(work.row.transaction_id)
+
+    def find(provider: CalendarProvider, token: str) -> RemoteEvent | None:
+        return provider.find_event(
+            access_token=token,
+            calendar_id=calendar_id,
+            transaction_id=transaction_id,
+            start=sent.start - LOOKUP_MARGIN,
+            end=sent.end + LOOKUP_MARGIN,
+        )
+
+    return _call(work, find)
+
+
+def _delete(work: _Work, remote_id: str) -> None:
+    _call(
+        work, lambda provider, token: provider.delete_event(access_token=token, remote_id=remote_id)
+    )
+
+
+def _make_gone(work: _Work) -> str:
+    row = work.row
+    if row.remote_id:
+        _delete(work, row.remote_id)
+        _new_key(work)
+        return "deleted"
+    if row.create_request is None:
+        return "nothing to do"
+    # A create was sent but its answer never came back: it may have happened.
+    found = _find(work)
+    if found is not None:
+        _delete(work, found.remote_id)
+    _new_key(work)
+    return "deleted the event of a lost create" if found else "checked: never created"
+
+
+def _new_key(work: _Work) -> None:
+    """Forget the remote event and its key: the next create is a new event with a new key."""
+    work.save(remote_id="", create_request=None, transaction_id=uuid.uuid4())
+
+
+# --- recording the outcome ----------------------------------------------------------------------
+
+
+def _record_success(work: _Work, action: str) -> PushOutcome:
+    row, now = work.row, timezone.now()
+    settled = PushedEvent.objects.filter(pk=row.pk, claimed_by=work.claim, version=row.version)
+    if settled.update(
+        state=PushState.SYNCED,
+        synced_version=row.version,
+        attempts=0,
+        next_attempt_at=None,
+        last_error="",
+        claimed_until=None,
+        claimed_by="",
+        updated_at=now,
+    ):
+        logger.info("%s: %s (attempt %s)", work.describe(), action, row.attempts)
+        return PushOutcome("synced")
+    # The booking changed while we worked: what we did is recorded; push the new version.
+    _release(work, queued_at=now)
+    logger.info("%s: %s; a newer version is waiting", work.describe(), action)
+    return PushOutcome("requeue", retry_in=0)
+
+
+def _release(work: _Work, **fields) -> int:
+    return PushedEvent.objects.filter(pk=work.row.pk, claimed_by=work.claim).update(
+        claimed_until=None, claimed_by="", updated_at=timezone.now(), **fields
+    )
+
+
+def _record_failure(work: _Work, error: ProviderError) -> PushOutcome:
+    row, now = work.row, timezone.now()
+    text = error_in_plain_words(error)[:500]
+    if error.permanent:
+        # The sign-in is gone: the connection was disconnected (its pending rows now wait
+        # for a reconnect) and the host emailed once.
+        _release(work, last_error=text)
+        logger.warning("%s: waits for a reconnect (%s)", work.describe(), error.code)
+        return PushOutcome("waiting")
+    same_version = PushedEvent.objects.filter(pk=row.pk, claimed_by=work.claim, version=row.version)
+    if error.retryable and row.attempts < settings.CALENDAR_PUSH_MAX_ATTEMPTS:
+        delay = retry_delay(attempt=row.attempts, retry_after=error.retry_after)
+        due = now + timedelta(seconds=delay)
+        if not same_version.update(
+            next_attempt_at=due,
+            queued_at=due,
+            last_error=text,
+            claimed_until=None,
+            claimed_by="",
+            updated_at=now,
+        ):
+            _release(work, queued_at=now)
+            return PushOutcome("requeue", retry_in=0)
+        logger.info(
+            "%s: attempt %s failed (%s %s); retrying in %.1fs",
+            work.describe(),
+            row.attempts,
+            error.status or "",
+            error.code,
+            delay,
+        )
+        return PushOutcome("retry", retry_in=delay)
+    return _give_up(work, text)
+
+
+def _give_up(work: _Work, text: str) -> PushOutcome:
+    row = work.row
+    failed = PushedEvent.objects.filter(pk=row.pk, claimed_by=work.claim, version=row.version)
+    if not failed.update(
+        state=PushState.FAILED,
+        next_attempt_at=None,
+        last_error=text[:500],
+        claimed_until=None,
+        claimed_by="",
+        updated_at=timezone.now(),
+    ):
+        _release(work, queued_at=timezone.now())
+        return PushOutcome("requeue", retry_in=0)
+    logger.warning("%s: failed after %s attempts: %s", work.describe(), row.attempts, text)
+    return PushOutcome("failed")

@@ -1,0 +1,233 @@
+"""Busy-time sync against the Graph sandbox over HTTPS (the service the worker's task runs).
+
+``test_workers.py`` proves the same through a real worker and the public slots API.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from booking.models import PageCalendar
+from booking.services import page_calendars_set, page_set_active
+from calendars.models import BusyInterval, Calendar, CalendarConnection
+from calendars.services.busy_sync import connection_sync, connections_to_sync
+from calendars.services.push import pushed_event_push
+from tests.support.office365 import ADELE, book_starts, offered, tomorrow
+
+pytestmark = pytest.mark.slow
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def at(hour: int, minute: int = 0, *, days: int = 1) -> datetime:
+    day = datetime.now(LONDON).date() + timedelta(days=days)
+    return datetime.combine(day, time(hour, minute), LONDON)
+
+
+def sync(connection) -> str:
+    return connection_sync(connection_id=connection.pk).status
+
+
+def intervals(calendar_name: str = "Calendar") -> dict[str, tuple]:
+    rows = BusyInterval.objects.filter(calendar__name=calendar_name)
+    return {row.remote_event_id: (row.start, row.end, row.show_as) for row in rows}
+
+
+def calls_since(o365, before: int) -> list[tuple[str, str, str]]:
+    return [
+        (c.method, c.path.split("/calendars/")[-1].split("/", 1)[-1], c.query)
+        for c in o365.control.request_log(after_id=before)
+    ]
+
+
+def last_id(o365) -> int:
+    return o365.control.request_log()[-1].id
+
+
+def personal_reads_busy_time(page) -> Calendar:
+    personal = Calendar.objects.get(name="Personal")
+    page_calendars_set(
+        page=page, main_calendar=page.main_calendar, uses={personal.pk: (True, False)}
+    )
+    return personal
+
+
+def test_only_calendars_an_active_page_reads_are_synced_as_far_as_its_horizon(host, adele, intro):
+    main = Calendar.objects.get(name="Calendar")
+    personal = Calendar.objects.get(name="Personal")
+    assert (main.busy_horizon_days, personal.busy_horizon_days) == (60, 0)
+    assert list(connections_to_sync()) == [adele]
+
+    personal_reads_busy_time(intro)
+    personal.refresh_from_db()
+    assert personal.busy_horizon_days == 60
+
+    page_set_active(page=intro, active=False)
+    assert set(Calendar.objects.values_list("busy_horizon_days", flat=True)) == {0}
+    assert list(connections_to_sync()) == []
+
+
+def test_a_sync_stores_what_blocks_and_nothing_else(adele, intro, o365):
+    add = o365.control.event_add
+    busy = add(ADELE, subject="Dentist", start=at(9), end=at(10), show_as="busy")
+    oof = add(ADELE, subject="Away", start=at(10), end=at(11), show_as="oof")
+    elsewhere = add(ADELE, subject="Site", start=at(11), end=at(12), show_as="workingElsewhere")
+    tentative = add(ADELE, subject="Maybe", start=at(12), end=at(13), show_as="tentative")
+    free = add(ADELE, subject="Lunch?", start=at(13), end=at(14), show_as="free")
+    beyond = add(ADELE, subject="Far", start=at(9, days=70), end=at(10, days=70))
+
+    assert sync(adele) == "synced"
+
+    stored = intervals()
+    assert stored[busy.id] == (busy.start, busy.end, "busy")
+    assert stored[oof.id][2] == "oof"
+    assert stored[elsewhere.id][2] == "workingElsewhere"
+    assert stored[tentative.id][2] == "tentative"  # the page decides whether it blocks
+    assert free.id not in stored
+    assert beyond.id not in stored  # past the horizon (60 days) and its margin
+    calendar = Calendar.objects.get(name="Calendar")
+    assert calendar.last_synced_at is not None
+    assert calendar.synced_until >= timezone.now() + timedelta(days=61)
+    assert calendar.last_sync_error == ""
+
+
+def test_a_steady_state_cycle_costs_one_small_request_per_calendar(adele, intro, o365):
+    personal_reads_busy_time(intro)
+    assert sync(adele) == "synced"
+    before = last_id(o365)
+
+    assert sync(adele) == "synced"
+
+    calls = calls_since(o365, before)
+    assert len(calls) == 2  # Calendar and Personal
+    for method, path, query in calls:
+        assert (method, path) == ("GET", "calendarView/delta")
+        assert query.startswith("%24deltatoken=") or query.startswith("$deltatoken=")
+
+
+def test_changes_arrive_through_the_delta_link(adele, intro, o365):
+    sync(adele)
+    event = o365.control.event_add(ADELE, subject="New", start=at(15), end=at(16))
+    before = last_id(o365)
+
+    sync(adele)
+
+    assert event.id in intervals()
+    assert len(calls_since(o365, before)) == 1
+    o365.control.event_delete(ADELE, event.id)
+    sync(adele)
+    assert event.id not in intervals()
+
+
+def test_a_forgotten_delta_link_means_a_full_read(adele, intro, o365):
+    sync(adele)
+    event = o365.control.event_add(ADELE, subject="During", start=at(15), end=at(16))
+    o365.control.delta_links_expire()
+    before = last_id(o365)
+
+    assert sync(adele) == "synced"
+
+    [expired, fresh] = calls_since(o365, before)
+    assert "deltatoken" in expired[2]
+    assert "startDateTime" in fresh[2]
+    assert event.id in intervals()
+
+
+def test_the_window_moves_forward_with_a_full_read(adele, intro, o365):
+    sync(adele)
+    Calendar.objects.filter(name="Calendar").update(
+        synced_until=timezone.now() + timedelta(days=30)
+    )
+    before = last_id(o365)
+    sync(adele)
+    [(_, path, query)] = calls_since(o365, before)
+    assert path == "calendarView/delta"
+    assert "startDateTime" in query
+    assert Calendar.objects.get(name="Calendar").synced_until > timezone.now() + timedelta(days=61)
+
+
+def test_events_we_pushed_are_not_busy_time(client, adele, intro, o365):
+    start, _ = offered(client, "intro", first=tomorrow())[4]
+    book_starts(client, "intro", [start])
+    row = adele.calendars.get(name="Calendar").pushed_events.get()
+    pushed_event_push(pushed_event_id=row.pk)
+    row.refresh_from_db()
+    assert row.remote_id  # the event is in the calendar
+    other = o365.control.event_add(ADELE, subject="Other", start=at(18), end=at(19))
+
+    sync(adele)
+
+    assert other.id in intervals()
+    assert row.remote_id not in intervals()
+
+
+def test_a_connection_being_synced_by_another_worker_is_left_alone(adele, intro, o365):
+    CalendarConnection.objects.filter(pk=adele.pk).update(
+        sync_claimed_until=timezone.now() + timedelta(seconds=60)
+    )
+    before = last_id(o365)
+    assert sync(adele) == "skipped"
+    assert calls_since(o365, before) == []
+    # A lease whose holder died runs out.
+    CalendarConnection.objects.filter(pk=adele.pk).update(
+        sync_claimed_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert sync(adele) == "synced"
+
+
+def test_setup_shows_when_each_calendar_was_synced_and_errors_in_plain_words(
+    client, host, adele, intro, o365
+):
+    page = client.get(reverse("calendars:integration")).content.decode()
+    assert "Never synced" in page
+    assert "Not used for busy time" in page  # Personal
+
+    sync(adele)
+    Calendar.objects.filter(name="Calendar").update(
+        last_synced_at=timezone.now() - timedelta(minutes=3)
+    )
+    page = client.get(reverse("calendars:integration")).content.decode()
+    assert "Last synced 3 minutes ago" in page
+
+    o365.control.faults_set(kinds=("429",), mailbox=ADELE, retry_after=60)
+    started = timezone.now()
+    outcome = connection_sync(connection_id=adele.pk)
+    assert outcome.status == "partial"
+    assert outcome.retry_in >= 60
+    calendar = Calendar.objects.get(name="Calendar")
+    assert calendar.sync_retry_at >= started + timedelta(seconds=60)
+    retry = timezone.localtime(calendar.sync_retry_at, ZoneInfo(host.time_zone))
+    expected = f"Microsoft was busy (throttled); we&#x27;ll try again at {retry:%H:%M}."
+    assert expected in client.get(reverse("calendars:integration")).content.decode()
+    associated = client.get(reverse("pages:calendars", args=[intro.pk])).content.decode()
+    assert expected in associated
+    assert "Last synced 3 minutes ago" in associated
+
+    o365.control.faults_clear()
+    sync(adele)
+    page = client.get(reverse("calendars:integration")).content.decode()
+    assert "throttled" not in page
+    assert "Last synced just now" in page
+
+
+def test_tentative_blocks_only_while_the_page_says_so(client, adele, intro, o365):
+    day = tomorrow()
+    start, end = offered(client, "intro", first=day)[40]
+    o365.control.event_add(
+        ADELE,
+        subject="Maybe",
+        start=datetime.fromisoformat(start),
+        end=datetime.fromisoformat(end),
+        show_as="tentative",
+    )
+    sync(adele)
+    assert (start, end) not in offered(client, "intro", first=day)
+    intro.block_tentative = False
+    intro.save()
+    assert (start, end) in offered(client, "intro", first=day)
+    assert PageCalendar.objects.count() == 0  # the main calendar alone supplied it

@@ -1,0 +1,387 @@
+"""The event push against the Graph sandbox over HTTPS, one attempt at a time.
+
+Bookings are made through the public API; the push service (what the worker's
+task runs) is called here directly so each attempt and its outcome can be
+inspected. ``test_workers.py`` runs the same code in real worker processes.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from django.core import mail
+from django.db import connections
+from django.urls import reverse
+from django.utils import timezone
+
+from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent, PushState
+from calendars.services.push import pushed_event_push
+from tests.support.office365 import (
+    ADELE,
+    MEGAN,
+    book_starts,
+    connect_host,
+    offered,
+    rows_for,
+    tomorrow,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def book_one(client, *, index: int = 0, answers=None) -> tuple[dict, PushedEvent]:
+    start, _ = offered(client, "intro", first=tomorrow())[index]
+    [made] = book_starts(client, "intro", [start])
+    [row] = rows_for(made["id"])
+    return made, row
+
+
+def push(row: PushedEvent) -> str:
+    """One attempt, as the worker makes it (``now`` past any retry delay)."""
+    PushedEvent.objects.filter(pk=row.pk).update(next_attempt_at=None)
+    return pushed_event_push(pushed_event_id=row.pk).status
+
+
+def events(o365, **kwargs):
+    return o365.control.events(ADELE, calendar="Calendar", **kwargs)
+
+
+def ours(o365, **kwargs):
+    """Sandbox events made by our pushes (the demo mailbox has seeded events too)."""
+    return [e for e in events(o365, **kwargs) if e.transaction_id]
+
+
+def test_a_booking_becomes_one_event_with_reminder_attendee_times_and_teams(
+    client, adele, intro, o365
+):
+    client.post(reverse("calendars:reminder", args=[adele.pk]), {"reminder": "30"})
+    made, row = book_one(client)
+    assert row.state == PushState.PENDING
+
+    assert push(row) == "synced"
+
+    [event] = ours(o365)
+    row.refresh_from_db()
+    assert (row.state, row.synced_version, row.remote_id) == (PushState.SYNCED, 1, event.id)
+    assert event.transaction_id == str(row.transaction_id)
+    assert event.subject == "Intro call with Invitee 000"
+    assert event.attendees == [
+        {"name": "Invitee 000", "address": "invitee000@example.com", "type": "required"}
+    ]
+    assert (event.is_reminder_on, event.reminder_minutes) == (True, 30)
+    assert event.start == datetime.fromisoformat(made["start"])
+    assert event.end == datetime.fromisoformat(made["end"])
+    assert event.time_zone == "GMT Standard Time"  # the page's zone, Europe/London
+    assert event.is_online_meeting
+    assert event.join_url
+    assert made["cancel_url"] in event.body
+    assert made["reschedule_url"] in event.body
+    # Settled: another run sends nothing.
+    before = o365.control.request_log()[-1].id
+    assert push(row) == "skipped"
+    assert o365.control.request_log(after_id=before) == []
+
+
+def test_no_reminder_turns_the_reminder_off(client, adele, intro, o365):
+    client.post(reverse("calendars:reminder", args=[adele.pk]), {"reminder": ""})
+    _, row = book_one(client)
+    push(row)
+    [event] = ours(o365)
+    assert event.is_reminder_on is False
+
+
+def test_reschedule_patches_the_same_event_and_cancel_deletes_it(client, adele, intro, o365):
+    made, row = book_one(client)
+    push(row)
+    [created] = ours(o365)
+    new_start, new_end = offered(client, "intro", first=tomorrow())[5]
+
+    moved = client.post(made["reschedule_url"], {"start": new_start})
+    assert moved.status_code == 302
+    assert push(row) == "synced"
+    [event] = ours(o365)
+    assert event.id == created.id
+    assert event.start == datetime.fromisoformat(new_start)
+    assert event.end == datetime.fromisoformat(new_end)
+
+    client.post(made["cancel_url"], {"reason": ""})
+    assert push(row) == "synced"
+    assert ours(o365) == []
+    [deleted] = ours(o365, include_deleted=True)
+    assert (deleted.id, deleted.deleted) == (created.id, True)
+    row.refresh_from_db()
+    assert (row.wanted, row.remote_id, row.state) == (False, "", PushState.SYNCED)
+
+
+def test_deleting_an_event_the_host_already_deleted_counts_as_done(client, adele, intro, o365):
+    made, row = book_one(client)
+    push(row)
+    [event] = ours(o365)
+    o365.control.event_delete(ADELE, event.id)
+    client.post(made["cancel_url"], {"reason": ""})
+    assert push(row) == "synced"
+
+
+def test_a_create_whose_answer_was_lost_is_not_made_twice(client, adele, intro, o365):
+    o365.control.faults_set(kinds=("drop_after",), mailbox=ADELE, times=1)
+    _, row = book_one(client)
+
+    assert push(row) == "retry"  # the sandbox made the event, then dropped the connection
+    row.refresh_from_db()
+    assert (row.state, row.attempts, row.remote_id) == (PushState.PENDING, 1, "")
+    assert row.next_attempt_at is not None
+    assert "dropped" in row.last_error
+    assert len(ours(o365)) == 1
+
+    assert push(row) == "synced"
+    [event] = ours(o365, include_deleted=True)
+    row.refresh_from_db()
+    assert row.remote_id == event.id
+
+
+def test_a_lost_create_then_a_reschedule_ends_as_one_event_at_the_new_time(
+    client, adele, intro, o365
+):
+    o365.control.faults_set(kinds=("drop_after",), mailbox=ADELE, times=1)
+    made, row = book_one(client)
+    assert push(row) == "retry"
+    new_start, _ = offered(client, "intro", first=tomorrow())[7]
+    assert client.post(made["reschedule_url"], {"start": new_start}).status_code == 302
+
+    # The retry repeats the very create that was lost (same body: the same event comes
+    # back), then moves it.
+    assert push(row) == "synced"
+
+    [event] = ours(o365, include_deleted=True)
+    assert event.start == datetime.fromisoformat(new_start)
+
+
+def test_a_key_used_for_another_request_is_resolved_through_calendar_view(
+    client, adele, intro, o365
+):
+    o365.control.faults_set(kinds=("drop_after",), mailbox=ADELE, times=1)
+    _, row = book_one(client)
+    assert push(row) == "retry"
+    # As if that lost create had been sent with another reminder: Graph refuses the key
+    # for a different request (ErrorDuplicateTransactionId).
+    row.refresh_from_db()
+    PushedEvent.objects.filter(pk=row.pk).update(
+        create_request={**row.create_request, "reminder_minutes": 5}
+    )
+    before = o365.control.request_log()[-1].id
+
+    assert push(row) == "synced"
+
+    calls = [
+        (c.method, c.path.rsplit("/", 1)[-1], c.status)
+        for c in o365.control.request_log(after_id=before)
+    ]
+    assert calls == [
+        ("POST", "events", 400),
+        ("GET", "calendarView", 200),
+        ("PATCH", calls[-1][1], 200),
+    ]
+    [event] = ours(o365, include_deleted=True)
+    row.refresh_from_db()
+    assert row.remote_id == event.id
+
+
+def test_a_lost_create_of_an_event_the_host_then_deleted_is_made_again(client, adele, intro, o365):
+    o365.control.faults_set(kinds=("drop_after",), mailbox=ADELE, times=1)
+    _, row = book_one(client)
+    assert push(row) == "retry"
+    [lost] = ours(o365)
+    o365.control.event_delete(ADELE, lost.id)
+    old_key = row.transaction_id
+
+    assert push(row) == "synced"
+
+    [event] = ours(o365)
+    row.refresh_from_db()
+    assert row.transaction_id != old_key
+    assert (event.transaction_id, event.id) == (str(row.transaction_id), row.remote_id)
+
+
+def test_an_event_deleted_in_outlook_is_made_again_when_the_booking_moves(
+    client, adele, intro, o365
+):
+    made, row = book_one(client)
+    push(row)
+    [first] = ours(o365)
+    o365.control.event_delete(ADELE, first.id)
+    new_start, _ = offered(client, "intro", first=tomorrow())[3]
+    client.post(made["reschedule_url"], {"start": new_start})
+
+    assert push(row) == "synced"
+
+    [event] = ours(o365)
+    assert event.id != first.id
+    assert event.start == datetime.fromisoformat(new_start)
+
+
+def test_cancelling_after_a_lost_create_finds_and_deletes_the_event(client, adele, intro, o365):
+    o365.control.faults_set(kinds=("drop_after",), mailbox=ADELE, times=1)
+    made, row = book_one(client)
+    assert push(row) == "retry"
+    client.post(made["cancel_url"], {"reason": ""})
+
+    assert push(row) == "synced"
+
+    assert ours(o365) == []
+    assert len(ours(o365, include_deleted=True)) == 1
+
+
+def test_cancelling_after_a_create_that_never_happened_sends_no_delete(client, adele, intro, o365):
+    o365.control.faults_set(kinds=("drop",), mailbox=ADELE, times=1)
+    made, row = book_one(client)
+    assert push(row) == "retry"
+    client.post(made["cancel_url"], {"reason": ""})
+    before = o365.control.request_log()[-1].id
+
+    assert push(row) == "synced"
+
+    assert [c.method for c in o365.control.request_log(after_id=before)] == ["GET"]
+    assert ours(o365, include_deleted=True) == []
+
+
+def test_retries_honour_retry_after_then_fail_in_plain_words(
+    client, adele, intro, o365, settings, outsider
+):
+    settings.CALENDAR_PUSH_MAX_ATTEMPTS = 2
+    # Longer than the Graph client waits in place, so the attempt itself fails.
+    o365.control.faults_set(kinds=("503",), mailbox=ADELE, retry_after=30)
+    _, row = book_one(client)
+
+    started = timezone.now()
+    assert push(row) == "retry"
+    row.refresh_from_db()
+    assert row.next_attempt_at >= started + timedelta(seconds=30)
+    assert row.last_error == "Microsoft's calendar service was unavailable (503)"
+    assert push(row) == "failed"
+    row.refresh_from_db()
+    assert (row.state, row.attempts) == (PushState.FAILED, 2)
+
+    page = client.get(reverse("calendars:integration")).content.decode()
+    assert "Bookings not updated in your calendar" in page
+    assert "Intro call with Invitee 000" in page
+    assert "Microsoft&#x27;s calendar service was unavailable (503)" in page
+    retry_url = reverse("calendars:push_retry", args=[row.pk])
+    assert retry_url in page
+
+    client.force_login(outsider)
+    assert client.post(retry_url).status_code == 404
+    row.refresh_from_db()
+    assert row.state == PushState.FAILED
+
+    client.force_login(row.host)
+    assert client.get(retry_url).status_code == 405
+    o365.control.faults_clear()
+    assert client.post(retry_url).status_code == 302
+    row.refresh_from_db()
+    assert (row.state, row.attempts, row.last_error) == (PushState.PENDING, 0, "")
+    assert push(row) == "synced"
+    assert (
+        "Bookings not updated" not in client.get(reverse("calendars:integration")).content.decode()
+    )
+
+
+def test_a_revoked_sign_in_makes_pushes_wait_until_the_host_reconnects(client, adele, intro, o365):
+    o365.control.grants_revoke(ADELE)
+    CalendarConnection.objects.filter(pk=adele.pk).update(token_cache=_expired(adele))
+    mail.outbox.clear()
+    _, row = book_one(client)
+
+    assert push(row) == "waiting"
+
+    adele.refresh_from_db()
+    row.refresh_from_db()
+    assert adele.status == ConnectionStatus.DISCONNECTED
+    assert row.state == PushState.WAITING
+    disconnected = [m for m in mail.outbox if "calendar was disconnected" in m.subject]
+    assert len(disconnected) == 1
+    assert ours(o365) == []
+
+    connect_host(client, o365, reconnect="1")
+    row.refresh_from_db()
+    assert row.state == PushState.PENDING
+    assert push(row) == "synced"
+    assert len(ours(o365)) == 1
+
+
+def test_two_workers_pushing_one_row_at_once_make_one_event(client, adele, intro, o365):
+    o365.control.faults_set(latency_ms=300, mailbox=ADELE)
+    _, row = book_one(client)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def worker():
+        try:
+            barrier.wait()
+            outcomes.append(pushed_event_push(pushed_event_id=row.pk).status)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert sorted(outcomes) == ["skipped", "synced"]
+    assert len(ours(o365, include_deleted=True)) == 1
+
+
+def _expired(connection) -> str:
+    """The stored token cache with its access token marked expired (forces a refresh)."""
+    import json
+    import time
+
+    from calendars import crypto
+
+    state = json.loads(crypto.decrypt(connection.token_cache))
+    for entry in state["AccessToken"].values():
+        entry["expires_on"] = str(int(time.time()) - 10)
+    return crypto.encrypt(json.dumps(state))
+
+
+def test_bookings_made_while_disconnected_go_out_after_reconnecting(client, adele, intro, o365):
+    client.post(reverse("calendars:disconnect", args=[adele.pk]))
+    made, _ = _book_without_rows(client)
+
+    connect_host(client, o365, reconnect="1")
+
+    [row] = rows_for(made["id"])
+    assert row.calendar.connection_id == adele.pk
+    assert push(row) == "synced"
+    assert [e.subject for e in ours(o365)] == ["Intro call with Invitee 000"]
+
+
+def test_after_switching_accounts_every_future_booking_goes_to_the_new_main_calendar(
+    client, adele, intro, o365
+):
+    early, early_row = book_one(client)
+    push(early_row)
+    client.post(reverse("calendars:disconnect", args=[adele.pk]))
+    late, _ = _book_without_rows(client, index=2)
+
+    megan = connect_host(client, o365, address=MEGAN)
+
+    intro.refresh_from_db()
+    assert intro.main_calendar.connection_id == megan.pk
+    rows = PushedEvent.objects.filter(calendar__connection=megan)
+    assert {row.source for row in rows} == {f"booking:{early['id']}", f"booking:{late['id']}"}
+    assert all(push(row) == "synced" for row in rows)
+    megans = [e for e in o365.control.events(MEGAN, calendar="Calendar") if e.transaction_id]
+    assert len(megans) == 2
+    # The old account is disconnected: its event and its record are left as they were.
+    assert len(ours(o365)) == 1
+
+
+def _book_without_rows(client, *, index: int = 0) -> tuple[dict, None]:
+    """Book while no calendar is connected: the booking stands, nothing is pushed yet."""
+    start, _ = offered(client, "intro", first=tomorrow())[index]
+    [made] = book_starts(client, "intro", [start])
+    assert rows_for(made["id"]) == []
+    return made, None
