@@ -67,7 +67,11 @@ def _send_one(booking, *, kind, who, to, zone, other, links, ics) -> None:
         "previous_start": booking.rescheduled_from_start,
     }
     message = EmailMultiAlternatives(
-        subject=SUBJECTS[kind].format(title=booking.title, other=other, when=when),
+        # One line: a line break from a name or title saved earlier would make
+        # Django refuse the whole message.
+        subject=" ".join(
+            SUBJECTS[kind].format(title=booking.title, other=other, when=when).split()
+        ),
         body=render_to_string("booking/email/notice.txt", context),
         to=[to],
         reply_to=[booking.host.email if who == "invitee" else booking.invitee_email],

@@ -181,7 +181,9 @@ def page_slots(
         rules = page_rules_for(page=page)
     except ValueError:
         # Rules saved before the engine grew stricter: offer nothing rather than fail.
-        log.exception("booking page %s has rules the slot engine refuses", page.pk)
+        log.warning(
+            "booking page %s has rules the slot engine refuses; it offers no slots", page.pk
+        )
         return []
     window_start, window_end = start - MARGIN, end + MARGIN
     busy: list[Interval] = []

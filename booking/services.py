@@ -387,6 +387,14 @@ def unique_slug(base: str, *, exclude_pk: int | None = None) -> str:
     return candidate
 
 
+def _copy_rows(rows, *, page: BookingPage, fields: Sequence[str]) -> None:
+    """Copy ``rows`` (children of another page) onto ``page``, keeping ``fields``."""
+    model = rows.model
+    model.objects.bulk_create(
+        model(page=page, **{name: getattr(row, name) for name in fields}) for row in rows
+    )
+
+
 @transaction.atomic
 def page_duplicate(*, page: BookingPage) -> BookingPage:
     """A disabled copy of the page (rules, questions, calendars) at a fresh link."""
@@ -399,33 +407,17 @@ def page_duplicate(*, page: BookingPage) -> BookingPage:
     copy.is_active = False
     copy.save()
     original = BookingPage.objects.get(pk=original_pk)
-    WeeklyHours.objects.bulk_create(
-        WeeklyHours(page=copy, weekday=h.weekday, start=h.start, end=h.end)
-        for h in original.weekly_hours.all()
+    _copy_rows(original.weekly_hours.all(), page=copy, fields=("weekday", "start", "end"))
+    _copy_rows(original.date_overrides.all(), page=copy, fields=("date", "start", "end"))
+    _copy_rows(
+        original.questions.all(),
+        page=copy,
+        fields=("label", "kind", "required", "options", "position"),
     )
-    DateOverride.objects.bulk_create(
-        DateOverride(page=copy, date=o.date, start=o.start, end=o.end)
-        for o in original.date_overrides.all()
-    )
-    Question.objects.bulk_create(
-        Question(
-            page=copy,
-            label=q.label,
-            kind=q.kind,
-            required=q.required,
-            options=q.options,
-            position=q.position,
-        )
-        for q in original.questions.all()
-    )
-    PageCalendar.objects.bulk_create(
-        PageCalendar(
-            page=copy,
-            calendar=use.calendar,
-            retrieve_busy=use.retrieve_busy,
-            add_bookings=use.add_bookings,
-        )
-        for use in original.calendar_uses.all()
+    _copy_rows(
+        original.calendar_uses.all(),
+        page=copy,
+        fields=("calendar_id", "retrieve_busy", "add_bookings"),
     )
     return copy
 

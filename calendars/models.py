@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from calendars.constants import DEFAULT_REMINDER_MINUTES
+
 
 class ConnectionStatus(models.TextChoices):
     CONNECTED = "connected", "Connected"
@@ -59,7 +61,9 @@ class CalendarConnection(models.Model):
     # The last temporary failure to refresh the sign-in (cleared on success); no secrets.
     last_token_error = models.CharField(max_length=300, blank=True, default="")
     # None means "no reminder" (isReminderOn: false).
-    default_reminder_minutes = models.PositiveIntegerField(null=True, blank=True, default=15)
+    default_reminder_minutes = models.PositiveIntegerField(
+        null=True, blank=True, default=DEFAULT_REMINDER_MINUTES
+    )
     connected_at = models.DateTimeField(auto_now_add=True)
     disconnected_at = models.DateTimeField(null=True, blank=True)
     disconnect_reason = models.CharField(

@@ -417,3 +417,16 @@ def test_a_page_whose_stored_rules_the_engine_refuses_offers_nothing_instead_of_
     response = client.get(slots_url(page.slug, start=day, end=day, tz="UTC"))
     assert (response.status_code, response.json()["slots"]) == (200, [])
     assert book(client, page.slug, start=at(day, 10)).status_code == 400
+
+
+def test_a_title_saved_with_a_line_break_still_gets_its_emails_out(
+    client, page, django_capture_on_commit_callbacks
+):
+    # Forms refuse control characters now; rows saved before that may still hold them.
+    type(page).objects.filter(pk=page.pk).update(title="Intro\ncall")
+    start = at(workday("Europe/London"), 14)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = book(client, page.slug, start=start)
+    assert response.status_code == 201
+    assert len(mail.outbox) == 2
+    assert all("Intro call" in m.subject and "\n" not in m.subject for m in mail.outbox)
