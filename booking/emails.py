@@ -1,12 +1,12 @@
 """Emails about bookings, to the invitee and to the host, each with an .ics attachment.
 
-Sent after the booking's transaction commits. A mail server that is down never
-undoes or blocks a booking: failures are logged and the booking stands.
+Sent by a Celery task (booking.tasks.send_booking_email) queued when the
+booking's transaction commits, one task per recipient: a slow or down mail
+server never blocks or undoes a booking, and a failed send is tried again.
 """
 
 from __future__ import annotations
 
-import logging
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -17,8 +17,6 @@ from booking.ics import booking_ics
 from booking.models import Booking
 from booking.tokens import booking_paths
 
-log = logging.getLogger(__name__)
-
 SUBJECTS = {
     "confirmed": "Confirmed: {title} with {other} on {when}",
     "rescheduled": "Rescheduled: {title} with {other}, now {when}",
@@ -26,29 +24,30 @@ SUBJECTS = {
 }
 
 
-def send_booking_emails(*, booking_pk: int, kind: str) -> None:
-    """Tell the invitee and the host that a booking was confirmed, rescheduled or cancelled."""
-    booking = Booking.objects.select_related("host", "page").get(pk=booking_pk)
+RECIPIENTS = ("invitee", "host")
+
+
+def send_booking_email(*, booking_pk: int, kind: str, who: str) -> bool:
+    """Tell the invitee or the host that a booking was confirmed, rescheduled or cancelled.
+
+    Returns False when the booking no longer exists. A mail server error is raised
+    (smtplib.SMTPException or OSError) so that the caller can try again later.
+    """
+    booking = Booking.objects.select_related("host", "page").filter(pk=booking_pk).first()
+    if booking is None:
+        return False
     links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
     ics = booking_ics(booking=booking, description=_ics_description(booking, links))
-    recipients = [
-        ("invitee", booking.invitee_email, booking.invitee_time_zone, booking.host.get_full_name()),
-        ("host", booking.host.email, booking.host.time_zone, booking.invitee_name),
-    ]
-    for who, address, zone, other in recipients:
-        try:
-            _send_one(
-                booking,
-                kind=kind,
-                who=who,
-                to=address,
-                zone=zone,
-                other=other,
-                links=links,
-                ics=ics,
-            )
-        except Exception:  # the mail server's problem must not become the invitee's
-            log.exception("booking %s: the %s email to the %s failed", booking.uuid, kind, who)
+    if who == "invitee":
+        to, zone, other = (
+            booking.invitee_email,
+            booking.invitee_time_zone,
+            booking.host.get_full_name(),
+        )
+    else:
+        to, zone, other = booking.host.email, booking.host.time_zone, booking.invitee_name
+    _send_one(booking, kind=kind, who=who, to=to, zone=zone, other=other, links=links, ics=ics)
+    return True
 
 
 def _send_one(booking, *, kind, who, to, zone, other, links, ics) -> None:

@@ -23,7 +23,6 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from booking.emails import send_booking_emails
 from booking.models import (
     RESERVED_SLUGS,
     Booking,
@@ -43,6 +42,7 @@ from booking.selectors import (
     slots_on_day_of,
     target_calendars_for,
 )
+from booking.tasks import booking_emails_queue
 from booking.tokens import booking_paths
 from calendars.events import Attendee, EventDescription
 from calendars.models import Calendar, CalendarConnection
@@ -132,7 +132,9 @@ def booking_create(
             answers=[dict(answer) for answer in invitee.answers],
         )
         booking_mirror(booking=booking)
-        transaction.on_commit(partial(send_booking_emails, booking_pk=booking.pk, kind="confirmed"))
+        transaction.on_commit(
+            partial(booking_emails_queue, booking_pk=booking.pk, kind="confirmed")
+        )
     return booking
 
 
@@ -165,7 +167,7 @@ def booking_reschedule(
         booking.save()
         booking_mirror(booking=booking)
         transaction.on_commit(
-            partial(send_booking_emails, booking_pk=booking.pk, kind="rescheduled")
+            partial(booking_emails_queue, booking_pk=booking.pk, kind="rescheduled")
         )
     return booking
 
@@ -183,7 +185,9 @@ def booking_cancel(*, booking: Booking, reason: str = "", now: datetime | None =
         booking.sequence += 1
         booking.save()
         event_unmirror(source=booking.mirror_source)
-        transaction.on_commit(partial(send_booking_emails, booking_pk=booking.pk, kind="cancelled"))
+        transaction.on_commit(
+            partial(booking_emails_queue, booking_pk=booking.pk, kind="cancelled")
+        )
     return booking
 
 

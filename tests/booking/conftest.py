@@ -47,3 +47,17 @@ def calendars(host):
     team = Calendar.objects.create(connection=connection, remote_id="BBB", name="Team")
     connection_established.send(sender=CalendarConnection, connection=connection, new_account=True)
     return main, team
+
+
+@pytest.fixture
+def email_tasks_in_process():
+    """Run the Celery tasks a test queues inside the test process (Celery's eager mode).
+
+    Unit tests then read booking emails from Django's test outbox; a test with a
+    real worker process (test_emails_worker.py) shows them going out through the broker.
+    """
+    from scheduleonce.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

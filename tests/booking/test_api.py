@@ -246,6 +246,7 @@ def test_booking_writes_outbox_rows_for_main_and_add_bookings_calendars(client, 
     assert "/reschedule/" in event["body_text"]
 
 
+@pytest.mark.usefixtures("email_tasks_in_process")
 def test_confirmation_emails_go_to_invitee_and_host_with_a_valid_ics(
     client, page, django_capture_on_commit_callbacks
 ):
@@ -419,6 +420,7 @@ def test_a_page_whose_stored_rules_the_engine_refuses_offers_nothing_instead_of_
     assert book(client, page.slug, start=at(day, 10)).status_code == 400
 
 
+@pytest.mark.usefixtures("email_tasks_in_process")
 def test_a_title_saved_with_a_line_break_still_gets_its_emails_out(
     client, page, django_capture_on_commit_callbacks
 ):

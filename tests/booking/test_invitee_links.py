@@ -72,6 +72,7 @@ def test_forged_or_mangled_links_are_404(client, booked):
     assert Booking.objects.get().status == BookingStatus.CONFIRMED
 
 
+@pytest.mark.usefixtures("email_tasks_in_process")
 def test_cancel_with_a_reason_frees_the_slot_and_tells_everyone(
     client, booked, calendars, django_capture_on_commit_callbacks
 ):
@@ -116,6 +117,7 @@ def test_cancel_reason_too_long_is_refused(client, booked):
     assert Booking.objects.get().status == BookingStatus.CONFIRMED
 
 
+@pytest.mark.usefixtures("email_tasks_in_process")
 def test_reschedule_moves_the_booking_and_bumps_the_sequence(
     client, page, calendars, django_capture_on_commit_callbacks
 ):
