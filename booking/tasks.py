@@ -46,6 +46,34 @@ def send_booking_email_task(self, booking_pk: int, kind: str, who: str) -> None:
 
 
 def booking_emails_queue(*, booking_pk: int, kind: str) -> None:
-    """Queue the invitee's and the host's email; call it once the booking has committed."""
+    """Queue the invitee's and the host's email; call it once the booking has committed.
+
+    The booking is already stored, so a broker that cannot be reached must not turn
+    the invitee's answer into an error: the email is then sent right here instead
+    (a mail server problem is logged; there is no worker to try again later).
+    """
     for who in RECIPIENTS:
-        send_booking_email_task.delay(booking_pk, kind, who)
+        try:
+            send_booking_email_task.delay(booking_pk, kind, who)
+        except Exception as error:  # kombu's OperationalError and friends: no broker
+            logger.warning(
+                "send_booking_email booking=%s kind=%s to=%s: could not queue (%s); sending now",
+                booking_pk,
+                kind,
+                who,
+                type(error).__name__,
+            )
+            _send_now(booking_pk=booking_pk, kind=kind, who=who)
+
+
+def _send_now(*, booking_pk: int, kind: str, who: str) -> None:
+    try:
+        send_booking_email(booking_pk=booking_pk, kind=kind, who=who)
+    except (smtplib.SMTPException, OSError) as error:
+        logger.error(
+            "send_booking_email booking=%s kind=%s to=%s failed without a broker (%s)",
+            booking_pk,
+            kind,
+            who,
+            type(error).__name__,
+        )

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import connection, connections
 
 from tests.support.browser import Screenshots, chromium_browser, chromium_path
+from tests.support.net import free_port
 from tests.support.services import redis_available, require_services
 from tests.support.worker import CeleryBeat, CeleryWorker
 
@@ -71,6 +72,22 @@ def _purge_broker() -> None:
     from scheduleonce.celery import app
 
     app.control.purge()
+
+
+@pytest.fixture
+def broker_unreachable():
+    """Point the Celery app at a port where no broker listens, as when Redis is down."""
+    from scheduleonce.celery import app
+
+    names = ("broker_url", "broker_transport_options", "broker_connection_timeout")
+    saved = {name: app.conf[name] for name in names}
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    app.conf.broker_transport_options = {}
+    app.conf.broker_connection_timeout = 1
+    app._pool = None  # the producer pool holds connections to the old broker
+    yield
+    app.conf.update(saved)
+    app._pool = None
 
 
 @pytest.fixture

@@ -246,6 +246,23 @@ def test_booking_writes_outbox_rows_for_main_and_add_bookings_calendars(client, 
     assert "/reschedule/" in event["body_text"]
 
 
+@pytest.mark.usefixtures("broker_unreachable")
+def test_a_booking_made_while_the_broker_is_down_is_confirmed_and_emailed(
+    client, page, calendars, django_capture_on_commit_callbacks, caplog
+):
+    start = at(workday("Europe/London"), 14)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = book(client, page.slug, start=start)
+    assert response.status_code == 201
+    booking = Booking.objects.get(uuid=response.json()["id"])
+    assert booking.status == BookingStatus.CONFIRMED
+    # The emails went out from the request itself; the calendar push waits for the sweeper.
+    assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.com", "dana@example.com"]
+    pending = PushedEvent.objects.get(state=PushState.PENDING)
+    assert pending.calendar == calendars[0]
+    assert "could not queue" in caplog.text
+
+
 @pytest.mark.usefixtures("email_tasks_in_process")
 def test_confirmation_emails_go_to_invitee_and_host_with_a_valid_ics(
     client, page, django_capture_on_commit_callbacks
