@@ -149,9 +149,17 @@ class FailedPush:
     error: str
 
 
-def pushes_failed_for(*, host) -> list[FailedPush]:
-    """The host's failed pushes, soonest event first."""
-    rows = PushedEvent.objects.filter(host=host, state=PushState.FAILED).select_related("calendar")
+def pushes_failed_for(*, connection: CalendarConnection | None) -> list[FailedPush]:
+    """The failed pushes into ``connection``'s calendars, soonest event first.
+
+    Only the account Setup shows: rows left behind in an account the host switched
+    away from can never go out, and are not the host's to retry.
+    """
+    if connection is None:
+        return []
+    rows = PushedEvent.objects.filter(
+        calendar__connection=connection, state=PushState.FAILED
+    ).select_related("calendar")
     failed = []
     for row in rows:
         event = EventDescription.from_json(row.payload)
@@ -169,10 +177,12 @@ def pushes_failed_for(*, host) -> list[FailedPush]:
     return sorted(failed, key=lambda push: push.start)
 
 
-def pushes_unsettled_count(*, host) -> int:
-    """How many of the host's pushes are still on their way (pending or waiting)."""
+def pushes_unsettled_count(*, connection: CalendarConnection | None) -> int:
+    """How many pushes into ``connection``'s calendars are on their way (pending or waiting)."""
+    if connection is None:
+        return 0
     return PushedEvent.objects.filter(
-        host=host, state__in=(PushState.PENDING, PushState.WAITING)
+        calendar__connection=connection, state__in=(PushState.PENDING, PushState.WAITING)
     ).count()
 
 

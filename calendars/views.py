@@ -93,8 +93,8 @@ def _lobby_context(*, host, reminder_form: ReminderForm | None = None) -> dict:
         "reminder_form": reminder_form,
         "reminder_labels": dict(REMINDER_CHOICES),
         "connection_version": version,
-        "failed_pushes": pushes_failed_for(host=host),
-        "unsettled_pushes": pushes_unsettled_count(host=host),
+        "failed_pushes": pushes_failed_for(connection=latest),
+        "unsettled_pushes": pushes_unsettled_count(connection=latest),
     }
 
 

@@ -318,6 +318,43 @@ def test_switching_account_after_disconnecting_is_a_new_account(
     assert signals[-1] == ("established", result.connection.pk, True)
 
 
+def test_after_switching_accounts_setup_counts_only_the_new_accounts_pushes(
+    host_client, connected, fake_microsoft
+):
+    old_calendar = Calendar.objects.get(connection=connected, is_default=True)
+    for state in (PushState.PENDING, PushState.FAILED):
+        PushedEvent.objects.create(
+            host=connected.host,
+            calendar=old_calendar,
+            source=f"booking:{state}",
+            payload=EventDescription.from_json(
+                {
+                    "subject": f"Old account {state}",
+                    "start": "2026-12-01T09:00:00+00:00",
+                    "end": "2026-12-01T09:30:00+00:00",
+                    "time_zone": "UTC",
+                }
+            ).to_json(),
+            state=state,
+        )
+    before = text(host_client.get(LOBBY))
+    assert "1 booking update on its way" in before
+    assert "Old account failed" in before
+
+    host_client.post(reverse("calendars:disconnect", args=[connected.pk]))
+    fake_microsoft.switch_account(
+        email="alice@fabrikam.com", oid="11111111-aaaa-bbbb-cccc-999999999999"
+    )
+    fake_microsoft.connect(connected.host)
+    after = text(host_client.get(LOBBY))
+
+    assert "Connected as alice@fabrikam.com" in after
+    # The old account's rows can never go out; the lobby does not promise or offer them.
+    assert "on its way" not in after
+    assert "Old account" not in after
+    assert "Bookings not updated in your calendar" not in after
+
+
 def test_other_hosts_cannot_touch_a_connection(client, teammate, connected):
     client.force_login(teammate)
     for name in ("reminder", "refresh", "disconnect"):
