@@ -463,12 +463,18 @@ def busy_horizons_update(*, host) -> None:
     """Tell calendars which of the host's calendars active pages read busy time from, and
     how many days ahead (the longest horizon among those pages); a sync is queued for
     calendars that became needed. Call after anything that changes pages or their calendars.
+
+    The host's lock, held to the end of the caller's transaction, makes two concurrent
+    page edits take turns: the second reads the pages only once the first has committed,
+    so it cannot write back horizons computed without the first one's change.
     """
-    horizons: dict[int, int] = {}
-    for page in BookingPage.objects.filter(host=host, is_active=True):
-        for calendar in busy_calendars_for(page=page):
-            horizons[calendar.pk] = max(horizons.get(calendar.pk, 0), page.horizon_days)
-    busy_horizons_set(host=host, horizons=horizons)
+    with transaction.atomic():
+        _lock_host(host.pk)
+        horizons: dict[int, int] = {}
+        for page in BookingPage.objects.filter(host=host, is_active=True):
+            for calendar in busy_calendars_for(page=page):
+                horizons[calendar.pk] = max(horizons.get(calendar.pk, 0), page.horizon_days)
+        busy_horizons_set(host=host, horizons=horizons)
 
 
 # --- reacting to calendar connections --------------------------------------------------------

@@ -79,15 +79,22 @@ def broker_unreachable():
     """Point the Celery app at a port where no broker listens, as when Redis is down."""
     from scheduleonce.celery import app
 
-    names = ("broker_url", "broker_transport_options", "broker_connection_timeout")
-    saved = {name: app.conf[name] for name in names}
-    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    names = ("broker_write_url", "broker_transport_options", "broker_connection_timeout")
+    saved = {name: app.conf.get(name) for name in names}
+    # The write URL: Celery prefers a CELERY_BROKER_URL in the environment to broker_url.
+    app.conf.broker_write_url = f"redis://127.0.0.1:{free_port()}/0"
     app.conf.broker_transport_options = {}
     app.conf.broker_connection_timeout = 1
-    app._pool = None  # the producer pool holds connections to the old broker
+    _forget_broker_connections(app)
     yield
     app.conf.update(saved)
+    _forget_broker_connections(app)
+
+
+def _forget_broker_connections(app) -> None:
+    """Drop the pools that hold connections to the broker the app was using."""
     app._pool = None
+    app.amqp._producer_pool = None
 
 
 @pytest.fixture

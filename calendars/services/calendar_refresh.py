@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,6 +27,9 @@ def calendar_list_refresh(*, connection: CalendarConnection) -> int:
     """
     calendar_list = with_provider(connection=connection, action=_fetch)
     with transaction.atomic():
+        # The host first, as page edits and bookings take it: the calendars_changed
+        # receivers (booking) lock it after this has written calendar rows.
+        get_user_model().objects.select_for_update().filter(pk=connection.host_id).first()
         row = CalendarConnection.objects.select_for_update().get(pk=connection.pk)
         if row.status != ConnectionStatus.CONNECTED:
             raise ProviderError("The connection was disconnected meanwhile.", permanent=True)
