@@ -113,6 +113,23 @@ def _previous_connection(host) -> CalendarConnection | None:
     )
 
 
+# What a completed sign-in writes to its connection row.
+SIGN_IN_FIELDS = [
+    "status",
+    "account_email",
+    "account_name",
+    "token_cache",
+    "signed_in_at",
+    "refresh_issued_at",
+    "refresh_expires_at",
+    "expiry_warned_days",
+    "disconnected_at",
+    "disconnect_reason",
+    "last_token_error",
+    "updated_at",
+]
+
+
 @sensitive_variables("grant")
 @transaction.atomic
 def _store_connection(
@@ -143,7 +160,10 @@ def _store_connection(
     connection.disconnected_at = None
     connection.disconnect_reason = ""
     connection.last_token_error = ""
-    connection.save()
+    # Only the sign-in: a worker may hold the sync lease, and the host may have changed
+    # the reminder, since the row was read above.
+    connection.save(update_fields=SIGN_IN_FIELDS)
+    connection.refresh_from_db()
     calendars_apply(connection=connection, calendar_list=calendar_list, now=now)
     # Work that waited for this account (bookings made while it was disconnected) goes out,
     # and its busy time is read at once (both queued when this transaction commits).
