@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -112,6 +113,23 @@ def _previous_connection(host) -> CalendarConnection | None:
     )
 
 
+# What a completed sign-in writes to its connection row.
+SIGN_IN_FIELDS = [
+    "status",
+    "account_email",
+    "account_name",
+    "token_cache",
+    "signed_in_at",
+    "refresh_issued_at",
+    "refresh_expires_at",
+    "expiry_warned_days",
+    "disconnected_at",
+    "disconnect_reason",
+    "last_token_error",
+    "updated_at",
+]
+
+
 @sensitive_variables("grant")
 @transaction.atomic
 def _store_connection(
@@ -142,7 +160,10 @@ def _store_connection(
     connection.disconnected_at = None
     connection.disconnect_reason = ""
     connection.last_token_error = ""
-    connection.save()
+    # Only the sign-in: a worker may hold the sync lease, and the host may have changed
+    # the reminder, since the row was read above.
+    connection.save(update_fields=SIGN_IN_FIELDS)
+    connection.refresh_from_db()
     calendars_apply(connection=connection, calendar_list=calendar_list, now=now)
     # Work that waited for this account (bookings made while it was disconnected) goes out,
     # and its busy time is read at once (both queued when this transaction commits).
@@ -167,18 +188,28 @@ def _store_connection(
 
 
 def connection_mark_disconnected(
-    *, connection: CalendarConnection, reason: str, now: datetime | None = None
+    *,
+    connection: CalendarConnection,
+    reason: str,
+    now: datetime | None = None,
+    condition: Q | None = None,
 ) -> bool:
     """Mark a connected row disconnected and wipe its tokens; False if it already was.
+
+    ``condition`` is what the caller's decision rests on (the expiry date has passed,
+    the refused sign-in is still the current one). It is checked again in the same
+    conditional UPDATE, so a reconnect that committed since the caller looked is never
+    undone: the row is then left alone and False returned.
 
     Keeps calendars, bookings and the record of pushed events; pending pushes wait for
     a reconnect. Unless the host asked for it, the host gets one email (after commit).
     Must run inside a transaction (the caller usually holds the row's lock).
     """
     now = now or timezone.now()
-    updated = CalendarConnection.objects.filter(
-        pk=connection.pk, status=ConnectionStatus.CONNECTED
-    ).update(
+    rows = CalendarConnection.objects.filter(pk=connection.pk, status=ConnectionStatus.CONNECTED)
+    if condition is not None:
+        rows = rows.filter(condition)
+    updated = rows.update(
         status=ConnectionStatus.DISCONNECTED,
         token_cache="",
         disconnected_at=now,
@@ -200,12 +231,19 @@ def connection_mark_disconnected(
 
 
 def connection_disconnect(
-    *, connection: CalendarConnection, reason: str = DisconnectReason.HOST
+    *,
+    connection: CalendarConnection,
+    reason: str = DisconnectReason.HOST,
+    condition: Q | None = None,
 ) -> bool:
-    """Disconnect (the host's **Disconnect**, or expiry); idempotent."""
+    """Disconnect (the host's **Disconnect**, or expiry); idempotent.
+
+    With ``condition``, only if the row still matches it under the row lock (see
+    ``connection_mark_disconnected``).
+    """
     with transaction.atomic():
         row = CalendarConnection.objects.select_for_update().get(pk=connection.pk)
-        changed = connection_mark_disconnected(connection=row, reason=reason)
+        changed = connection_mark_disconnected(connection=row, reason=reason, condition=condition)
     connection.refresh_from_db()
     return changed
 

@@ -49,7 +49,13 @@ def connections_expire_due(*, now: datetime | None = None) -> list[int]:
         status=ConnectionStatus.CONNECTED, refresh_expires_at__lte=now
     )
     for connection in due:
-        if connection_disconnect(connection=connection, reason=DisconnectReason.EXPIRED):
+        # The host may have reconnected (or the keep-alive slid the expiry) since the
+        # list was read: the date is checked again under the row lock.
+        if connection_disconnect(
+            connection=connection,
+            reason=DisconnectReason.EXPIRED,
+            condition=Q(refresh_expires_at__lte=now),
+        ):
             expired.append(connection.pk)
     return expired
 

@@ -6,17 +6,23 @@ serialize writers), so two workers never refresh the same sign-in at once: the
 second waits, then finds the first one's fresh access token in the re-read
 cache. The rotated cache is saved in the same transaction. When Microsoft says
 the grant is gone, the connection is disconnected before the error is raised.
+
+A Graph call runs outside that lock, so the host may sign in again while it is in
+flight; a refusal is therefore pinned to the sign-in (``signed_in_at``) that
+produced the token, and never disconnects a newer one.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -39,7 +45,14 @@ def _not_connected(connection: CalendarConnection) -> ProviderError:
     )
 
 
-@sensitive_variables("token_state", "token")
+@dataclass(frozen=True)
+class SignedInToken:
+    """An access token and the sign-in it came from (the connection's ``signed_in_at``)."""
+
+    token: str
+    signed_in_at: datetime | None
+
+
 def access_token_for(
     *, connection: CalendarConnection, force_refresh: bool = False, now: datetime | None = None
 ) -> str:
@@ -49,6 +62,14 @@ def access_token_for(
     the sign-in is gone, temporary when Microsoft could not be reached. Raises
     crypto.TokenKeyError when the stored tokens cannot be decrypted.
     """
+    return signed_in_token_for(connection=connection, force_refresh=force_refresh, now=now).token
+
+
+@sensitive_variables("token_state", "token")
+def signed_in_token_for(
+    *, connection: CalendarConnection, force_refresh: bool = False, now: datetime | None = None
+) -> SignedInToken:
+    """As ``access_token_for``, also saying which sign-in the token belongs to."""
     provider = get_provider(connection.provider)
     if not force_refresh:
         row = CalendarConnection.objects.get(pk=connection.pk)
@@ -57,7 +78,7 @@ def access_token_for(
         token_state = crypto.decrypt(row.token_cache)
         token = provider.cached_access_token(token_state=token_state, account_id=row.account_id)
         if token:
-            return token
+            return SignedInToken(token=token, signed_in_at=row.signed_in_at)
     return _refresh_locked(connection=connection, provider=provider, force=force_refresh, now=now)
 
 
@@ -68,7 +89,7 @@ def _refresh_locked(
     provider: CalendarProvider,
     force: bool,
     now: datetime | None,
-) -> str:
+) -> SignedInToken:
     failure: ProviderError | None = None
     with transaction.atomic():
         row = CalendarConnection.objects.select_for_update().get(pk=connection.pk)
@@ -83,6 +104,8 @@ def _refresh_locked(
             except ProviderError as error:
                 failure = error
                 if error.permanent:
+                    # Safe to act on: the cache was read under the lock that a reconnect's
+                    # write waits for, so the refusal is for the sign-in stored now.
                     logger.warning(
                         "Calendar connection %s lost its sign-in (%s)", row.pk, error.code
                     )
@@ -95,7 +118,7 @@ def _refresh_locked(
     connection.refresh_from_db()
     if failure is not None:
         raise failure
-    return result.token
+    return SignedInToken(token=result.token, signed_in_at=row.signed_in_at)
 
 
 def _store_refresh(*, row: CalendarConnection, result, now: datetime) -> None:
@@ -123,6 +146,9 @@ def with_provider(
 
     A second 401 with a freshly refreshed token means Microsoft no longer accepts
     this sign-in: the connection is disconnected and a permanent ProviderError raised.
+    If the host signed in again while the call ran, the 401 was for the old sign-in:
+    the new one is left connected and a temporary ProviderError (401) raised instead,
+    so the caller's retry uses the new sign-in.
     This is how the busy-time sync and event push should call a provider.
     """
     provider = get_provider(connection.provider)
@@ -131,20 +157,43 @@ def with_provider(
     except ProviderError as error:
         if error.status != 401:
             raise
+    fresh = signed_in_token_for(connection=connection, force_refresh=True)
     try:
-        return action(provider, access_token_for(connection=connection, force_refresh=True))
+        return action(provider, fresh.token)
     except ProviderError as error:
         if error.status != 401:
             raise
         logger.warning("Graph refused a fresh token for calendar connection %s", connection.pk)
-        with transaction.atomic():
-            row = CalendarConnection.objects.select_for_update().get(pk=connection.pk)
-            connection_mark_disconnected(connection=row, reason=DisconnectReason.REVOKED)
-        connection.refresh_from_db()
-        raise ProviderError(
-            "Microsoft no longer accepts this sign-in (401 after a refresh).",
-            permanent=True,
-            status=401,
-            code=error.code,
+        raise _sign_in_refused(connection=connection, refused=fresh, code=error.code) from None
+
+
+def _sign_in_refused(
+    *, connection: CalendarConnection, refused: SignedInToken, code: str
+) -> ProviderError:
+    """Disconnect the connection if ``refused`` is still its sign-in; returns the error to raise."""
+    with transaction.atomic():
+        row = CalendarConnection.objects.select_for_update().get(pk=connection.pk)
+        replaced = row.is_connected and row.signed_in_at != refused.signed_in_at
+        connection_mark_disconnected(
+            connection=row,
             reason=DisconnectReason.REVOKED,
-        ) from None
+            condition=Q(signed_in_at=refused.signed_in_at),
+        )
+    connection.refresh_from_db()
+    if replaced:
+        logger.info(
+            "Calendar connection %s was signed in again meanwhile; it stays connected",
+            connection.pk,
+        )
+        return ProviderError(
+            "Microsoft refused a sign-in that the host has since replaced; try again.",
+            status=401,
+            code=code,
+        )
+    return ProviderError(
+        "Microsoft no longer accepts this sign-in (401 after a refresh).",
+        permanent=True,
+        status=401,
+        code=code,
+        reason=DisconnectReason.REVOKED,
+    )

@@ -12,6 +12,7 @@ from django.utils import timezone
 from calendars import tasks
 from calendars.models import ConnectionStatus, DisconnectReason
 from calendars.services.expiry import check_expiry, connection_keep_alive
+from tests.support.interleave import selects_from, write_after_query
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +102,31 @@ def test_expiry_disconnects_and_emails_the_host_once(connected, django_capture_o
     assert connected.token_cache == ""
     assert [m.subject for m in mail.outbox] == ["Your Office 365 calendar was disconnected"]
     assert "the sign-in expired" in mail.outbox[0].body
+
+
+def test_a_host_who_reconnects_while_the_expiry_check_runs_stays_connected(
+    connected, host, fake_microsoft, django_capture_on_commit_callbacks
+):
+    age(connected, 91)  # the sign-in expired yesterday
+    mail.outbox.clear()
+
+    def host_reconnects():
+        fake_microsoft.connect(host, reconnect=True)
+
+    # The check has listed the expired connections; the host reconnects before it acts.
+    due = selects_from("calendars_calendarconnection", '"refresh_expires_at" <=')
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        write_after_query(due, host_reconnects) as interleaved,
+    ):
+        expired, _ = check_expiry()
+
+    assert interleaved
+    assert expired == []
+    connected.refresh_from_db()
+    assert connected.status == ConnectionStatus.CONNECTED
+    assert connected.refresh_expires_at > timezone.now() + timedelta(days=89)
+    assert mail.outbox == []
 
 
 def test_the_fan_out_task_queues_only_due_connections(connected, teammate, monkeypatch):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from calendars.events import EventDescription
 from calendars.models import (
@@ -18,7 +20,10 @@ from calendars.models import (
     PushedEvent,
     PushState,
 )
+from calendars.services.busy_sync import connection_sync
+from calendars.services.connections import connection_set_reminder
 from calendars.signals import calendars_changed, connection_established
+from tests.support.interleave import selects_from, write_after_query
 from tests.support.microsoft import INVALID_GRANT_70008
 
 pytestmark = pytest.mark.django_db
@@ -302,6 +307,34 @@ def test_reconnecting_the_same_account_keeps_choices_and_pending_work(
     pushed.refresh_from_db()
     assert pushed.state == PushState.PENDING
     assert signals[-1] == ("established", connected.pk, False)
+
+
+def test_reconnecting_keeps_what_a_worker_and_another_tab_changed_meanwhile(
+    connected, fake_microsoft
+):
+    lease = timezone.now() + timedelta(seconds=60)
+
+    def meanwhile():
+        # A busy-time sync worker takes the connection; the host, in another tab,
+        # picks a one-hour reminder.
+        CalendarConnection.objects.filter(pk=connected.pk).update(sync_claimed_until=lease)
+        connection_set_reminder(
+            connection=CalendarConnection.objects.get(pk=connected.pk), minutes=60
+        )
+
+    # The reconnect has read the connection's row; the other writes land before it saves.
+    row_read = selects_from("calendars_calendarconnection", '"account_id" =')
+    with write_after_query(row_read, meanwhile) as interleaved:
+        result = fake_microsoft.connect(connected.host, reconnect=True)
+
+    assert interleaved
+    assert result.connection.default_reminder_minutes == 60
+    connected.refresh_from_db()
+    assert connected.is_connected
+    assert connected.default_reminder_minutes == 60
+    assert connected.sync_claimed_until == lease
+    # The worker still holds the connection: a second worker leaves it alone.
+    assert connection_sync(connection_id=connected.pk).status == "skipped"
 
 
 def test_switching_account_after_disconnecting_is_a_new_account(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from calendars.models import ConnectionStatus, DisconnectReason
 from calendars.providers import ProviderError
 from calendars.providers.base import Account
 from calendars.providers.office365 import msal_app
+from calendars.services.connections import connection_disconnect
 from calendars.services.tokens import access_token_for, with_provider
 from tests.support.microsoft import (
     GRAPH,
@@ -204,3 +206,38 @@ def test_a_401_after_a_refresh_means_the_sign_in_is_gone(
     assert connected.status == ConnectionStatus.DISCONNECTED
     assert connected.disconnect_reason == DisconnectReason.REVOKED
     assert len(mail.outbox) == 1
+
+
+def test_a_401_for_a_sign_in_the_host_replaced_meanwhile_keeps_the_new_one(
+    connected, host, fake_microsoft, django_capture_on_commit_callbacks
+):
+    """Microsoft refuses the old sign-in; the host disconnects and reconnects meanwhile."""
+    old_sign_in: list[str] = []  # its tokens, once the host has signed in again
+    refused: list[str] = []
+
+    def graph_calendars(request):
+        token = request.headers["Authorization"].removeprefix("Bearer ")
+        if old_sign_in and token not in old_sign_in:
+            return fake_microsoft._calendars(request)
+        refused.append(token)
+        if len(refused) == 2:
+            # The retry with a refreshed token is in flight: the host reconnects now.
+            old_sign_in.extend(fake_microsoft.issued)
+            connection_disconnect(connection=connected)
+            fake_microsoft.connect(host)
+        return 401, {"Content-Type": "application/json"}, json.dumps(GRAPH_401)
+
+    fake_microsoft.mock.replace(
+        responses.CallbackResponse(responses.GET, f"{GRAPH}/me/calendars", callback=graph_calendars)
+    )
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ProviderError) as caught:
+        with_provider(connection=connected, action=_list_calendars)
+
+    assert len(refused) == 2
+    assert not caught.value.permanent  # a retry uses the new sign-in
+    connected.refresh_from_db()
+    assert connected.status == ConnectionStatus.CONNECTED
+    assert mail.outbox == []
+    assert with_provider(connection=connected, action=_list_calendars).owned

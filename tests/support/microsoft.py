@@ -244,12 +244,18 @@ class FakeMicrosoft:
             flow=sign_in.flow, response={"code": "M.C507_BAY.2.U.code", "state": sign_in.state}
         )
 
-    def connect(self, host):
-        """Connect ``host`` through the real services (start + complete); returns the result."""
+    def connect(self, host, *, reconnect: bool = False):
+        """Connect ``host`` through the real services (start + complete); returns the result.
+
+        ``reconnect``: the host pressed **Reconnect** on a live connection (a new sign-in).
+        """
         from calendars.services.connections import connection_complete, connection_start
 
         sign_in = connection_start(
-            host=host, provider_key="office365", redirect_uri="http://testserver/cb/"
+            host=host,
+            provider_key="office365",
+            redirect_uri="http://testserver/cb/",
+            reconnect=reconnect,
         )
         self.nonce_hash = parse_qs(sign_in.url.split("?", 1)[1])["nonce"][0]
         return connection_complete(
