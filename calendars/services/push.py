@@ -11,10 +11,15 @@ module *reconciles* the calendar with it and records what it achieved:
   the created event is then updated.
 - wanted, remote event known, newer version: update it (PATCH). If the event was
   deleted in the calendar (404), it is made again under a fresh key.
-- not wanted, remote event known: delete it (already gone counts as done).
-- not wanted, a create was attempted but its answer never arrived: look the
-  event up by ``transaction_id`` in the window it was created for, and delete it
-  if it exists.
+- not wanted, remote event known: delete it (already gone counts as done), then
+  take a fresh key.
+- not wanted, a create was sent but its answer never arrived: look the event up
+  by ``transaction_id`` in the window it was sent for. If it is there, its id is
+  recorded (so a retry after a failed delete deletes it by id) and it is deleted.
+  If nothing is there, the row is settled but keeps its key and create request:
+  whether that create made an event is still not known (the host may have moved
+  it), and should the event be wanted in that calendar again, the same request
+  brings back what the create made rather than a second event.
 - not wanted and never attempted: nothing to do.
 
 A worker first takes one of the mailbox's concurrent-call slots, then claims the
@@ -275,18 +280,22 @@ def _delete(work: _Work, remote_id: str) -> None:
 
 def _make_gone(work: _Work) -> str:
     row = work.row
-    if row.remote_id:
-        _delete(work, row.remote_id)
-        _new_key(work)
-        return "deleted"
-    if row.create_request is None:
+    if not row.remote_id and row.create_request is not None:
+        # A create was sent but its answer never came back: it may have made the event.
+        found = _find(work)
+        if found is None:
+            # Nothing where it was sent: done, as far as anyone can see. But whether the
+            # create made an event is still not known (the host may have moved it), so the
+            # key and the request stay: should the event be wanted here again, the same
+            # request brings back what that create made instead of a second event.
+            return "checked: not in the calendar"
+        # Known from now on: a retry (after a failed delete) deletes it by its id.
+        work.save(remote_id=found.remote_id)
+    if not row.remote_id:
         return "nothing to do"
-    # A create was sent but its answer never came back: it may have happened.
-    found = _find(work)
-    if found is not None:
-        _delete(work, found.remote_id)
+    _delete(work, row.remote_id)
     _new_key(work)
-    return "deleted the event of a lost create" if found else "checked: never created"
+    return "deleted"
 
 
 def _new_key(work: _Work) -> None:
