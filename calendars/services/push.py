@@ -19,7 +19,9 @@ module *reconciles* the calendar with it and records what it achieved:
   If nothing is there, the row is settled but keeps its key and create request:
   whether that create made an event is still not known (the host may have moved
   it), and should the event be wanted in that calendar again, the same request
-  brings back what the create made rather than a second event.
+  brings back what the create made rather than a second event. A calendar that
+  is gone (Graph answers 404, as for one the host deleted in Outlook) holds no
+  event any more: that counts as done, as a delete answered 404 does.
 - not wanted and never attempted: nothing to do.
 
 A worker first takes one of the mailbox's concurrent-call slots, then claims the
@@ -282,7 +284,7 @@ def _make_gone(work: _Work) -> str:
     row = work.row
     if not row.remote_id and row.create_request is not None:
         # A create was sent but its answer never came back: it may have made the event.
-        found = _find(work)
+        found = _find_lost(work)
         if found is None:
             # Nothing where it was sent: done, as far as anyone can see. But whether the
             # create made an event is still not known (the host may have moved it), so the
@@ -296,6 +298,18 @@ def _make_gone(work: _Work) -> str:
     _delete(work, row.remote_id)
     _new_key(work)
     return "deleted"
+
+
+def _find_lost(work: _Work) -> RemoteEvent | None:
+    """The event a lost create made, if it is where it was sent; None if its calendar is gone."""
+    try:
+        return _find(work)
+    except ProviderError as error:
+        if error.status != 404:
+            raise
+    # The calendar itself was deleted (in Outlook): every event in it went with it.
+    logger.info("%s: the calendar is gone; so is the event", work.describe())
+    return None
 
 
 def _new_key(work: _Work) -> None:

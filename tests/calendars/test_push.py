@@ -16,7 +16,7 @@ from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
-from booking.models import BookingPage
+from booking.models import BookingPage, PageCalendar
 from calendars.models import Calendar, CalendarConnection, ConnectionStatus, PushedEvent, PushState
 from calendars.services.push import pushed_event_push
 from tests.support.office365 import (
@@ -269,6 +269,32 @@ def test_a_lost_create_no_longer_wanted_keeps_its_key_so_it_is_never_made_twice(
     row.refresh_from_db()
     assert (event.id, row.remote_id) == (lost.id, lost.id)
     assert event.start == datetime.fromisoformat(slots[8][0])
+
+
+def test_cancelling_after_the_host_deleted_the_calendar_in_outlook_counts_as_done(
+    client, adele, intro, o365
+):
+    personal = calendar_of(adele, "Personal")
+    PageCalendar.objects.create(page=intro, calendar=personal, add_bookings=True)
+    starts = [start for start, _ in offered(client, "intro", first=tomorrow())[2:4]]
+    bookings = book_starts(client, "intro", starts)
+    known, lost = [
+        PushedEvent.objects.get(source=f"booking:{b['id']}", calendar=personal) for b in bookings
+    ]
+    assert push(known) == "synced"  # its event id is known
+    o365.control.faults_set(kinds=("drop_after",), mailbox=ADELE, times=1)
+    assert push(lost) == "retry"  # its event was made, the answer lost
+    assert len(ours(o365, calendar="Personal")) == 2
+
+    # The host deletes the whole calendar in Outlook: both events go with it (Graph: 404).
+    o365.control.calendar_delete(ADELE, "Personal")
+    for booking in bookings:
+        assert client.post(booking["cancel_url"], {"reason": ""}).status_code == 302
+
+    assert push(known) == "synced"
+    assert push(lost) == "synced"
+    page = client.get(reverse("calendars:integration")).content.decode()
+    assert "Bookings not updated in your calendar" not in page
 
 
 def test_cancelling_after_a_create_that_never_happened_sends_no_delete(client, adele, intro, o365):
