@@ -8,7 +8,10 @@ module *reconciles* the calendar with it and records what it achieved:
   it is sent and every retry sends exactly that request again, so a create whose
   answer was lost (dropped connection, killed worker) is answered with the event
   it already made, never a second one. If the desired event changed meanwhile,
-  the created event is then updated.
+  the created event is then updated. Only a refusal of the request's first
+  sending (a 4xx such as 403) proves that nothing was made: then the request is
+  forgotten, so a cancel has nothing to look for and a later try sends the event
+  as it is then.
 - wanted, remote event known, newer version: update it (PATCH). If the event was
   deleted in the calendar (404), it is made again under a fresh key.
 - not wanted, remote event known: delete it (already gone counts as done), then
@@ -209,9 +212,10 @@ def _make_exist(work: _Work) -> str:
 
 def _create(work: _Work) -> tuple[RemoteEvent, bool]:
     """Create the event (or find the one an earlier attempt made); (event, needs an update)."""
-    if work.row.create_request is None:
-        work.save(create_request={"event": work.row.payload, "reminder_minutes": _reminder(work)})
     try:
+        if work.row.create_request is None:
+            return _send_new_create(work), False
+        # An earlier attempt sent this very request: Graph answers with what it made.
         return _send_create(work), False
     except ProviderError as error:
         if error.code != DUPLICATE_TRANSACTION:
@@ -223,8 +227,26 @@ def _create(work: _Work) -> tuple[RemoteEvent, bool]:
         return found, True
     logger.info("%s: the event made with this key is gone; making it again", work.describe())
     _new_key(work)
+    return _send_new_create(work), False
+
+
+def _send_new_create(work: _Work) -> RemoteEvent:
+    """Write the create request down, then send it for the first time."""
     work.save(create_request={"event": work.row.payload, "reminder_minutes": _reminder(work)})
-    return _send_create(work), False
+    try:
+        return _send_create(work)
+    except ProviderError as error:
+        if _refused(error):
+            # Graph answered no to its first sending: nothing was made with the key. So a
+            # cancel has nothing to look for, and the next try sends the booking as it is.
+            work.save(create_request=None)
+        raise
+
+
+def _refused(error: ProviderError) -> bool:
+    """Graph refused the request for good (a 4xx that retrying does not change)."""
+    status = error.status or 0
+    return 400 <= status < 500 and not error.retryable and error.code != DUPLICATE_TRANSACTION
 
 
 def _send_create(work: _Work) -> RemoteEvent:

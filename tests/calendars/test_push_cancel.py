@@ -1,8 +1,9 @@
 """Cancelling a pushed event, against Graph's exact answers (``responses``).
 
 The sandbox runs whole flows (``test_push.py``); here each Graph call of an attempt
-is answered in turn, for sequences the sandbox cannot arrange, such as a lookup
-that finds the event and a delete that then fails.
+is answered in turn, for sequences the sandbox cannot arrange: a lookup that
+finds the event and a delete that then fails, or a calendar that refuses both
+writing and reading.
 """
 
 from __future__ import annotations
@@ -27,7 +28,21 @@ EVENT = EventDescription(
     time_zone="Europe/London",
     attendees=(Attendee("dana@example.com", "Dana"),),
 )
+MOVED = EventDescription(
+    subject="Intro call with Dana",
+    start=datetime(2026, 12, 2, 14, 0, tzinfo=UTC),
+    end=datetime(2026, 12, 2, 14, 30, tzinfo=UTC),
+    time_zone="Europe/London",
+    attendees=(Attendee("dana@example.com", "Dana"),),
+)
 CALENDAR = f"{GRAPH}/me/calendars/AAMkADefault%3D"
+ACCESS_DENIED = {
+    "error": {
+        "code": "ErrorAccessDenied",
+        "message": "Access is denied. Check credentials and try again.",
+        "innerError": {"date": "2026-03-02T10:15:27", "request-id": "b7c8"},
+    }
+}
 
 
 @pytest.fixture
@@ -76,3 +91,37 @@ def test_a_retry_after_a_failed_delete_deletes_the_event_the_lookup_found(graph,
     assert graph_calls(graph)[before:] == [("DELETE", "AAMkLost")]
     row.refresh_from_db()
     assert (row.state, row.remote_id) == (PushState.SYNCED, "")
+
+
+def test_a_create_graph_refused_leaves_nothing_to_look_up_when_cancelled(graph, row):
+    # The calendar refuses us both writing and reading (ErrorAccessDenied).
+    graph.post(f"{CALENDAR}/events", status=403, json=ACCESS_DENIED)
+    graph.get(f"{CALENDAR}/calendarView", status=403, json=ACCESS_DENIED)
+    assert push(row) == "failed"
+    row.refresh_from_db()
+    assert row.last_error == "Office 365 no longer lets us write to (or read) this calendar"
+
+    # Graph answered no: nothing was made, so the cancel has nothing to look for (it used
+    # to look, was refused as well and failed, and so did every Retry in Setup).
+    event_unmirror(source=row.source)
+    before = len(graph_calls(graph))
+    assert push(row) == "synced"
+    assert graph_calls(graph)[before:] == []
+
+
+def test_a_create_graph_refused_is_sent_afresh_once_the_booking_moves(graph, row, host):
+    graph.post(f"{CALENDAR}/events", status=403, json=ACCESS_DENIED)
+    assert push(row) == "failed"
+
+    # The host fixed the calendar's permissions; the invitee then moved the booking.
+    graph.post(f"{CALENDAR}/events", status=201, json={"id": "AAMkMade"})
+    [moved] = event_mirror(host=host, source=row.source, event=MOVED, calendars=[row.calendar])
+    before = len(graph_calls(graph))
+    assert push(moved) == "synced"
+
+    # One create, of the booking as it is now (no create of the old time, then a move).
+    assert graph_calls(graph)[before:] == [("POST", "events")]
+    sent = graph.calls[-1].request
+    assert b'"2026-12-02T14:00:00' in sent.body
+    moved.refresh_from_db()
+    assert moved.remote_id == "AAMkMade"
