@@ -32,6 +32,12 @@ row with a conditional UPDATE (pending, due, not claimed by a live worker). Ever
 write after that is conditional on still holding the claim, and the row is marked
 synced only if its ``version`` did not change meanwhile (else it is pushed again).
 So running this twice, concurrently, or after a crash is harmless.
+
+A failure that may pass (throttling, 5xx, a dropped connection) is retried with
+backoff; after ``CALENDAR_PUSH_MAX_ATTEMPTS`` attempts the row is *failed*. A
+sign-in that is gone (the account was disconnected) makes the row wait for a
+reconnect; any other failure makes it *failed* at once. The host sees a failed
+row in Setup, in plain words, with Retry.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ from calendars import crypto
 from calendars.backoff import busy_mailbox_delay, retry_delay
 from calendars.error_text import error_in_plain_words
 from calendars.events import EventDescription
-from calendars.models import CalendarConnection, PushedEvent, PushState
+from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent, PushState
 from calendars.providers import CalendarProvider, ProviderError
 from calendars.providers.base import RemoteEvent
 from calendars.services.mailbox_slots import MailboxBusy, mailbox_slot
@@ -372,12 +378,15 @@ def _release(work: _Work, **fields) -> int:
 def _record_failure(work: _Work, error: ProviderError) -> PushOutcome:
     row, now = work.row, timezone.now()
     text = error_in_plain_words(error)[:500]
-    if error.permanent:
+    if error.permanent and not _still_connected(work):
         # The sign-in is gone: the connection was disconnected (its pending rows now wait
         # for a reconnect) and the host emailed once.
         _release(work, last_error=text)
         logger.warning("%s: waits for a reconnect (%s)", work.describe(), error.code)
         return PushOutcome("waiting")
+    # Refused for good while the account stays connected (say, a stored sign-in that cannot
+    # be read): not retried, it fails in the host's words. Left pending, it would be queued
+    # again and again until it gave up for attempts that "never finished".
     same_version = PushedEvent.objects.filter(pk=row.pk, claimed_by=work.claim, version=row.version)
     if error.retryable and row.attempts < settings.CALENDAR_PUSH_MAX_ATTEMPTS:
         delay = retry_delay(attempt=row.attempts, retry_after=error.retry_after)
@@ -402,6 +411,12 @@ def _record_failure(work: _Work, error: ProviderError) -> PushOutcome:
         )
         return PushOutcome("retry", retry_in=delay)
     return _give_up(work, text)
+
+
+def _still_connected(work: _Work) -> bool:
+    return CalendarConnection.objects.filter(
+        pk=work.connection.pk, status=ConnectionStatus.CONNECTED
+    ).exists()
 
 
 def _give_up(work: _Work, text: str) -> PushOutcome:

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from booking.models import BookingPage, PageCalendar
+from calendars import crypto
 from calendars.models import Calendar, CalendarConnection, ConnectionStatus, PushedEvent, PushState
 from calendars.services.push import pushed_event_push
 from tests.support.office365 import (
@@ -372,6 +373,23 @@ def test_a_revoked_sign_in_makes_pushes_wait_until_the_host_reconnects(client, a
     assert row.state == PushState.PENDING
     assert push(row) == "synced"
     assert len(ours(o365)) == 1
+
+
+def test_a_sign_in_refused_for_good_never_leaves_the_cancel_pending(client, adele, intro, o365):
+    made, row = book_one(client)
+    assert push(row) == "synced"
+    # The stored sign-in can no longer be read (say, a database restored from a bad copy).
+    CalendarConnection.objects.filter(pk=adele.pk).update(token_cache=crypto.encrypt("{oops"))
+    client.post(made["cancel_url"], {"reason": ""})
+
+    outcome = push(row)
+
+    # It waits for a reconnect (if the token service disconnected the account) or the
+    # host sees it failed. Left pending, the sweeper would queue it again and again
+    # until it gave up for attempts that "never finished".
+    row.refresh_from_db()
+    assert (outcome, row.state) in [("waiting", PushState.WAITING), ("failed", PushState.FAILED)]
+    assert row.last_error == "Microsoft no longer accepts the connection; reconnect it in Setup"
 
 
 def test_two_workers_pushing_one_row_at_once_make_one_event(client, adele, intro, o365):
