@@ -206,7 +206,8 @@ class PushedEvent(models.Model):
     # The exact create request (event and reminder) sent with ``transaction_id``,
     # written before the first create is sent and reused by every retry of it, so a
     # retried create is byte-for-byte the same request and the provider answers with
-    # the event it already made. None: no create was attempted with this id.
+    # the event it already made. None: no event can have been made with this id (no
+    # create was sent, or Graph refused its first sending).
     create_request = models.JSONField(null=True, blank=True, editable=False)
     last_error = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from graph_sandbox import clock, faults, store
 from graph_sandbox import seed as seeding
-from graph_sandbox.graph.events import event_insert, event_remove
+from graph_sandbox.graph.events import calendar_remove, event_insert, event_remove, event_retime
 from graph_sandbox.identity import tokens
 from graph_sandbox.models import (
     AccessToken,
@@ -273,6 +273,21 @@ def event_delete(address: str, event_id: str) -> None:
     """Delete an event from one of the mailbox's own calendars."""
     event = Event.objects.get(graph_id=event_id, calendar__owner=mailbox(address), deleted=False)
     event_remove(event=event)
+
+
+def event_move(address: str, event_id: str, *, start: datetime, end: datetime) -> SandboxEvent:
+    """Move an event of one of the mailbox's own calendars, as its owner does in Outlook."""
+    event = Event.objects.get(graph_id=event_id, calendar__owner=mailbox(address), deleted=False)
+    event_retime(event=event, start=start.astimezone(UTC), end=end.astimezone(UTC))
+    return _event_value(event)
+
+
+def calendar_delete(address: str, name: str) -> None:
+    """Delete one of the mailbox's own calendars in Outlook: its events go with it.
+
+    Graph then answers 404 ``ErrorItemNotFound`` for the calendar and for its events.
+    """
+    calendar_remove(calendar=Calendar.objects.get(owner=mailbox(address), name=name))
 
 
 def events(

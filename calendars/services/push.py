@@ -8,13 +8,23 @@ module *reconciles* the calendar with it and records what it achieved:
   it is sent and every retry sends exactly that request again, so a create whose
   answer was lost (dropped connection, killed worker) is answered with the event
   it already made, never a second one. If the desired event changed meanwhile,
-  the created event is then updated.
+  the created event is then updated. Only a refusal of the request's first
+  sending (a 4xx such as 403) proves that nothing was made: then the request is
+  forgotten, so a cancel has nothing to look for and a later try sends the event
+  as it is then.
 - wanted, remote event known, newer version: update it (PATCH). If the event was
   deleted in the calendar (404), it is made again under a fresh key.
-- not wanted, remote event known: delete it (already gone counts as done).
-- not wanted, a create was attempted but its answer never arrived: look the
-  event up by ``transaction_id`` in the window it was created for, and delete it
-  if it exists.
+- not wanted, remote event known: delete it (already gone counts as done), then
+  take a fresh key.
+- not wanted, a create was sent but its answer never arrived: look the event up
+  by ``transaction_id`` in the window it was sent for. If it is there, its id is
+  recorded (so a retry after a failed delete deletes it by id) and it is deleted.
+  If nothing is there, the row is settled but keeps its key and create request:
+  whether that create made an event is still not known (the host may have moved
+  it), and should the event be wanted in that calendar again, the same request
+  brings back what the create made rather than a second event. A calendar that
+  is gone (Graph answers 404, as for one the host deleted in Outlook) holds no
+  event any more: that counts as done, as a delete answered 404 does.
 - not wanted and never attempted: nothing to do.
 
 A worker first takes one of the mailbox's concurrent-call slots, then claims the
@@ -22,6 +32,12 @@ row with a conditional UPDATE (pending, due, not claimed by a live worker). Ever
 write after that is conditional on still holding the claim, and the row is marked
 synced only if its ``version`` did not change meanwhile (else it is pushed again).
 So running this twice, concurrently, or after a crash is harmless.
+
+A failure that may pass (throttling, 5xx, a dropped connection) is retried with
+backoff; after ``CALENDAR_PUSH_MAX_ATTEMPTS`` attempts the row is *failed*. A
+sign-in that is gone (the account was disconnected) makes the row wait for a
+reconnect; any other failure makes it *failed* at once. The host sees a failed
+row in Setup, in plain words, with Retry.
 """
 
 from __future__ import annotations
@@ -40,7 +56,7 @@ from calendars import crypto
 from calendars.backoff import busy_mailbox_delay, retry_delay
 from calendars.error_text import error_in_plain_words
 from calendars.events import EventDescription
-from calendars.models import CalendarConnection, PushedEvent, PushState
+from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent, PushState
 from calendars.providers import CalendarProvider, ProviderError
 from calendars.providers.base import RemoteEvent
 from calendars.services.mailbox_slots import MailboxBusy, mailbox_slot
@@ -202,9 +218,10 @@ def _make_exist(work: _Work) -> str:
 
 def _create(work: _Work) -> tuple[RemoteEvent, bool]:
     """Create the event (or find the one an earlier attempt made); (event, needs an update)."""
-    if work.row.create_request is None:
-        work.save(create_request={"event": work.row.payload, "reminder_minutes": _reminder(work)})
     try:
+        if work.row.create_request is None:
+            return _send_new_create(work), False
+        # An earlier attempt sent this very request: Graph answers with what it made.
         return _send_create(work), False
     except ProviderError as error:
         if error.code != DUPLICATE_TRANSACTION:
@@ -216,8 +233,26 @@ def _create(work: _Work) -> tuple[RemoteEvent, bool]:
         return found, True
     logger.info("%s: the event made with this key is gone; making it again", work.describe())
     _new_key(work)
+    return _send_new_create(work), False
+
+
+def _send_new_create(work: _Work) -> RemoteEvent:
+    """Write the create request down, then send it for the first time."""
     work.save(create_request={"event": work.row.payload, "reminder_minutes": _reminder(work)})
-    return _send_create(work), False
+    try:
+        return _send_create(work)
+    except ProviderError as error:
+        if _refused(error):
+            # Graph answered no to its first sending: nothing was made with the key. So a
+            # cancel has nothing to look for, and the next try sends the booking as it is.
+            work.save(create_request=None)
+        raise
+
+
+def _refused(error: ProviderError) -> bool:
+    """Graph refused the request for good (a 4xx that retrying does not change)."""
+    status = error.status or 0
+    return 400 <= status < 500 and not error.retryable and error.code != DUPLICATE_TRANSACTION
 
 
 def _send_create(work: _Work) -> RemoteEvent:
@@ -275,18 +310,34 @@ def _delete(work: _Work, remote_id: str) -> None:
 
 def _make_gone(work: _Work) -> str:
     row = work.row
-    if row.remote_id:
-        _delete(work, row.remote_id)
-        _new_key(work)
-        return "deleted"
-    if row.create_request is None:
+    if not row.remote_id and row.create_request is not None:
+        # A create was sent but its answer never came back: it may have made the event.
+        found = _find_lost(work)
+        if found is None:
+            # Nothing where it was sent: done, as far as anyone can see. But whether the
+            # create made an event is still not known (the host may have moved it), so the
+            # key and the request stay: should the event be wanted here again, the same
+            # request brings back what that create made instead of a second event.
+            return "checked: not in the calendar"
+        # Known from now on: a retry (after a failed delete) deletes it by its id.
+        work.save(remote_id=found.remote_id)
+    if not row.remote_id:
         return "nothing to do"
-    # A create was sent but its answer never came back: it may have happened.
-    found = _find(work)
-    if found is not None:
-        _delete(work, found.remote_id)
+    _delete(work, row.remote_id)
     _new_key(work)
-    return "deleted the event of a lost create" if found else "checked: never created"
+    return "deleted"
+
+
+def _find_lost(work: _Work) -> RemoteEvent | None:
+    """The event a lost create made, if it is where it was sent; None if its calendar is gone."""
+    try:
+        return _find(work)
+    except ProviderError as error:
+        if error.status != 404:
+            raise
+    # The calendar itself was deleted (in Outlook): every event in it went with it.
+    logger.info("%s: the calendar is gone; so is the event", work.describe())
+    return None
 
 
 def _new_key(work: _Work) -> None:
@@ -327,12 +378,15 @@ def _release(work: _Work, **fields) -> int:
 def _record_failure(work: _Work, error: ProviderError) -> PushOutcome:
     row, now = work.row, timezone.now()
     text = error_in_plain_words(error)[:500]
-    if error.permanent:
+    if error.permanent and not _still_connected(work):
         # The sign-in is gone: the connection was disconnected (its pending rows now wait
         # for a reconnect) and the host emailed once.
         _release(work, last_error=text)
         logger.warning("%s: waits for a reconnect (%s)", work.describe(), error.code)
         return PushOutcome("waiting")
+    # Refused for good while the account stays connected (say, a stored sign-in that cannot
+    # be read): not retried, it fails in the host's words. Left pending, it would be queued
+    # again and again until it gave up for attempts that "never finished".
     same_version = PushedEvent.objects.filter(pk=row.pk, claimed_by=work.claim, version=row.version)
     if error.retryable and row.attempts < settings.CALENDAR_PUSH_MAX_ATTEMPTS:
         delay = retry_delay(attempt=row.attempts, retry_after=error.retry_after)
@@ -357,6 +411,12 @@ def _record_failure(work: _Work, error: ProviderError) -> PushOutcome:
         )
         return PushOutcome("retry", retry_in=delay)
     return _give_up(work, text)
+
+
+def _still_connected(work: _Work) -> bool:
+    return CalendarConnection.objects.filter(
+        pk=work.connection.pk, status=ConnectionStatus.CONNECTED
+    ).exists()
 
 
 def _give_up(work: _Work, text: str) -> PushOutcome:

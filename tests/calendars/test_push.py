@@ -16,7 +16,9 @@ from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
-from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent, PushState
+from booking.models import BookingPage, PageCalendar
+from calendars import crypto
+from calendars.models import Calendar, CalendarConnection, ConnectionStatus, PushedEvent, PushState
 from calendars.services.push import pushed_event_push
 from tests.support.office365 import (
     ADELE,
@@ -44,13 +46,17 @@ def push(row: PushedEvent) -> str:
     return pushed_event_push(pushed_event_id=row.pk).status
 
 
-def events(o365, **kwargs):
-    return o365.control.events(ADELE, calendar="Calendar", **kwargs)
+def events(o365, *, calendar: str = "Calendar", **kwargs):
+    return o365.control.events(ADELE, calendar=calendar, **kwargs)
 
 
 def ours(o365, **kwargs):
     """Sandbox events made by our pushes (the demo mailbox has seeded events too)."""
     return [e for e in events(o365, **kwargs) if e.transaction_id]
+
+
+def calendar_of(connection: CalendarConnection, name: str) -> Calendar:
+    return connection.calendars.get(name=name)
 
 
 def test_a_booking_becomes_one_event_with_reminder_attendee_times_and_teams(
@@ -233,6 +239,65 @@ def test_cancelling_after_a_lost_create_finds_and_deletes_the_event(client, adel
     assert len(ours(o365, include_deleted=True)) == 1
 
 
+def test_a_lost_create_no_longer_wanted_keeps_its_key_so_it_is_never_made_twice(
+    client, adele, intro, o365
+):
+    o365.control.faults_set(kinds=("drop_after",), mailbox=ADELE, times=1)
+    made, row = book_one(client)
+    assert push(row) == "retry"  # the sandbox made the event, then dropped the connection
+    [lost] = ours(o365)
+    key = row.transaction_id
+    # The host drags it to another day in Outlook, away from where it was made.
+    day = timedelta(days=1)
+    o365.control.event_move(ADELE, lost.id, start=lost.start + day, end=lost.end + day)
+
+    # The page's bookings now go to Adele's "Personal" calendar, and the invitee moves hers.
+    BookingPage.objects.filter(pk=intro.pk).update(main_calendar=calendar_of(adele, "Personal"))
+    slots = offered(client, "intro", first=tomorrow())
+    assert client.post(made["reschedule_url"], {"start": slots[4][0]}).status_code == 302
+    # No longer wanted in "Calendar", and nothing of ours where the create was sent.
+    assert push(row) == "synced"
+    row.refresh_from_db()
+    assert (row.wanted, row.transaction_id) == (False, key)
+
+    # Back to "Calendar", and the invitee moves the booking again: wanted there once more.
+    BookingPage.objects.filter(pk=intro.pk).update(main_calendar=calendar_of(adele, "Calendar"))
+    assert client.post(made["reschedule_url"], {"start": slots[8][0]}).status_code == 302
+    assert push(row) == "synced"
+
+    # The same request under the same key brought back the event it made, then moved it.
+    [event] = ours(o365)
+    row.refresh_from_db()
+    assert (event.id, row.remote_id) == (lost.id, lost.id)
+    assert event.start == datetime.fromisoformat(slots[8][0])
+
+
+def test_cancelling_after_the_host_deleted_the_calendar_in_outlook_counts_as_done(
+    client, adele, intro, o365
+):
+    personal = calendar_of(adele, "Personal")
+    PageCalendar.objects.create(page=intro, calendar=personal, add_bookings=True)
+    starts = [start for start, _ in offered(client, "intro", first=tomorrow())[2:4]]
+    bookings = book_starts(client, "intro", starts)
+    known, lost = [
+        PushedEvent.objects.get(source=f"booking:{b['id']}", calendar=personal) for b in bookings
+    ]
+    assert push(known) == "synced"  # its event id is known
+    o365.control.faults_set(kinds=("drop_after",), mailbox=ADELE, times=1)
+    assert push(lost) == "retry"  # its event was made, the answer lost
+    assert len(ours(o365, calendar="Personal")) == 2
+
+    # The host deletes the whole calendar in Outlook: both events go with it (Graph: 404).
+    o365.control.calendar_delete(ADELE, "Personal")
+    for booking in bookings:
+        assert client.post(booking["cancel_url"], {"reason": ""}).status_code == 302
+
+    assert push(known) == "synced"
+    assert push(lost) == "synced"
+    page = client.get(reverse("calendars:integration")).content.decode()
+    assert "Bookings not updated in your calendar" not in page
+
+
 def test_cancelling_after_a_create_that_never_happened_sends_no_delete(client, adele, intro, o365):
     o365.control.faults_set(kinds=("drop",), mailbox=ADELE, times=1)
     made, row = book_one(client)
@@ -308,6 +373,23 @@ def test_a_revoked_sign_in_makes_pushes_wait_until_the_host_reconnects(client, a
     assert row.state == PushState.PENDING
     assert push(row) == "synced"
     assert len(ours(o365)) == 1
+
+
+def test_a_sign_in_refused_for_good_never_leaves_the_cancel_pending(client, adele, intro, o365):
+    made, row = book_one(client)
+    assert push(row) == "synced"
+    # The stored sign-in can no longer be read (say, a database restored from a bad copy).
+    CalendarConnection.objects.filter(pk=adele.pk).update(token_cache=crypto.encrypt("{oops"))
+    client.post(made["cancel_url"], {"reason": ""})
+
+    outcome = push(row)
+
+    # It waits for a reconnect (if the token service disconnected the account) or the
+    # host sees it failed. Left pending, the sweeper would queue it again and again
+    # until it gave up for attempts that "never finished".
+    row.refresh_from_db()
+    assert (outcome, row.state) in [("waiting", PushState.WAITING), ("failed", PushState.FAILED)]
+    assert row.last_error == "Microsoft no longer accepts the connection; reconnect it in Setup"
 
 
 def test_two_workers_pushing_one_row_at_once_make_one_event(client, adele, intro, o365):
