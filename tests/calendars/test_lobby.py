@@ -274,9 +274,7 @@ def test_disconnect_asks_first_then_keeps_bookings_and_records(host_client, conn
     assert PushedEvent.objects.get().state == PushState.WAITING
     assert "Disconnected Office 365 (alice@contoso.com)" in page
     assert "Reconnect" in page
-    assert (
-        "disconnected:" not in page
-    )  # the host chose this: no alarm banner  # the host chose this: no alarm
+    assert "disconnected:" not in page  # the host chose this: no alarm banner
 
 
 def test_reconnecting_the_same_account_keeps_choices_and_pending_work(
