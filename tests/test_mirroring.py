@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from calendars.events import Attendee, EventDescription
+from calendars.events import EventDescription
 from calendars.models import Calendar, CalendarConnection, PushedEvent, PushState
 from calendars.services.mirroring import event_mirror, event_unmirror
+from tests.support.events import INTRO_CALL
 
 pytestmark = pytest.mark.django_db
 
-EVENT = EventDescription(
-    subject="Intro call with Dana",
-    start=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
-    end=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
-    time_zone="Europe/London",
-    attendees=(Attendee("dana@example.com", "Dana"),),
-)
+EVENT = INTRO_CALL
 
 
 @pytest.fixture

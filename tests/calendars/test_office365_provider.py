@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 import responses
 
-from calendars.events import Attendee, EventDescription
+from calendars.events import EventDescription
 from calendars.providers import ProviderError, get_provider
 from calendars.providers.base import Account
+from tests.support.events import INTRO_CALL
 from tests.support.microsoft import GRAPH, GRAPH_404, FakeMicrosoft
 
 TOKEN = "access-token-for-tests"
-EVENT = EventDescription(
-    subject="Intro call with Dana",
-    start=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
-    end=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
-    time_zone="Europe/London",
-    body_text="Booked through ScheduleOnce.",
-    attendees=(Attendee("dana@example.com", "Dana"),),
-    location="Online",
-    online_meeting=True,
+EVENT = replace(
+    INTRO_CALL, body_text="Booked through ScheduleOnce.", location="Online", online_meeting=True
 )
 
 

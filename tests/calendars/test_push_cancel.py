@@ -13,28 +13,16 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from calendars.events import Attendee, EventDescription
 from calendars.models import PushedEvent, PushState
 from calendars.services.mirroring import event_mirror, event_unmirror
 from calendars.services.push import pushed_event_push
+from tests.support.events import INTRO_CALL, intro_call_at
 from tests.support.microsoft import GRAPH, GRAPH_503
 
 pytestmark = pytest.mark.django_db
 
-EVENT = EventDescription(
-    subject="Intro call with Dana",
-    start=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
-    end=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
-    time_zone="Europe/London",
-    attendees=(Attendee("dana@example.com", "Dana"),),
-)
-MOVED = EventDescription(
-    subject="Intro call with Dana",
-    start=datetime(2026, 12, 2, 14, 0, tzinfo=UTC),
-    end=datetime(2026, 12, 2, 14, 30, tzinfo=UTC),
-    time_zone="Europe/London",
-    attendees=(Attendee("dana@example.com", "Dana"),),
-)
+EVENT = INTRO_CALL
+MOVED = intro_call_at(datetime(2026, 12, 2, 14, 0, tzinfo=UTC))
 CALENDAR = f"{GRAPH}/me/calendars/AAMkADefault%3D"
 ACCESS_DENIED = {
     "error": {

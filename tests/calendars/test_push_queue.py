@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from calendars import dispatch
 from calendars.backoff import retry_delay
-from calendars.events import Attendee, EventDescription
 from calendars.models import Calendar, CalendarConnection, PushedEvent, PushState
 from calendars.services import push_queue
 from calendars.services.mailbox_slots import (
@@ -21,14 +20,9 @@ from calendars.services.mailbox_slots import (
     mailbox_slots_busy,
 )
 from calendars.services.mirroring import event_mirror, event_unmirror
+from tests.support.events import INTRO_CALL
 
-EVENT = EventDescription(
-    subject="Intro call with Dana",
-    start=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
-    end=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
-    time_zone="Europe/London",
-    attendees=(Attendee("dana@example.com", "Dana"),),
-)
+EVENT = INTRO_CALL
 
 
 # --- backoff --------------------------------------------------------------------------------
