@@ -27,6 +27,7 @@ from graph_sandbox.graph.odata import (
     max_page_size,
     next_link,
     output_time_zone,
+    query_value,
     refuse_options,
     select_fields,
     top_and_skip,
@@ -45,7 +46,7 @@ def calendar_view(
 ) -> HttpResponse:
     caller.require(READ_CALENDARS)
     access = access_for(mailbox=caller.mailbox, calendar_id=calendar_id)
-    start, end = _window(request.GET.get("startDateTime"), request.GET.get("endDateTime"))
+    start, end = _window(request)
     if "$filter" in request.GET or "$orderby" in request.GET:
         raise GraphError(
             400, "ErrorInvalidUrlQuery", "The Graph sandbox does not support $filter or $orderby."
@@ -125,7 +126,7 @@ def _cursor(request: HttpRequest, access: CalendarAccess) -> dict:
     generation = store.state().sync_generation
     token = request.GET.get("$skiptoken") or request.GET.get("$deltatoken")
     if token is None:
-        start, end = _window(request.GET.get("startDateTime"), request.GET.get("endDateTime"))
+        start, end = _window(request)
         return {
             "calendar": access.graph_id,
             "start": start,
@@ -165,7 +166,9 @@ def _resync() -> GraphError:
     )
 
 
-def _window(start: str | None, end: str | None) -> tuple[datetime, datetime]:
+def _window(request: HttpRequest) -> tuple[datetime, datetime]:
+    """``startDateTime`` and ``endDateTime`` (in any case), read with their offsets."""
+    start, end = query_value(request, "StartDateTime"), query_value(request, "EndDateTime")
     if not start or not end:
         raise GraphError(
             400,
@@ -173,11 +176,15 @@ def _window(start: str | None, end: str | None) -> tuple[datetime, datetime]:
             "This request requires a time window specified by the query string parameters "
             "StartDateTime and EndDateTime.",
         )
+    return _instant(start, "StartDateTime"), _instant(end, "EndDateTime")
+
+
+def _instant(value: str, parameter: str) -> datetime:
     try:
-        return parse_instant(start), parse_instant(end)
-    except BadDateTime as exc:
+        return parse_instant(value)
+    except BadDateTime:
         raise GraphError(
             400,
             "ErrorInvalidParameter",
-            f"The value '{exc}' of parameter 'StartDateTime' or 'EndDateTime' is invalid.",
+            f"The value '{value}' of parameter '{parameter}' is invalid.",
         )

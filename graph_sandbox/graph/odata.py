@@ -118,6 +118,15 @@ def max_page_size(request: HttpRequest, default: int) -> int:
 # --- query options -----------------------------------------------------------------
 
 
+def query_value(request: HttpRequest, name: str) -> str | None:
+    """A function parameter such as ``startDateTime``, whatever its case (Graph ignores it)."""
+    wanted = name.lower()
+    for key, value in request.GET.items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
 def select_fields(request: HttpRequest) -> set[str] | None:
     raw = request.GET.get("$select", "")
     return {f.strip() for f in raw.split(",") if f.strip()} or None

@@ -116,6 +116,33 @@ def test_the_window_is_required(graph):
     assert response.json()["error"]["code"] == "ErrorInvalidParameter"
 
 
+def test_the_window_parameters_are_read_whatever_their_case(graph):
+    # Microsoft's own delta example spells them "startdatetime" and "enddatetime".
+    add("Stand-up", 9, 15)
+    calendar = calendar_ids(graph)["Calendar"]
+    lower = "startdatetime=2030-01-07T00:00:00Z&enddatetime=2030-01-08T00:00:00Z"
+    response = view(graph, calendar, lower)
+    assert response.status_code == 200, response.text
+    assert [e["subject"] for e in response.json()["value"]] == ["Stand-up"]
+    items, _ = follow(
+        graph, f"/me/calendars/{calendar}/calendarView/delta?{lower}", key="@odata.nextLink"
+    )
+    assert [e["subject"] for e in items] == ["Stand-up"]
+
+
+def test_a_malformed_window_names_the_parameter_and_value_at_fault(graph):
+    calendar = calendar_ids(graph)["Calendar"]
+    # An unencoded "+" in the offset arrives as a space.
+    query = "startDateTime=2030-01-07T00:00:00Z&endDateTime=2030-01-08T00:00:00+02:00"
+    response = view(graph, calendar, query)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "ErrorInvalidParameter"
+    assert error["message"] == (
+        "The value '2030-01-08T00:00:00 02:00' of parameter 'EndDateTime' is invalid."
+    )
+
+
 def test_windows_and_skips_beyond_what_the_store_holds_are_400(graph):
     calendar = calendar_ids(graph)["Calendar"]
     before_year_1 = "startDateTime=0001-01-01T00:00:00%2B09:00&endDateTime=2030-01-01T00:00:00Z"
