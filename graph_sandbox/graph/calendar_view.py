@@ -32,7 +32,7 @@ from graph_sandbox.graph.odata import (
     select_fields,
     top_and_skip,
 )
-from graph_sandbox.graph.serialize import event_json, removed_json
+from graph_sandbox.graph.serialize import EVENT_TYPE, event_json, removed_json
 from graph_sandbox.models import CalendarAccess
 from graph_sandbox.timefmt import BadDateTime, parse_instant
 
@@ -53,7 +53,7 @@ def calendar_view(
         )
     top, skip = top_and_skip(request)
     zone_name, applied = output_time_zone(request)
-    fields = select_fields(request)
+    fields = select_fields(request, EVENT_TYPE)
     page = list(
         events_in_window(calendar=access.calendar, start=start, end=end)[skip : skip + top + 1]
     )

@@ -11,6 +11,7 @@ import functools
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -127,9 +128,29 @@ def query_value(request: HttpRequest, name: str) -> str | None:
     return None
 
 
-def select_fields(request: HttpRequest) -> set[str] | None:
+@dataclass(frozen=True)
+class EntityType:
+    """A type ``$select`` is checked against: its name in Graph's errors, and its properties."""
+
+    name: str
+    properties: frozenset[str]
+
+    def has(self, name: str) -> bool:
+        return name.lower() in {p.lower() for p in self.properties}
+
+
+def select_fields(request: HttpRequest, entity: EntityType | None = None) -> set[str] | None:
+    """The ``$select`` properties; with ``entity``, Graph's 400 for one it does not have."""
     raw = request.GET.get("$select", "")
-    return {f.strip() for f in raw.split(",") if f.strip()} or None
+    fields = [f.strip() for f in raw.split(",") if f.strip()]
+    unknown = [name for name in fields if entity is not None and not entity.has(name)]
+    if entity is not None and unknown:
+        raise GraphError(
+            400,
+            "RequestBroker--ParseUri",
+            f"Could not find a property named '{unknown[0]}' on type '{entity.name}'.",
+        )
+    return set(fields) or None
 
 
 def apply_select(item: dict, fields: set[str] | None) -> dict:

@@ -4,10 +4,94 @@ from __future__ import annotations
 
 import hashlib
 
+from graph_sandbox.graph.odata import EntityType
 from graph_sandbox.models import CalendarAccess, Event, Mailbox, MailboxKind
 from graph_sandbox.timefmt import format_date_time_time_zone, format_utc
 
 NEVER = "0001-01-01T00:00:00Z"
+
+# What ``$select`` may name (v1.0 properties and relationships); anything else is a 400.
+EVENT_TYPE = EntityType(
+    "Microsoft.OutlookServices.Event",
+    frozenset(
+        {
+            "allowNewTimeProposals",
+            "attendees",
+            "body",
+            "bodyPreview",
+            "categories",
+            "changeKey",
+            "createdDateTime",
+            "end",
+            "hasAttachments",
+            "hideAttendees",
+            "iCalUId",
+            "id",
+            "importance",
+            "isAllDay",
+            "isCancelled",
+            "isDraft",
+            "isOnlineMeeting",
+            "isOrganizer",
+            "isReminderOn",
+            "lastModifiedDateTime",
+            "location",
+            "locations",
+            "onlineMeeting",
+            "onlineMeetingProvider",
+            "onlineMeetingUrl",
+            "organizer",
+            "originalEndTimeZone",
+            "originalStart",
+            "originalStartTimeZone",
+            "recurrence",
+            "reminderMinutesBeforeStart",
+            "responseRequested",
+            "responseStatus",
+            "sensitivity",
+            "seriesMasterId",
+            "showAs",
+            "start",
+            "subject",
+            "transactionId",
+            "type",
+            "uid",
+            "webLink",
+            "attachments",
+            "calendar",
+            "extensions",
+            "instances",
+            "multiValueExtendedProperties",
+            "singleValueExtendedProperties",
+        }
+    ),
+)
+CALENDAR_TYPE = EntityType(
+    "Microsoft.OutlookServices.Calendar",
+    frozenset(
+        {
+            "allowedOnlineMeetingProviders",
+            "canEdit",
+            "canShare",
+            "canViewPrivateItems",
+            "changeKey",
+            "color",
+            "defaultOnlineMeetingProvider",
+            "hexColor",
+            "id",
+            "isDefaultCalendar",
+            "isRemovable",
+            "isTallyingResponses",
+            "name",
+            "owner",
+            "calendarPermissions",
+            "calendarView",
+            "events",
+            "multiValueExtendedProperties",
+            "singleValueExtendedProperties",
+        }
+    ),
+)
 
 
 def user_json(mailbox: Mailbox) -> dict:

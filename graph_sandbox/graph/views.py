@@ -25,7 +25,13 @@ from graph_sandbox.graph.odata import (
     select_fields,
     top_and_skip,
 )
-from graph_sandbox.graph.serialize import calendar_json, event_json, user_json
+from graph_sandbox.graph.serialize import (
+    CALENDAR_TYPE,
+    EVENT_TYPE,
+    calendar_json,
+    event_json,
+    user_json,
+)
 from graph_sandbox.models import CalendarAccess, Event
 
 
@@ -42,9 +48,9 @@ def calendars(request: HttpRequest, caller: Caller) -> HttpResponse:
     """``GET /me/calendars``: every calendar in the user's list, 10 a page by default."""
     caller.require(READ_CALENDARS)
     top, skip = top_and_skip(request)
+    fields = select_fields(request, CALENDAR_TYPE)
     rows = CalendarAccess.objects.filter(mailbox=caller.mailbox).select_related("calendar__owner")
     page = list(rows[skip : skip + top + 1])
-    fields = select_fields(request)
     data = {
         "@odata.context": context_url(request, f"users('{caller.mailbox.object_id}')/calendars"),
         "value": [apply_select(calendar_json(a), fields) for a in page[:top]],
@@ -64,7 +70,7 @@ def calendar(request: HttpRequest, caller: Caller, calendar_id: str | None = Non
             request, f"users('{caller.mailbox.object_id}')/calendars/$entity"
         )
     }
-    data.update(apply_select(calendar_json(access), select_fields(request)))
+    data.update(apply_select(calendar_json(access), select_fields(request, CALENDAR_TYPE)))
     return graph_json(data)
 
 
@@ -80,8 +86,9 @@ def events(request: HttpRequest, caller: Caller, calendar_id: str | None = None)
         caller.require(READ_CALENDARS)
         return _event_list(request, caller, access)
     caller.require(WRITE_CALENDARS)
+    fields = select_fields(request, EVENT_TYPE)  # a bad $select is refused before the write
     created, _ = event_create(access=access, author=caller.mailbox, body=json_body(request))
-    return _event_answer(request, caller, created, status=201)
+    return _event_answer(request, caller, created, fields=fields, status=201)
 
 
 def _event_list(request: HttpRequest, caller: Caller, access: CalendarAccess) -> HttpResponse:
@@ -90,12 +97,12 @@ def _event_list(request: HttpRequest, caller: Caller, access: CalendarAccess) ->
             400, "ErrorInvalidUrlQuery", "The Graph sandbox does not support $filter or $orderby."
         )
     top, skip = top_and_skip(request)
+    fields = select_fields(request, EVENT_TYPE)
     zone_name, applied = output_time_zone(request)
     rows = Event.objects.filter(calendar=access.calendar, deleted=False).select_related(
         "calendar__owner", "organizer"
     )
     page = list(rows.order_by("start", "id")[skip : skip + top + 1])
-    fields = select_fields(request)
     data = {
         "@odata.context": context_url(request, f"users('{caller.mailbox.object_id}')/events"),
         "value": [
@@ -118,23 +125,22 @@ def event(
     if request.method == "DELETE":
         event_delete(access=access, event=found)
         return no_content()
+    fields = select_fields(request, EVENT_TYPE)  # a bad $select is refused before the write
     if request.method == "PATCH":
         found = event_update(access=access, event=found, body=json_body(request))
-    return _event_answer(request, caller, found, status=200)
+    return _event_answer(request, caller, found, fields=fields, status=200)
 
 
-def _event_answer(request: HttpRequest, caller: Caller, event, *, status: int) -> HttpResponse:
+def _event_answer(
+    request: HttpRequest, caller: Caller, event, *, fields: set[str] | None, status: int
+) -> HttpResponse:
     zone_name, applied = output_time_zone(request)
     data = {
         "@odata.context": context_url(
             request, f"users('{caller.mailbox.object_id}')/events/$entity"
         )
     }
-    data.update(
-        apply_select(
-            event_json(event, zone_name=zone_name, viewer=caller.mailbox), select_fields(request)
-        )
-    )
+    data.update(apply_select(event_json(event, zone_name=zone_name, viewer=caller.mailbox), fields))
     return graph_json(data, status=status, preference_applied=applied)
 
 

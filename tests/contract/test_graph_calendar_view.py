@@ -176,6 +176,20 @@ def test_top_sets_the_page_size_and_select_the_properties(graph):
     assert all(set(e) - {"@odata.etag"} == {"id", "subject", "start"} for e in items)
 
 
+def test_select_of_a_property_events_do_not_have_is_400(graph):
+    add("Stand-up", 9, 15)
+    response = view(graph, calendar_ids(graph)["Calendar"], WINDOW + "&$select=id,start,showsAs")
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "RequestBroker--ParseUri"
+    assert error["message"] == (
+        "Could not find a property named 'showsAs' on type 'Microsoft.OutlookServices.Event'."
+    )
+    # Every documented property may be selected, in any case, even when it is empty.
+    query = WINDOW + "&$select=originalStart,Recurrence,webLink,transactionId,showAs"
+    assert view(graph, calendar_ids(graph)["Calendar"], query).status_code == 200
+
+
 def test_shared_and_room_calendars_show_their_owners_events(graph):
     add("Megan's call", 11, who=MEGAN)
     ids = calendar_ids(graph)

@@ -105,6 +105,16 @@ def test_the_calendar_list_pages_with_top_and_next_link(graph):
     assert len(set(names)) == 4
 
 
+def test_select_of_a_property_calendars_do_not_have_is_400(graph):
+    error = assert_graph_error(
+        graph("GET", "/me/calendars?$select=name,owner,isShared"), 400, "RequestBroker--ParseUri"
+    )
+    assert error["message"] == (
+        "Could not find a property named 'isShared' on type 'Microsoft.OutlookServices.Calendar'."
+    )
+    assert graph("GET", "/me/calendar?$select=name,isRemovable").status_code == 200
+
+
 def test_one_calendar_and_the_default_calendar(graph):
     listed = {c["name"]: c for c in graph("GET", "/me/calendars").json()["value"]}
     one = graph("GET", f"/me/calendars/{listed['Personal']['id']}").json()

@@ -208,6 +208,15 @@ def test_bad_bodies_are_400_with_graphs_codes(graph, change, code):
     assert response.json()["error"]["code"] == code
 
 
+def test_a_create_with_a_bad_select_is_refused_before_anything_is_made(graph):
+    calendar = calendar_ids(graph)["Calendar"]
+    before = len(control.events(ADELE))
+    response = graph("POST", f"/me/calendars/{calendar}/events?$select=id,joinUrl", json=booking())
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "RequestBroker--ParseUri"
+    assert len(control.events(ADELE)) == before
+
+
 def test_a_body_that_is_not_json_is_400(graph):
     response = graph(
         "POST", "/me/events", data="{not json", headers={"Content-Type": "application/json"}
