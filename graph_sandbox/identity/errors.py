@@ -28,6 +28,11 @@ CATALOGUE: dict[int, tuple[str, str]] = {
         "invalid_grant",
         "Error validating credentials due to invalid username or password.",
     ),
+    50148: (
+        "invalid_grant",
+        "The code_verifier does not match the code_challenge supplied in the authorization "
+        "request for PKCE.",
+    ),
     50173: (
         "invalid_grant",
         "The provided grant has expired due to it being revoked, a fresh auth token is "

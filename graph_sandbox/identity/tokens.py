@@ -136,11 +136,13 @@ def code_redeem(
 def _check_pkce(row: AuthorizationCode, verifier: str) -> None:
     if not row.code_challenge:
         return
+    if not verifier:  # Microsoft tells a missing verifier (50148) from a wrong one (501481)
+        raise IdentityError(50148)
     if row.code_challenge_method == "plain":
         expected = verifier
     else:
         expected = b64url(hashlib.sha256(verifier.encode()).digest())
-    if not verifier or not hmac.compare_digest(expected, row.code_challenge):
+    if not hmac.compare_digest(expected, row.code_challenge):
         raise IdentityError(501481)
 
 

@@ -307,6 +307,11 @@ def test_the_pkce_verifier_must_match_the_challenge(redeem):
     assert_identity_error(redeem(code_verifier="x" * 50), 400, "invalid_grant", 501481)
 
 
+def test_a_code_sent_with_a_challenge_needs_a_verifier(redeem):
+    body = assert_identity_error(redeem(code_verifier=None), 400, "invalid_grant", 50148)
+    assert "code_verifier" in body["error_description"]
+
+
 def test_the_redirect_uri_must_be_the_one_the_code_was_sent_to(sandbox, redeem):
     other_port = sandbox.callback_url("http://127.0.0.1:9")
     assert_identity_error(redeem(redirect_uri=other_port), 400, "invalid_grant", 500112)
