@@ -26,13 +26,14 @@ from graph_sandbox.graph.odata import (
     graph_view,
     max_page_size,
     next_link,
+    ordering,
     output_time_zone,
     query_value,
     refuse_options,
     select_fields,
     top_and_skip,
 )
-from graph_sandbox.graph.serialize import EVENT_TYPE, event_json, removed_json
+from graph_sandbox.graph.serialize import EVENT_ORDERING, EVENT_TYPE, event_json, removed_json
 from graph_sandbox.models import CalendarAccess
 from graph_sandbox.timefmt import BadDateTime, parse_instant
 
@@ -47,16 +48,15 @@ def calendar_view(
     caller.require(READ_CALENDARS)
     access = access_for(mailbox=caller.mailbox, calendar_id=calendar_id)
     start, end = _window(request)
-    if "$filter" in request.GET or "$orderby" in request.GET:
-        raise GraphError(
-            400, "ErrorInvalidUrlQuery", "The Graph sandbox does not support $filter or $orderby."
-        )
+    if "$filter" in request.GET:
+        raise GraphError(400, "ErrorInvalidUrlQuery", "The Graph sandbox does not support $filter.")
     top, skip = top_and_skip(request)
     zone_name, applied = output_time_zone(request)
     fields = select_fields(request, EVENT_TYPE)
-    page = list(
-        events_in_window(calendar=access.calendar, start=start, end=end)[skip : skip + top + 1]
-    )
+    rows = events_in_window(calendar=access.calendar, start=start, end=end)
+    if order := ordering(request, EVENT_TYPE, EVENT_ORDERING):
+        rows = rows.order_by(*order, "id")
+    page = list(rows[skip : skip + top + 1])
     data = {
         "@odata.context": context_url(
             request,

@@ -161,6 +161,36 @@ def apply_select(item: dict, fields: set[str] | None) -> dict:
     return {k: v for k, v in item.items() if k == "id" or k.startswith("@") or k.lower() in wanted}
 
 
+def ordering(request: HttpRequest, entity: EntityType, sortable: dict[str, str]) -> list[str]:
+    """Django ``order_by`` terms for ``$orderby`` (empty: the caller's default order).
+
+    ``sortable`` maps lower-case OData paths (``start/datetime``) to model fields.
+    A property the type does not have is Graph's 400; one the sandbox cannot sort
+    by is refused plainly rather than ignored.
+    """
+    terms = []
+    for clause in request.GET.get("$orderby", "").split(","):
+        path, _, direction = clause.strip().partition(" ")
+        direction = direction.strip().lower() or "asc"
+        if not path:
+            continue
+        if not entity.has(path.split("/")[0]):
+            raise GraphError(
+                400,
+                "RequestBroker--ParseUri",
+                f"Could not find a property named '{path.split('/')[0]}' on type '{entity.name}'.",
+            )
+        field = sortable.get(path.lower())
+        if field is None or direction not in ("asc", "desc"):
+            raise GraphError(
+                400,
+                "ErrorInvalidUrlQuery",
+                f"The Graph sandbox cannot order by '{clause.strip()}'.",
+            )
+        terms.append(("-" if direction == "desc" else "") + field)
+    return terms
+
+
 def top_and_skip(request: HttpRequest, *, default_top: int = DEFAULT_TOP) -> tuple[int, int]:
     top = _bounded_int(request.GET.get("$top", ""), default=default_top, name="$top")
     skip = request.GET.get("$skip", "") or "0"

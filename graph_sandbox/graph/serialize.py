@@ -66,6 +66,14 @@ EVENT_TYPE = EntityType(
         }
     ),
 )
+# ``$orderby`` paths the sandbox sorts events by, and the fields behind them.
+EVENT_ORDERING = {
+    "start/datetime": "start",
+    "end/datetime": "end",
+    "subject": "subject",
+    "createddatetime": "created_at",
+    "lastmodifieddatetime": "modified_at",
+}
 CALENDAR_TYPE = EntityType(
     "Microsoft.OutlookServices.Calendar",
     frozenset(

@@ -21,12 +21,14 @@ from graph_sandbox.graph.odata import (
     json_body,
     next_link,
     no_content,
+    ordering,
     output_time_zone,
     select_fields,
     top_and_skip,
 )
 from graph_sandbox.graph.serialize import (
     CALENDAR_TYPE,
+    EVENT_ORDERING,
     EVENT_TYPE,
     calendar_json,
     event_json,
@@ -92,17 +94,16 @@ def events(request: HttpRequest, caller: Caller, calendar_id: str | None = None)
 
 
 def _event_list(request: HttpRequest, caller: Caller, access: CalendarAccess) -> HttpResponse:
-    if "$filter" in request.GET or "$orderby" in request.GET:
-        raise GraphError(
-            400, "ErrorInvalidUrlQuery", "The Graph sandbox does not support $filter or $orderby."
-        )
+    if "$filter" in request.GET:
+        raise GraphError(400, "ErrorInvalidUrlQuery", "The Graph sandbox does not support $filter.")
     top, skip = top_and_skip(request)
     fields = select_fields(request, EVENT_TYPE)
+    order = ordering(request, EVENT_TYPE, EVENT_ORDERING) or ["start"]
     zone_name, applied = output_time_zone(request)
     rows = Event.objects.filter(calendar=access.calendar, deleted=False).select_related(
         "calendar__owner", "organizer"
     )
-    page = list(rows.order_by("start", "id")[skip : skip + top + 1])
+    page = list(rows.order_by(*order, "id")[skip : skip + top + 1])
     data = {
         "@odata.context": context_url(request, f"users('{caller.mailbox.object_id}')/events"),
         "value": [

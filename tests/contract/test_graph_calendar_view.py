@@ -190,6 +190,28 @@ def test_select_of_a_property_events_do_not_have_is_400(graph):
     assert view(graph, calendar_ids(graph)["Calendar"], query).status_code == 200
 
 
+def test_orderby_sorts_the_view_across_pages(graph):
+    # Microsoft's own tutorials read the calendar view with $orderby=start/dateTime.
+    add("Early", 8)
+    add("Late", 15)
+    add("Middle", 11)
+    calendar = calendar_ids(graph)["Calendar"]
+    response = view(graph, calendar, WINDOW + "&$orderby=start/dateTime")
+    assert response.status_code == 200, response.text
+    assert [e["subject"] for e in response.json()["value"]] == ["Early", "Middle", "Late"]
+    first = view(graph, calendar, WINDOW + "&$orderby=start/dateTime desc&$top=2").json()
+    rest, _ = follow(graph, first["@odata.nextLink"])
+    assert [e["subject"] for e in first["value"] + rest] == ["Late", "Middle", "Early"]
+    by_subject = view(graph, calendar, WINDOW + "&$orderby=subject").json()["value"]
+    assert [e["subject"] for e in by_subject] == ["Early", "Late", "Middle"]
+
+
+def test_orderby_a_property_events_do_not_have_is_400(graph):
+    response = view(graph, calendar_ids(graph)["Calendar"], WINDOW + "&$orderby=startTime")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "RequestBroker--ParseUri"
+
+
 def test_shared_and_room_calendars_show_their_owners_events(graph):
     add("Megan's call", 11, who=MEGAN)
     ids = calendar_ids(graph)

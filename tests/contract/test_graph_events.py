@@ -244,3 +244,14 @@ def test_the_events_of_a_calendar_are_listed_page_by_page(graph):
     assert set(listed) == set(seeded)
     assert {e["id"] for e in made} <= set(listed)
     assert "@odata.nextLink" not in rest
+
+
+def test_the_events_of_a_calendar_can_be_listed_in_an_order(graph):
+    personal = calendar_ids(graph)["Personal"]
+    for subject in ("Bravo", "Alpha", "Charlie"):
+        graph("POST", f"/me/calendars/{personal}/events", json=booking(subject=subject))
+    listed = graph("GET", f"/me/calendars/{personal}/events?$orderby=subject desc&$top=100")
+    assert listed.status_code == 200, listed.text
+    subjects = [e["subject"] for e in listed.json()["value"]]
+    assert subjects == sorted(subjects, reverse=True)
+    assert {"Alpha", "Bravo", "Charlie"} <= set(subjects)
