@@ -12,6 +12,7 @@ from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import LoginForm, ProfileForm, SignUpForm
+from ops.context_processors import SITE_NAME
 
 
 @require_http_methods(["GET", "POST"])
@@ -31,6 +32,8 @@ class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    # Django's view puts the request's host name in ``site_name``; titles name the product.
+    extra_context = {"site_name": SITE_NAME}
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -192,3 +192,19 @@ def test_hosts_added_in_the_admin_log_in_whatever_the_case_of_their_email(
         {"username": "dana@example.com", "password": "a-long-pass-phrase-1"},
     )
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("accounts:login", "Log in · ScheduleOnce"),
+        ("accounts:signup", "Sign up · ScheduleOnce"),
+        ("accounts:password_reset", "Reset your password · ScheduleOnce"),
+        ("accounts:password_reset_done", "Check your email · ScheduleOnce"),
+        ("accounts:password_reset_complete", "Password saved · ScheduleOnce"),
+    ],
+)
+def test_account_pages_are_titled_with_the_product_not_the_host_name(client, name, title):
+    # The browser tab and a screen reader's first words: "127.0.0.1:8000" is no title.
+    page = client.get(reverse(name), HTTP_HOST="localhost").content.decode()
+    assert re.search(r"<title>(.*?)</title>", page).group(1) == title
