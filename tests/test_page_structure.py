@@ -14,7 +14,7 @@ from django.urls import reverse
 from booking.services import Invitee, QuestionData, booking_create, page_create
 from booking.tokens import booking_paths
 from calendars.models import Calendar, CalendarConnection
-from tests.support.booking import at, workday
+from tests.support.booking import at, editor_data, workday
 
 pytestmark = pytest.mark.django_db
 
@@ -148,6 +148,16 @@ def test_setup_pages_are_well_formed(host_client, alices_things):
 
 def test_invalid_setup_forms_are_well_formed(host_client, alices_things):
     page, _, _ = alices_things
+    wrong_page = editor_data(
+        title="",
+        slug="Not A Slug!",
+        duration_minutes="-5",
+        hours=[(0, "nine", "17:00"), (1, "09:00", "25:00")],
+        overrides=[{"date": "someday", "start": "08:00", "end": "soon"}],
+    )
+    refused = host_client.post(reverse("pages:create"), wrong_page)
+    assert refused.content.count(b'class="error"') >= 5
+    assert_well_formed(refused)
     assert_well_formed(host_client.post(reverse("pages:edit", args=[page.pk]), {}))
     # An empty POST leaves these forms unbound; a wrong value shows their errors.
     profile = host_client.post(reverse("setup:profile"), {"name": "a\nb", "time_zone": "Mars"})
@@ -169,7 +179,6 @@ def test_public_and_sign_in_pages_are_well_formed(client, alices_things):
         links["reschedule"],
     ]:
         assert_well_formed(client.get(url))
-
 
 
 def test_sign_in_forms_with_errors_are_well_formed(client, host):
