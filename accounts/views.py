@@ -36,6 +36,18 @@ class LoginView(auth_views.LoginView):
     extra_context = {"site_name": SITE_NAME}
 
 
+class LogoutView(auth_views.LogoutView):
+    """Logs out on POST. A GET (a typed or bookmarked address) asks first: logging
+    out on GET would let any page on the web log our hosts out."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect("accounts:login")
+        return render(request, "accounts/logout.html")
+
+
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset_form.html"
     email_template_name = "accounts/email/password_reset.txt"

@@ -76,6 +76,23 @@ def test_log_in_with_email_in_any_case_then_log_out(client, host):
     assert response.context["user"].is_anonymous
 
 
+def test_opening_the_log_out_address_asks_before_logging_out(host_client):
+    # A bookmark or a typed /accounts/logout/ is a GET: it must not log out (a link on
+    # another site could), but it should say what to do rather than show a blank 405.
+    response = host_client.get(reverse("accounts:logout"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<h1>Log out?</h1>" in page
+    assert f'action="{reverse("accounts:logout")}"' in page
+    assert host_client.get(reverse("setup:home")).status_code == 200
+    response = host_client.post(reverse("accounts:logout"), follow=True)
+    assert response.context["user"].is_anonymous
+    # Someone already logged out is sent to the log-in page.
+    response = host_client.get(reverse("accounts:logout"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:login")
+
+
 def test_wrong_password_is_refused_with_a_message(client, host):
     response = client.post(
         reverse("accounts:login"), {"username": host.email, "password": "not-it"}

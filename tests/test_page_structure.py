@@ -142,6 +142,7 @@ def test_setup_pages_are_well_formed(host_client, alices_things):
         reverse("pages:edit", args=[page.pk]),
         reverse("pages:calendars", args=[page.pk]),
         reverse("pages:delete", args=[page.pk]),
+        reverse("accounts:logout"),
     ]:
         assert_well_formed(host_client.get(url))
 
