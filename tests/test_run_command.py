@@ -175,3 +175,36 @@ def test_closing_the_terminal_stops_every_child(tmp_path):
             proc.kill()
             proc.wait()
     assert not _answers(f"http://127.0.0.1:{port}/healthz")
+
+
+def test_the_printed_address_works_when_listening_on_every_interface(tmp_path):
+    """HOST=0.0.0.0 listens everywhere, but http://0.0.0.0:port/ is no address to open."""
+    port, sandbox_port = free_port(), free_port()
+    env = clean_env(
+        DEBUG="1",
+        VAR_DIR=str(tmp_path),
+        HOST="0.0.0.0",  # noqa: S104
+        PORT=str(port),
+        GRAPH_SANDBOX_PORT=str(sandbox_port),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    try:
+        started = wait_until(
+            lambda: next((line for line in lines if "is starting on" in line), None),
+            timeout=120,
+            message="".join(lines),
+        )
+        url = started.split("is starting on ", 1)[1].split()[0].rstrip("/")
+        wait_until(lambda: _answers(url + "/healthz"), timeout=60, message=started)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)

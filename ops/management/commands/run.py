@@ -47,7 +47,9 @@ class Command(BaseCommand):
             call_command("migrate", database=alias, interactive=False, verbosity=0)
         call_command("seed_demo", verbosity=1)
         children = self.children(host=host, port=port)
-        self.stdout.write(self.style.SUCCESS(f"ScheduleOnce is starting on http://{host}:{port}/"))
+        address = f"http://{_browse_host(host)}:{port}/"
+        listening = "" if _browse_host(host) == host else f" (listening on {host}:{port})"
+        self.stdout.write(self.style.SUCCESS(f"ScheduleOnce is starting on {address}{listening}"))
         if apps.is_installed("graph_sandbox"):
             self.announce_sandbox()
         self.stdout.write("Press Ctrl-C to stop the web server, worker, beat and sandbox.\n")
