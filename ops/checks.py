@@ -16,13 +16,23 @@ UNSENT_MAIL_BACKENDS = {
 
 @checks.register(checks.Tags.security, deploy=True)
 def email_is_sent_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
-    if settings.EMAIL_BACKEND not in UNSENT_MAIL_BACKENDS:
-        return []
-    return [
-        checks.Warning(
-            "EMAIL_URL is not set (or names a local backend): password-reset links and "
-            "booking emails would be written to the log instead of sent.",
-            hint="Set EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587.",
-            id="ops.W001",
+    problems = []
+    if settings.EMAIL_BACKEND in UNSENT_MAIL_BACKENDS:
+        problems.append(
+            checks.Warning(
+                "EMAIL_URL is not set (or names a local backend): password-reset links and "
+                "booking emails would be written to the log instead of sent.",
+                hint="Set EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587.",
+                id="ops.W001",
+            )
         )
-    ]
+    if settings.DEFAULT_FROM_EMAIL.rstrip(">").endswith("@localhost"):
+        problems.append(
+            checks.Warning(
+                f"DEFAULT_FROM_EMAIL is {settings.DEFAULT_FROM_EMAIL!r}: mail servers refuse "
+                "or bin mail from @localhost.",
+                hint="Set DEFAULT_FROM_EMAIL to an address of your domain.",
+                id="ops.W002",
+            )
+        )
+    return problems

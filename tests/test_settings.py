@@ -21,6 +21,7 @@ PRODUCTION = {
     "MS_CLIENT_SECRET": "a-client-secret",
     "SITE_URL": "https://scheduleonce.example.com",
     "EMAIL_URL": "smtp+tls://mailer:mail-password@smtp.example.com:587",
+    "DEFAULT_FROM_EMAIL": "ScheduleOnce <bookings@scheduleonce.example.com>",
 }
 
 
@@ -34,6 +35,7 @@ def test_check_deploy_passes_with_production_values():
     ("unset", "warning"),
     [
         ("EMAIL_URL", "EMAIL_URL is not set"),
+        ("DEFAULT_FROM_EMAIL", "mail servers refuse or bin mail from @localhost"),
         ("MS_CLIENT_ID", "MS_CLIENT_ID and MS_CLIENT_SECRET are not set"),
         ("MS_CLIENT_SECRET", "MS_CLIENT_ID and MS_CLIENT_SECRET are not set"),
     ],
