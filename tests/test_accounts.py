@@ -225,3 +225,13 @@ def test_account_pages_are_titled_with_the_product_not_the_host_name(client, nam
     # The browser tab and a screen reader's first words: "127.0.0.1:8000" is no title.
     page = client.get(reverse(name), HTTP_HOST="localhost").content.decode()
     assert re.search(r"<title>(.*?)</title>", page).group(1) == title
+
+
+def test_sign_up_fields_say_what_they_are_for_autofill(client):
+    # WCAG 1.3.5: browsers and assistive tools fill name and email for people.
+    page = client.get(reverse("accounts:signup")).content.decode()
+    inputs = {
+        re.search(r'name="([^"]+)"', tag).group(1): tag for tag in re.findall(r"<input[^>]*>", page)
+    }
+    assert 'autocomplete="name"' in inputs["name"]
+    assert 'autocomplete="email"' in inputs["email"]
