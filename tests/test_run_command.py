@@ -208,3 +208,25 @@ def test_the_printed_address_works_when_listening_on_every_interface(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
+
+
+def test_a_taken_sandbox_port_is_named_with_the_variable_that_moves_it(tmp_path):
+    """Someone else's server on 8443 is common; say so instead of a traceback."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "manage.py", "run_graph_sandbox", "--port", str(port)],
+            cwd=ROOT,
+            env=clean_env(DEBUG="1", VAR_DIR=str(tmp_path)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode != 0
+    assert f"Port {port} is already in use" in done.stderr
+    assert "GRAPH_SANDBOX_PORT" in done.stderr
+    assert "Traceback" not in done.stderr
