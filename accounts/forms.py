@@ -19,8 +19,15 @@ class TimeZoneField(forms.ChoiceField):
 
 
 class SignUpForm(BaseUserCreationForm):
-    name = forms.CharField(max_length=150, label="Your name", validators=[validate_one_line])
-    email = forms.EmailField(max_length=254, label="Work email")
+    name = forms.CharField(
+        max_length=150,
+        label="Your name",
+        validators=[validate_one_line],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        max_length=254, label="Work email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     time_zone = TimeZoneField(initial="UTC")
 
     class Meta:

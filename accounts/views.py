@@ -12,6 +12,7 @@ from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import LoginForm, ProfileForm, SignUpForm
+from ops.context_processors import SITE_NAME
 
 
 @require_http_methods(["GET", "POST"])
@@ -31,6 +32,20 @@ class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    # Django's view puts the request's host name in ``site_name``; titles name the product.
+    extra_context = {"site_name": SITE_NAME}
+
+
+class LogoutView(auth_views.LogoutView):
+    """Logs out on POST. A GET (a typed or bookmarked address) asks first: logging
+    out on GET would let any page on the web log our hosts out."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect("accounts:login")
+        return render(request, "accounts/logout.html")
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -1,7 +1,9 @@
-"""Startup checks: a malformed TOKEN_ENCRYPTION_KEYS entry stops with a clear message."""
+"""Startup checks: a malformed TOKEN_ENCRYPTION_KEYS entry stops with a clear message;
+`check --deploy` warns when no Azure app is configured."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
@@ -15,3 +17,16 @@ def token_keys_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
     except ImproperlyConfigured as error:
         return [checks.Error(str(error), id="calendars.E001")]
     return []
+
+
+@checks.register(checks.Tags.compatibility, deploy=True)
+def microsoft_app_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    if settings.GRAPH_SANDBOX or (settings.MS_CLIENT_ID and settings.MS_CLIENT_SECRET):
+        return []
+    return [
+        checks.Warning(
+            "MS_CLIENT_ID and MS_CLIENT_SECRET are not set: no host can connect Office 365.",
+            hint="Register an Azure app (README, 'Connecting real Microsoft 365').",
+            id="calendars.W001",
+        )
+    ]

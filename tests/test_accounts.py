@@ -76,6 +76,23 @@ def test_log_in_with_email_in_any_case_then_log_out(client, host):
     assert response.context["user"].is_anonymous
 
 
+def test_opening_the_log_out_address_asks_before_logging_out(host_client):
+    # A bookmark or a typed /accounts/logout/ is a GET: it must not log out (a link on
+    # another site could), but it should say what to do rather than show a blank 405.
+    response = host_client.get(reverse("accounts:logout"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<h1>Log out?</h1>" in page
+    assert f'action="{reverse("accounts:logout")}"' in page
+    assert host_client.get(reverse("setup:home")).status_code == 200
+    response = host_client.post(reverse("accounts:logout"), follow=True)
+    assert response.context["user"].is_anonymous
+    # Someone already logged out is sent to the log-in page.
+    response = host_client.get(reverse("accounts:logout"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:login")
+
+
 def test_wrong_password_is_refused_with_a_message(client, host):
     response = client.post(
         reverse("accounts:login"), {"username": host.email, "password": "not-it"}
@@ -192,3 +209,29 @@ def test_hosts_added_in_the_admin_log_in_whatever_the_case_of_their_email(
         {"username": "dana@example.com", "password": "a-long-pass-phrase-1"},
     )
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("accounts:login", "Log in · ScheduleOnce"),
+        ("accounts:signup", "Sign up · ScheduleOnce"),
+        ("accounts:password_reset", "Reset your password · ScheduleOnce"),
+        ("accounts:password_reset_done", "Check your email · ScheduleOnce"),
+        ("accounts:password_reset_complete", "Password saved · ScheduleOnce"),
+    ],
+)
+def test_account_pages_are_titled_with_the_product_not_the_host_name(client, name, title):
+    # The browser tab and a screen reader's first words: "127.0.0.1:8000" is no title.
+    page = client.get(reverse(name), HTTP_HOST="localhost").content.decode()
+    assert re.search(r"<title>(.*?)</title>", page).group(1) == title
+
+
+def test_sign_up_fields_say_what_they_are_for_autofill(client):
+    # WCAG 1.3.5: browsers and assistive tools fill name and email for people.
+    page = client.get(reverse("accounts:signup")).content.decode()
+    inputs = {
+        re.search(r'name="([^"]+)"', tag).group(1): tag for tag in re.findall(r"<input[^>]*>", page)
+    }
+    assert 'autocomplete="name"' in inputs["name"]
+    assert 'autocomplete="email"' in inputs["email"]

@@ -17,6 +17,13 @@ def test_healthz_is_200_when_the_database_answers(client):
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
+def test_healthz_answers_a_head_request_too(client):
+    # Many uptime monitors and load balancers probe with HEAD.
+    response = client.head("/healthz")
+    assert response.status_code == 200
+    assert response.content == b""
+
+
 def test_healthz_is_503_when_the_database_does_not_answer():
     import subprocess
     import sys

@@ -14,12 +14,13 @@ from django.urls import reverse
 from booking.services import Invitee, QuestionData, booking_create, page_create
 from booking.tokens import booking_paths
 from calendars.models import Calendar, CalendarConnection
-from tests.support.booking import at, workday
+from tests.support.booking import at, editor_data, workday
 
 pytestmark = pytest.mark.django_db
 
 FIELDS = {"input", "select", "textarea"}
 UNLABELLED_INPUTS = {"hidden", "submit", "button", "reset", "image"}
+BLOCKS = {"ul", "ol", "div", "table", "form", "section", "p", "h1", "h2", "h3"}
 
 
 @dataclass
@@ -30,6 +31,9 @@ class Structure:
     unlabelled: list[str] = field(default_factory=list)
     h1: int = 0
     main: int = 0
+    # Blocks opened inside a <p>: a browser closes the <p> first, so the <p> (and
+    # whatever aria-describedby points at it) ends up empty.
+    blocks_in_p: list[str] = field(default_factory=list)
 
 
 class _Parser(HTMLParser):
@@ -41,6 +45,7 @@ class _Parser(HTMLParser):
         self._labels = 0  # open <label> elements: a field inside one is labelled
         self._templates = 0
         self._fields: list[tuple[dict[str, str], bool]] = []
+        self._paragraphs = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
@@ -50,6 +55,10 @@ class _Parser(HTMLParser):
             return
         if "id" in a:
             self.page.ids.append(a["id"])
+        if tag in BLOCKS and self._paragraphs:
+            self.page.blocks_in_p.append(tag)
+        if tag == "p":
+            self._paragraphs += 1
         for name in ("aria-describedby", "aria-labelledby", "aria-controls"):
             self.page.references += [(name, ref) for ref in a.get(name, "").split()]
         if tag == "label":
@@ -68,6 +77,8 @@ class _Parser(HTMLParser):
             self._templates -= 1
         elif tag == "label" and not self._templates:
             self._labels -= 1
+        elif tag == "p" and not self._templates:
+            self._paragraphs = max(0, self._paragraphs - 1)
 
     def close(self) -> None:
         super().close()
@@ -91,6 +102,7 @@ def assert_well_formed(response) -> None:
     assert missing == [], f"aria references to nothing: {missing}"
     assert page.unlabelled == [], f"fields without a label: {page.unlabelled}"
     assert sorted({i for i in page.ids if page.ids.count(i) > 1}) == []
+    assert page.blocks_in_p == [], f"blocks inside a <p>: {page.blocks_in_p}"
     assert (page.h1, page.main) == (1, 1)
 
 
@@ -130,14 +142,28 @@ def test_setup_pages_are_well_formed(host_client, alices_things):
         reverse("pages:edit", args=[page.pk]),
         reverse("pages:calendars", args=[page.pk]),
         reverse("pages:delete", args=[page.pk]),
+        reverse("accounts:logout"),
     ]:
         assert_well_formed(host_client.get(url))
 
 
 def test_invalid_setup_forms_are_well_formed(host_client, alices_things):
     page, _, _ = alices_things
+    wrong_page = editor_data(
+        title="",
+        slug="Not A Slug!",
+        duration_minutes="-5",
+        hours=[(0, "nine", "17:00"), (1, "09:00", "25:00")],
+        overrides=[{"date": "someday", "start": "08:00", "end": "soon"}],
+    )
+    refused = host_client.post(reverse("pages:create"), wrong_page)
+    assert refused.content.count(b'class="error"') >= 5
+    assert_well_formed(refused)
     assert_well_formed(host_client.post(reverse("pages:edit", args=[page.pk]), {}))
-    assert_well_formed(host_client.post(reverse("setup:profile"), {}))
+    # An empty POST leaves these forms unbound; a wrong value shows their errors.
+    profile = host_client.post(reverse("setup:profile"), {"name": "a\nb", "time_zone": "Mars"})
+    assert b'class="error"' in profile.content
+    assert_well_formed(profile)
 
 
 def test_public_and_sign_in_pages_are_well_formed(client, alices_things):
@@ -154,7 +180,33 @@ def test_public_and_sign_in_pages_are_well_formed(client, alices_things):
         links["reschedule"],
     ]:
         assert_well_formed(client.get(url))
-    assert_well_formed(client.post(reverse("accounts:signup"), {}))
+
+
+def test_sign_in_forms_with_errors_are_well_formed(client, host):
+    """Each error is what its field's aria-describedby names, and help text stays whole."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    wrong = {
+        "name": "a\nb",
+        "email": "not-an-email",
+        "time_zone": "Mars",
+        "password1": "a-long-pass-phrase",
+        "password2": "another-pass-phrase",
+    }
+    pages = [
+        client.post(reverse("accounts:signup"), wrong),
+        client.post(reverse("accounts:login"), {"username": "not-an-email", "password": ""}),
+        client.post(reverse("accounts:password_reset"), {"email": "not-an-email"}),
+    ]
+    uid = urlsafe_base64_encode(force_bytes(host.pk))
+    token = default_token_generator.make_token(host)
+    form = client.get(reverse("accounts:password_reset_confirm", args=[uid, token]))
+    pages.append(client.post(form["Location"], {"new_password1": "x", "new_password2": "y"}))
+    for response in pages:
+        assert b'aria-invalid="true"' in response.content
+        assert_well_formed(response)
 
 
 def test_not_found_and_server_error_pages_are_ours_and_well_formed(client, settings):

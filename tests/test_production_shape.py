@@ -35,6 +35,12 @@ def test_compose_runs_every_part_with_a_health_check():
     assert env["CELERY_BROKER_URL"].startswith("redis://")
     assert env["DATABASE_URL"].startswith("postgres://")
     assert "GRAPH_SANDBOX" not in env
+    # Without these production cannot work (or mails reset links to its log): compose
+    # refuses to start with a message naming the one missing.
+    for name in ["SECRET_KEY", "TOKEN_ENCRYPTION_KEYS", "ALLOWED_HOSTS", "SITE_URL"]:
+        assert f"${{{name}:?set {name}}}" == env[name], name
+    for name in ["EMAIL_URL", "MS_CLIENT_ID", "MS_CLIENT_SECRET"]:
+        assert f"${{{name}:?set {name}}}" == env[name], name
 
 
 @pytest.mark.django_db

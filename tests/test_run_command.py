@@ -110,3 +110,123 @@ def test_seed_demo_is_idempotent(tmp_path):
         assert seeded.returncode == 0, seeded.stderr
     assert "Found the demo host." in seeded.stdout
     assert os.path.exists(tmp_path / "db.sqlite3")
+
+
+def _children_of(pid: int) -> list[int]:
+    """The ids of the processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_closing_the_terminal_stops_every_child(tmp_path):
+    """Closing the terminal sends SIGHUP: web, worker, beat and sandbox stop with it,
+    instead of living on and holding the port the next `make run` needs."""
+    port, sandbox_port = free_port(), free_port()
+    env = clean_env(
+        DEBUG="1", VAR_DIR=str(tmp_path), PORT=str(port), GRAPH_SANDBOX_PORT=str(sandbox_port)
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    children: list[int] = []
+    try:
+        wait_until(
+            lambda: _answers(f"http://127.0.0.1:{port}/healthz"),
+            timeout=120,
+            message="".join(lines),
+        )
+        wait_until(lambda: any("ready." in line for line in lines), timeout=60)
+        children = _children_of(proc.pid)
+        assert len(children) == 4, "".join(lines)
+        proc.send_signal(signal.SIGHUP)
+        proc.wait(30)
+        wait_until(lambda: not any(_alive(pid) for pid in children), timeout=30)
+    finally:
+        for pid in children:
+            if _alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not _answers(f"http://127.0.0.1:{port}/healthz")
+
+
+def test_the_printed_address_works_when_listening_on_every_interface(tmp_path):
+    """HOST=0.0.0.0 listens everywhere, but http://0.0.0.0:port/ is no address to open."""
+    port, sandbox_port = free_port(), free_port()
+    env = clean_env(
+        DEBUG="1",
+        VAR_DIR=str(tmp_path),
+        HOST="0.0.0.0",  # noqa: S104
+        PORT=str(port),
+        GRAPH_SANDBOX_PORT=str(sandbox_port),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    try:
+        started = wait_until(
+            lambda: next((line for line in lines if "is starting on" in line), None),
+            timeout=120,
+            message="".join(lines),
+        )
+        url = started.split("is starting on ", 1)[1].split()[0].rstrip("/")
+        wait_until(lambda: _answers(url + "/healthz"), timeout=60, message=started)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+
+
+def test_a_taken_sandbox_port_is_named_with_the_variable_that_moves_it(tmp_path):
+    """Someone else's server on 8443 is common; say so instead of a traceback."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "manage.py", "run_graph_sandbox", "--port", str(port)],
+            cwd=ROOT,
+            env=clean_env(DEBUG="1", VAR_DIR=str(tmp_path)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode != 0
+    assert f"Port {port} is already in use" in done.stderr
+    assert "GRAPH_SANDBOX_PORT" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -20,6 +20,8 @@ PRODUCTION = {
     "MS_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
     "MS_CLIENT_SECRET": "a-client-secret",
     "SITE_URL": "https://scheduleonce.example.com",
+    "EMAIL_URL": "smtp+tls://mailer:mail-password@smtp.example.com:587",
+    "DEFAULT_FROM_EMAIL": "ScheduleOnce <bookings@scheduleonce.example.com>",
 }
 
 
@@ -27,6 +29,24 @@ def test_check_deploy_passes_with_production_values():
     done = manage("check", "--deploy", "--fail-level", "WARNING", env=clean_env(**PRODUCTION))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("unset", "warning"),
+    [
+        ("EMAIL_URL", "EMAIL_URL is not set"),
+        ("DEFAULT_FROM_EMAIL", "mail servers refuse or bin mail from @localhost"),
+        ("MS_CLIENT_ID", "MS_CLIENT_ID and MS_CLIENT_SECRET are not set"),
+        ("MS_CLIENT_SECRET", "MS_CLIENT_ID and MS_CLIENT_SECRET are not set"),
+    ],
+)
+def test_check_deploy_warns_about_what_production_would_lack(unset, warning):
+    # Without EMAIL_URL, reset links and booking emails go to the log, not to people;
+    # without the Azure app, no host can connect Office 365.
+    env = clean_env(**{k: v for k, v in PRODUCTION.items() if k != unset})
+    done = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert done.returncode != 0
+    assert warning in done.stdout + done.stderr
 
 
 def test_production_does_not_install_the_graph_sandbox():

@@ -2,11 +2,21 @@
 (function () {
   "use strict";
 
+  // Browsers may still report old names of a zone; forms offer today's name.
+  var RENAMED_ZONES = {
+    "Asia/Calcutta": "Asia/Kolkata", "Asia/Saigon": "Asia/Ho_Chi_Minh", "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Rangoon": "Asia/Yangon", "Europe/Kiev": "Europe/Kyiv", "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    "Atlantic/Faeroe": "Atlantic/Faroe", "Pacific/Truk": "Pacific/Chuuk", "America/Godthab": "America/Nuuk"
+  };
+  window.ScheduleOnce = window.ScheduleOnce || {};
+  window.ScheduleOnce.renamedZones = RENAMED_ZONES;
+
   // Preselect the browser's time zone in fresh forms that ask for one.
   function detectTimeZone() {
     var zone;
     try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
     if (!zone) { return; }
+    zone = RENAMED_ZONES[zone] || zone;
     document.querySelectorAll("select[data-detect-time-zone]").forEach(function (select) {
       if (select.dataset.keepChoice === "1" || select.closest("form.bound")) { return; }
       if (select.value === "UTC" && select.querySelector('option[value="' + zone + '"]')) {

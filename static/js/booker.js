@@ -28,12 +28,8 @@
     return parts.year + "-" + parts.month + "-" + parts.day;
   }
 
-  // Browsers may still report old names of a zone; offer today's name in the list.
-  var RENAMED = {
-    "Asia/Calcutta": "Asia/Kolkata", "Asia/Saigon": "Asia/Ho_Chi_Minh", "Asia/Katmandu": "Asia/Kathmandu",
-    "Asia/Rangoon": "Asia/Yangon", "Europe/Kiev": "Europe/Kyiv", "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
-    "Atlantic/Faeroe": "Atlantic/Faroe", "Pacific/Truk": "Pacific/Chuuk", "America/Godthab": "America/Nuuk"
-  };
+  // Browsers may still report old names of a zone; offer today's name (map in app.js).
+  var RENAMED = (window.ScheduleOnce && window.ScheduleOnce.renamedZones) || {};
 
   function detectZone() {
     var wanted = config.inviteeTimeZone;

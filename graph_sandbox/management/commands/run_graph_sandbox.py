@@ -7,8 +7,10 @@ the web server under ``/graph-sandbox/``.
 
 from __future__ import annotations
 
+import errno
+
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from graph_sandbox.pagesurl import PAGES_PREFIX, pages_base_url
 from graph_sandbox.server import ApiHandler, SandboxServer
@@ -24,7 +26,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, port: int, host: str, **options):
         files = ensure_tls_files(settings.GRAPH_SANDBOX_TLS_DIR)
-        server = SandboxServer((host, port), ApiHandler(), tls=files)
+        try:
+            server = SandboxServer((host, port), ApiHandler(), tls=files)
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            raise CommandError(
+                f"Port {port} is already in use: set GRAPH_SANDBOX_PORT to another one."
+            ) from None
         base = f"https://localhost:{server.port}"
         self.stdout.write(
             f"Graph sandbox on {base}: authority {base}/common, Graph {base}/v1.0, "

@@ -3,7 +3,7 @@
 Migrates, seeds the demo data, then runs the web server, a Celery worker, Celery
 beat and (when it is on) the Graph sandbox side by side, prefixing each line of
 their output with the process name. Ctrl-C stops all of them; if one of them
-dies, the others are stopped too.
+dies, the others are stopped too; so does closing the terminal (SIGHUP).
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ class Command(BaseCommand):
             call_command("migrate", database=alias, interactive=False, verbosity=0)
         call_command("seed_demo", verbosity=1)
         children = self.children(host=host, port=port)
-        self.stdout.write(self.style.SUCCESS(f"ScheduleOnce is starting on http://{host}:{port}/"))
+        address = f"http://{_browse_host(host)}:{port}/"
+        listening = "" if _browse_host(host) == host else f" (listening on {host}:{port})"
+        self.stdout.write(self.style.SUCCESS(f"ScheduleOnce is starting on {address}{listening}"))
         if apps.is_installed("graph_sandbox"):
             self.announce_sandbox()
         self.stdout.write("Press Ctrl-C to stop the web server, worker, beat and sandbox.\n")
@@ -93,8 +95,10 @@ def supervise(children: list[Child]) -> int:
     def request_stop(signum, frame):
         stopping.set()
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    # SIGHUP: the terminal was closed. The children run in their own sessions, so
+    # they never get it themselves and would live on, holding the ports.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, request_stop)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for child in children:
         child.process = subprocess.Popen(
