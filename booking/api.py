@@ -32,6 +32,7 @@ from booking.tokens import booking_paths
 
 MAX_BODY_BYTES = 16 * 1024
 TOO_LARGE = f"The request is too large (at most {MAX_BODY_BYTES} bytes)."
+BROKEN_TEXT = "The body has text that is not valid Unicode (a lone UTF-16 surrogate escape)."
 
 
 def json_error(status: int, message: str, errors: dict[str, list[str]] | None = None, **kw):
@@ -158,7 +159,22 @@ def _json_body(request: HttpRequest) -> tuple[dict, str | None]:
         return {}, "The body is not valid JSON."
     if not isinstance(payload, dict):
         return {}, 'Send a JSON object, e.g. {"start": …, "name": …}.'
+    if not _is_unicode(payload):
+        return {}, BROKEN_TEXT
     return payload, None
+
+
+def _is_unicode(payload: dict) -> bool:
+    """Whether every string in the body is real text.
+
+    JSON may spell half of a UTF-16 surrogate pair (``"\\ud800"``); Python decodes it
+    to a string that no database or email can encode.
+    """
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _errors(form) -> dict[str, list[str]]:

@@ -396,6 +396,31 @@ def test_missing_fields_are_each_named(client, page):
     assert set(response.json()["errors"]) == {"start", "name", "email", "timezone"}
 
 
+@pytest.mark.parametrize("field", ["name", "email", "timezone", "answer"])
+def test_a_lone_surrogate_escape_in_the_body_answers_400(client, page, field):
+    # Valid JSON, but "\\ud800" decodes to half a character that no database can store.
+    company = Question.objects.create(page=page, label="Company", kind="text")
+    body = {
+        "start": at(workday("Europe/London"), 10).isoformat(),
+        "name": "Dana",
+        "email": "dana@example.com",
+        "timezone": "Europe/Paris",
+        "answers": {str(company.pk): "Acme"},
+    }
+    if field == "answer":
+        body["answers"][str(company.pk)] = "Acme \ud800"
+    else:
+        body[field] = body[field] + "\ud800"
+    response = client.post(
+        reverse("booking:api-bookings", args=[page.slug]),
+        data=json.dumps(body),
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"]["body"]
+    assert not Booking.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [
