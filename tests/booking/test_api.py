@@ -301,9 +301,12 @@ def test_answers_are_checked_against_the_pages_questions(client, page):
         response = book(client, page.slug, start=start, answers=answers)
         assert response.status_code == 400, answers
         assert field in response.json()["errors"], (answers, response.json())
+    # null is no answer: refused for a required question, fine for an optional one.
+    response = book(client, page.slug, start=start, answers={str(size.pk): None})
+    assert f"answers.{size.pk}" in response.json()["errors"]
     response = book(client, page.slug, start=start, answers=["11+"])
     assert response.json()["errors"]["answers"]
-    ok = book(client, page.slug, start=start, answers={str(size.pk): "11+"})
+    ok = book(client, page.slug, start=start, answers={str(size.pk): "11+", str(phone.pk): None})
     assert ok.status_code == 201
     assert Booking.objects.get().answers == [
         {"question": "Team size", "answer": "11+"},
