@@ -12,7 +12,7 @@ from django.core import mail
 from django.urls import reverse
 
 from booking.models import Booking, BookingStatus, Question, QuestionKind
-from booking.services import page_set_active
+from booking.services import page_create, page_set_active
 from calendars.models import BusyInterval, CalendarConnection, PushedEvent, PushState
 from tests.support.booking import at, book, slots_url, workday
 
@@ -365,6 +365,15 @@ def test_bad_starts_answer_400_on_start(client, page, which):
     response = book(client, page.slug, start=_bad_starts(page)[which])
     assert response.status_code == 400, response.content
     assert response.json()["errors"]["start"]
+
+
+@pytest.mark.parametrize("time_zone", ["Asia/Tokyo", "Pacific/Kiritimati"])
+def test_a_start_at_the_end_of_year_9999_on_a_page_east_of_utc_answers_400(client, host, time_zone):
+    # A moment UTC can hold, but that is already year 10000 in the page's zone.
+    page = page_create(host=host, fields={"title": "Far", "slug": "far", "time_zone": time_zone})
+    response = book(client, page.slug, start="9999-12-31T20:00:00+00:00")
+    assert response.status_code == 400, response.content
+    assert "days ahead" in response.json()["errors"]["start"][0]
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from django.core import mail
 from django.urls import reverse
 
 from booking.models import Booking, BookingStatus
+from booking.services import page_create
 from booking.tokens import booking_token
 from calendars.models import PushedEvent
 from tests.support.booking import at, book, workday
@@ -153,6 +154,18 @@ def test_reschedule_to_a_taken_or_unoffered_time_is_refused(client, page):
     for bad in [at(day, 11, 10).isoformat(), "garbage", "", "9999-12-31T23:59:59-23:59"]:
         assert client.post(body["reschedule_url"], {"start": bad}).status_code == 400
     assert Booking.objects.get(invitee_email="dana@example.com").start == at(day, 10)
+
+
+def test_rescheduling_to_the_end_of_year_9999_on_a_page_east_of_utc_is_refused(client, host):
+    page = page_create(
+        host=host, fields={"title": "Tokyo", "slug": "tokyo", "time_zone": "Asia/Tokyo"}
+    )
+    start = at(workday("Asia/Tokyo"), 10, zone="Asia/Tokyo")
+    body = book(client, page.slug, start=start).json()
+    response = client.post(body["reschedule_url"], {"start": "9999-12-31T20:00:00+00:00"})
+    assert response.status_code == 400
+    assert "days ahead" in response.content.decode()
+    assert Booking.objects.get().start == start
 
 
 def test_past_bookings_cannot_be_changed(client, page, host):
