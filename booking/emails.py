@@ -37,7 +37,9 @@ def send_booking_email(*, booking_pk: int, kind: str, who: str) -> bool:
     if booking is None:
         return False
     links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
-    ics = booking_ics(booking=booking, description=_ics_description(booking, links))
+    ics = booking_ics(
+        booking=booking, for_host=who == "host", description=_ics_description(booking, links)
+    )
     if who == "invitee":
         to, zone, other = (
             booking.invitee_email,

@@ -91,7 +91,9 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def ics(request: HttpRequest, token: str) -> HttpResponse:
     booking = _booking_or_404(token)
-    body = booking_ics(booking=booking, description=booking_details_text(booking=booking))
+    body = booking_ics(
+        booking=booking, for_host=False, description=booking_details_text(booking=booking)
+    )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="invite.ics"'
     return response

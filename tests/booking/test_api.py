@@ -281,6 +281,11 @@ def test_confirmation_emails_go_to_invitee_and_host_with_a_valid_ics(
     event = icalendar.Calendar.from_ical(content).walk("VEVENT")[0]
     assert str(event["UID"]) == response.json()["id"]
     assert event.decoded("DTSTART") == start
+    # Each copy names the other person.
+    assert str(event["SUMMARY"]) == "Intro call with Alice Host"
+    host_mail = next(m for m in mail.outbox if m.to == ["alice@example.com"])
+    host_event = icalendar.Calendar.from_ical(host_mail.attachments[0][1]).walk("VEVENT")[0]
+    assert str(host_event["SUMMARY"]) == "Intro call with Dana Invitee"
 
 
 def test_answers_are_checked_against_the_pages_questions(client, page):

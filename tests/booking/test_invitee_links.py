@@ -61,6 +61,8 @@ def test_ics_download_is_a_valid_publish_event_in_utc(client, booked, host):
     assert str(event["ORGANIZER"]) == f"mailto:{host.email}"
     assert str(event["ATTENDEE"]) == "mailto:dana@example.com"
     assert int(event["SEQUENCE"]) == 0
+    # The invitee's calendar names whom they meet, not themselves.
+    assert str(event["SUMMARY"]) == "Intro call with Alice Host"
 
 
 def test_forged_or_mangled_links_are_404(client, booked):
