@@ -146,6 +146,27 @@ def test_reschedule_moves_the_booking_and_bumps_the_sequence(
     assert int(icalendar.Calendar.from_ical(ics).walk("VEVENT")[0]["SEQUENCE"]) == 1
 
 
+@pytest.mark.usefixtures("email_tasks_in_process")
+def test_emails_show_the_old_time_only_when_the_meeting_moved(
+    client, booked, django_capture_on_commit_callbacks
+):
+    body, _ = booked  # 10:00 London, 15:30 in Kolkata
+    new_start = datetime.fromisoformat(body["start"]) + timedelta(hours=1)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(body["reschedule_url"], {"start": new_start.isoformat()})
+    moved = next(m for m in mail.outbox if m.to == ["dana@example.com"])
+    assert "16:30\N{EN DASH}17:00 (Asia/Kolkata)" in moved.body
+    assert "Was:" in moved.body
+    assert "15:30" in moved.body
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(body["cancel_url"], {"reason": ""})
+    for message in mail.outbox:
+        assert "Cancelled" in message.subject
+        assert "Was:" not in message.body
+
+
 def test_reschedule_to_a_taken_or_unoffered_time_is_refused(client, page):
     day = workday("Europe/London")
     body = book(client, page.slug, start=at(day, 10)).json()
