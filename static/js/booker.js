@@ -35,6 +35,20 @@
     "Atlantic/Faeroe": "Atlantic/Faroe", "Pacific/Truk": "Pacific/Chuuk", "America/Godthab": "America/Nuuk"
   };
 
+  // What a person types: "kolkata", "New York", "europe/paris". A full name matches
+  // whatever its case; a city alone only when one zone ends with it.
+  function resolveZone(text) {
+    var wanted = text.trim().toLowerCase().replace(/\s+/g, "_");
+    if (!wanted) { return null; }
+    var names = Array.from(zones);
+    var found = names.filter(function (name) { return name.toLowerCase() === wanted; });
+    if (!found.length) {
+      found = names.filter(function (name) { return name.toLowerCase().split("/").pop() === wanted; });
+    }
+    if (found.length !== 1) { return null; }
+    return RENAMED[found[0]] && zones.has(RENAMED[found[0]]) ? RENAMED[found[0]] : found[0];
+  }
+
   function detectZone() {
     var wanted = config.inviteeTimeZone;
     if (!wanted) {
@@ -301,14 +315,15 @@
   }
 
   function onZoneChange() {
-    var value = tzInput.value.trim();
+    var value = resolveZone(tzInput.value);
     var error = $("tz-error");
-    if (!zones.has(value)) {
+    if (!value) {
       error.textContent = "Pick a time zone from the list, e.g. Europe/London.";
       error.hidden = false;
       tzInput.setAttribute("aria-invalid", "true");
       return;
     }
+    tzInput.value = value;
     error.hidden = true;
     tzInput.removeAttribute("aria-invalid");
     if (value !== state.tz) { setZone(value); }

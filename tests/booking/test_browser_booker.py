@@ -1,0 +1,60 @@
+"""The public booking page in a real browser: the time zone field and a slot taken meanwhile."""
+
+from __future__ import annotations
+
+import pytest
+
+from booking.services import page_create
+from tests.support.browser import off_loop
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _open_page(host, live_server, chromium, *, zone: str = "Europe/London"):
+    off_loop(lambda: page_create(host=host, fields={"title": "Intro call", "slug": "intro"}))
+    context = chromium.new_context(viewport={"width": 375, "height": 800}, timezone_id=zone)
+    invitee = context.new_page()
+    errors: list[str] = []
+    invitee.on("pageerror", lambda error: errors.append(str(error)))
+    invitee.goto(f"{live_server.url}/book/intro/")
+    invitee.wait_for_selector("button.day.has-slots, #cal-status:has-text('No free times')")
+    return invitee, errors
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("kolkata", "Asia/Kolkata"),
+        ("New York", "America/New_York"),
+        ("  europe/paris ", "Europe/Paris"),
+        ("Asia/Calcutta", "Asia/Kolkata"),
+    ],
+)
+def test_typing_a_city_or_a_name_in_any_case_picks_its_zone(
+    transactional_db, host, live_server, chromium, screenshots, typed, zone
+):
+    # The help text says: type to search, e.g. "Kolkata". Enter (or leaving the field)
+    # without picking from the suggestions must work too, as on phones.
+    invitee, errors = _open_page(host, live_server, chromium)
+    invitee.fill("#tz-input", typed)
+    invitee.keyboard.press("Enter")
+    invitee.wait_for_selector(f"#cal-status:has-text('{zone}')")
+    screenshots.take(invitee, "zone-picked")
+    assert invitee.input_value("#tz-input") == zone
+    assert invitee.is_hidden("#tz-error")
+    assert invitee.get_attribute("#tz-input", "aria-invalid") is None
+    assert errors == []
+
+
+def test_an_unknown_or_ambiguous_zone_is_refused_with_a_message(
+    transactional_db, host, live_server, chromium, screenshots
+):
+    invitee, errors = _open_page(host, live_server, chromium)
+    for typed in ["Narnia", "Indianapolis"]:  # Indianapolis: two zones end with it
+        invitee.fill("#tz-input", typed)
+        invitee.keyboard.press("Enter")
+        invitee.wait_for_selector("#tz-error:not([hidden])")
+        assert invitee.get_attribute("#tz-input", "aria-invalid") == "true"
+    screenshots.take(invitee, "zone-refused")
+    assert "Europe/London" in invitee.inner_text("#cal-status")
+    assert errors == []
