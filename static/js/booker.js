@@ -92,6 +92,7 @@
   function slotsOn(iso) { return state.slots[state.tz + "|" + iso] || []; }
 
   function afterLoad() {
+    if (state.day && !$("slots-section").hidden) { renderSlots(state.day); }
     var count = 0;
     for (var d = 1; d <= daysIn(state.year, state.month); d++) {
       if (slotsOn(isoDate(state.year, state.month, d)).length) { count++; }
@@ -190,7 +191,15 @@
 
   function chooseDay(iso) {
     state.day = iso;
+    $("slots-notice").hidden = true;
     renderMonth();
+    renderSlots(iso);
+    $("slots-section").hidden = false;
+    $("form-section").hidden = true;
+    $("slots-heading").focus();
+  }
+
+  function renderSlots(iso) {
     var list = $("slot-list");
     list.textContent = "";
     slotsOn(iso).forEach(function (slot) {
@@ -200,7 +209,7 @@
       button.className = "slot secondary";
       button.textContent = hhmm(slot.start);
       button.setAttribute("aria-label", hhmm(slot.start) + " to " + hhmm(slot.end));
-      button.setAttribute("aria-pressed", "false");
+      button.setAttribute("aria-pressed", String(!!state.slot && state.slot.start === slot.start));
       button.addEventListener("click", function () {
         list.querySelectorAll("button.slot").forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
         button.setAttribute("aria-pressed", "true");
@@ -210,9 +219,19 @@
       list.appendChild(item);
     });
     $("slots-heading").textContent = dayLabel(iso) + " (" + state.tz + ")";
-    $("slots-section").hidden = false;
+  }
+
+  // The chosen time was taken meanwhile: say so above the day's times, which are
+  // loaded again; what the invitee typed stays in the (hidden) form.
+  function slotTaken(message) {
+    state.slot = null;
     $("form-section").hidden = true;
+    $("slots-notice").textContent = message || "Sorry, that time was just taken. Please pick another time.";
+    $("slots-notice").hidden = false;
     $("slots-heading").focus();
+    state.loaded = {};
+    state.slots = {};
+    load();
   }
 
   function slotText(slot) {
@@ -221,6 +240,7 @@
 
   function chooseSlot(slot) {
     state.slot = slot;
+    $("slots-notice").hidden = true;
     $("chosen-slot").textContent = slotText(slot);
     $("form-section").hidden = false;
     clearErrors();
@@ -287,10 +307,7 @@
         button.disabled = false;
         button.textContent = "Book this time";
         if (response.status === 409) {
-          state.loaded = {};
-          state.slots = {};
-          showErrors(body);
-          load();
+          slotTaken(body.message);
         } else {
           showErrors(body.errors || body.message ? body : { message: "Something went wrong; please try again." });
         }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from booking.services import page_create
+from booking.services import Invitee, booking_create, page_create
+from tests.support.booking import at, workday
 from tests.support.browser import off_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -29,6 +30,7 @@ def _open_page(host, live_server, chromium, *, zone: str = "Europe/London"):
         ("  europe/paris ", "Europe/Paris"),
         ("Asia/Calcutta", "Asia/Kolkata"),
     ],
+    ids=["city", "city-with-space", "name-in-lowercase", "old-name"],
 )
 def test_typing_a_city_or_a_name_in_any_case_picks_its_zone(
     transactional_db, host, live_server, chromium, screenshots, typed, zone
@@ -57,4 +59,38 @@ def test_an_unknown_or_ambiguous_zone_is_refused_with_a_message(
         assert invitee.get_attribute("#tz-input", "aria-invalid") == "true"
     screenshots.take(invitee, "zone-refused")
     assert "Europe/London" in invitee.inner_text("#cal-status")
+    assert errors == []
+
+
+def test_a_time_taken_meanwhile_says_so_and_is_gone_from_the_list(
+    transactional_db, host, live_server, chromium, screenshots
+):
+    invitee, errors = _open_page(host, live_server, chromium)
+    day = workday("Europe/London")
+    button = invitee.locator(f'button.day[data-date="{day.isoformat()}"]')
+    if not button.count():
+        invitee.click("#next-month")
+    invitee.click(f'button.day.has-slots[data-date="{day.isoformat()}"]')
+    invitee.locator("button.slot", has_text="10:00").click()
+    invitee.fill("#f-name", "Priya Invitee")
+    invitee.fill("#f-email", "priya@example.com")
+
+    # Someone else books 10:00 while Priya types.
+    def someone_else_books():
+        from booking.models import BookingPage
+
+        page = BookingPage.objects.get(slug="intro")
+        booking_create(page=page, start=at(day, 10), invitee=Invitee("Eve", "e@x.co", "UTC"))
+
+    off_loop(someone_else_books)
+    invitee.click("#book-button")
+    invitee.wait_for_selector("text=just taken")
+    screenshots.take(invitee, "slot-taken")
+    invitee.wait_for_function(
+        "!Array.from(document.querySelectorAll('button.slot')).some(b => b.textContent === '10:00')"
+    )
+    times = invitee.locator("button.slot").all_inner_texts()
+    assert "10:00" not in times
+    assert "10:30" in times
+    assert invitee.is_visible("text=just taken")
     assert errors == []
