@@ -205,10 +205,11 @@
     slotsOn(iso).forEach(function (slot) {
       var item = document.createElement("li");
       var button = document.createElement("button");
+      var label = startLabel(slot);
       button.type = "button";
       button.className = "slot secondary";
-      button.textContent = hhmm(slot.start);
-      button.setAttribute("aria-label", hhmm(slot.start) + " to " + hhmm(slot.end));
+      button.textContent = label;
+      button.setAttribute("aria-label", label + " to " + hhmm(slot.end));
       button.setAttribute("aria-pressed", String(!!state.slot && state.slot.start === slot.start));
       button.addEventListener("click", function () {
         list.querySelectorAll("button.slot").forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
@@ -234,8 +235,15 @@
     load();
   }
 
+  // When clocks go back a time shows twice on the day; the UTC offset tells them apart.
+  function startLabel(slot) {
+    var time = hhmm(slot.start);
+    var same = slotsOn(slot.start.slice(0, 10)).filter(function (s) { return hhmm(s.start) === time; });
+    return same.length > 1 ? time + " (UTC" + slot.start.slice(19) + ")" : time;
+  }
+
   function slotText(slot) {
-    return dayLabel(slot.start.slice(0, 10)) + ", " + hhmm(slot.start) + "–" + hhmm(slot.end) + " (" + state.tz + ")";
+    return dayLabel(slot.start.slice(0, 10)) + ", " + startLabel(slot) + "–" + hhmm(slot.end) + " (" + state.tz + ")";
   }
 
   function chooseSlot(slot) {

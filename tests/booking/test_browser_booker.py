@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from booking.services import Invitee, booking_create, page_create
@@ -94,3 +97,48 @@ def test_a_time_taken_meanwhile_says_so_and_is_gone_from_the_list(
     assert "10:30" in times
     assert invitee.is_visible("text=just taken")
     assert errors == []
+
+
+def _next_fall_back(zone: ZoneInfo) -> datetime:
+    """The next instant (UTC, on the hour) at which ``zone`` turns its clocks back an hour."""
+    moment = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+    while moment.astimezone(zone).utcoffset() - (moment + timedelta(hours=1)).astimezone(
+        zone
+    ).utcoffset() != timedelta(hours=1):
+        moment += timedelta(hours=1)
+    return moment + timedelta(hours=1)
+
+
+def test_times_repeated_when_the_invitees_clocks_go_back_show_their_offset(
+    transactional_db, host, live_server, chromium, screenshots
+):
+    # Sydney turns its clocks back from 03:00 to 02:00 on a Sunday in April: a UTC page
+    # open from an hour before to an hour after offers 02:00 and 02:30 there twice.
+    sydney = ZoneInfo("Australia/Sydney")
+    change = _next_fall_back(sydney)
+    before = change - timedelta(hours=1)
+    off_loop(
+        lambda: page_create(
+            host=host,
+            fields={"title": "Late call", "slug": "late", "time_zone": "UTC", "horizon_days": 730},
+            overrides=[(before.date(), before.time(), (change + timedelta(hours=1)).time())],
+        )
+    )
+    day = change.astimezone(sydney).date().isoformat()
+    invitee = chromium.new_context(timezone_id="Australia/Sydney").new_page()
+    invitee.goto(f"{live_server.url}/book/late/")
+    while True:
+        invitee.wait_for_selector("#cal-status:not(:has-text('Loading'))")
+        if invitee.locator(f'button.day.has-slots[data-date="{day}"]').count():
+            break
+        invitee.click("#next-month")
+    invitee.click(f'button.day[data-date="{day}"]')
+    assert invitee.locator("button.slot").all_inner_texts() == [
+        "02:00 (UTC+11:00)",
+        "02:30 (UTC+11:00)",
+        "02:00 (UTC+10:00)",
+        "02:30 (UTC+10:00)",
+    ]
+    invitee.locator("button.slot").nth(2).click()
+    screenshots.take(invitee, "repeated-hour")
+    assert "02:00 (UTC+10:00)\N{EN DASH}02:30" in invitee.inner_text("#chosen-slot")
