@@ -118,6 +118,11 @@
     return state.year * 12 + state.month < last.getUTCFullYear() * 12 + last.getUTCMonth();
   }
 
+  // A month button that just became disabled drops the keyboard focus; hand it over.
+  function keepFocus(id, otherId) {
+    if ($(id).disabled && document.activeElement !== $(otherId)) { $(otherId).focus(); }
+  }
+
   function move(delta) {
     var index = state.year * 12 + state.month + delta;
     state.year = Math.floor(index / 12);
@@ -358,8 +363,8 @@
     tzInput.value = detectZone();
     tzInput.addEventListener("change", onZoneChange);
     tzInput.addEventListener("keydown", function (event) { if (event.key === "Enter") { event.preventDefault(); onZoneChange(); } });
-    $("prev-month").addEventListener("click", function () { if (canGoPrev()) { move(-1); } });
-    $("next-month").addEventListener("click", function () { if (canGoNext()) { move(1); } });
+    $("prev-month").addEventListener("click", function () { if (canGoPrev()) { move(-1); keepFocus("prev-month", "next-month"); } });
+    $("next-month").addEventListener("click", function () { if (canGoNext()) { move(1); keepFocus("next-month", "prev-month"); } });
     $("month-body").addEventListener("click", function (event) {
       var button = event.target.closest("button.day");
       if (button && !button.disabled) { chooseDay(button.dataset.date); }

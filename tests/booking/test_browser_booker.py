@@ -142,3 +142,23 @@ def test_times_repeated_when_the_invitees_clocks_go_back_show_their_offset(
     invitee.locator("button.slot").nth(2).click()
     screenshots.take(invitee, "repeated-hour")
     assert "02:00 (UTC+10:00)\N{EN DASH}02:30" in invitee.inner_text("#chosen-slot")
+
+
+def test_the_month_buttons_keep_the_keyboard_focus_at_either_end(
+    transactional_db, host, live_server, chromium
+):
+    invitee, errors = _open_page(host, live_server, chromium)
+    invitee.focus("#next-month")
+    for _ in range(6):  # 60 days ahead: at most three months
+        if invitee.is_disabled("#next-month"):
+            break
+        invitee.keyboard.press("Enter")
+    assert invitee.is_disabled("#next-month")
+    assert invitee.evaluate("document.activeElement.id") == "prev-month"
+    for _ in range(6):
+        if invitee.is_disabled("#prev-month"):
+            break
+        invitee.keyboard.press("Enter")
+    assert invitee.is_disabled("#prev-month")
+    assert invitee.evaluate("document.activeElement.id") == "next-month"
+    assert errors == []
