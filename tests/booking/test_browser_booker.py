@@ -162,3 +162,27 @@ def test_the_month_buttons_keep_the_keyboard_focus_at_either_end(
     assert invitee.is_disabled("#prev-month")
     assert invitee.evaluate("document.activeElement.id") == "next-month"
     assert errors == []
+
+
+def test_copy_link_says_it_copied_or_that_it_could_not(
+    transactional_db, host, live_server, chromium
+):
+    off_loop(lambda: page_create(host=host, fields={"title": "Intro call", "slug": "intro"}))
+    context = chromium.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    setup = context.new_page()
+    setup.goto(f"{live_server.url}/accounts/login/")
+    setup.fill("#id_username", host.email)
+    setup.fill("#id_password", "alice-password-1")
+    setup.click("button[type=submit]")
+    setup.goto(f"{live_server.url}/setup/booking-pages/")
+    setup.click("button[data-copy]")
+    status = setup.locator("[role=status]", has_text="Link copied")
+    status.wait_for(state="attached")
+    assert "/book/intro/" in status.inner_text()
+    assert "/book/intro/" in setup.evaluate("navigator.clipboard.readText()")
+    # Where the browser has no clipboard (plain http on another machine), it says so.
+    setup.evaluate("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
+    setup.click("button[data-copy]")
+    setup.locator("[role=status]", has_text="Could not copy").wait_for(state="attached")
+    assert setup.inner_text("button[data-copy]") == "Select the link to copy"
