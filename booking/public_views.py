@@ -35,7 +35,13 @@ from booking.tokens import booking_from_token, booking_paths
 
 @require_GET
 def book_page(request: HttpRequest, slug: str) -> HttpResponse:
-    """``/book/<slug>/``: 404 with a friendly page when unknown or not taking bookings."""
+    """``/book/<slug>/``: 404 with a friendly page when unknown or not taking bookings.
+
+    Links are lowercase; one typed with capitals (``/book/Alice-Intro/``) redirects.
+    """
+    lower = slug.lower()
+    if lower != slug and is_wellformed_slug(lower) and public_page_for(slug=lower) is not None:
+        return redirect("booking:page", lower, permanent=True)
     page = public_page_for(slug=slug) if is_wellformed_slug(slug) else None
     if page is None or not page.is_active:
         return render(request, "booking/public/unavailable.html", {"page": page}, status=404)

@@ -169,6 +169,13 @@ def test_unknown_and_disabled_pages_answer_404_everywhere(client, page):
     assert "not taking bookings" in html.content.decode()
 
 
+def test_a_link_typed_with_capitals_redirects_to_the_page(client, page):
+    response = client.get("/book/Alice-Intro/")
+    assert response.status_code == 301
+    assert response["Location"] == reverse("booking:page", args=["alice-intro"])
+    assert client.get("/book/Nobody-Here/").status_code == 404
+
+
 def test_wrong_methods_answer_405_in_json(client, page):
     bookings = reverse("booking:api-bookings", args=[page.slug])
     slots = reverse("booking:api-slots", args=[page.slug])
