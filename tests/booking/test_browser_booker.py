@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from booking.services import Invitee, booking_create, page_create
-from tests.support.booking import at, workday
+from tests.support.booking import at, next_fall_back, workday
 from tests.support.browser import off_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -99,23 +99,13 @@ def test_a_time_taken_meanwhile_says_so_and_is_gone_from_the_list(
     assert errors == []
 
 
-def _next_fall_back(zone: ZoneInfo) -> datetime:
-    """The next instant (UTC, on the hour) at which ``zone`` turns its clocks back an hour."""
-    moment = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
-    while moment.astimezone(zone).utcoffset() - (moment + timedelta(hours=1)).astimezone(
-        zone
-    ).utcoffset() != timedelta(hours=1):
-        moment += timedelta(hours=1)
-    return moment + timedelta(hours=1)
-
-
 def test_times_repeated_when_the_invitees_clocks_go_back_show_their_offset(
     transactional_db, host, live_server, chromium, screenshots
 ):
     # Sydney turns its clocks back from 03:00 to 02:00 on a Sunday in April: a UTC page
     # open from an hour before to an hour after offers 02:00 and 02:30 there twice.
     sydney = ZoneInfo("Australia/Sydney")
-    change = _next_fall_back(sydney)
+    change = next_fall_back(sydney)
     before = change - timedelta(hours=1)
     off_loop(
         lambda: page_create(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -14,7 +14,7 @@ from booking.models import Booking, BookingStatus
 from booking.services import page_create
 from booking.tokens import booking_token
 from calendars.models import PushedEvent
-from tests.support.booking import at, book, workday
+from tests.support.booking import at, book, next_fall_back, workday
 
 pytestmark = pytest.mark.django_db
 
@@ -165,6 +165,28 @@ def test_emails_show_the_old_time_only_when_the_meeting_moved(
     for message in mail.outbox:
         assert "Cancelled" in message.subject
         assert "Was:" not in message.body
+
+
+@pytest.mark.usefixtures("email_tasks_in_process")
+def test_a_time_in_the_hour_clocks_repeat_shows_its_offset_on_the_page_and_in_emails(
+    client, host, django_capture_on_commit_callbacks
+):
+    sydney = ZoneInfo("Australia/Sydney")
+    change = next_fall_back(sydney)  # 03:00 becomes 02:00 again
+    page = page_create(
+        host=host,
+        fields={"title": "Late call", "slug": "late", "time_zone": "UTC", "horizon_days": 730},
+        overrides=[(change.date(), time(0), time(0))],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        body = book(client, page.slug, start=change, timezone="Australia/Sydney").json()
+    confirmation = client.get(_path(body["cancel_url"]).replace("cancel/", "")).content.decode()
+    assert "02:00 (UTC+10:00)\N{EN DASH}02:30" in confirmation
+    invitee_mail = next(m for m in mail.outbox if m.to == ["dana@example.com"])
+    assert "02:00 (UTC+10:00)" in invitee_mail.subject
+    assert "02:00 (UTC+10:00)\N{EN DASH}02:30" in invitee_mail.body
+    reschedule = client.get(_path(body["reschedule_url"])).content.decode()
+    assert "02:00 (UTC+10:00)\N{EN DASH}02:30" in reschedule
 
 
 def test_reschedule_to_a_taken_or_unoffered_time_is_refused(client, page):
