@@ -27,7 +27,7 @@ from booking.models import BookingPage, is_wellformed_slug
 from booking.public_forms import BookingRequestForm, SlotsQueryForm, horizon_clamp
 from booking.ratelimit import rate_limit_exceeded
 from booking.selectors import day_window, page_slots, public_page_for
-from booking.services import BookingError, Invitee, SlotTaken, booking_create
+from booking.services import BookingError, Invitee, PageClosed, SlotTaken, booking_create
 from booking.tokens import booking_paths
 
 MAX_BODY_BYTES = 16 * 1024
@@ -118,6 +118,8 @@ def bookings(request: HttpRequest, page: BookingPage) -> JsonResponse:
         booking = booking_create(page=page, start=data["start"], invitee=invitee)
     except SlotTaken as refused:
         return json_error(409, refused.message, {"start": [refused.message]})
+    except PageClosed as refused:  # disabled or deleted since the page was looked up
+        return json_error(404, refused.message)
     except BookingError as refused:
         return json_error(400, refused.message, {refused.field: [refused.message]})
     zone = ZoneInfo(booking.invitee_time_zone)

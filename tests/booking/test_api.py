@@ -11,10 +11,11 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from booking.models import Booking, BookingStatus, Question, QuestionKind
+from booking.models import Booking, BookingPage, BookingStatus, Question, QuestionKind
 from booking.services import page_create, page_set_active
 from calendars.models import BusyInterval, CalendarConnection, PushedEvent, PushState
 from tests.support.booking import at, book, slots_url, workday
+from tests.support.interleave import selects_from, write_after_query
 
 pytestmark = pytest.mark.django_db
 KOLKATA = ZoneInfo("Asia/Kolkata")
@@ -174,6 +175,18 @@ def test_a_link_typed_with_capitals_redirects_to_the_page(client, page):
     assert response.status_code == 301
     assert response["Location"] == reverse("booking:page", args=["alice-intro"])
     assert client.get("/book/Nobody-Here/").status_code == 404
+
+
+def test_a_page_disabled_while_a_booking_is_on_its_way_answers_404(client, page):
+    # The host disables the page right after the API found it, before the booking is written.
+    def disable():
+        page_set_active(page=BookingPage.objects.get(pk=page.pk), active=False)
+
+    with write_after_query(selects_from("booking_bookingpage", "slug"), disable):
+        response = book(client, page.slug, start=at(workday("Europe/London"), 10))
+    assert response.status_code == 404
+    assert response.json()["message"] == "This booking page is not taking bookings."
+    assert not Booking.objects.exists()
 
 
 def test_wrong_methods_answer_405_in_json(client, page):
