@@ -210,11 +210,16 @@
     slotsOn(iso).forEach(function (slot) {
       var item = document.createElement("li");
       var button = document.createElement("button");
-      var label = startLabel(slot);
+      var offset = repeatedOffset(slot);
       button.type = "button";
       button.className = "slot secondary";
-      button.textContent = label;
-      button.setAttribute("aria-label", label + " to " + hhmm(slot.end));
+      button.textContent = hhmm(slot.start);
+      if (offset) {
+        var note = document.createElement("small");
+        note.textContent = offset;
+        button.appendChild(note);
+      }
+      button.setAttribute("aria-label", startLabel(slot) + " to " + hhmm(slot.end));
       button.setAttribute("aria-pressed", String(!!state.slot && state.slot.start === slot.start));
       button.addEventListener("click", function () {
         list.querySelectorAll("button.slot").forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
@@ -240,11 +245,19 @@
     load();
   }
 
-  // When clocks go back a time shows twice on the day; the UTC offset tells them apart.
-  function startLabel(slot) {
+  // When clocks go back a time shows twice on the day; the UTC offset tells them apart
+  // ("UTC+11", "UTC+10:30", as booking.clock writes it). Empty for times that show once.
+  function repeatedOffset(slot) {
     var time = hhmm(slot.start);
     var same = slotsOn(slot.start.slice(0, 10)).filter(function (s) { return hhmm(s.start) === time; });
-    return same.length > 1 ? time + " (UTC" + slot.start.slice(19) + ")" : time;
+    if (same.length < 2) { return ""; }
+    var offset = slot.start.slice(19);  // "+10:00", "-04:00", "+05:30"
+    return "UTC" + offset[0] + (+offset.slice(1, 3)) + (offset.slice(4) === "00" ? "" : ":" + offset.slice(4));
+  }
+
+  function startLabel(slot) {
+    var offset = repeatedOffset(slot);
+    return hhmm(slot.start) + (offset ? " (" + offset + ")" : "");
   }
 
   function slotText(slot) {
