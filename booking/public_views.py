@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.timezones import time_zone_names
 from booking.ics import booking_ics
@@ -33,7 +33,7 @@ from booking.services import (
 from booking.tokens import booking_from_token, booking_paths
 
 
-@require_GET
+@require_safe
 def book_page(request: HttpRequest, slug: str) -> HttpResponse:
     """``/book/<slug>/``: 404 with a friendly page when unknown or not taking bookings.
 
@@ -87,14 +87,14 @@ def _details(booking: Booking) -> dict:
 
 
 @never_cache
-@require_GET
+@require_safe
 def manage(request: HttpRequest, token: str) -> HttpResponse:
     """The confirmation page: details in the invitee's time zone, .ics, cancel, reschedule."""
     booking = _booking_or_404(token)
     return render(request, "booking/public/confirmation.html", _details(booking))
 
 
-@require_GET
+@require_safe
 def ics(request: HttpRequest, token: str) -> HttpResponse:
     booking = _booking_or_404(token)
     body = booking_ics(

@@ -170,6 +170,12 @@ def test_unknown_and_disabled_pages_answer_404_everywhere(client, page):
     assert "not taking bookings" in html.content.decode()
 
 
+def test_head_requests_to_the_public_page_answer_like_get(client, page):
+    # Link checkers and uptime monitors ask with HEAD.
+    assert client.head(reverse("booking:page", args=[page.slug])).status_code == 200
+    assert client.head(reverse("booking:page", args=["nobody"])).status_code == 404
+
+
 def test_a_link_typed_with_capitals_redirects_to_the_page(client, page):
     response = client.get("/book/Alice-Intro/")
     assert response.status_code == 301
