@@ -27,11 +27,12 @@ from booking.models import BookingPage, is_wellformed_slug
 from booking.public_forms import BookingRequestForm, SlotsQueryForm, horizon_clamp
 from booking.ratelimit import rate_limit_exceeded
 from booking.selectors import day_window, page_slots, public_page_for
-from booking.services import BookingError, Invitee, SlotTaken, booking_create
+from booking.services import BookingError, Invitee, PageClosed, SlotTaken, booking_create
 from booking.tokens import booking_paths
 
 MAX_BODY_BYTES = 16 * 1024
 TOO_LARGE = f"The request is too large (at most {MAX_BODY_BYTES} bytes)."
+BROKEN_TEXT = "The body has text that is not valid Unicode (a lone UTF-16 surrogate escape)."
 
 
 def json_error(status: int, message: str, errors: dict[str, list[str]] | None = None, **kw):
@@ -117,6 +118,8 @@ def bookings(request: HttpRequest, page: BookingPage) -> JsonResponse:
         booking = booking_create(page=page, start=data["start"], invitee=invitee)
     except SlotTaken as refused:
         return json_error(409, refused.message, {"start": [refused.message]})
+    except PageClosed as refused:  # disabled or deleted since the page was looked up
+        return json_error(404, refused.message)
     except BookingError as refused:
         return json_error(400, refused.message, {refused.field: [refused.message]})
     zone = ZoneInfo(booking.invitee_time_zone)
@@ -158,7 +161,22 @@ def _json_body(request: HttpRequest) -> tuple[dict, str | None]:
         return {}, "The body is not valid JSON."
     if not isinstance(payload, dict):
         return {}, 'Send a JSON object, e.g. {"start": …, "name": …}.'
+    if not _is_unicode(payload):
+        return {}, BROKEN_TEXT
     return payload, None
+
+
+def _is_unicode(payload: dict) -> bool:
+    """Whether every string in the body is real text.
+
+    JSON may spell half of a UTF-16 surrogate pair (``"\\ud800"``); Python decodes it
+    to a string that no database or email can encode.
+    """
+    try:
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _errors(form) -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from booking.clock import clock_text
 from booking.ics import booking_ics
 from booking.models import Booking
 from booking.tokens import booking_paths
@@ -37,7 +38,9 @@ def send_booking_email(*, booking_pk: int, kind: str, who: str) -> bool:
     if booking is None:
         return False
     links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
-    ics = booking_ics(booking=booking, description=_ics_description(booking, links))
+    ics = booking_ics(
+        booking=booking, for_host=who == "host", description=_ics_description(booking, links)
+    )
     if who == "invitee":
         to, zone, other = (
             booking.invitee_email,
@@ -53,7 +56,7 @@ def send_booking_email(*, booking_pk: int, kind: str, who: str) -> bool:
 def _send_one(booking, *, kind, who, to, zone, other, links, ics) -> None:
     tz = ZoneInfo(zone)
     start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
-    when = f"{start:%A %-d %B %Y, %H:%M} ({zone})"
+    when = f"{start:%A %-d %B %Y}, {clock_text(start)} ({zone})"
     context = {
         "booking": booking,
         "kind": kind,

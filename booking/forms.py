@@ -283,10 +283,18 @@ class PageEditor:
         for weekday, start, end in self.hours_rows():
             weekly.setdefault(weekday, []).append((start, end))
         overrides: dict = {}
+        closed = set()
         for day, start, end in self.override_rows():
             ranges = overrides.setdefault(day, [])
             if start is not None:
                 ranges.append((start, end))
+            else:
+                closed.add(day)
+        both = sorted(day for day in closed if overrides[day])
+        if both:
+            raise ValueError(
+                f"{both[0].isoformat()} is closed all day and also has hours; remove one of them."
+            )
         return Rules(
             time_zone=data["time_zone"],
             weekly_hours={d: sorted(r) for d, r in weekly.items()},

@@ -21,10 +21,13 @@ def _address(email: str, name: str, role: str | None = None) -> vCalAddress:
     return address
 
 
-def booking_ics(*, booking: Booking, description: str = "", method: str = "PUBLISH") -> bytes:
+def booking_ics(
+    *, booking: Booking, for_host: bool, description: str = "", method: str = "PUBLISH"
+) -> bytes:
     """One VEVENT for the booking: UID = booking uuid, times in UTC, SEQUENCE as booked.
 
-    ``method`` is PUBLISH for downloads and confirmations, CANCEL once cancelled.
+    ``method`` is PUBLISH for downloads and confirmations, CANCEL once cancelled. The
+    summary names the other person: the invitee's copy says who they meet.
     """
     cancelled = not booking.is_confirmed
     calendar = Calendar()
@@ -37,7 +40,8 @@ def booking_ics(*, booking: Booking, description: str = "", method: str = "PUBLI
     event.add("dtstart", booking.start.astimezone(UTC))
     event.add("dtend", booking.end.astimezone(UTC))
     event.add("sequence", booking.sequence)
-    event.add("summary", f"{booking.title} with {booking.invitee_name}")
+    other = booking.invitee_name if for_host else booking.host.get_full_name()
+    event.add("summary", f"{booking.title} with {other}")
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     if booking.location:
         event.add("location", booking.location)

@@ -117,7 +117,8 @@ class BookingRequestForm(forms.Form):
             self._extra_error("answers", f"Unknown question id(s): {', '.join(unknown)[:200]}.")
         answers = []
         for key, question in known.items():
-            value = raw.get(key, "")
+            value = raw.get(key)
+            value = "" if value is None else value
             message = _answer_problem(question, value)
             if message:
                 self._extra_error(f"answers.{key}", message)
@@ -131,8 +132,6 @@ class BookingRequestForm(forms.Form):
 
 
 def _answer_problem(question: Question, value: object) -> str | None:
-    if value is None:
-        value = ""
     if not isinstance(value, str):
         return "Must be a string."
     if "\x00" in value:

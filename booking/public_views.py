@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.timezones import time_zone_names
 from booking.ics import booking_ics
@@ -33,9 +33,15 @@ from booking.services import (
 from booking.tokens import booking_from_token, booking_paths
 
 
-@require_GET
+@require_safe
 def book_page(request: HttpRequest, slug: str) -> HttpResponse:
-    """``/book/<slug>/``: 404 with a friendly page when unknown or not taking bookings."""
+    """``/book/<slug>/``: 404 with a friendly page when unknown or not taking bookings.
+
+    Links are lowercase; one typed with capitals (``/book/Alice-Intro/``) redirects.
+    """
+    lower = slug.lower()
+    if lower != slug and is_wellformed_slug(lower) and public_page_for(slug=lower) is not None:
+        return redirect("booking:page", lower, permanent=True)
     page = public_page_for(slug=slug) if is_wellformed_slug(slug) else None
     if page is None or not page.is_active:
         return render(request, "booking/public/unavailable.html", {"page": page}, status=404)
@@ -81,17 +87,19 @@ def _details(booking: Booking) -> dict:
 
 
 @never_cache
-@require_GET
+@require_safe
 def manage(request: HttpRequest, token: str) -> HttpResponse:
     """The confirmation page: details in the invitee's time zone, .ics, cancel, reschedule."""
     booking = _booking_or_404(token)
     return render(request, "booking/public/confirmation.html", _details(booking))
 
 
-@require_GET
+@require_safe
 def ics(request: HttpRequest, token: str) -> HttpResponse:
     booking = _booking_or_404(token)
-    body = booking_ics(booking=booking, description=booking_details_text(booking=booking))
+    body = booking_ics(
+        booking=booking, for_host=False, description=booking_details_text(booking=booking)
+    )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="invite.ics"'
     return response

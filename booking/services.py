@@ -250,12 +250,15 @@ def _check_offered(*, page: BookingPage, start: datetime, now: datetime) -> None
         raise InvalidStart(
             f"This page needs at least {_duration_text(page.minimum_notice_minutes)} notice."
         )
+    too_far = InvalidStart(
+        f"This page takes bookings up to {page.horizon_days} days ahead; that date is further out."
+    )
+    # Days away in UTC first: near the end of year 9999 the page's zone could not show it.
+    if start - now > timedelta(days=page.horizon_days + 2):
+        raise too_far
     last_day = now.astimezone(zone).date() + timedelta(days=page.horizon_days)
     if start.astimezone(zone).date() > last_day:
-        raise InvalidStart(
-            f"This page takes bookings up to {page.horizon_days} days ahead; "
-            "that date is further out."
-        )
+        raise too_far
     offered = slots_on_day_of(page=page, moment=start, now=now, ignore_busy=True)
     if start not in {slot.start for slot in offered}:
         raise InvalidStart("That is not one of the times this page offers.")

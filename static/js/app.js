@@ -25,17 +25,31 @@
     });
   }
 
-  // Buttons with data-copy="text" copy that text and say so.
+  // Buttons with data-copy="text" copy that text and say so, also to screen readers
+  // (a button's aria-label hides its changed text) and when the browser refuses (the
+  // clipboard needs HTTPS or localhost).
   function copyButtons() {
-    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var buttons = document.querySelectorAll("button[data-copy]");
+    if (!buttons.length) { return; }
+    var status = document.createElement("p");
+    status.className = "visually-hidden";
+    status.setAttribute("role", "status");
+    document.body.appendChild(status);
+    buttons.forEach(function (button) {
+      var label = button.textContent;
       button.addEventListener("click", function () {
-        var text = button.dataset.copy;
         var done = function () {
-          var label = button.textContent;
+          status.textContent = "Link copied: " + button.dataset.copy;
           button.textContent = "Copied";
           setTimeout(function () { button.textContent = label; }, 1500);
         };
-        if (navigator.clipboard) { navigator.clipboard.writeText(text).then(done); }
+        var failed = function () {
+          status.textContent = "Could not copy; select the link and copy it yourself.";
+          button.textContent = "Select the link to copy";
+          setTimeout(function () { button.textContent = label; }, 3000);
+        };
+        if (!navigator.clipboard) { failed(); return; }
+        navigator.clipboard.writeText(button.dataset.copy).then(done, failed);
       });
     });
   }

@@ -31,6 +31,20 @@
   // Browsers may still report old names of a zone; offer today's name (map in app.js).
   var RENAMED = (window.ScheduleOnce && window.ScheduleOnce.renamedZones) || {};
 
+  // What a person types: "kolkata", "New York", "europe/paris". A full name matches
+  // whatever its case; a city alone only when one zone ends with it.
+  function resolveZone(text) {
+    var wanted = text.trim().toLowerCase().replace(/\s+/g, "_");
+    if (!wanted) { return null; }
+    var names = Array.from(zones);
+    var found = names.filter(function (name) { return name.toLowerCase() === wanted; });
+    if (!found.length) {
+      found = names.filter(function (name) { return name.toLowerCase().split("/").pop() === wanted; });
+    }
+    if (found.length !== 1) { return null; }
+    return RENAMED[found[0]] && zones.has(RENAMED[found[0]]) ? RENAMED[found[0]] : found[0];
+  }
+
   function detectZone() {
     var wanted = config.inviteeTimeZone;
     if (!wanted) {
@@ -74,6 +88,7 @@
   function slotsOn(iso) { return state.slots[state.tz + "|" + iso] || []; }
 
   function afterLoad() {
+    if (state.day && !$("slots-section").hidden) { renderSlots(state.day); }
     var count = 0;
     for (var d = 1; d <= daysIn(state.year, state.month); d++) {
       if (slotsOn(isoDate(state.year, state.month, d)).length) { count++; }
@@ -97,6 +112,11 @@
     var today = utcDate(todayIn(state.tz));
     var last = new Date(today.getTime() + (config.horizonDays + 1) * 86400000);
     return state.year * 12 + state.month < last.getUTCFullYear() * 12 + last.getUTCMonth();
+  }
+
+  // A month button that just became disabled drops the keyboard focus; hand it over.
+  function keepFocus(id, otherId) {
+    if ($(id).disabled && document.activeElement !== $(otherId)) { $(otherId).focus(); }
   }
 
   function move(delta) {
@@ -172,17 +192,31 @@
 
   function chooseDay(iso) {
     state.day = iso;
+    $("slots-notice").hidden = true;
     renderMonth();
+    renderSlots(iso);
+    $("slots-section").hidden = false;
+    $("form-section").hidden = true;
+    $("slots-heading").focus();
+  }
+
+  function renderSlots(iso) {
     var list = $("slot-list");
     list.textContent = "";
     slotsOn(iso).forEach(function (slot) {
       var item = document.createElement("li");
       var button = document.createElement("button");
+      var offset = repeatedOffset(slot);
       button.type = "button";
       button.className = "slot secondary";
       button.textContent = hhmm(slot.start);
-      button.setAttribute("aria-label", hhmm(slot.start) + " to " + hhmm(slot.end));
-      button.setAttribute("aria-pressed", "false");
+      if (offset) {
+        var note = document.createElement("small");
+        note.textContent = offset;
+        button.appendChild(note);
+      }
+      button.setAttribute("aria-label", startLabel(slot) + " to " + hhmm(slot.end));
+      button.setAttribute("aria-pressed", String(!!state.slot && state.slot.start === slot.start));
       button.addEventListener("click", function () {
         list.querySelectorAll("button.slot").forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
         button.setAttribute("aria-pressed", "true");
@@ -192,17 +226,43 @@
       list.appendChild(item);
     });
     $("slots-heading").textContent = dayLabel(iso) + " (" + state.tz + ")";
-    $("slots-section").hidden = false;
+  }
+
+  // The chosen time was taken meanwhile: say so above the day's times, which are
+  // loaded again; what the invitee typed stays in the (hidden) form.
+  function slotTaken(message) {
+    state.slot = null;
     $("form-section").hidden = true;
+    $("slots-notice").textContent = message || "Sorry, that time was just taken. Please pick another time.";
+    $("slots-notice").hidden = false;
     $("slots-heading").focus();
+    state.loaded = {};
+    state.slots = {};
+    load();
+  }
+
+  // When clocks go back a time shows twice on the day; the UTC offset tells them apart
+  // ("UTC+11", "UTC+10:30", as booking.clock writes it). Empty for times that show once.
+  function repeatedOffset(slot) {
+    var time = hhmm(slot.start);
+    var same = slotsOn(slot.start.slice(0, 10)).filter(function (s) { return hhmm(s.start) === time; });
+    if (same.length < 2) { return ""; }
+    var offset = slot.start.slice(19);  // "+10:00", "-04:00", "+05:30"
+    return "UTC" + offset[0] + (+offset.slice(1, 3)) + (offset.slice(4) === "00" ? "" : ":" + offset.slice(4));
+  }
+
+  function startLabel(slot) {
+    var offset = repeatedOffset(slot);
+    return hhmm(slot.start) + (offset ? " (" + offset + ")" : "");
   }
 
   function slotText(slot) {
-    return dayLabel(slot.start.slice(0, 10)) + ", " + hhmm(slot.start) + "–" + hhmm(slot.end) + " (" + state.tz + ")";
+    return dayLabel(slot.start.slice(0, 10)) + ", " + startLabel(slot) + "–" + hhmm(slot.end) + " (" + state.tz + ")";
   }
 
   function chooseSlot(slot) {
     state.slot = slot;
+    $("slots-notice").hidden = true;
     $("chosen-slot").textContent = slotText(slot);
     $("form-section").hidden = false;
     clearErrors();
@@ -269,10 +329,7 @@
         button.disabled = false;
         button.textContent = "Book this time";
         if (response.status === 409) {
-          state.loaded = {};
-          state.slots = {};
-          showErrors(body);
-          load();
+          slotTaken(body.message);
         } else {
           showErrors(body.errors || body.message ? body : { message: "Something went wrong; please try again." });
         }
@@ -297,14 +354,15 @@
   }
 
   function onZoneChange() {
-    var value = tzInput.value.trim();
+    var value = resolveZone(tzInput.value);
     var error = $("tz-error");
-    if (!zones.has(value)) {
+    if (!value) {
       error.textContent = "Pick a time zone from the list, e.g. Europe/London.";
       error.hidden = false;
       tzInput.setAttribute("aria-invalid", "true");
       return;
     }
+    tzInput.value = value;
     error.hidden = true;
     tzInput.removeAttribute("aria-invalid");
     if (value !== state.tz) { setZone(value); }
@@ -314,8 +372,8 @@
     tzInput.value = detectZone();
     tzInput.addEventListener("change", onZoneChange);
     tzInput.addEventListener("keydown", function (event) { if (event.key === "Enter") { event.preventDefault(); onZoneChange(); } });
-    $("prev-month").addEventListener("click", function () { if (canGoPrev()) { move(-1); } });
-    $("next-month").addEventListener("click", function () { if (canGoNext()) { move(1); } });
+    $("prev-month").addEventListener("click", function () { if (canGoPrev()) { move(-1); keepFocus("prev-month", "next-month"); } });
+    $("next-month").addEventListener("click", function () { if (canGoNext()) { move(1); keepFocus("next-month", "prev-month"); } });
     $("month-body").addEventListener("click", function (event) {
       var button = event.target.closest("button.day");
       if (button && !button.disabled) { chooseDay(button.dataset.date); }

@@ -11,10 +11,11 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from booking.models import Booking, BookingStatus, Question, QuestionKind
-from booking.services import page_set_active
+from booking.models import Booking, BookingPage, BookingStatus, Question, QuestionKind
+from booking.services import page_create, page_set_active
 from calendars.models import BusyInterval, CalendarConnection, PushedEvent, PushState
 from tests.support.booking import at, book, slots_url, workday
+from tests.support.interleave import selects_from, write_after_query
 
 pytestmark = pytest.mark.django_db
 KOLKATA = ZoneInfo("Asia/Kolkata")
@@ -169,6 +170,31 @@ def test_unknown_and_disabled_pages_answer_404_everywhere(client, page):
     assert "not taking bookings" in html.content.decode()
 
 
+def test_head_requests_to_the_public_page_answer_like_get(client, page):
+    # Link checkers and uptime monitors ask with HEAD.
+    assert client.head(reverse("booking:page", args=[page.slug])).status_code == 200
+    assert client.head(reverse("booking:page", args=["nobody"])).status_code == 404
+
+
+def test_a_link_typed_with_capitals_redirects_to_the_page(client, page):
+    response = client.get("/book/Alice-Intro/")
+    assert response.status_code == 301
+    assert response["Location"] == reverse("booking:page", args=["alice-intro"])
+    assert client.get("/book/Nobody-Here/").status_code == 404
+
+
+def test_a_page_disabled_while_a_booking_is_on_its_way_answers_404(client, page):
+    # The host disables the page right after the API found it, before the booking is written.
+    def disable():
+        page_set_active(page=BookingPage.objects.get(pk=page.pk), active=False)
+
+    with write_after_query(selects_from("booking_bookingpage", "slug"), disable):
+        response = book(client, page.slug, start=at(workday("Europe/London"), 10))
+    assert response.status_code == 404
+    assert response.json()["message"] == "This booking page is not taking bookings."
+    assert not Booking.objects.exists()
+
+
 def test_wrong_methods_answer_405_in_json(client, page):
     bookings = reverse("booking:api-bookings", args=[page.slug])
     slots = reverse("booking:api-slots", args=[page.slug])
@@ -281,6 +307,11 @@ def test_confirmation_emails_go_to_invitee_and_host_with_a_valid_ics(
     event = icalendar.Calendar.from_ical(content).walk("VEVENT")[0]
     assert str(event["UID"]) == response.json()["id"]
     assert event.decoded("DTSTART") == start
+    # Each copy names the other person.
+    assert str(event["SUMMARY"]) == "Intro call with Alice Host"
+    host_mail = next(m for m in mail.outbox if m.to == ["alice@example.com"])
+    host_event = icalendar.Calendar.from_ical(host_mail.attachments[0][1]).walk("VEVENT")[0]
+    assert str(host_event["SUMMARY"]) == "Intro call with Dana Invitee"
 
 
 def test_answers_are_checked_against_the_pages_questions(client, page):
@@ -301,9 +332,12 @@ def test_answers_are_checked_against_the_pages_questions(client, page):
         response = book(client, page.slug, start=start, answers=answers)
         assert response.status_code == 400, answers
         assert field in response.json()["errors"], (answers, response.json())
+    # null is no answer: refused for a required question, fine for an optional one.
+    response = book(client, page.slug, start=start, answers={str(size.pk): None})
+    assert f"answers.{size.pk}" in response.json()["errors"]
     response = book(client, page.slug, start=start, answers=["11+"])
     assert response.json()["errors"]["answers"]
-    ok = book(client, page.slug, start=start, answers={str(size.pk): "11+"})
+    ok = book(client, page.slug, start=start, answers={str(size.pk): "11+", str(phone.pk): None})
     assert ok.status_code == 201
     assert Booking.objects.get().answers == [
         {"question": "Team size", "answer": "11+"},
@@ -364,6 +398,15 @@ def test_bad_starts_answer_400_on_start(client, page, which):
     assert response.json()["errors"]["start"]
 
 
+@pytest.mark.parametrize("time_zone", ["Asia/Tokyo", "Pacific/Kiritimati"])
+def test_a_start_at_the_end_of_year_9999_on_a_page_east_of_utc_answers_400(client, host, time_zone):
+    # A moment UTC can hold, but that is already year 10000 in the page's zone.
+    page = page_create(host=host, fields={"title": "Far", "slug": "far", "time_zone": time_zone})
+    response = book(client, page.slug, start="9999-12-31T20:00:00+00:00")
+    assert response.status_code == 400, response.content
+    assert "days ahead" in response.json()["errors"]["start"][0]
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -394,6 +437,31 @@ def test_missing_fields_are_each_named(client, page):
     )
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"start", "name", "email", "timezone"}
+
+
+@pytest.mark.parametrize("field", ["name", "email", "timezone", "answer"])
+def test_a_lone_surrogate_escape_in_the_body_answers_400(client, page, field):
+    # Valid JSON, but "\\ud800" decodes to half a character that no database can store.
+    company = Question.objects.create(page=page, label="Company", kind="text")
+    body = {
+        "start": at(workday("Europe/London"), 10).isoformat(),
+        "name": "Dana",
+        "email": "dana@example.com",
+        "timezone": "Europe/Paris",
+        "answers": {str(company.pk): "Acme"},
+    }
+    if field == "answer":
+        body["answers"][str(company.pk)] = "Acme \ud800"
+    else:
+        body[field] = body[field] + "\ud800"
+    response = client.post(
+        reverse("booking:api-bookings", args=[page.slug]),
+        data=json.dumps(body),
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"]["body"]
+    assert not Booking.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -11,9 +11,10 @@ from django.core import mail
 from django.urls import reverse
 
 from booking.models import Booking, BookingStatus
+from booking.services import page_create
 from booking.tokens import booking_token
 from calendars.models import PushedEvent
-from tests.support.booking import at, book, workday
+from tests.support.booking import at, book, next_fall_back, workday
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +61,8 @@ def test_ics_download_is_a_valid_publish_event_in_utc(client, booked, host):
     assert str(event["ORGANIZER"]) == f"mailto:{host.email}"
     assert str(event["ATTENDEE"]) == "mailto:dana@example.com"
     assert int(event["SEQUENCE"]) == 0
+    # The invitee's calendar names whom they meet, not themselves.
+    assert str(event["SUMMARY"]) == "Intro call with Alice Host"
 
 
 def test_forged_or_mangled_links_are_404(client, booked):
@@ -143,6 +146,49 @@ def test_reschedule_moves_the_booking_and_bumps_the_sequence(
     assert int(icalendar.Calendar.from_ical(ics).walk("VEVENT")[0]["SEQUENCE"]) == 1
 
 
+@pytest.mark.usefixtures("email_tasks_in_process")
+def test_emails_show_the_old_time_only_when_the_meeting_moved(
+    client, booked, django_capture_on_commit_callbacks
+):
+    body, _ = booked  # 10:00 London, 15:30 in Kolkata
+    new_start = datetime.fromisoformat(body["start"]) + timedelta(hours=1)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(body["reschedule_url"], {"start": new_start.isoformat()})
+    moved = next(m for m in mail.outbox if m.to == ["dana@example.com"])
+    assert "16:30\N{EN DASH}17:00 (Asia/Kolkata)" in moved.body
+    assert "Was:" in moved.body
+    assert "15:30" in moved.body
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(body["cancel_url"], {"reason": ""})
+    for message in mail.outbox:
+        assert "Cancelled" in message.subject
+        assert "Was:" not in message.body
+
+
+@pytest.mark.usefixtures("email_tasks_in_process")
+def test_a_time_in_the_hour_clocks_repeat_shows_its_offset_on_the_page_and_in_emails(
+    client, host, django_capture_on_commit_callbacks
+):
+    sydney = ZoneInfo("Australia/Sydney")
+    change = next_fall_back(sydney)  # 03:00 becomes 02:00 again
+    page = page_create(
+        host=host,
+        fields={"title": "Late call", "slug": "late", "time_zone": "UTC", "horizon_days": 730},
+        overrides=[(change.date(), time(0), time(0))],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        body = book(client, page.slug, start=change, timezone="Australia/Sydney").json()
+    confirmation = client.get(_path(body["cancel_url"]).replace("cancel/", "")).content.decode()
+    assert "02:00 (UTC+10)\N{EN DASH}02:30" in confirmation
+    invitee_mail = next(m for m in mail.outbox if m.to == ["dana@example.com"])
+    assert "02:00 (UTC+10)" in invitee_mail.subject
+    assert "02:00 (UTC+10)\N{EN DASH}02:30" in invitee_mail.body
+    reschedule = client.get(_path(body["reschedule_url"])).content.decode()
+    assert "02:00 (UTC+10)\N{EN DASH}02:30" in reschedule
+
+
 def test_reschedule_to_a_taken_or_unoffered_time_is_refused(client, page):
     day = workday("Europe/London")
     body = book(client, page.slug, start=at(day, 10)).json()
@@ -153,6 +199,18 @@ def test_reschedule_to_a_taken_or_unoffered_time_is_refused(client, page):
     for bad in [at(day, 11, 10).isoformat(), "garbage", "", "9999-12-31T23:59:59-23:59"]:
         assert client.post(body["reschedule_url"], {"start": bad}).status_code == 400
     assert Booking.objects.get(invitee_email="dana@example.com").start == at(day, 10)
+
+
+def test_rescheduling_to_the_end_of_year_9999_on_a_page_east_of_utc_is_refused(client, host):
+    page = page_create(
+        host=host, fields={"title": "Tokyo", "slug": "tokyo", "time_zone": "Asia/Tokyo"}
+    )
+    start = at(workday("Asia/Tokyo"), 10, zone="Asia/Tokyo")
+    body = book(client, page.slug, start=start).json()
+    response = client.post(body["reschedule_url"], {"start": "9999-12-31T20:00:00+00:00"})
+    assert response.status_code == 400
+    assert "days ahead" in response.content.decode()
+    assert Booking.objects.get().start == start
 
 
 def test_past_bookings_cannot_be_changed(client, page, host):

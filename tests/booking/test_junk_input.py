@@ -10,7 +10,8 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from booking.models import Booking
+from booking.models import Booking, Question
+from tests.support.booking import at, workday
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +21,8 @@ scalars = st.one_of(
     st.integers(),
     st.floats(allow_nan=False),
     st.text(max_size=80),
+    # Any code point, lone UTF-16 surrogates included (JSON can spell them as "\\ud800").
+    st.text(st.characters(exclude_categories=()), max_size=20),
     st.sampled_from(["2026-01-05T10:00:00+00:00", "Europe/London", "a@b.co", "", "Z"]),
 )
 values = st.recursive(
@@ -61,3 +64,41 @@ def test_junk_slot_queries_answer_200_or_400(client, page, start, end, tz):
     url = reverse("booking:api-slots", args=[page.slug])
     response = client.get(url, {"start": start, "end": end, "tz": tz})
     assert response.status_code in (200, 400)
+
+
+@override_settings(BOOKING_RATE_LIMIT=0)
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    field=st.sampled_from(["start", "name", "email", "timezone", "answer"]),
+    junk=values,
+    keep=st.booleans(),
+)
+def test_a_valid_booking_with_one_junk_field_never_fails(client, page, field, junk, keep):
+    """One field of an otherwise bookable request replaced by junk (or junk appended)."""
+    question, _ = Question.objects.get_or_create(page=page, label="Company", kind="text")
+    body = {
+        "start": at(workday("Europe/London"), 10).isoformat(),
+        "name": "Dana",
+        "email": "dana@example.com",
+        "timezone": "Europe/Paris",
+        "answers": {str(question.pk): "Acme"},
+    }
+    target = body["answers"] if field == "answer" else body
+    key = str(question.pk) if field == "answer" else field
+    target[key] = target[key] + junk if keep and isinstance(junk, str) else junk
+    before = Booking.objects.count()
+    response = client.post(
+        reverse("booking:api-bookings", args=[page.slug]),
+        data=json.dumps(body),
+        content_type="application/json",
+        REMOTE_ADDR="192.0.2.2",
+    )
+    assert response.status_code in (201, 400, 409), (body, response.content)
+    if response.status_code != 201:
+        assert response.json()["message"]
+        assert response.json()["errors"]
+        assert Booking.objects.count() == before

@@ -136,6 +136,15 @@ def test_a_tampered_question_id_never_touches_another_page_nor_fails(host_client
             {"overrides": [{"date": "2030-01-01", "closed": "on", "start": "09:00"}]},
             "A closed day has no hours",
         ),
+        (
+            {
+                "overrides": [
+                    {"date": "2030-01-01", "closed": "on"},
+                    {"date": "2030-01-01", "start": "09:00", "end": "12:00"},
+                ]
+            },
+            "2030-01-01 is closed all day and also has hours",
+        ),
     ],
 )
 def test_bad_page_settings_are_refused_with_a_message(host_client, change, message):

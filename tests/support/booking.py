@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.urls import reverse
@@ -15,6 +15,17 @@ def workday(time_zone: str, *, days_ahead: int = 2, weekday: int | None = None) 
     while day.weekday() > 4 or (weekday is not None and day.weekday() != weekday):
         day += timedelta(days=1)
     return day
+
+
+def next_fall_back(zone: ZoneInfo) -> datetime:
+    """The next instant (UTC, on the hour, two days away or more) at which ``zone``
+    turns its clocks back an hour; the hour before it then repeats on the clock."""
+    moment = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+    while moment.astimezone(zone).utcoffset() - (moment + timedelta(hours=1)).astimezone(
+        zone
+    ).utcoffset() != timedelta(hours=1):
+        moment += timedelta(hours=1)
+    return moment + timedelta(hours=1)
 
 
 def at(day: date, hour: int, minute: int = 0, *, zone: str = "Europe/London") -> datetime:

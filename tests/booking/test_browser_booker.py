@@ -1,0 +1,180 @@
+"""The public booking page in a real browser: the time zone field and a slot taken meanwhile."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from booking.services import Invitee, booking_create, page_create
+from tests.support.booking import at, next_fall_back, workday
+from tests.support.browser import off_loop
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _open_page(host, live_server, chromium, *, zone: str = "Europe/London"):
+    off_loop(lambda: page_create(host=host, fields={"title": "Intro call", "slug": "intro"}))
+    context = chromium.new_context(viewport={"width": 375, "height": 800}, timezone_id=zone)
+    invitee = context.new_page()
+    errors: list[str] = []
+    invitee.on("pageerror", lambda error: errors.append(str(error)))
+    invitee.goto(f"{live_server.url}/book/intro/")
+    invitee.wait_for_selector("button.day.has-slots, #cal-status:has-text('No free times')")
+    return invitee, errors
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("kolkata", "Asia/Kolkata"),
+        ("New York", "America/New_York"),
+        ("  europe/paris ", "Europe/Paris"),
+        ("Asia/Calcutta", "Asia/Kolkata"),
+    ],
+    ids=["city", "city-with-space", "name-in-lowercase", "old-name"],
+)
+def test_typing_a_city_or_a_name_in_any_case_picks_its_zone(
+    transactional_db, host, live_server, chromium, screenshots, typed, zone
+):
+    # The help text says: type to search, e.g. "Kolkata". Enter (or leaving the field)
+    # without picking from the suggestions must work too, as on phones.
+    invitee, errors = _open_page(host, live_server, chromium)
+    invitee.fill("#tz-input", typed)
+    invitee.keyboard.press("Enter")
+    invitee.wait_for_selector(f"#cal-status:has-text('{zone}')")
+    screenshots.take(invitee, "zone-picked")
+    assert invitee.input_value("#tz-input") == zone
+    assert invitee.is_hidden("#tz-error")
+    assert invitee.get_attribute("#tz-input", "aria-invalid") is None
+    assert errors == []
+
+
+def test_an_unknown_or_ambiguous_zone_is_refused_with_a_message(
+    transactional_db, host, live_server, chromium, screenshots
+):
+    invitee, errors = _open_page(host, live_server, chromium)
+    for typed in ["Narnia", "Indianapolis"]:  # Indianapolis: two zones end with it
+        invitee.fill("#tz-input", typed)
+        invitee.keyboard.press("Enter")
+        invitee.wait_for_selector("#tz-error:not([hidden])")
+        assert invitee.get_attribute("#tz-input", "aria-invalid") == "true"
+    screenshots.take(invitee, "zone-refused")
+    assert "Europe/London" in invitee.inner_text("#cal-status")
+    assert errors == []
+
+
+def test_a_time_taken_meanwhile_says_so_and_is_gone_from_the_list(
+    transactional_db, host, live_server, chromium, screenshots
+):
+    invitee, errors = _open_page(host, live_server, chromium)
+    day = workday("Europe/London")
+    button = invitee.locator(f'button.day[data-date="{day.isoformat()}"]')
+    if not button.count():
+        invitee.click("#next-month")
+    invitee.click(f'button.day.has-slots[data-date="{day.isoformat()}"]')
+    invitee.locator("button.slot", has_text="10:00").click()
+    invitee.fill("#f-name", "Priya Invitee")
+    invitee.fill("#f-email", "priya@example.com")
+
+    # Someone else books 10:00 while Priya types.
+    def someone_else_books():
+        from booking.models import BookingPage
+
+        page = BookingPage.objects.get(slug="intro")
+        booking_create(page=page, start=at(day, 10), invitee=Invitee("Eve", "e@x.co", "UTC"))
+
+    off_loop(someone_else_books)
+    invitee.click("#book-button")
+    invitee.wait_for_selector("text=just taken")
+    screenshots.take(invitee, "slot-taken")
+    invitee.wait_for_function(
+        "!Array.from(document.querySelectorAll('button.slot')).some(b => b.textContent === '10:00')"
+    )
+    times = invitee.locator("button.slot").all_inner_texts()
+    assert "10:00" not in times
+    assert "10:30" in times
+    assert invitee.is_visible("text=just taken")
+    assert errors == []
+
+
+def test_times_repeated_when_the_invitees_clocks_go_back_show_their_offset(
+    transactional_db, host, live_server, chromium, screenshots
+):
+    # Sydney turns its clocks back from 03:00 to 02:00 on a Sunday in April: a UTC page
+    # open from an hour before to an hour after offers 02:00 and 02:30 there twice.
+    sydney = ZoneInfo("Australia/Sydney")
+    change = next_fall_back(sydney)
+    before = change - timedelta(hours=1)
+    off_loop(
+        lambda: page_create(
+            host=host,
+            fields={"title": "Late call", "slug": "late", "time_zone": "UTC", "horizon_days": 730},
+            overrides=[(before.date(), before.time(), (change + timedelta(hours=1)).time())],
+        )
+    )
+    day = change.astimezone(sydney).date().isoformat()
+    invitee = chromium.new_context(timezone_id="Australia/Sydney").new_page()
+    invitee.goto(f"{live_server.url}/book/late/")
+    while True:
+        invitee.wait_for_selector("#cal-status:not(:has-text('Loading'))")
+        if invitee.locator(f'button.day.has-slots[data-date="{day}"]').count():
+            break
+        invitee.click("#next-month")
+    invitee.click(f'button.day[data-date="{day}"]')
+    slots = invitee.locator("button.slot")
+    assert slots.all_inner_texts() == [
+        "02:00\nUTC+11",
+        "02:30\nUTC+11",
+        "02:00\nUTC+10",
+        "02:30\nUTC+10",
+    ]
+    assert slots.nth(2).get_attribute("aria-label") == "02:00 (UTC+10) to 02:30"
+    slots.nth(2).click()
+    screenshots.take(invitee, "repeated-hour")
+    assert "02:00 (UTC+10)\N{EN DASH}02:30" in invitee.inner_text("#chosen-slot")
+
+
+def test_the_month_buttons_keep_the_keyboard_focus_at_either_end(
+    transactional_db, host, live_server, chromium
+):
+    invitee, errors = _open_page(host, live_server, chromium)
+    invitee.focus("#next-month")
+    for _ in range(6):  # 60 days ahead: at most three months
+        if invitee.is_disabled("#next-month"):
+            break
+        invitee.keyboard.press("Enter")
+    assert invitee.is_disabled("#next-month")
+    assert invitee.evaluate("document.activeElement.id") == "prev-month"
+    for _ in range(6):
+        if invitee.is_disabled("#prev-month"):
+            break
+        invitee.keyboard.press("Enter")
+    assert invitee.is_disabled("#prev-month")
+    assert invitee.evaluate("document.activeElement.id") == "next-month"
+    assert errors == []
+
+
+def test_copy_link_says_it_copied_or_that_it_could_not(
+    transactional_db, host, live_server, chromium
+):
+    off_loop(lambda: page_create(host=host, fields={"title": "Intro call", "slug": "intro"}))
+    context = chromium.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    setup = context.new_page()
+    setup.goto(f"{live_server.url}/accounts/login/")
+    setup.fill("#id_username", host.email)
+    setup.fill("#id_password", "alice-password-1")
+    setup.click("button[type=submit]")
+    setup.goto(f"{live_server.url}/setup/booking-pages/")
+    setup.click("button[data-copy]")
+    status = setup.locator("[role=status]", has_text="Link copied")
+    status.wait_for(state="attached")
+    assert "/book/intro/" in status.inner_text()
+    assert "/book/intro/" in setup.evaluate("navigator.clipboard.readText()")
+    # Where the browser has no clipboard (plain http on another machine), it says so.
+    setup.evaluate("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
+    setup.click("button[data-copy]")
+    setup.locator("[role=status]", has_text="Could not copy").wait_for(state="attached")
+    assert setup.inner_text("button[data-copy]") == "Select the link to copy"
