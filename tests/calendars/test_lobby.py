@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 from html import unescape
@@ -147,6 +148,53 @@ def test_declined_consent_stores_nothing(host_client, fake_microsoft):
     assert "You did not give permission to connect. Nothing was changed." in text(response)
     assert not CalendarConnection.objects.exists()
     assert not [r for r in fake_microsoft.requests if r["grant_type"] == "authorization_code"]
+
+
+def test_an_odd_error_from_microsoft_is_never_echoed_to_the_page_or_the_log(
+    host_client, fake_microsoft, caplog
+):
+    caplog.set_level(logging.INFO)
+    query = start(host_client, fake_microsoft)
+    response = host_client.post(
+        CALLBACK,
+        {
+            "error": "<img src=x onerror=alert(1)>\n2026-01-01 CRITICAL forged line",
+            "error_description": "<script>alert(1)</script> AADSTS50020: User account is from "
+            "an identity provider that does not exist in the tenant.",
+            "state": query["state"],
+        },
+        follow=True,
+    )
+    page = text(response)
+    assert "Microsoft could not sign you in (unknown_error, AADSTS50020)." in page
+    assert "Nothing was changed" in page
+    assert "onerror" not in response.content.decode()
+    assert "script" not in page
+    assert "forged" not in page
+    assert "forged" not in caplog.text
+    assert not CalendarConnection.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        ("temporarily_unavailable", "sign-in service had a problem"),
+        ("server_error", "sign-in service had a problem"),
+        ("interaction_required", "a second sign-in step your organisation asks for"),
+    ],
+)
+def test_errors_from_microsoft_at_sign_in_are_in_plain_words(
+    host_client, fake_microsoft, error, words
+):
+    query = start(host_client, fake_microsoft)
+    description = "AADSTS50076: Due to a configuration change you must use multi-factor auth."
+    response = host_client.post(
+        CALLBACK,
+        {"error": error, "error_description": description, "state": query["state"]},
+        follow=True,
+    )
+    assert f"{words} ({error}, AADSTS50076)" in text(response)
+    assert not CalendarConnection.objects.exists()
 
 
 def test_an_error_from_microsoft_at_redemption_stores_nothing(host_client, fake_microsoft):
