@@ -9,6 +9,7 @@ from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from cryptography.fernet import Fernet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -291,6 +292,23 @@ def test_refresh_keeps_choices_of_calendars_that_remain(
     assert Calendar.objects.get(connection=connected, is_default=True).pk == default.pk
     assert not Calendar.objects.get(remote_id="AAMkADwork=").is_active
     assert signals == [("changed", connected.pk)]
+
+
+def test_refresh_with_tokens_no_key_can_read_says_so_and_changes_nothing(
+    host_client, connected, fake_microsoft, settings
+):
+    # An operator dropped the key these tokens were written with before rotating them.
+    settings.TOKEN_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    names = set(Calendar.objects.filter(is_active=True).values_list("name", flat=True))
+
+    response = host_client.post(reverse("calendars:refresh", args=[connected.pk]), follow=True)
+
+    assert response.status_code == 200
+    assert "stored sign-in could not be read" in text(response)
+    assert "Nothing was changed" in text(response)
+    assert set(Calendar.objects.filter(is_active=True).values_list("name", flat=True)) == names
+    connected.refresh_from_db()
+    assert connected.status == ConnectionStatus.CONNECTED
 
 
 def test_disconnect_asks_first_then_keeps_bookings_and_records(host_client, connected):
