@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from calendars.constants import REMINDER_CHOICES
 from calendars.forms import ReminderForm
-from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent
+from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent, PushState
 from calendars.providers import PROVIDERS, ProviderError, get_provider
 from calendars.selectors import (
     connection_latest_for,
@@ -262,8 +262,15 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
 def push_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """**Retry** a booking that could not be added to (or removed from) the calendar."""
     row = get_object_or_404(PushedEvent, pk=pk, host=request.user)
-    if pushed_event_retry(pushed_event_id=row.pk, host=request.user):
+    state = pushed_event_retry(pushed_event_id=row.pk, host=request.user)
+    if state == PushState.PENDING:
         messages.success(request, "Trying again: the calendar is updated in a moment.")
+    elif state == PushState.WAITING:
+        messages.info(
+            request,
+            "This calendar account is disconnected: the booking goes to your calendar once "
+            "you reconnect it.",
+        )
     else:
         messages.info(request, "That booking is no longer waiting for a retry.")
     return _lobby()

@@ -452,6 +452,40 @@ def test_after_switching_accounts_setup_counts_only_the_new_accounts_pushes(
     assert "Bookings not updated in your calendar" not in after
 
 
+def _push_row(connection, *, state: str, subject: str) -> PushedEvent:
+    return PushedEvent.objects.create(
+        host=connection.host,
+        calendar=Calendar.objects.get(connection=connection, is_default=True),
+        source=f"booking:{subject}",
+        payload=EventDescription.from_json(
+            {
+                "subject": subject,
+                "start": "2026-12-01T09:00:00+00:00",
+                "end": "2026-12-01T09:30:00+00:00",
+                "time_zone": "UTC",
+            }
+        ).to_json(),
+        state=state,
+    )
+
+
+def test_while_disconnected_setup_says_pushes_wait_for_a_reconnect(host_client, connected):
+    failed = _push_row(connected, state=PushState.FAILED, subject="Failed one")
+    _push_row(connected, state=PushState.PENDING, subject="Pending one")
+    host_client.post(reverse("calendars:disconnect", args=[connected.pk]))
+
+    page = text(host_client.get(LOBBY))
+    assert "1 booking update waits until you reconnect" in page
+    assert "on its way" not in page
+
+    retried = text(host_client.post(reverse("calendars:push_retry", args=[failed.pk]), follow=True))
+    assert "goes to your calendar once you reconnect" in retried
+    assert "updated in a moment" not in retried
+    assert "2 booking updates wait until you reconnect" in retried
+    failed.refresh_from_db()
+    assert failed.state == PushState.WAITING
+
+
 def test_other_hosts_cannot_touch_a_connection(client, teammate, connected):
     client.force_login(teammate)
     for name in ("reminder", "refresh", "disconnect"):
