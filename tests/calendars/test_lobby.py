@@ -486,6 +486,33 @@ def test_while_disconnected_setup_says_pushes_wait_for_a_reconnect(host_client, 
     assert failed.state == PushState.WAITING
 
 
+def test_a_button_pressed_after_the_session_expired_leads_back_after_logging_in(
+    client, host, connected
+):
+    # The Setup tab stayed open past the session: the press sends the host to log in,
+    # and logging in sends the browser back to the button's address, by GET.
+    for url in (
+        CONNECT,
+        reverse("calendars:reminder", args=[connected.pk]),
+        reverse("calendars:refresh", args=[connected.pk]),
+        reverse("calendars:push_retry", args=[1]),
+    ):
+        pressed = client.post(url, {"reminder": "30"})
+        assert pressed.status_code == 302
+        assert "next=" in pressed["Location"]
+        client.force_login(host)
+
+        back = client.get(url)
+
+        assert back.status_code == 405
+        assert back["Allow"] == "POST"
+        assert "Nothing was changed" in text(back)
+        assert f'href="{LOBBY}"' in back.content.decode()
+        client.logout()
+    connected.refresh_from_db()
+    assert connected.default_reminder_minutes != 30
+
+
 def test_other_hosts_cannot_touch_a_connection(client, teammate, connected):
     client.force_login(teammate)
     for name in ("reminder", "refresh", "disconnect"):
