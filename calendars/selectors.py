@@ -80,7 +80,7 @@ def banners_for_host(*, host, now: datetime | None = None) -> list[Banner]:
                 level="error",
                 message=(
                     f"Your {name} calendar ({connection.account_email}) is disconnected: "
-                    f"{connection.get_disconnect_reason_display().lower()}. New bookings are not "
+                    f"{connection.disconnect_reason_words}. New bookings are not "
                     "added to your calendar and your busy time is not checked until you reconnect."
                 ),
                 provider=connection.provider,

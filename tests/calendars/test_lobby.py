@@ -540,6 +540,22 @@ def test_a_disconnected_connection_shows_a_banner_with_reconnect_on_every_setup_
         assert ">Reconnect</button>" in banner.group(0)
 
 
+def test_a_refused_sign_in_is_named_in_plain_words_in_setup_and_the_email(
+    host_client, connected, mailoutbox, django_capture_on_commit_callbacks
+):
+    from calendars.services.connections import connection_disconnect
+
+    with django_capture_on_commit_callbacks(execute=True):
+        connection_disconnect(connection=connected, reason=DisconnectReason.REVOKED)
+
+    page = text(host_client.get(LOBBY))
+    assert "is disconnected: Microsoft refused the sign-in." in page
+    assert "Disconnected: Microsoft refused the sign-in." in page
+    [email] = mailoutbox
+    assert "stopped working: Microsoft refused the sign-in." in email.body
+    assert "stopped working: Microsoft refused the sign-in." in email.alternatives[0][0]
+
+
 def test_an_expiring_connection_warns_on_setup_pages(host_client, connected):
     from datetime import timedelta
 
