@@ -11,8 +11,10 @@ from booking.emails import RECIPIENTS, send_booking_email
 
 logger = logging.getLogger(__name__)
 
-# Seconds before each retry of an email the mail server refused or could not take.
-EMAIL_RETRY_DELAYS = (30, 120, 600, 1800, 3600, 3 * 3600)
+# Seconds before each retry of an email the mail server refused or could not take (about
+# five hours in all). Each stays well below Redis's visibility timeout
+# (settings.REDIS_VISIBILITY_TIMEOUT): a retry waiting longer is delivered twice.
+EMAIL_RETRY_DELAYS = (30, 120, 600, 1800) + (2700,) * 6
 
 
 @shared_task(

@@ -27,6 +27,15 @@ class DisconnectReason(models.TextChoices):
     REVOKED = "revoked", "Microsoft refused the sign-in"
 
 
+# Why a connection is disconnected, to follow "disconnected: " in a sentence (the
+# labels above start with a capital, and "Microsoft" must keep its own).
+DISCONNECT_REASON_WORDS = {
+    DisconnectReason.HOST: "you disconnected it",
+    DisconnectReason.EXPIRED: "the sign-in expired",
+    DisconnectReason.REVOKED: "Microsoft refused the sign-in",
+}
+
+
 class CalendarConnection(models.Model):
     """One host's sign-in to one calendar account (e.g. an Office 365 mailbox).
 
@@ -92,6 +101,11 @@ class CalendarConnection(models.Model):
     @property
     def is_connected(self) -> bool:
         return self.status == ConnectionStatus.CONNECTED
+
+    @property
+    def disconnect_reason_words(self) -> str:
+        """Why it was disconnected, in words for the host ("the sign-in expired")."""
+        return DISCONNECT_REASON_WORDS.get(self.disconnect_reason, "it stopped working")
 
     @property
     def mailbox_key(self) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Min, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -80,7 +80,7 @@ def banners_for_host(*, host, now: datetime | None = None) -> list[Banner]:
                 level="error",
                 message=(
                     f"Your {name} calendar ({connection.account_email}) is disconnected: "
-                    f"{connection.get_disconnect_reason_display().lower()}. New bookings are not "
+                    f"{connection.disconnect_reason_words}. New bookings are not "
                     "added to your calendar and your busy time is not checked until you reconnect."
                 ),
                 provider=connection.provider,
@@ -189,18 +189,28 @@ def pushes_unsettled_count(*, connection: CalendarConnection | None) -> int:
 @dataclass(frozen=True)
 class ConnectionStatusLine:
     connection: CalendarConnection
-    last_synced_at: datetime | None
+    busy_calendars: int  # calendars some page reads for busy time
+    last_synced_at: datetime | None  # the stalest of those; None if one never synced
+    sync_errors: int  # of those, how many failed at their last sync
     pending: int
     waiting: int
     failed: int
 
 
 def connection_status_lines() -> list[ConnectionStatusLine]:
-    """Every connection with its sync and push counts (for ``manage.py calendar_status``)."""
+    """Every connection with its sync and push counts (for ``manage.py calendar_status``).
+
+    A connection is only as synced as its stalest busy calendar: one calendar that keeps
+    failing must not hide behind another that syncs.
+    """
+    busy = Q(calendars__is_active=True, calendars__busy_horizon_days__gt=0)
     connections = (
         CalendarConnection.objects.select_related("host")
         .annotate(
-            last_synced=Max("calendars__last_synced_at"),
+            busy_calendars=Count("calendars", filter=busy),
+            never_synced=Count("calendars", filter=busy & Q(calendars__last_synced_at=None)),
+            stalest_sync=Min("calendars__last_synced_at", filter=busy),
+            sync_errors=Count("calendars", filter=busy & ~Q(calendars__last_sync_error="")),
         )
         .order_by("pk")
     )
@@ -218,7 +228,9 @@ def connection_status_lines() -> list[ConnectionStatusLine]:
         lines.append(
             ConnectionStatusLine(
                 connection=connection,
-                last_synced_at=connection.last_synced,
+                busy_calendars=connection.busy_calendars,
+                last_synced_at=None if connection.never_synced else connection.stalest_sync,
+                sync_errors=connection.sync_errors,
                 pending=count.get("pending", 0),
                 waiting=count.get("waiting", 0),
                 failed=count.get("failed", 0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.contrib import messages
@@ -12,11 +13,11 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from calendars.constants import REMINDER_CHOICES
 from calendars.forms import ReminderForm
-from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent
+from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent, PushState
 from calendars.providers import PROVIDERS, ProviderError, get_provider
 from calendars.selectors import (
     connection_latest_for,
@@ -57,6 +58,22 @@ def _user_message(error: ProviderError, provider_name: str) -> str:
             "Nothing was changed. Please try again in a minute."
         )
     return f"{error.message} Nothing was changed."
+
+
+def _post_only(view):
+    """Like ``require_POST``, but a person who lands here by GET (say, sent back after
+    logging in again) gets a page that says what happened and leads back to the lobby."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "POST":
+            return view(request, *args, **kwargs)
+        logger.info("Method not allowed (%s): %s", request.method, request.path)
+        response = render(request, "calendars/post_only.html", {"section": "calendar"}, status=405)
+        response["Allow"] = "POST"
+        return response
+
+    return wrapper
 
 
 def _lobby() -> HttpResponseRedirect:
@@ -106,7 +123,7 @@ def integration(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@_post_only
 def connect(request: HttpRequest, provider_key: str) -> HttpResponse:
     """Start the provider's sign-in and send the browser there."""
     provider = get_provider(provider_key)
@@ -194,7 +211,7 @@ def _own_connection(request: HttpRequest, pk: int) -> CalendarConnection:
 
 
 @login_required
-@require_POST
+@_post_only
 def reminder(request: HttpRequest, pk: int) -> HttpResponse:
     """Save the connection's default reminder."""
     connection = _own_connection(request, pk)
@@ -210,7 +227,7 @@ def reminder(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@_post_only
 def refresh_calendars(request: HttpRequest, pk: int) -> HttpResponse:
     """**Refresh calendar list**: re-import, keeping choices for calendars that remain."""
     connection = _own_connection(request, pk)
@@ -258,12 +275,19 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@_post_only
 def push_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """**Retry** a booking that could not be added to (or removed from) the calendar."""
     row = get_object_or_404(PushedEvent, pk=pk, host=request.user)
-    if pushed_event_retry(pushed_event_id=row.pk, host=request.user):
+    state = pushed_event_retry(pushed_event_id=row.pk, host=request.user)
+    if state == PushState.PENDING:
         messages.success(request, "Trying again: the calendar is updated in a moment.")
+    elif state == PushState.WAITING:
+        messages.info(
+            request,
+            "This calendar account is disconnected: the booking goes to your calendar once "
+            "you reconnect it.",
+        )
     else:
         messages.info(request, "That booking is no longer waiting for a retry.")
     return _lobby()

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from calendars import crypto
 from calendars.models import CalendarConnection, ConnectionStatus
 from calendars.providers import CalendarProvider, ProviderError
 from calendars.providers.base import CalendarList
 from calendars.services.calendar_store import calendars_apply
 from calendars.services.tokens import with_provider
 from calendars.signals import calendars_changed
+
+logger = logging.getLogger(__name__)
 
 
 def _fetch(provider: CalendarProvider, access_token: str) -> CalendarList:
@@ -22,10 +27,19 @@ def _fetch(provider: CalendarProvider, access_token: str) -> CalendarList:
 def calendar_list_refresh(*, connection: CalendarConnection) -> int:
     """Re-import the calendars; returns how many usable calendars there are now.
 
-    Choices for calendars that still exist are kept. Raises ProviderError.
+    Choices for calendars that still exist are kept. Raises ProviderError (also when
+    no configured key decrypts the stored tokens, code ``token_key``).
     Sends ``calendars_changed`` when anything changed.
     """
-    calendar_list = with_provider(connection=connection, action=_fetch)
+    try:
+        calendar_list = with_provider(connection=connection, action=_fetch)
+    except crypto.TokenKeyError:
+        logger.error("Calendar connection %s: no key decrypts its stored tokens", connection.pk)
+        raise ProviderError(
+            "Your stored sign-in could not be read on our side. Please try again later; "
+            "if this keeps happening, disconnect and connect again.",
+            code="token_key",
+        ) from None
     with transaction.atomic():
         # The host first, as page edits and bookings take it: the calendars_changed
         # receivers (booking) lock it after this has written calendar rows.

@@ -83,8 +83,12 @@ def pushes_wake_for_connection(*, connection_id: int, now: datetime | None = Non
 
 
 @transaction.atomic
-def pushed_event_retry(*, pushed_event_id: int, host) -> bool:
-    """The host's **Retry** on a failed push: a fresh round of attempts; False if not failed."""
+def pushed_event_retry(*, pushed_event_id: int, host) -> str | None:
+    """The host's **Retry** on a failed push: a fresh round of attempts.
+
+    Returns the row's new state: ``pending`` (queued now) or ``waiting`` (its account is
+    disconnected: it goes out after a reconnect); None if the row had not failed.
+    """
     row = (
         PushedEvent.objects.select_for_update()
         .select_related("calendar__connection")
@@ -92,7 +96,7 @@ def pushed_event_retry(*, pushed_event_id: int, host) -> bool:
         .first()
     )
     if row is None:
-        return False
+        return None
     connected = row.calendar.connection.status == ConnectionStatus.CONNECTED
     row.state = PushState.PENDING if connected else PushState.WAITING
     row.attempts = 0
@@ -112,4 +116,4 @@ def pushed_event_retry(*, pushed_event_id: int, host) -> bool:
     if connected:
         pushes_enqueue_on_commit([row.pk])
     logger.info("Host %s asked to retry push row=%s (%s)", host.pk, row.pk, row.source)
-    return True
+    return row.state

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from cryptography.fernet import Fernet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -149,6 +151,53 @@ def test_declined_consent_stores_nothing(host_client, fake_microsoft):
     assert not [r for r in fake_microsoft.requests if r["grant_type"] == "authorization_code"]
 
 
+def test_an_odd_error_from_microsoft_is_never_echoed_to_the_page_or_the_log(
+    host_client, fake_microsoft, caplog
+):
+    caplog.set_level(logging.INFO)
+    query = start(host_client, fake_microsoft)
+    response = host_client.post(
+        CALLBACK,
+        {
+            "error": "<img src=x onerror=alert(1)>\n2026-01-01 CRITICAL forged line",
+            "error_description": "<script>alert(1)</script> AADSTS50020: User account is from "
+            "an identity provider that does not exist in the tenant.",
+            "state": query["state"],
+        },
+        follow=True,
+    )
+    page = text(response)
+    assert "Microsoft could not sign you in (unknown_error, AADSTS50020)." in page
+    assert "Nothing was changed" in page
+    assert "onerror" not in response.content.decode()
+    assert "script" not in page
+    assert "forged" not in page
+    assert "forged" not in caplog.text
+    assert not CalendarConnection.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        ("temporarily_unavailable", "sign-in service had a problem"),
+        ("server_error", "sign-in service had a problem"),
+        ("interaction_required", "a second sign-in step your organisation asks for"),
+    ],
+)
+def test_errors_from_microsoft_at_sign_in_are_in_plain_words(
+    host_client, fake_microsoft, error, words
+):
+    query = start(host_client, fake_microsoft)
+    description = "AADSTS50076: Due to a configuration change you must use multi-factor auth."
+    response = host_client.post(
+        CALLBACK,
+        {"error": error, "error_description": description, "state": query["state"]},
+        follow=True,
+    )
+    assert f"{words} ({error}, AADSTS50076)" in text(response)
+    assert not CalendarConnection.objects.exists()
+
+
 def test_an_error_from_microsoft_at_redemption_stores_nothing(host_client, fake_microsoft):
     fake_microsoft.code_refusal = INVALID_GRANT_70008
     query = start(host_client, fake_microsoft)
@@ -243,6 +292,23 @@ def test_refresh_keeps_choices_of_calendars_that_remain(
     assert Calendar.objects.get(connection=connected, is_default=True).pk == default.pk
     assert not Calendar.objects.get(remote_id="AAMkADwork=").is_active
     assert signals == [("changed", connected.pk)]
+
+
+def test_refresh_with_tokens_no_key_can_read_says_so_and_changes_nothing(
+    host_client, connected, fake_microsoft, settings
+):
+    # An operator dropped the key these tokens were written with before rotating them.
+    settings.TOKEN_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    names = set(Calendar.objects.filter(is_active=True).values_list("name", flat=True))
+
+    response = host_client.post(reverse("calendars:refresh", args=[connected.pk]), follow=True)
+
+    assert response.status_code == 200
+    assert "stored sign-in could not be read" in text(response)
+    assert "Nothing was changed" in text(response)
+    assert set(Calendar.objects.filter(is_active=True).values_list("name", flat=True)) == names
+    connected.refresh_from_db()
+    assert connected.status == ConnectionStatus.CONNECTED
 
 
 def test_disconnect_asks_first_then_keeps_bookings_and_records(host_client, connected):
@@ -386,6 +452,67 @@ def test_after_switching_accounts_setup_counts_only_the_new_accounts_pushes(
     assert "Bookings not updated in your calendar" not in after
 
 
+def _push_row(connection, *, state: str, subject: str) -> PushedEvent:
+    return PushedEvent.objects.create(
+        host=connection.host,
+        calendar=Calendar.objects.get(connection=connection, is_default=True),
+        source=f"booking:{subject}",
+        payload=EventDescription.from_json(
+            {
+                "subject": subject,
+                "start": "2026-12-01T09:00:00+00:00",
+                "end": "2026-12-01T09:30:00+00:00",
+                "time_zone": "UTC",
+            }
+        ).to_json(),
+        state=state,
+    )
+
+
+def test_while_disconnected_setup_says_pushes_wait_for_a_reconnect(host_client, connected):
+    failed = _push_row(connected, state=PushState.FAILED, subject="Failed one")
+    _push_row(connected, state=PushState.PENDING, subject="Pending one")
+    host_client.post(reverse("calendars:disconnect", args=[connected.pk]))
+
+    page = text(host_client.get(LOBBY))
+    assert "1 booking update waits until you reconnect" in page
+    assert "on its way" not in page
+
+    retried = text(host_client.post(reverse("calendars:push_retry", args=[failed.pk]), follow=True))
+    assert "goes to your calendar once you reconnect" in retried
+    assert "updated in a moment" not in retried
+    assert "2 booking updates wait until you reconnect" in retried
+    failed.refresh_from_db()
+    assert failed.state == PushState.WAITING
+
+
+def test_a_button_pressed_after_the_session_expired_leads_back_after_logging_in(
+    client, host, connected
+):
+    # The Setup tab stayed open past the session: the press sends the host to log in,
+    # and logging in sends the browser back to the button's address, by GET.
+    for url in (
+        CONNECT,
+        reverse("calendars:reminder", args=[connected.pk]),
+        reverse("calendars:refresh", args=[connected.pk]),
+        reverse("calendars:push_retry", args=[1]),
+    ):
+        pressed = client.post(url, {"reminder": "30"})
+        assert pressed.status_code == 302
+        assert "next=" in pressed["Location"]
+        client.force_login(host)
+
+        back = client.get(url)
+
+        assert back.status_code == 405
+        assert back["Allow"] == "POST"
+        assert "Nothing was changed" in text(back)
+        assert f'href="{LOBBY}"' in back.content.decode()
+        client.logout()
+    connected.refresh_from_db()
+    assert connected.default_reminder_minutes != 30
+
+
 def test_other_hosts_cannot_touch_a_connection(client, teammate, connected):
     client.force_login(teammate)
     for name in ("reminder", "refresh", "disconnect"):
@@ -411,6 +538,22 @@ def test_a_disconnected_connection_shows_a_banner_with_reconnect_on_every_setup_
         banner = re.search(r'class="banner error calendar-banner".*?</div>', markup, re.S)
         assert f'action="{CONNECT}" target="_blank"' in banner.group(0)
         assert ">Reconnect</button>" in banner.group(0)
+
+
+def test_a_refused_sign_in_is_named_in_plain_words_in_setup_and_the_email(
+    host_client, connected, mailoutbox, django_capture_on_commit_callbacks
+):
+    from calendars.services.connections import connection_disconnect
+
+    with django_capture_on_commit_callbacks(execute=True):
+        connection_disconnect(connection=connected, reason=DisconnectReason.REVOKED)
+
+    page = text(host_client.get(LOBBY))
+    assert "is disconnected: Microsoft refused the sign-in." in page
+    assert "Disconnected: Microsoft refused the sign-in." in page
+    [email] = mailoutbox
+    assert "stopped working: Microsoft refused the sign-in." in email.body
+    assert "stopped working: Microsoft refused the sign-in." in email.alternatives[0][0]
 
 
 def test_an_expiring_connection_warns_on_setup_pages(host_client, connected):

@@ -1,9 +1,12 @@
 """``manage.py calendar_status``: one line per calendar connection, for operators.
 
-    connection=3 host=alice@example.com status=connected refresh_expires=2026-04-01T10:15Z
-        last_sync=2026-01-02T09:40Z (4 min ago) pending=2 waiting=0 failed=1
+    connection=3 host=alice@example.com account=alice@contoso.com status=connected
+        refresh_expires=2026-04-01T10:15Z last_sync=2026-01-02T09:40Z (4 minutes ago)
+        sync_errors=0 pending=2 waiting=0 failed=1
 
-(on one line). Times are UTC. Never prints a token.
+(on one line). ``last_sync`` is the stalest of the calendars read for busy time
+("never" if one was never synced, "unused" if no page reads any); ``sync_errors``
+counts those whose last sync failed. Times are UTC. Never prints a token.
 """
 
 from __future__ import annotations
@@ -34,13 +37,13 @@ class Command(BaseCommand):
             status = connection.status
             if connection.disconnect_reason and not connection.is_connected:
                 status += f"({connection.disconnect_reason})"
-            last_sync = _when(line.last_synced_at)
-            if line.last_synced_at:
+            last_sync = _when(line.last_synced_at) if line.busy_calendars else "unused"
+            if line.busy_calendars and line.last_synced_at:
                 last_sync += f" ({time_ago(now - line.last_synced_at)})"
             self.stdout.write(
                 f"connection={connection.pk} host={connection.host.email} "
                 f"account={connection.account_email} status={status} "
                 f"refresh_expires={_when(connection.refresh_expires_at)} "
-                f"last_sync={last_sync} pending={line.pending} waiting={line.waiting} "
-                f"failed={line.failed}"
+                f"last_sync={last_sync} sync_errors={line.sync_errors} "
+                f"pending={line.pending} waiting={line.waiting} failed={line.failed}"
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -36,6 +37,13 @@ logger = logging.getLogger(__name__)
 EXPIRED_CODES = frozenset({700082, 70008})
 # Answers at the redirect URI that mean the person chose not to connect.
 DECLINED_ERRORS = frozenset({"access_denied", "consent_required"})
+# Answers that mean Microsoft's sign-in service itself had trouble: worth a retry.
+UNAVAILABLE_ERRORS = frozenset({"server_error", "temporarily_unavailable"})
+# Answers that mean the person must finish signing in (MFA, Conditional Access).
+INTERACTION_ERRORS = frozenset({"interaction_required", "login_required"})
+# What an OAuth error code looks like; anything else in ``error`` is not echoed anywhere.
+_ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_AADSTS = re.compile(r"\bAADSTS(\d{1,9})\b")
 UTC_PREFER = 'outlook.timezone="UTC"'
 EVENT_FIELDS = "id,start,end,showAs,isCancelled,transactionId"
 MIN_TOKEN_LIFETIME = 5 * 60  # MSAL's own rule: an access token this close to expiry is stale
@@ -99,6 +107,33 @@ def token_error(result: dict, *, what: str = "the stored sign-in") -> ProviderEr
     return ProviderError(f"Microsoft's token endpoint answered {detail}.", code=error)
 
 
+def authorize_error(response: dict[str, str]) -> ProviderError:
+    """Map an error Microsoft sent to the redirect URI (``error``, ``error_description``).
+
+    Both fields arrive from the browser, so neither is repeated as sent: the code only
+    when it looks like an OAuth error code, and of the description only its AADSTS
+    number (for support).
+    """
+    raw = str(response.get("error", ""))
+    code = raw if _ERROR_CODE.fullmatch(raw) else "unknown_error"
+    found = _AADSTS.search(str(response.get("error_description", ""))[:4000])
+    detail = code + (f", AADSTS{found.group(1)}" if found else "")
+    if code in DECLINED_ERRORS:
+        return ProviderError("You did not give permission to connect.", code=code)
+    if code in UNAVAILABLE_ERRORS:
+        return ProviderError(
+            f"Microsoft's sign-in service had a problem ({detail}). Please try again in a minute.",
+            code=code,
+        )
+    if code in INTERACTION_ERRORS:
+        return ProviderError(
+            f"Microsoft needs you to finish signing in, for example a second sign-in step "
+            f"your organisation asks for ({detail}). Please connect again.",
+            code=code,
+        )
+    return ProviderError(f"Microsoft could not sign you in ({detail}).", code=code)
+
+
 def _transport_error(error: Exception) -> ProviderError:
     if isinstance(error, requests.Timeout):
         return ProviderError("Microsoft's sign-in service timed out.", code="Timeout")
@@ -141,10 +176,8 @@ class Office365Provider(CalendarProvider):
             raise ProviderError(
                 "The answer from Microsoft does not belong to this sign-in.", code="state_mismatch"
             )
-        if error := response.get("error"):
-            if error in DECLINED_ERRORS:
-                raise ProviderError("You did not give permission to connect.", code=error)
-            raise ProviderError(f"Microsoft could not sign you in ({error}).", code=error)
+        if response.get("error"):
+            raise authorize_error(response)
         if not response.get("code"):
             raise ProviderError("Microsoft's answer has no authorization code.", code="no_code")
         cache = msal.SerializableTokenCache()
