@@ -11,7 +11,7 @@ import pytest
 from booking.services import Invitee, booking_create, page_create
 from booking.tokens import booking_paths
 from tests.support.booking import at, workday
-from tests.support.browser import off_loop
+from tests.support.browser import log_in, off_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -57,10 +57,7 @@ def test_no_page_scrolls_sideways_on_a_phone(
     check("cancel", links["cancel"])
     check("reschedule", links["reschedule"])
 
-    phone.goto(f"{base}/accounts/login/")
-    phone.fill("#id_username", host.email)
-    phone.fill("#id_password", "alice-password-1")
-    phone.click("button[type=submit]")
+    log_in(phone, base, host.email)
     check("page-list", "/setup/booking-pages/")
     check("page-editor", f"/setup/booking-pages/{page_pk}/")
     check("page-calendars", f"/setup/booking-pages/{page_pk}/calendars/")

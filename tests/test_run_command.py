@@ -19,20 +19,7 @@ pytestmark = [pytest.mark.slow]
 
 
 def test_run_starts_everything_seeds_the_demo_host_and_stops_on_ctrl_c(tmp_path):
-    port, sandbox_port = free_port(), free_port()
-    env = clean_env(
-        DEBUG="1", VAR_DIR=str(tmp_path), PORT=str(port), GRAPH_SANDBOX_PORT=str(sandbox_port)
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    proc, lines, port, sandbox_port = _start_run(tmp_path)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _answers(base + "/healthz"), timeout=120, message="".join(lines))
@@ -140,20 +127,7 @@ def _alive(pid: int) -> bool:
 def test_closing_the_terminal_stops_every_child(tmp_path):
     """Closing the terminal sends SIGHUP: web, worker, beat and sandbox stop with it,
     instead of living on and holding the port the next `make run` needs."""
-    port, sandbox_port = free_port(), free_port()
-    env = clean_env(
-        DEBUG="1", VAR_DIR=str(tmp_path), PORT=str(port), GRAPH_SANDBOX_PORT=str(sandbox_port)
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    proc, lines, port, _ = _start_run(tmp_path)
     children: list[int] = []
     try:
         wait_until(
@@ -179,24 +153,7 @@ def test_closing_the_terminal_stops_every_child(tmp_path):
 
 def test_the_printed_address_works_when_listening_on_every_interface(tmp_path):
     """HOST=0.0.0.0 listens everywhere, but http://0.0.0.0:port/ is no address to open."""
-    port, sandbox_port = free_port(), free_port()
-    env = clean_env(
-        DEBUG="1",
-        VAR_DIR=str(tmp_path),
-        HOST="0.0.0.0",  # noqa: S104
-        PORT=str(port),
-        GRAPH_SANDBOX_PORT=str(sandbox_port),
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    proc, lines, _, _ = _start_run(tmp_path, HOST="0.0.0.0")  # noqa: S104
     try:
         started = wait_until(
             lambda: next((line for line in lines if "is starting on" in line), None),
@@ -230,3 +187,27 @@ def test_a_taken_sandbox_port_is_named_with_the_variable_that_moves_it(tmp_path)
     assert f"Port {port} is already in use" in done.stderr
     assert "GRAPH_SANDBOX_PORT" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _start_run(tmp_path, **extra_env: str):
+    """`manage.py run` on free ports with its state under tmp_path; its output lines
+    collect in a list as they come."""
+    port, sandbox_port = free_port(), free_port()
+    env = clean_env(
+        DEBUG="1",
+        VAR_DIR=str(tmp_path),
+        PORT=str(port),
+        GRAPH_SANDBOX_PORT=str(sandbox_port),
+        **extra_env,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    return proc, lines, port, sandbox_port

@@ -454,11 +454,7 @@ def test_a_lone_surrogate_escape_in_the_body_answers_400(client, page, field):
         body["answers"][str(company.pk)] = "Acme \ud800"
     else:
         body[field] = body[field] + "\ud800"
-    response = client.post(
-        reverse("booking:api-bookings", args=[page.slug]),
-        data=json.dumps(body),
-        content_type="application/json",
-    )
+    response = book(client, page.slug, **body)
     assert response.status_code == 400
     assert response.json()["errors"]["body"]
     assert not Booking.objects.exists()

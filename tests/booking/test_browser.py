@@ -11,7 +11,7 @@ import pytest
 
 from booking.models import Booking, BookingPage, BookingStatus
 from tests.support.booking import at, workday
-from tests.support.browser import off_loop
+from tests.support.browser import log_in, off_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,10 +26,7 @@ def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
     # The host logs in and creates a page with the default Mon-Fri 9:00-17:00 hours.
     host_context = chromium.new_context(viewport={"width": 1200, "height": 900})
     setup = host_context.new_page()
-    setup.goto(f"{base}/accounts/login/")
-    setup.fill("#id_username", host.email)
-    setup.fill("#id_password", "alice-password-1")
-    setup.click("button[type=submit]")
+    log_in(setup, base, host.email)
     setup.goto(f"{base}/setup/booking-pages/")
     screenshots.take(setup, "host-no-pages")
     setup.click("text=Create your first booking page")

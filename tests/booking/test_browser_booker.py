@@ -9,7 +9,7 @@ import pytest
 
 from booking.services import Invitee, booking_create, page_create
 from tests.support.booking import at, next_fall_back, workday
-from tests.support.browser import off_loop
+from tests.support.browser import log_in, off_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -163,10 +163,7 @@ def test_copy_link_says_it_copied_or_that_it_could_not(
     context = chromium.new_context()
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     setup = context.new_page()
-    setup.goto(f"{live_server.url}/accounts/login/")
-    setup.fill("#id_username", host.email)
-    setup.fill("#id_password", "alice-password-1")
-    setup.click("button[type=submit]")
+    log_in(setup, live_server.url, host.email)
     setup.goto(f"{live_server.url}/setup/booking-pages/")
     setup.click("button[data-copy]")
     status = setup.locator("[role=status]", has_text="Link copied")

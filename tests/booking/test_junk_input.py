@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from booking.models import Booking, Question
-from tests.support.booking import at, workday
+from tests.support.booking import at, book, workday
 
 pytestmark = pytest.mark.django_db
 
@@ -91,12 +91,7 @@ def test_a_valid_booking_with_one_junk_field_never_fails(client, page, field, ju
     key = str(question.pk) if field == "answer" else field
     target[key] = target[key] + junk if keep and isinstance(junk, str) else junk
     before = Booking.objects.count()
-    response = client.post(
-        reverse("booking:api-bookings", args=[page.slug]),
-        data=json.dumps(body),
-        content_type="application/json",
-        REMOTE_ADDR="192.0.2.2",
-    )
+    response = book(client, page.slug, REMOTE_ADDR="192.0.2.2", **body)
     assert response.status_code in (201, 400, 409), (body, response.content)
     if response.status_code != 201:
         assert response.json()["message"]

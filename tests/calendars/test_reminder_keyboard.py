@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from calendars.models import CalendarConnection, ConnectionStatus
-from tests.support.browser import off_loop
+from tests.support.browser import log_in, off_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,10 +24,7 @@ def test_arrow_keys_browse_the_reminders_and_enter_saves(
         )
     )
     page = chromium.new_context().new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", host.email)
-    page.fill("#id_password", "alice-password-1")
-    page.click("button[type=submit]")
+    log_in(page, live_server.url, host.email)
     page.goto(f"{live_server.url}/setup/integration/calendar/")
     reminder = page.get_by_label("Default Office 365 Calendar reminders")
     save = page.get_by_role("button", name="Save reminder")

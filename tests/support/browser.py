@@ -87,3 +87,11 @@ class Screenshots:
     def take(self, page, step: str) -> None:
         self.count += 1
         page.screenshot(path=str(self.folder / f"{self.count:02d}-{step}.png"), full_page=True)
+
+
+def log_in(page, base_url: str, email: str, password: str = "alice-password-1") -> None:  # noqa: S107
+    """Log in through the login form, as a host would (the default is the `host` fixture's)."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
