@@ -141,7 +141,17 @@ def page_calendars_view(request: HttpRequest, pk: int) -> HttpResponse:
     calendars = list(host_calendars(host=request.user))
     form = PageCalendarsForm(request.POST or None, page=page, calendars=calendars)
     if request.method == "POST" and calendars and form.is_valid():
-        page_calendars_set(page=page, main_calendar=form.main(), uses=form.uses())
+        try:
+            page_calendars_set(page=page, main_calendar=form.main(), uses=form.uses())
+        except ValueError:
+            # The calendar list changed between reading the form and saving it
+            # (refreshed, or the account disconnected in the meantime).
+            messages.error(
+                request,
+                "Your calendar list changed while you were choosing, so nothing was saved. "
+                "Check the calendars below and save again.",
+            )
+            return redirect("pages:calendars", page.pk)
         messages.success(request, "The calendars of this page were saved.")
         return redirect("pages:calendars", page.pk)
     connection = connected_connection_for(host=request.user)

@@ -12,6 +12,7 @@ from booking.models import Booking, BookingPage
 from booking.services import QuestionData, page_create
 from calendars.models import Calendar, CalendarConnection
 from tests.support.booking import editor_data
+from tests.support.interleave import selects_from, write_after_query
 
 pytestmark = pytest.mark.django_db
 
@@ -293,6 +294,30 @@ def test_associated_calendars_main_radio_and_checkboxes(host_client, host, teamm
     assert refused.status_code == 400
     page.refresh_from_db()
     assert page.main_calendar == team
+
+
+def test_a_main_calendar_gone_while_saving_changes_nothing_and_says_so(host_client, host):
+    """The form was read with the calendar still there; a refresh of the calendar
+    list drops it before the save: no 500, the page keeps its calendar."""
+    page = page_create(host=host, fields={"title": "Call", "slug": "call"})
+    connection = CalendarConnection.objects.create(
+        host=host, provider="office365", account_id="a", account_email="alice@contoso.com"
+    )
+    main = Calendar.objects.create(connection=connection, remote_id="1", name="Calendar")
+    team = Calendar.objects.create(connection=connection, remote_id="2", name="Team")
+    page.main_calendar = main
+    page.save()
+    url = reverse("pages:calendars", args=[page.pk])
+
+    def team_removed_by_a_refresh():
+        Calendar.objects.filter(pk=team.pk).update(is_active=False)
+
+    with write_after_query(selects_from("calendars_calendar"), team_removed_by_a_refresh):
+        response = host_client.post(url, {"main_calendar": team.pk}, follow=True)
+    assert response.status_code == 200
+    assert "nothing was saved" in response.content.decode()
+    page.refresh_from_db()
+    assert page.main_calendar == main
 
 
 def test_deleting_a_page_keeps_its_bookings(host_client, host):
