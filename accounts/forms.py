@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import math
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 
+from accounts.login_throttle import login_failed, login_succeeded, login_wait_seconds
 from accounts.models import User
 from accounts.timezones import time_zone_choices
 from accounts.validators import validate_one_line
@@ -52,6 +55,29 @@ class LoginForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+
+    def clean(self):
+        email = self.cleaned_data.get("username") or ""
+        wait = login_wait_seconds(self.request, email)
+        if wait:
+            minutes = max(1, math.ceil(wait / 60))
+            raise forms.ValidationError(
+                f"Too many failed attempts to log in. Try again in {minutes} "
+                f"minute{'s' if minutes != 1 else ''}, or reset your password by email.",
+                code="throttled",
+            )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError as refused:
+            if refused.code == "invalid_login":
+                login_failed(self.request, email)
+            raise
+        if email:
+            login_succeeded(self.request, email)
+        return cleaned
+
+    def is_throttled(self) -> bool:
+        return any(error.code == "throttled" for error in self.non_field_errors().as_data())
 
 
 class ProfileForm(forms.ModelForm):

@@ -35,6 +35,12 @@ class LoginView(auth_views.LoginView):
     # Django's view puts the request's host name in ``site_name``; titles name the product.
     extra_context = {"site_name": SITE_NAME}
 
+    def form_invalid(self, form) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.is_throttled():
+            response.status_code = 429
+        return response
+
 
 class LogoutView(auth_views.LogoutView):
     """Logs out on POST. A GET (a typed or bookmarked address) asks first: logging

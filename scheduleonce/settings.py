@@ -174,6 +174,13 @@ BOOKING_RATE_LIMIT = env_count("BOOKING_RATE_LIMIT", default=10)
 # 0: the client IP is REMOTE_ADDR and X-Forwarded-For is ignored.
 TRUSTED_PROXY_COUNT = env_count("TRUSTED_PROXY_COUNT", default=0)
 
+# Failed log-ins: after LOGIN_FAILURE_LIMIT failures for one account, or
+# LOGIN_FAILURE_LIMIT_PER_IP from one client address, logging in pauses until
+# LOGIN_FAILURE_WINDOW seconds after the first of them (0: no limit).
+LOGIN_FAILURE_LIMIT = env_count("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_LIMIT_PER_IP = env_count("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
+LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", default=900, minimum=1)
+
 # --- passwords, sessions, i18n -----------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [

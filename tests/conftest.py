@@ -22,6 +22,16 @@ if settings.GRAPH_SANDBOX:
     )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate limits and failed log-ins are counted in the cache; every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def host(django_user_model):
     """Alice, a host with an account and nothing else yet."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from django.core import mail
+from django.test import override_settings
 from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +101,58 @@ def test_wrong_password_is_refused_with_a_message(client, host):
     )
     assert response.status_code == 200
     assert "do not match an account" in response.content.decode()
+
+
+def _log_in(client, email, password, ip="192.0.2.10"):
+    return client.post(
+        reverse("accounts:login"), {"username": email, "password": password}, REMOTE_ADDR=ip
+    )
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=3, LOGIN_FAILURE_LIMIT_PER_IP=0)
+def test_too_many_wrong_passwords_pause_the_account_even_from_other_addresses(client, host):
+    for attempt in range(3):
+        assert _log_in(client, "Alice@example.com", f"guess-{attempt}").status_code == 200
+    # From anywhere, even with the right password, until the window closes.
+    paused = _log_in(client, host.email, "alice-password-1", ip="198.51.100.7")
+    assert paused.status_code == 429
+    text = paused.content.decode()
+    assert "Too many failed attempts to log in. Try again in 15 minutes" in text
+    assert "or reset your password by email" in text
+    assert "_auth_user_id" not in client.session
+    # Another account is not paused.
+    assert _log_in(client, "bob@example.com", "wrong").status_code == 200
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=3, LOGIN_FAILURE_LIMIT_PER_IP=0, LOGIN_FAILURE_WINDOW=1)
+def test_the_pause_ends_when_its_window_closes(client, host):
+    for attempt in range(3):
+        _log_in(client, host.email, f"guess-{attempt}")
+    assert _log_in(client, host.email, "alice-password-1").status_code == 429
+    time.sleep(1.2)
+    response = _log_in(client, host.email, "alice-password-1")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("setup:home")
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=3, LOGIN_FAILURE_LIMIT_PER_IP=0)
+def test_a_successful_log_in_forgets_earlier_failures(client, host):
+    for attempt in range(2):
+        _log_in(client, host.email, f"guess-{attempt}")
+    assert _log_in(client, host.email, "alice-password-1").status_code == 302
+    client.post(reverse("accounts:logout"))
+    for attempt in range(2):
+        assert _log_in(client, host.email, f"again-{attempt}").status_code == 200
+    assert _log_in(client, host.email, "alice-password-1").status_code == 302
+
+
+@override_settings(LOGIN_FAILURE_LIMIT=0, LOGIN_FAILURE_LIMIT_PER_IP=4)
+def test_one_address_trying_many_accounts_is_paused(client, host, teammate):
+    for email in ["a@example.com", "b@example.com", "c@example.com", "d@example.com"]:
+        assert _log_in(client, email, "password").status_code == 200
+    assert _log_in(client, teammate.email, "bob-password-1").status_code == 429
+    # Another address still gets in.
+    assert _log_in(client, host.email, "alice-password-1", ip="203.0.113.5").status_code == 302
 
 
 @pytest.mark.parametrize(

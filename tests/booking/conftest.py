@@ -11,16 +11,6 @@ from django.core.servers.basehttp import ThreadedWSGIServer
 ThreadedWSGIServer.request_queue_size = 128
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """Rate-limit counters live in the cache; every test starts with none."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def page(host):
     """Alice's page: Mon-Fri 9:00-17:00 Europe/London, 30-minute meetings, 1 hour notice."""
