@@ -1,6 +1,7 @@
 """The public JSON API of booking pages (see README, "Booking API").
 
 ``GET  /api/booking-pages/<slug>/slots?start=YYYY-MM-DD&end=YYYY-MM-DD&tz=Area/City``
+(optionally ``&reschedule=<token>``: the booking of that reschedule link counts as free)
 ``POST /api/booking-pages/<slug>/bookings``
 
 Errors always answer ``{"message": "...", "errors": {"<field>": ["..."]}}``. The
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from zoneinfo import ZoneInfo
 
@@ -23,12 +25,19 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from booking.models import BookingPage, is_wellformed_slug
+from booking.models import Booking, BookingPage, is_wellformed_slug
 from booking.public_forms import BookingRequestForm, SlotsQueryForm, horizon_clamp
 from booking.ratelimit import rate_limit_exceeded
 from booking.selectors import day_window, page_slots, public_page_for
-from booking.services import BookingError, Invitee, PageClosed, SlotTaken, booking_create
-from booking.tokens import booking_paths
+from booking.services import (
+    BookingError,
+    Invitee,
+    PageClosed,
+    SlotTaken,
+    booking_check_changeable,
+    booking_create,
+)
+from booking.tokens import booking_from_token, booking_paths
 
 MAX_BODY_BYTES = 16 * 1024
 TOO_LARGE = f"The request is too large (at most {MAX_BODY_BYTES} bytes)."
@@ -68,6 +77,9 @@ def slots(request: HttpRequest, page: BookingPage) -> JsonResponse:
         return json_error(400, "Check the query.", _errors(query))
     tz = query.cleaned_data["tz"]
     now = timezone.now()
+    moving, problem = _booking_to_move(page=page, token=query.cleaned_data["reschedule"], now=now)
+    if problem:
+        return json_error(400, problem, {"reschedule": [problem]})
     first, last = horizon_clamp(
         first=query.cleaned_data["start"],
         last=query.cleaned_data["end"],
@@ -77,7 +89,7 @@ def slots(request: HttpRequest, page: BookingPage) -> JsonResponse:
     found = []
     if first <= last:
         start, end = day_window(first=first, last=last, time_zone=tz)
-        found = page_slots(page=page, start=start, end=end, now=now)
+        found = page_slots(page=page, start=start, end=end, now=now, exclude_booking=moving)
     zone = ZoneInfo(tz)
     return JsonResponse(
         {
@@ -91,6 +103,28 @@ def slots(request: HttpRequest, page: BookingPage) -> JsonResponse:
             ],
         }
     )
+
+
+def _booking_to_move(
+    *, page: BookingPage, token: str, now: datetime
+) -> tuple[Booking | None, str | None]:
+    """The booking a ``reschedule`` token names, or a message saying why it cannot be moved.
+
+    An empty token is no booking and no problem. The token, not a booking id, is what
+    is accepted: it is unguessable, and whoever holds it may move the booking anyway.
+    """
+    if not token:
+        return None, None
+    booking = booking_from_token(token)
+    if booking is None:
+        return None, "This reschedule link is not valid."
+    if booking.page_id != page.pk:
+        return None, "This reschedule link is for another booking page."
+    try:
+        booking_check_changeable(booking=booking, now=now)
+    except BookingError as refused:
+        return None, refused.message
+    return booking, None
 
 
 @csrf_exempt

@@ -51,11 +51,20 @@ def parse_start(value: str) -> datetime:
 
 
 class SlotsQueryForm(forms.Form):
-    """``start`` and ``end`` are whole days in ``tz``; ``end`` is included."""
+    """``start`` and ``end`` are whole days in ``tz``; ``end`` is included.
+
+    ``reschedule`` (optional) is the signed token of a booking being moved, as in its
+    reschedule link; the view checks what it names.
+    """
 
     start = forms.DateField(input_formats=[ISO_DATE], error_messages={"invalid": DATE_MESSAGE})
     end = forms.DateField(input_formats=[ISO_DATE], error_messages={"invalid": DATE_MESSAGE})
     tz = forms.CharField(max_length=64)
+    reschedule = forms.CharField(
+        required=False,
+        max_length=200,
+        error_messages={"max_length": "This reschedule link is not valid."},
+    )
 
     def clean_tz(self) -> str:
         return clean_time_zone(self.cleaned_data["tz"])

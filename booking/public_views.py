@@ -30,7 +30,7 @@ from booking.services import (
     booking_details_text,
     booking_reschedule,
 )
-from booking.tokens import booking_from_token, booking_paths
+from booking.tokens import booking_from_token, booking_paths, booking_token
 
 
 @require_safe
@@ -62,6 +62,8 @@ def _widget_context(page: BookingPage, *, mode: str, booking: Booking | None = N
             "duration": page.duration_minutes,
             "horizonDays": page.horizon_days,
             "currentStart": booking.start.isoformat() if booking else None,
+            # Sent with the slots query so the booking being moved counts as free.
+            "rescheduleToken": booking_token(booking) if booking else None,
             "inviteeTimeZone": booking.invitee_time_zone if booking else None,
         },
     }

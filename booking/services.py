@@ -155,7 +155,7 @@ def booking_reschedule(
     with transaction.atomic():
         _lock_host(booking.host_id)
         booking = Booking.objects.select_related("page", "host").get(pk=booking.pk)
-        _check_changeable(booking=booking, now=now)
+        booking_check_changeable(booking=booking, now=now)
         if start == booking.start:
             return booking
         if not _is_free(page=booking.page, start=start, now=now, exclude_booking=booking):
@@ -178,7 +178,7 @@ def booking_cancel(*, booking: Booking, reason: str = "", now: datetime | None =
     with transaction.atomic():
         _lock_host(booking.host_id)
         booking = Booking.objects.select_related("page", "host").get(pk=booking.pk)
-        _check_changeable(booking=booking, now=now)
+        booking_check_changeable(booking=booking, now=now)
         booking.status = BookingStatus.CANCELLED
         booking.cancel_reason = reason.strip()
         booking.cancelled_at = now
@@ -271,7 +271,8 @@ def _is_free(
     return start in {slot.start for slot in slots}
 
 
-def _check_changeable(*, booking: Booking, now: datetime) -> None:
+def booking_check_changeable(*, booking: Booking, now: datetime) -> None:
+    """Raise ``BookingNotChangeable`` unless the booking is confirmed and still to come."""
     if not booking.is_confirmed:
         raise BookingNotChangeable("This booking was cancelled.")
     if booking.start <= now:

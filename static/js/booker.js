@@ -68,7 +68,8 @@
     status("Loading free times…");
     var url = config.slotsUrl + "?start=" + isoDate(state.year, state.month, 1) +
       "&end=" + isoDate(state.year, state.month, daysIn(state.year, state.month)) +
-      "&tz=" + encodeURIComponent(state.tz);
+      "&tz=" + encodeURIComponent(state.tz) +
+      (config.rescheduleToken ? "&reschedule=" + encodeURIComponent(config.rescheduleToken) : "");
     fetch(url, { headers: { Accept: "application/json" } })
       .then(function (response) {
         return response.json().then(function (body) { return { ok: response.ok, body: body }; });
@@ -76,6 +77,7 @@
       .then(function (result) {
         if (!result.ok) { throw new Error(result.body.message || "error"); }
         result.body.slots.forEach(function (slot) {
+          if (isCurrent(slot)) { return; }  // the meeting is already there
           var day = state.tz + "|" + slot.start.slice(0, 10);
           (state.slots[day] = state.slots[day] || []).push(slot);
         });
@@ -84,6 +86,10 @@
       })
       .catch(function () { status("Free times could not be loaded. Check your connection and try again."); });
   }
+
+  // When moving a booking, its own time is offered back by the API; leave it out.
+  var currentStart = config.currentStart ? Date.parse(config.currentStart) : null;
+  function isCurrent(slot) { return currentStart !== null && Date.parse(slot.start) === currentStart; }
 
   function slotsOn(iso) { return state.slots[state.tz + "|" + iso] || []; }
 

@@ -6,17 +6,19 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from booking.models import PageCalendar
+from booking.models import BookingPage, PageCalendar
 from booking.services import page_calendars_set, page_set_active
 from calendars.models import BusyInterval, Calendar, CalendarConnection
 from calendars.services.busy_sync import connection_sync, connections_to_sync
 from calendars.services.push import pushed_event_push
+from tests.support.booking import slots_url
 from tests.support.office365 import ADELE, book_starts, offered, tomorrow
 
 pytestmark = pytest.mark.slow
@@ -164,6 +166,42 @@ def test_events_we_pushed_are_not_busy_time(client, adele, intro, o365):
 
     assert other.id in intervals()
     assert row.remote_id not in intervals()
+
+
+def test_the_outlook_copy_of_a_booking_being_moved_does_not_block_the_move(
+    client, adele, intro, o365
+):
+    """The copy we pushed is recognised by its transactionId, so a 60-minute meeting can
+    move by 15 minutes onto its own old time; the host's own events still block. (Five
+    days ahead: no demo event of the sandbox's mailbox is there.)"""
+    BookingPage.objects.filter(pk=intro.pk).update(duration_minutes=60)
+    start = at(10, days=5)
+    [made] = book_starts(client, "intro", [start.isoformat()])
+    row = adele.calendars.get(name="Calendar").pushed_events.get()
+    pushed_event_push(pushed_event_id=row.pk)
+    row.refresh_from_db()
+    assert row.remote_id
+    o365.control.event_add(ADELE, subject="Dentist", start=at(12, days=5), end=at(13, days=5))
+    sync(adele)
+    token = made["reschedule_url"].rstrip("/").split("/")[-2]
+
+    def offered_to_mover() -> set[datetime]:
+        query = {"start": start.date().isoformat(), "end": start.date().isoformat()}
+        url = slots_url("intro", **query, tz="Europe/London", reschedule=quote(token))
+        answer = client.get(url)
+        assert answer.status_code == 200, answer.content[:300]
+        return {datetime.fromisoformat(slot["start"]) for slot in answer.json()["slots"]}
+
+    starts = offered_to_mover()
+    assert {at(9, 15, days=5), at(10, days=5), at(10, 15, days=5), at(10, 45, days=5)} <= starts
+    assert at(11, 15, days=5) not in starts  # would run into the dentist
+    moved = client.post(made["reschedule_url"], {"start": at(10, 15, days=5).isoformat()})
+    assert moved.status_code == 302
+    row.refresh_from_db()
+    pushed_event_push(pushed_event_id=row.pk)  # PATCH: same event, same transactionId
+    sync(adele)
+    assert row.remote_id not in intervals()
+    assert at(10, 30, days=5) in offered_to_mover()
 
 
 def test_a_connection_being_synced_by_another_worker_is_left_alone(adele, intro, o365):
