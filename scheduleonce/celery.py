@@ -4,6 +4,10 @@ import os
 
 from celery import Celery
 
+from scheduleonce import filesystem_broker
+
+filesystem_broker.register()  # whole messages only on the embedded broker of local runs
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scheduleonce.settings")
 
 app = Celery("scheduleonce")
