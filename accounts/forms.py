@@ -73,7 +73,7 @@ class LoginForm(AuthenticationForm):
                 login_failed(self.request, email)
             raise
         if email:
-            login_succeeded(self.request, email)
+            login_succeeded(email)
         return cleaned
 
     def is_throttled(self) -> bool:

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from booking.ratelimit import client_ip
+from ops.ratelimit import cache_count, client_ip
 
 
 def _counters(request: HttpRequest | None, email: str) -> list[tuple[str, int]]:
@@ -52,16 +52,11 @@ def login_failed(request: HttpRequest | None, email: str) -> None:
     """Count one failed attempt against the account and the client address."""
     window = settings.LOGIN_FAILURE_WINDOW
     for key, _ in _counters(request, email):
-        if cache.add(key, 0, timeout=window):
-            cache.set(f"{key}:opened", time.time(), timeout=window)
-        try:
-            cache.incr(key)
-        except ValueError:  # the window closed between add and incr
-            cache.set(key, 1, timeout=window)
+        if cache_count(key, timeout=window) == 1:
             cache.set(f"{key}:opened", time.time(), timeout=window)
 
 
-def login_succeeded(request: HttpRequest | None, email: str) -> None:
+def login_succeeded(email: str) -> None:
     """The account's owner got in: earlier failures against it no longer count."""
     for key, _ in _counters(None, email):
         cache.delete_many([key, f"{key}:opened"])

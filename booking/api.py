@@ -27,7 +27,6 @@ from django.views.decorators.csrf import csrf_exempt
 
 from booking.models import Booking, BookingPage, is_wellformed_slug
 from booking.public_forms import BookingRequestForm, SlotsQueryForm, horizon_clamp
-from booking.ratelimit import rate_limit_exceeded
 from booking.selectors import day_window, page_slots, public_page_for
 from booking.services import (
     BookingError,
@@ -38,6 +37,7 @@ from booking.services import (
     booking_create,
 )
 from booking.tokens import booking_from_token, booking_paths
+from ops.ratelimit import rate_limit_exceeded
 
 MAX_BODY_BYTES = 16 * 1024
 TOO_LARGE = f"The request is too large (at most {MAX_BODY_BYTES} bytes)."

@@ -21,7 +21,6 @@ from accounts.timezones import time_zone_names
 from booking.ics import booking_ics
 from booking.models import Booking, BookingPage, is_wellformed_slug
 from booking.public_forms import CancelForm, RescheduleForm
-from booking.ratelimit import rate_limit_exceeded
 from booking.selectors import public_page_for
 from booking.services import (
     BookingError,
@@ -31,6 +30,7 @@ from booking.services import (
     booking_reschedule,
 )
 from booking.tokens import booking_from_token, booking_paths, booking_token
+from ops.ratelimit import rate_limit_exceeded
 
 
 @require_safe

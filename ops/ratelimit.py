@@ -1,6 +1,8 @@
-"""A small fixed-window rate limiter on the Django cache (Redis in production).
+"""Counting requests on the Django cache (Redis in production), per client IP.
 
-Per client IP: ``BOOKING_RATE_LIMIT`` booking POSTs per minute (0 turns it off).
+``rate_limit_exceeded``: a fixed-window limiter (booking POSTs, ``BOOKING_RATE_LIMIT``
+per minute; 0 turns it off). ``cache_count`` is the counter under it, also used for
+failed log-ins (``accounts.login_throttle``).
 The client IP is REMOTE_ADDR, or — behind ``TRUSTED_PROXY_COUNT`` proxies that
 append to X-Forwarded-For — the address the outermost trusted proxy saw.
 """
@@ -35,12 +37,18 @@ def rate_limit_exceeded(*, scope: str, request: HttpRequest, limit: int) -> int 
     now = time.time()
     window = int(now // WINDOW_SECONDS)
     key = f"ratelimit:{scope}:{client_ip(request)}:{window}"
-    cache.add(key, 0, timeout=WINDOW_SECONDS + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=WINDOW_SECONDS + 5)
-        count = 1
+    count = cache_count(key, timeout=WINDOW_SECONDS + 5)
     if count <= limit:
         return None
     return max(1, int((window + 1) * WINDOW_SECONDS - now) + 1)
+
+
+def cache_count(key: str, *, timeout: int) -> int:
+    """Add one to the counter at ``key`` (made, expiring after ``timeout`` seconds, by
+    the first hit); returns the new count, 1 for the first hit."""
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # it expired between add and incr
+        cache.set(key, 1, timeout=timeout)
+        return 1
