@@ -135,22 +135,33 @@ class EntityType:
     name: str
     properties: frozenset[str]
 
+    @functools.cached_property
+    def _lower(self) -> frozenset[str]:
+        return frozenset(p.lower() for p in self.properties)
+
     def has(self, name: str) -> bool:
-        return name.lower() in {p.lower() for p in self.properties}
+        """Whether the type has ``name`` (property names are matched in any case)."""
+        return name.lower() in self._lower
 
 
 def select_fields(request: HttpRequest, entity: EntityType | None = None) -> set[str] | None:
     """The ``$select`` properties; with ``entity``, Graph's 400 for one it does not have."""
     raw = request.GET.get("$select", "")
     fields = [f.strip() for f in raw.split(",") if f.strip()]
-    unknown = [name for name in fields if entity is not None and not entity.has(name)]
-    if entity is not None and unknown:
+    if entity is not None:
+        for name in fields:
+            _require_property(entity, name)
+    return set(fields) or None
+
+
+def _require_property(entity: EntityType, name: str) -> None:
+    """Graph's 400 for a property the type does not have."""
+    if not entity.has(name):
         raise GraphError(
             400,
             "RequestBroker--ParseUri",
-            f"Could not find a property named '{unknown[0]}' on type '{entity.name}'.",
+            f"Could not find a property named '{name}' on type '{entity.name}'.",
         )
-    return set(fields) or None
 
 
 def apply_select(item: dict, fields: set[str] | None) -> dict:
@@ -174,12 +185,7 @@ def ordering(request: HttpRequest, entity: EntityType, sortable: dict[str, str])
         direction = direction.strip().lower() or "asc"
         if not path:
             continue
-        if not entity.has(path.split("/")[0]):
-            raise GraphError(
-                400,
-                "RequestBroker--ParseUri",
-                f"Could not find a property named '{path.split('/')[0]}' on type '{entity.name}'.",
-            )
+        _require_property(entity, path.split("/")[0])
         field = sortable.get(path.lower())
         if field is None or direction not in ("asc", "desc"):
             raise GraphError(
