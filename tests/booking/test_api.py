@@ -14,7 +14,7 @@ from django.urls import reverse
 from booking.models import Booking, BookingPage, BookingStatus, Question, QuestionKind
 from booking.services import page_create, page_set_active
 from calendars.models import BusyInterval, CalendarConnection, PushedEvent, PushState
-from tests.support.booking import at, book, slots_url, workday
+from tests.support.booking import at, book, bookable_body, slots_url, workday
 from tests.support.interleave import selects_from, write_after_query
 
 pytestmark = pytest.mark.django_db
@@ -443,13 +443,7 @@ def test_missing_fields_are_each_named(client, page):
 def test_a_lone_surrogate_escape_in_the_body_answers_400(client, page, field):
     # Valid JSON, but "\\ud800" decodes to half a character that no database can store.
     company = Question.objects.create(page=page, label="Company", kind="text")
-    body = {
-        "start": at(workday("Europe/London"), 10).isoformat(),
-        "name": "Dana",
-        "email": "dana@example.com",
-        "timezone": "Europe/Paris",
-        "answers": {str(company.pk): "Acme"},
-    }
+    body = bookable_body(answer_to=company)
     if field == "answer":
         body["answers"][str(company.pk)] = "Acme \ud800"
     else:

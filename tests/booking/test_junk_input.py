@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from booking.models import Booking, Question
-from tests.support.booking import at, book, workday
+from tests.support.booking import book, bookable_body
 
 pytestmark = pytest.mark.django_db
 
@@ -80,13 +80,7 @@ def test_junk_slot_queries_answer_200_or_400(client, page, start, end, tz):
 def test_a_valid_booking_with_one_junk_field_never_fails(client, page, field, junk, keep):
     """One field of an otherwise bookable request replaced by junk (or junk appended)."""
     question, _ = Question.objects.get_or_create(page=page, label="Company", kind="text")
-    body = {
-        "start": at(workday("Europe/London"), 10).isoformat(),
-        "name": "Dana",
-        "email": "dana@example.com",
-        "timezone": "Europe/Paris",
-        "answers": {str(question.pk): "Acme"},
-    }
+    body = bookable_body(answer_to=question)
     target = body["answers"] if field == "answer" else body
     key = str(question.pk) if field == "answer" else field
     target[key] = target[key] + junk if keep and isinstance(junk, str) else junk

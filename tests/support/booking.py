@@ -37,6 +37,18 @@ def slots_url(slug: str, **query: str) -> str:
     return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
 
 
+def bookable_body(*, answer_to) -> dict:
+    """A booking request for 10:00 on a London workday that a Mon-Fri 9-17 page offers,
+    answering the text question ``answer_to``."""
+    return {
+        "start": at(workday("Europe/London"), 10).isoformat(),
+        "name": "Dana",
+        "email": "dana@example.com",
+        "timezone": "Europe/Paris",
+        "answers": {str(answer_to.pk): "Acme"},
+    }
+
+
 def book(client, slug: str, *, REMOTE_ADDR: str = "127.0.0.1", **body):
     """POST a booking request as JSON; defaults make a valid invitee. HTTP_* are headers."""
     headers = {k: body.pop(k) for k in list(body) if k.startswith("HTTP_")}
