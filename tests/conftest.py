@@ -32,6 +32,31 @@ def _fresh_rate_limits():
     cache.clear()
 
 
+class MovableClock:
+    """A clock that stands still until a test moves it (seconds since the epoch)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def login_clock(monkeypatch) -> MovableClock:
+    """The log-in throttle's clock, moved by the test instead of sleeping."""
+    import time
+
+    from accounts import login_throttle
+
+    clock = MovableClock(time.time())
+    monkeypatch.setattr(login_throttle, "clock", clock)
+    return clock
+
+
 @pytest.fixture
 def host(django_user_model):
     """Alice, a host with an account and nothing else yet."""
