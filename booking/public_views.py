@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.timezones import time_zone_names
+from booking.events import Actor
 from booking.ics import booking_ics
 from booking.models import Booking, BookingPage, is_wellformed_slug
 from booking.public_forms import CancelForm, RescheduleForm
@@ -115,7 +116,7 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            booking_cancel(booking=booking, reason=form.cleaned_data["reason"])
+            booking_cancel(booking=booking, actor=Actor.INVITEE, reason=form.cleaned_data["reason"])
         except BookingError as refused:
             form.add_error(None, refused.message)
             status = 400

@@ -4,8 +4,10 @@ Bookings: every create and reschedule re-checks the slot inside the transaction
 that writes it, while holding a lock on the host's user row, so two invitees can
 never get the same time (PostgreSQL: ``SELECT … FOR UPDATE``; SQLite: the
 IMMEDIATE transaction already serializes writers). The calendar push is an outbox
-row written in the same transaction (``calendars.services.mirroring``); emails go
-out after commit. Nothing here waits on Microsoft.
+row written in the same transaction (``calendars.services.mirroring``). Every change
+is announced as a booking event (``booking.events``) from that transaction; emails
+(and later webhooks, reminders, metrics) subscribe. Nothing here waits on Microsoft,
+on the mail server or on the broker.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from booking.events import Actor, BookingEventKind, booking_event_emit
 from booking.models import (
     RESERVED_SLUGS,
     Booking,
@@ -42,7 +44,6 @@ from booking.selectors import (
     slots_on_day_of,
     target_calendars_for,
 )
-from booking.tasks import booking_emails_queue
 from booking.tokens import booking_paths
 from calendars.events import Attendee, EventDescription
 from calendars.models import Calendar, CalendarConnection
@@ -100,14 +101,19 @@ class Invitee:
 
 
 def booking_create(
-    *, page: BookingPage, start: datetime, invitee: Invitee, now: datetime | None = None
+    *,
+    page: BookingPage,
+    start: datetime,
+    invitee: Invitee,
+    actor: Actor = Actor.INVITEE,
+    now: datetime | None = None,
 ) -> Booking:
     """Book ``start`` on ``page`` for ``invitee``, or raise a ``BookingError``.
 
     Raises ``InvalidStart`` when the page never offers that time, ``SlotTaken``
     when it does but the time is no longer free, ``PageClosed`` when the page
-    stopped taking bookings. Writes the booking and its calendar outbox rows in
-    one transaction; the confirmation emails are sent after commit.
+    stopped taking bookings. Writes the booking, its calendar outbox rows and the
+    ``confirmed`` event's rows (emails) in one transaction.
     """
     now = now or timezone.now()
     start = start.astimezone(UTC)
@@ -132,14 +138,16 @@ def booking_create(
             answers=[dict(answer) for answer in invitee.answers],
         )
         booking_mirror(booking=booking)
-        transaction.on_commit(
-            partial(booking_emails_queue, booking_pk=booking.pk, kind="confirmed")
-        )
+        booking_event_emit(booking=booking, kind=BookingEventKind.CONFIRMED, actor=actor, now=now)
     return booking
 
 
 def booking_reschedule(
-    *, booking: Booking, start: datetime, now: datetime | None = None
+    *,
+    booking: Booking,
+    start: datetime,
+    actor: Actor = Actor.INVITEE,
+    now: datetime | None = None,
 ) -> Booking:
     """Move a confirmed, future booking to another free slot of its page.
 
@@ -166,14 +174,15 @@ def booking_reschedule(
         booking.sequence += 1
         booking.save()
         booking_mirror(booking=booking)
-        transaction.on_commit(
-            partial(booking_emails_queue, booking_pk=booking.pk, kind="rescheduled")
-        )
+        booking_event_emit(booking=booking, kind=BookingEventKind.RESCHEDULED, actor=actor, now=now)
     return booking
 
 
-def booking_cancel(*, booking: Booking, reason: str = "", now: datetime | None = None) -> Booking:
-    """Cancel a confirmed, future booking; its calendar events are asked to go away."""
+def booking_cancel(
+    *, booking: Booking, actor: Actor, reason: str = "", now: datetime | None = None
+) -> Booking:
+    """Cancel a confirmed, future booking on behalf of ``actor`` (the invitee from their
+    link, the host from Setup); its calendar events are asked to go away."""
     now = now or timezone.now()
     with transaction.atomic():
         _lock_host(booking.host_id)
@@ -185,9 +194,7 @@ def booking_cancel(*, booking: Booking, reason: str = "", now: datetime | None =
         booking.sequence += 1
         booking.save()
         event_unmirror(source=booking.mirror_source)
-        transaction.on_commit(
-            partial(booking_emails_queue, booking_pk=booking.pk, kind="cancelled")
-        )
+        booking_event_emit(booking=booking, kind=BookingEventKind.CANCELLED, actor=actor, now=now)
     return booking
 
 

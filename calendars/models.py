@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from calendars.constants import DEFAULT_REMINDER_MINUTES
+from outbox.models import OutboxItem
 
 
 class ConnectionStatus(models.TextChoices):
@@ -184,14 +185,15 @@ class PushState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class PushedEvent(models.Model):
+class PushedEvent(OutboxItem):
     """The outbox and the record of one event mirrored into one calendar.
 
     Rows hold the *desired* state (``payload``, ``wanted``, ``version``); a worker
     makes the calendar match it and records ``synced_version`` and ``remote_id``.
     Because the row describes an outcome rather than an operation, processing it
     twice is harmless, and the create carries ``transaction_id`` so a retried
-    create never makes a second event.
+    create never makes a second event. Claims, leases, attempts and the sweeper
+    are the shared outbox's (``outbox``).
     """
 
     host = models.ForeignKey(
@@ -207,25 +209,12 @@ class PushedEvent(models.Model):
     synced_version = models.PositiveIntegerField(default=0)
     remote_id = models.CharField(max_length=512, blank=True, default="")
     state = models.CharField(max_length=16, choices=PushState.choices, default=PushState.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # A worker holds the row until this time; another may take it over after.
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    # Who holds the claim (a random token per attempt): results are recorded only by
-    # the holder, so a worker whose lease ran out cannot overwrite a newer attempt.
-    claimed_by = models.CharField(max_length=64, blank=True, default="", editable=False)
-    # When a task for this row was last sent to the broker (or is due, for a retry
-    # sent with a countdown): the sweeper re-queues rows nobody queued recently.
-    queued_at = models.DateTimeField(null=True, blank=True)
     # The exact create request (event and reminder) sent with ``transaction_id``,
     # written before the first create is sent and reused by every retry of it, so a
     # retried create is byte-for-byte the same request and the provider answers with
     # the event it already made. None: no event can have been made with this id (no
     # create was sent, or Graph refused its first sending).
     create_request = models.JSONField(null=True, blank=True, editable=False)
-    last_error = models.CharField(max_length=500, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [

@@ -1,9 +1,9 @@
 """Celery tasks of the calendar integration: thin wrappers that take ids and call services.
 
-Beat runs ``keep_connections_alive`` daily, ``check_connection_expiry`` hourly,
-``sync_all_connections`` every ``CALENDAR_SYNC_INTERVAL`` seconds and
-``sweep_pushes`` every ``CALENDAR_SWEEP_INTERVAL`` seconds
-(settings.CELERY_BEAT_SCHEDULE). Every task is safe to run twice.
+Beat runs ``keep_connections_alive`` daily, ``check_connection_expiry`` hourly and
+``sync_all_connections`` every ``CALENDAR_SYNC_INTERVAL`` seconds; lost pushes are
+re-queued by the outbox sweeper (settings.CELERY_BEAT_SCHEDULE). Every task is safe
+to run twice.
 
 ``push_event`` and ``sync_connection`` hold a lease (``CALENDAR_TASK_LEASE``) on
 their row and on a mailbox slot; their hard time limit ends them before that lease
@@ -94,7 +94,8 @@ def push_event(pushed_event_id: int) -> str:
 
 @shared_task(name="calendars.tasks.sweep_pushes", ignore_result=True)
 def sweep_pushes() -> int:
-    """Re-queue pushes whose task was lost; returns how many."""
+    """Re-queue pushes whose task was lost; returns how many. Beat runs every outbox's
+    sweeper (this one included) as ``outbox.tasks.sweep_outboxes``."""
     return len(pushes_sweep())
 
 

@@ -28,10 +28,11 @@ module *reconciles* the calendar with it and records what it achieved:
 - not wanted and never attempted: nothing to do.
 
 A worker first takes one of the mailbox's concurrent-call slots, then claims the
-row with a conditional UPDATE (pending, due, not claimed by a live worker). Every
-write after that is conditional on still holding the claim, and the row is marked
-synced only if its ``version`` did not change meanwhile (else it is pushed again).
-So running this twice, concurrently, or after a crash is harmless.
+row through the shared outbox (``outbox.claims``: a conditional UPDATE on pending,
+due, not claimed by a live worker). Every write after that is conditional on still
+holding the claim, and the row is marked synced only if its ``version`` did not
+change meanwhile (else it is pushed again). So running this twice, concurrently,
+or after a crash is harmless.
 
 A failure that may pass (throttling, 5xx, a dropped connection) is retried with
 backoff; after ``CALENDAR_PUSH_MAX_ATTEMPTS`` attempts the row is *failed*. A
@@ -43,13 +44,11 @@ row in Setup, in plain words, with Retry.
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
 from django.utils import timezone
 
 from calendars import crypto
@@ -61,43 +60,32 @@ from calendars.providers import CalendarProvider, ProviderError
 from calendars.providers.base import RemoteEvent
 from calendars.services.mailbox_slots import MailboxBusy, mailbox_slot
 from calendars.services.tokens import with_provider
+from outbox.claims import DUE_TOLERANCE, Claim, LostClaim, claim_take
+from outbox.outcomes import Outcome, Status
 
 logger = logging.getLogger(__name__)
 
 DUPLICATE_TRANSACTION = "ErrorDuplicateTransactionId"
-# A retry sent with a countdown may arrive a little early (clocks of broker and workers).
-DUE_TOLERANCE = timedelta(seconds=2)
 # Where to look for an event whose create answer was lost, around the times it was sent for.
 LOOKUP_MARGIN = timedelta(minutes=1)
-
-
-@dataclass(frozen=True)
-class PushOutcome:
-    """What happened; ``retry_in`` (seconds): the caller should queue the row again then."""
-
-    status: str  # synced, retry, requeue, busy, failed, waiting, skipped, lost
-    retry_in: float | None = None
-
-
-class _LostClaim(Exception):
-    """Another worker took the row over (our lease ran out): stop without recording."""
+# What a push returns: the shared outbox's typed outcome.
+PushOutcome = Outcome
 
 
 @dataclass
 class _Work:
-    """One claimed row being pushed, and the claim token every write is conditional on."""
+    """One claimed row being pushed, through the claim every write is conditional on."""
 
-    row: PushedEvent
+    claim: Claim
     connection: CalendarConnection
-    claim: str
+
+    @property
+    def row(self) -> PushedEvent:
+        return self.claim.item
 
     def save(self, **fields) -> None:
         """Write ``fields`` to the row, only while we still hold it (write-ahead records)."""
-        rows = PushedEvent.objects.filter(pk=self.row.pk, claimed_by=self.claim)
-        if not rows.update(**fields, updated_at=timezone.now()):
-            raise _LostClaim()
-        for name, value in fields.items():
-            setattr(self.row, name, value)
+        self.claim.save(**fields)
 
     def describe(self) -> str:
         row = self.row
@@ -110,62 +98,47 @@ class _Work:
 # --- entry point --------------------------------------------------------------------------------
 
 
-def pushed_event_push(*, pushed_event_id: int, now: datetime | None = None) -> PushOutcome:
+def pushed_event_push(*, pushed_event_id: int, now: datetime | None = None) -> Outcome:
     """Reconcile one row with its calendar. Never called inside a web request; idempotent."""
     now = now or timezone.now()
     row = PushedEvent.objects.select_related("calendar__connection").filter(pk=pushed_event_id)
     row = row.first()
     if row is None or row.state != PushState.PENDING:
-        return PushOutcome("skipped")
+        return Outcome(Status.SKIPPED)
     if row.next_attempt_at and row.next_attempt_at > now + DUE_TOLERANCE:
-        return PushOutcome("skipped")  # an early duplicate; its own retry is on its way
+        return Outcome(Status.SKIPPED)  # an early duplicate; its own retry is on its way
     connection = row.calendar.connection
     if not connection.is_connected:
         PushedEvent.objects.filter(pk=row.pk, state=PushState.PENDING).update(
             state=PushState.WAITING, updated_at=now
         )
-        return PushOutcome("waiting")
+        return Outcome(Status.WAITING)
     try:
         with mailbox_slot(mailbox=connection.mailbox_key):
             return _push_claimed(row_id=row.pk, connection=connection)
     except MailboxBusy:
         delay = busy_mailbox_delay()
         PushedEvent.objects.filter(pk=row.pk).update(queued_at=now + timedelta(seconds=delay))
-        return PushOutcome("busy", retry_in=delay)
+        return Outcome(Status.BUSY, retry_in=delay)
 
 
-def _claim(*, row_id: int, now: datetime) -> str | None:
-    """Take the row for this attempt (conditional UPDATE); the claim token, or None."""
-    claim = secrets.token_hex(16)
-    taken = (
-        PushedEvent.objects.filter(pk=row_id, state=PushState.PENDING)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + DUE_TOLERANCE))
-        .update(
-            claimed_until=now + timedelta(seconds=settings.CALENDAR_TASK_LEASE),
-            claimed_by=claim,
-            attempts=F("attempts") + 1,
-            updated_at=now,
-        )
+def _push_claimed(*, row_id: int, connection: CalendarConnection) -> Outcome:
+    claim = claim_take(
+        items=PushedEvent.objects.select_related("calendar"),
+        pk=row_id,
+        lease_seconds=settings.CALENDAR_TASK_LEASE,
     )
-    return claim if taken else None
-
-
-def _push_claimed(*, row_id: int, connection: CalendarConnection) -> PushOutcome:
-    now = timezone.now()
-    claim = _claim(row_id=row_id, now=now)
     if claim is None:
-        return PushOutcome("skipped")  # another worker has it, or it is settled or not due
-    row = PushedEvent.objects.select_related("calendar").get(pk=row_id)
-    work = _Work(row=row, connection=CalendarConnection.objects.get(pk=connection.pk), claim=claim)
-    if row.attempts > settings.CALENDAR_PUSH_MAX_ATTEMPTS:
+        return Outcome(Status.SKIPPED)  # another worker has it, or it is settled or not due
+    work = _Work(claim=claim, connection=CalendarConnection.objects.get(pk=connection.pk))
+    if work.row.attempts > settings.CALENDAR_PUSH_MAX_ATTEMPTS:
         # Earlier attempts died without recording anything (e.g. a worker killed each time).
         return _give_up(work, "the attempts before this one never finished")
     try:
         action = _reconcile(work)
-    except _LostClaim:
+    except LostClaim:
         logger.warning("%s: lost its claim to another worker; stopping", work.describe())
-        return PushOutcome("lost")
+        return Outcome(Status.LOST)
     except ProviderError as error:
         return _record_failure(work, error)
     except crypto.TokenKeyError:
@@ -348,59 +321,40 @@ def _new_key(work: _Work) -> None:
 # --- recording the outcome ----------------------------------------------------------------------
 
 
-def _record_success(work: _Work, action: str) -> PushOutcome:
-    row, now = work.row, timezone.now()
-    settled = PushedEvent.objects.filter(pk=row.pk, claimed_by=work.claim, version=row.version)
-    if settled.update(
+def _record_success(work: _Work, action: str) -> Outcome:
+    row = work.row
+    version = row.version
+    if work.claim.settle(
         state=PushState.SYNCED,
-        synced_version=row.version,
+        unchanged={"version": version},
+        synced_version=version,
         attempts=0,
         next_attempt_at=None,
         last_error="",
-        claimed_until=None,
-        claimed_by="",
-        updated_at=now,
     ):
         logger.info("%s: %s (attempt %s)", work.describe(), action, row.attempts)
-        return PushOutcome("synced")
+        return Outcome(Status.SYNCED)
     # The booking changed while we worked: what we did is recorded; push the new version.
-    _release(work, queued_at=now)
     logger.info("%s: %s; a newer version is waiting", work.describe(), action)
-    return PushOutcome("requeue", retry_in=0)
+    return Outcome(Status.REQUEUE, retry_in=0)
 
 
-def _release(work: _Work, **fields) -> int:
-    return PushedEvent.objects.filter(pk=work.row.pk, claimed_by=work.claim).update(
-        claimed_until=None, claimed_by="", updated_at=timezone.now(), **fields
-    )
-
-
-def _record_failure(work: _Work, error: ProviderError) -> PushOutcome:
-    row, now = work.row, timezone.now()
+def _record_failure(work: _Work, error: ProviderError) -> Outcome:
+    row = work.row
     text = error_in_plain_words(error)[:500]
     if error.permanent and not _still_connected(work):
         # The sign-in is gone: the connection was disconnected (its pending rows now wait
         # for a reconnect) and the host emailed once.
-        _release(work, last_error=text)
+        work.claim.release(last_error=text)
         logger.warning("%s: waits for a reconnect (%s)", work.describe(), error.code)
-        return PushOutcome("waiting")
+        return Outcome(Status.WAITING)
     # Refused for good while the account stays connected (say, a stored sign-in that cannot
     # be read): not retried, it fails in the host's words. Left pending, it would be queued
     # again and again until it gave up for attempts that "never finished".
-    same_version = PushedEvent.objects.filter(pk=row.pk, claimed_by=work.claim, version=row.version)
     if error.retryable and row.attempts < settings.CALENDAR_PUSH_MAX_ATTEMPTS:
         delay = retry_delay(attempt=row.attempts, retry_after=error.retry_after)
-        due = now + timedelta(seconds=delay)
-        if not same_version.update(
-            next_attempt_at=due,
-            queued_at=due,
-            last_error=text,
-            claimed_until=None,
-            claimed_by="",
-            updated_at=now,
-        ):
-            _release(work, queued_at=now)
-            return PushOutcome("requeue", retry_in=0)
+        if not work.claim.retry_later(delay=delay, error=text, unchanged={"version": row.version}):
+            return Outcome(Status.REQUEUE, retry_in=0)
         logger.info(
             "%s: attempt %s failed (%s %s); retrying in %.1fs",
             work.describe(),
@@ -409,7 +363,7 @@ def _record_failure(work: _Work, error: ProviderError) -> PushOutcome:
             error.code,
             delay,
         )
-        return PushOutcome("retry", retry_in=delay)
+        return Outcome(Status.RETRY, retry_in=delay)
     return _give_up(work, text)
 
 
@@ -419,18 +373,14 @@ def _still_connected(work: _Work) -> bool:
     ).exists()
 
 
-def _give_up(work: _Work, text: str) -> PushOutcome:
+def _give_up(work: _Work, text: str) -> Outcome:
     row = work.row
-    failed = PushedEvent.objects.filter(pk=row.pk, claimed_by=work.claim, version=row.version)
-    if not failed.update(
+    if not work.claim.settle(
         state=PushState.FAILED,
+        unchanged={"version": row.version},
         next_attempt_at=None,
         last_error=text[:500],
-        claimed_until=None,
-        claimed_by="",
-        updated_at=timezone.now(),
     ):
-        _release(work, queued_at=timezone.now())
-        return PushOutcome("requeue", retry_in=0)
+        return Outcome(Status.REQUEUE, retry_in=0)
     logger.warning("%s: failed after %s attempts: %s", work.describe(), row.attempts, text)
-    return PushOutcome("failed")
+    return Outcome(Status.FAILED)
