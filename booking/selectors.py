@@ -15,13 +15,11 @@ from django.db.models import QuerySet
 
 from booking.models import Booking, BookingPage, BookingStatus, PageCalendar
 from booking.slots import Interval, Rules, WallRange, available_slots
+from calendars.events import Availability
 from calendars.models import BusyInterval, Calendar, CalendarConnection, ConnectionStatus
 
 log = logging.getLogger(__name__)
 
-# Graph's showAs values that block time. "tentative" blocks too when the page says so;
-# "free" and "unknown" never do.
-BLOCKING_SHOW_AS = ("busy", "oof", "workingElsewhere")
 # Bookings and busy time this far outside a query window can still matter (buffers of
 # up to a day, and the per-day cap counted on whole days in the page's zone).
 MARGIN = timedelta(days=2)
@@ -138,9 +136,9 @@ def busy_intervals_for(*, page: BookingPage, start: datetime, end: datetime) -> 
     calendars = busy_calendars_for(page=page)
     if not calendars:
         return []
-    show_as = (*BLOCKING_SHOW_AS, "tentative") if page.block_tentative else BLOCKING_SHOW_AS
+    blocking = Availability.blocking(tentative=page.block_tentative)
     rows = BusyInterval.objects.filter(
-        calendar__in=calendars, start__lt=end, end__gt=start, show_as__in=show_as
+        calendar__in=calendars, start__lt=end, end__gt=start, show_as__in=blocking
     ).values_list("start", "end")
     # A row the sync stored without length blocks nothing (and is no valid Interval).
     return [Interval(s, e) for s, e in rows if e > s]

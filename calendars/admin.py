@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from calendars.models import Calendar, CalendarConnection, PushedEvent
+from calendars.models import Calendar, CalendarConnection, CalendarSyncState, PushedEvent
 
 
 class CalendarInline(admin.TabularInline):
@@ -63,12 +63,23 @@ class CalendarConnectionAdmin(admin.ModelAdmin):
         return bool(obj.token_cache)
 
 
+class CalendarSyncStateInline(admin.StackedInline):
+    """Where the busy-time sync stands (the delta link itself is never shown)."""
+
+    model = CalendarSyncState
+    fields = ("synced_from", "synced_until", "full_synced_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Calendar)
 class CalendarAdmin(admin.ModelAdmin):
     list_display = ("name", "connection", "is_default", "is_active", "last_synced_at")
     list_filter = ("is_active", "is_default")
     search_fields = ("name", "connection__account_email")
-    exclude = ("delta_link",)
     readonly_fields = (
         "connection",
         "remote_id",
@@ -77,13 +88,11 @@ class CalendarAdmin(admin.ModelAdmin):
         "is_default",
         "can_edit",
         "busy_horizon_days",
-        "full_synced_at",
         "sync_retry_at",
-        "synced_from",
-        "synced_until",
         "last_synced_at",
         "last_sync_error",
     )
+    inlines = [CalendarSyncStateInline]
 
     def has_add_permission(self, request) -> bool:
         return False

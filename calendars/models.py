@@ -131,13 +131,8 @@ class Calendar(models.Model):
     # (0: no page reads it, so it is not synced). Kept up to date by ``booking``, which
     # owns the pages (calendars never imports booking).
     busy_horizon_days = models.PositiveIntegerField(default=0)
-    # Busy-time sync state (calendars.services.busy_sync). The delta link covers
-    # [synced_from, synced_until); it is secret-free but long, and never logged.
-    delta_link = models.TextField(blank=True, default="", editable=False)
-    synced_from = models.DateTimeField(null=True, blank=True)
-    synced_until = models.DateTimeField(null=True, blank=True)
-    # When the last full read (rather than a delta) happened.
-    full_synced_at = models.DateTimeField(null=True, blank=True)
+    # How the busy-time sync went, for the host (Setup) and operators; where it stands
+    # with the provider (window, delta link) is the calendar's ``sync_state``.
     last_synced_at = models.DateTimeField(null=True, blank=True)
     # The last failure in plain words (cleared by a successful sync), and when the
     # sync will be tried again.
@@ -156,6 +151,27 @@ class Calendar(models.Model):
         return self.name
 
 
+class CalendarSyncState(models.Model):
+    """Where one calendar's busy-time sync stands with its provider (one row per calendar).
+
+    The delta link covers [synced_from, synced_until); it is secret-free but long, and
+    never logged. Made by the first sync. Change-notification subscriptions (Graph's
+    ``/subscriptions``) extend this row with their id, expiry and client state.
+    """
+
+    calendar = models.OneToOneField(
+        Calendar, on_delete=models.CASCADE, related_name="sync_state", primary_key=True
+    )
+    delta_link = models.TextField(blank=True, default="", editable=False)
+    synced_from = models.DateTimeField(null=True, blank=True)
+    synced_until = models.DateTimeField(null=True, blank=True)
+    # When the last full read (rather than a delta) happened.
+    full_synced_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"sync state of calendar {self.calendar_id}"
+
+
 class BusyInterval(models.Model):
     """Time blocked in a calendar, as last read from the provider. Times are UTC."""
 
@@ -163,7 +179,7 @@ class BusyInterval(models.Model):
     remote_event_id = models.CharField(max_length=512)
     start = models.DateTimeField()
     end = models.DateTimeField()
-    # free, tentative, busy, oof, workingElsewhere, unknown (Graph's showAs).
+    # A calendars.events.Availability value (the provider translated its own word).
     show_as = models.CharField(max_length=32, default="busy")
 
     class Meta:

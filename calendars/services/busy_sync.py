@@ -4,18 +4,20 @@ Which calendars: those of connected accounts that some active booking page reads
 for busy time (``Calendar.busy_horizon_days`` > 0, maintained by ``booking``).
 How far: from now to ``busy_horizon_days`` + 1 days ahead.
 
-How: a *full read* of the window through Graph's ``calendarView/delta`` (following
-``@odata.nextLink``) replaces the calendar's intervals and leaves a delta link;
+How: a *full read* of the window through the provider's delta query (Graph's
+``calendarView/delta``) replaces the calendar's intervals and leaves a delta link;
 later cycles call the delta link and apply only the changes, so a cycle with no
 changes costs one small request per calendar. The full read is repeated when
 the window must move forward (the horizon would pass its end), at least every
 ``CALENDAR_SYNC_FULL_EVERY`` seconds, and when the provider forgot the delta
-link (410).
+link (``DeltaExpired``). Where each calendar stands (link, window) is its
+``CalendarSyncState`` row.
 
-What blocks: ``showAs`` busy, oof and workingElsewhere always; tentative is stored
+What blocks: busy, out of office and working elsewhere always; tentative is stored
 too and each page decides (``BookingPage.block_tentative``); free, unknown and
-cancelled events are not stored. Events we pushed ourselves (recognised by their
-``transactionId``) are skipped: the bookings they mirror already block their time.
+cancelled events are not stored (``calendars.events.Availability``, which the
+provider translated its own words into). Events we pushed ourselves (recognised by
+their idempotency key) are skipped: the bookings they mirror already block their time.
 
 One worker at a time per connection: a lease on the connection row taken with a
 conditional UPDATE. The sync also holds one of the mailbox's concurrent-call slots.
@@ -41,19 +43,16 @@ from calendars.models import (
     BusyInterval,
     Calendar,
     CalendarConnection,
+    CalendarSyncState,
     ConnectionStatus,
     PushedEvent,
 )
-from calendars.providers import CalendarProvider, ProviderError
-from calendars.providers.base import BusyChanges, BusyEvent
-from calendars.services.mailbox_slots import MailboxBusy, mailbox_slot
+from calendars.providers import CalendarProvider, ProviderError, get_provider
+from calendars.providers.base import BusyChanges, BusyEvent, DeltaExpired
+from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
 from calendars.services.tokens import with_provider
 
 logger = logging.getLogger(__name__)
-
-# showAs values worth storing; "tentative" blocks or not per booking page.
-STORED_SHOW_AS = frozenset({"busy", "oof", "workingElsewhere", "tentative"})
-EXPIRED_DELTA = 410
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,7 @@ def connection_sync(
     if connection is None:
         return SyncOutcome("skipped")
     try:
-        with mailbox_slot(mailbox=connection.mailbox_key):
+        with connection_call_slot(connection=connection):
             until = _claim(connection_id=connection.pk, now=now or timezone.now())
             if until is None:
                 return SyncOutcome("skipped")
@@ -165,8 +164,10 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
 
 
 def _record_error(calendar: Calendar, error: ProviderError, *, retry_at: datetime | None) -> None:
+    provider = get_provider(calendar.connection.provider)
     Calendar.objects.filter(pk=calendar.pk).update(
-        last_sync_error=error_in_plain_words(error)[:500], sync_retry_at=retry_at
+        last_sync_error=error_in_plain_words(error, provider=provider)[:500],
+        sync_retry_at=retry_at,
     )
 
 
@@ -181,20 +182,14 @@ def calendar_sync(
     Raises ProviderError.
     """
     now = now or timezone.now()
+    state, _ = CalendarSyncState.objects.get_or_create(calendar=calendar)
     needed_until = now + timedelta(days=calendar.busy_horizon_days + 1)
     full_every = timedelta(seconds=settings.CALENDAR_SYNC_FULL_EVERY)
-    if not (
-        not calendar.delta_link
-        or calendar.synced_until is None
-        or calendar.synced_until < needed_until
-        or calendar.full_synced_at is None
-        or calendar.full_synced_at <= now - full_every
-    ):
+    if _delta_will_do(state, needed_until=needed_until, full_after=now - full_every):
         try:
-            changes = _read(connection, calendar, delta_link=calendar.delta_link)
-        except ProviderError as error:
-            if error.status != EXPIRED_DELTA:
-                raise
+            changes = _read(connection, calendar, delta_link=state.delta_link)
+        except DeltaExpired:
+            pass  # the provider forgot the link: read everything again, below
         else:
             count = _store_changes(calendar=calendar, changes=changes, now=now)
             return f"{count} change(s)"
@@ -203,6 +198,19 @@ def calendar_sync(
     changes = _read(connection, calendar, start=start, end=end)
     count = _store_full(calendar=calendar, changes=changes, start=start, end=end, now=now)
     return f"full read, {count} busy interval(s)"
+
+
+def _delta_will_do(
+    state: CalendarSyncState, *, needed_until: datetime, full_after: datetime
+) -> bool:
+    """Whether following the stored delta link is enough, instead of a full read.
+
+    It is when there is a link, the window it covers still reaches as far ahead as the
+    pages need, and the last full read happened after ``full_after``.
+    """
+    if not state.delta_link or state.synced_until is None or state.full_synced_at is None:
+        return False
+    return state.synced_until >= needed_until and state.full_synced_at > full_after
 
 
 def _read(
@@ -249,7 +257,7 @@ def _latest(changes: BusyChanges) -> dict[str, BusyEvent | None]:
     latest: dict[str, BusyEvent | None] = {remote_id: None for remote_id in changes.removed_ids}
     for event in changes.events:
         keep = (
-            event.show_as in STORED_SHOW_AS
+            event.availability.may_block
             and not event.is_cancelled
             and event.end > event.start
             and event.transaction_id not in ours
@@ -264,13 +272,16 @@ def _interval(calendar: Calendar, event: BusyEvent) -> BusyInterval:
         remote_event_id=event.remote_id[:512],
         start=event.start,
         end=event.end,
-        show_as=event.show_as[:32],
+        show_as=event.availability.value,
     )
 
 
-def _mark_synced(calendar: Calendar, now: datetime, **fields) -> None:
-    fields.update(last_synced_at=now, last_sync_error="", sync_retry_at=None)
-    Calendar.objects.filter(pk=calendar.pk).update(**fields)
+def _mark_synced(calendar: Calendar, now: datetime, **state) -> None:
+    """Record a successful sync: the host sees it, and the provider state moves on."""
+    Calendar.objects.filter(pk=calendar.pk).update(
+        last_synced_at=now, last_sync_error="", sync_retry_at=None
+    )
+    CalendarSyncState.objects.filter(calendar=calendar).update(**state)
 
 
 def _store_full(

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from calendars import crypto, notifications
-from calendars.constants import REFRESH_TOKEN_LIFETIME, REMINDER_MINUTES
+from calendars.constants import REMINDER_MINUTES
 from calendars.dispatch import sync_enqueue_on_commit
 from calendars.models import (
     CalendarConnection,
@@ -22,7 +22,7 @@ from calendars.models import (
     PushedEvent,
     PushState,
 )
-from calendars.providers import get_provider
+from calendars.providers import CalendarProvider, get_provider
 from calendars.providers.base import CalendarList, Grant, SignIn
 from calendars.services.calendar_store import calendars_apply
 from calendars.services.push_queue import pushes_wake_for_connection
@@ -40,6 +40,12 @@ class Connected:
     connection: CalendarConnection
     new_account: bool
     calendars: int
+
+
+def refresh_expiry(*, provider: CalendarProvider, issued_at: datetime) -> datetime | None:
+    """When a sign-in refreshed at ``issued_at`` expires unused (None: it does not)."""
+    lifetime = provider.refresh_token_lifetime
+    return issued_at + lifetime if lifetime is not None else None
 
 
 def connection_live_for(*, host) -> CalendarConnection | None:
@@ -155,7 +161,8 @@ def _store_connection(
     connection.token_cache = crypto.encrypt(grant.token_state)
     connection.signed_in_at = now
     connection.refresh_issued_at = now
-    connection.refresh_expires_at = now + REFRESH_TOKEN_LIFETIME
+    provider = get_provider(provider_key)
+    connection.refresh_expires_at = refresh_expiry(provider=provider, issued_at=now)
     connection.expiry_warned_days = None
     connection.disconnected_at = None
     connection.disconnect_reason = ""

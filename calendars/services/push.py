@@ -3,17 +3,18 @@
 A row holds the *desired* state (``payload``, ``wanted``, ``version``); this
 module *reconciles* the calendar with it and records what it achieved:
 
-- wanted, no remote event known: create it, with the row's ``transaction_id``
-  (Graph's idempotency key). The create request is written to the row *before*
-  it is sent and every retry sends exactly that request again, so a create whose
-  answer was lost (dropped connection, killed worker) is answered with the event
-  it already made, never a second one. If the desired event changed meanwhile,
-  the created event is then updated. Only a refusal of the request's first
-  sending (a 4xx such as 403) proves that nothing was made: then the request is
-  forgotten, so a cancel has nothing to look for and a later try sends the event
-  as it is then.
+- wanted, no remote event known: create it, with the row's ``transaction_id`` (the
+  provider's idempotency key, Graph's ``transactionId``). The create request is
+  written to the row *before* it is sent and every retry sends exactly that request
+  again, so a create whose answer was lost (dropped connection, killed worker) is
+  answered with the event it already made, never a second one. If the desired event
+  changed meanwhile, the created event is then updated. Only a refusal of the
+  request's first sending (a 4xx such as 403) proves that nothing was made: then the
+  request is forgotten, so a cancel has nothing to look for and a later try sends
+  the event as it is then.
 - wanted, remote event known, newer version: update it (PATCH). If the event was
-  deleted in the calendar (404), it is made again under a fresh key.
+  deleted in the calendar (``EventGone``), it is made again under a fresh key. A key
+  the provider says was used for another request (``DuplicateKey``) is looked up.
 - not wanted, remote event known: delete it (already gone counts as done), then
   take a fresh key.
 - not wanted, a create was sent but its answer never arrived: look the event up
@@ -23,8 +24,8 @@ module *reconciles* the calendar with it and records what it achieved:
   whether that create made an event is still not known (the host may have moved
   it), and should the event be wanted in that calendar again, the same request
   brings back what the create made rather than a second event. A calendar that
-  is gone (Graph answers 404, as for one the host deleted in Outlook) holds no
-  event any more: that counts as done, as a delete answered 404 does.
+  is gone (``CalendarGone``, as for one the host deleted in Outlook) holds no
+  event any more: that counts as done, as deleting an event already gone does.
 - not wanted and never attempted: nothing to do.
 
 A worker first takes one of the mailbox's concurrent-call slots, then claims the
@@ -56,16 +57,15 @@ from calendars.backoff import busy_mailbox_delay, retry_delay
 from calendars.error_text import error_in_plain_words
 from calendars.events import EventDescription
 from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent, PushState
-from calendars.providers import CalendarProvider, ProviderError
-from calendars.providers.base import RemoteEvent
-from calendars.services.mailbox_slots import MailboxBusy, mailbox_slot
+from calendars.providers import CalendarProvider, ProviderError, get_provider
+from calendars.providers.base import CalendarGone, DuplicateKey, EventGone, RemoteEvent
+from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
 from calendars.services.tokens import with_provider
 from outbox.claims import DUE_TOLERANCE, Claim, LostClaim, claim_take
 from outbox.outcomes import Outcome, Status
 
 logger = logging.getLogger(__name__)
 
-DUPLICATE_TRANSACTION = "ErrorDuplicateTransactionId"
 # Where to look for an event whose create answer was lost, around the times it was sent for.
 LOOKUP_MARGIN = timedelta(minutes=1)
 # What a push returns: the shared outbox's typed outcome.
@@ -114,7 +114,7 @@ def pushed_event_push(*, pushed_event_id: int, now: datetime | None = None) -> O
         )
         return Outcome(Status.WAITING)
     try:
-        with mailbox_slot(mailbox=connection.mailbox_key):
+        with connection_call_slot(connection=connection):
             return _push_claimed(row_id=row.pk, connection=connection)
     except MailboxBusy:
         delay = busy_mailbox_delay()
@@ -171,9 +171,7 @@ def _make_exist(work: _Work) -> str:
         try:
             _update(work, row.remote_id)
             return "updated"
-        except ProviderError as error:
-            if error.status not in (404, 410):
-                raise
+        except EventGone:
             # Deleted in the calendar (by the host): the booking still stands, so the
             # event is made again, under a fresh key (the old one belongs to the old event).
             logger.info(
@@ -194,11 +192,10 @@ def _create(work: _Work) -> tuple[RemoteEvent, bool]:
     try:
         if work.row.create_request is None:
             return _send_new_create(work), False
-        # An earlier attempt sent this very request: Graph answers with what it made.
+        # An earlier attempt sent this very request: the provider answers with what it made.
         return _send_create(work), False
-    except ProviderError as error:
-        if error.code != DUPLICATE_TRANSACTION:
-            raise
+    except DuplicateKey:
+        pass
     # The key was used for a different request (an older create body, e.g. from before a
     # reschedule, or an event deleted since): find what it made.
     found = _find(work)
@@ -215,17 +212,11 @@ def _send_new_create(work: _Work) -> RemoteEvent:
     try:
         return _send_create(work)
     except ProviderError as error:
-        if _refused(error):
-            # Graph answered no to its first sending: nothing was made with the key. So a
-            # cancel has nothing to look for, and the next try sends the booking as it is.
+        if error.refused and not isinstance(error, DuplicateKey):
+            # The provider answered no to its first sending: nothing was made with the key.
+            # So a cancel has nothing to look for, and the next try sends the booking as it is.
             work.save(create_request=None)
         raise
-
-
-def _refused(error: ProviderError) -> bool:
-    """Graph refused the request for good (a 4xx that retrying does not change)."""
-    status = error.status or 0
-    return 400 <= status < 500 and not error.retryable and error.code != DUPLICATE_TRANSACTION
 
 
 def _send_create(work: _Work) -> RemoteEvent:
@@ -248,10 +239,15 @@ def _send_create(work: _Work) -> RemoteEvent:
 def _update(work: _Work, remote_id: str) -> None:
     event = EventDescription.from_json(work.row.payload)
     reminder = _reminder(work)
+    calendar_id = work.row.calendar.remote_id
 
     def update(provider: CalendarProvider, token: str) -> RemoteEvent:
         return provider.update_event(
-            access_token=token, remote_id=remote_id, event=event, reminder_minutes=reminder
+            access_token=token,
+            calendar_id=calendar_id,
+            remote_id=remote_id,
+            event=event,
+            reminder_minutes=reminder,
         )
 
     _call(work, update)
@@ -276,9 +272,12 @@ def _find(work: _Work) -> RemoteEvent | None:
 
 
 def _delete(work: _Work, remote_id: str) -> None:
-    _call(
-        work, lambda provider, token: provider.delete_event(access_token=token, remote_id=remote_id)
-    )
+    calendar_id = work.row.calendar.remote_id
+
+    def delete(provider: CalendarProvider, token: str) -> None:
+        provider.delete_event(access_token=token, calendar_id=calendar_id, remote_id=remote_id)
+
+    _call(work, delete)
 
 
 def _make_gone(work: _Work) -> str:
@@ -305,9 +304,8 @@ def _find_lost(work: _Work) -> RemoteEvent | None:
     """The event a lost create made, if it is where it was sent; None if its calendar is gone."""
     try:
         return _find(work)
-    except ProviderError as error:
-        if error.status != 404:
-            raise
+    except CalendarGone:
+        pass
     # The calendar itself was deleted (in Outlook): every event in it went with it.
     logger.info("%s: the calendar is gone; so is the event", work.describe())
     return None
@@ -341,7 +339,7 @@ def _record_success(work: _Work, action: str) -> Outcome:
 
 def _record_failure(work: _Work, error: ProviderError) -> Outcome:
     row = work.row
-    text = error_in_plain_words(error)[:500]
+    text = error_in_plain_words(error, provider=get_provider(work.connection.provider))[:500]
     if error.permanent and not _still_connected(work):
         # The sign-in is gone: the connection was disconnected (its pending rows now wait
         # for a reconnect) and the host emailed once.

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from booking.models import BookingPage, PageCalendar
 from booking.services import page_calendars_set, page_set_active
-from calendars.models import BusyInterval, Calendar, CalendarConnection
+from calendars.models import BusyInterval, Calendar, CalendarConnection, CalendarSyncState
 from calendars.services.busy_sync import connection_sync, connections_to_sync
 from calendars.services.push import pushed_event_push
 from tests.support.booking import slots_url
@@ -94,7 +94,7 @@ def test_a_sync_stores_what_blocks_and_nothing_else(adele, intro, o365):
     assert beyond.id not in stored  # past the horizon (60 days) and its margin
     calendar = Calendar.objects.get(name="Calendar")
     assert calendar.last_synced_at is not None
-    assert calendar.synced_until >= timezone.now() + timedelta(days=61)
+    assert calendar.sync_state.synced_until >= timezone.now() + timedelta(days=61)
     assert calendar.last_sync_error == ""
 
 
@@ -142,7 +142,7 @@ def test_a_forgotten_delta_link_means_a_full_read(adele, intro, o365):
 
 def test_the_window_moves_forward_with_a_full_read(adele, intro, o365):
     sync(adele)
-    Calendar.objects.filter(name="Calendar").update(
+    CalendarSyncState.objects.filter(calendar__name="Calendar").update(
         synced_until=timezone.now() + timedelta(days=30)
     )
     before = last_id(o365)
@@ -150,7 +150,8 @@ def test_the_window_moves_forward_with_a_full_read(adele, intro, o365):
     [(_, path, query)] = calls_since(o365, before)
     assert path == "calendarView/delta"
     assert "startDateTime" in query
-    assert Calendar.objects.get(name="Calendar").synced_until > timezone.now() + timedelta(days=61)
+    state = CalendarSyncState.objects.get(calendar__name="Calendar")
+    assert state.synced_until > timezone.now() + timedelta(days=61)
 
 
 def test_events_we_pushed_are_not_busy_time(client, adele, intro, o365):
