@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from booking.models import Booking, BookingPage, BookingStatus, PageCalendar
 from booking.slots import Interval, Rules, WallRange, available_slots
 from calendars.events import Availability
-from calendars.models import BusyInterval, Calendar, CalendarConnection, ConnectionStatus
+from calendars.models import BusyInterval, Calendar, ConnectionStatus
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +79,6 @@ def page_rules_for(*, page: BookingPage) -> Rules:
 
 
 # --- calendars -----------------------------------------------------------------------
-
-
-def connected_connection_for(*, host) -> CalendarConnection | None:
-    return CalendarConnection.objects.filter(host=host, status=ConnectionStatus.CONNECTED).first()
 
 
 def host_calendars(*, host) -> QuerySet[Calendar]:

@@ -37,6 +37,12 @@ DISCONNECT_REASON_WORDS = {
 }
 
 
+class CalendarConnectionQuerySet(models.QuerySet):
+    def live(self) -> CalendarConnectionQuerySet:
+        """Connections in use now (connected). A host has at most one: its live connection."""
+        return self.filter(status=ConnectionStatus.CONNECTED)
+
+
 class CalendarConnection(models.Model):
     """One host's sign-in to one calendar account (e.g. an Office 365 mailbox).
 
@@ -83,6 +89,8 @@ class CalendarConnection(models.Model):
     # workers never sync one connection at once; a crashed worker's lease just expires).
     sync_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CalendarConnectionQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -20,7 +20,7 @@ from celery import shared_task
 from django.conf import settings
 
 from calendars.dispatch import PUSH_TASK, SYNC_TASK, push_enqueue, sync_enqueue
-from calendars.models import CalendarConnection, ConnectionStatus
+from calendars.models import CalendarConnection
 from calendars.providers import ProviderError
 from calendars.services.busy_sync import connection_sync, connections_to_sync
 from calendars.services.expiry import (
@@ -59,9 +59,7 @@ def keep_connections_alive() -> int:
 )
 def keep_connection_alive(self, connection_id: int) -> bool:
     """Refresh one connection's sign-in if still due; retry later on a temporary failure."""
-    connection = CalendarConnection.objects.filter(
-        pk=connection_id, status=ConnectionStatus.CONNECTED
-    ).first()
+    connection = CalendarConnection.objects.live().filter(pk=connection_id).first()
     if connection is None:
         return False
     try:

@@ -44,7 +44,6 @@ from calendars.models import (
     Calendar,
     CalendarConnection,
     CalendarSyncState,
-    ConnectionStatus,
     PushedEvent,
 )
 from calendars.providers import CalendarProvider, ProviderError, get_provider
@@ -66,11 +65,14 @@ class SyncOutcome:
 
 def connections_to_sync() -> QuerySet[CalendarConnection]:
     """Connected accounts with at least one calendar that a page reads busy time from."""
-    return CalendarConnection.objects.filter(
-        status=ConnectionStatus.CONNECTED,
-        calendars__is_active=True,
-        calendars__busy_horizon_days__gt=0,
-    ).distinct()
+    return (
+        CalendarConnection.objects.live()
+        .filter(
+            calendars__is_active=True,
+            calendars__busy_horizon_days__gt=0,
+        )
+        .distinct()
+    )
 
 
 def calendars_to_sync(*, connection: CalendarConnection) -> QuerySet[Calendar]:
@@ -89,9 +91,7 @@ def connection_sync(
     when another worker is syncing it or it is not connected, ``waiting`` when the
     sign-in turned out to be gone (the connection is then disconnected).
     """
-    connection = CalendarConnection.objects.filter(
-        pk=connection_id, status=ConnectionStatus.CONNECTED
-    ).first()
+    connection = CalendarConnection.objects.live().filter(pk=connection_id).first()
     if connection is None:
         return SyncOutcome("skipped")
     try:
@@ -113,7 +113,8 @@ def _claim(*, connection_id: int, now: datetime) -> datetime | None:
     """Take the connection's sync lease; its expiry (our token), or None if another has it."""
     until = now + timedelta(seconds=settings.CALENDAR_TASK_LEASE)
     taken = (
-        CalendarConnection.objects.filter(pk=connection_id, status=ConnectionStatus.CONNECTED)
+        CalendarConnection.objects.live()
+        .filter(pk=connection_id)
         .filter(Q(sync_claimed_until__isnull=True) | Q(sync_claimed_until__lte=now))
         .update(sync_claimed_until=until)
     )

@@ -24,6 +24,7 @@ from calendars.models import (
 )
 from calendars.providers import CalendarProvider, get_provider
 from calendars.providers.base import CalendarList, Grant, SignIn
+from calendars.selectors import connection_live_for
 from calendars.services.calendar_store import calendars_apply
 from calendars.services.push_queue import pushes_wake_for_connection
 from calendars.signals import calendars_changed, connection_established
@@ -46,11 +47,6 @@ def refresh_expiry(*, provider: CalendarProvider, issued_at: datetime) -> dateti
     """When a sign-in refreshed at ``issued_at`` expires unused (None: it does not)."""
     lifetime = provider.refresh_token_lifetime
     return issued_at + lifetime if lifetime is not None else None
-
-
-def connection_live_for(*, host) -> CalendarConnection | None:
-    """The host's connected calendar account, if any."""
-    return CalendarConnection.objects.filter(host=host, status=ConnectionStatus.CONNECTED).first()
 
 
 def _conflict_message(live: CalendarConnection) -> str:
@@ -213,7 +209,7 @@ def connection_mark_disconnected(
     Must run inside a transaction (the caller usually holds the row's lock).
     """
     now = now or timezone.now()
-    rows = CalendarConnection.objects.filter(pk=connection.pk, status=ConnectionStatus.CONNECTED)
+    rows = CalendarConnection.objects.live().filter(pk=connection.pk)
     if condition is not None:
         rows = rows.filter(condition)
     updated = rows.update(

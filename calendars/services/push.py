@@ -56,7 +56,7 @@ from calendars import crypto
 from calendars.backoff import busy_mailbox_delay, retry_delay
 from calendars.error_text import error_in_plain_words
 from calendars.events import EventDescription
-from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent, PushState
+from calendars.models import CalendarConnection, PushedEvent, PushState
 from calendars.providers import CalendarProvider, ProviderError, get_provider
 from calendars.providers.base import CalendarGone, DuplicateKey, EventGone, RemoteEvent
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
@@ -366,9 +366,7 @@ def _record_failure(work: _Work, error: ProviderError) -> Outcome:
 
 
 def _still_connected(work: _Work) -> bool:
-    return CalendarConnection.objects.filter(
-        pk=work.connection.pk, status=ConnectionStatus.CONNECTED
-    ).exists()
+    return CalendarConnection.objects.live().filter(pk=work.connection.pk).exists()
 
 
 def _give_up(work: _Work, text: str) -> Outcome:
