@@ -50,6 +50,7 @@ from calendars.providers import CalendarProvider, ProviderError, get_provider
 from calendars.providers.base import BusyChanges, BusyEvent, DeltaExpired
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
 from calendars.services.tokens import with_provider
+from calendars.signals import busy_time_changed, send_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -193,12 +194,35 @@ def calendar_sync(
             pass  # the provider forgot the link: read everything again, below
         else:
             count = _store_changes(calendar=calendar, changes=changes, now=now)
+            if count:
+                _announce_busy_time_changed(calendar)
             return f"{count} change(s)"
     # The window runs until the next scheduled full read would need it to.
     start, end = now, needed_until + full_every + timedelta(days=1)
     changes = _read(connection, calendar, start=start, end=end)
+    before = _busy_fingerprint(calendar)
     count = _store_full(calendar=calendar, changes=changes, start=start, end=end, now=now)
+    if _busy_fingerprint(calendar) != before:
+        _announce_busy_time_changed(calendar)
     return f"full read, {count} busy interval(s)"
+
+
+def _busy_fingerprint(calendar: Calendar) -> list[tuple]:
+    """The calendar's stored busy time, to tell whether a full read changed it."""
+    return list(
+        BusyInterval.objects.filter(calendar=calendar)
+        .order_by("remote_event_id")
+        .values_list("remote_event_id", "start", "end", "show_as")
+    )
+
+
+def _announce_busy_time_changed(calendar: Calendar) -> None:
+    send_after_commit(
+        busy_time_changed,
+        calendar_id=calendar.pk,
+        connection_id=calendar.connection_id,
+        host_id=calendar.connection.host_id,
+    )
 
 
 def _delta_will_do(

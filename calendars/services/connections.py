@@ -27,7 +27,13 @@ from calendars.providers.base import CalendarList, Grant, SignIn
 from calendars.selectors import connection_live_for
 from calendars.services.calendar_store import calendars_apply
 from calendars.services.push_queue import pushes_wake_for_connection
-from calendars.signals import calendars_changed, connection_established
+from calendars.signals import (
+    calendars_changed,
+    connection_disconnected,
+    connection_established,
+    connection_reconnected,
+    send_after_commit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +157,7 @@ def _store_connection(
         defaults={"account_email": account.email, "status": ConnectionStatus.DISCONNECTED},
     )
     new_account = previous is None or previous.pk != connection.pk
+    reconnected = not new_account and connection.status == ConnectionStatus.DISCONNECTED
     connection.status = ConnectionStatus.CONNECTED
     connection.account_email = account.email[:254]
     connection.account_name = account.name[:255]
@@ -176,6 +183,13 @@ def _store_connection(
     connection_established.send(
         sender=CalendarConnection, connection=connection, new_account=new_account
     )
+    if reconnected:
+        send_after_commit(
+            connection_reconnected,
+            connection_id=connection.pk,
+            host_id=host.pk,
+            provider=provider_key,
+        )
     logger.info(
         "Host %s connected %s account (connection %s, new account: %s)",
         host.pk,
@@ -227,6 +241,13 @@ def connection_mark_disconnected(
         calendar__connection_id=connection.pk, state=PushState.PENDING
     ).update(state=PushState.WAITING, updated_at=now)
     logger.info("Calendar connection %s disconnected (%s)", connection.pk, reason)
+    send_after_commit(
+        connection_disconnected,
+        connection_id=connection.pk,
+        host_id=connection.host_id,
+        provider=connection.provider,
+        reason=str(reason),
+    )
     if reason != DisconnectReason.HOST:
         connection_id = connection.pk
         transaction.on_commit(lambda: notifications.send_disconnected(connection_id=connection_id))

@@ -18,6 +18,7 @@ from booking.services import page_calendars_set, page_set_active
 from calendars.models import BusyInterval, Calendar, CalendarConnection, CalendarSyncState
 from calendars.services.busy_sync import connection_sync, connections_to_sync
 from calendars.services.push import pushed_event_push
+from calendars.signals import busy_time_changed
 from tests.support.booking import slots_url
 from tests.support.office365 import ADELE, book_starts, offered, tomorrow
 
@@ -270,3 +271,31 @@ def test_tentative_blocks_only_while_the_page_says_so(client, adele, intro, o365
     intro.save()
     assert (start, end) in offered(client, "intro", first=day)
     assert PageCalendar.objects.count() == 0  # the main calendar alone supplied it
+
+
+def test_busy_time_changed_is_announced_after_a_sync_that_changed_something(
+    adele, intro, o365, django_capture_on_commit_callbacks
+):
+    announced = []
+
+    def listen(sender, signal, **arguments):
+        announced.append(arguments)
+
+    busy_time_changed.connect(listen, dispatch_uid="test-busy-time-changed")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            sync(adele)  # the first read stores the seeded busy time
+        calendar = Calendar.objects.get(name="Calendar")
+        expected = {"calendar_id": calendar.pk, "connection_id": adele.pk, "host_id": adele.host_id}
+        assert announced == [expected]
+
+        with django_capture_on_commit_callbacks(execute=True):
+            sync(adele)
+        assert announced == [expected]  # nothing changed: nothing announced
+
+        o365.control.event_add(ADELE, subject="New", start=at(15), end=at(16))
+        with django_capture_on_commit_callbacks(execute=True):
+            sync(adele)
+        assert announced == [expected, expected]
+    finally:
+        busy_time_changed.disconnect(dispatch_uid="test-busy-time-changed")
