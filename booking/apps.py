@@ -12,6 +12,7 @@ class BookingConfig(AppConfig):
             tasks,  # noqa: F401  (registers the Celery tasks in this process)
         )
         from booking.events import booking_event_recorded
+        from booking.services import horizons
         from calendars import signals
         from outbox.sweeper import sweeper_register
 
@@ -27,3 +28,5 @@ class BookingConfig(AppConfig):
         signals.connection_established.connect(
             handlers.on_connection_established, dispatch_uid="booking.connection_established"
         )
+        # After the handlers above: busy horizons follow pages and calendars by themselves.
+        horizons.connect_receivers()

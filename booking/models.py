@@ -143,8 +143,9 @@ class BookingPage(models.Model):
         related_name="+",
         help_text="Bookings go here, and its busy time is never offered.",
     )
-    # Whether tentative events in the busy calendars block time (read by the busy-time sync
-    # and by the slot selector).
+    # Whether tentative events in the calendars this page reads for busy time block its
+    # slots (the sync stores them either way; booking.selectors.busy_intervals_for decides).
+    # Set in the page form, under Limits.
     block_tentative = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

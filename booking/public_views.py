@@ -23,13 +23,8 @@ from booking.ics import booking_ics
 from booking.models import Booking, BookingPage, is_wellformed_slug
 from booking.public_forms import CancelForm, RescheduleForm
 from booking.selectors import public_page_for
-from booking.services import (
-    BookingError,
-    SlotTaken,
-    booking_cancel,
-    booking_details_text,
-    booking_reschedule,
-)
+from booking.services.bookings import BookingError, SlotTaken, booking_cancel, booking_reschedule
+from booking.services.calendar_events import booking_details_text
 from booking.tokens import booking_from_token, booking_paths, booking_token
 from ops.ratelimit import rate_limit_exceeded
 

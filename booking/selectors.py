@@ -162,14 +162,15 @@ def page_slots(
     end: datetime,
     now: datetime,
     exclude_booking: Booking | None = None,
-    ignore_busy: bool = False,
+    rules_only: bool = False,
 ) -> list[Interval]:
     """Free slots of the page that start in [start, end), in UTC, sorted.
 
     Bookings on the page count towards its daily cap and are padded by its buffers;
     bookings on the host's other pages, and busy calendar time, block time too.
     ``exclude_booking`` is left out (a booking being rescheduled may move onto itself).
-    ``ignore_busy`` asks what the rules alone offer (to tell "never offered" from "taken").
+    ``rules_only`` asks what the page's rules alone offer, as if no booking and no busy
+    time existed (to tell "never offered" from "taken").
     """
     try:
         rules = page_rules_for(page=page)
@@ -182,7 +183,7 @@ def page_slots(
     window_start, window_end = start - MARGIN, end + MARGIN
     busy: list[Interval] = []
     own: list[Interval] = []
-    if not ignore_busy:
+    if not rules_only:
         busy = busy_intervals_for(page=page, start=window_start, end=window_end)
         exclude_pk = exclude_booking.pk if exclude_booking else None
         for page_id, b_start, b_end in host_bookings_between(

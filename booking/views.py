@@ -23,7 +23,7 @@ from booking.selectors import (
     pages_for_host,
     upcoming_bookings_of_page,
 )
-from booking.services import page_calendars_set, page_delete, page_duplicate, page_set_active
+from booking.services.pages import page_calendars_set, page_delete, page_duplicate, page_set_active
 from calendars.selectors import connection_live_for
 
 

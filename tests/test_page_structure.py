@@ -11,7 +11,8 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 
-from booking.services import Invitee, QuestionData, booking_create, page_create
+from booking.services.bookings import Invitee, booking_create
+from booking.services.pages import QuestionData, page_create
 from booking.tokens import booking_paths
 from calendars.models import Calendar, CalendarConnection
 from tests.support.booking import at, editor_data, workday

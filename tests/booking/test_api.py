@@ -20,7 +20,7 @@ from booking.models import (
     Question,
     QuestionKind,
 )
-from booking.services import page_create, page_set_active
+from booking.services.pages import page_create, page_set_active
 from calendars.models import BusyInterval, CalendarConnection, PushedEvent, PushState
 from outbox.dispatch import publisher_drain
 from outbox.sweeper import sweeps_run

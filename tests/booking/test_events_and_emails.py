@@ -14,7 +14,7 @@ from booking import email_outbox
 from booking.email_outbox import booking_emails_deliver
 from booking.events import Actor, booking_event_committed, booking_event_recorded
 from booking.models import Booking, BookingEmail, EmailState
-from booking.services import Invitee, booking_cancel, booking_create, booking_reschedule
+from booking.services.bookings import Invitee, booking_cancel, booking_create, booking_reschedule
 from outbox.claims import LostClaim, claim_take
 from outbox.outcomes import Status
 from tests.support.booking import at, workday

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from booking.models import BookingPage, PageCalendar
-from booking.services import page_calendars_set, page_set_active
+from booking.services.pages import page_calendars_set, page_set_active
 from calendars.models import BusyInterval, Calendar, CalendarConnection, CalendarSyncState
 from calendars.services.busy_sync import connection_sync, connections_to_sync
 from calendars.services.push import pushed_event_push

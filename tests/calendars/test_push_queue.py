@@ -223,7 +223,7 @@ def sent_tasks(monkeypatch):
 def test_connecting_and_changing_busy_calendars_queue_a_sync_at_once(
     host, fake_microsoft, sent_tasks, django_capture_on_commit_callbacks
 ):
-    from booking.services import page_calendars_set, page_create
+    from booking.services.pages import page_calendars_set, page_create
 
     page = page_create(host=host, fields={"title": "Intro", "slug": "intro"})
     assert sent_tasks == []  # no calendar connected yet
