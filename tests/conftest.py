@@ -11,7 +11,7 @@ from django.db import connection, connections
 from tests.support.browser import Screenshots, chromium_browser, chromium_path
 from tests.support.net import free_port
 from tests.support.services import redis_available, require_services
-from tests.support.worker import CeleryBeat, CeleryWorker
+from tests.support.worker import CeleryBeat, CeleryWorker, WorkerPool
 
 if settings.GRAPH_SANDBOX:
     # The Graph sandbox plugin: the graph_sandbox_server fixture (see its docstring).
@@ -132,38 +132,43 @@ def _forget_broker_connections(app) -> None:
     app.amqp._producer_pool = None
 
 
+@pytest.fixture(scope="session")
+def _worker_pool():
+    """Real worker processes shared by the whole run (see tests.support.worker.WorkerPool)."""
+    from scheduleonce.celery import app
+
+    pool = WorkerPool(app)
+    yield pool
+    pool.stop_all()
+
+
 @pytest.fixture
-def celery_worker(transactional_db):
+def celery_worker(transactional_db, _worker_pool):
     """A real `celery worker` process on the configured broker and the test database."""
     _purge_broker()
-    worker = CeleryWorker(extra_env={})
-    worker.start()
+    worker = _worker_pool.lend(extra_env={})
     yield worker
-    worker.stop()
+    _worker_pool.give_back(worker)
 
 
 @pytest.fixture
-def worker_factory(transactional_db):
-    """Start real worker processes with extra environment; all are stopped afterwards.
+def worker_factory(transactional_db, _worker_pool):
+    """Real worker processes with extra environment, lent from the run's pool.
 
     The broker's queue is emptied first (not between workers: a second worker must
-    find what a killed first one left behind).
+    find what a killed first one left behind). A worker the test kills is not reused.
     """
     _purge_broker()
     workers: list[CeleryWorker] = []
 
     def start(concurrency: int = 2, **extra_env: str) -> CeleryWorker:
-        worker = CeleryWorker(extra_env=extra_env, concurrency=concurrency)
-        worker.start()
+        worker = _worker_pool.lend(concurrency=concurrency, extra_env=extra_env)
         workers.append(worker)
         return worker
 
     yield start
-    # Stop them all at once: each takes a few seconds to shut down.
     for worker in workers:
-        worker.request_stop()
-    for worker in workers:
-        worker.wait_stopped()
+        _worker_pool.give_back(worker)
 
 
 @pytest.fixture
