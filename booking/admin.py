@@ -9,6 +9,7 @@ from booking.models import (
     Question,
     WeeklyHours,
 )
+from outbox.admin import OUTBOX_FIELDS, OutboxAdmin
 
 
 class WeeklyHoursInline(admin.TabularInline):
@@ -48,32 +49,18 @@ class BookingAdmin(admin.ModelAdmin):
 
 
 @admin.register(BookingEmail)
-class BookingEmailAdmin(admin.ModelAdmin):
+class BookingEmailAdmin(OutboxAdmin):
     """The email outbox, read-only: one row per booking event, and what was sent."""
 
     list_display = ["booking", "kind", "actor", "state", "attempts", "created_at"]
     list_filter = ["state", "kind"]
     search_fields = ["booking__invitee_email", "booking__uuid"]
-    fields = [
+    fields = (
         "booking",
         "kind",
         "actor",
         "booking_version",
-        "state",
         "invitee_sent_at",
         "host_sent_at",
-        "attempts",
-        "next_attempt_at",
-        "claimed_until",
-        "queued_at",
-        "last_error",
-        "created_at",
-        "updated_at",
-    ]
-    readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+        *OUTBOX_FIELDS,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from calendars.models import Calendar, CalendarConnection, CalendarSyncState, PushedEvent
+from outbox.admin import OUTBOX_FIELDS, OutboxAdmin
 
 
 class CalendarInline(admin.TabularInline):
@@ -99,7 +100,7 @@ class CalendarAdmin(admin.ModelAdmin):
 
 
 @admin.register(PushedEvent)
-class PushedEventAdmin(admin.ModelAdmin):
+class PushedEventAdmin(OutboxAdmin):
     """The outbox, read-only: what each calendar should hold and what the workers achieved."""
 
     list_display = (
@@ -113,7 +114,7 @@ class PushedEventAdmin(admin.ModelAdmin):
     )
     list_filter = ("state", "wanted")
     search_fields = ("source", "remote_id", "calendar__connection__account_email")
-    readonly_fields = (
+    fields = (
         "host",
         "calendar",
         "source",
@@ -123,19 +124,5 @@ class PushedEventAdmin(admin.ModelAdmin):
         "version",
         "synced_version",
         "remote_id",
-        "state",
-        "attempts",
-        "next_attempt_at",
-        "claimed_until",
-        "queued_at",
-        "last_error",
-        "created_at",
-        "updated_at",
+        *OUTBOX_FIELDS,
     )
-    fields = readonly_fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

@@ -56,20 +56,5 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.RunPython(move_sync_state, move_sync_state_back),
-        migrations.RemoveField(
-            model_name="calendar",
-            name="delta_link",
-        ),
-        migrations.RemoveField(
-            model_name="calendar",
-            name="full_synced_at",
-        ),
-        migrations.RemoveField(
-            model_name="calendar",
-            name="synced_from",
-        ),
-        migrations.RemoveField(
-            model_name="calendar",
-            name="synced_until",
-        ),
+        *(migrations.RemoveField(model_name="calendar", name=name) for name in SYNC_FIELDS),
     ]

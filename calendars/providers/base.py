@@ -67,6 +67,12 @@ class ProviderError(Exception):
         status = self.status or 0
         return 400 <= status < 500 and not self.retryable
 
+    def as_kind(self, kind: type[ProviderError]) -> ProviderError:
+        """This error as the more meaningful ``kind`` (a subclass), carrying all it carries."""
+        recast = kind(self.message)
+        recast.__dict__.update(self.__dict__)
+        return recast
+
     @property
     def token_rejected(self) -> bool:
         """The access token was not accepted: refresh it and try once more."""

@@ -156,38 +156,25 @@ DUPLICATE_TRANSACTION = "ErrorDuplicateTransactionId"
 EXPIRED_DELTA_STATUS = 410
 
 
-def _recast(kind: type[ProviderError], error: ProviderError) -> ProviderError:
-    """``error`` as the meaningful ``kind`` (same message, status and code)."""
-    return kind(
-        error.message,
-        permanent=error.permanent,
-        retry_after=error.retry_after,
-        status=error.status,
-        code=error.code,
-        reason=error.reason,
-        for_host=error.for_host,
-    )
-
-
 def _calendar_error(error: ProviderError) -> ProviderError:
     """A call on a calendar: 404 means the calendar is gone (deleted in Outlook)."""
-    return _recast(CalendarGone, error) if error.status == 404 else error
+    return error.as_kind(CalendarGone) if error.status == 404 else error
 
 
 def _create_error(error: ProviderError) -> ProviderError:
     if error.code == DUPLICATE_TRANSACTION:
-        return _recast(DuplicateKey, error)
+        return error.as_kind(DuplicateKey)
     return _calendar_error(error)
 
 
 def _event_error(error: ProviderError) -> ProviderError:
     """A call on one event: 404 or 410 means the event is gone (deleted in Outlook)."""
-    return _recast(EventGone, error) if error.status in GONE_STATUSES else error
+    return error.as_kind(EventGone) if error.status in GONE_STATUSES else error
 
 
 def _delta_error(error: ProviderError) -> ProviderError:
     if error.status == EXPIRED_DELTA_STATUS:
-        return _recast(DeltaExpired, error)
+        return error.as_kind(DeltaExpired)
     return _calendar_error(error)
 
 
