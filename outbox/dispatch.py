@@ -17,6 +17,7 @@ process knows is run right here instead, in the caller's thread.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 # Off only in tests that check *what* is queued on commit, synchronously.
 PUBLISH_IN_BACKGROUND = True
+# How long a process about to exit waits for its queued sends (the sweeper covers the rest).
+EXIT_DRAIN_SECONDS = 3.0
 
 
 def task_send(name: str, *, args: list, countdown: float | None = None) -> bool:
@@ -107,6 +110,8 @@ def _publisher() -> _Publisher:
         publisher = _state.get("publisher")
         if publisher is None or publisher.pid != os.getpid():
             publisher = _state["publisher"] = _Publisher()
+            # A short-lived process (a management command) sends what it asked for first.
+            atexit.register(publisher_drain, EXIT_DRAIN_SECONDS)
         return publisher
 
 
