@@ -6,11 +6,12 @@ fixture), never in a request. Each round it:
 1. tidies up (``housekeeping``): expired subscriptions are deleted and their
    waiting change notifications dropped; subscriptions close to expiry get a
    ``reauthorizationRequired`` lifecycle notification (60 minutes ahead, then
-   every 15 minutes); notifications that have failed for 4 hours are dropped,
-   and their subscription gets a ``missed`` lifecycle notification;
-2. claims the notifications that are due (sandbox clock), oldest first, and
-   POSTs them in batches: everything waiting for one URL goes in one
-   ``{"value": [...]}`` (at most ``MAX_BATCH``), one batch per URL at a time;
+   every 15 minutes);
+2. drops notifications that have failed for 4 hours (their subscription gets a
+   ``missed`` lifecycle notification), claims those that are due (sandbox
+   clock), oldest first, and POSTs them in batches: everything waiting for one
+   URL goes in one ``{"value": [...]}`` (at most ``MAX_BATCH``), one batch per
+   URL at a time;
 3. an answer other than 2xx within 3 seconds is a failure: the batch is tried
    again after 10 s, 30 s, 1, 2, 5 and then every 10 minutes (sandbox clock),
    until 4 hours after the change.
@@ -168,12 +169,15 @@ class DeliveryThread:
 def housekeeping(*, now: datetime) -> None:
     _delete_expired(now)
     _remind_before_expiry(now)
-    _drop_overdue(now)
 
 
 def claim_due(*, now: datetime, busy_urls: set[str]) -> dict[str, list[Notification]]:
-    """Due notifications grouped by URL (oldest first), marked as being sent."""
+    """Due notifications grouped by URL (oldest first), marked as being sent.
+
+    Those that have failed for 4 hours are dropped first (the clock may have jumped).
+    """
     real_now = timezone.now()
+    _drop_overdue(now)
     with store.writing():
         Notification.objects.filter(state=NotificationState.HELD, hold_until__lte=now).update(
             state=NotificationState.PENDING
