@@ -127,6 +127,7 @@ class LoggedDelivery:
     kind: str  # "validation", "change", "lifecycle" (or "mixed")
     url: str
     subscription_ids: list[str]
+    mailboxes: list[str]  # addresses of those subscriptions' mailboxes
     body: str  # the JSON POSTed, or the validation token
     status: int | None  # None: no answer, or nothing was sent
     outcome: str  # validated, refused, delivered, failed, dropped
@@ -185,10 +186,15 @@ def app_register(
 def grants_revoke(address: str, *, client_id: str | None = None) -> int:
     """Revoke the user's grants (one app's, or all): the next refresh gets ``invalid_grant``.
 
+    The user's subscriptions (of those apps) get ``reauthorizationRequired``.
+
     Returns how many refresh tokens were revoked.
     """
     app = AppRegistration.objects.get(client_id=client_id) if client_id else None
-    return tokens.grants_revoke(mailbox=mailbox(address), app=app)
+    owner = mailbox(address)
+    revoked = tokens.grants_revoke(mailbox=owner, app=app)
+    subscription_services.reauthorization_demand_after_revocation(mailbox=owner, app=app)
+    return revoked
 
 
 def refresh_tokens_issued(address: str) -> int:
@@ -436,7 +442,10 @@ def subscription_remove(subscription_id: str) -> None:
 
 
 def lifecycle_fire(
-    subscription_id: str, lifecycle_event: str, *, grace: timedelta = timedelta(minutes=10)
+    subscription_id: str,
+    lifecycle_event: str,
+    *,
+    grace: timedelta = subscription_services.REAUTHORIZATION_GRACE,
 ) -> bool:
     """Send a lifecycle notification now; False when the subscription has no lifecycle URL.
 
@@ -572,6 +581,7 @@ def delivery_log(
             kind=e.kind,
             url=e.url,
             subscription_ids=list(e.subscription_ids),
+            mailboxes=list(e.mailboxes),
             body=e.body,
             status=e.status,
             outcome=e.outcome,

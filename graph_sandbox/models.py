@@ -362,6 +362,7 @@ class Notification(models.Model):
     """
 
     subscription_id = models.CharField(max_length=36)  # the subscription's Graph id
+    mailbox = models.CharField(max_length=254)  # the subscription's mailbox (address)
     kind = models.CharField(max_length=10, choices=NotificationKind.choices)
     url = models.CharField(max_length=2000)
     item = models.JSONField()
@@ -415,6 +416,7 @@ class DeliveryLogEntry(models.Model):
     kind = models.CharField(max_length=10)  # validation, change or lifecycle
     url = models.CharField(max_length=2000)
     subscription_ids = models.JSONField(default=list)
+    mailboxes = models.JSONField(default=list)  # addresses of those subscriptions' mailboxes
     body = models.TextField(blank=True)  # the JSON POSTed, or the validation token
     status = models.PositiveSmallIntegerField(null=True, blank=True)  # None: no answer
     outcome = models.CharField(max_length=12)  # see subscriptions.deliverylog.OUTCOMES

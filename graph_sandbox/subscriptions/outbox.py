@@ -60,6 +60,7 @@ def change_record(*, event: Event, change_type: str) -> int:
                 kind=NotificationKind.CHANGE,
                 url=subscription.notification_url,
                 subscription_ids=[subscription.graph_id],
+                mailboxes=[subscription.mailbox.address],
                 body=json.dumps({"value": [item]}),
                 outcome="dropped",
                 detail="reauthorization overdue: changes are lost until the app reauthorizes",
@@ -67,6 +68,7 @@ def change_record(*, event: Event, change_type: str) -> int:
             continue
         queued += _enqueue(
             subscription_id=subscription.graph_id,
+            mailbox=subscription.mailbox.address,
             kind=NotificationKind.CHANGE,
             url=subscription.notification_url,
             item=item,
@@ -90,6 +92,7 @@ def lifecycle_enqueue(*, subscription: Subscription, lifecycle_event: str) -> bo
     return bool(
         _enqueue(
             subscription_id=subscription.graph_id,
+            mailbox=subscription.mailbox.address,
             kind=NotificationKind.LIFECYCLE,
             url=subscription.lifecycle_notification_url,
             item=lifecycle_item(subscription, lifecycle_event),
@@ -114,7 +117,9 @@ def _missed_waiting(subscription_id: str) -> bool:
     return any(item.get("lifecycleEvent") == "missed" for item in waiting)
 
 
-def _enqueue(*, subscription_id: str, kind: str, url: str, item: dict, now: datetime) -> int:
+def _enqueue(
+    *, subscription_id: str, mailbox: str, kind: str, url: str, item: dict, now: datetime
+) -> int:
     """Store one notification (two when duplicated, none when dropped); returns how many."""
     rule, action = _control(subscription_id, kind)
     if action == "drop":
@@ -122,6 +127,7 @@ def _enqueue(*, subscription_id: str, kind: str, url: str, item: dict, now: date
             kind=kind,
             url=url,
             subscription_ids=[subscription_id],
+            mailboxes=[mailbox],
             body=json.dumps({"value": [item]}),
             outcome="dropped",
             detail="dropped by the drop control",
@@ -130,6 +136,7 @@ def _enqueue(*, subscription_id: str, kind: str, url: str, item: dict, now: date
     delay = timedelta(seconds=rule.delay_seconds) if rule else timedelta(0)
     row = Notification(
         subscription_id=subscription_id,
+        mailbox=mailbox,
         kind=kind,
         url=url,
         item=item,
@@ -144,6 +151,7 @@ def _enqueue(*, subscription_id: str, kind: str, url: str, item: dict, now: date
         rows.append(
             Notification(
                 subscription_id=subscription_id,
+                mailbox=mailbox,
                 kind=kind,
                 url=url,
                 item=item,

@@ -24,13 +24,23 @@ from graph_sandbox import store
 from graph_sandbox.clock import sandbox_now
 from graph_sandbox.graph.auth import Caller
 from graph_sandbox.graph.errors import GraphError
-from graph_sandbox.models import Calendar, Mailbox, Notification, NotificationKind, Subscription
+from graph_sandbox.models import (
+    AppRegistration,
+    Calendar,
+    Mailbox,
+    Notification,
+    NotificationKind,
+    Subscription,
+)
 from graph_sandbox.subscriptions import outbox
 from graph_sandbox.subscriptions.http import require_notification_url
 from graph_sandbox.subscriptions.resources import watched_resource
 from graph_sandbox.subscriptions.validation import validate_endpoint
 
 MINIMUM_LIFETIME = timedelta(minutes=45)
+# How long changes still flow after a reauthorizationRequired challenge (sandbox's choice:
+# Microsoft says only that delivery "eventually" pauses).
+REAUTHORIZATION_GRACE = timedelta(minutes=10)
 MAILBOX_LIMIT = 1000
 CLIENT_STATE_MAX = 128
 TLS_VERSIONS = ("v1_0", "v1_1", "v1_2", "v1_3")
@@ -121,9 +131,12 @@ def subscription_create(*, caller: Caller, body: dict) -> Subscription:
     watched = watched_resource(resource=asked.resource, caller_mailbox=caller.mailbox)
     _require_room(watched.mailbox)
     graph_id = str(uuid.uuid4())
-    validate_endpoint(asked.notification_url, subscription_id=graph_id)
+    address = watched.mailbox.address
+    validate_endpoint(asked.notification_url, subscription_id=graph_id, mailbox=address)
     if asked.lifecycle_notification_url:
-        validate_endpoint(asked.lifecycle_notification_url, subscription_id=graph_id)
+        validate_endpoint(
+            asked.lifecycle_notification_url, subscription_id=graph_id, mailbox=address
+        )
     with store.writing():
         _require_room(watched.mailbox)
         return Subscription.objects.create(
@@ -152,7 +165,11 @@ def subscription_update(*, subscription: Subscription, body: dict) -> Subscripti
     """
     changes = _read_update_body(body)
     if "notification_url" in changes:
-        validate_endpoint(changes["notification_url"], subscription_id=subscription.graph_id)
+        validate_endpoint(
+            changes["notification_url"],
+            subscription_id=subscription.graph_id,
+            mailbox=subscription.mailbox.address,
+        )
     with store.writing():
         for name, value in changes.items():
             setattr(subscription, name, value)
@@ -206,6 +223,20 @@ def reauthorization_demand(*, subscription: Subscription, grace: timedelta) -> b
             reauthorize_by=deadline
         )
     return True
+
+
+def reauthorization_demand_after_revocation(
+    *, mailbox: Mailbox, app: AppRegistration | None = None
+) -> int:
+    """Grants were revoked: every live subscription of the mailbox (one app's, or all)
+    is challenged with ``reauthorizationRequired``. Returns how many were asked."""
+    live = Subscription.objects.filter(mailbox=mailbox, expires_at__gt=sandbox_now())
+    if app is not None:
+        live = live.filter(app=app)
+    return sum(
+        reauthorization_demand(subscription=s, grace=REAUTHORIZATION_GRACE)
+        for s in live.select_related("app", "mailbox__tenant")
+    )
 
 
 def _forget(subscription: Subscription) -> None:

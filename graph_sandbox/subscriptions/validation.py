@@ -49,7 +49,7 @@ def with_token(url: str, token: str) -> str:
     return urlunsplit(parts._replace(query=f"{query}validationToken={quote_plus(token)}"))
 
 
-def validate_endpoint(url: str, *, subscription_id: str) -> None:
+def validate_endpoint(url: str, *, subscription_id: str, mailbox: str) -> None:
     """Run the handshake against ``url``; Graph's 400 (and a log entry) when it fails."""
     token = new_token()
     started = time.monotonic()
@@ -72,6 +72,7 @@ def validate_endpoint(url: str, *, subscription_id: str) -> None:
         kind="validation",
         url=url,
         subscription_ids=[subscription_id],
+        mailboxes=[mailbox],
         body=token,
         status=status,
         outcome="refused" if problem else "validated",
