@@ -71,7 +71,7 @@ def test_the_people_page_shows_subscriptions_and_what_was_sent(
     assert "every calendar" in html
     assert notification_receiver.notification_url in html
     assert CLIENT_STATE not in html  # the app's secret stays hidden
-    assert "validation request" in html
+    assert "Validation request" in html
 
     form = next(f for f in forms_of(html) if f.action.endswith("/events/"))
     added = browser.post(
@@ -91,7 +91,7 @@ def test_the_people_page_shows_subscriptions_and_what_was_sent(
     (gym,) = [e for e in control.events(ADELE) if e.subject == "Gym"]
     assert (item["changeType"], item["resourceData"]["id"]) == ("created", gym.id)
     wait_until(lambda: "delivered" in browser.get(PAGE).content.decode())
-    assert "change: 1 created" in browser.get(PAGE).content.decode()
+    assert "Change: 1 created" in browser.get(PAGE).content.decode()
 
 
 def test_a_person_plays_microsofts_lifecycle_events(graph, browser, notification_receiver):

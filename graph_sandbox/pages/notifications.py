@@ -38,7 +38,8 @@ def subscriptions_shown(mailbox: Mailbox) -> list[dict]:
         {
             "subscription": s,
             "app": s.app.name,
-            "watches": s.calendar.name if s.calendar else "every calendar",
+            "watches": f"the {s.calendar.name} calendar" if s.calendar else "every calendar",
+            "changes": ", ".join(t.strip() for t in s.change_type.split(",")),
             "overdue": s.reauthorize_by is not None and s.reauthorize_by <= now,
         }
         for s in rows.order_by("created_at", "id")
@@ -84,10 +85,11 @@ def subscription_action(
 
 def _summary(entry: DeliveryLogEntry) -> str:
     if entry.kind == "validation":
-        return "validation request"
+        return "Validation request"
     try:
         items = json.loads(entry.body)["value"]
     except (ValueError, KeyError, TypeError):
-        return ""
+        return entry.kind
     counts = Counter(item.get("changeType") or item.get("lifecycleEvent") for item in items)
-    return ", ".join(f"{count} {name}" for name, count in counts.items())
+    listed = ", ".join(f"{count} {name}" for name, count in counts.items())
+    return f"{entry.kind.capitalize()}: {listed}"
