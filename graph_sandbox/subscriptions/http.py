@@ -17,6 +17,7 @@ from graph_sandbox.graph.errors import GraphError
 
 _local = threading.local()
 LOOPBACK_NAMES = ("localhost",)
+MAX_URL = 2000
 
 
 def session() -> requests.Session:
@@ -28,7 +29,10 @@ def session() -> requests.Session:
 
 
 def is_loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return False
     if host in LOOPBACK_NAMES or host.endswith(".localhost"):
         return True
     try:
@@ -45,9 +49,13 @@ def require_notification_url(url: object, *, name: str = "NotificationUrl") -> s
     """
     if not isinstance(url, str) or not url.strip():
         raise GraphError(400, "InvalidRequest", f"{name} is required.")
-    parts = urlsplit(url)
-    if not parts.hostname or parts.scheme.lower() not in ("http", "https"):
-        raise GraphError(400, "InvalidRequest", f"Invalid {name} '{url}'.")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if len(url) > MAX_URL or not host or parts.scheme.lower() not in ("http", "https"):
+        raise GraphError(400, "InvalidRequest", f"Invalid {name} '{url[:MAX_URL]}'.")
     if parts.scheme.lower() == "http" and not is_loopback(url):
         raise GraphError(400, "InvalidRequest", f"{name} scheme='http' is not supported.")
     return url

@@ -66,6 +66,9 @@ def _offset(token: str) -> int:
     if not token:
         return 0
     try:
-        return int(base64.urlsafe_b64decode(token.encode()).decode())
+        offset = int(base64.urlsafe_b64decode(token.encode()).decode())
     except (ValueError, UnicodeDecodeError):
+        offset = -1
+    if offset < 0:
         raise GraphError(400, "BadRequest", f"Invalid value '{token}' for $skiptoken query option.")
+    return offset

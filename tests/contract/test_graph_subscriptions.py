@@ -387,6 +387,45 @@ def test_reauthorize_answers_204_for_the_owner_only(graph, notification_receiver
     assert graph("POST", "/subscriptions/no-such-id/reauthorize").status_code == 404
 
 
+@pytest.mark.parametrize(
+    "junk",
+    [
+        [],
+        "subscription",
+        {"notificationUrl": "https://[::1/x"},
+        {"notificationUrl": "ftp://127.0.0.1/x"},
+        {"notificationUrl": "https://" + "a" * 3000 + ".example/"},
+        {"notificationUrl": ["http://127.0.0.1/x"]},
+        {"lifecycleNotificationUrl": 7},
+        {"expirationDateTime": "9999-12-31T23:59:59-14:00"},
+        {"expirationDateTime": "0001-01-01T00:00:00+14:00"},
+        {"resource": "me/calendars//events"},
+        {"resource": {"path": "me/events"}},
+        {"changeType": ""},
+        {"changeType": ","},
+        {"includeResourceData": "yes"},
+        {"latestSupportedTlsVersion": "v9"},
+        {"clientState": "\u0000" * 200},
+    ],
+)
+def test_junk_is_a_4xx_and_nothing_is_stored(graph, notification_receiver, junk):
+    body = subscription_body(notification_receiver, **junk) if isinstance(junk, dict) else junk
+    response = graph("POST", "/subscriptions", json=body)
+    assert 400 <= response.status_code < 500, response.text
+    assert "error" in response.json()
+    assert control.subscriptions() == []
+
+
+def test_junk_in_a_renewal_or_a_page_link_is_a_4xx(graph, notification_receiver):
+    created = subscribe(graph, notification_receiver)
+    path = f"/subscriptions/{created['id']}"
+    for body in ([], {"expirationDateTime": "soon"}, {"notificationUrl": 5}, {"id": "x"}):
+        assert graph("PATCH", path, json=body).status_code == 400, body
+    for token in ("%%%", "LTU=", "bm90LWEtbnVtYmVy"):  # junk, "-5", "not-a-number"
+        assert graph("GET", f"/subscriptions?$skiptoken={token}").status_code == 400, token
+    assert graph("GET", path).json()["expirationDateTime"] == created["expirationDateTime"]
+
+
 def test_subscriptions_need_a_valid_token(sandbox, http, notification_receiver):
     response = http.post(
         sandbox.graph_url + "/subscriptions", json=subscription_body(notification_receiver)
