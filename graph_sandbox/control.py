@@ -266,9 +266,7 @@ def faults_set(
 
 
 def faults_clear() -> None:
-    with store.writing():
-        FaultRule.objects.all().delete()
-    faults.forget_random_state()
+    _rules_clear(FaultRule)
 
 
 def mailbox_concurrency_set(limit: int) -> None:
@@ -546,8 +544,12 @@ def deliveries_set(
 
 
 def deliveries_clear() -> None:
+    _rules_clear(DeliveryRule)
+
+
+def _rules_clear(model: type[FaultRule] | type[DeliveryRule]) -> None:
     with store.writing():
-        DeliveryRule.objects.all().delete()
+        model.objects.all().delete()
     faults.forget_random_state()
 
 

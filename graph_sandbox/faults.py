@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from django.db.models import F
 
 from graph_sandbox import store
-from graph_sandbox.models import FaultRule, FaultTarget
+from graph_sandbox.models import ChanceRule, FaultRule, FaultTarget
 
 FAULT_KINDS = ("429", "503", "slow", "drop", "drop_after")
 
@@ -65,7 +65,7 @@ def forget_random_state() -> None:
         _rngs.clear()
 
 
-def fires(rule) -> bool:
+def fires(rule: ChanceRule) -> bool:
     """Whether ``rule`` (a ``FaultRule`` or ``DeliveryRule``) strikes now.
 
     ``rule.fraction`` of the calls are hit (repeatably with ``rule.seed``); a
@@ -85,13 +85,13 @@ def fires(rule) -> bool:
         )
 
 
-def pick_kind(rule) -> str:
+def pick_kind(rule: ChanceRule) -> str:
     """One of ``rule.kinds``, from the rule's own random sequence."""
     with _rng_lock:
         return _rng(rule).choice(rule.kinds)
 
 
-def _rng(rule) -> random.Random:
+def _rng(rule: ChanceRule) -> random.Random:
     key = (rule._meta.label, rule.pk)
     if key not in _rngs:
         _rngs[key] = random.Random(rule.seed)  # noqa: S311 - test faults, not secrets

@@ -256,21 +256,30 @@ class FaultTarget(models.TextChoices):
     ALL = "all", "Every call"
 
 
-class FaultRule(models.Model):
-    """Make some calls fail or slow down; see ``graph_sandbox.faults``."""
+class ChanceRule(models.Model):
+    """A rule that strikes ``fraction`` of what it matches (repeatably with ``seed``),
+    ``remaining`` times at most, doing one of ``kinds``; see ``faults.fires``."""
+
+    kinds = models.JSONField(default=list)
+    fraction = models.FloatField(default=1.0)
+    seed = models.IntegerField(null=True, blank=True)
+    remaining = models.PositiveIntegerField(null=True, blank=True)  # None: no limit
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class FaultRule(ChanceRule):
+    """Make some calls fail or slow down (``kinds`` among ``faults.FAULT_KINDS``)."""
 
     mailbox_address = models.CharField(max_length=254, blank=True)  # blank: every mailbox
     applies_to = models.CharField(
         max_length=8, choices=FaultTarget.choices, default=FaultTarget.GRAPH
     )
-    kinds = models.JSONField(default=list)  # among graph_sandbox.faults.FAULT_KINDS
-    fraction = models.FloatField(default=1.0)
     retry_after_seconds = models.PositiveIntegerField(default=1)
     slow_seconds = models.FloatField(default=3.0)
     latency_ms = models.PositiveIntegerField(default=0)
-    seed = models.IntegerField(null=True, blank=True)
-    remaining = models.PositiveIntegerField(null=True, blank=True)  # None: no limit
-    created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"{'/'.join(self.kinds) or 'latency'} for {self.mailbox_address or 'everyone'}"
@@ -390,19 +399,15 @@ class DeliveryTarget(models.TextChoices):
     ALL = "all", "Every notification"
 
 
-class DeliveryRule(models.Model):
-    """Make some deliveries go wrong the ways Graph's do; see ``subscriptions.controls``."""
+class DeliveryRule(ChanceRule):
+    """Make some notifications go wrong the ways Graph's do (``kinds`` among drop, delay,
+    duplicate, reorder); see ``control.deliveries_set``."""
 
-    kinds = models.JSONField(default=list)  # among drop, delay, duplicate, reorder
     applies_to = models.CharField(
         max_length=10, choices=DeliveryTarget.choices, default=DeliveryTarget.CHANGE
     )
     subscription_id = models.CharField(max_length=36, blank=True)  # blank: every subscription
-    fraction = models.FloatField(default=1.0)
     delay_seconds = models.FloatField(default=5.0)
-    seed = models.IntegerField(null=True, blank=True)
-    remaining = models.PositiveIntegerField(null=True, blank=True)  # None: no limit
-    created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"{'/'.join(self.kinds)} for {self.subscription_id or 'every subscription'}"

@@ -15,6 +15,7 @@ import pytest
 
 from graph_sandbox import control, demo
 from graph_sandbox.models import Notification, NotificationKind
+from tests.contract import conftest as contract
 from tests.contract.subscribing import CLIENT_STATE, subscribe
 from tests.support.htmlforms import forms_of
 from tests.support.net import free_port
@@ -27,24 +28,13 @@ PAGE = f"/graph-sandbox/mailboxes/{ADELE}/"
 pytestmark = [pytest.mark.slow]
 
 
-@pytest.fixture
-def graph(graph_sandbox_server):
-    """Adele signed in to the demo app; ``graph(method, path, json=…)``."""
-    sandbox = graph_sandbox_server
-    app = sandbox.msal_app()
-    flow = app.initiate_auth_code_flow(
-        ["Calendars.ReadWrite"], redirect_uri=sandbox.callback_url(), response_mode="form_post"
-    )
-    token = app.acquire_token_by_auth_code_flow(
-        flow, sandbox.sign_in(flow["auth_uri"], address=ADELE).fields
-    )["access_token"]
-    http = sandbox.session()
-
-    def call(method: str, path: str, **kwargs):
-        headers = {"Authorization": f"Bearer {token}"}
-        return http.request(method, sandbox.graph_url + path, headers=headers, timeout=30, **kwargs)
-
-    return call
+# Adele signed in to the demo app, as in the contract suite: graph(method, path, json=…).
+sandbox, http, tokens_for, graph = (
+    contract.sandbox,
+    contract.http,
+    contract.tokens_for,
+    contract.graph,
+)
 
 
 @pytest.fixture

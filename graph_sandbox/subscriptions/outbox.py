@@ -134,32 +134,25 @@ def _enqueue(
         )
         return 0
     delay = timedelta(seconds=rule.delay_seconds) if rule else timedelta(0)
-    row = Notification(
-        subscription_id=subscription_id,
-        mailbox=mailbox,
-        kind=kind,
-        url=url,
-        item=item,
-        enqueued_at=now,
-        enqueued_real=timezone.now(),
-        next_attempt_at=now + delay if action == "delay" else now,
-    )
-    if action == "reorder":
-        row.state, row.hold_until = NotificationState.HELD, now + delay
-    rows = [row]
-    if action == "duplicate":
-        rows.append(
-            Notification(
-                subscription_id=subscription_id,
-                mailbox=mailbox,
-                kind=kind,
-                url=url,
-                item=item,
-                enqueued_at=now,
-                enqueued_real=row.enqueued_real,
-                next_attempt_at=now + delay,
-            )
+    real_now = timezone.now()
+
+    def row(*, due: datetime) -> Notification:
+        return Notification(
+            subscription_id=subscription_id,
+            mailbox=mailbox,
+            kind=kind,
+            url=url,
+            item=item,
+            enqueued_at=now,
+            enqueued_real=real_now,
+            next_attempt_at=due,
         )
+
+    rows = [row(due=now + delay if action == "delay" else now)]
+    if action == "reorder":
+        rows[0].state, rows[0].hold_until = NotificationState.HELD, now + delay
+    if action == "duplicate":
+        rows.append(row(due=now + delay))
     Notification.objects.bulk_create(rows)
     transaction.on_commit(WAKE.set, using=DB)
     return len(rows)
