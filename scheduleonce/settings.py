@@ -315,6 +315,11 @@ if GRAPH_SANDBOX:
     GRAPH_SANDBOX_TLS_DIR = Path(
         env.str("GRAPH_SANDBOX_TLS_DIR", default=str(VAR_DIR / "graph_sandbox"))
     )
+    # Longest change-notification subscription it grants, in minutes. Microsoft's pages
+    # say 4,230 for Outlook resources (older) or 10,080 (newer); the product must cope with both.
+    GRAPH_SANDBOX_SUBSCRIPTION_MAX_MINUTES = env_int(
+        "GRAPH_SANDBOX_SUBSCRIPTION_MAX_MINUTES", default=4230, minimum=45
+    )
     # Its own store, apart from the product's tables (graph_sandbox.router).
     DATABASES["graph_sandbox"] = _tune_database(
         env.db_url(
