@@ -11,7 +11,7 @@ from django.db import connection, connections
 from tests.support.browser import Screenshots, chromium_browser, chromium_path
 from tests.support.net import free_port
 from tests.support.services import redis_available, require_services
-from tests.support.worker import CeleryBeat, CeleryWorker, WorkerPool
+from tests.support.worker import CeleryBeat, CeleryWorker
 
 if settings.GRAPH_SANDBOX:
     # The Graph sandbox plugin: the graph_sandbox_server fixture (see its docstring).
@@ -133,43 +133,35 @@ def _forget_broker_connections(app) -> None:
     app.amqp._producer_pool = None
 
 
-@pytest.fixture(scope="session")
-def _worker_pool():
-    """Real worker processes shared by the whole run (see tests.support.worker.WorkerPool)."""
-    from scheduleonce.celery import app
-
-    pool = WorkerPool(app)
-    yield pool
-    pool.stop_all()
-
-
 @pytest.fixture
-def celery_worker(transactional_db, _worker_pool):
+def celery_worker(transactional_db):
     """A real `celery worker` process on the configured broker and the test database."""
     _purge_broker()
-    worker = _worker_pool.lend(extra_env={})
+    worker = CeleryWorker(extra_env={})
+    worker.start()
     yield worker
-    _worker_pool.give_back(worker)
+    worker.kill()  # at once: a graceful stop takes seconds and is not what tests check
 
 
 @pytest.fixture
-def worker_factory(transactional_db, _worker_pool):
-    """Real worker processes with extra environment, lent from the run's pool.
+def worker_factory(transactional_db):
+    """Start real worker processes with extra environment; all are ended afterwards.
 
     The broker's queue is emptied first (not between workers: a second worker must
-    find what a killed first one left behind). A worker the test kills is not reused.
+    find what a killed first one left behind).
     """
     _purge_broker()
     workers: list[CeleryWorker] = []
 
     def start(concurrency: int = 2, **extra_env: str) -> CeleryWorker:
-        worker = _worker_pool.lend(concurrency=concurrency, extra_env=extra_env)
+        worker = CeleryWorker(extra_env=extra_env, concurrency=concurrency)
+        worker.start()
         workers.append(worker)
         return worker
 
     yield start
     for worker in workers:
-        _worker_pool.give_back(worker)
+        worker.kill()  # at once: a graceful stop takes seconds and is not what tests check
 
 
 @pytest.fixture
@@ -185,7 +177,7 @@ def beat_factory(transactional_db, tmp_path):
 
     yield start
     for beat in beats:
-        beat.stop()
+        beat.kill()
 
 
 @pytest.fixture

@@ -5,19 +5,15 @@ DATABASE_URL pointed at the test database, so tasks it runs change what the
 test then reads. It uses whatever broker the test run is configured with:
 Redis in CI, the embedded filesystem broker locally.
 
-Starting and stopping a worker costs seconds, so workers are kept for the whole run
-in a ``WorkerPool`` and lent to one test at a time (by their concurrency and extra
-environment). Between tests a pooled worker consumes nothing (its consumer of the
-queue is cancelled, and it is given back only when it holds no task), so a test sees
-exactly what a freshly started worker would; a worker a test killed is dropped, and
-the pool stops the rest at the end of the run.
+A graceful stop of a worker costs seconds (its pool winds down); its shutdown is not
+what these tests check, so the fixtures end their workers at once (``kill``) when the
+test is over.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -54,7 +50,6 @@ class CeleryWorker:
         self.name = f"{name}-{os.getpid()}-{id(self)}"
         self.process: subprocess.Popen | None = None
         self.lines: list[str] = []
-        self._since = 0  # output before this line belongs to earlier tests
         self._ready = threading.Event()
 
     def start(self, timeout: float = 60) -> None:
@@ -107,23 +102,10 @@ class CeleryWorker:
                 self._ready.set()
 
     def output(self) -> str:
-        return "".join(self.lines[self._since :][-200:])
+        return "".join(self.lines[-200:])
 
     def all_output(self) -> str:
-        """Everything it printed since it was lent to the current test."""
-        return "".join(self.lines[self._since :])
-
-    @property
-    def hostname(self) -> str:
-        return f"{self.name}@{socket.gethostname()}"
-
-    def lent(self) -> None:
-        """A new test uses this worker: its output starts here."""
-        self._since = len(self.lines)
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return "".join(self.lines)
 
     def kill(self) -> None:
         """SIGKILL the whole worker (main process and its pool), as a crash would."""
@@ -148,71 +130,6 @@ class CeleryWorker:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-
-
-QUEUE = "celery"
-
-
-def _replied(replies: list | None, hostname: str) -> bool:
-    return any(hostname in reply for reply in replies or [])
-
-
-class WorkerPool:
-    """Worker processes kept for the whole run, each lent to one test at a time."""
-
-    def __init__(self, app) -> None:
-        self._app = app
-        self._idle: dict[tuple, list[CeleryWorker]] = {}
-        self._all: list[CeleryWorker] = []
-
-    @staticmethod
-    def _key(concurrency: int, extra_env: dict[str, str]) -> tuple:
-        return (concurrency, tuple(sorted(extra_env.items())))
-
-    def lend(self, *, concurrency: int = 2, extra_env: dict[str, str]) -> CeleryWorker:
-        """An idle worker started the same way, or a new one."""
-        idle = self._idle.setdefault(self._key(concurrency, extra_env), [])
-        while idle:
-            worker = idle.pop()
-            control = self._app.control
-            if worker.alive and _replied(
-                control.add_consumer(QUEUE, destination=[worker.hostname], reply=True, timeout=5),
-                worker.hostname,
-            ):
-                worker.lent()
-                return worker
-            worker.kill()
-        worker = CeleryWorker(extra_env=extra_env, concurrency=concurrency)
-        worker.start()
-        self._all.append(worker)
-        return worker
-
-    def give_back(self, worker: CeleryWorker) -> None:
-        """Keep it for the next test if it is alive, consumes nothing and holds no task."""
-        if not worker.alive:
-            return
-        if self._quiet(worker):
-            self._idle[self._key(worker.concurrency, worker.extra_env)].append(worker)
-        else:
-            worker.kill()  # it still holds work of the test that ended: not reusable
-
-    def _quiet(self, worker: CeleryWorker) -> bool:
-        control, name = self._app.control, worker.hostname
-        cancelled = control.cancel_consumer(QUEUE, destination=[name], reply=True, timeout=5)
-        if not _replied(cancelled, name):
-            return False
-        inspect = control.inspect(destination=[name], timeout=5)
-        for held in (inspect.active(), inspect.reserved(), inspect.scheduled()):
-            if held is None or held.get(name):
-                return False
-        return True
-
-    def stop_all(self) -> None:
-        # Ask them all at once: each takes a few seconds to shut down.
-        for worker in self._all:
-            worker.request_stop()
-        for worker in self._all:
-            worker.wait_stopped()
 
 
 class CeleryBeat(CeleryWorker):
