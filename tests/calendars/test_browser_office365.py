@@ -38,8 +38,9 @@ def sign_in_on_the_sandbox(tab, shots, *, address: str, password: str, step: str
 
 
 def test_host_connects_office365_in_the_browser(
-    live_server, graph_sandbox_server, host, chromium, screenshots
+    live_server, graph_sandbox_server, host, chromium, screenshots, settings
 ):
+    settings.SITE_URL = live_server.url  # Microsoft answers at SITE_URL's redirect URI
     sandbox = graph_sandbox_server
     off_loop(lambda: sandbox.set_pages_url(live_server.url))
     msal_app._HTTP_CACHE.clear()  # MSAL keeps the discovery document (with the page URL)
@@ -114,11 +115,12 @@ def test_host_connects_office365_in_the_browser(
 
 
 def test_microsofts_cross_site_post_is_completed_from_our_own_origin(
-    live_server, graph_sandbox_server, host, chromium, screenshots
+    live_server, graph_sandbox_server, host, chromium, screenshots, settings
 ):
     """With real Microsoft the callback POST comes from another site, so the browser
     leaves out our SameSite=Lax session cookie. Here the sandbox's pages run on
     another site (127.0.0.1 vs localhost) to show the product copes."""
+    settings.SITE_URL = live_server.url
     sandbox = graph_sandbox_server
     assert urlsplit(sandbox.pages_url).hostname != urlsplit(live_server.url).hostname
     shots = screenshots
@@ -144,4 +146,44 @@ def test_microsofts_cross_site_post_is_completed_from_our_own_origin(
     # First the cookie-less cross-site POST (answered with the re-post page), then ours.
     assert callbacks == [200, 302]
     assert the_connection().account_email == "megan@contoso.example"
+    context.close()
+
+
+def test_setup_reached_under_another_host_name_connects_through_site_url(
+    live_server, graph_sandbox_server, host, chromium, screenshots, settings
+):
+    """The host opens Setup as http://localhost:<port> while SITE_URL names
+    http://127.0.0.1:<port>: Microsoft answers at SITE_URL's redirect URI (the registered
+    one), and the browser is handed back to localhost, where it is logged in."""
+    port = urlsplit(live_server.url).port
+    settings.SITE_URL = f"http://127.0.0.1:{port}"
+    here = f"http://localhost:{port}"
+    sandbox = graph_sandbox_server
+    off_loop(lambda: sandbox.set_pages_url(here))
+    msal_app._HTTP_CACHE.clear()
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    answered_at = []
+    page.on(
+        "request",
+        lambda r: answered_at.append(r.url) if "/office365/callback/" in r.url else None,
+    )
+    page.goto(f"{here}/accounts/login/?next=/setup/integration/calendar/")
+    page.fill('input[name="username"]', host.email)
+    page.fill('input[name="password"]', "alice-password-1")
+    page.get_by_role("button", name="Log in").click()
+
+    page.get_by_role("button", name="or sign in in this tab").click()
+    sign_in_on_the_sandbox(
+        page, screenshots, address="adele@contoso.example", password=sandbox.password, step="c"
+    )
+
+    expect(page.get_by_test_id("account-email")).to_have_text("adele@contoso.example")
+    screenshots.take(page, "connected")
+    assert page.url == f"{here}/setup/integration/calendar/"
+    assert [urlsplit(url).netloc for url in answered_at] == [
+        f"127.0.0.1:{port}",
+        f"localhost:{port}",
+    ]
+    assert the_connection().account_email == "adele@contoso.example"
     context.close()

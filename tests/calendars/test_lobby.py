@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from cryptography.fernet import Fernet
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -91,7 +92,7 @@ def test_connect_sends_the_host_to_microsoft_with_pkce_and_form_post(host_client
     }
     assert query["response_mode"] == "form_post"
     assert query["code_challenge_method"] == "S256"
-    assert query["redirect_uri"] == "http://testserver" + CALLBACK
+    assert query["redirect_uri"] == settings.SITE_URL + CALLBACK
 
 
 def test_the_callback_connects_and_the_lobby_shows_account_calendars_and_expiry(

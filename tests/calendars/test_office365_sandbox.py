@@ -293,3 +293,38 @@ def test_beats_keepalive_runs_in_a_real_worker(browser, sandbox, worker_factory)
 
     wait_until(slid, timeout=60, message="the worker did not keep the connection alive")
     assert connection.status == ConnectionStatus.CONNECTED
+
+
+def test_a_host_on_another_allowed_host_name_connects_through_the_site_url(
+    client, host, sandbox, settings
+):
+    """Setup reached as http://localhost:8000 while SITE_URL is http://127.0.0.1:8000:
+    Microsoft is sent SITE_URL's registered redirect URI (never the request's host, which
+    real Microsoft refuses with AADSTS50011), answers there, and the browser is handed
+    back to the host name it started on, where its session is."""
+    from django.test import Client
+
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    client.defaults["HTTP_HOST"] = "localhost:8000"
+    client.force_login(host)
+    started = client.post(CONNECT)
+    assert started.status_code == 302, started.content[:500]
+    answer = sandbox.sign_in(started["Location"], address=ADELE)
+    assert answer.redirect_uri == "http://127.0.0.1:8000" + CALLBACK
+
+    # Microsoft's form_post reaches SITE_URL's host name, where this browser has no
+    # session: it is sent on to where the sign-in started, without the code in a URL.
+    at_site_url = Client(HTTP_HOST="127.0.0.1:8000").post(CALLBACK, answer.fields)
+    assert at_site_url.status_code == 303
+    onward = at_site_url["Location"]
+    assert onward.startswith("http://localhost:8000" + CALLBACK + "?")
+    assert answer.fields["code"] not in onward
+    assert not CalendarConnection.objects.exists()
+
+    landed = client.get(onward.removeprefix("http://localhost:8000"))
+    assert landed.status_code == 302
+    assert "Connected Office 365 as adele@contoso.example" in client.get(LOBBY).content.decode()
+    assert CalendarConnection.objects.get().host == host
+    # The hand-over works once.
+    again = client.get(onward.removeprefix("http://localhost:8000"), follow=True)
+    assert "does not belong to a sign-in you started here" in again.content.decode()
