@@ -178,7 +178,11 @@ def pushes_failed_for(*, connection: CalendarConnection | None) -> list[FailedPu
 
 
 def pushes_unsettled_count(*, connection: CalendarConnection | None) -> int:
-    """How many pushes into ``connection``'s calendars are on their way (pending or waiting)."""
+    """How many pushes into ``connection``'s calendars are on their way (pending or waiting).
+
+    For a disconnected account: what goes out when the host reconnects it (bookings made
+    meanwhile have their rows there too, ``booking.selectors.target_calendars_for``).
+    """
     if connection is None:
         return 0
     return PushedEvent.objects.filter(
@@ -225,14 +229,18 @@ def connection_status_lines() -> list[ConnectionStatusLine]:
     lines = []
     for connection in connections:
         count = counts.get(connection.pk, {})
+        pending, waiting = count.get("pending", 0), count.get("waiting", 0)
+        if not connection.is_connected:
+            # Pending pushes of a lost account cannot go out either: they go on reconnect.
+            pending, waiting = 0, pending + waiting
         lines.append(
             ConnectionStatusLine(
                 connection=connection,
                 busy_calendars=connection.busy_calendars,
                 last_synced_at=None if connection.never_synced else connection.stalest_sync,
                 sync_errors=connection.sync_errors,
-                pending=count.get("pending", 0),
-                waiting=count.get("waiting", 0),
+                pending=pending,
+                waiting=waiting,
                 failed=count.get("failed", 0),
             )
         )

@@ -430,7 +430,7 @@ def _expired(connection) -> str:
 
 def test_bookings_made_while_disconnected_go_out_after_reconnecting(client, adele, intro, o365):
     client.post(reverse("calendars:disconnect", args=[adele.pk]))
-    made, _ = _book_without_rows(client)
+    made, _ = _book_while_disconnected(client)
 
     connect_host(client, o365, reconnect="1")
 
@@ -446,7 +446,7 @@ def test_after_switching_accounts_every_future_booking_goes_to_the_new_main_cale
     early, early_row = book_one(client)
     push(early_row)
     client.post(reverse("calendars:disconnect", args=[adele.pk]))
-    late, _ = _book_without_rows(client, index=2)
+    late, _ = _book_while_disconnected(client, index=2)
 
     megan = connect_host(client, o365, address=MEGAN)
 
@@ -461,9 +461,35 @@ def test_after_switching_accounts_every_future_booking_goes_to_the_new_main_cale
     assert len(ours(o365)) == 1
 
 
-def _book_without_rows(client, *, index: int = 0) -> tuple[dict, None]:
-    """Book while no calendar is connected: the booking stands, nothing is pushed yet."""
+def _book_while_disconnected(client, *, index: int = 0) -> tuple[dict, PushedEvent]:
+    """Book while the calendar is disconnected: the booking stands, and its push waits in
+    the disconnected account (Setup counts it) until the host reconnects."""
     start, _ = offered(client, "intro", first=tomorrow())[index]
     [made] = book_starts(client, "intro", [start])
-    assert rows_for(made["id"]) == []
-    return made, None
+    [row] = rows_for(made["id"])
+    assert row.state == PushState.WAITING
+    return made, row
+
+
+def test_setup_and_calendar_status_count_every_update_that_goes_out_on_reconnect(
+    client, adele, intro, o365, capsys
+):
+    """After a revoke, with one push under way and one booking made while disconnected,
+    both go out on reconnect: Setup and ``calendar_status`` say 2, not 1."""
+    from django.core.management import call_command
+
+    o365.control.grants_revoke(ADELE)
+    CalendarConnection.objects.filter(pk=adele.pk).update(token_cache=_expired(adele))
+    _, under_way = book_one(client, index=0)
+    assert push(under_way) == "waiting"  # finds the sign-in gone: disconnected
+    _book_while_disconnected(client, index=1)
+
+    lobby = client.get(reverse("calendars:integration")).content.decode()
+    assert "2 booking updates wait until you reconnect" in lobby
+    call_command("calendar_status")
+    assert "pending=0 waiting=2 failed=0" in capsys.readouterr().out
+
+    connect_host(client, o365, reconnect="1")
+    for row in PushedEvent.objects.filter(state=PushState.PENDING):
+        assert push(row) == "synced"
+    assert len(ours(o365)) == 2
