@@ -14,6 +14,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from scheduleonce.envtools import (
+    env_choice,
     env_count,
     env_flag,
     env_int,
@@ -307,6 +308,12 @@ if GRAPH_SANDBOX:
     GRAPH_SANDBOX_PAGES_URL = env.str("GRAPH_SANDBOX_PAGES_URL", default=SITE_URL).rstrip("/")
     GRAPH_SANDBOX_TLS_DIR = Path(
         env.str("GRAPH_SANDBOX_TLS_DIR", default=str(VAR_DIR / "graph_sandbox"))
+    )
+    # How its token answers name Graph scopes: "short" (Calendars.ReadWrite, as Microsoft's
+    # live answers commonly do) or "uri" (https://graph.microsoft.com/Calendars.ReadWrite,
+    # as Microsoft's documentation shows). The product must cope with both.
+    GRAPH_SANDBOX_SCOPE_FORM = env_choice(
+        "GRAPH_SANDBOX_SCOPE_FORM", choices=("short", "uri"), default="short"
     )
     # Its own store, apart from the product's tables (graph_sandbox.router).
     DATABASES["graph_sandbox"] = _tune_database(

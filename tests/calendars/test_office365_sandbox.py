@@ -328,3 +328,56 @@ def test_a_host_on_another_allowed_host_name_connects_through_the_site_url(
     # The hand-over works once.
     again = client.get(onward.removeprefix("http://localhost:8000"), follow=True)
     assert "does not belong to a sign-in you started here" in again.content.decode()
+
+
+def _token_requests(sandbox, after: int) -> int:
+    return sum(1 for c in sandbox.control.request_log(after_id=after) if c.path.endswith("/token"))
+
+
+def _access_token_expires_in(connection, seconds: int) -> None:
+    state = json.loads(crypto.decrypt(connection.token_cache))
+    for entry in state["AccessToken"].values():
+        entry["expires_on"] = str(int(time.time()) + seconds)
+    CalendarConnection.objects.filter(pk=connection.pk).update(
+        token_cache=crypto.encrypt(json.dumps(state))
+    )
+
+
+@pytest.mark.parametrize("scope_form", ["short", "uri"])
+def test_an_access_token_is_reused_until_it_nears_expiry_whatever_form_scopes_come_in(
+    browser, sandbox, settings, scope_form
+):
+    """Microsoft's token answers name scopes as short names ("Calendars.ReadWrite") or,
+    as its documentation shows, full URIs ("https://graph.microsoft.com/Calendars.ReadWrite").
+    MSAL matches cached scopes literally; either way each Graph call must not spend a
+    refresh grant: one refresh an hour, not one per call."""
+    from calendars.providers import get_provider
+
+    settings.GRAPH_SANDBOX_SCOPE_FORM = scope_form
+    connect(browser, sandbox)
+    connection = CalendarConnection.objects.get()
+    [cached] = json.loads(crypto.decrypt(connection.token_cache))["AccessToken"].values()
+    uri = "https://graph.microsoft.com/Calendars.ReadWrite"
+    assert (uri in cached["target"].split()) == (scope_form == "uri")
+    before = sandbox.control.request_log()[-1].id
+
+    tokens = {access_token_for(connection=connection) for _ in range(3)}
+    for _ in range(3):
+        calendar_list_refresh(connection=connection)
+    # MSAL's own silent lookup finds it too (what runs under the refresh lock).
+    connection.refresh_from_db()
+    silent = get_provider("office365").acquire_access_token(
+        token_state=crypto.decrypt(connection.token_cache), account_id=connection.account_id
+    )
+
+    assert _token_requests(sandbox, before) == 0
+    assert tokens == {silent.token}
+
+    # Five minutes before it expires it counts as stale: one refresh, then reuse again.
+    _access_token_expires_in(connection, 4 * 60)
+    fresh = {access_token_for(connection=connection) for _ in range(3)}
+    for _ in range(3):
+        calendar_list_refresh(connection=connection)
+
+    assert _token_requests(sandbox, before) == 1
+    assert len(fresh) == 1 and fresh != tokens
