@@ -28,6 +28,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -47,6 +48,7 @@ from calendars.models import (
 )
 from calendars.providers import CalendarProvider, ProviderError
 from calendars.providers.base import BusyChanges, BusyEvent
+from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, mailbox_slot
 from calendars.services.tokens import with_provider
 
@@ -91,6 +93,7 @@ def connection_sync(
     when another worker is syncing it or it is not connected, ``waiting`` when the
     sign-in turned out to be gone (the connection is then disconnected).
     """
+    leases_give_back_owed()
     connection = CalendarConnection.objects.filter(
         pk=connection_id, status=ConnectionStatus.CONNECTED
     ).first()
@@ -104,11 +107,18 @@ def connection_sync(
             try:
                 return _sync_calendars(connection=connection, attempt=attempt)
             finally:
-                CalendarConnection.objects.filter(
-                    pk=connection.pk, sync_claimed_until=until
-                ).update(sync_claimed_until=None)
+                lease_give_back(
+                    what=f"sync lease of connection {connection.pk}",
+                    release=partial(_unclaim, connection_id=connection.pk, until=until),
+                )
     except MailboxBusy:
         return SyncOutcome("busy", retry_in=busy_mailbox_delay())
+
+
+def _unclaim(*, connection_id: int, until: datetime) -> None:
+    CalendarConnection.objects.filter(pk=connection_id, sync_claimed_until=until).update(
+        sync_claimed_until=None
+    )
 
 
 def _claim(*, connection_id: int, now: datetime) -> datetime | None:

@@ -8,6 +8,7 @@ inspected. ``test_workers.py`` runs the same code in real worker processes.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -493,3 +494,61 @@ def test_setup_and_calendar_status_count_every_update_that_goes_out_on_reconnect
     for row in PushedEvent.objects.filter(state=PushState.PENDING):
         assert push(row) == "synced"
     assert len(ours(o365)) == 2
+
+
+@pytest.mark.postgres
+def test_a_push_that_loses_the_database_gives_its_slot_and_row_back_at_the_next_connection(
+    client, adele, intro, o365
+):
+    """PostgreSQL drops the worker's connection while Microsoft makes the event, and stays
+    away a moment: the push can record nothing and give nothing back. The worker's next
+    task gives back the mailbox slot and the row at once, instead of both staying held
+    for CALENDAR_TASK_LEASE (120 s)."""
+    from django.db import connection
+
+    from calendars.models import MailboxSlot
+    from calendars.services.mailbox_slots import mailbox_slots_busy
+
+    _, row = book_one(client)
+    o365.control.faults_set(latency_ms=3000, mailbox=ADELE)  # Microsoft takes its time
+    outcome: dict = {}
+
+    def worker():
+        try:
+            outcome["status"] = pushed_event_push(pushed_event_id=row.pk).status
+        except Exception as error:  # the database went away: reported below
+            outcome["error"] = error
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    deadline = timezone.now() + timedelta(seconds=20)
+    while not (
+        MailboxSlot.objects.exclude(holder="").exists()
+        and PushedEvent.objects.filter(pk=row.pk, create_request__isnull=False).exists()
+    ):
+        assert timezone.now() < deadline, "the push never took its slot and row"
+    time.sleep(1)  # the create request is on its way to Microsoft
+    saved = dict(connection.settings_dict)
+    with connection.cursor() as cursor:  # PostgreSQL drops the worker's connection...
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connection.settings_dict["PORT"] = "9"  # ...and takes no new ones for a while
+    try:
+        thread.join(30)
+    finally:
+        connection.settings_dict.update(saved)
+    assert "error" in outcome, outcome
+    assert len(ours(o365)) == 1  # Microsoft made the event; we could not record it
+    assert mailbox_slots_busy(mailbox=adele.mailbox_key) == 1
+
+    o365.control.faults_clear()
+    assert push(row) == "synced", outcome  # the worker's next task, a moment later
+
+    assert mailbox_slots_busy(mailbox=adele.mailbox_key) == 0
+    row.refresh_from_db()
+    assert (row.claimed_by, row.claimed_until) == ("", None)
+    assert len(ours(o365)) == 1  # the retried create was answered with the same event
