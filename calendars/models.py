@@ -66,6 +66,8 @@ class CalendarConnection(models.Model):
     expiry_warned_days = models.PositiveSmallIntegerField(null=True, blank=True)
     # Calendars seen at the last import that we do not offer (shared, rooms, read-only).
     calendars_skipped = models.PositiveIntegerField(default=0)
+    # Those calendars, for Setup to name: [{"name": ..., "owner": address}, ...].
+    calendars_skipped_names = models.JSONField(default=list, blank=True, editable=False)
     calendars_refreshed_at = models.DateTimeField(null=True, blank=True)
     # The last temporary failure to refresh the sign-in (cleared on success); no secrets.
     last_token_error = models.CharField(max_length=300, blank=True, default="")

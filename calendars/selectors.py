@@ -98,7 +98,9 @@ class SyncStatus:
     """How a calendar's busy time is kept, in words for the host."""
 
     used_for_busy: bool
-    synced: str  # "Last synced 3 minutes ago", "Never synced" or "Not used for busy time"
+    # "Last synced 3 minutes ago", "Never synced", "Not used for busy time", or for an
+    # unused default calendar what it will be used for.
+    synced: str
     error: str  # "" or a sentence, e.g. "Microsoft was busy (throttled); we'll try again at 10:42."
 
 
@@ -118,7 +120,14 @@ def calendar_sync_status(
     """The calendar's sync state for Setup (no queries: reads the calendar's own fields)."""
     now = now or timezone.now()
     used = calendar.busy_horizon_days > 0
-    if not used:
+    if not used and calendar.is_default:
+        # No page reads it yet (say, right after a first connect), but every new page
+        # makes it its main booking calendar, whose busy time is always read.
+        synced = (
+            "Main booking calendar of new booking pages: its busy time is read as soon "
+            "as one takes bookings"
+        )
+    elif not used:
         synced = "Not used for busy time"
     elif calendar.last_synced_at is None:
         synced = "Never synced"

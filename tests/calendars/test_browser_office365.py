@@ -77,7 +77,8 @@ def test_host_connects_office365_in_the_browser(
     expect(calendars).to_contain_text("Calendar")
     expect(calendars).to_contain_text("Personal")
     expect(calendars).not_to_contain_text("Megan Bowen")
-    expect(tab.get_by_test_id("skipped-note")).to_contain_text("2 skipped")
+    expect(tab.get_by_test_id("skipped-note")).to_contain_text("Megan Bowen")
+    expect(tab.get_by_test_id("skipped-note")).to_contain_text("Conference Room Rainier")
     shots.take(tab, "connected")
 
     # The first tab noticed and shows the connection too.

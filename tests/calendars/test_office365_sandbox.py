@@ -105,10 +105,11 @@ def test_connect_imports_owned_calendars_and_shows_account_and_expiry(
     assert 'data-testid="valid-until"' in page
     names = sorted(connection.calendars.values_list("name", "is_default"))
     assert names == [("Calendar", True), ("Personal", False)]
-    assert "Megan Bowen" not in page  # shared with Adele: skipped
-    assert "Conference Room Rainier" not in page  # a room: skipped
     assert connection.calendars_skipped == 2
-    assert "not supported: 2 skipped" in page
+    # Shared with Adele, and a room: skipped, and named.
+    assert "so these were skipped:" in page
+    assert "Megan Bowen (megan@contoso.example)" in page
+    assert "Conference Room Rainier (rainier@contoso.example)" in page
     assert established == [(connection.pk, True)]
     assert connection.refresh_expires_at - connection.refresh_issued_at == timedelta(days=90)
     # The booking app listens: the default calendar became the page's main booking calendar.
