@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -171,10 +172,13 @@ def callback(request: HttpRequest, provider_key: str) -> HttpResponse:
     answer = {name: params[name] for name in OAUTH_FIELDS if name in params}
     if request.method == "POST":
         onward = handoff_park(answer=answer, here=request_origin(request), path=request.path)
-        if onward is not None:  # started under another host name: its session is there
-            response = HttpResponseRedirect(onward)
-            response.status_code = 303  # see other, by GET
-            return response
+        if onward is not None:
+            # Started under another host name: its session is there. A page that moves
+            # on by itself (a GET, which carries the SameSite=Lax cookie), not a redirect:
+            # the sign-in page's own form-action might refuse a redirect elsewhere.
+            context = {"onward": onward, "origin": urlsplit(onward).netloc}
+            context["provider_name"] = provider.name
+            return render(request, "calendars/callback_handoff.html", context)
     elif HANDOFF_PARAM in request.GET and request.user.is_authenticated:
         answer = handoff_collect(handle=request.GET[HANDOFF_PARAM]) or {}
     if not request.user.is_authenticated:

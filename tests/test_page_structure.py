@@ -11,10 +11,7 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 
-from booking.services import Invitee, QuestionData, booking_create, page_create
-from booking.tokens import booking_paths
-from calendars.models import Calendar, CalendarConnection
-from tests.support.booking import at, editor_data, workday
+from tests.support.booking import editor_data
 
 pytestmark = pytest.mark.django_db
 
@@ -104,30 +101,6 @@ def assert_well_formed(response) -> None:
     assert sorted({i for i in page.ids if page.ids.count(i) > 1}) == []
     assert page.blocks_in_p == [], f"blocks inside a <p>: {page.blocks_in_p}"
     assert (page.h1, page.main) == (1, 1)
-
-
-@pytest.fixture
-def alices_things(host):
-    """A page with a question of each kind, a connected calendar and one booking."""
-    connection = CalendarConnection.objects.create(
-        host=host, provider="office365", account_id="uid.tid", account_email="alice@contoso.com"
-    )
-    Calendar.objects.create(connection=connection, remote_id="A", name="Calendar", is_default=True)
-    page = page_create(
-        host=host,
-        fields={"title": "Intro call", "slug": "intro"},
-        questions=[
-            QuestionData(label="Company", kind="text", required=True),
-            QuestionData(label="Size", kind="choice", options=("Small", "Large")),
-            QuestionData(label="Phone", kind="phone"),
-        ],
-    )
-    booking = booking_create(
-        page=page,
-        start=at(workday("Europe/London"), 10),
-        invitee=Invitee(name="Dana", email="dana@example.com", time_zone="Asia/Kolkata"),
-    )
-    return page, connection, booking_paths(booking)
 
 
 def test_setup_pages_are_well_formed(host_client, alices_things):

@@ -4,25 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('calendars', '0003_push_and_sync'),
+        ("calendars", "0003_push_and_sync"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SignInHandoff',
+            name="SignInHandoff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(max_length=255, unique=True)),
-                ('origin', models.CharField(max_length=255)),
-                ('answer', models.TextField(blank=True, default='', editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("state", models.CharField(max_length=255, unique=True)),
+                ("origin", models.CharField(max_length=255)),
+                ("answer", models.TextField(blank=True, default="", editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.AddField(
-            model_name='calendarconnection',
-            name='calendars_skipped_names',
+            model_name="calendarconnection",
+            name="calendars_skipped_names",
             field=models.JSONField(blank=True, default=list, editable=False),
         ),
     ]
