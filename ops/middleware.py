@@ -25,7 +25,6 @@ from ops.error_answers import (
 )
 
 BAD_LENGTH = "The Content-Length header must be a number of bytes."
-TOO_MANY_FIELDS = "Too many query parameters or form fields (at most 1000)."
 TOO_BIG = "The request body is too large."
 
 
@@ -77,8 +76,10 @@ def _unreadable(request: HttpRequest) -> HttpResponse | None:
         return None
     try:
         request.GET  # noqa: B018  (parsing it is the point)
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            request.POST  # noqa: B018  (a form body; a JSON body is left to the view)
+        if request.content_type == "application/x-www-form-urlencoded":
+            # A form body, read as Django's CSRF check would (bounded by
+            # DATA_UPLOAD_MAX_MEMORY_SIZE); JSON and uploads are left to the view.
+            request.POST  # noqa: B018
     except SuspiciousOperation as refused:
         return _refusal(refused)
     return None
@@ -89,7 +90,8 @@ def _refusal(error: SuspiciousOperation) -> HttpResponse:
     if isinstance(error, RequestDataTooBig):
         return json_error(413, TOO_BIG, {"body": [TOO_BIG]})
     if isinstance(error, (TooManyFieldsSent, TooManyFilesSent)):
-        message = TOO_MANY_FIELDS
+        most = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        message = f"Too many query parameters or form fields (at most {most})."
     else:
         message = STATUS_MESSAGES[400]
     return json_error(400, message, {"body": [message]})

@@ -193,3 +193,22 @@ def test_brackets_inside_text_do_not_count_as_nesting(client, page, settings):
     response = client.post(bookings_url(page), data=body, content_type="application/json")
 
     assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize("path", ["/api/booking-pages/x/slots", "/setup/"])
+def test_a_database_failure_outside_any_view_is_answered_the_same_way(rf, path):
+    """Django's handler500 (production), as when a middleware's own query fails."""
+    from django.db import OperationalError
+
+    from ops.views import server_error
+
+    try:
+        raise OperationalError("connection refused")
+    except OperationalError:
+        response = server_error(rf.get(path))
+
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    if path.startswith("/api/"):
+        assert set(json.loads(response.content)) == {"message", "errors"}
+    assert "try again in a moment" in response.content.decode()
