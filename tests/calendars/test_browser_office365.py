@@ -37,6 +37,16 @@ def sign_in_on_the_sandbox(tab, shots, *, address: str, password: str, step: str
         accept.click()
 
 
+def connect_in_this_tab(page, base_url: str, host, sandbox, shots, address: str) -> None:
+    """Log in at ``base_url``, open Calendar integration, connect in the same tab."""
+    page.goto(f"{base_url}/accounts/login/?next=/setup/integration/calendar/")
+    page.fill('input[name="username"]', host.email)
+    page.fill('input[name="password"]', "alice-password-1")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="or sign in in this tab").click()
+    sign_in_on_the_sandbox(page, shots, address=address, password=sandbox.password, step="connect")
+
+
 def test_host_connects_office365_in_the_browser(
     live_server, graph_sandbox_server, host, chromium, screenshots, settings
 ):
@@ -132,15 +142,7 @@ def test_microsofts_cross_site_post_is_completed_from_our_own_origin(
         "response",
         lambda r: callbacks.append(r.status) if r.url.endswith("/office365/callback/") else None,
     )
-    page.goto(f"{live_server.url}/accounts/login/?next=/setup/integration/calendar/")
-    page.fill('input[name="username"]', host.email)
-    page.fill('input[name="password"]', "alice-password-1")
-    page.get_by_role("button", name="Log in").click()
-
-    page.get_by_role("button", name="or sign in in this tab").click()
-    sign_in_on_the_sandbox(
-        page, shots, address="megan@contoso.example", password=sandbox.password, step="connect"
-    )
+    connect_in_this_tab(page, live_server.url, host, sandbox, shots, "megan@contoso.example")
 
     expect(page.get_by_test_id("account-email")).to_have_text("megan@contoso.example")
     shots.take(page, "connected")
@@ -169,15 +171,7 @@ def test_setup_reached_under_another_host_name_connects_through_site_url(
         "request",
         lambda r: answered_at.append(r.url) if "/office365/callback/" in r.url else None,
     )
-    page.goto(f"{here}/accounts/login/?next=/setup/integration/calendar/")
-    page.fill('input[name="username"]', host.email)
-    page.fill('input[name="password"]', "alice-password-1")
-    page.get_by_role("button", name="Log in").click()
-
-    page.get_by_role("button", name="or sign in in this tab").click()
-    sign_in_on_the_sandbox(
-        page, screenshots, address="adele@contoso.example", password=sandbox.password, step="c"
-    )
+    connect_in_this_tab(page, here, host, sandbox, screenshots, "adele@contoso.example")
 
     expect(page.get_by_test_id("account-email")).to_have_text("adele@contoso.example")
     screenshots.take(page, "connected")
