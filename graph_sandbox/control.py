@@ -11,6 +11,8 @@ online meeting).
 
 from __future__ import annotations
 
+import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -25,19 +27,30 @@ from graph_sandbox.models import (
     Calendar,
     CalendarAccess,
     Consent,
+    DeliveryLogEntry,
+    DeliveryRule,
+    DeliveryTarget,
     Event,
     FaultRule,
     FaultTarget,
     Mailbox,
+    Notification,
     RefreshToken,
     RequestLogEntry,
     SandboxState,
+    Subscription,
     Tenant,
 )
 from graph_sandbox.requestlog import request_log_read
+from graph_sandbox.subscriptions import deliverylog, outbox
+from graph_sandbox.subscriptions import services as subscription_services
 
 # Deleted in this order by reset() (children first).
 _ALL_MODELS = (
+    Notification,
+    DeliveryRule,
+    DeliveryLogEntry,
+    Subscription,
     RequestLogEntry,
     FaultRule,
     AccessToken,
@@ -91,6 +104,45 @@ class LoggedCall:
     fault: str  # "", a fault kind, or "concurrency"
 
 
+@dataclass(frozen=True)
+class SandboxSubscription:
+    id: str
+    address: str  # the mailbox whose events it watches (its creator)
+    client_id: str  # the app that created it
+    resource: str  # as the app wrote it
+    calendar: str | None  # the watched calendar's name; None: every calendar of the mailbox
+    change_type: str
+    notification_url: str
+    lifecycle_notification_url: str
+    client_state: str | None
+    expires_at: datetime  # sandbox clock
+    reauthorize_by: datetime | None  # after a reauthorizationRequired challenge
+
+
+@dataclass(frozen=True)
+class LoggedDelivery:
+    id: int
+    at: datetime  # real time
+    sandbox_at: datetime  # sandbox clock
+    kind: str  # "validation", "change", "lifecycle" (or "mixed")
+    url: str
+    subscription_ids: list[str]
+    mailboxes: list[str]  # addresses of those subscriptions' mailboxes
+    body: str  # the JSON POSTed, or the validation token
+    status: int | None  # None: no answer, or nothing was sent
+    outcome: str  # validated, refused, delivered, failed, dropped
+    detail: str
+    latency_ms: float | None
+    age_ms: float | None  # from the change to this POST
+
+    @property
+    def value(self) -> list[dict]:
+        """The notifications in the body (``[]`` for a validation request)."""
+        if self.kind == "validation" or not self.body:
+            return []
+        return json.loads(self.body)["value"]
+
+
 # --- everything ----------------------------------------------------------------------
 
 
@@ -134,10 +186,15 @@ def app_register(
 def grants_revoke(address: str, *, client_id: str | None = None) -> int:
     """Revoke the user's grants (one app's, or all): the next refresh gets ``invalid_grant``.
 
+    The user's subscriptions (of those apps) get ``reauthorizationRequired``.
+
     Returns how many refresh tokens were revoked.
     """
     app = AppRegistration.objects.get(client_id=client_id) if client_id else None
-    return tokens.grants_revoke(mailbox=mailbox(address), app=app)
+    owner = mailbox(address)
+    revoked = tokens.grants_revoke(mailbox=owner, app=app)
+    subscription_services.reauthorization_demand_after_revocation(mailbox=owner, app=app)
+    return revoked
 
 
 def refresh_tokens_issued(address: str) -> int:
@@ -209,9 +266,7 @@ def faults_set(
 
 
 def faults_clear() -> None:
-    with store.writing():
-        FaultRule.objects.all().delete()
-    faults.forget_random_state()
+    _rules_clear(FaultRule)
 
 
 def mailbox_concurrency_set(limit: int) -> None:
@@ -355,3 +410,216 @@ def request_log(*, after_id: int = 0, path_prefix: str = "") -> list[LoggedCall]
         )
         for e in request_log_read(after_id=after_id, path_prefix=path_prefix)
     ]
+
+
+# --- change notifications ---------------------------------------------------------------------
+
+# The app that owns subscriptions_fill()'s subscriptions.
+OTHER_APP_CLIENT_ID = "0f0f0f0f-0000-4000-8000-00000000f111"
+
+
+def subscriptions(address: str | None = None) -> list[SandboxSubscription]:
+    """Live subscriptions (of one mailbox, or all), oldest first."""
+    rows = Subscription.objects.filter(expires_at__gt=clock.sandbox_now()).select_related(
+        "mailbox", "app", "calendar"
+    )
+    if address:
+        rows = rows.filter(mailbox=mailbox(address))
+    return [_subscription_value(s) for s in rows.order_by("created_at", "id")]
+
+
+def subscription_expire(subscription_id: str) -> None:
+    """Let a subscription run out now, as if nobody renewed it: it notifies nobody any more."""
+    with store.writing():
+        Subscription.objects.filter(graph_id=subscription_id).update(expires_at=clock.sandbox_now())
+
+
+def subscription_remove(subscription_id: str) -> None:
+    """Microsoft removes a subscription: ``subscriptionRemoved`` goes to its lifecycle URL."""
+    subscription_services.subscription_remove(subscription=_subscription(subscription_id))
+
+
+def lifecycle_fire(
+    subscription_id: str,
+    lifecycle_event: str,
+    *,
+    grace: timedelta = subscription_services.REAUTHORIZATION_GRACE,
+) -> bool:
+    """Send a lifecycle notification now; False when the subscription has no lifecycle URL.
+
+    - ``missed``: some change notifications were not delivered;
+    - ``reauthorizationRequired``: the app must reauthorize (or renew) within
+      ``grace``, after which changes are lost until it does;
+    - ``subscriptionRemoved``: the same as ``subscription_remove``.
+    """
+    found = _subscription(subscription_id)
+    if lifecycle_event == "subscriptionRemoved":
+        had_url = bool(found.lifecycle_notification_url)
+        subscription_services.subscription_remove(subscription=found)
+        return had_url
+    if lifecycle_event == "reauthorizationRequired":
+        return subscription_services.reauthorization_demand(subscription=found, grace=grace)
+    with store.writing():
+        return outbox.lifecycle_enqueue(subscription=found, lifecycle_event=lifecycle_event)
+
+
+def subscriptions_fill(address: str, count: int, *, client_id: str = OTHER_APP_CLIENT_ID) -> None:
+    """Give the mailbox ``count`` more live subscriptions, made by another app (or ``client_id``).
+
+    For the 1,000-per-mailbox limit and for paging. They watch the mailbox's
+    events and point at an address that does not resolve, so change no events
+    while they exist.
+    """
+    owner = mailbox(address)
+    now = clock.sandbox_now()
+    with store.writing():
+        other, _ = AppRegistration.objects.get_or_create(
+            client_id=client_id,
+            defaults={"name": "Another app", "tenant": owner.tenant, "secret_hash": ""},
+        )
+        Subscription.objects.bulk_create(
+            Subscription(
+                graph_id=str(uuid.uuid4()),
+                app=other,
+                mailbox=owner,
+                resource="me/events",
+                change_type="created,updated,deleted",
+                notification_url="https://another-app.invalid/notifications",
+                created_at=now,
+                expires_at=now + timedelta(days=2),
+            )
+            for _ in range(count)
+        )
+
+
+def subscription_lifetime_cap_set(minutes: int | None) -> None:
+    """The longest lifetime granted, in minutes; None goes back to the setting (4,230)."""
+    if minutes is not None and minutes < 45:
+        raise ValueError("the cap must be at least 45 minutes (Graph's shortest lifetime)")
+    store.state()
+    with store.writing():
+        SandboxState.objects.filter(pk=1).update(subscription_max_minutes=minutes)
+
+
+def deliveries_set(
+    *,
+    kinds: tuple[str, ...] | list[str],
+    fraction: float = 1.0,
+    subscription: str = "",
+    applies_to: str = DeliveryTarget.CHANGE,
+    delay: timedelta | None = None,
+    seed: int | None = None,
+    times: int | None = None,
+) -> int:
+    """Add a delivery rule; returns its id. ``deliveries_clear`` removes them all.
+
+    ``kinds`` among ``"drop"`` (never sent), ``"delay"`` (sent ``delay`` late,
+    default 5 s), ``"duplicate"`` (sent twice, the copy ``delay`` later, default
+    1 s) and ``"reorder"`` (held back until a later notification to the same URL
+    has arrived, or ``delay`` passed, default 5 s); one is picked per struck
+    notification. ``subscription`` limits the rule to one subscription;
+    ``applies_to`` is ``"change"``, ``"lifecycle"`` or ``"all"``; ``times`` caps
+    how many notifications it strikes. Delays run on the sandbox clock.
+    """
+    unknown = set(kinds) - set(outbox.CONTROL_KINDS)
+    if unknown or not kinds:
+        raise ValueError(f"kinds must be among {outbox.CONTROL_KINDS}, not {sorted(kinds)}")
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError("fraction must be between 0 and 1")
+    if applies_to not in DeliveryTarget.values:
+        raise ValueError(f"applies_to must be one of {DeliveryTarget.values}")
+    if delay is None:
+        delay = timedelta(seconds=1) if list(kinds) == ["duplicate"] else timedelta(seconds=5)
+    with store.writing():
+        rule = DeliveryRule.objects.create(
+            kinds=list(kinds),
+            fraction=fraction,
+            subscription_id=subscription,
+            applies_to=applies_to,
+            delay_seconds=delay.total_seconds(),
+            seed=seed,
+            remaining=times,
+        )
+    return rule.pk
+
+
+def deliveries_clear() -> None:
+    _rules_clear(DeliveryRule)
+
+
+def _rules_clear(model: type[FaultRule] | type[DeliveryRule]) -> None:
+    with store.writing():
+        model.objects.all().delete()
+    faults.forget_random_state()
+
+
+def deliveries_pause() -> None:
+    """Hold every notification back (they wait, in order) until ``deliveries_resume``."""
+    _set_paused(True)
+
+
+def deliveries_resume() -> None:
+    _set_paused(False)
+    outbox.WAKE.set()
+
+
+def notifications_waiting(subscription_id: str | None = None) -> int:
+    """Notifications queued and not yet delivered or dropped."""
+    rows = Notification.objects.all()
+    if subscription_id:
+        rows = rows.filter(subscription_id=subscription_id)
+    return rows.count()
+
+
+def delivery_log(
+    *, after_id: int = 0, url_prefix: str = "", subscription_id: str = ""
+) -> list[LoggedDelivery]:
+    """What the sandbox sent (and dropped), oldest first: validations, notifications."""
+    return [
+        LoggedDelivery(
+            id=e.pk,
+            at=e.at,
+            sandbox_at=e.sandbox_at,
+            kind=e.kind,
+            url=e.url,
+            subscription_ids=list(e.subscription_ids),
+            mailboxes=list(e.mailboxes),
+            body=e.body,
+            status=e.status,
+            outcome=e.outcome,
+            detail=e.detail,
+            latency_ms=e.latency_ms,
+            age_ms=e.age_ms,
+        )
+        for e in deliverylog.read(
+            after_id=after_id, url_prefix=url_prefix, subscription_id=subscription_id
+        )
+    ]
+
+
+def _set_paused(paused: bool) -> None:
+    store.state()
+    with store.writing():
+        SandboxState.objects.filter(pk=1).update(delivery_paused=paused)
+
+
+def _subscription(subscription_id: str) -> Subscription:
+    return Subscription.objects.select_related("mailbox__tenant", "app").get(
+        graph_id=subscription_id
+    )
+
+
+def _subscription_value(row: Subscription) -> SandboxSubscription:
+    return SandboxSubscription(
+        id=row.graph_id,
+        address=row.mailbox.address,
+        client_id=row.app.client_id,
+        resource=row.resource,
+        calendar=row.calendar.name if row.calendar else None,
+        change_type=row.change_type,
+        notification_url=row.notification_url,
+        lifecycle_notification_url=row.lifecycle_notification_url,
+        client_state=row.client_state,
+        expires_at=row.expires_at,
+        reauthorize_by=row.reauthorize_by,
+    )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from django.db.models import F
 
 from graph_sandbox import store
-from graph_sandbox.models import FaultRule, FaultTarget
+from graph_sandbox.models import ChanceRule, FaultRule, FaultTarget
 
 FAULT_KINDS = ("429", "503", "slow", "drop", "drop_after")
 
@@ -38,7 +38,7 @@ class Decision:
     slow_seconds: float = 0.0
 
 
-_rngs: dict[int, random.Random] = {}
+_rngs: dict[tuple[str, int], random.Random] = {}
 _rng_lock = threading.Lock()
 
 
@@ -53,8 +53,8 @@ def decide(*, target: str, mailbox_address: str) -> Decision:
     ]
     latency = sum(rule.latency_ms for rule in rules) / 1000
     for rule in rules:
-        if rule.kinds and _fires(rule):
-            kind = _rng(rule).choice(rule.kinds)
+        if rule.kinds and fires(rule):
+            kind = pick_kind(rule)
             return Decision(latency, kind, rule.retry_after_seconds, rule.slow_seconds)
     return Decision(latency_seconds=latency)
 
@@ -65,7 +65,12 @@ def forget_random_state() -> None:
         _rngs.clear()
 
 
-def _fires(rule: FaultRule) -> bool:
+def fires(rule: ChanceRule) -> bool:
+    """Whether ``rule`` (a ``FaultRule`` or ``DeliveryRule``) strikes now.
+
+    ``rule.fraction`` of the calls are hit (repeatably with ``rule.seed``); a
+    rule with ``remaining`` strikes only that many times in all.
+    """
     with _rng_lock:
         hit = _rng(rule).random() < rule.fraction
     if not hit:
@@ -74,16 +79,23 @@ def _fires(rule: FaultRule) -> bool:
         return True
     with store.writing():
         return bool(
-            FaultRule.objects.filter(pk=rule.pk, remaining__gt=0).update(
-                remaining=F("remaining") - 1
-            )
+            type(rule)
+            .objects.filter(pk=rule.pk, remaining__gt=0)
+            .update(remaining=F("remaining") - 1)
         )
 
 
-def _rng(rule: FaultRule) -> random.Random:
-    if rule.pk not in _rngs:
-        _rngs[rule.pk] = random.Random(rule.seed)  # noqa: S311 - test faults, not secrets
-    return _rngs[rule.pk]
+def pick_kind(rule: ChanceRule) -> str:
+    """One of ``rule.kinds``, from the rule's own random sequence."""
+    with _rng_lock:
+        return _rng(rule).choice(rule.kinds)
+
+
+def _rng(rule: ChanceRule) -> random.Random:
+    key = (rule._meta.label, rule.pk)
+    if key not in _rngs:
+        _rngs[key] = random.Random(rule.seed)  # noqa: S311 - test faults, not secrets
+    return _rngs[key]
 
 
 class MailboxGate:

@@ -240,6 +240,11 @@ class SandboxState(models.Model):
     mailbox_concurrency = models.PositiveIntegerField(default=4)
     # Where the browser pages are served; blank means settings.GRAPH_SANDBOX_PAGES_URL.
     pages_url = models.CharField(max_length=300, blank=True)
+    # Longest subscription lifetime allowed, in minutes; None means
+    # settings.GRAPH_SANDBOX_SUBSCRIPTION_MAX_MINUTES (Microsoft's pages say 4,230 or 10,080).
+    subscription_max_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # While on, the delivery thread sends nothing; notifications wait (tests batch with it).
+    delivery_paused = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return "Graph sandbox state"
@@ -251,21 +256,30 @@ class FaultTarget(models.TextChoices):
     ALL = "all", "Every call"
 
 
-class FaultRule(models.Model):
-    """Make some calls fail or slow down; see ``graph_sandbox.faults``."""
+class ChanceRule(models.Model):
+    """A rule that strikes ``fraction`` of what it matches (repeatably with ``seed``),
+    ``remaining`` times at most, doing one of ``kinds``; see ``faults.fires``."""
+
+    kinds = models.JSONField(default=list)
+    fraction = models.FloatField(default=1.0)
+    seed = models.IntegerField(null=True, blank=True)
+    remaining = models.PositiveIntegerField(null=True, blank=True)  # None: no limit
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class FaultRule(ChanceRule):
+    """Make some calls fail or slow down (``kinds`` among ``faults.FAULT_KINDS``)."""
 
     mailbox_address = models.CharField(max_length=254, blank=True)  # blank: every mailbox
     applies_to = models.CharField(
         max_length=8, choices=FaultTarget.choices, default=FaultTarget.GRAPH
     )
-    kinds = models.JSONField(default=list)  # among graph_sandbox.faults.FAULT_KINDS
-    fraction = models.FloatField(default=1.0)
     retry_after_seconds = models.PositiveIntegerField(default=1)
     slow_seconds = models.FloatField(default=3.0)
     latency_ms = models.PositiveIntegerField(default=0)
-    seed = models.IntegerField(null=True, blank=True)
-    remaining = models.PositiveIntegerField(null=True, blank=True)  # None: no limit
-    created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"{'/'.join(self.kinds) or 'latency'} for {self.mailbox_address or 'everyone'}"
@@ -290,3 +304,133 @@ class RequestLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.status}"
+
+
+class Subscription(models.Model):
+    """A change-notification subscription on a mailbox's events (``POST /subscriptions``).
+
+    It belongs to the app and the signed-in user that created it. ``calendar`` is
+    None for ``me/events`` (every calendar the mailbox owns). Property values the
+    app sent (``resource``, ``changeType``) are kept as written, since Graph echoes them.
+    """
+
+    graph_id = models.CharField(max_length=36, unique=True)
+    app = models.ForeignKey(AppRegistration, on_delete=models.CASCADE, related_name="+")
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="subscriptions")
+    calendar = models.ForeignKey(
+        Calendar, on_delete=models.CASCADE, null=True, blank=True, related_name="subscriptions"
+    )
+    resource = models.CharField(max_length=500)
+    change_type = models.CharField(max_length=100)
+    notification_url = models.CharField(max_length=2000)
+    lifecycle_notification_url = models.CharField(max_length=2000, blank=True)
+    # None (not sent) is echoed as null, which differs from "".
+    client_state = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
+    latest_supported_tls_version = models.CharField(max_length=8, default="v1_2")
+    include_resource_data = models.BooleanField(null=True, blank=True)
+    # Optional properties Graph echoes as sent (notificationQueryOptions, encryptionCertificate…).
+    echoed = models.JSONField(default=dict)
+    created_at = models.DateTimeField()  # sandbox clock
+    expires_at = models.DateTimeField()  # sandbox clock
+    # Set by a reauthorizationRequired challenge: past it, changes are no longer
+    # delivered (they are lost) until the app reauthorizes or renews.
+    reauthorize_by = models.DateTimeField(null=True, blank=True)
+    # When the last reauthorizationRequired about the coming expiry went out.
+    expiry_reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["mailbox", "expires_at"], name="gs_subscription_mailbox")]
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.resource} for {self.mailbox_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def change_types(self) -> frozenset[str]:
+        return frozenset(t.strip() for t in self.change_type.split(","))
+
+
+class NotificationKind(models.TextChoices):
+    CHANGE = "change", "Change notification"
+    LIFECYCLE = "lifecycle", "Lifecycle notification"
+
+
+class NotificationState(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    HELD = "held", "Held back (reorder control)"
+    SENDING = "sending", "Being sent"
+
+
+class Notification(models.Model):
+    """One notification on its way to an app's URL: the delivery thread's outbox.
+
+    The row carries everything it sends (``item`` goes into ``value``), so it
+    outlives its subscription (a ``subscriptionRemoved`` notification is sent after
+    the subscription is gone). Rows are deleted once delivered or dropped; the
+    delivery log keeps what happened.
+    """
+
+    subscription_id = models.CharField(max_length=36)  # the subscription's Graph id
+    mailbox = models.CharField(max_length=254)  # the subscription's mailbox (address)
+    kind = models.CharField(max_length=10, choices=NotificationKind.choices)
+    url = models.CharField(max_length=2000)
+    item = models.JSONField()
+    state = models.CharField(
+        max_length=8, choices=NotificationState.choices, default=NotificationState.PENDING
+    )
+    enqueued_at = models.DateTimeField()  # sandbox clock: the 4-hour retry window starts here
+    enqueued_real = models.DateTimeField()  # real time, for latency figures
+    next_attempt_at = models.DateTimeField()  # sandbox clock
+    hold_until = models.DateTimeField(null=True, blank=True)  # sandbox clock (reorder)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)  # real time
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="gs_notification_due")]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.subscription_id} ({self.state})"
+
+
+class DeliveryTarget(models.TextChoices):
+    CHANGE = "change", "Change notifications"
+    LIFECYCLE = "lifecycle", "Lifecycle notifications"
+    ALL = "all", "Every notification"
+
+
+class DeliveryRule(ChanceRule):
+    """Make some notifications go wrong the ways Graph's do (``kinds`` among drop, delay,
+    duplicate, reorder); see ``control.deliveries_set``."""
+
+    applies_to = models.CharField(
+        max_length=10, choices=DeliveryTarget.choices, default=DeliveryTarget.CHANGE
+    )
+    subscription_id = models.CharField(max_length=36, blank=True)  # blank: every subscription
+    delay_seconds = models.FloatField(default=5.0)
+
+    def __str__(self) -> str:
+        return f"{'/'.join(self.kinds)} for {self.subscription_id or 'every subscription'}"
+
+
+class DeliveryLogEntry(models.Model):
+    """One thing the sandbox sent to (or decided about) an app's URL: for tests and people."""
+
+    at = models.DateTimeField()  # real time
+    sandbox_at = models.DateTimeField()  # sandbox clock
+    kind = models.CharField(max_length=10)  # validation, change or lifecycle
+    url = models.CharField(max_length=2000)
+    subscription_ids = models.JSONField(default=list)
+    mailboxes = models.JSONField(default=list)  # addresses of those subscriptions' mailboxes
+    body = models.TextField(blank=True)  # the JSON POSTed, or the validation token
+    status = models.PositiveSmallIntegerField(null=True, blank=True)  # None: no answer
+    outcome = models.CharField(max_length=12)  # see subscriptions.deliverylog.OUTCOMES
+    detail = models.CharField(max_length=300, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)  # the POST itself
+    age_ms = models.FloatField(null=True, blank=True)  # from the change to the POST (oldest item)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.url}: {self.outcome}"

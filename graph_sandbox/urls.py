@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from graph_sandbox.identity.authorize import authorize
-from graph_sandbox.pages import views
+from graph_sandbox.pages import notifications, views
 
 app_name = "graph_sandbox"
 
@@ -19,6 +19,11 @@ urlpatterns = [
         name="event-remove",
     ),
     path("mailboxes/<str:address>/revoke/", views.grants_revoke, name="revoke"),
+    path(
+        "mailboxes/<str:address>/subscriptions/<str:subscription_id>/<str:action>/",
+        notifications.subscription_action,
+        name="subscription-action",
+    ),
     path("meet/<str:token>/", views.meeting, name="meeting"),
     path("<str:tenant>/oauth2/v2.0/authorize", authorize, name="authorize"),
 ]

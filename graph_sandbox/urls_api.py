@@ -11,6 +11,7 @@ from django.urls import re_path
 from graph_sandbox.graph import calendar_view, schedule, views
 from graph_sandbox.identity import discovery, token_view
 from graph_sandbox.identity.redirects import authorize_redirect
+from graph_sandbox.subscriptions import views as subscriptions
 
 CAL = r"calendars/(?P<calendar_id>[^/]+)"
 EVENT = r"(?P<event_id>[^/]+)"
@@ -47,5 +48,16 @@ urlpatterns = [
     graph("events", views.events, "events"),
     graph(f"{CAL}/events/{EVENT}", views.event, "calendar-event"),
     graph(f"events/{EVENT}", views.event, "event"),
+    re_path(r"(?i)^v1\.0/subscriptions/?$", subscriptions.subscriptions, name="subscriptions"),
+    re_path(
+        r"(?i)^v1\.0/subscriptions/(?P<subscription_id>[^/]+)/?$",
+        subscriptions.subscription,
+        name="subscription",
+    ),
+    re_path(
+        r"(?i)^v1\.0/subscriptions/(?P<subscription_id>[^/]+)/reauthorize/?$",
+        subscriptions.reauthorize,
+        name="subscription-reauthorize",
+    ),
     re_path(r"(?i)^v1\.0/(?P<rest>.*)$", views.unknown_segment, name="unknown"),
 ]

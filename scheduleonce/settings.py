@@ -339,6 +339,11 @@ if GRAPH_SANDBOX:
     GRAPH_SANDBOX_SCOPE_FORM = env_choice(
         "GRAPH_SANDBOX_SCOPE_FORM", choices=("short", "uri"), default="short"
     )
+    # Longest change-notification subscription it grants, in minutes. Microsoft's pages
+    # say 4,230 for Outlook resources (older) or 10,080 (newer); the product must cope with both.
+    GRAPH_SANDBOX_SUBSCRIPTION_MAX_MINUTES = env_int(
+        "GRAPH_SANDBOX_SUBSCRIPTION_MAX_MINUTES", default=4230, minimum=45
+    )
     # Its own store, apart from the product's tables (graph_sandbox.router).
     DATABASES["graph_sandbox"] = _tune_database(
         env.db_url(

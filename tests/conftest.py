@@ -18,6 +18,7 @@ if settings.GRAPH_SANDBOX:
     from tests.support.graph_sandbox import (  # noqa: F401
         _graph_sandbox_listeners,
         graph_sandbox_server,
+        notification_receiver,
         pytest_collection_modifyitems,
     )
 

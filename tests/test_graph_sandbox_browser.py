@@ -86,3 +86,61 @@ def test_a_person_adds_busy_time_on_the_people_page_and_sees_it(
     assert event.show_as == "oof"
     assert event.end - event.start == timedelta(hours=1)
     assert event.start > datetime.now(UTC)
+
+
+def _subscribe_demo_app(url: str, lifecycle_url: str) -> None:
+    """What the product does over HTTPS, done directly (the validation handshake included)."""
+    from graph_sandbox.graph.auth import Caller
+    from graph_sandbox.models import AppRegistration
+    from graph_sandbox.subscriptions.services import subscription_create
+
+    caller = Caller(
+        mailbox=control.mailbox(demo.ADELE.address),
+        app=AppRegistration.objects.get(client_id=demo.DEMO_CLIENT_ID),
+        scopes=("Calendars.ReadWrite",),
+    )
+    expires = (control.clock_now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    subscription_create(
+        caller=caller,
+        body={
+            "changeType": "created,updated,deleted",
+            "resource": "me/events",
+            "expirationDateTime": expires,
+            "notificationUrl": url,
+            "lifecycleNotificationUrl": lifecycle_url,
+            "clientState": "kept-secret",
+        },
+    )
+
+
+def test_a_person_watches_notifications_go_out_and_removes_a_subscription(
+    graph_sandbox_server, live_server, browser_page, notification_receiver
+):
+    receiver = notification_receiver
+    off_loop(lambda: _subscribe_demo_app(receiver.notification_url, receiver.lifecycle_url))
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(live_server.url + f"/graph-sandbox/mailboxes/{demo.ADELE.address}/")
+    box = page.get_by_role("region", name="Change notifications")
+    assert box.get_by_text("ScheduleOnce watches every calendar").is_visible()
+    day = (off_loop(control.clock_now) + timedelta(days=3)).date()
+    page.get_by_label("Subject").fill("Physio")
+    page.get_by_label("Date").fill(day.isoformat())
+    page.get_by_label("Starts").fill("15:00")
+    page.get_by_label("Ends").fill("16:00")
+    page.get_by_role("button", name="Add event").click()
+    page.get_by_text("The event was added.").wait_for()
+    (item,) = receiver.wait_for_items(1)
+    assert item["changeType"] == "created"
+    page.reload()
+    box.get_by_text("Change: 1 created").wait_for()
+    shot(page, "1-notifications")
+    assert "kept-secret" not in page.content()
+    box.get_by_role(
+        "button", name="Remove for ScheduleOnce's subscription to every calendar"
+    ).click()
+    page.get_by_text("subscriptionRemoved is on its way").wait_for()
+    shot(page, "2-removed")
+    assert receiver.wait_for_items(1, path="/lifecycle")[0]["lifecycleEvent"] == (
+        "subscriptionRemoved"
+    )

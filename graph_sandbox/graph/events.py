@@ -22,6 +22,8 @@ from graph_sandbox.graph.errors import GraphError, access_denied, not_found
 from graph_sandbox.ids import graph_id
 from graph_sandbox.models import Calendar, CalendarAccess, Event, Mailbox
 from graph_sandbox.pagesurl import PAGES_PREFIX, pages_base_url
+from graph_sandbox.subscriptions.outbox import change_record
+from graph_sandbox.subscriptions.services import subscriptions_of_calendar_remove
 from graph_sandbox.timefmt import BadDateTime, BadTimeZone, parse_date_time_time_zone
 
 INT32_MAX = 2**31 - 1
@@ -177,6 +179,7 @@ def event_create(*, access: CalendarAccess, author: Mailbox, body: dict) -> tupl
             event.online_meeting_provider = "teamsForBusiness"
             event.join_url = _join_url()
         event.save()
+        change_record(event=event, change_type="created")
     return event, True
 
 
@@ -201,6 +204,7 @@ def event_update(*, access: CalendarAccess, event: Event, body: dict) -> Event:
             event.join_url = _join_url()
         _stamp(event, sandbox_now())
         event.save()
+        change_record(event=event, change_type="updated")
     return event
 
 
@@ -212,6 +216,7 @@ def event_delete(*, access: CalendarAccess, event: Event) -> None:
         event.deleted = True
         _stamp(event, sandbox_now())
         event.save()
+        change_record(event=event, change_type="deleted")
 
 
 def event_insert(
@@ -251,6 +256,7 @@ def event_insert(
         )
         _stamp(event, now)
         event.save()
+        change_record(event=event, change_type="created")
     return event
 
 
@@ -260,6 +266,7 @@ def event_remove(*, event: Event) -> None:
         event.deleted = True
         _stamp(event, sandbox_now())
         event.save()
+        change_record(event=event, change_type="deleted")
 
 
 def event_retime(*, event: Event, start: datetime, end: datetime) -> None:
@@ -270,13 +277,23 @@ def event_retime(*, event: Event, start: datetime, end: datetime) -> None:
         event.start, event.end = start, end
         _stamp(event, sandbox_now())
         event.save()
+        change_record(event=event, change_type="updated")
 
 
 def calendar_remove(*, calendar: Calendar) -> None:
-    """Delete a calendar with every event in it (the owner deleting it); never the default."""
+    """Delete a calendar with every event in it (the owner deleting it); never the default.
+
+    Subscriptions to the mailbox's events hear of each event as deleted; a
+    subscription to this calendar alone is removed (``subscriptionRemoved``).
+    """
     if calendar.is_default:
         raise ValueError("a mailbox's default calendar cannot be deleted")
     with store.writing():
+        for event in Event.objects.filter(calendar=calendar, deleted=False).select_related(
+            "calendar"
+        ):
+            change_record(event=event, change_type="deleted")
+        subscriptions_of_calendar_remove(calendar=calendar)
         calendar.delete()
 
 

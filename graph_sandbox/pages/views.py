@@ -25,12 +25,18 @@ from graph_sandbox.models import (
     Calendar,
     CalendarAccess,
     Consent,
+    DeliveryRule,
     Event,
     FaultRule,
     Mailbox,
     RefreshToken,
 )
 from graph_sandbox.pages.forms import BusyEventForm, WindowForm
+from graph_sandbox.pages.notifications import ACTIONS, recent_deliveries, subscriptions_shown
+from graph_sandbox.subscriptions.services import (
+    lifetime_cap_minutes,
+    reauthorization_demand_after_revocation,
+)
 
 DEFAULT_DAYS = 14  # days of events shown from today
 
@@ -47,6 +53,9 @@ def mailbox_list(request: HttpRequest) -> HttpResponse:
             "offset": clock_offset(),
             "fault_rules": FaultRule.objects.count(),
             "concurrency": store.state().mailbox_concurrency,
+            "lifetime_cap": lifetime_cap_minutes(),
+            "deliveries_paused": store.state().delivery_paused,
+            "delivery_rules": DeliveryRule.objects.count(),
         },
     )
 
@@ -92,6 +101,7 @@ def event_remove_view(request: HttpRequest, address: str, event_id: str) -> Http
 def grants_revoke(request: HttpRequest, address: str) -> HttpResponse:
     mailbox = _mailbox(address)
     tokens.grants_revoke(mailbox=mailbox)
+    reauthorization_demand_after_revocation(mailbox=mailbox)
     return redirect(_detail_url(mailbox, done="revoked"))
 
 
@@ -135,6 +145,9 @@ def _detail(
             "window_end": end,
             "event_form": event_form,
             "grants": _grants(mailbox),
+            "subscriptions": subscriptions_shown(mailbox),
+            "deliveries": recent_deliveries(mailbox),
+            "subscription_actions": ACTIONS,
             "done": request.GET.get("done", ""),
             "now": sandbox_now(),
         },

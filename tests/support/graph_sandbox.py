@@ -15,7 +15,10 @@ A pytest plugin (``tests/conftest.py`` imports its fixtures and hook). Use the
   ``MS_AUTHORITY``, ``MS_GRAPH_URL``, ``MS_CA_BUNDLE``, ``MS_CLIENT_ID`` and
   ``MS_CLIENT_SECRET`` settings pointing at the sandbox.
 - Turn the sandbox's knobs with ``graph_sandbox.control`` (faults, clock, events,
-  revocation, request log).
+  revocation, request log, subscriptions and deliveries).
+- Change notifications are POSTed by the sandbox's delivery thread, which runs
+  only while a test uses the sandbox; ``notification_receiver`` plays the app's
+  webhook endpoint.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from django.db import connections
 from graph_sandbox import demo
 from graph_sandbox.tls import ensure_tls_files
 from tests.support.htmlforms import forms_of
+from tests.support.notification_receiver import Receiver, start_receiver
 
 # graph_sandbox.control and .server import models, so they are imported once Django
 # is set up (this module is imported by tests/conftest.py before that).
@@ -162,6 +166,7 @@ class _Listeners:
     api: object  # graph_sandbox.server.SandboxServer
     pages: object
     ca_bundle: str
+    delivery: object  # graph_sandbox.subscriptions.delivery.DeliveryThread
 
 
 @pytest.fixture(scope="session")
@@ -170,6 +175,7 @@ def _graph_sandbox_listeners(django_db_setup, django_db_blocker):
     from django.contrib.staticfiles.handlers import StaticFilesHandler
 
     from graph_sandbox.server import ApiHandler, PagesHandler, SandboxServer, start_in_thread
+    from graph_sandbox.subscriptions.delivery import DeliveryThread
 
     files = ensure_tls_files(django_settings.GRAPH_SANDBOX_TLS_DIR)
     api = SandboxServer(("127.0.0.1", 0), ApiHandler(), tls=files, quiet=True)
@@ -177,7 +183,10 @@ def _graph_sandbox_listeners(django_db_setup, django_db_blocker):
     pages = SandboxServer(("127.0.0.1", 0), StaticFilesHandler(PagesHandler()), quiet=True)
     for server in (api, pages):
         start_in_thread(server)
-    yield _Listeners(api=api, pages=pages, ca_bundle=str(files.ca_cert))
+    # Notifications go out from the sandbox's process, while a test uses the sandbox.
+    delivery = DeliveryThread(active=False).start()
+    yield _Listeners(api=api, pages=pages, ca_bundle=str(files.ca_cert), delivery=delivery)
+    delivery.stop()
     for server in (api, pages):
         server.shutdown()
         server.server_close()
@@ -216,8 +225,21 @@ def graph_sandbox_server(_graph_sandbox_listeners, settings) -> GraphSandbox:
     settings.MS_CLIENT_ID = sandbox.client_id
     settings.MS_CLIENT_SECRET = sandbox.client_secret
     settings.MS_SIGN_IN_ORIGINS = sandbox.sign_in_origins()
+    listeners.delivery.activate()
     yield sandbox
+    listeners.delivery.deactivate()
     sandbox.close()
+
+
+@pytest.fixture
+def notification_receiver() -> Receiver:
+    """An app's webhook endpoint on ``http://127.0.0.1:<port>`` (``/notifications``,
+    ``/lifecycle``): answers validation requests and records notifications.
+    See ``tests.support.notification_receiver``."""
+    receiver, server = start_receiver()
+    yield receiver
+    server.shutdown()
+    server.server_close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

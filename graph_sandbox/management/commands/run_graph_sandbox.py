@@ -2,7 +2,8 @@
 
 ``make run`` starts this as its ``sandbox`` child. It creates the certificate
 files on first use (``GRAPH_SANDBOX_TLS_DIR``); the browser pages are served by
-the web server under ``/graph-sandbox/``.
+the web server under ``/graph-sandbox/``. Its delivery thread POSTs change and
+lifecycle notifications to the apps' URLs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from graph_sandbox.pagesurl import PAGES_PREFIX, pages_base_url
 from graph_sandbox.server import ApiHandler, SandboxServer
+from graph_sandbox.subscriptions.delivery import DeliveryThread
 from graph_sandbox.tls import ensure_tls_files
 
 
@@ -40,9 +42,11 @@ class Command(BaseCommand):
             f"CA certificate {files.ca_cert}"
         )
         self.stdout.write(f"Mailboxes and events: {pages_base_url()}{PAGES_PREFIX}/")
+        delivery = DeliveryThread().start()
         try:
             server.serve_forever(poll_interval=0.5)
         except KeyboardInterrupt:
             pass
         finally:
+            delivery.stop()
             server.server_close()
