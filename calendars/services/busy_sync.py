@@ -14,8 +14,9 @@ link (410).
 
 What blocks: ``showAs`` busy, oof and workingElsewhere always; tentative is stored
 too and each page decides (``BookingPage.block_tentative``); free, unknown and
-cancelled events are not stored. Events we pushed ourselves (recognised by their
-``transactionId``) are skipped: the bookings they mirror already block their time.
+cancelled events are not stored. Events we pushed for this connection's host
+(recognised by their ``transactionId``) are skipped: the bookings they mirror
+already block their time. Another host's pushes into a shared mailbox are busy time.
 
 One worker at a time per connection: a lease on the connection row taken with a
 conditional UPDATE. The sync also holds one of the mailbox's concurrent-call slots.
@@ -27,6 +28,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -46,6 +48,7 @@ from calendars.models import (
 )
 from calendars.providers import CalendarProvider, ProviderError
 from calendars.providers.base import BusyChanges, BusyEvent
+from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, mailbox_slot
 from calendars.services.tokens import with_provider
 
@@ -90,6 +93,7 @@ def connection_sync(
     when another worker is syncing it or it is not connected, ``waiting`` when the
     sign-in turned out to be gone (the connection is then disconnected).
     """
+    leases_give_back_owed()
     connection = CalendarConnection.objects.filter(
         pk=connection_id, status=ConnectionStatus.CONNECTED
     ).first()
@@ -103,11 +107,18 @@ def connection_sync(
             try:
                 return _sync_calendars(connection=connection, attempt=attempt)
             finally:
-                CalendarConnection.objects.filter(
-                    pk=connection.pk, sync_claimed_until=until
-                ).update(sync_claimed_until=None)
+                lease_give_back(
+                    what=f"sync lease of connection {connection.pk}",
+                    release=partial(_unclaim, connection_id=connection.pk, until=until),
+                )
     except MailboxBusy:
         return SyncOutcome("busy", retry_in=busy_mailbox_delay())
+
+
+def _unclaim(*, connection_id: int, until: datetime) -> None:
+    CalendarConnection.objects.filter(pk=connection_id, sync_claimed_until=until).update(
+        sync_claimed_until=None
+    )
 
 
 def _claim(*, connection_id: int, now: datetime) -> datetime | None:
@@ -227,8 +238,14 @@ def _read(
     return with_provider(connection=connection, action=read)
 
 
-def _ours(events: list[BusyEvent]) -> set[str]:
-    """The transaction ids among ``events`` that belong to events we pushed."""
+def _ours(events: list[BusyEvent], *, host_id: int) -> set[str]:
+    """The transaction ids among ``events`` of events we pushed for this host.
+
+    Only the host's own pushes: the bookings they mirror block the host's pages
+    already (and a booking being moved must not block itself). Another host may
+    share the mailbox (an assistant and their manager); their bookings are busy
+    time here like any other meeting.
+    """
     keys = set()
     for event in events:
         try:
@@ -237,15 +254,15 @@ def _ours(events: list[BusyEvent]) -> set[str]:
             continue
     if not keys:
         return set()
-    found = PushedEvent.objects.filter(transaction_id__in=keys).values_list(
+    found = PushedEvent.objects.filter(transaction_id__in=keys, host_id=host_id).values_list(
         "transaction_id", flat=True
     )
     return {str(key) for key in found}
 
 
-def _latest(changes: BusyChanges) -> dict[str, BusyEvent | None]:
+def _latest(calendar: Calendar, changes: BusyChanges) -> dict[str, BusyEvent | None]:
     """Each event id's final state in this read: the event to keep, or None to drop."""
-    ours = _ours(changes.events)
+    ours = _ours(changes.events, host_id=calendar.connection.host_id)
     latest: dict[str, BusyEvent | None] = {remote_id: None for remote_id in changes.removed_ids}
     for event in changes.events:
         keep = (
@@ -276,7 +293,7 @@ def _mark_synced(calendar: Calendar, now: datetime, **fields) -> None:
 def _store_full(
     *, calendar: Calendar, changes: BusyChanges, start: datetime, end: datetime, now: datetime
 ) -> int:
-    kept = [event for event in _latest(changes).values() if event is not None]
+    kept = [event for event in _latest(calendar, changes).values() if event is not None]
     with transaction.atomic():
         BusyInterval.objects.filter(calendar=calendar).delete()
         BusyInterval.objects.bulk_create([_interval(calendar, e) for e in kept], batch_size=500)
@@ -292,7 +309,7 @@ def _store_full(
 
 
 def _store_changes(*, calendar: Calendar, changes: BusyChanges, now: datetime) -> int:
-    latest = _latest(changes)
+    latest = _latest(calendar, changes)
     with transaction.atomic():
         ids = list(latest)
         for chunk in range(0, len(ids), 500):

@@ -9,7 +9,9 @@ sees more calls at once than there are slots.
 A slot is a row of ``MailboxSlot`` taken with a conditional UPDATE (free or
 expired → ours), so it works on PostgreSQL and SQLite alike and needs no Redis.
 A slot whose holder was killed frees itself when its lease passes; tasks are
-stopped by their hard time limit before that (see ``calendars.tasks``).
+stopped by their hard time limit before that (see ``calendars.tasks``). A slot
+that could not be given back because the database went away is given back at the
+process's next push or sync (``leases_owed``).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from calendars.models import MailboxSlot
+from calendars.services.leases_owed import lease_give_back
 
 
 def _free(now: datetime) -> Q:
@@ -75,4 +79,7 @@ def mailbox_slot(*, mailbox: str) -> Iterator[str]:
     try:
         yield holder
     finally:
-        mailbox_slot_release(mailbox=mailbox, holder=holder)
+        lease_give_back(
+            what=f"mailbox slot {mailbox}#{holder[:8]}",
+            release=partial(mailbox_slot_release, mailbox=mailbox, holder=holder),
+        )

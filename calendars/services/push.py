@@ -47,8 +47,10 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
+from django.db import Error as DbError  # DatabaseError or InterfaceError (a closed connection)
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -59,6 +61,7 @@ from calendars.events import EventDescription
 from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent, PushState
 from calendars.providers import CalendarProvider, ProviderError
 from calendars.providers.base import RemoteEvent
+from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, mailbox_slot
 from calendars.services.tokens import with_provider
 
@@ -113,6 +116,7 @@ class _Work:
 def pushed_event_push(*, pushed_event_id: int, now: datetime | None = None) -> PushOutcome:
     """Reconcile one row with its calendar. Never called inside a web request; idempotent."""
     now = now or timezone.now()
+    leases_give_back_owed()
     row = PushedEvent.objects.select_related("calendar__connection").filter(pk=pushed_event_id)
     row = row.first()
     if row is None or row.state != PushState.PENDING:
@@ -156,6 +160,26 @@ def _push_claimed(*, row_id: int, connection: CalendarConnection) -> PushOutcome
     claim = _claim(row_id=row_id, now=now)
     if claim is None:
         return PushOutcome("skipped")  # another worker has it, or it is settled or not due
+    try:
+        return _push_with_claim(row_id=row_id, connection=connection, claim=claim)
+    except DbError:
+        # Nothing could be recorded: give the row back (now or at the next connection)
+        # for the sweeper to queue again; a retried create is answered with the event
+        # this attempt may have made (transactionId).
+        lease_give_back(
+            what=f"push row {row_id}",
+            release=partial(_claim_give_back, row_id=row_id, claim=claim),
+        )
+        raise
+
+
+def _claim_give_back(*, row_id: int, claim: str) -> None:
+    PushedEvent.objects.filter(pk=row_id, claimed_by=claim).update(
+        claimed_until=None, claimed_by="", queued_at=None, updated_at=timezone.now()
+    )
+
+
+def _push_with_claim(*, row_id: int, connection: CalendarConnection, claim: str) -> PushOutcome:
     row = PushedEvent.objects.select_related("calendar").get(pk=row_id)
     work = _Work(row=row, connection=CalendarConnection.objects.get(pk=connection.pk), claim=claim)
     if row.attempts > settings.CALENDAR_PUSH_MAX_ATTEMPTS:
