@@ -37,15 +37,16 @@ from booking.services.bookings import (
     booking_create,
 )
 from booking.tokens import booking_from_token, booking_paths
+from ops.error_answers import json_error
 from ops.ratelimit import rate_limit_exceeded
 
 MAX_BODY_BYTES = 16 * 1024
 TOO_LARGE = f"The request is too large (at most {MAX_BODY_BYTES} bytes)."
 BROKEN_TEXT = "The body has text that is not valid Unicode (a lone UTF-16 surrogate escape)."
-
-
-def json_error(status: int, message: str, errors: dict[str, list[str]] | None = None, **kw):
-    return JsonResponse({"message": message, "errors": errors or {}}, status=status, **kw)
+# A booking body is two levels deep ({"answers": {"12": "Acme"}}); far deeper ones are
+# refused before anything walks them (Python's recursion would give out near 1,000).
+MAX_JSON_DEPTH = 20
+TOO_DEEP = f"The body is nested too deeply (at most {MAX_JSON_DEPTH} levels)."
 
 
 def api_view(*methods: str) -> Callable:
@@ -190,14 +191,43 @@ def _json_body(request: HttpRequest) -> tuple[dict, str | None]:
     if len(raw) > MAX_BODY_BYTES:
         return {}, TOO_LARGE
     try:
-        payload = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}, "The body is not valid JSON."
+    if _nesting(text) > MAX_JSON_DEPTH:
+        return {}, TOO_DEEP
+    try:
+        payload = json.loads(text)
+    except (ValueError, RecursionError):
         return {}, "The body is not valid JSON."
     if not isinstance(payload, dict):
         return {}, 'Send a JSON object, e.g. {"start": …, "name": …}.'
     if not _is_unicode(payload):
         return {}, BROKEN_TEXT
     return payload, None
+
+
+def _nesting(text: str) -> int:
+    """How deeply arrays and objects nest in the JSON ``text``, read before parsing it
+    (brackets inside strings do not count)."""
+    deepest = depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _is_unicode(payload: dict) -> bool:

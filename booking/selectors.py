@@ -17,6 +17,7 @@ from booking.models import Booking, BookingPage, BookingStatus, PageCalendar
 from booking.slots import Interval, Rules, WallRange, available_slots
 from calendars.events import Availability
 from calendars.models import BusyInterval, Calendar, ConnectionStatus
+from calendars.selectors import connection_latest_for
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +122,26 @@ def busy_calendars_for(*, page: BookingPage) -> list[Calendar]:
 
 
 def target_calendars_for(*, page: BookingPage) -> list[Calendar]:
-    """The calendars a booking of the page is written to: main plus "add bookings" ones."""
-    main = main_calendar_for(page=page)
-    extra = [c for c in _uses(page, add_bookings=True) if main is None or c.pk != main.pk]
+    """The calendars a booking of the page is written to: main plus "add bookings" ones.
+
+    They are in the host's latest account even while it is disconnected: the rows then
+    wait there (Setup counts them) and go out when the host reconnects it. Connecting
+    another account instead re-mirrors every future booking there.
+    """
+    latest = connection_latest_for(host=page.host_id)
+    if latest is None:
+        return []
+
+    def target(calendar: Calendar | None) -> bool:
+        return calendar is not None and calendar.is_active and calendar.connection_id == latest.pk
+
+    main = page.main_calendar if target(page.main_calendar) else None
+    uses = PageCalendar.objects.filter(page=page, add_bookings=True).select_related("calendar")
+    extra = [
+        use.calendar
+        for use in uses
+        if target(use.calendar) and (main is None or use.calendar_id != main.pk)
+    ]
     return ([main] if main else []) + extra
 
 

@@ -73,6 +73,8 @@ class CalendarConnection(models.Model):
     expiry_warned_days = models.PositiveSmallIntegerField(null=True, blank=True)
     # Calendars seen at the last import that we do not offer (shared, rooms, read-only).
     calendars_skipped = models.PositiveIntegerField(default=0)
+    # Those calendars, for Setup to name: [{"name": ..., "owner": address}, ...].
+    calendars_skipped_names = models.JSONField(default=list, blank=True, editable=False)
     calendars_refreshed_at = models.DateTimeField(null=True, blank=True)
     # The last temporary failure to refresh the sign-in (cleared on success); no secrets.
     last_token_error = models.CharField(max_length=300, blank=True, default="")
@@ -274,3 +276,23 @@ class MailboxSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mailbox}#{self.slot}"
+
+
+class SignInHandoff(models.Model):
+    """A sign-in started under another of our host names than ``SITE_URL``'s.
+
+    Microsoft answers only at the redirect URI registered for ``SITE_URL``, where
+    the browser has no session if it started elsewhere (``localhost`` vs.
+    ``127.0.0.1``, or a second production host name). The answer is parked here
+    (encrypted) and the browser is sent back to ``origin``, whose session holds
+    the sign-in; it is taken once. Rows live ``SIGN_IN_TTL_SECONDS`` at most.
+    """
+
+    state = models.CharField(max_length=255, unique=True)
+    origin = models.CharField(max_length=255)  # scheme://host[:port] the sign-in started on
+    # Fernet ciphertext of the provider's answer (code, state, ...); empty until it came.
+    answer = models.TextField(blank=True, default="", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"sign-in started on {self.origin}"

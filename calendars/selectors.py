@@ -102,7 +102,9 @@ class SyncStatus:
     """How a calendar's busy time is kept, in words for the host."""
 
     used_for_busy: bool
-    synced: str  # "Last synced 3 minutes ago", "Never synced" or "Not used for busy time"
+    # "Last synced 3 minutes ago", "Never synced", "Not used for busy time", or for an
+    # unused default calendar what it will be used for.
+    synced: str
     error: str  # "" or a sentence, e.g. "Microsoft was busy (throttled); we'll try again at 10:42."
 
 
@@ -122,7 +124,14 @@ def calendar_sync_status(
     """The calendar's sync state for Setup (no queries: reads the calendar's own fields)."""
     now = now or timezone.now()
     used = calendar.busy_horizon_days > 0
-    if not used:
+    if not used and calendar.is_default:
+        # No page reads it yet (say, right after a first connect), but every new page
+        # makes it its main booking calendar, whose busy time is always read.
+        synced = (
+            "Main booking calendar of new booking pages: its busy time is read as soon "
+            "as one takes bookings"
+        )
+    elif not used:
         synced = "Not used for busy time"
     elif calendar.last_synced_at is None:
         synced = "Never synced"
@@ -182,7 +191,11 @@ def pushes_failed_for(*, connection: CalendarConnection | None) -> list[FailedPu
 
 
 def pushes_unsettled_count(*, connection: CalendarConnection | None) -> int:
-    """How many pushes into ``connection``'s calendars are on their way (pending or waiting)."""
+    """How many pushes into ``connection``'s calendars are on their way (pending or waiting).
+
+    For a disconnected account: what goes out when the host reconnects it (bookings made
+    meanwhile have their rows there too, ``booking.selectors.target_calendars_for``).
+    """
     if connection is None:
         return 0
     return PushedEvent.objects.filter(
@@ -229,14 +242,18 @@ def connection_status_lines() -> list[ConnectionStatusLine]:
     lines = []
     for connection in connections:
         count = counts.get(connection.pk, {})
+        pending, waiting = count.get("pending", 0), count.get("waiting", 0)
+        if not connection.is_connected:
+            # Pending pushes of a lost account cannot go out either: they go on reconnect.
+            pending, waiting = 0, pending + waiting
         lines.append(
             ConnectionStatusLine(
                 connection=connection,
                 busy_calendars=connection.busy_calendars,
                 last_synced_at=None if connection.never_synced else connection.stalest_sync,
                 sync_errors=connection.sync_errors,
-                pending=count.get("pending", 0),
-                waiting=count.get("waiting", 0),
+                pending=pending,
+                waiting=waiting,
                 failed=count.get("failed", 0),
             )
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -34,6 +35,14 @@ from calendars.services.connections import (
     connection_start,
 )
 from calendars.services.push_queue import pushed_event_retry
+from calendars.sign_in_handoff import (
+    HANDOFF_PARAM,
+    handoff_collect,
+    handoff_expect,
+    handoff_park,
+    request_origin,
+    site_origin,
+)
 from calendars.sign_in_state import sign_in_consume, sign_in_remember
 
 logger = logging.getLogger(__name__)
@@ -118,7 +127,9 @@ def integration(request: HttpRequest) -> HttpResponse:
 def connect(request: HttpRequest, provider_key: str) -> HttpResponse:
     """Start the provider's sign-in and send the browser there."""
     provider = get_provider(provider_key)
-    redirect_uri = request.build_absolute_uri(reverse(f"calendars:{provider_key}_callback"))
+    # Always SITE_URL's: the redirect URI registered with Microsoft, whatever host name
+    # Setup was reached under (real Microsoft refuses any other: AADSTS50011).
+    redirect_uri = site_origin() + reverse(f"calendars:{provider_key}_callback")
     try:
         sign_in = connection_start(
             host=request.user,
@@ -135,6 +146,8 @@ def connect(request: HttpRequest, provider_key: str) -> HttpResponse:
     sign_in_remember(
         request.session, sign_in=sign_in, provider_key=provider_key, host_id=request.user.pk
     )
+    if request_origin(request) != site_origin():
+        handoff_expect(state=sign_in.state, origin=request_origin(request))
     return HttpResponseRedirect(sign_in.url)
 
 
@@ -148,6 +161,17 @@ def callback(request: HttpRequest, provider_key: str) -> HttpResponse:
     provider = get_provider(provider_key)
     params = request.POST if request.method == "POST" else request.GET
     answer = {name: params[name] for name in OAUTH_FIELDS if name in params}
+    if request.method == "POST":
+        onward = handoff_park(answer=answer, here=request_origin(request), path=request.path)
+        if onward is not None:
+            # Started under another host name: its session is there. A page that moves
+            # on by itself (a GET, which carries the SameSite=Lax cookie), not a redirect:
+            # the sign-in page's own form-action might refuse a redirect elsewhere.
+            context = {"onward": onward, "origin": urlsplit(onward).netloc}
+            context["provider_name"] = provider.name
+            return render(request, "calendars/callback_handoff.html", context)
+    elif HANDOFF_PARAM in request.GET and request.user.is_authenticated:
+        answer = handoff_collect(handle=request.GET[HANDOFF_PARAM]) or {}
     if not request.user.is_authenticated:
         if request.method == "POST" and RESUBMITTED not in params:
             # A cross-site POST carries no SameSite=Lax session cookie: post the same

@@ -1,12 +1,22 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from ops.error_answers import (
+    STATUS_MESSAGES,
+    database_unavailable,
+    is_api,
+    is_database_unavailable,
+    json_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,3 +39,13 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("setup:home")
     return render(request, "home.html")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's handler500 (production): called while the failure is being handled."""
+    error = sys.exc_info()[1]
+    if is_database_unavailable(error):
+        return database_unavailable(request, error)
+    if is_api(request):
+        return json_error(500, STATUS_MESSAGES[500])
+    return HttpResponseServerError(render_to_string("500.html"))

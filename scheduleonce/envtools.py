@@ -77,3 +77,14 @@ def env_int_list(name: str, *, default: list[int], minimum: int = 0) -> list[int
             raise ImproperlyConfigured(f"{name} values must be at least {minimum}, not {value}.")
         values.append(value)
     return values
+
+
+def env_choice(name: str, *, choices: tuple[str, ...], default: str) -> str:
+    """Read one of ``choices`` (case-insensitive); anything else is a configuration error."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {raw!r}.")
+    return word

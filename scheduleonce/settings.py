@@ -9,11 +9,13 @@ its secrets.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from scheduleonce.envtools import (
+    env_choice,
     env_count,
     env_flag,
     env_int,
@@ -24,6 +26,13 @@ from scheduleonce.envtools import (
 from scheduleonce.local_keys import local_token_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 env = environ.Env()
 
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -79,6 +88,17 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Every response's Content-Security-Policy (django-csp); what depends on the page is added
+# in ops/csp.py. No inline script or style anywhere: pages use static files only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 # --- applications ----------------------------------------------------------------
 
@@ -90,6 +110,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "csp",
     "outbox",
     "accounts",
     "ops",
@@ -99,6 +120,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy (CONTENT_SECURITY_POLICY below, and per page in ops/csp.py).
+    "ops.csp.ContentSecurityPolicyMiddleware",
+    # Unreadable requests, the API's JSON error body, and 503 while the database is down.
+    "ops.middleware.ErrorAnswersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -315,6 +340,12 @@ if GRAPH_SANDBOX:
     GRAPH_SANDBOX_TLS_DIR = Path(
         env.str("GRAPH_SANDBOX_TLS_DIR", default=str(VAR_DIR / "graph_sandbox"))
     )
+    # How its token answers name Graph scopes: "short" (Calendars.ReadWrite, as Microsoft's
+    # live answers commonly do) or "uri" (https://graph.microsoft.com/Calendars.ReadWrite,
+    # as Microsoft's documentation shows). The product must cope with both.
+    GRAPH_SANDBOX_SCOPE_FORM = env_choice(
+        "GRAPH_SANDBOX_SCOPE_FORM", choices=("short", "uri"), default="short"
+    )
     # Longest change-notification subscription it grants, in minutes. Microsoft's pages
     # say 4,230 for Outlook resources (older) or 10,080 (newer); the product must cope with both.
     GRAPH_SANDBOX_SUBSCRIPTION_MAX_MINUTES = env_int(
@@ -341,6 +372,13 @@ if GRAPH_SANDBOX:
 MS_AUTHORITY = env.str("MS_AUTHORITY", default=_ms_defaults["authority"]).rstrip("/")
 MS_GRAPH_URL = env.str("MS_GRAPH_URL", default=_ms_defaults["graph_url"]).rstrip("/")
 MS_CA_BUNDLE = env.str("MS_CA_BUNDLE", default=_ms_defaults["ca_bundle"])
+# Where the browser signs in (Setup's Connect forms are redirected there, so the
+# Content-Security-Policy's form-action must allow it): the authority's origin, and
+# with the sandbox the origin of its sign-in pages.
+MS_SIGN_IN_ORIGINS = env_list("MS_SIGN_IN_ORIGINS") or [
+    _origin(MS_AUTHORITY),
+    *([_origin(GRAPH_SANDBOX_PAGES_URL)] if GRAPH_SANDBOX else []),
+]
 
 # --- logging -----------------------------------------------------------------------
 

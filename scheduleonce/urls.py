@@ -4,6 +4,10 @@ from django.urls import include, path
 
 from ops.views import healthz, home
 
+# A failure outside any view (a middleware's query): JSON under /api/, 503 while the
+# database is down. Views' own failures are answered by ops.middleware.
+handler500 = "ops.views.server_error"
+
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),

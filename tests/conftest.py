@@ -83,6 +83,37 @@ def outsider(django_user_model):
 
 
 @pytest.fixture
+def alices_things(host):
+    """A page with a question of each kind, a connected calendar and one booking:
+    (page, connection, the booking's links)."""
+    from booking.services.bookings import Invitee, booking_create
+    from booking.services.pages import QuestionData, page_create
+    from booking.tokens import booking_paths
+    from calendars.models import Calendar, CalendarConnection
+    from tests.support.booking import at, workday
+
+    connection = CalendarConnection.objects.create(
+        host=host, provider="office365", account_id="uid.tid", account_email="alice@contoso.com"
+    )
+    Calendar.objects.create(connection=connection, remote_id="A", name="Calendar", is_default=True)
+    page = page_create(
+        host=host,
+        fields={"title": "Intro call", "slug": "intro"},
+        questions=[
+            QuestionData(label="Company", kind="text", required=True),
+            QuestionData(label="Size", kind="choice", options=("Small", "Large")),
+            QuestionData(label="Phone", kind="phone"),
+        ],
+    )
+    booking = booking_create(
+        page=page,
+        start=at(workday("Europe/London"), 10),
+        invitee=Invitee(name="Dana", email="dana@example.com", time_zone="Asia/Kolkata"),
+    )
+    return page, connection, booking_paths(booking)
+
+
+@pytest.fixture
 def host_client(client, host):
     client.force_login(host)
     return client
@@ -182,7 +213,10 @@ def beat_factory(transactional_db, tmp_path):
 
 @pytest.fixture
 def chromium():
-    """Debian's Chromium, headless, through Playwright (skipped where none is installed)."""
+    """Debian's Chromium, headless, through Playwright (skipped where none is installed).
+
+    Fails the test if any page reported a Content-Security-Policy violation.
+    """
     path = chromium_path()
     if not os.path.exists(path):
         _skip_or_fail(f"Chromium is not installed at {path} (set CHROMIUM_PATH)")
@@ -193,6 +227,8 @@ def chromium():
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
             connections.close_all()
+        # Every page ran under our Content-Security-Policy: none of it may have been refused.
+        browser.csp.assert_none()
 
 
 @pytest.fixture

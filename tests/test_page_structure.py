@@ -11,11 +11,8 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 
-from booking.services.bookings import Invitee, booking_create
-from booking.services.pages import QuestionData, page_create
-from booking.tokens import booking_paths
-from calendars.models import Calendar, CalendarConnection
-from tests.support.booking import at, editor_data, workday
+from tests.support.booking import editor_data
+from tests.support.pages import public_urls, setup_urls
 
 pytestmark = pytest.mark.django_db
 
@@ -107,44 +104,9 @@ def assert_well_formed(response) -> None:
     assert (page.h1, page.main) == (1, 1)
 
 
-@pytest.fixture
-def alices_things(host):
-    """A page with a question of each kind, a connected calendar and one booking."""
-    connection = CalendarConnection.objects.create(
-        host=host, provider="office365", account_id="uid.tid", account_email="alice@contoso.com"
-    )
-    Calendar.objects.create(connection=connection, remote_id="A", name="Calendar", is_default=True)
-    page = page_create(
-        host=host,
-        fields={"title": "Intro call", "slug": "intro"},
-        questions=[
-            QuestionData(label="Company", kind="text", required=True),
-            QuestionData(label="Size", kind="choice", options=("Small", "Large")),
-            QuestionData(label="Phone", kind="phone"),
-        ],
-    )
-    booking = booking_create(
-        page=page,
-        start=at(workday("Europe/London"), 10),
-        invitee=Invitee(name="Dana", email="dana@example.com", time_zone="Asia/Kolkata"),
-    )
-    return page, connection, booking_paths(booking)
-
-
 def test_setup_pages_are_well_formed(host_client, alices_things):
     page, connection, _ = alices_things
-    for url in [
-        reverse("setup:home"),
-        reverse("setup:profile"),
-        reverse("calendars:integration"),
-        reverse("calendars:disconnect", args=[connection.pk]),
-        reverse("pages:list"),
-        reverse("pages:create"),
-        reverse("pages:edit", args=[page.pk]),
-        reverse("pages:calendars", args=[page.pk]),
-        reverse("pages:delete", args=[page.pk]),
-        reverse("accounts:logout"),
-    ]:
+    for url in setup_urls(page, connection):
         assert_well_formed(host_client.get(url))
 
 
@@ -168,18 +130,8 @@ def test_invalid_setup_forms_are_well_formed(host_client, alices_things):
 
 
 def test_public_and_sign_in_pages_are_well_formed(client, alices_things):
-    _, _, links = alices_things
-    for url in [
-        reverse("home"),
-        reverse("accounts:login"),
-        reverse("accounts:signup"),
-        reverse("accounts:password_reset"),
-        reverse("booking:page", args=["intro"]),
-        reverse("booking:page", args=["nobody"]),
-        links["manage"],
-        links["cancel"],
-        links["reschedule"],
-    ]:
+    page, _, links = alices_things
+    for url in [*public_urls(page, links), reverse("booking:page", args=["nobody"])]:
         assert_well_formed(client.get(url))
 
 

@@ -100,3 +100,31 @@ def test_local_run_generates_and_keeps_a_token_key(tmp_path):
     assert key_file.read_text() == key
     # The key itself is never printed.
     assert key.strip() not in first.stdout + first.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "origins"),
+    [
+        ({}, "['https://login.microsoftonline.com']"),
+        (
+            {"MS_AUTHORITY": "https://login.example.net/contoso.onmicrosoft.com"},
+            "['https://login.example.net']",
+        ),
+        ({"MS_SIGN_IN_ORIGINS": "https://a.example, https://b.example"}, None),
+    ],
+)
+def test_setup_forms_may_go_to_the_sign_in_origin_derived_from_ms_authority(extra, origins):
+    show = "from django.conf import settings; print(settings.MS_SIGN_IN_ORIGINS)"
+    done = manage("shell", "-c", show, env=clean_env(**PRODUCTION, **extra))
+    assert done.returncode == 0, done.stderr
+    expected = origins or "['https://a.example', 'https://b.example']"
+    assert done.stdout.strip().splitlines()[-1] == expected
+
+
+def test_the_graph_sandbox_can_answer_scopes_as_full_uris_but_nothing_else():
+    show = "from django.conf import settings; print(settings.GRAPH_SANDBOX_SCOPE_FORM)"
+    done = manage("shell", "-c", show, env=clean_env(DEBUG="1", GRAPH_SANDBOX_SCOPE_FORM="URI"))
+    assert done.stdout.strip().splitlines()[-1] == "uri"
+    refused = manage("check", env=clean_env(DEBUG="1", GRAPH_SANDBOX_SCOPE_FORM="urls"))
+    assert refused.returncode != 0
+    assert "GRAPH_SANDBOX_SCOPE_FORM must be one of short, uri" in refused.stderr

@@ -16,8 +16,9 @@ link (``DeltaExpired``). Where each calendar stands (link, window) is its
 What blocks: busy, out of office and working elsewhere always; tentative is stored
 too and each page decides (``BookingPage.block_tentative``); free, unknown and
 cancelled events are not stored (``calendars.events.Availability``, which the
-provider translated its own words into). Events we pushed ourselves (recognised by
-their idempotency key) are skipped: the bookings they mirror already block their time.
+provider translated its own words into). Events we pushed for this connection's host
+(recognised by their idempotency key) are skipped: the bookings they mirror already
+block their time. Another host's pushes into a shared mailbox are busy time.
 
 One worker at a time per connection: a lease on the connection row taken with a
 conditional UPDATE. The sync also holds one of the mailbox's concurrent-call slots.
@@ -29,6 +30,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -48,6 +50,7 @@ from calendars.models import (
 )
 from calendars.providers import CalendarProvider, ProviderError, get_provider
 from calendars.providers.base import BusyChanges, BusyEvent, DeltaExpired
+from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
 from calendars.services.tokens import with_provider
 from calendars.signals import busy_time_changed, send_after_commit
@@ -92,6 +95,7 @@ def connection_sync(
     when another worker is syncing it or it is not connected, ``waiting`` when the
     sign-in turned out to be gone (the connection is then disconnected).
     """
+    leases_give_back_owed()
     connection = CalendarConnection.objects.live().filter(pk=connection_id).first()
     if connection is None:
         return SyncOutcome("skipped")
@@ -103,11 +107,18 @@ def connection_sync(
             try:
                 return _sync_calendars(connection=connection, attempt=attempt)
             finally:
-                CalendarConnection.objects.filter(
-                    pk=connection.pk, sync_claimed_until=until
-                ).update(sync_claimed_until=None)
+                lease_give_back(
+                    what=f"sync lease of connection {connection.pk}",
+                    release=partial(_unclaim, connection_id=connection.pk, until=until),
+                )
     except MailboxBusy:
         return SyncOutcome("busy", retry_in=busy_mailbox_delay())
+
+
+def _unclaim(*, connection_id: int, until: datetime) -> None:
+    CalendarConnection.objects.filter(pk=connection_id, sync_claimed_until=until).update(
+        sync_claimed_until=None
+    )
 
 
 def _claim(*, connection_id: int, now: datetime) -> datetime | None:
@@ -260,8 +271,14 @@ def _read(
     return with_provider(connection=connection, action=read)
 
 
-def _ours(events: list[BusyEvent]) -> set[str]:
-    """The transaction ids among ``events`` that belong to events we pushed."""
+def _ours(events: list[BusyEvent], *, host_id: int) -> set[str]:
+    """The transaction ids among ``events`` of events we pushed for this host.
+
+    Only the host's own pushes: the bookings they mirror block the host's pages
+    already (and a booking being moved must not block itself). Another host may
+    share the mailbox (an assistant and their manager); their bookings are busy
+    time here like any other meeting.
+    """
     keys = set()
     for event in events:
         try:
@@ -270,15 +287,15 @@ def _ours(events: list[BusyEvent]) -> set[str]:
             continue
     if not keys:
         return set()
-    found = PushedEvent.objects.filter(transaction_id__in=keys).values_list(
+    found = PushedEvent.objects.filter(transaction_id__in=keys, host_id=host_id).values_list(
         "transaction_id", flat=True
     )
     return {str(key) for key in found}
 
 
-def _latest(changes: BusyChanges) -> dict[str, BusyEvent | None]:
+def _latest(calendar: Calendar, changes: BusyChanges) -> dict[str, BusyEvent | None]:
     """Each event id's final state in this read: the event to keep, or None to drop."""
-    ours = _ours(changes.events)
+    ours = _ours(changes.events, host_id=calendar.connection.host_id)
     latest: dict[str, BusyEvent | None] = {remote_id: None for remote_id in changes.removed_ids}
     for event in changes.events:
         keep = (
@@ -312,7 +329,7 @@ def _mark_synced(calendar: Calendar, now: datetime, **state) -> None:
 def _store_full(
     *, calendar: Calendar, changes: BusyChanges, start: datetime, end: datetime, now: datetime
 ) -> int:
-    kept = [event for event in _latest(changes).values() if event is not None]
+    kept = [event for event in _latest(calendar, changes).values() if event is not None]
     with transaction.atomic():
         BusyInterval.objects.filter(calendar=calendar).delete()
         BusyInterval.objects.bulk_create([_interval(calendar, e) for e in kept], batch_size=500)
@@ -328,7 +345,7 @@ def _store_full(
 
 
 def _store_changes(*, calendar: Calendar, changes: BusyChanges, now: datetime) -> int:
-    latest = _latest(changes)
+    latest = _latest(calendar, changes)
     with transaction.atomic():
         ids = list(latest)
         for chunk in range(0, len(ids), 500):

@@ -7,6 +7,9 @@ from datetime import datetime
 from calendars.models import Calendar, CalendarConnection
 from calendars.providers.base import CalendarList
 
+# Setup names the skipped calendars; an account with more lists only these many.
+SKIPPED_NAMES_KEPT = 50
+
 
 def calendars_apply(
     *, connection: CalendarConnection, calendar_list: CalendarList, now: datetime
@@ -45,6 +48,17 @@ def calendars_apply(
             calendar.save(update_fields=["is_active", "is_default"])
             changed = True
     connection.calendars_skipped = len(calendar_list.skipped)
+    connection.calendars_skipped_names = [
+        {"name": remote.name[:255], "owner": remote.owner_address[:254]}
+        for remote in calendar_list.skipped[:SKIPPED_NAMES_KEPT]
+    ]
     connection.calendars_refreshed_at = now
-    connection.save(update_fields=["calendars_skipped", "calendars_refreshed_at", "updated_at"])
+    connection.save(
+        update_fields=[
+            "calendars_skipped",
+            "calendars_skipped_names",
+            "calendars_refreshed_at",
+            "updated_at",
+        ]
+    )
     return changed

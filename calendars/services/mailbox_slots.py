@@ -10,7 +10,9 @@ another, so the account never sees more calls at once than there are slots.
 A slot is a row of ``MailboxSlot`` taken with a conditional UPDATE (free or
 expired → ours), so it works on PostgreSQL and SQLite alike and needs no Redis.
 A slot whose holder was killed frees itself when its lease passes; tasks are
-stopped by their hard time limit before that (see ``calendars.tasks``).
+stopped by their hard time limit before that (see ``calendars.tasks``). A slot
+that could not be given back because the database went away is given back at the
+process's next push or sync (``leases_owed``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db.models import Q
@@ -26,6 +29,7 @@ from django.utils import timezone
 
 from calendars.models import CalendarConnection, MailboxSlot
 from calendars.providers import get_provider
+from calendars.services.leases_owed import lease_give_back
 
 
 def _free(now: datetime) -> Q:
@@ -80,7 +84,10 @@ def mailbox_slot(*, mailbox: str, limit: int | None = None) -> Iterator[str]:
     try:
         yield holder
     finally:
-        mailbox_slot_release(mailbox=mailbox, holder=holder)
+        lease_give_back(
+            what=f"mailbox slot {mailbox}#{holder[:8]}",
+            release=partial(mailbox_slot_release, mailbox=mailbox, holder=holder),
+        )
 
 
 @contextmanager

@@ -48,8 +48,10 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
+from django.db import Error as DbError  # DatabaseError or InterfaceError (a closed connection)
 from django.utils import timezone
 
 from calendars import crypto
@@ -59,6 +61,7 @@ from calendars.events import EventDescription
 from calendars.models import CalendarConnection, PushedEvent, PushState
 from calendars.providers import CalendarProvider, ProviderError, get_provider
 from calendars.providers.base import CalendarGone, DuplicateKey, EventGone, RemoteEvent
+from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
 from calendars.services.tokens import with_provider
 from outbox.claims import DUE_TOLERANCE, Claim, LostClaim, claim_take
@@ -101,6 +104,7 @@ class _Work:
 def pushed_event_push(*, pushed_event_id: int, now: datetime | None = None) -> Outcome:
     """Reconcile one row with its calendar. Never called inside a web request; idempotent."""
     now = now or timezone.now()
+    leases_give_back_owed()
     row = PushedEvent.objects.select_related("calendar__connection").filter(pk=pushed_event_id)
     row = row.first()
     if row is None or row.state != PushState.PENDING:
@@ -130,6 +134,17 @@ def _push_claimed(*, row_id: int, connection: CalendarConnection) -> Outcome:
     )
     if claim is None:
         return Outcome(Status.SKIPPED)  # another worker has it, or it is settled or not due
+    try:
+        return _push_with_claim(claim=claim, connection=connection)
+    except DbError:
+        # Nothing could be recorded: give the row back (now or at the next connection)
+        # for the sweeper to queue again; a retried create is answered with the event
+        # this attempt may have made (transactionId).
+        lease_give_back(what=f"push row {row_id}", release=partial(claim.release, queued_at=None))
+        raise
+
+
+def _push_with_claim(*, claim: Claim, connection: CalendarConnection) -> Outcome:
     work = _Work(claim=claim, connection=CalendarConnection.objects.get(pk=connection.pk))
     if work.row.attempts > settings.CALENDAR_PUSH_MAX_ATTEMPTS:
         # Earlier attempts died without recording anything (e.g. a worker killed each time).

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
+from csp.decorators import csp_update
 from django import forms
 from django.contrib.auth.hashers import check_password
 from django.core import signing
@@ -300,11 +301,15 @@ def _redirect_error(request: HttpRequest, exc: RedirectError) -> HttpResponse:
 def _respond(request: HttpRequest, auth: AuthorizeRequest, params: dict[str, str]) -> HttpResponse:
     """Send ``params`` to the redirect URI the way ``response_mode`` asks."""
     if auth.response_mode == "form_post":
-        return render(
-            request,
-            "graph_sandbox/form_post.html",
-            {"action": auth.redirect_uri, "fields": params.items()},
-        )
+        target = urlsplit(auth.redirect_uri)
+
+        # The page's form goes to the app's redirect URI, maybe another origin than ours.
+        @csp_update({"form-action": [f"{target.scheme}://{target.netloc}"]})
+        def form_post() -> HttpResponse:
+            context = {"action": auth.redirect_uri, "fields": params.items()}
+            return render(request, "graph_sandbox/form_post.html", context)
+
+        return form_post()
     separator = (
         "#" if auth.response_mode == "fragment" else ("&" if "?" in auth.redirect_uri else "?")
     )

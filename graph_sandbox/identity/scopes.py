@@ -55,9 +55,19 @@ def resource_scopes(scopes: list[str]) -> list[str]:
     return [s for s in scopes if s in GRAPH_SCOPES]
 
 
-def response_scope(scopes: list[str]) -> str:
-    """The ``scope`` a token response echoes: never ``offline_access``."""
-    return " ".join(s for s in scopes if s != "offline_access")
+def response_scope(scopes: list[str], *, uri_form: bool = False) -> str:
+    """The ``scope`` a token response echoes: never ``offline_access``.
+
+    ``uri_form``: Graph permissions as full URIs (``https://graph.microsoft.com/User.Read``),
+    as Microsoft's documentation shows them; otherwise short names, as its live answers
+    commonly do.
+    """
+    named = [
+        GRAPH_RESOURCE + s if uri_form and s in GRAPH_SCOPES else s
+        for s in scopes
+        if s != "offline_access"
+    ]
+    return " ".join(named)
 
 
 def describe(scope: str) -> str:

@@ -17,6 +17,8 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
+from django.conf import settings
+
 from graph_sandbox import jwt, store, tls
 from graph_sandbox.clock import sandbox_now
 from graph_sandbox.identity.errors import IdentityError
@@ -247,7 +249,10 @@ def _token_response(
     granted = resource_scopes(scopes) or ["User.Read"]
     response = {
         "token_type": "Bearer",
-        "scope": response_scope([*granted, *(s for s in scopes if s not in granted)]),
+        "scope": response_scope(
+            [*granted, *(s for s in scopes if s not in granted)],
+            uri_form=getattr(settings, "GRAPH_SANDBOX_SCOPE_FORM", "short") == "uri",
+        ),
         "expires_in": ACCESS_TOKEN_SECONDS,
         "ext_expires_in": ACCESS_TOKEN_SECONDS,
         "access_token": _access_token(app=app, mailbox=mailbox, scopes=granted, now=now),

@@ -37,9 +37,20 @@ def sign_in_on_the_sandbox(tab, shots, *, address: str, password: str, step: str
         accept.click()
 
 
+def connect_in_this_tab(page, base_url: str, host, sandbox, shots, address: str) -> None:
+    """Log in at ``base_url``, open Calendar integration, connect in the same tab."""
+    page.goto(f"{base_url}/accounts/login/?next=/setup/integration/calendar/")
+    page.fill('input[name="username"]', host.email)
+    page.fill('input[name="password"]', "alice-password-1")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="or sign in in this tab").click()
+    sign_in_on_the_sandbox(page, shots, address=address, password=sandbox.password, step="connect")
+
+
 def test_host_connects_office365_in_the_browser(
-    live_server, graph_sandbox_server, host, chromium, screenshots
+    live_server, graph_sandbox_server, host, chromium, screenshots, settings
 ):
+    settings.SITE_URL = live_server.url  # Microsoft answers at SITE_URL's redirect URI
     sandbox = graph_sandbox_server
     off_loop(lambda: sandbox.set_pages_url(live_server.url))
     msal_app._HTTP_CACHE.clear()  # MSAL keeps the discovery document (with the page URL)
@@ -76,7 +87,8 @@ def test_host_connects_office365_in_the_browser(
     expect(calendars).to_contain_text("Calendar")
     expect(calendars).to_contain_text("Personal")
     expect(calendars).not_to_contain_text("Megan Bowen")
-    expect(tab.get_by_test_id("skipped-note")).to_contain_text("2 skipped")
+    expect(tab.get_by_test_id("skipped-note")).to_contain_text("Megan Bowen")
+    expect(tab.get_by_test_id("skipped-note")).to_contain_text("Conference Room Rainier")
     shots.take(tab, "connected")
 
     # The first tab noticed and shows the connection too.
@@ -114,11 +126,12 @@ def test_host_connects_office365_in_the_browser(
 
 
 def test_microsofts_cross_site_post_is_completed_from_our_own_origin(
-    live_server, graph_sandbox_server, host, chromium, screenshots
+    live_server, graph_sandbox_server, host, chromium, screenshots, settings
 ):
     """With real Microsoft the callback POST comes from another site, so the browser
     leaves out our SameSite=Lax session cookie. Here the sandbox's pages run on
     another site (127.0.0.1 vs localhost) to show the product copes."""
+    settings.SITE_URL = live_server.url
     sandbox = graph_sandbox_server
     assert urlsplit(sandbox.pages_url).hostname != urlsplit(live_server.url).hostname
     shots = screenshots
@@ -129,19 +142,43 @@ def test_microsofts_cross_site_post_is_completed_from_our_own_origin(
         "response",
         lambda r: callbacks.append(r.status) if r.url.endswith("/office365/callback/") else None,
     )
-    page.goto(f"{live_server.url}/accounts/login/?next=/setup/integration/calendar/")
-    page.fill('input[name="username"]', host.email)
-    page.fill('input[name="password"]', "alice-password-1")
-    page.get_by_role("button", name="Log in").click()
-
-    page.get_by_role("button", name="or sign in in this tab").click()
-    sign_in_on_the_sandbox(
-        page, shots, address="megan@contoso.example", password=sandbox.password, step="connect"
-    )
+    connect_in_this_tab(page, live_server.url, host, sandbox, shots, "megan@contoso.example")
 
     expect(page.get_by_test_id("account-email")).to_have_text("megan@contoso.example")
     shots.take(page, "connected")
     # First the cookie-less cross-site POST (answered with the re-post page), then ours.
     assert callbacks == [200, 302]
     assert the_connection().account_email == "megan@contoso.example"
+    context.close()
+
+
+def test_setup_reached_under_another_host_name_connects_through_site_url(
+    live_server, graph_sandbox_server, host, chromium, screenshots, settings
+):
+    """The host opens Setup as http://localhost:<port> while SITE_URL names
+    http://127.0.0.1:<port>: Microsoft answers at SITE_URL's redirect URI (the registered
+    one), and the browser is handed back to localhost, where it is logged in."""
+    port = urlsplit(live_server.url).port
+    settings.SITE_URL = f"http://127.0.0.1:{port}"
+    here = f"http://localhost:{port}"
+    sandbox = graph_sandbox_server
+    off_loop(lambda: sandbox.set_pages_url(here))
+    msal_app._HTTP_CACHE.clear()
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    answered_at = []
+    page.on(
+        "request",
+        lambda r: answered_at.append(r.url) if "/office365/callback/" in r.url else None,
+    )
+    connect_in_this_tab(page, here, host, sandbox, screenshots, "adele@contoso.example")
+
+    expect(page.get_by_test_id("account-email")).to_have_text("adele@contoso.example")
+    screenshots.take(page, "connected")
+    assert page.url == f"{here}/setup/integration/calendar/"
+    assert [urlsplit(url).netloc for url in answered_at] == [
+        f"127.0.0.1:{port}",
+        f"localhost:{port}",
+    ]
+    assert the_connection().account_email == "adele@contoso.example"
     context.close()

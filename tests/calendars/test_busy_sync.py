@@ -20,7 +20,14 @@ from calendars.services.busy_sync import connection_sync, connections_to_sync
 from calendars.services.push import pushed_event_push
 from calendars.signals import busy_time_changed
 from tests.support.booking import slots_url
-from tests.support.office365 import ADELE, book_starts, offered, tomorrow
+from tests.support.office365 import (
+    ADELE,
+    book_starts,
+    connect_host,
+    offered,
+    open_page,
+    tomorrow,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -299,3 +306,30 @@ def test_busy_time_changed_is_announced_after_a_sync_that_changed_something(
         assert announced == [expected, expected]
     finally:
         busy_time_changed.disconnect(dispatch_uid="test-busy-time-changed")
+
+
+def test_two_hosts_on_one_mailbox_see_each_others_bookings_as_busy(
+    client, teammate, adele, intro, o365
+):
+    """An assistant and their manager (or one person with two accounts) connect the same
+    mailbox: a booking on Alice's page lands in it and hides that time on Bob's page."""
+    from django.test import Client
+
+    bob = Client()
+    bob.force_login(teammate)
+    bobs_connection = connect_host(bob, o365)
+    assert bobs_connection.mailbox_key == adele.mailbox_key
+    open_page(teammate, slug="bob", title="Bob's call")
+    start, end = offered(client, "intro", first=tomorrow())[4]
+    assert (start, end) in offered(bob, "bob", first=tomorrow())
+    book_starts(client, "intro", [start])
+    row = adele.calendars.get(name="Calendar").pushed_events.get()
+    pushed_event_push(pushed_event_id=row.pk)
+
+    sync(adele)
+    sync(bobs_connection)
+
+    assert (start, end) not in offered(bob, "bob", first=tomorrow())
+    # Alice's own page is blocked by her booking, not by its copy in Outlook.
+    alices = BusyInterval.objects.filter(calendar__connection=adele)
+    assert row.remote_id not in set(alices.values_list("remote_event_id", flat=True))

@@ -8,7 +8,14 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from calendars.models import Calendar
+from calendars.models import (
+    Calendar,
+    CalendarConnection,
+    ConnectionStatus,
+    DisconnectReason,
+    PushedEvent,
+    PushState,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +60,22 @@ def test_calendars_no_page_reads_do_not_count_as_synced(connected, capsys):
     )
 
     assert " last_sync=unused sync_errors=0 " in status_line(capsys)
+
+
+def test_pending_pushes_of_a_disconnected_account_count_as_waiting(connected, capsys):
+    """A push can still be pending for a moment after its account was disconnected (the
+    sweeper moves it to waiting within a minute): it goes out on reconnect all the same."""
+    calendar = connected.calendars.get(is_default=True)
+    for state, subject in [(PushState.PENDING, "Under way"), (PushState.WAITING, "Later")]:
+        PushedEvent.objects.create(
+            host=connected.host,
+            calendar=calendar,
+            source=f"booking:{subject}",
+            payload={"subject": subject},
+            state=state,
+        )
+    CalendarConnection.objects.filter(pk=connected.pk).update(
+        status=ConnectionStatus.DISCONNECTED, disconnect_reason=DisconnectReason.REVOKED
+    )
+
+    assert status_line(capsys).endswith(" pending=0 waiting=2 failed=0")

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from cryptography.fernet import Fernet
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -68,7 +69,11 @@ def answer(client, query, **fields):
 
 def text(response) -> str:
     """What a person reads: tags dropped, white space collapsed."""
-    words = re.sub(r"<[^>]+>", " ", response.content.decode())
+    return text_of(response.content.decode())
+
+
+def text_of(markup: str) -> str:
+    words = re.sub(r"<[^>]+>", " ", markup)
     return re.sub(r"\s+", " ", unescape(words)).replace(" .", ".").replace(" :", ":")
 
 
@@ -91,7 +96,7 @@ def test_connect_sends_the_host_to_microsoft_with_pkce_and_form_post(host_client
     }
     assert query["response_mode"] == "form_post"
     assert query["code_challenge_method"] == "S256"
-    assert query["redirect_uri"] == "http://testserver" + CALLBACK
+    assert query["redirect_uri"] == settings.SITE_URL + CALLBACK
 
 
 def test_the_callback_connects_and_the_lobby_shows_account_calendars_and_expiry(
@@ -111,11 +116,36 @@ def test_the_callback_connects_and_the_lobby_shows_account_calendars_and_expiry(
     assert f"Connected as alice@contoso.com · valid until {expiry:%-d %B %Y}" in page
     assert re.search(r'>Calendar</span>\s*<span class="badge">Default</span>', markup)
     assert "Client work" in page
-    assert "Bob's calendar" not in page
-    assert "Room 4.12" not in page
-    assert "resource (room) calendars are not supported: 2 skipped" in page
+    # Skipped calendars are named, with whose they are, never offered.
+    assert "resource (room) calendars are not supported, so these were skipped:" in page
+    assert "Bob's calendar (bob@contoso.com)" in page
+    assert "Room 4.12 (room412@contoso.com)" in page
+    offered = lobby_calendar_list(markup)
+    assert "Client work" in offered
+    assert "Bob's calendar" not in offered
+    assert "Room 4.12" not in offered
     assert '<option value="15" selected>15 minutes</option>' in markup
     assert signals == [("changed", connection.pk), ("established", connection.pk, True)]
+
+
+def lobby_calendar_list(markup: str) -> str:
+    return re.search(r'<ul class="calendar-list".*?</ul>', markup, re.S).group(0)
+
+
+def test_right_after_a_first_connect_the_lobby_says_what_the_default_calendar_will_do(
+    host_client, fake_microsoft, django_capture_on_commit_callbacks
+):
+    """A new host connects before making any booking page: no page reads busy time yet,
+    but the default calendar becomes the main booking calendar of every page made."""
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(host_client, start(host_client, fake_microsoft))
+    listed = text_of(lobby_calendar_list(host_client.get(LOBBY).content.decode()))
+
+    default = listed.split("Client work")[0]
+    assert "Calendar Default" in default
+    assert "Not used for busy time" not in default
+    assert "Main booking calendar of new booking pages" in default
+    assert "Client work Not used for busy time" in listed
 
 
 def test_a_replayed_or_foreign_state_changes_nothing(host_client, fake_microsoft):

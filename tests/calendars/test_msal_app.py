@@ -50,3 +50,18 @@ def test_another_authority_is_used_as_is(microsoft_settings):
             f"{base}/v2.0/.well-known/openid-configuration"
         ]
     assert app.authority._is_known_to_developer is True
+
+
+def test_our_scopes_are_read_in_whatever_spelling_a_token_answer_uses():
+    short = "Calendars.ReadWrite User.Read openid profile"
+    documented = (
+        "https://graph.microsoft.com/Calendars.ReadWrite https://graph.microsoft.com/User.Read"
+    )
+    lower = "https://graph.microsoft.com/user.read https://graph.microsoft.com/calendars.readwrite"
+    assert msal_app.scopes_as_granted(short) == ["User.Read", "Calendars.ReadWrite"]
+    assert msal_app.scopes_as_granted(documented) == [
+        "https://graph.microsoft.com/User.Read",
+        "https://graph.microsoft.com/Calendars.ReadWrite",
+    ]
+    assert msal_app.scopes_as_granted(lower) == lower.split()
+    assert msal_app.scopes_as_granted("User.Read openid") is None  # not what we need

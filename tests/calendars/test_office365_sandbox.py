@@ -8,7 +8,9 @@ as it reaches Microsoft.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import threading
 import time
 from datetime import timedelta
@@ -105,10 +107,11 @@ def test_connect_imports_owned_calendars_and_shows_account_and_expiry(
     assert 'data-testid="valid-until"' in page
     names = sorted(connection.calendars.values_list("name", "is_default"))
     assert names == [("Calendar", True), ("Personal", False)]
-    assert "Megan Bowen" not in page  # shared with Adele: skipped
-    assert "Conference Room Rainier" not in page  # a room: skipped
     assert connection.calendars_skipped == 2
-    assert "not supported: 2 skipped" in page
+    # Shared with Adele, and a room: skipped, and named.
+    assert "so these were skipped:" in page
+    assert "Megan Bowen (megan@contoso.example)" in page
+    assert "Conference Room Rainier (rainier@contoso.example)" in page
     assert established == [(connection.pk, True)]
     assert connection.refresh_expires_at - connection.refresh_issued_at == timedelta(days=90)
     # The booking app listens: the default calendar became the page's main booking calendar.
@@ -293,3 +296,95 @@ def test_beats_keepalive_runs_in_a_real_worker(browser, sandbox, worker_factory)
 
     wait_until(slid, timeout=60, message="the worker did not keep the connection alive")
     assert connection.status == ConnectionStatus.CONNECTED
+
+
+def test_a_host_on_another_allowed_host_name_connects_through_the_site_url(
+    client, host, sandbox, settings
+):
+    """Setup reached as http://localhost:8000 while SITE_URL is http://127.0.0.1:8000:
+    Microsoft is sent SITE_URL's registered redirect URI (never the request's host, which
+    real Microsoft refuses with AADSTS50011), answers there, and the browser is handed
+    back to the host name it started on, where its session is."""
+    from django.test import Client
+
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    client.defaults["HTTP_HOST"] = "localhost:8000"
+    client.force_login(host)
+    started = client.post(CONNECT)
+    assert started.status_code == 302, started.content[:500]
+    answer = sandbox.sign_in(started["Location"], address=ADELE)
+    assert answer.redirect_uri == "http://127.0.0.1:8000" + CALLBACK
+
+    # Microsoft's form_post reaches SITE_URL's host name, where this browser has no
+    # session: a page sends it on (by GET) to where the sign-in started, without the
+    # code in a URL.
+    at_site_url = Client(HTTP_HOST="127.0.0.1:8000").post(CALLBACK, answer.fields)
+    assert at_site_url.status_code == 200
+    page = at_site_url.content.decode()
+    onward = html.unescape(re.search(r'href="([^"]+)">Continue</a>', page).group(1))
+    assert f'<meta http-equiv="refresh" content="0; url={html.escape(onward)}">' in page
+    assert onward.startswith("http://localhost:8000" + CALLBACK + "?")
+    assert answer.fields["code"] not in onward
+    assert not CalendarConnection.objects.exists()
+
+    landed = client.get(onward.removeprefix("http://localhost:8000"))
+    assert landed.status_code == 302
+    assert "Connected Office 365 as adele@contoso.example" in client.get(LOBBY).content.decode()
+    assert CalendarConnection.objects.get().host == host
+    # The hand-over works once.
+    again = client.get(onward.removeprefix("http://localhost:8000"), follow=True)
+    assert "does not belong to a sign-in you started here" in again.content.decode()
+
+
+def _token_requests(sandbox, after: int) -> int:
+    return sum(1 for c in sandbox.control.request_log(after_id=after) if c.path.endswith("/token"))
+
+
+def _access_token_expires_in(connection, seconds: int) -> None:
+    state = json.loads(crypto.decrypt(connection.token_cache))
+    for entry in state["AccessToken"].values():
+        entry["expires_on"] = str(int(time.time()) + seconds)
+    CalendarConnection.objects.filter(pk=connection.pk).update(
+        token_cache=crypto.encrypt(json.dumps(state))
+    )
+
+
+@pytest.mark.parametrize("scope_form", ["short", "uri"])
+def test_an_access_token_is_reused_until_it_nears_expiry_whatever_form_scopes_come_in(
+    browser, sandbox, settings, scope_form
+):
+    """Microsoft's token answers name scopes as short names ("Calendars.ReadWrite") or,
+    as its documentation shows, full URIs ("https://graph.microsoft.com/Calendars.ReadWrite").
+    MSAL matches cached scopes literally; either way each Graph call must not spend a
+    refresh grant: one refresh an hour, not one per call."""
+    from calendars.providers import get_provider
+
+    settings.GRAPH_SANDBOX_SCOPE_FORM = scope_form
+    connect(browser, sandbox)
+    connection = CalendarConnection.objects.get()
+    [cached] = json.loads(crypto.decrypt(connection.token_cache))["AccessToken"].values()
+    uri = "https://graph.microsoft.com/Calendars.ReadWrite"
+    assert (uri in cached["target"].split()) == (scope_form == "uri")
+    before = sandbox.control.request_log()[-1].id
+
+    tokens = {access_token_for(connection=connection) for _ in range(3)}
+    for _ in range(3):
+        calendar_list_refresh(connection=connection)
+    # MSAL's own silent lookup finds it too (what runs under the refresh lock).
+    connection.refresh_from_db()
+    silent = get_provider("office365").acquire_access_token(
+        token_state=crypto.decrypt(connection.token_cache), account_id=connection.account_id
+    )
+
+    assert _token_requests(sandbox, before) == 0
+    assert tokens == {silent.token}
+
+    # Five minutes before it expires it counts as stale: one refresh, then reuse again.
+    _access_token_expires_in(connection, 4 * 60)
+    fresh = {access_token_for(connection=connection) for _ in range(3)}
+    for _ in range(3):
+        calendar_list_refresh(connection=connection)
+
+    assert _token_requests(sandbox, before) == 1
+    assert len(fresh) == 1
+    assert fresh != tokens

@@ -8,6 +8,7 @@ inspected. ``test_workers.py`` runs the same code in real worker processes.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -430,7 +431,7 @@ def _expired(connection) -> str:
 
 def test_bookings_made_while_disconnected_go_out_after_reconnecting(client, adele, intro, o365):
     client.post(reverse("calendars:disconnect", args=[adele.pk]))
-    made, _ = _book_without_rows(client)
+    made, _ = _book_while_disconnected(client)
 
     connect_host(client, o365, reconnect="1")
 
@@ -446,7 +447,7 @@ def test_after_switching_accounts_every_future_booking_goes_to_the_new_main_cale
     early, early_row = book_one(client)
     push(early_row)
     client.post(reverse("calendars:disconnect", args=[adele.pk]))
-    late, _ = _book_without_rows(client, index=2)
+    late, _ = _book_while_disconnected(client, index=2)
 
     megan = connect_host(client, o365, address=MEGAN)
 
@@ -461,9 +462,93 @@ def test_after_switching_accounts_every_future_booking_goes_to_the_new_main_cale
     assert len(ours(o365)) == 1
 
 
-def _book_without_rows(client, *, index: int = 0) -> tuple[dict, None]:
-    """Book while no calendar is connected: the booking stands, nothing is pushed yet."""
+def _book_while_disconnected(client, *, index: int = 0) -> tuple[dict, PushedEvent]:
+    """Book while the calendar is disconnected: the booking stands, and its push waits in
+    the disconnected account (Setup counts it) until the host reconnects."""
     start, _ = offered(client, "intro", first=tomorrow())[index]
     [made] = book_starts(client, "intro", [start])
-    assert rows_for(made["id"]) == []
-    return made, None
+    [row] = rows_for(made["id"])
+    assert row.state == PushState.WAITING
+    return made, row
+
+
+def test_setup_and_calendar_status_count_every_update_that_goes_out_on_reconnect(
+    client, adele, intro, o365, capsys
+):
+    """After a revoke, with one push under way and one booking made while disconnected,
+    both go out on reconnect: Setup and ``calendar_status`` say 2, not 1."""
+    from django.core.management import call_command
+
+    o365.control.grants_revoke(ADELE)
+    CalendarConnection.objects.filter(pk=adele.pk).update(token_cache=_expired(adele))
+    _, under_way = book_one(client, index=0)
+    assert push(under_way) == "waiting"  # finds the sign-in gone: disconnected
+    _book_while_disconnected(client, index=1)
+
+    lobby = client.get(reverse("calendars:integration")).content.decode()
+    assert "2 booking updates wait until you reconnect" in lobby
+    call_command("calendar_status")
+    assert "pending=0 waiting=2 failed=0" in capsys.readouterr().out
+
+    connect_host(client, o365, reconnect="1")
+    for row in PushedEvent.objects.filter(state=PushState.PENDING):
+        assert push(row) == "synced"
+    assert len(ours(o365)) == 2
+
+
+@pytest.mark.postgres
+def test_a_push_that_loses_the_database_gives_its_slot_and_row_back_at_the_next_connection(
+    client, adele, intro, o365
+):
+    """PostgreSQL drops the worker's connection while Microsoft makes the event, and stays
+    away a moment: the push can record nothing and give nothing back. The worker's next
+    task gives back the mailbox slot and the row at once, instead of both staying held
+    for CALENDAR_TASK_LEASE (120 s)."""
+    from django.db import connection
+
+    from calendars.models import MailboxSlot
+    from calendars.services.mailbox_slots import mailbox_slots_busy
+
+    _, row = book_one(client)
+    o365.control.faults_set(latency_ms=3000, mailbox=ADELE)  # Microsoft takes its time
+    outcome: dict = {}
+
+    def worker():
+        try:
+            outcome["status"] = pushed_event_push(pushed_event_id=row.pk).status
+        except Exception as error:  # the database went away: reported below
+            outcome["error"] = error
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    deadline = timezone.now() + timedelta(seconds=20)
+    while not (
+        MailboxSlot.objects.exclude(holder="").exists()
+        and PushedEvent.objects.filter(pk=row.pk, create_request__isnull=False).exists()
+    ):
+        assert timezone.now() < deadline, "the push never took its slot and row"
+    time.sleep(1)  # the create request is on its way to Microsoft
+    saved = dict(connection.settings_dict)
+    with connection.cursor() as cursor:  # PostgreSQL drops the worker's connection...
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connection.settings_dict["PORT"] = "9"  # ...and takes no new ones for a while
+    try:
+        thread.join(30)
+    finally:
+        connection.settings_dict.update(saved)
+    assert "error" in outcome, outcome
+    assert len(ours(o365)) == 1  # Microsoft made the event; we could not record it
+    assert mailbox_slots_busy(mailbox=adele.mailbox_key) == 1
+
+    o365.control.faults_clear()
+    assert push(row) == "synced", outcome  # the worker's next task, a moment later
+
+    assert mailbox_slots_busy(mailbox=adele.mailbox_key) == 0
+    row.refresh_from_db()
+    assert (row.claimed_by, row.claimed_until) == ("", None)
+    assert len(ours(o365)) == 1  # the retried create was answered with the same event

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("calendars", "0003_push_and_sync")]
-AFTER = [("calendars", "0004_calendar_sync_state")]
+BEFORE = [("calendars", "0004_sign_in_handoff_skipped_names")]
+AFTER = [("calendars", "0005_calendar_sync_state")]
 
 
 def _migrate(targets):

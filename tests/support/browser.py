@@ -1,7 +1,9 @@
 """Real Chromium for browser tests: Debian's package driven by Playwright.
 
 Never a downloaded browser: ``CHROMIUM_PATH`` (default ``/usr/bin/chromium``),
-headless, without the background networking this closed network refuses.
+headless, without the background networking this closed network refuses. Every
+page watches for Content-Security-Policy violations (``CspWatch``); the ``chromium``
+fixture fails a test that had any.
 """
 
 from __future__ import annotations
@@ -33,8 +35,69 @@ def chromium_path() -> str:
     return os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
+# Runs in every page and frame before its own scripts: reports each Content-Security-
+# Policy violation (a blocked inline script or style, a refused form target, ...).
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__reportCspViolation(
+    event.violatedDirective + " blocked " + (event.blockedURI || "inline") +
+    " on " + event.documentURI + (event.sample ? " (" + event.sample + ")" : "")
+  );
+});
+"""
+
+
+class CspWatch:
+    """Every Content-Security-Policy violation seen in a browser's pages.
+
+    The pages' own ``securitypolicyviolation`` events, and the browser's console errors
+    about the policy (form targets refused after a redirect are reported only there).
+    """
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+
+    def watch(self, context) -> None:
+        context.add_init_script(CSP_LISTENER)
+        context.expose_binding(
+            "__reportCspViolation", lambda _source, text: self.violations.append(text)
+        )
+        context.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.violations.append(f"console: {message.text}")
+
+    def assert_none(self) -> None:
+        assert not self.violations, "Content-Security-Policy violations:\n" + "\n".join(
+            self.violations
+        )
+
+
+class WatchedBrowser:
+    """A Playwright browser whose every context (and so every page) reports CSP violations
+    to ``csp``; otherwise it is the browser itself."""
+
+    def __init__(self, browser, csp: CspWatch) -> None:
+        self._browser = browser
+        self.csp = csp
+
+    def new_context(self, **kwargs):
+        context = self._browser.new_context(**kwargs)
+        self.csp.watch(context)
+        return context
+
+    def new_page(self, **kwargs):
+        """A page in a context of its own (closed with the browser)."""
+        return self.new_context(**kwargs).new_page()
+
+    def __getattr__(self, name: str):
+        return getattr(self._browser, name)
+
+
 @contextmanager
-def chromium_browser() -> Iterator:
+def chromium_browser() -> Iterator[WatchedBrowser]:
+    """Debian's Chromium, headless; ``.csp`` collects the pages' CSP violations."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -44,7 +107,7 @@ def chromium_browser() -> Iterator:
             args=CHROMIUM_ARGS,
         )
         try:
-            yield browser
+            yield WatchedBrowser(browser, CspWatch())
         finally:
             browser.close()
 

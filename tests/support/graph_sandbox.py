@@ -94,6 +94,13 @@ class GraphSandbox:
 
         self.pages_url = url.rstrip("/")
         control.pages_url_set(self.pages_url)
+        # Setup's Connect forms lead there: the product's Content-Security-Policy allows
+        # it (the fixture's settings override is active, and ends with the test).
+        django_settings.MS_SIGN_IN_ORIGINS = self.sign_in_origins()
+
+    def sign_in_origins(self) -> list[str]:
+        """Where the browser signs in: the authority, and the sign-in pages' server."""
+        return [self.base_url, self.pages_url]
 
     def callback_url(self, base: str = "http://127.0.0.1:8000") -> str:
         """The product's Office 365 callback on ``base``: registered for the demo app."""
@@ -165,12 +172,15 @@ class _Listeners:
 @pytest.fixture(scope="session")
 def _graph_sandbox_listeners(django_db_setup, django_db_blocker):
     """The TLS and pages servers, once per session (they read whichever test DB is set up)."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+
     from graph_sandbox.server import ApiHandler, PagesHandler, SandboxServer, start_in_thread
     from graph_sandbox.subscriptions.delivery import DeliveryThread
 
     files = ensure_tls_files(django_settings.GRAPH_SANDBOX_TLS_DIR)
     api = SandboxServer(("127.0.0.1", 0), ApiHandler(), tls=files, quiet=True)
-    pages = SandboxServer(("127.0.0.1", 0), PagesHandler(), quiet=True)
+    # Static files as live_server serves them (its pages' script and styles).
+    pages = SandboxServer(("127.0.0.1", 0), StaticFilesHandler(PagesHandler()), quiet=True)
     for server in (api, pages):
         start_in_thread(server)
     # Notifications go out from the sandbox's process, while a test uses the sandbox.
@@ -214,6 +224,7 @@ def graph_sandbox_server(_graph_sandbox_listeners, settings) -> GraphSandbox:
     settings.MS_CA_BUNDLE = sandbox.ca_bundle
     settings.MS_CLIENT_ID = sandbox.client_id
     settings.MS_CLIENT_SECRET = sandbox.client_secret
+    settings.MS_SIGN_IN_ORIGINS = sandbox.sign_in_origins()
     listeners.delivery.activate()
     yield sandbox
     listeners.delivery.deactivate()

@@ -30,7 +30,11 @@ def connect_host(client, sandbox, *, address: str = ADELE, **form) -> CalendarCo
     answer = sandbox.sign_in(started["Location"], address=address)
     landed = client.post(reverse("calendars:office365_callback"), answer.fields)
     assert landed.status_code == 302
-    return CalendarConnection.objects.get(account_email=address, status=ConnectionStatus.CONNECTED)
+    return CalendarConnection.objects.get(
+        host_id=client.session["_auth_user_id"],
+        account_email=address,
+        status=ConnectionStatus.CONNECTED,
+    )
 
 
 def open_page(host, *, slug: str = "intro", title: str = "Intro call", **fields) -> BookingPage:

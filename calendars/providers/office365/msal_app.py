@@ -22,6 +22,10 @@ from calendars.providers.office365.graph import shared_session
 # (and refuses them if passed), so the flow asks for all of
 # `offline_access User.Read Calendars.ReadWrite`.
 SCOPES = ["User.Read", "Calendars.ReadWrite"]
+# Graph's resource: token answers may name the scopes with it ("https://graph.microsoft.com/
+# Calendars.ReadWrite", as Microsoft's documentation shows) or without (as live answers
+# commonly do), in any case; they are the same permissions.
+GRAPH_RESOURCE = "https://graph.microsoft.com/"
 MICROSOFT_AUTHORITY_HOST = "login.microsoftonline.com"
 
 _HTTP_CACHE: dict = {}
@@ -57,3 +61,21 @@ def build_msal_app(
     kwargs = msal_app_kwargs(token_cache=token_cache)
     client_id = kwargs.pop("client_id")
     return msal.ConfidentialClientApplication(client_id, **kwargs)
+
+
+def scope_name(scope: str) -> str:
+    """A Graph permission's name whichever way it is spelled (``calendars.readwrite``)."""
+    name = scope.lower()
+    return name[len(GRAPH_RESOURCE) :] if name.startswith(GRAPH_RESOURCE) else name
+
+
+def scopes_as_granted(granted: str) -> list[str] | None:
+    """``SCOPES`` spelled as ``granted`` (a cached token's space-separated scopes) spells
+    them, or None if it does not cover them all.
+
+    MSAL finds a cached access token only for scopes spelled as the token answer spelled
+    them; asked in another form, it refreshes on every call.
+    """
+    spelled = {scope_name(scope): scope for scope in granted.split()}
+    wanted = [spelled.get(scope_name(scope)) for scope in SCOPES]
+    return None if None in wanted else wanted

@@ -34,7 +34,7 @@ from calendars.providers.base import (
 from calendars.providers.office365 import payloads
 from calendars.providers.office365.graph import GraphClient
 from calendars.providers.office365.limits import MAILBOX_CONCURRENCY, REFRESH_TOKEN_LIFETIME
-from calendars.providers.office365.msal_app import SCOPES, build_msal_app
+from calendars.providers.office365.msal_app import SCOPES, build_msal_app, scopes_as_granted
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,23 @@ def _load_cache(token_state: str) -> msal.SerializableTokenCache:
                 "The stored sign-in is unreadable.", permanent=True, code="corrupt_cache"
             ) from None
     return cache
+
+
+def _access_tokens(cache: msal.TokenCache, account_id: str) -> list[dict]:
+    """The account's cached access tokens for our scopes, however the answer spelled them."""
+    entries = cache.search(
+        msal.TokenCache.CredentialType.ACCESS_TOKEN,
+        query={"home_account_id": account_id, "client_id": settings.MS_CLIENT_ID},
+    )
+    return [entry for entry in entries if scopes_as_granted(entry.get("target", ""))]
+
+
+def _scopes_as_cached(cache: msal.TokenCache, account_id: str) -> list[str]:
+    """Our scopes as the account's cached access token spells them (MSAL matches them
+    literally), so MSAL reuses it; ``SCOPES`` when there is none."""
+    for entry in _access_tokens(cache, account_id):
+        return scopes_as_granted(entry["target"]) or SCOPES
+    return SCOPES
 
 
 def _refresh_fingerprint(cache: msal.TokenCache, account_id: str) -> str:
@@ -274,11 +291,7 @@ class Office365Provider(CalendarProvider):
     def cached_access_token(self, *, token_state: str, account_id: str) -> str | None:
         cache = _load_cache(token_state)
         now = time.time()
-        for entry in cache.search(
-            msal.TokenCache.CredentialType.ACCESS_TOKEN,
-            target=SCOPES,
-            query={"home_account_id": account_id, "client_id": settings.MS_CLIENT_ID},
-        ):
+        for entry in _access_tokens(cache, account_id):
             if int(entry.get("expires_on", 0)) - now >= MIN_TOKEN_LIFETIME:
                 return entry["secret"]
         return None
@@ -300,7 +313,7 @@ class Office365Provider(CalendarProvider):
             )
         try:
             result = app.acquire_token_silent_with_error(
-                SCOPES, account, force_refresh=force_refresh
+                _scopes_as_cached(cache, account_id), account, force_refresh=force_refresh
             )
         except (requests.RequestException, MsalServiceError) as error:
             raise _transport_error(error) from None

@@ -32,7 +32,7 @@ def move_sync_state_back(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("calendars", "0003_push_and_sync"),
+        ("calendars", "0004_sign_in_handoff_skipped_names"),
     ]
 
     operations = [

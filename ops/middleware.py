@@ -1,0 +1,97 @@
+"""Request-level guards that turn unreadable requests and outages into clear answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import HttpRequest, HttpResponse
+from django.views.defaults import bad_request
+
+from ops.error_answers import (
+    STATUS_MESSAGES,
+    database_unavailable,
+    is_api,
+    is_database_unavailable,
+    is_json,
+    json_error,
+    json_error_like,
+)
+
+BAD_LENGTH = "The Content-Length header must be a number of bytes."
+TOO_BIG = "The request body is too large."
+
+
+class ErrorAnswersMiddleware:
+    """Clear answers for what would otherwise be a 500 or an error page of Django's.
+
+    - A ``Content-Length`` that is not a number: ``400`` (Django would fail reading it).
+    - Under ``/api/``: the query and any form body are read here first, so Django's
+      refusals (too many fields, too large) become the JSON error body; and any error
+      answer that is not JSON (an unknown address, a CSRF refusal, a 500 in production)
+      is turned into it.
+    - The database cannot be reached: ``503`` with ``Retry-After`` (``error_answers``).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        refused = _unreadable(request)
+        if refused is not None:
+            return refused
+        response = self.get_response(request)
+        if is_api(request) and _error_to_reshape(response):
+            return json_error_like(response)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_database_unavailable(exception):
+            return database_unavailable(request, exception)
+        if is_api(request) and isinstance(exception, SuspiciousOperation):
+            return _refusal(exception)
+        return None
+
+
+def _error_to_reshape(response: HttpResponse) -> bool:
+    """An error answer not in the API's shape (a 5xx keeps Django's debug page locally)."""
+    status = response.status_code
+    return status >= 400 and not is_json(response) and (status < 500 or not settings.DEBUG)
+
+
+def _unreadable(request: HttpRequest) -> HttpResponse | None:
+    """An answer for a request Django cannot read, or None."""
+    length = request.META.get("CONTENT_LENGTH", "")
+    if length and not length.strip().isdigit():
+        if is_api(request):
+            return json_error(400, BAD_LENGTH, {"body": [BAD_LENGTH]})
+        return bad_request(request, exception=None)
+    if not is_api(request):
+        return None
+    try:
+        request.GET  # noqa: B018  (parsing it is the point)
+        if request.content_type == "application/x-www-form-urlencoded":
+            # A form body, read as Django's CSRF check would (bounded by
+            # DATA_UPLOAD_MAX_MEMORY_SIZE); JSON and uploads are left to the view.
+            request.POST  # noqa: B018
+    except SuspiciousOperation as refused:
+        return _refusal(refused)
+    return None
+
+
+def _refusal(error: SuspiciousOperation) -> HttpResponse:
+    """The JSON error body for a request Django refused to read."""
+    if isinstance(error, RequestDataTooBig):
+        return json_error(413, TOO_BIG, {"body": [TOO_BIG]})
+    if isinstance(error, (TooManyFieldsSent, TooManyFilesSent)):
+        most = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        message = f"Too many query parameters or form fields (at most {most})."
+    else:
+        message = STATUS_MESSAGES[400]
+    return json_error(400, message, {"body": [message]})

@@ -1,0 +1,106 @@
+"""One Content-Security-Policy on every page: no inline script or style, no framing of
+Setup or the admin, forms only to ourselves (and, from Setup, to Microsoft's sign-in).
+
+The browser tests prove pages work under it: their pages report any violation
+(``tests/support/browser.py``), which fails the test.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import reverse
+
+from tests.support.pages import public_urls, setup_urls
+
+pytestmark = pytest.mark.django_db
+
+MICROSOFT = "https://login.microsoftonline.com"
+
+
+def policy(response) -> dict[str, list[str]]:
+    header = response.get("Content-Security-Policy")
+    assert header, f"{response.wsgi_request.path}: no Content-Security-Policy"
+    directives = {}
+    for part in header.split(";"):
+        name, *values = part.split()
+        directives[name] = values
+    return directives
+
+
+class _Inline(HTMLParser):
+    """Inline scripts (data blocks aside), style elements and style attributes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "script" and not a.get("src") and a.get("type") != "application/json":
+            self.found.append("<script> without src")
+        if tag == "style":
+            self.found.append("<style>")
+        if "style" in a:
+            self.found.append(f"style= on <{tag}>")
+        self.found += [f"{name}= on <{tag}>" for name in a if name.startswith("on")]
+
+
+def inline_code(response) -> list[str]:
+    parser = _Inline()
+    parser.feed(response.content.decode())
+    return parser.found
+
+
+def assert_strict(response) -> dict[str, list[str]]:
+    assert response.status_code in (200, 302, 400, 404, 405), response.status_code
+    directives = policy(response)
+    assert directives["default-src"] == ["'self'"]
+    assert directives["base-uri"] == ["'none'"]
+    assert directives["object-src"] == ["'none'"]
+    assert directives["frame-ancestors"] == ["'none'"]  # no page may be framed (yet)
+    assert directives["form-action"][0] == "'self'"
+    assert not [v for values in directives.values() for v in values if "unsafe" in v]
+    assert inline_code(response) == [], response.wsgi_request.path
+    return directives
+
+
+def test_setup_pages_send_the_policy_and_may_send_forms_to_microsofts_sign_in(
+    host_client, alices_things, settings
+):
+    settings.MS_AUTHORITY = f"{MICROSOFT}/common"
+    settings.MS_SIGN_IN_ORIGINS = [MICROSOFT]
+    page, connection, _ = alices_things
+    for url in setup_urls(page, connection):
+        directives = assert_strict(host_client.get(url))
+        # Connect and Reconnect (in the lobby and in every Setup page's banner) lead there.
+        expected = ["'self'", MICROSOFT] if url.startswith("/setup/") else ["'self'"]
+        assert directives["form-action"] == expected, url
+
+
+def test_calendar_colours_are_shown_without_inline_style(host_client, alices_things):
+    page, connection, _ = alices_things
+    connection.calendars.update(color="#127a3a")
+    for url in [reverse("calendars:integration"), reverse("pages:calendars", args=[page.pk])]:
+        markup = host_client.get(url).content.decode()
+        assert re.search(r'<svg class="swatch"[^>]*>.*fill="#127a3a"', markup, re.S), url
+
+
+def test_public_pages_send_the_policy_and_forms_go_only_to_us(client, alices_things):
+    page, _, links = alices_things
+    for url in public_urls(page, links):
+        assert assert_strict(client.get(url))["form-action"] == ["'self'"], url
+
+
+def test_the_admin_cannot_be_framed(admin_client):
+    assert_strict(admin_client.get(reverse("admin:index")))
+    assert_strict(admin_client.get(reverse("admin:calendars_pushedevent_changelist")))
+
+
+@pytest.mark.django_db(databases=["default", "graph_sandbox"])
+def test_the_graph_sandboxs_pages_send_the_policy_too(client, settings):
+    if "graph_sandbox" not in settings.INSTALLED_APPS:
+        pytest.skip("the Graph sandbox is not installed")
+    assert_strict(client.get("/graph-sandbox/"))
