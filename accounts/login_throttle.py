@@ -12,6 +12,9 @@ the same numbers), each in a window that opens at its first failure:
 While a counter is full every attempt is refused, the right password included,
 until its window (``LOGIN_FAILURE_WINDOW`` seconds) closes; resetting the
 password by email still works. A successful log-in clears the account's counter.
+
+Time is read from ``clock`` (``time.time`` unless a test moves it): a window is over
+when the clock says so, whatever the cache's own expiry still keeps.
 """
 
 from __future__ import annotations
@@ -19,12 +22,16 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
 from ops.ratelimit import cache_count, client_ip
+
+# Seconds since the epoch. Tests replace it to move time instead of sleeping.
+clock: Callable[[], float] = time.time
 
 
 def _counters(request: HttpRequest | None, email: str) -> list[tuple[str, int]]:
@@ -40,7 +47,7 @@ def _counters(request: HttpRequest | None, email: str) -> list[tuple[str, int]]:
 def login_wait_seconds(request: HttpRequest | None, email: str) -> int:
     """Seconds until ``email`` may try again from this client; 0 when it may now."""
     wait = 0.0
-    now = time.time()
+    now = clock()
     for key, limit in _counters(request, email):
         if (cache.get(key) or 0) >= limit:
             opened = cache.get(f"{key}:opened") or now
@@ -48,12 +55,20 @@ def login_wait_seconds(request: HttpRequest | None, email: str) -> int:
     return math.ceil(wait) if wait > 0 else 0
 
 
+def _window_closed(key: str, now: float) -> bool:
+    opened = cache.get(f"{key}:opened")
+    return opened is not None and opened + settings.LOGIN_FAILURE_WINDOW <= now
+
+
 def login_failed(request: HttpRequest | None, email: str) -> None:
     """Count one failed attempt against the account and the client address."""
     window = settings.LOGIN_FAILURE_WINDOW
+    now = clock()
     for key, _ in _counters(request, email):
+        if _window_closed(key, now):
+            cache.delete_many([key, f"{key}:opened"])  # a new window opens with this failure
         if cache_count(key, timeout=window) == 1:
-            cache.set(f"{key}:opened", time.time(), timeout=window)
+            cache.set(f"{key}:opened", now, timeout=window)
 
 
 def login_succeeded(email: str) -> None:

@@ -116,7 +116,7 @@ def open_page(host, *, slug: str):
     """A page open around the clock, 15-minute slots, no notice, 60 days ahead."""
     from datetime import time
 
-    from booking.services import page_create
+    from booking.services.pages import page_create
 
     return page_create(
         host=host,

@@ -29,7 +29,7 @@ def book(page, count: int) -> None:
     from django.utils import timezone
 
     from booking.selectors import page_slots
-    from booking.services import Invitee, booking_create
+    from booking.services.bookings import Invitee, booking_create
 
     now = timezone.now()
     slots = page_slots(page=page, start=now, end=now + timedelta(days=30), now=now)[:count]

@@ -73,7 +73,7 @@ def main() -> None:
 
 
 def report(events: int) -> None:
-    from booking.services import page_calendars_set
+    from booking.services.pages import page_calendars_set
     from calendars.models import Calendar
     from graph_sandbox import control, demo
 

@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from booking.models import Booking, BookingPage, DateOverride, PageCalendar, Question, WeeklyHours
+from booking.models import (
+    Booking,
+    BookingEmail,
+    BookingPage,
+    DateOverride,
+    PageCalendar,
+    Question,
+    WeeklyHours,
+)
+from outbox.admin import OUTBOX_FIELDS, OutboxAdmin
 
 
 class WeeklyHoursInline(admin.TabularInline):
@@ -37,3 +46,21 @@ class BookingAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["invitee_name", "invitee_email", "host__email", "uuid"]
     readonly_fields = ["uuid", "created_at", "updated_at", "sequence"]
+
+
+@admin.register(BookingEmail)
+class BookingEmailAdmin(OutboxAdmin):
+    """The email outbox, read-only: one row per booking event, and what was sent."""
+
+    list_display = ["booking", "kind", "actor", "state", "attempts", "created_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["booking__invitee_email", "booking__uuid"]
+    fields = (
+        "booking",
+        "kind",
+        "actor",
+        "booking_version",
+        "invitee_sent_at",
+        "host_sent_at",
+        *OUTBOX_FIELDS,
+    )

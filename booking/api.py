@@ -28,7 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from booking.models import Booking, BookingPage, is_wellformed_slug
 from booking.public_forms import BookingRequestForm, SlotsQueryForm, horizon_clamp
 from booking.selectors import day_window, page_slots, public_page_for
-from booking.services import (
+from booking.services.bookings import (
     BookingError,
     Invitee,
     PageClosed,

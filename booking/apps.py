@@ -6,8 +6,21 @@ class BookingConfig(AppConfig):
     verbose_name = "Booking pages"
 
     def ready(self) -> None:
-        from booking import handlers
+        from booking import (
+            email_outbox,
+            handlers,
+            tasks,  # noqa: F401  (registers the Celery tasks in this process)
+        )
+        from booking.events import booking_event_recorded
+        from booking.services import horizons
         from calendars import signals
+        from outbox.sweeper import sweeper_register
+
+        # Booking emails: an outbox row per booking event, written in its transaction.
+        booking_event_recorded.connect(
+            email_outbox.on_booking_event, dispatch_uid="booking.emails.on_booking_event"
+        )
+        sweeper_register("booking emails", email_outbox.booking_emails_sweep)
 
         signals.calendars_changed.connect(
             handlers.on_calendars_changed, dispatch_uid="booking.calendars_changed"
@@ -15,3 +28,5 @@ class BookingConfig(AppConfig):
         signals.connection_established.connect(
             handlers.on_connection_established, dispatch_uid="booking.connection_established"
         )
+        # After the handlers above: busy horizons follow pages and calendars by themselves.
+        horizons.connect_receivers()

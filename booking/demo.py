@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from booking.models import BookingPage
-from booking.services import DEFAULT_WEEKLY_HOURS, page_create
+from booking.services.pages import DEFAULT_WEEKLY_HOURS, page_create
 
 DEMO_SLUG = "demo"
 

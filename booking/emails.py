@@ -1,8 +1,8 @@
 """Emails about bookings, to the invitee and to the host, each with an .ics attachment.
 
-Sent by a Celery task (booking.tasks.send_booking_email) queued when the
-booking's transaction commits, one task per recipient: a slow or down mail
-server never blocks or undoes a booking, and a failed send is tried again.
+Sent by a Celery task (``booking.tasks.deliver_booking_emails``) for the outbox
+row a booking event wrote (``booking.email_outbox``): a slow or down mail server
+(or broker) never blocks or undoes a booking, and a failed send is tried again.
 """
 
 from __future__ import annotations
@@ -26,6 +26,11 @@ SUBJECTS = {
 
 
 RECIPIENTS = ("invitee", "host")
+
+# Seconds before each retry of an email the mail server refused or could not take (about
+# five hours in all). Each stays well below Redis's visibility timeout
+# (settings.REDIS_VISIBILITY_TIMEOUT): a retry waiting longer is delivered twice.
+EMAIL_RETRY_DELAYS = (30, 120, 600, 1800) + (2700,) * 6
 
 
 def send_booking_email(*, booking_pk: int, kind: str, who: str) -> bool:

@@ -15,7 +15,7 @@ from django.forms import formset_factory
 from accounts.timezones import time_zone_choices
 from accounts.validators import validate_one_line
 from booking.models import WEEKDAYS, BookingPage, QuestionKind
-from booking.services import (
+from booking.services.pages import (
     DEFAULT_WEEKLY_HOURS,
     QuestionData,
     page_create,
@@ -48,6 +48,7 @@ class PageForm(forms.ModelForm):
             "minimum_notice_minutes",
             "horizon_days",
             "max_per_day",
+            "block_tentative",
             "location_kind",
             "location_details",
             "is_active",
@@ -58,7 +59,13 @@ class PageForm(forms.ModelForm):
             "increment_minutes": "How far apart the offered start times are.",
             "minimum_notice_minutes": "No booking starts sooner than this after now.",
             "max_per_day": "Leave empty for no limit.",
+            "block_tentative": (
+                "Events marked tentative in the calendars this page reads for busy time "
+                "keep those times from being offered. Off: only busy, out-of-office and "
+                "working-elsewhere events do."
+            ),
         }
+        labels = {"block_tentative": "Tentative events block time"}
         error_messages = {"slug": {"unique": "That link is taken; choose another."}}
 
     def __init__(self, *args, **kwargs):

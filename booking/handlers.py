@@ -1,6 +1,7 @@
 """Booking's answers to calendar events (registered in ``BookingConfig.ready``).
 
-``calendars`` sends neutral signals and never imports ``booking``.
+``calendars`` sends neutral signals and never imports ``booking``. Busy horizons
+follow these changes by themselves (``booking.services.horizons``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ import logging
 
 from django.db import transaction
 
-from booking.services import bookings_remirror, busy_horizons_update, pages_assign_main_calendar
+from booking.services.calendar_events import bookings_remirror
+from booking.services.connections import pages_assign_main_calendar
 from calendars.models import CalendarConnection
 
 log = logging.getLogger(__name__)
@@ -19,7 +21,6 @@ def on_calendars_changed(sender, *, connection: CalendarConnection, **kwargs) ->
     """Pages without a usable main booking calendar get the connection's default one."""
     with transaction.atomic():
         pages_assign_main_calendar(connection=connection)
-        busy_horizons_update(host=connection.host)
 
 
 def on_connection_established(
@@ -32,7 +33,6 @@ def on_connection_established(
     """
     with transaction.atomic():
         pages = pages_assign_main_calendar(connection=connection)
-        busy_horizons_update(host=connection.host)
         count = bookings_remirror(host=connection.host)
     log.info(
         "connection %s (new account: %s): main calendar set on %d page(s), "

@@ -15,6 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 
 from accounts.models import validate_time_zone
+from outbox.models import OutboxItem
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 # Slugs that would read like part of the product rather than a host's page.
@@ -142,8 +143,9 @@ class BookingPage(models.Model):
         related_name="+",
         help_text="Bookings go here, and its busy time is never offered.",
     )
-    # Whether tentative events in the busy calendars block time (read by the busy-time sync
-    # and by the slot selector).
+    # Whether tentative events in the calendars this page reads for busy time block its
+    # slots (the sync stores them either way; booking.selectors.busy_intervals_for decides).
+    # Set in the page form, under Limits.
     block_tentative = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -307,3 +309,33 @@ class Booking(models.Model):
     def mirror_source(self) -> str:
         """The outbox key of this booking's calendar events."""
         return f"booking:{self.uuid}"
+
+
+class EmailState(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class BookingEmail(OutboxItem):
+    """The outbox row of one booking event's emails, to the invitee and to the host.
+
+    Written in the transaction that changed the booking (``booking.email_outbox``);
+    each recipient's ``*_sent_at`` is recorded as soon as that email left, so a retry
+    sends only what is still owed.
+    """
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=16)  # booking.events.BookingEventKind
+    actor = models.CharField(max_length=16)  # booking.events.Actor
+    # The booking's ``sequence`` when the event happened.
+    booking_version = models.PositiveIntegerField(default=0)
+    invitee_sent_at = models.DateTimeField(null=True, blank=True)
+    host_sent_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=EmailState.choices, default=EmailState.PENDING)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} emails of booking {self.booking_id} ({self.state})"

@@ -18,17 +18,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.timezones import time_zone_names
+from booking.events import Actor
 from booking.ics import booking_ics
 from booking.models import Booking, BookingPage, is_wellformed_slug
 from booking.public_forms import CancelForm, RescheduleForm
 from booking.selectors import public_page_for
-from booking.services import (
-    BookingError,
-    SlotTaken,
-    booking_cancel,
-    booking_details_text,
-    booking_reschedule,
-)
+from booking.services.bookings import BookingError, SlotTaken, booking_cancel, booking_reschedule
+from booking.services.calendar_events import booking_details_text
 from booking.tokens import booking_from_token, booking_paths, booking_token
 from ops.ratelimit import rate_limit_exceeded
 
@@ -115,7 +111,7 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            booking_cancel(booking=booking, reason=form.cleaned_data["reason"])
+            booking_cancel(booking=booking, actor=Actor.INVITEE, reason=form.cleaned_data["reason"])
         except BookingError as refused:
             form.add_error(None, refused.message)
             status = 400

@@ -15,14 +15,12 @@ from django.db.models import QuerySet
 
 from booking.models import Booking, BookingPage, BookingStatus, PageCalendar
 from booking.slots import Interval, Rules, WallRange, available_slots
-from calendars.models import BusyInterval, Calendar, CalendarConnection, ConnectionStatus
+from calendars.events import Availability
+from calendars.models import BusyInterval, Calendar, ConnectionStatus
 from calendars.selectors import connection_latest_for
 
 log = logging.getLogger(__name__)
 
-# Graph's showAs values that block time. "tentative" blocks too when the page says so;
-# "free" and "unknown" never do.
-BLOCKING_SHOW_AS = ("busy", "oof", "workingElsewhere")
 # Bookings and busy time this far outside a query window can still matter (buffers of
 # up to a day, and the per-day cap counted on whole days in the page's zone).
 MARGIN = timedelta(days=2)
@@ -82,10 +80,6 @@ def page_rules_for(*, page: BookingPage) -> Rules:
 
 
 # --- calendars -----------------------------------------------------------------------
-
-
-def connected_connection_for(*, host) -> CalendarConnection | None:
-    return CalendarConnection.objects.filter(host=host, status=ConnectionStatus.CONNECTED).first()
 
 
 def host_calendars(*, host) -> QuerySet[Calendar]:
@@ -156,9 +150,9 @@ def busy_intervals_for(*, page: BookingPage, start: datetime, end: datetime) -> 
     calendars = busy_calendars_for(page=page)
     if not calendars:
         return []
-    show_as = (*BLOCKING_SHOW_AS, "tentative") if page.block_tentative else BLOCKING_SHOW_AS
+    blocking = Availability.blocking(tentative=page.block_tentative)
     rows = BusyInterval.objects.filter(
-        calendar__in=calendars, start__lt=end, end__gt=start, show_as__in=show_as
+        calendar__in=calendars, start__lt=end, end__gt=start, show_as__in=blocking
     ).values_list("start", "end")
     # A row the sync stored without length blocks nothing (and is no valid Interval).
     return [Interval(s, e) for s, e in rows if e > s]
@@ -186,14 +180,15 @@ def page_slots(
     end: datetime,
     now: datetime,
     exclude_booking: Booking | None = None,
-    ignore_busy: bool = False,
+    rules_only: bool = False,
 ) -> list[Interval]:
     """Free slots of the page that start in [start, end), in UTC, sorted.
 
     Bookings on the page count towards its daily cap and are padded by its buffers;
     bookings on the host's other pages, and busy calendar time, block time too.
     ``exclude_booking`` is left out (a booking being rescheduled may move onto itself).
-    ``ignore_busy`` asks what the rules alone offer (to tell "never offered" from "taken").
+    ``rules_only`` asks what the page's rules alone offer, as if no booking and no busy
+    time existed (to tell "never offered" from "taken").
     """
     try:
         rules = page_rules_for(page=page)
@@ -206,7 +201,7 @@ def page_slots(
     window_start, window_end = start - MARGIN, end + MARGIN
     busy: list[Interval] = []
     own: list[Interval] = []
-    if not ignore_busy:
+    if not rules_only:
         busy = busy_intervals_for(page=page, start=window_start, end=window_end)
         exclude_pk = exclude_booking.pk if exclude_booking else None
         for page_id, b_start, b_end in host_bookings_between(

@@ -18,13 +18,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from booking.forms import PageCalendarsForm, PageEditor
 from booking.models import BookingPage
 from booking.selectors import (
-    connected_connection_for,
     host_calendars,
     page_for_host,
     pages_for_host,
     upcoming_bookings_of_page,
 )
-from booking.services import page_calendars_set, page_delete, page_duplicate, page_set_active
+from booking.services.pages import page_calendars_set, page_delete, page_duplicate, page_set_active
+from calendars.selectors import connection_live_for
 
 
 def public_link(page: BookingPage) -> str:
@@ -50,7 +50,7 @@ def page_list(request: HttpRequest) -> HttpResponse:
         {
             "section": "pages",
             "pages": pages,
-            "connected": connected_connection_for(host=request.user) is not None,
+            "connected": connection_live_for(host=request.user) is not None,
         },
     )
 
@@ -154,7 +154,7 @@ def page_calendars_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("pages:calendars", page.pk)
         messages.success(request, "The calendars of this page were saved.")
         return redirect("pages:calendars", page.pk)
-    connection = connected_connection_for(host=request.user)
+    connection = connection_live_for(host=request.user)
     return render(
         request,
         "booking/page_calendars.html",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from calendars.models import Calendar, CalendarConnection, PushedEvent
+from calendars.models import Calendar, CalendarConnection, CalendarSyncState, PushedEvent
+from outbox.admin import OUTBOX_FIELDS, OutboxAdmin
 
 
 class CalendarInline(admin.TabularInline):
@@ -63,12 +64,23 @@ class CalendarConnectionAdmin(admin.ModelAdmin):
         return bool(obj.token_cache)
 
 
+class CalendarSyncStateInline(admin.StackedInline):
+    """Where the busy-time sync stands (the delta link itself is never shown)."""
+
+    model = CalendarSyncState
+    fields = ("synced_from", "synced_until", "full_synced_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Calendar)
 class CalendarAdmin(admin.ModelAdmin):
     list_display = ("name", "connection", "is_default", "is_active", "last_synced_at")
     list_filter = ("is_active", "is_default")
     search_fields = ("name", "connection__account_email")
-    exclude = ("delta_link",)
     readonly_fields = (
         "connection",
         "remote_id",
@@ -77,20 +89,18 @@ class CalendarAdmin(admin.ModelAdmin):
         "is_default",
         "can_edit",
         "busy_horizon_days",
-        "full_synced_at",
         "sync_retry_at",
-        "synced_from",
-        "synced_until",
         "last_synced_at",
         "last_sync_error",
     )
+    inlines = [CalendarSyncStateInline]
 
     def has_add_permission(self, request) -> bool:
         return False
 
 
 @admin.register(PushedEvent)
-class PushedEventAdmin(admin.ModelAdmin):
+class PushedEventAdmin(OutboxAdmin):
     """The outbox, read-only: what each calendar should hold and what the workers achieved."""
 
     list_display = (
@@ -104,7 +114,7 @@ class PushedEventAdmin(admin.ModelAdmin):
     )
     list_filter = ("state", "wanted")
     search_fields = ("source", "remote_id", "calendar__connection__account_email")
-    readonly_fields = (
+    fields = (
         "host",
         "calendar",
         "source",
@@ -114,19 +124,5 @@ class PushedEventAdmin(admin.ModelAdmin):
         "version",
         "synced_version",
         "remote_id",
-        "state",
-        "attempts",
-        "next_attempt_at",
-        "claimed_until",
-        "queued_at",
-        "last_error",
-        "created_at",
-        "updated_at",
+        *OUTBOX_FIELDS,
     )
-    fields = readonly_fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

@@ -7,3 +7,7 @@ class CalendarsConfig(AppConfig):
 
     def ready(self) -> None:
         from calendars import checks  # noqa: F401  (registers the system checks)
+        from calendars.services.push_queue import pushes_sweep
+        from outbox.sweeper import sweeper_register
+
+        sweeper_register("calendar pushes", lambda now: pushes_sweep(now=now))

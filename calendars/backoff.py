@@ -1,9 +1,8 @@
-"""When to try a failed call to a calendar provider again.
+"""When a calendar provider is tried again: the shared outbox backoff, with calendar settings.
 
-Exponential backoff with *full jitter*: attempt ``n`` waits a random time in
-``[0, min(cap, base * 2^(n-1))]``, which spreads retries of many rows that failed
-together (a throttled mailbox) instead of sending them back in a burst. The
-wait is never shorter than the provider's ``Retry-After``.
+``retry_delay`` is ``outbox.backoff.retry_delay`` (full jitter, never before
+``Retry-After``) with ``CALENDAR_RETRY_BASE`` and ``CALENDAR_RETRY_CAP``; pushes and
+the busy-time sync use it.
 """
 
 from __future__ import annotations
@@ -12,23 +11,19 @@ import random
 
 from django.conf import settings
 
+from outbox import backoff
+
 _random = random.SystemRandom()
 
 
-def retry_delay(
-    *,
-    attempt: int,
-    retry_after: float | None = None,
-    base: float | None = None,
-    cap: float | None = None,
-    rng: random.Random | None = None,
-) -> float:
-    """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
-    base = settings.CALENDAR_RETRY_BASE if base is None else base
-    cap = settings.CALENDAR_RETRY_CAP if cap is None else cap
-    ceiling = min(cap, base * 2 ** max(0, min(attempt - 1, 30)))
-    wait = (rng or _random).uniform(0, ceiling)
-    return max(wait, retry_after or 0.0)
+def retry_delay(*, attempt: int, retry_after: float | None = None) -> float:
+    """Seconds to wait before attempt ``attempt + 1`` of a push or a sync."""
+    return backoff.retry_delay(
+        attempt=attempt,
+        base=settings.CALENDAR_RETRY_BASE,
+        cap=settings.CALENDAR_RETRY_CAP,
+        retry_after=retry_after,
+    )
 
 
 def busy_mailbox_delay(*, rng: random.Random | None = None) -> float:

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-# Microsoft's refresh tokens live 90 days from their last use (not configurable since 2021).
-REFRESH_TOKEN_LIFETIME = timedelta(days=90)
-
 # The "Default Office 365 Calendar reminders" dropdown: minutes before start, None = no reminder.
 REMINDER_CHOICES: list[tuple[int | None, str]] = [
     (None, "None"),

@@ -1,6 +1,8 @@
-"""The neutral description of an event that ``booking`` asks calendars to hold.
+"""Neutral shapes of calendar events: what ``booking`` asks calendars to hold, and how an
+event someone else made shows its owner's time.
 
-Provider-independent: a provider turns it into its own request body. Times
+Provider-independent: a provider turns ``EventDescription`` into its own request
+body, and its own word for an event's free/busy status into ``Availability``. Times
 are aware datetimes; ``time_zone`` is the IANA zone the event is shown in.
 """
 
@@ -8,6 +10,32 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from enum import StrEnum
+
+
+class Availability(StrEnum):
+    """How an event shows its owner's time. Providers translate their own vocabulary to it.
+
+    The values are what ``BusyInterval.show_as`` holds.
+    """
+
+    FREE = "free"
+    TENTATIVE = "tentative"
+    BUSY = "busy"
+    OUT_OF_OFFICE = "oof"
+    WORKING_ELSEWHERE = "workingElsewhere"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def blocking(cls, *, tentative: bool) -> tuple[Availability, ...]:
+        """What keeps a time from being offered; tentative events only when ``tentative``."""
+        firm = (cls.BUSY, cls.OUT_OF_OFFICE, cls.WORKING_ELSEWHERE)
+        return (*firm, cls.TENTATIVE) if tentative else firm
+
+    @property
+    def may_block(self) -> bool:
+        """Worth keeping as busy time: it blocks, or a booking page may choose that it does."""
+        return self in Availability.blocking(tentative=True)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from calendars.constants import DEFAULT_REMINDER_MINUTES
+from outbox.models import OutboxItem
 
 
 class ConnectionStatus(models.TextChoices):
@@ -34,6 +35,12 @@ DISCONNECT_REASON_WORDS = {
     DisconnectReason.EXPIRED: "the sign-in expired",
     DisconnectReason.REVOKED: "Microsoft refused the sign-in",
 }
+
+
+class CalendarConnectionQuerySet(models.QuerySet):
+    def live(self) -> CalendarConnectionQuerySet:
+        """Connections in use now (connected). A host has at most one: its live connection."""
+        return self.filter(status=ConnectionStatus.CONNECTED)
 
 
 class CalendarConnection(models.Model):
@@ -85,6 +92,8 @@ class CalendarConnection(models.Model):
     sync_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = CalendarConnectionQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -132,13 +141,8 @@ class Calendar(models.Model):
     # (0: no page reads it, so it is not synced). Kept up to date by ``booking``, which
     # owns the pages (calendars never imports booking).
     busy_horizon_days = models.PositiveIntegerField(default=0)
-    # Busy-time sync state (calendars.services.busy_sync). The delta link covers
-    # [synced_from, synced_until); it is secret-free but long, and never logged.
-    delta_link = models.TextField(blank=True, default="", editable=False)
-    synced_from = models.DateTimeField(null=True, blank=True)
-    synced_until = models.DateTimeField(null=True, blank=True)
-    # When the last full read (rather than a delta) happened.
-    full_synced_at = models.DateTimeField(null=True, blank=True)
+    # How the busy-time sync went, for the host (Setup) and operators; where it stands
+    # with the provider (window, delta link) is the calendar's ``sync_state``.
     last_synced_at = models.DateTimeField(null=True, blank=True)
     # The last failure in plain words (cleared by a successful sync), and when the
     # sync will be tried again.
@@ -157,6 +161,27 @@ class Calendar(models.Model):
         return self.name
 
 
+class CalendarSyncState(models.Model):
+    """Where one calendar's busy-time sync stands with its provider (one row per calendar).
+
+    The delta link covers [synced_from, synced_until); it is secret-free but long, and
+    never logged. Made by the first sync. Change-notification subscriptions (Graph's
+    ``/subscriptions``) extend this row with their id, expiry and client state.
+    """
+
+    calendar = models.OneToOneField(
+        Calendar, on_delete=models.CASCADE, related_name="sync_state", primary_key=True
+    )
+    delta_link = models.TextField(blank=True, default="", editable=False)
+    synced_from = models.DateTimeField(null=True, blank=True)
+    synced_until = models.DateTimeField(null=True, blank=True)
+    # When the last full read (rather than a delta) happened.
+    full_synced_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"sync state of calendar {self.calendar_id}"
+
+
 class BusyInterval(models.Model):
     """Time blocked in a calendar, as last read from the provider. Times are UTC."""
 
@@ -164,7 +189,7 @@ class BusyInterval(models.Model):
     remote_event_id = models.CharField(max_length=512)
     start = models.DateTimeField()
     end = models.DateTimeField()
-    # free, tentative, busy, oof, workingElsewhere, unknown (Graph's showAs).
+    # A calendars.events.Availability value (the provider translated its own word).
     show_as = models.CharField(max_length=32, default="busy")
 
     class Meta:
@@ -186,14 +211,15 @@ class PushState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class PushedEvent(models.Model):
+class PushedEvent(OutboxItem):
     """The outbox and the record of one event mirrored into one calendar.
 
     Rows hold the *desired* state (``payload``, ``wanted``, ``version``); a worker
     makes the calendar match it and records ``synced_version`` and ``remote_id``.
     Because the row describes an outcome rather than an operation, processing it
     twice is harmless, and the create carries ``transaction_id`` so a retried
-    create never makes a second event.
+    create never makes a second event. Claims, leases, attempts and the sweeper
+    are the shared outbox's (``outbox``).
     """
 
     host = models.ForeignKey(
@@ -209,25 +235,12 @@ class PushedEvent(models.Model):
     synced_version = models.PositiveIntegerField(default=0)
     remote_id = models.CharField(max_length=512, blank=True, default="")
     state = models.CharField(max_length=16, choices=PushState.choices, default=PushState.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # A worker holds the row until this time; another may take it over after.
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    # Who holds the claim (a random token per attempt): results are recorded only by
-    # the holder, so a worker whose lease ran out cannot overwrite a newer attempt.
-    claimed_by = models.CharField(max_length=64, blank=True, default="", editable=False)
-    # When a task for this row was last sent to the broker (or is due, for a retry
-    # sent with a countdown): the sweeper re-queues rows nobody queued recently.
-    queued_at = models.DateTimeField(null=True, blank=True)
     # The exact create request (event and reminder) sent with ``transaction_id``,
     # written before the first create is sent and reused by every retry of it, so a
     # retried create is byte-for-byte the same request and the provider answers with
     # the event it already made. None: no event can have been made with this id (no
     # create was sent, or Graph refused its first sending).
     create_request = models.JSONField(null=True, blank=True, editable=False)
-    last_error = models.CharField(max_length=500, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [

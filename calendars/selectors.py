@@ -15,7 +15,6 @@ from calendars.events import EventDescription
 from calendars.models import (
     Calendar,
     CalendarConnection,
-    ConnectionStatus,
     DisconnectReason,
     PushedEvent,
     PushState,
@@ -37,9 +36,14 @@ class Banner:
         return reverse(f"calendars:{self.provider}_connect")
 
 
+def connection_live_for(*, host) -> CalendarConnection | None:
+    """The host's live (connected) calendar connection, if any: the one definition."""
+    return CalendarConnection.objects.live().filter(host=host).first()
+
+
 def connection_latest_for(*, host) -> CalendarConnection | None:
     """The live connection, or else the most recently disconnected one."""
-    live = CalendarConnection.objects.filter(host=host, status=ConnectionStatus.CONNECTED).first()
+    live = connection_live_for(host=host)
     if live is not None:
         return live
     return (

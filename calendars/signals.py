@@ -1,15 +1,62 @@
-"""Signals other apps listen to; calendars never imports its listeners.
+"""Neutral signals other apps listen to; calendars never imports its listeners.
 
-``connection_established``: sent after a host connects or reconnects and the
-calendar list is imported. Arguments: ``connection`` (CalendarConnection),
-``new_account`` (True when it is not the account the host had before, so
-every future booking must be pushed to the new main booking calendar).
+Listeners connect in their own ``AppConfig.ready`` (booking does for the first two).
 
-``calendars_changed``: sent after a host's list of calendars changed (import
-or "Refresh calendar list"). Argument: ``connection``.
+Sent inside the transaction that made the change (a listener's writes commit or roll
+back with it):
+
+``connection_established``: a host connected or reconnected and the calendar list
+was imported. Arguments: ``connection`` (CalendarConnection), ``new_account`` (True
+when it is not the account the host had before, so every future booking must be
+pushed to the new main booking calendar).
+
+``calendars_changed``: a host's list of calendars changed (import or "Refresh
+calendar list"). Argument: ``connection``.
+
+Sent once the change committed (never for a rollback), robustly: a failing listener
+is logged and never undoes the change. Arguments are ids and words, not model
+instances, so a listener (outgoing webhooks: ``calendar.disconnected`` and
+``calendar.reconnected``; metrics) can put them in an outbox row or a task as they are:
+
+``connection_disconnected``: ``connection_id``, ``host_id``, ``provider`` (a key of
+``calendars.providers.PROVIDERS``), ``reason`` (a ``DisconnectReason`` value: the
+host, expiry, or the provider refused the sign-in).
+
+``connection_reconnected``: ``connection_id``, ``host_id``, ``provider``: an account
+that was disconnected is connected again (the same account; connecting another one
+is ``connection_established`` with ``new_account``).
+
+``busy_time_changed``: ``calendar_id``, ``connection_id``, ``host_id``: the sync
+stored different busy time for that calendar (offered slots may have changed).
 """
 
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
 from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
 
 connection_established = Signal()
 calendars_changed = Signal()
+
+connection_disconnected = Signal()
+connection_reconnected = Signal()
+busy_time_changed = Signal()
+
+
+def send_after_commit(signal: Signal, **arguments) -> None:
+    """Send ``signal`` with ``arguments`` once the current transaction commits."""
+    transaction.on_commit(lambda: _send_robust(signal, arguments))
+
+
+def _send_robust(signal: Signal, arguments: dict) -> None:
+    for receiver, result in signal.send_robust(sender=None, **arguments):
+        if isinstance(result, Exception):
+            logger.error(
+                "calendar signal listener %s failed (%s)",
+                getattr(receiver, "__qualname__", receiver),
+                type(result).__name__,
+            )

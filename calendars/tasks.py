@@ -1,9 +1,9 @@
 """Celery tasks of the calendar integration: thin wrappers that take ids and call services.
 
-Beat runs ``keep_connections_alive`` daily, ``check_connection_expiry`` hourly,
-``sync_all_connections`` every ``CALENDAR_SYNC_INTERVAL`` seconds and
-``sweep_pushes`` every ``CALENDAR_SWEEP_INTERVAL`` seconds
-(settings.CELERY_BEAT_SCHEDULE). Every task is safe to run twice.
+Beat runs ``keep_connections_alive`` daily, ``check_connection_expiry`` hourly and
+``sync_all_connections`` every ``CALENDAR_SYNC_INTERVAL`` seconds; lost pushes are
+re-queued by the outbox sweeper (settings.CELERY_BEAT_SCHEDULE). Every task is safe
+to run twice.
 
 ``push_event`` and ``sync_connection`` hold a lease (``CALENDAR_TASK_LEASE``) on
 their row and on a mailbox slot; their hard time limit ends them before that lease
@@ -20,7 +20,7 @@ from celery import shared_task
 from django.conf import settings
 
 from calendars.dispatch import PUSH_TASK, SYNC_TASK, push_enqueue, sync_enqueue
-from calendars.models import CalendarConnection, ConnectionStatus
+from calendars.models import CalendarConnection
 from calendars.providers import ProviderError
 from calendars.services.busy_sync import connection_sync, connections_to_sync
 from calendars.services.expiry import (
@@ -59,9 +59,7 @@ def keep_connections_alive() -> int:
 )
 def keep_connection_alive(self, connection_id: int) -> bool:
     """Refresh one connection's sign-in if still due; retry later on a temporary failure."""
-    connection = CalendarConnection.objects.filter(
-        pk=connection_id, status=ConnectionStatus.CONNECTED
-    ).first()
+    connection = CalendarConnection.objects.live().filter(pk=connection_id).first()
     if connection is None:
         return False
     try:
@@ -94,7 +92,8 @@ def push_event(pushed_event_id: int) -> str:
 
 @shared_task(name="calendars.tasks.sweep_pushes", ignore_result=True)
 def sweep_pushes() -> int:
-    """Re-queue pushes whose task was lost; returns how many."""
+    """Re-queue pushes whose task was lost; returns how many. Beat runs every outbox's
+    sweeper (this one included) as ``outbox.tasks.sweep_outboxes``."""
     return len(pushes_sweep())
 
 

@@ -1,25 +1,20 @@
-from django.urls import path
+"""Setup → Integration → Calendar integration, and each provider's own addresses.
+
+Each provider in ``calendars.providers.PROVIDERS`` brings its own ``urls.py``
+(connect and callback, named ``<key>_connect`` and ``<key>_callback``), mounted at
+``calendar/<key>/``.
+"""
+
+from django.urls import include, path
 
 from calendars import views
+from calendars.providers import PROVIDERS, provider_package
 
 app_name = "calendars"
 
 urlpatterns = [
     path("calendar/", views.integration, name="integration"),
-    # One pair per provider in calendars.providers.PROVIDERS. The callback path is the
-    # redirect URI registered with Microsoft: keep it stable.
-    path(
-        "calendar/office365/connect/",
-        views.connect,
-        {"provider_key": "office365"},
-        name="office365_connect",
-    ),
-    path(
-        "calendar/office365/callback/",
-        views.callback,
-        {"provider_key": "office365"},
-        name="office365_callback",
-    ),
+    *(path(f"calendar/{key}/", include(f"{provider_package(key)}.urls")) for key in PROVIDERS),
     path("calendar/<int:pk>/reminder/", views.reminder, name="reminder"),
     path("calendar/<int:pk>/refresh/", views.refresh_calendars, name="refresh"),
     path("calendar/<int:pk>/disconnect/", views.disconnect, name="disconnect"),

@@ -17,6 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_http_methods
 
 from calendars.constants import REMINDER_CHOICES
+from calendars.error_text import error_for_action
 from calendars.forms import ReminderForm
 from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent, PushState
 from calendars.providers import PROVIDERS, ProviderError, get_provider
@@ -57,16 +58,6 @@ OAUTH_FIELDS = (
     "session_state",
 )
 RESUBMITTED = "resubmitted"
-TRANSPORT_CODES = frozenset({"Timeout", "ConnectionError", "ServerError", "discovery_failed"})
-
-
-def _user_message(error: ProviderError, provider_name: str) -> str:
-    if error.code in TRANSPORT_CODES or (error.status or 0) >= 500 or error.status == 429:
-        return (
-            f"{provider_name} did not answer as expected ({error.code or error.status}). "
-            "Nothing was changed. Please try again in a minute."
-        )
-    return f"{error.message} Nothing was changed."
 
 
 def _post_only(view):
@@ -150,7 +141,7 @@ def connect(request: HttpRequest, provider_key: str) -> HttpResponse:
         messages.error(request, str(conflict))
         return _lobby()
     except ProviderError as error:
-        messages.error(request, _user_message(error, provider.name))
+        messages.error(request, error_for_action(error, provider=provider))
         return _lobby()
     sign_in_remember(
         request.session, sign_in=sign_in, provider_key=provider_key, host_id=request.user.pk
@@ -219,7 +210,7 @@ def callback(request: HttpRequest, provider_key: str) -> HttpResponse:
         messages.error(request, f"{conflict} Nothing was changed.")
     except ProviderError as error:
         logger.info("Sign-in with %s failed: %s", provider_key, error.code)
-        messages.error(request, _user_message(error, provider.name))
+        messages.error(request, error_for_action(error, provider=provider))
     else:
         count = result.calendars
         messages.success(
@@ -269,7 +260,7 @@ def refresh_calendars(request: HttpRequest, pk: int) -> HttpResponse:
                 "Reconnect to continue.",
             )
         else:
-            messages.error(request, _user_message(error, provider.name))
+            messages.error(request, error_for_action(error, provider=provider))
         return _lobby()
     messages.success(
         request, f"Calendar list refreshed: {count} calendar{'' if count == 1 else 's'}."

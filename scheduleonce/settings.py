@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "csp",
+    "outbox",
     "accounts",
     "ops",
     "calendars",
@@ -303,12 +304,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "calendars.tasks.sync_all_connections",
         "schedule": env_seconds("CALENDAR_SYNC_INTERVAL", default=300),
     },
-    # Re-queue calendar pushes whose task was lost (a killed worker, a lost message).
-    "calendar-push-sweep": {
-        "task": "calendars.tasks.sweep_pushes",
-        "schedule": env_seconds("CALENDAR_SWEEP_INTERVAL", default=60),
+    # Re-queue outbox items whose task was lost (a killed worker, a lost message, a broker
+    # that was down): calendar pushes and booking emails (outbox.sweeper).
+    "outbox-sweep": {
+        "task": "outbox.tasks.sweep_outboxes",
+        "schedule": env_seconds(
+            "OUTBOX_SWEEP_INTERVAL", default=env_seconds("CALENDAR_SWEEP_INTERVAL", default=60)
+        ),
     },
 }
+# The sweeper re-queues a due outbox item (a booking email) nobody queued for this many
+# seconds; calendar pushes have their own CALENDAR_REQUEUE_AFTER.
+OUTBOX_REQUEUE_AFTER = env_seconds("OUTBOX_REQUEUE_AFTER", default=300)
 
 # --- Microsoft identity platform and Graph -------------------------------------------
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("setup/", include("accounts.setup_urls")),
     path("setup/integration/", include("calendars.urls")),
+    path("webhooks/", include("calendars.webhook_urls")),
     path("setup/booking-pages/", include("booking.urls")),
     path("admin/", admin.site.urls),
     path("", include("booking.public_urls")),

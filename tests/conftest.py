@@ -33,6 +33,31 @@ def _fresh_rate_limits():
     cache.clear()
 
 
+class MovableClock:
+    """A clock that stands still until a test moves it (seconds since the epoch)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def login_clock(monkeypatch) -> MovableClock:
+    """The log-in throttle's clock, moved by the test instead of sleeping."""
+    import time
+
+    from accounts import login_throttle
+
+    clock = MovableClock(time.time())
+    monkeypatch.setattr(login_throttle, "clock", clock)
+    return clock
+
+
 @pytest.fixture
 def host(django_user_model):
     """Alice, a host with an account and nothing else yet."""
@@ -61,7 +86,8 @@ def outsider(django_user_model):
 def alices_things(host):
     """A page with a question of each kind, a connected calendar and one booking:
     (page, connection, the booking's links)."""
-    from booking.services import Invitee, QuestionData, booking_create, page_create
+    from booking.services.bookings import Invitee, booking_create
+    from booking.services.pages import QuestionData, page_create
     from booking.tokens import booking_paths
     from calendars.models import Calendar, CalendarConnection
     from tests.support.booking import at, workday
@@ -145,12 +171,12 @@ def celery_worker(transactional_db):
     worker = CeleryWorker(extra_env={})
     worker.start()
     yield worker
-    worker.stop()
+    worker.kill()  # at once: a graceful stop takes seconds and is not what tests check
 
 
 @pytest.fixture
 def worker_factory(transactional_db):
-    """Start real worker processes with extra environment; all are stopped afterwards.
+    """Start real worker processes with extra environment; all are ended afterwards.
 
     The broker's queue is emptied first (not between workers: a second worker must
     find what a killed first one left behind).
@@ -165,11 +191,8 @@ def worker_factory(transactional_db):
         return worker
 
     yield start
-    # Stop them all at once: each takes a few seconds to shut down.
     for worker in workers:
-        worker.request_stop()
-    for worker in workers:
-        worker.wait_stopped()
+        worker.kill()  # at once: a graceful stop takes seconds and is not what tests check
 
 
 @pytest.fixture
@@ -185,7 +208,7 @@ def beat_factory(transactional_db, tmp_path):
 
     yield start
     for beat in beats:
-        beat.stop()
+        beat.kill()
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from booking.services import Invitee, booking_create, page_create
+from booking.services.bookings import Invitee, booking_create
+from booking.services.pages import page_create
 from booking.tokens import booking_paths
 from tests.support.booking import at, workday
 from tests.support.browser import log_in, off_loop

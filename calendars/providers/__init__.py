@@ -12,7 +12,12 @@ PROVIDERS: dict[str, str] = {
     "office365": "calendars.providers.office365.Office365Provider",
 }
 
-__all__ = ["PROVIDERS", "CalendarProvider", "ProviderError", "get_provider"]
+__all__ = ["PROVIDERS", "CalendarProvider", "ProviderError", "get_provider", "provider_package"]
+
+
+def provider_package(key: str) -> str:
+    """The dotted path of the package of the provider registered under ``key``."""
+    return PROVIDERS[key].rsplit(".", 1)[0]
 
 
 @cache

@@ -3,16 +3,20 @@
 A provider knows one vendor's protocol (sign-in, calendars, busy time, events)
 and nothing about our database: callers hand it the opaque ``token_state`` a
 sign-in produced and store what it hands back. Every failure is a
-:class:`ProviderError`.
+:class:`ProviderError`; the ones callers act on have their own subclass
+(:class:`EventGone`, :class:`CalendarGone`, :class:`DeltaExpired`,
+:class:`DuplicateKey`), so neutral code never reads a vendor's status codes or
+error names. What a provider's service limits are (concurrent calls per account,
+how long a sign-in lasts unused) are attributes of the provider.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from calendars.events import EventDescription
+from calendars.events import Availability, EventDescription
 
 
 class ProviderError(Exception):
@@ -24,7 +28,10 @@ class ProviderError(Exception):
     again if the provider said so. ``status`` is the HTTP status when there was
     one and ``code`` the provider's error code (e.g. ``invalid_grant``,
     ``ErrorItemNotFound``). For permanent errors ``reason`` says why the grant is
-    gone: ``"expired"`` or ``"revoked"``. The message never contains a token.
+    gone: ``"expired"`` or ``"revoked"``. ``for_host``: the provider wrote ``message``
+    for the host (what the vendor answered at sign-in), to be shown as it is; other
+    messages are for logs, and hosts get ``calendars.error_text``'s words. The message
+    never contains a token.
     """
 
     def __init__(
@@ -36,9 +43,11 @@ class ProviderError(Exception):
         status: int | None = None,
         code: str = "",
         reason: str = "",
+        for_host: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.for_host = for_host
         self.permanent = permanent
         self.retry_after = retry_after
         self.status = status
@@ -52,8 +61,41 @@ class ProviderError(Exception):
             return False
         return self.status is None or self.status >= 500 or self.status in (401, 408, 409, 429)
 
+    @property
+    def refused(self) -> bool:
+        """The provider answered no to this very request, for good (nothing was done)."""
+        status = self.status or 0
+        return 400 <= status < 500 and not self.retryable
+
+    def as_kind(self, kind: type[ProviderError]) -> ProviderError:
+        """This error as the more meaningful ``kind`` (a subclass), carrying all it carries."""
+        recast = kind(self.message)
+        recast.__dict__.update(self.__dict__)
+        return recast
+
+    @property
+    def token_rejected(self) -> bool:
+        """The access token was not accepted: refresh it and try once more."""
+        return self.status == 401
+
     def __str__(self) -> str:
         return self.message
+
+
+class EventGone(ProviderError):
+    """The event no longer exists in its calendar (deleted there, e.g. by the host)."""
+
+
+class CalendarGone(ProviderError):
+    """The calendar itself no longer exists (deleted, or no longer shared with us)."""
+
+
+class DeltaExpired(ProviderError):
+    """The provider no longer knows the delta link: read the window in full again."""
+
+
+class DuplicateKey(ProviderError):
+    """The create's idempotency key was already used, for a different request."""
 
 
 @dataclass(frozen=True)
@@ -114,12 +156,13 @@ class CalendarList:
 
 @dataclass(frozen=True)
 class BusyEvent:
-    """One event as busy-time sync needs it. Times are aware UTC datetimes."""
+    """One event as busy-time sync needs it. Times are aware UTC datetimes; ``availability``
+    is the provider's own word for how the event shows its owner's time, translated."""
 
     remote_id: str
     start: datetime
     end: datetime
-    show_as: str = "busy"
+    availability: Availability = Availability.BUSY
     is_cancelled: bool = False
     # The idempotency key the creating app set (ours, for events we pushed), else "".
     transaction_id: str = ""
@@ -145,10 +188,20 @@ class CalendarProvider(ABC):
 
     None of these methods may be called inside a web request except the sign-in
     pair and ``list_calendars`` (the Connect and Refresh actions).
+
+    ``name`` is the product hosts connect ("Office 365"), ``vendor`` whose service
+    answers ("Microsoft"). ``concurrent_calls_per_account``: calls one account may get
+    at once from all our workers together (None: no limit). ``refresh_token_lifetime``:
+    how long a sign-in lasts unused (None: until revoked). The package of a provider
+    also holds its own URLs and views (``urls.py``), mounted under
+    ``/setup/integration/calendar/<key>/``.
     """
 
     key: str
     name: str
+    vendor: str
+    concurrent_calls_per_account: int | None = None
+    refresh_token_lifetime: timedelta | None = None
 
     # --- sign-in -------------------------------------------------------------------
 
@@ -191,12 +244,6 @@ class CalendarProvider(ABC):
         """Every calendar, split into owned-and-writable and skipped (shared, rooms)."""
 
     @abstractmethod
-    def busy_events(
-        self, *, access_token: str, calendar_id: str, start: datetime, end: datetime
-    ) -> list[BusyEvent]:
-        """Every event overlapping [start, end) (recurrences expanded)."""
-
-    @abstractmethod
     def busy_changes(
         self,
         *,
@@ -208,8 +255,8 @@ class CalendarProvider(ABC):
     ) -> BusyChanges:
         """Changes in [start, end) since ``delta_link`` (everything when empty).
 
-        A delta link the provider no longer knows raises ProviderError with status 410:
-        start again with an empty link.
+        A delta link the provider no longer knows raises DeltaExpired: start again with
+        an empty link.
         """
 
     # --- events ----------------------------------------------------------------------
@@ -224,22 +271,30 @@ class CalendarProvider(ABC):
         reminder_minutes: int | None,
         transaction_id: str,
     ) -> RemoteEvent:
-        """Create the event; retrying with the same ``transaction_id`` never duplicates it."""
+        """Create the event; retrying with the same ``transaction_id`` never duplicates it.
+
+        Raises DuplicateKey when the key was used before for a different request, and
+        CalendarGone when the calendar no longer exists.
+        """
 
     @abstractmethod
     def update_event(
         self,
         *,
         access_token: str,
+        calendar_id: str,
         remote_id: str,
         event: EventDescription,
         reminder_minutes: int | None,
     ) -> RemoteEvent:
-        """Make the event match ``event``. A vanished event raises ProviderError status 404."""
+        """Make event ``remote_id`` of calendar ``calendar_id`` match ``event``.
+
+        A vanished event raises EventGone.
+        """
 
     @abstractmethod
-    def delete_event(self, *, access_token: str, remote_id: str) -> None:
-        """Delete the event; an event that is already gone counts as deleted."""
+    def delete_event(self, *, access_token: str, calendar_id: str, remote_id: str) -> None:
+        """Delete event ``remote_id`` of calendar ``calendar_id``; already gone counts as done."""
 
     @abstractmethod
     def find_event(
@@ -254,4 +309,5 @@ class CalendarProvider(ABC):
         """The event created with ``transaction_id`` that overlaps [start, end), if any.
 
         For resolving a create whose answer was lost: did it happen, and as which event?
+        Raises CalendarGone when the calendar no longer exists.
         """

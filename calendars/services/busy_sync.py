@@ -4,19 +4,21 @@ Which calendars: those of connected accounts that some active booking page reads
 for busy time (``Calendar.busy_horizon_days`` > 0, maintained by ``booking``).
 How far: from now to ``busy_horizon_days`` + 1 days ahead.
 
-How: a *full read* of the window through Graph's ``calendarView/delta`` (following
-``@odata.nextLink``) replaces the calendar's intervals and leaves a delta link;
+How: a *full read* of the window through the provider's delta query (Graph's
+``calendarView/delta``) replaces the calendar's intervals and leaves a delta link;
 later cycles call the delta link and apply only the changes, so a cycle with no
 changes costs one small request per calendar. The full read is repeated when
 the window must move forward (the horizon would pass its end), at least every
 ``CALENDAR_SYNC_FULL_EVERY`` seconds, and when the provider forgot the delta
-link (410).
+link (``DeltaExpired``). Where each calendar stands (link, window) is its
+``CalendarSyncState`` row.
 
-What blocks: ``showAs`` busy, oof and workingElsewhere always; tentative is stored
+What blocks: busy, out of office and working elsewhere always; tentative is stored
 too and each page decides (``BookingPage.block_tentative``); free, unknown and
-cancelled events are not stored. Events we pushed for this connection's host
-(recognised by their ``transactionId``) are skipped: the bookings they mirror
-already block their time. Another host's pushes into a shared mailbox are busy time.
+cancelled events are not stored (``calendars.events.Availability``, which the
+provider translated its own words into). Events we pushed for this connection's host
+(recognised by their idempotency key) are skipped: the bookings they mirror already
+block their time. Another host's pushes into a shared mailbox are busy time.
 
 One worker at a time per connection: a lease on the connection row taken with a
 conditional UPDATE. The sync also holds one of the mailbox's concurrent-call slots.
@@ -43,20 +45,17 @@ from calendars.models import (
     BusyInterval,
     Calendar,
     CalendarConnection,
-    ConnectionStatus,
+    CalendarSyncState,
     PushedEvent,
 )
-from calendars.providers import CalendarProvider, ProviderError
-from calendars.providers.base import BusyChanges, BusyEvent
+from calendars.providers import CalendarProvider, ProviderError, get_provider
+from calendars.providers.base import BusyChanges, BusyEvent, DeltaExpired
 from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
-from calendars.services.mailbox_slots import MailboxBusy, mailbox_slot
+from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
 from calendars.services.tokens import with_provider
+from calendars.signals import busy_time_changed, send_after_commit
 
 logger = logging.getLogger(__name__)
-
-# showAs values worth storing; "tentative" blocks or not per booking page.
-STORED_SHOW_AS = frozenset({"busy", "oof", "workingElsewhere", "tentative"})
-EXPIRED_DELTA = 410
 
 
 @dataclass(frozen=True)
@@ -70,11 +69,14 @@ class SyncOutcome:
 
 def connections_to_sync() -> QuerySet[CalendarConnection]:
     """Connected accounts with at least one calendar that a page reads busy time from."""
-    return CalendarConnection.objects.filter(
-        status=ConnectionStatus.CONNECTED,
-        calendars__is_active=True,
-        calendars__busy_horizon_days__gt=0,
-    ).distinct()
+    return (
+        CalendarConnection.objects.live()
+        .filter(
+            calendars__is_active=True,
+            calendars__busy_horizon_days__gt=0,
+        )
+        .distinct()
+    )
 
 
 def calendars_to_sync(*, connection: CalendarConnection) -> QuerySet[Calendar]:
@@ -94,13 +96,11 @@ def connection_sync(
     sign-in turned out to be gone (the connection is then disconnected).
     """
     leases_give_back_owed()
-    connection = CalendarConnection.objects.filter(
-        pk=connection_id, status=ConnectionStatus.CONNECTED
-    ).first()
+    connection = CalendarConnection.objects.live().filter(pk=connection_id).first()
     if connection is None:
         return SyncOutcome("skipped")
     try:
-        with mailbox_slot(mailbox=connection.mailbox_key):
+        with connection_call_slot(connection=connection):
             until = _claim(connection_id=connection.pk, now=now or timezone.now())
             if until is None:
                 return SyncOutcome("skipped")
@@ -125,7 +125,8 @@ def _claim(*, connection_id: int, now: datetime) -> datetime | None:
     """Take the connection's sync lease; its expiry (our token), or None if another has it."""
     until = now + timedelta(seconds=settings.CALENDAR_TASK_LEASE)
     taken = (
-        CalendarConnection.objects.filter(pk=connection_id, status=ConnectionStatus.CONNECTED)
+        CalendarConnection.objects.live()
+        .filter(pk=connection_id)
         .filter(Q(sync_claimed_until__isnull=True) | Q(sync_claimed_until__lte=now))
         .update(sync_claimed_until=until)
     )
@@ -176,8 +177,10 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
 
 
 def _record_error(calendar: Calendar, error: ProviderError, *, retry_at: datetime | None) -> None:
+    provider = get_provider(calendar.connection.provider)
     Calendar.objects.filter(pk=calendar.pk).update(
-        last_sync_error=error_in_plain_words(error)[:500], sync_retry_at=retry_at
+        last_sync_error=error_in_plain_words(error, provider=provider)[:500],
+        sync_retry_at=retry_at,
     )
 
 
@@ -192,28 +195,58 @@ def calendar_sync(
     Raises ProviderError.
     """
     now = now or timezone.now()
+    state, _ = CalendarSyncState.objects.get_or_create(calendar=calendar)
     needed_until = now + timedelta(days=calendar.busy_horizon_days + 1)
     full_every = timedelta(seconds=settings.CALENDAR_SYNC_FULL_EVERY)
-    if not (
-        not calendar.delta_link
-        or calendar.synced_until is None
-        or calendar.synced_until < needed_until
-        or calendar.full_synced_at is None
-        or calendar.full_synced_at <= now - full_every
-    ):
+    if _delta_will_do(state, needed_until=needed_until, full_after=now - full_every):
         try:
-            changes = _read(connection, calendar, delta_link=calendar.delta_link)
-        except ProviderError as error:
-            if error.status != EXPIRED_DELTA:
-                raise
+            changes = _read(connection, calendar, delta_link=state.delta_link)
+        except DeltaExpired:
+            pass  # the provider forgot the link: read everything again, below
         else:
             count = _store_changes(calendar=calendar, changes=changes, now=now)
+            if count:
+                _announce_busy_time_changed(calendar)
             return f"{count} change(s)"
     # The window runs until the next scheduled full read would need it to.
     start, end = now, needed_until + full_every + timedelta(days=1)
     changes = _read(connection, calendar, start=start, end=end)
+    before = _busy_fingerprint(calendar)
     count = _store_full(calendar=calendar, changes=changes, start=start, end=end, now=now)
+    if _busy_fingerprint(calendar) != before:
+        _announce_busy_time_changed(calendar)
     return f"full read, {count} busy interval(s)"
+
+
+def _busy_fingerprint(calendar: Calendar) -> list[tuple]:
+    """The calendar's stored busy time, to tell whether a full read changed it."""
+    return list(
+        BusyInterval.objects.filter(calendar=calendar)
+        .order_by("remote_event_id")
+        .values_list("remote_event_id", "start", "end", "show_as")
+    )
+
+
+def _announce_busy_time_changed(calendar: Calendar) -> None:
+    send_after_commit(
+        busy_time_changed,
+        calendar_id=calendar.pk,
+        connection_id=calendar.connection_id,
+        host_id=calendar.connection.host_id,
+    )
+
+
+def _delta_will_do(
+    state: CalendarSyncState, *, needed_until: datetime, full_after: datetime
+) -> bool:
+    """Whether following the stored delta link is enough, instead of a full read.
+
+    It is when there is a link, the window it covers still reaches as far ahead as the
+    pages need, and the last full read happened after ``full_after``.
+    """
+    if not state.delta_link or state.synced_until is None or state.full_synced_at is None:
+        return False
+    return state.synced_until >= needed_until and state.full_synced_at > full_after
 
 
 def _read(
@@ -266,7 +299,7 @@ def _latest(calendar: Calendar, changes: BusyChanges) -> dict[str, BusyEvent | N
     latest: dict[str, BusyEvent | None] = {remote_id: None for remote_id in changes.removed_ids}
     for event in changes.events:
         keep = (
-            event.show_as in STORED_SHOW_AS
+            event.availability.may_block
             and not event.is_cancelled
             and event.end > event.start
             and event.transaction_id not in ours
@@ -281,13 +314,16 @@ def _interval(calendar: Calendar, event: BusyEvent) -> BusyInterval:
         remote_event_id=event.remote_id[:512],
         start=event.start,
         end=event.end,
-        show_as=event.show_as[:32],
+        show_as=event.availability.value,
     )
 
 
-def _mark_synced(calendar: Calendar, now: datetime, **fields) -> None:
-    fields.update(last_synced_at=now, last_sync_error="", sync_retry_at=None)
-    Calendar.objects.filter(pk=calendar.pk).update(**fields)
+def _mark_synced(calendar: Calendar, now: datetime, **state) -> None:
+    """Record a successful sync: the host sees it, and the provider state moves on."""
+    Calendar.objects.filter(pk=calendar.pk).update(
+        last_synced_at=now, last_sync_error="", sync_retry_at=None
+    )
+    CalendarSyncState.objects.filter(calendar=calendar).update(**state)
 
 
 def _store_full(

@@ -39,6 +39,7 @@ def calendar_list_refresh(*, connection: CalendarConnection) -> int:
             "Your stored sign-in could not be read on our side. Please try again later; "
             "if this keeps happening, disconnect and connect again.",
             code="token_key",
+            for_host=True,
         ) from None
     with transaction.atomic():
         # The host first, as page edits and bookings take it: the calendars_changed

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from calendars import crypto, notifications
-from calendars.constants import REFRESH_TOKEN_LIFETIME, REMINDER_MINUTES
+from calendars.constants import REMINDER_MINUTES
 from calendars.dispatch import sync_enqueue_on_commit
 from calendars.models import (
     CalendarConnection,
@@ -22,11 +22,18 @@ from calendars.models import (
     PushedEvent,
     PushState,
 )
-from calendars.providers import get_provider
+from calendars.providers import CalendarProvider, get_provider
 from calendars.providers.base import CalendarList, Grant, SignIn
+from calendars.selectors import connection_live_for
 from calendars.services.calendar_store import calendars_apply
 from calendars.services.push_queue import pushes_wake_for_connection
-from calendars.signals import calendars_changed, connection_established
+from calendars.signals import (
+    calendars_changed,
+    connection_disconnected,
+    connection_established,
+    connection_reconnected,
+    send_after_commit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +49,10 @@ class Connected:
     calendars: int
 
 
-def connection_live_for(*, host) -> CalendarConnection | None:
-    """The host's connected calendar account, if any."""
-    return CalendarConnection.objects.filter(host=host, status=ConnectionStatus.CONNECTED).first()
+def refresh_expiry(*, provider: CalendarProvider, issued_at: datetime) -> datetime | None:
+    """When a sign-in refreshed at ``issued_at`` expires unused (None: it does not)."""
+    lifetime = provider.refresh_token_lifetime
+    return issued_at + lifetime if lifetime is not None else None
 
 
 def _conflict_message(live: CalendarConnection) -> str:
@@ -149,13 +157,15 @@ def _store_connection(
         defaults={"account_email": account.email, "status": ConnectionStatus.DISCONNECTED},
     )
     new_account = previous is None or previous.pk != connection.pk
+    reconnected = not new_account and connection.status == ConnectionStatus.DISCONNECTED
     connection.status = ConnectionStatus.CONNECTED
     connection.account_email = account.email[:254]
     connection.account_name = account.name[:255]
     connection.token_cache = crypto.encrypt(grant.token_state)
     connection.signed_in_at = now
     connection.refresh_issued_at = now
-    connection.refresh_expires_at = now + REFRESH_TOKEN_LIFETIME
+    provider = get_provider(provider_key)
+    connection.refresh_expires_at = refresh_expiry(provider=provider, issued_at=now)
     connection.expiry_warned_days = None
     connection.disconnected_at = None
     connection.disconnect_reason = ""
@@ -173,6 +183,13 @@ def _store_connection(
     connection_established.send(
         sender=CalendarConnection, connection=connection, new_account=new_account
     )
+    if reconnected:
+        send_after_commit(
+            connection_reconnected,
+            connection_id=connection.pk,
+            host_id=host.pk,
+            provider=provider_key,
+        )
     logger.info(
         "Host %s connected %s account (connection %s, new account: %s)",
         host.pk,
@@ -206,7 +223,7 @@ def connection_mark_disconnected(
     Must run inside a transaction (the caller usually holds the row's lock).
     """
     now = now or timezone.now()
-    rows = CalendarConnection.objects.filter(pk=connection.pk, status=ConnectionStatus.CONNECTED)
+    rows = CalendarConnection.objects.live().filter(pk=connection.pk)
     if condition is not None:
         rows = rows.filter(condition)
     updated = rows.update(
@@ -224,6 +241,13 @@ def connection_mark_disconnected(
         calendar__connection_id=connection.pk, state=PushState.PENDING
     ).update(state=PushState.WAITING, updated_at=now)
     logger.info("Calendar connection %s disconnected (%s)", connection.pk, reason)
+    send_after_commit(
+        connection_disconnected,
+        connection_id=connection.pk,
+        host_id=connection.host_id,
+        provider=connection.provider,
+        reason=str(reason),
+    )
     if reason != DisconnectReason.HOST:
         connection_id = connection.pk
         transaction.on_commit(lambda: notifications.send_disconnected(connection_id=connection_id))

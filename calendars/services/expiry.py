@@ -22,7 +22,7 @@ def connections_due_for_keepalive(*, now: datetime | None = None):
     """Connected accounts whose refresh token is older than CALENDAR_KEEPALIVE_AFTER_DAYS."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.CALENDAR_KEEPALIVE_AFTER_DAYS)
-    return CalendarConnection.objects.filter(status=ConnectionStatus.CONNECTED).filter(
+    return CalendarConnection.objects.live().filter(
         Q(refresh_issued_at__lte=cutoff) | Q(refresh_issued_at__isnull=True)
     )
 
@@ -45,9 +45,7 @@ def connections_expire_due(*, now: datetime | None = None) -> list[int]:
     """Disconnect every connection whose sign-in has expired; returns their ids."""
     now = now or timezone.now()
     expired = []
-    due = CalendarConnection.objects.filter(
-        status=ConnectionStatus.CONNECTED, refresh_expires_at__lte=now
-    )
+    due = CalendarConnection.objects.live().filter(refresh_expires_at__lte=now)
     for connection in due:
         # The host may have reconnected (or the keep-alive slid the expiry) since the
         # list was read: the date is checked again under the row lock.
@@ -73,8 +71,7 @@ def warning_threshold(*, expires_at: datetime, now: datetime) -> int | None:
 def connections_to_warn(*, now: datetime | None = None):
     now = now or timezone.now()
     horizon = now + timedelta(days=max(settings.CALENDAR_EXPIRY_WARNING_DAYS, default=0))
-    return CalendarConnection.objects.filter(
-        status=ConnectionStatus.CONNECTED,
+    return CalendarConnection.objects.live().filter(
         refresh_expires_at__gt=now,
         refresh_expires_at__lte=horizon,
     )

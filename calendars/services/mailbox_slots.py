@@ -1,10 +1,11 @@
-"""Outlook's limit of concurrent calls per mailbox, held across every worker process.
+"""A provider's limit of concurrent calls per account ("mailbox"), held across every worker.
 
-Microsoft answers a 5th concurrent call to one mailbox with 429
-``ApplicationThrottled``. Each unit of work that talks to a mailbox (one push,
-one sync) first takes one of the mailbox's ``CALENDAR_MAILBOX_CONCURRENCY``
-slots (at most 4) and makes its calls one after another, so the mailbox never
-sees more calls at once than there are slots.
+Some providers refuse more than a few calls at once to one account (Office 365:
+``CalendarProvider.concurrent_calls_per_account`` is 4, Outlook's limit per app and
+mailbox). Each unit of work that talks to an account (one push, one sync) first
+takes one of its slots (``connection_call_slot``: the provider's limit, or
+``CALENDAR_MAILBOX_CONCURRENCY`` when that is lower) and makes its calls one after
+another, so the account never sees more calls at once than there are slots.
 
 A slot is a row of ``MailboxSlot`` taken with a conditional UPDATE (free or
 expired → ours), so it works on PostgreSQL and SQLite alike and needs no Redis.
@@ -26,7 +27,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from calendars.models import MailboxSlot
+from calendars.models import CalendarConnection, MailboxSlot
+from calendars.providers import get_provider
 from calendars.services.leases_owed import lease_give_back
 
 
@@ -34,10 +36,13 @@ def _free(now: datetime) -> Q:
     return Q(leased_until__isnull=True) | Q(leased_until__lte=now)
 
 
-def mailbox_slot_take(*, mailbox: str, now: datetime | None = None) -> str | None:
-    """Take a free slot of ``mailbox``; returns the holder token, or None when all are busy."""
+def mailbox_slot_take(
+    *, mailbox: str, limit: int | None = None, now: datetime | None = None
+) -> str | None:
+    """Take one of ``mailbox``'s ``limit`` slots (by default ``CALENDAR_MAILBOX_CONCURRENCY``);
+    returns the holder token, or None when all are busy."""
     now = now or timezone.now()
-    limit = settings.CALENDAR_MAILBOX_CONCURRENCY
+    limit = limit or settings.CALENDAR_MAILBOX_CONCURRENCY
     MailboxSlot.objects.bulk_create(
         [MailboxSlot(mailbox=mailbox, slot=number) for number in range(limit)],
         ignore_conflicts=True,
@@ -71,9 +76,9 @@ class MailboxBusy(Exception):
 
 
 @contextmanager
-def mailbox_slot(*, mailbox: str) -> Iterator[str]:
+def mailbox_slot(*, mailbox: str, limit: int | None = None) -> Iterator[str]:
     """Hold one of ``mailbox``'s slots for the block; raises MailboxBusy when none is free."""
-    holder = mailbox_slot_take(mailbox=mailbox)
+    holder = mailbox_slot_take(mailbox=mailbox, limit=limit)
     if holder is None:
         raise MailboxBusy(mailbox)
     try:
@@ -83,3 +88,19 @@ def mailbox_slot(*, mailbox: str) -> Iterator[str]:
             what=f"mailbox slot {mailbox}#{holder[:8]}",
             release=partial(mailbox_slot_release, mailbox=mailbox, holder=holder),
         )
+
+
+@contextmanager
+def connection_call_slot(*, connection: CalendarConnection) -> Iterator[str]:
+    """Hold a call slot of the connection's account for the block, as its provider asks.
+
+    Without a provider limit there is nothing to hold; raises MailboxBusy when every
+    slot is taken.
+    """
+    provider_limit = get_provider(connection.provider).concurrent_calls_per_account
+    if provider_limit is None:
+        yield ""
+        return
+    limit = min(provider_limit, settings.CALENDAR_MAILBOX_CONCURRENCY)
+    with mailbox_slot(mailbox=connection.mailbox_key, limit=limit) as holder:
+        yield holder

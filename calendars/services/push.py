@@ -3,17 +3,18 @@
 A row holds the *desired* state (``payload``, ``wanted``, ``version``); this
 module *reconciles* the calendar with it and records what it achieved:
 
-- wanted, no remote event known: create it, with the row's ``transaction_id``
-  (Graph's idempotency key). The create request is written to the row *before*
-  it is sent and every retry sends exactly that request again, so a create whose
-  answer was lost (dropped connection, killed worker) is answered with the event
-  it already made, never a second one. If the desired event changed meanwhile,
-  the created event is then updated. Only a refusal of the request's first
-  sending (a 4xx such as 403) proves that nothing was made: then the request is
-  forgotten, so a cancel has nothing to look for and a later try sends the event
-  as it is then.
+- wanted, no remote event known: create it, with the row's ``transaction_id`` (the
+  provider's idempotency key, Graph's ``transactionId``). The create request is
+  written to the row *before* it is sent and every retry sends exactly that request
+  again, so a create whose answer was lost (dropped connection, killed worker) is
+  answered with the event it already made, never a second one. If the desired event
+  changed meanwhile, the created event is then updated. Only a refusal of the
+  request's first sending (a 4xx such as 403) proves that nothing was made: then the
+  request is forgotten, so a cancel has nothing to look for and a later try sends
+  the event as it is then.
 - wanted, remote event known, newer version: update it (PATCH). If the event was
-  deleted in the calendar (404), it is made again under a fresh key.
+  deleted in the calendar (``EventGone``), it is made again under a fresh key. A key
+  the provider says was used for another request (``DuplicateKey``) is looked up.
 - not wanted, remote event known: delete it (already gone counts as done), then
   take a fresh key.
 - not wanted, a create was sent but its answer never arrived: look the event up
@@ -23,15 +24,16 @@ module *reconciles* the calendar with it and records what it achieved:
   whether that create made an event is still not known (the host may have moved
   it), and should the event be wanted in that calendar again, the same request
   brings back what the create made rather than a second event. A calendar that
-  is gone (Graph answers 404, as for one the host deleted in Outlook) holds no
-  event any more: that counts as done, as a delete answered 404 does.
+  is gone (``CalendarGone``, as for one the host deleted in Outlook) holds no
+  event any more: that counts as done, as deleting an event already gone does.
 - not wanted and never attempted: nothing to do.
 
 A worker first takes one of the mailbox's concurrent-call slots, then claims the
-row with a conditional UPDATE (pending, due, not claimed by a live worker). Every
-write after that is conditional on still holding the claim, and the row is marked
-synced only if its ``version`` did not change meanwhile (else it is pushed again).
-So running this twice, concurrently, or after a crash is harmless.
+row through the shared outbox (``outbox.claims``: a conditional UPDATE on pending,
+due, not claimed by a live worker). Every write after that is conditional on still
+holding the claim, and the row is marked synced only if its ``version`` did not
+change meanwhile (else it is pushed again). So running this twice, concurrently,
+or after a crash is harmless.
 
 A failure that may pass (throttling, 5xx, a dropped connection) is retried with
 backoff; after ``CALENDAR_PUSH_MAX_ATTEMPTS`` attempts the row is *failed*. A
@@ -43,7 +45,6 @@ row in Setup, in plain words, with Retry.
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,56 +52,43 @@ from functools import partial
 
 from django.conf import settings
 from django.db import Error as DbError  # DatabaseError or InterfaceError (a closed connection)
-from django.db.models import F, Q
 from django.utils import timezone
 
 from calendars import crypto
 from calendars.backoff import busy_mailbox_delay, retry_delay
 from calendars.error_text import error_in_plain_words
 from calendars.events import EventDescription
-from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent, PushState
-from calendars.providers import CalendarProvider, ProviderError
-from calendars.providers.base import RemoteEvent
+from calendars.models import CalendarConnection, PushedEvent, PushState
+from calendars.providers import CalendarProvider, ProviderError, get_provider
+from calendars.providers.base import CalendarGone, DuplicateKey, EventGone, RemoteEvent
 from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
-from calendars.services.mailbox_slots import MailboxBusy, mailbox_slot
+from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
 from calendars.services.tokens import with_provider
+from outbox.claims import DUE_TOLERANCE, Claim, LostClaim, claim_take
+from outbox.outcomes import Outcome, Status
 
 logger = logging.getLogger(__name__)
 
-DUPLICATE_TRANSACTION = "ErrorDuplicateTransactionId"
-# A retry sent with a countdown may arrive a little early (clocks of broker and workers).
-DUE_TOLERANCE = timedelta(seconds=2)
 # Where to look for an event whose create answer was lost, around the times it was sent for.
 LOOKUP_MARGIN = timedelta(minutes=1)
-
-
-@dataclass(frozen=True)
-class PushOutcome:
-    """What happened; ``retry_in`` (seconds): the caller should queue the row again then."""
-
-    status: str  # synced, retry, requeue, busy, failed, waiting, skipped, lost
-    retry_in: float | None = None
-
-
-class _LostClaim(Exception):
-    """Another worker took the row over (our lease ran out): stop without recording."""
+# What a push returns: the shared outbox's typed outcome.
+PushOutcome = Outcome
 
 
 @dataclass
 class _Work:
-    """One claimed row being pushed, and the claim token every write is conditional on."""
+    """One claimed row being pushed, through the claim every write is conditional on."""
 
-    row: PushedEvent
+    claim: Claim
     connection: CalendarConnection
-    claim: str
+
+    @property
+    def row(self) -> PushedEvent:
+        return self.claim.item
 
     def save(self, **fields) -> None:
         """Write ``fields`` to the row, only while we still hold it (write-ahead records)."""
-        rows = PushedEvent.objects.filter(pk=self.row.pk, claimed_by=self.claim)
-        if not rows.update(**fields, updated_at=timezone.now()):
-            raise _LostClaim()
-        for name, value in fields.items():
-            setattr(self.row, name, value)
+        self.claim.save(**fields)
 
     def describe(self) -> str:
         row = self.row
@@ -113,83 +101,59 @@ class _Work:
 # --- entry point --------------------------------------------------------------------------------
 
 
-def pushed_event_push(*, pushed_event_id: int, now: datetime | None = None) -> PushOutcome:
+def pushed_event_push(*, pushed_event_id: int, now: datetime | None = None) -> Outcome:
     """Reconcile one row with its calendar. Never called inside a web request; idempotent."""
     now = now or timezone.now()
     leases_give_back_owed()
     row = PushedEvent.objects.select_related("calendar__connection").filter(pk=pushed_event_id)
     row = row.first()
     if row is None or row.state != PushState.PENDING:
-        return PushOutcome("skipped")
+        return Outcome(Status.SKIPPED)
     if row.next_attempt_at and row.next_attempt_at > now + DUE_TOLERANCE:
-        return PushOutcome("skipped")  # an early duplicate; its own retry is on its way
+        return Outcome(Status.SKIPPED)  # an early duplicate; its own retry is on its way
     connection = row.calendar.connection
     if not connection.is_connected:
         PushedEvent.objects.filter(pk=row.pk, state=PushState.PENDING).update(
             state=PushState.WAITING, updated_at=now
         )
-        return PushOutcome("waiting")
+        return Outcome(Status.WAITING)
     try:
-        with mailbox_slot(mailbox=connection.mailbox_key):
+        with connection_call_slot(connection=connection):
             return _push_claimed(row_id=row.pk, connection=connection)
     except MailboxBusy:
         delay = busy_mailbox_delay()
         PushedEvent.objects.filter(pk=row.pk).update(queued_at=now + timedelta(seconds=delay))
-        return PushOutcome("busy", retry_in=delay)
+        return Outcome(Status.BUSY, retry_in=delay)
 
 
-def _claim(*, row_id: int, now: datetime) -> str | None:
-    """Take the row for this attempt (conditional UPDATE); the claim token, or None."""
-    claim = secrets.token_hex(16)
-    taken = (
-        PushedEvent.objects.filter(pk=row_id, state=PushState.PENDING)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + DUE_TOLERANCE))
-        .update(
-            claimed_until=now + timedelta(seconds=settings.CALENDAR_TASK_LEASE),
-            claimed_by=claim,
-            attempts=F("attempts") + 1,
-            updated_at=now,
-        )
+def _push_claimed(*, row_id: int, connection: CalendarConnection) -> Outcome:
+    claim = claim_take(
+        items=PushedEvent.objects.select_related("calendar"),
+        pk=row_id,
+        lease_seconds=settings.CALENDAR_TASK_LEASE,
     )
-    return claim if taken else None
-
-
-def _push_claimed(*, row_id: int, connection: CalendarConnection) -> PushOutcome:
-    now = timezone.now()
-    claim = _claim(row_id=row_id, now=now)
     if claim is None:
-        return PushOutcome("skipped")  # another worker has it, or it is settled or not due
+        return Outcome(Status.SKIPPED)  # another worker has it, or it is settled or not due
     try:
-        return _push_with_claim(row_id=row_id, connection=connection, claim=claim)
+        return _push_with_claim(claim=claim, connection=connection)
     except DbError:
         # Nothing could be recorded: give the row back (now or at the next connection)
         # for the sweeper to queue again; a retried create is answered with the event
         # this attempt may have made (transactionId).
-        lease_give_back(
-            what=f"push row {row_id}",
-            release=partial(_claim_give_back, row_id=row_id, claim=claim),
-        )
+        lease_give_back(what=f"push row {row_id}", release=partial(claim.release, queued_at=None))
         raise
 
 
-def _claim_give_back(*, row_id: int, claim: str) -> None:
-    PushedEvent.objects.filter(pk=row_id, claimed_by=claim).update(
-        claimed_until=None, claimed_by="", queued_at=None, updated_at=timezone.now()
-    )
-
-
-def _push_with_claim(*, row_id: int, connection: CalendarConnection, claim: str) -> PushOutcome:
-    row = PushedEvent.objects.select_related("calendar").get(pk=row_id)
-    work = _Work(row=row, connection=CalendarConnection.objects.get(pk=connection.pk), claim=claim)
-    if row.attempts > settings.CALENDAR_PUSH_MAX_ATTEMPTS:
+def _push_with_claim(*, claim: Claim, connection: CalendarConnection) -> Outcome:
+    work = _Work(claim=claim, connection=CalendarConnection.objects.get(pk=connection.pk))
+    if work.row.attempts > settings.CALENDAR_PUSH_MAX_ATTEMPTS:
         # Earlier attempts died without recording anything (e.g. a worker killed each time).
         return _give_up(work, "the attempts before this one never finished")
     try:
         action = _reconcile(work)
-    except _LostClaim:
+    except LostClaim:
         logger.warning("%s: lost its claim to another worker; stopping", work.describe())
-        return PushOutcome("lost")
+        return Outcome(Status.LOST)
     except ProviderError as error:
         return _record_failure(work, error)
     except crypto.TokenKeyError:
@@ -222,9 +186,7 @@ def _make_exist(work: _Work) -> str:
         try:
             _update(work, row.remote_id)
             return "updated"
-        except ProviderError as error:
-            if error.status not in (404, 410):
-                raise
+        except EventGone:
             # Deleted in the calendar (by the host): the booking still stands, so the
             # event is made again, under a fresh key (the old one belongs to the old event).
             logger.info(
@@ -245,11 +207,10 @@ def _create(work: _Work) -> tuple[RemoteEvent, bool]:
     try:
         if work.row.create_request is None:
             return _send_new_create(work), False
-        # An earlier attempt sent this very request: Graph answers with what it made.
+        # An earlier attempt sent this very request: the provider answers with what it made.
         return _send_create(work), False
-    except ProviderError as error:
-        if error.code != DUPLICATE_TRANSACTION:
-            raise
+    except DuplicateKey:
+        pass
     # The key was used for a different request (an older create body, e.g. from before a
     # reschedule, or an event deleted since): find what it made.
     found = _find(work)
@@ -266,17 +227,11 @@ def _send_new_create(work: _Work) -> RemoteEvent:
     try:
         return _send_create(work)
     except ProviderError as error:
-        if _refused(error):
-            # Graph answered no to its first sending: nothing was made with the key. So a
-            # cancel has nothing to look for, and the next try sends the booking as it is.
+        if error.refused and not isinstance(error, DuplicateKey):
+            # The provider answered no to its first sending: nothing was made with the key.
+            # So a cancel has nothing to look for, and the next try sends the booking as it is.
             work.save(create_request=None)
         raise
-
-
-def _refused(error: ProviderError) -> bool:
-    """Graph refused the request for good (a 4xx that retrying does not change)."""
-    status = error.status or 0
-    return 400 <= status < 500 and not error.retryable and error.code != DUPLICATE_TRANSACTION
 
 
 def _send_create(work: _Work) -> RemoteEvent:
@@ -299,10 +254,15 @@ def _send_create(work: _Work) -> RemoteEvent:
 def _update(work: _Work, remote_id: str) -> None:
     event = EventDescription.from_json(work.row.payload)
     reminder = _reminder(work)
+    calendar_id = work.row.calendar.remote_id
 
     def update(provider: CalendarProvider, token: str) -> RemoteEvent:
         return provider.update_event(
-            access_token=token, remote_id=remote_id, event=event, reminder_minutes=reminder
+            access_token=token,
+            calendar_id=calendar_id,
+            remote_id=remote_id,
+            event=event,
+            reminder_minutes=reminder,
         )
 
     _call(work, update)
@@ -327,9 +287,12 @@ def _find(work: _Work) -> RemoteEvent | None:
 
 
 def _delete(work: _Work, remote_id: str) -> None:
-    _call(
-        work, lambda provider, token: provider.delete_event(access_token=token, remote_id=remote_id)
-    )
+    calendar_id = work.row.calendar.remote_id
+
+    def delete(provider: CalendarProvider, token: str) -> None:
+        provider.delete_event(access_token=token, calendar_id=calendar_id, remote_id=remote_id)
+
+    _call(work, delete)
 
 
 def _make_gone(work: _Work) -> str:
@@ -356,9 +319,8 @@ def _find_lost(work: _Work) -> RemoteEvent | None:
     """The event a lost create made, if it is where it was sent; None if its calendar is gone."""
     try:
         return _find(work)
-    except ProviderError as error:
-        if error.status != 404:
-            raise
+    except CalendarGone:
+        pass
     # The calendar itself was deleted (in Outlook): every event in it went with it.
     logger.info("%s: the calendar is gone; so is the event", work.describe())
     return None
@@ -372,59 +334,40 @@ def _new_key(work: _Work) -> None:
 # --- recording the outcome ----------------------------------------------------------------------
 
 
-def _record_success(work: _Work, action: str) -> PushOutcome:
-    row, now = work.row, timezone.now()
-    settled = PushedEvent.objects.filter(pk=row.pk, claimed_by=work.claim, version=row.version)
-    if settled.update(
+def _record_success(work: _Work, action: str) -> Outcome:
+    row = work.row
+    version = row.version
+    if work.claim.settle(
         state=PushState.SYNCED,
-        synced_version=row.version,
+        unchanged={"version": version},
+        synced_version=version,
         attempts=0,
         next_attempt_at=None,
         last_error="",
-        claimed_until=None,
-        claimed_by="",
-        updated_at=now,
     ):
         logger.info("%s: %s (attempt %s)", work.describe(), action, row.attempts)
-        return PushOutcome("synced")
+        return Outcome(Status.SYNCED)
     # The booking changed while we worked: what we did is recorded; push the new version.
-    _release(work, queued_at=now)
     logger.info("%s: %s; a newer version is waiting", work.describe(), action)
-    return PushOutcome("requeue", retry_in=0)
+    return Outcome(Status.REQUEUE, retry_in=0)
 
 
-def _release(work: _Work, **fields) -> int:
-    return PushedEvent.objects.filter(pk=work.row.pk, claimed_by=work.claim).update(
-        claimed_until=None, claimed_by="", updated_at=timezone.now(), **fields
-    )
-
-
-def _record_failure(work: _Work, error: ProviderError) -> PushOutcome:
-    row, now = work.row, timezone.now()
-    text = error_in_plain_words(error)[:500]
+def _record_failure(work: _Work, error: ProviderError) -> Outcome:
+    row = work.row
+    text = error_in_plain_words(error, provider=get_provider(work.connection.provider))[:500]
     if error.permanent and not _still_connected(work):
         # The sign-in is gone: the connection was disconnected (its pending rows now wait
         # for a reconnect) and the host emailed once.
-        _release(work, last_error=text)
+        work.claim.release(last_error=text)
         logger.warning("%s: waits for a reconnect (%s)", work.describe(), error.code)
-        return PushOutcome("waiting")
+        return Outcome(Status.WAITING)
     # Refused for good while the account stays connected (say, a stored sign-in that cannot
     # be read): not retried, it fails in the host's words. Left pending, it would be queued
     # again and again until it gave up for attempts that "never finished".
-    same_version = PushedEvent.objects.filter(pk=row.pk, claimed_by=work.claim, version=row.version)
     if error.retryable and row.attempts < settings.CALENDAR_PUSH_MAX_ATTEMPTS:
         delay = retry_delay(attempt=row.attempts, retry_after=error.retry_after)
-        due = now + timedelta(seconds=delay)
-        if not same_version.update(
-            next_attempt_at=due,
-            queued_at=due,
-            last_error=text,
-            claimed_until=None,
-            claimed_by="",
-            updated_at=now,
-        ):
-            _release(work, queued_at=now)
-            return PushOutcome("requeue", retry_in=0)
+        if not work.claim.retry_later(delay=delay, error=text, unchanged={"version": row.version}):
+            return Outcome(Status.REQUEUE, retry_in=0)
         logger.info(
             "%s: attempt %s failed (%s %s); retrying in %.1fs",
             work.describe(),
@@ -433,28 +376,22 @@ def _record_failure(work: _Work, error: ProviderError) -> PushOutcome:
             error.code,
             delay,
         )
-        return PushOutcome("retry", retry_in=delay)
+        return Outcome(Status.RETRY, retry_in=delay)
     return _give_up(work, text)
 
 
 def _still_connected(work: _Work) -> bool:
-    return CalendarConnection.objects.filter(
-        pk=work.connection.pk, status=ConnectionStatus.CONNECTED
-    ).exists()
+    return CalendarConnection.objects.live().filter(pk=work.connection.pk).exists()
 
 
-def _give_up(work: _Work, text: str) -> PushOutcome:
+def _give_up(work: _Work, text: str) -> Outcome:
     row = work.row
-    failed = PushedEvent.objects.filter(pk=row.pk, claimed_by=work.claim, version=row.version)
-    if not failed.update(
+    if not work.claim.settle(
         state=PushState.FAILED,
+        unchanged={"version": row.version},
         next_attempt_at=None,
         last_error=text[:500],
-        claimed_until=None,
-        claimed_by="",
-        updated_at=timezone.now(),
     ):
-        _release(work, queued_at=timezone.now())
-        return PushOutcome("requeue", retry_in=0)
+        return Outcome(Status.REQUEUE, retry_in=0)
     logger.warning("%s: failed after %s attempts: %s", work.describe(), row.attempts, text)
-    return PushOutcome("failed")
+    return Outcome(Status.FAILED)

@@ -2,55 +2,49 @@
 
 Normally a push task is queued when its booking commits and re-queued by the
 task itself (retries with a countdown). The sweeper is the safety net for
-everything else: a worker killed mid-push (its claim expires), a message the
-broker lost, a countdown held by a worker that died, a broker that was down
-when the booking committed. It only queues; the push itself decides whether
-there is work, so sweeping twice or while workers run is harmless.
+everything else (see ``outbox.sweeper``): a worker killed mid-push (its claim
+expires), a message the broker lost, a countdown held by a worker that died, a
+broker that was down when the booking committed. ``pushes_sweep`` is registered
+with the outbox sweeper (``CalendarsConfig.ready``); it also wakes rows whose
+account is connected again.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from calendars.dispatch import push_enqueue, pushes_enqueue_on_commit
+from calendars.dispatch import PUSH_TASK, pushes_enqueue_on_commit
 from calendars.models import ConnectionStatus, PushedEvent, PushState
+from outbox.sweeper import items_lost, items_requeue
 
 logger = logging.getLogger(__name__)
 
-SWEEP_BATCH = 1000
+
+def _pushable():
+    return PushedEvent.objects.filter(calendar__connection__status=ConnectionStatus.CONNECTED)
 
 
 def pushes_lost(*, now: datetime | None = None):
     """Pending pushes that are due, held by nobody, and that nobody queued recently."""
     now = now or timezone.now()
-    quiet_since = now - timedelta(seconds=settings.CALENDAR_REQUEUE_AFTER)
-    return (
-        PushedEvent.objects.filter(
-            state=PushState.PENDING, calendar__connection__status=ConnectionStatus.CONNECTED
-        )
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        .filter(Q(queued_at__isnull=True) | Q(queued_at__lte=quiet_since))
-    )
+    return items_lost(items=_pushable(), now=now, requeue_after=settings.CALENDAR_REQUEUE_AFTER)
 
 
 def pushes_sweep(*, now: datetime | None = None) -> list[int]:
     """Re-queue lost pushes (and wake rows whose account is connected again); their ids."""
     now = now or timezone.now()
     _settle_states(now=now)
-    ids = list(pushes_lost(now=now).order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
-    if not ids:
-        return []
-    PushedEvent.objects.filter(pk__in=ids).update(queued_at=now)
-    for pk in ids:
-        push_enqueue(pk)
-    logger.info("sweep_pushes: re-queued %d push(es): %s", len(ids), ids[:20])
+    ids = items_requeue(
+        items=_pushable(), task=PUSH_TASK, now=now, requeue_after=settings.CALENDAR_REQUEUE_AFTER
+    )
+    if ids:
+        logger.info("sweep_pushes: re-queued %d push(es): %s", len(ids), ids[:20])
     return ids
 
 

@@ -27,10 +27,9 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from calendars import crypto
-from calendars.constants import REFRESH_TOKEN_LIFETIME
 from calendars.models import CalendarConnection, ConnectionStatus, DisconnectReason
 from calendars.providers import CalendarProvider, ProviderError, get_provider
-from calendars.services.connections import connection_mark_disconnected
+from calendars.services.connections import connection_mark_disconnected, refresh_expiry
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -114,14 +113,16 @@ def _refresh_locked(
                     row.last_token_error = error.message[:300]
                     row.save(update_fields=["last_token_error", "updated_at"])
             else:
-                _store_refresh(row=row, result=result, now=now or timezone.now())
+                _store_refresh(row=row, result=result, provider=provider, now=now or timezone.now())
     connection.refresh_from_db()
     if failure is not None:
         raise failure
     return SignedInToken(token=result.token, signed_in_at=row.signed_in_at)
 
 
-def _store_refresh(*, row: CalendarConnection, result, now: datetime) -> None:
+def _store_refresh(
+    *, row: CalendarConnection, result, provider: CalendarProvider, now: datetime
+) -> None:
     fields = ["updated_at"]
     if result.token_state is not None:
         row.token_cache = crypto.encrypt(result.token_state)
@@ -130,7 +131,7 @@ def _store_refresh(*, row: CalendarConnection, result, now: datetime) -> None:
         row.refresh_issued_at = now
         fields.append("refresh_issued_at")
         if not settings.CALENDAR_FIXED_RECONNECT:
-            row.refresh_expires_at = now + REFRESH_TOKEN_LIFETIME
+            row.refresh_expires_at = refresh_expiry(provider=provider, issued_at=now)
             row.expiry_warned_days = None
             fields += ["refresh_expires_at", "expiry_warned_days"]
     if row.last_token_error:
@@ -155,13 +156,13 @@ def with_provider(
     try:
         return action(provider, access_token_for(connection=connection))
     except ProviderError as error:
-        if error.status != 401:
+        if not error.token_rejected:
             raise
     fresh = signed_in_token_for(connection=connection, force_refresh=True)
     try:
         return action(provider, fresh.token)
     except ProviderError as error:
-        if error.status != 401:
+        if not error.token_rejected:
             raise
         logger.warning("Graph refused a fresh token for calendar connection %s", connection.pk)
         raise _sign_in_refused(connection=connection, refused=fresh, code=error.code) from None

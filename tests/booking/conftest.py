@@ -14,7 +14,7 @@ ThreadedWSGIServer.request_queue_size = 128
 @pytest.fixture
 def page(host):
     """Alice's page: Mon-Fri 9:00-17:00 Europe/London, 30-minute meetings, 1 hour notice."""
-    from booking.services import page_create
+    from booking.services.pages import page_create
 
     return page_create(host=host, fields={"title": "Intro call", "slug": "alice-intro"})
 

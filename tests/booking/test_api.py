@@ -10,10 +10,21 @@ import icalendar
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
-from booking.models import Booking, BookingPage, BookingStatus, Question, QuestionKind
-from booking.services import page_create, page_set_active
+from booking.models import (
+    Booking,
+    BookingEmail,
+    BookingPage,
+    BookingStatus,
+    Question,
+    QuestionKind,
+)
+from booking.services.pages import page_create, page_set_active
 from calendars.models import BusyInterval, CalendarConnection, PushedEvent, PushState
+from outbox.dispatch import publisher_drain
+from outbox.sweeper import sweeps_run
+from scheduleonce.celery import app as celery_app
 from tests.support.booking import at, book, bookable_body, slots_url, workday
 from tests.support.interleave import selects_from, write_after_query
 
@@ -273,8 +284,8 @@ def test_booking_writes_outbox_rows_for_main_and_add_bookings_calendars(client, 
 
 
 @pytest.mark.usefixtures("broker_unreachable")
-def test_a_booking_made_while_the_broker_is_down_is_confirmed_and_emailed(
-    client, page, calendars, django_capture_on_commit_callbacks, caplog
+def test_while_the_broker_is_down_a_booking_waits_on_neither_the_broker_nor_the_mail_server(
+    client, page, calendars, django_capture_on_commit_callbacks, caplog, settings
 ):
     start = at(workday("Europe/London"), 14)
     with django_capture_on_commit_callbacks(execute=True):
@@ -282,11 +293,27 @@ def test_a_booking_made_while_the_broker_is_down_is_confirmed_and_emailed(
     assert response.status_code == 201
     booking = Booking.objects.get(uuid=response.json()["id"])
     assert booking.status == BookingStatus.CONFIRMED
-    # The emails went out from the request itself; the calendar push waits for the sweeper.
-    assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.com", "dana@example.com"]
+    # Nothing left from the request: its emails and its calendar push are outbox rows...
+    assert mail.outbox == []
+    email = BookingEmail.objects.get(booking=booking)
+    assert (email.kind, email.state) == ("confirmed", "pending")
     pending = PushedEvent.objects.get(state=PushState.PENDING)
     assert pending.calendar == calendars[0]
-    assert "could not queue" in caplog.text
+    # ...and the broker was tried off the request's thread, which never waited on it.
+    assert publisher_drain(timeout=30)
+    refused = [r for r in caplog.records if "Could not queue" in r.getMessage()]
+    assert len(refused) == 2  # the emails' task and the push's
+    assert {record.threadName for record in refused} == {"outbox-publisher"}
+
+    # Workers are back: the sweeper queues the emails (run in this process here).
+    later = timezone.now() + timedelta(seconds=settings.OUTBOX_REQUEUE_AFTER + 1)
+    celery_app.conf.task_always_eager = True
+    try:
+        assert sweeps_run(now=later)["booking emails"] == 1
+    finally:
+        celery_app.conf.task_always_eager = False
+    assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.com", "dana@example.com"]
+    assert BookingEmail.objects.get(pk=email.pk).state == "sent"
 
 
 @pytest.mark.usefixtures("email_tasks_in_process")

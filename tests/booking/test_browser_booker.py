@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from booking.services import Invitee, booking_create, page_create
+from booking.services.bookings import Invitee, booking_create
+from booking.services.pages import page_create
 from tests.support.booking import at, next_fall_back, workday
 from tests.support.browser import log_in, off_loop
 

@@ -9,7 +9,8 @@ import pytest
 from django.db import connection, connections, transaction
 
 from booking.models import BookingPage
-from booking.services import busy_horizons_update, page_duplicate, page_set_active
+from booking.services.horizons import busy_horizons_update
+from booking.services.pages import page_duplicate, page_set_active
 
 
 def _set_horizon(page: BookingPage, days: int) -> None:

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from booking.models import Booking
-from booking.services import page_create
+from booking.services.pages import page_create
 from tests.support.booking import at, workday
 
 pytestmark = pytest.mark.slow

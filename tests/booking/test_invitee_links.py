@@ -11,7 +11,7 @@ from django.core import mail
 from django.urls import reverse
 
 from booking.models import Booking, BookingStatus
-from booking.services import page_create
+from booking.services.pages import page_create
 from booking.tokens import booking_token
 from calendars.models import PushedEvent
 from tests.support.booking import at, book, next_fall_back, workday

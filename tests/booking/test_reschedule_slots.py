@@ -16,7 +16,8 @@ from django.urls import reverse
 
 from booking.models import Booking
 from booking.selectors import page_slots
-from booking.services import BookingError, booking_reschedule, page_create
+from booking.services.bookings import BookingError, booking_reschedule
+from booking.services.pages import page_create
 from booking.tokens import booking_token
 from calendars.models import BusyInterval
 from tests.support.booking import at, book, workday
@@ -127,7 +128,7 @@ def test_every_time_offered_is_accepted_and_no_other_time_is(client, host, calen
     start, end = at(day, 0), at(day, 0) + timedelta(days=1)
     now = datetime.now().astimezone()
     by_rules = [
-        s.start for s in page_slots(page=page, start=start, end=end, now=now, ignore_busy=True)
+        s.start for s in page_slots(page=page, start=start, end=end, now=now, rules_only=True)
     ]
     assert set(for_dana) < set(by_rules)
 

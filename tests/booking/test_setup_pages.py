@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from booking.models import Booking, BookingPage
-from booking.services import QuestionData, page_create
+from booking.services.pages import QuestionData, page_create
 from calendars.models import Calendar, CalendarConnection
 from tests.support.booking import editor_data
 from tests.support.interleave import selects_from, write_after_query
@@ -33,6 +33,21 @@ def test_new_page_form_has_friendly_defaults_in_the_hosts_zone(host_client, host
         assert section in page
     assert "Booking questions" in page
     assert "Name and email are always asked" in page
+
+
+def test_whether_tentative_events_block_time_is_the_hosts_choice_in_the_page_form(host_client):
+    shown = host_client.get(reverse("pages:create"))
+    assert "Tentative events block time" in shown.content.decode()
+    assert shown.context["editor"].form["block_tentative"].value() is True  # on by default
+
+    host_client.post(reverse("pages:create"), editor_data(title="Call", block_tentative=None))
+    page = BookingPage.objects.get()
+    assert page.block_tentative is False
+    edit = reverse("pages:edit", args=[page.pk])
+    assert 'name="page-block_tentative"' in host_client.get(edit).content.decode()
+    host_client.post(edit, editor_data(title="Call", slug="call"))
+    page.refresh_from_db()
+    assert page.block_tentative is True
 
 
 def test_create_a_page_with_weekday_hours_and_see_its_link(host_client, host):

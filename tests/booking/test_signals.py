@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from booking.models import Booking, BookingStatus
-from booking.services import page_create
+from booking.services.pages import page_create
 from calendars.models import Calendar, CalendarConnection, PushedEvent
 from calendars.signals import calendars_changed, connection_established
 from tests.support.booking import at, book, workday

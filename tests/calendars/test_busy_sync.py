@@ -14,10 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from booking.models import BookingPage, PageCalendar
-from booking.services import page_calendars_set, page_set_active
-from calendars.models import BusyInterval, Calendar, CalendarConnection
+from booking.services.pages import page_calendars_set, page_set_active
+from calendars.models import BusyInterval, Calendar, CalendarConnection, CalendarSyncState
 from calendars.services.busy_sync import connection_sync, connections_to_sync
 from calendars.services.push import pushed_event_push
+from calendars.signals import busy_time_changed
 from tests.support.booking import slots_url
 from tests.support.office365 import (
     ADELE,
@@ -101,7 +102,7 @@ def test_a_sync_stores_what_blocks_and_nothing_else(adele, intro, o365):
     assert beyond.id not in stored  # past the horizon (60 days) and its margin
     calendar = Calendar.objects.get(name="Calendar")
     assert calendar.last_synced_at is not None
-    assert calendar.synced_until >= timezone.now() + timedelta(days=61)
+    assert calendar.sync_state.synced_until >= timezone.now() + timedelta(days=61)
     assert calendar.last_sync_error == ""
 
 
@@ -149,7 +150,7 @@ def test_a_forgotten_delta_link_means_a_full_read(adele, intro, o365):
 
 def test_the_window_moves_forward_with_a_full_read(adele, intro, o365):
     sync(adele)
-    Calendar.objects.filter(name="Calendar").update(
+    CalendarSyncState.objects.filter(calendar__name="Calendar").update(
         synced_until=timezone.now() + timedelta(days=30)
     )
     before = last_id(o365)
@@ -157,7 +158,8 @@ def test_the_window_moves_forward_with_a_full_read(adele, intro, o365):
     [(_, path, query)] = calls_since(o365, before)
     assert path == "calendarView/delta"
     assert "startDateTime" in query
-    assert Calendar.objects.get(name="Calendar").synced_until > timezone.now() + timedelta(days=61)
+    state = CalendarSyncState.objects.get(calendar__name="Calendar")
+    assert state.synced_until > timezone.now() + timedelta(days=61)
 
 
 def test_events_we_pushed_are_not_busy_time(client, adele, intro, o365):
@@ -276,6 +278,34 @@ def test_tentative_blocks_only_while_the_page_says_so(client, adele, intro, o365
     intro.save()
     assert (start, end) in offered(client, "intro", first=day)
     assert PageCalendar.objects.count() == 0  # the main calendar alone supplied it
+
+
+def test_busy_time_changed_is_announced_after_a_sync_that_changed_something(
+    adele, intro, o365, django_capture_on_commit_callbacks
+):
+    announced = []
+
+    def listen(sender, signal, **arguments):
+        announced.append(arguments)
+
+    busy_time_changed.connect(listen, dispatch_uid="test-busy-time-changed")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            sync(adele)  # the first read stores the seeded busy time
+        calendar = Calendar.objects.get(name="Calendar")
+        expected = {"calendar_id": calendar.pk, "connection_id": adele.pk, "host_id": adele.host_id}
+        assert announced == [expected]
+
+        with django_capture_on_commit_callbacks(execute=True):
+            sync(adele)
+        assert announced == [expected]  # nothing changed: nothing announced
+
+        o365.control.event_add(ADELE, subject="New", start=at(15), end=at(16))
+        with django_capture_on_commit_callbacks(execute=True):
+            sync(adele)
+        assert announced == [expected, expected]
+    finally:
+        busy_time_changed.disconnect(dispatch_uid="test-busy-time-changed")
 
 
 def test_two_hosts_on_one_mailbox_see_each_others_bookings_as_busy(

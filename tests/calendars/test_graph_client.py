@@ -6,8 +6,8 @@ import pytest
 import requests
 import responses
 
-from calendars.graph import GraphClient, new_session
 from calendars.providers import ProviderError
+from calendars.providers.office365.graph import GraphClient, new_session, shared_session
 from tests.support.microsoft import GRAPH, GRAPH_401, GRAPH_404, GRAPH_429, GRAPH_503
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJub25jZSI6.eyJhdWQiOiIwMDAwMDAwMy0.secret-signature-part"
@@ -47,6 +47,23 @@ def test_sessions_ignore_the_environment_and_trust_the_configured_bundle(setting
     assert session.verify == str(bundle)
     settings.MS_CA_BUNDLE = ""
     assert new_session().verify is True
+
+
+def test_one_pooled_session_per_process_and_bundle_that_keeps_no_cookies(settings, tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    settings.MS_CA_BUNDLE = str(bundle)
+    session = shared_session()
+    assert shared_session() is session
+    assert session.verify == str(bundle)
+    settings.MS_CA_BUNDLE = ""
+    assert shared_session() is not session
+    assert shared_session().verify is True
+    # Microsoft's routing cookie from one host's sign-in is never kept for the next call.
+    request = requests.Request("GET", "https://login.example.com/common/oauth2/v2.0/token")
+    cookie = requests.cookies.create_cookie("fpc", "abc", domain="login.example.com")
+    policy = session.cookies.get_policy()
+    assert not policy.set_ok(cookie, requests.cookies.MockRequest(request.prepare()))
 
 
 def test_401_is_reported_for_a_refresh_and_retry(graph):

@@ -85,7 +85,11 @@ def test_no_reminder_turns_the_reminder_off_and_update_never_sends_a_transaction
 ):
     graph.patch(f"{GRAPH}/me/events/AAMkEvent1", json={"id": "AAMkEvent1"})
     provider.update_event(
-        access_token=TOKEN, remote_id="AAMkEvent1", event=EVENT, reminder_minutes=None
+        access_token=TOKEN,
+        calendar_id="AAMkADwork=",
+        remote_id="AAMkEvent1",
+        event=EVENT,
+        reminder_minutes=None,
     )
     body = json.loads(graph.calls[0].request.body)
     assert (body["isReminderOn"], body["reminderMinutesBeforeStart"]) == (False, 0)
@@ -96,7 +100,11 @@ def test_updating_a_vanished_event_says_so(provider, graph):
     graph.patch(f"{GRAPH}/me/events/AAMkGone", status=404, json=GRAPH_404)
     with pytest.raises(ProviderError) as caught:
         provider.update_event(
-            access_token=TOKEN, remote_id="AAMkGone", event=EVENT, reminder_minutes=15
+            access_token=TOKEN,
+            calendar_id="AAMkADwork=",
+            remote_id="AAMkGone",
+            event=EVENT,
+            reminder_minutes=15,
         )
     assert caught.value.status == 404
 
@@ -104,8 +112,8 @@ def test_updating_a_vanished_event_says_so(provider, graph):
 def test_deleting_is_done_even_when_the_event_is_already_gone(provider, graph):
     graph.delete(f"{GRAPH}/me/events/AAMkEvent1", status=204)
     graph.delete(f"{GRAPH}/me/events/AAMkGone", status=404, json=GRAPH_404)
-    provider.delete_event(access_token=TOKEN, remote_id="AAMkEvent1")
-    provider.delete_event(access_token=TOKEN, remote_id="AAMkGone")
+    provider.delete_event(access_token=TOKEN, calendar_id="AAMkADwork=", remote_id="AAMkEvent1")
+    provider.delete_event(access_token=TOKEN, calendar_id="AAMkADwork=", remote_id="AAMkGone")
 
 
 def _event(eid, start, end, show_as="busy"):
@@ -118,8 +126,8 @@ def _event(eid, start, end, show_as="busy"):
     }
 
 
-def test_busy_events_read_every_page_of_the_calendar_view(provider, graph):
-    view = f"{GRAPH}/me/calendars/AAMkADwork%3D/calendarView"
+def test_busy_changes_read_every_page_of_the_calendar_view(provider, graph):
+    view = f"{GRAPH}/me/calendars/AAMkADwork%3D/calendarView/delta"
     graph.get(
         view,
         json={
@@ -132,16 +140,17 @@ def test_busy_events_read_every_page_of_the_calendar_view(provider, graph):
         json={
             "value": [
                 _event("e2", "2026-01-06T13:00:00.0000000", "2026-01-06T14:15:30.1234567", "oof")
-            ]
+            ],
+            "@odata.deltaLink": f"{view}?$deltatoken=d1",
         },
     )
-    events = provider.busy_events(
+    events = provider.busy_changes(
         access_token=TOKEN,
         calendar_id="AAMkADwork=",
         start=datetime(2026, 1, 5, tzinfo=UTC),
         end=datetime(2026, 1, 12, tzinfo=UTC),
-    )
-    assert [(e.remote_id, e.start, e.end, e.show_as) for e in events] == [
+    ).events
+    assert [(e.remote_id, e.start, e.end, e.availability) for e in events] == [
         (
             "e1",
             datetime(2026, 1, 5, 9, tzinfo=UTC),

@@ -92,7 +92,7 @@ def sandbox_age(sandbox, connection, days: int) -> None:
 def test_connect_imports_owned_calendars_and_shows_account_and_expiry(
     browser, sandbox, established, host
 ):
-    from booking.services import page_create
+    from booking.services.pages import page_create
 
     page_without_calendar = page_create(host=host, fields={"title": "Intro", "slug": "intro"})
     assert page_without_calendar.main_calendar is None

@@ -9,7 +9,6 @@ import pytest
 from django.utils import timezone
 
 from calendars import dispatch
-from calendars.backoff import retry_delay
 from calendars.models import Calendar, CalendarConnection, PushedEvent, PushState
 from calendars.services import push_queue
 from calendars.services.mailbox_slots import (
@@ -20,6 +19,8 @@ from calendars.services.mailbox_slots import (
     mailbox_slots_busy,
 )
 from calendars.services.mirroring import event_mirror, event_unmirror
+from outbox import dispatch as outbox_dispatch
+from outbox.backoff import retry_delay
 from tests.support.events import INTRO_CALL
 
 EVENT = INTRO_CALL
@@ -89,14 +90,21 @@ def test_the_slot_is_given_back_when_the_work_fails(settings):
 # --- queueing ------------------------------------------------------------------------------
 
 
+def _capture_sends(monkeypatch, record) -> None:
+    """Tasks sent to the broker go to ``record(name, args)``, sent in this thread at commit."""
+    monkeypatch.setattr(outbox_dispatch, "PUBLISH_IN_BACKGROUND", False)
+    monkeypatch.setattr(
+        outbox_dispatch,
+        "task_send",
+        lambda name, *, args, countdown=None: record(name, args) or True,
+    )
+
+
 @pytest.fixture
 def queued(monkeypatch):
     """The pushes sent to the broker, by row id (the sending itself is proven by worker tests)."""
     sent: list[int] = []
-    monkeypatch.setattr(dispatch, "_send", lambda name, *, args, countdown: sent.append(args[0]))
-    monkeypatch.setattr(
-        push_queue, "push_enqueue", lambda pk, countdown=None: sent.append(pk) or True
-    )
+    _capture_sends(monkeypatch, lambda name, args: sent.append(args[0]))
     return sent
 
 
@@ -207,9 +215,7 @@ def test_the_sweeper_wakes_pushes_whose_account_is_connected_again(host, calenda
 @pytest.fixture
 def sent_tasks(monkeypatch):
     sent: list[tuple[str, list]] = []
-    monkeypatch.setattr(
-        dispatch, "_send", lambda name, *, args, countdown: sent.append((name, args)) or True
-    )
+    _capture_sends(monkeypatch, lambda name, args: sent.append((name, args)))
     return sent
 
 
@@ -217,7 +223,7 @@ def sent_tasks(monkeypatch):
 def test_connecting_and_changing_busy_calendars_queue_a_sync_at_once(
     host, fake_microsoft, sent_tasks, django_capture_on_commit_callbacks
 ):
-    from booking.services import page_calendars_set, page_create
+    from booking.services.pages import page_calendars_set, page_create
 
     page = page_create(host=host, fields={"title": "Intro", "slug": "intro"})
     assert sent_tasks == []  # no calendar connected yet

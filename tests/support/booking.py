@@ -74,6 +74,7 @@ PAGE_DEFAULTS = {
     "minimum_notice_minutes": 60,
     "horizon_days": 60,
     "max_per_day": "",
+    "block_tentative": "on",
     "location_kind": "teams",
     "location_details": "",
     "is_active": "on",

@@ -39,7 +39,7 @@ def connect_host(client, sandbox, *, address: str = ADELE, **form) -> CalendarCo
 
 def open_page(host, *, slug: str = "intro", title: str = "Intro call", **fields) -> BookingPage:
     """A page of ``host`` open around the clock every day, 15-minute slots, no notice."""
-    from booking.services import page_create
+    from booking.services.pages import page_create
 
     defaults = {
         "title": title,

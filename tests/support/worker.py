@@ -4,6 +4,10 @@ The worker is the production command (`celery -A scheduleonce worker`) with
 DATABASE_URL pointed at the test database, so tasks it runs change what the
 test then reads. It uses whatever broker the test run is configured with:
 Redis in CI, the embedded filesystem broker locally.
+
+A graceful stop of a worker costs seconds (its pool winds down); its shutdown is not
+what these tests check, so the fixtures end their workers at once (``kill``) when the
+test is over.
 """
 
 from __future__ import annotations

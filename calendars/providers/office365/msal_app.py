@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import msal
 from django.conf import settings
 
-from calendars.graph import new_session
+from calendars.providers.office365.graph import shared_session
 
 # Delegated Graph permissions. MSAL adds openid, profile and offline_access itself
 # (and refuses them if passed), so the flow asks for all of
@@ -43,7 +43,7 @@ def msal_app_kwargs(*, token_cache: msal.TokenCache | None = None) -> dict[str, 
         "client_credential": settings.MS_CLIENT_SECRET,
         "authority": authority,
         "token_cache": token_cache,
-        "http_client": new_session(),
+        "http_client": shared_session(),
         "http_cache": _HTTP_CACHE,
         "instance_discovery": False,
         "validate_authority": is_microsoft_authority(authority),

@@ -6,11 +6,20 @@ import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from calendars.events import EventDescription
+from calendars.events import Availability, EventDescription
 from calendars.providers.base import BusyEvent, ProviderError, RemoteCalendar, RemoteEvent
 from calendars.providers.office365.zones import windows_zone
 
 _FRACTION = re.compile(r"\.(\d+)")
+# Graph's showAs, in the neutral words (the only place that knows Graph's vocabulary).
+SHOW_AS = {
+    "free": Availability.FREE,
+    "tentative": Availability.TENTATIVE,
+    "busy": Availability.BUSY,
+    "oof": Availability.OUT_OF_OFFICE,
+    "workingElsewhere": Availability.WORKING_ELSEWHERE,
+    "unknown": Availability.UNKNOWN,
+}
 
 
 def graph_time(value: datetime) -> dict[str, str]:
@@ -105,7 +114,8 @@ def busy_event(item: dict) -> BusyEvent:
         remote_id=str(item["id"]),
         start=parse_graph_time(item["start"]),
         end=parse_graph_time(item["end"]),
-        show_as=str(item.get("showAs") or "busy"),
+        # An event without showAs is busy, as Outlook shows it; a word we do not know is not.
+        availability=SHOW_AS.get(str(item.get("showAs") or "busy"), Availability.UNKNOWN),
         is_cancelled=bool(item.get("isCancelled", False)),
         transaction_id=str(item.get("transactionId") or ""),
     )

@@ -15,20 +15,25 @@ from django.conf import settings
 from msal.exceptions import MsalServiceError
 
 from calendars.events import EventDescription
-from calendars.graph import GraphClient
 from calendars.providers.base import (
     AccessToken,
     Account,
     BusyChanges,
     BusyEvent,
+    CalendarGone,
     CalendarList,
     CalendarProvider,
+    DeltaExpired,
+    DuplicateKey,
+    EventGone,
     Grant,
     ProviderError,
     RemoteEvent,
     SignIn,
 )
 from calendars.providers.office365 import payloads
+from calendars.providers.office365.graph import GraphClient
+from calendars.providers.office365.limits import MAILBOX_CONCURRENCY, REFRESH_TOKEN_LIFETIME
 from calendars.providers.office365.msal_app import SCOPES, build_msal_app, scopes_as_granted
 
 logger = logging.getLogger(__name__)
@@ -45,7 +50,6 @@ INTERACTION_ERRORS = frozenset({"interaction_required", "login_required"})
 _ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _AADSTS = re.compile(r"\bAADSTS(\d{1,9})\b")
 UTC_PREFER = 'outlook.timezone="UTC"'
-EVENT_FIELDS = "id,start,end,showAs,isCancelled,transactionId"
 MIN_TOKEN_LIFETIME = 5 * 60  # MSAL's own rule: an access token this close to expiry is stale
 
 
@@ -102,8 +106,13 @@ def _refresh_fingerprint(cache: msal.TokenCache, account_id: str) -> str:
     return hashlib.sha256("\n".join(secrets).encode()).hexdigest()
 
 
-def token_error(result: dict, *, what: str = "the stored sign-in") -> ProviderError:
-    """Map an error answer of Microsoft's token endpoint (as MSAL returns it)."""
+def token_error(
+    result: dict, *, what: str = "the stored sign-in", for_host: bool = False
+) -> ProviderError:
+    """Map an error answer of Microsoft's token endpoint (as MSAL returns it).
+
+    ``for_host``: the host is signing in right now, and sees the message as written.
+    """
     error = str(result.get("error") or "unknown_error")
     codes = [int(c) for c in result.get("error_codes") or [] if str(c).isdigit()]
     numbers = ", ".join(f"AADSTS{code}" for code in codes)
@@ -116,12 +125,17 @@ def token_error(result: dict, *, what: str = "the stored sign-in") -> ProviderEr
             status=400,
             code=error,
             reason="expired" if expired else "revoked",
+            for_host=for_host,
         )
     if error == "temporarily_unavailable":
-        return ProviderError(f"Microsoft's sign-in service is busy: {detail}.", code=error)
+        return ProviderError(
+            f"Microsoft's sign-in service is busy: {detail}.", code=error, for_host=for_host
+        )
     # invalid_client and friends: our app registration is at fault, not the host's grant.
     logger.error("Microsoft's token endpoint refused our request: %s", detail)
-    return ProviderError(f"Microsoft's token endpoint answered {detail}.", code=error)
+    return ProviderError(
+        f"Microsoft's token endpoint answered {detail}.", code=error, for_host=for_host
+    )
 
 
 def authorize_error(response: dict[str, str]) -> ProviderError:
@@ -136,19 +150,49 @@ def authorize_error(response: dict[str, str]) -> ProviderError:
     found = _AADSTS.search(str(response.get("error_description", ""))[:4000])
     detail = code + (f", AADSTS{found.group(1)}" if found else "")
     if code in DECLINED_ERRORS:
-        return ProviderError("You did not give permission to connect.", code=code)
+        return ProviderError("You did not give permission to connect.", code=code, for_host=True)
     if code in UNAVAILABLE_ERRORS:
         return ProviderError(
             f"Microsoft's sign-in service had a problem ({detail}). Please try again in a minute.",
             code=code,
+            for_host=True,
         )
     if code in INTERACTION_ERRORS:
         return ProviderError(
             f"Microsoft needs you to finish signing in, for example a second sign-in step "
             f"your organisation asks for ({detail}). Please connect again.",
             code=code,
+            for_host=True,
         )
-    return ProviderError(f"Microsoft could not sign you in ({detail}).", code=code)
+    return ProviderError(f"Microsoft could not sign you in ({detail}).", code=code, for_host=True)
+
+
+# Graph's answers that mean something callers act on.
+GONE_STATUSES = frozenset({404, 410})
+DUPLICATE_TRANSACTION = "ErrorDuplicateTransactionId"
+EXPIRED_DELTA_STATUS = 410
+
+
+def _calendar_error(error: ProviderError) -> ProviderError:
+    """A call on a calendar: 404 means the calendar is gone (deleted in Outlook)."""
+    return error.as_kind(CalendarGone) if error.status == 404 else error
+
+
+def _create_error(error: ProviderError) -> ProviderError:
+    if error.code == DUPLICATE_TRANSACTION:
+        return error.as_kind(DuplicateKey)
+    return _calendar_error(error)
+
+
+def _event_error(error: ProviderError) -> ProviderError:
+    """A call on one event: 404 or 410 means the event is gone (deleted in Outlook)."""
+    return error.as_kind(EventGone) if error.status in GONE_STATUSES else error
+
+
+def _delta_error(error: ProviderError) -> ProviderError:
+    if error.status == EXPIRED_DELTA_STATUS:
+        return error.as_kind(DeltaExpired)
+    return _calendar_error(error)
 
 
 def _transport_error(error: Exception) -> ProviderError:
@@ -165,6 +209,9 @@ def _transport_error(error: Exception) -> ProviderError:
 class Office365Provider(CalendarProvider):
     key = "office365"
     name = "Office 365"
+    vendor = "Microsoft"
+    concurrent_calls_per_account = MAILBOX_CONCURRENCY
+    refresh_token_lifetime = REFRESH_TOKEN_LIFETIME
 
     # --- MSAL -----------------------------------------------------------------------------
 
@@ -191,32 +238,38 @@ class Office365Provider(CalendarProvider):
     def finish_sign_in(self, *, flow: dict, response: dict[str, str]) -> Grant:
         if not flow.get("state") or response.get("state") != flow.get("state"):
             raise ProviderError(
-                "The answer from Microsoft does not belong to this sign-in.", code="state_mismatch"
+                "The answer from Microsoft does not belong to this sign-in.",
+                code="state_mismatch",
+                for_host=True,
             )
         if response.get("error"):
             raise authorize_error(response)
         if not response.get("code"):
-            raise ProviderError("Microsoft's answer has no authorization code.", code="no_code")
+            raise ProviderError(
+                "Microsoft's answer has no authorization code.", code="no_code", for_host=True
+            )
         cache = msal.SerializableTokenCache()
         app = self._app(token_cache=cache)
         try:
             result = app.acquire_token_by_auth_code_flow(dict(flow), dict(response))
         except RuntimeError:  # the id_token's nonce is not ours
             raise ProviderError(
-                "Microsoft's answer could not be verified.", code="nonce_mismatch"
+                "Microsoft's answer could not be verified.", code="nonce_mismatch", for_host=True
             ) from None
         except (requests.RequestException, MsalServiceError) as error:
             raise _transport_error(error) from None
         except ValueError:
             raise ProviderError(
-                "Microsoft's answer could not be read.", code="invalid_response"
+                "Microsoft's answer could not be read.", code="invalid_response", for_host=True
             ) from None
         if "error" in result:
-            raise token_error(result, what="the sign-in")
+            raise token_error(result, what="the sign-in", for_host=True)
         accounts = app.get_accounts()
         if len(accounts) != 1 or "access_token" not in result:
             raise ProviderError(
-                "Microsoft did not identify the account (no client_info).", code="no_account"
+                "Microsoft did not identify the account (no client_info).",
+                code="no_account",
+                for_host=True,
             )
         claims = result.get("id_token_claims") or {}
         profile = self.account(access_token=result["access_token"])
@@ -307,21 +360,6 @@ class Office365Provider(CalendarProvider):
             (owned if mine else skipped).append(calendar)
         return CalendarList(owned=owned, skipped=skipped)
 
-    def busy_events(
-        self, *, access_token: str, calendar_id: str, start: datetime, end: datetime
-    ) -> list[BusyEvent]:
-        items = self._graph(access_token).items(
-            f"{_calendar_path(calendar_id)}/calendarView",
-            params={
-                "startDateTime": _graph_instant(start),
-                "endDateTime": _graph_instant(end),
-                "$select": EVENT_FIELDS,
-                "$top": "500",
-            },
-            headers={"Prefer": UTC_PREFER},
-        )
-        return [payloads.busy_event(item) for item in items]
-
     def busy_changes(
         self,
         *,
@@ -344,13 +382,16 @@ class Office365Provider(CalendarProvider):
         events: list[BusyEvent] = []
         removed: list[str] = []
         next_delta = ""
-        for page in pages:
-            for item in page.get("value", []):
-                if "@removed" in item:
-                    removed.append(str(item["id"]))
-                else:
-                    events.append(payloads.busy_event(item))
-            next_delta = page.get("@odata.deltaLink", next_delta)
+        try:
+            for page in pages:
+                for item in page.get("value", []):
+                    if "@removed" in item:
+                        removed.append(str(item["id"]))
+                    else:
+                        events.append(payloads.busy_event(item))
+                next_delta = page.get("@odata.deltaLink", next_delta)
+        except ProviderError as error:
+            raise _delta_error(error) from None
         if not next_delta:
             raise ProviderError("Graph ended a delta read without a deltaLink.", code="NoDeltaLink")
         return BusyChanges(events=events, removed_ids=removed, delta_link=next_delta)
@@ -367,22 +408,32 @@ class Office365Provider(CalendarProvider):
         body = payloads.event_body(
             event, reminder_minutes=reminder_minutes, transaction_id=transaction_id
         )
-        item = self._graph(access_token).post(f"{_calendar_path(calendar_id)}/events", json=body)
+        try:
+            item = self._graph(access_token).post(
+                f"{_calendar_path(calendar_id)}/events", json=body
+            )
+        except ProviderError as error:
+            raise _create_error(error) from None
         return payloads.remote_event(item)
 
     def update_event(
         self,
         *,
         access_token: str,
+        calendar_id: str,
         remote_id: str,
         event: EventDescription,
         reminder_minutes: int | None,
     ) -> RemoteEvent:
+        # An event id names one event in the whole mailbox: Graph needs no calendar here.
         body = payloads.event_body(event, reminder_minutes=reminder_minutes)
-        item = self._graph(access_token).patch(_event_path(remote_id), json=body)
+        try:
+            item = self._graph(access_token).patch(_event_path(remote_id), json=body)
+        except ProviderError as error:
+            raise _event_error(error) from None
         return payloads.remote_event(item or {"id": remote_id})
 
-    def delete_event(self, *, access_token: str, remote_id: str) -> None:
+    def delete_event(self, *, access_token: str, calendar_id: str, remote_id: str) -> None:
         self._graph(access_token).delete(_event_path(remote_id), missing_ok=True)
 
     def find_event(
@@ -406,7 +457,10 @@ class Office365Provider(CalendarProvider):
             },
             headers={"Prefer": UTC_PREFER},
         )
-        for item in items:
-            if item.get("transactionId") == transaction_id:
-                return payloads.remote_event(item)
+        try:
+            for item in items:
+                if item.get("transactionId") == transaction_id:
+                    return payloads.remote_event(item)
+        except ProviderError as error:
+            raise _calendar_error(error) from None
         return None

@@ -1,7 +1,10 @@
-"""A thin Microsoft Graph client on ``requests``.
+"""A thin Microsoft Graph client on ``requests``, and the HTTP session for Microsoft.
 
-Every call has a timeout; ``@odata.nextLink`` paging is followed (only on the
-Graph host itself, so a token never goes elsewhere); a 429/503/504 with a short
+One pooled session per process (``shared_session``) serves Graph and, through MSAL,
+the identity platform: connections are kept alive across calls and units of work,
+with the configured CA bundle, and no cookies are kept. Every call has a timeout;
+``@odata.nextLink`` paging is followed (only on the Graph host itself, so a token
+never goes elsewhere); a 429/503/504 with a short
 ``Retry-After`` is retried in place, a longer one is handed back as a temporary
 :class:`ProviderError` carrying ``retry_after``. Nothing here logs a request,
 a header or a token, and error messages name only the method, the path and
@@ -10,7 +13,10 @@ Graph's error code.
 
 from __future__ import annotations
 
+import http.cookiejar
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
@@ -48,8 +54,27 @@ class TimeoutSession(requests.Session):
 
 
 def new_session() -> TimeoutSession:
-    """A session for Microsoft's endpoints (Graph and, through MSAL, the identity platform)."""
-    return TimeoutSession()
+    """A new session for Microsoft's endpoints (Graph and, through MSAL, the identity platform)."""
+    session = TimeoutSession()
+    # Microsoft's sign-in answers set routing cookies; one host's must never ride along
+    # with another host's calls on a shared session.
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return session
+
+
+_sessions: dict[tuple[int, str], TimeoutSession] = {}
+_sessions_lock = threading.Lock()
+
+
+def shared_session() -> TimeoutSession:
+    """This process's pooled session for the configured CA bundle (a forked child, such as
+    a Celery pool process, makes its own: pooled connections must not cross a fork)."""
+    key = (os.getpid(), str(settings.MS_CA_BUNDLE or ""))
+    with _sessions_lock:
+        session = _sessions.get(key)
+        if session is None:
+            session = _sessions[key] = new_session()
+        return session
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -81,7 +106,7 @@ def _describe(method: str, url: str) -> str:
 
 
 class GraphClient:
-    """Calls Graph for one access token. Cheap to create; one per unit of work."""
+    """Calls Graph for one access token. Cheap to create (the session is the process's)."""
 
     def __init__(
         self,
@@ -93,7 +118,7 @@ class GraphClient:
     ) -> None:
         self._token = access_token
         self.base_url = (base_url or settings.MS_GRAPH_URL).rstrip("/")
-        self._session = session or new_session()
+        self._session = session or shared_session()
         self._sleep = sleep
         base = urlsplit(self.base_url)
         self._origin = (base.scheme, base.netloc)

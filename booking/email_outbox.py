@@ -1,0 +1,111 @@
+"""Booking emails through the shared outbox: one row, and one task, per booking event.
+
+A booking event (``booking.events``) writes a ``BookingEmail`` row inside the
+booking's own transaction, and its task is queued once that commits, off the
+request's thread (``outbox.dispatch``): the invitee's request never waits on the
+mail server or on the broker. If the broker was down, the outbox sweeper queues
+the row later.
+
+The task sends the invitee's and the host's email, one after the other, and
+records each as sent while it still holds the row's claim, so a retry sends only
+the ones still missing. A mail server that refuses or cannot be reached is tried
+again on a fixed schedule of about five hours (``EMAIL_RETRY_DELAYS``).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from booking.emails import EMAIL_RETRY_DELAYS, RECIPIENTS, send_booking_email
+from booking.events import BookingEvent
+from booking.models import BookingEmail, EmailState
+from outbox import dispatch
+from outbox.claims import Claim, LostClaim, claim_take
+from outbox.outcomes import Outcome, Status
+from outbox.sweeper import items_requeue
+
+logger = logging.getLogger(__name__)
+
+EMAIL_TASK = "booking.tasks.deliver_booking_emails"
+# Seconds a worker may hold one row (two emails, each bounded by EMAIL_TIMEOUT).
+EMAIL_LEASE = 120
+SENT_FIELD = {"invitee": "invitee_sent_at", "host": "host_sent_at"}
+
+
+def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
+    """``booking_event_recorded`` receiver: the event's emails, as one outbox row."""
+    booking_emails_add(event=event)
+
+
+def booking_emails_add(*, event: BookingEvent) -> BookingEmail:
+    """Write the row for ``event``'s emails (in the caller's transaction); queued on commit."""
+    email = BookingEmail.objects.create(
+        booking_id=event.booking_id,
+        kind=event.kind,
+        actor=event.actor,
+        booking_version=event.version,
+        queued_at=event.occurred_at,
+    )
+    dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[email.pk]])
+    return email
+
+
+def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Outcome:
+    """Send what the row still owes. Never called inside a web request; idempotent."""
+    claim = claim_take(
+        items=BookingEmail.objects.select_related("booking"),
+        pk=email_id,
+        lease_seconds=EMAIL_LEASE,
+        now=now,
+    )
+    if claim is None:
+        return Outcome(Status.SKIPPED)
+    email: BookingEmail = claim.item
+    try:
+        for who in RECIPIENTS:
+            if getattr(email, SENT_FIELD[who]) is None:
+                send_booking_email(booking_pk=email.booking_id, kind=email.kind, who=who)
+                claim.save(**{SENT_FIELD[who]: timezone.now()})
+    except LostClaim:
+        logger.warning("%s: lost its claim to another worker; stopping", _describe(email))
+        return Outcome(Status.LOST)
+    except (smtplib.SMTPException, OSError) as error:
+        return _record_failure(claim, error)
+    claim.settle(state=EmailState.SENT, next_attempt_at=None, last_error="")
+    logger.info("%s: sent (attempt %s)", _describe(email), email.attempts)
+    return Outcome(Status.SYNCED)
+
+
+def _record_failure(claim: Claim, error: Exception) -> Outcome:
+    email: BookingEmail = claim.item
+    text = f"the mail server did not take it ({type(error).__name__})"
+    logger.warning("%s: attempt %s failed (%s)", _describe(email), email.attempts, text)
+    if email.attempts > len(EMAIL_RETRY_DELAYS):
+        claim.settle(state=EmailState.FAILED, next_attempt_at=None, last_error=text)
+        logger.error("%s: gave up after %s attempts", _describe(email), email.attempts)
+        return Outcome(Status.FAILED)
+    delay = EMAIL_RETRY_DELAYS[email.attempts - 1]
+    claim.retry_later(delay=delay, error=text)
+    return Outcome(Status.RETRY, retry_in=delay)
+
+
+def _describe(email: BookingEmail) -> str:
+    return f"booking_emails row={email.pk} booking={email.booking_id} kind={email.kind}"
+
+
+def booking_emails_sweep(now: datetime) -> list[int]:
+    """Re-queue email rows whose task was lost (registered with the outbox sweeper)."""
+    ids = items_requeue(
+        items=BookingEmail.objects.all(),
+        task=EMAIL_TASK,
+        now=now,
+        requeue_after=settings.OUTBOX_REQUEUE_AFTER,
+    )
+    if ids:
+        logger.info("sweep booking emails: re-queued %d row(s): %s", len(ids), ids[:20])
+    return ids

@@ -1,0 +1,105 @@
+"""Booking's domain events: confirmed, rescheduled, cancelled — sent from one place.
+
+``booking_event_emit`` is the only sender; booking's services call it inside the
+transaction that changes the booking. Consumers subscribe to one of two signals,
+from their own ``AppConfig.ready`` (booking never imports its consumers):
+
+- ``booking_event_recorded`` is sent *inside* that transaction. For consumers that
+  must not lose an event: they write their own outbox row there (booking emails
+  today; webhook deliveries and invitee reminders next), so the row exists exactly
+  when the change does. A receiver that raises undoes the booking change: keep
+  them to writing rows.
+- ``booking_event_committed`` is sent *after* the transaction committed (never for
+  a rollback), robustly: a failing receiver is logged and never reaches the
+  invitee. For consumers that only observe (metrics, caches).
+
+Both signals pass ``event``, a :class:`BookingEvent` (ids and the booking's version,
+not the model instance: a receiver loads what it needs, and an event can be
+serialized into a webhook or a task as it is).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from django.db import transaction
+from django.dispatch import Signal
+
+log = logging.getLogger(__name__)
+
+
+class BookingEventKind(StrEnum):
+    CONFIRMED = "confirmed"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+
+
+class Actor(StrEnum):
+    """Who made the change."""
+
+    INVITEE = "invitee"  # through the public booking page or the invitee's links
+    HOST = "host"  # from Setup
+    SYSTEM = "system"  # by ScheduleOnce itself (e.g. a page that was deleted)
+
+
+@dataclass(frozen=True)
+class BookingEvent:
+    kind: BookingEventKind
+    actor: Actor
+    booking_id: int
+    booking_uuid: uuid.UUID
+    # The booking's ``sequence`` after the change (0 when confirmed, +1 per change):
+    # consumers order events and drop stale ones by it.
+    version: int
+    host_id: int
+    page_id: int | None
+    occurred_at: datetime
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["booking_uuid"] = str(self.booking_uuid)
+        data["occurred_at"] = self.occurred_at.isoformat()
+        return data
+
+
+booking_event_recorded = Signal()
+booking_event_committed = Signal()
+
+
+def booking_event_emit(
+    *, booking, kind: BookingEventKind, actor: Actor, now: datetime
+) -> BookingEvent:
+    """Announce a change of ``booking``; call inside the transaction that made it.
+
+    Receivers of ``booking_event_recorded`` run now, in the transaction; those of
+    ``booking_event_committed`` once it commits.
+    """
+    event = BookingEvent(
+        kind=BookingEventKind(kind),
+        actor=Actor(actor),
+        booking_id=booking.pk,
+        booking_uuid=booking.uuid,
+        version=booking.sequence,
+        host_id=booking.host_id,
+        page_id=booking.page_id,
+        occurred_at=now,
+    )
+    booking_event_recorded.send(sender=BookingEvent, event=event)
+    transaction.on_commit(lambda: _announce_committed(event))
+    return event
+
+
+def _announce_committed(event: BookingEvent) -> None:
+    for receiver, result in booking_event_committed.send_robust(sender=BookingEvent, event=event):
+        if isinstance(result, Exception):
+            log.error(
+                "booking event %s of booking %s: receiver %s failed (%s)",
+                event.kind,
+                event.booking_id,
+                getattr(receiver, "__qualname__", receiver),
+                type(result).__name__,
+            )

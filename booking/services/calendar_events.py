@@ -1,0 +1,83 @@
+"""How a booking appears in the host's calendars: the neutral event and its outbox rows.
+
+Writes outbox rows only (``calendars.services.mirroring``), in the caller's
+transaction; the push workers do the rest. With no calendar connected nothing is
+written and the booking still stands.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from booking.models import Booking, LocationKind
+from booking.selectors import future_bookings_of_host, target_calendars_for
+from booking.tokens import booking_paths
+from calendars.events import Attendee, EventDescription
+from calendars.services.mirroring import event_mirror
+
+
+def booking_mirror(*, booking: Booking) -> None:
+    """Ask for the booking's event in its page's main and "add bookings" calendars.
+
+    Writes outbox rows only (in the caller's transaction); with no calendar
+    connected it writes nothing and the booking still stands.
+    """
+    page = booking.page
+    calendars = target_calendars_for(page=page) if page is not None else []
+    if not calendars:
+        return
+    event_mirror(
+        host=booking.host,
+        source=booking.mirror_source,
+        event=booking_event(booking=booking),
+        calendars=calendars,
+    )
+
+
+def booking_event(*, booking: Booking) -> EventDescription:
+    """The neutral calendar event for a booking, shown in the page's time zone."""
+    page = booking.page
+    zone_name = page.time_zone if page is not None else booking.host.time_zone
+    zone = ZoneInfo(zone_name)
+    teams = page is not None and page.location_kind == LocationKind.TEAMS
+    return EventDescription(
+        subject=f"{booking.title} with {booking.invitee_name}",
+        start=booking.start.astimezone(zone),
+        end=booking.end.astimezone(zone),
+        time_zone=zone_name,
+        body_text=booking_details_text(booking=booking),
+        attendees=(Attendee(booking.invitee_email, booking.invitee_name),),
+        location="" if teams else booking.location,
+        online_meeting=teams,
+    )
+
+
+def booking_details_text(*, booking: Booking) -> str:
+    """Plain text for calendar bodies and .ics descriptions: answers and the invitee's links."""
+    lines = [f"Booked by {booking.invitee_name} <{booking.invitee_email}>"]
+    lines += [f"{item['question']}: {item['answer']}" for item in booking.answers if item["answer"]]
+    links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
+    lines += ["", f"Cancel: {links['cancel']}", f"Reschedule: {links['reschedule']}"]
+    return "\n".join(lines)
+
+
+def bookings_remirror(*, host, now: datetime | None = None) -> int:
+    """Ask again for every future confirmed booking of ``host`` in its page's calendars.
+
+    Used after the host connects or reconnects an account: the events go to the
+    (possibly new) main booking calendar, including bookings made while no account
+    was connected; unchanged rows are left as they are, and rows of an old,
+    disconnected account are left alone.
+    """
+    now = now or timezone.now()
+    count = 0
+    for booking in future_bookings_of_host(host=host, now=now):
+        with transaction.atomic():
+            booking_mirror(booking=booking)
+        count += 1
+    return count
