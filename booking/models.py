@@ -359,7 +359,7 @@ class BookingEmail(OutboxItem):
     actor = models.CharField(max_length=16)  # booking.events.Actor
     # The booking's ``sequence`` when the event happened.
     booking_version = models.PositiveIntegerField(default=0)
-    # The host's note of an "ask to reschedule" email (kind ``reschedule_request``).
+    # The host's note of an "ask to reschedule" email (kind ``ask_reschedule``).
     note = models.CharField(max_length=1000, blank=True, default="")
     invitee_sent_at = models.DateTimeField(null=True, blank=True)
     host_sent_at = models.DateTimeField(null=True, blank=True)
