@@ -432,3 +432,11 @@ class InviteeReminder(OutboxItem):
 
     def __str__(self) -> str:
         return f"reminder {self.offset_minutes} min before booking {self.booking_id} ({self.state})"
+
+    @property
+    def offset_label(self) -> str:
+        """ "1 day before", as the page form names the offset."""
+        labels = dict(REMINDER_OFFSETS)
+        if self.offset_minutes in labels:
+            return str(labels[self.offset_minutes])
+        return _("%(minutes)s minutes before") % {"minutes": self.offset_minutes}
