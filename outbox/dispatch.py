@@ -18,6 +18,7 @@ process knows is run right here instead, in the caller's thread.
 from __future__ import annotations
 
 import atexit
+import contextvars
 import logging
 import os
 import queue
@@ -66,7 +67,8 @@ def _publish_soon(name: str, batch: list[list]) -> None:
         for args in batch:
             task_send(name, args=args)
         return
-    _publisher().put((name, batch))
+    # Sent from the publisher thread, inside the asker's context (its log request id).
+    _publisher().put((name, batch, contextvars.copy_context()))
 
 
 class _Publisher:
@@ -81,7 +83,7 @@ class _Publisher:
         self.lock = threading.Lock()
         threading.Thread(target=self._run, name="outbox-publisher", daemon=True).start()
 
-    def put(self, job: tuple[str, list[list]]) -> None:
+    def put(self, job: tuple[str, list[list], contextvars.Context]) -> None:
         with self.lock:
             self.pending += 1
             self.idle.clear()
@@ -89,10 +91,10 @@ class _Publisher:
 
     def _run(self) -> None:
         while True:
-            name, batch = self.queue.get()
+            name, batch, context = self.queue.get()
             try:
                 for args in batch:
-                    task_send(name, args=args)
+                    context.run(task_send, name, args=args)
             finally:
                 with self.lock:
                     self.pending -= 1

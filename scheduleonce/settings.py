@@ -8,6 +8,7 @@ its secrets.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -76,7 +77,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Health checks and Prometheus scrape the web server directly over the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
@@ -119,6 +121,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A request id for the log lines of the request and of the tasks it queues.
+    "ops.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The Content-Security-Policy (CONTENT_SECURITY_POLICY below, and per page in ops/csp.py).
     "ops.csp.ContentSecurityPolicyMiddleware",
@@ -380,21 +384,41 @@ MS_SIGN_IN_ORIGINS = env_list("MS_SIGN_IN_ORIGINS") or [
     *([_origin(GRAPH_SANDBOX_PAGES_URL)] if GRAPH_SANDBOX else []),
 ]
 
+# --- metrics (ops.metrics, /metrics) ------------------------------------------------
+
+# The Bearer token Prometheus sends to GET /metrics. Unset: /metrics answers 404, except
+# for local runs (DEBUG) asked from this machine.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where every process (gunicorn workers, Celery workers, beat) keeps its counters, for
+# /metrics to add up: one directory shared by all the processes of a machine (a volume
+# shared by the web and worker containers). Set before prometheus_client is imported.
+PROMETHEUS_MULTIPROC_DIR = Path(
+    env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics"))
+)
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
+
 # --- logging -----------------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "text": readable lines; "json": one JSON object per line (same fields, for collectors).
+LOG_FORMAT = env_choice("LOG_FORMAT", choices=("text", "json"), default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "ops.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "ops.logging.RedactSecretsFilter"},
+        "log_context": {"()": "ops.logging.LogContextFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {"()": "ops.logging.TextFormatter"},
+        "json": {"()": "ops.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_secrets"],
+            "formatter": LOG_FORMAT,
+            "filters": ["log_context", "redact_secrets"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -405,6 +429,17 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# --- error reporting (ops.sentry) ------------------------------------------------------
+
+# Unset: nothing is sent. Set: errors of the web server and the workers go to Sentry,
+# scrubbed of personal data and tokens.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+if SENTRY_DSN:
+    from ops.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
 
 # --- calendar connections ------------------------------------------------------------------
 

@@ -2,7 +2,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 
-from ops.views import healthz, home
+from ops.views import healthz, home, metrics
 
 # A failure outside any view (a middleware's query): JSON under /api/, 503 while the
 # database is down. Views' own failures are answered by ops.middleware.
@@ -11,6 +11,7 @@ handler500 = "ops.views.server_error"
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("accounts/", include("accounts.urls")),
     path("setup/", include("accounts.setup_urls")),
     path("setup/integration/", include("calendars.urls")),

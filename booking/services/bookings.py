@@ -26,6 +26,7 @@ from booking.selectors import slots_on_day_of
 from booking.services.calendar_events import booking_mirror
 from booking.services.locking import host_lock
 from calendars.services.mirroring import event_unmirror
+from ops.metrics import booking_count
 
 # --- errors ------------------------------------------------------------------------------
 
@@ -108,6 +109,7 @@ def booking_create(
         )
         booking_mirror(booking=booking)
         booking_event_emit(booking=booking, kind=BookingEventKind.CONFIRMED, actor=actor, now=now)
+        transaction.on_commit(booking_count)
     return booking
 
 
