@@ -130,8 +130,8 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)  # the traceback, if any, comes after this
         bound = [f"{n}={v}" for n in CONTEXT_FIELDS if (v := getattr(record, n, None))]
         return f"{line} [{' '.join(bound)}]" if bound else line
 

@@ -3,6 +3,8 @@
 sentry-sdk finds Django, Celery and logging by itself. What it sends is held to this:
 
 - ``send_default_pii`` off: no user, IP address, cookies or headers it knows as personal.
+  It is left unset, which is off: sentry-sdk 2.75 deprecates the option (warning when
+  given) in favour of ``data_collection``, and treats it unset as off.
 - No request bodies (``max_request_body_size="never"``): a booking's body holds the
   invitee's name, e-mail and answers. No local variables of stack frames: their
   rendering can hold anything (an invitee, a token), unreadable to a key-based scrub.
@@ -24,14 +26,12 @@ EMAIL_TEXT = "[email]"
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # Keys whose values are personal data or secrets, wherever they appear in an event.
 _SENSITIVE_KEY = re.compile(
-    r"(?i)(e-?mail|invitee|answer|question_|name$|phone|token|secret|password|passwd|"
+    r"(?i)(e-?mail|invitee|answer|question_|phone|token|secret|password|passwd|"
     r"authorization|cookie|session|csrf|api_?key|client_state|delta_link|code_verifier|"
     r"refresh|access_key|signature)"
 )
-# Keys that name things, not people: kept (a logger's name, an exception's type, …).
-_PLAIN_KEYS = frozenset(
-    {"name", "logger", "type", "module", "function", "filename", "abs_path", "package"}
-)
+# Keys that name things, not secrets: kept (``client_reports`` counts, an exception's type).
+_PLAIN_KEYS = frozenset({"logger", "type", "module", "function", "filename", "abs_path"})
 
 
 def is_sensitive_key(key: object) -> bool:
@@ -77,7 +77,6 @@ def sentry_init(*, dsn: str, environment: str = "", release: str = "", **options
         dsn=dsn,
         environment=environment or None,
         release=release or None,
-        send_default_pii=False,
         max_request_body_size="never",
         include_local_variables=False,
         before_send=event_scrub,
