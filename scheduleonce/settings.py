@@ -118,6 +118,8 @@ INSTALLED_APPS = [
     "ops",
     "calendars",
     "booking",
+    # Outgoing webhooks and the read API (imported by nobody; listens to booking and calendars).
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -320,6 +322,31 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 # The sweeper re-queues a due outbox item (a booking email) nobody queued for this many
 # seconds; calendar pushes have their own CALENDAR_REQUEUE_AFTER.
 OUTBOX_REQUEUE_AFTER = env_seconds("OUTBOX_REQUEUE_AFTER", default=300)
+
+# --- outgoing webhooks and the read API (integrations) ---------------------------------
+
+# Seconds one webhook POST may take (connecting and reading the answer), and how much of
+# the receiver's answer is read at most.
+WEBHOOK_TIMEOUT = env_seconds("WEBHOOK_TIMEOUT", default=10)
+WEBHOOK_RESPONSE_MAX_BYTES = 4096
+# Retries: exponential backoff with full jitter, a random wait up to
+# min(cap, base * 2^(attempt-1)) seconds (never shorter than the receiver's Retry-After),
+# for WEBHOOK_RETRY_WINDOW seconds after the event; then the delivery is marked failed.
+WEBHOOK_RETRY_BASE = env_seconds("WEBHOOK_RETRY_BASE", default=10)
+WEBHOOK_RETRY_CAP = env_seconds("WEBHOOK_RETRY_CAP", default=1800)
+WEBHOOK_RETRY_WINDOW = env_seconds("WEBHOOK_RETRY_WINDOW", default=24 * 3600)
+# An endpoint whose deliveries have failed without a success for this long is disabled
+# and its owner emailed.
+WEBHOOK_DISABLE_AFTER = env_seconds("WEBHOOK_DISABLE_AFTER", default=5 * 24 * 3600)
+# How long a worker may hold one delivery (the task is stopped before it ends).
+WEBHOOK_LEASE = env_seconds("WEBHOOK_LEASE", default=60)
+if WEBHOOK_LEASE < 2 * WEBHOOK_TIMEOUT:
+    raise ImproperlyConfigured("WEBHOOK_LEASE must be at least twice WEBHOOK_TIMEOUT.")
+# Webhook URLs on this machine (loopback, and plain http to it) are allowed for local
+# development only; private, link-local and metadata addresses are refused always.
+WEBHOOK_ALLOW_LOOPBACK = env_flag("WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
+# Read API requests allowed per personal access token and minute (0: no limit).
+API_RATE_LIMIT = env_count("API_RATE_LIMIT", default=120)
 
 # --- Microsoft identity platform and Graph -------------------------------------------
 

@@ -15,6 +15,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("setup/", include("accounts.setup_urls")),
     path("setup/integration/", include("calendars.urls")),
+    path("setup/", include("integrations.urls")),
+    path("api/v1/", include("integrations.api_urls")),
     path("webhooks/", include("calendars.webhook_urls")),
     path("setup/booking-pages/", include("booking.urls")),
     path("admin/", admin.site.urls),
