@@ -305,7 +305,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "calendars.tasks.check_connection_expiry",
         "schedule": env_seconds("CALENDAR_EXPIRY_CHECK_INTERVAL", default=3600),
     },
-    # Queue one busy-time sync per connected account whose calendars some page reads.
+    # Queue one busy-time sync per connected account whose calendars some page reads (with
+    # live change notifications, only once CALENDAR_SYNC_INTERVAL_LIVE passed), and make or
+    # renew change-notification subscriptions that are due.
     "calendar-sync": {
         "task": "calendars.tasks.sync_all_connections",
         "schedule": env_seconds("CALENDAR_SYNC_INTERVAL", default=300),
@@ -490,6 +492,20 @@ CALENDAR_EXPIRY_WARNING_DAYS = sorted(
 
 # A full read of a calendar's busy time (instead of a delta) at least this often, in seconds.
 CALENDAR_SYNC_FULL_EVERY = env_seconds("CALENDAR_SYNC_FULL_EVERY", default=24 * 3600)
+# Beat's busy-time sync cycle, in seconds: every account without live change
+# notifications is read this often; with them, only every CALENDAR_SYNC_INTERVAL_LIVE
+# (the safety net for lost notifications).
+CALENDAR_SYNC_INTERVAL = env_seconds("CALENDAR_SYNC_INTERVAL", default=300)
+CALENDAR_SYNC_INTERVAL_LIVE = env_seconds("CALENDAR_SYNC_INTERVAL_LIVE", default=1800)
+# Graph change notifications (subscriptions): on unless turned off; tried only
+# where the provider can reach SITE_URL (public https in production).
+CALENDAR_NOTIFICATIONS = env_flag("CALENDAR_NOTIFICATIONS", default=True)
+# The lifetime asked for, in minutes; a refusal as too long falls back to 4,225, then 60.
+CALENDAR_NOTIFICATIONS_LIFETIME_MINUTES = env_int(
+    "CALENDAR_NOTIFICATIONS_LIFETIME_MINUTES", default=4225, minimum=45
+)
+# Notifications within this many milliseconds of the first make one sync (the debounce).
+CALENDAR_NOTIFICATIONS_DEBOUNCE_MS = env_count("CALENDAR_NOTIFICATIONS_DEBOUNCE_MS", default=1000)
 # Attempts of one push (create, update or delete) before it is marked failed.
 CALENDAR_PUSH_MAX_ATTEMPTS = env_int("CALENDAR_PUSH_MAX_ATTEMPTS", default=8, minimum=1)
 # Exponential backoff with full jitter between attempts: a random wait up to
