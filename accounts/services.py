@@ -80,7 +80,7 @@ def invitation_token(invitation: Invitation) -> str:
 
 
 def invitation_link(invitation: Invitation) -> str:
-    return settings.SITE_URL + reverse("invitation_accept", args=[invitation_token(invitation)])
+    return settings.SITE_URL + reverse("accounts:invitation", args=[invitation_token(invitation)])
 
 
 def invitation_expires_at(invitation: Invitation) -> datetime:

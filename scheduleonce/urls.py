@@ -16,6 +16,7 @@ urlpatterns = [
     path("setup/integration/", include("calendars.urls")),
     path("webhooks/", include("calendars.webhook_urls")),
     path("setup/booking-pages/", include("booking.urls")),
+    path("setup/team/", include("booking.team_urls")),
     path("admin/", admin.site.urls),
     path("", include("booking.public_urls")),
 ]
