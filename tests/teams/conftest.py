@@ -4,6 +4,11 @@ connected Office 365 account; and Charlie, an admin of another organization."""
 from __future__ import annotations
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+
+# As in tests/booking: the racing tests' 50 simultaneous connections must queue at the
+# test server rather than be reset (Django's default backlog is 10).
+ThreadedWSGIServer.request_queue_size = 128
 
 
 def connect(user, address: str):
