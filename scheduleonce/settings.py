@@ -158,6 +158,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "ops.context_processors.site",
                 "calendars.context_processors.calendar_banners",
+                "accounts.context_processors.organization",
             ],
         },
     },

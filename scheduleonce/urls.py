@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include("integrations.api_urls")),
     path("webhooks/", include("calendars.webhook_urls")),
     path("setup/booking-pages/", include("booking.urls")),
+    path("setup/team/", include("booking.team_urls")),
     path("admin/", admin.site.urls),
     path("", include("booking.public_urls")),
 ]
