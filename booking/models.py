@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import validate_time_zone
 from outbox.models import OutboxItem
@@ -74,6 +75,27 @@ slug_format = RegexValidator(
     SLUG_PATTERN,
     "Use lowercase letters, digits and hyphens only (no spaces, no hyphen at either end).",
 )
+
+
+# The offsets a page may choose for invitee reminders (minutes before the start).
+REMINDER_OFFSETS = (
+    (15, _("15 minutes before")),
+    (60, _("1 hour before")),
+    (120, _("2 hours before")),
+    (24 * 60, _("1 day before")),
+    (2 * 24 * 60, _("2 days before")),
+)
+
+
+def default_reminder_offsets() -> list[int]:
+    """1 day and 1 hour before, the default of a new page."""
+    return [24 * 60, 60]
+
+
+def validate_reminder_offsets(value) -> None:
+    allowed = {minutes for minutes, _label in REMINDER_OFFSETS}
+    if not isinstance(value, list) or any(item not in allowed for item in value):
+        raise ValidationError(_("Choose reminders from the list."))
 
 
 class LocationKind(models.TextChoices):
@@ -164,6 +186,11 @@ class BookingPage(models.Model):
     )
     team_kind = models.CharField(
         "team page kind", max_length=16, choices=TeamKind.choices, blank=True, default=""
+    )
+    # Minutes before the start at which invitees get an email reminder (any of
+    # REMINDER_OFFSETS; empty: none). Planned per booking by ``booking.reminders``.
+    reminder_offsets = models.JSONField(
+        default=default_reminder_offsets, blank=True, validators=[validate_reminder_offsets]
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -329,6 +356,8 @@ class Booking(models.Model):
     # iCalendar SEQUENCE: bumped on every reschedule and on cancellation.
     sequence = models.PositiveIntegerField(default=0)
     rescheduled_from_start = models.DateTimeField(null=True, blank=True)
+    # Set by the host on a meeting that has started (Setup → Meetings → Mark no-show).
+    no_show_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -392,6 +421,8 @@ class BookingEmail(OutboxItem):
     actor = models.CharField(max_length=16)  # booking.events.Actor
     # The booking's ``sequence`` when the event happened.
     booking_version = models.PositiveIntegerField(default=0)
+    # The host's note of an "ask to reschedule" email (kind ``reschedule_request``).
+    note = models.CharField(max_length=1000, blank=True, default="")
     invitee_sent_at = models.DateTimeField(null=True, blank=True)
     host_sent_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=EmailState.choices, default=EmailState.PENDING)
@@ -401,3 +432,65 @@ class BookingEmail(OutboxItem):
 
     def __str__(self) -> str:
         return f"{self.kind} emails of booking {self.booking_id} ({self.state})"
+
+
+class BookingChange(models.Model):
+    """One line of a booking's history: made, moved, cancelled, marked no-show; by whom, when.
+
+    Written by ``booking.history`` from the booking event, in the booking's own transaction.
+    """
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=16)  # a booking.events.BookingEventKind, or "no_show"
+    actor = models.CharField(max_length=16)  # booking.events.Actor
+    version = models.PositiveIntegerField(default=0)
+    start = models.DateTimeField()  # the booking's start after the change
+    previous_start = models.DateTimeField(null=True, blank=True)  # for a move
+    reason = models.CharField(max_length=500, blank=True)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of booking {self.booking_id} by {self.actor}"
+
+
+class ReminderState(models.TextChoices):
+    PENDING = "pending", _("Planned")
+    SENT = "sent", _("Sent")
+    SKIPPED = "skipped", _("Not sent")
+    FAILED = "failed", _("Failed")
+
+
+class InviteeReminder(OutboxItem):
+    """One email reminder to an invitee: one row per booking, booking version and offset.
+
+    Planned (``booking.reminders``) in the transaction that confirms or moves the
+    booking; due at ``due_at`` (also its ``next_attempt_at`` until a retry moves that).
+    The unique constraint is what makes it exactly one email: a worker claims the row
+    (a conditional UPDATE, ``outbox.claims``) before sending and settles it after.
+    """
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="reminders")
+    booking_version = models.PositiveIntegerField()
+    offset_minutes = models.PositiveIntegerField()
+    due_at = models.DateTimeField()
+    state = models.CharField(
+        max_length=16, choices=ReminderState.choices, default=ReminderState.PENDING
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Why it was not sent (cancelled, moved, booked too late, the meeting had started).
+    skip_reason = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking", "booking_version", "offset_minutes"],
+                name="one_reminder_per_booking_version_offset",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"reminder {self.offset_minutes} min before booking {self.booking_id} ({self.state})"

@@ -143,7 +143,8 @@ ROOT_URLCONF = "scheduleonce.urls"
 WSGI_APPLICATION = "scheduleonce.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "setup:home"
+# Setup → Meetings once the host has a booking, Getting started before (booking.meeting_views).
+LOGIN_REDIRECT_URL = "meetings:landing"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 TEMPLATES = [
@@ -320,6 +321,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": env_seconds(
             "OUTBOX_SWEEP_INTERVAL", default=env_seconds("CALENDAR_SWEEP_INTERVAL", default=60)
         ),
+    },
+    # Queue the invitee reminders that are due (booking.reminders): each is sent once.
+    "invitee-reminders": {
+        "task": "booking.tasks.dispatch_invitee_reminders",
+        "schedule": env_seconds("REMINDER_INTERVAL", default=60),
     },
 }
 # The sweeper re-queues a due outbox item (a booking email) nobody queued for this many

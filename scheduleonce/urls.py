@@ -20,6 +20,7 @@ urlpatterns = [
     path("webhooks/", include("calendars.webhook_urls")),
     path("setup/booking-pages/", include("booking.urls")),
     path("setup/team/", include("booking.team_urls")),
+    path("setup/meetings/", include("booking.meeting_urls")),
     path("admin/", admin.site.urls),
     path("", include("booking.public_urls")),
 ]
