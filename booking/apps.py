@@ -38,5 +38,8 @@ class BookingConfig(AppConfig):
         signals.connection_established.connect(
             handlers.on_connection_established, dispatch_uid="booking.connection_established"
         )
+        from accounts.services import member_removed
+
+        member_removed.connect(handlers.on_member_removed, dispatch_uid="booking.member_removed")
         # After the handlers above: busy horizons follow pages and calendars by themselves.
         horizons.connect_receivers()

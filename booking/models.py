@@ -104,7 +104,14 @@ class LocationKind(models.TextChoices):
     TEAMS = "teams", "Microsoft Teams online meeting"
 
 
+class TeamKind(models.TextChoices):
+    ROUND_ROBIN = "round_robin", "Round-robin: whichever member is free"
+    COLLECTIVE = "collective", "Collective: every member together"
+
+
 class BookingPage(models.Model):
+    # A personal page's owner; for a team page, the admin who made it (its members are
+    # ``TeamMember`` rows and the bookings go to them, never to this user as such).
     host = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="booking_pages"
     )
@@ -169,6 +176,17 @@ class BookingPage(models.Model):
     # slots (the sync stores them either way; booking.selectors.busy_intervals_for decides).
     # Set in the page form, under Limits.
     block_tentative = models.BooleanField(default=True)
+    # The organization the page belongs to (its host's). Empty team_kind: a personal page.
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="booking_pages",
+    )
+    team_kind = models.CharField(
+        "team page kind", max_length=16, choices=TeamKind.choices, blank=True, default=""
+    )
     # Minutes before the start at which invitees get an email reminder (any of
     # REMINDER_OFFSETS; empty: none). Planned per booking by ``booking.reminders``.
     reminder_offsets = models.JSONField(
@@ -190,6 +208,29 @@ class BookingPage(models.Model):
             return "Microsoft Teams meeting (the link is in the calendar invitation)"
         label = LocationKind(self.location_kind).label
         return f"{label}: {self.location_details}" if self.location_details else label
+
+
+class TeamMember(models.Model):
+    """A member of a team page. Round-robin assigns the highest ``priority`` first, then
+    the member with the fewest team bookings in the last 30 days divided by ``weight``."""
+
+    page = models.ForeignKey(BookingPage, on_delete=models.CASCADE, related_name="team_members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_seats"
+    )
+    priority = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    weight = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+
+    class Meta:
+        ordering = ["-priority", "user_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["page", "user"], name="one_seat_per_team_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on page {self.page_id}"
 
 
 class WeeklyHours(models.Model):
@@ -338,6 +379,27 @@ class Booking(models.Model):
     def mirror_source(self) -> str:
         """The outbox key of this booking's calendar events."""
         return f"booking:{self.uuid}"
+
+
+class BookingCohost(models.Model):
+    """A member who attends a collective booking besides its ``host`` (the organizer).
+
+    Their time is taken as surely as the host's: every slot query and re-check counts
+    the booking against them too (``booking.selectors.host_bookings_between``).
+    """
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="cohosts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cohosted_bookings"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "user"], name="one_cohost_row_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} also hosts booking {self.booking_id}"
 
 
 class EmailState(models.TextChoices):

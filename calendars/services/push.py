@@ -64,6 +64,7 @@ from calendars.providers.base import CalendarGone, DuplicateKey, EventGone, Remo
 from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
 from calendars.services.tokens import with_provider
+from ops.metrics import push_attempt_count
 from outbox.claims import DUE_TOLERANCE, Claim, LostClaim, claim_take
 from outbox.outcomes import Outcome, Status
 
@@ -135,13 +136,16 @@ def _push_claimed(*, row_id: int, connection: CalendarConnection) -> Outcome:
     if claim is None:
         return Outcome(Status.SKIPPED)  # another worker has it, or it is settled or not due
     try:
-        return _push_with_claim(claim=claim, connection=connection)
+        outcome = _push_with_claim(claim=claim, connection=connection)
     except DbError:
         # Nothing could be recorded: give the row back (now or at the next connection)
         # for the sweeper to queue again; a retried create is answered with the event
         # this attempt may have made (transactionId).
         lease_give_back(what=f"push row {row_id}", release=partial(claim.release, queued_at=None))
+        push_attempt_count(result="error")
         raise
+    push_attempt_count(result=outcome.status)
+    return outcome
 
 
 def _push_with_claim(*, claim: Claim, connection: CalendarConnection) -> Outcome:

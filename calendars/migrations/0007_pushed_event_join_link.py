@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("calendars", "0005_calendar_sync_state"),
+        ("calendars", "0006_change_subscription"),
     ]
 
     operations = [

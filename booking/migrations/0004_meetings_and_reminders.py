@@ -23,7 +23,7 @@ def unaccent_if_allowed(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("booking", "0002_booking_emails"),
+        ("booking", "0003_team_pages"),
     ]
 
     operations = [
