@@ -83,10 +83,23 @@ def meetings_tab_counts(
     """How many meetings each tab has under the other filters (one query)."""
     now = now or timezone.now()
     bookings = _apply_filters(bookings_visible_to(user=user), filters, time_zone)
+    # COUNT(start) (never null, and a column of the index): PostgreSQL then counts from
+    # the index alone.
     counts = bookings.aggregate(
-        **{tab.value: Count("pk", filter=_tab_condition(tab, now=now)) for tab in Tab}
+        **{tab.value: Count("start", filter=_tab_condition(tab, now=now)) for tab in Tab}
     )
     return {tab: counts[tab.value] for tab in Tab}
+
+
+def meetings_by_ids(*, ids: list[int]) -> list[Booking]:
+    """The bookings of one page of results, in the order of ``ids``.
+
+    The page's ids are found first (from the index alone on PostgreSQL, however deep the
+    page), then only those rows are read.
+    """
+    rows = Booking.objects.select_related("page").defer("answers", "page__description")
+    by_id = {booking.pk: booking for booking in rows.filter(pk__in=ids)}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def _tab_condition(tab: Tab, *, now: datetime) -> Q:
