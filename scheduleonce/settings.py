@@ -50,6 +50,9 @@ if not SECRET_KEY:
             "SECRET_KEY must be set in production (set DEBUG=1 for local development)."
         )
     SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
+# Earlier secret keys, still accepted for what they signed (invitees' cancel and reschedule
+# links, sessions) after SECRET_KEY is rotated; comma-separated.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 # Fernet keys for the stored Microsoft token caches, newest first.
 TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS")
