@@ -15,8 +15,12 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("setup/", include("accounts.setup_urls")),
     path("setup/integration/", include("calendars.urls")),
+    path("setup/", include("integrations.urls")),
+    path("api/v1/", include("integrations.api_urls")),
     path("webhooks/", include("calendars.webhook_urls")),
     path("setup/booking-pages/", include("booking.urls")),
+    path("setup/team/", include("booking.team_urls")),
+    path("setup/meetings/", include("booking.meeting_urls")),
     path("admin/", admin.site.urls),
     path("", include("booking.public_urls")),
 ]
