@@ -8,6 +8,7 @@ its secrets.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -76,7 +77,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Health checks and Prometheus scrape the web server directly over the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
@@ -121,6 +123,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A request id for the log lines of the request and of the tasks it queues.
+    "ops.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The Content-Security-Policy (CONTENT_SECURITY_POLICY below, and per page in ops/csp.py).
     "ops.csp.ContentSecurityPolicyMiddleware",
@@ -139,7 +143,8 @@ ROOT_URLCONF = "scheduleonce.urls"
 WSGI_APPLICATION = "scheduleonce.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "setup:home"
+# Setup → Meetings once the host has a booking, Getting started before (booking.meeting_views).
+LOGIN_REDIRECT_URL = "meetings:landing"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 TEMPLATES = [
@@ -154,6 +159,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "ops.context_processors.site",
                 "calendars.context_processors.calendar_banners",
+                "accounts.context_processors.organization",
             ],
         },
     },
@@ -301,7 +307,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "calendars.tasks.check_connection_expiry",
         "schedule": env_seconds("CALENDAR_EXPIRY_CHECK_INTERVAL", default=3600),
     },
-    # Queue one busy-time sync per connected account whose calendars some page reads.
+    # Queue one busy-time sync per connected account whose calendars some page reads (with
+    # live change notifications, only once CALENDAR_SYNC_INTERVAL_LIVE passed), and make or
+    # renew change-notification subscriptions that are due.
     "calendar-sync": {
         "task": "calendars.tasks.sync_all_connections",
         "schedule": env_seconds("CALENDAR_SYNC_INTERVAL", default=300),
@@ -313,6 +321,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": env_seconds(
             "OUTBOX_SWEEP_INTERVAL", default=env_seconds("CALENDAR_SWEEP_INTERVAL", default=60)
         ),
+    },
+    # Queue the invitee reminders that are due (booking.reminders): each is sent once.
+    "invitee-reminders": {
+        "task": "booking.tasks.dispatch_invitee_reminders",
+        "schedule": env_seconds("REMINDER_INTERVAL", default=60),
     },
 }
 # The sweeper re-queues a due outbox item (a booking email) nobody queued for this many
@@ -407,21 +420,41 @@ MS_SIGN_IN_ORIGINS = env_list("MS_SIGN_IN_ORIGINS") or [
     *([_origin(GRAPH_SANDBOX_PAGES_URL)] if GRAPH_SANDBOX else []),
 ]
 
+# --- metrics (ops.metrics, /metrics) ------------------------------------------------
+
+# The Bearer token Prometheus sends to GET /metrics. Unset: /metrics answers 404, except
+# for local runs (DEBUG) asked from this machine.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where every process (gunicorn workers, Celery workers, beat) keeps its counters, for
+# /metrics to add up: one directory shared by all the processes of a machine (a volume
+# shared by the web and worker containers). Set before prometheus_client is imported.
+PROMETHEUS_MULTIPROC_DIR = Path(
+    env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics"))
+)
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
+
 # --- logging -----------------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "text": readable lines; "json": one JSON object per line (same fields, for collectors).
+LOG_FORMAT = env_choice("LOG_FORMAT", choices=("text", "json"), default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "ops.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "ops.logging.RedactSecretsFilter"},
+        "log_context": {"()": "ops.logging.LogContextFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {"()": "ops.logging.TextFormatter"},
+        "json": {"()": "ops.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_secrets"],
+            "formatter": LOG_FORMAT,
+            "filters": ["log_context", "redact_secrets"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -432,6 +465,17 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# --- error reporting (ops.sentry) ------------------------------------------------------
+
+# Unset: nothing is sent. Set: errors of the web server and the workers go to Sentry,
+# scrubbed of personal data and tokens.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+if SENTRY_DSN:
+    from ops.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
 
 # --- calendar connections ------------------------------------------------------------------
 
@@ -455,6 +499,20 @@ CALENDAR_EXPIRY_WARNING_DAYS = sorted(
 
 # A full read of a calendar's busy time (instead of a delta) at least this often, in seconds.
 CALENDAR_SYNC_FULL_EVERY = env_seconds("CALENDAR_SYNC_FULL_EVERY", default=24 * 3600)
+# Beat's busy-time sync cycle, in seconds: every account without live change
+# notifications is read this often; with them, only every CALENDAR_SYNC_INTERVAL_LIVE
+# (the safety net for lost notifications).
+CALENDAR_SYNC_INTERVAL = env_seconds("CALENDAR_SYNC_INTERVAL", default=300)
+CALENDAR_SYNC_INTERVAL_LIVE = env_seconds("CALENDAR_SYNC_INTERVAL_LIVE", default=1800)
+# Graph change notifications (subscriptions): on unless turned off; tried only
+# where the provider can reach SITE_URL (public https in production).
+CALENDAR_NOTIFICATIONS = env_flag("CALENDAR_NOTIFICATIONS", default=True)
+# The lifetime asked for, in minutes; a refusal as too long falls back to 4,225, then 60.
+CALENDAR_NOTIFICATIONS_LIFETIME_MINUTES = env_int(
+    "CALENDAR_NOTIFICATIONS_LIFETIME_MINUTES", default=4225, minimum=45
+)
+# Notifications within this many milliseconds of the first make one sync (the debounce).
+CALENDAR_NOTIFICATIONS_DEBOUNCE_MS = env_count("CALENDAR_NOTIFICATIONS_DEBOUNCE_MS", default=1000)
 # Attempts of one push (create, update or delete) before it is marked failed.
 CALENDAR_PUSH_MAX_ATTEMPTS = env_int("CALENDAR_PUSH_MAX_ATTEMPTS", default=8, minimum=1)
 # Exponential backoff with full jitter between attempts: a random wait up to
