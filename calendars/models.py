@@ -273,6 +273,8 @@ class PushedEvent(OutboxItem):
     version = models.PositiveIntegerField(default=1)
     synced_version = models.PositiveIntegerField(default=0)
     remote_id = models.CharField(max_length=512, blank=True, default="")
+    # The online meeting's join link, once the provider made one (a Teams meeting).
+    online_meeting_url = models.URLField(max_length=2000, blank=True, default="")
     state = models.CharField(max_length=16, choices=PushState.choices, default=PushState.PENDING)
     # The exact create request (event and reminder) sent with ``transaction_id``,
     # written before the first create is sent and reused by every retry of it, so a

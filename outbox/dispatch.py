@@ -18,6 +18,7 @@ process knows is run right here instead, in the caller's thread.
 from __future__ import annotations
 
 import atexit
+import contextvars
 import logging
 import os
 import queue
@@ -69,7 +70,8 @@ def _publish_soon(name: str, batch: list[list], countdown: float | None = None) 
         for args in batch:
             _send(name, args, countdown)
         return
-    _publisher().put((name, batch, countdown))
+    # Sent from the publisher thread, inside the asker's context (its log request id).
+    _publisher().put((name, batch, countdown, contextvars.copy_context()))
 
 
 def _send(name: str, args: list, countdown: float | None) -> None:
@@ -93,7 +95,7 @@ class _Publisher:
         self.lock = threading.Lock()
         threading.Thread(target=self._run, name="outbox-publisher", daemon=True).start()
 
-    def put(self, job: tuple[str, list[list], float | None]) -> None:
+    def put(self, job: tuple[str, list[list], float | None, contextvars.Context]) -> None:
         with self.lock:
             self.pending += 1
             self.idle.clear()
@@ -101,10 +103,10 @@ class _Publisher:
 
     def _run(self) -> None:
         while True:
-            name, batch, countdown = self.queue.get()
+            name, batch, countdown, context = self.queue.get()
             try:
                 for args in batch:
-                    _send(name, args, countdown)
+                    context.run(_send, name, args, countdown)
             finally:
                 with self.lock:
                     self.pending -= 1
