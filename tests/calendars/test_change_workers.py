@@ -316,3 +316,47 @@ def test_a_hosts_own_booking_notified_back_never_becomes_its_busy_time(
     answer = client.get("/api/booking-pages/intro/slots", query)
     starts = {s["start"] for s in answer.json()["slots"]}
     assert slot(client, 69)[0] in starts
+
+
+@pytest.mark.browser
+def test_busy_time_added_on_the_mailbox_page_leaves_the_slots_within_five_seconds(
+    client, live, o365, site, worker_factory, chromium, screenshots
+):
+    from tests.support.browser import off_loop
+
+    day = tomorrow()
+
+    def prepare():
+        # Database work off Playwright's loop. The page's 15:00 in Europe/London.
+        worker = worker_factory(**env(o365, site))
+        o365.set_pages_url(site.url)
+        slots = offered(client, "intro", first=day)
+        wanted = next(s for s in slots if s[0].startswith(f"{day.isoformat()}T15:00"))
+        return worker, wanted
+
+    worker, wanted = off_loop(prepare)
+    page = chromium.new_page()
+
+    page.goto(site.url + "/graph-sandbox/")
+    page.get_by_role("link", name="Adele Vance").click()
+    page.get_by_role("heading", name="Adele Vance").wait_for()
+    page.get_by_label("Subject").fill("Physio")
+    page.get_by_label("Date").fill(day.isoformat())
+    page.get_by_label("Starts").fill("15:00")
+    page.get_by_label("Ends").fill("16:00")
+    page.get_by_role("button", name="Add event").click()
+    page.get_by_text("The event was added.").wait_for()
+    added = time.monotonic()
+    screenshots.take(page, "1-added-on-the-mailbox-page")
+
+    off_loop(
+        lambda: wait_until(
+            lambda: not is_offered(client, wanted),
+            timeout=PROMISE,
+            interval=0.05,
+            message=worker.output(),
+        )
+    )
+    print(f"slot withdrawn {time.monotonic() - added:.2f}s after the event was added")
+    page.goto(f"{site.url}/book/intro/")
+    screenshots.take(page, "2-the-booking-page")
