@@ -112,3 +112,14 @@ class InvitationSignUpForm(BaseUserCreationForm):
     def __init__(self, *args, email: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.email = email
+
+
+class TwoFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=32,
+        label=_("Code"),
+        help_text=_("The 6-digit code from your authenticator app, or a recovery code."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
+    )

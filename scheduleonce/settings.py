@@ -107,6 +107,9 @@ CONTENT_SECURITY_POLICY = {
 
 # --- applications ----------------------------------------------------------------
 
+# The issuer authenticator apps show next to a two-factor sign-in's account.
+OTP_TOTP_ISSUER = "ScheduleOnce"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -118,6 +121,10 @@ INSTALLED_APPS = [
     "csp",
     "outbox",
     "accounts",
+    # Two-factor sign-in (accounts.two_factor): TOTP devices and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ops",
     "calendars",
     "booking",
@@ -138,6 +145,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
