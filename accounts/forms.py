@@ -3,7 +3,9 @@ from __future__ import annotations
 import math
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
+from django.utils.translation import gettext_lazy as _
 
 from accounts.login_throttle import login_failed, login_succeeded, login_wait_seconds
 from accounts.models import User
@@ -86,8 +88,9 @@ class ProfileForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].validators.append(validate_one_line)
+        self.fields["language"].choices = [("", _("Your browser's language")), *settings.LANGUAGES]
 
     class Meta:
         model = User
-        fields = ("name", "time_zone")
+        fields = ("name", "time_zone", "language")
         labels = {"name": "Your name"}
