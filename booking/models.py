@@ -278,6 +278,9 @@ class Booking(models.Model):
     invitee_name = models.CharField(max_length=150)
     invitee_email = models.EmailField(max_length=254)
     invitee_time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    # The invitee's locale ("en-US", "en-GB", "de-DE"): the clock, the date style and the
+    # language of every page and email about this booking (booking.locales).
+    invitee_locale = models.CharField(max_length=16, default="en-US")
     # [{"question": label, "answer": text}, …] in the page's question order.
     answers = models.JSONField(default=list, blank=True)
     status = models.CharField(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
@@ -35,8 +36,13 @@ def requested_language(request: HttpRequest) -> str | None:
         if chosen:
             return chosen
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return supported_language(getattr(user, "language", ""))
+    try:
+        if user is not None and user.is_authenticated:
+            return supported_language(getattr(user, "language", ""))
+    except DatabaseError:
+        # Loading the user needs the database; while it is down the view answers 503
+        # (ops.middleware), in the browser's language.
+        return None
     return None
 
 

@@ -10,6 +10,7 @@ Docker build and a machine without gettext all get the same result.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,9 +37,12 @@ def catalog_paths(root: Path | None = None) -> list[Path]:
     return sorted(root.glob("*/LC_MESSAGES/*.po"))
 
 
-def read_catalog(path: Path) -> Catalog:
-    with path.open("rb") as handle:
-        return read_po(handle, abort_invalid=True)
+def read_catalog(path: Path, *, template: bool = False) -> Catalog:
+    """A catalogue, or a template (.pot), whose header has placeholders instead of values."""
+    data = path.read_bytes()
+    if template:
+        data = data.replace(b"nplurals=INTEGER; plural=EXPRESSION;", b"nplurals=2; plural=0;")
+    return read_po(io.BytesIO(data), abort_invalid=True)
 
 
 def compile_catalogs(root: Path | None = None) -> list[Path]:
@@ -98,4 +102,4 @@ def catalog_problems(path: Path, *, expected: set[Key] | None = None) -> list[Pr
 
 def message_keys(path: Path) -> set[tuple[str | None, str]]:
     """The ids (with context) of a catalogue or template (``.pot``)."""
-    return {_key(message) for message in read_catalog(path) if message.id}
+    return {_key(message) for message in read_catalog(path, template=True) if message.id}
