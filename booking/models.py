@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import validate_time_zone
 from outbox.models import OutboxItem
@@ -147,6 +148,9 @@ class BookingPage(models.Model):
     # slots (the sync stores them either way; booking.selectors.busy_intervals_for decides).
     # Set in the page form, under Limits.
     block_tentative = models.BooleanField(default=True)
+    # Sites that may embed this page (its confirmation, reschedule and cancel pages too),
+    # one origin a line ("https://www.example.com"); blank: any site (ops/csp.py).
+    embed_origins = models.TextField(_("sites allowed to embed this page"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -155,6 +159,10 @@ class BookingPage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} (/{self.slug})"
+
+    def frame_ancestors(self) -> list[str]:
+        """The CSP ``frame-ancestors`` sources of this page: its origins, or any site."""
+        return self.embed_origins.split() or ["*"]
 
     @property
     def location_text(self) -> str:

@@ -45,6 +45,7 @@ def book_page(request: HttpRequest, slug: str) -> HttpResponse:
     page = public_page_for(slug=slug) if is_wellformed_slug(slug) else None
     if page is None or not page.is_active:
         return render(request, "booking/public/unavailable.html", {"page": page}, status=404)
+    request.frame_ancestors = page.frame_ancestors()
     context = _widget_context(page, mode="book", locale=request_locale(request))
     return render(request, "booking/public/book.html", context)
 
@@ -103,6 +104,10 @@ def _widget_context(
             # Intl formats times and dates in it; the booking stores it (booking.locales).
             "locale": locale,
             "strings": widget_strings(),
+            # Told to the embedding site with scheduleonce:booked.
+            "slug": page.slug,
+            "title": page.title,
+            "hostName": page.host.get_full_name(),
         },
     }
 
@@ -112,6 +117,7 @@ def _booking_or_404(request: HttpRequest, token: str) -> Booking:
     booking = booking_from_token(token)
     if booking is None:
         raise Http404("No booking at this link.")
+    request.frame_ancestors = booking.page.frame_ancestors() if booking.page else ["*"]
     if not supported_language(request.GET.get("lang")):
         translation.activate(language_of(booking.invitee_locale))
         request.LANGUAGE_CODE = translation.get_language()

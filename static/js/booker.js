@@ -341,8 +341,10 @@
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
         if (response.status === 201) {
+          tellTheEmbeddingSite(body);
           // The Location header is the confirmation page (also reschedule_url without "reschedule/").
-          window.location.assign(response.headers.get("Location") || body.reschedule_url.replace(/reschedule\/$/, ""));
+          var next = response.headers.get("Location") || body.reschedule_url.replace(/reschedule\/$/, "");
+          window.location.assign(next + carriedQuery());
           return;
         }
         button.disabled = false;
@@ -358,6 +360,28 @@
       button.textContent = T.book;
       showErrors({ message: T.unsent });
     });
+  }
+
+  // Inside another site's frame: tell that site what was booked (its public fields only;
+  // the cancel and reschedule links are the invitee's private links and stay out).
+  function tellTheEmbeddingSite(body) {
+    if (window.parent === window) { return; }
+    window.parent.postMessage({
+      type: "scheduleonce:booked",
+      booking: {
+        id: body.id, start: body.start, end: body.end, timezone: state.tz,
+        page: config.slug, title: config.title, host: body.host ? body.host.name : config.hostName
+      }
+    }, "*");
+  }
+
+  // The confirmation stays embedded and in the chosen language.
+  function carriedQuery() {
+    var here = new URLSearchParams(window.location.search);
+    var kept = new URLSearchParams();
+    ["embed", "lang"].forEach(function (key) { if (here.get(key)) { kept.set(key, here.get(key)); } });
+    var text = kept.toString();
+    return text ? "?" + text : "";
   }
 
   function setZone(zone) {
