@@ -12,7 +12,7 @@ COPY . .
 RUN DEBUG=0 SECRET_KEY=build-only ALLOWED_HOSTS=build \
     TOKEN_ENCRYPTION_KEYS=$(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())") \
     sh -c "python manage.py collectstatic --noinput && python manage.py compilemessages" \
- && useradd --create-home --uid 1000 app && mkdir -p /app/var && chown -R app /app/var
+ && useradd --create-home --uid 1000 app && mkdir -p /app/var/metrics && chown -R app /app/var
 USER app
 
 EXPOSE 8000

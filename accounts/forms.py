@@ -94,3 +94,23 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ("name", "time_zone", "language")
         labels = {"name": "Your name"}
+
+
+class InvitationSignUpForm(BaseUserCreationForm):
+    """An invited person's new account: the address is the invitation's."""
+
+    name = forms.CharField(
+        max_length=150,
+        label=_("Your name"),
+        validators=[validate_one_line],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    time_zone = TimeZoneField(initial="UTC")
+
+    class Meta:
+        model = User
+        fields = ("name", "time_zone")
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.email = email

@@ -26,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from booking.locales import request_locale
-from booking.models import Booking, BookingPage, is_wellformed_slug
+from booking.models import Booking, BookingPage, TeamKind, is_wellformed_slug
 from booking.public_forms import BookingRequestForm, SlotsQueryForm, horizon_clamp
 from booking.selectors import day_window, page_slots, public_page_for
 from booking.services.bookings import (
@@ -171,11 +171,22 @@ def bookings(request: HttpRequest, page: BookingPage) -> JsonResponse:
             "end": booking.end.astimezone(zone).isoformat(),
             "cancel_url": links["cancel"],
             "reschedule_url": links["reschedule"],
+            "host": _host_answer(booking),
         },
         status=201,
     )
     response["Location"] = links["manage"]
     return response
+
+
+def _host_answer(booking: Booking) -> dict | list[dict]:
+    """Who the invitee meets: the host (a round-robin page's assigned member), or every
+    member of a collective page as a list, organizer first."""
+    host = {"name": booking.host.get_full_name()}
+    if booking.page is None or booking.page.team_kind != TeamKind.COLLECTIVE:
+        return host
+    cohosts = booking.cohosts.select_related("user").order_by("user_id")
+    return [host, *({"name": row.user.get_full_name()} for row in cohosts)]
 
 
 def _json_body(request: HttpRequest) -> tuple[dict, str | None]:

@@ -35,8 +35,9 @@ RECIPIENTS = ("invitee", "host")
 EMAIL_RETRY_DELAYS = (30, 120, 600, 1800) + (2700,) * 6
 
 
-def send_booking_email(*, booking_pk: int, kind: str, who: str) -> bool:
-    """Tell the invitee or the host that a booking was confirmed, rescheduled or cancelled.
+def send_booking_email(*, booking_pk: int, kind: str, who: str, actor: str = "invitee") -> bool:
+    """Tell the invitee or the host that a booking was confirmed, rescheduled or cancelled
+    (by ``actor``: the wording says who did it).
 
     Returns False when the booking no longer exists. A mail server error is raised
     (smtplib.SMTPException or OSError) so that the caller can try again later.
@@ -68,6 +69,7 @@ def send_booking_email(*, booking_pk: int, kind: str, who: str) -> bool:
             links=links,
             ics=ics,
             locale=locale,
+            by_host=actor == "host",
         )
     return True
 
@@ -77,7 +79,44 @@ def host_locale(host) -> str:
     return DEFAULT_REGIONS.get(host.language or "en", DEFAULT_LOCALE)
 
 
-def _send_one(booking, *, kind, who, to, zone, other, links, ics, locale) -> None:
+def send_reschedule_request(*, booking_pk: int, note: str) -> bool:
+    """Ask the invitee to pick another time: their reschedule link and the host's note.
+
+    The booking stays as it is until they move it. False when the booking is gone.
+    """
+    booking = Booking.objects.select_related("host", "page").filter(pk=booking_pk).first()
+    if booking is None:
+        return False
+    zone = ZoneInfo(booking.invitee_time_zone)
+    start = booking.start.astimezone(zone)
+    host = booking.host.get_full_name()
+    locale = booking.invitee_locale
+    links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
+    context = {
+        "booking": booking,
+        "host": host,
+        "start": start,
+        "end": booking.end.astimezone(zone),
+        "zone": booking.invitee_time_zone,
+        "links": links,
+        "note": note,
+        "locale": locale,
+    }
+    with translation.override(language_of(locale)):
+        when = (
+            f"{day_text(start, locale)}, {time_text(start, locale)} ({booking.invitee_time_zone})"
+        )
+        subject = f"{host} asks you to pick another time for {booking.title} on {when}"
+        EmailMultiAlternatives(
+            subject=" ".join(subject.split()),
+            body=render_to_string("booking/email/reschedule_request.txt", context),
+            to=[booking.invitee_email],
+            reply_to=[booking.host.email],
+        ).send()
+    return True
+
+
+def _send_one(booking, *, kind, who, to, zone, other, links, ics, locale, by_host=False) -> None:
     tz = ZoneInfo(zone)
     start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
     when = f"{day_text(start, locale)}, {time_text(start, locale)} ({zone})"
@@ -92,6 +131,7 @@ def _send_one(booking, *, kind, who, to, zone, other, links, ics, locale) -> Non
         "zone": zone,
         "links": links,
         "previous_start": booking.rescheduled_from_start,
+        "by_host": by_host,
     }
     message = EmailMultiAlternatives(
         # One line: a line break from a name or title saved earlier would make

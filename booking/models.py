@@ -77,13 +77,41 @@ slug_format = RegexValidator(
 )
 
 
+# The offsets a page may choose for invitee reminders (minutes before the start).
+REMINDER_OFFSETS = (
+    (15, _("15 minutes before")),
+    (60, _("1 hour before")),
+    (120, _("2 hours before")),
+    (24 * 60, _("1 day before")),
+    (2 * 24 * 60, _("2 days before")),
+)
+
+
+def default_reminder_offsets() -> list[int]:
+    """1 day and 1 hour before, the default of a new page."""
+    return [24 * 60, 60]
+
+
+def validate_reminder_offsets(value) -> None:
+    allowed = {minutes for minutes, _label in REMINDER_OFFSETS}
+    if not isinstance(value, list) or any(item not in allowed for item in value):
+        raise ValidationError(_("Choose reminders from the list."))
+
+
 class LocationKind(models.TextChoices):
     IN_PERSON = "in_person", "In person"
     PHONE = "phone", "Phone call"
     TEAMS = "teams", "Microsoft Teams online meeting"
 
 
+class TeamKind(models.TextChoices):
+    ROUND_ROBIN = "round_robin", "Round-robin: whichever member is free"
+    COLLECTIVE = "collective", "Collective: every member together"
+
+
 class BookingPage(models.Model):
+    # A personal page's owner; for a team page, the admin who made it (its members are
+    # ``TeamMember`` rows and the bookings go to them, never to this user as such).
     host = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="booking_pages"
     )
@@ -148,6 +176,22 @@ class BookingPage(models.Model):
     # slots (the sync stores them either way; booking.selectors.busy_intervals_for decides).
     # Set in the page form, under Limits.
     block_tentative = models.BooleanField(default=True)
+    # The organization the page belongs to (its host's). Empty team_kind: a personal page.
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="booking_pages",
+    )
+    team_kind = models.CharField(
+        "team page kind", max_length=16, choices=TeamKind.choices, blank=True, default=""
+    )
+    # Minutes before the start at which invitees get an email reminder (any of
+    # REMINDER_OFFSETS; empty: none). Planned per booking by ``booking.reminders``.
+    reminder_offsets = models.JSONField(
+        default=default_reminder_offsets, blank=True, validators=[validate_reminder_offsets]
+    )
     # Sites that may embed this page (its confirmation, reschedule and cancel pages too),
     # one origin a line ("https://www.example.com"); blank: any site (ops/csp.py).
     embed_origins = models.TextField(_("sites allowed to embed this page"), blank=True)
@@ -171,6 +215,29 @@ class BookingPage(models.Model):
             return "Microsoft Teams meeting (the link is in the calendar invitation)"
         label = LocationKind(self.location_kind).label
         return f"{label}: {self.location_details}" if self.location_details else label
+
+
+class TeamMember(models.Model):
+    """A member of a team page. Round-robin assigns the highest ``priority`` first, then
+    the member with the fewest team bookings in the last 30 days divided by ``weight``."""
+
+    page = models.ForeignKey(BookingPage, on_delete=models.CASCADE, related_name="team_members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_seats"
+    )
+    priority = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    weight = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+
+    class Meta:
+        ordering = ["-priority", "user_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["page", "user"], name="one_seat_per_team_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on page {self.page_id}"
 
 
 class WeeklyHours(models.Model):
@@ -299,6 +366,8 @@ class Booking(models.Model):
     # iCalendar SEQUENCE: bumped on every reschedule and on cancellation.
     sequence = models.PositiveIntegerField(default=0)
     rescheduled_from_start = models.DateTimeField(null=True, blank=True)
+    # Set by the host on a meeting that has started (Setup → Meetings → Mark no-show).
+    no_show_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -322,6 +391,27 @@ class Booking(models.Model):
         return f"booking:{self.uuid}"
 
 
+class BookingCohost(models.Model):
+    """A member who attends a collective booking besides its ``host`` (the organizer).
+
+    Their time is taken as surely as the host's: every slot query and re-check counts
+    the booking against them too (``booking.selectors.host_bookings_between``).
+    """
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="cohosts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cohosted_bookings"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "user"], name="one_cohost_row_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} also hosts booking {self.booking_id}"
+
+
 class EmailState(models.TextChoices):
     PENDING = "pending", "Waiting to be sent"
     SENT = "sent", "Sent"
@@ -341,6 +431,8 @@ class BookingEmail(OutboxItem):
     actor = models.CharField(max_length=16)  # booking.events.Actor
     # The booking's ``sequence`` when the event happened.
     booking_version = models.PositiveIntegerField(default=0)
+    # The host's note of an "ask to reschedule" email (kind ``reschedule_request``).
+    note = models.CharField(max_length=1000, blank=True, default="")
     invitee_sent_at = models.DateTimeField(null=True, blank=True)
     host_sent_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=EmailState.choices, default=EmailState.PENDING)
@@ -350,3 +442,65 @@ class BookingEmail(OutboxItem):
 
     def __str__(self) -> str:
         return f"{self.kind} emails of booking {self.booking_id} ({self.state})"
+
+
+class BookingChange(models.Model):
+    """One line of a booking's history: made, moved, cancelled, marked no-show; by whom, when.
+
+    Written by ``booking.history`` from the booking event, in the booking's own transaction.
+    """
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=16)  # a booking.events.BookingEventKind, or "no_show"
+    actor = models.CharField(max_length=16)  # booking.events.Actor
+    version = models.PositiveIntegerField(default=0)
+    start = models.DateTimeField()  # the booking's start after the change
+    previous_start = models.DateTimeField(null=True, blank=True)  # for a move
+    reason = models.CharField(max_length=500, blank=True)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of booking {self.booking_id} by {self.actor}"
+
+
+class ReminderState(models.TextChoices):
+    PENDING = "pending", _("Planned")
+    SENT = "sent", _("Sent")
+    SKIPPED = "skipped", _("Not sent")
+    FAILED = "failed", _("Failed")
+
+
+class InviteeReminder(OutboxItem):
+    """One email reminder to an invitee: one row per booking, booking version and offset.
+
+    Planned (``booking.reminders``) in the transaction that confirms or moves the
+    booking; due at ``due_at`` (also its ``next_attempt_at`` until a retry moves that).
+    The unique constraint is what makes it exactly one email: a worker claims the row
+    (a conditional UPDATE, ``outbox.claims``) before sending and settles it after.
+    """
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="reminders")
+    booking_version = models.PositiveIntegerField()
+    offset_minutes = models.PositiveIntegerField()
+    due_at = models.DateTimeField()
+    state = models.CharField(
+        max_length=16, choices=ReminderState.choices, default=ReminderState.PENDING
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Why it was not sent (cancelled, moved, booked too late, the meeting had started).
+    skip_reason = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking", "booking_version", "offset_minutes"],
+                name="one_reminder_per_booking_version_offset",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"reminder {self.offset_minutes} min before booking {self.booking_id} ({self.state})"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.signals import request_finished
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
@@ -44,6 +45,15 @@ def requested_language(request: HttpRequest) -> str | None:
         # (ops.middleware), in the browser's language.
         return None
     return None
+
+
+def _forget_the_language(**_kwargs) -> None:
+    """After each request, back to the default: code that runs later on this thread (a task
+    run in-process, a test) must not speak the last visitor's language."""
+    translation.deactivate()
+
+
+request_finished.connect(_forget_the_language, dispatch_uid="ops.language.forget")
 
 
 class LanguageChoiceMiddleware:

@@ -3,10 +3,12 @@ from __future__ import annotations
 import logging
 import sys
 
+from django.conf import settings
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -17,6 +19,7 @@ from ops.error_answers import (
     is_database_unavailable,
     json_error,
 )
+from ops.metrics_scrape import metrics_scrape
 
 log = logging.getLogger(__name__)
 
@@ -49,3 +52,25 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if is_api(request):
         return json_error(500, STATUS_MESSAGES[500])
     return HttpResponseServerError(render_to_string("500.html"))
+
+
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+
+
+@never_cache
+@require_safe
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format. With ``METRICS_TOKEN`` set: only for
+    ``Authorization: Bearer <token>`` (401 otherwise). Unset: 404, except for local runs
+    (``DEBUG``) asked from this machine (loopback)."""
+    token = settings.METRICS_TOKEN
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not constant_time_compare(given.strip(), token):
+            response = HttpResponse("A valid metrics token is needed.\n", status=401)
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+    elif not (settings.DEBUG and request.META.get("REMOTE_ADDR") in LOOPBACK):
+        raise Http404
+    body, content_type = metrics_scrape()
+    return HttpResponse(body, content_type=content_type)

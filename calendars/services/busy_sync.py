@@ -34,7 +34,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from calendars import crypto
@@ -52,6 +52,11 @@ from calendars.providers import CalendarProvider, ProviderError, get_provider
 from calendars.providers.base import BusyChanges, BusyEvent, DeltaExpired
 from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
+from calendars.services.subscriptions import (
+    live_connection_ids,
+    subscription_ensure,
+    unneeded_connection_ids,
+)
 from calendars.services.tokens import with_provider
 from calendars.signals import busy_time_changed, send_after_commit
 
@@ -65,6 +70,7 @@ class SyncOutcome:
     status: str  # synced, partial, skipped, busy, waiting
     calendars: int = 0
     retry_in: float | None = None
+    held_elsewhere: bool = False  # skipped: another worker is syncing the connection
 
 
 def connections_to_sync() -> QuerySet[CalendarConnection]:
@@ -77,6 +83,31 @@ def connections_to_sync() -> QuerySet[CalendarConnection]:
         )
         .distinct()
     )
+
+
+def connections_due(*, now: datetime | None = None) -> list[int]:
+    """Connections beat should sync now, by id.
+
+    Every connection with busy calendars, except those whose change notifications are
+    live and whose busy calendars were all read within ``CALENDAR_SYNC_INTERVAL_LIVE``
+    (the safety net); also connections whose subscription no page needs any more (the
+    sync deletes it).
+    """
+    now = now or timezone.now()
+    busy = Q(calendars__is_active=True, calendars__busy_horizon_days__gt=0)
+    rows = connections_to_sync().annotate(
+        stalest=Min("calendars__last_synced_at", filter=busy),
+        never=Count("calendars", filter=busy & Q(calendars__last_synced_at=None)),
+    )
+    live = live_connection_ids(now=now)
+    cutoff = now - timedelta(seconds=settings.CALENDAR_SYNC_INTERVAL_LIVE)
+    due = []
+    busy_ids = set()
+    for pk, stalest, never in rows.values_list("pk", "stalest", "never"):
+        busy_ids.add(pk)
+        if pk not in live or never or stalest is None or stalest <= cutoff:
+            due.append(pk)
+    return sorted(due + unneeded_connection_ids(busy_ids=busy_ids))
 
 
 def calendars_to_sync(*, connection: CalendarConnection) -> QuerySet[Calendar]:
@@ -103,8 +134,17 @@ def connection_sync(
         with connection_call_slot(connection=connection):
             until = _claim(connection_id=connection.pk, now=now or timezone.now())
             if until is None:
-                return SyncOutcome("skipped")
+                return SyncOutcome("skipped", held_elsewhere=True)
             try:
+                # Before reading: a change from now on is notified, one before it is read.
+                needed = calendars_to_sync(connection=connection).exists()
+                what = subscription_ensure(connection=connection, needed=needed)
+                if what not in ("live", "unsupported", "not needed", "unavailable", "waiting"):
+                    logger.info(
+                        "sync_connection connection=%s: change notifications %s",
+                        connection.pk,
+                        what,
+                    )
                 return _sync_calendars(connection=connection, attempt=attempt)
             finally:
                 lease_give_back(

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("booking", "0002_booking_emails"),
+        ("booking", "0004_meetings_and_reminders"),
     ]
 
     operations = [
