@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -22,7 +23,7 @@ from booking.events import Actor
 from booking.ics import booking_ics
 from booking.models import Booking, BookingPage, is_wellformed_slug
 from booking.public_forms import CancelForm, RescheduleForm
-from booking.selectors import public_page_for
+from booking.selectors import booking_host_names, public_page_for
 from booking.services.bookings import BookingError, SlotTaken, booking_cancel, booking_reschedule
 from booking.services.calendar_events import booking_details_text
 from booking.tokens import booking_from_token, booking_paths, booking_token
@@ -81,7 +82,15 @@ def _details(booking: Booking) -> dict:
         "zone": booking.invitee_time_zone,
         "links": booking_paths(booking),
         "changeable": booking.is_confirmed and booking.start > timezone.now(),
+        "hosts_text": _and_list(booking_host_names(booking=booking)),
     }
+
+
+def _and_list(names: list[str]) -> str:
+    """ "Ann", "Ann and Bob", "Ann, Bob and Cy"."""
+    if len(names) < 2:
+        return "".join(names)
+    return _("%(names)s and %(last)s") % {"names": ", ".join(names[:-1]), "last": names[-1]}
 
 
 @never_cache

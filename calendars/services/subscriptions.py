@@ -265,6 +265,23 @@ def subscription_ensure(
         return f"failed ({error.status or ''} {error.code})".replace("( ", "(")
 
 
+def subscription_check(*, connection: CalendarConnection) -> str:
+    """Busy time changed without a notification while they were live: renew now.
+
+    A subscription the provider dropped quietly (it expired or was removed without a
+    lifecycle notification reaching us) answers 404, and a new one is made; a live one
+    just moves its expiry. One call, only when the safety net caught a change.
+    """
+    ChangeSubscription.objects.filter(pk=connection.pk).update(renew_at=timezone.now())
+    what = subscription_ensure(connection=connection, needed=True)
+    logger.info(
+        "sync_connection connection=%s: changes came without a notification; subscription %s",
+        connection.pk,
+        what,
+    )
+    return what
+
+
 def _lifetimes(provider: CalendarProvider) -> list[int]:
     asked = settings.CALENDAR_NOTIFICATIONS_LIFETIME_MINUTES
     return [asked, *(m for m in provider.notification_lifetimes_minutes if m < asked)]
