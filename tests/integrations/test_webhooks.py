@@ -332,3 +332,15 @@ def test_retry_after_is_read_as_seconds_or_a_date(header, expected):
     from integrations.outbound import retry_after_seconds
 
     assert retry_after_seconds(header) == expected
+
+
+def test_secrets_and_api_tokens_are_redacted_from_logs():
+    from integrations.tokens import TOKEN_PREFIX
+    from ops.logging import redact
+
+    secret = signing.secret_generate()
+    token = TOKEN_PREFIX + "abcdefghijklmnop_qrstu-vwxyz"
+    text = redact(f"endpoint secret {secret} and token {token} leaked")
+    assert secret not in text
+    assert token not in text
+    assert text.count("[redacted]") == 2
