@@ -344,3 +344,23 @@ def test_secrets_and_api_tokens_are_redacted_from_logs():
     assert secret not in text
     assert token not in text
     assert text.count("[redacted]") == 2
+
+
+def test_a_booking_rolled_back_leaves_no_delivery(page, endpoint):
+    from django.db import transaction
+
+    class Undo(Exception):
+        pass
+
+    seen = []
+
+    def book_then_fail() -> None:
+        with transaction.atomic():
+            book(page)
+            seen.append(WebhookDelivery.objects.count())  # written with the booking…
+            raise Undo
+
+    with pytest.raises(Undo):
+        book_then_fail()
+    assert seen == [1]
+    assert not WebhookDelivery.objects.exists()  # …and gone with it
