@@ -70,6 +70,14 @@ def organization_endpoints_of(*, organization_id: int) -> Q:
     return Q(organization_id=organization_id, owner_id__in=current_admins)
 
 
+def tokens_managed_by(*, user) -> Q:
+    """A filter on the API tokens ``user`` may see and revoke: their own, and as an admin
+    those of their organization's current members."""
+    organization_id = _admin_organization_id(user)
+    mine = Q(owner_id=user.pk)
+    return mine if organization_id is None else mine | Q(owner_id__in=_member_ids(organization_id))
+
+
 def endpoint_owners_for(*, host_ids: list[int]) -> Q:
     """A filter on the endpoints that receive events about ``host_ids``' things: their
     personal endpoints, and the endpoints of their organizations made by a current admin."""

@@ -174,6 +174,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "tokens": selectors.tokens_for(user=request.user),
+        "members_tokens": selectors.members_tokens_for(user=request.user),
         "new_token": value,
         "section": "profile",
     }
@@ -183,7 +184,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
-    token = get_object_or_404(selectors.tokens_for(user=request.user), pk=pk)
+    token = get_object_or_404(selectors.tokens_managed_by(user=request.user), pk=pk)
     token_revoke(token=token)
     messages.success(request, _("The token was revoked; requests with it are refused now."))
     return redirect("integrations:tokens")

@@ -174,3 +174,23 @@ def test_team_events_are_offered_only_for_the_whole_organization(client, contoso
     )
     assert "Team events go only to endpoints for everyone" in response.content.decode()
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_an_admin_sees_and_may_revoke_members_tokens_a_member_not_the_admins(
+    client, contoso, host, teammate
+):
+    from integrations.models import ApiToken
+
+    bobs, _ = token_create(owner=teammate, name="Bob's script")
+    alices, _ = token_create(owner=host, name="Alice's CRM")
+    client.force_login(teammate)
+    assert "Alice's CRM" not in client.get("/setup/profile/api-tokens/").content.decode()
+    assert client.post(f"/setup/profile/api-tokens/{alices.pk}/revoke/").status_code == 404
+
+    client.force_login(host)
+    page = client.get("/setup/profile/api-tokens/").content.decode()
+    assert "Bob&#x27;s script" in page
+    assert "bob@example.com" in page
+    client.post(f"/setup/profile/api-tokens/{bobs.pk}/revoke/")
+    assert ApiToken.objects.get(pk=bobs.pk).revoked_at is not None
+    assert ApiToken.objects.get(pk=alices.pk).revoked_at is None
