@@ -364,3 +364,35 @@ def test_a_booking_rolled_back_leaves_no_delivery(page, endpoint):
         book_then_fail()
     assert seen == [1]
     assert not WebhookDelivery.objects.exists()  # …and gone with it
+
+
+def test_an_unreadable_secret_fails_the_delivery_and_a_rotation_heals_it(
+    page, endpoint, receiver, settings
+):
+    from cryptography.fernet import Fernet
+
+    book(page)
+    first = WebhookDelivery.objects.get()
+    keys = settings.TOKEN_ENCRYPTION_KEYS
+    settings.TOKEN_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the old key is gone
+    assert delivery_deliver(delivery_id=first.pk).status == Status.FAILED
+    first.refresh_from_db()
+    assert "rotate it" in first.last_error
+    new = endpoint_rotate_secret(endpoint=WebhookEndpoint.objects.get())
+    receiver.secrets[:] = [new]
+    assert delivery_resend(delivery=first)
+    assert delivery_deliver(delivery_id=first.pk).status == Status.SYNCED
+    settings.TOKEN_ENCRYPTION_KEYS = keys
+
+
+def test_the_owner_is_emailed_in_their_language(page, endpoint, receiver, host):
+    host.language = "de"
+    host.save()
+    receiver.script = [503]
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        failing_since=timezone.now() - timedelta(days=6)
+    )
+    book(page)
+    delivery_deliver(delivery_id=WebhookDelivery.objects.get().pk)
+    [email] = mail.outbox
+    assert email.subject != "Your webhook endpoint was turned off"
