@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from booking.locales import request_locale
 from booking.models import Booking, BookingPage, TeamKind, is_wellformed_slug
 from booking.public_forms import BookingRequestForm, SlotsQueryForm, horizon_clamp
 from booking.selectors import booking_host_names, day_window, page_slots, public_page_for
@@ -147,7 +148,11 @@ def bookings(request: HttpRequest, page: BookingPage) -> JsonResponse:
         return json_error(400, "Check the highlighted fields.", _errors(form))
     data = form.cleaned_data
     invitee = Invitee(
-        name=data["name"], email=data["email"], time_zone=data["timezone"], answers=data["answers"]
+        name=data["name"],
+        email=data["email"],
+        time_zone=data["timezone"],
+        answers=data["answers"],
+        locale=data["locale"] or request_locale(request),
     )
     try:
         booking = booking_create(page=page, start=data["start"], invitee=invitee)

@@ -9,6 +9,8 @@ class BookingConfig(AppConfig):
         from booking import (
             email_outbox,
             handlers,
+            history,
+            reminders,
             tasks,  # noqa: F401  (registers the Celery tasks in this process)
         )
         from booking.events import booking_event_recorded
@@ -21,6 +23,14 @@ class BookingConfig(AppConfig):
             email_outbox.on_booking_event, dispatch_uid="booking.emails.on_booking_event"
         )
         sweeper_register("booking emails", email_outbox.booking_emails_sweep)
+        # Setup → Meetings' history of each booking, and invitee reminders (planned,
+        # re-planned or stopped), both written in the booking's transaction.
+        booking_event_recorded.connect(
+            history.on_booking_event, dispatch_uid="booking.history.on_booking_event"
+        )
+        booking_event_recorded.connect(
+            reminders.on_booking_event, dispatch_uid="booking.reminders.on_booking_event"
+        )
 
         signals.calendars_changed.connect(
             handlers.on_calendars_changed, dispatch_uid="booking.calendars_changed"

@@ -40,6 +40,7 @@ from booking.selectors import (
 from booking.services.calendar_events import booking_mirror
 from booking.services.locking import host_lock
 from calendars.services.mirroring import event_unmirror
+from ops.metrics import booking_count
 
 ROUND_ROBIN_PERIOD = timedelta(days=30)
 
@@ -83,6 +84,8 @@ class Invitee:
     time_zone: str
     # [{"question": label, "answer": text}, …] in the page's question order.
     answers: Sequence[Mapping[str, str]] = field(default_factory=tuple)
+    # How times, dates and the emails read to them (booking.locales).
+    locale: str = "en-US"
 
 
 def booking_create(
@@ -122,10 +125,12 @@ def booking_create(
             invitee_name=invitee.name,
             invitee_email=invitee.email,
             invitee_time_zone=invitee.time_zone,
+            invitee_locale=invitee.locale,
             answers=[dict(answer) for answer in invitee.answers],
         )
         booking_mirror(booking=booking)
         booking_event_emit(booking=booking, kind=BookingEventKind.CONFIRMED, actor=actor, now=now)
+        transaction.on_commit(booking_count)
     return booking
 
 
