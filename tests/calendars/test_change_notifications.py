@@ -280,6 +280,27 @@ def test_disconnecting_deletes_the_subscription_and_pages_without_busy_time_drop
     assert ChangeSubscription.objects.get(pk=adele.pk).remote_id == ""
 
 
+def test_reconnecting_reads_in_full_and_subscribes_again(client, subscribed, o365, adele):
+    from tests.support.office365 import connect_host
+
+    client.post(f"/setup/integration/calendar/{adele.pk}/disconnect/")
+    state = CalendarSyncState.objects.get(calendar__connection=adele, calendar__name="Calendar")
+    assert state.delta_link
+
+    connect_host(client, o365)
+
+    assert not CalendarSyncState.objects.exclude(delta_link="").exists()
+    assert connection_sync(connection_id=adele.pk).status == "synced"
+    state.refresh_from_db()
+    assert state.delta_link
+    assert state.full_synced_at > subscribed.updated_at  # read in full again
+    # (The old one's deletion was queued on disconnect; no worker runs here.)
+    now = ChangeSubscription.objects.get(pk=adele.pk).remote_id
+    assert now
+    assert now != subscribed.remote_id
+    assert now in {remote.id for remote in ours(o365)}
+
+
 def test_a_page_that_stops_reading_busy_time_lets_the_subscription_go(subscribed, o365, intro):
     from booking.services.pages import page_set_active
 
