@@ -394,7 +394,12 @@ def _record_failure(
     now: datetime,
 ) -> None:
     words = error_in_plain_words(error, provider=provider)
-    if error.status == 400 and not isinstance(error, LifetimeRefused):
+    if error.status == 403 and "maximum number of subscriptions" in error.message.lower():
+        words = _(
+            "the mailbox already has the most change-notification subscriptions %(vendor)s "
+            "allows (1,000, for all apps together)"
+        ) % {"vendor": provider.vendor}
+    elif error.status == 400 and not isinstance(error, LifetimeRefused):
         # Graph's 400 on a create is mostly its validation request failing.
         words = _("%(vendor)s could not validate our notification address (%(url)s): %(words)s") % {
             "vendor": provider.vendor,

@@ -376,3 +376,15 @@ def test_a_failed_validation_is_shown_in_setup_and_tried_again_later(
     page = client.get("/setup/integration/calendar/").content.decode()
     assert "Live updates are not working: Microsoft could not validate our notification" in page
     assert adele.pk in connections_due()
+
+
+def test_a_mailbox_with_a_thousand_subscriptions_says_so_and_keeps_polling(
+    client, site, adele, intro, o365
+):
+    o365.control.subscriptions_fill(ADELE, 1000)
+
+    assert connection_sync(connection_id=adele.pk).status == "synced"
+
+    page = client.get("/setup/integration/calendar/").content.decode()
+    assert "already has the most change-notification subscriptions Microsoft allows" in page
+    assert adele.pk in connections_due()
