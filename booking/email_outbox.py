@@ -41,7 +41,7 @@ EMAIL_TASK = "booking.tasks.deliver_booking_emails"
 EMAIL_LEASE = 120
 SENT_FIELD = {"invitee": "invitee_sent_at", "host": "host_sent_at"}
 # A host's ask to pick another time (Setup → Meetings): one email, to the invitee.
-RESCHEDULE_REQUEST = "reschedule_request"
+RESCHEDULE_REQUEST = "ask_reschedule"
 # The host's switch (Setup → Profile) for each kind of booking event's email.
 HOST_PREFERENCE = {
     "confirmed": "notify_booked",

@@ -36,6 +36,7 @@ from booking.meeting_selectors import (
     meetings_filtered,
     meetings_tab_counts,
     pages_visible_to,
+    pushes_of,
 )
 from booking.models import Booking
 from booking.services.bookings import BookingNotChangeable
@@ -104,7 +105,9 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     zone_name = request.user.time_zone
     bookings = meetings_filtered(user=request.user, filters=filters, time_zone=zone_name)
-    paginator = Paginator(bookings.select_related("page"), PER_PAGE)
+    paginator = Paginator(
+        bookings.select_related("page").defer("answers", "page__description"), PER_PAGE
+    )
     result_page = paginator.get_page(request.GET.get("page"))
     standings = calendar_standings(bookings=result_page.object_list)
     zone = ZoneInfo(zone_name)
@@ -191,7 +194,7 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "invitee_start": booking.start.astimezone(ZoneInfo(booking.invitee_time_zone)),
         "invitee_end": booking.end.astimezone(ZoneInfo(booking.invitee_time_zone)),
         "changes": list(booking.changes.all()),
-        "pushes": standing.rows,
+        "pushes": pushes_of(booking=booking),
         "reminders": list(booking.reminders.order_by("booking_version", "-offset_minutes")),
         "can_cancel": changeable,
         "can_ask_reschedule": changeable,

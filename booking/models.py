@@ -7,6 +7,7 @@ the page's own time zone (``BookingPage.time_zone``).
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 
 from django.conf import settings
@@ -192,6 +193,9 @@ class BookingPage(models.Model):
     reminder_offsets = models.JSONField(
         default=default_reminder_offsets, blank=True, validators=[validate_reminder_offsets]
     )
+    # Sites that may embed this page (its confirmation, reschedule and cancel pages too),
+    # one origin a line ("https://www.example.com"); blank: any site (ops/csp.py).
+    embed_origins = models.TextField(_("sites allowed to embed this page"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -200,6 +204,10 @@ class BookingPage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} (/{self.slug})"
+
+    def frame_ancestors(self) -> list[str]:
+        """The CSP ``frame-ancestors`` sources of this page: its origins, or any site."""
+        return self.embed_origins.split() or ["*"]
 
     @property
     def location_text(self) -> str:
@@ -325,6 +333,17 @@ class PageCalendar(models.Model):
         return f"{self.page_id} uses {self.calendar_id}"
 
 
+def search_fold(text: str) -> str:
+    """``text`` lowercased and without accents, as Setup → Meetings searches it
+    ("José Müller" → "jose muller")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def booking_search_text(name: str, email: str) -> str:
+    return search_fold(f"{name} {email}")[:420]
+
+
 class BookingStatus(models.TextChoices):
     CONFIRMED = "confirmed", "Confirmed"
     CANCELLED = "cancelled", "Cancelled"
@@ -346,6 +365,9 @@ class Booking(models.Model):
     invitee_name = models.CharField(max_length=150)
     invitee_email = models.EmailField(max_length=254)
     invitee_time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    # The invitee's locale ("en-US", "en-GB", "de-DE"): the clock, the date style and the
+    # language of every page and email about this booking (booking.locales).
+    invitee_locale = models.CharField(max_length=16, default="en-US")
     # [{"question": label, "answer": text}, …] in the page's question order.
     answers = models.JSONField(default=list, blank=True)
     status = models.CharField(
@@ -358,6 +380,8 @@ class Booking(models.Model):
     rescheduled_from_start = models.DateTimeField(null=True, blank=True)
     # Set by the host on a meeting that has started (Setup → Meetings → Mark no-show).
     no_show_at = models.DateTimeField(null=True, blank=True)
+    # The invitee's name and email folded for search (``search_fold``), set on save.
+    search_text = models.CharField(max_length=420, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -370,6 +394,12 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} with {self.invitee_name} at {self.start:%Y-%m-%d %H:%M} UTC"
+
+    def save(self, *args, **kwargs) -> None:
+        self.search_text = booking_search_text(self.invitee_name, self.invitee_email)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        super().save(*args, **kwargs)
 
     @property
     def is_confirmed(self) -> bool:
@@ -421,7 +451,7 @@ class BookingEmail(OutboxItem):
     actor = models.CharField(max_length=16)  # booking.events.Actor
     # The booking's ``sequence`` when the event happened.
     booking_version = models.PositiveIntegerField(default=0)
-    # The host's note of an "ask to reschedule" email (kind ``reschedule_request``).
+    # The host's note of an "ask to reschedule" email (kind ``ask_reschedule``).
     note = models.CharField(max_length=1000, blank=True, default="")
     invitee_sent_at = models.DateTimeField(null=True, blank=True)
     host_sent_at = models.DateTimeField(null=True, blank=True)
@@ -494,3 +524,11 @@ class InviteeReminder(OutboxItem):
 
     def __str__(self) -> str:
         return f"reminder {self.offset_minutes} min before booking {self.booking_id} ({self.state})"
+
+    @property
+    def offset_label(self) -> str:
+        """ "1 day before", as the page form names the offset."""
+        labels = dict(REMINDER_OFFSETS)
+        if self.offset_minutes in labels:
+            return str(labels[self.offset_minutes])
+        return _("%(minutes)s minutes before") % {"minutes": self.offset_minutes}

@@ -394,6 +394,16 @@ def team_page_slots(
     return [slot for slot in found if start <= slot.start < end]
 
 
+def booking_host_names(*, booking: Booking) -> list[str]:
+    """Who the invitee meets: the host (a round-robin page's assigned member), then the
+    other members of a collective booking in a fixed order."""
+    cohosts = BookingCohost.objects.filter(booking=booking).select_related("user")
+    return [
+        booking.host.get_full_name(),
+        *(row.user.get_full_name() for row in cohosts.order_by("user_id")),
+    ]
+
+
 def team_bookings_count(
     *, page: BookingPage, user_ids: list[int], since: datetime
 ) -> dict[int, int]:

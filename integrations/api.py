@@ -1,7 +1,8 @@
 """The read API at ``/api/v1/`` (see README, "Read API"), for personal access tokens.
 
 Every request carries ``Authorization: Bearer <token>``; it sees only what the
-token's owner may read (``integrations.scope``). Errors answer the public API's
+token's owner may read now (``integrations.scope``: an admin's token reads the
+organization's). Errors answer the public API's
 ``{"message": …, "errors": {…}}``. Requests are counted per token
 (``API_RATE_LIMIT`` a minute). Lists are cursor-paginated: ``next_cursor`` is an
 opaque string to pass back as ``cursor``, null on the last page.
@@ -27,7 +28,7 @@ from django.views.decorators.cache import never_cache
 
 from booking.models import Booking, BookingPage, BookingStatus
 from integrations.openapi import openapi_document
-from integrations.scope import hosts_visible_to
+from integrations.scope import bookings_visible_to, pages_visible_to
 from integrations.serializers import booking_data, page_data
 from integrations.tokens import token_authenticate
 from ops.error_answers import json_error
@@ -156,7 +157,7 @@ def _limit(value: str) -> int:
 
 
 def _bookings_filtered(*, user, query: dict) -> QuerySet[Booking]:
-    found = Booking.objects.filter(hosts_visible_to(user=user)).select_related("page", "host")
+    found = Booking.objects.filter(bookings_visible_to(user=user)).select_related("page", "host")
     if query["status"]:
         found = found.filter(status=query["status"])
     if query["page"]:
@@ -209,7 +210,7 @@ def booking_detail(request: HttpRequest, user, booking_id: str) -> JsonResponse:
     except ValueError:
         key = None
     booking = (
-        Booking.objects.filter(hosts_visible_to(user=user), uuid=key)
+        Booking.objects.filter(bookings_visible_to(user=user), uuid=key)
         .select_related("page", "host")
         .first()
         if key
@@ -222,7 +223,7 @@ def booking_detail(request: HttpRequest, user, booking_id: str) -> JsonResponse:
 
 @token_required
 def booking_pages(request: HttpRequest, user) -> JsonResponse:
-    pages = BookingPage.objects.filter(hosts_visible_to(user=user)).order_by("title", "pk")
+    pages = BookingPage.objects.filter(pages_visible_to(user=user)).order_by("title", "pk")
     return JsonResponse({"data": [page_data(page) for page in pages], "next_cursor": None})
 
 

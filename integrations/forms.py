@@ -9,6 +9,9 @@ from accounts.validators import validate_one_line
 from integrations.models import EventType
 from integrations.outbound import UnsafeTarget, target_check
 
+SCOPE_PERSONAL = "personal"
+SCOPE_ORGANIZATION = "organization"
+
 
 class EndpointForm(forms.Form):
     url = forms.URLField(
@@ -26,6 +29,24 @@ class EndpointForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": _("Choose at least one event.")},
     )
+
+    def __init__(self, *args, organization=None, **kwargs):
+        """``organization``: an admin's, who may choose the organization-wide scope."""
+        super().__init__(*args, **kwargs)
+        if organization is not None:
+            self.fields["scope"] = forms.ChoiceField(
+                label=_("Whose events"),
+                choices=[
+                    (SCOPE_PERSONAL, _("Mine: my bookings and my calendar")),
+                    (
+                        SCOPE_ORGANIZATION,
+                        _("Everyone in %(name)s (as long as I am an admin there)")
+                        % {"name": organization.name},
+                    ),
+                ],
+                initial=SCOPE_PERSONAL,
+                widget=forms.RadioSelect,
+            )
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]

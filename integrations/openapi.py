@@ -122,6 +122,15 @@ SCHEMAS = {
                 "required": ["name", "email"],
                 "properties": {"name": {"type": "string"}, "email": {"type": "string"}},
             },
+            "cohosts": {
+                "type": "array",
+                "description": "On a collective page, the other members who attend.",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "email"],
+                    "properties": {"name": {"type": "string"}, "email": {"type": "string"}},
+                },
+            },
             "cancel_url": {"type": "string", "format": "uri"},
             "reschedule_url": {"type": "string", "format": "uri"},
             "rescheduled_from": {**NULLABLE_STRING, "format": "date-time"},

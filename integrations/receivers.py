@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from booking.events import BookingEvent, BookingEventKind
-from booking.models import Booking
+from booking.models import Booking, BookingCohost
 from calendars.models import CalendarConnection
 from integrations.models import EventType
 from integrations.scope import endpoint_owners_for
@@ -33,12 +33,18 @@ def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
         return {**booking_data(booking), "changed_by": str(event.actor)}
 
     deliveries_add(
-        owners=endpoint_owners_for(host_id=event.host_id),
+        owners=endpoint_owners_for(host_ids=_people_of(event)),
         event_type=BOOKING_EVENT_TYPES[event.kind],
         data=data,
         occurred_at=event.occurred_at,
         order_key=f"booking:{event.booking_uuid}",
     )
+
+
+def _people_of(event: BookingEvent) -> list[int]:
+    """The booking's host and, on a collective page, the members who attend it too."""
+    cohosts = BookingCohost.objects.filter(booking_id=event.booking_id)
+    return [event.host_id, *cohosts.values_list("user_id", flat=True)]
 
 
 def on_connection_disconnected(
@@ -79,7 +85,7 @@ def _connection_event(
 
     with transaction.atomic():
         deliveries_add(
-            owners=endpoint_owners_for(host_id=host_id),
+            owners=endpoint_owners_for(host_ids=[host_id]),
             event_type=event_type,
             data=data,
             occurred_at=timezone.now(),

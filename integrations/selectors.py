@@ -5,13 +5,16 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from integrations.models import ApiToken, WebhookDelivery, WebhookEndpoint
+from integrations.scope import endpoints_managed_by
 
 DELIVERIES_SHOWN = 50
 
 
 def endpoints_for(*, user) -> QuerySet[WebhookEndpoint]:
-    """The endpoints ``user`` manages (their own; an admin's organization's, later)."""
-    return WebhookEndpoint.objects.filter(owner=user)
+    """The endpoints ``user`` manages: their own, and an admin's organization's."""
+    return WebhookEndpoint.objects.filter(endpoints_managed_by(user=user)).select_related(
+        "owner", "organization"
+    )
 
 
 def deliveries_for(*, endpoint: WebhookEndpoint) -> list[WebhookDelivery]:

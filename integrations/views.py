@@ -17,9 +17,10 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from integrations import selectors
-from integrations.forms import EndpointEditForm, EndpointForm, TokenForm
+from integrations.forms import SCOPE_ORGANIZATION, EndpointEditForm, EndpointForm, TokenForm
 from integrations.models import EventType, WebhookDelivery
 from integrations.outbound import UnsafeTarget
+from integrations.scope import organization_for_endpoints
 from integrations.tokens import token_create, token_revoke
 from integrations.webhooks import (
     delivery_resend,
@@ -38,14 +39,19 @@ SECTION = "webhooks"
 @sensitive_variables("secret")
 def webhooks(request: HttpRequest) -> HttpResponse:
     """The list of endpoints, and the form that adds one."""
-    form = EndpointForm(request.POST or None, initial={"events": EventType.values})
+    organization = organization_for_endpoints(user=request.user)
+    form = EndpointForm(
+        request.POST or None, initial={"events": EventType.values}, organization=organization
+    )
     if request.method == "POST" and form.is_valid():
+        wide = form.cleaned_data.get("scope") == SCOPE_ORGANIZATION
         try:
             endpoint, secret = endpoint_create(
                 owner=request.user,
                 url=form.cleaned_data["url"],
                 events=form.cleaned_data["events"],
                 description=form.cleaned_data["description"],
+                organization=organization if wide else None,
             )
         except UnsafeTarget as refused:  # DNS changed between the form and the service
             form.add_error("url", refused.message)

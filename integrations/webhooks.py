@@ -66,9 +66,11 @@ ROTATION_OVERLAP = timedelta(hours=24)
 
 
 def endpoint_create(
-    *, owner, url: str, events: list[str], description: str = ""
+    *, owner, url: str, events: list[str], description: str = "", organization=None
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its signing secret (returned once: only its ciphertext is kept).
+    With ``organization`` (the caller checked that ``owner`` is an admin there), it
+    receives the events of every member.
 
     Raises UnsafeTarget when the URL may not be used.
     """
@@ -76,6 +78,7 @@ def endpoint_create(
     secret = signing.secret_generate()
     endpoint = WebhookEndpoint.objects.create(
         owner=owner,
+        organization=organization,
         url=url.strip(),
         events=list(events),
         description=description,

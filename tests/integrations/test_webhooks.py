@@ -310,3 +310,25 @@ def test_calendar_disconnection_and_reconnection_are_delivered(
     assert [e["type"] for e in events] == ["calendar.disconnected", "calendar.reconnected"]
     assert events[0]["data"]["reason"] == "expired"
     assert events[0]["data"]["account_email"] == "alice@contoso.com"
+
+
+def test_an_absurd_retry_after_gives_up_instead_of_breaking(page, endpoint, receiver):
+    receiver.script = [(503, "9" * 30)]
+    book(page)
+    assert delivery_deliver(delivery_id=WebhookDelivery.objects.get().pk).status == Status.FAILED
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("120", 120.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+        ("soon", None),
+        ("", None),
+        ("9" * 30, 7 * 24 * 3600.0),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_a_date(header, expected):
+    from integrations.outbound import retry_after_seconds
+
+    assert retry_after_seconds(header) == expected
