@@ -238,6 +238,25 @@ def test_renewal_patches_before_expiry_and_a_vanished_subscription_is_made_again
     assert ChangeSubscription.objects.get(pk=subscribed.pk).remote_id == again.id
 
 
+def test_a_renewal_microsoft_refuses_for_now_keeps_the_subscription_and_tries_again(
+    subscribed, o365
+):
+    [remote] = ours(o365)
+    ChangeSubscription.objects.filter(pk=subscribed.pk).update(renew_at=timezone.now())
+    o365.control.faults_set(kinds=("503",), mailbox=ADELE, retry_after=60, times=1)
+
+    assert connection_sync(connection_id=subscribed.pk).status == "synced"
+
+    row = ChangeSubscription.objects.get(pk=subscribed.pk)
+    assert row.remote_id == remote.id  # still notifies until it expires
+    assert row.client_state_digest
+    assert timezone.now() + timedelta(seconds=50) < row.renew_at < row.expires_at
+    ChangeSubscription.objects.filter(pk=subscribed.pk).update(renew_at=timezone.now())
+    connection_sync(connection_id=subscribed.pk)
+    assert ChangeSubscription.objects.get(pk=subscribed.pk).renew_at > row.renew_at
+    assert [s.id for s in ours(o365)] == [remote.id]
+
+
 def test_lifecycle_events_renew_recreate_and_read_in_full(client, subscribed, o365, sent):
     [remote] = ours(o365)
 
