@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 from django.utils.translation import gettext_lazy as _
 
@@ -87,13 +88,21 @@ class ProfileForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].validators.append(validate_one_line)
+        self.fields["language"].choices = [("", _("Your browser's language")), *settings.LANGUAGES]
 
     # The per-booking emails the host gets (booking.email_outbox reads them when sending).
     NOTIFICATIONS = ("notify_booked", "notify_rescheduled", "notify_cancelled")
 
     class Meta:
         model = User
-        fields = ("name", "time_zone", "notify_booked", "notify_rescheduled", "notify_cancelled")
+        fields = (
+            "name",
+            "time_zone",
+            "language",
+            "notify_booked",
+            "notify_rescheduled",
+            "notify_cancelled",
+        )
         labels = {"name": "Your name"}
 
     def notification_fields(self):
@@ -121,3 +130,14 @@ class InvitationSignUpForm(BaseUserCreationForm):
     def __init__(self, *args, email: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.email = email
+
+
+class TwoFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=32,
+        label=_("Code"),
+        help_text=_("The 6-digit code from your authenticator app, or a recovery code."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
+    )

@@ -7,6 +7,7 @@ with the engine's own message) and saves through ``booking.services``.
 
 from __future__ import annotations
 
+import re
 from datetime import time, timedelta
 
 from django import forms
@@ -28,6 +29,15 @@ from booking.slots import Rules
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 MAX_ROWS = 100
 MAX_ID = 2**63 - 1  # the largest primary key (BigAutoField) a database holds
+
+
+# An origin the Content-Security-Policy's frame-ancestors accepts: scheme, host (or a
+# "*." wildcard subdomain), optional port; no path.
+EMBED_ORIGIN = re.compile(
+    r"^https?://(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+    r"(:[0-9]{1,5})?$"
+)
+MAX_EMBED_ORIGINS = 20
 
 
 class PageForm(forms.ModelForm):
@@ -65,13 +75,23 @@ class PageForm(forms.ModelForm):
             "location_kind",
             "location_details",
             "is_active",
+            "embed_origins",
         ]
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "embed_origins": forms.Textarea(
+                attrs={"rows": 2, "autocapitalize": "none", "spellcheck": "false"}
+            ),
+        }
         help_texts = {
             "slug": "Lowercase letters, digits and hyphens. Changing it breaks links you shared.",
             "increment_minutes": "How far apart the offered start times are.",
             "minimum_notice_minutes": "No booking starts sooner than this after now.",
             "max_per_day": "Leave empty for no limit.",
+            "embed_origins": _(
+                "One address a line, such as https://www.example.com. Leave empty to let "
+                "any site embed it. Setup and your account are never shown in frames."
+            ),
             "block_tentative": (
                 "Events marked tentative in the calendars this page reads for busy time "
                 "keep those times from being offered. Off: only busy, out-of-office and "
@@ -88,6 +108,24 @@ class PageForm(forms.ModelForm):
         self.fields["slug"].widget.attrs.update(
             {"autocapitalize": "none", "spellcheck": "false", "pattern": "[a-z0-9-]+"}
         )
+
+    def clean_embed_origins(self) -> str:
+        """Origins (scheme, host, optional port; ``*.`` for subdomains), one a line."""
+        origins = []
+        for raw in self.cleaned_data["embed_origins"].replace(",", " ").split():
+            origin = raw.strip().rstrip("/").lower()
+            if not EMBED_ORIGIN.match(origin):
+                raise forms.ValidationError(
+                    _("%(origin)s is not a site address such as https://www.example.com.")
+                    % {"origin": raw[:100]}
+                )
+            if origin not in origins:
+                origins.append(origin)
+        if len(origins) > MAX_EMBED_ORIGINS:
+            raise forms.ValidationError(
+                _("At most %(count)s sites.") % {"count": MAX_EMBED_ORIGINS}
+            )
+        return "\n".join(origins)
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"].strip().lower()

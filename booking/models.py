@@ -193,6 +193,9 @@ class BookingPage(models.Model):
     reminder_offsets = models.JSONField(
         default=default_reminder_offsets, blank=True, validators=[validate_reminder_offsets]
     )
+    # Sites that may embed this page (its confirmation, reschedule and cancel pages too),
+    # one origin a line ("https://www.example.com"); blank: any site (ops/csp.py).
+    embed_origins = models.TextField(_("sites allowed to embed this page"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -201,6 +204,10 @@ class BookingPage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} (/{self.slug})"
+
+    def frame_ancestors(self) -> list[str]:
+        """The CSP ``frame-ancestors`` sources of this page: its origins, or any site."""
+        return self.embed_origins.split() or ["*"]
 
     @property
     def location_text(self) -> str:
@@ -358,6 +365,9 @@ class Booking(models.Model):
     invitee_name = models.CharField(max_length=150)
     invitee_email = models.EmailField(max_length=254)
     invitee_time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    # The invitee's locale ("en-US", "en-GB", "de-DE"): the clock, the date style and the
+    # language of every page and email about this booking (booking.locales).
+    invitee_locale = models.CharField(max_length=16, default="en-US")
     # [{"question": label, "answer": text}, …] in the page's question order.
     answers = models.JSONField(default=list, blank=True)
     status = models.CharField(

@@ -33,10 +33,10 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from booking.clock import clock_text
 from booking.events import BookingEvent
+from booking.locales import day_text, language_of, time_text
 from booking.models import Booking, InviteeReminder, ReminderState
 from booking.tokens import booking_paths
 from calendars.models import PushedEvent
@@ -209,12 +209,17 @@ def _send_email(booking: Booking) -> None:
         "zone": booking.invitee_time_zone,
         "links": links,
         "join_url": join_url_for(booking=booking),
+        "locale": booking.invitee_locale,
     }
-    when = f"{start:%A %-d %B %Y}, {clock_text(start)} ({booking.invitee_time_zone})"
-    subject = f"Reminder: {booking.title} with {host} on {when}"
-    EmailMultiAlternatives(
-        subject=" ".join(subject.split()),
-        body=render_to_string("booking/email/reminder.txt", context),
-        to=[booking.invitee_email],
-        reply_to=[booking.host.email],
-    ).send()
+    with translation.override(language_of(booking.invitee_locale)):
+        when = (
+            f"{day_text(start, booking.invitee_locale)}, "
+            f"{time_text(start, booking.invitee_locale)} ({booking.invitee_time_zone})"
+        )
+        subject = f"Reminder: {booking.title} with {host} on {when}"
+        EmailMultiAlternatives(
+            subject=" ".join(subject.split()),
+            body=render_to_string("booking/email/reminder.txt", context),
+            to=[booking.invitee_email],
+            reply_to=[booking.host.email],
+        ).send()

@@ -50,6 +50,9 @@ if not SECRET_KEY:
             "SECRET_KEY must be set in production (set DEBUG=1 for local development)."
         )
     SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
+# Earlier secret keys, still accepted for what they signed (invitees' cancel and reschedule
+# links, sessions) after SECRET_KEY is rotated; comma-separated.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 # Fernet keys for the stored Microsoft token caches, newest first.
 TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS")
@@ -104,6 +107,9 @@ CONTENT_SECURITY_POLICY = {
 
 # --- applications ----------------------------------------------------------------
 
+# The issuer authenticator apps show next to a two-factor sign-in's account.
+OTP_TOTP_ISSUER = "ScheduleOnce"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -115,6 +121,10 @@ INSTALLED_APPS = [
     "csp",
     "outbox",
     "accounts",
+    # Two-factor sign-in (accounts.two_factor): TOTP devices and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ops",
     "calendars",
     "booking",
@@ -132,9 +142,15 @@ MIDDLEWARE = [
     "ops.middleware.ErrorAnswersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the browser's Accept-Language (ops/language.py then applies a host's
+    # Profile choice or a public page's ?lang=).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
+    "ops.language.LanguageChoiceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -155,6 +171,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "ops.context_processors.site",
@@ -224,7 +241,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_AGE = 14 * 24 * 3600
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# English is the source language; every other one is shipped complete (`make test`
+# runs check_translations). Catalogues: locale/<lang>/LC_MESSAGES/*.po (`make messages`).
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -84,6 +84,8 @@ class Invitee:
     time_zone: str
     # [{"question": label, "answer": text}, …] in the page's question order.
     answers: Sequence[Mapping[str, str]] = field(default_factory=tuple)
+    # How times, dates and the emails read to them (booking.locales).
+    locale: str = "en-US"
 
 
 def booking_create(
@@ -123,6 +125,7 @@ def booking_create(
             invitee_name=invitee.name,
             invitee_email=invitee.email,
             invitee_time_zone=invitee.time_zone,
+            invitee_locale=invitee.locale,
             answers=[dict(answer) for answer in invitee.answers],
         )
         booking_mirror(booking=booking)

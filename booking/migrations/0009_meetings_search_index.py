@@ -32,7 +32,7 @@ def drop_trigram_index(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("booking", "0006_meetings_tabs_index"),
+        ("booking", "0008_meetings_tabs_index"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("booking", "0005_booking_search_text"),
+        ("booking", "0007_page_embed_origins"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
