@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from accounts.two_factor import two_factor_enabled, two_factor_required
+from ops.error_answers import database_unavailable
 
 GUARDED = ("/setup/",)
 
@@ -24,12 +26,22 @@ class TwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and request.path.startswith(GUARDED):
-            detour = self._detour(request, user)
+        if request.path.startswith(GUARDED):
+            try:
+                detour = self._guard(request)
+            except DatabaseError as error:
+                # Who is logged in (and with which factors) lives in the database: while
+                # it is down, answer 503 rather than let an unverified session through.
+                return database_unavailable(request, error)
             if detour is not None:
                 return detour
         return self.get_response(request)
+
+    def _guard(self, request: HttpRequest) -> HttpResponse | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return self._detour(request, user)
 
     def _detour(self, request: HttpRequest, user) -> HttpResponse | None:
         if user.is_verified():
