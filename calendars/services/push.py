@@ -54,7 +54,7 @@ from django.conf import settings
 from django.db import Error as DbError  # DatabaseError or InterfaceError (a closed connection)
 from django.utils import timezone
 
-from calendars import crypto
+from calendars import crypto, signals
 from calendars.backoff import busy_mailbox_delay, retry_delay
 from calendars.error_text import error_in_plain_words
 from calendars.events import EventDescription
@@ -210,8 +210,15 @@ def _make_exist(work: _Work) -> str:
 def _remember_join_link(work: _Work, event: RemoteEvent | None) -> None:
     """Keep the online meeting's join link the provider answered with (Setup → Meetings)."""
     url = event.online_meeting_url if event is not None else ""
-    if url and url != work.row.online_meeting_url and url.startswith("https://"):
+    # A web address only (Microsoft's are https; the local sandbox's meeting pages are
+    # plain http): nothing else is ever put in a link.
+    if url and url != work.row.online_meeting_url and url.startswith(("https://", "http://")):
+        first = not work.row.online_meeting_url
         work.save(online_meeting_url=url[:2000])
+        if first:
+            signals.send_after_commit(
+                signals.join_link_ready, source=work.row.source, url=url[:2000]
+            )
 
 
 def _create(work: _Work) -> tuple[RemoteEvent, bool]:
