@@ -19,10 +19,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from accounts.timezones import time_zone_names
+from accounts.timezones import time_zone_entries, time_zone_names
 from booking.events import Actor
 from booking.ics import booking_ics
-from booking.locales import language_of, request_locale
+from booking.locales import language_of, normalize_locale, request_locale
 from booking.models import Booking, BookingPage, LocationKind, is_wellformed_slug
 from booking.public_forms import CancelForm, RescheduleForm
 from booking.reminders import join_url_for
@@ -105,12 +105,23 @@ def _widget_context(
             # Intl formats times and dates in it; the booking stores it (booking.locales).
             "locale": locale,
             "strings": widget_strings(),
+            "timeZonesUrl": reverse("booking:time-zones") + "?locale=" + locale,
             # Told to the embedding site with scheduleonce:booked.
             "slug": page.slug,
             "title": page.title,
             "hostName": page.host.get_full_name(),
         },
     }
+
+
+@require_safe
+def time_zones(request: HttpRequest) -> JsonResponse:
+    """Every zone's names in ``?locale=`` (else the request's), for the zone pickers."""
+    locale = normalize_locale(request.GET.get("locale")) or request_locale(request)
+    response = JsonResponse({"locale": locale, "zones": list(time_zone_entries(locale))})
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Vary"] = "Accept-Language"
+    return response
 
 
 def _booking_or_404(request: HttpRequest, token: str) -> Booking:
