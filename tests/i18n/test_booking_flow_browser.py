@@ -107,6 +107,7 @@ def test_the_booking_flow_reads_as_each_locale_at_every_width(
                 assert all(re.fullmatch(r"\d{1,2}:\d\d [AP]M", t) for t in times), times
             else:
                 assert all(re.fullmatch(r"\d\d:\d\d", t) for t in times), times
+            slot.scroll_into_view_if_needed()
             invitee.screenshot(path=str(folder / f"{shot}-1-times.png"), full_page=True)
 
             slot.click()
