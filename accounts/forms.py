@@ -95,10 +95,26 @@ class ProfileForm(forms.ModelForm):
         self.fields["name"].validators.append(validate_one_line)
         self.fields["language"].choices = [("", _("Your browser's language")), *settings.LANGUAGES]
 
+    # The per-booking emails the host gets (booking.email_outbox reads them when sending).
+    NOTIFICATIONS = ("notify_booked", "notify_rescheduled", "notify_cancelled")
+
     class Meta:
         model = User
-        fields = ("name", "time_zone", "language")
+        fields = (
+            "name",
+            "time_zone",
+            "language",
+            "notify_booked",
+            "notify_rescheduled",
+            "notify_cancelled",
+        )
         labels = {"name": "Your name"}
+
+    def notification_fields(self):
+        return [self[name] for name in self.NOTIFICATIONS]
+
+    def profile_fields(self):
+        return [field for field in self.visible_fields() if field.name not in self.NOTIFICATIONS]
 
 
 class InvitationSignUpForm(BaseUserCreationForm):
@@ -119,3 +135,14 @@ class InvitationSignUpForm(BaseUserCreationForm):
     def __init__(self, *args, email: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.email = email
+
+
+class TwoFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=32,
+        label=_("Code"),
+        help_text=_("The 6-digit code from your authenticator app, or a recovery code."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
+    )

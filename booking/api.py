@@ -28,7 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from booking.locales import request_locale
 from booking.models import Booking, BookingPage, TeamKind, is_wellformed_slug
 from booking.public_forms import BookingRequestForm, SlotsQueryForm, horizon_clamp
-from booking.selectors import day_window, page_slots, public_page_for
+from booking.selectors import booking_host_names, day_window, page_slots, public_page_for
 from booking.services.bookings import (
     BookingError,
     Invitee,
@@ -182,11 +182,10 @@ def bookings(request: HttpRequest, page: BookingPage) -> JsonResponse:
 def _host_answer(booking: Booking) -> dict | list[dict]:
     """Who the invitee meets: the host (a round-robin page's assigned member), or every
     member of a collective page as a list, organizer first."""
-    host = {"name": booking.host.get_full_name()}
+    names = booking_host_names(booking=booking)
     if booking.page is None or booking.page.team_kind != TeamKind.COLLECTIVE:
-        return host
-    cohosts = booking.cohosts.select_related("user").order_by("user_id")
-    return [host, *({"name": row.user.get_full_name()} for row in cohosts)]
+        return {"name": names[0]}
+    return [{"name": name} for name in names]
 
 
 def _json_body(request: HttpRequest) -> tuple[dict, str | None]:

@@ -42,7 +42,7 @@ EMAIL_TASK = "booking.tasks.deliver_booking_emails"
 EMAIL_LEASE = 120
 SENT_FIELD = {"invitee": "invitee_sent_at", "host": "host_sent_at"}
 # A host's ask to pick another time (Setup → Meetings): one email, to the invitee.
-RESCHEDULE_REQUEST = "reschedule_request"
+RESCHEDULE_REQUEST = "ask_reschedule"
 # The online meeting's join link, sent to the invitee once the calendar made it.
 JOIN_LINK = "join_link"
 INVITEE_ONLY = (RESCHEDULE_REQUEST, JOIN_LINK)

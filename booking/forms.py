@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.timezones import time_zone_choices
 from accounts.validators import validate_one_line
-from booking.models import WEEKDAYS, BookingPage, QuestionKind
+from booking.models import REMINDER_OFFSETS, WEEKDAYS, BookingPage, QuestionKind
 from booking.services.pages import (
     DEFAULT_WEEKLY_HOURS,
     QuestionData,
@@ -44,6 +44,17 @@ class PageForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
         choices=time_zone_choices, label="Page time zone", help_text="Hours below are in this zone."
     )
+    reminder_offsets = forms.TypedMultipleChoiceField(
+        label=_("Email reminders to invitees"),
+        choices=REMINDER_OFFSETS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Sent in the invitee's time zone, with the join link and their cancel and "
+            "reschedule links. None ticked: no reminders."
+        ),
+    )
 
     class Meta:
         model = BookingPage
@@ -60,6 +71,7 @@ class PageForm(forms.ModelForm):
             "horizon_days",
             "max_per_day",
             "block_tentative",
+            "reminder_offsets",
             "location_kind",
             "location_details",
             "is_active",

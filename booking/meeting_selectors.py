@@ -7,20 +7,17 @@ host's own bookings; organizations (an admin seeing the team's) widen it here.
 
 from __future__ import annotations
 
-import functools
-import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from django.db import connection
-from django.db.models import Count, F, Func, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from booking.models import Booking, BookingPage, BookingStatus, Question
+from booking.models import Booking, BookingPage, BookingStatus, Question, search_fold
 from calendars.models import ConnectionStatus, PushedEvent, PushState
 
 PER_PAGE = 50
@@ -80,16 +77,30 @@ def meetings_filtered(
     return _tab(bookings, filters.tab, now=now)
 
 
-def meetings_tab_counts(
+def meetings_count(
     *, user, filters: MeetingFilters, time_zone: str, now: datetime | None = None
-) -> dict[Tab, int]:
-    """How many meetings each tab has under the other filters (one query)."""
+) -> int:
+    """How many meetings ``filters`` (tab included) select.
+
+    COUNT(start), a never-null column of the ``booking_meetings_tabs`` index: PostgreSQL
+    counts the tab's range of that index alone. (Counting every tab at once would read
+    all of a host's bookings on every page view; only the tab shown is counted.)
+    """
     now = now or timezone.now()
     bookings = _apply_filters(bookings_visible_to(user=user), filters, time_zone)
-    counts = bookings.aggregate(
-        **{tab.value: Count("pk", filter=_tab_condition(tab, now=now)) for tab in Tab}
-    )
-    return {tab: counts[tab.value] for tab in Tab}
+    bookings = bookings.filter(_tab_condition(filters.tab, now=now))
+    return bookings.aggregate(count=Count("start"))["count"]
+
+
+def meetings_by_ids(*, ids: list[int]) -> list[Booking]:
+    """The bookings of one page of results, in the order of ``ids``.
+
+    The page's ids are found first (from the index alone on PostgreSQL, however deep the
+    page), then only those rows are read.
+    """
+    rows = Booking.objects.select_related("page").defer("answers", "page__description")
+    by_id = {booking.pk: booking for booking in rows.filter(pk__in=ids)}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def _tab_condition(tab: Tab, *, now: datetime) -> Q:
@@ -127,39 +138,10 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), zone)
 
 
-class Unaccent(Func):
-    function = "unaccent"
-
-
-def fold_accents(text: str) -> str:
-    """``text`` without its accents ("José Müller" → "Jose Muller")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
 def _search(bookings: QuerySet[Booking], query: str) -> QuerySet[Booking]:
-    """Invitee name or email contains ``query``, without regard to case (and to accents
-    where the database has PostgreSQL's ``unaccent``)."""
-    if not unaccent_available():
-        return bookings.filter(Q(invitee_name__icontains=query) | Q(invitee_email__icontains=query))
-    folded = fold_accents(query)
-    return bookings.annotate(
-        name_folded=Unaccent(F("invitee_name")), email_folded=Unaccent(F("invitee_email"))
-    ).filter(Q(name_folded__icontains=folded) | Q(email_folded__icontains=folded))
-
-
-@functools.cache
-def _unaccent_in(alias: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'unaccent'")
-        return cursor.fetchone() is not None
-
-
-def unaccent_available() -> bool:
-    """Whether the database can fold accents in a search (PostgreSQL with ``unaccent``)."""
-    if connection.vendor != "postgresql":
-        return False
-    return _unaccent_in(connection.settings_dict["NAME"])
+    """Invitee name or email contains ``query``, without regard to case or accents (on every
+    database: both sides are folded the same way, ``booking.models.search_fold``)."""
+    return bookings.filter(search_text__contains=search_fold(query))
 
 
 # --- how each meeting stands in the host's calendar ---------------------------------------
@@ -186,6 +168,19 @@ CALENDAR_STATE_LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class PushRow:
+    """What the calendar state needs of one ``PushedEvent`` (read as values, not models)."""
+
+    pk: int
+    source: str
+    state: str
+    wanted: bool
+    settled: bool
+    connected: bool
+    online_meeting_url: str
+
+
 @dataclass
 class CalendarStanding:
     """A booking's events in the host's calendars, summed up in one state."""
@@ -193,7 +188,6 @@ class CalendarStanding:
     state: CalendarState = CalendarState.NONE
     retry_pk: int | None = None  # the failed row the host can retry
     join_url: str = ""
-    rows: list[PushedEvent] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -205,32 +199,46 @@ def calendar_standings(*, bookings: Iterable[Booking]) -> dict[int, CalendarStan
     by_source = {booking.mirror_source: booking for booking in bookings}
     rows = (
         PushedEvent.objects.filter(source__in=list(by_source))
-        .select_related("calendar__connection")
         .order_by("pk")
+        .values_list(
+            "pk",
+            "source",
+            "state",
+            "wanted",
+            "version",
+            "synced_version",
+            "calendar__connection__status",
+            "online_meeting_url",
+        )
     )
-    grouped: dict[int, list[PushedEvent]] = {booking.pk: [] for booking in by_source.values()}
-    for row in rows:
-        grouped[by_source[row.source].pk].append(row)
+    grouped: dict[int, list[PushRow]] = {booking.pk: [] for booking in by_source.values()}
+    for pk, source, state, wanted, version, synced, status, url in rows:
+        grouped[by_source[source].pk].append(
+            PushRow(
+                pk=pk,
+                source=source,
+                state=state,
+                wanted=wanted,
+                settled=state == PushState.SYNCED and synced == version,
+                connected=status == ConnectionStatus.CONNECTED,
+                online_meeting_url=url,
+            )
+        )
     return {
         booking.pk: calendar_standing(booking=booking, rows=grouped[booking.pk])
         for booking in by_source.values()
     }
 
 
-def calendar_standing(*, booking: Booking, rows: list[PushedEvent]) -> CalendarStanding:
+def calendar_standing(*, booking: Booking, rows: list[PushRow]) -> CalendarStanding:
     """The worst state among the booking's calendar rows decides (a failure shows first)."""
-    standing = CalendarStanding(rows=rows)
+    standing = CalendarStanding()
     standing.join_url = next((row.online_meeting_url for row in rows if row.online_meeting_url), "")
     if not rows:
         return standing
     failed = [row for row in rows if row.state == PushState.FAILED]
-    unsettled = [row for row in rows if not row.is_settled]
-    disconnected = [
-        row
-        for row in unsettled
-        if row.state == PushState.WAITING
-        or row.calendar.connection.status != ConnectionStatus.CONNECTED
-    ]
+    unsettled = [row for row in rows if not row.settled]
+    disconnected = [row for row in unsettled if row.state == PushState.WAITING or not row.connected]
     gone = not booking.is_confirmed
     if failed:
         standing.state, standing.retry_pk = CalendarState.FAILED, failed[0].pk
@@ -241,6 +249,15 @@ def calendar_standing(*, booking: Booking, rows: list[PushedEvent]) -> CalendarS
     else:
         standing.state = CalendarState.REMOVED if gone else CalendarState.IN_CALENDAR
     return standing
+
+
+def pushes_of(*, booking: Booking) -> list[PushedEvent]:
+    """The booking's calendar rows, for its detail page (the push history)."""
+    return list(
+        PushedEvent.objects.filter(source=booking.mirror_source)
+        .select_related("calendar__connection")
+        .order_by("pk")
+    )
 
 
 # --- grouping and export --------------------------------------------------------------------

@@ -26,7 +26,7 @@ from booking.locales import language_of, normalize_locale, request_locale
 from booking.models import Booking, BookingPage, LocationKind, is_wellformed_slug
 from booking.public_forms import CancelForm, RescheduleForm
 from booking.reminders import join_url_for
-from booking.selectors import public_page_for
+from booking.selectors import booking_host_names, public_page_for
 from booking.services.bookings import BookingError, SlotTaken, booking_cancel, booking_reschedule
 from booking.services.calendar_events import booking_details_text
 from booking.tokens import booking_from_token, booking_paths, booking_token
@@ -146,7 +146,15 @@ def _details(booking: Booking) -> dict:
         "zone": booking.invitee_time_zone,
         "links": booking_paths(booking),
         "changeable": booking.is_confirmed and booking.start > timezone.now(),
+        "hosts_text": _and_list(booking_host_names(booking=booking)),
     }
+
+
+def _and_list(names: list[str]) -> str:
+    """ "Ann", "Ann and Bob", "Ann, Bob and Cy"."""
+    if len(names) < 2:
+        return "".join(names)
+    return _("%(names)s and %(last)s") % {"names": ", ".join(names[:-1]), "last": names[-1]}
 
 
 @never_cache

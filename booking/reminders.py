@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -103,14 +104,20 @@ def reminders_plan(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
     return planned
 
 
-def reminders_dispatch(*, now: datetime | None = None) -> list[int]:
-    """Queue a task for every due reminder nobody holds or queued lately (beat, each minute)."""
+def reminders_dispatch(
+    *, now: datetime | None = None, send: Callable[[int], object] | None = None
+) -> list[int]:
+    """Queue a task for every due reminder nobody holds or queued lately (beat, each minute).
+
+    ``send(pk)`` queues one (default: the reminder task through the broker).
+    """
     now = now or timezone.now()
     ids = items_requeue(
         items=InviteeReminder.objects.all(),
         task=REMINDER_TASK,
         now=now,
         requeue_after=REMINDER_REQUEUE_AFTER,
+        send=send,
     )
     if ids:
         logger.info("invitee reminders: queued %d due reminder(s)", len(ids))

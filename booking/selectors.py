@@ -225,8 +225,9 @@ def page_slots(
             now=now,
             exclude_booking=exclude_booking,
             rules_only=rules_only,
+            name_free=False,
         )
-        return [Interval(slot.start, slot.end) for slot in found]
+        return [Interval.trusted(slot.start, slot.end) for slot in found]
     rules = _rules_or_none(page)
     if rules is None:
         return []
@@ -321,7 +322,7 @@ def _members_time(
     ).values_list("calendar_id", "start", "end")
     for calendar_id, b_start, b_end in rows:
         if b_end > b_start:
-            busy[owner[calendar_id]].append(Interval(b_start, b_end))
+            busy[owner[calendar_id]].append(Interval.trusted(b_start, b_end))
     bookings = Booking.objects.filter(status=BookingStatus.CONFIRMED, start__lt=end, end__gt=start)
     if exclude_pk is not None:
         bookings = bookings.exclude(pk=exclude_pk)
@@ -334,7 +335,7 @@ def _members_time(
     )
     seen_on_page: set[int] = set()
     for booking_id, user_id, page_id, b_start, b_end in [*hosted, *attended]:
-        interval = Interval(b_start, b_end)
+        interval = Interval.trusted(b_start, b_end)  # the ends_later constraint holds
         if page_id == page.pk:
             own[user_id].append(interval)
             if booking_id not in seen_on_page:
@@ -347,7 +348,7 @@ def _members_time(
     }
     # Bookings of the page by people no longer on it still count towards its daily cap.
     others = bookings.filter(page=page).exclude(pk__in=seen_on_page).values_list("start", "end")
-    page_bookings.extend(Interval(s, e) for s, e in others)
+    page_bookings.extend(Interval.trusted(s, e) for s, e in others)
     return members, page_bookings
 
 
@@ -359,12 +360,14 @@ def team_page_slots(
     now: datetime,
     exclude_booking: Booking | None = None,
     rules_only: bool = False,
+    name_free: bool = True,
 ) -> list[TeamSlot]:
     """A team page's free slots starting in [start, end), with who is free for each.
 
     Round-robin: at least one member free; collective: every member free. Members
     are judged on their own calendars and bookings (``host_bookings_between``'s
-    sense); ``rules_only`` as in ``page_slots``.
+    sense); ``rules_only`` as in ``page_slots``; ``name_free=False`` names only the
+    first free member of each slot (enough to list them).
     """
     rules = _rules_or_none(page)
     seats = team_seats_for(page=page)
@@ -390,8 +393,19 @@ def team_page_slots(
         end=end,
         now=now,
         everyone=page.team_kind == "collective",
+        name_free=name_free,
     )
     return [slot for slot in found if start <= slot.start < end]
+
+
+def booking_host_names(*, booking: Booking) -> list[str]:
+    """Who the invitee meets: the host (a round-robin page's assigned member), then the
+    other members of a collective booking in a fixed order."""
+    cohosts = BookingCohost.objects.filter(booking=booking).select_related("user")
+    return [
+        booking.host.get_full_name(),
+        *(row.user.get_full_name() for row in cohosts.order_by("user_id")),
+    ]
 
 
 def team_bookings_count(

@@ -141,7 +141,7 @@ def sync_notified(connection_id: int) -> str:
     read before the change, so this one waits its turn.
     """
     sync_started(connection_id=connection_id)
-    outcome = connection_sync(connection_id=connection_id)
+    outcome = connection_sync(connection_id=connection_id, notified=True)
     if outcome.status == "busy" or outcome.held_elsewhere:
         dispatch.task_send(
             NOTIFIED_SYNC_TASK,

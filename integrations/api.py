@@ -1,7 +1,8 @@
 """The read API at ``/api/v1/`` (see README, "Read API"), for personal access tokens.
 
 Every request carries ``Authorization: Bearer <token>``; it sees only what the
-token's owner may read (``integrations.scope``). Errors answer the public API's
+token's owner may read now (``integrations.scope``: an admin's token reads the
+organization's). Errors answer the public API's
 ``{"message": …, "errors": {…}}``. Requests are counted per token
 (``API_RATE_LIMIT`` a minute). Lists are cursor-paginated: ``next_cursor`` is an
 opaque string to pass back as ``cursor``, null on the last page.
@@ -27,11 +28,11 @@ from django.views.decorators.cache import never_cache
 
 from booking.models import Booking, BookingPage, BookingStatus
 from integrations.openapi import openapi_document
-from integrations.scope import hosts_visible_to
+from integrations.scope import bookings_visible_to, pages_visible_to
 from integrations.serializers import booking_data, page_data
 from integrations.tokens import token_authenticate
 from ops.error_answers import json_error
-from ops.ratelimit import WINDOW_SECONDS, cache_count
+from ops.ratelimit import WINDOW_SECONDS, cache_count, rate_limit_exceeded
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -63,6 +64,15 @@ def token_required(view: Callable) -> Callable:
             return _refuse(401, "Send a personal access token: Authorization: Bearer <token>.")
         token = token_authenticate(value.strip())
         if token is None:
+            # Guessing is hopeless (256 random bits), but each guess costs a query: the
+            # refusals one client may cause are counted too.
+            wait = rate_limit_exceeded(
+                scope="api-refused", request=request, limit=settings.API_RATE_LIMIT
+            )
+            if wait is not None:
+                response = json_error(429, "Too many refused tokens; try again shortly.")
+                response["Retry-After"] = str(wait)
+                return response
             return _refuse(401, "This token is not valid: it was revoked, or never made.")
         wait = _over_limit(token.pk)
         if wait is not None:
@@ -156,7 +166,7 @@ def _limit(value: str) -> int:
 
 
 def _bookings_filtered(*, user, query: dict) -> QuerySet[Booking]:
-    found = Booking.objects.filter(hosts_visible_to(user=user)).select_related("page", "host")
+    found = Booking.objects.filter(bookings_visible_to(user=user)).select_related("page", "host")
     if query["status"]:
         found = found.filter(status=query["status"])
     if query["page"]:
@@ -209,7 +219,7 @@ def booking_detail(request: HttpRequest, user, booking_id: str) -> JsonResponse:
     except ValueError:
         key = None
     booking = (
-        Booking.objects.filter(hosts_visible_to(user=user), uuid=key)
+        Booking.objects.filter(bookings_visible_to(user=user), uuid=key)
         .select_related("page", "host")
         .first()
         if key
@@ -222,7 +232,7 @@ def booking_detail(request: HttpRequest, user, booking_id: str) -> JsonResponse:
 
 @token_required
 def booking_pages(request: HttpRequest, user) -> JsonResponse:
-    pages = BookingPage.objects.filter(hosts_visible_to(user=user)).order_by("title", "pk")
+    pages = BookingPage.objects.filter(pages_visible_to(user=user)).order_by("title", "pk")
     return JsonResponse({"data": [page_data(page) for page in pages], "next_cursor": None})
 
 

@@ -23,6 +23,12 @@ class EventType(models.TextChoices):
     BOOKING_CANCELLED = "booking.cancelled", _("Booking cancelled")
     CALENDAR_DISCONNECTED = "calendar.disconnected", _("Calendar disconnected")
     CALENDAR_RECONNECTED = "calendar.reconnected", _("Calendar reconnected")
+    # Organization-wide endpoints only (they are about the team, not one person's things).
+    TEAM_MEMBER_JOINED = "team.member_joined", _("Team member joined")
+    TEAM_MEMBER_REMOVED = "team.member_removed", _("Team member removed")
+
+
+TEAM_EVENTS = (EventType.TEAM_MEMBER_JOINED, EventType.TEAM_MEMBER_REMOVED)
 
 
 # Sent by "Send test event" only; endpoints do not subscribe to it.
@@ -34,6 +40,15 @@ class WebhookEndpoint(models.Model):
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    # Set: the organization's endpoint (made by an admin), which receives every current
+    # member's events while its owner is an admin there. Empty: the owner's own events.
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoints",
     )
     url = models.URLField(_("URL"), max_length=500)
     description = models.CharField(_("description"), max_length=200, blank=True)

@@ -31,6 +31,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# Longer waits than this are read as this (a week: past any retry window).
+RETRY_AFTER_LIMIT = 7 * 24 * 3600.0
 
 
 class UnsafeTarget(Exception):
@@ -153,7 +155,8 @@ def post(
     return Answer(
         status=response.status,
         elapsed_ms=_ms_since(started),
-        excerpt=raw[:500].decode("utf-8", errors="replace"),
+        # PostgreSQL text cannot hold NUL, which a receiver may well send.
+        excerpt=raw[:500].decode("utf-8", errors="replace").replace("\x00", ""),
         retry_after=retry_after_seconds(response.headers.get("Retry-After")),
     )
 
@@ -197,11 +200,11 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return min(float(value), RETRY_AFTER_LIMIT)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return min(max(0.0, (when - datetime.now(UTC)).total_seconds()), RETRY_AFTER_LIMIT)

@@ -45,6 +45,11 @@ def booking_data(booking: Booking) -> dict:
             for item in booking.answers or []
         ],
         "host": {"name": booking.host.get_full_name(), "email": booking.host.email},
+        # On a collective page, the other members who attend.
+        "cohosts": [
+            {"name": row.user.get_full_name(), "email": row.user.email}
+            for row in booking.cohosts.select_related("user").order_by("user__email")
+        ],
         "cancel_url": links["cancel"],
         "reschedule_url": links["reschedule"],
         "rescheduled_from": _local(booking.rescheduled_from_start, zone),

@@ -15,16 +15,19 @@ from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from calendars.models import Calendar, CalendarConnection, ConnectionStatus, PushedEvent, PushState
+from calendars.providers import PROVIDERS, get_provider
+from calendars.services.subscriptions import notifications_unavailable_reason
 
 logger = logging.getLogger(__name__)
 
+SUBSCRIPTION_STATES = ("live", "pending", "failing", "off")
 # Push states reported (``synced`` rows are history, and by far the most numerous).
 PUSH_STATES = (PushState.PENDING, PushState.WAITING, PushState.FAILED)
 BROKER_TIMEOUT = 2.0
@@ -79,6 +82,31 @@ def busy_sync_lag_seconds(*, now: datetime) -> float:
     if oldest is None:
         return 0.0
     return max(0.0, (now - oldest).total_seconds())
+
+
+def subscriptions_by_state(*, now: datetime) -> dict[str, int]:
+    """Change notifications of the accounts synced for busy time, by the states
+    ``calendar_status`` shows: ``live``, ``failing``, ``pending`` (none yet, or lapsed
+    without an error) and ``off`` (the site cannot receive them: every account)."""
+    supported = [key for key in PROVIDERS if get_provider(key).supports_notifications]
+    read = Calendar.objects.filter(
+        connection=OuterRef("pk"), is_active=True, busy_horizon_days__gt=0
+    )  # the accounts synced for busy time (busy_sync.connections_to_sync), as one EXISTS
+    accounts = CalendarConnection.objects.live().filter(Exists(read), provider__in=supported)
+    states = dict.fromkeys(SUBSCRIPTION_STATES, 0)
+    if notifications_unavailable_reason():
+        states["off"] = accounts.count()
+        return states
+    live = Q(change_subscription__remote_id__gt="", change_subscription__expires_at__gt=now)
+    counts = accounts.aggregate(
+        total=Count("pk"),
+        live=Count("pk", filter=live),
+        failing=Count("pk", filter=~live & Q(change_subscription__last_error__gt="")),
+    )
+    states["live"] = counts["live"]
+    states["failing"] = counts["failing"]
+    states["pending"] = counts["total"] - counts["live"] - counts["failing"]
+    return states
 
 
 def queue_names() -> list[str]:
@@ -141,6 +169,14 @@ class DatabaseCollector(Collector):
             for name, length in lengths.items():
                 queue.add_metric([name], length)
             yield queue
+        subscriptions = GaugeMetricFamily(
+            "scheduleonce_subscriptions",
+            "Change notifications of the accounts synced for busy time, by state.",
+            labels=["state"],
+        )
+        for state, count in subscriptions_by_state(now=now).items():
+            subscriptions.add_metric([state], count)
+        yield subscriptions
 
 
 def _connection_gauges(counts: dict, *, now: datetime) -> Iterator[GaugeMetricFamily]:

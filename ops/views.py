@@ -3,12 +3,10 @@ from __future__ import annotations
 import logging
 import sys
 
-from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -19,7 +17,7 @@ from ops.error_answers import (
     is_database_unavailable,
     json_error,
 )
-from ops.metrics_scrape import metrics_scrape
+from ops.metrics_scrape import METRICS_TOKEN_NEEDED, metrics_refusal, metrics_scrape
 
 log = logging.getLogger(__name__)
 
@@ -54,23 +52,19 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return HttpResponseServerError(render_to_string("500.html"))
 
 
-LOOPBACK = frozenset({"127.0.0.1", "::1"})
-
-
 @never_cache
 @require_safe
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus text format. With ``METRICS_TOKEN`` set: only for
-    ``Authorization: Bearer <token>`` (401 otherwise). Unset: 404, except for local runs
-    (``DEBUG``) asked from this machine (loopback)."""
-    token = settings.METRICS_TOKEN
-    if token:
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not constant_time_compare(given.strip(), token):
-            response = HttpResponse("A valid metrics token is needed.\n", status=401)
-            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-            return response
-    elif not (settings.DEBUG and request.META.get("REMOTE_ADDR") in LOOPBACK):
+    """Prometheus text format, for whom ``metrics_refusal`` lets in."""
+    refused = metrics_refusal(
+        authorization=request.headers.get("Authorization", ""),
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+    )
+    if refused == 404:
         raise Http404
+    if refused == 401:
+        response = HttpResponse(METRICS_TOKEN_NEEDED, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     body, content_type = metrics_scrape()
     return HttpResponse(body, content_type=content_type)

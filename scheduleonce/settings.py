@@ -50,6 +50,9 @@ if not SECRET_KEY:
             "SECRET_KEY must be set in production (set DEBUG=1 for local development)."
         )
     SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
+# Earlier secret keys, still accepted for what they signed (invitees' cancel and reschedule
+# links, sessions) after SECRET_KEY is rotated; comma-separated.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 # Fernet keys for the stored Microsoft token caches, newest first.
 TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS")
@@ -104,6 +107,9 @@ CONTENT_SECURITY_POLICY = {
 
 # --- applications ----------------------------------------------------------------
 
+# The issuer authenticator apps show next to a two-factor sign-in's account.
+OTP_TOTP_ISSUER = "ScheduleOnce"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -115,6 +121,10 @@ INSTALLED_APPS = [
     "csp",
     "outbox",
     "accounts",
+    # Two-factor sign-in (accounts.two_factor): TOTP devices and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ops",
     "calendars",
     "booking",
@@ -138,6 +148,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
     "ops.language.LanguageChoiceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -54,6 +54,7 @@ from calendars.services.leases_owed import lease_give_back, leases_give_back_owe
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
 from calendars.services.subscriptions import (
     live_connection_ids,
+    subscription_check,
     subscription_ensure,
     unneeded_connection_ids,
 )
@@ -71,6 +72,7 @@ class SyncOutcome:
     calendars: int = 0
     retry_in: float | None = None
     held_elsewhere: bool = False  # skipped: another worker is syncing the connection
+    busy_changed: bool = False  # some calendar's busy time changed
 
 
 def connections_to_sync() -> QuerySet[CalendarConnection]:
@@ -118,9 +120,13 @@ def calendars_to_sync(*, connection: CalendarConnection) -> QuerySet[Calendar]:
 
 
 def connection_sync(
-    *, connection_id: int, attempt: int = 1, now: datetime | None = None
+    *, connection_id: int, attempt: int = 1, now: datetime | None = None, notified: bool = False
 ) -> SyncOutcome:
     """Sync every busy calendar of the connection. Never called in a web request; idempotent.
+
+    ``notified``: the provider announced a change. A sync that was not (beat's safety
+    net) and still finds busy time changed while notifications are live suspects them:
+    the subscription is renewed at once, which makes a new one if it quietly vanished.
 
     Returns ``busy`` (with ``retry_in``) when the mailbox has no free slot, ``skipped``
     when another worker is syncing it or it is not connected, ``waiting`` when the
@@ -145,7 +151,10 @@ def connection_sync(
                         connection.pk,
                         what,
                     )
-                return _sync_calendars(connection=connection, attempt=attempt)
+                outcome = _sync_calendars(connection=connection, attempt=attempt)
+                if outcome.busy_changed and not notified and what == "live":
+                    subscription_check(connection=connection)
+                return outcome
             finally:
                 lease_give_back(
                     what=f"sync lease of connection {connection.pk}",
@@ -176,9 +185,10 @@ def _claim(*, connection_id: int, now: datetime) -> datetime | None:
 def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutcome:
     calendars = list(calendars_to_sync(connection=connection))
     failures: list[tuple[Calendar, ProviderError]] = []
+    changed = False
     for calendar in calendars:
         try:
-            what = calendar_sync(connection=connection, calendar=calendar)
+            read = calendar_sync(connection=connection, calendar=calendar)
         except crypto.TokenKeyError:
             error = ProviderError("The stored sign-in cannot be decrypted.", code="token_key")
             failures.append((calendar, error))
@@ -195,10 +205,11 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
             failures.append((calendar, error))
             continue
         logger.info(
-            "sync_connection connection=%s calendar=%s: %s", connection.pk, calendar.pk, what
+            "sync_connection connection=%s calendar=%s: %s", connection.pk, calendar.pk, read.what
         )
+        changed = changed or read.busy_changed
     if not failures:
-        return SyncOutcome("synced", calendars=len(calendars))
+        return SyncOutcome("synced", calendars=len(calendars), busy_changed=changed)
     wait = retry_delay(
         attempt=attempt, retry_after=max((e.retry_after or 0.0) for _, e in failures)
     )
@@ -227,9 +238,17 @@ def _record_error(calendar: Calendar, error: ProviderError, *, retry_at: datetim
 # --- one calendar -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CalendarRead:
+    """What one calendar's sync did (``what``, for the log) and whether its busy time changed."""
+
+    what: str
+    busy_changed: bool
+
+
 def calendar_sync(
     *, connection: CalendarConnection, calendar: Calendar, now: datetime | None = None
-) -> str:
+) -> CalendarRead:
     """Bring one calendar's busy intervals up to date; returns what was done.
 
     Raises ProviderError.
@@ -247,15 +266,16 @@ def calendar_sync(
             count = _store_changes(calendar=calendar, changes=changes, now=now)
             if count:
                 _announce_busy_time_changed(calendar)
-            return f"{count} change(s)"
+            return CalendarRead(f"{count} change(s)", busy_changed=bool(count))
     # The window runs until the next scheduled full read would need it to.
     start, end = now, needed_until + full_every + timedelta(days=1)
     changes = _read(connection, calendar, start=start, end=end)
     before = _busy_fingerprint(calendar)
     count = _store_full(calendar=calendar, changes=changes, start=start, end=end, now=now)
-    if _busy_fingerprint(calendar) != before:
+    changed = _busy_fingerprint(calendar) != before
+    if changed:
         _announce_busy_time_changed(calendar)
-    return f"full read, {count} busy interval(s)"
+    return CalendarRead(f"full read, {count} busy interval(s)", busy_changed=changed)
 
 
 def _busy_fingerprint(calendar: Calendar) -> list[tuple]:

@@ -214,3 +214,58 @@ def test_with_a_token_loopback_needs_it_too(client, settings):
     settings.DEBUG = True
     settings.METRICS_TOKEN = "s3cret-metrics-token"
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 401
+
+
+# --- change-notification subscriptions ---------------------------------------------------------
+
+
+@pytest.fixture
+def subscribed_accounts(host, teammate, outsider, django_user_model):
+    """Five connected accounts: four whose busy time a page reads (subscription live, lapsed,
+    failing, none) and one that no page reads (its live subscription is not counted)."""
+    from calendars.models import ChangeSubscription
+
+    now = timezone.now()
+    users = [host, teammate, outsider] + [
+        django_user_model.objects.create_user(f"u{n}@example.com", "pw-123456789") for n in (4, 5)
+    ]
+    subscriptions = [
+        {"remote_id": "s1", "expires_at": now + timedelta(days=2)},
+        {"remote_id": "s2", "expires_at": now - timedelta(minutes=1)},
+        {"last_error": "Microsoft refused the subscription"},
+        None,
+        {"remote_id": "s5", "expires_at": now + timedelta(days=2)},
+    ]
+    for number, (user, subscription) in enumerate(zip(users, subscriptions, strict=True)):
+        connection = _connection(user, n=number)
+        Calendar.objects.create(
+            connection=connection,
+            remote_id="A",
+            name="A",
+            busy_horizon_days=0 if number == 4 else 30,
+        )
+        if subscription is not None:
+            ChangeSubscription.objects.create(connection=connection, **subscription)
+
+
+def test_subscriptions_are_counted_by_state(client, settings, subscribed_accounts):
+    settings.SITE_URL = "https://book.example.com"
+    settings.CALENDAR_NOTIFICATIONS = True
+
+    samples = scrape(client)
+
+    assert value(samples, "scheduleonce_subscriptions", state="live") == 1
+    assert value(samples, "scheduleonce_subscriptions", state="pending") == 2
+    assert value(samples, "scheduleonce_subscriptions", state="failing") == 1
+    assert value(samples, "scheduleonce_subscriptions", state="off") == 0
+
+
+def test_subscriptions_are_off_when_the_site_cannot_receive_them(
+    client, settings, subscribed_accounts
+):
+    settings.CALENDAR_NOTIFICATIONS = False
+
+    samples = scrape(client)
+
+    assert value(samples, "scheduleonce_subscriptions", state="off") == 4
+    assert value(samples, "scheduleonce_subscriptions", state="live") == 0

@@ -85,3 +85,14 @@ def test_the_files_of_running_processes_are_left_alone():
     dead_processes_fold()
 
     assert ours.exists()
+
+
+def test_a_new_celery_pool_process_folds_the_ended_ones(metrics_dir):
+    from celery import signals
+
+    count_in_a_process(metrics_dir, bookings=2)
+
+    signals.worker_process_init.send(sender=None)
+
+    assert [p.name for p in metrics_dir.glob("counter_*.db")] == ["counter_archive.db"]
+    assert totals()[("scheduleonce_bookings_total", ())] == 2

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("booking", "0005_booking_invitee_locale"),
+        ("booking", "0006_booking_invitee_locale"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("booking", "0004_meetings_and_reminders"),
+        ("booking", "0005_booking_search_text"),
     ]
 
     operations = [
