@@ -25,9 +25,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from booking.availability_cache import slot_answers
 from booking.models import Booking, BookingPage, is_wellformed_slug
 from booking.public_forms import BookingRequestForm, SlotsQueryForm, horizon_clamp
-from booking.selectors import day_window, page_slots, public_page_for
+from booking.selectors import day_window, public_page_for
 from booking.services.bookings import (
     BookingError,
     Invitee,
@@ -90,19 +91,11 @@ def slots(request: HttpRequest, page: BookingPage) -> JsonResponse:
     found = []
     if first <= last:
         start, end = day_window(first=first, last=last, time_zone=tz)
-        found = page_slots(page=page, start=start, end=end, now=now, exclude_booking=moving)
-    zone = ZoneInfo(tz)
+        found = slot_answers(
+            page=page, start=start, end=end, now=now, time_zone=tz, exclude_booking=moving
+        )
     return JsonResponse(
-        {
-            "timezone": tz,
-            "slots": [
-                {
-                    "start": slot.start.astimezone(zone).isoformat(),
-                    "end": slot.end.astimezone(zone).isoformat(),
-                }
-                for slot in found
-            ],
-        }
+        {"timezone": tz, "slots": [{"start": begins, "end": ends} for _, begins, ends in found]}
     )
 
 

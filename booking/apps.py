@@ -7,6 +7,7 @@ class BookingConfig(AppConfig):
 
     def ready(self) -> None:
         from booking import (
+            availability_cache,
             email_outbox,
             handlers,
             tasks,  # noqa: F401  (registers the Celery tasks in this process)
@@ -30,3 +31,5 @@ class BookingConfig(AppConfig):
         )
         # After the handlers above: busy horizons follow pages and calendars by themselves.
         horizons.connect_receivers()
+        # Cached slot answers are forgotten by every write that can change them.
+        availability_cache.connect_receivers()

@@ -181,6 +181,7 @@ def page_slots(
     now: datetime,
     exclude_booking: Booking | None = None,
     rules_only: bool = False,
+    rules: Rules | None = None,
 ) -> list[Interval]:
     """Free slots of the page that start in [start, end), in UTC, sorted.
 
@@ -188,16 +189,18 @@ def page_slots(
     bookings on the host's other pages, and busy calendar time, block time too.
     ``exclude_booking`` is left out (a booking being rescheduled may move onto itself).
     ``rules_only`` asks what the page's rules alone offer, as if no booking and no busy
-    time existed (to tell "never offered" from "taken").
+    time existed (to tell "never offered" from "taken"). ``rules``: the page's rules
+    when the caller already loaded them (``page_rules_for``) for this very page state.
     """
-    try:
-        rules = page_rules_for(page=page)
-    except ValueError:
-        # Rules saved before the engine grew stricter: offer nothing rather than fail.
-        log.warning(
-            "booking page %s has rules the slot engine refuses; it offers no slots", page.pk
-        )
-        return []
+    if rules is None:
+        try:
+            rules = page_rules_for(page=page)
+        except ValueError:
+            # Rules saved before the engine grew stricter: offer nothing rather than fail.
+            log.warning(
+                "booking page %s has rules the slot engine refuses; it offers no slots", page.pk
+            )
+            return []
     window_start, window_end = start - MARGIN, end + MARGIN
     busy: list[Interval] = []
     own: list[Interval] = []

@@ -1,0 +1,310 @@
+"""A personal booking page's offered slots, cached, and never staler than the data.
+
+The slots API is read far more often than availability changes, so its answer for
+one page, window, viewer's time zone and reschedule token is kept in the Django cache
+(Redis in production). An entry is found only through a key made of everything the
+answer depends on:
+
+- the host's *availability version*: a random token that every write which can change
+  what the host's pages offer replaces once it commits (``availability_changed``;
+  ``connect_receivers`` wires it to bookings, busy-time syncs, calendar and
+  connection changes, and page edits). An old version's entries are never read again
+  (random tokens never come back, even when Redis forgets the version);
+- the page's ``updated_at`` (every page edit saves the page, in the transaction that
+  changes its rules);
+- the clock, folded in as dates: the page-zone date of ``now`` (the horizon counts
+  days from it) and, while minimum notice cuts into the window, the page-zone date of
+  ``now + notice``. The answer is computed for the earliest instant with those dates,
+  so it holds a few too many early slots; each read drops the slots starting before
+  its own ``now + notice``. That gives exactly what the engine would answer at that
+  ``now`` (``tests/booking/test_availability_cache.py`` checks it over random histories).
+
+A read that races a write may still see the answer from just before it, as an uncached
+read that started a moment earlier would; once the write's request has answered, no
+read can. The booking itself never trusts this cache: ``booking_create`` re-checks the
+slot under the host's lock with the uncached engine.
+
+Team pages (several members' time) are not cached here. Without a working cache (none
+configured, Redis down) every read is computed, and a version that cannot be bumped is
+logged; entries also expire after ``ENTRY_SECONDS`` as a last resort.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.core.cache import cache
+from django.db import transaction
+
+from booking.models import Booking, BookingPage
+from booking.selectors import page_slots
+
+log = logging.getLogger(__name__)
+
+ENTRY_SECONDS = 600
+PREFIX = "availability:1"
+
+# (UTC start as POSIX seconds, start in the viewer's zone, end in the viewer's zone)
+SlotAnswer = tuple[float, str, str]
+
+
+# --- versions ---------------------------------------------------------------------------
+
+
+def _version_key(host_id: int) -> str:
+    return f"{PREFIX}:host:{host_id}"
+
+
+def availability_changed(*, host_id: int | None) -> None:
+    """What ``host_id``'s pages offer may have changed: forget their cached answers.
+
+    Inside a transaction the version is bumped twice: at once, so that reads in the same
+    transaction see the change (and tests, whose transaction never commits), and again
+    once it commits, because a read elsewhere may have stored the old answer under the
+    first bump in between. After a rollback the first bump only costs a recomputation.
+    """
+    if host_id is None:
+        return
+    _bump(host_id)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _bump(host_id), robust=True)
+
+
+def _bump(host_id: int) -> None:
+    try:
+        cache.set(_version_key(host_id), uuid.uuid4().hex, timeout=None)
+    except Exception as error:  # the cache is an optimization: never fail the write
+        log.error(
+            "availability cache: could not bump host %s's version (%s); its cached answers "
+            "may be served until they expire",
+            host_id,
+            type(error).__name__,
+        )
+
+
+def _version(host_id: int) -> str | None:
+    """The host's current version, starting one if the cache has none; None without a cache."""
+    key = _version_key(host_id)
+    version = cache.get(key)
+    if version is None:
+        cache.add(key, uuid.uuid4().hex, timeout=None)
+        version = cache.get(key)
+    return version
+
+
+# --- the clock ----------------------------------------------------------------------------
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), zone).astimezone(UTC)
+
+
+def computing_now(
+    *, zone: ZoneInfo, notice: timedelta, start: datetime, now: datetime
+) -> tuple[str, datetime] | None:
+    """(the clock's part of the key, the ``now`` to compute the shared answer with).
+
+    The answer computed at the returned instant, less its slots starting before
+    ``now + notice``, is the engine's answer at ``now``: both instants fall on the same
+    page-zone date (the horizon), the window's lower bound ``max(start, now + notice)``
+    on the same date (the first day looked at), and the earlier one is never later.
+    None when a time-zone oddity (a clock going back across midnight) breaks that;
+    the caller then computes without the cache.
+    """
+    today = now.astimezone(zone).date()
+    earliest = _midnight(today, zone)
+    if start > now + notice:
+        part, computing = f"d{today}", earliest  # the notice cannot cut into the window
+    else:
+        notice_day = (now + notice).astimezone(zone).date()
+        computing = max(earliest, _midnight(notice_day, zone) - notice)
+        part = f"d{today}n{notice_day}"
+    lower, computed_lower = max(start, now + notice), max(start, computing + notice)
+    if not (
+        computing <= now
+        and computing.astimezone(zone).date() == today
+        and computed_lower.astimezone(zone).date() == lower.astimezone(zone).date()
+    ):
+        return None
+    return part, computing
+
+
+# --- answers ------------------------------------------------------------------------------
+
+
+def _answers(slots, zone: ZoneInfo) -> list[SlotAnswer]:
+    return [
+        (
+            slot.start.timestamp(),
+            slot.start.astimezone(zone).isoformat(),
+            slot.end.astimezone(zone).isoformat(),
+        )
+        for slot in slots
+    ]
+
+
+def _compute(page, start, end, now, exclude_booking, zone) -> list[SlotAnswer]:
+    slots = page_slots(page=page, start=start, end=end, now=now, exclude_booking=exclude_booking)
+    return _answers(slots, zone)
+
+
+def slot_answers(
+    *,
+    page: BookingPage,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    time_zone: str,
+    exclude_booking: Booking | None = None,
+    compute: Callable[..., list[SlotAnswer]] = _compute,
+) -> list[SlotAnswer]:
+    """``page_slots(page=…, start=…, end=…, now=…, exclude_booking=…)`` as
+    ``(POSIX start, ISO start, ISO end)`` in ``time_zone``, from the cache when it can."""
+    zone = ZoneInfo(time_zone)
+    if getattr(page, "team_kind", ""):
+        return compute(page, start, end, now, exclude_booking, zone)
+    notice = timedelta(minutes=page.minimum_notice_minutes)
+    clock = computing_now(zone=ZoneInfo(page.time_zone), notice=notice, start=start, now=now)
+    try:
+        version = _version(page.host_id) if clock is not None else None
+    except Exception as error:
+        log.warning("availability cache unavailable (%s); computing", type(error).__name__)
+        version = None
+    if version is None:
+        return compute(page, start, end, now, exclude_booking, zone)
+    part, computing = clock
+    key = ":".join(
+        (
+            PREFIX,
+            f"page:{page.pk}",
+            str(version),
+            page.updated_at.isoformat() if page.updated_at else "-",
+            part,
+            start.astimezone(UTC).isoformat(),
+            end.astimezone(UTC).isoformat(),
+            time_zone,
+            str(exclude_booking.pk if exclude_booking else "-"),
+        )
+    )
+    found = _cache_get(key)
+    if found is None:
+        found = compute(page, start, end, computing, exclude_booking, zone)
+        _cache_set(key, found)
+    earliest = (now + notice).timestamp()
+    return [answer for answer in found if answer[0] >= earliest]
+
+
+def _cache_get(key: str):
+    try:
+        return cache.get(key)
+    except Exception as error:
+        log.warning("availability cache unavailable (%s); computing", type(error).__name__)
+        return None
+
+
+def _cache_set(key: str, value: list[SlotAnswer]) -> None:
+    try:
+        cache.set(key, value, timeout=ENTRY_SECONDS)
+    except Exception as error:
+        log.warning("availability cache: could not store (%s)", type(error).__name__)
+
+
+# --- what bumps a version -----------------------------------------------------------------
+
+# Saves of these that touch only other fields cannot change what is offered (token
+# refreshes, sync bookkeeping, the horizon of busy time to read).
+_CONNECTION_FIELDS = frozenset({"status", "host"})
+_CALENDAR_FIELDS = frozenset({"is_active", "can_edit", "connection"})
+
+
+def _touches(update_fields, fields: frozenset[str]) -> bool:
+    return update_fields is None or bool(fields & set(update_fields))
+
+
+def _host_of_page(page_id: int | None) -> int | None:
+    if page_id is None:
+        return None
+    return BookingPage.objects.filter(pk=page_id).values_list("host_id", flat=True).first()
+
+
+def on_booking_committed(sender, *, event, **kwargs) -> None:
+    availability_changed(host_id=event.host_id)
+
+
+def on_host_signal(sender, *, host_id: int | None = None, **kwargs) -> None:
+    """``busy_time_changed``, ``connection_disconnected``, ``connection_reconnected``."""
+    availability_changed(host_id=host_id)
+
+
+def on_connection_signal(sender, *, connection, **kwargs) -> None:
+    """``connection_established``, ``calendars_changed``."""
+    availability_changed(host_id=connection.host_id)
+
+
+def on_host_row(sender, *, instance, update_fields=None, **kwargs) -> None:
+    """A booking, page or connection row saved or deleted (its ``host_id``)."""
+    if sender.__name__ == "CalendarConnection" and not _touches(update_fields, _CONNECTION_FIELDS):
+        return
+    availability_changed(host_id=instance.host_id)
+
+
+def on_page_row(sender, *, instance, **kwargs) -> None:
+    """A page's hours, date overrides or calendar choices saved or deleted."""
+    availability_changed(host_id=_host_of_page(instance.page_id))
+
+
+def _host_of_calendar(calendar_id: int) -> int | None:
+    from calendars.models import Calendar
+
+    return (
+        Calendar.objects.filter(pk=calendar_id)
+        .values_list("connection__host_id", flat=True)
+        .first()
+    )
+
+
+def on_calendar_row(sender, *, instance, update_fields=None, **kwargs) -> None:
+    if _touches(update_fields, _CALENDAR_FIELDS):
+        availability_changed(host_id=_host_of_calendar(instance.pk))
+
+
+def on_busy_row(sender, *, instance, **kwargs) -> None:
+    availability_changed(host_id=_host_of_calendar(instance.calendar_id))
+
+
+def connect_receivers() -> None:
+    """Wire every write that can change a host's offered slots to its version (from
+    ``BookingConfig.ready``). Model signals catch saves that no service announces
+    (the admin, data fixes); bulk writes are covered by the services' own signals."""
+    from django.db.models.signals import post_delete, post_save
+
+    from booking.events import booking_event_committed
+    from booking.models import DateOverride, PageCalendar, WeeklyHours
+    from calendars import signals
+    from calendars.models import BusyInterval, Calendar, CalendarConnection
+
+    uid = "booking.availability_cache"
+    booking_event_committed.connect(on_booking_committed, dispatch_uid=f"{uid}.booking")
+    for signal in (
+        signals.busy_time_changed,
+        signals.connection_disconnected,
+        signals.connection_reconnected,
+    ):
+        signal.connect(on_host_signal, dispatch_uid=f"{uid}.host")
+    for signal in (signals.connection_established, signals.calendars_changed):
+        signal.connect(on_connection_signal, dispatch_uid=f"{uid}.connection")
+    for signal in (post_save, post_delete):
+        name = "saved" if signal is post_save else "deleted"
+        for model in (Booking, BookingPage, CalendarConnection):
+            signal.connect(on_host_row, sender=model, dispatch_uid=f"{uid}.{model.__name__}.{name}")
+        for model in (WeeklyHours, DateOverride, PageCalendar):
+            signal.connect(on_page_row, sender=model, dispatch_uid=f"{uid}.{model.__name__}.{name}")
+        signal.connect(on_calendar_row, sender=Calendar, dispatch_uid=f"{uid}.Calendar.{name}")
+    # One busy interval saved by itself (the admin, a data fix, a test). Not deletions:
+    # a receiver would make the sync's bulk deletes fetch and announce every row, and the
+    # sync announces its changes itself (``busy_time_changed``).
+    post_save.connect(on_busy_row, sender=BusyInterval, dispatch_uid=f"{uid}.BusyInterval.saved")
