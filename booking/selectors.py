@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from booking.models import Booking, BookingPage, BookingStatus, PageCalendar
 from booking.slots import Interval, Rules, WallRange, available_slots
@@ -105,12 +105,43 @@ def main_calendar_for(*, page: BookingPage) -> Calendar | None:
     """The page's main booking calendar, if it is in the host's connected account."""
     if page.main_calendar_id is None:
         return None
-    calendar = Calendar.objects.select_related("connection").get(pk=page.main_calendar_id)
+    if BookingPage.main_calendar.is_cached(page):  # loaded with its connection (select_related)
+        calendar = page.main_calendar
+    else:
+        calendar = Calendar.objects.select_related("connection").get(pk=page.main_calendar_id)
     return calendar if _usable(calendar, page.host_id) else None
 
 
+def page_with_calendars(*, pk: int) -> BookingPage | None:
+    """The page with its host, main calendar and calendar choices (and their connections)
+    loaded in two queries: what a booking reads, under the host's lock."""
+    uses = PageCalendar.objects.select_related("calendar__connection").order_by("pk")
+    return (
+        BookingPage.objects.select_related("host", "main_calendar__connection")
+        .prefetch_related(Prefetch("calendar_uses", queryset=uses))
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def _page_uses(page: BookingPage, **flag: bool) -> list[PageCalendar]:
+    """The page's calendar choices with ``flag`` set, from ``page_with_calendars`` if it
+    loaded them, else from the database."""
+    if "calendar_uses" in getattr(page, "_prefetched_objects_cache", {}):
+        return [
+            use
+            for use in page.calendar_uses.all()
+            if all(getattr(use, k) == v for k, v in flag.items())
+        ]
+    return list(
+        PageCalendar.objects.filter(page=page, **flag)
+        .select_related("calendar__connection")
+        .order_by("pk")
+    )
+
+
 def _uses(page: BookingPage, **flag: bool) -> list[Calendar]:
-    uses = PageCalendar.objects.filter(page=page, **flag).select_related("calendar__connection")
+    uses = _page_uses(page, **flag)
     return [use.calendar for use in uses if _usable(use.calendar, page.host_id)]
 
 
@@ -136,10 +167,9 @@ def target_calendars_for(*, page: BookingPage) -> list[Calendar]:
         return calendar is not None and calendar.is_active and calendar.connection_id == latest.pk
 
     main = page.main_calendar if target(page.main_calendar) else None
-    uses = PageCalendar.objects.filter(page=page, add_bookings=True).select_related("calendar")
     extra = [
         use.calendar
-        for use in uses
+        for use in _page_uses(page, add_bookings=True)
         if target(use.calendar) and (main is None or use.calendar_id != main.pk)
     ]
     return ([main] if main else []) + extra

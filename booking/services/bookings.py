@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from booking.events import Actor, BookingEventKind, booking_event_emit
 from booking.models import Booking, BookingPage, BookingStatus
-from booking.selectors import page_rules_for, slots_on_day_of
+from booking.selectors import page_rules_for, page_with_calendars, slots_on_day_of
 from booking.services.calendar_events import booking_mirror
 from booking.services.locking import host_lock
 from booking.slots import Rules
@@ -92,7 +92,7 @@ def booking_create(
     with transaction.atomic():
         host_lock(page.host_id)
         seen = page
-        page = BookingPage.objects.select_related("host").filter(pk=page.pk).first()
+        page = page_with_calendars(pk=page.pk)
         if page is None or not page.is_active:
             raise PageClosed("This booking page is not taking bookings.")
         if page.updated_at != seen.updated_at:
