@@ -2,14 +2,17 @@
 
 The slots API is read far more often than availability changes, so its answer for
 one page, window, viewer's time zone and reschedule token is kept in the Django cache
-(Redis in production). An entry is found only through a key made of everything the
-answer depends on:
+(Redis in production). An entry answers only for exactly what it was computed from:
 
-- the host's *availability version*: a random token that every write which can change
-  what the host's pages offer replaces once it commits (``availability_changed``;
-  ``connect_receivers`` wires it to bookings, busy-time syncs, calendar and
-  connection changes, and page edits). An old version's entries are never read again
-  (random tokens never come back, even when Redis forgets the version);
+- the host's *availability version*, stored in the entry and read with it (one round
+  trip): a random token that every write which can change what the host's pages offer
+  replaces (``availability_changed``; ``connect_receivers`` wires it to bookings,
+  busy-time syncs, calendar and connection changes, and page edits). An entry made
+  under another version is computed again (random tokens never come back, even when
+  Redis forgets the version).
+
+The key holds the rest:
+
 - the page's ``updated_at`` (every page edit saves the page, in the transaction that
   changes its rules);
 - the clock, folded in as dates: the page-zone date of ``now`` (the horizon counts
@@ -169,19 +172,13 @@ def slot_answers(
         return compute(page, start, end, now, exclude_booking, zone)
     notice = timedelta(minutes=page.minimum_notice_minutes)
     clock = computing_now(zone=ZoneInfo(page.time_zone), notice=notice, start=start, now=now)
-    try:
-        version = _version(page.host_id) if clock is not None else None
-    except Exception as error:
-        log.warning("availability cache unavailable (%s); computing", type(error).__name__)
-        version = None
-    if version is None:
+    if clock is None:
         return compute(page, start, end, now, exclude_booking, zone)
     part, computing = clock
     key = ":".join(
         (
             PREFIX,
             f"page:{page.pk}",
-            str(version),
             page.updated_at.isoformat() if page.updated_at else "-",
             part,
             start.astimezone(UTC).isoformat(),
@@ -190,23 +187,35 @@ def slot_answers(
             str(exclude_booking.pk if exclude_booking else "-"),
         )
     )
-    found = _cache_get(key)
-    if found is None:
+    # One round trip: the host's version and the entry, which carries the version it was
+    # computed under; it answers only while that is still the host's version.
+    try:
+        version, stored = _version_and_entry(page.host_id, key)
+    except Exception as error:
+        log.warning("availability cache unavailable (%s); computing", type(error).__name__)
+        return compute(page, start, end, now, exclude_booking, zone)
+    if version is not None and stored is not None and stored[0] == version:
+        found = stored[1]
+    else:
         found = compute(page, start, end, computing, exclude_booking, zone)
-        _cache_set(key, found)
+        if version is not None:
+            _cache_set(key, (version, found))
     earliest = (now + notice).timestamp()
     return [answer for answer in found if answer[0] >= earliest]
 
 
-def _cache_get(key: str):
-    try:
-        return cache.get(key)
-    except Exception as error:
-        log.warning("availability cache unavailable (%s); computing", type(error).__name__)
-        return None
+def _version_and_entry(host_id: int, key: str) -> tuple[str | None, tuple | None]:
+    """The host's version (starting one if the cache has none; None without a cache) and
+    the entry stored at ``key``, read before anything is computed."""
+    version_key = _version_key(host_id)
+    found = cache.get_many([version_key, key])
+    version = found.get(version_key)
+    if version is None:
+        return _version(host_id), None
+    return version, found.get(key)
 
 
-def _cache_set(key: str, value: list[SlotAnswer]) -> None:
+def _cache_set(key: str, value: tuple[str, list[SlotAnswer]]) -> None:
     try:
         cache.set(key, value, timeout=ENTRY_SECONDS)
     except Exception as error:

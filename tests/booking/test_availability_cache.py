@@ -372,8 +372,8 @@ def test_without_a_working_cache_every_read_is_computed(busy_page, monkeypatch, 
         raise ConnectionError("Redis is down")
 
     expected = slot_answers(**_month(busy_page))
-    monkeypatch.setattr(cache, "get", broken)
-    monkeypatch.setattr(cache, "set", broken)
+    for method in ("get", "get_many", "set", "add"):
+        monkeypatch.setattr(cache, method, broken)
     with caplog.at_level(logging.WARNING):
         assert slot_answers(**_month(busy_page)) == expected
     assert "availability cache unavailable (ConnectionError)" in caplog.text
