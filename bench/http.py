@@ -295,6 +295,59 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
     return worker
 
 
+# --- CPU time -----------------------------------------------------------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()  # fields from the 3rd (state) on
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of process ``root`` and its live descendants (Linux)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))):
+            parents[int(entry.name)] = int(fields[1])
+    family, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        family.update(children)
+        frontier.extend(children)
+    total = 0
+    for pid in family:
+        fields = _stat(pid)
+        if fields:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+class CpuMeter:
+    """CPU seconds the web server, the Celery worker and this process (the Graph sandbox)
+    spent between ``start`` and ``stop``: on a shared machine, the work per request."""
+
+    def __init__(self) -> None:
+        self.web: int | None = None
+        self.worker: int | None = None
+
+    def sample(self) -> dict[str, float]:
+        times = os.times()
+        found = {"sandbox": times.user + times.system}
+        for name in ("web", "worker"):
+            pid = getattr(self, name)
+            found[name] = cpu_seconds(pid) if pid else 0.0
+        return found
+
+
+METER = CpuMeter()
+
+
 # --- load -------------------------------------------------------------------------------
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -344,30 +397,68 @@ class Row:
     name: str
     healthz: Load
     load: Load
+    cpu_ms: dict[str, float]  # per request: web workers, Celery worker, sandbox
 
     @property
     def ratio(self) -> float:
         return self.load.rps / self.healthz.rps
 
 
-def measure(name: str, base: str, path: str, *, seconds: int, **wrk_options) -> Row:
+def outbox_marks() -> tuple[int, int]:
+    """The latest push and email rows so far: the next run's work comes after them."""
+    from django.db.models import Max
+
+    from booking.models import BookingEmail
+    from calendars.models import PushedEvent
+
+    pushes = PushedEvent.objects.aggregate(last=Max("pk"))["last"] or 0
+    return pushes, BookingEmail.objects.aggregate(last=Max("pk"))["last"] or 0
+
+
+def drained_after(marks: tuple[int, int], timeout: float = 120):
+    """A wait until the worker has pushed every event and sent every email asked for
+    since ``marks``."""
+    from booking.models import BookingEmail, EmailState
+    from calendars.models import PushedEvent, PushState
+
+    def wait() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pushes = PushedEvent.objects.filter(pk__gt=marks[0], state=PushState.PENDING)
+            emails = BookingEmail.objects.filter(pk__gt=marks[1], state=EmailState.PENDING)
+            if not (pushes.exists() or emails.exists()):
+                return
+            time.sleep(0.5)
+        print("  (the worker had not caught up after 2 minutes)", flush=True)
+
+    return wait
+
+
+def measure(name: str, base: str, path: str, *, seconds: int, settle=None, **wrk_options) -> Row:
     healthz = wrk(f"{base}/healthz", seconds=seconds)
+    before = METER.sample()
     load = wrk(f"{base}{path}", seconds=seconds, **wrk_options)
-    row = Row(name, healthz, load)
+    if settle:
+        settle()  # the worker's share of these requests, however long it lags behind
+    after = METER.sample()
+    cpu_ms = {k: (after[k] - before[k]) * 1000 / max(load.requests, 1) for k in after}
+    row = Row(name, healthz, load, cpu_ms)
     print(
         f"  {name}: {load.rps:.1f}/s ({row.ratio:.3f} of /healthz's {healthz.rps:.0f}/s), "
-        f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, {load.bad} bad",
+        f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, {load.bad} bad; CPU ms per "
+        f"request: web {cpu_ms['web']:.2f}, worker {cpu_ms['worker']:.2f}, "
+        f"sandbox {cpu_ms['sandbox']:.2f}",
         flush=True,
     )
     return row
 
 
-def booking_post(base: str, page, script: str, *, seconds: int, name: str) -> Row:
+def booking_post(base: str, page, script: str, *, seconds: int, name: str, settle=None) -> Row:
     first = next_free_start(page)
     args = [str(int(first.timestamp())), str(15 * 60), str(THREADS), "0"]
     return measure(
         name, base, f"/api/booking-pages/{page.slug}/bookings", seconds=seconds, script=script,
-        args=args,
+        args=args, settle=settle,
     )  # fmt: skip
 
 
@@ -385,12 +476,24 @@ def one_run(base: str, book_page, script: str, *, seconds: int, worker_start, on
         measure(name, base, path, seconds=seconds) for name, path in gets.items() if only in name
     ]
     if only in "booking POST, worker":
+        redis_flush()  # no backlog from the last run's "no worker" row
+        marks = outbox_marks()
         worker = worker_start()
         try:
             name = "booking POST, worker"
-            rows.append(booking_post(base, book_page, script, seconds=seconds, name=name))
+            rows.append(
+                booking_post(
+                    base,
+                    book_page,
+                    script,
+                    seconds=seconds,
+                    name=name,
+                    settle=drained_after(marks),
+                )
+            )
         finally:
             stop(worker)
+            METER.worker = None
     if only in "booking POST, no worker":
         name = "booking POST, no worker"
         rows.append(booking_post(base, book_page, script, seconds=seconds, name=name))
@@ -399,8 +502,11 @@ def one_run(base: str, book_page, script: str, *, seconds: int, worker_start, on
 
 def print_table(runs: list[list[Row]], *, loads: list[tuple[float, float, float]]) -> None:
     print()
-    print("| request | throughput vs `/healthz` | req/s | p50 / p99 | failed |")
-    print("| --- | ---: | ---: | --- | ---: |")
+    print(
+        "| request | throughput vs `/healthz` | req/s | p50 / p99 | web CPU ms/req | "
+        "worker + sandbox CPU ms/req | failed |"
+    )
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: |")
     for index, row in enumerate(runs[0]):
         same = [run[index] for run in runs]
         ratios = sorted(r.ratio for r in same)
@@ -411,7 +517,12 @@ def print_table(runs: list[list[Row]], *, loads: list[tuple[float, float, float]
         p99 = sorted(r.load.p99_ms for r in same)[len(same) // 2]
         rps = sorted(r.load.rps for r in same)[len(same) // 2]
         bad = sum(r.load.bad for r in same)
-        print(f"| {row.name} | {ratio} | {rps:.0f} | {p50:.1f} / {p99:.1f} ms | {bad} |")
+        web = sorted(r.cpu_ms["web"] for r in same)[len(same) // 2]
+        back = sorted(r.cpu_ms["worker"] + r.cpu_ms["sandbox"] for r in same)[len(same) // 2]
+        print(
+            f"| {row.name} | {ratio} | {rps:.0f} | {p50:.1f} / {p99:.1f} ms | {web:.2f} | "
+            f"{back:.2f} | {bad} |"
+        )
     print()
     shown = ", ".join(f"{one:.2f} {five:.2f} {fifteen:.2f}" for one, five, fifteen in loads)
     print(f"load average (1, 5, 15 min) after each run: {shown}; {os.cpu_count()} CPUs")
@@ -472,6 +583,7 @@ def serve_and_measure(product, book_page, var_dir, database_url, args, processes
         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "30",
     ]  # fmt: skip
     processes.append(start(gunicorn, env, log))
+    METER.web = processes[-1].pid
     base = f"http://127.0.0.1:{port}"
     wait_for(lambda: answers(f"{base}/healthz"), what="gunicorn")
     for path in ("/book/bench/", "/api/booking-pages/bench/slots?start=2000-01-01&end=2000-01-02"):
@@ -487,6 +599,7 @@ def serve_and_measure(product, book_page, var_dir, database_url, args, processes
     def worker_start() -> subprocess.Popen:
         worker = start_worker(env, log)
         processes.append(worker)
+        METER.worker = worker.pid
         return worker
 
     runs, loads = [], []
