@@ -8,11 +8,11 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-# Static files are collected at build time; settings need placeholder secrets to load.
+# Static files are collected and the message catalogues compiled at build time; settings need placeholder secrets to load.
 RUN DEBUG=0 SECRET_KEY=build-only ALLOWED_HOSTS=build \
     TOKEN_ENCRYPTION_KEYS=$(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())") \
-    python manage.py collectstatic --noinput \
- && useradd --create-home --uid 1000 app && mkdir -p /app/var && chown -R app /app/var
+    sh -c "python manage.py collectstatic --noinput && python manage.py compilemessages" \
+ && useradd --create-home --uid 1000 app && mkdir -p /app/var/metrics && chown -R app /app/var
 USER app
 
 EXPOSE 8000

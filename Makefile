@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DEBUG ?= 1
 
-.PHONY: run test test-fast check lint format migrations bench clean
+.PHONY: run test test-fast check lint format migrations messages bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py check_translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## test-fast: lint and the tests that start no processes, servers or browsers (everyday runs)
@@ -40,6 +41,12 @@ format: $(STAMP)
 
 migrations: $(STAMP)
 	$(BIN)/python manage.py makemigrations
+
+## messages: update the catalogues under locale/ from the source (needs GNU gettext), compile them
+messages: $(STAMP)
+	$(BIN)/python manage.py makemessages --all -d django
+	$(BIN)/python manage.py makemessages --all -d djangojs
+	$(BIN)/python manage.py compilemessages
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

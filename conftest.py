@@ -29,6 +29,7 @@ def pytest_configure(config):
 
     django.setup()
     _fast_password_hashing()
+    _compile_translations()
 
 
 def _fast_password_hashing() -> None:
@@ -43,3 +44,10 @@ def _fast_password_hashing() -> None:
         "django.contrib.auth.hashers.MD5PasswordHasher",
         *settings.PASSWORD_HASHERS,
     ]
+
+
+def _compile_translations() -> None:
+    """German pages need the compiled catalogues, which are built, not committed."""
+    from ops.translations import compile_catalogs
+
+    compile_catalogs()

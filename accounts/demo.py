@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from accounts.models import User
+from accounts.services import organization_create_for
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
@@ -17,4 +18,5 @@ def ensure_demo_host() -> tuple[User, bool]:
     user = User.objects.create_user(
         DEMO_EMAIL, DEMO_PASSWORD, name="Demo Host", time_zone=DEMO_TIME_ZONE
     )
+    organization_create_for(user=user, name="Demo organization")
     return user, True

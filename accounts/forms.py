@@ -3,7 +3,9 @@ from __future__ import annotations
 import math
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
+from django.utils.translation import gettext_lazy as _
 
 from accounts.login_throttle import login_failed, login_succeeded, login_wait_seconds
 from accounts.models import User
@@ -86,8 +88,56 @@ class ProfileForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].validators.append(validate_one_line)
+        self.fields["language"].choices = [("", _("Your browser's language")), *settings.LANGUAGES]
+
+    # The per-booking emails the host gets (booking.email_outbox reads them when sending).
+    NOTIFICATIONS = ("notify_booked", "notify_rescheduled", "notify_cancelled")
+
+    class Meta:
+        model = User
+        fields = (
+            "name",
+            "time_zone",
+            "language",
+            "notify_booked",
+            "notify_rescheduled",
+            "notify_cancelled",
+        )
+        labels = {"name": "Your name"}
+
+    def notification_fields(self):
+        return [self[name] for name in self.NOTIFICATIONS]
+
+    def profile_fields(self):
+        return [field for field in self.visible_fields() if field.name not in self.NOTIFICATIONS]
+
+
+class InvitationSignUpForm(BaseUserCreationForm):
+    """An invited person's new account: the address is the invitation's."""
+
+    name = forms.CharField(
+        max_length=150,
+        label=_("Your name"),
+        validators=[validate_one_line],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    time_zone = TimeZoneField(initial="UTC")
 
     class Meta:
         model = User
         fields = ("name", "time_zone")
-        labels = {"name": "Your name"}
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.email = email
+
+
+class TwoFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=32,
+        label=_("Code"),
+        help_text=_("The 6-digit code from your authenticator app, or a recovery code."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
+    )

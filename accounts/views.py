@@ -7,12 +7,29 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts.forms import LoginForm, ProfileForm, SignUpForm
+from accounts import two_factor
+from accounts.forms import (
+    InvitationSignUpForm,
+    LoginForm,
+    ProfileForm,
+    SignUpForm,
+    TwoFactorCodeForm,
+)
+from accounts.models import User
+from accounts.services import (
+    OrganizationError,
+    invitation_accept,
+    invitation_from_token,
+    organization_create_for,
+)
 from ops.context_processors import SITE_NAME
 
 
@@ -22,7 +39,9 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("setup:home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        with transaction.atomic():
+            user = form.save()
+            organization_create_for(user=user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome to ScheduleOnce! Start by connecting your calendar.")
         return redirect("setup:home")
@@ -86,3 +105,152 @@ def setup_profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your profile was saved.")
         return redirect("setup:profile")
     return render(request, "setup/profile.html", {"form": form, "section": "profile"})
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
+    """An invitation link: join as the logged-in account, log in first, or make an account.
+
+    The link works until it is accepted, revoked, resent or seven days old; only the
+    invited address can use it (``accounts.services.invitation_accept``).
+    """
+    invitation, problem = invitation_from_token(token)
+    if invitation is None:
+        return render(request, "accounts/invitation.html", {"problem": problem}, status=400)
+    context = {"invitation": invitation, "organization": invitation.organization}
+    user = request.user
+    if user.is_authenticated:
+        if user.email.lower() != invitation.email.lower():
+            context["problem"] = _(
+                "You are logged in as %(you)s, but this invitation is for %(email)s. "
+                "Log out, then open the link again."
+            ) % {"you": user.email, "email": invitation.email}
+            return render(request, "accounts/invitation.html", context, status=403)
+        if request.method == "POST":
+            return _accept(request, invitation, user, context)
+        return render(request, "accounts/invitation.html", context)
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        context["log_in_first"] = True
+        return render(request, "accounts/invitation.html", context)
+    form = InvitationSignUpForm(request.POST or None, email=invitation.email)
+    context["form"] = form
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            new_user = form.save()
+            response = _accept(request, invitation, new_user, context)
+            if response.status_code != 302:
+                transaction.set_rollback(True)
+        return response
+    return render(
+        request, "accounts/invitation.html", context, status=400 if form.is_bound else 200
+    )
+
+
+def _accept(request: HttpRequest, invitation, user, context: dict) -> HttpResponse:
+    try:
+        membership = invitation_accept(invitation=invitation, user=user)
+    except OrganizationError as refused:
+        context["problem"] = refused.message
+        return render(request, "accounts/invitation.html", context, status=409)
+    if not request.user.is_authenticated:
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(
+        request,
+        _("Welcome to %(organization)s! Connect your own calendar to start.")
+        % {"organization": membership.organization.name},
+    )
+    return redirect("setup:home")
+
+
+# --- two-factor sign-in ---------------------------------------------------------------------
+
+
+def _next_or_setup(request: HttpRequest) -> HttpResponse:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(target if target and allowed else "setup:home")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    """The second step of logging in: a code from the app, or a recovery code."""
+    if request.user.is_verified() or not two_factor.two_factor_enabled(user=request.user):
+        return _next_or_setup(request)
+    form = TwoFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if two_factor.two_factor_verify(request=request, token=form.cleaned_data["code"]):
+            return _next_or_setup(request)
+        form.add_error("code", _("That code is not right. Try the newest code from your app."))
+    context = {"form": form, "next": request.GET.get("next", "")}
+    return render(
+        request, "accounts/two_factor_verify.html", context, status=400 if form.errors else 200
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    """Turn on two-factor sign-in: scan the code, confirm with a first code, keep the
+    recovery codes. With it on: new recovery codes, or turn it off (unless required)."""
+    user = request.user
+    enabled = two_factor.two_factor_enabled(user=user)
+    if enabled and not user.is_verified():
+        return redirect("accounts:two_factor_verify")
+    required = two_factor.two_factor_required(user=user)
+    context = {"section": "profile", "enabled": enabled, "required": required}
+    if enabled:
+        return render(request, "accounts/two_factor_setup.html", context)
+    device = two_factor.totp_device_pending(user=user)
+    form = TwoFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = two_factor.totp_confirm(
+            request=request, device=device, token=form.cleaned_data["code"]
+        )
+        if codes is not None:
+            context.update(enabled=True, codes=codes, next=request.GET.get("next", ""))
+            return render(request, "accounts/two_factor_setup.html", context)
+        form.add_error(
+            "code", _("That code is not right. Check the time on your phone and try again.")
+        )
+    context.update(form=form, qr=_qr_svg(device.config_url), secret=_secret_text(device))
+    return render(
+        request, "accounts/two_factor_setup.html", context, status=400 if form.errors else 200
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def two_factor_codes(request: HttpRequest) -> HttpResponse:
+    if not (two_factor.two_factor_enabled(user=request.user) and request.user.is_verified()):
+        return redirect("accounts:two_factor_setup")
+    codes = two_factor.recovery_codes_replace(user=request.user)
+    context = {"section": "profile", "enabled": True, "codes": codes, "required": False}
+    return render(request, "accounts/two_factor_setup.html", context)
+
+
+@login_required
+@require_http_methods(["POST"])
+def two_factor_off(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if two_factor.two_factor_required(user=user):
+        messages.error(request, _("Your organization requires two-factor sign-in."))
+    elif two_factor.two_factor_enabled(user=user) and user.is_verified():
+        two_factor.two_factor_disable(user=user)
+        messages.success(request, _("Two-factor sign-in is off."))
+    return redirect("setup:profile")
+
+
+def _qr_svg(config_url: str) -> str:
+    import segno
+
+    return segno.make(config_url, error="m").svg_inline(scale=4, title=_("QR code to scan"))
+
+
+def _secret_text(device) -> str:
+    from base64 import b32encode
+
+    secret = b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))

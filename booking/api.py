@@ -26,9 +26,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from booking.availability_cache import slot_answers
-from booking.models import Booking, BookingPage, is_wellformed_slug
+from booking.locales import request_locale
+from booking.models import Booking, BookingPage, TeamKind, is_wellformed_slug
 from booking.public_forms import BookingRequestForm, SlotsQueryForm, horizon_clamp
-from booking.selectors import day_window, public_page_for
+from booking.selectors import booking_host_names, day_window, public_page_for
 from booking.services.bookings import (
     BookingError,
     Invitee,
@@ -140,7 +141,11 @@ def bookings(request: HttpRequest, page: BookingPage) -> JsonResponse:
         return json_error(400, "Check the highlighted fields.", _errors(form))
     data = form.cleaned_data
     invitee = Invitee(
-        name=data["name"], email=data["email"], time_zone=data["timezone"], answers=data["answers"]
+        name=data["name"],
+        email=data["email"],
+        time_zone=data["timezone"],
+        answers=data["answers"],
+        locale=data["locale"] or request_locale(request),
     )
     try:
         booking = booking_create(page=page, start=data["start"], invitee=invitee)
@@ -159,11 +164,21 @@ def bookings(request: HttpRequest, page: BookingPage) -> JsonResponse:
             "end": booking.end.astimezone(zone).isoformat(),
             "cancel_url": links["cancel"],
             "reschedule_url": links["reschedule"],
+            "host": _host_answer(booking),
         },
         status=201,
     )
     response["Location"] = links["manage"]
     return response
+
+
+def _host_answer(booking: Booking) -> dict | list[dict]:
+    """Who the invitee meets: the host (a round-robin page's assigned member), or every
+    member of a collective page as a list, organizer first."""
+    names = booking_host_names(booking=booking)
+    if booking.page is None or booking.page.team_kind != TeamKind.COLLECTIVE:
+        return {"name": names[0]}
+    return [{"name": name} for name in names]
 
 
 def _json_body(request: HttpRequest) -> tuple[dict, str | None]:

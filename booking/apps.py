@@ -10,6 +10,8 @@ class BookingConfig(AppConfig):
             availability_cache,
             email_outbox,
             handlers,
+            history,
+            reminders,
             tasks,  # noqa: F401  (registers the Celery tasks in this process)
         )
         from booking.events import booking_event_recorded
@@ -22,6 +24,14 @@ class BookingConfig(AppConfig):
             email_outbox.on_booking_event, dispatch_uid="booking.emails.on_booking_event"
         )
         sweeper_register("booking emails", email_outbox.booking_emails_sweep)
+        # Setup → Meetings' history of each booking, and invitee reminders (planned,
+        # re-planned or stopped), both written in the booking's transaction.
+        booking_event_recorded.connect(
+            history.on_booking_event, dispatch_uid="booking.history.on_booking_event"
+        )
+        booking_event_recorded.connect(
+            reminders.on_booking_event, dispatch_uid="booking.reminders.on_booking_event"
+        )
 
         signals.calendars_changed.connect(
             handlers.on_calendars_changed, dispatch_uid="booking.calendars_changed"
@@ -29,6 +39,9 @@ class BookingConfig(AppConfig):
         signals.connection_established.connect(
             handlers.on_connection_established, dispatch_uid="booking.connection_established"
         )
+        from accounts.services import member_removed
+
+        member_removed.connect(handlers.on_member_removed, dispatch_uid="booking.member_removed")
         # After the handlers above: busy horizons follow pages and calendars by themselves.
         horizons.connect_receivers()
         # Cached slot answers are forgotten by every write that can change them.

@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 from django.core.cache import cache
 from django.db import transaction
 
-from booking.models import Booking, BookingPage
+from booking.models import Booking, BookingCohost, BookingPage, TeamKind
 from booking.selectors import page_slots
 
 log = logging.getLogger(__name__)
@@ -242,6 +242,10 @@ def _host_of_page(page_id: int | None) -> int | None:
 
 def on_booking_committed(sender, *, event, **kwargs) -> None:
     availability_changed(host_id=event.host_id)
+    # A collective booking's other members (their rows are written after the booking's).
+    attending = BookingCohost.objects.filter(booking_id=event.booking_id)
+    for user_id in attending.values_list("user_id", flat=True):
+        availability_changed(host_id=user_id)
 
 
 def on_host_signal(sender, *, host_id: int | None = None, **kwargs) -> None:
@@ -259,6 +263,27 @@ def on_host_row(sender, *, instance, update_fields=None, **kwargs) -> None:
     if sender.__name__ == "CalendarConnection" and not _touches(update_fields, _CONNECTION_FIELDS):
         return
     availability_changed(host_id=instance.host_id)
+    if sender is Booking:
+        _cohosts_changed(instance)
+
+
+def _cohosts_changed(booking: Booking) -> None:
+    """The other members of a collective booking: it takes their time too."""
+    if Booking.page.is_cached(booking):
+        if booking.page is None or booking.page.team_kind != TeamKind.COLLECTIVE:
+            return  # known without a query: nobody else attends
+    elif booking.page_id is None:
+        return
+    attending = BookingCohost.objects.filter(booking_id=booking.pk).values_list(
+        "user_id", flat=True
+    )
+    for user_id in attending:
+        availability_changed(host_id=user_id)
+
+
+def on_cohost_row(sender, *, instance, **kwargs) -> None:
+    """A member added to (or removed from) a collective booking."""
+    availability_changed(host_id=instance.user_id)
 
 
 def on_page_row(sender, *, instance, **kwargs) -> None:
@@ -310,6 +335,7 @@ def connect_receivers() -> None:
         name = "saved" if signal is post_save else "deleted"
         for model in (Booking, BookingPage, CalendarConnection):
             signal.connect(on_host_row, sender=model, dispatch_uid=f"{uid}.{model.__name__}.{name}")
+        signal.connect(on_cohost_row, sender=BookingCohost, dispatch_uid=f"{uid}.cohost.{name}")
         for model in (WeeklyHours, DateOverride, PageCalendar):
             signal.connect(on_page_row, sender=model, dispatch_uid=f"{uid}.{model.__name__}.{name}")
         signal.connect(on_calendar_row, sender=Calendar, dispatch_uid=f"{uid}.Calendar.{name}")

@@ -21,7 +21,12 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from booking.emails import EMAIL_RETRY_DELAYS, RECIPIENTS, send_booking_email
+from booking.emails import (
+    EMAIL_RETRY_DELAYS,
+    RECIPIENTS,
+    send_booking_email,
+    send_reschedule_request,
+)
 from booking.events import BookingEvent
 from booking.models import BookingEmail, EmailState
 from outbox import dispatch
@@ -35,6 +40,14 @@ EMAIL_TASK = "booking.tasks.deliver_booking_emails"
 # Seconds a worker may hold one row (two emails, each bounded by EMAIL_TIMEOUT).
 EMAIL_LEASE = 120
 SENT_FIELD = {"invitee": "invitee_sent_at", "host": "host_sent_at"}
+# A host's ask to pick another time (Setup → Meetings): one email, to the invitee.
+RESCHEDULE_REQUEST = "ask_reschedule"
+# The host's switch (Setup → Profile) for each kind of booking event's email.
+HOST_PREFERENCE = {
+    "confirmed": "notify_booked",
+    "rescheduled": "notify_rescheduled",
+    "cancelled": "notify_cancelled",
+}
 
 
 def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
@@ -55,10 +68,42 @@ def booking_emails_add(*, event: BookingEvent) -> BookingEmail:
     return email
 
 
+def reschedule_request_add(*, booking, note: str, now: datetime) -> BookingEmail:
+    """Write the row of an "ask to reschedule" email (in the caller's transaction)."""
+    email = BookingEmail.objects.create(
+        booking=booking,
+        kind=RESCHEDULE_REQUEST,
+        actor="host",
+        booking_version=booking.sequence,
+        note=note,
+        queued_at=now,
+    )
+    dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[email.pk]])
+    return email
+
+
+def _recipients(email: BookingEmail) -> tuple[str, ...]:
+    """Who this row's emails go to: the host only if their Profile says so."""
+    if email.kind == RESCHEDULE_REQUEST:
+        return ("invitee",)
+    preference = HOST_PREFERENCE.get(email.kind)
+    host = email.booking.host
+    if preference is not None and not getattr(host, preference, True):
+        return tuple(who for who in RECIPIENTS if who != "host")
+    return RECIPIENTS
+
+
+def _send(email: BookingEmail, who: str) -> None:
+    if email.kind == RESCHEDULE_REQUEST:
+        send_reschedule_request(booking_pk=email.booking_id, note=email.note)
+    else:
+        send_booking_email(booking_pk=email.booking_id, kind=email.kind, who=who, actor=email.actor)
+
+
 def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Outcome:
     """Send what the row still owes. Never called inside a web request; idempotent."""
     claim = claim_take(
-        items=BookingEmail.objects.select_related("booking"),
+        items=BookingEmail.objects.select_related("booking__host"),
         pk=email_id,
         lease_seconds=EMAIL_LEASE,
         now=now,
@@ -67,9 +112,11 @@ def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Out
         return Outcome(Status.SKIPPED)
     email: BookingEmail = claim.item
     try:
-        for who in RECIPIENTS:
+        # A host who turned an email off in Profile is left out (its ``*_sent_at`` stays
+        # empty: not sent). The switch is read when the email goes, not when it was asked for.
+        for who in _recipients(email):
             if getattr(email, SENT_FIELD[who]) is None:
-                send_booking_email(booking_pk=email.booking_id, kind=email.kind, who=who)
+                _send(email, who)
                 claim.save(**{SENT_FIELD[who]: timezone.now()})
     except LostClaim:
         logger.warning("%s: lost its claim to another worker; stopping", _describe(email))

@@ -12,16 +12,18 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
-from booking.clock import clock_text
 from booking.ics import booking_ics
+from booking.locales import DEFAULT_LOCALE, DEFAULT_REGIONS, day_text, language_of, time_text
 from booking.models import Booking
 from booking.tokens import booking_paths
 
 SUBJECTS = {
-    "confirmed": "Confirmed: {title} with {other} on {when}",
-    "rescheduled": "Rescheduled: {title} with {other}, now {when}",
-    "cancelled": "Cancelled: {title} with {other} on {when}",
+    "confirmed": _("Confirmed: %(title)s with %(other)s on %(when)s"),
+    "rescheduled": _("Rescheduled: %(title)s with %(other)s, now %(when)s"),
+    "cancelled": _("Cancelled: %(title)s with %(other)s on %(when)s"),
 }
 
 
@@ -33,8 +35,9 @@ RECIPIENTS = ("invitee", "host")
 EMAIL_RETRY_DELAYS = (30, 120, 600, 1800) + (2700,) * 6
 
 
-def send_booking_email(*, booking_pk: int, kind: str, who: str) -> bool:
-    """Tell the invitee or the host that a booking was confirmed, rescheduled or cancelled.
+def send_booking_email(*, booking_pk: int, kind: str, who: str, actor: str = "invitee") -> bool:
+    """Tell the invitee or the host that a booking was confirmed, rescheduled or cancelled
+    (by ``actor``: the wording says who did it).
 
     Returns False when the booking no longer exists. A mail server error is raised
     (smtplib.SMTPException or OSError) so that the caller can try again later.
@@ -43,26 +46,82 @@ def send_booking_email(*, booking_pk: int, kind: str, who: str) -> bool:
     if booking is None:
         return False
     links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
-    ics = booking_ics(
-        booking=booking, for_host=who == "host", description=_ics_description(booking, links)
-    )
     if who == "invitee":
         to, zone, other = (
             booking.invitee_email,
             booking.invitee_time_zone,
             booking.host.get_full_name(),
         )
+        locale = booking.invitee_locale
     else:
         to, zone, other = booking.host.email, booking.host.time_zone, booking.invitee_name
-    _send_one(booking, kind=kind, who=who, to=to, zone=zone, other=other, links=links, ics=ics)
+        locale = host_locale(booking.host)
+    with translation.override(language_of(locale)):
+        description = _ics_description(booking, links)
+        ics = booking_ics(booking=booking, for_host=who == "host", description=description)
+        _send_one(
+            booking,
+            kind=kind,
+            who=who,
+            to=to,
+            zone=zone,
+            other=other,
+            links=links,
+            ics=ics,
+            locale=locale,
+            by_host=actor == "host",
+        )
     return True
 
 
-def _send_one(booking, *, kind, who, to, zone, other, links, ics) -> None:
+def host_locale(host) -> str:
+    """A host reads emails in their Profile language (English when they chose none)."""
+    return DEFAULT_REGIONS.get(host.language or "en", DEFAULT_LOCALE)
+
+
+def send_reschedule_request(*, booking_pk: int, note: str) -> bool:
+    """Ask the invitee to pick another time: their reschedule link and the host's note.
+
+    The booking stays as it is until they move it. False when the booking is gone.
+    """
+    booking = Booking.objects.select_related("host", "page").filter(pk=booking_pk).first()
+    if booking is None:
+        return False
+    zone = ZoneInfo(booking.invitee_time_zone)
+    start = booking.start.astimezone(zone)
+    host = booking.host.get_full_name()
+    locale = booking.invitee_locale
+    links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
+    context = {
+        "booking": booking,
+        "host": host,
+        "start": start,
+        "end": booking.end.astimezone(zone),
+        "zone": booking.invitee_time_zone,
+        "links": links,
+        "note": note,
+        "locale": locale,
+    }
+    with translation.override(language_of(locale)):
+        when = (
+            f"{day_text(start, locale)}, {time_text(start, locale)} ({booking.invitee_time_zone})"
+        )
+        subject = f"{host} asks you to pick another time for {booking.title} on {when}"
+        EmailMultiAlternatives(
+            subject=" ".join(subject.split()),
+            body=render_to_string("booking/email/reschedule_request.txt", context),
+            to=[booking.invitee_email],
+            reply_to=[booking.host.email],
+        ).send()
+    return True
+
+
+def _send_one(booking, *, kind, who, to, zone, other, links, ics, locale, by_host=False) -> None:
     tz = ZoneInfo(zone)
     start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
-    when = f"{start:%A %-d %B %Y}, {clock_text(start)} ({zone})"
+    when = f"{day_text(start, locale)}, {time_text(start, locale)} ({zone})"
     context = {
+        "locale": locale,
         "booking": booking,
         "kind": kind,
         "who": who,
@@ -72,12 +131,13 @@ def _send_one(booking, *, kind, who, to, zone, other, links, ics) -> None:
         "zone": zone,
         "links": links,
         "previous_start": booking.rescheduled_from_start,
+        "by_host": by_host,
     }
     message = EmailMultiAlternatives(
         # One line: a line break from a name or title saved earlier would make
         # Django refuse the whole message.
         subject=" ".join(
-            SUBJECTS[kind].format(title=booking.title, other=other, when=when).split()
+            (SUBJECTS[kind] % {"title": booking.title, "other": other, "when": when}).split()
         ),
         body=render_to_string("booking/email/notice.txt", context),
         to=[to],
@@ -89,5 +149,8 @@ def _send_one(booking, *, kind, who, to, zone, other, links, ics) -> None:
 
 def _ics_description(booking: Booking, links: dict[str, str]) -> str:
     lines = [f"{item['question']}: {item['answer']}" for item in booking.answers if item["answer"]]
-    lines += [f"Cancel: {links['cancel']}", f"Reschedule: {links['reschedule']}"]
+    lines += [
+        _("Cancel: %(link)s") % {"link": links["cancel"]},
+        _("Reschedule: %(link)s") % {"link": links["reschedule"]},
+    ]
     return "\n".join(lines)

@@ -7,14 +7,16 @@ with the engine's own message) and saves through ``booking.services``.
 
 from __future__ import annotations
 
+import re
 from datetime import time, timedelta
 
 from django import forms
 from django.forms import formset_factory
+from django.utils.translation import gettext_lazy as _
 
 from accounts.timezones import time_zone_choices
 from accounts.validators import validate_one_line
-from booking.models import WEEKDAYS, BookingPage, QuestionKind
+from booking.models import REMINDER_OFFSETS, WEEKDAYS, BookingPage, QuestionKind
 from booking.services.pages import (
     DEFAULT_WEEKLY_HOURS,
     QuestionData,
@@ -29,9 +31,29 @@ MAX_ROWS = 100
 MAX_ID = 2**63 - 1  # the largest primary key (BigAutoField) a database holds
 
 
+# An origin the Content-Security-Policy's frame-ancestors accepts: scheme, host (or a
+# "*." wildcard subdomain), optional port; no path.
+EMBED_ORIGIN = re.compile(
+    r"^https?://(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+    r"(:[0-9]{1,5})?$"
+)
+MAX_EMBED_ORIGINS = 20
+
+
 class PageForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
         choices=time_zone_choices, label="Page time zone", help_text="Hours below are in this zone."
+    )
+    reminder_offsets = forms.TypedMultipleChoiceField(
+        label=_("Email reminders to invitees"),
+        choices=REMINDER_OFFSETS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Sent in the invitee's time zone, with the join link and their cancel and "
+            "reschedule links. None ticked: no reminders."
+        ),
     )
 
     class Meta:
@@ -49,16 +71,27 @@ class PageForm(forms.ModelForm):
             "horizon_days",
             "max_per_day",
             "block_tentative",
+            "reminder_offsets",
             "location_kind",
             "location_details",
             "is_active",
+            "embed_origins",
         ]
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "embed_origins": forms.Textarea(
+                attrs={"rows": 2, "autocapitalize": "none", "spellcheck": "false"}
+            ),
+        }
         help_texts = {
             "slug": "Lowercase letters, digits and hyphens. Changing it breaks links you shared.",
             "increment_minutes": "How far apart the offered start times are.",
             "minimum_notice_minutes": "No booking starts sooner than this after now.",
             "max_per_day": "Leave empty for no limit.",
+            "embed_origins": _(
+                "One address a line, such as https://www.example.com. Leave empty to let "
+                "any site embed it. Setup and your account are never shown in frames."
+            ),
             "block_tentative": (
                 "Events marked tentative in the calendars this page reads for busy time "
                 "keep those times from being offered. Off: only busy, out-of-office and "
@@ -75,6 +108,24 @@ class PageForm(forms.ModelForm):
         self.fields["slug"].widget.attrs.update(
             {"autocapitalize": "none", "spellcheck": "false", "pattern": "[a-z0-9-]+"}
         )
+
+    def clean_embed_origins(self) -> str:
+        """Origins (scheme, host, optional port; ``*.`` for subdomains), one a line."""
+        origins = []
+        for raw in self.cleaned_data["embed_origins"].replace(",", " ").split():
+            origin = raw.strip().rstrip("/").lower()
+            if not EMBED_ORIGIN.match(origin):
+                raise forms.ValidationError(
+                    _("%(origin)s is not a site address such as https://www.example.com.")
+                    % {"origin": raw[:100]}
+                )
+            if origin not in origins:
+                origins.append(origin)
+        if len(origins) > MAX_EMBED_ORIGINS:
+            raise forms.ValidationError(
+                _("At most %(count)s sites.") % {"count": MAX_EMBED_ORIGINS}
+            )
+        return "\n".join(origins)
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"].strip().lower()

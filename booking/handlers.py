@@ -42,3 +42,11 @@ def on_connection_established(
         len(pages),
         count,
     )
+
+
+def on_member_removed(sender, *, membership, **kwargs) -> None:
+    """A removed member's pages stop taking bookings; bookings already made stay."""
+    from booking.services.teams import member_pages_close
+
+    closed = member_pages_close(membership=membership)
+    log.info("membership %s removed: %d page(s) closed", membership.pk, closed)

@@ -7,12 +7,14 @@ the page's own time zone (``BookingPage.time_zone``).
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import validate_time_zone
 from outbox.models import OutboxItem
@@ -76,13 +78,41 @@ slug_format = RegexValidator(
 )
 
 
+# The offsets a page may choose for invitee reminders (minutes before the start).
+REMINDER_OFFSETS = (
+    (15, _("15 minutes before")),
+    (60, _("1 hour before")),
+    (120, _("2 hours before")),
+    (24 * 60, _("1 day before")),
+    (2 * 24 * 60, _("2 days before")),
+)
+
+
+def default_reminder_offsets() -> list[int]:
+    """1 day and 1 hour before, the default of a new page."""
+    return [24 * 60, 60]
+
+
+def validate_reminder_offsets(value) -> None:
+    allowed = {minutes for minutes, _label in REMINDER_OFFSETS}
+    if not isinstance(value, list) or any(item not in allowed for item in value):
+        raise ValidationError(_("Choose reminders from the list."))
+
+
 class LocationKind(models.TextChoices):
     IN_PERSON = "in_person", "In person"
     PHONE = "phone", "Phone call"
     TEAMS = "teams", "Microsoft Teams online meeting"
 
 
+class TeamKind(models.TextChoices):
+    ROUND_ROBIN = "round_robin", "Round-robin: whichever member is free"
+    COLLECTIVE = "collective", "Collective: every member together"
+
+
 class BookingPage(models.Model):
+    # A personal page's owner; for a team page, the admin who made it (its members are
+    # ``TeamMember`` rows and the bookings go to them, never to this user as such).
     host = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="booking_pages"
     )
@@ -147,6 +177,25 @@ class BookingPage(models.Model):
     # slots (the sync stores them either way; booking.selectors.busy_intervals_for decides).
     # Set in the page form, under Limits.
     block_tentative = models.BooleanField(default=True)
+    # The organization the page belongs to (its host's). Empty team_kind: a personal page.
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="booking_pages",
+    )
+    team_kind = models.CharField(
+        "team page kind", max_length=16, choices=TeamKind.choices, blank=True, default=""
+    )
+    # Minutes before the start at which invitees get an email reminder (any of
+    # REMINDER_OFFSETS; empty: none). Planned per booking by ``booking.reminders``.
+    reminder_offsets = models.JSONField(
+        default=default_reminder_offsets, blank=True, validators=[validate_reminder_offsets]
+    )
+    # Sites that may embed this page (its confirmation, reschedule and cancel pages too),
+    # one origin a line ("https://www.example.com"); blank: any site (ops/csp.py).
+    embed_origins = models.TextField(_("sites allowed to embed this page"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -156,6 +205,10 @@ class BookingPage(models.Model):
     def __str__(self) -> str:
         return f"{self.title} (/{self.slug})"
 
+    def frame_ancestors(self) -> list[str]:
+        """The CSP ``frame-ancestors`` sources of this page: its origins, or any site."""
+        return self.embed_origins.split() or ["*"]
+
     @property
     def location_text(self) -> str:
         """The location as an invitee reads it."""
@@ -163,6 +216,29 @@ class BookingPage(models.Model):
             return "Microsoft Teams meeting (the link is in the calendar invitation)"
         label = LocationKind(self.location_kind).label
         return f"{label}: {self.location_details}" if self.location_details else label
+
+
+class TeamMember(models.Model):
+    """A member of a team page. Round-robin assigns the highest ``priority`` first, then
+    the member with the fewest team bookings in the last 30 days divided by ``weight``."""
+
+    page = models.ForeignKey(BookingPage, on_delete=models.CASCADE, related_name="team_members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_seats"
+    )
+    priority = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    weight = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+
+    class Meta:
+        ordering = ["-priority", "user_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["page", "user"], name="one_seat_per_team_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on page {self.page_id}"
 
 
 class WeeklyHours(models.Model):
@@ -257,6 +333,17 @@ class PageCalendar(models.Model):
         return f"{self.page_id} uses {self.calendar_id}"
 
 
+def search_fold(text: str) -> str:
+    """``text`` lowercased and without accents, as Setup → Meetings searches it
+    ("José Müller" → "jose muller")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def booking_search_text(name: str, email: str) -> str:
+    return search_fold(f"{name} {email}")[:420]
+
+
 class BookingStatus(models.TextChoices):
     CONFIRMED = "confirmed", "Confirmed"
     CANCELLED = "cancelled", "Cancelled"
@@ -278,6 +365,9 @@ class Booking(models.Model):
     invitee_name = models.CharField(max_length=150)
     invitee_email = models.EmailField(max_length=254)
     invitee_time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    # The invitee's locale ("en-US", "en-GB", "de-DE"): the clock, the date style and the
+    # language of every page and email about this booking (booking.locales).
+    invitee_locale = models.CharField(max_length=16, default="en-US")
     # [{"question": label, "answer": text}, …] in the page's question order.
     answers = models.JSONField(default=list, blank=True)
     status = models.CharField(
@@ -288,6 +378,10 @@ class Booking(models.Model):
     # iCalendar SEQUENCE: bumped on every reschedule and on cancellation.
     sequence = models.PositiveIntegerField(default=0)
     rescheduled_from_start = models.DateTimeField(null=True, blank=True)
+    # Set by the host on a meeting that has started (Setup → Meetings → Mark no-show).
+    no_show_at = models.DateTimeField(null=True, blank=True)
+    # The invitee's name and email folded for search (``search_fold``), set on save.
+    search_text = models.CharField(max_length=420, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -301,6 +395,12 @@ class Booking(models.Model):
     def __str__(self) -> str:
         return f"{self.title} with {self.invitee_name} at {self.start:%Y-%m-%d %H:%M} UTC"
 
+    def save(self, *args, **kwargs) -> None:
+        self.search_text = booking_search_text(self.invitee_name, self.invitee_email)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        super().save(*args, **kwargs)
+
     @property
     def is_confirmed(self) -> bool:
         return self.status == BookingStatus.CONFIRMED
@@ -309,6 +409,27 @@ class Booking(models.Model):
     def mirror_source(self) -> str:
         """The outbox key of this booking's calendar events."""
         return f"booking:{self.uuid}"
+
+
+class BookingCohost(models.Model):
+    """A member who attends a collective booking besides its ``host`` (the organizer).
+
+    Their time is taken as surely as the host's: every slot query and re-check counts
+    the booking against them too (``booking.selectors.host_bookings_between``).
+    """
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="cohosts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cohosted_bookings"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "user"], name="one_cohost_row_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} also hosts booking {self.booking_id}"
 
 
 class EmailState(models.TextChoices):
@@ -330,6 +451,8 @@ class BookingEmail(OutboxItem):
     actor = models.CharField(max_length=16)  # booking.events.Actor
     # The booking's ``sequence`` when the event happened.
     booking_version = models.PositiveIntegerField(default=0)
+    # The host's note of an "ask to reschedule" email (kind ``ask_reschedule``).
+    note = models.CharField(max_length=1000, blank=True, default="")
     invitee_sent_at = models.DateTimeField(null=True, blank=True)
     host_sent_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=EmailState.choices, default=EmailState.PENDING)
@@ -339,3 +462,73 @@ class BookingEmail(OutboxItem):
 
     def __str__(self) -> str:
         return f"{self.kind} emails of booking {self.booking_id} ({self.state})"
+
+
+class BookingChange(models.Model):
+    """One line of a booking's history: made, moved, cancelled, marked no-show; by whom, when.
+
+    Written by ``booking.history`` from the booking event, in the booking's own transaction.
+    """
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=16)  # a booking.events.BookingEventKind, or "no_show"
+    actor = models.CharField(max_length=16)  # booking.events.Actor
+    version = models.PositiveIntegerField(default=0)
+    start = models.DateTimeField()  # the booking's start after the change
+    previous_start = models.DateTimeField(null=True, blank=True)  # for a move
+    reason = models.CharField(max_length=500, blank=True)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of booking {self.booking_id} by {self.actor}"
+
+
+class ReminderState(models.TextChoices):
+    PENDING = "pending", _("Planned")
+    SENT = "sent", _("Sent")
+    SKIPPED = "skipped", _("Not sent")
+    FAILED = "failed", _("Failed")
+
+
+class InviteeReminder(OutboxItem):
+    """One email reminder to an invitee: one row per booking, booking version and offset.
+
+    Planned (``booking.reminders``) in the transaction that confirms or moves the
+    booking; due at ``due_at`` (also its ``next_attempt_at`` until a retry moves that).
+    The unique constraint is what makes it exactly one email: a worker claims the row
+    (a conditional UPDATE, ``outbox.claims``) before sending and settles it after.
+    """
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="reminders")
+    booking_version = models.PositiveIntegerField()
+    offset_minutes = models.PositiveIntegerField()
+    due_at = models.DateTimeField()
+    state = models.CharField(
+        max_length=16, choices=ReminderState.choices, default=ReminderState.PENDING
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Why it was not sent (cancelled, moved, booked too late, the meeting had started).
+    skip_reason = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking", "booking_version", "offset_minutes"],
+                name="one_reminder_per_booking_version_offset",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"reminder {self.offset_minutes} min before booking {self.booking_id} ({self.state})"
+
+    @property
+    def offset_label(self) -> str:
+        """ "1 day before", as the page form names the offset."""
+        labels = dict(REMINDER_OFFSETS)
+        if self.offset_minutes in labels:
+            return str(labels[self.offset_minutes])
+        return _("%(minutes)s minutes before") % {"minutes": self.offset_minutes}

@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.timezones import is_time_zone
 from accounts.validators import validate_one_line
+from booking.locales import normalize_locale
 from booking.models import Question, QuestionKind
 
 MAX_RANGE_DAYS = 62
@@ -95,6 +97,8 @@ class BookingRequestForm(forms.Form):
     name = forms.CharField(max_length=150, validators=[validate_one_line])
     email = forms.EmailField(max_length=254)
     timezone = forms.CharField(max_length=64)
+    # Optional: "en-US", "de-DE"; else the request's (Accept-Language and the page's language).
+    locale = forms.CharField(max_length=16, required=False)
 
     def __init__(self, *args, questions: Sequence[Question] = (), **kwargs):
         super().__init__(*args, **kwargs)
@@ -102,6 +106,17 @@ class BookingRequestForm(forms.Form):
 
     def clean_timezone(self) -> str:
         return clean_time_zone(self.cleaned_data["timezone"])
+
+    def clean_locale(self) -> str:
+        raw = self.cleaned_data["locale"]
+        if not raw:
+            return ""
+        locale = normalize_locale(raw)
+        if locale is None:
+            raise forms.ValidationError(
+                _("Unknown or unsupported locale; send one such as en-US, en-GB or de-DE.")
+            )
+        return locale
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

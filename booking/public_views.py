@@ -10,25 +10,29 @@ from __future__ import annotations
 import functools
 from zoneinfo import ZoneInfo
 
+from babel.dates import get_day_names
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.timezones import time_zone_names
 from booking.events import Actor
 from booking.ics import booking_ics
+from booking.locales import language_of, request_locale
 from booking.models import Booking, BookingPage, is_wellformed_slug
 from booking.public_forms import CancelForm, RescheduleForm
-from booking.selectors import public_page_for
+from booking.selectors import booking_host_names, public_page_for
 from booking.services.bookings import BookingError, SlotTaken, booking_cancel, booking_reschedule
 from booking.services.calendar_events import booking_details_text
 from booking.tokens import booking_from_token, booking_paths, booking_token
+from ops.language import supported_language
 from ops.ratelimit import rate_limit_exceeded
 
 
@@ -44,7 +48,9 @@ def book_page(request: HttpRequest, slug: str) -> HttpResponse:
     page = public_page_for(slug=slug) if is_wellformed_slug(slug) else None
     if page is None or not page.is_active:
         return render(request, "booking/public/unavailable.html", {"page": page}, status=404)
-    return render(request, "booking/public/book.html", _widget_context(page, mode="book"))
+    request.frame_ancestors = page.frame_ancestors()
+    context = _widget_context(page, mode="book", locale=request_locale(request))
+    return render(request, "booking/public/book.html", context)
 
 
 @functools.cache
@@ -55,8 +61,42 @@ def _time_zone_options() -> str:
     return mark_safe("".join(options))  # noqa: S308 (each option is built by format_html)
 
 
-def _widget_context(page: BookingPage, *, mode: str, booking: Booking | None = None) -> dict:
+def widget_strings() -> dict[str, str]:
+    """The booking page script's words, in the page's language."""
     return {
+        "loading": _("Loading free times…"),
+        "loadFailed": _("Free times could not be loaded. Check your connection and try again."),
+        # Translators: %(zone)s is a time zone's name.
+        "marked": _("Days with free times are marked. Times are shown in %(zone)s."),
+        "noneThisMonth": _("No free times this month. Try the next month."),
+        "freeOne": _("1 free time"),
+        # Translators: the number of free times on a day (more than one).
+        "freeMany": _("%(count)s free times"),
+        "freeNone": _("no free times"),
+        # Translators: a time slot for screen readers, e.g. "3:00 PM to 3:30 PM".
+        "span": _("%(start)s to %(end)s"),
+        "taken": _("Sorry, that time was just taken. Please pick another time."),
+        "booking": _("Booking…"),
+        "book": _("Book this time"),
+        "failed": _("Something went wrong; please try again."),
+        "unsent": _("The booking could not be sent. Check your connection and try again."),
+        "pickZone": _("Pick a time zone from the list, e.g. Europe/London."),
+    }
+
+
+def _weekday_names(locale: str) -> list[tuple[str, str]]:
+    """Monday to Sunday as (narrow, full) names in the reader's locale."""
+    babel_locale = locale.replace("-", "_")
+    narrow = get_day_names("narrow", locale=babel_locale)
+    wide = get_day_names("wide", locale=babel_locale)
+    return [(narrow[day], wide[day]) for day in range(7)]
+
+
+def _widget_context(
+    page: BookingPage, *, mode: str, locale: str, booking: Booking | None = None
+) -> dict:
+    return {
+        "weekday_names": _weekday_names(locale),
         "page": page,
         "questions": list(page.questions.all()),
         "time_zone_options": _time_zone_options(),
@@ -72,40 +112,61 @@ def _widget_context(page: BookingPage, *, mode: str, booking: Booking | None = N
             # Sent with the slots query so the booking being moved counts as free.
             "rescheduleToken": booking_token(booking) if booking else None,
             "inviteeTimeZone": booking.invitee_time_zone if booking else None,
+            # Intl formats times and dates in it; the booking stores it (booking.locales).
+            "locale": locale,
+            "strings": widget_strings(),
+            # Told to the embedding site with scheduleonce:booked.
+            "slug": page.slug,
+            "title": page.title,
+            "hostName": page.host.get_full_name(),
         },
     }
 
 
-def _booking_or_404(token: str) -> Booking:
+def _booking_or_404(request: HttpRequest, token: str) -> Booking:
+    """The booking of this link; its pages speak the invitee's language unless ?lang= says."""
     booking = booking_from_token(token)
     if booking is None:
         raise Http404("No booking at this link.")
+    request.frame_ancestors = booking.page.frame_ancestors() if booking.page else ["*"]
+    if not supported_language(request.GET.get("lang")):
+        translation.activate(language_of(booking.invitee_locale))
+        request.LANGUAGE_CODE = translation.get_language()
     return booking
 
 
 def _details(booking: Booking) -> dict:
     zone = ZoneInfo(booking.invitee_time_zone)
     return {
+        "locale": booking.invitee_locale,
         "booking": booking,
         "start": booking.start.astimezone(zone),
         "end": booking.end.astimezone(zone),
         "zone": booking.invitee_time_zone,
         "links": booking_paths(booking),
         "changeable": booking.is_confirmed and booking.start > timezone.now(),
+        "hosts_text": _and_list(booking_host_names(booking=booking)),
     }
+
+
+def _and_list(names: list[str]) -> str:
+    """ "Ann", "Ann and Bob", "Ann, Bob and Cy"."""
+    if len(names) < 2:
+        return "".join(names)
+    return _("%(names)s and %(last)s") % {"names": ", ".join(names[:-1]), "last": names[-1]}
 
 
 @never_cache
 @require_safe
 def manage(request: HttpRequest, token: str) -> HttpResponse:
     """The confirmation page: details in the invitee's time zone, .ics, cancel, reschedule."""
-    booking = _booking_or_404(token)
+    booking = _booking_or_404(request, token)
     return render(request, "booking/public/confirmation.html", _details(booking))
 
 
 @require_safe
 def ics(request: HttpRequest, token: str) -> HttpResponse:
-    booking = _booking_or_404(token)
+    booking = _booking_or_404(request, token)
     body = booking_ics(
         booking=booking, for_host=False, description=booking_details_text(booking=booking)
     )
@@ -117,7 +178,7 @@ def ics(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def cancel(request: HttpRequest, token: str) -> HttpResponse:
-    booking = _booking_or_404(token)
+    booking = _booking_or_404(request, token)
     form = CancelForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -137,7 +198,7 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def reschedule(request: HttpRequest, token: str) -> HttpResponse:
-    booking = _booking_or_404(token)
+    booking = _booking_or_404(request, token)
     page = booking.page
     status = 200
     error = ""
@@ -149,7 +210,7 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
         if status == 302:
             return redirect("booking:manage", token)
     context = {
-        **_widget_context(page, mode="reschedule", booking=booking),
+        **_widget_context(page, mode="reschedule", locale=booking.invitee_locale, booking=booking),
         **_details(booking),
         "error": error,
         "form": RescheduleForm(),

@@ -11,10 +11,25 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from booking.models import Booking, BookingPage, BookingStatus, PageCalendar
-from booking.slots import Interval, Rules, WallRange, available_slots
+from booking.models import (
+    Booking,
+    BookingCohost,
+    BookingPage,
+    BookingStatus,
+    PageCalendar,
+    TeamMember,
+)
+from booking.slots import (
+    Interval,
+    MemberTime,
+    Rules,
+    TeamSlot,
+    WallRange,
+    available_slots,
+    team_slots,
+)
 from calendars.events import Availability
 from calendars.models import BusyInterval, Calendar, ConnectionStatus
 from calendars.selectors import connection_latest_for
@@ -146,7 +161,12 @@ def _uses(page: BookingPage, **flag: bool) -> list[Calendar]:
 
 
 def busy_calendars_for(*, page: BookingPage) -> list[Calendar]:
-    """The main calendar and the calendars marked "retrieve busy time"."""
+    """The main calendar and the calendars marked "retrieve busy time".
+
+    A team page reads its members' own calendars instead (``member_busy_calendars``).
+    """
+    if page.team_kind:
+        return []
     main = main_calendar_for(page=page)
     extra = [c for c in _uses(page, retrieve_busy=True) if main is None or c.pk != main.pk]
     return ([main] if main else []) + extra
@@ -159,6 +179,8 @@ def target_calendars_for(*, page: BookingPage) -> list[Calendar]:
     wait there (Setup counts them) and go out when the host reconnects it. Connecting
     another account instead re-mirrors every future booking there.
     """
+    if page.team_kind:
+        return []  # a team booking goes to its member's calendar: member_target_calendars
     latest = connection_latest_for(host=page.host_id)
     if latest is None:
         return []
@@ -194,9 +216,14 @@ def busy_intervals_for(*, page: BookingPage, start: datetime, end: datetime) -> 
 def host_bookings_between(
     *, host_id: int, start: datetime, end: datetime, exclude_pk: int | None = None
 ) -> QuerySet[Booking]:
-    """The host's confirmed bookings (on any page) that overlap [start, end)."""
+    """The host's confirmed bookings (on any page, collective ones they attend too)
+    that overlap [start, end)."""
+    attending = BookingCohost.objects.filter(user_id=host_id).values("booking_id")
     bookings = Booking.objects.filter(
-        host_id=host_id, status=BookingStatus.CONFIRMED, start__lt=end, end__gt=start
+        Q(host_id=host_id) | Q(pk__in=attending),
+        status=BookingStatus.CONFIRMED,
+        start__lt=end,
+        end__gt=start,
     )
     if exclude_pk is not None:
         bookings = bookings.exclude(pk=exclude_pk)
@@ -222,15 +249,20 @@ def page_slots(
     time existed (to tell "never offered" from "taken"). ``rules``: the page's rules
     when the caller already loaded them (``page_rules_for``) for this very page state.
     """
+    if page.team_kind:
+        found = team_page_slots(
+            page=page,
+            start=start,
+            end=end,
+            now=now,
+            exclude_booking=exclude_booking,
+            rules_only=rules_only,
+        )
+        return [Interval(slot.start, slot.end) for slot in found]
     if rules is None:
-        try:
-            rules = page_rules_for(page=page)
-        except ValueError:
-            # Rules saved before the engine grew stricter: offer nothing rather than fail.
-            log.warning(
-                "booking page %s has rules the slot engine refuses; it offers no slots", page.pk
-            )
-            return []
+        rules = _rules_or_none(page)
+    if rules is None:
+        return []
     window_start, window_end = start - MARGIN, end + MARGIN
     busy: list[Interval] = []
     own: list[Interval] = []
@@ -243,6 +275,180 @@ def page_slots(
             (own if page_id == page.pk else busy).append(Interval(b_start, b_end))
     slots = available_slots(rules=rules, busy=busy, bookings=own, start=start, end=end, now=now)
     return [slot for slot in slots if start <= slot.start < end]
+
+
+def _rules_or_none(page: BookingPage) -> Rules | None:
+    try:
+        return page_rules_for(page=page)
+    except ValueError:
+        # Rules saved before the engine grew stricter: offer nothing rather than fail.
+        log.warning(
+            "booking page %s has rules the slot engine refuses; it offers no slots", page.pk
+        )
+        return None
+
+
+# --- team pages ------------------------------------------------------------------------------
+
+
+def team_seats_for(*, page: BookingPage) -> list[TeamMember]:
+    """The page's members who are still in its organization, in a fixed order (user id)."""
+    return list(
+        TeamMember.objects.select_related("user")
+        .filter(
+            page=page,
+            user__memberships__organization_id=page.organization_id,
+            user__memberships__removed_at__isnull=True,
+        )
+        .order_by("user_id")
+    )
+
+
+def member_busy_calendars(*, user_ids: list[int]) -> dict[int, list[Calendar]]:
+    """Each member's calendars that supply busy time: in their connected account, the
+    default calendar and every calendar one of their pages reads busy time from."""
+    calendars = Calendar.objects.filter(
+        Q(is_default=True) | Q(busy_horizon_days__gt=0),
+        connection__host_id__in=user_ids,
+        connection__status=ConnectionStatus.CONNECTED,
+        is_active=True,
+    ).select_related("connection")
+    found: dict[int, list[Calendar]] = {user_id: [] for user_id in user_ids}
+    for calendar in calendars:
+        found[calendar.connection.host_id].append(calendar)
+    return found
+
+
+def member_target_calendars(*, user_id: int) -> list[Calendar]:
+    """Where a team booking of the member goes: the default calendar of their latest
+    account (waiting there while it is disconnected, as a personal page's rows do)."""
+    latest = connection_latest_for(host=user_id)
+    if latest is None:
+        return []
+    main = latest.calendars.filter(is_default=True, is_active=True).first()
+    return [main] if main else []
+
+
+def member_mailbox_address(*, user) -> str:
+    """The address that reaches the member's calendar: their connected account's."""
+    latest = connection_latest_for(host=user.pk)
+    return latest.account_email if latest is not None else user.email
+
+
+def _members_time(
+    *,
+    page: BookingPage,
+    user_ids: list[int],
+    start: datetime,
+    end: datetime,
+    exclude_pk: int | None,
+) -> tuple[dict[int, MemberTime], list[Interval]]:
+    """Every member's busy time and bookings in [start, end), in a few queries for all."""
+    busy: dict[int, list[Interval]] = {user_id: [] for user_id in user_ids}
+    own: dict[int, list[Interval]] = {user_id: [] for user_id in user_ids}
+    calendars = member_busy_calendars(user_ids=user_ids)
+    owner = {c.pk: user_id for user_id, cals in calendars.items() for c in cals}
+    blocking = Availability.blocking(tentative=page.block_tentative)
+    rows = BusyInterval.objects.filter(
+        calendar_id__in=list(owner), start__lt=end, end__gt=start, show_as__in=blocking
+    ).values_list("calendar_id", "start", "end")
+    for calendar_id, b_start, b_end in rows:
+        if b_end > b_start:
+            busy[owner[calendar_id]].append(Interval(b_start, b_end))
+    bookings = Booking.objects.filter(status=BookingStatus.CONFIRMED, start__lt=end, end__gt=start)
+    if exclude_pk is not None:
+        bookings = bookings.exclude(pk=exclude_pk)
+    page_bookings: list[Interval] = []
+    hosted = bookings.filter(host_id__in=user_ids).values_list(
+        "pk", "host_id", "page_id", "start", "end"
+    )
+    attended = BookingCohost.objects.filter(user_id__in=user_ids, booking__in=bookings).values_list(
+        "booking_id", "user_id", "booking__page_id", "booking__start", "booking__end"
+    )
+    seen_on_page: set[int] = set()
+    for booking_id, user_id, page_id, b_start, b_end in [*hosted, *attended]:
+        interval = Interval(b_start, b_end)
+        if page_id == page.pk:
+            own[user_id].append(interval)
+            if booking_id not in seen_on_page:
+                seen_on_page.add(booking_id)
+                page_bookings.append(interval)
+        else:
+            busy[user_id].append(interval)
+    members = {
+        user_id: MemberTime(busy=busy[user_id], bookings=own[user_id]) for user_id in user_ids
+    }
+    # Bookings of the page by people no longer on it still count towards its daily cap.
+    others = bookings.filter(page=page).exclude(pk__in=seen_on_page).values_list("start", "end")
+    page_bookings.extend(Interval(s, e) for s, e in others)
+    return members, page_bookings
+
+
+def team_page_slots(
+    *,
+    page: BookingPage,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    exclude_booking: Booking | None = None,
+    rules_only: bool = False,
+) -> list[TeamSlot]:
+    """A team page's free slots starting in [start, end), with who is free for each.
+
+    Round-robin: at least one member free; collective: every member free. Members
+    are judged on their own calendars and bookings (``host_bookings_between``'s
+    sense); ``rules_only`` as in ``page_slots``.
+    """
+    rules = _rules_or_none(page)
+    seats = team_seats_for(page=page)
+    if rules is None or not seats:
+        return []
+    user_ids = [seat.user_id for seat in seats]
+    if rules_only:
+        members = {user_id: MemberTime() for user_id in user_ids}
+        page_bookings: list[Interval] = []
+    else:
+        members, page_bookings = _members_time(
+            page=page,
+            user_ids=user_ids,
+            start=start - MARGIN,
+            end=end + MARGIN,
+            exclude_pk=exclude_booking.pk if exclude_booking else None,
+        )
+    found = team_slots(
+        rules=rules,
+        members=members,
+        page_bookings=page_bookings,
+        start=start,
+        end=end,
+        now=now,
+        everyone=page.team_kind == "collective",
+    )
+    return [slot for slot in found if start <= slot.start < end]
+
+
+def booking_host_names(*, booking: Booking) -> list[str]:
+    """Who the invitee meets: the host (a round-robin page's assigned member), then the
+    other members of a collective booking in a fixed order."""
+    cohosts = BookingCohost.objects.filter(booking=booking).select_related("user")
+    return [
+        booking.host.get_full_name(),
+        *(row.user.get_full_name() for row in cohosts.order_by("user_id")),
+    ]
+
+
+def team_bookings_count(
+    *, page: BookingPage, user_ids: list[int], since: datetime
+) -> dict[int, int]:
+    """Confirmed bookings each member got from the page since ``since`` (round-robin's
+    fairness counts)."""
+    counts = {user_id: 0 for user_id in user_ids}
+    rows = Booking.objects.filter(
+        page=page, host_id__in=user_ids, status=BookingStatus.CONFIRMED, created_at__gte=since
+    ).values_list("host_id", flat=True)
+    for host_id in rows:
+        counts[host_id] += 1
+    return counts
 
 
 def day_window(*, first: date, last: date, time_zone: str) -> tuple[datetime, datetime]:

@@ -11,8 +11,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from booking.forms import PageCalendarsForm, PageEditor
@@ -90,8 +93,27 @@ def _render_editor(request: HttpRequest, editor: PageEditor, *, status: int) -> 
         "page": page,
         "link_prefix": settings.SITE_URL + "/book/",
         "link": public_link(page) if page else "",
+        "embed": embed_snippets(page) if page else None,
     }
     return render(request, "booking/page_form.html", context, status=status)
+
+
+def embed_snippets(page) -> dict[str, str]:
+    """What a host pastes into their site: an inline frame, or a pop-up button."""
+    link = public_link(page)
+    script = settings.SITE_URL + static("js/embed.js")
+    title = _("Book a meeting with %(host)s") % {"host": page.host.get_full_name()}
+    return {
+        "inline": (
+            f'<iframe data-scheduleonce src="{link}?embed=1" title="{escape(title)}" '
+            f'style="width:100%;height:700px;border:0"></iframe>\n'
+            f'<script src="{script}" async></script>'
+        ),
+        "popup": (
+            f'<button type="button" data-scheduleonce-popup="{link}">{escape(title)}</button>\n'
+            f'<script src="{script}" async></script>'
+        ),
+    }
 
 
 @login_required

@@ -165,8 +165,9 @@ class CalendarSyncState(models.Model):
     """Where one calendar's busy-time sync stands with its provider (one row per calendar).
 
     The delta link covers [synced_from, synced_until); it is secret-free but long, and
-    never logged. Made by the first sync. Change-notification subscriptions (Graph's
-    ``/subscriptions``) extend this row with their id, expiry and client state.
+    never logged. Made by the first sync. Change notifications are subscribed per
+    account, not per calendar (``ChangeSubscription``): Microsoft documents event
+    subscriptions for a whole mailbox only.
     """
 
     calendar = models.OneToOneField(
@@ -180,6 +181,44 @@ class CalendarSyncState(models.Model):
 
     def __str__(self) -> str:
         return f"sync state of calendar {self.calendar_id}"
+
+
+class ChangeSubscription(models.Model):
+    """The provider's change notifications for one account (Graph's ``/subscriptions``).
+
+    One per connection, watching every event of the account: a notification means
+    "something in this account changed", and the busy calendars are then read through
+    their delta links (``calendars.services.subscriptions``). Polling stays as the
+    safety net, slower while this is live.
+
+    ``remote_id`` is empty while there is none (not made yet, removed, or not
+    possible); ``client_state_digest`` is the SHA-256 of the secret the provider sends
+    back with every notification (the secret itself is never stored).
+    """
+
+    connection = models.OneToOneField(
+        CalendarConnection,
+        on_delete=models.CASCADE,
+        related_name="change_subscription",
+        primary_key=True,
+    )
+    remote_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    client_state_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Renew (or reauthorize) from this time on; well before ``expires_at``.
+    renew_at = models.DateTimeField(null=True, blank=True)
+    # Why there is no live subscription, in plain words ("" when live or not tried yet),
+    # and when making one is tried again.
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    retry_at = models.DateTimeField(null=True, blank=True)
+    # The last notification accepted for it, and until when a sync it asked for is queued
+    # (later notifications until then are folded into that sync: the debounce).
+    notified_at = models.DateTimeField(null=True, blank=True)
+    sync_queued_until = models.DateTimeField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"change subscription of connection {self.connection_id}"
 
 
 class BusyInterval(models.Model):
@@ -234,6 +273,8 @@ class PushedEvent(OutboxItem):
     version = models.PositiveIntegerField(default=1)
     synced_version = models.PositiveIntegerField(default=0)
     remote_id = models.CharField(max_length=512, blank=True, default="")
+    # The online meeting's join link, once the provider made one (a Teams meeting).
+    online_meeting_url = models.URLField(max_length=2000, blank=True, default="")
     state = models.CharField(max_length=16, choices=PushState.choices, default=PushState.PENDING)
     # The exact create request (event and reminder) sent with ``transaction_id``,
     # written before the first create is sent and reused by every retry of it, so a

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from calendars.events import EventDescription
 from calendars.models import (
@@ -258,3 +259,33 @@ def connection_status_lines() -> list[ConnectionStatusLine]:
             )
         )
     return lines
+
+
+# --- change notifications, for Setup ---------------------------------------------------------
+
+
+def live_updates_words(status, *, provider, time_zone: str) -> str:
+    """A ``NotificationStatus`` (``calendars.services.subscriptions``) as one sentence."""
+    zone = ZoneInfo(time_zone)
+    every = max(1, settings.CALENDAR_SYNC_INTERVAL // 60)
+    if status.state == "live":
+        until = timezone.localtime(status.until, zone)
+        return _(
+            "Live updates are on: changes in %(name)s reach your booking pages within "
+            "seconds (renewed automatically; current until %(until)s)."
+        ) % {"name": provider.name, "until": f"{until:%d %b %H:%M}"}
+    if status.state == "off":
+        return _("Live updates are off: %(reason)s. Busy time is read every %(every)s minutes.") % {
+            "reason": status.reason,
+            "every": every,
+        }
+    if status.state == "failing":
+        text = _(
+            "Live updates are not working: %(reason)s. Busy time is read every %(every)s "
+            "minutes meanwhile"
+        ) % {"reason": status.reason, "every": every}
+        if status.retry_at is not None:
+            at = timezone.localtime(status.retry_at, zone)
+            text += _("; we'll try again at %(at)s") % {"at": f"{at:%H:%M}"}
+        return text + "."
+    return _("Live updates start with the next busy-time sync.")

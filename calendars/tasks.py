@@ -1,7 +1,10 @@
 """Celery tasks of the calendar integration: thin wrappers that take ids and call services.
 
 Beat runs ``keep_connections_alive`` daily, ``check_connection_expiry`` hourly and
-``sync_all_connections`` every ``CALENDAR_SYNC_INTERVAL`` seconds; lost pushes are
+``sync_all_connections`` every ``CALENDAR_SYNC_INTERVAL`` seconds (which queues the
+accounts that are due: all without live change notifications, the others every
+``CALENDAR_SYNC_INTERVAL_LIVE``); ``sync_notified`` runs when the provider notified a
+change (``calendars.services.subscriptions``); lost pushes are
 re-queued by the outbox sweeper (settings.CELERY_BEAT_SCHEDULE). Every task is safe
 to run twice.
 
@@ -19,10 +22,11 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from calendars import crypto
 from calendars.dispatch import PUSH_TASK, SYNC_TASK, push_enqueue, sync_enqueue
 from calendars.models import CalendarConnection
-from calendars.providers import ProviderError
-from calendars.services.busy_sync import connection_sync, connections_to_sync
+from calendars.providers import ProviderError, get_provider
+from calendars.services.busy_sync import connection_sync, connections_due
 from calendars.services.expiry import (
     check_expiry,
     connection_keep_alive,
@@ -30,6 +34,9 @@ from calendars.services.expiry import (
 )
 from calendars.services.push import pushed_event_push
 from calendars.services.push_queue import pushes_sweep
+from calendars.services.subscription_farewell import DELETE_TASK
+from calendars.services.subscriptions import NOTIFIED_SYNC_TASK, sync_started
+from outbox import dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +109,10 @@ def sweep_pushes() -> int:
 
 @shared_task(name="calendars.tasks.sync_all_connections", ignore_result=True)
 def sync_all_connections() -> int:
-    """Queue one busy-time sync per connection that has busy calendars; returns the count."""
-    ids = list(connections_to_sync().values_list("pk", flat=True))
+    """Queue a busy-time sync of every connection that is due (see ``connections_due``: its
+    busy calendars are stale, or its change notifications need making, renewing or
+    deleting); returns the count."""
+    ids = connections_due()
     for connection_id in ids:
         sync_enqueue(connection_id)
     return len(ids)
@@ -118,3 +127,39 @@ def sync_connection(self, connection_id: int) -> str:
     elif outcome.retry_in is not None and self.request.retries < SYNC_MAX_RETRIES:
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
+
+
+# Seconds before a notified sync tries again when another worker holds the connection.
+NOTIFIED_SYNC_WAIT = 1.0
+
+
+@shared_task(name=NOTIFIED_SYNC_TASK, **LEASED_TASK_OPTIONS)
+def sync_notified(connection_id: int) -> str:
+    """The provider notified a change (or a lifecycle event): sync the account now.
+
+    Unlike beat's sync it never gives up to another worker's lease: that sync may have
+    read before the change, so this one waits its turn.
+    """
+    sync_started(connection_id=connection_id)
+    outcome = connection_sync(connection_id=connection_id, notified=True)
+    if outcome.status == "busy" or outcome.held_elsewhere:
+        dispatch.task_send(
+            NOTIFIED_SYNC_TASK,
+            args=[connection_id],
+            countdown=outcome.retry_in or NOTIFIED_SYNC_WAIT,
+        )
+    elif outcome.retry_in is not None:
+        sync_enqueue(connection_id, countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(name=DELETE_TASK, ignore_result=True)
+def delete_subscription(provider_key: str, remote_id: str, encrypted_token: str) -> bool:
+    """Delete a disconnected account's subscription with the token saved for it (once)."""
+    try:
+        token = crypto.decrypt(encrypted_token)
+        get_provider(provider_key).delete_subscription(access_token=token, remote_id=remote_id)
+    except (ProviderError, crypto.TokenKeyError) as error:
+        logger.info("Deleting a subscription failed (%s); it expires by itself", error)
+        return False
+    return True

@@ -23,6 +23,7 @@ from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent, 
 from calendars.providers import PROVIDERS, ProviderError, get_provider
 from calendars.selectors import (
     connection_latest_for,
+    live_updates_words,
     pushes_failed_for,
     pushes_unsettled_count,
 )
@@ -35,6 +36,7 @@ from calendars.services.connections import (
     connection_start,
 )
 from calendars.services.push_queue import pushed_event_retry
+from calendars.services.subscriptions import notification_status_for
 from calendars.sign_in_handoff import (
     HANDOFF_PARAM,
     handoff_collect,
@@ -110,8 +112,25 @@ def _lobby_context(*, host, reminder_form: ReminderForm | None = None) -> dict:
         "reminder_form": reminder_form,
         "reminder_labels": dict(REMINDER_CHOICES),
         "connection_version": version,
+        "live_updates": _live_updates(live, calendars, host=host),
         "failed_pushes": pushes_failed_for(connection=latest),
         "unsettled_pushes": pushes_unsettled_count(connection=latest),
+    }
+
+
+def _live_updates(live: CalendarConnection | None, calendars: list, *, host) -> dict | None:
+    """Change notifications of the live account, for Setup's calendar list (None: unused)."""
+    if live is None:
+        return None
+    busy = any(calendar.busy_horizon_days > 0 for calendar in calendars)
+    status = notification_status_for(connection=live, busy=busy)
+    if status.state == "unused":
+        return None
+    return {
+        "state": status.state,
+        "text": live_updates_words(
+            status, provider=get_provider(live.provider), time_zone=host.time_zone
+        ),
     }
 
 

@@ -6,4 +6,6 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        from ops import checks  # noqa: F401  (registers the system checks)
+        from ops import celery_context, checks  # noqa: F401  (checks: registers the system checks)
+
+        celery_context.connect()

@@ -1,13 +1,24 @@
-"""A last line of defence: scrub anything token-shaped from log records.
+"""Log lines: the context they carry, their two formats, and scrubbing secrets from them.
 
-Code must not log secrets in the first place; this filter catches mistakes
-(a library logging a request body, an exception quoting a header).
+- ``log_context``: what the current request or Celery task is (request id, task name
+  and id), bound per thread or task; ``LogContextFilter`` puts it on every record.
+- ``TextFormatter`` (readable lines) and ``JsonFormatter`` (``LOG_FORMAT=json``: one
+  object per line) carry the same fields: the context, and the ``row=``, ``booking=``,
+  ``connection=``, ``calendar=`` a message names.
+- ``RedactSecretsFilter``: a last line of defence that scrubs anything token-shaped.
+  Code must not log secrets in the first place; this filter catches mistakes (a
+  library logging a request body, an exception quoting a header).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import json
 import logging
 import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 _PATTERNS = [
     # JSON Web Tokens (access and id tokens): three base64url parts.
@@ -37,11 +48,118 @@ class RedactSecretsFilter(logging.Filter):
         message = record.getMessage()
         cleaned = redact(message)
         if record.exc_info and record.exc_info[1] is not None:
-            # Render the traceback now, scrubbed, so the handler never renders it raw.
+            # Render the traceback now, scrubbed, so no formatter ever renders it raw
+            # (formatters print ``exc_text`` when there is no ``exc_info``).
             traceback_text = logging.Formatter().formatException(record.exc_info)
-            cleaned = f"{cleaned}\n{redact(traceback_text)}"
             record.exc_info = None
-            record.exc_text = None
+            record.exc_text = redact(traceback_text)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+# --- context --------------------------------------------------------------------------
+
+# Fields bound for the current request or task (request_id, task, task_id).
+CONTEXT_FIELDS = ("request_id", "task", "task_id")
+_context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "log_context", default=None
+)
+
+
+def log_context() -> dict[str, str]:
+    return _context.get() or {}
+
+
+def request_id() -> str | None:
+    return log_context().get("request_id")
+
+
+def log_context_set(**fields: str | None) -> contextvars.Token:
+    """Bind ``fields`` (on top of what is bound) until ``log_context_reset(token)``."""
+    merged = {**log_context(), **{k: str(v) for k, v in fields.items() if v}}
+    return _context.set(merged)
+
+
+def log_context_reset(token: contextvars.Token) -> None:
+    _context.reset(token)
+
+
+def log_context_clear() -> None:
+    _context.set({})
+
+
+@contextlib.contextmanager
+def log_context_bound(**fields: str | None) -> Iterator[None]:
+    token = log_context_set(**fields)
+    try:
+        yield
+    finally:
+        log_context_reset(token)
+
+
+class LogContextFilter(logging.Filter):
+    """Puts the bound context on the record (``record.request_id`` …, None when unbound)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        bound = log_context()
+        for name in CONTEXT_FIELDS:
+            if getattr(record, name, None) is None:
+                setattr(record, name, bound.get(name))
+        return True
+
+
+# --- formats --------------------------------------------------------------------------
+
+# What a message names, as our lines write it: "row=12", "connection=3", "booking=7",
+# "booking:<uuid>" (a pushed event's source), "calendar=5".
+_NAMED = re.compile(r"\b(row|booking|connection|calendar)[=:]([A-Za-z0-9-]+)")
+NAMED_FIELDS = ("row", "booking", "connection", "calendar")
+
+
+def named_fields(message: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for key, value in _NAMED.findall(message):
+        found.setdefault(key, value)
+    return found
+
+
+class TextFormatter(logging.Formatter):
+    """``time LEVEL logger message``, then ``[request_id=… task=… task_id=…]`` when bound."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)  # the traceback, if any, comes after this
+        bound = [f"{n}={v}" for n in CONTEXT_FIELDS if (v := getattr(record, n, None))]
+        return f"{line} [{' '.join(bound)}]" if bound else line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the bound context and
+    the fields the message names (row, booking, connection, calendar), and the
+    traceback as ``exception``. Every string is scrubbed again here (a formatter may be
+    used without ``RedactSecretsFilter``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = redact(record.getMessage())
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": message,
+        }
+        for name in CONTEXT_FIELDS:
+            if value := getattr(record, name, None):
+                entry[name] = redact(str(value))
+        for name, value in named_fields(message).items():
+            entry[name] = int(value) if value.isdigit() else value
+        for name in NAMED_FIELDS:  # given with extra={...} wins over the message's
+            if (value := record.__dict__.get(name)) is not None:
+                entry[name] = value if isinstance(value, int) else redact(str(value))
+        if record.exc_info and record.exc_info[1] is not None:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        elif record.exc_text:
+            entry["exception"] = redact(record.exc_text)
+        return json.dumps(entry, ensure_ascii=False, default=str)

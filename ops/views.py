@@ -4,7 +4,7 @@ import logging
 import sys
 
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
@@ -17,6 +17,7 @@ from ops.error_answers import (
     is_database_unavailable,
     json_error,
 )
+from ops.metrics_scrape import METRICS_TOKEN_NEEDED, metrics_refusal, metrics_scrape
 
 log = logging.getLogger(__name__)
 
@@ -49,3 +50,21 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if is_api(request):
         return json_error(500, STATUS_MESSAGES[500])
     return HttpResponseServerError(render_to_string("500.html"))
+
+
+@never_cache
+@require_safe
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format, for whom ``metrics_refusal`` lets in."""
+    refused = metrics_refusal(
+        authorization=request.headers.get("Authorization", ""),
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+    )
+    if refused == 404:
+        raise Http404
+    if refused == 401:
+        response = HttpResponse(METRICS_TOKEN_NEEDED, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    body, content_type = metrics_scrape()
+    return HttpResponse(body, content_type=content_type)

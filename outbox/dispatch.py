@@ -18,6 +18,7 @@ process knows is run right here instead, in the caller's thread.
 from __future__ import annotations
 
 import atexit
+import contextvars
 import logging
 import os
 import queue
@@ -53,20 +54,33 @@ def task_send(name: str, *, args: list, countdown: float | None = None) -> bool:
     return True
 
 
-def task_send_on_commit(name: str, *, args_list: Iterable[list]) -> None:
-    """Queue ``name`` once per ``args`` when the current transaction commits, off-thread."""
+def task_send_on_commit(
+    name: str, *, args_list: Iterable[list], countdown: float | None = None
+) -> None:
+    """Queue ``name`` once per ``args`` when the current transaction commits, off-thread
+    (to run ``countdown`` seconds after it was sent, if given)."""
     batch = [list(args) for args in args_list]
     if batch:
-        transaction.on_commit(lambda: _publish_soon(name, batch))
+        transaction.on_commit(lambda: _publish_soon(name, batch, countdown))
 
 
-def _publish_soon(name: str, batch: list[list]) -> None:
+def _publish_soon(name: str, batch: list[list], countdown: float | None = None) -> None:
     eager = current_app.conf.task_always_eager and name in current_app.tasks
     if eager or not PUBLISH_IN_BACKGROUND:
         for args in batch:
-            task_send(name, args=args)
+            _send(name, args, countdown)
         return
-    _publisher().put((name, batch))
+    # Sent from the publisher thread, inside the asker's context (its log request id).
+    _publisher().put((name, batch, countdown, contextvars.copy_context()))
+
+
+def _send(name: str, args: list, countdown: float | None) -> None:
+    # Only pass a countdown when there is one: callers (and tests) may stand in for
+    # ``task_send`` with a function that takes none.
+    if countdown:
+        task_send(name, args=args, countdown=countdown)
+    else:
+        task_send(name, args=args)
 
 
 class _Publisher:
@@ -81,7 +95,7 @@ class _Publisher:
         self.lock = threading.Lock()
         threading.Thread(target=self._run, name="outbox-publisher", daemon=True).start()
 
-    def put(self, job: tuple[str, list[list]]) -> None:
+    def put(self, job: tuple[str, list[list], float | None, contextvars.Context]) -> None:
         with self.lock:
             self.pending += 1
             self.idle.clear()
@@ -89,10 +103,10 @@ class _Publisher:
 
     def _run(self) -> None:
         while True:
-            name, batch = self.queue.get()
+            name, batch, countdown, context = self.queue.get()
             try:
                 for args in batch:
-                    task_send(name, args=args)
+                    context.run(_send, name, args, countdown)
             finally:
                 with self.lock:
                     self.pending -= 1

@@ -8,6 +8,7 @@ its secrets.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -49,6 +50,9 @@ if not SECRET_KEY:
             "SECRET_KEY must be set in production (set DEBUG=1 for local development)."
         )
     SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
+# Earlier secret keys, still accepted for what they signed (invitees' cancel and reschedule
+# links, sessions) after SECRET_KEY is rotated; comma-separated.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 # Fernet keys for the stored Microsoft token caches, newest first.
 TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS")
@@ -76,7 +80,8 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Health checks and Prometheus scrape the web server directly over the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
@@ -102,6 +107,9 @@ CONTENT_SECURITY_POLICY = {
 
 # --- applications ----------------------------------------------------------------
 
+# The issuer authenticator apps show next to a two-factor sign-in's account.
+OTP_TOTP_ISSUER = "ScheduleOnce"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -113,12 +121,20 @@ INSTALLED_APPS = [
     "csp",
     "outbox",
     "accounts",
+    # Two-factor sign-in (accounts.two_factor): TOTP devices and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ops",
     "calendars",
     "booking",
+    # Outgoing webhooks and the read API (imported by nobody; listens to booking and calendars).
+    "integrations",
 ]
 
 MIDDLEWARE = [
+    # A request id for the log lines of the request and of the tasks it queues.
+    "ops.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The Content-Security-Policy (CONTENT_SECURITY_POLICY below, and per page in ops/csp.py).
     "ops.csp.ContentSecurityPolicyMiddleware",
@@ -126,9 +142,15 @@ MIDDLEWARE = [
     "ops.middleware.ErrorAnswersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the browser's Accept-Language (ops/language.py then applies a host's
+    # Profile choice or a public page's ?lang=).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
+    "ops.language.LanguageChoiceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -137,7 +159,8 @@ ROOT_URLCONF = "scheduleonce.urls"
 WSGI_APPLICATION = "scheduleonce.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "setup:home"
+# Setup → Meetings once the host has a booking, Getting started before (booking.meeting_views).
+LOGIN_REDIRECT_URL = "meetings:landing"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 TEMPLATES = [
@@ -148,10 +171,12 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "ops.context_processors.site",
                 "calendars.context_processors.calendar_banners",
+                "accounts.context_processors.organization",
             ],
         },
     },
@@ -216,7 +241,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_AGE = 14 * 24 * 3600
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# English is the source language; every other one is shipped complete (`make test`
+# runs check_translations). Catalogues: locale/<lang>/LC_MESSAGES/*.po (`make messages`).
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -299,7 +328,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "calendars.tasks.check_connection_expiry",
         "schedule": env_seconds("CALENDAR_EXPIRY_CHECK_INTERVAL", default=3600),
     },
-    # Queue one busy-time sync per connected account whose calendars some page reads.
+    # Queue one busy-time sync per connected account whose calendars some page reads (with
+    # live change notifications, only once CALENDAR_SYNC_INTERVAL_LIVE passed), and make or
+    # renew change-notification subscriptions that are due.
     "calendar-sync": {
         "task": "calendars.tasks.sync_all_connections",
         "schedule": env_seconds("CALENDAR_SYNC_INTERVAL", default=300),
@@ -312,10 +343,40 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
             "OUTBOX_SWEEP_INTERVAL", default=env_seconds("CALENDAR_SWEEP_INTERVAL", default=60)
         ),
     },
+    # Queue the invitee reminders that are due (booking.reminders): each is sent once.
+    "invitee-reminders": {
+        "task": "booking.tasks.dispatch_invitee_reminders",
+        "schedule": env_seconds("REMINDER_INTERVAL", default=60),
+    },
 }
 # The sweeper re-queues a due outbox item (a booking email) nobody queued for this many
 # seconds; calendar pushes have their own CALENDAR_REQUEUE_AFTER.
 OUTBOX_REQUEUE_AFTER = env_seconds("OUTBOX_REQUEUE_AFTER", default=300)
+
+# --- outgoing webhooks and the read API (integrations) ---------------------------------
+
+# Seconds one webhook POST may take (connecting and reading the answer), and how much of
+# the receiver's answer is read at most.
+WEBHOOK_TIMEOUT = env_seconds("WEBHOOK_TIMEOUT", default=10)
+WEBHOOK_RESPONSE_MAX_BYTES = 4096
+# Retries: exponential backoff with full jitter, a random wait up to
+# min(cap, base * 2^(attempt-1)) seconds (never shorter than the receiver's Retry-After),
+# for WEBHOOK_RETRY_WINDOW seconds after the event; then the delivery is marked failed.
+WEBHOOK_RETRY_BASE = env_seconds("WEBHOOK_RETRY_BASE", default=10)
+WEBHOOK_RETRY_CAP = env_seconds("WEBHOOK_RETRY_CAP", default=1800)
+WEBHOOK_RETRY_WINDOW = env_seconds("WEBHOOK_RETRY_WINDOW", default=24 * 3600)
+# An endpoint whose deliveries have failed without a success for this long is disabled
+# and its owner emailed.
+WEBHOOK_DISABLE_AFTER = env_seconds("WEBHOOK_DISABLE_AFTER", default=5 * 24 * 3600)
+# How long a worker may hold one delivery (the task is stopped before it ends).
+WEBHOOK_LEASE = env_seconds("WEBHOOK_LEASE", default=60)
+if WEBHOOK_LEASE < 2 * WEBHOOK_TIMEOUT:
+    raise ImproperlyConfigured("WEBHOOK_LEASE must be at least twice WEBHOOK_TIMEOUT.")
+# Webhook URLs on this machine (loopback, and plain http to it) are allowed for local
+# development only; private, link-local and metadata addresses are refused always.
+WEBHOOK_ALLOW_LOOPBACK = env_flag("WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
+# Read API requests allowed per personal access token and minute (0: no limit).
+API_RATE_LIMIT = env_count("API_RATE_LIMIT", default=120)
 
 # --- Microsoft identity platform and Graph -------------------------------------------
 
@@ -380,21 +441,41 @@ MS_SIGN_IN_ORIGINS = env_list("MS_SIGN_IN_ORIGINS") or [
     *([_origin(GRAPH_SANDBOX_PAGES_URL)] if GRAPH_SANDBOX else []),
 ]
 
+# --- metrics (ops.metrics, /metrics) ------------------------------------------------
+
+# The Bearer token Prometheus sends to GET /metrics. Unset: /metrics answers 404, except
+# for local runs (DEBUG) asked from this machine.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Where every process (gunicorn workers, Celery workers, beat) keeps its counters, for
+# /metrics to add up: one directory shared by all the processes of a machine (a volume
+# shared by the web and worker containers). Set before prometheus_client is imported.
+PROMETHEUS_MULTIPROC_DIR = Path(
+    env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics"))
+)
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
+
 # --- logging -----------------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# "text": readable lines; "json": one JSON object per line (same fields, for collectors).
+LOG_FORMAT = env_choice("LOG_FORMAT", choices=("text", "json"), default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "ops.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact_secrets": {"()": "ops.logging.RedactSecretsFilter"},
+        "log_context": {"()": "ops.logging.LogContextFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {"()": "ops.logging.TextFormatter"},
+        "json": {"()": "ops.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_secrets"],
+            "formatter": LOG_FORMAT,
+            "filters": ["log_context", "redact_secrets"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -405,6 +486,17 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# --- error reporting (ops.sentry) ------------------------------------------------------
+
+# Unset: nothing is sent. Set: errors of the web server and the workers go to Sentry,
+# scrubbed of personal data and tokens.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+if SENTRY_DSN:
+    from ops.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
 
 # --- calendar connections ------------------------------------------------------------------
 
@@ -428,6 +520,20 @@ CALENDAR_EXPIRY_WARNING_DAYS = sorted(
 
 # A full read of a calendar's busy time (instead of a delta) at least this often, in seconds.
 CALENDAR_SYNC_FULL_EVERY = env_seconds("CALENDAR_SYNC_FULL_EVERY", default=24 * 3600)
+# Beat's busy-time sync cycle, in seconds: every account without live change
+# notifications is read this often; with them, only every CALENDAR_SYNC_INTERVAL_LIVE
+# (the safety net for lost notifications).
+CALENDAR_SYNC_INTERVAL = env_seconds("CALENDAR_SYNC_INTERVAL", default=300)
+CALENDAR_SYNC_INTERVAL_LIVE = env_seconds("CALENDAR_SYNC_INTERVAL_LIVE", default=1800)
+# Graph change notifications (subscriptions): on unless turned off; tried only
+# where the provider can reach SITE_URL (public https in production).
+CALENDAR_NOTIFICATIONS = env_flag("CALENDAR_NOTIFICATIONS", default=True)
+# The lifetime asked for, in minutes; a refusal as too long falls back to 4,225, then 60.
+CALENDAR_NOTIFICATIONS_LIFETIME_MINUTES = env_int(
+    "CALENDAR_NOTIFICATIONS_LIFETIME_MINUTES", default=4225, minimum=45
+)
+# Notifications within this many milliseconds of the first make one sync (the debounce).
+CALENDAR_NOTIFICATIONS_DEBOUNCE_MS = env_count("CALENDAR_NOTIFICATIONS_DEBOUNCE_MS", default=1000)
 # Attempts of one push (create, update or delete) before it is marked failed.
 CALENDAR_PUSH_MAX_ATTEMPTS = env_int("CALENDAR_PUSH_MAX_ATTEMPTS", default=8, minimum=1)
 # Exponential backoff with full jitter between attempts: a random wait up to

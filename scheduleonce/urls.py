@@ -2,7 +2,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 
-from ops.views import healthz, home
+from ops.views import healthz, home, metrics
 
 # A failure outside any view (a middleware's query): JSON under /api/, 503 while the
 # database is down. Views' own failures are answered by ops.middleware.
@@ -11,11 +11,16 @@ handler500 = "ops.views.server_error"
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("accounts/", include("accounts.urls")),
     path("setup/", include("accounts.setup_urls")),
     path("setup/integration/", include("calendars.urls")),
+    path("setup/", include("integrations.urls")),
+    path("api/v1/", include("integrations.api_urls")),
     path("webhooks/", include("calendars.webhook_urls")),
     path("setup/booking-pages/", include("booking.urls")),
+    path("setup/team/", include("booking.team_urls")),
+    path("setup/meetings/", include("booking.meeting_urls")),
     path("admin/", admin.site.urls),
     path("", include("booking.public_urls")),
 ]

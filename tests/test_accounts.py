@@ -131,7 +131,7 @@ def test_the_pause_ends_when_its_window_closes(client, host, login_clock):
     login_clock.advance(1.2)
     response = _log_in(client, host.email, "alice-password-1")
     assert response.status_code == 302
-    assert response["Location"] == reverse("setup:home")
+    assert response["Location"] == reverse("meetings:landing")
 
 
 @override_settings(LOGIN_FAILURE_LIMIT=3, LOGIN_FAILURE_LIMIT_PER_IP=0)

@@ -54,13 +54,21 @@ def inline_code(response) -> list[str]:
     return parser.found
 
 
-def assert_strict(response) -> dict[str, list[str]]:
+EMBEDDABLE_NAMES = {"booking:page", "booking:manage", "booking:cancel", "booking:reschedule"}
+
+
+def assert_strict(response, *, frame_ancestors=("'none'",)) -> dict[str, list[str]]:
     assert response.status_code in (200, 302, 400, 404, 405), response.status_code
     directives = policy(response)
     assert directives["default-src"] == ["'self'"]
     assert directives["base-uri"] == ["'none'"]
     assert directives["object-src"] == ["'none'"]
-    assert directives["frame-ancestors"] == ["'none'"]  # no page may be framed (yet)
+    # Only the public booking, confirmation, cancel and reschedule pages may be framed.
+    assert directives["frame-ancestors"] == list(frame_ancestors), response.wsgi_request.path
+    if frame_ancestors == ("'none'",):
+        assert response["X-Frame-Options"] == "DENY"
+    else:
+        assert "X-Frame-Options" not in response
     assert directives["form-action"][0] == "'self'"
     assert not [v for values in directives.values() for v in values if "unsafe" in v]
     assert inline_code(response) == [], response.wsgi_request.path
@@ -91,7 +99,21 @@ def test_calendar_colours_are_shown_without_inline_style(host_client, alices_thi
 def test_public_pages_send_the_policy_and_forms_go_only_to_us(client, alices_things):
     page, _, links = alices_things
     for url in public_urls(page, links):
-        assert assert_strict(client.get(url))["form-action"] == ["'self'"], url
+        response = client.get(url)
+        embeddable = response.resolver_match.view_name in EMBEDDABLE_NAMES
+        framers = ("*",) if embeddable else ("'none'",)
+        assert assert_strict(response, frame_ancestors=framers)["form-action"] == ["'self'"], url
+
+
+def test_a_page_with_allowed_sites_may_be_framed_by_those_only(client, alices_things):
+    page, _, links = alices_things
+    page.embed_origins = "https://www.example.com\nhttps://*.example.org:8443"
+    page.save()
+    sites = ("https://www.example.com", "https://*.example.org:8443")
+    for url in [f"/book/{page.slug}/", links["manage"], links["cancel"], links["reschedule"]]:
+        assert_strict(client.get(url), frame_ancestors=sites)
+    for url in ["/accounts/login/", "/setup/", links["manage"] + "invite.ics"]:
+        assert policy(client.get(url))["frame-ancestors"] == ["'none'"], url
 
 
 def test_the_admin_cannot_be_framed(admin_client):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 
-from ops.logging import RedactSecretsFilter, redact
+import pytest
+from celery import shared_task
+
+from ops.logging import RedactSecretsFilter, log_context, log_context_bound, redact
 
 JWT = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSIsIm5vbmNlIjoieCJ9.c2lnbmF0dXJl"
 
@@ -33,3 +38,156 @@ def test_filter_scrubs_messages_and_tracebacks(caplog):
     assert JWT not in caplog.text
     assert "refresh failed for Bearer [redacted]" in caplog.text
     assert "ValueError" in caplog.text
+
+
+# --- both formats, as settings configure the console handler ----------------------------
+
+
+def configured_handler(log_format: str):
+    """The console handler of settings.LOGGING for ``log_format``, writing to a buffer."""
+    import io
+
+    from ops.logging import JsonFormatter, LogContextFilter, TextFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(LogContextFilter())
+    handler.addFilter(RedactSecretsFilter())
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    return handler, stream
+
+
+def logged(log_format: str, emit) -> str:
+    handler, stream = configured_handler(log_format)
+    logger = logging.getLogger(f"tests.formats.{log_format}")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        emit(logger)
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_no_format_lets_a_token_through(log_format):
+    def emit(logger):
+        try:
+            raise ValueError(f"token refused: refresh_token={JWT}")
+        except ValueError:
+            logger.exception(
+                'refresh failed for %s {"client_secret": "s3cr3t-value"}', f"Bearer {JWT}"
+            )
+        logger.warning("asked with access_token=abcdefghij&code=0.AAAbbbCCC123")
+
+    text = logged(log_format, emit)
+
+    for secret in [JWT, "s3cr3t-value", "abcdefghij", "0.AAAbbbCCC123"]:
+        assert secret not in text
+    assert "ValueError" in text
+    if log_format == "json":
+        first, second = (json.loads(line) for line in text.splitlines())
+        assert first["message"].startswith("refresh failed for Bearer [redacted]")
+        assert "ValueError: token refused: refresh_token=[redacted]" in first["exception"]
+        assert second["level"] == "WARNING"
+
+
+def test_a_json_line_carries_what_a_text_line_names_and_the_bound_context():
+    message = "push_event row=12 booking:9f1c-77 connection=3 calendar=7 version=2: created"
+
+    def emit(logger):
+        with log_context_bound(
+            request_id="req-1", task="calendars.tasks.push_event", task_id="t-9"
+        ):
+            logger.info(message)
+        logger.info("booking_emails row=5 booking=44 kind=confirmed: sent")
+
+    first, second = (json.loads(line) for line in logged("json", emit).splitlines())
+
+    assert first["message"] == message
+    assert (first["level"], first["logger"]) == ("INFO", "tests.formats.json")
+    assert first["time"].endswith("+00:00")
+    assert {k: first[k] for k in ("request_id", "task", "task_id")} == {
+        "request_id": "req-1",
+        "task": "calendars.tasks.push_event",
+        "task_id": "t-9",
+    }
+    assert (first["row"], first["booking"], first["connection"], first["calendar"]) == (
+        12,
+        "9f1c-77",
+        3,
+        7,
+    )
+    assert "request_id" not in second  # nothing bound any more
+    assert (second["row"], second["booking"]) == (5, 44)
+
+
+def test_a_text_line_ends_with_the_bound_context():
+    def emit(logger):
+        with log_context_bound(request_id="req-1"):
+            logger.info("sync_connection connection=3: synced")
+        logger.info("plain")
+
+    first, second = logged("text", emit).splitlines()
+    assert first.endswith(
+        "INFO tests.formats.text sync_connection connection=3: synced [request_id=req-1]"
+    )
+    assert second.endswith("INFO tests.formats.text plain")
+
+
+# --- the request id -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_every_answer_carries_a_request_id_and_keeps_a_plain_one_from_the_proxy(client):
+    made = client.get("/healthz")
+    assert re.fullmatch(r"[0-9a-f]{32}", made["X-Request-ID"])
+    assert client.get("/healthz")["X-Request-ID"] != made["X-Request-ID"]
+    assert client.get("/healthz", HTTP_X_REQUEST_ID="lb-1.2_3")["X-Request-ID"] == "lb-1.2_3"
+    odd = client.get("/healthz", HTTP_X_REQUEST_ID="<script>")["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", odd)
+
+
+@pytest.mark.django_db(transaction=True)  # commits run their callbacks inside the request
+def test_the_tasks_a_request_queues_carry_its_request_id(client, host):
+    from celery import signals
+
+    from booking.services.pages import page_create
+    from outbox.dispatch import publisher_drain
+    from tests.support.booking import at, book, workday
+
+    page_create(host=host, fields={"title": "Intro call", "slug": "intro"}, questions=[])
+    published: list[tuple[str, dict]] = []
+
+    def record(sender=None, headers=None, **_kwargs):
+        published.append((sender, dict(headers or {})))
+
+    signals.before_task_publish.connect(record, weak=False, dispatch_uid="test-record")
+    try:
+        answer = book(
+            client, "intro", start=at(workday("Europe/London"), 10), HTTP_X_REQUEST_ID="req-42"
+        )
+        assert publisher_drain(10)  # sent from the publisher thread, after commit
+    finally:
+        signals.before_task_publish.disconnect(dispatch_uid="test-record")
+
+    assert answer.status_code == 201, answer.content
+    assert answer["X-Request-ID"] == "req-42"
+    assert published, "the booking queued its emails"
+    assert {headers.get("request_id") for _, headers in published} == {"req-42"}
+
+
+@shared_task(name="tests.test_logging.context_seen")
+def context_seen() -> dict:
+    return dict(log_context())
+
+
+def test_a_task_runs_with_the_request_id_of_its_message_and_its_own_name():
+    result = context_seen.apply(headers={"request_id": "req-7"}, task_id="tid-1")
+
+    assert result.get() == {
+        "request_id": "req-7",
+        "task": "tests.test_logging.context_seen",
+        "task_id": "tid-1",
+    }
+    assert log_context() == {}

@@ -15,18 +15,37 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
 from booking.events import Actor, BookingEventKind, booking_event_emit
-from booking.models import Booking, BookingPage, BookingStatus
-from booking.selectors import page_rules_for, page_with_calendars, slots_on_day_of
+from booking.models import (
+    Booking,
+    BookingCohost,
+    BookingPage,
+    BookingStatus,
+    TeamKind,
+    TeamMember,
+)
+from booking.selectors import (
+    day_window,
+    page_rules_for,
+    page_with_calendars,
+    slots_on_day_of,
+    team_bookings_count,
+    team_page_slots,
+    team_seats_for,
+)
 from booking.services.calendar_events import booking_mirror
 from booking.services.locking import host_lock
 from booking.slots import Rules
 from calendars.services.mirroring import event_unmirror
+from ops.metrics import booking_count
+
+ROUND_ROBIN_PERIOD = timedelta(days=30)
 
 # --- errors ------------------------------------------------------------------------------
 
@@ -68,6 +87,8 @@ class Invitee:
     time_zone: str
     # [{"question": label, "answer": text}, …] in the page's question order.
     answers: Sequence[Mapping[str, str]] = field(default_factory=tuple)
+    # How times, dates and the emails read to them (booking.locales).
+    locale: str = "en-US"
 
 
 def booking_create(
@@ -89,6 +110,8 @@ def booking_create(
     start = start.astimezone(UTC)
     rules = _rules_or_none(page)
     _check_offered(page=page, start=start, now=now, rules=rules)
+    if page.team_kind:
+        return _team_booking_create(page=page, start=start, invitee=invitee, actor=actor, now=now)
     with transaction.atomic():
         host_lock(page.host_id)
         seen = page
@@ -109,11 +132,97 @@ def booking_create(
             invitee_name=invitee.name,
             invitee_email=invitee.email,
             invitee_time_zone=invitee.time_zone,
+            invitee_locale=invitee.locale,
             answers=[dict(answer) for answer in invitee.answers],
         )
         booking_mirror(booking=booking)
         booking_event_emit(booking=booking, kind=BookingEventKind.CONFIRMED, actor=actor, now=now)
+        transaction.on_commit(booking_count)
     return booking
+
+
+def _team_booking_create(
+    *, page: BookingPage, start: datetime, invitee: Invitee, actor: Actor, now: datetime
+) -> Booking:
+    """A booking on a team page: round-robin gives it to one free member, collective to
+    all of them (the first in the page's fixed order organizes, the others attend).
+
+    Every member's host row is locked in ascending id order, the same order every team
+    booking uses (a personal booking locks one row), so racing bookings queue rather
+    than deadlock; who is free is then decided again inside the transaction.
+    """
+    with transaction.atomic():
+        seats = team_seats_for(page=page)
+        for user_id in sorted(seat.user_id for seat in seats):
+            host_lock(user_id)
+        page = BookingPage.objects.filter(pk=page.pk).first()
+        if page is None or not page.is_active:
+            raise PageClosed("This booking page is not taking bookings.")
+        seats = team_seats_for(page=page)  # as of now that the rows are held
+        free = _free_members(page=page, start=start, now=now)
+        if not free:
+            raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
+        if page.team_kind == TeamKind.COLLECTIVE:
+            host_id, attending = free[0], free[1:]
+        else:
+            host_id, attending = round_robin_pick(page=page, seats=seats, free=free, now=now), []
+        booking = Booking.objects.create(
+            page=page,
+            host_id=host_id,
+            title=page.title,
+            location=page.location_text,
+            start=start,
+            end=start + timedelta(minutes=page.duration_minutes),
+            invitee_name=invitee.name,
+            invitee_email=invitee.email,
+            invitee_time_zone=invitee.time_zone,
+            answers=[dict(answer) for answer in invitee.answers],
+        )
+        BookingCohost.objects.bulk_create(
+            BookingCohost(booking=booking, user_id=user_id) for user_id in attending
+        )
+        booking_mirror(booking=booking)
+        booking_event_emit(booking=booking, kind=BookingEventKind.CONFIRMED, actor=actor, now=now)
+    return booking
+
+
+def _free_members(
+    *, page: BookingPage, start: datetime, now: datetime, exclude_booking: Booking | None = None
+) -> tuple[int, ...]:
+    """The members free at ``start`` (collective: all of them, or none)."""
+    local_day = start.astimezone(ZoneInfo(page.time_zone)).date()
+    window = day_window(first=local_day, last=local_day, time_zone=page.time_zone)
+    for slot in team_page_slots(
+        page=page, start=window[0], end=window[1], now=now, exclude_booking=exclude_booking
+    ):
+        if slot.start == start:
+            return slot.free
+    return ()
+
+
+def _team_free_for(*, booking: Booking, start: datetime, now: datetime) -> bool:
+    """Whether a team booking can move to ``start``: its member is free then (round-robin),
+    or every member is (collective)."""
+    free = _free_members(page=booking.page, start=start, now=now, exclude_booking=booking)
+    if booking.page.team_kind == TeamKind.COLLECTIVE:
+        return bool(free)
+    return booking.host_id in free
+
+
+def round_robin_pick(
+    *, page: BookingPage, seats: Sequence[TeamMember], free: Sequence[int], now: datetime
+) -> int:
+    """Who of the ``free`` members gets the booking: the highest priority, then the
+    fewest of the page's bookings made in the last 30 days per unit of weight, then
+    the lowest user id (deterministic)."""
+    by_user = {seat.user_id: seat for seat in seats if seat.user_id in free}
+    counts = team_bookings_count(page=page, user_ids=list(by_user), since=now - ROUND_ROBIN_PERIOD)
+
+    def rank(user_id: int) -> tuple:
+        seat = by_user[user_id]
+        return (-seat.priority, Fraction(counts[user_id], seat.weight), user_id)
+
+    return min(by_user, key=rank)
 
 
 def booking_reschedule(
@@ -135,12 +244,18 @@ def booking_reschedule(
         raise PageClosed("This booking page no longer takes bookings, so it cannot be moved.")
     _check_offered(page=page, start=start, now=now)
     with transaction.atomic():
-        host_lock(booking.host_id)
+        people = {booking.host_id}
+        if page.team_kind:
+            people |= {seat.user_id for seat in team_seats_for(page=page)}
+        for user_id in sorted(people):  # the order team bookings lock in
+            host_lock(user_id)
         booking = Booking.objects.select_related("page", "host").get(pk=booking.pk)
         booking_check_changeable(booking=booking, now=now)
         if start == booking.start:
             return booking
         if not _is_free(page=booking.page, start=start, now=now, exclude_booking=booking):
+            raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
+        if page.team_kind and not _team_free_for(booking=booking, start=start, now=now):
             raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
         booking.rescheduled_from_start = booking.start
         booking.start = start

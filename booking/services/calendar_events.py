@@ -15,7 +15,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from booking.models import Booking, LocationKind
-from booking.selectors import future_bookings_of_host, target_calendars_for
+from booking.selectors import (
+    future_bookings_of_host,
+    member_mailbox_address,
+    member_target_calendars,
+    target_calendars_for,
+)
 from booking.tokens import booking_paths
 from calendars.events import Attendee, EventDescription
 from calendars.services.mirroring import event_mirror
@@ -28,7 +33,12 @@ def booking_mirror(*, booking: Booking) -> None:
     connected it writes nothing and the booking still stands.
     """
     page = booking.page
-    calendars = target_calendars_for(page=page) if page is not None else []
+    if page is not None and page.team_kind:
+        # The member's own calendar (the organizer's, for a collective page: Exchange
+        # delivers the meeting to the other members, who are its attendees).
+        calendars = member_target_calendars(user_id=booking.host_id)
+    else:
+        calendars = target_calendars_for(page=page) if page is not None else []
     if not calendars:
         return
     event_mirror(
@@ -51,10 +61,21 @@ def booking_event(*, booking: Booking) -> EventDescription:
         end=booking.end.astimezone(zone),
         time_zone=zone_name,
         body_text=booking_details_text(booking=booking),
-        attendees=(Attendee(booking.invitee_email, booking.invitee_name),),
+        attendees=(
+            Attendee(booking.invitee_email, booking.invitee_name),
+            *booking_cohost_attendees(booking=booking),
+        ),
         location="" if teams else booking.location,
         online_meeting=teams,
     )
+
+
+def booking_cohost_attendees(*, booking: Booking) -> list[Attendee]:
+    """The other members of a collective booking, at the addresses of their calendars."""
+    cohosts = booking.cohosts.select_related("user").order_by("user_id")
+    return [
+        Attendee(member_mailbox_address(user=row.user), row.user.get_full_name()) for row in cohosts
+    ]
 
 
 def booking_details_text(*, booking: Booking) -> str:

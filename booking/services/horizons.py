@@ -15,7 +15,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from booking.models import BookingPage
-from booking.selectors import busy_calendars_for
+from booking.selectors import busy_calendars_for, member_busy_calendars
 from booking.services.locking import host_lock
 from calendars import signals as calendar_signals
 from calendars.services.busy_sync import busy_horizons_set
@@ -37,6 +37,13 @@ def busy_horizons_update(*, host) -> None:
         for page in BookingPage.objects.filter(host=host, is_active=True):
             for calendar in busy_calendars_for(page=page):
                 horizons[calendar.pk] = max(horizons.get(calendar.pk, 0), page.horizon_days)
+        # Team pages the host is a member of read the default calendar of their account.
+        team_pages = BookingPage.objects.filter(team_members__user=host, is_active=True)
+        longest = max((page.horizon_days for page in team_pages), default=0)
+        if longest:
+            for calendar in member_busy_calendars(user_ids=[host.pk])[host.pk]:
+                if calendar.is_default:
+                    horizons[calendar.pk] = max(horizons.get(calendar.pk, 0), longest)
         busy_horizons_set(host=host, horizons=horizons)
 
 

@@ -1,4 +1,9 @@
-"""``{{ moment|clock }}``: a booked time in the active zone (see ``booking.clock``)."""
+"""Booked times in templates, in the active zone and the reader's locale.
+
+``{{ moment|clock }}``: HH:MM (see ``booking.clock``); ``{% when start end locale %}``:
+"Monday, December 7, 2026, 3:00 PM to 3:30 PM" (with an en dash); ``{{ moment|day:locale }}`` and
+``{{ moment|time_of_day:locale }}`` the parts (``booking.locales``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from django import template
 from django.utils import timezone
 
 from booking.clock import clock_text
+from booking.locales import day_text, span_text, time_text
 
 register = template.Library()
 
@@ -15,3 +21,18 @@ register = template.Library()
 @register.filter
 def clock(value: datetime) -> str:
     return clock_text(timezone.localtime(value))
+
+
+@register.filter
+def day(value: datetime, locale: str) -> str:
+    return day_text(timezone.localtime(value), locale)
+
+
+@register.filter
+def time_of_day(value: datetime, locale: str) -> str:
+    return time_text(timezone.localtime(value), locale)
+
+
+@register.simple_tag
+def when(start: datetime, end: datetime, locale: str) -> str:
+    return span_text(timezone.localtime(start), timezone.localtime(end), locale)

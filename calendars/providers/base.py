@@ -98,6 +98,14 @@ class DuplicateKey(ProviderError):
     """The create's idempotency key was already used, for a different request."""
 
 
+class SubscriptionGone(ProviderError):
+    """The change-notification subscription no longer exists (expired or removed)."""
+
+
+class LifetimeRefused(ProviderError):
+    """The provider refused the subscription's expiry as too far ahead: ask for less."""
+
+
 @dataclass(frozen=True)
 class SignIn:
     """A started sign-in: send the browser to ``url``; keep ``flow`` (secret) for the callback."""
@@ -178,6 +186,14 @@ class BusyChanges:
 
 
 @dataclass(frozen=True)
+class RemoteSubscription:
+    """A change-notification subscription as the provider granted it."""
+
+    remote_id: str
+    expires_at: datetime  # the expiry the provider granted (not necessarily the one asked)
+
+
+@dataclass(frozen=True)
 class RemoteEvent:
     remote_id: str
     online_meeting_url: str = ""
@@ -202,6 +218,10 @@ class CalendarProvider(ABC):
     vendor: str
     concurrent_calls_per_account: int | None = None
     refresh_token_lifetime: timedelta | None = None
+    # Change notifications: whether the provider has them, and the lifetimes in
+    # minutes to ask for, longest first (a refusal as too long falls back to the next).
+    supports_notifications: bool = False
+    notification_lifetimes_minutes: tuple[int, ...] = ()
 
     # --- sign-in -------------------------------------------------------------------
 
@@ -311,3 +331,28 @@ class CalendarProvider(ABC):
         For resolving a create whose answer was lost: did it happen, and as which event?
         Raises CalendarGone when the calendar no longer exists.
         """
+
+    # --- change notifications (only when ``supports_notifications``) ----------------------------
+
+    def subscribe(
+        self,
+        *,
+        access_token: str,
+        notification_url: str,
+        lifecycle_url: str,
+        client_state: str,
+        expires_at: datetime,
+    ) -> RemoteSubscription:
+        """Subscribe to changes of every event of the account; the provider calls both
+        URLs first to validate them. Raises LifetimeRefused when ``expires_at`` is too far."""
+        raise NotImplementedError
+
+    def renew_subscription(
+        self, *, access_token: str, remote_id: str, expires_at: datetime
+    ) -> RemoteSubscription:
+        """Move the expiry (which also reauthorizes). Raises SubscriptionGone, LifetimeRefused."""
+        raise NotImplementedError
+
+    def delete_subscription(self, *, access_token: str, remote_id: str) -> None:
+        """Remove the subscription; already gone counts as done."""
+        raise NotImplementedError

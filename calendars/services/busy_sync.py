@@ -34,7 +34,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from calendars import crypto
@@ -52,6 +52,12 @@ from calendars.providers import CalendarProvider, ProviderError, get_provider
 from calendars.providers.base import BusyChanges, BusyEvent, DeltaExpired
 from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
+from calendars.services.subscriptions import (
+    live_connection_ids,
+    subscription_check,
+    subscription_ensure,
+    unneeded_connection_ids,
+)
 from calendars.services.tokens import with_provider
 from calendars.signals import busy_time_changed, send_after_commit
 
@@ -65,6 +71,8 @@ class SyncOutcome:
     status: str  # synced, partial, skipped, busy, waiting
     calendars: int = 0
     retry_in: float | None = None
+    held_elsewhere: bool = False  # skipped: another worker is syncing the connection
+    busy_changed: bool = False  # some calendar's busy time changed
 
 
 def connections_to_sync() -> QuerySet[CalendarConnection]:
@@ -79,6 +87,31 @@ def connections_to_sync() -> QuerySet[CalendarConnection]:
     )
 
 
+def connections_due(*, now: datetime | None = None) -> list[int]:
+    """Connections beat should sync now, by id.
+
+    Every connection with busy calendars, except those whose change notifications are
+    live and whose busy calendars were all read within ``CALENDAR_SYNC_INTERVAL_LIVE``
+    (the safety net); also connections whose subscription no page needs any more (the
+    sync deletes it).
+    """
+    now = now or timezone.now()
+    busy = Q(calendars__is_active=True, calendars__busy_horizon_days__gt=0)
+    rows = connections_to_sync().annotate(
+        stalest=Min("calendars__last_synced_at", filter=busy),
+        never=Count("calendars", filter=busy & Q(calendars__last_synced_at=None)),
+    )
+    live = live_connection_ids(now=now)
+    cutoff = now - timedelta(seconds=settings.CALENDAR_SYNC_INTERVAL_LIVE)
+    due = []
+    busy_ids = set()
+    for pk, stalest, never in rows.values_list("pk", "stalest", "never"):
+        busy_ids.add(pk)
+        if pk not in live or never or stalest is None or stalest <= cutoff:
+            due.append(pk)
+    return sorted(due + unneeded_connection_ids(busy_ids=busy_ids))
+
+
 def calendars_to_sync(*, connection: CalendarConnection) -> QuerySet[Calendar]:
     return connection.calendars.filter(is_active=True, busy_horizon_days__gt=0).order_by("pk")
 
@@ -87,9 +120,13 @@ def calendars_to_sync(*, connection: CalendarConnection) -> QuerySet[Calendar]:
 
 
 def connection_sync(
-    *, connection_id: int, attempt: int = 1, now: datetime | None = None
+    *, connection_id: int, attempt: int = 1, now: datetime | None = None, notified: bool = False
 ) -> SyncOutcome:
     """Sync every busy calendar of the connection. Never called in a web request; idempotent.
+
+    ``notified``: the provider announced a change. A sync that was not (beat's safety
+    net) and still finds busy time changed while notifications are live suspects them:
+    the subscription is renewed at once, which makes a new one if it quietly vanished.
 
     Returns ``busy`` (with ``retry_in``) when the mailbox has no free slot, ``skipped``
     when another worker is syncing it or it is not connected, ``waiting`` when the
@@ -103,9 +140,21 @@ def connection_sync(
         with connection_call_slot(connection=connection):
             until = _claim(connection_id=connection.pk, now=now or timezone.now())
             if until is None:
-                return SyncOutcome("skipped")
+                return SyncOutcome("skipped", held_elsewhere=True)
             try:
-                return _sync_calendars(connection=connection, attempt=attempt)
+                # Before reading: a change from now on is notified, one before it is read.
+                needed = calendars_to_sync(connection=connection).exists()
+                what = subscription_ensure(connection=connection, needed=needed)
+                if what not in ("live", "unsupported", "not needed", "unavailable", "waiting"):
+                    logger.info(
+                        "sync_connection connection=%s: change notifications %s",
+                        connection.pk,
+                        what,
+                    )
+                outcome = _sync_calendars(connection=connection, attempt=attempt)
+                if outcome.busy_changed and not notified and what == "live":
+                    subscription_check(connection=connection)
+                return outcome
             finally:
                 lease_give_back(
                     what=f"sync lease of connection {connection.pk}",
@@ -136,9 +185,10 @@ def _claim(*, connection_id: int, now: datetime) -> datetime | None:
 def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutcome:
     calendars = list(calendars_to_sync(connection=connection))
     failures: list[tuple[Calendar, ProviderError]] = []
+    changed = False
     for calendar in calendars:
         try:
-            what = calendar_sync(connection=connection, calendar=calendar)
+            read = calendar_sync(connection=connection, calendar=calendar)
         except crypto.TokenKeyError:
             error = ProviderError("The stored sign-in cannot be decrypted.", code="token_key")
             failures.append((calendar, error))
@@ -155,10 +205,11 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
             failures.append((calendar, error))
             continue
         logger.info(
-            "sync_connection connection=%s calendar=%s: %s", connection.pk, calendar.pk, what
+            "sync_connection connection=%s calendar=%s: %s", connection.pk, calendar.pk, read.what
         )
+        changed = changed or read.busy_changed
     if not failures:
-        return SyncOutcome("synced", calendars=len(calendars))
+        return SyncOutcome("synced", calendars=len(calendars), busy_changed=changed)
     wait = retry_delay(
         attempt=attempt, retry_after=max((e.retry_after or 0.0) for _, e in failures)
     )
@@ -187,9 +238,17 @@ def _record_error(calendar: Calendar, error: ProviderError, *, retry_at: datetim
 # --- one calendar -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CalendarRead:
+    """What one calendar's sync did (``what``, for the log) and whether its busy time changed."""
+
+    what: str
+    busy_changed: bool
+
+
 def calendar_sync(
     *, connection: CalendarConnection, calendar: Calendar, now: datetime | None = None
-) -> str:
+) -> CalendarRead:
     """Bring one calendar's busy intervals up to date; returns what was done.
 
     Raises ProviderError.
@@ -207,15 +266,16 @@ def calendar_sync(
             count = _store_changes(calendar=calendar, changes=changes, now=now)
             if count:
                 _announce_busy_time_changed(calendar)
-            return f"{count} change(s)"
+            return CalendarRead(f"{count} change(s)", busy_changed=bool(count))
     # The window runs until the next scheduled full read would need it to.
     start, end = now, needed_until + full_every + timedelta(days=1)
     changes = _read(connection, calendar, start=start, end=end)
     before = _busy_fingerprint(calendar)
     count = _store_full(calendar=calendar, changes=changes, start=start, end=end, now=now)
-    if _busy_fingerprint(calendar) != before:
+    changed = _busy_fingerprint(calendar) != before
+    if changed:
         _announce_busy_time_changed(calendar)
-    return f"full read, {count} busy interval(s)"
+    return CalendarRead(f"full read, {count} busy interval(s)", busy_changed=changed)
 
 
 def _busy_fingerprint(calendar: Calendar) -> list[tuple]:

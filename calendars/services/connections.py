@@ -27,6 +27,7 @@ from calendars.providers.base import CalendarList, Grant, SignIn
 from calendars.selectors import connection_live_for
 from calendars.services.calendar_store import calendars_apply
 from calendars.services.push_queue import pushes_wake_for_connection
+from calendars.services.subscription_farewell import subscription_forget
 from calendars.signals import (
     calendars_changed,
     connection_disconnected,
@@ -226,6 +227,9 @@ def connection_mark_disconnected(
     rows = CalendarConnection.objects.live().filter(pk=connection.pk)
     if condition is not None:
         rows = rows.filter(condition)
+    if rows.exists():
+        # While the tokens are still there: have the change notifications deleted too.
+        subscription_forget(connection=connection)
     updated = rows.update(
         status=ConnectionStatus.DISCONNECTED,
         token_cache="",

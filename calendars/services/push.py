@@ -64,6 +64,7 @@ from calendars.providers.base import CalendarGone, DuplicateKey, EventGone, Remo
 from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
 from calendars.services.tokens import with_provider
+from ops.metrics import push_attempt_count
 from outbox.claims import DUE_TOLERANCE, Claim, LostClaim, claim_take
 from outbox.outcomes import Outcome, Status
 
@@ -135,13 +136,16 @@ def _push_claimed(*, row_id: int, connection: CalendarConnection) -> Outcome:
     if claim is None:
         return Outcome(Status.SKIPPED)  # another worker has it, or it is settled or not due
     try:
-        return _push_with_claim(claim=claim, connection=connection)
+        outcome = _push_with_claim(claim=claim, connection=connection)
     except DbError:
         # Nothing could be recorded: give the row back (now or at the next connection)
         # for the sweeper to queue again; a retried create is answered with the event
         # this attempt may have made (transactionId).
         lease_give_back(what=f"push row {row_id}", release=partial(claim.release, queued_at=None))
+        push_attempt_count(result="error")
         raise
+    push_attempt_count(result=outcome.status)
+    return outcome
 
 
 def _push_with_claim(*, claim: Claim, connection: CalendarConnection) -> Outcome:
@@ -184,7 +188,7 @@ def _make_exist(work: _Work) -> str:
     row = work.row
     if row.remote_id:
         try:
-            _update(work, row.remote_id)
+            _remember_join_link(work, _update(work, row.remote_id))
             return "updated"
         except EventGone:
             # Deleted in the calendar (by the host): the booking still stands, so the
@@ -195,11 +199,19 @@ def _make_exist(work: _Work) -> str:
             _new_key(work)
     created, reused_key = _create(work)
     work.save(remote_id=created.remote_id)
+    _remember_join_link(work, created)
     sent = work.row.create_request
     if reused_key or (sent["event"], sent["reminder_minutes"]) != (row.payload, _reminder(work)):
-        _update(work, created.remote_id)
+        _remember_join_link(work, _update(work, created.remote_id))
         return "created and updated"
     return "created"
+
+
+def _remember_join_link(work: _Work, event: RemoteEvent | None) -> None:
+    """Keep the online meeting's join link the provider answered with (Setup → Meetings)."""
+    url = event.online_meeting_url if event is not None else ""
+    if url and url != work.row.online_meeting_url and url.startswith("https://"):
+        work.save(online_meeting_url=url[:2000])
 
 
 def _create(work: _Work) -> tuple[RemoteEvent, bool]:
@@ -251,7 +263,7 @@ def _send_create(work: _Work) -> RemoteEvent:
     return _call(work, create)
 
 
-def _update(work: _Work, remote_id: str) -> None:
+def _update(work: _Work, remote_id: str) -> RemoteEvent | None:
     event = EventDescription.from_json(work.row.payload)
     reminder = _reminder(work)
     calendar_id = work.row.calendar.remote_id
@@ -265,7 +277,7 @@ def _update(work: _Work, remote_id: str) -> None:
             reminder_minutes=reminder,
         )
 
-    _call(work, update)
+    return _call(work, update)
 
 
 def _find(work: _Work) -> RemoteEvent | None:

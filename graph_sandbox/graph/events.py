@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from graph_sandbox import store
 from graph_sandbox.clock import sandbox_now
 from graph_sandbox.graph.errors import GraphError, access_denied, not_found
+from graph_sandbox.graph.meetings import meeting_cancel, meeting_requests_send
 from graph_sandbox.ids import graph_id
 from graph_sandbox.models import Calendar, CalendarAccess, Event, Mailbox
 from graph_sandbox.pagesurl import PAGES_PREFIX, pages_base_url
@@ -180,6 +181,7 @@ def event_create(*, access: CalendarAccess, author: Mailbox, body: dict) -> tupl
             event.join_url = _join_url()
         event.save()
         change_record(event=event, change_type="created")
+        meeting_requests_send(event=event, stamp=_stamp)
     return event, True
 
 
@@ -205,6 +207,7 @@ def event_update(*, access: CalendarAccess, event: Event, body: dict) -> Event:
         _stamp(event, sandbox_now())
         event.save()
         change_record(event=event, change_type="updated")
+        meeting_requests_send(event=event, stamp=_stamp)
     return event
 
 
@@ -217,6 +220,7 @@ def event_delete(*, access: CalendarAccess, event: Event) -> None:
         _stamp(event, sandbox_now())
         event.save()
         change_record(event=event, change_type="deleted")
+        meeting_cancel(event=event, stamp=_stamp)
 
 
 def event_insert(

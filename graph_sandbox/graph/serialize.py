@@ -175,7 +175,11 @@ def event_json(event: Event, *, zone_name: str, viewer: Mailbox) -> dict:
         "allowNewTimeProposals": True,
         "isDraft": False,
         "hideAttendees": False,
-        "responseStatus": {"response": "organizer", "time": NEVER},
+        # An attendee's copy of a meeting waits for their answer (graph.meetings).
+        "responseStatus": {
+            "response": "organizer" if organizer.pk == event.calendar.owner_id else "notResponded",
+            "time": NEVER,
+        },
         "body": {"contentType": event.body_content_type, "content": event.body_content},
         "start": format_date_time_time_zone(event.start, zone_name),
         "end": format_date_time_time_zone(event.end, zone_name),

@@ -15,11 +15,24 @@
   function isoDate(y, m, d) { return y + "-" + pad(m + 1) + "-" + pad(d); }
   function daysIn(y, m) { return new Date(Date.UTC(y, m + 1, 0)).getUTCDate(); }
   function utcDate(iso) { return new Date(Date.UTC(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10))); }
-  function format(iso, options) {
-    return new Intl.DateTimeFormat(undefined, Object.assign({ timeZone: "UTC" }, options)).format(utcDate(iso));
+  // Dates and times read as in the invitee's locale (12-hour clock in the US, 24-hour in
+  // Britain and Germany), in the same CLDR styles the confirmation and emails use.
+  var locale = config.locale || undefined;
+  var T = config.strings || {};
+  function say(text, values) {
+    return String(text).replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
   }
-  function dayLabel(iso) { return format(iso, { weekday: "long", day: "numeric", month: "long", year: "numeric" }); }
+  function format(iso, options) {
+    return new Intl.DateTimeFormat(locale, Object.assign({ timeZone: "UTC" }, options)).format(utcDate(iso));
+  }
+  function dayLabel(iso) { return format(iso, { dateStyle: "full" }); }
   function hhmm(isoDateTime) { return isoDateTime.slice(11, 16); }
+  // The wall-clock time of an ISO string with offset ("…T15:00:00-05:00" → "3:00 PM").
+  function timeText(isoDateTime) {
+    var wall = new Date(Date.UTC(+isoDateTime.slice(0, 4), +isoDateTime.slice(5, 7) - 1, +isoDateTime.slice(8, 10),
+      +isoDateTime.slice(11, 13), +isoDateTime.slice(14, 16)));
+    return new Intl.DateTimeFormat(locale, { timeZone: "UTC", timeStyle: "short" }).format(wall).replace(/\u202f/g, " ");
+  }
 
   function todayIn(tz) {
     var parts = {};
@@ -65,7 +78,7 @@
     var key = monthKey();
     renderMonth();
     if (state.loaded[key]) { afterLoad(); return; }
-    status("Loading free times…");
+    status(T.loading);
     var url = config.slotsUrl + "?start=" + isoDate(state.year, state.month, 1) +
       "&end=" + isoDate(state.year, state.month, daysIn(state.year, state.month)) +
       "&tz=" + encodeURIComponent(state.tz) +
@@ -84,7 +97,7 @@
         state.loaded[key] = true;
         if (key === monthKey()) { renderMonth(); afterLoad(); }
       })
-      .catch(function () { status("Free times could not be loaded. Check your connection and try again."); });
+      .catch(function () { status(T.loadFailed); });
   }
 
   // When moving a booking, its own time is offered back by the API; leave it out.
@@ -104,8 +117,7 @@
       move(1);
       return;
     }
-    status(count ? "Days with free times are marked. Times are shown in " + state.tz + "." :
-      "No free times this month. Try the next month.");
+    status(count ? say(T.marked, { zone: state.tz }) : T.noneThisMonth);
   }
 
   // --- month grid --------------------------------------------------------------------
@@ -153,7 +165,7 @@
       button.textContent = String(d);
       button.dataset.date = iso;
       button.tabIndex = -1;
-      button.setAttribute("aria-label", dayLabel(iso) + (free ? ", " + free + " free time" + (free > 1 ? "s" : "") : ", no free times"));
+      button.setAttribute("aria-label", dayLabel(iso) + ", " + (free ? (free > 1 ? say(T.freeMany, { count: free }) : T.freeOne) : T.freeNone));
       if (free) {
         button.classList.add("has-slots");
         if (!focusable || iso === state.day) { focusable = button; }
@@ -215,13 +227,13 @@
       var offset = repeatedOffset(slot);
       button.type = "button";
       button.className = "slot secondary";
-      button.textContent = hhmm(slot.start);
+      button.textContent = timeText(slot.start);
       if (offset) {
         var note = document.createElement("small");
         note.textContent = offset;
         button.appendChild(note);
       }
-      button.setAttribute("aria-label", startLabel(slot) + " to " + hhmm(slot.end));
+      button.setAttribute("aria-label", say(T.span, { start: startLabel(slot), end: timeText(slot.end) }));
       button.setAttribute("aria-pressed", String(!!state.slot && state.slot.start === slot.start));
       button.addEventListener("click", function () {
         list.querySelectorAll("button.slot").forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
@@ -239,7 +251,7 @@
   function slotTaken(message) {
     state.slot = null;
     $("form-section").hidden = true;
-    $("slots-notice").textContent = message || "Sorry, that time was just taken. Please pick another time.";
+    $("slots-notice").textContent = message || T.taken;
     $("slots-notice").hidden = false;
     $("slots-heading").focus();
     state.loaded = {};
@@ -259,11 +271,11 @@
 
   function startLabel(slot) {
     var offset = repeatedOffset(slot);
-    return hhmm(slot.start) + (offset ? " (" + offset + ")" : "");
+    return timeText(slot.start) + (offset ? " (" + offset + ")" : "");
   }
 
   function slotText(slot) {
-    return dayLabel(slot.start.slice(0, 10)) + ", " + startLabel(slot) + "–" + hhmm(slot.end) + " (" + state.tz + ")";
+    return dayLabel(slot.start.slice(0, 10)) + ", " + startLabel(slot) + " \u2013 " + timeText(slot.end) + " (" + state.tz + ")";
   }
 
   function chooseSlot(slot) {
@@ -316,11 +328,12 @@
       name: $("f-name").value.trim(),
       email: $("f-email").value.trim(),
       timezone: state.tz,
+      locale: config.locale,
       answers: answers
     };
     var button = $("book-button");
     button.disabled = true;
-    button.textContent = "Booking…";
+    button.textContent = T.booking;
     fetch(config.bookingsUrl, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
@@ -328,23 +341,47 @@
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
         if (response.status === 201) {
+          tellTheEmbeddingSite(body);
           // The Location header is the confirmation page (also reschedule_url without "reschedule/").
-          window.location.assign(response.headers.get("Location") || body.reschedule_url.replace(/reschedule\/$/, ""));
+          var next = response.headers.get("Location") || body.reschedule_url.replace(/reschedule\/$/, "");
+          window.location.assign(next + carriedQuery());
           return;
         }
         button.disabled = false;
-        button.textContent = "Book this time";
+        button.textContent = T.book;
         if (response.status === 409) {
           slotTaken(body.message);
         } else {
-          showErrors(body.errors || body.message ? body : { message: "Something went wrong; please try again." });
+          showErrors(body.errors || body.message ? body : { message: T.failed });
         }
       });
     }).catch(function () {
       button.disabled = false;
-      button.textContent = "Book this time";
-      showErrors({ message: "The booking could not be sent. Check your connection and try again." });
+      button.textContent = T.book;
+      showErrors({ message: T.unsent });
     });
+  }
+
+  // Inside another site's frame: tell that site what was booked (its public fields only;
+  // the cancel and reschedule links are the invitee's private links and stay out).
+  function tellTheEmbeddingSite(body) {
+    if (window.parent === window) { return; }
+    window.parent.postMessage({
+      type: "scheduleonce:booked",
+      booking: {
+        id: body.id, start: body.start, end: body.end, timezone: state.tz,
+        page: config.slug, title: config.title, host: body.host ? body.host.name : config.hostName
+      }
+    }, "*");
+  }
+
+  // The confirmation stays embedded and in the chosen language.
+  function carriedQuery() {
+    var here = new URLSearchParams(window.location.search);
+    var kept = new URLSearchParams();
+    ["embed", "lang"].forEach(function (key) { if (here.get(key)) { kept.set(key, here.get(key)); } });
+    var text = kept.toString();
+    return text ? "?" + text : "";
   }
 
   function setZone(zone) {
@@ -363,7 +400,7 @@
     var value = resolveZone(tzInput.value);
     var error = $("tz-error");
     if (!value) {
-      error.textContent = "Pick a time zone from the list, e.g. Europe/London.";
+      error.textContent = T.pickZone;
       error.hidden = false;
       tzInput.setAttribute("aria-invalid", "true");
       return;

@@ -223,7 +223,8 @@ def test_booking_answers_201_with_links_and_writes_the_booking(client, page):
     response = book(client, page.slug, start=start.astimezone(KOLKATA), timezone="Asia/Kolkata")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert set(body) == {"id", "start", "end", "cancel_url", "reschedule_url"}
+    assert set(body) == {"id", "start", "end", "cancel_url", "reschedule_url", "host"}
+    assert body["host"] == {"name": "Alice Host"}
     assert datetime.fromisoformat(body["start"]) == start
     assert body["start"].endswith("+05:30")
     assert datetime.fromisoformat(body["end"]) == start + timedelta(minutes=30)

@@ -42,7 +42,10 @@ def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
 
     # An invitee in Kolkata, on a phone-sized screen, opens the link.
     invitee_context = chromium.new_context(
-        viewport={"width": 375, "height": 800}, timezone_id="Asia/Kolkata", accept_downloads=True
+        viewport={"width": 375, "height": 800},
+        timezone_id="Asia/Kolkata",
+        locale="en-GB",  # 24-hour times; tests/i18n covers en-US and German
+        accept_downloads=True,
     )
     invitee = invitee_context.new_page()
     errors: list[str] = []

@@ -19,7 +19,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def _open_page(host, live_server, chromium, *, zone: str = "Europe/London"):
     off_loop(lambda: page_create(host=host, fields={"title": "Intro call", "slug": "intro"}))
-    context = chromium.new_context(viewport={"width": 375, "height": 800}, timezone_id=zone)
+    # A British invitee: 24-hour times (tests/i18n covers 12-hour en-US and German).
+    context = chromium.new_context(
+        viewport={"width": 375, "height": 800}, timezone_id=zone, locale="en-GB"
+    )
     invitee = context.new_page()
     errors: list[str] = []
     invitee.on("pageerror", lambda error: errors.append(str(error)))
@@ -118,7 +121,7 @@ def test_times_repeated_when_the_invitees_clocks_go_back_show_their_offset(
         )
     )
     day = change.astimezone(sydney).date().isoformat()
-    invitee = chromium.new_context(timezone_id="Australia/Sydney").new_page()
+    invitee = chromium.new_context(timezone_id="Australia/Sydney", locale="en-GB").new_page()
     invitee.goto(f"{live_server.url}/book/late/")
     while True:
         invitee.wait_for_selector("#cal-status:not(:has-text('Loading'))")
@@ -136,7 +139,7 @@ def test_times_repeated_when_the_invitees_clocks_go_back_show_their_offset(
     assert slots.nth(2).get_attribute("aria-label") == "02:00 (UTC+10) to 02:30"
     slots.nth(2).click()
     screenshots.take(invitee, "repeated-hour")
-    assert "02:00 (UTC+10)\N{EN DASH}02:30" in invitee.inner_text("#chosen-slot")
+    assert "02:00 (UTC+10) \N{EN DASH} 02:30" in invitee.inner_text("#chosen-slot")
 
 
 def test_the_month_buttons_keep_the_keyboard_focus_at_either_end(

@@ -37,7 +37,7 @@ def test_confirmation_shows_the_time_in_the_invitees_zone(client, booked):
     page = client.get(confirmation).content.decode()
     local = datetime.fromisoformat(body["start"]).astimezone(ZoneInfo("Asia/Kolkata"))
     assert "You&#x27;re booked" in page or "You're booked" in page
-    assert f"{local:%H:%M}" in page
+    assert f"{local:%-I:%M %p}" in page  # no Accept-Language: en-US, 12-hour
     assert "Asia/Kolkata" in page
     assert "Add to calendar (.ics)" in page
     assert _path(body["cancel_url"]) in page
@@ -156,9 +156,9 @@ def test_emails_show_the_old_time_only_when_the_meeting_moved(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(body["reschedule_url"], {"start": new_start.isoformat()})
     moved = next(m for m in mail.outbox if m.to == ["dana@example.com"])
-    assert "16:30\N{EN DASH}17:00 (Asia/Kolkata)" in moved.body
+    assert "4:30 PM \N{EN DASH} 5:00 PM (Asia/Kolkata)" in moved.body
     assert "Was:" in moved.body
-    assert "15:30" in moved.body
+    assert "3:30 PM" in moved.body
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(body["cancel_url"], {"reason": ""})
@@ -181,12 +181,12 @@ def test_a_time_in_the_hour_clocks_repeat_shows_its_offset_on_the_page_and_in_em
     with django_capture_on_commit_callbacks(execute=True):
         body = book(client, page.slug, start=change, timezone="Australia/Sydney").json()
     confirmation = client.get(_path(body["cancel_url"]).replace("cancel/", "")).content.decode()
-    assert "02:00 (UTC+10)\N{EN DASH}02:30" in confirmation
+    assert "2:00 AM (UTC+10) \N{EN DASH} 2:30 AM" in confirmation
     invitee_mail = next(m for m in mail.outbox if m.to == ["dana@example.com"])
-    assert "02:00 (UTC+10)" in invitee_mail.subject
-    assert "02:00 (UTC+10)\N{EN DASH}02:30" in invitee_mail.body
+    assert "2:00 AM (UTC+10)" in invitee_mail.subject
+    assert "2:00 AM (UTC+10) \N{EN DASH} 2:30 AM" in invitee_mail.body
     reschedule = client.get(_path(body["reschedule_url"])).content.decode()
-    assert "02:00 (UTC+10)\N{EN DASH}02:30" in reschedule
+    assert "2:00 AM (UTC+10) \N{EN DASH} 2:30 AM" in reschedule
 
 
 def test_reschedule_to_a_taken_or_unoffered_time_is_refused(client, page):

@@ -78,4 +78,4 @@ def test_pending_pushes_of_a_disconnected_account_count_as_waiting(connected, ca
         status=ConnectionStatus.DISCONNECTED, disconnect_reason=DisconnectReason.REVOKED
     )
 
-    assert status_line(capsys).endswith(" pending=0 waiting=2 failed=0")
+    assert status_line(capsys).endswith(" pending=0 waiting=2 failed=0 push=unused")

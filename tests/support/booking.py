@@ -75,6 +75,7 @@ PAGE_DEFAULTS = {
     "horizon_days": 60,
     "max_per_day": "",
     "block_tentative": "on",
+    "reminder_offsets": ["1440", "60"],
     "location_kind": "teams",
     "location_details": "",
     "is_active": "on",

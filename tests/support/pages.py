@@ -7,7 +7,14 @@ from django.urls import reverse
 
 def setup_urls(page, connection) -> list[str]:
     """Setup's pages for ``page`` and ``connection`` (see the ``alices_things`` fixture)."""
+    booking = page.bookings.order_by("pk").first()
+    meetings = [reverse("meetings:list"), reverse("meetings:list") + "?tab=past&q=nobody"]
+    if booking is not None:
+        meetings += [
+            reverse(f"meetings:{name}", args=[booking.pk]) for name in ("detail", "cancel", "ask")
+        ]
     return [
+        *meetings,
         reverse("setup:home"),
         reverse("setup:profile"),
         reverse("calendars:integration"),

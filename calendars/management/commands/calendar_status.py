@@ -2,11 +2,15 @@
 
     connection=3 host=alice@example.com account=alice@contoso.com status=connected
         refresh_expires=2026-04-01T10:15Z last_sync=2026-01-02T09:40Z (4 minutes ago)
-        sync_errors=0 pending=2 waiting=0 failed=1
+        sync_errors=0 pending=2 waiting=0 failed=1 push=live until 2026-01-04T21:10Z
 
 (on one line). ``last_sync`` is the stalest of the calendars read for busy time
 ("never" if one was never synced, "unused" if no page reads any); ``sync_errors``
-counts those whose last sync failed. Times are UTC. Never prints a token.
+counts those whose last sync failed. ``push`` is the account's change notifications:
+``live until <expiry>``, ``pending`` (made at the next sync), ``failing(<why>)``,
+``off(<why>)`` (``SITE_URL`` not public HTTPS, or turned off: polling only) or
+``unused`` (no page reads its busy time, or disconnected). Times are UTC. Never prints
+a token.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from calendars.selectors import connection_status_lines, time_ago
+from calendars.services.subscriptions import notification_status_for
 
 
 def _when(value: datetime | None) -> str:
@@ -45,5 +50,16 @@ class Command(BaseCommand):
                 f"account={connection.account_email} status={status} "
                 f"refresh_expires={_when(connection.refresh_expires_at)} "
                 f"last_sync={last_sync} sync_errors={line.sync_errors} "
-                f"pending={line.pending} waiting={line.waiting} failed={line.failed}"
+                f"pending={line.pending} waiting={line.waiting} failed={line.failed} "
+                f"push={_push(line)}"
             )
+
+
+def _push(line) -> str:
+    busy = line.busy_calendars > 0 and line.connection.is_connected
+    status = notification_status_for(connection=line.connection, busy=busy)
+    if status.state == "live":
+        return f"live until {_when(status.until)}"
+    if status.state in ("off", "failing"):
+        return f"{status.state}({status.reason})"
+    return status.state

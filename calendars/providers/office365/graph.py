@@ -26,6 +26,7 @@ from django.conf import settings
 
 from calendars.providers.base import ProviderError
 from ops.logging import redact
+from ops.metrics import graph_request_observe
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,12 @@ def _error_code_and_message(response: requests.Response) -> tuple[str, str]:
     if isinstance(error, str):  # identity-platform shape, e.g. from a proxy
         return error, redact(str(body.get("error_description", "")))[:200]
     return "", ""
+
+
+def is_throttled(response: requests.Response) -> bool:
+    """Graph throttled us: 429, or a 503/504 that says when to come back (Retry-After)."""
+    status = response.status_code
+    return status == 429 or (status in THROTTLE_STATUSES and "Retry-After" in response.headers)
 
 
 def _describe(method: str, url: str) -> str:
@@ -189,16 +196,7 @@ class GraphClient:
         all_headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         all_headers.update(headers or {})
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                response = self._session.request(
-                    method, url, params=params, json=json, headers=all_headers
-                )
-            except requests.Timeout:
-                raise ProviderError(f"Graph {what} timed out.", code="Timeout") from None
-            except requests.RequestException as error:
-                raise ProviderError(
-                    f"Graph {what} failed: {type(error).__name__}.", code="ConnectionError"
-                ) from None
+            response = self._send(what, method, url, params=params, json=json, headers=all_headers)
             if response.status_code < 400:
                 return self._body(response)
             wait = _retry_after(response)
@@ -215,6 +213,27 @@ class GraphClient:
                 continue
             raise self._error(what, response, wait)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(self, what: str, method: str, url: str, **kwargs) -> requests.Response:
+        """One HTTP request, counted and timed (``ops.metrics``) whatever its end."""
+        started = time.monotonic()
+        status: int | None = None
+        throttled = False
+        try:
+            response = self._session.request(method, url, **kwargs)
+            status = response.status_code
+            throttled = is_throttled(response)
+            return response
+        except requests.Timeout:
+            raise ProviderError(f"Graph {what} timed out.", code="Timeout") from None
+        except requests.RequestException as error:
+            raise ProviderError(
+                f"Graph {what} failed: {type(error).__name__}.", code="ConnectionError"
+            ) from None
+        finally:
+            graph_request_observe(
+                status=status, throttled=throttled, seconds=time.monotonic() - started
+            )
 
     @staticmethod
     def _body(response: requests.Response) -> dict | None:

@@ -10,3 +10,9 @@ MAILBOX_CONCURRENCY = 4
 
 # Microsoft's refresh tokens live 90 days from their last use (not configurable since 2021).
 REFRESH_TOKEN_LIFETIME = timedelta(days=90)
+
+# Lifetimes of a change-notification subscription to fall back on, longest first, when
+# Graph refuses a longer one with 400. Microsoft's pages give Outlook events 4,230
+# minutes (older) or 10,080 (newer): the safe one, a few minutes under it so a clock a
+# little ahead of Graph's is not refused, then 60 as a last resort.
+SUBSCRIPTION_LIFETIMES_MINUTES = (4230 - 5, 60)

@@ -32,6 +32,16 @@ def graph_time(value: datetime) -> dict[str, str]:
     return {"dateTime": utc.isoformat(timespec="seconds"), "timeZone": "UTC"}
 
 
+def instant(value: str) -> datetime:
+    """An ISO 8601 instant with ``Z`` or an offset (a subscription's ``expirationDateTime``,
+    up to seven fractional digits) as aware UTC; ValueError if it has neither."""
+    raw = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), value.strip(), count=1)
+    parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError("no offset")
+    return parsed.astimezone(UTC)
+
+
 def graph_local_time(value: datetime, time_zone: str) -> dict[str, str]:
     """An aware datetime as wall time in ``time_zone`` (IANA), named the Windows way.
 

@@ -27,13 +27,20 @@ from calendars.providers.base import (
     DuplicateKey,
     EventGone,
     Grant,
+    LifetimeRefused,
     ProviderError,
     RemoteEvent,
+    RemoteSubscription,
     SignIn,
+    SubscriptionGone,
 )
 from calendars.providers.office365 import payloads
 from calendars.providers.office365.graph import GraphClient
-from calendars.providers.office365.limits import MAILBOX_CONCURRENCY, REFRESH_TOKEN_LIFETIME
+from calendars.providers.office365.limits import (
+    MAILBOX_CONCURRENCY,
+    REFRESH_TOKEN_LIFETIME,
+    SUBSCRIPTION_LIFETIMES_MINUTES,
+)
 from calendars.providers.office365.msal_app import SCOPES, build_msal_app, scopes_as_granted
 
 logger = logging.getLogger(__name__)
@@ -195,6 +202,33 @@ def _delta_error(error: ProviderError) -> ProviderError:
     return _calendar_error(error)
 
 
+def _subscription_error(error: ProviderError) -> ProviderError:
+    """A create or renewal: 404 means the subscription is gone; a 400 about the expiry
+    means the lifetime is over Graph's cap (4,230 or 10,080 minutes, by page)."""
+    if error.status == 404:
+        return error.as_kind(SubscriptionGone)
+    if error.status == 400 and "expiration" in error.message.lower():
+        return error.as_kind(LifetimeRefused)
+    return error
+
+
+def _subscription(item: dict) -> RemoteSubscription:
+    try:
+        expires = payloads.instant(str(item["expirationDateTime"]))
+        return RemoteSubscription(remote_id=str(item["id"]), expires_at=expires)
+    except (KeyError, ValueError):
+        raise ProviderError(
+            "Graph answered a subscription without id or expiry.", code="InvalidResponse"
+        ) from None
+
+
+# Every event of the mailbox: the only events resource Microsoft documents for change
+# notifications (``outlook-change-notifications-overview``); a notification then means
+# "this mailbox changed" and the busy calendars are read through their delta links.
+SUBSCRIPTION_RESOURCE = "me/events"
+SUBSCRIPTION_CHANGES = "created,updated,deleted"
+
+
 def _transport_error(error: Exception) -> ProviderError:
     if isinstance(error, requests.Timeout):
         return ProviderError("Microsoft's sign-in service timed out.", code="Timeout")
@@ -212,6 +246,8 @@ class Office365Provider(CalendarProvider):
     vendor = "Microsoft"
     concurrent_calls_per_account = MAILBOX_CONCURRENCY
     refresh_token_lifetime = REFRESH_TOKEN_LIFETIME
+    supports_notifications = True
+    notification_lifetimes_minutes = SUBSCRIPTION_LIFETIMES_MINUTES
 
     # --- MSAL -----------------------------------------------------------------------------
 
@@ -464,3 +500,46 @@ class Office365Provider(CalendarProvider):
         except ProviderError as error:
             raise _calendar_error(error) from None
         return None
+
+    # --- change notifications ----------------------------------------------------------------
+
+    def subscribe(
+        self,
+        *,
+        access_token: str,
+        notification_url: str,
+        lifecycle_url: str,
+        client_state: str,
+        expires_at: datetime,
+    ) -> RemoteSubscription:
+        body = {
+            "changeType": SUBSCRIPTION_CHANGES,
+            "notificationUrl": notification_url,
+            "lifecycleNotificationUrl": lifecycle_url,
+            "resource": SUBSCRIPTION_RESOURCE,
+            "expirationDateTime": _graph_instant(expires_at),
+            "clientState": client_state,
+            "latestSupportedTlsVersion": "v1_2",
+        }
+        try:
+            item = self._graph(access_token).post("/subscriptions", json=body)
+        except ProviderError as error:
+            raise _subscription_error(error) from None
+        return _subscription(item)
+
+    def renew_subscription(
+        self, *, access_token: str, remote_id: str, expires_at: datetime
+    ) -> RemoteSubscription:
+        try:
+            item = self._graph(access_token).patch(
+                f"/subscriptions/{quote(remote_id, safe='')}",
+                json={"expirationDateTime": _graph_instant(expires_at)},
+            )
+        except ProviderError as error:
+            raise _subscription_error(error) from None
+        return _subscription(item)
+
+    def delete_subscription(self, *, access_token: str, remote_id: str) -> None:
+        self._graph(access_token).delete(
+            f"/subscriptions/{quote(remote_id, safe='')}", missing_ok=True
+        )

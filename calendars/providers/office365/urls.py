@@ -13,10 +13,16 @@ Addresses Microsoft calls (Graph change and lifecycle notifications) go in a
 from django.urls import path
 
 from calendars import views
+from calendars.providers.office365 import views as webhook_views
 
 KEY = "office365"
 
 urlpatterns = [
     path("connect/", views.connect, {"provider_key": KEY}, name=f"{KEY}_connect"),
     path("callback/", views.callback, {"provider_key": KEY}, name=f"{KEY}_callback"),
+]
+
+webhook_urlpatterns = [
+    path("notifications", webhook_views.notifications, name=f"{KEY}_webhook_notifications"),
+    path("lifecycle", webhook_views.lifecycle, name=f"{KEY}_webhook_lifecycle"),
 ]

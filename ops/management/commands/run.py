@@ -45,6 +45,7 @@ class Command(BaseCommand):
             settings.SITE_URL = os.environ["SITE_URL"] = f"http://{_browse_host(host)}:{port}"
         for alias in settings.DATABASES:
             call_command("migrate", database=alias, interactive=False, verbosity=0)
+        call_command("compilemessages", verbosity=0)
         call_command("seed_demo", verbosity=1)
         children = self.children(host=host, port=port)
         address = f"http://{_browse_host(host)}:{port}/"

@@ -1,0 +1,87 @@
+"""How times and dates read to a person: their locale (``en-US``, ``en-GB``, ``de-DE``).
+
+The locale decides the clock (12-hour "3:00 PM" in the US, 24-hour "15:00" in
+Britain and Germany) and the one date style used everywhere — the booking page
+(``Intl.DateTimeFormat`` with the same locale), the confirmation, reschedule and
+cancel pages, and the emails: CLDR's full date, "Monday, December 7, 2026",
+"Monday 7 December 2026", "Montag, 7. Dezember 2026". A booking stores the
+invitee's locale, so every later page and email about it reads the same.
+
+The locale's language is one of ``settings.LANGUAGES`` (the page's language); its
+region comes from the browser's ``Accept-Language`` (``en-GB``), else a default.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from babel import localedata
+from babel.dates import format_date, format_time
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation.trans_real import parse_accept_lang_header
+
+from booking.clock import offset_text
+
+# A language's locale when the browser names no region for it.
+DEFAULT_REGIONS = {"en": "en-US", "de": "de-DE"}
+DEFAULT_LOCALE = "en-US"
+TAG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_]([a-zA-Z]{2}|[0-9]{3}))?$")
+# CLDR puts a narrow no-break space before AM/PM; people search and type a plain one.
+NARROW_SPACE = "\u202f"
+DASH = " \u2013 "
+
+
+def normalize_locale(tag: str | None) -> str | None:
+    """``tag`` as ``ll-RR`` when its language is one we ship and Babel knows it, else None."""
+    match = TAG.match((tag or "").strip())
+    if not match:
+        return None
+    language, region = match.group(1).lower(), (match.group(2) or "").upper()
+    if language not in dict(settings.LANGUAGES):
+        return None
+    if not region:
+        return DEFAULT_REGIONS.get(language, language)
+    if not localedata.exists(f"{language}_{region}"):
+        return DEFAULT_REGIONS.get(language, language)
+    return f"{language}-{region}"
+
+
+def request_locale(request: HttpRequest) -> str:
+    """The reader's locale: the page's language, with the browser's region for it."""
+    language = (getattr(request, "LANGUAGE_CODE", "") or settings.LANGUAGE_CODE).split("-")[0]
+    header = request.headers.get("Accept-Language", "")
+    for tag, _quality in parse_accept_lang_header(header):
+        found = normalize_locale(tag)
+        if found and found.split("-")[0] == language and "-" in tag:
+            return found
+    return DEFAULT_REGIONS.get(language, DEFAULT_LOCALE)
+
+
+def language_of(locale: str) -> str:
+    language = (locale or DEFAULT_LOCALE).split("-")[0]
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def _babel(locale: str) -> str:
+    return (normalize_locale(locale) or DEFAULT_LOCALE).replace("-", "_")
+
+
+def day_text(local: datetime, locale: str) -> str:
+    """The date in the one style used everywhere ("Monday, December 7, 2026")."""
+    return format_date(local, format="full", locale=_babel(locale))
+
+
+def time_text(local: datetime, locale: str) -> str:
+    """The wall-clock time ("3:00 PM", "15:00"); with its UTC offset on the day a
+    time happens twice because clocks go back ("1:30 AM (UTC-4)")."""
+    text = format_time(local, format="short", locale=_babel(locale)).replace(NARROW_SPACE, " ")
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        text += f" ({offset_text(local)})"
+    return text
+
+
+def span_text(start: datetime, end: datetime, locale: str) -> str:
+    """ "Monday, December 7, 2026, 3:00 PM to 3:30 PM" (en dash), in the reader's zone."""
+    return f"{day_text(start, locale)}, {time_text(start, locale)}{DASH}{time_text(end, locale)}"

@@ -1,0 +1,76 @@
+"""Forms of Setup → Meetings: the list's filters (from the URL) and the host's actions."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from booking.meeting_selectors import MeetingFilters, Tab
+
+MAX_QUERY = 200
+
+
+class MeetingFilterForm(forms.Form):
+    """The list's query string: ``tab``, ``booking_page``, ``from``, ``to``, ``q`` (and ``page``,
+    the page of results, read by the view). Unknown pages and bad dates are errors (400)."""
+
+    tab = forms.ChoiceField(
+        choices=[(tab.value, tab.value) for tab in Tab], required=False, widget=forms.HiddenInput
+    )
+    booking_page = forms.TypedChoiceField(
+        label=_("Booking page"), coerce=int, required=False, empty_value=None
+    )
+    q = forms.CharField(
+        label=_("Search"),
+        max_length=MAX_QUERY,
+        required=False,
+        strip=True,
+        widget=forms.TextInput({"type": "search", "placeholder": _("Invitee name or email")}),
+    )
+
+    def __init__(self, data, *, pages, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["booking_page"].choices = [("", _("All booking pages"))] + [
+            (page.pk, page.title) for page in pages
+        ]
+        # Named as the URL names them ("from" is a Python keyword, so not a class attribute).
+        for name, label in (("from", _("From")), ("to", _("To"))):
+            self.fields[name] = forms.DateField(
+                label=label, required=False, widget=forms.DateInput({"type": "date"})
+            )
+        self.order_fields(["q", "booking_page", "from", "to", "tab"])
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("from"), cleaned.get("to")
+        if start and end and end < start:
+            self.add_error("to", _("The end date is before the start date."))
+        return cleaned
+
+    def filters(self) -> MeetingFilters:
+        data = self.cleaned_data
+        return MeetingFilters(
+            tab=Tab(data.get("tab") or Tab.UPCOMING),
+            page_id=data.get("booking_page"),
+            date_from=data.get("from"),
+            date_to=data.get("to"),
+            query=data.get("q") or "",
+        )
+
+
+class HostCancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (optional, sent to the invitee)"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class AskRescheduleForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note to the invitee (optional)"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

@@ -1,0 +1,287 @@
+"""Reads for Setup → Meetings: which bookings a user sees, filtered, and their calendar state.
+
+``bookings_visible_to`` is the one place that decides whose bookings a signed-in user
+may see; every Meetings page, action and the export go through it. Today that is the
+host's own bookings; organizations (an admin seeing the team's) widen it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from booking.models import Booking, BookingPage, BookingStatus, Question, search_fold
+from calendars.models import ConnectionStatus, PushedEvent, PushState
+
+PER_PAGE = 50
+# The longest meeting a page allows (BookingPage.duration_minutes): an upcoming meeting
+# (one that has not ended) started less than this long ago, which keeps the query on the
+# (host, status, start) index.
+LONGEST_MEETING = timedelta(hours=12)
+
+
+class Tab(StrEnum):
+    UPCOMING = "upcoming"
+    PAST = "past"
+    CANCELLED = "cancelled"
+
+
+TAB_LABELS = {Tab.UPCOMING: _("Upcoming"), Tab.PAST: _("Past"), Tab.CANCELLED: _("Cancelled")}
+
+
+# --- who sees what -------------------------------------------------------------------------
+
+
+def bookings_visible_to(*, user) -> QuerySet[Booking]:
+    """Every booking ``user`` may see and act on in Setup → Meetings (their own, today)."""
+    return Booking.objects.filter(host=user)
+
+
+def pages_visible_to(*, user) -> QuerySet[BookingPage]:
+    """The booking pages whose meetings ``user`` may filter by."""
+    return BookingPage.objects.filter(host=user).order_by("title", "pk")
+
+
+def meeting_for(*, user, pk: int) -> Booking | None:
+    """One booking ``user`` may see, or None (also for anyone else's)."""
+    return bookings_visible_to(user=user).select_related("page", "host").filter(pk=pk).first()
+
+
+# --- the list ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeetingFilters:
+    """What the list shows; every field comes from the URL, so a view can be bookmarked."""
+
+    tab: Tab = Tab.UPCOMING
+    page_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    query: str = ""
+
+
+def meetings_filtered(
+    *, user, filters: MeetingFilters, time_zone: str, now: datetime | None = None
+) -> QuerySet[Booking]:
+    """``user``'s meetings on ``filters``' tab, in the tab's order (dates in ``time_zone``)."""
+    now = now or timezone.now()
+    bookings = _apply_filters(bookings_visible_to(user=user), filters, time_zone)
+    return _tab(bookings, filters.tab, now=now)
+
+
+def meetings_tab_counts(
+    *, user, filters: MeetingFilters, time_zone: str, now: datetime | None = None
+) -> dict[Tab, int]:
+    """How many meetings each tab has under the other filters (one query)."""
+    now = now or timezone.now()
+    bookings = _apply_filters(bookings_visible_to(user=user), filters, time_zone)
+    counts = bookings.aggregate(
+        **{tab.value: Count("pk", filter=_tab_condition(tab, now=now)) for tab in Tab}
+    )
+    return {tab: counts[tab.value] for tab in Tab}
+
+
+def _tab_condition(tab: Tab, *, now: datetime) -> Q:
+    confirmed = Q(status=BookingStatus.CONFIRMED)
+    if tab == Tab.UPCOMING:
+        return confirmed & Q(end__gt=now, start__gt=now - LONGEST_MEETING)
+    if tab == Tab.PAST:
+        return confirmed & Q(end__lte=now, start__lt=now)
+    return Q(status=BookingStatus.CANCELLED)
+
+
+def _tab(bookings: QuerySet[Booking], tab: Tab, *, now: datetime) -> QuerySet[Booking]:
+    bookings = bookings.filter(_tab_condition(tab, now=now))
+    if tab == Tab.UPCOMING:
+        return bookings.order_by("start", "pk")
+    return bookings.order_by("-start", "-pk")
+
+
+def _apply_filters(
+    bookings: QuerySet[Booking], filters: MeetingFilters, time_zone: str
+) -> QuerySet[Booking]:
+    zone = ZoneInfo(time_zone)
+    if filters.page_id is not None:
+        bookings = bookings.filter(page_id=filters.page_id)
+    if filters.date_from is not None:
+        bookings = bookings.filter(start__gte=_midnight(filters.date_from, zone))
+    if filters.date_to is not None:
+        bookings = bookings.filter(start__lt=_midnight(filters.date_to + timedelta(days=1), zone))
+    if filters.query:
+        bookings = _search(bookings, filters.query)
+    return bookings
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), zone)
+
+
+def _search(bookings: QuerySet[Booking], query: str) -> QuerySet[Booking]:
+    """Invitee name or email contains ``query``, without regard to case or accents (on every
+    database: both sides are folded the same way, ``booking.models.search_fold``)."""
+    return bookings.filter(search_text__contains=search_fold(query))
+
+
+# --- how each meeting stands in the host's calendar ---------------------------------------
+
+
+class CalendarState(StrEnum):
+    IN_CALENDAR = "in_calendar"
+    ON_ITS_WAY = "on_its_way"
+    WAITING = "waiting"
+    FAILED = "failed"
+    REMOVED = "removed"
+    REMOVING = "removing"
+    NONE = "none"
+
+
+CALENDAR_STATE_LABELS = {
+    CalendarState.IN_CALENDAR: _("in your calendar"),
+    CalendarState.ON_ITS_WAY: _("on its way"),
+    CalendarState.WAITING: _("waiting for you to reconnect"),
+    CalendarState.FAILED: _("failed"),
+    CalendarState.REMOVED: _("removed from your calendar"),
+    CalendarState.REMOVING: _("being removed from your calendar"),
+    CalendarState.NONE: _("not in a calendar"),
+}
+
+
+@dataclass(frozen=True)
+class PushRow:
+    """What the calendar state needs of one ``PushedEvent`` (read as values, not models)."""
+
+    pk: int
+    source: str
+    state: str
+    wanted: bool
+    settled: bool
+    connected: bool
+    online_meeting_url: str
+
+
+@dataclass
+class CalendarStanding:
+    """A booking's events in the host's calendars, summed up in one state."""
+
+    state: CalendarState = CalendarState.NONE
+    retry_pk: int | None = None  # the failed row the host can retry
+    join_url: str = ""
+
+    @property
+    def label(self) -> str:
+        return str(CALENDAR_STATE_LABELS[self.state])
+
+
+def calendar_standings(*, bookings: Iterable[Booking]) -> dict[int, CalendarStanding]:
+    """Each booking's calendar state (one query for all of them)."""
+    by_source = {booking.mirror_source: booking for booking in bookings}
+    rows = (
+        PushedEvent.objects.filter(source__in=list(by_source))
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "source",
+            "state",
+            "wanted",
+            "version",
+            "synced_version",
+            "calendar__connection__status",
+            "online_meeting_url",
+        )
+    )
+    grouped: dict[int, list[PushRow]] = {booking.pk: [] for booking in by_source.values()}
+    for pk, source, state, wanted, version, synced, status, url in rows:
+        grouped[by_source[source].pk].append(
+            PushRow(
+                pk=pk,
+                source=source,
+                state=state,
+                wanted=wanted,
+                settled=state == PushState.SYNCED and synced == version,
+                connected=status == ConnectionStatus.CONNECTED,
+                online_meeting_url=url,
+            )
+        )
+    return {
+        booking.pk: calendar_standing(booking=booking, rows=grouped[booking.pk])
+        for booking in by_source.values()
+    }
+
+
+def calendar_standing(*, booking: Booking, rows: list[PushRow]) -> CalendarStanding:
+    """The worst state among the booking's calendar rows decides (a failure shows first)."""
+    standing = CalendarStanding()
+    standing.join_url = next((row.online_meeting_url for row in rows if row.online_meeting_url), "")
+    if not rows:
+        return standing
+    failed = [row for row in rows if row.state == PushState.FAILED]
+    unsettled = [row for row in rows if not row.settled]
+    disconnected = [row for row in unsettled if row.state == PushState.WAITING or not row.connected]
+    gone = not booking.is_confirmed
+    if failed:
+        standing.state, standing.retry_pk = CalendarState.FAILED, failed[0].pk
+    elif disconnected:
+        standing.state = CalendarState.WAITING
+    elif unsettled:
+        standing.state = CalendarState.REMOVING if gone else CalendarState.ON_ITS_WAY
+    else:
+        standing.state = CalendarState.REMOVED if gone else CalendarState.IN_CALENDAR
+    return standing
+
+
+def pushes_of(*, booking: Booking) -> list[PushedEvent]:
+    """The booking's calendar rows, for its detail page (the push history)."""
+    return list(
+        PushedEvent.objects.filter(source=booking.mirror_source)
+        .select_related("calendar__connection")
+        .order_by("pk")
+    )
+
+
+# --- grouping and export --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    meetings: list
+
+
+def group_by_day(*, items: Iterable, time_zone: str) -> list[Day]:
+    """Consecutive items (anything with an aware ``start``) on one date in ``time_zone``,
+    in the order given."""
+    zone = ZoneInfo(time_zone)
+    days: list[Day] = []
+    for item in items:
+        day = item.start.astimezone(zone).date()
+        if not days or days[-1].day != day:
+            days.append(Day(day=day, meetings=[]))
+        days[-1].meetings.append(item)
+    return days
+
+
+def question_labels_for(*, user, page_id: int | None) -> list[str]:
+    """The questions of the pages in view, each label once, in page and question order."""
+    questions = Question.objects.filter(page__in=pages_visible_to(user=user))
+    if page_id is not None:
+        questions = questions.filter(page_id=page_id)
+    labels = questions.order_by("page__title", "page_id", "position", "pk").values_list(
+        "label", flat=True
+    )
+    return list(dict.fromkeys(labels))
+
+
+def meetings_for_export(
+    *, user, filters: MeetingFilters, time_zone: str, now: datetime | None = None
+) -> Iterator[Booking]:
+    """The filtered meetings one by one, read in chunks (a server-side cursor on PostgreSQL)."""
+    bookings = meetings_filtered(user=user, filters=filters, time_zone=time_zone, now=now)
+    return bookings.select_related("page").iterator(chunk_size=2000)

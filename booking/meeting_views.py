@@ -1,0 +1,295 @@
+"""Setup → Meetings: the host's bookings, one meeting's detail, host-side actions, export.
+
+Every view reads through ``booking.meeting_selectors.bookings_visible_to``: a meeting the
+user may not see answers 404, whatever the URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from booking.meeting_export import export_response
+from booking.meeting_forms import AskRescheduleForm, HostCancelForm, MeetingFilterForm
+from booking.meeting_selectors import (
+    PER_PAGE,
+    TAB_LABELS,
+    CalendarStanding,
+    Tab,
+    bookings_visible_to,
+    calendar_standings,
+    group_by_day,
+    meeting_for,
+    meetings_filtered,
+    meetings_tab_counts,
+    pages_visible_to,
+    pushes_of,
+)
+from booking.models import Booking
+from booking.services.bookings import BookingNotChangeable
+from booking.services.meetings import (
+    AlreadyCancelled,
+    meeting_ask_reschedule,
+    meeting_cancel,
+    meeting_set_no_show,
+)
+from calendars.models import PushedEvent, PushState
+from calendars.services.push_queue import pushed_event_retry
+
+SECTION = "meetings"
+
+
+@dataclass(frozen=True)
+class MeetingRow:
+    booking: Booking
+    start: datetime  # in the viewer's zone
+    end: datetime
+    invitee_start: datetime | None  # in the invitee's zone, when its clock differs
+    standing: CalendarStanding
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.booking.end - self.booking.start).total_seconds() // 60)
+
+
+def _row(booking: Booking, standing: CalendarStanding, zone: ZoneInfo) -> MeetingRow:
+    start = booking.start.astimezone(zone)
+    invitee = booking.start.astimezone(ZoneInfo(booking.invitee_time_zone))
+    return MeetingRow(
+        booking=booking,
+        start=start,
+        end=booking.end.astimezone(zone),
+        invitee_start=invitee if invitee.utcoffset() != start.utcoffset() else None,
+        standing=standing,
+    )
+
+
+def _meeting_or_404(request: HttpRequest, pk: int) -> Booking:
+    booking = meeting_for(user=request.user, pk=pk)
+    if booking is None:
+        raise Http404("No such meeting.")
+    return booking
+
+
+@login_required
+@require_safe
+def landing(request: HttpRequest) -> HttpResponse:
+    """Where logging in leads: Meetings once the host has a booking, Getting started before."""
+    if bookings_visible_to(user=request.user).exists():
+        return redirect("meetings:list")
+    return redirect("setup:home")
+
+
+@login_required
+@require_safe
+def meeting_list(request: HttpRequest) -> HttpResponse:
+    """``/setup/meetings/?tab=&booking_page=&from=&to=&q=&page=``."""
+    pages = list(pages_visible_to(user=request.user))
+    form = MeetingFilterForm(request.GET, pages=pages)
+    context = {"section": SECTION, "form": form, "pages": pages, "tab_labels": TAB_LABELS}
+    if not form.is_valid():
+        return render(request, "booking/meetings/list.html", context, status=400)
+    filters = form.filters()
+    zone_name = request.user.time_zone
+    bookings = meetings_filtered(user=request.user, filters=filters, time_zone=zone_name)
+    paginator = Paginator(
+        bookings.select_related("page").defer("answers", "page__description"), PER_PAGE
+    )
+    result_page = paginator.get_page(request.GET.get("page"))
+    standings = calendar_standings(bookings=result_page.object_list)
+    zone = ZoneInfo(zone_name)
+    rows = [_row(booking, standings[booking.pk], zone) for booking in result_page.object_list]
+    query = _filter_query(form)
+    context.update(
+        {
+            "filters": filters,
+            "tab": filters.tab,
+            "tabs": _tabs(request.user, filters, zone_name, query),
+            "days": group_by_day(items=rows, time_zone=zone_name),
+            "result_page": result_page,
+            "paginator": paginator,
+            "page_query": urlencode({**query, "tab": filters.tab.value}),
+            "export_url": reverse("meetings:export")
+            + "?"
+            + urlencode({**query, "tab": filters.tab.value}),
+            "filtered": any(query.values()),
+            "has_any": paginator.count > 0 or bookings_visible_to(user=request.user).exists(),
+            "page_links": [
+                (page, settings.SITE_URL + reverse("booking:page", args=[page.slug]))
+                for page in pages
+                if page.is_active
+            ],
+        }
+    )
+    return render(request, "booking/meetings/list.html", context)
+
+
+def _filter_query(form: MeetingFilterForm) -> dict[str, str]:
+    """The filters (not the tab or the page of results) as they go in a URL."""
+    data = form.cleaned_data
+    values = {
+        "booking_page": data.get("booking_page") or "",
+        "from": data["from"].isoformat() if data.get("from") else "",
+        "to": data["to"].isoformat() if data.get("to") else "",
+        "q": data.get("q") or "",
+    }
+    return {key: str(value) for key, value in values.items() if value}
+
+
+def _tabs(user, filters, zone_name: str, query: dict[str, str]) -> list[dict]:
+    counts = meetings_tab_counts(user=user, filters=filters, time_zone=zone_name)
+    return [
+        {
+            "tab": tab,
+            "label": TAB_LABELS[tab],
+            "count": counts[tab],
+            "url": reverse("meetings:list") + "?" + urlencode({**query, "tab": tab.value}),
+            "current": tab == filters.tab,
+        }
+        for tab in Tab
+    ]
+
+
+@login_required
+@require_safe
+def meeting_export(request: HttpRequest) -> HttpResponse:
+    """``/setup/meetings/export.csv`` with the list's filters: every matching row, streamed."""
+    pages = list(pages_visible_to(user=request.user))
+    form = MeetingFilterForm(request.GET, pages=pages)
+    if not form.is_valid():
+        errors = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
+        return HttpResponse(
+            _("Bad filters: %(errors)s") % {"errors": errors},
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    return export_response(user=request.user, filters=form.filters())
+
+
+@login_required
+@require_safe
+def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    booking = _meeting_or_404(request, pk)
+    now = timezone.now()
+    zone = ZoneInfo(request.user.time_zone)
+    standing = calendar_standings(bookings=[booking])[booking.pk]
+    changeable = booking.is_confirmed and booking.start > now
+    context = {
+        "section": SECTION,
+        "booking": booking,
+        "row": _row(booking, standing, zone),
+        "invitee_start": booking.start.astimezone(ZoneInfo(booking.invitee_time_zone)),
+        "invitee_end": booking.end.astimezone(ZoneInfo(booking.invitee_time_zone)),
+        "changes": list(booking.changes.all()),
+        "pushes": pushes_of(booking=booking),
+        "reminders": list(booking.reminders.order_by("booking_version", "-offset_minutes")),
+        "can_cancel": changeable,
+        "can_ask_reschedule": changeable,
+        "can_mark_no_show": booking.is_confirmed and booking.start <= now,
+        "cancel_form": HostCancelForm(),
+        "ask_form": AskRescheduleForm(),
+    }
+    return render(request, "booking/meetings/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    booking = _meeting_or_404(request, pk)
+    form = HostCancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            meeting_cancel(booking=booking, reason=form.cleaned_data["reason"])
+        except AlreadyCancelled:
+            messages.info(request, _("This meeting is already cancelled."))
+        except BookingNotChangeable as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(
+                request,
+                _("Cancelled. %(name)s gets an email, and the time can be booked again.")
+                % {"name": booking.invitee_name},
+            )
+        return redirect("meetings:detail", booking.pk)
+    status = 400 if request.method == "POST" else 200
+    if not booking.is_confirmed and request.method == "GET":
+        messages.info(request, _("This meeting is already cancelled."))
+        return redirect("meetings:detail", booking.pk)
+    context = {"section": SECTION, "booking": booking, "form": form}
+    return render(request, "booking/meetings/cancel.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def meeting_ask_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
+    booking = _meeting_or_404(request, pk)
+    form = AskRescheduleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            meeting_ask_reschedule(booking=booking, note=form.cleaned_data["note"])
+        except BookingNotChangeable as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(
+                request,
+                _("%(name)s gets an email with a link to pick another time.")
+                % {"name": booking.invitee_name},
+            )
+        return redirect("meetings:detail", booking.pk)
+    status = 400 if request.method == "POST" else 200
+    context = {"section": SECTION, "booking": booking, "form": form}
+    return render(request, "booking/meetings/ask_reschedule.html", context, status=status)
+
+
+@login_required
+@require_POST
+def meeting_no_show_view(request: HttpRequest, pk: int) -> HttpResponse:
+    booking = _meeting_or_404(request, pk)
+    no_show = request.POST.get("undo") != "1"
+    try:
+        meeting_set_no_show(booking=booking, no_show=no_show)
+    except BookingNotChangeable as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(
+            request, _("Marked as a no-show.") if no_show else _("No longer marked as a no-show.")
+        )
+    return redirect("meetings:detail", booking.pk)
+
+
+@login_required
+@require_POST
+def meeting_push_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """**Retry** the failed calendar update of this meeting."""
+    booking = _meeting_or_404(request, pk)
+    rows = PushedEvent.objects.filter(source=booking.mirror_source, state=PushState.FAILED)
+    states = [
+        pushed_event_retry(pushed_event_id=row_pk, host=booking.host)
+        for row_pk in rows.values_list("pk", flat=True)
+    ]
+    if PushState.PENDING in states:
+        messages.success(request, _("Trying again: your calendar is updated in a moment."))
+    elif PushState.WAITING in states:
+        messages.info(
+            request,
+            _("Your calendar account is disconnected: this goes out once you reconnect it."),
+        )
+    else:
+        messages.info(request, _("Nothing is waiting for a retry."))
+    next_url = request.POST.get("next", "")
+    if next_url.startswith(reverse("meetings:list")) and "//" not in next_url:
+        return redirect(next_url)
+    return redirect("meetings:detail", booking.pk)

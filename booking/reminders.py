@@ -1,0 +1,225 @@
+"""Email reminders to invitees: planned with the booking, sent by beat-driven work, once.
+
+Planning (``reminders_plan``) runs as a ``booking_event_recorded`` receiver, inside the
+transaction that confirms, moves or cancels the booking. It writes one
+``InviteeReminder`` row per offset of the page for the booking's current version (a
+unique row per booking, version and offset) and lets go of the rows of earlier
+versions: a move re-plans, a cancel stops. A reminder whose moment had already passed
+when the booking was made or moved is written as skipped and never sent.
+
+Sending: beat's ``invitee-reminders`` entry (every ``REMINDER_INTERVAL`` seconds) queues
+one task per due row (``reminders_dispatch``); the task (``reminder_send``) claims the
+row with a conditional UPDATE (``outbox.claims``: pending, due, not held) before the
+email goes, and settles it after. Two workers, a redelivered message or a restarted
+worker find the row claimed or settled and send nothing. Just before sending, the row
+is checked against the booking once more: still confirmed, still this version, not yet
+started, and no later reminder of the same booking also due (after downtime only the
+latest due reminder goes, so an invitee gets at most one late reminder). A mail server
+that refuses is tried again, but never after the meeting's start.
+
+A worker killed after the mail server took the email but before it recorded that
+(seconds, at most) sends it again when its lease runs out: at-least-once there, as
+every outbox is; every other race sends exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from booking.events import BookingEvent
+from booking.locales import day_text, language_of, time_text
+from booking.models import Booking, InviteeReminder, ReminderState
+from booking.tokens import booking_paths
+from calendars.models import PushedEvent
+from outbox.claims import claim_take
+from outbox.outcomes import Outcome, Status
+from outbox.sweeper import items_requeue
+
+logger = logging.getLogger(__name__)
+
+REMINDER_TASK = "booking.tasks.send_invitee_reminder"
+REMINDER_LEASE = 120
+# Seconds before a due reminder nobody took is queued again by the next beat run.
+REMINDER_REQUEUE_AFTER = 120
+# Waits before retrying a refused send (never past the meeting's start).
+REMINDER_RETRY_DELAYS = (30, 120, 300, 600)
+
+SKIP_CANCELLED = "the meeting was cancelled"
+SKIP_MOVED = "the meeting moved (a new reminder was planned)"
+SKIP_TOO_LATE = "booked after this reminder's time"
+SKIP_STARTED = "the meeting had started"
+SKIP_SUPERSEDED = "a later reminder was due too; only that one was sent"
+
+
+def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
+    """``booking_event_recorded`` receiver: plan (or stop) the booking's reminders."""
+    booking = Booking.objects.select_related("page").get(pk=event.booking_id)
+    reminders_plan(booking=booking, now=event.occurred_at)
+
+
+def reminders_plan(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
+    """Make the pending reminders match the booking as it now is (in its transaction).
+
+    Rows of earlier versions still pending are skipped; for a confirmed booking a row
+    per page offset is written for this version (once: planning twice changes nothing).
+    Returns the rows that will be sent.
+    """
+    stale = InviteeReminder.objects.filter(booking=booking, state=ReminderState.PENDING)
+    if booking.is_confirmed:
+        stale = stale.exclude(booking_version=booking.sequence)
+    stale.update(
+        state=ReminderState.SKIPPED,
+        skip_reason=SKIP_MOVED if booking.is_confirmed else SKIP_CANCELLED,
+        next_attempt_at=None,
+        updated_at=now,
+    )
+    if not booking.is_confirmed or booking.page is None:
+        return []
+    planned = []
+    for offset in sorted(set(booking.page.reminder_offsets or []), reverse=True):
+        due = booking.start - timedelta(minutes=offset)
+        late = due <= now
+        row, _created = InviteeReminder.objects.get_or_create(
+            booking=booking,
+            booking_version=booking.sequence,
+            offset_minutes=offset,
+            defaults={
+                "due_at": due,
+                "next_attempt_at": None if late else due,
+                "state": ReminderState.SKIPPED if late else ReminderState.PENDING,
+                "skip_reason": SKIP_TOO_LATE if late else "",
+            },
+        )
+        if row.state == ReminderState.PENDING:
+            planned.append(row)
+    return planned
+
+
+def reminders_dispatch(
+    *, now: datetime | None = None, send: Callable[[int], object] | None = None
+) -> list[int]:
+    """Queue a task for every due reminder nobody holds or queued lately (beat, each minute).
+
+    ``send(pk)`` queues one (default: the reminder task through the broker).
+    """
+    now = now or timezone.now()
+    ids = items_requeue(
+        items=InviteeReminder.objects.all(),
+        task=REMINDER_TASK,
+        now=now,
+        requeue_after=REMINDER_REQUEUE_AFTER,
+        send=send,
+    )
+    if ids:
+        logger.info("invitee reminders: queued %d due reminder(s)", len(ids))
+    return ids
+
+
+def reminder_send(*, reminder_id: int, now: datetime | None = None) -> Outcome:
+    """Send one due reminder if it is still wanted; idempotent. Never called in a request."""
+    now = now or timezone.now()
+    claim = claim_take(
+        items=InviteeReminder.objects.select_related("booking__host", "booking__page"),
+        pk=reminder_id,
+        lease_seconds=REMINDER_LEASE,
+        now=now,
+    )
+    if claim is None:
+        return Outcome(Status.SKIPPED)
+    reminder: InviteeReminder = claim.item
+    reason = _reason_not_to_send(reminder, now=now)
+    if reason:
+        claim.settle(state=ReminderState.SKIPPED, skip_reason=reason, next_attempt_at=None)
+        logger.info("reminder %s: not sent (%s)", reminder.pk, reason)
+        return Outcome(Status.SKIPPED)
+    try:
+        _send_email(reminder.booking)
+    except (smtplib.SMTPException, OSError) as error:
+        return _retry_or_give_up(claim, reminder, error, now=now)
+    claim.settle(state=ReminderState.SENT, sent_at=now, next_attempt_at=None, last_error="")
+    logger.info("reminder %s of booking %s: sent", reminder.pk, reminder.booking_id)
+    return Outcome(Status.SYNCED)
+
+
+def _reason_not_to_send(reminder: InviteeReminder, *, now: datetime) -> str:
+    booking = reminder.booking
+    if not booking.is_confirmed:
+        return SKIP_CANCELLED
+    if booking.sequence != reminder.booking_version:
+        return SKIP_MOVED
+    if now >= booking.start:
+        return SKIP_STARTED
+    later_due = InviteeReminder.objects.filter(
+        booking_id=booking.pk,
+        booking_version=reminder.booking_version,
+        due_at__gt=reminder.due_at,
+        due_at__lte=now,
+        state__in=(ReminderState.PENDING, ReminderState.SENT),
+    )
+    if later_due.exists():
+        return SKIP_SUPERSEDED
+    return ""
+
+
+def _retry_or_give_up(claim, reminder: InviteeReminder, error: Exception, *, now: datetime):
+    text = f"the mail server did not take it ({type(error).__name__})"
+    index = min(reminder.attempts, len(REMINDER_RETRY_DELAYS)) - 1
+    delay = REMINDER_RETRY_DELAYS[index]
+    if reminder.attempts > len(REMINDER_RETRY_DELAYS) or (
+        now + timedelta(seconds=delay) >= reminder.booking.start
+    ):
+        claim.settle(state=ReminderState.FAILED, next_attempt_at=None, last_error=text)
+        logger.error("reminder %s: gave up (%s)", reminder.pk, text)
+        return Outcome(Status.FAILED)
+    claim.retry_later(delay=delay, error=text)
+    logger.warning("reminder %s: %s; trying again in %s s", reminder.pk, text, delay)
+    return Outcome(Status.RETRY, retry_in=delay)
+
+
+def join_url_for(*, booking: Booking) -> str:
+    """The online meeting's join link once the calendar made one ("" until then)."""
+    row = (
+        PushedEvent.objects.filter(source=booking.mirror_source, wanted=True)
+        .exclude(online_meeting_url="")
+        .order_by("pk")
+        .first()
+    )
+    return row.online_meeting_url if row is not None else ""
+
+
+def _send_email(booking: Booking) -> None:
+    zone = ZoneInfo(booking.invitee_time_zone)
+    start = booking.start.astimezone(zone)
+    host = booking.host.get_full_name()
+    links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
+    context = {
+        "booking": booking,
+        "host": host,
+        "start": start,
+        "end": booking.end.astimezone(zone),
+        "zone": booking.invitee_time_zone,
+        "links": links,
+        "join_url": join_url_for(booking=booking),
+        "locale": booking.invitee_locale,
+    }
+    with translation.override(language_of(booking.invitee_locale)):
+        when = (
+            f"{day_text(start, booking.invitee_locale)}, "
+            f"{time_text(start, booking.invitee_locale)} ({booking.invitee_time_zone})"
+        )
+        subject = f"Reminder: {booking.title} with {host} on {when}"
+        EmailMultiAlternatives(
+            subject=" ".join(subject.split()),
+            body=render_to_string("booking/email/reminder.txt", context),
+            to=[booking.invitee_email],
+            reply_to=[booking.host.email],
+        ).send()

@@ -1,0 +1,233 @@
+"""The read API at ``/api/v1/`` (see README, "Read API"), for personal access tokens.
+
+Every request carries ``Authorization: Bearer <token>``; it sees only what the
+token's owner may read now (``integrations.scope``: an admin's token reads the
+organization's). Errors answer the public API's
+``{"message": …, "errors": {…}}``. Requests are counted per token
+(``API_RATE_LIMIT`` a minute). Lists are cursor-paginated: ``next_cursor`` is an
+opaque string to pass back as ``cursor``, null on the last page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from datetime import time as clock_time
+from functools import wraps
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, JsonResponse
+from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.cache import never_cache
+
+from booking.models import Booking, BookingPage, BookingStatus
+from integrations.openapi import openapi_document
+from integrations.scope import bookings_visible_to, pages_visible_to
+from integrations.serializers import booking_data, page_data
+from integrations.tokens import token_authenticate
+from ops.error_answers import json_error
+from ops.ratelimit import WINDOW_SECONDS, cache_count
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+ORDERS = {
+    # name: (field, descending)
+    "-created": ("created_at", True),
+    "start": ("start", False),
+}
+
+
+def _refuse(status: int, message: str, errors: dict | None = None) -> JsonResponse:
+    response = json_error(status, message, errors)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def token_required(view: Callable) -> Callable:
+    """GET only, with a live bearer token under the rate limit; passes the token's owner."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            response = json_error(405, "Use GET.")
+            response["Allow"] = "GET"
+            return response
+        scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            return _refuse(401, "Send a personal access token: Authorization: Bearer <token>.")
+        token = token_authenticate(value.strip())
+        if token is None:
+            return _refuse(401, "This token is not valid: it was revoked, or never made.")
+        wait = _over_limit(token.pk)
+        if wait is not None:
+            response = json_error(429, "Too many requests with this token; try again shortly.")
+            response["Retry-After"] = str(wait)
+            return response
+        return view(request, token.owner, *args, **kwargs)
+
+    return never_cache(wrapper)
+
+
+def _over_limit(token_id: int) -> int | None:
+    limit = settings.API_RATE_LIMIT
+    if limit <= 0:
+        return None
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    if cache_count(f"ratelimit:api:{token_id}:{window}", timeout=WINDOW_SECONDS + 5) <= limit:
+        return None
+    return max(1, int((window + 1) * WINDOW_SECONDS - now) + 1)
+
+
+# --- bookings -------------------------------------------------------------------------------
+
+
+class QueryError(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@token_required
+def bookings(request: HttpRequest, user) -> JsonResponse:
+    """The user's bookings, filtered, newest first (or by start), one page at a time."""
+    try:
+        query = _bookings_query(request.GET)
+        found = _bookings_filtered(user=user, query=query)
+    except QueryError as bad:
+        return json_error(400, "Check the query.", {bad.field: [bad.message]})
+    rows = list(found[: query["limit"] + 1])
+    more = len(rows) > query["limit"]
+    rows = rows[: query["limit"]]
+    next_cursor = _cursor_for(rows[-1], query["order"]) if more and rows else None
+    return JsonResponse({"data": [booking_data(row) for row in rows], "next_cursor": next_cursor})
+
+
+def _bookings_query(params) -> dict:
+    unknown = sorted(set(params) - {"status", "page", "from", "to", "cursor", "order", "limit"})
+    if unknown:
+        raise QueryError(unknown[0], "This parameter is not known.")
+    status = params.get("status", "")
+    if status and status not in BookingStatus.values:
+        raise QueryError("status", f"Use one of: {', '.join(BookingStatus.values)}.")
+    order = params.get("order", "-created")
+    if order not in ORDERS:
+        raise QueryError("order", f"Use one of: {', '.join(ORDERS)}.")
+    return {
+        "status": status,
+        "page": params.get("page", ""),
+        "from": _moment(params.get("from", ""), "from"),
+        "to": _moment(params.get("to", ""), "to"),
+        "order": order,
+        "limit": _limit(params.get("limit", "")),
+        "cursor": _cursor_read(params.get("cursor", ""), order),
+    }
+
+
+def _moment(value: str, field: str) -> datetime | None:
+    """A date (midnight UTC) or an ISO 8601 date-time (UTC when it has no offset)."""
+    if not value:
+        return None
+    try:
+        moment = parse_datetime(value)
+        if moment is None:
+            day = parse_date(value)
+            moment = datetime.combine(day, clock_time(0)) if day else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise QueryError(field, "Use a date (2026-05-01) or an ISO 8601 date-time.")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _limit(value: str) -> int:
+    if not value:
+        return DEFAULT_LIMIT
+    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+        raise QueryError("limit", f"Use a whole number from 1 to {MAX_LIMIT}.")
+    return int(value)
+
+
+def _bookings_filtered(*, user, query: dict) -> QuerySet[Booking]:
+    found = Booking.objects.filter(bookings_visible_to(user=user)).select_related("page", "host")
+    if query["status"]:
+        found = found.filter(status=query["status"])
+    if query["page"]:
+        page = query["page"]
+        by_id = page.isdigit() and len(page) < 19
+        found = found.filter(page__id=int(page)) if by_id else found.filter(page__slug=page)
+    if query["from"]:
+        found = found.filter(start__gte=query["from"])
+    if query["to"]:
+        found = found.filter(start__lt=query["to"])
+    field, descending = ORDERS[query["order"]]
+    cursor = query["cursor"]
+    if cursor is not None:
+        value, pk = cursor
+        if descending:
+            found = found.filter(Q(**{f"{field}__lt": value}) | Q(**{field: value, "pk__lt": pk}))
+        else:
+            found = found.filter(Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": pk}))
+    sign = "-" if descending else ""
+    return found.order_by(f"{sign}{field}", f"{sign}pk")
+
+
+def _cursor_for(booking: Booking, order: str) -> str:
+    field, _descending = ORDERS[order]
+    raw = json.dumps({"o": order, "v": getattr(booking, field).isoformat(), "id": booking.pk})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _cursor_read(value: str, order: str) -> tuple[datetime, int] | None:
+    if not value:
+        return None
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+        moment = datetime.fromisoformat(raw["v"])
+        pk = int(raw["id"])
+        same_order = raw["o"] == order
+        if moment.tzinfo is None or not 0 < pk < 2**63:
+            raise ValueError("out of range")
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise QueryError("cursor", "This cursor is not one we gave out.")
+    if not same_order:
+        raise QueryError("cursor", "This cursor belongs to another order; start again.")
+    return moment, pk
+
+
+@token_required
+def booking_detail(request: HttpRequest, user, booking_id: str) -> JsonResponse:
+    try:
+        key = uuid.UUID(booking_id)
+    except ValueError:
+        key = None
+    booking = (
+        Booking.objects.filter(bookings_visible_to(user=user), uuid=key)
+        .select_related("page", "host")
+        .first()
+        if key
+        else None
+    )
+    if booking is None:
+        return json_error(404, "No booking of yours has this id.")
+    return JsonResponse(booking_data(booking))
+
+
+@token_required
+def booking_pages(request: HttpRequest, user) -> JsonResponse:
+    pages = BookingPage.objects.filter(pages_visible_to(user=user)).order_by("title", "pk")
+    return JsonResponse({"data": [page_data(page) for page in pages], "next_cursor": None})
+
+
+@never_cache
+def openapi(request: HttpRequest) -> JsonResponse:
+    """The OpenAPI 3.1 document of ``/api/v1/`` and the public booking API (no token needed)."""
+    return JsonResponse(openapi_document(server=settings.SITE_URL))

@@ -1,0 +1,28 @@
+from django.apps import AppConfig
+
+
+class IntegrationsConfig(AppConfig):
+    name = "integrations"
+    verbose_name = "Integrations"
+
+    def ready(self) -> None:
+        from booking.events import booking_event_recorded
+        from calendars import signals
+        from integrations import (
+            receivers,
+            tasks,  # noqa: F401  (registers the Celery task in this process)
+            webhooks,
+        )
+        from outbox.sweeper import sweeper_register
+
+        # Webhook deliveries: rows written in the booking's own transaction.
+        booking_event_recorded.connect(
+            receivers.on_booking_event, dispatch_uid="integrations.on_booking_event"
+        )
+        signals.connection_disconnected.connect(
+            receivers.on_connection_disconnected, dispatch_uid="integrations.disconnected"
+        )
+        signals.connection_reconnected.connect(
+            receivers.on_connection_reconnected, dispatch_uid="integrations.reconnected"
+        )
+        sweeper_register("webhook deliveries", webhooks.deliveries_sweep)

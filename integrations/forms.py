@@ -1,0 +1,72 @@
+"""Forms of Setup → Integration → Webhooks and Setup → Profile → API tokens."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.validators import validate_one_line
+from integrations.models import EventType
+from integrations.outbound import UnsafeTarget, target_check
+
+SCOPE_PERSONAL = "personal"
+SCOPE_ORGANIZATION = "organization"
+
+
+class EndpointForm(forms.Form):
+    url = forms.URLField(
+        label=_("Endpoint URL"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=_("An https:// address that accepts POST requests."),
+    )
+    description = forms.CharField(
+        label=_("Description"), max_length=200, required=False, validators=[validate_one_line]
+    )
+    events = forms.MultipleChoiceField(
+        label=_("Events"),
+        choices=EventType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one event.")},
+    )
+
+    def __init__(self, *args, organization=None, **kwargs):
+        """``organization``: an admin's, who may choose the organization-wide scope."""
+        super().__init__(*args, **kwargs)
+        if organization is not None:
+            self.fields["scope"] = forms.ChoiceField(
+                label=_("Whose events"),
+                choices=[
+                    (SCOPE_PERSONAL, _("Mine: my bookings and my calendar")),
+                    (
+                        SCOPE_ORGANIZATION,
+                        _("Everyone in %(name)s (as long as I am an admin there)")
+                        % {"name": organization.name},
+                    ),
+                ],
+                initial=SCOPE_PERSONAL,
+                widget=forms.RadioSelect,
+            )
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        try:
+            target_check(url)
+        except UnsafeTarget as refused:
+            raise forms.ValidationError(refused.message)
+        return url
+
+
+class EndpointEditForm(EndpointForm):
+    is_active = forms.BooleanField(
+        label=_("Active (switching it on again forgets earlier failures)"), required=False
+    )
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Token name"),
+        max_length=100,
+        validators=[validate_one_line],
+        help_text=_("What the token is for, e.g. “CRM sync”."),
+    )

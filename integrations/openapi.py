@@ -1,0 +1,352 @@
+"""The OpenAPI 3.1 document of the read API, the public booking API and our webhooks.
+
+Written by hand next to the views it describes; ``tests/integrations/test_api.py``
+checks that the document is valid OpenAPI 3.1 and that real answers match it.
+"""
+
+from __future__ import annotations
+
+from integrations.models import TEST_EVENT, EventType
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+DATE_TIME = {"type": "string", "format": "date-time"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict:
+    words = {
+        400: "The query or body is not valid.",
+        401: "No token, or not a valid one.",
+        404: "Not found.",
+        409: "The slot is no longer free.",
+        413: "The body is too large.",
+        429: "Too many requests; see Retry-After.",
+    }
+    return {str(status): _json(ERROR, words[status]) for status in statuses}
+
+
+def _query(name: str, description: str, schema: dict | None = None) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["message", "errors"],
+        "properties": {
+            "message": {"type": "string"},
+            "errors": {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+    },
+    "PageSummary": {
+        "type": "object",
+        "required": ["id", "slug", "title"],
+        "properties": {
+            "id": {"type": "integer"},
+            "slug": {"type": "string"},
+            "title": {"type": "string"},
+        },
+    },
+    "BookingPage": {
+        "type": "object",
+        "required": ["id", "slug", "title", "url", "duration_minutes", "time_zone", "is_active"],
+        "properties": {
+            "id": {"type": "integer"},
+            "slug": {"type": "string"},
+            "title": {"type": "string"},
+            "url": {"type": "string", "format": "uri"},
+            "description": {"type": "string"},
+            "duration_minutes": {"type": "integer"},
+            "time_zone": {"type": "string"},
+            "location": {"type": "string"},
+            "is_active": {"type": "boolean"},
+            "created_at": DATE_TIME,
+        },
+    },
+    "Booking": {
+        "type": "object",
+        "required": [
+            "id",
+            "status",
+            "start",
+            "end",
+            "time_zone",
+            "invitee",
+            "answers",
+            "host",
+            "cancel_url",
+            "reschedule_url",
+            "version",
+        ],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "status": {"type": "string", "enum": ["confirmed", "cancelled"]},
+            "title": {"type": "string"},
+            "start": DATE_TIME,
+            "end": DATE_TIME,
+            "time_zone": {"type": "string", "description": "The zone of start and end's offset."},
+            "location": {"type": "string"},
+            "page": {"oneOf": [{"$ref": "#/components/schemas/PageSummary"}, {"type": "null"}]},
+            "invitee": {
+                "type": "object",
+                "required": ["name", "email", "time_zone"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "email": {"type": "string", "format": "email"},
+                    "time_zone": {"type": "string"},
+                },
+            },
+            "answers": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["question", "answer"],
+                    "properties": {"question": {"type": "string"}, "answer": {"type": "string"}},
+                },
+            },
+            "host": {
+                "type": "object",
+                "required": ["name", "email"],
+                "properties": {"name": {"type": "string"}, "email": {"type": "string"}},
+            },
+            "cohosts": {
+                "type": "array",
+                "description": "On a collective page, the other members who attend.",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "email"],
+                    "properties": {"name": {"type": "string"}, "email": {"type": "string"}},
+                },
+            },
+            "cancel_url": {"type": "string", "format": "uri"},
+            "reschedule_url": {"type": "string", "format": "uri"},
+            "rescheduled_from": {**NULLABLE_STRING, "format": "date-time"},
+            "cancel_reason": {"type": "string"},
+            "cancelled_at": {**NULLABLE_STRING, "format": "date-time"},
+            "version": {"type": "integer", "description": "0 when made, +1 per change."},
+            "created_at": DATE_TIME,
+        },
+    },
+    "BookingList": {
+        "type": "object",
+        "required": ["data", "next_cursor"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Booking"}},
+            "next_cursor": NULLABLE_STRING,
+        },
+    },
+    "BookingPageList": {
+        "type": "object",
+        "required": ["data", "next_cursor"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/BookingPage"}},
+            "next_cursor": NULLABLE_STRING,
+        },
+    },
+    "Slots": {
+        "type": "object",
+        "required": ["timezone", "slots"],
+        "properties": {
+            "timezone": {"type": "string"},
+            "slots": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["start", "end"],
+                    "properties": {"start": DATE_TIME, "end": DATE_TIME},
+                },
+            },
+        },
+    },
+    "BookingRequest": {
+        "type": "object",
+        "required": ["start", "name", "email", "timezone"],
+        "properties": {
+            "start": DATE_TIME,
+            "name": {"type": "string"},
+            "email": {"type": "string", "format": "email"},
+            "timezone": {"type": "string"},
+            "answers": {
+                "type": "object",
+                "description": "Answers by question id.",
+                "additionalProperties": {"type": "string"},
+            },
+        },
+    },
+    "BookingCreated": {
+        "type": "object",
+        "required": ["id", "start", "end", "cancel_url", "reschedule_url"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "start": DATE_TIME,
+            "end": DATE_TIME,
+            "cancel_url": {"type": "string", "format": "uri"},
+            "reschedule_url": {"type": "string", "format": "uri"},
+        },
+    },
+    "WebhookEvent": {
+        "type": "object",
+        "required": ["type", "timestamp", "data"],
+        "properties": {
+            "type": {"type": "string", "enum": [*EventType.values, TEST_EVENT]},
+            "timestamp": DATE_TIME,
+            "data": {"type": "object"},
+        },
+    },
+}
+
+LIST_BOOKINGS = {
+    "get": {
+        "operationId": "listBookings",
+        "summary": "Your bookings, newest first (or by start), a page at a time.",
+        "parameters": [
+            _query(
+                "status",
+                "Only this status.",
+                {"type": "string", "enum": ["confirmed", "cancelled"]},
+            ),
+            _query("page", "Only this booking page (its id or slug)."),
+            _query("from", "Only bookings starting at or after (date or date-time)."),
+            _query("to", "Only bookings starting before (date or date-time)."),
+            _query("order", "Sort order.", {"type": "string", "enum": ["-created", "start"]}),
+            _query("limit", "Page size.", {"type": "integer", "minimum": 1, "maximum": 100}),
+            _query("cursor", "The next_cursor of the previous page."),
+        ],
+        "responses": {
+            "200": _json({"$ref": "#/components/schemas/BookingList"}, "A page of bookings."),
+            **_errors(400, 401, 429),
+        },
+    }
+}
+
+GET_BOOKING = {
+    "get": {
+        "operationId": "getBooking",
+        "summary": "One of your bookings.",
+        "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "responses": {
+            "200": _json({"$ref": "#/components/schemas/Booking"}, "The booking."),
+            **_errors(401, 404, 429),
+        },
+    }
+}
+
+LIST_PAGES = {
+    "get": {
+        "operationId": "listBookingPages",
+        "summary": "Your booking pages.",
+        "responses": {
+            "200": _json({"$ref": "#/components/schemas/BookingPageList"}, "Your pages."),
+            **_errors(401, 429),
+        },
+    }
+}
+
+SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+
+PUBLIC_SLOTS = {
+    "get": {
+        "operationId": "listSlots",
+        "summary": "Free slots of a public booking page (no token).",
+        "security": [],
+        "parameters": [
+            SLUG,
+            {
+                **_query("start", "First day.", {"type": "string", "format": "date"}),
+                "required": True,
+            },
+            {**_query("end", "Last day.", {"type": "string", "format": "date"}), "required": True},
+            {**_query("tz", "IANA time zone of the answer."), "required": True},
+        ],
+        "responses": {
+            "200": _json({"$ref": "#/components/schemas/Slots"}, "Slots in tz."),
+            **_errors(400, 404),
+        },
+    }
+}
+
+PUBLIC_BOOK = {
+    "post": {
+        "operationId": "createBooking",
+        "summary": "Book a slot of a public booking page (no token).",
+        "security": [],
+        "parameters": [SLUG],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/BookingRequest"}}
+            },
+        },
+        "responses": {
+            "201": _json({"$ref": "#/components/schemas/BookingCreated"}, "Booked."),
+            **_errors(400, 404, 409, 413, 429),
+        },
+    }
+}
+
+
+def _webhook(event_type: str) -> dict:
+    return {
+        "post": {
+            "summary": f"{event_type}, signed per Standard Webhooks.",
+            "parameters": [
+                {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
+                for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
+            ],
+            "requestBody": {
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/WebhookEvent"}}
+                }
+            },
+            "responses": {"200": {"description": "Any 2xx: received."}},
+        }
+    }
+
+
+def openapi_document(*, server: str) -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ScheduleOnce API",
+            "version": "1.0.0",
+            "description": (
+                "The read API (personal access tokens, /api/v1/), the public booking API "
+                "and the outgoing webhooks."
+            ),
+        },
+        "servers": [{"url": server}],
+        "security": [{"bearerToken": []}],
+        "paths": {
+            "/api/v1/bookings": LIST_BOOKINGS,
+            "/api/v1/bookings/{id}": GET_BOOKING,
+            "/api/v1/booking-pages": LIST_PAGES,
+            "/api/booking-pages/{slug}/slots": PUBLIC_SLOTS,
+            "/api/booking-pages/{slug}/bookings": PUBLIC_BOOK,
+        },
+        "webhooks": {event_type: _webhook(event_type) for event_type in EventType.values},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearerToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A personal access token from Setup → Profile → API tokens.",
+                }
+            },
+        },
+    }

@@ -1,0 +1,210 @@
+"""Posting to a URL a user typed, safely (server-side request forgery guard).
+
+``target_check`` resolves the URL's host name and refuses it unless every address
+it resolves to is public: loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7),
+link-local (169.254/16 with the cloud metadata address, fe80::/10), carrier-grade
+NAT, multicast, reserved and unspecified addresses are refused, and so are their
+IPv4-mapped IPv6 forms. Loopback is allowed only with ``WEBHOOK_ALLOW_LOOPBACK``
+(local development); plain ``http`` only to it. Checked when an endpoint is saved
+and again before every delivery.
+
+``post`` then connects to the very address that was checked (a second DNS answer
+cannot point it elsewhere), sends TLS's SNI and the Host header for the name, never
+follows a redirect, sends no cookies (there is no cookie jar), and reads at most
+``max_bytes`` of the answer. It never raises for what the network or the receiver
+did: that is in the returned ``Answer``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import certifi
+import urllib3
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# Longer waits than this are read as this (a week: past any retry window).
+RETRY_AFTER_LIMIT = 7 * 24 * 3600.0
+
+
+class UnsafeTarget(Exception):
+    """The URL may not be posted to; ``message`` says why, in words a user can act on."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str  # the name (or literal address) in the URL, without brackets
+    port: int
+    path: str  # path and query
+    address: str  # the checked IP address to connect to
+
+    @property
+    def host_header(self) -> str:
+        name = f"[{self.host}]" if ":" in self.host else self.host
+        return name if self.port == DEFAULT_PORTS[self.scheme] else f"{name}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one POST got: a status (None when no answer came) and how long it took."""
+
+    status: int | None
+    elapsed_ms: int
+    excerpt: str = ""
+    retry_after: float | None = None
+    error: str = ""  # why no answer came (timed out, refused, TLS failed)
+
+
+def _is_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped
+    if ip.is_loopback:
+        return settings.WEBHOOK_ALLOW_LOOPBACK
+    return ip.is_global and not ip.is_multicast
+
+
+def target_check(url: str) -> Target:
+    """The URL's target, resolved and checked; raises UnsafeTarget when it may not be used."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise UnsafeTarget(_("This is not a valid URL."))
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise UnsafeTarget(_("Use an https:// URL."))
+    if parts.username or parts.password:
+        raise UnsafeTarget(_("Leave user names and passwords out of the URL."))
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise UnsafeTarget(_("The URL needs a host name."))
+    port = port or DEFAULT_PORTS[scheme]
+    addresses = _resolve(host, port)
+    for address in addresses:
+        if not _is_allowed(address):
+            raise UnsafeTarget(
+                _(
+                    "This URL leads to a private, local or reserved network address; "
+                    "webhooks go only to public addresses."
+                )
+            )
+    if scheme == "http" and not all(a.is_loopback for a in addresses):
+        raise UnsafeTarget(_("Use an https:// URL."))
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return Target(scheme=scheme, host=host, port=port, path=path, address=str(addresses[0]))
+
+
+def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, OSError):
+        raise UnsafeTarget(_("The host name of this URL could not be found."))
+    found = []
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if address not in found:
+            found.append(address)
+    if not found:
+        raise UnsafeTarget(_("The host name of this URL could not be found."))
+    return found
+
+
+def post(
+    *, target: Target, headers: dict[str, str], body: bytes, timeout: float, max_bytes: int
+) -> Answer:
+    """POST ``body`` to ``target``'s checked address; never follows redirects; never raises."""
+    pool = _pool(target, timeout)
+    started = time.monotonic()
+    try:
+        response = pool.urlopen(
+            "POST",
+            target.path,
+            body=body,
+            headers={**headers, "Host": target.host_header},
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            assert_same_host=False,
+        )
+        try:
+            raw = response.read(max_bytes)
+        finally:
+            response.release_conn()
+    except urllib3.exceptions.HTTPError as error:
+        return Answer(status=None, elapsed_ms=_ms_since(started), error=_describe(error))
+    except OSError as error:
+        return Answer(status=None, elapsed_ms=_ms_since(started), error=type(error).__name__)
+    finally:
+        pool.close()
+    return Answer(
+        status=response.status,
+        elapsed_ms=_ms_since(started),
+        # PostgreSQL text cannot hold NUL, which a receiver may well send.
+        excerpt=raw[:500].decode("utf-8", errors="replace").replace("\x00", ""),
+        retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+    )
+
+
+def _pool(target: Target, timeout: float) -> urllib3.HTTPConnectionPool:
+    options = {
+        "port": target.port,
+        "timeout": urllib3.Timeout(connect=timeout, read=timeout),
+        "retries": False,
+        "maxsize": 1,
+    }
+    if target.scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            target.address,
+            server_hostname=target.host,
+            assert_hostname=target.host,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+            **options,
+        )
+    return urllib3.HTTPConnectionPool(target.address, **options)
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, urllib3.exceptions.TimeoutError):
+        return "timed out"
+    if isinstance(error, urllib3.exceptions.SSLError):
+        return "TLS failed"
+    if isinstance(error, urllib3.exceptions.NewConnectionError):
+        return "could not connect"
+    return type(error).__name__
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (a number or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), RETRY_AFTER_LIMIT)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(max(0.0, (when - datetime.now(UTC)).total_seconds()), RETRY_AFTER_LIMIT)

@@ -1,0 +1,93 @@
+"""Integrations' answers to booking and calendar events (connected in ``IntegrationsConfig``).
+
+Booking events arrive inside the booking's transaction, so their delivery rows
+commit (or roll back) with the change. Calendar connection events arrive after
+their change committed; their rows are written in a transaction of their own.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from booking.events import BookingEvent, BookingEventKind
+from booking.models import Booking, BookingCohost
+from calendars.models import CalendarConnection
+from integrations.models import EventType
+from integrations.scope import endpoint_owners_for
+from integrations.serializers import booking_data
+from integrations.webhooks import deliveries_add
+
+BOOKING_EVENT_TYPES = {
+    BookingEventKind.CONFIRMED: EventType.BOOKING_CREATED,
+    BookingEventKind.RESCHEDULED: EventType.BOOKING_RESCHEDULED,
+    BookingEventKind.CANCELLED: EventType.BOOKING_CANCELLED,
+}
+
+
+def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
+    """``booking_event_recorded`` receiver: a delivery per subscribed endpoint."""
+
+    def data() -> dict:
+        booking = Booking.objects.select_related("page", "host").get(pk=event.booking_id)
+        return {**booking_data(booking), "changed_by": str(event.actor)}
+
+    deliveries_add(
+        owners=endpoint_owners_for(host_ids=_people_of(event)),
+        event_type=BOOKING_EVENT_TYPES[event.kind],
+        data=data,
+        occurred_at=event.occurred_at,
+        order_key=f"booking:{event.booking_uuid}",
+    )
+
+
+def _people_of(event: BookingEvent) -> list[int]:
+    """The booking's host and, on a collective page, the members who attend it too."""
+    cohosts = BookingCohost.objects.filter(booking_id=event.booking_id)
+    return [event.host_id, *cohosts.values_list("user_id", flat=True)]
+
+
+def on_connection_disconnected(
+    sender, *, connection_id: int, host_id: int, provider: str, reason: str = "", **kwargs
+) -> None:
+    _connection_event(
+        EventType.CALENDAR_DISCONNECTED,
+        connection_id=connection_id,
+        host_id=host_id,
+        provider=provider,
+        reason=reason,
+    )
+
+
+def on_connection_reconnected(
+    sender, *, connection_id: int, host_id: int, provider: str, **kwargs
+) -> None:
+    _connection_event(
+        EventType.CALENDAR_RECONNECTED,
+        connection_id=connection_id,
+        host_id=host_id,
+        provider=provider,
+        reason="",
+    )
+
+
+def _connection_event(
+    event_type: str, *, connection_id: int, host_id: int, provider: str, reason: str
+) -> None:
+    def data() -> dict:
+        connection = CalendarConnection.objects.filter(pk=connection_id).first()
+        return {
+            "connection_id": connection_id,
+            "provider": provider,
+            "account_email": connection.account_email if connection else "",
+            "reason": reason or None,
+        }
+
+    with transaction.atomic():
+        deliveries_add(
+            owners=endpoint_owners_for(host_ids=[host_id]),
+            event_type=event_type,
+            data=data,
+            occurred_at=timezone.now(),
+            order_key=f"connection:{connection_id}",
+        )

@@ -1,0 +1,26 @@
+"""Reads for Setup's integration pages."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from integrations.models import ApiToken, WebhookDelivery, WebhookEndpoint
+from integrations.scope import endpoints_managed_by
+
+DELIVERIES_SHOWN = 50
+
+
+def endpoints_for(*, user) -> QuerySet[WebhookEndpoint]:
+    """The endpoints ``user`` manages: their own, and an admin's organization's."""
+    return WebhookEndpoint.objects.filter(endpoints_managed_by(user=user)).select_related(
+        "owner", "organization"
+    )
+
+
+def deliveries_for(*, endpoint: WebhookEndpoint) -> list[WebhookDelivery]:
+    """The endpoint's latest deliveries, newest first."""
+    return list(endpoint.deliveries.order_by("-pk")[:DELIVERIES_SHOWN])
+
+
+def tokens_for(*, user) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(owner=user)

@@ -1,0 +1,26 @@
+"""Celery task of integrations: a thin wrapper that takes an id and calls the service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from integrations.webhooks import MAX_COUNTDOWN, WEBHOOK_TASK, delivery_deliver
+from outbox import dispatch
+
+
+@shared_task(
+    name=WEBHOOK_TASK,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    # Stopped before its lease ends, so a hung post never overlaps the worker taking over.
+    soft_time_limit=settings.WEBHOOK_LEASE * 3 // 4,
+    time_limit=settings.WEBHOOK_LEASE * 7 // 8,
+)
+def deliver_webhook(delivery_id: int) -> str:
+    """Post one webhook delivery; retries are queued with a countdown (or by the sweeper)."""
+    outcome = delivery_deliver(delivery_id=delivery_id)
+    if outcome.retry_in is not None and outcome.retry_in <= MAX_COUNTDOWN:
+        dispatch.task_send(WEBHOOK_TASK, args=[delivery_id], countdown=outcome.retry_in)
+    return outcome.status

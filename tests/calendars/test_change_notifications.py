@@ -1,0 +1,357 @@
+"""Graph change notifications in the product: the webhook, and the subscription's life.
+
+Against the Graph sandbox over HTTPS; the sandbox validates our webhook on
+``live_server`` (``SITE_URL`` points there), as Microsoft validates a public site.
+The syncs here run in this process, one call at a time; ``test_change_workers.py``
+has the proofs with real worker and beat processes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from calendars import tasks
+from calendars.models import CalendarSyncState, ChangeSubscription
+from calendars.services.busy_sync import connection_sync, connections_due
+from calendars.services.subscriptions import NOTIFIED_SYNC_TASK
+from outbox import dispatch as outbox_dispatch
+from tests.support.office365 import ADELE
+from tests.support.worker import wait_until
+
+NOTIFICATIONS = "/webhooks/office365/notifications"
+LIFECYCLE = "/webhooks/office365/lifecycle"
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Tasks sent to the broker, as (name, args, countdown), sent in this thread at commit."""
+    record: list[tuple[str, list, float | None]] = []
+    monkeypatch.setattr(outbox_dispatch, "PUBLISH_IN_BACKGROUND", False)
+    monkeypatch.setattr(
+        outbox_dispatch,
+        "task_send",
+        lambda name, *, args, countdown=None: record.append((name, args, countdown)) or True,
+    )
+    return record
+
+
+@pytest.fixture
+def site(live_server, settings):
+    """The product served where the sandbox can call it back, and named so by SITE_URL.
+
+    On this machine, which only local development (``DEBUG``, which pytest-django turns
+    off) subscribes to: Microsoft itself could not reach it.
+    """
+    settings.SITE_URL = live_server.url
+    settings.DEBUG = True
+    return live_server
+
+
+@pytest.fixture
+def subscribed(site, adele, intro):
+    """Adele's account after its first sync: busy time read, notifications live."""
+    assert connection_sync(connection_id=adele.pk).status == "synced"
+    return ChangeSubscription.objects.get(pk=adele.pk)
+
+
+def ours(o365):
+    return o365.control.subscriptions(ADELE)
+
+
+def notice(subscription_id: str, client_state: str, **more) -> dict:
+    return {
+        "subscriptionId": subscription_id,
+        "clientState": client_state,
+        "changeType": "updated",
+        "resource": "Users/abc/Events/xyz",
+        "resourceData": {"id": "xyz"},
+        **more,
+    }
+
+
+def post(client, path: str, *items: dict):
+    return client.post(path, json.dumps({"value": list(items)}), content_type="application/json")
+
+
+def notified_syncs(sent) -> list:
+    return [s for s in sent if s[0] == NOTIFIED_SYNC_TASK]
+
+
+# --- the webhook ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", [NOTIFICATIONS, LIFECYCLE])
+def test_the_validation_handshake_echoes_the_decoded_token_as_plain_text(client, path):
+    token = "Validation: Testing client application reachability for subscription Request-Id: 1"
+    answer = client.post(
+        f"{path}?validationToken=Validation%3A+Testing+client+application+reachability+for"
+        "+subscription+Request-Id%3A+1",
+        b"",
+        content_type="text/plain; charset=utf-8",
+    )
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith("text/plain")
+    assert answer.content.decode() == token
+
+
+@pytest.mark.django_db
+def test_the_webhook_takes_only_graphs_posts(client):
+    assert client.get(NOTIFICATIONS).status_code == 405
+    assert client.post(NOTIFICATIONS, "not json", content_type="text/plain").status_code == 400
+    assert (
+        client.post(NOTIFICATIONS, {"value": "x"}, content_type="application/json").status_code
+        == 400
+    )
+    assert post(client, NOTIFICATIONS).status_code == 202  # an empty batch
+
+
+def test_a_notification_queues_one_sync_and_ten_in_a_row_still_one(
+    client, subscribed, o365, sent, settings
+):
+    [remote] = ours(o365)
+    calls_before = len(o365.control.request_log())
+
+    for _ in range(10):
+        assert (
+            post(client, NOTIFICATIONS, notice(remote.id, remote.client_state)).status_code == 202
+        )
+
+    [(_name, args, countdown)] = notified_syncs(sent)
+    assert args == [subscribed.pk]
+    assert countdown == settings.CALENDAR_NOTIFICATIONS_DEBOUNCE_MS / 1000
+    assert len(o365.control.request_log()) == calls_before, "the webhook never calls Graph"
+    assert ChangeSubscription.objects.get(pk=subscribed.pk).notified_at is not None
+
+    # The sync starts: a notification from then on may be newer than its read, so it
+    # queues another.
+    ChangeSubscription.objects.filter(pk=subscribed.pk).update(sync_queued_until=None)
+    post(client, NOTIFICATIONS, notice(remote.id, remote.client_state))
+    assert len(notified_syncs(sent)) == 2
+
+
+def test_a_wrong_client_state_or_an_unknown_subscription_is_answered_and_ignored(
+    client, subscribed, o365, sent, caplog
+):
+    [remote] = ours(o365)
+    caplog.set_level(logging.INFO)
+    wrong = remote.client_state[:-1] + ("A" if remote.client_state[-1] != "A" else "B")
+
+    for item in (
+        notice(remote.id, wrong),
+        notice(remote.id, ""),
+        notice("00000000-0000-0000-0000-000000000000", remote.client_state),
+        {"clientState": remote.client_state},
+    ):
+        assert post(client, NOTIFICATIONS, item).status_code == 202
+    assert (
+        post(client, LIFECYCLE, notice(remote.id, wrong, lifecycleEvent="missed")).status_code
+        == 202
+    )
+
+    assert notified_syncs(sent) == []
+    assert CalendarSyncState.objects.exclude(delta_link="").exists()  # "missed" not acted on
+    assert "wrong clientState" in caplog.text
+    assert "unknown subscription" in caplog.text
+    assert wrong not in caplog.text
+    assert remote.client_state not in caplog.text
+
+
+# --- the subscription's life ---------------------------------------------------------------------
+
+
+def test_the_first_sync_subscribes_to_the_mailbox_with_our_urls_and_a_secret_kept_hashed(
+    client, subscribed, o365, site, settings
+):
+    [remote] = ours(o365)
+    assert remote.resource == "me/events"
+    assert remote.change_type == "created,updated,deleted"
+    assert remote.notification_url == f"{site.url}{NOTIFICATIONS}"
+    assert remote.lifecycle_notification_url == f"{site.url}{LIFECYCLE}"
+    assert 32 <= len(remote.client_state) <= 128
+    lifetime = remote.expires_at - o365.control.clock_now()
+    assert timedelta(minutes=4220) < lifetime <= timedelta(minutes=4230)
+    # Both URLs were validated by the sandbox, on the live server.
+    validations = [d for d in o365.control.delivery_log() if d.kind == "validation"]
+    assert {d.outcome for d in validations} == {"validated"}
+    assert len(validations) == 2
+
+    row = ChangeSubscription.objects.get(pk=subscribed.pk)
+    assert row.remote_id == remote.id
+    assert row.expires_at == remote.expires_at
+    assert remote.client_state not in json.dumps(
+        list(ChangeSubscription.objects.values()), default=str
+    )
+    # Renewal is due once half the granted lifetime passed, well before the expiry.
+    assert row.renew_at < row.expires_at - timedelta(hours=30)
+
+    page = client.get("/setup/integration/calendar/")
+    assert "Live updates are on" in page.content.decode()
+    assert connections_due() == []  # live and just read: beat leaves it alone
+
+
+def test_a_lifetime_graph_refuses_as_too_long_falls_back_to_a_shorter_one(
+    site, adele, intro, o365, settings
+):
+    settings.CALENDAR_NOTIFICATIONS_LIFETIME_MINUTES = 10080 - 5  # the newer pages' cap
+
+    connection_sync(connection_id=adele.pk)
+
+    creates = [c for c in o365.control.request_log(path_prefix="/v1.0/subscriptions")]
+    assert [(c.method, c.status) for c in creates] == [("POST", 400), ("POST", 201)]
+    [remote] = ours(o365)
+    assert remote.expires_at - o365.control.clock_now() <= timedelta(minutes=4230)
+
+    # A Graph with a shorter cap still gets a subscription (an hour, renewed in 30 minutes).
+    o365.control.subscription_lifetime_cap_set(1000)
+    ChangeSubscription.objects.filter(pk=adele.pk).update(renew_at=timezone.now())
+    connection_sync(connection_id=adele.pk)
+    [renewed] = ours(o365)
+    assert renewed.id == remote.id
+    assert renewed.expires_at - o365.control.clock_now() <= timedelta(minutes=60)
+    assert ChangeSubscription.objects.get(pk=adele.pk).expires_at == renewed.expires_at
+
+
+def test_renewal_patches_before_expiry_and_a_vanished_subscription_is_made_again(subscribed, o365):
+    [remote] = ours(o365)
+    ChangeSubscription.objects.filter(pk=subscribed.pk).update(renew_at=timezone.now())
+    assert subscribed.pk in connections_due()  # beat queues the renewal
+
+    connection_sync(connection_id=subscribed.pk)
+
+    calls = o365.control.request_log(path_prefix="/v1.0/subscriptions")
+    assert (calls[-1].method, calls[-1].status) == ("PATCH", 200)
+    assert ChangeSubscription.objects.get(pk=subscribed.pk).renew_at > timezone.now()
+
+    # Graph let it run out (nobody renewed in time): the renewal's 404 makes a new one.
+    o365.control.subscription_expire(remote.id)
+    ChangeSubscription.objects.filter(pk=subscribed.pk).update(renew_at=timezone.now())
+    connection_sync(connection_id=subscribed.pk)
+    [again] = ours(o365)
+    assert again.id != remote.id
+    assert ChangeSubscription.objects.get(pk=subscribed.pk).remote_id == again.id
+
+
+def test_lifecycle_events_renew_recreate_and_read_in_full(client, subscribed, o365, sent):
+    [remote] = ours(o365)
+
+    post(client, LIFECYCLE, notice(remote.id, remote.client_state, lifecycleEvent="missed"))
+    assert not CalendarSyncState.objects.exclude(delta_link="").exists()  # a full read next
+    assert len(notified_syncs(sent)) == 1
+
+    ChangeSubscription.objects.filter(pk=subscribed.pk).update(sync_queued_until=None)
+    post(
+        client,
+        LIFECYCLE,
+        notice(remote.id, remote.client_state, lifecycleEvent="reauthorizationRequired"),
+    )
+    assert ChangeSubscription.objects.get(pk=subscribed.pk).renew_at <= timezone.now()
+    tasks.sync_notified(subscribed.pk)
+    calls = o365.control.request_log(path_prefix="/v1.0/subscriptions")
+    assert calls[-1].method == "PATCH"
+
+    # Microsoft removes it: the sandbox's delivery thread tells our live server.
+    o365.control.subscription_remove(remote.id)
+    wait_until(lambda: ChangeSubscription.objects.get(pk=subscribed.pk).remote_id == "", timeout=15)
+    tasks.sync_notified(subscribed.pk)
+    [again] = ours(o365)
+    assert again.id != remote.id
+    assert ChangeSubscription.objects.get(pk=subscribed.pk).remote_id == again.id
+
+
+def test_disconnecting_deletes_the_subscription_and_pages_without_busy_time_drop_it(
+    client, subscribed, o365, sent, intro, adele
+):
+    [remote] = ours(o365)
+
+    client.post(f"/setup/integration/calendar/{adele.pk}/disconnect/")
+
+    [(_name, args, _)] = [s for s in sent if s[0] == "calendars.tasks.delete_subscription"]
+    assert remote.id in args
+    assert all(remote.client_state not in str(a) for a in args)
+    assert tasks.delete_subscription(*args) is True
+    assert ours(o365) == []
+    assert ChangeSubscription.objects.get(pk=adele.pk).remote_id == ""
+
+
+def test_a_page_that_stops_reading_busy_time_lets_the_subscription_go(subscribed, o365, intro):
+    from booking.services.pages import page_set_active
+
+    page_set_active(page=intro, active=False)
+    assert subscribed.pk in connections_due()
+
+    connection_sync(connection_id=subscribed.pk)
+
+    assert ours(o365) == []
+
+
+def test_calendar_status_says_whether_notifications_are_live(subscribed, capsys, settings):
+    call_command("calendar_status")
+    line = capsys.readouterr().out.strip()
+    until = ChangeSubscription.objects.get(pk=subscribed.pk).expires_at
+    assert line.endswith(f" push=live until {until:%Y-%m-%dT%H:%M}Z")
+
+    settings.DEBUG = False
+    settings.SITE_URL = "http://book.example.com"
+    call_command("calendar_status")
+    assert (
+        capsys.readouterr()
+        .out.strip()
+        .endswith(
+            "push=off(SITE_URL (http://book.example.com) is not HTTPS, which Microsoft requires)"
+        )
+    )
+
+
+def test_where_microsoft_cannot_reach_site_url_nothing_is_subscribed_and_setup_says_so(
+    client, site, adele, intro, o365, settings
+):
+    settings.DEBUG = False
+    settings.SITE_URL = "https://127.0.0.1:8443"
+
+    assert connection_sync(connection_id=adele.pk).status == "synced"  # polling goes on
+
+    assert ours(o365) == []
+    page = client.get("/setup/integration/calendar/").content.decode()
+    assert "Live updates are off: SITE_URL (https://127.0.0.1:8443) is not a public" in page
+    assert "Busy time is read every 5 minutes." in page
+    assert adele.pk in connections_due()  # every beat cycle, as before
+
+
+@pytest.mark.django_db
+def test_check_deploy_warns_when_site_url_is_not_public_https(settings):
+    from calendars.checks import change_notifications_check
+
+    settings.DEBUG = False
+    settings.SITE_URL = "http://book.example.com"
+    [warning] = change_notifications_check(None)
+    assert warning.id == "calendars.W002"
+    assert "not HTTPS" in warning.msg
+    assert "only polled" in warning.msg
+
+    settings.SITE_URL = "https://book.example.com"
+    assert change_notifications_check(None) == []
+    settings.CALENDAR_NOTIFICATIONS = False  # turned off on purpose: no warning
+    settings.SITE_URL = "http://book.example.com"
+    assert change_notifications_check(None) == []
+
+
+def test_a_failed_validation_is_shown_in_setup_and_tried_again_later(
+    client, site, adele, intro, o365, settings
+):
+    settings.SITE_URL = "http://127.0.0.1:9"  # nothing listens: Graph's validation fails
+
+    connection_sync(connection_id=adele.pk)
+
+    row = ChangeSubscription.objects.get(pk=adele.pk)
+    assert row.remote_id == ""
+    assert row.retry_at > timezone.now()
+    page = client.get("/setup/integration/calendar/").content.decode()
+    assert "Live updates are not working: Microsoft could not validate our notification" in page
+    assert adele.pk in connections_due()

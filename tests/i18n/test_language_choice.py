@@ -1,0 +1,50 @@
+"""Which language a page is in: the browser's, a host's Profile choice, ?lang= on public pages."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_browsers_language_is_used(client):
+    german = client.get("/accounts/login/", headers={"accept-language": "de-DE,de;q=0.9"})
+    assert 'lang="de"' in german.text
+    assert "Zum Inhalt springen" in german.text
+    english = client.get("/accounts/login/", headers={"accept-language": "en-US"})
+    assert 'lang="en"' in english.text
+    assert "Skip to content" in english.text
+
+
+def test_an_unshipped_language_falls_back_to_english(client):
+    page = client.get("/accounts/login/", headers={"accept-language": "fr-FR"})
+    assert "Skip to content" in page.text
+
+
+def test_a_hosts_profile_language_wins_over_the_browser(host_client, host):
+    host.language = "de"
+    host.save()
+    page = host_client.get("/setup/profile/", headers={"accept-language": "en-US"})
+    assert 'lang="de"' in page.text
+    assert page.headers["Content-Language"] == "de"
+
+
+def test_the_profile_saves_the_language(host_client, host):
+    answer = host_client.post(
+        "/setup/profile/", {"name": "Alice Host", "time_zone": "Europe/London", "language": "de"}
+    )
+    assert answer.status_code == 302
+    host.refresh_from_db()
+    assert host.language == "de"
+
+
+def test_lang_in_the_query_is_honoured_on_public_pages_only(client, host):
+    from booking.services.pages import page_create
+
+    page_create(host=host, fields={"title": "Intro call", "slug": "intro"})
+    public = client.get("/book/intro/?lang=de", headers={"accept-language": "en-US"})
+    assert 'lang="de"' in public.text
+    login = client.get("/accounts/login/?lang=de", headers={"accept-language": "en-US"})
+    assert 'lang="en"' in login.text
+    assert "sessionid" not in public.cookies
+    assert "django_language" not in public.cookies

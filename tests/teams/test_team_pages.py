@@ -1,0 +1,199 @@
+"""Team pages: round-robin offers a slot when one member is free and gives it to the
+right one; collective needs everyone and makes one meeting for all."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from booking.models import Booking, BookingCohost
+from calendars.models import BusyInterval, PushedEvent
+from tests.support.booking import at, book, slots_url, workday
+from tests.teams.conftest import make_team_page
+
+pytestmark = pytest.mark.django_db
+
+
+def _busy(calendar, start, minutes=30, name="x"):
+    BusyInterval.objects.create(
+        calendar=calendar,
+        remote_event_id=f"{name}-{start:%H%M}",
+        start=start,
+        end=start + timedelta(minutes=minutes),
+    )
+
+
+def _starts(client, slug, day):
+    answer = client.get(
+        slots_url(slug, start=day.isoformat(), end=day.isoformat(), tz="Europe/London")
+    )
+    assert answer.status_code == 200
+    return {slot["start"][11:16] for slot in answer.json()["slots"]}
+
+
+def test_round_robin_offers_a_time_while_one_member_is_free(
+    client, org, host, teammate, team_calendars
+):
+    _, carol = org
+    page = make_team_page(
+        org=org, admin=host, kind="round_robin", users=[teammate, carol], slug="rr"
+    )
+    day = workday("Europe/London")
+    _busy(team_calendars[teammate.pk], at(day, 10))
+    assert "10:00" in _starts(client, "rr", day)
+    _busy(team_calendars[carol.pk], at(day, 10))
+    assert "10:00" not in _starts(client, "rr", day)
+    assert "10:30" in _starts(client, "rr", day)
+    # Alice (the admin who made the page) is no member: her busy time does not count.
+    _busy(team_calendars[host.pk], at(day, 11))
+    assert "11:00" in _starts(client, "rr", day)
+    assert page.team_members.count() == 2
+
+
+def test_round_robin_gives_the_booking_to_the_free_member_and_says_who(
+    client, org, host, teammate, team_calendars
+):
+    _, carol = org
+    make_team_page(org=org, admin=host, kind="round_robin", users=[teammate, carol], slug="rr")
+    day = workday("Europe/London")
+    _busy(team_calendars[teammate.pk], at(day, 10))
+    answer = book(client, "rr", start=at(day, 10))
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["host"] == {"name": "Carol Member"}
+    booking = Booking.objects.get()
+    assert booking.host == carol
+    # The event goes to Carol's own calendar only.
+    rows = PushedEvent.objects.filter(source=booking.mirror_source)
+    assert [row.calendar_id for row in rows] == [team_calendars[carol.pk].pk]
+    # Her personal time is now taken: the team page cannot give her 10:00 again.
+    assert "10:00" not in _starts(client, "rr", day)
+
+
+def test_round_robin_priority_then_fewest_bookings_then_lowest_id(client, org, host, teammate):
+    from booking.services.teams import Seat
+
+    _, carol = org
+    make_team_page(
+        org=org,
+        admin=host,
+        kind="round_robin",
+        slug="rr",
+        users=[Seat(teammate.pk, priority=0), Seat(carol.pk, priority=5)],
+    )
+    day = workday("Europe/London")
+    hosts = [
+        book(client, "rr", start=at(day, h), email=f"i{h}@example.com").json()["host"]["name"]
+        for h in (9, 10)
+    ]
+    # Carol has priority: she gets 9:00; at 10:00 she is still free and still first.
+    assert hosts == ["Carol Member", "Carol Member"]
+
+    make_team_page(org=org, admin=host, kind="round_robin", slug="fair", users=[teammate, carol])
+    names = [
+        book(client, "fair", start=at(day, h), email=f"f{h}@example.com").json()["host"]["name"]
+        for h in (11, 12, 13, 14)
+    ]
+    # Equal priority: fewest bookings of this page first, ties to the lower id (Bob).
+    assert names[0] == "Bob Teammate"
+    assert sorted(names) == ["Bob Teammate", "Bob Teammate", "Carol Member", "Carol Member"]
+
+
+def test_weights_share_bookings_in_proportion(client, org, host, teammate):
+    from booking.services.teams import Seat
+
+    _, carol = org
+    make_team_page(
+        org=org,
+        admin=host,
+        kind="round_robin",
+        slug="weighted",
+        users=[Seat(teammate.pk, weight=1), Seat(carol.pk, weight=3)],
+    )
+    day = workday("Europe/London", days_ahead=3)
+    names = [
+        book(
+            client,
+            "weighted",
+            start=at(day, 9, 30 * n // 30 * 0) + timedelta(minutes=30 * n),
+            email=f"w{n}@example.com",
+        ).json()["host"]["name"]
+        for n in range(8)
+    ]
+    assert names.count("Carol Member") == 6
+    assert names.count("Bob Teammate") == 2
+
+
+def test_collective_needs_everyone_and_makes_one_event_with_the_others_as_attendees(
+    client, org, host, teammate, team_calendars
+):
+    _, carol = org
+    make_team_page(org=org, admin=host, kind="collective", users=[carol, teammate], slug="all")
+    day = workday("Europe/London")
+    _busy(team_calendars[carol.pk], at(day, 10))
+    assert "10:00" not in _starts(client, "all", day)
+    answer = book(client, "all", start=at(day, 11))
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["host"] == [{"name": "Bob Teammate"}, {"name": "Carol Member"}]
+    booking = Booking.objects.get()
+    assert booking.host == teammate  # the lower id organizes
+    assert list(BookingCohost.objects.values_list("user_id", flat=True)) == [carol.pk]
+    rows = list(PushedEvent.objects.filter(source=booking.mirror_source))
+    assert [row.calendar_id for row in rows] == [team_calendars[teammate.pk].pk]
+    attendees = [a["email"] for a in rows[0].payload["attendees"]]
+    assert attendees == ["dana@example.com", "carol@contoso.example"]
+    assert rows[0].payload["online_meeting"] is True  # one Teams meeting, made once
+
+
+def test_a_members_personal_page_and_team_pages_never_double_book_them(
+    client, org, host, teammate, team_calendars
+):
+    from booking.services.pages import page_create
+
+    _, carol = org
+    page_create(host=carol, fields={"title": "Carol's", "slug": "carol"})
+    make_team_page(org=org, admin=host, kind="collective", users=[carol, teammate], slug="all")
+    make_team_page(org=org, admin=host, kind="round_robin", users=[carol], slug="solo")
+    day = workday("Europe/London")
+    assert book(client, "all", start=at(day, 10)).status_code == 201
+    # Carol attends the collective meeting: her own page and the other team page see it.
+    assert "10:00" not in _starts(client, "carol", day)
+    assert book(client, "carol", start=at(day, 10)).status_code == 409
+    assert book(client, "solo", start=at(day, 10)).status_code == 409
+    assert book(client, "carol", start=at(day, 11)).status_code == 201
+    assert "11:00" not in _starts(client, "all", day)
+    assert book(client, "all", start=at(day, 11)).status_code == 409
+
+
+def test_personal_pages_answer_with_their_host(client, host):
+    from booking.services.pages import page_create
+
+    page_create(host=host, fields={"title": "Mine", "slug": "mine"})
+    answer = book(client, "mine", start=at(workday("Europe/London"), 10))
+    assert answer.json()["host"] == {"name": "Alice Host"}
+
+
+def test_a_removed_member_leaves_team_pages_and_their_own_pages_close(client, org, host, teammate):
+    from accounts.models import Membership
+    from accounts.services import member_remove
+    from booking.models import BookingPage
+    from booking.services.pages import page_create
+
+    _, carol = org
+    own = page_create(host=carol, fields={"title": "Carol's", "slug": "carol"})
+    day = workday("Europe/London")
+    kept = book(client, "carol", start=at(day, 9))
+    assert kept.status_code == 201
+    make_team_page(org=org, admin=host, kind="collective", users=[carol, teammate], slug="all")
+    member_remove(membership=Membership.objects.get(user=carol))
+    own.refresh_from_db()
+    assert not own.is_active
+    assert BookingPage.objects.filter(pk=own.pk).exists()
+    assert Booking.objects.filter(host=carol).count() == 1  # kept
+    assert (
+        client.get(slots_url("carol", start=day.isoformat(), end=day.isoformat())).status_code
+        == 404
+    )
+    # The collective page now needs only Bob, who gets the booking.
+    answer = book(client, "all", start=at(day, 10))
+    assert answer.json()["host"] == [{"name": "Bob Teammate"}]

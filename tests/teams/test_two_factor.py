@@ -1,0 +1,100 @@
+"""Two-factor sign-in: required by an organization's admin, set up with an app, then
+asked at every log-in; recovery codes work once."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Organization
+
+pytestmark = pytest.mark.django_db
+
+
+def _code(device: TOTPDevice, *, offset: int = 0) -> str:
+    return str(
+        totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=offset)
+    ).zfill(device.digits)
+
+
+def _log_in(client, email: str, password: str):
+    return client.post(reverse("accounts:login"), {"username": email, "password": password})
+
+
+def test_an_admin_requires_it_and_a_member_must_set_it_up_before_setup(client, org, host, teammate):
+    organization, _ = org
+    admin = client
+    admin.force_login(host)
+    answer = admin.post(
+        reverse("team:organization"), {"name": "Contoso", "require_two_factor": "on"}
+    )
+    assert answer.status_code == 302
+    assert Organization.objects.get(pk=organization.pk).require_two_factor
+    admin.logout()
+
+    member = client
+    _log_in(member, "bob@example.com", "bob-password-1")
+    detour = member.get("/setup/booking-pages/")
+    assert detour.status_code == 302
+    assert detour["Location"].startswith(reverse("accounts:two_factor_setup"))
+    page = member.get(detour["Location"])
+    assert page.status_code == 200
+    assert "<svg" in page.content.decode()  # the QR code to scan
+    device = TOTPDevice.objects.get(user=teammate, confirmed=False)
+    assert member.post(detour["Location"], {"code": "000000"}).status_code == 400
+    time.sleep(1.1)  # django-otp makes the next try wait a second after a failure
+    done = member.post(detour["Location"], {"code": _code(device)})
+    assert done.status_code == 200
+    codes = re.findall(r"<code>(\w+)</code>", done.content.decode())
+    assert len(codes) == 10
+    assert member.get("/setup/booking-pages/").status_code == 200
+
+    # The next log-in asks for a code; a recovery code works once.
+    member.logout()
+    _log_in(member, "bob@example.com", "bob-password-1")
+    assert member.get("/setup/").status_code == 302
+    verify = reverse("accounts:two_factor_verify")
+    assert member.post(verify, {"code": "999999"}).status_code == 400
+    time.sleep(1.1)
+    assert (
+        member.post(verify, {"code": codes[0], "next": "/setup/profile/"})["Location"]
+        == "/setup/profile/"
+    )
+    assert member.get("/setup/").status_code == 200
+    member.logout()
+    _log_in(member, "bob@example.com", "bob-password-1")
+    assert member.post(verify, {"code": codes[0]}).status_code == 400  # used up
+    time.sleep(1.1)
+    assert member.post(verify, {"code": codes[1]}).status_code == 302
+
+
+def test_without_the_requirement_nobody_is_asked_and_it_can_be_turned_on_and_off(client, org, host):
+    client.force_login(host)
+    assert client.get("/setup/").status_code == 200
+    setup = reverse("accounts:two_factor_setup")
+    client.get(setup)
+    device = TOTPDevice.objects.get(user=host)
+    assert client.post(setup, {"code": _code(device)}).status_code == 200
+    assert client.post(reverse("accounts:two_factor_off")).status_code == 302
+    assert not TOTPDevice.objects.filter(user=host).exists()
+
+
+def test_the_verify_page_never_sends_people_off_site(client, org, host):
+    client.force_login(host)
+    client.get(reverse("accounts:two_factor_setup"))
+    device = TOTPDevice.objects.get(user=host)
+    client.post(reverse("accounts:two_factor_setup"), {"code": _code(device)})
+    client.logout()
+    _log_in(client, "alice@example.com", "alice-password-1")
+    # The code used to confirm cannot be used again: take the next one.
+    answer = client.post(
+        reverse("accounts:two_factor_verify"),
+        {"code": _code(device, offset=1), "next": "https://evil.example/"},
+    )
+    assert answer.status_code == 302
+    assert answer["Location"] == reverse("setup:home")
