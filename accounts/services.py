@@ -39,6 +39,9 @@ INVITATION_SALT = "accounts.invitation"
 
 # Sent (inside the removing transaction) with ``membership=`` after a member is removed.
 member_removed = Signal()
+# Sent (inside the accepting transaction) with ``membership=`` after someone joined
+# (integrations: the ``team.member_joined`` webhook).
+member_joined = Signal()
 
 
 class OrganizationError(Exception):
@@ -195,6 +198,7 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
         invitation.accepted_by = user
         invitation.ended_at = timezone.now()
         invitation.save(update_fields=["state", "accepted_by", "ended_at"])
+        member_joined.send(sender=Membership, membership=membership)
     return membership
 
 

@@ -4,10 +4,11 @@
 
 Makes a throw-away database ``<name>_metrics_bench`` next to ``--database-url``
 (default: ``DATABASE_URL``) and fills it with 10,000 hosts, each with one calendar
-account (9,000 connected, 333 of them expiring in 2 days; 1,000 disconnected), two
-calendars (one read for busy time), one booking page and 100 bookings: 1,000,000
-bookings, each with its calendar push row (0.5% pending, 0.3% waiting, 0.2% failed,
-the rest synced). Rows are copied from one row made through the ORM with
+account (9,000 connected, 334 of them expiring in 2 days; 1,000 disconnected), two
+calendars (one read for busy time), a change-notification subscription for each
+connected account (1 in 50 lapsed, 1 in 100 failing), one booking page and 100
+bookings: 1,000,000 bookings, each with its calendar push row (0.5% pending, 0.3%
+waiting, 0.2% failed, the rest synced). Rows are copied from one row made through the ORM with
 ``INSERT … SELECT`` over ``generate_series``, so every column is valid.
 
 Then times the scrape as ``GET /metrics`` answers it (``ops.metrics_scrape``: the
@@ -94,7 +95,8 @@ def clone(model, template_pk: int, driver: str, overrides: dict[str, str]) -> in
     names = ", ".join(f'"{c}"' for c in columns)
     sql = f"INSERT INTO {table} ({names}) SELECT {selected} FROM {table} t, {driver} "  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(f"{sql} WHERE t.id = {int(template_pk)}")  # no parameters: "%" is SQL's
+        key = model._meta.pk.column
+        cursor.execute(f'{sql} WHERE t."{key}" = {int(template_pk)}')  # no parameters: "%" is SQL's
         return cursor.rowcount
 
 
@@ -106,7 +108,7 @@ def fill() -> dict[str, int]:
 
     from accounts.models import User
     from booking.models import Booking, BookingPage
-    from calendars.models import Calendar, CalendarConnection, PushedEvent
+    from calendars.models import Calendar, CalendarConnection, ChangeSubscription, PushedEvent
 
     now = timezone.now()
     user = User.objects.create_user("host0@bench.test", "bench-password-0", name="Host 0")
@@ -153,6 +155,20 @@ def fill() -> dict[str, int]:
             "is_default": "d.k = 1",
             "busy_horizon_days": "CASE WHEN d.k = 1 THEN 60 ELSE 0 END",
             "last_synced_at": "now() - random() * interval '10 minutes'",
+        },
+    )
+    subscription = ChangeSubscription.objects.create(
+        connection=account, remote_id="sub-0", expires_at=now + timedelta(days=2)
+    )
+    made["subscriptions"] = 1 + clone(
+        ChangeSubscription,
+        subscription.pk,
+        "(SELECT id, row_number() OVER (ORDER BY id) AS n FROM calendars_calendarconnection "  # noqa: S608
+        f"WHERE id <> {account.pk} AND status = 'connected') d",
+        {
+            "connection_id": "d.id",
+            "remote_id": "CASE WHEN d.n % 50 = 0 THEN '' ELSE 'sub-' || d.n END",
+            "last_error": "CASE WHEN d.n % 100 = 0 THEN 'refused' ELSE '' END",
         },
     )
     made["pages"] = 1 + clone(BookingPage, page.pk, users, {
@@ -215,6 +231,7 @@ def report() -> None:
         connections_by_status,
         pushes_by_state,
         queue_lengths,
+        subscriptions_by_state,
     )
     from ops.metrics_scrape import metrics_scrape
 
@@ -224,7 +241,12 @@ def report() -> None:
             line
             for line in body.decode().splitlines()
             if line.startswith(
-                ("scheduleonce_calendar", "scheduleonce_pushes", "scheduleonce_busy")
+                (
+                    "scheduleonce_calendar",
+                    "scheduleonce_pushes",
+                    "scheduleonce_busy",
+                    "scheduleonce_sub",
+                )
             )
         )
     )
@@ -236,6 +258,10 @@ def report() -> None:
         (
             "busy-sync lag (1 aggregate over a join)",
             lambda: busy_sync_lag_seconds(now=timezone.now()),
+        ),
+        (
+            "subscriptions by state (1 aggregate)",
+            lambda: subscriptions_by_state(now=timezone.now()),
         ),
         ("broker queue length", queue_lengths),
     ]:

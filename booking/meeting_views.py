@@ -33,8 +33,9 @@ from booking.meeting_selectors import (
     calendar_standings,
     group_by_day,
     meeting_for,
+    meetings_by_ids,
+    meetings_count,
     meetings_filtered,
-    meetings_tab_counts,
     pages_visible_to,
     pushes_of,
 )
@@ -105,19 +106,20 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     zone_name = request.user.time_zone
     bookings = meetings_filtered(user=request.user, filters=filters, time_zone=zone_name)
-    paginator = Paginator(
-        bookings.select_related("page").defer("answers", "page__description"), PER_PAGE
-    )
+    count = meetings_count(user=request.user, filters=filters, time_zone=zone_name)
+    paginator = Paginator(bookings.values_list("pk", flat=True), PER_PAGE)
+    paginator.count = count  # counted from the index (booking.meeting_selectors)
     result_page = paginator.get_page(request.GET.get("page"))
-    standings = calendar_standings(bookings=result_page.object_list)
+    shown = meetings_by_ids(ids=list(result_page.object_list))
+    standings = calendar_standings(bookings=shown)
     zone = ZoneInfo(zone_name)
-    rows = [_row(booking, standings[booking.pk], zone) for booking in result_page.object_list]
+    rows = [_row(booking, standings[booking.pk], zone) for booking in shown]
     query = _filter_query(form)
     context.update(
         {
             "filters": filters,
             "tab": filters.tab,
-            "tabs": _tabs(request.user, filters, zone_name, query),
+            "tabs": _tabs(filters, count, query),
             "days": group_by_day(items=rows, time_zone=zone_name),
             "result_page": result_page,
             "paginator": paginator,
@@ -126,7 +128,7 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
             + "?"
             + urlencode({**query, "tab": filters.tab.value}),
             "filtered": any(query.values()),
-            "has_any": paginator.count > 0 or bookings_visible_to(user=request.user).exists(),
+            "has_any": count > 0 or bookings_visible_to(user=request.user).exists(),
             "page_links": [
                 (page, settings.SITE_URL + reverse("booking:page", args=[page.slug]))
                 for page in pages
@@ -149,13 +151,12 @@ def _filter_query(form: MeetingFilterForm) -> dict[str, str]:
     return {key: str(value) for key, value in values.items() if value}
 
 
-def _tabs(user, filters, zone_name: str, query: dict[str, str]) -> list[dict]:
-    counts = meetings_tab_counts(user=user, filters=filters, time_zone=zone_name)
+def _tabs(filters, count: int, query: dict[str, str]) -> list[dict]:
     return [
         {
             "tab": tab,
             "label": TAB_LABELS[tab],
-            "count": counts[tab],
+            "count": count if tab == filters.tab else None,
             "url": reverse("meetings:list") + "?" + urlencode({**query, "tab": tab.value}),
             "current": tab == filters.tab,
         }

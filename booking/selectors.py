@@ -257,8 +257,9 @@ def page_slots(
             now=now,
             exclude_booking=exclude_booking,
             rules_only=rules_only,
+            name_free=False,
         )
-        return [Interval(slot.start, slot.end) for slot in found]
+        return [Interval.trusted(slot.start, slot.end) for slot in found]
     if rules is None:
         rules = _rules_or_none(page)
     if rules is None:
@@ -354,7 +355,7 @@ def _members_time(
     ).values_list("calendar_id", "start", "end")
     for calendar_id, b_start, b_end in rows:
         if b_end > b_start:
-            busy[owner[calendar_id]].append(Interval(b_start, b_end))
+            busy[owner[calendar_id]].append(Interval.trusted(b_start, b_end))
     bookings = Booking.objects.filter(status=BookingStatus.CONFIRMED, start__lt=end, end__gt=start)
     if exclude_pk is not None:
         bookings = bookings.exclude(pk=exclude_pk)
@@ -367,7 +368,7 @@ def _members_time(
     )
     seen_on_page: set[int] = set()
     for booking_id, user_id, page_id, b_start, b_end in [*hosted, *attended]:
-        interval = Interval(b_start, b_end)
+        interval = Interval.trusted(b_start, b_end)  # the ends_later constraint holds
         if page_id == page.pk:
             own[user_id].append(interval)
             if booking_id not in seen_on_page:
@@ -380,7 +381,7 @@ def _members_time(
     }
     # Bookings of the page by people no longer on it still count towards its daily cap.
     others = bookings.filter(page=page).exclude(pk__in=seen_on_page).values_list("start", "end")
-    page_bookings.extend(Interval(s, e) for s, e in others)
+    page_bookings.extend(Interval.trusted(s, e) for s, e in others)
     return members, page_bookings
 
 
@@ -392,12 +393,14 @@ def team_page_slots(
     now: datetime,
     exclude_booking: Booking | None = None,
     rules_only: bool = False,
+    name_free: bool = True,
 ) -> list[TeamSlot]:
     """A team page's free slots starting in [start, end), with who is free for each.
 
     Round-robin: at least one member free; collective: every member free. Members
     are judged on their own calendars and bookings (``host_bookings_between``'s
-    sense); ``rules_only`` as in ``page_slots``.
+    sense); ``rules_only`` as in ``page_slots``; ``name_free=False`` names only the
+    first free member of each slot (enough to list them).
     """
     rules = _rules_or_none(page)
     seats = team_seats_for(page=page)
@@ -423,6 +426,7 @@ def team_page_slots(
         end=end,
         now=now,
         everyone=page.team_kind == "collective",
+        name_free=name_free,
     )
     return [slot for slot in found if start <= slot.start < end]
 

@@ -121,6 +121,16 @@ class Interval:
         if self.end.astimezone(UTC) <= self.start.astimezone(UTC):
             raise ValueError(f"An interval must end after it starts ({self.start}, {self.end}).")
 
+    @classmethod
+    def trusted(cls, start: datetime, end: datetime) -> Interval:
+        """An interval from ends the caller already knows are aware and in order (rows read
+        back from the database, slots this module made), without checking them again:
+        checking is most of the cost of making thousands of intervals."""
+        interval = object.__new__(cls)
+        object.__setattr__(interval, "start", start)
+        object.__setattr__(interval, "end", end)
+        return interval
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -258,6 +268,7 @@ def team_slots(
     end: datetime,
     now: datetime,
     everyone: bool,
+    name_free: bool = True,
 ) -> list[TeamSlot]:
     """The slots of a team page whose start lies in ``[start, end)``, sorted, in UTC.
 
@@ -265,7 +276,9 @@ def team_slots(
     notice and horizon), on the page's ``rules``. A slot is offered when at least one
     member is free (round-robin) or, with ``everyone``, when all are (collective); an
     empty ``members`` offers nothing. ``page_bookings`` (every booking of the page,
-    whoever got it) count towards the daily cap. The candidates are made once and each
+    whoever got it) count towards the daily cap. ``name_free=False`` stops looking at
+    the first free member (listing a round-robin page's slots needs no more; ``free``
+    then holds that one). The candidates are made once and each
     member's blocked time is swept with its own pointer: O(S * M + B log B), so ten
     members cost little more than one (``bench/slots.py``).
     """
@@ -296,21 +309,37 @@ def team_slots(
             continue
         if slot_start >= end:
             break
-        free = []
-        for index, (starts, ends) in enumerate(blocks):
-            block = pointers[index]
-            while block < len(starts) and ends[block] <= slot_start:
-                block += 1
-            pointers[index] = block
-            if block < len(starts) and starts[block] < slot_end:
-                if everyone:
-                    break
-                continue
-            free.append(keys[index])
-        else:
-            if free:
-                slots.append(TeamSlot(slot_start, slot_end, tuple(free)))
+        free = _free_for(slot_start, slot_end, blocks, pointers, everyone, name_free)
+        if free:
+            slots.append(TeamSlot(slot_start, slot_end, tuple(keys[index] for index in free)))
     return slots
+
+
+def _free_for(
+    slot_start: datetime,
+    slot_end: datetime,
+    blocks: list[tuple[list[datetime], list[datetime]]],
+    pointers: list[int],
+    everyone: bool,
+    name_free: bool,
+) -> list[int]:
+    """The indexes of the members free for the slot (all or nothing with ``everyone``;
+    just the first free one without ``name_free``). Each member's pointer only moves
+    forward, so a member not looked at for a while catches up later."""
+    free: list[int] = []
+    for index, (starts, ends) in enumerate(blocks):
+        block, count = pointers[index], len(starts)
+        while block < count and ends[block] <= slot_start:
+            block += 1
+        pointers[index] = block
+        if block < count and starts[block] < slot_end:
+            if everyone:
+                return []
+            continue
+        free.append(index)
+        if not name_free and not everyone:
+            break
+    return free
 
 
 def days_with_slots(slots: Iterable[Interval], time_zone: str) -> list[date]:

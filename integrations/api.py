@@ -32,7 +32,7 @@ from integrations.scope import bookings_visible_to, pages_visible_to
 from integrations.serializers import booking_data, page_data
 from integrations.tokens import token_authenticate
 from ops.error_answers import json_error
-from ops.ratelimit import WINDOW_SECONDS, cache_count
+from ops.ratelimit import WINDOW_SECONDS, cache_count, rate_limit_exceeded
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -64,6 +64,15 @@ def token_required(view: Callable) -> Callable:
             return _refuse(401, "Send a personal access token: Authorization: Bearer <token>.")
         token = token_authenticate(value.strip())
         if token is None:
+            # Guessing is hopeless (256 random bits), but each guess costs a query: the
+            # refusals one client may cause are counted too.
+            wait = rate_limit_exceeded(
+                scope="api-refused", request=request, limit=settings.API_RATE_LIMIT
+            )
+            if wait is not None:
+                response = json_error(429, "Too many refused tokens; try again shortly.")
+                response["Retry-After"] = str(wait)
+                return response
             return _refuse(401, "This token is not valid: it was revoked, or never made.")
         wait = _over_limit(token.pk)
         if wait is not None:

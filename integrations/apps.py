@@ -6,6 +6,7 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations"
 
     def ready(self) -> None:
+        from accounts.services import member_joined, member_removed
         from booking.events import booking_event_recorded
         from calendars import signals
         from integrations import (
@@ -25,4 +26,7 @@ class IntegrationsConfig(AppConfig):
         signals.connection_reconnected.connect(
             receivers.on_connection_reconnected, dispatch_uid="integrations.reconnected"
         )
+        # Team events, for organization-wide endpoints: in the membership's transaction.
+        member_joined.connect(receivers.on_member_joined, dispatch_uid="integrations.joined")
+        member_removed.connect(receivers.on_member_removed, dispatch_uid="integrations.removed")
         sweeper_register("webhook deliveries", webhooks.deliveries_sweep)

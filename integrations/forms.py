@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.validators import validate_one_line
-from integrations.models import EventType
+from integrations.models import TEAM_EVENTS, EventType
 from integrations.outbound import UnsafeTarget, target_check
 
 SCOPE_PERSONAL = "personal"
@@ -30,9 +30,14 @@ class EndpointForm(forms.Form):
         error_messages={"required": _("Choose at least one event.")},
     )
 
-    def __init__(self, *args, organization=None, **kwargs):
-        """``organization``: an admin's, who may choose the organization-wide scope."""
+    def __init__(self, *args, organization=None, team_events: bool | None = None, **kwargs):
+        """``organization``: an admin's, who may choose the organization-wide scope;
+        ``team_events``: whether the team events are offered (by default: for admins)."""
         super().__init__(*args, **kwargs)
+        if not (organization is not None if team_events is None else team_events):
+            self.fields["events"].choices = [
+                choice for choice in EventType.choices if choice[0] not in TEAM_EVENTS
+            ]
         if organization is not None:
             self.fields["scope"] = forms.ChoiceField(
                 label=_("Whose events"),
@@ -47,6 +52,15 @@ class EndpointForm(forms.Form):
                 initial=SCOPE_PERSONAL,
                 widget=forms.RadioSelect,
             )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        wants_team = set(data.get("events") or ()) & set(TEAM_EVENTS)
+        if wants_team and data.get("scope", SCOPE_ORGANIZATION) != SCOPE_ORGANIZATION:
+            self.add_error(
+                "events", _("Team events go only to endpoints for everyone in the organization.")
+            )
+        return data
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]

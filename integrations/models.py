@@ -23,6 +23,12 @@ class EventType(models.TextChoices):
     BOOKING_CANCELLED = "booking.cancelled", _("Booking cancelled")
     CALENDAR_DISCONNECTED = "calendar.disconnected", _("Calendar disconnected")
     CALENDAR_RECONNECTED = "calendar.reconnected", _("Calendar reconnected")
+    # Organization-wide endpoints only (they are about the team, not one person's things).
+    TEAM_MEMBER_JOINED = "team.member_joined", _("Team member joined")
+    TEAM_MEMBER_REMOVED = "team.member_removed", _("Team member removed")
+
+
+TEAM_EVENTS = (EventType.TEAM_MEMBER_JOINED, EventType.TEAM_MEMBER_REMOVED)
 
 
 # Sent by "Send test event" only; endpoints do not subscribe to it.

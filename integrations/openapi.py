@@ -188,14 +188,29 @@ SCHEMAS = {
     },
     "BookingCreated": {
         "type": "object",
-        "required": ["id", "start", "end", "cancel_url", "reschedule_url"],
+        "required": ["id", "start", "end", "cancel_url", "reschedule_url", "host"],
         "properties": {
             "id": {"type": "string", "format": "uuid"},
             "start": DATE_TIME,
             "end": DATE_TIME,
             "cancel_url": {"type": "string", "format": "uri"},
             "reschedule_url": {"type": "string", "format": "uri"},
+            "host": {
+                "description": (
+                    "Who the invitee meets: the host (a round-robin page's assigned member), "
+                    "or on a collective page every member, organizer first."
+                ),
+                "oneOf": [
+                    {"$ref": "#/components/schemas/Person"},
+                    {"type": "array", "items": {"$ref": "#/components/schemas/Person"}},
+                ],
+            },
         },
+    },
+    "Person": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {"name": {"type": "string"}},
     },
     "WebhookEvent": {
         "type": "object",

@@ -14,7 +14,7 @@ from booking.events import BookingEvent, BookingEventKind
 from booking.models import Booking, BookingCohost
 from calendars.models import CalendarConnection
 from integrations.models import EventType
-from integrations.scope import endpoint_owners_for
+from integrations.scope import endpoint_owners_for, organization_endpoints_of
 from integrations.serializers import booking_data
 from integrations.webhooks import deliveries_add
 
@@ -45,6 +45,34 @@ def _people_of(event: BookingEvent) -> list[int]:
     """The booking's host and, on a collective page, the members who attend it too."""
     cohosts = BookingCohost.objects.filter(booking_id=event.booking_id)
     return [event.host_id, *cohosts.values_list("user_id", flat=True)]
+
+
+def on_member_joined(sender, *, membership, **kwargs) -> None:
+    """``member_joined`` receiver (in the accepting transaction)."""
+    _team_event(EventType.TEAM_MEMBER_JOINED, membership)
+
+
+def on_member_removed(sender, *, membership, **kwargs) -> None:
+    """``member_removed`` receiver (in the removing transaction)."""
+    _team_event(EventType.TEAM_MEMBER_REMOVED, membership)
+
+
+def _team_event(event_type: str, membership) -> None:
+    def data() -> dict:
+        organization = membership.organization
+        user = membership.user
+        return {
+            "organization": {"id": organization.pk, "name": organization.name},
+            "member": {"name": user.get_full_name(), "email": user.email, "role": membership.role},
+        }
+
+    deliveries_add(
+        owners=organization_endpoints_of(organization_id=membership.organization_id),
+        event_type=event_type,
+        data=data,
+        occurred_at=timezone.now(),
+        order_key=f"organization:{membership.organization_id}",
+    )
 
 
 def on_connection_disconnected(

@@ -61,6 +61,23 @@ def endpoints_managed_by(*, user) -> Q:
     return mine if organization_id is None else mine | Q(organization_id=organization_id)
 
 
+def organization_endpoints_of(*, organization_id: int) -> Q:
+    """A filter on the organization-wide endpoints of ``organization_id`` whose owner is
+    still an admin there (they receive the team events)."""
+    current_admins = Membership.objects.filter(
+        organization_id=organization_id, role=Role.ADMIN, removed_at__isnull=True
+    ).values("user_id")
+    return Q(organization_id=organization_id, owner_id__in=current_admins)
+
+
+def tokens_managed_by(*, user) -> Q:
+    """A filter on the API tokens ``user`` may see and revoke: their own, and as an admin
+    those of their organization's current members."""
+    organization_id = _admin_organization_id(user)
+    mine = Q(owner_id=user.pk)
+    return mine if organization_id is None else mine | Q(owner_id__in=_member_ids(organization_id))
+
+
 def endpoint_owners_for(*, host_ids: list[int]) -> Q:
     """A filter on the endpoints that receive events about ``host_ids``' things: their
     personal endpoints, and the endpoints of their organizations made by a current admin."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from integrations import scope
 from integrations.models import ApiToken, WebhookDelivery, WebhookEndpoint
 from integrations.scope import endpoints_managed_by
 
@@ -24,3 +25,13 @@ def deliveries_for(*, endpoint: WebhookEndpoint) -> list[WebhookDelivery]:
 
 def tokens_for(*, user) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(owner=user)
+
+
+def tokens_managed_by(*, user) -> QuerySet[ApiToken]:
+    """The tokens ``user`` may revoke: their own, and an admin's members'."""
+    return ApiToken.objects.filter(scope.tokens_managed_by(user=user)).select_related("owner")
+
+
+def members_tokens_for(*, user) -> QuerySet[ApiToken]:
+    """For an admin: the live tokens of the other members of their organization."""
+    return tokens_managed_by(user=user).exclude(owner=user).filter(revoked_at__isnull=True)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from integrations import selectors
 from integrations.forms import SCOPE_ORGANIZATION, EndpointEditForm, EndpointForm, TokenForm
-from integrations.models import EventType, WebhookDelivery
+from integrations.models import TEAM_EVENTS, EventType, WebhookDelivery
 from integrations.outbound import UnsafeTarget
 from integrations.scope import organization_for_endpoints
 from integrations.tokens import token_create, token_revoke
@@ -31,6 +31,7 @@ from integrations.webhooks import (
 )
 
 SECTION = "webhooks"
+PERSONAL_EVENTS = [event for event in EventType.values if event not in TEAM_EVENTS]
 
 
 @never_cache
@@ -41,7 +42,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
     """The list of endpoints, and the form that adds one."""
     organization = organization_for_endpoints(user=request.user)
     form = EndpointForm(
-        request.POST or None, initial={"events": EventType.values}, organization=organization
+        request.POST or None, initial={"events": PERSONAL_EVENTS}, organization=organization
     )
     if request.method == "POST" and form.is_valid():
         wide = form.cleaned_data.get("scope") == SCOPE_ORGANIZATION
@@ -66,15 +67,21 @@ def webhooks(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _endpoint_page(request: HttpRequest, endpoint, *, secret: str = "", form=None) -> HttpResponse:
-    form = form or EndpointEditForm(
+def _edit_form(endpoint, data=None) -> EndpointEditForm:
+    return EndpointEditForm(
+        data,
         initial={
             "url": endpoint.url,
             "description": endpoint.description,
             "events": endpoint.events,
             "is_active": endpoint.is_active,
-        }
+        },
+        team_events=endpoint.organization_id is not None,
     )
+
+
+def _endpoint_page(request: HttpRequest, endpoint, *, secret: str = "", form=None) -> HttpResponse:
+    form = form or _edit_form(endpoint)
     context = {
         "endpoint": endpoint,
         "form": form,
@@ -92,7 +99,7 @@ def endpoint(request: HttpRequest, pk: int) -> HttpResponse:
     """One endpoint: its settings, secret rotation, test event and deliveries."""
     found = get_object_or_404(selectors.endpoints_for(user=request.user), pk=pk)
     if request.method == "POST":
-        form = EndpointEditForm(request.POST)
+        form = _edit_form(found, request.POST)
         if form.is_valid():
             try:
                 endpoint_update(endpoint=found, **form.cleaned_data)
@@ -167,6 +174,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "tokens": selectors.tokens_for(user=request.user),
+        "members_tokens": selectors.members_tokens_for(user=request.user),
         "new_token": value,
         "section": "profile",
     }
@@ -176,7 +184,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
-    token = get_object_or_404(selectors.tokens_for(user=request.user), pk=pk)
+    token = get_object_or_404(selectors.tokens_managed_by(user=request.user), pk=pk)
     token_revoke(token=token)
     messages.success(request, _("The token was revoked; requests with it are refused now."))
     return redirect("integrations:tokens")

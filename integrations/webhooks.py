@@ -25,6 +25,7 @@ success in between is disabled, its pending deliveries failed, and its owner ema
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -36,7 +37,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from calendars import crypto
@@ -129,7 +130,9 @@ def endpoint_secrets(*, endpoint: WebhookEndpoint, now: datetime | None = None) 
     found = [crypto.decrypt(endpoint.secret_encrypted)]
     expires = endpoint.previous_secret_expires_at
     if endpoint.previous_secret_encrypted and expires and expires > now:
-        found.append(crypto.decrypt(endpoint.previous_secret_encrypted))
+        # Skipped when unreadable: the rotation may have been made for that very reason.
+        with contextlib.suppress(crypto.TokenKeyError):
+            found.append(crypto.decrypt(endpoint.previous_secret_encrypted))
     return found
 
 
@@ -278,11 +281,15 @@ def _attempt(claim: Claim) -> Outcome:
     except UnsafeTarget as refused:
         _endpoint_failed(endpoint)
         return _give_up(claim, refused.message)
+    try:
+        secrets_ = endpoint_secrets(endpoint=endpoint)
+    except crypto.TokenKeyError:  # an operator removed the key: rotating the secret heals it
+        return _give_up(claim, _("the signing secret cannot be read; rotate it"))
     timestamp = int(time.time())
     answer = post(
         target=target,
         headers=signing.headers(
-            secrets_=endpoint_secrets(endpoint=endpoint),
+            secrets_=secrets_,
             message_id=delivery.message_id,
             timestamp=timestamp,
             body=delivery.body,
@@ -380,9 +387,7 @@ def _endpoint_failed(endpoint: WebhookEndpoint) -> bool:
     endpoints = WebhookEndpoint.objects.filter(pk=endpoint.pk)
     endpoints.filter(failing_since__isnull=True).update(failing_since=now)
     cutoff = now - timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER)
-    reason = _("Every delivery failed for %(days)s days.") % {
-        "days": round(settings.WEBHOOK_DISABLE_AFTER / 86400, 1)
-    }
+    reason = _disabled_reason()
     if endpoints.filter(is_active=True, failing_since__lte=cutoff).update(
         is_active=False, disabled_at=now, disabled_reason=reason, updated_at=now
     ):
@@ -390,20 +395,27 @@ def _endpoint_failed(endpoint: WebhookEndpoint) -> bool:
             is_unclaimed(now=now)
         ).update(state=DeliveryState.FAILED, last_error=_("the endpoint is disabled"))
         logger.warning("webhook endpoint %s: disabled after failing since %s", endpoint.pk, cutoff)
-        _email_disabled(endpoint=endpoint, reason=reason)
+        _email_disabled(endpoint=endpoint)
         return True
     return False
 
 
-def _email_disabled(*, endpoint: WebhookEndpoint, reason: str) -> None:
+def _disabled_reason() -> str:
+    days = round(settings.WEBHOOK_DISABLE_AFTER / 86400, 1)
+    return _("Every delivery failed for %(days)s days.") % {"days": days}
+
+
+def _email_disabled(*, endpoint: WebhookEndpoint) -> None:
     owner = endpoint.owner
     link = settings.SITE_URL + reverse("integrations:webhooks")
-    subject = _("Your webhook endpoint was turned off")
-    text = _(
-        "Hello,\n\nScheduleOnce turned off your webhook endpoint %(url)s. %(reason)s\n\n"
-        "Check the receiver, then switch the endpoint on again and resend what it missed:"
-        "\n%(link)s\n"
-    ) % {"url": endpoint.url, "reason": reason, "link": link}
+    with translation.override(getattr(owner, "language", "") or settings.LANGUAGE_CODE):
+        reason = _disabled_reason()
+        subject = _("Your webhook endpoint was turned off")
+        text = _(
+            "Hello,\n\nScheduleOnce turned off your webhook endpoint %(url)s. %(reason)s\n\n"
+            "Check the receiver, then switch the endpoint on again and resend what it missed:"
+            "\n%(link)s\n"
+        ) % {"url": endpoint.url, "reason": reason, "link": link}
     try:
         send_mail(subject, text, None, [owner.email])
     except Exception as error:  # the endpoint is off either way; the page says so

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 _PATTERNS = [
     # JSON Web Tokens (access and id tokens): three base64url parts.
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
+    # Webhook signing secrets and personal access tokens (integrations), whole.
+    re.compile(r"whsec_[A-Za-z0-9+/=]{8,}|so_pat_[A-Za-z0-9_-]{8,}"),
     # Authorization headers.
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
     # key=value or "key": "value" for the usual secret names.

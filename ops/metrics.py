@@ -23,11 +23,14 @@ from prometheus_client import Counter, Histogram, values
 _NOT_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9.-]")
 
 
+_HOST = _NOT_IN_FILE_NAME.sub("-", socket.gethostname())[:60] or "host"
+
+
 def process_identifier() -> str:
     """``<host>-<pid>``: unique among processes sharing the directory across containers
-    (each container numbers its processes from 1). No underscore: it splits file names."""
-    host = _NOT_IN_FILE_NAME.sub("-", socket.gethostname())[:60] or "host"
-    return f"{host}-{os.getpid()}"
+    (each container numbers its processes from 1). No underscore: it splits file names.
+    Asked on every count (prometheus_client notices a fork by it), so it is cheap."""
+    return f"{_HOST}-{os.getpid()}"
 
 
 # Before any metric exists: every value is a memory-mapped one, named per host and process.

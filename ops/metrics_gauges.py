@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
@@ -23,7 +23,6 @@ from prometheus_client.registry import Collector
 
 from calendars.models import Calendar, CalendarConnection, ConnectionStatus, PushedEvent, PushState
 from calendars.providers import PROVIDERS, get_provider
-from calendars.services.busy_sync import connections_to_sync
 from calendars.services.subscriptions import notifications_unavailable_reason
 
 logger = logging.getLogger(__name__)
@@ -90,9 +89,10 @@ def subscriptions_by_state(*, now: datetime) -> dict[str, int]:
     ``calendar_status`` shows: ``live``, ``failing``, ``pending`` (none yet, or lapsed
     without an error) and ``off`` (the site cannot receive them: every account)."""
     supported = [key for key in PROVIDERS if get_provider(key).supports_notifications]
-    accounts = CalendarConnection.objects.filter(
-        pk__in=connections_to_sync().values("pk"), provider__in=supported
-    )
+    read = Calendar.objects.filter(
+        connection=OuterRef("pk"), is_active=True, busy_horizon_days__gt=0
+    )  # the accounts synced for busy time (busy_sync.connections_to_sync), as one EXISTS
+    accounts = CalendarConnection.objects.live().filter(Exists(read), provider__in=supported)
     states = dict.fromkeys(SUBSCRIPTION_STATES, 0)
     if notifications_unavailable_reason():
         states["off"] = accounts.count()

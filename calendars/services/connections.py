@@ -17,6 +17,7 @@ from calendars.constants import REMINDER_MINUTES
 from calendars.dispatch import sync_enqueue_on_commit
 from calendars.models import (
     CalendarConnection,
+    CalendarSyncState,
     ConnectionStatus,
     DisconnectReason,
     PushedEvent,
@@ -179,6 +180,10 @@ def _store_connection(
     # Work that waited for this account (bookings made while it was disconnected) goes out,
     # and its busy time is read at once (both queued when this transaction commits).
     pushes_wake_for_connection(connection_id=connection.pk, now=now)
+    if reconnected:
+        # Nothing was read or notified while it was disconnected: read in full, not
+        # through the old delta links (the sync also makes its change notifications anew).
+        CalendarSyncState.objects.filter(calendar__connection=connection).update(delta_link="")
     sync_enqueue_on_commit(connection.pk)
     calendars_changed.send(sender=CalendarConnection, connection=connection)
     connection_established.send(

@@ -210,7 +210,8 @@ def _make_exist(work: _Work) -> str:
 def _remember_join_link(work: _Work, event: RemoteEvent | None) -> None:
     """Keep the online meeting's join link the provider answered with (Setup → Meetings)."""
     url = event.online_meeting_url if event is not None else ""
-    if url and url != work.row.online_meeting_url and url.startswith("https://"):
+    # Only web links: the page shows it as a link, so nothing like "javascript:" is kept.
+    if url and url != work.row.online_meeting_url and url.startswith(("https://", "http://")):
         work.save(online_meeting_url=url[:2000])
 
 

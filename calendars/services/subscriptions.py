@@ -236,8 +236,10 @@ def subscription_ensure(
 ) -> str:
     """Make the account's subscription what it should be; returns what was done.
 
-    Never called in a web request. Never raises a ProviderError: failures are recorded
-    for Setup (``last_error``, tried again from ``retry_at``) and polling goes on.
+    Never called in a web request. Never raises a ProviderError: a failed create is
+    recorded for Setup (``last_error``, tried again from ``retry_at``); a failed renewal
+    or deletion keeps the subscription (it notifies until it expires) and is tried again
+    at a later sync. Polling goes on either way.
     """
     provider = get_provider(connection.provider)
     if not provider.supports_notifications:
@@ -245,24 +247,46 @@ def subscription_ensure(
     now = now or timezone.now()
     subscription, _created = ChangeSubscription.objects.get_or_create(connection=connection)
     unavailable = notifications_unavailable_reason()
-    try:
-        if not needed or unavailable:
-            if subscription.remote_id:
-                _delete(connection, subscription)
-            return "not needed" if not needed else "unavailable"
-        if subscription.remote_id and subscription.expires_at and subscription.expires_at > now:
-            if subscription.renew_at and subscription.renew_at > now:
-                return "live"
+    if not needed or unavailable:
+        if subscription.remote_id:
             try:
-                return _renew(connection, subscription, provider=provider, now=now)
-            except SubscriptionGone:
-                pass  # expired or removed meanwhile: make a new one
-        if subscription.retry_at and subscription.retry_at > now:
-            return "waiting"
+                _delete(connection, subscription)
+            except ProviderError as error:
+                # Kept: the next cycle tries again (beat queues unneeded ones).
+                return _failed(connection, error, what="delete")
+        return "not needed" if not needed else "unavailable"
+    if subscription.remote_id and subscription.expires_at and subscription.expires_at > now:
+        if subscription.renew_at and subscription.renew_at > now:
+            return "live"
+        try:
+            return _renew(connection, subscription, provider=provider, now=now)
+        except SubscriptionGone:
+            pass  # expired or removed meanwhile: make a new one
+        except ProviderError as error:
+            # It still notifies until it expires: keep it, and renew again a little later.
+            wait = error.retry_after or settings.CALENDAR_SYNC_INTERVAL
+            ChangeSubscription.objects.filter(pk=subscription.pk).update(
+                renew_at=min(now + timedelta(seconds=wait), subscription.expires_at)
+            )
+            return _failed(connection, error, what="renew")
+    if subscription.retry_at and subscription.retry_at > now:
+        return "waiting"
+    try:
         return _create(connection, subscription, provider=provider, now=now)
     except ProviderError as error:
         _record_failure(connection, error, provider=provider, now=now)
-        return f"failed ({error.status or ''} {error.code})".replace("( ", "(")
+        return _failed(connection, error, what="create")
+
+
+def _failed(connection: CalendarConnection, error: ProviderError, *, what: str) -> str:
+    logger.warning(
+        "Change notifications for connection %s: %s failed (%s %s); polling goes on",
+        connection.pk,
+        what,
+        error.status or "",
+        error.code,
+    )
+    return f"{what} failed ({error.status or ''} {error.code})".replace("( ", "(")
 
 
 def subscription_check(*, connection: CalendarConnection) -> str:
@@ -394,7 +418,12 @@ def _record_failure(
     now: datetime,
 ) -> None:
     words = error_in_plain_words(error, provider=provider)
-    if error.status == 400 and not isinstance(error, LifetimeRefused):
+    if error.status == 403 and "maximum number of subscriptions" in error.message.lower():
+        words = _(
+            "the mailbox already has the most change-notification subscriptions %(vendor)s "
+            "allows (1,000, for all apps together)"
+        ) % {"vendor": provider.vendor}
+    elif error.status == 400 and not isinstance(error, LifetimeRefused):
         # Graph's 400 on a create is mostly its validation request failing.
         words = _("%(vendor)s could not validate our notification address (%(url)s): %(words)s") % {
             "vendor": provider.vendor,
@@ -404,12 +433,6 @@ def _record_failure(
     retry_at = now + timedelta(seconds=error.retry_after or settings.CALENDAR_SYNC_INTERVAL)
     ChangeSubscription.objects.filter(pk=connection.pk).update(
         **_FORGOTTEN, last_error=words[:500], retry_at=retry_at
-    )
-    logger.warning(
-        "Change notifications for connection %s failed (%s %s); polling goes on",
-        connection.pk,
-        error.status or "",
-        error.code,
     )
 
 

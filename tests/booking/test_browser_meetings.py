@@ -104,6 +104,7 @@ def test_a_booking_seen_found_exported_and_cancelled_by_the_host(
         time.sleep(1)
         setup.reload()
     expect(row).to_contain_text("in your calendar")
+    expect(row.get_by_role("link", name="Join Teams meeting")).to_be_visible()
     shots.take(setup, "in-your-calendar")
     assert len(_our_events(control)) == 2
 

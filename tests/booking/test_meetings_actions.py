@@ -288,3 +288,13 @@ def test_the_page_form_edits_the_reminder_offsets(host_client, page):
     assert page.reminder_offsets == []
     refused = host_client.post(url, editor_data(slug=page.slug, reminder_offsets=["7"]))
     assert refused.status_code == 400
+
+
+def test_junk_in_meetings_urls_is_a_4xx(host_client, booked):
+    huge = 10**20
+    assert host_client.get(f"/setup/meetings/{huge}/").status_code == 404
+    assert host_client.post(f"/setup/meetings/{huge}/cancel/").status_code == 404
+    assert host_client.get(reverse("meetings:list"), {"q": "a\x00b"}).status_code == 400
+    assert host_client.get(reverse("meetings:list"), {"page": huge}).status_code == 200
+    assert host_client.get(reverse("meetings:export"), {"booking_page": huge}).status_code == 400
+    assert host_client.post(reverse("meetings:list")).status_code == 405

@@ -238,6 +238,25 @@ def test_renewal_patches_before_expiry_and_a_vanished_subscription_is_made_again
     assert ChangeSubscription.objects.get(pk=subscribed.pk).remote_id == again.id
 
 
+def test_a_renewal_microsoft_refuses_for_now_keeps_the_subscription_and_tries_again(
+    subscribed, o365
+):
+    [remote] = ours(o365)
+    ChangeSubscription.objects.filter(pk=subscribed.pk).update(renew_at=timezone.now())
+    o365.control.faults_set(kinds=("503",), mailbox=ADELE, retry_after=60, times=1)
+
+    assert connection_sync(connection_id=subscribed.pk).status == "synced"
+
+    row = ChangeSubscription.objects.get(pk=subscribed.pk)
+    assert row.remote_id == remote.id  # still notifies until it expires
+    assert row.client_state_digest
+    assert timezone.now() + timedelta(seconds=50) < row.renew_at < row.expires_at
+    ChangeSubscription.objects.filter(pk=subscribed.pk).update(renew_at=timezone.now())
+    connection_sync(connection_id=subscribed.pk)
+    assert ChangeSubscription.objects.get(pk=subscribed.pk).renew_at > row.renew_at
+    assert [s.id for s in ours(o365)] == [remote.id]
+
+
 def test_lifecycle_events_renew_recreate_and_read_in_full(client, subscribed, o365, sent):
     [remote] = ours(o365)
 
@@ -278,6 +297,27 @@ def test_disconnecting_deletes_the_subscription_and_pages_without_busy_time_drop
     assert tasks.delete_subscription(*args) is True
     assert ours(o365) == []
     assert ChangeSubscription.objects.get(pk=adele.pk).remote_id == ""
+
+
+def test_reconnecting_reads_in_full_and_subscribes_again(client, subscribed, o365, adele):
+    from tests.support.office365 import connect_host
+
+    client.post(f"/setup/integration/calendar/{adele.pk}/disconnect/")
+    state = CalendarSyncState.objects.get(calendar__connection=adele, calendar__name="Calendar")
+    assert state.delta_link
+
+    connect_host(client, o365)
+
+    assert not CalendarSyncState.objects.exclude(delta_link="").exists()
+    assert connection_sync(connection_id=adele.pk).status == "synced"
+    state.refresh_from_db()
+    assert state.delta_link
+    assert state.full_synced_at > subscribed.updated_at  # read in full again
+    # (The old one's deletion was queued on disconnect; no worker runs here.)
+    now = ChangeSubscription.objects.get(pk=adele.pk).remote_id
+    assert now
+    assert now != subscribed.remote_id
+    assert now in {remote.id for remote in ours(o365)}
 
 
 def test_a_page_that_stops_reading_busy_time_lets_the_subscription_go(subscribed, o365, intro):
@@ -354,4 +394,16 @@ def test_a_failed_validation_is_shown_in_setup_and_tried_again_later(
     assert row.retry_at > timezone.now()
     page = client.get("/setup/integration/calendar/").content.decode()
     assert "Live updates are not working: Microsoft could not validate our notification" in page
+    assert adele.pk in connections_due()
+
+
+def test_a_mailbox_with_a_thousand_subscriptions_says_so_and_keeps_polling(
+    client, site, adele, intro, o365
+):
+    o365.control.subscriptions_fill(ADELE, 1000)
+
+    assert connection_sync(connection_id=adele.pk).status == "synced"
+
+    page = client.get("/setup/integration/calendar/").content.decode()
+    assert "already has the most change-notification subscriptions Microsoft allows" in page
     assert adele.pk in connections_due()

@@ -227,3 +227,9 @@ def test_a_webhook_body_matches_the_documented_event(spec, page, endpoint):
     OAS31Validator(
         {"$ref": "#/components/schemas/Booking", "components": spec["components"]}
     ).validate(event["data"])
+
+
+def test_refused_tokens_are_counted_per_client(api, settings):
+    settings.API_RATE_LIMIT = 2
+    answers = [api("/api/v1/bookings", bearer=f"so_pat_guess{n}").status_code for n in range(3)]
+    assert answers == [401, 401, 429]

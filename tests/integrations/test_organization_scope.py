@@ -127,3 +127,70 @@ def test_members_cannot_open_the_organizations_endpoints_another_admin_can(
     assert client.get(f"/setup/integration/webhooks/{wide.pk}/").status_code == 404
     Membership.objects.filter(user=teammate).update(role=Role.ADMIN)
     assert client.get(f"/setup/integration/webhooks/{wide.pk}/").status_code == 200
+
+
+def test_team_events_reach_organization_endpoints(
+    contoso, host, teammate, django_user_model, receiver, django_capture_on_commit_callbacks
+):
+    from accounts.models import Invitation
+    from accounts.services import invitation_accept, member_remove
+    from integrations.webhooks import delivery_deliver
+
+    wide, secret = endpoint_create(
+        owner=host,
+        url=receiver.url,
+        events=[EventType.TEAM_MEMBER_JOINED, EventType.TEAM_MEMBER_REMOVED],
+        organization=contoso,
+    )
+    receiver.secrets.append(secret)
+    endpoint_create(  # a personal endpoint never gets team events
+        owner=host, url=receiver.url, events=[EventType.TEAM_MEMBER_REMOVED]
+    )
+    dave = django_user_model.objects.create_user("dave@example.com", "dave-password-1")
+    invitation = Invitation.objects.create(
+        organization=contoso, email="dave@example.com", role=Role.MEMBER, invited_by=host, nonce="n"
+    )
+    invitation_accept(invitation=invitation, user=dave)
+    member_remove(membership=Membership.objects.get(user=teammate))
+
+    rows = list(WebhookDelivery.objects.order_by("pk"))
+    assert [(row.endpoint_id, row.event_type) for row in rows] == [
+        (wide.pk, "team.member_joined"),
+        (wide.pk, "team.member_removed"),
+    ]
+    for row in rows:
+        delivery_deliver(delivery_id=row.pk)
+    joined, removed = receiver.events()
+    assert joined["data"]["member"]["email"] == "dave@example.com"
+    assert removed["data"]["member"]["email"] == "bob@example.com"
+    assert removed["data"]["organization"]["name"] == "Contoso"
+
+
+def test_team_events_are_offered_only_for_the_whole_organization(client, contoso, host):
+    client.force_login(host)
+    response = client.post(
+        "/setup/integration/webhooks/",
+        {"url": "http://127.0.0.1:9/x", "events": ["team.member_joined"], "scope": "personal"},
+    )
+    assert "Team events go only to endpoints for everyone" in response.content.decode()
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_an_admin_sees_and_may_revoke_members_tokens_a_member_not_the_admins(
+    client, contoso, host, teammate
+):
+    from integrations.models import ApiToken
+
+    bobs, _ = token_create(owner=teammate, name="Bob's script")
+    alices, _ = token_create(owner=host, name="Alice's CRM")
+    client.force_login(teammate)
+    assert "Alice's CRM" not in client.get("/setup/profile/api-tokens/").content.decode()
+    assert client.post(f"/setup/profile/api-tokens/{alices.pk}/revoke/").status_code == 404
+
+    client.force_login(host)
+    page = client.get("/setup/profile/api-tokens/").content.decode()
+    assert "Bob&#x27;s script" in page
+    assert "bob@example.com" in page
+    client.post(f"/setup/profile/api-tokens/{bobs.pk}/revoke/")
+    assert ApiToken.objects.get(pk=bobs.pk).revoked_at is not None
+    assert ApiToken.objects.get(pk=alices.pk).revoked_at is None

@@ -105,3 +105,13 @@ def test_making_and_revoking_an_api_token(host_client, outsider, client):
 def test_webhooks_are_in_the_setup_sidebar_and_tokens_on_the_profile(host_client):
     assert "/setup/integration/webhooks/" in host_client.get("/setup/").content.decode()
     assert "/setup/profile/api-tokens/" in host_client.get("/setup/profile/").content.decode()
+
+
+def test_the_pages_speak_german_to_a_host_who_chose_it(host_client, host, endpoint):
+    host.language = "de"
+    host.save()
+    webhooks = host_client.get("/setup/integration/webhooks/").content.decode()
+    assert "Endpunkt" in webhooks
+    page = host_client.get(f"/setup/integration/webhooks/{endpoint.pk}/").content.decode()
+    assert "Testereignis senden" in page
+    assert "API-Tokens" in host_client.get("/setup/profile/api-tokens/").content.decode()

@@ -332,3 +332,67 @@ def test_retry_after_is_read_as_seconds_or_a_date(header, expected):
     from integrations.outbound import retry_after_seconds
 
     assert retry_after_seconds(header) == expected
+
+
+def test_secrets_and_api_tokens_are_redacted_from_logs():
+    from integrations.tokens import TOKEN_PREFIX
+    from ops.logging import redact
+
+    secret = signing.secret_generate()
+    token = TOKEN_PREFIX + "abcdefghijklmnop_qrstu-vwxyz"
+    text = redact(f"endpoint secret {secret} and token {token} leaked")
+    assert secret not in text
+    assert token not in text
+    assert text.count("[redacted]") == 2
+
+
+def test_a_booking_rolled_back_leaves_no_delivery(page, endpoint):
+    from django.db import transaction
+
+    class Undo(Exception):
+        pass
+
+    seen = []
+
+    def book_then_fail() -> None:
+        with transaction.atomic():
+            book(page)
+            seen.append(WebhookDelivery.objects.count())  # written with the booking…
+            raise Undo
+
+    with pytest.raises(Undo):
+        book_then_fail()
+    assert seen == [1]
+    assert not WebhookDelivery.objects.exists()  # …and gone with it
+
+
+def test_an_unreadable_secret_fails_the_delivery_and_a_rotation_heals_it(
+    page, endpoint, receiver, settings
+):
+    from cryptography.fernet import Fernet
+
+    book(page)
+    first = WebhookDelivery.objects.get()
+    keys = settings.TOKEN_ENCRYPTION_KEYS
+    settings.TOKEN_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the old key is gone
+    assert delivery_deliver(delivery_id=first.pk).status == Status.FAILED
+    first.refresh_from_db()
+    assert "rotate it" in first.last_error
+    new = endpoint_rotate_secret(endpoint=WebhookEndpoint.objects.get())
+    receiver.secrets[:] = [new]
+    assert delivery_resend(delivery=first)
+    assert delivery_deliver(delivery_id=first.pk).status == Status.SYNCED
+    settings.TOKEN_ENCRYPTION_KEYS = keys
+
+
+def test_the_owner_is_emailed_in_their_language(page, endpoint, receiver, host):
+    host.language = "de"
+    host.save()
+    receiver.script = [503]
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        failing_since=timezone.now() - timedelta(days=6)
+    )
+    book(page)
+    delivery_deliver(delivery_id=WebhookDelivery.objects.get().pk)
+    [email] = mail.outbox
+    assert email.subject != "Your webhook endpoint was turned off"

@@ -7,18 +7,26 @@ an id in a URL is filled with an id of Alice's (her page, her account, her membe
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from accounts.models import Invitation, InvitationState, Membership, Role
-from booking.models import BookingPage
+from booking.models import Booking, BookingPage, BookingStatus
 from calendars.models import CalendarConnection, ConnectionStatus, PushedEvent
+from integrations.models import ApiToken, WebhookDelivery, WebhookEndpoint
 from tests.teams.conftest import make_team_page
 
 pytestmark = pytest.mark.django_db
 
 # Which of Alice's objects an id stands for, by the words before it in the path.
 ID_SOURCES = (
+    ("webhooks/deliveries/", "delivery"),
+    ("webhooks/", "webhook"),
+    ("api-tokens/", "token"),
+    ("meetings/", "booking"),
     ("team/invitations/", "invitation"),
     ("team/members/", "membership"),
     ("team/pages/", "team_page"),
@@ -29,7 +37,14 @@ ID_SOURCES = (
 # Starts the visitor's own Microsoft sign-in (a network call to the identity platform):
 # it names nobody else's data, and its own tests cover it.
 OWN_SIGN_IN = ("setup/integration/calendar/office365/connect/",)
-SECRET_WORDS = ("alice@contoso.example", "Alice's secret page", "alice-secret")
+SECRET_WORDS = (
+    "alice@contoso.example",
+    "Alice's secret page",
+    "alice-secret",
+    "dana@example.com",  # the invitee of Alice's meeting
+    "hooks.alice.example",
+    "Alice's token",
+)
 
 
 def setup_paths() -> list[str]:
@@ -77,6 +92,24 @@ def alices_org(org, host, teammate, django_capture_on_commit_callbacks):
         invitee=Invitee(name="Dana", email="dana@example.com", time_zone="Europe/Paris"),
     )
     pushed = PushedEvent.objects.get(calendar=calendar)
+    webhook = WebhookEndpoint.objects.create(
+        owner=host,
+        organization=organization,
+        url="https://hooks.alice.example/in",
+        events=["booking.confirmed"],
+        secret_encrypted="not-a-real-ciphertext",
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=webhook,
+        event_type="booking.confirmed",
+        body="{}",
+        order_key="booking:1",
+        retry_until=timezone.now() + timedelta(days=1),
+        state="failed",
+    )
+    token = ApiToken.objects.create(
+        owner=host, name="Alice's token", prefix="so_alice", token_hash="0" * 64
+    )
     team_page = make_team_page(
         org=org, admin=host, kind="round_robin", users=[teammate, carol], slug="team-rr"
     )
@@ -92,6 +125,9 @@ def alices_org(org, host, teammate, django_capture_on_commit_callbacks):
         "pushed": pushed.pk,
         "connection": calendar.connection_id,
         "booking": booking.pk,
+        "webhook": webhook.pk,
+        "delivery": delivery.pk,
+        "token": token.pk,
     }
 
 
@@ -105,6 +141,12 @@ def _unchanged(host, ids) -> None:
     assert Invitation.objects.get(pk=ids["invitation"]).state == InvitationState.PENDING
     connection = CalendarConnection.objects.get(pk=ids["connection"])
     assert connection.status == ConnectionStatus.CONNECTED
+    booking = Booking.objects.get(pk=ids["booking"])
+    assert booking.status == BookingStatus.CONFIRMED
+    webhook = WebhookEndpoint.objects.get(pk=ids["webhook"])
+    assert webhook.is_active
+    assert webhook.url == "https://hooks.alice.example/in"
+    assert ApiToken.objects.get(pk=ids["token"]).revoked_at is None
 
 
 def _try_everything(client, ids) -> dict[str, tuple[int, int]]:
@@ -115,7 +157,10 @@ def _try_everything(client, ids) -> dict[str, tuple[int, int]]:
         posted = client.post(path, {"role": "member", "email": "x@example.com", "name": "X"})
         for answer in (got, posted):
             assert answer.status_code < 500, path
-            body = answer.content.decode(errors="replace")
+            raw = (
+                b"".join(answer.streaming_content) if answer.streaming else answer.content
+            )  # the meetings export streams
+            body = raw.decode(errors="replace")
             for word in SECRET_WORDS:
                 assert word not in body, (path, word)
         answers[route] = (got.status_code, posted.status_code)
