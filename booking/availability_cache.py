@@ -34,9 +34,11 @@ logged; entries also expire after ``ENTRY_SECONDS`` as a last resort.
 
 from __future__ import annotations
 
+import bisect
+import json
 import logging
 import uuid
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -50,9 +52,6 @@ log = logging.getLogger(__name__)
 
 ENTRY_SECONDS = 600
 PREFIX = "availability:1"
-
-# (UTC start as POSIX seconds, start in the viewer's zone, end in the viewer's zone)
-SlotAnswer = tuple[float, str, str]
 
 
 # --- versions ---------------------------------------------------------------------------
@@ -139,20 +138,43 @@ def computing_now(
 # --- answers ------------------------------------------------------------------------------
 
 
-def _answers(slots, zone: ZoneInfo) -> list[SlotAnswer]:
-    return [
-        (
-            slot.start.timestamp(),
-            slot.start.astimezone(zone).isoformat(),
-            slot.end.astimezone(zone).isoformat(),
-        )
-        for slot in slots
-    ]
+@dataclass(frozen=True)
+class EncodedSlots:
+    """Slots as the API sends them: one JSON object per slot, joined, and where each starts.
+
+    Kept this way so that a cached answer is served by slicing one string: slots are
+    sorted, so dropping those before ``now + notice`` drops a prefix.
+    """
+
+    starts: list[float]  # POSIX seconds, ascending
+    offsets: list[int]  # where each slot's object starts in ``body``
+    body: str  # '{"start": "…", "end": "…"}, {…}'
+
+    @classmethod
+    def of(cls, slots, zone: ZoneInfo) -> EncodedSlots:
+        starts, offsets, parts, at = [], [], [], 0
+        for slot in slots:
+            part = json.dumps(
+                {
+                    "start": slot.start.astimezone(zone).isoformat(),
+                    "end": slot.end.astimezone(zone).isoformat(),
+                }
+            )
+            starts.append(slot.start.timestamp())
+            offsets.append(at)
+            parts.append(part)
+            at += len(part) + 2
+        return cls(starts=starts, offsets=offsets, body=", ".join(parts))
+
+    def array_from(self, earliest: float) -> str:
+        """The JSON array of the slots that start at ``earliest`` (POSIX seconds) or later."""
+        first = bisect.bisect_left(self.starts, earliest)
+        return "[" + (self.body[self.offsets[first] :] if first < len(self.starts) else "") + "]"
 
 
-def _compute(page, start, end, now, exclude_booking, zone) -> list[SlotAnswer]:
+def _compute(page, start, end, now, exclude_booking, zone) -> EncodedSlots:
     slots = page_slots(page=page, start=start, end=end, now=now, exclude_booking=exclude_booking)
-    return _answers(slots, zone)
+    return EncodedSlots.of(slots, zone)
 
 
 def slot_answers(
@@ -163,17 +185,37 @@ def slot_answers(
     now: datetime,
     time_zone: str,
     exclude_booking: Booking | None = None,
-    compute: Callable[..., list[SlotAnswer]] = _compute,
-) -> list[SlotAnswer]:
-    """``page_slots(page=…, start=…, end=…, now=…, exclude_booking=…)`` as
-    ``(POSIX start, ISO start, ISO end)`` in ``time_zone``, from the cache when it can."""
+) -> list[tuple[str, str]]:
+    """``slots_json``'s slots as (start, end) ISO texts."""
+    answer = slots_json(
+        page=page,
+        start=start,
+        end=end,
+        now=now,
+        time_zone=time_zone,
+        exclude_booking=exclude_booking,
+    )
+    return [(slot["start"], slot["end"]) for slot in json.loads(answer)]
+
+
+def slots_json(
+    *,
+    page: BookingPage,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    time_zone: str,
+    exclude_booking: Booking | None = None,
+) -> str:
+    """``page_slots(page=…, start=…, end=…, now=…, exclude_booking=…)`` as the slots API's
+    JSON array (``[{"start": …, "end": …}, …]``, times in ``time_zone``), from the cache
+    when it can."""
     zone = ZoneInfo(time_zone)
-    if getattr(page, "team_kind", ""):
-        return compute(page, start, end, now, exclude_booking, zone)
     notice = timedelta(minutes=page.minimum_notice_minutes)
+    earliest = (now + notice).timestamp()
     clock = computing_now(zone=ZoneInfo(page.time_zone), notice=notice, start=start, now=now)
-    if clock is None:
-        return compute(page, start, end, now, exclude_booking, zone)
+    if getattr(page, "team_kind", "") or clock is None:
+        return _compute(page, start, end, now, exclude_booking, zone).array_from(earliest)
     part, computing = clock
     key = ":".join(
         (
@@ -193,15 +235,14 @@ def slot_answers(
         version, stored = _version_and_entry(page.host_id, key)
     except Exception as error:
         log.warning("availability cache unavailable (%s); computing", type(error).__name__)
-        return compute(page, start, end, now, exclude_booking, zone)
+        return _compute(page, start, end, now, exclude_booking, zone).array_from(earliest)
     if version is not None and stored is not None and stored[0] == version:
         found = stored[1]
     else:
-        found = compute(page, start, end, computing, exclude_booking, zone)
+        found = _compute(page, start, end, computing, exclude_booking, zone)
         if version is not None:
             _cache_set(key, (version, found))
-    earliest = (now + notice).timestamp()
-    return [answer for answer in found if answer[0] >= earliest]
+    return found.array_from(earliest)
 
 
 def _version_and_entry(host_id: int, key: str) -> tuple[str | None, tuple | None]:
@@ -215,7 +256,7 @@ def _version_and_entry(host_id: int, key: str) -> tuple[str | None, tuple | None
     return version, found.get(key)
 
 
-def _cache_set(key: str, value: tuple[str, list[SlotAnswer]]) -> None:
+def _cache_set(key: str, value: tuple[str, EncodedSlots]) -> None:
     try:
         cache.set(key, value, timeout=ENTRY_SECONDS)
     except Exception as error:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import logging
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -24,7 +25,7 @@ from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from booking.availability_cache import computing_now, slot_answers
+from booking.availability_cache import EncodedSlots, computing_now, slot_answers
 from booking.events import Actor
 from booking.models import Booking, BookingPage, BookingStatus
 from booking.selectors import day_window, page_slots
@@ -292,7 +293,7 @@ class History:
             (s.start.astimezone(zone).isoformat(), s.end.astimezone(zone).isoformat())
             for s in computed
         ]
-        assert [(a, b) for _, a, b in served] == expected
+        assert served == expected
 
 
 @pytest.mark.django_db
@@ -359,7 +360,7 @@ def test_a_booking_on_another_page_of_the_host_retires_the_answer(
     before = slot_answers(**_month(busy_page))
     with django_capture_on_commit_callbacks(execute=True):
         other = page_create(host=host, fields={"title": "Other", "slug": "alice-other"})
-    taken = datetime.fromtimestamp(before[0][0], UTC)
+    taken = datetime.fromisoformat(before[0][0])
     with django_capture_on_commit_callbacks(execute=True):
         booking_create(page=other, start=taken, invitee=INVITEE, now=START)
     after = slot_answers(**_month(BookingPage.objects.get(pk=busy_page.pk)))
@@ -377,3 +378,18 @@ def test_without_a_working_cache_every_read_is_computed(busy_page, monkeypatch, 
     with caplog.at_level(logging.WARNING):
         assert slot_answers(**_month(busy_page)) == expected
     assert "availability cache unavailable (ConnectionError)" in caplog.text
+
+
+def test_an_answer_is_served_from_the_first_slot_at_or_after_the_readers_notice():
+    zone = ZoneInfo("Asia/Kathmandu")
+    slots = [
+        Interval(START + timedelta(minutes=30 * n), START + timedelta(minutes=30 * n + 30))
+        for n in range(3)
+    ]
+    encoded = EncodedSlots.of(slots, zone)
+    every = json.loads(encoded.array_from(0))
+    assert [s["start"] for s in every] == [s.start.astimezone(zone).isoformat() for s in slots]
+    assert json.loads(encoded.array_from(slots[1].start.timestamp())) == every[1:]
+    assert json.loads(encoded.array_from(slots[1].start.timestamp() - 1)) == every[1:]
+    assert encoded.array_from(slots[2].start.timestamp() + 1) == "[]"
+    assert EncodedSlots.of([], zone).array_from(0) == "[]"

@@ -24,7 +24,7 @@ def _answers(page: BookingPage) -> list:
     page = BookingPage.objects.select_related("host").get(pk=page.pk)
     start, end = day_window(first=date(2027, 3, 22), last=date(2027, 3, 26), time_zone="UTC")
     answers = slot_answers(page=page, start=start, end=end, now=NOW, time_zone="UTC")
-    return [datetime.fromtimestamp(answer[0], UTC) for answer in answers]
+    return [datetime.fromisoformat(start) for start, _ in answers]
 
 
 def test_a_collective_booking_and_its_cancellation_reach_the_attending_members_pages(
