@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from accounts.two_factor import two_factor_enabled, two_factor_required
-from ops.error_answers import database_unavailable
+from ops.error_answers import database_unavailable, is_database_unavailable
 
 GUARDED = ("/setup/",)
 
@@ -28,23 +27,20 @@ class TwoFactorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(GUARDED):
             try:
-                detour = self._guard(request)
-            except DatabaseError as error:
-                # Who is logged in (and with which factors) lives in the database: while
-                # it is down, answer 503 rather than let an unverified session through.
-                return database_unavailable(request, error)
+                detour = self._detour(request)
+            except Exception as error:
+                # The session and devices live in the database: while it is down, answer
+                # as every page does then (503, try again), not with a server error.
+                if is_database_unavailable(error):
+                    return database_unavailable(request, error)
+                raise
             if detour is not None:
                 return detour
         return self.get_response(request)
 
-    def _guard(self, request: HttpRequest) -> HttpResponse | None:
+    def _detour(self, request: HttpRequest) -> HttpResponse | None:
         user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return None
-        return self._detour(request, user)
-
-    def _detour(self, request: HttpRequest, user) -> HttpResponse | None:
-        if user.is_verified():
+        if user is None or not user.is_authenticated or user.is_verified():
             return None
         query = urlencode({"next": request.get_full_path()})
         if two_factor_enabled(user=user):
