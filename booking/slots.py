@@ -75,7 +75,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from types import MappingProxyType
@@ -87,6 +87,7 @@ __all__ = [
     "Rules",
     "TeamSlot",
     "WallRange",
+    "WorkingHours",
     "available_slots",
     "days_with_slots",
     "load_zone",
@@ -183,6 +184,11 @@ class Rules:
         if self.increment < MIN_INCREMENT:
             raise ValueError("The increment between start times must be at least 1 minute.")
 
+    def whole_days(self) -> Rules:
+        """These rules with every weekday open all day (date overrides kept): a team page
+        that uses its members' own hours leaves the hours to them."""
+        return replace(self, weekly_hours={day: [(MIDNIGHT, MIDNIGHT)] for day in range(7)})
+
     def ranges_on(self, day: date) -> Sequence[WallRange]:
         """The wall-clock ranges of a page-zone date: its override, else its weekday's hours."""
         if day in self.date_overrides:
@@ -241,13 +247,53 @@ def available_slots(
 
 
 @dataclass(frozen=True)
+class WorkingHours:
+    """A person's own weekly hours, wall-clock times in their own zone (the same
+    ``weekly_hours`` mapping and checks as ``Rules``). Validated on creation."""
+
+    time_zone: str
+    weekly_hours: Mapping[int, Sequence[WallRange]]
+
+    def __post_init__(self) -> None:
+        load_zone(self.time_zone)
+        object.__setattr__(self, "weekly_hours", _checked_weekly_hours(self.weekly_hours))
+
+    def spans(self, start: datetime, end: datetime) -> tuple[list[datetime], list[datetime]]:
+        """The working time that overlaps ``[start, end)``, in UTC, as parallel sorted
+        start/end lists of disjoint spans (touching ranges merged). Wall times resolve as
+        range bounds do in ``Rules`` (a bound in a gap is the transition)."""
+        zone = load_zone(self.time_zone)
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        day, last = start.astimezone(zone).date() - ONE_DAY, end.astimezone(zone).date() + ONE_DAY
+        starts: list[datetime] = []
+        ends: list[datetime] = []
+        while day <= last:
+            for range_start, range_end in self.weekly_hours.get(day.weekday(), ()):
+                first = _resolve_bound(zone, datetime.combine(day, range_start))
+                stop_day = day + ONE_DAY if range_end == MIDNIGHT else day
+                stop = _resolve_bound(zone, datetime.combine(stop_day, range_end))
+                if stop <= first or stop <= start or first >= end:
+                    continue
+                if ends and first <= ends[-1]:
+                    ends[-1] = max(ends[-1], stop)
+                else:
+                    starts.append(first)
+                    ends.append(stop)
+            day += ONE_DAY
+        return starts, ends
+
+
+@dataclass(frozen=True)
 class MemberTime:
     """One member of a team page: ``busy`` is their calendars' busy time and their
     bookings elsewhere, ``bookings`` their bookings on this team page (padded by both
-    buffers, as a page's own bookings are)."""
+    buffers, as a page's own bookings are). ``hours``: the member's own working hours
+    when the page uses them; a slot must then lie wholly inside them (None: the page's
+    hours alone)."""
 
     busy: Sequence[Interval] = ()
     bookings: Sequence[Interval] = ()
+    hours: WorkingHours | None = None
 
 
 @dataclass(frozen=True)
@@ -273,7 +319,9 @@ def team_slots(
     """The slots of a team page whose start lies in ``[start, end)``, sorted, in UTC.
 
     Each member is judged exactly as ``available_slots`` judges a host (same buffers,
-    notice and horizon), on the page's ``rules``. A slot is offered when at least one
+    notice and horizon), on the page's ``rules``, and, if they have ``hours``, only
+    inside their own working hours (the page's rules then usually open the whole day,
+    ``Rules.whole_days``). A slot is offered when at least one
     member is free (round-robin) or, with ``everyone``, when all are (collective); an
     empty ``members`` offers nothing. ``page_bookings`` (every booking of the page,
     whoever got it) count towards the daily cap. ``name_free=False`` stops looking at
@@ -302,14 +350,21 @@ def team_slots(
         _blocked(member.busy, list(member.bookings), rules, lower=lower, upper=end + rules.duration)
         for member in members.values()
     ]
+    hours = [
+        None if member.hours is None else member.hours.spans(lower, end + rules.duration)
+        for member in members.values()
+    ]
     pointers = [0] * len(keys)
+    hour_pointers = [0] * len(keys)
     slots: list[TeamSlot] = []
     for slot_start, slot_end in _candidates(rules, zone, first_day, last_day, full_days):
         if slot_start < lower:
             continue
         if slot_start >= end:
             break
-        free = _free_for(slot_start, slot_end, blocks, pointers, everyone, name_free)
+        free = _free_for(
+            slot_start, slot_end, blocks, pointers, everyone, name_free, hours, hour_pointers
+        )
         if free:
             slots.append(TeamSlot(slot_start, slot_end, tuple(keys[index] for index in free)))
     return slots
@@ -322,12 +377,26 @@ def _free_for(
     pointers: list[int],
     everyone: bool,
     name_free: bool,
+    hours: list[tuple[list[datetime], list[datetime]] | None],
+    hour_pointers: list[int],
 ) -> list[int]:
     """The indexes of the members free for the slot (all or nothing with ``everyone``;
-    just the first free one without ``name_free``). Each member's pointer only moves
+    just the first free one without ``name_free``). Each member's pointers only move
     forward, so a member not looked at for a while catches up later."""
     free: list[int] = []
     for index, (starts, ends) in enumerate(blocks):
+        own = hours[index]
+        if own is not None:
+            # Slots all last as long, so their ends grow with their starts: a span that
+            # ends before this slot ends can hold no later slot either.
+            span, spans = hour_pointers[index], len(own[0])
+            while span < spans and own[1][span] < slot_end:
+                span += 1
+            hour_pointers[index] = span
+            if span == spans or own[0][span] > slot_start:
+                if everyone:
+                    return []
+                continue
         block, count = pointers[index], len(starts)
         while block < count and ends[block] <= slot_start:
             block += 1

@@ -18,15 +18,17 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from booking.forms import PageCalendarsForm, PageEditor
+from booking.forms import PageCalendarsForm, PageEditor, WorkingHoursEditor
 from booking.models import BookingPage
 from booking.selectors import (
     host_calendars,
+    member_weekly_ranges,
     page_for_host,
     pages_for_host,
     upcoming_bookings_of_page,
 )
 from booking.services.pages import page_calendars_set, page_delete, page_duplicate, page_set_active
+from booking.services.teams import member_hours_set
 from calendars.selectors import connection_live_for
 
 
@@ -183,3 +185,22 @@ def page_calendars_view(request: HttpRequest, pk: int) -> HttpResponse:
         {"section": "pages", "page": page, "form": form, "connection": connection},
         status=400 if request.method == "POST" and calendars else 200,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def working_hours_view(request: HttpRequest) -> HttpResponse:
+    """Setup → Working hours: the person's own weekly hours in their own time zone, which
+    team pages that use members' hours offer."""
+    editor = WorkingHoursEditor(
+        user=request.user,
+        ranges=member_weekly_ranges(user=request.user),
+        data=request.POST or None,
+    )
+    if request.method == "POST" and editor.is_valid():
+        member_hours_set(user=request.user, hours=editor.hours_rows())
+        messages.success(request, _("Your working hours were saved."))
+        return redirect("pages:working_hours")
+    context = {"section": "working_hours", "editor": editor}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "booking/working_hours.html", context, status=status)
