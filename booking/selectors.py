@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from accounts.selectors import membership_of
 from booking.models import (
     Booking,
     BookingCohost,
@@ -54,6 +55,22 @@ def pages_for_host(*, host) -> QuerySet[BookingPage]:
 def page_for_host(*, host, pk: int) -> BookingPage | None:
     """The host's own page, or None (also for another host's page)."""
     return BookingPage.objects.filter(host=host, pk=pk).first()
+
+
+def page_editable_by(*, user, pk: int) -> BookingPage | None:
+    """A page whose hours, questions and details ``user`` may edit, or None: their own
+    personal page, or a team page of the organization they are a current admin of
+    (whoever made it; a member who is not an admin edits no team page, nor its maker
+    once they are no longer an admin)."""
+    page = BookingPage.objects.filter(pk=pk).first()
+    if page is None:
+        return None
+    if not page.team_kind:
+        return page if page.host_id == user.pk else None
+    membership = membership_of(user=user)
+    if membership is None or not membership.is_admin:
+        return None
+    return page if page.organization_id == membership.organization_id else None
 
 
 def public_page_for(*, slug: str, with_host: bool = True) -> BookingPage | None:

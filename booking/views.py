@@ -23,6 +23,7 @@ from booking.models import BookingPage
 from booking.selectors import (
     host_calendars,
     member_weekly_ranges,
+    page_editable_by,
     page_for_host,
     pages_for_host,
     upcoming_bookings_of_page,
@@ -74,7 +75,10 @@ def page_create_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def page_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
-    page = _own_page(request, pk)
+    # Hours, questions and details: a team page's are any admin's of its organization.
+    page = page_editable_by(user=request.user, pk=pk)
+    if page is None:
+        raise Http404("No such booking page.")
     editor = PageEditor(host=request.user, page=page, data=request.POST or None)
     if request.method == "POST" and editor.is_valid():
         editor.save()
@@ -90,7 +94,7 @@ def _render_editor(request: HttpRequest, editor: PageEditor, *, status: int) -> 
         # instance: the heading and link show what is saved.
         page.refresh_from_db()
     context = {
-        "section": "pages",
+        "section": "team" if page is not None and page.team_kind else "pages",
         "editor": editor,
         "page": page,
         "link_prefix": settings.SITE_URL + "/book/",
