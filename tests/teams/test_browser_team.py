@@ -37,7 +37,7 @@ MEGAN = "megan@contoso.example"
 def connect_here(page, base: str, sandbox, *, address: str, reminder: str) -> None:
     """Setup → Calendar integration → sign in with Microsoft (the sandbox) in this tab."""
     page.goto(f"{base}/setup/integration/calendar/")
-    page.get_by_role("button", name="or sign in in this tab").click()
+    page.get_by_role("button", name="or use this tab instead").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.get_by_label("Account").select_option(address)
     page.get_by_label("Password").fill(sandbox.password)
@@ -46,7 +46,7 @@ def connect_here(page, base: str, sandbox, *, address: str, reminder: str) -> No
     if accept.count():
         accept.click()
     expect(page.get_by_test_id("account-email")).to_have_text(address)
-    page.get_by_label("Default Office 365 Calendar reminders").select_option(label=reminder)
+    page.get_by_label("Default reminder for Office 365 events").select_option(label=reminder)
     expect(page.get_by_text(f"Default reminder saved: {reminder}.")).to_be_visible()
 
 
