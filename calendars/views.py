@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -267,7 +268,7 @@ def refresh_calendars(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _own_connection(request, pk)
     provider = get_provider(connection.provider)
     if connection.status != ConnectionStatus.CONNECTED:
-        messages.error(request, "This calendar account is disconnected: reconnect it first.")
+        messages.error(request, _("This calendar account is disconnected: reconnect it first."))
         return _lobby()
     try:
         count = calendar_list_refresh(connection=connection)
@@ -315,7 +316,7 @@ def push_retry(request: HttpRequest, pk: int) -> HttpResponse:
     row = get_object_or_404(PushedEvent, pk=pk, host=request.user)
     state = pushed_event_retry(pushed_event_id=row.pk, host=request.user)
     if state == PushState.PENDING:
-        messages.success(request, "Trying again: the calendar is updated in a moment.")
+        messages.success(request, _("Trying again: the calendar is updated in a moment."))
     elif state == PushState.WAITING:
         messages.info(
             request,
@@ -323,5 +324,5 @@ def push_retry(request: HttpRequest, pk: int) -> HttpResponse:
             "you reconnect it.",
         )
     else:
-        messages.info(request, "That booking is no longer waiting for a retry.")
+        messages.info(request, _("That booking is no longer waiting for a retry."))
     return _lobby()
