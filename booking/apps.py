@@ -7,6 +7,7 @@ class BookingConfig(AppConfig):
 
     def ready(self) -> None:
         from booking import (
+            availability_cache,
             email_outbox,
             handlers,
             history,
@@ -46,3 +47,5 @@ class BookingConfig(AppConfig):
         member_removed.connect(handlers.on_member_removed, dispatch_uid="booking.member_removed")
         # After the handlers above: busy horizons follow pages and calendars by themselves.
         horizons.connect_receivers()
+        # Cached slot answers are forgotten by every write that can change them.
+        availability_cache.connect_receivers()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 import threading
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -12,6 +13,7 @@ from django.db import connections
 
 from booking import reminders
 from booking.events import Actor
+from booking.locales import time_text
 from booking.models import InviteeReminder, ReminderState
 from booking.reminders import reminder_send, reminders_dispatch
 from booking.services.bookings import Invitee, booking_cancel, booking_create, booking_reschedule
@@ -65,8 +67,8 @@ def test_each_reminder_goes_at_its_moment_once(page):
     assert message.to == ["dana@example.com"]
     assert "Reminder: Intro call with Alice Host" in message.subject
     assert "(Asia/Kolkata)" in message.body
-    local = booking.start.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Kolkata"))
-    assert f"{local:%-I:%M %p}" in message.body  # the invitee's locale: en-US, 12-hour
+    local = booking.start.astimezone(ZoneInfo("Asia/Kolkata"))
+    assert time_text(local, booking.invitee_locale) in message.body
     assert "/reschedule/" in message.body
     assert "/cancel/" in message.body
     hour_before = rows[60].due_at
