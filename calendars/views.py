@@ -79,6 +79,10 @@ def _post_only(view):
     return wrapper
 
 
+# Session key: the sign-in was started in a new tab (which closes itself when done).
+SIGN_IN_TAB = "calendar_sign_in_new_tab"
+
+
 def _lobby() -> HttpResponseRedirect:
     return redirect("calendars:integration")
 
@@ -138,8 +142,14 @@ def _live_updates(live: CalendarConnection | None, calendars: list, *, host) -> 
 @login_required
 @never_cache
 def integration(request: HttpRequest) -> HttpResponse:
-    """The lobby: a box per provider, the connected account, its calendars and reminder."""
-    return render(request, "calendars/integration.html", _lobby_context(host=request.user))
+    """The lobby: a box per provider, the connected account, its calendars and reminder.
+
+    ``?signed_in=1``: this is the tab the sign-in ran in; it tells the other Setup tabs
+    (they reload) and closes itself, or offers the way back if the browser keeps it.
+    """
+    context = _lobby_context(host=request.user)
+    context["sign_in_tab"] = request.GET.get("signed_in") == "1"
+    return render(request, "calendars/integration.html", context)
 
 
 @login_required
@@ -166,6 +176,10 @@ def connect(request: HttpRequest, provider_key: str) -> HttpResponse:
     sign_in_remember(
         request.session, sign_in=sign_in, provider_key=provider_key, host_id=request.user.pk
     )
+    # Connect opens the sign-in in a new tab (the page's script says so with new_tab=1;
+    # not for "use this tab instead"): that tab closes itself once connected (the
+    # lobby's ``sign_in_tab``). Without the script it shows Setup, as before.
+    request.session[SIGN_IN_TAB] = request.POST.get("new_tab") == "1"
     if request_origin(request) != site_origin():
         handoff_expect(state=sign_in.state, origin=request_origin(request))
     return HttpResponseRedirect(sign_in.url)
@@ -238,6 +252,8 @@ def callback(request: HttpRequest, provider_key: str) -> HttpResponse:
             f"Connected {provider.name} as {result.connection.account_email}: "
             f"{count} calendar{'' if count == 1 else 's'} imported.",
         )
+        if request.session.pop(SIGN_IN_TAB, False):
+            return redirect(reverse("calendars:integration") + "?signed_in=1")
     return _lobby()
 
 
