@@ -108,6 +108,14 @@ class PageForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["title"].validators.append(validate_one_line)
+        # Words for the duration's choices (static/js/page_editor.js).
+        self.fields["duration_minutes"].widget.attrs.update(
+            {
+                "data-minutes-label": _("%(n)s minutes"),
+                "data-custom-label": _("Custom…"),
+                "data-custom-aria": _("Custom duration in minutes"),
+            }
+        )
         self.fields["slug"].required = False
         self.fields["slug"].widget.attrs.update(
             {"autocapitalize": "none", "spellcheck": "false", "pattern": "[a-z0-9-]+"}

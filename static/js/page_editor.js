@@ -23,7 +23,45 @@
     if (first) { first.focus(); }
   }
 
+  // Duration as choices plus custom: a select in front of the number field (which stays
+  // what the form sends, shown for "Custom").
+  var DURATIONS = [15, 20, 30, 45, 60, 90, 120];
+  function durationChoices() {
+    var number = document.getElementById("id_page-duration_minutes");
+    if (!number) { return; }
+    var labels = number.dataset;
+    var select = document.createElement("select");
+    select.id = "duration-choice";
+    DURATIONS.forEach(function (minutes) {
+      var option = document.createElement("option");
+      option.value = String(minutes);
+      option.textContent = (labels.minutesLabel || "%(n)s minutes").replace("%(n)s", minutes);
+      select.appendChild(option);
+    });
+    var custom = document.createElement("option");
+    custom.value = "custom";
+    custom.textContent = labels.customLabel || "Custom…";
+    select.appendChild(custom);
+    var known = DURATIONS.indexOf(parseInt(number.value, 10)) !== -1;
+    select.value = known ? String(parseInt(number.value, 10)) : "custom";
+    number.hidden = known;
+    number.setAttribute("aria-label", labels.customAria || "Custom duration in minutes");
+    number.insertAdjacentElement("beforebegin", select);
+    var label = document.querySelector('label[for="id_page-duration_minutes"]');
+    if (label) { label.htmlFor = select.id; }
+    select.addEventListener("change", function () {
+      if (select.value === "custom") {
+        number.hidden = false;
+        number.focus();
+      } else {
+        number.value = select.value;
+        number.hidden = true;
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    durationChoices();
     document.querySelectorAll("[data-add-row]").forEach(function (button) {
       button.hidden = false;
       button.addEventListener("click", function () { addRow(button); });
