@@ -274,3 +274,26 @@ def test_two_racing_workers_send_once(page):
             thread.join()
         assert sorted(outcomes) == sorted([Status.SYNCED] + [Status.SKIPPED] * 3), offset
     assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db
+def test_changing_the_pages_offsets_re_plans_its_meetings_to_come(page):
+    from booking.selectors import weekly_ranges_for
+    from booking.services.pages import page_update
+
+    booking = _book(page)
+    hours = [
+        (day, start, end)
+        for day, ranges in weekly_ranges_for(page=page).items()
+        for start, end in ranges
+    ]
+    page_update(
+        page=page, fields={"reminder_offsets": [60, 15]}, hours=hours, overrides=[], questions=[]
+    )
+    rows = _rows(booking)
+    assert rows[1440].state == ReminderState.SKIPPED
+    assert rows[1440].skip_reason == reminders.SKIP_REMOVED
+    assert rows[60].state == ReminderState.PENDING
+    assert rows[15].state == ReminderState.PENDING
+    assert rows[15].due_at == booking.start - timedelta(minutes=15)
+    assert _dispatch(rows[1440].due_at) == []
