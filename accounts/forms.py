@@ -26,12 +26,14 @@ class TimeZoneField(forms.ChoiceField):
 class SignUpForm(BaseUserCreationForm):
     name = forms.CharField(
         max_length=150,
-        label="Your name",
+        label=_("Your name"),
         validators=[validate_one_line],
         widget=forms.TextInput(attrs={"autocomplete": "name", "autofocus": True}),
     )
     email = forms.EmailField(
-        max_length=254, label="Work email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        max_length=254,
+        label=_("Work email"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     time_zone = TimeZoneField(initial="UTC")
 
@@ -60,7 +62,8 @@ class LoginForm(AuthenticationForm):
         "Check them and try again (the password is case-sensitive).",
     }
     username = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
 
     def clean(self):

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
@@ -52,6 +53,22 @@ log = logging.getLogger(__name__)
 
 ENTRY_SECONDS = 600
 PREFIX = "availability:1"
+# Cache backends that live inside one process: a version bumped by a worker (a busy-time
+# sync) would never reach the web process's copy, which would then answer stale slots.
+PROCESS_LOCAL_BACKENDS = ("LocMemCache", "DummyCache")
+
+
+def cache_in_use() -> bool:
+    """Whether slots answers are cached: ``AVAILABILITY_CACHE`` ``on``/``off``, or ``auto``
+    (the default): only when the cache is shared by every process (Redis, Memcached…),
+    never with the local-memory cache ``make run`` uses without ``CACHE_URL``."""
+    choice = str(getattr(settings, "AVAILABILITY_CACHE", "auto")).lower()
+    if choice in ("on", "1", "true"):
+        return True
+    if choice in ("off", "0", "false"):
+        return False
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    return not backend.endswith(PROCESS_LOCAL_BACKENDS)
 
 
 # --- versions ---------------------------------------------------------------------------
@@ -214,7 +231,7 @@ def slots_json(
     notice = timedelta(minutes=page.minimum_notice_minutes)
     earliest = (now + notice).timestamp()
     clock = computing_now(zone=ZoneInfo(page.time_zone), notice=notice, start=start, now=now)
-    if getattr(page, "team_kind", "") or clock is None:
+    if getattr(page, "team_kind", "") or clock is None or not cache_in_use():
         return _compute(page, start, end, now, exclude_booking, zone).array_from(earliest)
     part, computing = clock
     key = ":".join(

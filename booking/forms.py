@@ -42,7 +42,9 @@ MAX_EMBED_ORIGINS = 20
 
 class PageForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
-        choices=time_zone_choices, label="Page time zone", help_text="Hours below are in this zone."
+        choices=time_zone_choices,
+        label=_("Page time zone"),
+        help_text=_("Hours below are in this zone."),
     )
     reminder_offsets = forms.TypedMultipleChoiceField(
         label=_("Email reminders to invitees"),
@@ -84,26 +86,36 @@ class PageForm(forms.ModelForm):
             ),
         }
         help_texts = {
-            "slug": "Lowercase letters, digits and hyphens. Changing it breaks links you shared.",
-            "increment_minutes": "How far apart the offered start times are.",
-            "minimum_notice_minutes": "No booking starts sooner than this after now.",
-            "max_per_day": "Leave empty for no limit.",
+            "slug": _(
+                "Lowercase letters, digits and hyphens. Changing it breaks links you shared."
+            ),
+            "increment_minutes": _("How far apart the offered start times are."),
+            "minimum_notice_minutes": _("No booking starts sooner than this after now."),
+            "max_per_day": _("Leave empty for no limit."),
             "embed_origins": _(
                 "One address a line, such as https://www.example.com. Leave empty to let "
                 "any site embed it. Setup and your account are never shown in frames."
             ),
-            "block_tentative": (
+            "block_tentative": _(
                 "Events marked tentative in the calendars this page reads for busy time "
                 "keep those times from being offered. Off: only busy, out-of-office and "
                 "working-elsewhere events do."
             ),
         }
-        labels = {"block_tentative": "Tentative events block time"}
-        error_messages = {"slug": {"unique": "That link is taken; choose another."}}
+        labels = {"block_tentative": _("Tentative events block time")}
+        error_messages = {"slug": {"unique": _("That link is taken; choose another.")}}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["title"].validators.append(validate_one_line)
+        # Words for the duration's choices (static/js/page_editor.js).
+        self.fields["duration_minutes"].widget.attrs.update(
+            {
+                "data-minutes-label": _("%(n)s minutes"),
+                "data-custom-label": _("Custom…"),
+                "data-custom-aria": _("Custom duration in minutes"),
+            }
+        )
         self.fields["slug"].required = False
         self.fields["slug"].widget.attrs.update(
             {"autocapitalize": "none", "spellcheck": "false", "pattern": "[a-z0-9-]+"}
@@ -137,9 +149,9 @@ class PageForm(forms.ModelForm):
 
 class HoursRowForm(forms.Form):
     weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int, widget=forms.HiddenInput)
-    start = forms.TimeField(required=False, widget=TIME_WIDGET, label="From")
+    start = forms.TimeField(required=False, widget=TIME_WIDGET, label=_("From"))
     end = forms.TimeField(
-        required=False, widget=TIME_WIDGET, label="To", help_text="00:00 means midnight."
+        required=False, widget=TIME_WIDGET, label=_("To"), help_text=_("00:00 means midnight.")
     )
 
     def clean(self):
@@ -154,9 +166,9 @@ class HoursRowForm(forms.Form):
 
 class OverrideRowForm(forms.Form):
     date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    closed = forms.BooleanField(required=False, label="Closed all day")
-    start = forms.TimeField(required=False, widget=TIME_WIDGET, label="From")
-    end = forms.TimeField(required=False, widget=TIME_WIDGET, label="To")
+    closed = forms.BooleanField(required=False, label=_("Closed all day"))
+    start = forms.TimeField(required=False, widget=TIME_WIDGET, label=_("From"))
+    end = forms.TimeField(required=False, widget=TIME_WIDGET, label=_("To"))
 
     def clean(self):
         data = super().clean()
@@ -178,14 +190,14 @@ class OverrideRowForm(forms.Form):
 
 class QuestionRowForm(forms.Form):
     id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
-    label = forms.CharField(required=False, max_length=200, label="Question")
-    kind = forms.ChoiceField(choices=QuestionKind.choices, label="Answer type")
-    required = forms.BooleanField(required=False, label="Required")
+    label = forms.CharField(required=False, max_length=200, label=_("Question"))
+    kind = forms.ChoiceField(choices=QuestionKind.choices, label=_("Answer type"))
+    required = forms.BooleanField(required=False, label=_("Required"))
     options = forms.CharField(
         required=False,
-        label="Options (one per line)",
+        label=_("Options (one per line)"),
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="For choice questions.",
+        help_text=_("For choice questions."),
     )
 
     def clean(self):
@@ -392,18 +404,18 @@ class PageCalendarsForm(forms.Form):
             choices=[(c.pk, c.name) for c in self.calendars],
             coerce=int,
             widget=forms.RadioSelect,
-            label="Main booking calendar",
+            label=_("Main booking calendar"),
             initial=page.main_calendar_id,
         )
         for calendar in self.calendars:
             use = uses.get(calendar.pk)
             self.fields[f"busy_{calendar.pk}"] = forms.BooleanField(
                 required=False,
-                label="Retrieve busy time",
+                label=_("Retrieve busy time"),
                 initial=bool(use and use.retrieve_busy),
             )
             self.fields[f"add_{calendar.pk}"] = forms.BooleanField(
-                required=False, label="Add bookings", initial=bool(use and use.add_bookings)
+                required=False, label=_("Add bookings"), initial=bool(use and use.add_bookings)
             )
 
     def rows(self) -> list[dict]:

@@ -82,7 +82,7 @@ def page_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     editor = PageEditor(host=request.user, page=page, data=request.POST or None)
     if request.method == "POST" and editor.is_valid():
         editor.save()
-        messages.success(request, "Your booking page was saved.")
+        messages.success(request, _("Your booking page was saved."))
         return redirect("pages:edit", page.pk)
     return _render_editor(request, editor, status=400 if request.method == "POST" else 200)
 
@@ -180,7 +180,7 @@ def page_calendars_view(request: HttpRequest, pk: int) -> HttpResponse:
                 "Check the calendars below and save again.",
             )
             return redirect("pages:calendars", page.pk)
-        messages.success(request, "The calendars of this page were saved.")
+        messages.success(request, _("The calendars of this page were saved."))
         return redirect("pages:calendars", page.pk)
     connection = connection_live_for(host=request.user)
     return render(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from calendars.constants import REMINDER_CHOICES
 
@@ -13,12 +14,12 @@ class ReminderForm(forms.Form):
     """The connection's default reminder, sent with every event pushed to the calendar."""
 
     reminder = forms.TypedChoiceField(
-        label="Default reminder for Office 365 events",
+        label=_("Default reminder for Office 365 events"),
         choices=[
             ("" if minutes is None else str(minutes), label) for minutes, label in REMINDER_CHOICES
         ],
         coerce=_to_minutes,
         empty_value=None,
         required=False,
-        help_text="Sent with every booking added to your calendar.",
+        help_text=_("Sent with every booking added to your calendar."),
     )

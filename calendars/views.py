@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -78,6 +79,10 @@ def _post_only(view):
     return wrapper
 
 
+# Session key: the sign-in was started in a new tab (which closes itself when done).
+SIGN_IN_TAB = "calendar_sign_in_new_tab"
+
+
 def _lobby() -> HttpResponseRedirect:
     return redirect("calendars:integration")
 
@@ -137,8 +142,14 @@ def _live_updates(live: CalendarConnection | None, calendars: list, *, host) -> 
 @login_required
 @never_cache
 def integration(request: HttpRequest) -> HttpResponse:
-    """The lobby: a box per provider, the connected account, its calendars and reminder."""
-    return render(request, "calendars/integration.html", _lobby_context(host=request.user))
+    """The lobby: a box per provider, the connected account, its calendars and reminder.
+
+    ``?signed_in=1``: this is the tab the sign-in ran in; it tells the other Setup tabs
+    (they reload) and closes itself, or offers the way back if the browser keeps it.
+    """
+    context = _lobby_context(host=request.user)
+    context["sign_in_tab"] = request.GET.get("signed_in") == "1"
+    return render(request, "calendars/integration.html", context)
 
 
 @login_required
@@ -165,6 +176,10 @@ def connect(request: HttpRequest, provider_key: str) -> HttpResponse:
     sign_in_remember(
         request.session, sign_in=sign_in, provider_key=provider_key, host_id=request.user.pk
     )
+    # Connect opens the sign-in in a new tab (the page's script says so with new_tab=1;
+    # not for "use this tab instead"): that tab closes itself once connected (the
+    # lobby's ``sign_in_tab``). Without the script it shows Setup, as before.
+    request.session[SIGN_IN_TAB] = request.POST.get("new_tab") == "1"
     if request_origin(request) != site_origin():
         handoff_expect(state=sign_in.state, origin=request_origin(request))
     return HttpResponseRedirect(sign_in.url)
@@ -237,6 +252,8 @@ def callback(request: HttpRequest, provider_key: str) -> HttpResponse:
             f"Connected {provider.name} as {result.connection.account_email}: "
             f"{count} calendar{'' if count == 1 else 's'} imported.",
         )
+        if request.session.pop(SIGN_IN_TAB, False):
+            return redirect(reverse("calendars:integration") + "?signed_in=1")
     return _lobby()
 
 
@@ -267,7 +284,7 @@ def refresh_calendars(request: HttpRequest, pk: int) -> HttpResponse:
     connection = _own_connection(request, pk)
     provider = get_provider(connection.provider)
     if connection.status != ConnectionStatus.CONNECTED:
-        messages.error(request, "This calendar account is disconnected: reconnect it first.")
+        messages.error(request, _("This calendar account is disconnected: reconnect it first."))
         return _lobby()
     try:
         count = calendar_list_refresh(connection=connection)
@@ -315,7 +332,7 @@ def push_retry(request: HttpRequest, pk: int) -> HttpResponse:
     row = get_object_or_404(PushedEvent, pk=pk, host=request.user)
     state = pushed_event_retry(pushed_event_id=row.pk, host=request.user)
     if state == PushState.PENDING:
-        messages.success(request, "Trying again: the calendar is updated in a moment.")
+        messages.success(request, _("Trying again: the calendar is updated in a moment."))
     elif state == PushState.WAITING:
         messages.info(
             request,
@@ -323,5 +340,5 @@ def push_retry(request: HttpRequest, pk: int) -> HttpResponse:
             "you reconnect it.",
         )
     else:
-        messages.info(request, "That booking is no longer waiting for a retry.")
+        messages.info(request, _("That booking is no longer waiting for a retry."))
     return _lobby()

@@ -216,6 +216,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache -----------------------------------------------------------------------
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# Slots answers in the cache (booking/availability_cache.py): auto = only when the cache
+# above is shared by all processes (Redis), never with the per-process local memory.
+AVAILABILITY_CACHE = env.str("AVAILABILITY_CACHE", default="auto")
 
 # --- booking ---------------------------------------------------------------------
 

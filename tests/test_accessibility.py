@@ -31,6 +31,7 @@ SETUP_PAGES = [
     "/setup/meetings/",
     "/setup/team/",
     "/setup/integration/webhooks/",
+    "/setup/profile/api-tokens/",
 ]
 
 

@@ -88,6 +88,15 @@
         var note = document.getElementById("connect-note");
         var sameTab = event.submitter && event.submitter.getAttribute("formtarget") === "_self";
         if (note && !sameTab) { note.hidden = false; }
+        // The new tab closes itself once connected (calendars.views.SIGN_IN_TAB).
+        var marker = form.querySelector("input[name=new_tab]");
+        if (!marker) {
+          marker = document.createElement("input");
+          marker.type = "hidden";
+          marker.name = "new_tab";
+          form.appendChild(marker);
+        }
+        marker.value = sameTab ? "0" : "1";
       });
     });
     var lobby = document.getElementById("calendar-lobby");
@@ -100,6 +109,11 @@
       }
     };
     channel.postMessage({ version: version });
+    // The tab the sign-in ran in (?signed_in=1): the other Setup tabs now reload with the
+    // connection, so this one closes itself; a browser that keeps it shows the way back.
+    if (lobby.hasAttribute("data-sign-in-tab")) {
+      window.setTimeout(function () { window.close(); }, 300);
+    }
   }
 
   document.addEventListener("DOMContentLoaded", function () {

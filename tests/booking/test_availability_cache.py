@@ -35,6 +35,13 @@ from booking.slots import Interval, Rules, available_slots
 from calendars.models import BusyInterval, Calendar, CalendarConnection
 from calendars.signals import busy_time_changed, send_after_commit
 
+
+@pytest.fixture(autouse=True)
+def _cache_on(settings):
+    """These tests run in one process, where the local-memory cache is shared enough."""
+    settings.AVAILABILITY_CACHE = "on"
+
+
 START = datetime(2027, 3, 25, 7, 0, tzinfo=UTC)  # London and Berlin change clocks on the 28th
 VIEW_ZONES = ("Europe/London", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe")
 INVITEE = Invitee(name="Ines Invitee", email="ines@example.com", time_zone="Europe/Berlin")
@@ -393,3 +400,17 @@ def test_an_answer_is_served_from_the_first_slot_at_or_after_the_readers_notice(
     assert json.loads(encoded.array_from(slots[1].start.timestamp() - 1)) == every[1:]
     assert encoded.array_from(slots[2].start.timestamp() + 1) == "[]"
     assert EncodedSlots.of([], zone).array_from(0) == "[]"
+
+
+def test_a_cache_private_to_each_process_is_not_used_unless_asked(settings):
+    """`make run` without CACHE_URL: web and worker each have their own local memory, so a
+    sync's version bump in the worker would never retire the web process's answer."""
+    from booking.availability_cache import cache_in_use
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.AVAILABILITY_CACHE = "auto"
+    assert not cache_in_use()
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
+    assert cache_in_use()
+    settings.AVAILABILITY_CACHE = "off"
+    assert not cache_in_use()

@@ -611,3 +611,16 @@ def test_the_admin_shows_connections_without_their_tokens(admin_client, connecte
         assert secret not in page
     listing = admin_client.get(reverse("admin:calendars_calendarconnection_changelist"))
     assert connected.token_cache[:40] not in listing.content.decode()
+
+
+def test_the_sign_in_tab_is_told_to_close_itself_and_leaves_the_message_to_setup(
+    client, host, settings
+):
+    client.force_login(host)
+    session = client.session
+    session["calendar_sign_in_new_tab"] = True
+    session.save()
+    tab = client.get("/setup/integration/calendar/?signed_in=1").text
+    assert "data-sign-in-tab" in tab
+    assert 'id="sign-in-done"' in tab
+    assert "data-sign-in-tab" not in client.get("/setup/integration/calendar/").text

@@ -62,13 +62,17 @@ class Gunicorn:
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
-        wait_until(self._answers, timeout=60, message="gunicorn did not start")
-        wait_until(lambda: len(self.workers()) == 2, timeout=30)
+        try:
+            wait_until(self._answers, timeout=60, message="gunicorn did not start")
+            wait_until(lambda: len(self.workers()) == 2, timeout=30)
+        except BaseException:
+            self.stop()  # never leave a server behind a failed start
+            raise
 
     def _answers(self) -> bool:
         try:
             return requests.get(f"http://127.0.0.1:{self.port}/healthz", timeout=5).ok
-        except requests.ConnectionError:
+        except requests.RequestException:  # not up yet, or slow to answer on a busy machine
             return False
 
     def workers(self) -> list[int]:

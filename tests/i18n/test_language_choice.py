@@ -48,3 +48,14 @@ def test_lang_in_the_query_is_honoured_on_public_pages_only(client, host):
     assert 'lang="en"' in login.text
     assert "sessionid" not in public.cookies
     assert "django_language" not in public.cookies
+
+
+def test_setup_speaks_german_to_a_host_who_chose_it(host_client, host):
+    host.language = "de"
+    host.save()
+    pages = host_client.get("/setup/booking-pages/").text
+    assert "Neue Buchungsseite" in pages
+    integration = host_client.get("/setup/integration/calendar/").text
+    assert "Kalenderintegration" in integration
+    login = host_client.get("/accounts/logout/").text
+    assert "Abmelden?" in login

@@ -14,6 +14,13 @@ from booking.services.bookings import Invitee, booking_cancel, booking_create
 from booking.services.pages import page_create
 from tests.teams.conftest import make_team_page
 
+
+@pytest.fixture(autouse=True)
+def _cache_on(settings):
+    """These tests run in one process, where the local-memory cache is shared enough."""
+    settings.AVAILABILITY_CACHE = "on"
+
+
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2027, 3, 22, 6, 0, tzinfo=UTC)  # a Monday
