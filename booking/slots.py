@@ -154,6 +154,10 @@ class Rules:
     minimum_notice: timedelta = timedelta(0)
     horizon_days: int = 60
     max_per_day: int | None = None
+    # Set by ``whole_days``: members' own hours bound the slots, so a candidate of the
+    # page's ranges is not cut at the range's end (a slot may run past the page zone's
+    # midnight into the next day when a member's hours do).
+    members_bound: bool = False
 
     def __post_init__(self) -> None:
         load_zone(self.time_zone)
@@ -187,7 +191,11 @@ class Rules:
     def whole_days(self) -> Rules:
         """These rules with every weekday open all day (date overrides kept): a team page
         that uses its members' own hours leaves the hours to them."""
-        return replace(self, weekly_hours={day: [(MIDNIGHT, MIDNIGHT)] for day in range(7)})
+        return replace(
+            self,
+            weekly_hours={day: [(MIDNIGHT, MIDNIGHT)] for day in range(7)},
+            members_bound=True,
+        )
 
     def ranges_on(self, day: date) -> Sequence[WallRange]:
         """The wall-clock ranges of a page-zone date: its override, else its weekday's hours."""
@@ -473,7 +481,7 @@ def _range_candidates(
         slot_start = _resolve_existing(zone, wall)
         if slot_start is not None:
             slot_end = slot_start + rules.duration
-            if slot_end > extent_end:
+            if slot_end > extent_end and not rules.members_bound:
                 return  # later candidates end later still
             yield slot_start, slot_end
         wall += rules.increment
