@@ -364,18 +364,44 @@ def team_slots(
     ]
     pointers = [0] * len(keys)
     hour_pointers = [0] * len(keys)
+    # When every member has hours, a slot outside all of them is skipped before looking
+    # at anyone (half the whole-day candidates of a members' hours page, typically).
+    union = _union([spans for spans in hours if spans is not None]) if all(hours) else None
+    union_at = 0
     slots: list[TeamSlot] = []
     for slot_start, slot_end in _candidates(rules, zone, first_day, last_day, full_days):
         if slot_start < lower:
             continue
         if slot_start >= end:
             break
+        if union is not None:
+            union_starts, union_ends = union
+            while union_at < len(union_ends) and union_ends[union_at] < slot_end:
+                union_at += 1
+            if union_at == len(union_ends) or union_starts[union_at] > slot_start:
+                continue
         free = _free_for(
             slot_start, slot_end, blocks, pointers, everyone, name_free, hours, hour_pointers
         )
         if free:
             slots.append(TeamSlot(slot_start, slot_end, tuple(keys[index] for index in free)))
     return slots
+
+
+def _union(
+    spans: list[tuple[list[datetime], list[datetime]]],
+) -> tuple[list[datetime], list[datetime]]:
+    """The merged union of several members' sorted, disjoint spans."""
+    pairs = sorted(pair for starts, ends in spans for pair in zip(starts, ends, strict=True))
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    for span_start, span_end in pairs:
+        if ends and span_start <= ends[-1]:
+            ends[-1] = max(ends[-1], span_end)
+        else:
+            starts.append(span_start)
+            ends.append(span_end)
+    return starts, ends
 
 
 def _free_for(
