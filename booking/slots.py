@@ -369,7 +369,9 @@ def team_slots(
     union = _union([spans for spans in hours if spans is not None]) if all(hours) else None
     union_at = 0
     slots: list[TeamSlot] = []
-    for slot_start, slot_end in _candidates(rules, zone, first_day, last_day, full_days):
+    for slot_start, slot_end in _candidates(
+        rules, zone, first_day, last_day, full_days, within=union
+    ):
         if slot_start < lower:
             continue
         if slot_start >= end:
@@ -485,19 +487,42 @@ def load_zone(time_zone: str) -> ZoneInfo:
 
 
 def _candidates(
-    rules: Rules, zone: ZoneInfo, first_day: date, last_day: date, skip: set[date]
+    rules: Rules,
+    zone: ZoneInfo,
+    first_day: date,
+    last_day: date,
+    skip: set[date],
+    within: tuple[list[datetime], list[datetime]] | None = None,
 ) -> Iterator[tuple[datetime, datetime]]:
-    """Every candidate slot on page-zone dates ``first_day..last_day``, in increasing time."""
+    """Every candidate slot on page-zone dates ``first_day..last_day``, in increasing time.
+
+    ``within`` (sorted disjoint spans, UTC): candidates far before the next span are
+    jumped over (a few before it may still come: callers check the spans themselves)."""
     day = first_day
+    at = [0]
     while day <= last_day:
         if day not in skip:
             for range_start, range_end in rules.ranges_on(day):
-                yield from _range_candidates(rules, zone, day, range_start, range_end)
+                yield from _range_candidates(
+                    rules, zone, day, range_start, range_end, within=within, at=at
+                )
         day += ONE_DAY
 
 
+# A jump over wall-clock time by an absolute gap stays this far short of it, so no clock
+# change inside the gap (at most two hours anywhere) can make it overshoot.
+JUMP_MARGIN = timedelta(hours=3)
+
+
 def _range_candidates(
-    rules: Rules, zone: ZoneInfo, day: date, range_start: time, range_end: time
+    rules: Rules,
+    zone: ZoneInfo,
+    day: date,
+    range_start: time,
+    range_end: time,
+    *,
+    within: tuple[list[datetime], list[datetime]] | None = None,
+    at: list[int] | None = None,
 ) -> Iterator[tuple[datetime, datetime]]:
     first = datetime.combine(day, range_start)
     stop = datetime.combine(day + ONE_DAY if range_end == MIDNIGHT else day, range_end)
@@ -505,6 +530,16 @@ def _range_candidates(
     wall = first
     while wall < stop:
         slot_start = _resolve_existing(zone, wall)
+        if within is not None and slot_start is not None:
+            starts, ends = within
+            while at[0] < len(ends) and ends[at[0]] < slot_start + rules.duration:
+                at[0] += 1
+            if at[0] == len(ends):
+                return
+            gap = starts[at[0]] - slot_start - JUMP_MARGIN
+            if gap >= rules.increment:
+                wall += (gap // rules.increment) * rules.increment
+                continue
         if slot_start is not None:
             slot_end = slot_start + rules.duration
             if slot_end > extent_end and not rules.members_bound:
