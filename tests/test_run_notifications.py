@@ -49,7 +49,7 @@ def _demo_slots(session: requests.Session, base: str, day: date) -> list[str]:
 
 
 def test_make_run_gets_change_notifications_from_the_sandbox(tmp_path):
-    proc, lines, port, _sandbox_port = _start_run(tmp_path)
+    proc, lines, port, _sandbox_port = _start_run(tmp_path, CALENDAR_NOTIFICATIONS="1")
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _answers(base + "/healthz"), timeout=120, message="".join(lines))
