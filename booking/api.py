@@ -20,15 +20,16 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from booking.availability_cache import slots_json
 from booking.locales import request_locale
 from booking.models import Booking, BookingPage, TeamKind, is_wellformed_slug
 from booking.public_forms import BookingRequestForm, SlotsQueryForm, horizon_clamp
-from booking.selectors import booking_host_names, day_window, page_slots, public_page_for
+from booking.selectors import booking_host_names, day_window, public_page_for
 from booking.services.bookings import (
     BookingError,
     Invitee,
@@ -60,7 +61,7 @@ def api_view(*methods: str) -> Callable:
                 response = json_error(405, f"Use {' or '.join(methods)}.")
                 response["Allow"] = ", ".join(methods)
                 return response
-            page = public_page_for(slug=slug) if is_wellformed_slug(slug) else None
+            page = public_page_for(slug=slug, with_host=False) if is_wellformed_slug(slug) else None
             if page is None or not page.is_active:
                 return json_error(404, "No booking page takes bookings at this address.")
             return view(request, page)
@@ -72,7 +73,7 @@ def api_view(*methods: str) -> Callable:
 
 @never_cache
 @api_view("GET")
-def slots(request: HttpRequest, page: BookingPage) -> JsonResponse:
+def slots(request: HttpRequest, page: BookingPage) -> HttpResponse:
     """Free slots starting on the days ``start``..``end`` (inclusive, whole days in ``tz``)."""
     query = SlotsQueryForm(request.GET)
     if not query.is_valid():
@@ -88,23 +89,15 @@ def slots(request: HttpRequest, page: BookingPage) -> JsonResponse:
         today=now.date(),
         horizon_days=page.horizon_days,
     )
-    found = []
+    found = "[]"
     if first <= last:
         start, end = day_window(first=first, last=last, time_zone=tz)
-        found = page_slots(page=page, start=start, end=end, now=now, exclude_booking=moving)
-    zone = ZoneInfo(tz)
-    return JsonResponse(
-        {
-            "timezone": tz,
-            "slots": [
-                {
-                    "start": slot.start.astimezone(zone).isoformat(),
-                    "end": slot.end.astimezone(zone).isoformat(),
-                }
-                for slot in found
-            ],
-        }
-    )
+        found = slots_json(
+            page=page, start=start, end=end, now=now, time_zone=tz, exclude_booking=moving
+        )
+    # The slots arrive as JSON already (cached that way); the rest is put around them.
+    body = f'{{"timezone": {json.dumps(tz)}, "slots": {found}}}'
+    return HttpResponse(body, content_type="application/json")
 
 
 def _booking_to_move(

@@ -7,6 +7,7 @@ class BookingConfig(AppConfig):
 
     def ready(self) -> None:
         from booking import (
+            availability_cache,
             email_outbox,
             handlers,
             history,
@@ -38,8 +39,13 @@ class BookingConfig(AppConfig):
         signals.connection_established.connect(
             handlers.on_connection_established, dispatch_uid="booking.connection_established"
         )
+        signals.join_link_ready.connect(
+            handlers.on_join_link_ready, dispatch_uid="booking.join_link_ready"
+        )
         from accounts.services import member_removed
 
         member_removed.connect(handlers.on_member_removed, dispatch_uid="booking.member_removed")
         # After the handlers above: busy horizons follow pages and calendars by themselves.
         horizons.connect_receivers()
+        # Cached slot answers are forgotten by every write that can change them.
+        availability_cache.connect_receivers()

@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from booking.models import (
     Booking,
@@ -53,9 +53,14 @@ def page_for_host(*, host, pk: int) -> BookingPage | None:
     return BookingPage.objects.filter(host=host, pk=pk).first()
 
 
-def public_page_for(*, slug: str) -> BookingPage | None:
-    """The page at ``/book/<slug>/`` whether or not it takes bookings; None if unknown."""
-    return BookingPage.objects.select_related("host").filter(slug=slug).first()
+def public_page_for(*, slug: str, with_host: bool = True) -> BookingPage | None:
+    """The page at ``/book/<slug>/`` whether or not it takes bookings; None if unknown.
+
+    ``with_host=False`` leaves the host to be loaded when used (the JSON API's pages
+    rarely need it, and joining the user row costs a third of a cached slots answer).
+    """
+    pages = BookingPage.objects.select_related("host") if with_host else BookingPage.objects
+    return pages.filter(slug=slug).first()
 
 
 # --- rules ---------------------------------------------------------------------------
@@ -120,12 +125,43 @@ def main_calendar_for(*, page: BookingPage) -> Calendar | None:
     """The page's main booking calendar, if it is in the host's connected account."""
     if page.main_calendar_id is None:
         return None
-    calendar = Calendar.objects.select_related("connection").get(pk=page.main_calendar_id)
+    if BookingPage.main_calendar.is_cached(page):  # loaded with its connection (select_related)
+        calendar = page.main_calendar
+    else:
+        calendar = Calendar.objects.select_related("connection").get(pk=page.main_calendar_id)
     return calendar if _usable(calendar, page.host_id) else None
 
 
+def page_with_calendars(*, pk: int) -> BookingPage | None:
+    """The page with its host, main calendar and calendar choices (and their connections)
+    loaded in two queries: what a booking reads, under the host's lock."""
+    uses = PageCalendar.objects.select_related("calendar__connection").order_by("pk")
+    return (
+        BookingPage.objects.select_related("host", "main_calendar__connection")
+        .prefetch_related(Prefetch("calendar_uses", queryset=uses))
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def _page_uses(page: BookingPage, **flag: bool) -> list[PageCalendar]:
+    """The page's calendar choices with ``flag`` set, from ``page_with_calendars`` if it
+    loaded them, else from the database."""
+    if "calendar_uses" in getattr(page, "_prefetched_objects_cache", {}):
+        return [
+            use
+            for use in page.calendar_uses.all()
+            if all(getattr(use, k) == v for k, v in flag.items())
+        ]
+    return list(
+        PageCalendar.objects.filter(page=page, **flag)
+        .select_related("calendar__connection")
+        .order_by("pk")
+    )
+
+
 def _uses(page: BookingPage, **flag: bool) -> list[Calendar]:
-    uses = PageCalendar.objects.filter(page=page, **flag).select_related("calendar__connection")
+    uses = _page_uses(page, **flag)
     return [use.calendar for use in uses if _usable(use.calendar, page.host_id)]
 
 
@@ -158,10 +194,9 @@ def target_calendars_for(*, page: BookingPage) -> list[Calendar]:
         return calendar is not None and calendar.is_active and calendar.connection_id == latest.pk
 
     main = page.main_calendar if target(page.main_calendar) else None
-    uses = PageCalendar.objects.filter(page=page, add_bookings=True).select_related("calendar")
     extra = [
         use.calendar
-        for use in uses
+        for use in _page_uses(page, add_bookings=True)
         if target(use.calendar) and (main is None or use.calendar_id != main.pk)
     ]
     return ([main] if main else []) + extra
@@ -208,6 +243,7 @@ def page_slots(
     now: datetime,
     exclude_booking: Booking | None = None,
     rules_only: bool = False,
+    rules: Rules | None = None,
 ) -> list[Interval]:
     """Free slots of the page that start in [start, end), in UTC, sorted.
 
@@ -215,7 +251,8 @@ def page_slots(
     bookings on the host's other pages, and busy calendar time, block time too.
     ``exclude_booking`` is left out (a booking being rescheduled may move onto itself).
     ``rules_only`` asks what the page's rules alone offer, as if no booking and no busy
-    time existed (to tell "never offered" from "taken").
+    time existed (to tell "never offered" from "taken"). ``rules``: the page's rules
+    when the caller already loaded them (``page_rules_for``) for this very page state.
     """
     if page.team_kind:
         found = team_page_slots(
@@ -228,7 +265,8 @@ def page_slots(
             name_free=False,
         )
         return [Interval.trusted(slot.start, slot.end) for slot in found]
-    rules = _rules_or_none(page)
+    if rules is None:
+        rules = _rules_or_none(page)
     if rules is None:
         return []
     window_start, window_end = start - MARGIN, end + MARGIN

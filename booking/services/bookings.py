@@ -32,6 +32,8 @@ from booking.models import (
 )
 from booking.selectors import (
     day_window,
+    page_rules_for,
+    page_with_calendars,
     slots_on_day_of,
     team_bookings_count,
     team_page_slots,
@@ -39,6 +41,7 @@ from booking.selectors import (
 )
 from booking.services.calendar_events import booking_mirror
 from booking.services.locking import host_lock
+from booking.slots import Rules
 from calendars.services.mirroring import event_unmirror
 from ops.metrics import booking_count
 
@@ -105,15 +108,19 @@ def booking_create(
     """
     now = now or timezone.now()
     start = start.astimezone(UTC)
-    _check_offered(page=page, start=start, now=now)
+    rules = _rules_or_none(page)
+    _check_offered(page=page, start=start, now=now, rules=rules)
     if page.team_kind:
         return _team_booking_create(page=page, start=start, invitee=invitee, actor=actor, now=now)
     with transaction.atomic():
         host_lock(page.host_id)
-        page = BookingPage.objects.select_related("host").filter(pk=page.pk).first()
+        seen = page
+        page = page_with_calendars(pk=page.pk)
         if page is None or not page.is_active:
             raise PageClosed("This booking page is not taking bookings.")
-        if not _is_free(page=page, start=start, now=now):
+        if page.updated_at != seen.updated_at:
+            rules = None  # edited meanwhile (every page edit saves the page): read them again
+        if not _is_free(page=page, start=start, now=now, rules=rules):
             raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
         booking = Booking.objects.create(
             page=page,
@@ -169,6 +176,7 @@ def _team_booking_create(
             invitee_name=invitee.name,
             invitee_email=invitee.email,
             invitee_time_zone=invitee.time_zone,
+            invitee_locale=invitee.locale,
             answers=[dict(answer) for answer in invitee.answers],
         )
         BookingCohost.objects.bulk_create(
@@ -280,7 +288,18 @@ def booking_cancel(
     return booking
 
 
-def _check_offered(*, page: BookingPage, start: datetime, now: datetime) -> None:
+def _rules_or_none(page: BookingPage) -> Rules | None:
+    """The page's rules, read once per booking; None when the engine refuses them (the
+    page then offers nothing, as ``page_slots`` says)."""
+    try:
+        return page_rules_for(page=page)
+    except ValueError:
+        return None
+
+
+def _check_offered(
+    *, page: BookingPage, start: datetime, now: datetime, rules: Rules | None = None
+) -> None:
     """Refuse starts the page's rules never offer, with a message that says why."""
     zone = ZoneInfo(page.time_zone)
     if start <= now:
@@ -298,15 +317,22 @@ def _check_offered(*, page: BookingPage, start: datetime, now: datetime) -> None
     last_day = now.astimezone(zone).date() + timedelta(days=page.horizon_days)
     if start.astimezone(zone).date() > last_day:
         raise too_far
-    offered = slots_on_day_of(page=page, moment=start, now=now, rules_only=True)
+    offered = slots_on_day_of(page=page, moment=start, now=now, rules_only=True, rules=rules)
     if start not in {slot.start for slot in offered}:
         raise InvalidStart("That is not one of the times this page offers.")
 
 
 def _is_free(
-    *, page: BookingPage, start: datetime, now: datetime, exclude_booking: Booking | None = None
+    *,
+    page: BookingPage,
+    start: datetime,
+    now: datetime,
+    exclude_booking: Booking | None = None,
+    rules: Rules | None = None,
 ) -> bool:
-    slots = slots_on_day_of(page=page, moment=start, now=now, exclude_booking=exclude_booking)
+    slots = slots_on_day_of(
+        page=page, moment=start, now=now, exclude_booking=exclude_booking, rules=rules
+    )
     return start in {slot.start for slot in slots}
 
 
