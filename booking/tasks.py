@@ -18,21 +18,11 @@ __all__ = [
 REMINDERS_DISPATCH_TASK = "booking.tasks.dispatch_invitee_reminders"
 
 
-@shared_task(
-    name=EMAIL_TASK,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    # Stopped before its lease ends, so a hung send never overlaps the worker taking over.
-    soft_time_limit=EMAIL_LEASE // 2,
-    time_limit=EMAIL_LEASE * 3 // 4,
-)
+@shared_task(name=EMAIL_TASK, **dispatch.lease_limits(EMAIL_LEASE))
 def deliver_booking_emails(email_id: int) -> str:
     """Send one booking event's emails; a mail server problem is retried for about five hours."""
     outcome = booking_emails_deliver(email_id=email_id)
-    if outcome.retry_in is not None:
-        dispatch.task_send(EMAIL_TASK, args=[email_id], countdown=outcome.retry_in)
-    return outcome.status
+    return dispatch.run_and_requeue(EMAIL_TASK, email_id, outcome)
 
 
 @shared_task(name=REMINDERS_DISPATCH_TASK, ignore_result=True)
@@ -41,17 +31,8 @@ def dispatch_invitee_reminders() -> int:
     return len(reminders_dispatch())
 
 
-@shared_task(
-    name=REMINDER_TASK,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    soft_time_limit=REMINDER_LEASE // 2,
-    time_limit=REMINDER_LEASE * 3 // 4,
-)
+@shared_task(name=REMINDER_TASK, **dispatch.lease_limits(REMINDER_LEASE))
 def send_invitee_reminder(reminder_id: int) -> str:
     """Send one invitee reminder, once; a refused send is tried again before the start."""
     outcome = reminder_send(reminder_id=reminder_id)
-    if outcome.retry_in is not None:
-        dispatch.task_send(REMINDER_TASK, args=[reminder_id], countdown=outcome.retry_in)
-    return outcome.status
+    return dispatch.run_and_requeue(REMINDER_TASK, reminder_id, outcome)

@@ -21,6 +21,4 @@ from outbox import dispatch
 def deliver_webhook(delivery_id: int) -> str:
     """Post one webhook delivery; retries are queued with a countdown (or by the sweeper)."""
     outcome = delivery_deliver(delivery_id=delivery_id)
-    if outcome.retry_in is not None and outcome.retry_in <= MAX_COUNTDOWN:
-        dispatch.task_send(WEBHOOK_TASK, args=[delivery_id], countdown=outcome.retry_in)
-    return outcome.status
+    return dispatch.run_and_requeue(WEBHOOK_TASK, delivery_id, outcome, max_countdown=MAX_COUNTDOWN)

@@ -54,6 +54,29 @@ def task_send(name: str, *, args: list, countdown: float | None = None) -> bool:
     return True
 
 
+def run_and_requeue(name: str, item_id: int, outcome, *, max_countdown: float | None = None) -> str:
+    """What every outbox task does after its attempt: queue ``name`` for ``item_id`` again
+    when the ``outcome`` asks (``retry_in``; beyond ``max_countdown`` seconds the sweeper
+    does it instead) and return the status word as the task's result."""
+    wait = outcome.retry_in
+    if wait is not None and (max_countdown is None or wait <= max_countdown):
+        task_send(name, args=[item_id], countdown=wait)
+    return outcome.status
+
+
+def lease_limits(lease: int) -> dict:
+    """Celery options of an outbox task whose claim lasts ``lease`` seconds: acknowledged
+    after it ran, given back when its worker dies, and stopped (softly at ½, hard at ¾)
+    before the lease ends, so a hung attempt never overlaps the worker taking over."""
+    return {
+        "acks_late": True,
+        "reject_on_worker_lost": True,
+        "ignore_result": True,
+        "soft_time_limit": lease // 2,
+        "time_limit": lease * 3 // 4,
+    }
+
+
 def task_send_on_commit(
     name: str, *, args_list: Iterable[list], countdown: float | None = None
 ) -> None:
