@@ -284,7 +284,9 @@ def conflicts(rules: Rules, begin: datetime, finish: datetime, scenario: Scenari
     for booking in scenario.bookings:
         if overlaps(*padded, booking.start, booking.end):
             return True
-        if overlaps(begin, finish, booking.start - before, booking.end + after):
+        # In UTC: arithmetic on a zone-aware time drops its fold, so a booking in the
+        # second pass of a repeated hour would slide back into the first one.
+        if overlaps(begin, finish, utc(booking.start) - before, utc(booking.end) + after):
             return True
     return False
 
