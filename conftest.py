@@ -15,6 +15,10 @@ TEST_BROKER_DIR = ROOT / "var" / "test-broker"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scheduleonce.settings")
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("CELERY_FILESYSTEM_DIR", str(TEST_BROKER_DIR))
+# Graph change notifications only where a test proves them (it turns them on and
+# serves the webhook): elsewhere a worker's sync would have the sandbox validate
+# SITE_URL's default address, where anything (another `make run`) may listen.
+os.environ.setdefault("CALENDAR_NOTIFICATIONS", "0")
 
 
 def pytest_configure(config):

@@ -49,7 +49,9 @@ def _demo_slots(session: requests.Session, base: str, day: date) -> list[str]:
 
 
 def test_make_run_gets_change_notifications_from_the_sandbox(tmp_path):
-    proc, lines, port, _sandbox_port = _start_run(tmp_path)
+    # `manage.py run` gives its processes one cache (a file cache under VAR_DIR): the
+    # slots API's availability cache learns of a worker's busy-time change through it.
+    proc, lines, port, _sandbox_port = _start_run(tmp_path, CALENDAR_NOTIFICATIONS="1")
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _answers(base + "/healthz"), timeout=120, message="".join(lines))

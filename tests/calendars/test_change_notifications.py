@@ -50,6 +50,7 @@ def site(live_server, settings):
     """
     settings.SITE_URL = live_server.url
     settings.DEBUG = True
+    settings.CALENDAR_NOTIFICATIONS = True  # off for the rest of the suite (conftest.py)
     return live_server
 
 
@@ -368,6 +369,7 @@ def test_where_microsoft_cannot_reach_site_url_nothing_is_subscribed_and_setup_s
 def test_check_deploy_warns_when_site_url_is_not_public_https(settings):
     from calendars.checks import change_notifications_check
 
+    settings.CALENDAR_NOTIFICATIONS = True
     settings.DEBUG = False
     settings.SITE_URL = "http://book.example.com"
     [warning] = change_notifications_check(None)

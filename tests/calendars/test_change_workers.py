@@ -37,6 +37,7 @@ def site(live_server, settings):
     """The web side where the sandbox can reach it (local development: ``DEBUG``)."""
     settings.SITE_URL = live_server.url
     settings.DEBUG = True
+    settings.CALENDAR_NOTIFICATIONS = True  # off for the rest of the suite (conftest.py)
     return live_server
 
 
@@ -50,7 +51,14 @@ def live(site, adele, intro, o365):
 
 
 def env(o365, site, **extra: str) -> dict[str, str]:
-    return {**o365.worker_env(), **FAST, "SITE_URL": site.url, "DEBUG": "1", **extra}
+    return {
+        **o365.worker_env(),
+        **FAST,
+        "SITE_URL": site.url,
+        "DEBUG": "1",
+        "CALENDAR_NOTIFICATIONS": "1",
+        **extra,
+    }
 
 
 def safety_net_env(o365, site) -> dict[str, str]:

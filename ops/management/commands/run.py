@@ -43,6 +43,11 @@ class Command(BaseCommand):
             # Links printed here, shown in Setup and sent in emails point at this server,
             # whatever its port (the children read the variable; this process is set up).
             settings.SITE_URL = os.environ["SITE_URL"] = f"http://{_browse_host(host)}:{port}"
+        if not os.environ.get("CACHE_URL"):
+            # One cache for web, worker and beat: a busy-time change a worker stores must
+            # reach the slots API's availability cache (a per-process cache would keep the
+            # old slots for up to 10 minutes), and rate limits count across processes.
+            os.environ["CACHE_URL"] = f"filecache://{settings.VAR_DIR / 'cache'}"
         for alias in settings.DATABASES:
             call_command("migrate", database=alias, interactive=False, verbosity=0)
         call_command("compilemessages", verbosity=0)
