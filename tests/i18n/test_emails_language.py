@@ -123,3 +123,18 @@ def test_setup_fragments_with_values_are_german(client, page):
     integration = client.get(reverse("calendars:integration")).text
     assert "gültig bis" in integration
     assert "valid until" not in integration
+
+
+@pytest.mark.django_db
+def test_the_page_form_is_german_for_a_german_host(client, page):
+    host = page.host
+    host.language = "de"
+    host.save(update_fields=["language"])
+    client.force_login(host)
+    new = client.get(reverse("pages:create")).text
+    assert "Neue Buchungsseite" in new
+    assert "Buchungsseite anlegen" in new
+    assert "Leave empty" not in new
+    edit = client.get(reverse("pages:edit", args=[page.pk])).text
+    assert "Änderungen speichern" in edit
+    assert "Save changes" not in edit
