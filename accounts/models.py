@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.timezones import is_time_zone
+from outbox.models import OutboxItem
 
 
 def validate_time_zone(value: str) -> None:
@@ -195,3 +196,34 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} to {self.organization} ({self.state})"
+
+
+class InvitationEmailState(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    # The invitation ended (accepted, withdrawn) or was resent before this email went.
+    DROPPED = "dropped", "Not sent: no longer current"
+
+
+class InvitationEmail(OutboxItem):
+    """The email carrying an invitation's link, sent by a worker through the shared
+    outbox (``accounts.invitation_outbox``): written in the inviting transaction, so a
+    broker or mail server that is down delays it but never loses it."""
+
+    state = models.CharField(
+        max_length=16, choices=InvitationEmailState.choices, default=InvitationEmailState.PENDING
+    )
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="emails")
+    # The link's nonce when asked for: a resend makes a new row and this one is dropped.
+    nonce = models.CharField(max_length=64)
+    # The language the admin used Setup in (the email is written in it).
+    language = models.CharField(max_length=8, blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"invitation email {self.pk} ({self.state})"

@@ -14,10 +14,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import send_mail
 from django.db import transaction
 from django.dispatch import Signal
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -153,10 +151,11 @@ def invitation_resend(*, invitation: Invitation, now: datetime | None = None) ->
     """A fresh link (the old one stops working) valid for another ``INVITATION_DAYS``."""
     if invitation.state != InvitationState.PENDING:
         raise OrganizationError(_("Only a pending invitation can be resent."))
-    invitation.nonce = secrets.token_urlsafe(24)
-    invitation.sent_at = now or timezone.now()
-    invitation.save(update_fields=["nonce", "sent_at"])
-    _send_on_commit(invitation)
+    with transaction.atomic():
+        invitation.nonce = secrets.token_urlsafe(24)
+        invitation.sent_at = now or timezone.now()
+        invitation.save(update_fields=["nonce", "sent_at"])
+        _send_on_commit(invitation)
     return invitation
 
 
@@ -203,24 +202,11 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
 
 
 def _send_on_commit(invitation: Invitation) -> None:
-    link = invitation_link(invitation)
-    context = {
-        "organization": invitation.organization.name,
-        "inviter": invitation.invited_by.get_full_name() if invitation.invited_by else "",
-        "link": link,
-        "days": INVITATION_DAYS,
-    }
-    subject = _("Join %(organization)s on ScheduleOnce") % context
-    body = render_to_string("accounts/email/invitation.txt", context)
-    address = invitation.email
+    """The invitation's email, as an outbox row in the caller's transaction (sent by a
+    worker after commit; see ``accounts.invitation_outbox``)."""
+    from accounts.invitation_outbox import invitation_email_add
 
-    def send() -> None:
-        try:
-            send_mail(subject, body, None, [address])
-        except Exception:  # the admin can resend; the invitation stands
-            log.warning("the invitation email to invitation %s could not be sent", invitation.pk)
-
-    transaction.on_commit(send)
+    invitation_email_add(invitation=invitation)
 
 
 # --- roles and removal -----------------------------------------------------------------------

@@ -10,7 +10,8 @@ and a handful of bookings on their own page. Both pages are open 8:00-20:00 ever
 day with 30-minute meetings every 15 minutes. Measured, for the whole window:
 
 * ``page_slots`` as the public API calls it (queries + engine) for one member's own
-  page, and for a round-robin and a collective page of all the members;
+  page, and for a round-robin and a collective page of all the members, and a
+  round-robin page that uses each member's own working hours (the same 8:00-20:00);
 * the pure engine alone: ``available_slots`` for one member and ``team_slots`` for all.
 
 The issue's bar: the 10-member round-robin page costs at most 3 x one member's.
@@ -120,7 +121,28 @@ def build(members: int, busy: int):
         WeeklyHours.objects.bulk_create(
             WeeklyHours(page=pages[kind], weekday=d, start=s, end=e) for d, s, e in OPEN_HOURS
         )
-    return own, pages["round_robin"], pages["collective"]
+    # A round-robin page that uses each member's own working hours (the same 8:00-20:00,
+    # saved as every member's MemberHours in their own zone, London here).
+    from booking.models import HoursSource, MemberHours
+
+    pages["members_hours"] = team_page_create(
+        admin=users[0],
+        organization=organization,
+        kind="round_robin",
+        fields={
+            "title": "members' hours",
+            "slug": "members-hours",
+            "hours_source": HoursSource.MEMBERS,
+            **PAGE_FIELDS,
+        },
+        seats=seats,
+    )
+    MemberHours.objects.bulk_create(
+        MemberHours(user=user, weekday=d, start=s, end=e)
+        for user in users
+        for d, s, e in OPEN_HOURS
+    )
+    return own, pages["round_robin"], pages["collective"], pages["members_hours"]
 
 
 def timed(calls: dict[str, object], runs: int) -> dict[str, tuple[float, float, int]]:
@@ -145,7 +167,7 @@ def report(members: int, busy: int, runs: int) -> None:
     from booking.selectors import _members_time, page_rules_for, page_slots, team_seats_for
     from booking.slots import available_slots, team_slots
 
-    own, round_robin, collective = build(members, busy)
+    own, round_robin, collective, members_hours = build(members, busy)
     now = timezone.now()
     window = {"start": now, "end": now + timedelta(days=DAYS), "now": now}
     # The engine alone, on exactly the data the selectors load.
@@ -166,6 +188,9 @@ def report(members: int, busy: int, runs: int) -> None:
             "page_slots: one member's own page": lambda: page_slots(page=own, **window),
             "page_slots: round-robin page": lambda: page_slots(page=round_robin, **window),
             "page_slots: collective page": lambda: page_slots(page=collective, **window),
+            "page_slots: round-robin page, members' own hours": lambda: page_slots(
+                page=members_hours, **window
+            ),
         },
         runs,
     )

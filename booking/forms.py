@@ -24,7 +24,7 @@ from booking.services.pages import (
     page_update,
     unique_slug,
 )
-from booking.slots import Rules
+from booking.slots import Rules, WorkingHours
 
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 MAX_ROWS = 100
@@ -438,3 +438,42 @@ class PageCalendarsForm(forms.Form):
             c.pk: (self.cleaned_data[f"busy_{c.pk}"], self.cleaned_data[f"add_{c.pk}"])
             for c in self.calendars
         }
+
+
+class WorkingHoursEditor:
+    """A person's own weekly working hours, with the booking page's hours rows (the same
+    formset and template), checked by the slot engine's ``WorkingHours``."""
+
+    def __init__(self, *, user, ranges: dict, data=None):
+        self.user = user
+        rows = [
+            {"weekday": day, "start": start, "end": end}
+            for day, day_ranges in ranges.items()
+            for start, end in day_ranges
+        ]
+        open_days = set(ranges)
+        rows += [{"weekday": d} for d, _name in WEEKDAYS if d not in open_days]
+        rows.sort(key=lambda r: (r["weekday"], r.get("start") or time(23, 59)))
+        self.hours = HoursFormSet(data, initial=None if data is not None else rows, prefix="hours")
+        self.rules_error = ""
+
+    days = PageEditor.days
+    _live = PageEditor._live
+    hours_rows = PageEditor.hours_rows
+
+    def is_valid(self) -> bool:
+        if not self.hours.is_valid():
+            return False
+        rows = self.hours_rows()
+        if not rows:
+            self.rules_error = str(_("Give at least one range of working hours."))
+            return False
+        weekly: dict[int, list] = {}
+        for weekday, start, end in rows:
+            weekly.setdefault(weekday, []).append((start, end))
+        try:
+            WorkingHours(time_zone=self.user.time_zone, weekly_hours=weekly)
+        except ValueError as impossible:
+            self.rules_error = str(impossible)
+            return False
+        return True

@@ -110,6 +110,11 @@ class TeamKind(models.TextChoices):
     COLLECTIVE = "collective", "Collective: every member together"
 
 
+class HoursSource(models.TextChoices):
+    PAGE = "page", _("The page's hours")
+    MEMBERS = "members", _("Each member's own working hours, in their own time zone")
+
+
 class BookingPage(models.Model):
     # A personal page's owner; for a team page, the admin who made it (its members are
     # ``TeamMember`` rows and the bookings go to them, never to this user as such).
@@ -188,6 +193,11 @@ class BookingPage(models.Model):
     team_kind = models.CharField(
         "team page kind", max_length=16, choices=TeamKind.choices, blank=True, default=""
     )
+    # A team page's hours: its own weekly hours, or each member's ``MemberHours`` (in the
+    # member's time zone; the page's date overrides still apply).
+    hours_source = models.CharField(
+        _("hours"), max_length=8, choices=HoursSource.choices, default=HoursSource.PAGE
+    )
     # Minutes before the start at which invitees get an email reminder (any of
     # REMINDER_OFFSETS; empty: none). Planned per booking by ``booking.reminders``.
     reminder_offsets = models.JSONField(
@@ -258,6 +268,26 @@ class WeeklyHours(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class MemberHours(models.Model):
+    """One range of a person's own working hours on a weekday, wall-clock time in their
+    own time zone (``User.time_zone``). Team pages that use members' hours read them; a
+    person without rows works Monday to Friday, 9:00 to 17:00."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="working_hours"
+    )
+    weekday = models.PositiveSmallIntegerField(choices=WEEKDAYS, validators=[MaxValueValidator(6)])
+    start = models.TimeField()
+    end = models.TimeField(help_text="00:00 means midnight at the end of the day.")
+
+    class Meta:
+        ordering = ["user_id", "weekday", "start"]
+        verbose_name_plural = "member hours"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
 
 
 class DateOverride(models.Model):

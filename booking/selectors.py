@@ -13,11 +13,14 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from accounts.selectors import membership_of
 from booking.models import (
     Booking,
     BookingCohost,
     BookingPage,
     BookingStatus,
+    HoursSource,
+    MemberHours,
     PageCalendar,
     TeamMember,
 )
@@ -27,6 +30,7 @@ from booking.slots import (
     Rules,
     TeamSlot,
     WallRange,
+    WorkingHours,
     available_slots,
     team_slots,
 )
@@ -51,6 +55,22 @@ def pages_for_host(*, host) -> QuerySet[BookingPage]:
 def page_for_host(*, host, pk: int) -> BookingPage | None:
     """The host's own page, or None (also for another host's page)."""
     return BookingPage.objects.filter(host=host, pk=pk).first()
+
+
+def page_editable_by(*, user, pk: int) -> BookingPage | None:
+    """A page whose hours, questions and details ``user`` may edit, or None: their own
+    personal page, or a team page of the organization they are a current admin of
+    (whoever made it; a member who is not an admin edits no team page, nor its maker
+    once they are no longer an admin)."""
+    page = BookingPage.objects.filter(pk=pk).first()
+    if page is None:
+        return None
+    if not page.team_kind:
+        return page if page.host_id == user.pk else None
+    membership = membership_of(user=user)
+    if membership is None or not membership.is_admin:
+        return None
+    return page if page.organization_id == membership.organization_id else None
 
 
 def public_page_for(*, slug: str, with_host: bool = True) -> BookingPage | None:
@@ -310,6 +330,39 @@ def team_seats_for(*, page: BookingPage) -> list[TeamMember]:
     )
 
 
+DEFAULT_MEMBER_HOURS: dict[int, list[WallRange]] = {
+    weekday: [(time(9), time(17))] for weekday in range(5)
+}
+
+
+def member_weekly_ranges(*, user) -> dict[int, list[WallRange]]:
+    """A person's own weekly hours (Monday to Friday 9:00-17:00 until they set them)."""
+    ranges: dict[int, list[WallRange]] = defaultdict(list)
+    for row in MemberHours.objects.filter(user=user).order_by("weekday", "start"):
+        ranges[row.weekday].append((row.start, row.end))
+    return dict(ranges) or {day: list(r) for day, r in DEFAULT_MEMBER_HOURS.items()}
+
+
+def members_working_hours(*, seats: list[TeamMember]) -> dict[int, WorkingHours | None]:
+    """Each seat's member's own working hours in their own time zone, in one query (None
+    for a member whose saved hours or zone the engine refuses: they are never free)."""
+    ranges: dict[int, dict[int, list[WallRange]]] = {seat.user_id: {} for seat in seats}
+    rows = MemberHours.objects.filter(user_id__in=list(ranges)).order_by("weekday", "start")
+    for user_id, weekday, start, end in rows.values_list("user_id", "weekday", "start", "end"):
+        ranges[user_id].setdefault(weekday, []).append((start, end))
+    found: dict[int, WorkingHours | None] = {}
+    for seat in seats:
+        try:
+            found[seat.user_id] = WorkingHours(
+                time_zone=seat.user.time_zone,
+                weekly_hours=ranges[seat.user_id] or DEFAULT_MEMBER_HOURS,
+            )
+        except ValueError:
+            log.warning("member %s has working hours the slot engine refuses", seat.user_id)
+            found[seat.user_id] = None
+    return found
+
+
 def member_busy_calendars(*, user_ids: list[int]) -> dict[int, list[Calendar]]:
     """Each member's calendars that supply busy time: in their connected account, the
     default calendar and every calendar one of their pages reads busy time from."""
@@ -404,16 +457,26 @@ def team_page_slots(
 
     Round-robin: at least one member free; collective: every member free. Members
     are judged on their own calendars and bookings (``host_bookings_between``'s
-    sense); ``rules_only`` as in ``page_slots``; ``name_free=False`` names only the
-    first free member of each slot (enough to list them).
+    sense) and, when the page uses members' hours, only inside their own working hours
+    in their own zones (those are rules: ``rules_only`` keeps them); ``rules_only`` as in
+    ``page_slots``; ``name_free=False`` names only the first free member of each slot
+    (enough to list them).
     """
     rules = _rules_or_none(page)
     seats = team_seats_for(page=page)
     if rules is None or not seats:
         return []
     user_ids = [seat.user_id for seat in seats]
+    hours: dict[int, WorkingHours | None] = {}
+    if page.hours_source == HoursSource.MEMBERS:
+        rules = rules.whole_days()
+        hours = members_working_hours(seats=seats)
+        # A member whose hours cannot be read is never free (rather than always).
+        user_ids = [user_id for user_id in user_ids if hours[user_id] is not None]
+        if not user_ids or (page.team_kind == "collective" and len(user_ids) < len(seats)):
+            return []
     if rules_only:
-        members = {user_id: MemberTime() for user_id in user_ids}
+        members = {user_id: MemberTime(hours=hours.get(user_id)) for user_id in user_ids}
         page_bookings: list[Interval] = []
     else:
         members, page_bookings = _members_time(
@@ -423,6 +486,13 @@ def team_page_slots(
             end=end + MARGIN,
             exclude_pk=exclude_booking.pk if exclude_booking else None,
         )
+        if hours:
+            members = {
+                user_id: MemberTime(
+                    busy=member.busy, bookings=member.bookings, hours=hours[user_id]
+                )
+                for user_id, member in members.items()
+            }
     found = team_slots(
         rules=rules,
         members=members,

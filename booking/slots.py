@@ -75,7 +75,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from types import MappingProxyType
@@ -87,6 +87,7 @@ __all__ = [
     "Rules",
     "TeamSlot",
     "WallRange",
+    "WorkingHours",
     "available_slots",
     "days_with_slots",
     "load_zone",
@@ -153,6 +154,10 @@ class Rules:
     minimum_notice: timedelta = timedelta(0)
     horizon_days: int = 60
     max_per_day: int | None = None
+    # Set by ``whole_days``: members' own hours bound the slots, so a candidate of the
+    # page's ranges is not cut at the range's end (a slot may run past the page zone's
+    # midnight into the next day when a member's hours do).
+    members_bound: bool = False
 
     def __post_init__(self) -> None:
         load_zone(self.time_zone)
@@ -182,6 +187,15 @@ class Rules:
             raise ValueError("The duration must be longer than zero.")
         if self.increment < MIN_INCREMENT:
             raise ValueError("The increment between start times must be at least 1 minute.")
+
+    def whole_days(self) -> Rules:
+        """These rules with every weekday open all day (date overrides kept): a team page
+        that uses its members' own hours leaves the hours to them."""
+        return replace(
+            self,
+            weekly_hours={day: [(MIDNIGHT, MIDNIGHT)] for day in range(7)},
+            members_bound=True,
+        )
 
     def ranges_on(self, day: date) -> Sequence[WallRange]:
         """The wall-clock ranges of a page-zone date: its override, else its weekday's hours."""
@@ -241,13 +255,53 @@ def available_slots(
 
 
 @dataclass(frozen=True)
+class WorkingHours:
+    """A person's own weekly hours, wall-clock times in their own zone (the same
+    ``weekly_hours`` mapping and checks as ``Rules``). Validated on creation."""
+
+    time_zone: str
+    weekly_hours: Mapping[int, Sequence[WallRange]]
+
+    def __post_init__(self) -> None:
+        load_zone(self.time_zone)
+        object.__setattr__(self, "weekly_hours", _checked_weekly_hours(self.weekly_hours))
+
+    def spans(self, start: datetime, end: datetime) -> tuple[list[datetime], list[datetime]]:
+        """The working time that overlaps ``[start, end)``, in UTC, as parallel sorted
+        start/end lists of disjoint spans (touching ranges merged). Wall times resolve as
+        range bounds do in ``Rules`` (a bound in a gap is the transition)."""
+        zone = load_zone(self.time_zone)
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        day, last = start.astimezone(zone).date() - ONE_DAY, end.astimezone(zone).date() + ONE_DAY
+        starts: list[datetime] = []
+        ends: list[datetime] = []
+        while day <= last:
+            for range_start, range_end in self.weekly_hours.get(day.weekday(), ()):
+                first = _resolve_bound(zone, datetime.combine(day, range_start))
+                stop_day = day + ONE_DAY if range_end == MIDNIGHT else day
+                stop = _resolve_bound(zone, datetime.combine(stop_day, range_end))
+                if stop <= first or stop <= start or first >= end:
+                    continue
+                if ends and first <= ends[-1]:
+                    ends[-1] = max(ends[-1], stop)
+                else:
+                    starts.append(first)
+                    ends.append(stop)
+            day += ONE_DAY
+        return starts, ends
+
+
+@dataclass(frozen=True)
 class MemberTime:
     """One member of a team page: ``busy`` is their calendars' busy time and their
     bookings elsewhere, ``bookings`` their bookings on this team page (padded by both
-    buffers, as a page's own bookings are)."""
+    buffers, as a page's own bookings are). ``hours``: the member's own working hours
+    when the page uses them; a slot must then lie wholly inside them (None: the page's
+    hours alone)."""
 
     busy: Sequence[Interval] = ()
     bookings: Sequence[Interval] = ()
+    hours: WorkingHours | None = None
 
 
 @dataclass(frozen=True)
@@ -273,7 +327,9 @@ def team_slots(
     """The slots of a team page whose start lies in ``[start, end)``, sorted, in UTC.
 
     Each member is judged exactly as ``available_slots`` judges a host (same buffers,
-    notice and horizon), on the page's ``rules``. A slot is offered when at least one
+    notice and horizon), on the page's ``rules``, and, if they have ``hours``, only
+    inside their own working hours (the page's rules then usually open the whole day,
+    ``Rules.whole_days``). A slot is offered when at least one
     member is free (round-robin) or, with ``everyone``, when all are (collective); an
     empty ``members`` offers nothing. ``page_bookings`` (every booking of the page,
     whoever got it) count towards the daily cap. ``name_free=False`` stops looking at
@@ -302,17 +358,52 @@ def team_slots(
         _blocked(member.busy, list(member.bookings), rules, lower=lower, upper=end + rules.duration)
         for member in members.values()
     ]
+    hours = [
+        None if member.hours is None else member.hours.spans(lower, end + rules.duration)
+        for member in members.values()
+    ]
     pointers = [0] * len(keys)
+    hour_pointers = [0] * len(keys)
+    # When every member has hours, a slot outside all of them is skipped before looking
+    # at anyone (half the whole-day candidates of a members' hours page, typically).
+    union = _union([spans for spans in hours if spans is not None]) if all(hours) else None
+    union_at = 0
     slots: list[TeamSlot] = []
-    for slot_start, slot_end in _candidates(rules, zone, first_day, last_day, full_days):
+    for slot_start, slot_end in _candidates(
+        rules, zone, first_day, last_day, full_days, within=union
+    ):
         if slot_start < lower:
             continue
         if slot_start >= end:
             break
-        free = _free_for(slot_start, slot_end, blocks, pointers, everyone, name_free)
+        if union is not None:
+            union_starts, union_ends = union
+            while union_at < len(union_ends) and union_ends[union_at] < slot_end:
+                union_at += 1
+            if union_at == len(union_ends) or union_starts[union_at] > slot_start:
+                continue
+        free = _free_for(
+            slot_start, slot_end, blocks, pointers, everyone, name_free, hours, hour_pointers
+        )
         if free:
             slots.append(TeamSlot(slot_start, slot_end, tuple(keys[index] for index in free)))
     return slots
+
+
+def _union(
+    spans: list[tuple[list[datetime], list[datetime]]],
+) -> tuple[list[datetime], list[datetime]]:
+    """The merged union of several members' sorted, disjoint spans."""
+    pairs = sorted(pair for starts, ends in spans for pair in zip(starts, ends, strict=True))
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    for span_start, span_end in pairs:
+        if ends and span_start <= ends[-1]:
+            ends[-1] = max(ends[-1], span_end)
+        else:
+            starts.append(span_start)
+            ends.append(span_end)
+    return starts, ends
 
 
 def _free_for(
@@ -322,12 +413,26 @@ def _free_for(
     pointers: list[int],
     everyone: bool,
     name_free: bool,
+    hours: list[tuple[list[datetime], list[datetime]] | None],
+    hour_pointers: list[int],
 ) -> list[int]:
     """The indexes of the members free for the slot (all or nothing with ``everyone``;
-    just the first free one without ``name_free``). Each member's pointer only moves
+    just the first free one without ``name_free``). Each member's pointers only move
     forward, so a member not looked at for a while catches up later."""
     free: list[int] = []
     for index, (starts, ends) in enumerate(blocks):
+        own = hours[index]
+        if own is not None:
+            # Slots all last as long, so their ends grow with their starts: a span that
+            # ends before this slot ends can hold no later slot either.
+            span, spans = hour_pointers[index], len(own[0])
+            while span < spans and own[1][span] < slot_end:
+                span += 1
+            hour_pointers[index] = span
+            if span == spans or own[0][span] > slot_start:
+                if everyone:
+                    return []
+                continue
         block, count = pointers[index], len(starts)
         while block < count and ends[block] <= slot_start:
             block += 1
@@ -382,19 +487,42 @@ def load_zone(time_zone: str) -> ZoneInfo:
 
 
 def _candidates(
-    rules: Rules, zone: ZoneInfo, first_day: date, last_day: date, skip: set[date]
+    rules: Rules,
+    zone: ZoneInfo,
+    first_day: date,
+    last_day: date,
+    skip: set[date],
+    within: tuple[list[datetime], list[datetime]] | None = None,
 ) -> Iterator[tuple[datetime, datetime]]:
-    """Every candidate slot on page-zone dates ``first_day..last_day``, in increasing time."""
+    """Every candidate slot on page-zone dates ``first_day..last_day``, in increasing time.
+
+    ``within`` (sorted disjoint spans, UTC): candidates far before the next span are
+    jumped over (a few before it may still come: callers check the spans themselves)."""
     day = first_day
+    at = [0]
     while day <= last_day:
         if day not in skip:
             for range_start, range_end in rules.ranges_on(day):
-                yield from _range_candidates(rules, zone, day, range_start, range_end)
+                yield from _range_candidates(
+                    rules, zone, day, range_start, range_end, within=within, at=at
+                )
         day += ONE_DAY
 
 
+# A jump over wall-clock time by an absolute gap stays this far short of it, so no clock
+# change inside the gap (at most two hours anywhere) can make it overshoot.
+JUMP_MARGIN = timedelta(hours=3)
+
+
 def _range_candidates(
-    rules: Rules, zone: ZoneInfo, day: date, range_start: time, range_end: time
+    rules: Rules,
+    zone: ZoneInfo,
+    day: date,
+    range_start: time,
+    range_end: time,
+    *,
+    within: tuple[list[datetime], list[datetime]] | None = None,
+    at: list[int] | None = None,
 ) -> Iterator[tuple[datetime, datetime]]:
     first = datetime.combine(day, range_start)
     stop = datetime.combine(day + ONE_DAY if range_end == MIDNIGHT else day, range_end)
@@ -402,9 +530,19 @@ def _range_candidates(
     wall = first
     while wall < stop:
         slot_start = _resolve_existing(zone, wall)
+        if within is not None and slot_start is not None:
+            starts, ends = within
+            while at[0] < len(ends) and ends[at[0]] < slot_start + rules.duration:
+                at[0] += 1
+            if at[0] == len(ends):
+                return
+            gap = starts[at[0]] - slot_start - JUMP_MARGIN
+            if gap >= rules.increment:
+                wall += (gap // rules.increment) * rules.increment
+                continue
         if slot_start is not None:
             slot_end = slot_start + rules.duration
-            if slot_end > extent_end:
+            if slot_end > extent_end and not rules.members_bound:
                 return  # later candidates end later still
             yield slot_start, slot_end
         wall += rules.increment

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
-from booking.models import MAX_SLUG_LENGTH, TeamKind, slug_format, validate_slug
+from booking.models import MAX_SLUG_LENGTH, HoursSource, TeamKind, slug_format, validate_slug
 from booking.services.teams import Seat
 
 
@@ -42,6 +42,16 @@ class TeamPageForm(forms.Form):
     kind = forms.ChoiceField(choices=TeamKind.choices, label=_("Kind"))
     duration_minutes = forms.IntegerField(
         min_value=5, max_value=12 * 60, initial=30, label=_("Meeting duration (minutes)")
+    )
+    hours_source = forms.ChoiceField(
+        choices=HoursSource.choices,
+        initial=HoursSource.PAGE,
+        required=False,  # left out: the page's hours
+        label=_("Hours"),
+        help_text=_(
+            "The page's hours are edited under Booking pages; each member sets their own "
+            "under Working hours."
+        ),
     )
 
     def __init__(self, *args, members, with_page_fields: bool = True, initial_seats=None, **kwargs):
@@ -83,6 +93,9 @@ class TeamPageForm(forms.Form):
             for m in self.members
             if data.get(f"member_{m.user.pk}")
         ]
+
+    def clean_hours_source(self) -> str:
+        return self.cleaned_data.get("hours_source") or HoursSource.PAGE
 
     def clean(self):
         cleaned = super().clean()

@@ -45,7 +45,12 @@ from accounts.services import (
 )
 from booking.models import BookingPage
 from booking.selectors import team_seats_for
-from booking.services.teams import TeamPageError, team_page_create, team_seats_set
+from booking.services.teams import (
+    TeamPageError,
+    team_hours_source_set,
+    team_page_create,
+    team_seats_set,
+)
 from booking.team_forms import InviteForm, OrganizationForm, RoleForm, TeamPageForm
 from calendars.models import CalendarConnection
 from calendars.selectors import connection_latest_for, pushes_failed_for
@@ -285,6 +290,7 @@ def team_page_create_view(request: HttpRequest, organization: Organization) -> H
                     "title": data["title"],
                     "slug": data["slug"],
                     "duration_minutes": data["duration_minutes"],
+                    "hours_source": data["hours_source"],
                 },
                 seats=form.seats(),
             )
@@ -319,10 +325,12 @@ def team_page_members_view(request: HttpRequest, organization: Organization, pk:
         members=members_of(organization=organization),
         with_page_fields=False,
         initial_seats=seats,
+        initial={"hours_source": page.hours_source},
     )
     if request.method == "POST" and form.is_valid():
         try:
             team_seats_set(page=page, seats=form.seats())
+            team_hours_source_set(page=page, source=form.cleaned_data["hours_source"])
         except TeamPageError as refused:
             form.add_error(None, refused.message)
         else:

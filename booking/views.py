@@ -18,15 +18,18 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from booking.forms import PageCalendarsForm, PageEditor
+from booking.forms import PageCalendarsForm, PageEditor, WorkingHoursEditor
 from booking.models import BookingPage
 from booking.selectors import (
     host_calendars,
+    member_weekly_ranges,
+    page_editable_by,
     page_for_host,
     pages_for_host,
     upcoming_bookings_of_page,
 )
 from booking.services.pages import page_calendars_set, page_delete, page_duplicate, page_set_active
+from booking.services.teams import member_hours_set
 from calendars.selectors import connection_live_for
 
 
@@ -72,7 +75,10 @@ def page_create_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def page_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
-    page = _own_page(request, pk)
+    # Hours, questions and details: a team page's are any admin's of its organization.
+    page = page_editable_by(user=request.user, pk=pk)
+    if page is None:
+        raise Http404("No such booking page.")
     editor = PageEditor(host=request.user, page=page, data=request.POST or None)
     if request.method == "POST" and editor.is_valid():
         editor.save()
@@ -88,7 +94,7 @@ def _render_editor(request: HttpRequest, editor: PageEditor, *, status: int) -> 
         # instance: the heading and link show what is saved.
         page.refresh_from_db()
     context = {
-        "section": "pages",
+        "section": "team" if page is not None and page.team_kind else "pages",
         "editor": editor,
         "page": page,
         "link_prefix": settings.SITE_URL + "/book/",
@@ -183,3 +189,22 @@ def page_calendars_view(request: HttpRequest, pk: int) -> HttpResponse:
         {"section": "pages", "page": page, "form": form, "connection": connection},
         status=400 if request.method == "POST" and calendars else 200,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def working_hours_view(request: HttpRequest) -> HttpResponse:
+    """Setup → Working hours: the person's own weekly hours in their own time zone, which
+    team pages that use members' hours offer."""
+    editor = WorkingHoursEditor(
+        user=request.user,
+        ranges=member_weekly_ranges(user=request.user),
+        data=request.POST or None,
+    )
+    if request.method == "POST" and editor.is_valid():
+        member_hours_set(user=request.user, hours=editor.hours_rows())
+        messages.success(request, _("Your working hours were saved."))
+        return redirect("pages:working_hours")
+    context = {"section": "working_hours", "editor": editor}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "booking/working_hours.html", context, status=status)

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership
-from booking.models import BookingPage, TeamKind, TeamMember
+from booking.models import BookingPage, HoursSource, MemberHours, TeamKind, TeamMember
 from booking.services.horizons import busy_horizons_update
 from booking.services.locking import host_lock
 from booking.services.pages import page_create
@@ -69,6 +69,28 @@ def team_page_create(
         page.main_calendar = None  # bookings go to the members' own calendars
         page.save(update_fields=["main_calendar"])
         _seats_replace(page=page, seats=seats)
+    return page
+
+
+def member_hours_set(*, user, hours: Sequence[tuple]) -> None:
+    """Replace the person's own weekly working hours (``(weekday, start, end)`` rows, in
+    their own time zone). Under their host lock, the one their team bookings take."""
+    with transaction.atomic():
+        host_lock(user.pk)
+        MemberHours.objects.filter(user=user).delete()
+        MemberHours.objects.bulk_create(
+            MemberHours(user=user, weekday=weekday, start=start, end=end)
+            for weekday, start, end in hours
+        )
+
+
+def team_hours_source_set(*, page: BookingPage, source: str) -> BookingPage:
+    """Whether the team page offers its own hours or each member's own working hours."""
+    if source not in HoursSource.values:
+        raise TeamPageError(_("Choose the page's hours or each member's working hours."))
+    if page.hours_source != source:
+        page.hours_source = source
+        page.save(update_fields=["hours_source", "updated_at"])
     return page
 
 

@@ -11,6 +11,34 @@ from django.core.servers.basehttp import ThreadedWSGIServer
 ThreadedWSGIServer.request_queue_size = 128
 
 
+@pytest.fixture(autouse=True)
+def invitation_emails_in_process(request, monkeypatch):
+    """Send invitation emails in the test process once the inviting transaction commits,
+    as a worker would (Django's test outbox then holds them). Tests with real worker
+    processes (``worker_factory``) leave them to the workers, and tests of a broker
+    that is down (``broker_unreachable``) to the real dispatch."""
+    if {"worker_factory", "broker_unreachable"} & set(request.fixturenames):
+        yield
+        return
+    from django.db import transaction
+
+    from accounts import invitation_outbox
+
+    class InProcess:
+        @staticmethod
+        def task_send_on_commit(name, *, args_list, countdown=None):
+            batch = [list(args) for args in args_list]
+
+            def run():
+                for args in batch:
+                    invitation_outbox.invitation_email_send(email_id=args[0])
+
+            transaction.on_commit(run)
+
+    monkeypatch.setattr(invitation_outbox, "dispatch", InProcess)
+    yield
+
+
 def connect(user, address: str):
     """A connected account with a default calendar for ``user`` (as Office 365 leaves it)."""
     from calendars.models import Calendar, CalendarConnection
