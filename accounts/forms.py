@@ -4,7 +4,12 @@ import math
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
+from django.contrib.auth.forms import (
+    AuthenticationForm,
+    BaseUserCreationForm,
+    PasswordResetForm,
+)
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.login_throttle import login_failed, login_succeeded, login_wait_seconds
@@ -149,3 +154,13 @@ class TwoFactorCodeForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
         ),
     )
+
+
+class LocalizedPasswordResetForm(PasswordResetForm):
+    """The reset email speaks the account's Profile language (else the page's)."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        user = context.get("user")
+        language = getattr(user, "language", "") or translation.get_language() or "en"
+        with translation.override(language):
+            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)

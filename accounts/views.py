@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 from accounts import two_factor
 from accounts.forms import (
     InvitationSignUpForm,
+    LocalizedPasswordResetForm,
     LoginForm,
     ProfileForm,
     SignUpForm,
@@ -76,6 +77,7 @@ class LogoutView(auth_views.LogoutView):
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset_form.html"
+    form_class = LocalizedPasswordResetForm
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")

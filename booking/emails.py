@@ -106,7 +106,11 @@ def send_reschedule_request(*, booking_pk: int, note: str) -> bool:
         when = (
             f"{day_text(start, locale)}, {time_text(start, locale)} ({booking.invitee_time_zone})"
         )
-        subject = f"{host} asks you to pick another time for {booking.title} on {when}"
+        subject = _("%(host)s asks you to pick another time for %(title)s on %(when)s") % {
+            "host": host,
+            "title": booking.title,
+            "when": when,
+        }
         EmailMultiAlternatives(
             subject=" ".join(subject.split()),
             body=render_to_string("booking/email/reschedule_request.txt", context),

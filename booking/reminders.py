@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from booking.events import BookingEvent
 from booking.locales import day_text, language_of, time_text
@@ -250,7 +251,11 @@ def _send_email(booking: Booking) -> None:
             f"{day_text(start, booking.invitee_locale)}, "
             f"{time_text(start, booking.invitee_locale)} ({booking.invitee_time_zone})"
         )
-        subject = f"Reminder: {booking.title} with {host} on {when}"
+        subject = _("Reminder: %(title)s with %(host)s on %(when)s") % {
+            "title": booking.title,
+            "host": host,
+            "when": when,
+        }
         EmailMultiAlternatives(
             subject=" ".join(subject.split()),
             body=render_to_string("booking/email/reminder.txt", context),

@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from calendars.constants import DEFAULT_REMINDER_MINUTES
 from outbox.models import OutboxItem
@@ -31,9 +32,9 @@ class DisconnectReason(models.TextChoices):
 # Why a connection is disconnected, to follow "disconnected: " in a sentence (the
 # labels above start with a capital, and "Microsoft" must keep its own).
 DISCONNECT_REASON_WORDS = {
-    DisconnectReason.HOST: "you disconnected it",
-    DisconnectReason.EXPIRED: "the sign-in expired",
-    DisconnectReason.REVOKED: "Microsoft refused the sign-in",
+    DisconnectReason.HOST: _("you disconnected it"),
+    DisconnectReason.EXPIRED: _("the sign-in expired"),
+    DisconnectReason.REVOKED: _("Microsoft refused the sign-in"),
 }
 
 
@@ -116,7 +117,7 @@ class CalendarConnection(models.Model):
     @property
     def disconnect_reason_words(self) -> str:
         """Why it was disconnected, in words for the host ("the sign-in expired")."""
-        return DISCONNECT_REASON_WORDS.get(self.disconnect_reason, "it stopped working")
+        return str(DISCONNECT_REASON_WORDS.get(self.disconnect_reason, _("it stopped working")))
 
     @property
     def mailbox_key(self) -> str:

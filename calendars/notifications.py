@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from calendars.models import CalendarConnection
 from calendars.providers import get_provider
@@ -32,7 +32,8 @@ def _send(*, connection: CalendarConnection, template: str, context: dict) -> No
         "site_name": "ScheduleOnce",
         **context,
     }
-    with timezone.override(host.time_zone):
+    # Hosts read these in their Profile language (English when they chose none).
+    with timezone.override(host.time_zone), translation.override(host.language or "en"):
         subject = render_to_string(f"calendars/email/{template}_subject.txt", context)
         text = render_to_string(f"calendars/email/{template}.txt", context)
         html = render_to_string(f"calendars/email/{template}.html", context)

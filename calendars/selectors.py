@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from calendars.events import EventDescription
@@ -67,14 +68,15 @@ def banners_for_host(*, host, now: datetime | None = None) -> list[Banner]:
         if expires is None or expires - now > horizon:
             return []
         with timezone.override(host.time_zone):
-            when = timezone.localtime(expires).strftime("%A %-d %B %Y, %H:%M")
+            when = date_format(timezone.localtime(expires), "l j F Y, H:i")
         return [
             Banner(
                 level="warning",
-                message=(
-                    f"Your {name} connection ({connection.account_email}) expires on {when}. "
+                message=_(
+                    "Your %(name)s connection (%(email)s) expires on %(when)s. "
                     "Reconnect to keep bookings arriving in your calendar."
-                ),
+                )
+                % {"name": name, "email": connection.account_email, "when": when},
                 provider=connection.provider,
                 account_email=connection.account_email,
             )
@@ -83,11 +85,16 @@ def banners_for_host(*, host, now: datetime | None = None) -> list[Banner]:
         return [
             Banner(
                 level="error",
-                message=(
-                    f"Your {name} calendar ({connection.account_email}) is disconnected: "
-                    f"{connection.disconnect_reason_words}. New bookings are not "
-                    "added to your calendar and your busy time is not checked until you reconnect."
-                ),
+                message=_(
+                    "Your %(name)s calendar (%(email)s) is disconnected: %(reason)s. New bookings "
+                    "are not added to your calendar and your busy time is not checked until you "
+                    "reconnect."
+                )
+                % {
+                    "name": name,
+                    "email": connection.account_email,
+                    "reason": connection.disconnect_reason_words,
+                },
                 provider=connection.provider,
                 account_email=connection.account_email,
             )

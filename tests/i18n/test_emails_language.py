@@ -1,0 +1,140 @@
+"""Every email speaks its reader's language: invitees the booking's, hosts their Profile's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from booking.emails import send_reschedule_request
+from booking.locales import day_text, time_text
+from booking.models import Booking, InviteeReminder
+from booking.reminders import reminder_send
+from calendars import notifications
+from calendars.models import CalendarConnection, DisconnectReason
+from tests.support.booking import at, book, workday
+
+
+def _german_booking(client, page) -> Booking:
+    start = at(workday("Europe/London", days_ahead=3), 14)
+    answer = book(client, page.slug, start=start, HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+    assert answer.status_code == 201
+    booking = Booking.objects.get()
+    assert booking.invitee_locale == "de-DE"
+    return booking
+
+
+@pytest.mark.django_db
+def test_a_german_invitees_reminder_is_german(client, page):
+    booking = _german_booking(client, page)
+    mail.outbox.clear()
+    row = InviteeReminder.objects.filter(booking=booking).order_by("offset_minutes").first()
+    reminder_send(reminder_id=row.pk, now=row.due_at)
+    (message,) = mail.outbox
+    local = booking.start.astimezone(ZoneInfo(booking.invitee_time_zone))
+    assert message.subject.startswith("Erinnerung: Intro call mit Alice Host am ")
+    assert "Zur Erinnerung: Ihr Termin mit Alice Host beginnt am" in message.body
+    assert day_text(local, "de-DE") in message.body
+    assert time_text(local, "de-DE") in message.body
+    assert "Verschieben:" in message.body
+    for english in ("Reminder", "What:", "Need to change it?", "Reschedule:"):
+        assert english not in message.body + message.subject
+
+
+@pytest.mark.django_db
+def test_a_german_invitee_is_asked_to_reschedule_in_german(client, page):
+    booking = _german_booking(client, page)
+    mail.outbox.clear()
+    assert send_reschedule_request(booking_pk=booking.pk, note="")
+    (message,) = mail.outbox
+    assert message.subject.startswith("Alice Host bittet Sie, eine andere Zeit für Intro call")
+    assert "Andere Zeit wählen:" in message.body
+    assert "Pick another time" not in message.body
+
+
+def _connection(host, **fields) -> CalendarConnection:
+    return CalendarConnection.objects.create(
+        host=host,
+        provider="office365",
+        account_id="uid.tid",
+        account_email="alice@contoso.com",
+        **fields,
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "subject", "body"),
+    [
+        ("de", "läuft in 3 Tagen ab", "Jetzt neu verbinden"),
+        ("", "expires in 3 days", "Reconnect now"),
+    ],
+)
+def test_the_expiry_warning_speaks_the_hosts_profile_language(host, language, subject, body):
+    host.language = language
+    host.save(update_fields=["language"])
+    now = timezone.now()
+    connection = _connection(host, refresh_expires_at=now + timedelta(days=3))
+    notifications.send_expiry_warning(connection=connection, now=now)
+    (message,) = mail.outbox
+    assert subject in message.subject
+    assert body in message.body
+    html = message.alternatives[0][0]
+    assert f'lang="{language or "en"}"' in html
+
+
+@pytest.mark.django_db
+def test_the_disconnected_email_speaks_the_hosts_profile_language(host):
+    host.language = "de"
+    host.save(update_fields=["language"])
+    connection = _connection(host, disconnect_reason=DisconnectReason.EXPIRED)
+    notifications.send_disconnected(connection_id=connection.pk)
+    (message,) = mail.outbox
+    assert message.subject == "Ihr Office 365-Kalender wurde getrennt"
+    assert "funktioniert nicht mehr: die Anmeldung ist abgelaufen." in message.body
+    assert "Hallo Alice," in message.body
+
+
+@pytest.mark.django_db
+def test_the_password_reset_email_speaks_the_accounts_language(client, host):
+    host.language = "de"
+    host.save(update_fields=["language"])
+    url = reverse("accounts:password_reset")
+    client.post(url, {"email": host.email}, HTTP_ACCEPT_LANGUAGE="en")
+    (message,) = mail.outbox
+    assert message.subject == "Ihr ScheduleOnce-Passwort zurücksetzen"
+    assert "Wählen Sie hier ein neues Passwort:" in message.body
+
+
+@pytest.mark.django_db
+def test_setup_fragments_with_values_are_german(client, page):
+    host = page.host
+    host.language = "de"
+    host.save(update_fields=["language"])
+    _connection(host, refresh_expires_at=timezone.now() + timedelta(days=80))
+    client.force_login(host)
+    listing = client.get(reverse("pages:list")).text
+    assert f"{page.duration_minutes} Minuten ·" in listing
+    assert "minutes ·" not in listing
+    integration = client.get(reverse("calendars:integration")).text
+    assert "gültig bis" in integration
+    assert "valid until" not in integration
+
+
+@pytest.mark.django_db
+def test_the_page_form_is_german_for_a_german_host(client, page):
+    host = page.host
+    host.language = "de"
+    host.save(update_fields=["language"])
+    client.force_login(host)
+    new = client.get(reverse("pages:create")).text
+    assert "Neue Buchungsseite" in new
+    assert "Buchungsseite anlegen" in new
+    assert "Leave empty" not in new
+    edit = client.get(reverse("pages:edit", args=[page.pk])).text
+    assert "Änderungen speichern" in edit
+    assert "Save changes" not in edit
