@@ -28,7 +28,7 @@ class SignUpForm(BaseUserCreationForm):
         max_length=150,
         label="Your name",
         validators=[validate_one_line],
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        widget=forms.TextInput(attrs={"autocomplete": "name", "autofocus": True}),
     )
     email = forms.EmailField(
         max_length=254, label="Work email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
@@ -38,6 +38,11 @@ class SignUpForm(BaseUserCreationForm):
     class Meta:
         model = User
         fields = ("name", "email", "time_zone")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The form starts with the name (Django's focuses the username field, the email).
+        self.fields["email"].widget.attrs.pop("autofocus", None)
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()

@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from accounts.two_factor import two_factor_enabled, two_factor_required
+from ops.error_answers import database_unavailable, is_database_unavailable
 
 GUARDED = ("/setup/",)
 
@@ -24,15 +25,22 @@ class TwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and request.path.startswith(GUARDED):
-            detour = self._detour(request, user)
+        if request.path.startswith(GUARDED):
+            try:
+                detour = self._detour(request)
+            except Exception as error:
+                # The session and devices live in the database: while it is down, answer
+                # as every page does then (503, try again), not with a server error.
+                if is_database_unavailable(error):
+                    return database_unavailable(request, error)
+                raise
             if detour is not None:
                 return detour
         return self.get_response(request)
 
-    def _detour(self, request: HttpRequest, user) -> HttpResponse | None:
-        if user.is_verified():
+    def _detour(self, request: HttpRequest) -> HttpResponse | None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or user.is_verified():
             return None
         query = urlencode({"next": request.get_full_path()})
         if two_factor_enabled(user=user):

@@ -187,13 +187,14 @@ def time_views(ids: dict, runs: int) -> list[dict]:
     for name, query in VIEWS:
         url = "/setup/meetings/" + query.format(**fill)
         client.get(url)
-        times = []
+        times, sql = [], []
         for _ in range(runs):
             reset_queries()
             with CaptureQueriesContext(connection) as queries:
                 started = time.perf_counter()
                 response = client.get(url)
                 times.append((time.perf_counter() - started) * 1000)
+            sql.append(sum(float(query["time"]) for query in queries.captured_queries) * 1000)
             assert response.status_code == 200, (url, response.status_code)
         results.append(
             {
@@ -202,6 +203,7 @@ def time_views(ids: dict, runs: int) -> list[dict]:
                 "min_ms": min(times),
                 "max_ms": max(times),
                 "queries": len(queries),
+                "sql_ms": statistics.median(sql),
                 "rows": response.content.count(b"<tr data-meeting="),
             }
         )
@@ -296,11 +298,15 @@ def main() -> None:
         print(
             f"seeded {args.bookings:,} + 10,000 bookings in {time.perf_counter() - started:.0f} s"
         )
-        print(f"\n{'list view':45} {'median ms':>9} {'range':>13} {'queries':>7} {'rows':>4}")
+        print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        print(
+            f"\n{'list view':40} {'median ms':>9} {'range':>9} {'of it SQL':>9} "
+            f"{'queries':>7} {'rows':>4}"
+        )
         for row in time_views(ids, args.runs):
             spread = f"{row['min_ms']:.0f}-{row['max_ms']:.0f}"
             print(
-                f"{row['view']:45} {row['median_ms']:9.1f} {spread:>13} "
+                f"{row['view']:40} {row['median_ms']:9.1f} {spread:>9} {row['sql_ms']:9.1f} "
                 f"{row['queries']:7} {row['rows']:4}"
             )
         heading = f"{'export (fresh process)':24} {'rows':>7} {'MiB out':>8} {'s':>6}"
@@ -310,6 +316,7 @@ def main() -> None:
                 f"{row['mode']:24} {row['rows']:7,} {row['bytes'] / 2**20:8.1f} "
                 f"{row['seconds']:6.1f} {row['growth_mib']:13.1f}"
             )
+        print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
         if "django.db" in sys.modules:
             from django.db import connections

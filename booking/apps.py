@@ -39,6 +39,9 @@ class BookingConfig(AppConfig):
         signals.connection_established.connect(
             handlers.on_connection_established, dispatch_uid="booking.connection_established"
         )
+        signals.join_link_ready.connect(
+            handlers.on_join_link_ready, dispatch_uid="booking.join_link_ready"
+        )
         from accounts.services import member_removed
 
         member_removed.connect(handlers.on_member_removed, dispatch_uid="booking.member_removed")

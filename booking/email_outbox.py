@@ -25,6 +25,7 @@ from booking.emails import (
     EMAIL_RETRY_DELAYS,
     RECIPIENTS,
     send_booking_email,
+    send_join_link,
     send_reschedule_request,
 )
 from booking.events import BookingEvent
@@ -42,6 +43,9 @@ EMAIL_LEASE = 120
 SENT_FIELD = {"invitee": "invitee_sent_at", "host": "host_sent_at"}
 # A host's ask to pick another time (Setup → Meetings): one email, to the invitee.
 RESCHEDULE_REQUEST = "ask_reschedule"
+# The online meeting's join link, sent to the invitee once the calendar made it.
+JOIN_LINK = "join_link"
+INVITEE_ONLY = (RESCHEDULE_REQUEST, JOIN_LINK)
 # The host's switch (Setup → Profile) for each kind of booking event's email.
 HOST_PREFERENCE = {
     "confirmed": "notify_booked",
@@ -82,9 +86,24 @@ def reschedule_request_add(*, booking, note: str, now: datetime) -> BookingEmail
     return email
 
 
+def join_link_email_add(*, booking, now: datetime) -> BookingEmail | None:
+    """Write the row of the join-link email, once per booking (in the caller's transaction)."""
+    if BookingEmail.objects.filter(booking=booking, kind=JOIN_LINK).exists():
+        return None
+    email = BookingEmail.objects.create(
+        booking=booking,
+        kind=JOIN_LINK,
+        actor="calendar",
+        booking_version=booking.sequence,
+        queued_at=now,
+    )
+    dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[email.pk]])
+    return email
+
+
 def _recipients(email: BookingEmail) -> tuple[str, ...]:
     """Who this row's emails go to: the host only if their Profile says so."""
-    if email.kind == RESCHEDULE_REQUEST:
+    if email.kind in INVITEE_ONLY:
         return ("invitee",)
     preference = HOST_PREFERENCE.get(email.kind)
     host = email.booking.host
@@ -96,6 +115,8 @@ def _recipients(email: BookingEmail) -> tuple[str, ...]:
 def _send(email: BookingEmail, who: str) -> None:
     if email.kind == RESCHEDULE_REQUEST:
         send_reschedule_request(booking_pk=email.booking_id, note=email.note)
+    elif email.kind == JOIN_LINK:
+        send_join_link(booking_pk=email.booking_id)
     else:
         send_booking_email(booking_pk=email.booking_id, kind=email.kind, who=who, actor=email.actor)
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from booking.ics import booking_ics
@@ -110,6 +110,46 @@ def send_reschedule_request(*, booking_pk: int, note: str) -> bool:
         EmailMultiAlternatives(
             subject=" ".join(subject.split()),
             body=render_to_string("booking/email/reschedule_request.txt", context),
+            to=[booking.invitee_email],
+            reply_to=[booking.host.email],
+        ).send()
+    return True
+
+
+def send_join_link(*, booking_pk: int) -> bool:
+    """The invitee's follow-up: the online meeting's join link, once Outlook made it.
+
+    False (nothing sent) when the booking is gone, cancelled, over, or has no link.
+    """
+    from booking.reminders import join_url_for
+
+    booking = Booking.objects.select_related("host").filter(pk=booking_pk).first()
+    if booking is None or not booking.is_confirmed or booking.end <= timezone.now():
+        return False
+    join_url = join_url_for(booking=booking)
+    if not join_url:
+        return False
+    zone = ZoneInfo(booking.invitee_time_zone)
+    locale = booking.invitee_locale
+    links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
+    context = {
+        "booking": booking,
+        "host": booking.host.get_full_name(),
+        "start": booking.start.astimezone(zone),
+        "end": booking.end.astimezone(zone),
+        "zone": booking.invitee_time_zone,
+        "locale": locale,
+        "join_url": join_url,
+        "links": links,
+    }
+    with translation.override(language_of(locale)):
+        subject = _("Join link: %(title)s with %(host)s") % {
+            "title": booking.title,
+            "host": context["host"],
+        }
+        EmailMultiAlternatives(
+            subject=" ".join(subject.split()),
+            body=render_to_string("booking/email/join_link.txt", context),
             to=[booking.invitee_email],
             reply_to=[booking.host.email],
         ).send()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.utils import timezone
 
 from booking.services.calendar_events import bookings_remirror
 from booking.services.connections import pages_assign_main_calendar
@@ -50,3 +51,19 @@ def on_member_removed(sender, *, membership, **kwargs) -> None:
 
     closed = member_pages_close(membership=membership)
     log.info("membership %s removed: %d page(s) closed", membership.pk, closed)
+
+
+def on_join_link_ready(sender, *, source: str, url: str, **kwargs) -> None:
+    """The calendar made the online meeting: email the invitee its join link, once."""
+    from booking.email_outbox import join_link_email_add
+    from booking.models import Booking
+
+    prefix, _, key = source.partition(":")
+    if prefix != "booking" or not key:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        booking = Booking.objects.filter(uuid=key).first()
+        if booking is None or not booking.is_confirmed or booking.end <= now:
+            return
+        join_link_email_add(booking=booking, now=now)

@@ -17,7 +17,14 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from booking.models import Booking, BookingPage, BookingStatus, Question, search_fold
+from booking.models import (
+    Booking,
+    BookingCohost,
+    BookingPage,
+    BookingStatus,
+    Question,
+    search_fold,
+)
 from calendars.models import ConnectionStatus, PushedEvent, PushState
 
 PER_PAGE = 50
@@ -40,8 +47,14 @@ TAB_LABELS = {Tab.UPCOMING: _("Upcoming"), Tab.PAST: _("Past"), Tab.CANCELLED: _
 
 
 def bookings_visible_to(*, user) -> QuerySet[Booking]:
-    """Every booking ``user`` may see and act on in Setup → Meetings (their own, today)."""
-    return Booking.objects.filter(host=user)
+    """Every booking ``user`` may see and act on in Setup → Meetings: the ones they host,
+    and the collective ones they attend (issue 12's co-hosts). An admin does not see the
+    organization's other meetings here (the read API's ``integrations.scope`` does)."""
+    attended = BookingCohost.objects.filter(user_id=user.pk).values("booking_id")
+    if not attended.exists():
+        # The common case keeps to one host's rows, which the meetings index serves.
+        return Booking.objects.filter(host_id=user.pk)
+    return Booking.objects.filter(Q(host_id=user.pk) | Q(pk__in=attended))
 
 
 def pages_visible_to(*, user) -> QuerySet[BookingPage]:

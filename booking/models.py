@@ -100,9 +100,9 @@ def validate_reminder_offsets(value) -> None:
 
 
 class LocationKind(models.TextChoices):
-    IN_PERSON = "in_person", "In person"
-    PHONE = "phone", "Phone call"
-    TEAMS = "teams", "Microsoft Teams online meeting"
+    IN_PERSON = "in_person", _("In person")
+    PHONE = "phone", _("Phone call")
+    TEAMS = "teams", _("Microsoft Teams online meeting")
 
 
 class TeamKind(models.TextChoices):
@@ -213,8 +213,8 @@ class BookingPage(models.Model):
     def location_text(self) -> str:
         """The location as an invitee reads it."""
         if self.location_kind == LocationKind.TEAMS:
-            return "Microsoft Teams meeting (the link is in the calendar invitation)"
-        label = LocationKind(self.location_kind).label
+            return str(_("Microsoft Teams meeting (the link is in the calendar invitation)"))
+        label = str(LocationKind(self.location_kind).label)
         return f"{label}: {self.location_details}" if self.location_details else label
 
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -22,12 +22,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from accounts.timezones import time_zone_names
+from accounts.timezones import time_zone_entries, time_zone_names
 from booking.events import Actor
 from booking.ics import booking_ics
-from booking.locales import language_of, request_locale
-from booking.models import Booking, BookingPage, is_wellformed_slug
+from booking.locales import language_of, normalize_locale, request_locale
+from booking.models import Booking, BookingPage, LocationKind, is_wellformed_slug
 from booking.public_forms import CancelForm, RescheduleForm
+from booking.reminders import join_url_for
 from booking.selectors import booking_host_names, public_page_for
 from booking.services.bookings import BookingError, SlotTaken, booking_cancel, booking_reschedule
 from booking.services.calendar_events import booking_details_text
@@ -115,12 +116,23 @@ def _widget_context(
             # Intl formats times and dates in it; the booking stores it (booking.locales).
             "locale": locale,
             "strings": widget_strings(),
+            "timeZonesUrl": reverse("booking:time-zones") + "?locale=" + locale,
             # Told to the embedding site with scheduleonce:booked.
             "slug": page.slug,
             "title": page.title,
             "hostName": page.host.get_full_name(),
         },
     }
+
+
+@require_safe
+def time_zones(request: HttpRequest) -> JsonResponse:
+    """Every zone's names in ``?locale=`` (else the request's), for the zone pickers."""
+    locale = normalize_locale(request.GET.get("locale")) or request_locale(request)
+    response = JsonResponse({"locale": locale, "zones": list(time_zone_entries(locale))})
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Vary"] = "Accept-Language"
+    return response
 
 
 def _booking_or_404(request: HttpRequest, token: str) -> Booking:
@@ -159,9 +171,40 @@ def _and_list(names: list[str]) -> str:
 @never_cache
 @require_safe
 def manage(request: HttpRequest, token: str) -> HttpResponse:
-    """The confirmation page: details in the invitee's time zone, .ics, cancel, reschedule."""
+    """The confirmation page: details in the invitee's time zone, .ics, cancel, reschedule,
+    and the online meeting's join link (the page asks ``join.json`` until it exists)."""
     booking = _booking_or_404(request, token)
-    return render(request, "booking/public/confirmation.html", _details(booking))
+    context = {
+        **_details(booking),
+        "join_expected": _join_link_expected(booking),
+        "join_url": join_url_for(booking=booking),
+        "join_poll_url": reverse("booking:join", args=[token]),
+    }
+    return render(request, "booking/public/confirmation.html", context)
+
+
+def _join_link_expected(booking: Booking) -> bool:
+    """Whether an online meeting link is coming: a Teams page's booking, not over."""
+    page = booking.page
+    return (
+        booking.is_confirmed
+        and booking.end > timezone.now()
+        and page is not None
+        and page.location_kind == LocationKind.TEAMS
+    )
+
+
+@never_cache
+@require_safe
+def join_link(request: HttpRequest, token: str) -> JsonResponse:
+    """``{"join_url": "…" or "", "expected": bool}``: what the confirmation page waits for."""
+    booking = booking_from_token(token)
+    if booking is None:
+        return JsonResponse({"message": "No booking at this link."}, status=404)
+    expected = _join_link_expected(booking)
+    return JsonResponse(
+        {"join_url": join_url_for(booking=booking) if expected else "", "expected": expected}
+    )
 
 
 @require_safe

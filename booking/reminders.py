@@ -104,6 +104,40 @@ def reminders_plan(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
     return planned
 
 
+SKIP_REMOVED = "the booking page no longer sends this reminder"
+
+
+def reminders_follow_page(*, page, now: datetime | None = None) -> int:
+    """After the page's reminder offsets changed: its meetings still to come get the new
+    offsets (where their moment is still ahead) and lose the removed ones. In the
+    caller's transaction; how many reminders were added."""
+    now = now or timezone.now()
+    offsets = sorted(set(page.reminder_offsets or []))
+    InviteeReminder.objects.filter(booking__page=page, state=ReminderState.PENDING).exclude(
+        offset_minutes__in=offsets
+    ).update(
+        state=ReminderState.SKIPPED, skip_reason=SKIP_REMOVED, next_attempt_at=None, updated_at=now
+    )
+    upcoming = Booking.objects.filter(page=page, status="confirmed", start__gt=now).only(
+        "pk", "start", "sequence"
+    )
+    rows = [
+        InviteeReminder(
+            booking_id=booking.pk,
+            booking_version=booking.sequence,
+            offset_minutes=offset,
+            due_at=booking.start - timedelta(minutes=offset),
+            next_attempt_at=booking.start - timedelta(minutes=offset),
+        )
+        for booking in upcoming.iterator(chunk_size=2000)
+        for offset in offsets
+        if booking.start - timedelta(minutes=offset) > now
+    ]
+    # An offset the booking already has (sent, skipped or pending) is left as it is.
+    made = InviteeReminder.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return len(made)
+
+
 def reminders_dispatch(
     *, now: datetime | None = None, send: Callable[[int], object] | None = None
 ) -> list[int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# The "Default Office 365 Calendar reminders" dropdown: minutes before start, None = no reminder.
+# The "Default reminder for Office 365 events" dropdown: minutes before start, None = no reminder.
 REMINDER_CHOICES: list[tuple[int | None, str]] = [
     (None, "None"),
     (0, "0 minutes"),

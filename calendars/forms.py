@@ -13,7 +13,7 @@ class ReminderForm(forms.Form):
     """The connection's default reminder, sent with every event pushed to the calendar."""
 
     reminder = forms.TypedChoiceField(
-        label="Default Office 365 Calendar reminders",
+        label="Default reminder for Office 365 events",
         choices=[
             ("" if minutes is None else str(minutes), label) for minutes, label in REMINDER_CHOICES
         ],

@@ -28,6 +28,10 @@ is ``connection_established`` with ``new_account``).
 
 ``busy_time_changed``: ``calendar_id``, ``connection_id``, ``host_id``: the sync
 stored different busy time for that calendar (offered slots may have changed).
+
+``join_link_ready``: ``source`` (the pushed event's outbox key, e.g. ``booking:<uuid>``),
+``url``: the provider made an online meeting for a pushed event and answered with its
+join link, for the first time (booking emails it to the invitee).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ calendars_changed = Signal()
 connection_disconnected = Signal()
 connection_reconnected = Signal()
 busy_time_changed = Signal()
+join_link_ready = Signal()
 
 
 def send_after_commit(signal: Signal, **arguments) -> None:

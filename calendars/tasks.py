@@ -129,24 +129,28 @@ def sync_connection(self, connection_id: int) -> str:
     return outcome.status
 
 
-# Seconds before a notified sync tries again when another worker holds the connection.
-NOTIFIED_SYNC_WAIT = 1.0
+# Seconds before a notified sync tries again when another worker holds the connection:
+# doubling from half a second, at most 10 (a live holder is done in about a second; a
+# killed one's lease runs out after CALENDAR_TASK_LEASE).
+NOTIFIED_SYNC_WAIT = 0.5
+NOTIFIED_SYNC_WAIT_CAP = 10.0
 
 
 @shared_task(name=NOTIFIED_SYNC_TASK, **LEASED_TASK_OPTIONS)
-def sync_notified(connection_id: int) -> str:
+def sync_notified(connection_id: int, waited: int = 0) -> str:
     """The provider notified a change (or a lifecycle event): sync the account now.
 
     Unlike beat's sync it never gives up to another worker's lease: that sync may have
-    read before the change, so this one waits its turn.
+    read before the change, so this one waits its turn (``waited``: times so far).
     """
     sync_started(connection_id=connection_id)
     outcome = connection_sync(connection_id=connection_id, notified=True)
     if outcome.status == "busy" or outcome.held_elsewhere:
+        wait = min(NOTIFIED_SYNC_WAIT * 2**waited, NOTIFIED_SYNC_WAIT_CAP)
         dispatch.task_send(
             NOTIFIED_SYNC_TASK,
-            args=[connection_id],
-            countdown=outcome.retry_in or NOTIFIED_SYNC_WAIT,
+            args=[connection_id, waited + 1],
+            countdown=outcome.retry_in or wait,
         )
     elif outcome.retry_in is not None:
         sync_enqueue(connection_id, countdown=outcome.retry_in)

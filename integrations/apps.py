@@ -10,6 +10,7 @@ class IntegrationsConfig(AppConfig):
         from booking.events import booking_event_recorded
         from calendars import signals
         from integrations import (
+            checks,  # noqa: F401  (registers the system checks)
             receivers,
             tasks,  # noqa: F401  (registers the Celery task in this process)
             webhooks,

@@ -84,7 +84,11 @@ def _is_alive(pid: int) -> bool:
 
 
 def _dead_here(owner: str, host_prefix: str) -> bool:
-    """A process of this host (container) that no longer runs."""
+    """A process of this host (container) that no longer runs.
+
+    Not guarded: a new process that gets the same id in the instant between this check
+    and the file's removal would lose its first counts (ids are handed out in turn, so
+    this needs the whole id space to wrap around within that instant)."""
     host, _, pid = owner.rpartition("-")
     if host != host_prefix or not pid.isdigit():
         return False

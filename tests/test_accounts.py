@@ -295,3 +295,12 @@ def test_sign_up_fields_say_what_they_are_for_autofill(client):
     }
     assert 'autocomplete="name"' in inputs["name"]
     assert 'autocomplete="email"' in inputs["email"]
+
+
+@pytest.mark.django_db
+def test_sign_up_starts_with_the_name(client):
+    page = client.get("/accounts/signup/").text
+    name = page.split('name="name"')[1].split(">")[0]
+    email = page.split('name="email"')[1].split(">")[0]
+    assert "autofocus" in name
+    assert "autofocus" not in email

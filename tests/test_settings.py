@@ -143,3 +143,24 @@ def test_invitee_links_signed_before_a_secret_key_rotation_keep_working(alices_t
 
     settings.SECRET_KEY_FALLBACKS = [old_key]
     assert booking_from_token(token) is not None
+
+
+def test_sentry_dsn_turns_error_reporting_on_with_our_scrubbing():
+    script = (
+        "import sentry_sdk; from sentry_sdk.scope import should_send_default_pii; "
+        "o = sentry_sdk.get_client().options; "
+        "print(sentry_sdk.get_client().is_active(), should_send_default_pii(), "
+        "getattr(o['before_send'], '__name__', None), o['max_request_body_size'], o['environment'])"
+    )
+    sentry = {"SENTRY_DSN": "http://key@127.0.0.1:9/1", "SENTRY_ENVIRONMENT": "staging"}
+    on = manage("shell", "-c", script, env=clean_env(DEBUG="1", **sentry))
+    off = manage("shell", "-c", script, env=clean_env(DEBUG="1"))
+
+    assert on.stdout.splitlines()[-1].split() == [
+        "True",
+        "False",
+        "event_scrub",
+        "never",
+        "staging",
+    ]
+    assert off.stdout.splitlines()[-1].split()[0] == "False", off.stderr

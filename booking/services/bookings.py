@@ -176,6 +176,7 @@ def _team_booking_create(
             invitee_name=invitee.name,
             invitee_email=invitee.email,
             invitee_time_zone=invitee.time_zone,
+            invitee_locale=invitee.locale,
             answers=[dict(answer) for answer in invitee.answers],
         )
         BookingCohost.objects.bulk_create(

@@ -26,6 +26,7 @@ from booking.models import (
     Question,
     WeeklyHours,
 )
+from booking.reminders import reminders_follow_page
 from booking.selectors import host_calendars
 from booking.services.horizons import busy_horizons_update
 from booking.services.locking import host_lock
@@ -96,11 +97,14 @@ def page_update(
     overrides: Sequence[OverrideRow],
     questions: Sequence[QuestionData],
 ) -> BookingPage:
+    offsets_before = sorted(set(page.reminder_offsets or []))
     for name, value in fields.items():
         setattr(page, name, value)
     page.full_clean()
     page.save()
     _replace_rules(page=page, hours=hours, overrides=overrides, questions=questions)
+    if sorted(set(page.reminder_offsets or [])) != offsets_before:
+        reminders_follow_page(page=page)
     return page
 
 

@@ -54,7 +54,7 @@ from django.conf import settings
 from django.db import Error as DbError  # DatabaseError or InterfaceError (a closed connection)
 from django.utils import timezone
 
-from calendars import crypto
+from calendars import crypto, signals
 from calendars.backoff import busy_mailbox_delay, retry_delay
 from calendars.error_text import error_in_plain_words
 from calendars.events import EventDescription
@@ -212,7 +212,12 @@ def _remember_join_link(work: _Work, event: RemoteEvent | None) -> None:
     url = event.online_meeting_url if event is not None else ""
     # Only web links: the page shows it as a link, so nothing like "javascript:" is kept.
     if url and url != work.row.online_meeting_url and url.startswith(("https://", "http://")):
+        first = not work.row.online_meeting_url
         work.save(online_meeting_url=url[:2000])
+        if first:
+            signals.send_after_commit(
+                signals.join_link_ready, source=work.row.source, url=url[:2000]
+            )
 
 
 def _create(work: _Work) -> tuple[RemoteEvent, bool]:

@@ -104,6 +104,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     detectTimeZone();
+    if (window.ScheduleOnce.enhanceZoneSelects) { window.ScheduleOnce.enhanceZoneSelects(); }
     copyButtons();
     autoSubmit();
     submitOnChange();

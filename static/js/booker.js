@@ -44,20 +44,6 @@
   // Browsers may still report old names of a zone; offer today's name (map in app.js).
   var RENAMED = (window.ScheduleOnce && window.ScheduleOnce.renamedZones) || {};
 
-  // What a person types: "kolkata", "New York", "europe/paris". A full name matches
-  // whatever its case; a city alone only when one zone ends with it.
-  function resolveZone(text) {
-    var wanted = text.trim().toLowerCase().replace(/\s+/g, "_");
-    if (!wanted) { return null; }
-    var names = Array.from(zones);
-    var found = names.filter(function (name) { return name.toLowerCase() === wanted; });
-    if (!found.length) {
-      found = names.filter(function (name) { return name.toLowerCase().split("/").pop() === wanted; });
-    }
-    if (found.length !== 1) { return null; }
-    return RENAMED[found[0]] && zones.has(RENAMED[found[0]]) ? RENAMED[found[0]] : found[0];
-  }
-
   function detectZone() {
     var wanted = config.inviteeTimeZone;
     if (!wanted) {
@@ -251,6 +237,7 @@
   function slotTaken(message) {
     state.slot = null;
     $("form-section").hidden = true;
+    $("slots-section").hidden = false;
     $("slots-notice").textContent = message || T.taken;
     $("slots-notice").hidden = false;
     $("slots-heading").focus();
@@ -281,6 +268,8 @@
   function chooseSlot(slot) {
     state.slot = slot;
     $("slots-notice").hidden = true;
+    // The details form takes the place of the day's times (as on Calendly).
+    $("slots-section").hidden = true;
     $("chosen-slot").textContent = slotText(slot);
     $("form-section").hidden = false;
     clearErrors();
@@ -396,25 +385,29 @@
     load();
   }
 
-  function onZoneChange() {
-    var value = resolveZone(tzInput.value);
+  // The zone picker (static/js/zone_picker.js): friendly names, searchable.
+  function startZonePicker(zone) {
     var error = $("tz-error");
-    if (!value) {
-      error.textContent = T.pickZone;
-      error.hidden = false;
-      tzInput.setAttribute("aria-invalid", "true");
-      return;
-    }
-    tzInput.value = value;
-    error.hidden = true;
-    tzInput.removeAttribute("aria-invalid");
-    if (value !== state.tz) { setZone(value); }
+    var picker = new window.ScheduleOnce.ZonePicker(tzInput, {
+      locale: locale,
+      dataUrl: config.timeZonesUrl,
+      detected: zone,
+      value: zone,
+      onSelect: function (value) {
+        error.hidden = true;
+        if (value !== state.tz) { setZone(value); }
+      },
+      onInvalid: function () {
+        error.textContent = T.pickZone;
+        error.hidden = false;
+      }
+    });
+    picker.set(zone);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    tzInput.value = detectZone();
-    tzInput.addEventListener("change", onZoneChange);
-    tzInput.addEventListener("keydown", function (event) { if (event.key === "Enter") { event.preventDefault(); onZoneChange(); } });
+    var zone = detectZone();
+    startZonePicker(zone);
     $("prev-month").addEventListener("click", function () { if (canGoPrev()) { move(-1); keepFocus("prev-month", "next-month"); } });
     $("next-month").addEventListener("click", function () { if (canGoNext()) { move(1); keepFocus("next-month", "prev-month"); } });
     $("month-body").addEventListener("click", function (event) {
@@ -422,9 +415,13 @@
       if (button && !button.disabled) { chooseDay(button.dataset.date); }
     });
     $("month-body").addEventListener("keydown", onGridKey);
-    $("change-slot").addEventListener("click", function () { $("form-section").hidden = true; $("slots-heading").focus(); });
+    $("change-slot").addEventListener("click", function () {
+      $("form-section").hidden = true;
+      $("slots-section").hidden = false;
+      $("slots-heading").focus();
+    });
     var form = $("booking-form");
     if (form) { form.addEventListener("submit", submitBooking); }
-    setZone(tzInput.value);
+    setZone(zone);
   });
 })();

@@ -51,17 +51,17 @@ def test_typing_a_city_or_a_name_in_any_case_picks_its_zone(
     invitee.keyboard.press("Enter")
     invitee.wait_for_selector(f"#cal-status:has-text('{zone}')")
     screenshots.take(invitee, "zone-picked")
-    assert invitee.input_value("#tz-input") == zone
+    assert invitee.get_attribute("#tz-input", "data-zone") == zone
     assert invitee.is_hidden("#tz-error")
     assert invitee.get_attribute("#tz-input", "aria-invalid") is None
     assert errors == []
 
 
-def test_an_unknown_or_ambiguous_zone_is_refused_with_a_message(
+def test_an_unknown_zone_is_refused_with_a_message(
     transactional_db, host, live_server, chromium, screenshots
 ):
     invitee, errors = _open_page(host, live_server, chromium)
-    for typed in ["Narnia", "Indianapolis"]:  # Indianapolis: two zones end with it
+    for typed in ["Narnia", "Atlantis Standard"]:
         invitee.fill("#tz-input", typed)
         invitee.keyboard.press("Enter")
         invitee.wait_for_selector("#tz-error:not([hidden])")

@@ -75,7 +75,7 @@ def test_a_booking_seen_found_exported_and_cancelled_by_the_host(
 
     # The invitee books the day's last free time from Kolkata through the public page.
     local = free[-1].astimezone(ZoneInfo("Asia/Kolkata"))
-    invitee = chromium.new_context(timezone_id="Asia/Kolkata").new_page()
+    invitee = chromium.new_context(timezone_id="Asia/Kolkata", locale="en-GB").new_page()
     invitee.goto(f"{live_server.url}/book/intro/")
     invitee.wait_for_selector("button.day.has-slots")
     if not invitee.locator(f'button.day[data-date="{local.date().isoformat()}"]').count():

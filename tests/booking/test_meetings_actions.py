@@ -298,3 +298,16 @@ def test_junk_in_meetings_urls_is_a_4xx(host_client, booked):
     assert host_client.get(reverse("meetings:list"), {"page": huge}).status_code == 200
     assert host_client.get(reverse("meetings:export"), {"booking_page": huge}).status_code == 400
     assert host_client.post(reverse("meetings:list")).status_code == 405
+
+
+def test_a_collective_meeting_shows_in_its_co_hosts_meetings_too(
+    client, teammate, outsider, booked
+):
+    from booking.models import BookingCohost
+
+    BookingCohost.objects.create(booking=booked, user=teammate)
+    client.force_login(teammate)
+    assert "Dana Invitee" in client.get(reverse("meetings:list")).content.decode()
+    assert client.get(_detail(booked)).status_code == 200
+    client.force_login(outsider)
+    assert client.get(_detail(booked)).status_code == 404

@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 import threading
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -12,6 +13,7 @@ from django.db import connections
 
 from booking import reminders
 from booking.events import Actor
+from booking.locales import time_text
 from booking.models import InviteeReminder, ReminderState
 from booking.reminders import reminder_send, reminders_dispatch
 from booking.services.bookings import Invitee, booking_cancel, booking_create, booking_reschedule
@@ -65,8 +67,8 @@ def test_each_reminder_goes_at_its_moment_once(page):
     assert message.to == ["dana@example.com"]
     assert "Reminder: Intro call with Alice Host" in message.subject
     assert "(Asia/Kolkata)" in message.body
-    local = booking.start.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Kolkata"))
-    assert f"{local:%H:%M}" in message.body
+    local = booking.start.astimezone(ZoneInfo("Asia/Kolkata"))
+    assert time_text(local, booking.invitee_locale) in message.body
     assert "/reschedule/" in message.body
     assert "/cancel/" in message.body
     hour_before = rows[60].due_at
@@ -272,3 +274,26 @@ def test_two_racing_workers_send_once(page):
             thread.join()
         assert sorted(outcomes) == sorted([Status.SYNCED] + [Status.SKIPPED] * 3), offset
     assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db
+def test_changing_the_pages_offsets_re_plans_its_meetings_to_come(page):
+    from booking.selectors import weekly_ranges_for
+    from booking.services.pages import page_update
+
+    booking = _book(page)
+    hours = [
+        (day, start, end)
+        for day, ranges in weekly_ranges_for(page=page).items()
+        for start, end in ranges
+    ]
+    page_update(
+        page=page, fields={"reminder_offsets": [60, 15]}, hours=hours, overrides=[], questions=[]
+    )
+    rows = _rows(booking)
+    assert rows[1440].state == ReminderState.SKIPPED
+    assert rows[1440].skip_reason == reminders.SKIP_REMOVED
+    assert rows[60].state == ReminderState.PENDING
+    assert rows[15].state == ReminderState.PENDING
+    assert rows[15].due_at == booking.start - timedelta(minutes=15)
+    assert _dispatch(rows[1440].due_at) == []

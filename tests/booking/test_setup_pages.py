@@ -354,3 +354,14 @@ def test_deleting_a_page_keeps_its_bookings(host_client, host):
     assert "1 upcoming booking" in confirm
     host_client.post(reverse("pages:delete", args=[page.pk]))
     assert Booking.objects.get().page is None
+
+
+def test_the_main_calendars_boxes_are_ticked_disabled_and_say_why(host_client, alices_things):
+    page, _connection, _links = alices_things
+    text = host_client.get(f"/setup/booking-pages/{page.pk}/calendars/").text
+    main_row = text.split('value="', 1)[0]  # noqa: F841 (readability)
+    implied = text.count(
+        '<input type="checkbox" checked disabled aria-describedby="main-implied-help">'
+    )
+    assert implied == 2
+    assert text.count("always, as the main calendar") == 2

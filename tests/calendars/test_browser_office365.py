@@ -43,7 +43,7 @@ def connect_in_this_tab(page, base_url: str, host, sandbox, shots, address: str)
     page.fill('input[name="username"]', host.email)
     page.fill('input[name="password"]', "alice-password-1")
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("button", name="or sign in in this tab").click()
+    page.get_by_role("button", name="or use this tab instead").click()
     sign_in_on_the_sandbox(page, shots, address=address, password=sandbox.password, step="connect")
 
 
@@ -97,7 +97,7 @@ def test_host_connects_office365_in_the_browser(
     tab.close()
 
     # Pick a reminder: it saves at once.
-    page.get_by_label("Default Office 365 Calendar reminders").select_option(label="1 hour")
+    page.get_by_label("Default reminder for Office 365 events").select_option(label="1 hour")
     expect(page.get_by_text("Default reminder saved: 1 hour.")).to_be_visible()
     shots.take(page, "reminder")
     assert the_connection().default_reminder_minutes == 60
@@ -119,7 +119,7 @@ def test_host_connects_office365_in_the_browser(
         tab, shots, address="adele@contoso.example", password=sandbox.password, step="reconnect"
     )
     expect(tab.get_by_test_id("account-email")).to_have_text("adele@contoso.example")
-    expect(tab.get_by_label("Default Office 365 Calendar reminders")).to_have_value("60")
+    expect(tab.get_by_label("Default reminder for Office 365 events")).to_have_value("60")
     shots.take(tab, "reconnected")
     assert the_connection().status == ConnectionStatus.CONNECTED
     context.close()

@@ -407,3 +407,21 @@ def test_a_mailbox_with_a_thousand_subscriptions_says_so_and_keeps_polling(
     page = client.get("/setup/integration/calendar/").content.decode()
     assert "already has the most change-notification subscriptions Microsoft allows" in page
     assert adele.pk in connections_due()
+
+
+def test_a_notified_sync_waits_its_turn_behind_another_workers_sync(subscribed, sent, o365):
+    from calendars.models import CalendarConnection
+
+    held = timezone.now() + timedelta(seconds=60)
+    CalendarConnection.objects.filter(pk=subscribed.pk).update(sync_claimed_until=held)
+
+    assert tasks.sync_notified(subscribed.pk) == "skipped"
+    assert tasks.sync_notified(subscribed.pk, 3) == "skipped"
+
+    assert notified_syncs(sent) == [
+        (NOTIFIED_SYNC_TASK, [subscribed.pk, 1], 0.5),
+        (NOTIFIED_SYNC_TASK, [subscribed.pk, 4], 4.0),
+    ]
+    CalendarConnection.objects.filter(pk=subscribed.pk).update(sync_claimed_until=None)
+    assert tasks.sync_notified(subscribed.pk, 4) == "synced"
+    assert len(notified_syncs(sent)) == 2

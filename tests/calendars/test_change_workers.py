@@ -109,7 +109,7 @@ def test_an_added_moved_and_deleted_event_shows_in_the_slots_within_five_seconds
 
     print(f"added {took:.2f}s, moved {moved:.2f}s, deleted {deleted:.2f}s")
     logs = worker.all_output()
-    assert "calendars.tasks.sync_notified" in logs
+    assert "calendars.tasks.sync_notified[" in logs  # a task ran, not only the banner
     # Three changes, each its own notification and sync: no beat ran.
     delta_reads = [
         c for c in o365.control.request_log(path_prefix="/v1.0/me/calendars") if "delta" in c.path
@@ -153,6 +153,43 @@ def test_dropped_notifications_converge_within_one_safety_net_cycle(
     )
     assert any(d.outcome == "dropped" for d in o365.control.delivery_log())
     print(f"converged after {took:.1f}s")
+
+
+def test_forged_notifications_with_a_wrong_client_state_change_nothing(
+    client, live, o365, site, worker_factory, beat_factory
+):
+    import requests
+
+    o365.control.deliveries_set(kinds=("drop",))  # only forgeries reach the webhook
+    worker = worker_factory(**safety_net_env(o365, site))
+    forged = {
+        "value": [
+            {
+                "subscriptionId": live.remote_id,
+                "clientState": "guessed-" + str(number),
+                "changeType": "created",
+                "resource": "Users/x/Events/y",
+            }
+            for number in range(20)
+        ]
+    }
+    session = requests.Session()
+    session.trust_env = False
+
+    answers = {session.post(f"{site.url}/webhooks/office365/notifications", json=forged).status_code
+               for _ in range(5)}  # fmt: skip
+
+    assert answers == {202}
+    time.sleep(2)
+    assert ChangeSubscription.objects.get(pk=live.pk).notified_at is None  # none accepted
+    assert "calendars.tasks.sync_notified[" not in worker.all_output()  # no sync ran
+    # The real change, whose notification was dropped, still arrives by the safety net.
+    wanted = slot(client, 26)
+    add_busy(o365, wanted)
+    beat_factory(**safety_net_env(o365, site))
+    seconds_until(
+        lambda: not is_offered(client, wanted), timeout=SAFETY_NET + 6, worker=worker, what="net"
+    )
 
 
 def test_duplicated_reordered_and_late_notifications_converge_to_the_calendar(

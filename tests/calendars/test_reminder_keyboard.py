@@ -26,7 +26,7 @@ def test_arrow_keys_browse_the_reminders_and_enter_saves(
     page = chromium.new_context().new_page()
     log_in(page, live_server.url, host.email)
     page.goto(f"{live_server.url}/setup/integration/calendar/")
-    reminder = page.get_by_label("Default Office 365 Calendar reminders")
+    reminder = page.get_by_label("Default reminder for Office 365 events")
     save = page.get_by_role("button", name="Save reminder")
     assert save.is_hidden()
 

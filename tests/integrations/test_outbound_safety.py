@@ -171,3 +171,12 @@ def test_the_answer_is_read_only_up_to_a_cap_and_redirects_are_not_followed(sett
     assert len(big.excerpt) == 500
     assert moved.status == 302
     assert seen == ["/big", "/moved"]  # /elsewhere was never asked for
+
+
+def test_check_deploy_warns_while_loopback_targets_are_allowed(settings):
+    from integrations.checks import webhook_targets_check
+
+    settings.WEBHOOK_ALLOW_LOOPBACK = True
+    assert [m.id for m in webhook_targets_check(None)] == ["integrations.W001"]
+    settings.WEBHOOK_ALLOW_LOOPBACK = False
+    assert webhook_targets_check(None) == []

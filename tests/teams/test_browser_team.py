@@ -187,7 +187,7 @@ def test_an_admin_builds_a_team_and_both_kinds_of_team_page_book(
     sync_once(adeles, worker)
 
     invitee = chromium.new_context(
-        viewport={"width": 1024, "height": 900}, timezone_id="Europe/London"
+        viewport={"width": 1024, "height": 900}, timezone_id="Europe/London", locale="en-GB"
     ).new_page()
     heading = book_on(
         invitee, base, "sales", day, f"{hour:%H:%M}", name="Dana", email="dana@example.com"

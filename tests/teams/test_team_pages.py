@@ -197,3 +197,32 @@ def test_a_removed_member_leaves_team_pages_and_their_own_pages_close(client, or
     # The collective page now needs only Bob, who gets the booking.
     answer = book(client, "all", start=at(day, 10))
     assert answer.json()["host"] == [{"name": "Bob Teammate"}]
+
+
+def test_a_team_booking_moves_only_to_a_time_its_people_are_free(
+    org, host, teammate, team_calendars
+):
+    from booking.services.bookings import Invitee, SlotTaken, booking_create, booking_reschedule
+
+    _, carol = org
+    rr = make_team_page(org=org, admin=host, kind="round_robin", users=[teammate, carol], slug="rr")
+    both = make_team_page(
+        org=org, admin=host, kind="collective", users=[teammate, carol], slug="all"
+    )
+    day = workday("Europe/London")
+    dana = Invitee(name="Dana", email="dana@example.com", time_zone="Europe/Paris")
+    assigned = booking_create(page=rr, start=at(day, 9), invitee=dana)
+    other = carol if assigned.host_id == teammate.pk else teammate
+    # The assigned member is busy at 10:00 (the other one is not): the move is refused
+    # rather than handed to someone else.
+    _busy(team_calendars[assigned.host_id], at(day, 10))
+    with pytest.raises(SlotTaken):
+        booking_reschedule(booking=assigned, start=at(day, 10))
+    moved = booking_reschedule(booking=assigned, start=at(day, 11))
+    assert (moved.start, moved.host_id) == (at(day, 11), assigned.host_id)
+
+    together = booking_create(page=both, start=at(day, 14), invitee=dana)
+    _busy(team_calendars[other.pk], at(day, 15))
+    with pytest.raises(SlotTaken):
+        booking_reschedule(booking=together, start=at(day, 15))
+    assert booking_reschedule(booking=together, start=at(day, 16)).start == at(day, 16)

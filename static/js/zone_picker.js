@@ -1,0 +1,243 @@
+// The time zone picker, on the booking page and in Setup: friendly names with the current
+// local time and UTC offset ("Eastern Time — New York (3:04 PM, UTC−5)"), searchable by
+// city, country, abbreviation or IANA name, the detected zone first. An ARIA combobox:
+// type to filter, arrows to move, Enter to choose, Escape to go back.
+// Names come from /time-zones.json (CLDR, in the page's locale); times from the browser.
+(function () {
+  "use strict";
+  var SO = window.ScheduleOnce = window.ScheduleOnce || {};
+  var loaded = {};
+  var counter = 0;
+
+  function load(url) {
+    if (!loaded[url]) {
+      loaded[url] = fetch(url, { headers: { Accept: "application/json" } })
+        .then(function (response) { return response.json(); })
+        .then(function (body) { return body.zones || []; })
+        .catch(function () { return []; });
+    }
+    return loaded[url];
+  }
+
+  function offsetMinutes(zone, now) {
+    try {
+      var part = new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "shortOffset" })
+        .formatToParts(now).find(function (p) { return p.type === "timeZoneName"; });
+      var match = /GMT([+-])(\d+)(?::(\d+))?/.exec(part ? part.value : "");
+      if (!match) { return 0; }
+      return (match[1] === "-" ? -1 : 1) * (+match[2] * 60 + (+match[3] || 0));
+    } catch (e) { return 0; }
+  }
+
+  function offsetText(minutes) {
+    if (!minutes) { return "UTC"; }
+    var sign = minutes < 0 ? "\u2212" : "+";
+    var abs = Math.abs(minutes);
+    return "UTC" + sign + Math.floor(abs / 60) + (abs % 60 ? ":" + String(abs % 60).padStart(2, "0") : "");
+  }
+
+  function fold(text) {
+    return (text || "").toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[_/]+/g, " ");
+  }
+
+  // One picker. ``input`` is a text input; ``options``: {locale, dataUrl, detected,
+  // value, onSelect(zone), invalidText}.
+  SO.ZonePicker = function (input, options) {
+    var self = this;
+    var zones = [];
+    var byId = {};
+    var active = -1;
+    var shown = [];
+    var listId = (input.id || "zone-picker-" + (++counter)) + "-list";
+    var list = document.createElement("ul");
+    list.id = listId;
+    list.className = "zone-list";
+    list.setAttribute("role", "listbox");
+    list.hidden = true;
+    input.insertAdjacentElement("afterend", list);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", listId);
+    input.setAttribute("autocomplete", "off");
+    input.parentNode.classList.add("zone-picker");
+    self.value = options.value || null;
+
+    function label(zone) {
+      var z = byId[zone];
+      if (!z) { return zone; }
+      var now = new Date();
+      var time = new Intl.DateTimeFormat(options.locale, { timeZone: zone, timeStyle: "short" })
+        .format(now).replace(/\u202f/g, " ");
+      var place = z.city && z.city !== z.name ? " \u2014 " + z.city : "";
+      return z.name + place + " (" + time + ", " + offsetText(offsetMinutes(zone, now)) + ")";
+    }
+
+    function matches(query) {
+      var words = fold(query).split(/\s+/).filter(Boolean);
+      if (!words.length) { return zones; }
+      return zones.filter(function (z) {
+        return words.every(function (word) { return z.haystack.indexOf(word) !== -1; });
+      });
+    }
+
+    function render(query) {
+      shown = matches(query).slice(0, 200);
+      list.textContent = "";
+      shown.forEach(function (z, index) {
+        var item = document.createElement("li");
+        item.id = listId + "-" + index;
+        item.setAttribute("role", "option");
+        item.setAttribute("aria-selected", String(z.id === self.value));
+        item.dataset.zone = z.id;
+        item.textContent = label(z.id);
+        if (z.id === options.detected) {
+          item.classList.add("detected");
+        }
+        list.appendChild(item);
+      });
+      setActive(shown.length ? 0 : -1);
+    }
+
+    function setActive(index) {
+      var items = list.children;
+      if (active >= 0 && items[active]) { items[active].classList.remove("active"); }
+      active = index;
+      if (index >= 0 && items[index]) {
+        items[index].classList.add("active");
+        items[index].scrollIntoView({ block: "nearest" });
+        input.setAttribute("aria-activedescendant", items[index].id);
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    }
+
+    function open() {
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+
+    function choose(zone) {
+      close();
+      self.value = zone;
+      input.value = label(zone);
+      input.dataset.zone = zone;
+      input.removeAttribute("aria-invalid");
+      if (options.onSelect) { options.onSelect(zone); }
+    }
+
+    // Enter, or leaving the field after typing: the highlighted match, else a refusal.
+    function commit() {
+      if (!zones.length) {  // the names are still on their way
+        self.ready.then(function () { if (zones.length) { render(input.value); commit(); } });
+        return false;
+      }
+      if (input.value === label(self.value) && input.dataset.zone === self.value) { close(); return true; }
+      if (!input.value.trim() && self.value) { input.value = label(self.value); close(); return true; }
+      var found = list.hidden ? matches(input.value) : shown;
+      var pick = !list.hidden && active >= 0 ? shown[active] : found[0];
+      if (pick && input.value.trim()) { choose(pick.id); return true; }
+      input.setAttribute("aria-invalid", "true");
+      if (options.onInvalid) { options.onInvalid(); }
+      close();
+      return false;
+    }
+
+    input.addEventListener("input", function () { render(input.value); open(); });
+    input.addEventListener("focus", function () { input.select(); });
+    input.addEventListener("click", function () { if (list.hidden) { render(""); open(); } });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        if (list.hidden) { render(""); open(); return; }
+        var step = event.key === "ArrowDown" ? 1 : -1;
+        setActive(Math.max(0, Math.min(shown.length - 1, active + step)));
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        commit();
+      } else if (event.key === "Escape") {
+        if (!list.hidden) { event.preventDefault(); }
+        close();
+        if (self.value) { input.value = label(self.value); input.removeAttribute("aria-invalid"); }
+      }
+    });
+    input.addEventListener("blur", function () {
+      window.setTimeout(function () { if (document.activeElement !== input && !list.hidden) { commit(); } }, 150);
+    });
+    list.addEventListener("mousedown", function (event) { event.preventDefault(); });
+    list.addEventListener("click", function (event) {
+      var item = event.target.closest("li[role=option]");
+      if (item) { choose(item.dataset.zone); }
+    });
+
+    self.set = function (zone) {
+      self.value = zone;
+      input.dataset.zone = zone;
+      input.value = label(zone);
+    };
+
+    self.ready = load(options.dataUrl).then(function (data) {
+      var now = new Date();
+      var formerly = {};  // today's name -> the old names browsers may still use
+      Object.keys(SO.renamedZones || {}).forEach(function (old) {
+        var current = SO.renamedZones[old];
+        formerly[current] = (formerly[current] || "") + " " + old;
+      });
+      zones = data.map(function (z) {
+        var offset = offsetMinutes(z.id, now);
+        return Object.assign({}, z, {
+          offset: offset,
+          haystack: fold([z.id, z.name, z.city, z.country, z.abbr, offsetText(offset), formerly[z.id]].join(" "))
+        });
+      });
+      zones.sort(function (a, b) {
+        if (a.id === options.detected) { return -1; }
+        if (b.id === options.detected) { return 1; }
+        return a.offset - b.offset || a.name.localeCompare(b.name);
+      });
+      zones.forEach(function (z) { byId[z.id] = z; });
+      if (self.value && document.activeElement !== input) { input.value = label(self.value); }
+      return self;
+    });
+  };
+
+  // Setup's forms: each <select data-detect-time-zone> gets a picker in front of it
+  // (the select stays, hidden, and is what the form sends).
+  function enhanceSelects() {
+    var html = document.documentElement;
+    var locale = html.dataset.locale || html.lang || undefined;
+    document.querySelectorAll("select[data-detect-time-zone]").forEach(function (select) {
+      var input = document.createElement("input");
+      input.type = "text";
+      input.id = select.id + "-picker";
+      input.className = select.className;
+      input.spellcheck = false;
+      var describedBy = select.getAttribute("aria-describedby");
+      if (describedBy) { input.setAttribute("aria-describedby", describedBy); }
+      select.insertAdjacentElement("beforebegin", input);
+      select.hidden = true;
+      select.setAttribute("aria-hidden", "true");
+      select.tabIndex = -1;
+      var label = document.querySelector('label[for="' + select.id + '"]');
+      if (label) { label.htmlFor = input.id; }
+      var detected;
+      try { detected = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { detected = null; }
+      detected = (SO.renamedZones && SO.renamedZones[detected]) || detected;
+      var picker = new SO.ZonePicker(input, {
+        locale: locale,
+        dataUrl: "/time-zones.json?locale=" + encodeURIComponent(locale || ""),
+        detected: detected,
+        value: select.value,
+        onSelect: function (zone) { select.value = zone; }
+      });
+      picker.set(select.value);
+    });
+  }
+
+  SO.enhanceZoneSelects = enhanceSelects;
+})();

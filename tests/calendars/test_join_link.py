@@ -1,0 +1,66 @@
+"""The Teams join link reaches the invitee: on the confirmation page (which asks for it
+until Outlook made it) and in a follow-up email, once."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from booking.email_outbox import JOIN_LINK, booking_emails_deliver
+from booking.models import BookingEmail, BookingPage, LocationKind
+from tests.calendars.test_push import book_one, ours, push
+
+pytestmark = pytest.mark.slow
+
+
+def _path(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
+
+
+def test_the_join_link_appears_on_the_confirmation_and_in_one_follow_up_email(
+    client, adele, intro, o365, django_capture_on_commit_callbacks
+):
+    made, row = book_one(client)
+    confirmation = _path(made["reschedule_url"]).replace("reschedule/", "")
+    poll = confirmation + "join.json"
+    assert client.get(poll).json() == {"join_url": "", "expected": True}
+    page = client.get(confirmation).text
+    assert 'id="join-waiting"' in page
+    assert "js/join_link.js" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert push(row) == "synced"
+    [event] = ours(o365)
+    assert event.join_url.startswith("http")
+    assert client.get(poll).json() == {"join_url": event.join_url, "expected": True}
+    page = client.get(confirmation).text
+    assert f'href="{event.join_url}"' in page
+    assert "js/join_link.js" not in page
+
+    [email_row] = BookingEmail.objects.filter(kind=JOIN_LINK)
+    mail.outbox.clear()
+    assert booking_emails_deliver(email_id=email_row.pk).status == "synced"
+    [message] = mail.outbox
+    assert message.to == ["invitee000@example.com"]
+    assert message.subject.startswith("Join link: Intro call with")
+    assert event.join_url in message.body
+
+    # Pushing again (a reschedule: the same meeting, the same link) sends no second email.
+    row.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        push(row)
+    assert BookingEmail.objects.filter(kind=JOIN_LINK).count() == 1
+
+
+def test_a_page_without_an_online_meeting_expects_no_link(client, adele, intro, o365):
+    BookingPage.objects.filter(slug="intro").update(
+        location_kind=LocationKind.PHONE, location_details="+44 20 7946 0958"
+    )
+    made, _row = book_one(client)
+    confirmation = _path(made["reschedule_url"]).replace("reschedule/", "")
+    assert client.get(confirmation + "join.json").json() == {"join_url": "", "expected": False}
+    assert 'id="join"' not in client.get(confirmation).text
+
+
+def test_a_forged_link_asks_for_nothing(client, db):
+    assert client.get("/bookings/not-a-token/join.json").status_code == 404
