@@ -198,8 +198,11 @@ def _export(client, **query) -> list[list[str]]:
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response.streaming
-    body = b"".join(response.streaming_content).decode("utf-8")
-    return list(csv.reader(io.StringIO(body)))
+    body = b"".join(response.streaming_content)
+    # One UTF-8 byte order mark first, so Excel reads the accents right.
+    assert body.startswith(b"\xef\xbb\xbf")
+    assert not body[3:].startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(body[3:].decode("utf-8"))))
 
 
 def test_export_has_a_header_one_column_per_question_and_neutralised_cells(
@@ -227,6 +230,17 @@ def test_export_has_a_header_one_column_per_question_and_neutralised_cells(
     assert row[4] == "dana@example.com"
     assert row[8] == '\'=HYPERLINK("http://x")'
     assert row[9] == ""
+
+
+def test_export_keeps_accents_for_spreadsheets(host_client, page):
+    meeting(page, tomorrow_ten(), name="Zoë Ådler", email="zoe@example.com")
+    response = host_client.get(reverse("meetings:export"))
+    body = b"".join(response.streaming_content)
+    # What Excel does with a CSV file: honour a byte order mark, else read cp1252.
+    text = body.decode("utf-8-sig") if body.startswith(b"\xef\xbb\xbf") else body.decode("cp1252")
+    header, row = list(csv.reader(io.StringIO(text)))
+    assert header[0] == "start"
+    assert row[3] == "Zoë Ådler"
 
 
 def test_export_follows_the_filters_of_the_list(host_client, page):
