@@ -97,12 +97,31 @@ def meetings_count(
 
     COUNT(start), a never-null column of the ``booking_meetings_tabs`` index: PostgreSQL
     counts the tab's range of that index alone. (Counting every tab at once would read
-    all of a host's bookings on every page view; only the tab shown is counted.)
+    all of a host's bookings on every page view; only the tab shown is counted exactly,
+    the others by ``meetings_count_capped``.)
     """
-    now = now or timezone.now()
-    bookings = _apply_filters(bookings_visible_to(user=user), filters, time_zone)
-    bookings = bookings.filter(_tab_condition(filters.tab, now=now))
+    bookings = _on_tab(user=user, filters=filters, time_zone=time_zone, now=now)
     return bookings.aggregate(count=Count("start"))["count"]
+
+
+def meetings_count_capped(
+    *, user, filters: MeetingFilters, time_zone: str, cap: int, now: datetime | None = None
+) -> int:
+    """Like ``meetings_count``, but stops at ``cap + 1``: how many, when at most ``cap``;
+    ``cap + 1`` stands for "more than ``cap``".
+
+    The badge of a tab that is not shown: the count reads at most ``cap + 1`` entries of
+    the same index (a bounded LIMIT under the COUNT), so the two extra badges cost little
+    however many meetings a host has.
+    """
+    bookings = _on_tab(user=user, filters=filters, time_zone=time_zone, now=now)
+    return bookings.order_by().values("start")[: cap + 1].count()
+
+
+def _on_tab(*, user, filters: MeetingFilters, time_zone: str, now: datetime | None):
+    """``filters``' meetings on their tab, unordered (what the counts count)."""
+    bookings = _apply_filters(bookings_visible_to(user=user), filters, time_zone)
+    return bookings.filter(_tab_condition(filters.tab, now=now or timezone.now()))
 
 
 def meetings_by_ids(*, ids: list[int]) -> list[Booking]:

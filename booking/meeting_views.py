@@ -6,7 +6,7 @@ user may not see answers 404, whatever the URL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from booking.meeting_export import export_response
@@ -35,6 +36,7 @@ from booking.meeting_selectors import (
     meeting_for,
     meetings_by_ids,
     meetings_count,
+    meetings_count_capped,
     meetings_filtered,
     pages_visible_to,
     pushes_of,
@@ -49,8 +51,14 @@ from booking.services.meetings import (
 )
 from calendars.models import PushedEvent, PushState
 from calendars.services.push_queue import pushed_event_retry
+from ops.ratelimit import turn_give_back, turn_take
 
 SECTION = "meetings"
+# The badge of a tab not shown counts up to this many and then says "1000+".
+OTHER_TAB_COUNT_CAP = 1000
+# "Ask to reschedule" emails one invitee; once per this many seconds per meeting, so a
+# double click or an impatient host does not flood their inbox.
+ASK_RESCHEDULE_EVERY = 10 * 60
 
 
 @dataclass(frozen=True)
@@ -119,7 +127,7 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
         {
             "filters": filters,
             "tab": filters.tab,
-            "tabs": _tabs(filters, count, query),
+            "tabs": _tabs(request, filters, count, query),
             "days": group_by_day(items=rows, time_zone=zone_name),
             "result_page": result_page,
             "paginator": paginator,
@@ -151,17 +159,31 @@ def _filter_query(form: MeetingFilterForm) -> dict[str, str]:
     return {key: str(value) for key, value in values.items() if value}
 
 
-def _tabs(filters, count: int, query: dict[str, str]) -> list[dict]:
-    return [
-        {
-            "tab": tab,
-            "label": TAB_LABELS[tab],
-            "count": count if tab == filters.tab else None,
-            "url": reverse("meetings:list") + "?" + urlencode({**query, "tab": tab.value}),
-            "current": tab == filters.tab,
-        }
-        for tab in Tab
-    ]
+def _tabs(request: HttpRequest, filters, count: int, query: dict[str, str]) -> list[dict]:
+    """The three tabs with a badge each: the shown tab's exact count (it pages the list),
+    the others' counted up to ``OTHER_TAB_COUNT_CAP`` ("1000+" beyond), same filters."""
+    tabs = []
+    for tab in Tab:
+        shown, capped = count, False
+        if tab != filters.tab:
+            shown = meetings_count_capped(
+                user=request.user,
+                filters=replace(filters, tab=tab),
+                time_zone=request.user.time_zone,
+                cap=OTHER_TAB_COUNT_CAP,
+            )
+            capped = shown > OTHER_TAB_COUNT_CAP
+        tabs.append(
+            {
+                "tab": tab,
+                "label": TAB_LABELS[tab],
+                "count": OTHER_TAB_COUNT_CAP if capped else shown,
+                "capped": capped,
+                "url": reverse("meetings:list") + "?" + urlencode({**query, "tab": tab.value}),
+                "current": tab == filters.tab,
+            }
+        )
+    return tabs
 
 
 @login_required
@@ -236,23 +258,47 @@ def meeting_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_ask_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The form, and sending it: at most once per ``ASK_RESCHEDULE_EVERY`` per meeting
+    (sooner is a 429 that says when, with the note kept in the form)."""
     booking = _meeting_or_404(request, pk)
     form = AskRescheduleForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        try:
-            meeting_ask_reschedule(booking=booking, note=form.cleaned_data["note"])
-        except BookingNotChangeable as refused:
-            messages.error(request, refused.message)
-        else:
-            messages.success(
-                request,
-                _("%(name)s gets an email with a link to pick another time.")
-                % {"name": booking.invitee_name},
-            )
-        return redirect("meetings:detail", booking.pk)
-    status = 400 if request.method == "POST" else 200
+        turn = f"ask-reschedule:{booking.pk}"
+        wait = turn_take(turn, every=ASK_RESCHEDULE_EVERY, now=timezone.now().timestamp())
+        if wait is None:
+            try:
+                meeting_ask_reschedule(booking=booking, note=form.cleaned_data["note"])
+            except BookingNotChangeable as refused:
+                turn_give_back(turn)
+                messages.error(request, refused.message)
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s gets an email with a link to pick another time.")
+                    % {"name": booking.invitee_name},
+                )
+            return redirect("meetings:detail", booking.pk)
+        form.add_error(None, _ask_again_in(booking, wait))
+        status = 429
+    elif request.method == "POST":
+        status = 400
     context = {"section": SECTION, "booking": booking, "form": form}
-    return render(request, "booking/meetings/ask_reschedule.html", context, status=status)
+    response = render(request, "booking/meetings/ask_reschedule.html", context, status=status)
+    if status == 429:
+        response["Retry-After"] = str(wait)
+    return response
+
+
+def _ask_again_in(booking: Booking, wait: int) -> str:
+    minutes = -(-wait // 60)  # rounded up: "in 1 minute" for the last few seconds
+    return ngettext(
+        "%(name)s was already asked to pick another time in the last %(every)d minutes. "
+        "You can ask again in %(minutes)d minute.",
+        "%(name)s was already asked to pick another time in the last %(every)d minutes. "
+        "You can ask again in %(minutes)d minutes.",
+        minutes,
+    ) % {"name": booking.invitee_name, "every": ASK_RESCHEDULE_EVERY // 60, "minutes": minutes}
 
 
 @login_required
