@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -26,10 +27,12 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from booking.meeting_export import export_response
 from booking.meeting_forms import AskRescheduleForm, HostCancelForm, MeetingFilterForm
 from booking.meeting_selectors import (
+    HOSTS_MINE,
     PER_PAGE,
     TAB_LABELS,
     CalendarStanding,
     Tab,
+    bookings_actionable_by,
     bookings_visible_to,
     calendar_standings,
     group_by_day,
@@ -40,6 +43,7 @@ from booking.meeting_selectors import (
     meetings_filtered,
     pages_visible_to,
     pushes_of,
+    team_hosts_for,
 )
 from booking.models import Booking
 from booking.services.bookings import BookingNotChangeable
@@ -68,13 +72,16 @@ class MeetingRow:
     end: datetime
     invitee_start: datetime | None  # in the invitee's zone, when its clock differs
     standing: CalendarStanding
+    hosted_by_other: bool = False  # a member's meeting an admin looks at
 
     @property
     def duration_minutes(self) -> int:
         return int((self.booking.end - self.booking.start).total_seconds() // 60)
 
 
-def _row(booking: Booking, standing: CalendarStanding, zone: ZoneInfo) -> MeetingRow:
+def _row(
+    booking: Booking, standing: CalendarStanding, zone: ZoneInfo, *, hosted_by_other=False
+) -> MeetingRow:
     start = booking.start.astimezone(zone)
     invitee = booking.start.astimezone(ZoneInfo(booking.invitee_time_zone))
     return MeetingRow(
@@ -83,14 +90,23 @@ def _row(booking: Booking, standing: CalendarStanding, zone: ZoneInfo) -> Meetin
         end=booking.end.astimezone(zone),
         invitee_start=invitee if invitee.utcoffset() != start.utcoffset() else None,
         standing=standing,
+        hosted_by_other=hosted_by_other,
     )
 
 
-def _meeting_or_404(request: HttpRequest, pk: int) -> Booking:
+def _meeting_or_404(request: HttpRequest, pk: int, *, to_act: bool = False) -> Booking:
+    """The meeting ``pk`` if the user may see it, else 404. ``to_act``: and change it; an
+    admin looking at a member's meeting gets 403 (it is theirs to change, not the admin's)."""
     booking = meeting_for(user=request.user, pk=pk)
     if booking is None:
         raise Http404("No such meeting.")
+    if to_act and not _may_act(request, booking):
+        raise PermissionDenied(_("Only the meeting's host can change it."))
     return booking
+
+
+def _may_act(request: HttpRequest, booking: Booking) -> bool:
+    return bookings_actionable_by(user=request.user).filter(pk=booking.pk).exists()
 
 
 @login_required
@@ -107,7 +123,8 @@ def landing(request: HttpRequest) -> HttpResponse:
 def meeting_list(request: HttpRequest) -> HttpResponse:
     """``/setup/meetings/?tab=&booking_page=&from=&to=&q=&page=``."""
     pages = list(pages_visible_to(user=request.user))
-    form = MeetingFilterForm(request.GET, pages=pages)
+    hosts = team_hosts_for(user=request.user)
+    form = MeetingFilterForm(request.GET, pages=pages, hosts=hosts)
     context = {"section": SECTION, "form": form, "pages": pages, "tab_labels": TAB_LABELS}
     if not form.is_valid():
         return render(request, "booking/meetings/list.html", context, status=400)
@@ -121,7 +138,16 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
     shown = meetings_by_ids(ids=list(result_page.object_list))
     standings = calendar_standings(bookings=shown)
     zone = ZoneInfo(zone_name)
-    rows = [_row(booking, standings[booking.pk], zone) for booking in shown]
+    others = filters.hosts != HOSTS_MINE
+    rows = [
+        _row(
+            booking,
+            standings[booking.pk],
+            zone,
+            hosted_by_other=others and booking.host_id != request.user.pk,
+        )
+        for booking in shown
+    ]
     query = _filter_query(form)
     context.update(
         {
@@ -136,6 +162,7 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
             + "?"
             + urlencode({**query, "tab": filters.tab.value}),
             "filtered": any(query.values()),
+            "others": others,
             "has_any": count > 0 or bookings_visible_to(user=request.user).exists(),
             "page_links": [
                 (page, settings.SITE_URL + reverse("booking:page", args=[page.slug]))
@@ -151,6 +178,7 @@ def _filter_query(form: MeetingFilterForm) -> dict[str, str]:
     """The filters (not the tab or the page of results) as they go in a URL."""
     data = form.cleaned_data
     values = {
+        "host": data.get("host") or "",
         "booking_page": data.get("booking_page") or "",
         "from": data["from"].isoformat() if data.get("from") else "",
         "to": data["to"].isoformat() if data.get("to") else "",
@@ -191,7 +219,7 @@ def _tabs(request: HttpRequest, filters, count: int, query: dict[str, str]) -> l
 def meeting_export(request: HttpRequest) -> HttpResponse:
     """``/setup/meetings/export.csv`` with the list's filters: every matching row, streamed."""
     pages = list(pages_visible_to(user=request.user))
-    form = MeetingFilterForm(request.GET, pages=pages)
+    form = MeetingFilterForm(request.GET, pages=pages, hosts=team_hosts_for(user=request.user))
     if not form.is_valid():
         errors = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
         return HttpResponse(
@@ -209,7 +237,8 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     zone = ZoneInfo(request.user.time_zone)
     standing = calendar_standings(bookings=[booking])[booking.pk]
-    changeable = booking.is_confirmed and booking.start > now
+    may_act = _may_act(request, booking)
+    changeable = may_act and booking.is_confirmed and booking.start > now
     context = {
         "section": SECTION,
         "booking": booking,
@@ -221,7 +250,8 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "reminders": list(booking.reminders.order_by("booking_version", "-offset_minutes")),
         "can_cancel": changeable,
         "can_ask_reschedule": changeable,
-        "can_mark_no_show": booking.is_confirmed and booking.start <= now,
+        "can_mark_no_show": may_act and booking.is_confirmed and booking.start <= now,
+        "hosted_by_other": not may_act,
         "cancel_form": HostCancelForm(),
         "ask_form": AskRescheduleForm(),
     }
@@ -231,7 +261,7 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
-    booking = _meeting_or_404(request, pk)
+    booking = _meeting_or_404(request, pk, to_act=True)
     form = HostCancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -260,7 +290,7 @@ def meeting_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 def meeting_ask_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The form, and sending it: at most once per ``ASK_RESCHEDULE_EVERY`` per meeting
     (sooner is a 429 that says when, with the note kept in the form)."""
-    booking = _meeting_or_404(request, pk)
+    booking = _meeting_or_404(request, pk, to_act=True)
     form = AskRescheduleForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -304,7 +334,7 @@ def _ask_again_in(booking: Booking, wait: int) -> str:
 @login_required
 @require_POST
 def meeting_no_show_view(request: HttpRequest, pk: int) -> HttpResponse:
-    booking = _meeting_or_404(request, pk)
+    booking = _meeting_or_404(request, pk, to_act=True)
     no_show = request.POST.get("undo") != "1"
     try:
         meeting_set_no_show(booking=booking, no_show=no_show)
@@ -321,7 +351,7 @@ def meeting_no_show_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def meeting_push_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     """**Retry** the failed calendar update of this meeting."""
-    booking = _meeting_or_404(request, pk)
+    booking = _meeting_or_404(request, pk, to_act=True)
     rows = PushedEvent.objects.filter(source=booking.mirror_source, state=PushState.FAILED)
     states = [
         pushed_event_retry(pushed_event_id=row_pk, host=booking.host)

@@ -64,7 +64,7 @@ def admin_required(view: Callable) -> Callable:
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         membership = membership_of(user=request.user)
         if membership is None or not membership.is_admin:
-            raise PermissionDenied("Only the organization's admins can open Team.")
+            raise PermissionDenied(_("Only the organization's admins can open Team."))
         return view(request, membership.organization, *args, **kwargs)
 
     return wrapper
