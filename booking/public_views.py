@@ -28,7 +28,7 @@ from accounts.timezones import time_zone_entries, time_zone_names
 from booking import page_html_cache
 from booking.events import Actor
 from booking.ics import booking_ics
-from booking.locales import language_of, normalize_locale, request_locale
+from booking.locales import language_of, normalize_locale, request_locale, zone_text
 from booking.models import Booking, BookingPage, LocationKind, is_wellformed_slug
 from booking.public_forms import CancelForm, RescheduleForm
 from booking.reminders import join_url_for
@@ -181,6 +181,7 @@ def _details(booking: Booking) -> dict:
         "start": booking.start.astimezone(zone),
         "end": booking.end.astimezone(zone),
         "zone": booking.invitee_time_zone,
+        "zone_text": zone_text(booking.invitee_time_zone, booking.start, booking.invitee_locale),
         "links": booking_paths(booking),
         "changeable": booking.is_confirmed and booking.start > timezone.now(),
         "hosts_text": _and_list(booking_host_names(booking=booking)),
