@@ -133,6 +133,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Every answer timed by route for /metrics (scheduleonce_http_request_seconds).
+    "ops.middleware.RequestMetricsMiddleware",
     # A request id for the log lines of the request and of the tasks it queues.
     "ops.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
