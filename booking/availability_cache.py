@@ -47,7 +47,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from booking.models import Booking, BookingCohost, BookingPage, TeamKind
-from booking.selectors import page_slots
+from booking.selectors import booking_cohosts, page_slots
 
 log = logging.getLogger(__name__)
 
@@ -313,8 +313,13 @@ def _host_of_page(page_id: int | None) -> int | None:
 def on_booking_committed(sender, *, event, **kwargs) -> None:
     availability_changed(host_id=event.host_id)
     # A collective booking's other members (their rows are written after the booking's).
-    attending = BookingCohost.objects.filter(booking_id=event.booking_id)
-    for user_id in attending.values_list("user_id", flat=True):
+    if event.booking is not None:
+        attending = [row.user_id for row in booking_cohosts(booking=event.booking)]
+    else:
+        attending = BookingCohost.objects.filter(booking_id=event.booking_id).values_list(
+            "user_id", flat=True
+        )
+    for user_id in attending:
         availability_changed(host_id=user_id)
 
 

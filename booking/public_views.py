@@ -7,7 +7,6 @@ carrying the booking's signed token (``booking.tokens``).
 
 from __future__ import annotations
 
-import functools
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
@@ -18,13 +17,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from accounts.timezones import time_zone_entries, time_zone_names
+from accounts.timezones import time_zone_entries
 from booking import page_html_cache
 from booking.events import Actor
 from booking.ics import booking_ics
@@ -80,14 +77,6 @@ def book_page(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
-@functools.cache
-def _time_zone_options() -> str:
-    """The time zone list's ``<option>`` elements, rendered once per process: escaping
-    some 430 names in the template's loop was most of the booking page's cost."""
-    options = (format_html('<option value="{}"></option>', zone) for zone in time_zone_names())
-    return mark_safe("".join(options))  # noqa: S308 (each option is built by format_html)
-
-
 def widget_strings() -> dict[str, str]:
     """The booking page script's words, in the page's language."""
     return {
@@ -126,7 +115,6 @@ def _widget_context(
         "weekday_names": _weekday_names(locale),
         "page": page,
         "questions": list(page.questions.all()),
-        "time_zone_options": _time_zone_options(),
         "booking": booking,
         "widget": {
             "mode": mode,

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from booking.events import BookingEvent, BookingEventKind
 from booking.models import Booking, BookingCohost
+from booking.selectors import booking_cohosts
 from calendars.models import CalendarConnection
 from integrations.models import EventType
 from integrations.scope import endpoint_owners_for, organization_endpoints_of
@@ -28,7 +29,9 @@ def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
     """``booking_event_recorded`` receiver: a delivery per subscribed endpoint."""
 
     def data() -> dict:
-        booking = Booking.objects.select_related("page", "host").get(pk=event.booking_id)
+        booking = event.booking or Booking.objects.select_related("page", "host").get(
+            pk=event.booking_id
+        )
         return {**booking_data(booking), "changed_by": str(event.actor)}
 
     deliveries_add(
@@ -42,6 +45,8 @@ def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
 
 def _people_of(event: BookingEvent) -> list[int]:
     """The booking's host and, on a collective page, the members who attend it too."""
+    if event.booking is not None:
+        return [event.host_id, *(row.user_id for row in booking_cohosts(booking=event.booking))]
     cohosts = BookingCohost.objects.filter(booking_id=event.booking_id)
     return [event.host_id, *cohosts.values_list("user_id", flat=True)]
 

@@ -8,7 +8,13 @@
   var config = JSON.parse(document.getElementById("booker-config").textContent);
   var $ = function (id) { return document.getElementById(id); };
   var tzInput = $("tz-input");
-  var zones = new Set(Array.prototype.map.call($("tz-list").options, function (o) { return o.value; }));
+  // A zone the picker offers (accounts.timezones.time_zone_names: Area/City names and UTC)
+  // and this browser knows; the server checks it again.
+  function offered(zone) {
+    if (zone === "UTC") { return true; }
+    if (!zone || zone.indexOf("/") === -1 || /^(Etc|SystemV|US|posix|right)\//.test(zone)) { return false; }
+    try { new Intl.DateTimeFormat("en-US", { timeZone: zone }); return true; } catch (e) { return false; }
+  }
   var state = { tz: null, year: 0, month: 0, slots: {}, loaded: {}, day: null, slot: null, autoAdvanced: false };
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
@@ -49,8 +55,8 @@
     if (!wanted) {
       try { wanted = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { wanted = null; }
     }
-    if (wanted && RENAMED[wanted] && zones.has(RENAMED[wanted])) { return RENAMED[wanted]; }
-    if (wanted && zones.has(wanted)) { return wanted; }
+    if (wanted && RENAMED[wanted] && offered(RENAMED[wanted])) { return RENAMED[wanted]; }
+    if (offered(wanted)) { return wanted; }
     return config.pageTimeZone;
   }
 

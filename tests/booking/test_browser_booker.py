@@ -225,3 +225,12 @@ def test_the_chosen_zone_is_shown_whole_at_any_width(
     assert fits
     assert see_through  # the field's own (one-line) text is see-through while not focused
     context.close()
+
+
+def test_a_device_zone_the_picker_does_not_offer_falls_back_to_the_pages(
+    transactional_db, host, live_server, chromium
+):
+    """Etc/GMT+5 is a zone, but not one people pick (accounts.timezones): the page's zone."""
+    invitee, errors = _open_page(host, live_server, chromium, zone="Etc/GMT+5")
+    assert invitee.get_attribute("#tz-input", "data-zone") == "Europe/London"
+    assert errors == []
