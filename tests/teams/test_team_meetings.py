@@ -147,3 +147,16 @@ def test_the_export_has_the_members_questions_only_when_showing_their_meetings(
     everyone = export(host="all")
     column = everyone[0].index("Budget")
     assert [row[column] for row in everyone[1:]] == ["", "10k"]
+
+
+def test_the_booking_page_filter_offers_the_members_pages_only_with_their_meetings(
+    client, host, teammate, meetings
+):
+    _, bobs = meetings
+    client.force_login(host)
+    mine = client.get(LIST).content.decode()
+    assert f'<option value="{bobs.page_id}">Bob demo</option>' not in mine
+    assert client.get(LIST, {"booking_page": bobs.page_id}).status_code == 400
+    everyone = client.get(LIST, {"host": "all", "booking_page": bobs.page_id})
+    assert everyone.status_code == 200
+    assert _names(everyone) == ["Ben Bobsguest"]
