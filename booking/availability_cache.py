@@ -115,6 +115,18 @@ def _version(host_id: int) -> str | None:
     return version
 
 
+def host_version(host_id: int) -> str | None:
+    """The host's current version for other caches of what its pages show (the booking
+    page's HTML); None when answers are not cached (``cache_in_use``) or the cache fails."""
+    if not cache_in_use():
+        return None
+    try:
+        return _version(host_id)
+    except Exception as error:
+        log.warning("availability cache unavailable (%s)", type(error).__name__)
+        return None
+
+
 # --- the clock ----------------------------------------------------------------------------
 
 

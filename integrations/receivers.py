@@ -1,13 +1,12 @@
 """Integrations' answers to booking and calendar events (connected in ``IntegrationsConfig``).
 
-Booking events arrive inside the booking's transaction, so their delivery rows
-commit (or roll back) with the change. Calendar connection events arrive after
-their change committed; their rows are written in a transaction of their own.
+Booking, team and calendar connection events all arrive inside the transaction of
+their change, so their delivery rows commit (or roll back) with it: no crash between
+the change's commit and the row's leaves an event unsent.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
 from booking.events import BookingEvent, BookingEventKind
@@ -116,11 +115,10 @@ def _connection_event(
             "reason": reason or None,
         }
 
-    with transaction.atomic():
-        deliveries_add(
-            owners=endpoint_owners_for(host_ids=[host_id]),
-            event_type=event_type,
-            data=data,
-            occurred_at=timezone.now(),
-            order_key=f"connection:{connection_id}",
-        )
+    deliveries_add(
+        owners=endpoint_owners_for(host_ids=[host_id]),
+        event_type=event_type,
+        data=data,
+        occurred_at=timezone.now(),
+        order_key=f"connection:{connection_id}",
+    )
