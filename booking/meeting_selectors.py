@@ -377,9 +377,15 @@ def group_by_day(*, items: Iterable, time_zone: str) -> list[Day]:
     return days
 
 
-def question_labels_for(*, user, page_id: int | None) -> list[str]:
-    """The questions of the pages in view, each label once, in page and question order."""
-    questions = Question.objects.filter(page__in=pages_visible_to(user=user))
+def question_labels_for(*, user, page_id: int | None, hosts: str = HOSTS_MINE) -> list[str]:
+    """The questions of the pages in view, each label once, in page and question order:
+    ``user``'s own pages, or (an admin looking at others, ``hosts``) every page they may
+    filter by."""
+    if hosts == HOSTS_MINE:
+        pages = BookingPage.objects.filter(host=user)
+    else:
+        pages = pages_visible_to(user=user)
+    questions = Question.objects.filter(page__in=pages)
     if page_id is not None:
         questions = questions.filter(page_id=page_id)
     labels = questions.order_by("page__title", "page_id", "position", "pk").values_list(
