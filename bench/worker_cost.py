@@ -1,0 +1,256 @@
+"""What a booking costs the Celery worker, in-process: tasks, queries, CPU, Graph calls.
+
+    .venv/bin/python -m bench.worker_cost [--bookings 200] [--profile]
+
+Figures that hardly depend on how busy the machine is. A throw-away product (the
+Graph sandbox's TLS server in this process, a host connected through the real
+sign-in code, a page open around the clock with a second calendar for busy time,
+as in ``bench.http``) takes ``--bookings`` bookings through the booking service.
+Nothing goes to a broker: every task a commit (or a task) asks for is recorded and
+then run right here, in this thread, as a worker process runs it (a warm process:
+Django, MSAL and the HTTP session already loaded, the database connection open).
+For each task name it prints how many ran per booking, queries and CPU ms per
+run (this thread only), and the calls the sandbox answered. The sandbox's own CPU
+(its threads) is shown apart: in production that is Microsoft's. Emails go to
+Django's in-memory backend, which builds each MIME message as SMTP would.
+
+With ``DATABASE_URL`` a PostgreSQL URL (and ``CACHE_URL`` a Redis URL) the
+product runs on them, in a database ``<name>_cost`` made and dropped here;
+otherwise on SQLite in a temporary directory. ``--profile`` adds a cProfile of
+the worker's share (top 30 by cumulative time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from bench._calendar import connect_host, start_product
+
+WARMUP = 5  # bookings made and worked first, not counted (imports, caches, connections)
+
+
+def _cost_database_url() -> str | None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return None
+    parts = urlsplit(url)
+    return parts._replace(path=f"{parts.path}_cost").geturl()
+
+
+class Recorder:
+    """Stands in for ``outbox.dispatch.task_send``: keeps what would go to the broker."""
+
+    def __init__(self) -> None:
+        self.queue: list[tuple[str, list]] = []
+
+    def __call__(self, name: str, *, args: list, countdown: float | None = None) -> bool:
+        self.queue.append((name, list(args)))
+        return True
+
+
+def make_page(host, connection):
+    from datetime import time as wall
+
+    from booking.services.pages import page_calendars_set, page_create
+    from calendars.models import Calendar
+
+    page = page_create(
+        host=host,
+        fields={
+            "title": "Bench booking",
+            "slug": "bench-book",
+            "duration_minutes": 15,
+            "increment_minutes": 15,
+            "horizon_days": 365,
+            "time_zone": "Europe/London",
+            "minimum_notice_minutes": 60,
+        },
+        hours=[(weekday, wall(0), wall(0)) for weekday in range(7)],
+    )
+    personal = Calendar.objects.get(connection=connection, name="Personal")
+    page_calendars_set(
+        page=page, main_calendar=page.main_calendar, uses={personal.pk: (True, False)}
+    )
+    return page
+
+
+def book(page, starts: list[datetime]) -> tuple[float, int]:
+    """Book each of ``starts``; (CPU seconds, queries) of the booking service itself."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from booking.services.bookings import Invitee, booking_create
+
+    cpu = 0.0
+    queries = 0
+    for number, start in enumerate(starts):
+        invitee = Invitee(
+            name=f"Invitee {number}", email=f"i{number}@example.com", time_zone="Europe/Berlin"
+        )
+        with CaptureQueriesContext(connection) as captured:
+            began = time.thread_time()
+            booking_create(page=page, start=start, invitee=invitee)
+            cpu += time.thread_time() - began
+        queries += len(captured)
+    return cpu, queries
+
+
+def drain(recorder: Recorder, stats: dict | None, profiler=None) -> None:
+    """Run every recorded task (and what they queue in turn) here, oldest first."""
+    from celery import current_app
+    from django.core import mail
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from graph_sandbox import control
+
+    while recorder.queue:
+        name, args = recorder.queue.pop(0)
+        task = current_app.tasks[name]
+        last_call = _last_call_id(control)
+        began_thread, began_process = time.thread_time(), time.process_time()
+        with CaptureQueriesContext(connection) as captured:
+            if profiler:
+                profiler.enable()
+            task(*args)
+            if profiler:
+                profiler.disable()
+        thread = time.thread_time() - began_thread
+        process = time.process_time() - began_process
+        if stats is None:
+            continue
+        row = stats[name]
+        row["runs"] += 1
+        row["cpu"] += thread
+        row["others"] += max(0.0, process - thread)
+        row["queries"] += len(captured)
+        for call in control.request_log(after_id=last_call):
+            kind = "token" if call.path.endswith("/token") else call.method
+            row["calls"][kind] += 1
+    mail.outbox.clear()
+
+
+def _last_call_id(control) -> int:
+    from graph_sandbox.models import RequestLogEntry
+
+    return RequestLogEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def report(bookings: int, *, profile: bool) -> None:
+    from django.utils import timezone
+
+    from graph_sandbox import control, demo
+    from outbox import dispatch
+    from scheduleonce.celery import app
+
+    app.loader.import_default_modules()  # every task, as a worker process has them
+    host, connection = connect_host(email="cost-host@example.com", address=demo.ADELE.address)
+    page = make_page(host, connection)
+    recorder = Recorder()
+    dispatch.PUBLISH_IN_BACKGROUND = False
+    dispatch.task_send = recorder
+    first = (timezone.now() + timedelta(days=40)).astimezone(UTC)
+    first = first.replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = [first + timedelta(minutes=15 * n) for n in range(WARMUP + bookings)]
+
+    book(page, starts[:WARMUP])
+    drain(recorder, None)
+    recorder.queue.clear()
+    web_cpu, web_queries = book(page, starts[WARMUP:])
+    stats: dict = defaultdict(
+        lambda: {"runs": 0, "cpu": 0.0, "others": 0.0, "queries": 0, "calls": Counter()}
+    )
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile(time.thread_time)  # CPU of this thread only
+    drain(recorder, stats, profiler)
+
+    events = control.events(demo.ADELE.address, calendar="Calendar")
+    made = sum(1 for event in events if event.transaction_id)
+    print(f"{bookings} bookings: {made - WARMUP} events made in the sandbox mailbox")
+    print(
+        f"booking service (web side, for reference): {web_cpu * 1000 / bookings:.2f} CPU ms, "
+        f"{web_queries / bookings:.1f} queries per booking"
+    )
+    print()
+    print(
+        f"{'task':45} {'runs/booking':>12} {'queries/run':>11} {'CPU ms/run':>10} "
+        f"{'sandbox ms/run':>14}  calls/run"
+    )
+    total_runs = total_cpu = total_queries = total_others = 0.0
+    for name, row in sorted(stats.items()):
+        runs = row["runs"]
+        calls = ", ".join(f"{kind} {n / runs:.2f}" for kind, n in sorted(row["calls"].items()))
+        print(
+            f"{name:45} {runs / bookings:>12.2f} {row['queries'] / runs:>11.1f} "
+            f"{row['cpu'] * 1000 / runs:>10.2f} {row['others'] * 1000 / runs:>14.2f}  "
+            f"{calls or '-'}"
+        )
+        total_runs += runs
+        total_cpu += row["cpu"]
+        total_queries += row["queries"]
+        total_others += row["others"]
+    print(
+        f"{'per booking':45} {total_runs / bookings:>12.2f} {total_queries / bookings:>11.1f} "
+        f"{total_cpu * 1000 / bookings:>10.2f} {total_others * 1000 / bookings:>14.2f}"
+    )
+    print(
+        "(CPU ms: the task bodies in a warm process, without Celery's own handling of each "
+        "message; sandbox ms: the sandbox's threads meanwhile)"
+    )
+    if profiler:
+        import pstats
+
+        print()
+        stats_out = pstats.Stats(profiler)
+        stats_out.sort_stats("cumulative").print_stats(45)
+        stats_out.sort_stats("tottime").print_stats(30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bookings", type=int, default=200)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    database_url = _cost_database_url()
+    extra = {"EMAIL_URL": "memorymail://", "LOG_LEVEL": "WARNING"}
+    if database_url:
+        from bench.http import database_create
+
+        database_create(database_url)
+        extra["DATABASE_URL"] = database_url
+    if os.environ.get("CACHE_URL", "").startswith("redis://"):
+        extra["CACHE_URL"] = os.environ["CACHE_URL"]
+    var_dir = tempfile.mkdtemp(prefix="worker-cost-")
+    try:
+        product = start_product(var_dir, **extra)
+        try:
+            print(f"database: {'PostgreSQL' if database_url else 'SQLite'}", flush=True)
+            report(args.bookings, profile=args.profile)
+        finally:
+            product.stop()
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if database_url:
+            from bench.http import database_drop
+
+            database_drop(database_url)
+        import shutil
+
+        shutil.rmtree(var_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
