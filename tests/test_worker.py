@@ -24,7 +24,6 @@ def test_a_real_worker_runs_a_task_sent_through_the_broker(celery_worker):
     assert celery_worker.name in beat.hostname
 
 
-
 def _worker_backends() -> dict[int, object]:
     """PostgreSQL backends of this test database other than the test's own: pid → start."""
     from django.db import connection
