@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 EMAIL_TASK = "booking.tasks.deliver_booking_emails"
 # Seconds a worker may hold one row (two emails, each bounded by EMAIL_TIMEOUT).
 EMAIL_LEASE = 120
+dispatch.bundle_allow(EMAIL_TASK)  # one message with the booking's push (outbox.dispatch)
 SENT_FIELD = {"invitee": "invitee_sent_at", "host": "host_sent_at"}
 # A host's ask to pick another time (Setup → Meetings): one email, to the invitee.
 RESCHEDULE_REQUEST = "ask_reschedule"
