@@ -215,15 +215,18 @@ def _bundle_limits(names: list[str]) -> dict | None:
     return {"soft_time_limit": min(soft, hard), "time_limit": hard}
 
 
-def bundle_run(items: list[list], *, time_limit: float | None) -> int:
+def bundle_run(items: list[list], *, time_limit: float | None, request=None) -> int:
     """Run a bundle's items here, in order, as their own tasks would run; returns how many.
 
-    Each runs through its task (a local call), so it claims, works, settles and queues
-    its own retries. Items that asked-for work adds (a committed join link) run after
-    them. An item starts inline only if the bundle began at most ``BUNDLE_INLINE_WINDOW``
-    seconds ago and its own hard limit is no shorter than the bundle's ``time_limit``;
-    the others go to the broker as their own tasks. A failing item is logged and the
-    rest still run; when the bundle's soft limit strikes, the rest are sent on.
+    Each runs through its task, so it claims, works, settles and queues its own retries;
+    Celery's ``task_prerun``/``task_postrun`` are sent around it as for a task of its own
+    (the log lines name the item's task and the request that asked for it, the database
+    connection is looked at in between). ``request``: the bundle's own Celery request.
+    What the items ask for once committed (a join-link email) runs after them. An item
+    starts inline only if the bundle began at most ``BUNDLE_INLINE_WINDOW`` seconds ago
+    and its own hard limit is no shorter than the bundle's ``time_limit``; the others go
+    to the broker as their own tasks. A failing item is logged and the rest still run;
+    when the bundle's soft limit strikes, the rest are sent on.
     """
     from celery.exceptions import SoftTimeLimitExceeded
 
@@ -241,7 +244,7 @@ def bundle_run(items: list[list], *, time_limit: float | None) -> int:
                 task_send(name, args=args)  # on its own, with its own limits
                 continue
             try:
-                task(*args)
+                _run_item(task, args, request=request, number=ran)
             except SoftTimeLimitExceeded:
                 logger.warning("Bundle stopped by its time limit in %s%s", name, args)
                 break
@@ -253,6 +256,34 @@ def bundle_run(items: list[list], *, time_limit: float | None) -> int:
     for name, args in waiting:
         task_send(name, args=args)
     return ran
+
+
+def _run_item(task, args: list, *, request, number: int):
+    """Run one item as a task of its own would run, inside the bundle's process."""
+    from celery import signals
+
+    bundle_id = getattr(request, "id", None) or "local"
+    task_id = f"{bundle_id}.{number}"
+    task.push_request(
+        id=task_id,
+        args=args,
+        kwargs={},
+        headers=getattr(request, "headers", None),
+        request_id=getattr(request, "request_id", None),
+        hostname=getattr(request, "hostname", None),
+        timelimit=getattr(request, "timelimit", None),
+        is_eager=getattr(request, "is_eager", False),
+    )
+    signals.task_prerun.send(sender=task, task_id=task_id, task=task, args=args, kwargs={})
+    result = None
+    try:
+        result = task.run(*args)
+    finally:
+        signals.task_postrun.send(
+            sender=task, task_id=task_id, task=task, args=args, kwargs={}, retval=result
+        )
+        task.pop_request()
+    return result
 
 
 def _fits(task, time_limit: float | None) -> bool:

@@ -25,4 +25,4 @@ def run_bundle(self, items: list[list]) -> int:
     """Run the outbox tasks one transaction asked for, each as its own task would; its
     time limits (the smallest of its items') come with the message."""
     hard, _soft = self.request.timelimit or (None, None)
-    return dispatch.bundle_run(items, time_limit=hard)
+    return dispatch.bundle_run(items, time_limit=hard, request=self.request)
