@@ -19,6 +19,12 @@ With ``DATABASE_URL`` a PostgreSQL URL (and ``CACHE_URL`` a Redis URL) the
 product runs on them, in a database ``<name>_cost`` made and dropped here;
 otherwise on SQLite in a temporary directory. ``--profile`` adds a cProfile of
 the worker's share (top 30 by cumulative time).
+
+``--real-worker`` (PostgreSQL and ``CELERY_BROKER_URL`` a Redis URL, whose database is
+emptied) instead books through the real publisher into Redis and then starts a real
+`celery worker` with 4 processes, as production runs it, and measures its CPU until
+every push and email is done: the cost per booking with Celery's own handling of each
+message and the database connections included.
 """
 
 from __future__ import annotations
@@ -226,10 +232,82 @@ def report(bookings: int, *, profile: bool) -> None:
         stats_out.sort_stats("tottime").print_stats(30)
 
 
+def real_worker(bookings: int, *, database_url: str | None, var_dir: str, product) -> None:
+    """Book through the real publisher into Redis, then let a real `celery worker` (4
+    processes, as in production) drain it: its CPU per booking, Celery's handling included."""
+    import subprocess
+
+    import redis
+
+    from bench.http import cpu_seconds
+    from booking.models import BookingEmail, EmailState
+    from calendars.models import PushedEvent, PushState
+    from graph_sandbox import demo
+    from outbox import dispatch
+
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if not broker.startswith("redis://") or not database_url:
+        print("--real-worker needs DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis)")
+        return
+    host, connection = connect_host(email="cost-host@example.com", address=demo.ADELE.address)
+    page = make_page(host, connection)
+    redis.Redis.from_url(broker).flushdb()
+    first = (timezone_now() + timedelta(days=40)).astimezone(UTC)
+    first = first.replace(hour=0, minute=0, second=0, microsecond=0)
+    book(page, [first + timedelta(minutes=15 * n) for n in range(bookings)])
+    assert dispatch.publisher_drain(30)
+    env = {
+        **product.env,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker,
+        "CACHE_URL": os.environ.get("CACHE_URL", ""),
+        "EMAIL_URL": "dummymail://",
+        "LOG_LEVEL": "WARNING",
+    }
+    log = os.path.join(var_dir, "worker.log")
+    argv = [
+        sys.executable, "-m", "celery", "-A", "scheduleonce", "worker", "-l", "INFO",
+        "--concurrency", "4", "-n", "cost@%h", "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    with open(log, "wb") as out:
+        worker = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        while b" ready." not in open(log, "rb").read():  # noqa: SIM115
+            time.sleep(0.05)
+        began, cpu0 = time.monotonic(), cpu_seconds(worker.pid)
+        while (
+            PushedEvent.objects.filter(state=PushState.PENDING).exists()
+            or BookingEmail.objects.filter(state=EmailState.PENDING).exists()
+        ):
+            time.sleep(0.1)
+        took, cpu = time.monotonic() - began, cpu_seconds(worker.pid) - cpu0
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    pushed = PushedEvent.objects.filter(state=PushState.SYNCED).count()
+    sent = BookingEmail.objects.filter(state=EmailState.SENT).count()
+    print(
+        f"real worker (4 processes): {bookings} bookings drained in {took:.1f} s; "
+        f"{pushed} pushes synced, {sent} email rows sent; worker CPU "
+        f"{cpu * 1000 / bookings:.1f} ms per booking (Celery's handling included)"
+    )
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bookings", type=int, default=200)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--real-worker",
+        action="store_true",
+        help="instead: a real Celery worker drains the bookings from Redis (its CPU measured)",
+    )
     args = parser.parse_args()
     database_url = _cost_database_url()
     extra = {"EMAIL_URL": "memorymail://", "LOG_LEVEL": "WARNING"}
@@ -240,12 +318,19 @@ def main() -> int:
         extra["DATABASE_URL"] = database_url
     if os.environ.get("CACHE_URL", "").startswith("redis://"):
         extra["CACHE_URL"] = os.environ["CACHE_URL"]
+    if args.real_worker and os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"):
+        extra["CELERY_BROKER_URL"] = os.environ["CELERY_BROKER_URL"]
     var_dir = tempfile.mkdtemp(prefix="worker-cost-")
     try:
         product = start_product(var_dir, **extra)
         try:
             print(f"database: {'PostgreSQL' if database_url else 'SQLite'}", flush=True)
-            report(args.bookings, profile=args.profile)
+            if args.real_worker:
+                real_worker(
+                    args.bookings, database_url=database_url, var_dir=var_dir, product=product
+                )
+            else:
+                report(args.bookings, profile=args.profile)
         finally:
             product.stop()
     finally:
