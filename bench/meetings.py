@@ -210,6 +210,41 @@ def time_views(ids: dict, runs: int) -> list[dict]:
     return results
 
 
+def time_tab_counts(ids: dict, runs: int) -> list[dict]:
+    """Each tab's badge as the list counts it: exactly (the tab shown) and capped at 1,000
+    (the two others), without and with a search; median of ``runs`` after a warm-up."""
+    from django.contrib.auth import get_user_model
+
+    from booking.meeting_selectors import (
+        MeetingFilters,
+        Tab,
+        meetings_count,
+        meetings_count_capped,
+    )
+
+    user = get_user_model().objects.get(pk=ids["host"])
+    counts = {
+        "exact": lambda filters: meetings_count(user=user, filters=filters, time_zone="UTC"),
+        "capped at 1,000": lambda filters: meetings_count_capped(
+            user=user, filters=filters, time_zone="UTC", cap=1000
+        ),
+    }
+    results = []
+    for tab in Tab:
+        for query in ("", "jose"):
+            filters = MeetingFilters(tab=tab, query=query)
+            for kind, count in counts.items():
+                value = count(filters)
+                times = []
+                for _ in range(runs):
+                    started = time.perf_counter()
+                    count(filters)
+                    times.append((time.perf_counter() - started) * 1000)
+                name = f"{tab.value}{' q=' + query if query else ''}, {kind}"
+                results.append({"count": name, "value": value, "ms": statistics.median(times)})
+    return results
+
+
 def _hwm_kib() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -276,6 +311,11 @@ def main() -> None:
     parser.add_argument("--child", choices=("export", "load-all"))
     parser.add_argument("--host", type=int)
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument(
+        "--counts-only",
+        action="store_true",
+        help="only the tab counts, on the database a run with --keep left",
+    )
     args = parser.parse_args()
     if args.child:
         child(os.environ["BENCH_DATABASE_URL"], args.child, args.host)
@@ -286,6 +326,13 @@ def main() -> None:
         return
     bench_url = _bench_url(url)
     name = urlsplit(bench_url).path.lstrip("/")
+    if args.counts_only:
+        _setup_django(bench_url)
+        from django.contrib.auth import get_user_model
+
+        host = get_user_model().objects.get(email="host@example.com")
+        _print_counts({"host": host.pk}, args.runs)
+        return
     _admin(url, f'DROP DATABASE IF EXISTS "{name}"')
     _admin(url, f'CREATE DATABASE "{name}"')
     try:
@@ -309,6 +356,7 @@ def main() -> None:
                 f"{row['view']:40} {row['median_ms']:9.1f} {spread:>9} {row['sql_ms']:9.1f} "
                 f"{row['queries']:7} {row['rows']:4}"
             )
+        _print_counts(ids, args.runs)
         heading = f"{'export (fresh process)':24} {'rows':>7} {'MiB out':>8} {'s':>6}"
         print(f"\n{heading} {'peak RSS +MiB':>13}")
         for row in measure_memory(bench_url, ids["host"]):
@@ -324,6 +372,13 @@ def main() -> None:
             connections.close_all()
         if not args.keep:
             _admin(url, f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def _print_counts(ids: dict, runs: int) -> None:
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"\n{'tab badge count':40} {'value':>7} {'median ms':>9}")
+    for row in time_tab_counts(ids, runs):
+        print(f"{row['count']:40} {row['value']:7,} {row['ms']:9.1f}")
 
 
 if __name__ == "__main__":

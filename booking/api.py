@@ -29,7 +29,12 @@ from booking.availability_cache import slots_json
 from booking.locales import request_locale
 from booking.models import Booking, BookingPage, TeamKind, is_wellformed_slug
 from booking.public_forms import BookingRequestForm, SlotsQueryForm, horizon_clamp
-from booking.selectors import booking_host_names, day_window, public_page_for
+from booking.selectors import (
+    bookable_page_for,
+    booking_host_names,
+    day_window,
+    public_page_for,
+)
 from booking.services.bookings import (
     BookingError,
     Invitee,
@@ -51,8 +56,13 @@ MAX_JSON_DEPTH = 20
 TOO_DEEP = f"The body is nested too deeply (at most {MAX_JSON_DEPTH} levels)."
 
 
-def api_view(*methods: str) -> Callable:
-    """JSON 405 for other methods, JSON 404 for unknown or disabled pages; passes the page."""
+def _light_page_for(*, slug: str) -> BookingPage | None:
+    return public_page_for(slug=slug, with_host=False)
+
+
+def api_view(*methods: str, load: Callable[..., BookingPage | None] = _light_page_for) -> Callable:
+    """JSON 405 for other methods, JSON 404 for unknown or disabled pages; passes the page
+    (read by ``load``: by default the page's row alone)."""
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
@@ -61,7 +71,7 @@ def api_view(*methods: str) -> Callable:
                 response = json_error(405, f"Use {' or '.join(methods)}.")
                 response["Allow"] = ", ".join(methods)
                 return response
-            page = public_page_for(slug=slug, with_host=False) if is_wellformed_slug(slug) else None
+            page = load(slug=slug) if is_wellformed_slug(slug) else None
             if page is None or not page.is_active:
                 return json_error(404, "No booking page takes bookings at this address.")
             return view(request, page)
@@ -124,7 +134,7 @@ def _booking_to_move(
 
 @csrf_exempt
 @never_cache
-@api_view("POST")
+@api_view("POST", load=bookable_page_for)
 def bookings(request: HttpRequest, page: BookingPage) -> JsonResponse:
     """Book a slot: 201 with the booking's links, 409 when taken, 400 with field errors."""
     wait = rate_limit_exceeded(scope="booking", request=request, limit=settings.BOOKING_RATE_LIMIT)

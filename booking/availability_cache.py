@@ -47,7 +47,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from booking.models import Booking, BookingCohost, BookingPage, TeamKind
-from booking.selectors import page_slots
+from booking.selectors import booking_cohosts, page_slots
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,18 @@ def _version(host_id: int) -> str | None:
         cache.add(key, uuid.uuid4().hex, timeout=None)
         version = cache.get(key)
     return version
+
+
+def host_version(host_id: int) -> str | None:
+    """The host's current version for other caches of what its pages show (the booking
+    page's HTML); None when answers are not cached (``cache_in_use``) or the cache fails."""
+    if not cache_in_use():
+        return None
+    try:
+        return _version(host_id)
+    except Exception as error:
+        log.warning("availability cache unavailable (%s)", type(error).__name__)
+        return None
 
 
 # --- the clock ----------------------------------------------------------------------------
@@ -301,8 +313,13 @@ def _host_of_page(page_id: int | None) -> int | None:
 def on_booking_committed(sender, *, event, **kwargs) -> None:
     availability_changed(host_id=event.host_id)
     # A collective booking's other members (their rows are written after the booking's).
-    attending = BookingCohost.objects.filter(booking_id=event.booking_id)
-    for user_id in attending.values_list("user_id", flat=True):
+    if event.booking is not None:
+        attending = [row.user_id for row in booking_cohosts(booking=event.booking)]
+    else:
+        attending = BookingCohost.objects.filter(booking_id=event.booking_id).values_list(
+            "user_id", flat=True
+        )
+    for user_id in attending:
         availability_changed(host_id=user_id)
 
 

@@ -13,18 +13,21 @@ from their own ``AppConfig.ready`` (booking never imports its consumers):
   a rollback), robustly: a failing receiver is logged and never reaches the
   invitee. For consumers that only observe (metrics, caches).
 
-Both signals pass ``event``, a :class:`BookingEvent` (ids and the booking's version,
-not the model instance: a receiver loads what it needs, and an event can be
-serialized into a webhook or a task as it is).
+Both signals pass ``event``, a :class:`BookingEvent`: ids and the booking's version,
+which serialize into a webhook or a task as they are, and ``event.booking``, the
+booking as its transaction wrote it (with its page and host), which does not. A
+receiver of ``booking_event_recorded`` reads the booking from there rather than
+loading it again (it runs while the host's lock is held), and never changes it.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from django.db import transaction
 from django.dispatch import Signal
@@ -58,9 +61,11 @@ class BookingEvent:
     host_id: int
     page_id: int | None
     occurred_at: datetime
+    # The booking as written (not serialized, not compared): see the module's docstring.
+    booking: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "booking"}
         data["booking_uuid"] = str(self.booking_uuid)
         data["occurred_at"] = self.occurred_at.isoformat()
         return data
@@ -87,6 +92,7 @@ def booking_event_emit(
         host_id=booking.host_id,
         page_id=booking.page_id,
         occurred_at=now,
+        booking=booking,
     )
     booking_event_recorded.send(sender=BookingEvent, event=event)
     transaction.on_commit(lambda: _announce_committed(event))

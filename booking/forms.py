@@ -45,6 +45,9 @@ class PageForm(forms.ModelForm):
         choices=time_zone_choices,
         label=_("Page time zone"),
         help_text=_("Hours below are in this zone."),
+        # The zone picker of Profile and the booking page (static/js/zone_picker.js), which
+        # keeps the page's zone rather than the browser's.
+        widget=forms.Select(attrs={"data-zone-picker": "1"}),
     )
     reminder_offsets = forms.TypedMultipleChoiceField(
         label=_("Email reminders to invitees"),

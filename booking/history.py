@@ -17,9 +17,9 @@ NO_SHOW_UNDONE = "no_show_undone"
 
 
 def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
-    booking = Booking.objects.only("start", "rescheduled_from_start", "cancel_reason").get(
-        pk=event.booking_id
-    )
+    booking = event.booking or Booking.objects.only(
+        "start", "rescheduled_from_start", "cancel_reason"
+    ).get(pk=event.booking_id)
     moved = event.kind == BookingEventKind.RESCHEDULED
     BookingChange.objects.create(
         booking_id=event.booking_id,

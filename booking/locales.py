@@ -13,8 +13,10 @@ region comes from the browser's ``Accept-Language`` (``en-GB``), else a default.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from babel import localedata
 from babel.dates import format_date, format_time
@@ -22,6 +24,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from accounts.timezones import time_zone_entries
 from booking.clock import offset_text
 
 # A language's locale when the browser names no region for it.
@@ -85,3 +88,24 @@ def time_text(local: datetime, locale: str) -> str:
 def span_text(start: datetime, end: datetime, locale: str) -> str:
     """ "Monday, December 7, 2026, 3:00 PM to 3:30 PM" (en dash), in the reader's zone."""
     return f"{day_text(start, locale)}, {time_text(start, locale)}{DASH}{time_text(end, locale)}"
+
+
+@functools.lru_cache(maxsize=8)
+def _zone_names(locale: str) -> dict[str, dict[str, str]]:
+    return {entry["id"]: entry for entry in time_zone_entries(locale)}
+
+
+def zone_text(zone: str, at: datetime, locale: str) -> str:
+    """A time zone as people read it, in ``locale``, with its offset at ``at``:
+    "Eastern Time \u2014 New York (UTC\u22125)", "Nordamerikanische Ostküstenzeit \u2014 New
+    York (UTC\u22124)"; the names of the zone picker (``accounts.timezones``). An IANA name the
+    picker does not list (an old one) reads as itself."""
+    entry = _zone_names(normalize_locale(locale) or DEFAULT_LOCALE).get(zone)
+    if zone == "UTC":
+        return entry["name"] if entry else zone
+    # With a minus sign, as the zone picker writes it.
+    offset = offset_text(at.astimezone(ZoneInfo(zone))).replace("-", "\u2212")
+    if entry is None:
+        return f"{zone.replace('_', ' ')} ({offset})"
+    place = f" \u2014 {entry['city']}" if entry["city"] and entry["city"] != entry["name"] else ""
+    return f"{entry['name']}{place} ({offset})"

@@ -2,12 +2,15 @@
 
 Rows are read from the database in chunks (a server-side cursor on PostgreSQL) and
 written out as they come, so memory stays flat however many meetings a host has. Cells
-that a spreadsheet would read as a formula are neutralised (CSV injection).
+that a spreadsheet would read as a formula are neutralised (CSV injection). The file
+starts with a UTF-8 byte order mark: without it Excel reads the file in the machine's
+legacy code page and shows "ZoÃ«" for "Zoë"; other readers skip the mark.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -18,6 +21,7 @@ from django.utils import timezone
 from booking.meeting_selectors import MeetingFilters, meetings_for_export, question_labels_for
 from booking.models import Booking
 
+BYTE_ORDER_MARK = "\ufeff"
 # A spreadsheet reads a cell starting with these as a formula (OWASP: CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FIXED_COLUMNS = (
@@ -82,9 +86,8 @@ def _time(moment: datetime | None, zone: ZoneInfo) -> str:
 
 def export_response(*, user, filters: MeetingFilters) -> StreamingHttpResponse:
     writer = csv.writer(_Line())
-    lines = (
-        writer.writerow(row) for row in export_rows(user=user, filters=filters, now=timezone.now())
-    )
+    rows = export_rows(user=user, filters=filters, now=timezone.now())
+    lines = itertools.chain([BYTE_ORDER_MARK], (writer.writerow(row) for row in rows))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     stamp = timezone.now().astimezone(ZoneInfo(user.time_zone)).strftime("%Y-%m-%d")
     response["Content-Disposition"] = f'attachment; filename="meetings-{filters.tab}-{stamp}.csv"'

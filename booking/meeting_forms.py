@@ -5,14 +5,16 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from booking.meeting_selectors import MeetingFilters, Tab
+from booking.meeting_selectors import HOSTS_EVERYONE, HOSTS_MINE, MeetingFilters, Tab
 
 MAX_QUERY = 200
 
 
 class MeetingFilterForm(forms.Form):
-    """The list's query string: ``tab``, ``booking_page``, ``from``, ``to``, ``q`` (and ``page``,
-    the page of results, read by the view). Unknown pages and bad dates are errors (400)."""
+    """The list's query string: ``tab``, ``booking_page``, ``from``, ``to``, ``q``, and for an
+    admin of a team ``host`` (``all``, or one member's id; left out: their own meetings)
+    (and ``page``, the page of results, read by the view). Unknown pages, hosts and bad
+    dates are errors (400)."""
 
     tab = forms.ChoiceField(
         choices=[(tab.value, tab.value) for tab in Tab], required=False, widget=forms.HiddenInput
@@ -28,8 +30,15 @@ class MeetingFilterForm(forms.Form):
         widget=forms.TextInput({"type": "search", "placeholder": _("Invitee name or email")}),
     )
 
-    def __init__(self, data, *, pages, **kwargs):
+    def __init__(self, data, *, pages, hosts=(), **kwargs):
         super().__init__(data, **kwargs)
+        if hosts:
+            self.fields["host"] = forms.ChoiceField(
+                label=_("Host"),
+                required=False,
+                choices=[(HOSTS_MINE, _("My meetings")), (HOSTS_EVERYONE, _("Everyone"))]
+                + [(str(pk), name) for pk, name in hosts],
+            )
         self.fields["booking_page"].choices = [("", _("All booking pages"))] + [
             (page.pk, page.title) for page in pages
         ]
@@ -38,7 +47,7 @@ class MeetingFilterForm(forms.Form):
             self.fields[name] = forms.DateField(
                 label=label, required=False, widget=forms.DateInput({"type": "date"})
             )
-        self.order_fields(["q", "booking_page", "from", "to", "tab"])
+        self.order_fields(["q", "host", "booking_page", "from", "to", "tab"])
 
     def clean(self):
         cleaned = super().clean()
@@ -55,6 +64,7 @@ class MeetingFilterForm(forms.Form):
             date_from=data.get("from"),
             date_to=data.get("to"),
             query=data.get("q") or "",
+            hosts=data.get("host") or HOSTS_MINE,
         )
 
 

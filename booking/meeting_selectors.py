@@ -1,8 +1,11 @@
 """Reads for Setup → Meetings: which bookings a user sees, filtered, and their calendar state.
 
 ``bookings_visible_to`` is the one place that decides whose bookings a signed-in user
-may see; every Meetings page, action and the export go through it. Today that is the
-host's own bookings; organizations (an admin seeing the team's) widen it here.
+may see, and ``bookings_actionable_by`` which of them they may change; every Meetings
+page, action and the export go through them. A host sees and acts on their own
+bookings (and the collective ones they attend); a current admin of an organization
+also sees every current member's, as the read API does (``integrations.scope``), but
+acts only on their own: cancelling or moving a member's meeting stays with the member.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Membership, User
+from accounts.selectors import membership_of
 from booking.models import (
     Booking,
     BookingCohost,
@@ -34,6 +39,10 @@ PER_PAGE = 50
 LONGEST_MEETING = timedelta(hours=12)
 
 
+HOSTS_MINE = ""
+HOSTS_EVERYONE = "all"
+
+
 class Tab(StrEnum):
     UPCOMING = "upcoming"
     PAST = "past"
@@ -46,10 +55,9 @@ TAB_LABELS = {Tab.UPCOMING: _("Upcoming"), Tab.PAST: _("Past"), Tab.CANCELLED: _
 # --- who sees what -------------------------------------------------------------------------
 
 
-def bookings_visible_to(*, user) -> QuerySet[Booking]:
-    """Every booking ``user`` may see and act on in Setup → Meetings: the ones they host,
-    and the collective ones they attend (issue 12's co-hosts). An admin does not see the
-    organization's other meetings here (the read API's ``integrations.scope`` does)."""
+def bookings_actionable_by(*, user) -> QuerySet[Booking]:
+    """The bookings ``user`` may cancel, ask to move, mark and retry: the ones they host,
+    and the collective ones they attend (issue 12's co-hosts)."""
     attended = BookingCohost.objects.filter(user_id=user.pk).values("booking_id")
     if not attended.exists():
         # The common case keeps to one host's rows, which the meetings index serves.
@@ -57,14 +65,68 @@ def bookings_visible_to(*, user) -> QuerySet[Booking]:
     return Booking.objects.filter(Q(host_id=user.pk) | Q(pk__in=attended))
 
 
+def bookings_visible_to(*, user) -> QuerySet[Booking]:
+    """Every booking ``user`` may see in Setup → Meetings: the ones they may act on and,
+    for a current admin of an organization, those of its current members."""
+    own = bookings_actionable_by(user=user)
+    members = team_member_ids(user=user)
+    if set(members) <= {user.pk}:  # not an admin, or an admin alone
+        return own
+    attended = BookingCohost.objects.filter(user_id=user.pk).values("booking_id")
+    return Booking.objects.filter(Q(host_id__in=members) | Q(host_id=user.pk) | Q(pk__in=attended))
+
+
+def team_member_ids(*, user) -> list[int]:
+    """The current members of the organization ``user`` is a current admin of (``user``
+    among them), or ``[]``: whose meetings they may look at beside their own."""
+    membership = membership_of(user=user)
+    if membership is None or not membership.is_admin:
+        return []
+    return list(
+        Membership.objects.filter(
+            organization_id=membership.organization_id, removed_at__isnull=True
+        ).values_list("user_id", flat=True)
+    )
+
+
+def team_hosts_for(*, user) -> list[tuple[int, str]]:
+    """The members an admin may filter Meetings by, as (user id, name), themself first;
+    ``[]`` for anyone who sees only their own (a member, or an admin alone)."""
+    ids = team_member_ids(user=user)
+    if len(ids) < 2:
+        return []
+    users = User.objects.filter(pk__in=ids).order_by("name", "email")
+    rows = [(other.pk, other.get_full_name()) for other in users]
+    return sorted(rows, key=lambda row: row[0] != user.pk)
+
+
 def pages_visible_to(*, user) -> QuerySet[BookingPage]:
-    """The booking pages whose meetings ``user`` may filter by."""
-    return BookingPage.objects.filter(host=user).order_by("title", "pk")
+    """The booking pages whose meetings ``user`` may filter by: their own, and an admin's
+    organization's (members' pages and team pages)."""
+    members = team_member_ids(user=user)
+    pages = BookingPage.objects.filter(host=user)
+    if members:
+        membership = membership_of(user=user)
+        pages = BookingPage.objects.filter(
+            Q(host_id__in=members) | Q(organization_id=membership.organization_id)
+        )
+    return pages.order_by("title", "pk")
 
 
 def meeting_for(*, user, pk: int) -> Booking | None:
     """One booking ``user`` may see, or None (also for anyone else's)."""
     return bookings_visible_to(user=user).select_related("page", "host").filter(pk=pk).first()
+
+
+def _in_view(*, user, filters: MeetingFilters) -> QuerySet[Booking]:
+    """The bookings the list starts from: ``user``'s own, or (an admin's choice) those of
+    one member or of everyone in the organization (``filters.hosts``)."""
+    if filters.hosts == HOSTS_MINE:
+        return bookings_actionable_by(user=user)
+    visible = bookings_visible_to(user=user)
+    if filters.hosts == HOSTS_EVERYONE:
+        return visible
+    return visible.filter(host_id=int(filters.hosts))
 
 
 # --- the list ------------------------------------------------------------------------------
@@ -79,6 +141,7 @@ class MeetingFilters:
     date_from: date | None = None
     date_to: date | None = None
     query: str = ""
+    hosts: str = ""  # HOSTS_MINE, HOSTS_EVERYONE, or one member's user id (admins)
 
 
 def meetings_filtered(
@@ -86,7 +149,7 @@ def meetings_filtered(
 ) -> QuerySet[Booking]:
     """``user``'s meetings on ``filters``' tab, in the tab's order (dates in ``time_zone``)."""
     now = now or timezone.now()
-    bookings = _apply_filters(bookings_visible_to(user=user), filters, time_zone)
+    bookings = _apply_filters(_in_view(user=user, filters=filters), filters, time_zone)
     return _tab(bookings, filters.tab, now=now)
 
 
@@ -97,12 +160,31 @@ def meetings_count(
 
     COUNT(start), a never-null column of the ``booking_meetings_tabs`` index: PostgreSQL
     counts the tab's range of that index alone. (Counting every tab at once would read
-    all of a host's bookings on every page view; only the tab shown is counted.)
+    all of a host's bookings on every page view; only the tab shown is counted exactly,
+    the others by ``meetings_count_capped``.)
     """
-    now = now or timezone.now()
-    bookings = _apply_filters(bookings_visible_to(user=user), filters, time_zone)
-    bookings = bookings.filter(_tab_condition(filters.tab, now=now))
+    bookings = _on_tab(user=user, filters=filters, time_zone=time_zone, now=now)
     return bookings.aggregate(count=Count("start"))["count"]
+
+
+def meetings_count_capped(
+    *, user, filters: MeetingFilters, time_zone: str, cap: int, now: datetime | None = None
+) -> int:
+    """Like ``meetings_count``, but stops at ``cap + 1``: how many, when at most ``cap``;
+    ``cap + 1`` stands for "more than ``cap``".
+
+    The badge of a tab that is not shown: the count reads at most ``cap + 1`` entries of
+    the same index (a bounded LIMIT under the COUNT), so the two extra badges cost little
+    however many meetings a host has.
+    """
+    bookings = _on_tab(user=user, filters=filters, time_zone=time_zone, now=now)
+    return bookings.order_by().values("start")[: cap + 1].count()
+
+
+def _on_tab(*, user, filters: MeetingFilters, time_zone: str, now: datetime | None):
+    """``filters``' meetings on their tab, unordered (what the counts count)."""
+    bookings = _apply_filters(_in_view(user=user, filters=filters), filters, time_zone)
+    return bookings.filter(_tab_condition(filters.tab, now=now or timezone.now()))
 
 
 def meetings_by_ids(*, ids: list[int]) -> list[Booking]:
@@ -111,7 +193,7 @@ def meetings_by_ids(*, ids: list[int]) -> list[Booking]:
     The page's ids are found first (from the index alone on PostgreSQL, however deep the
     page), then only those rows are read.
     """
-    rows = Booking.objects.select_related("page").defer("answers", "page__description")
+    rows = Booking.objects.select_related("page", "host").defer("answers", "page__description")
     by_id = {booking.pk: booking for booking in rows.filter(pk__in=ids)}
     return [by_id[pk] for pk in ids if pk in by_id]
 

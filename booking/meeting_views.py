@@ -6,7 +6,7 @@ user may not see answers 404, whatever the URL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -14,30 +14,36 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from booking.meeting_export import export_response
 from booking.meeting_forms import AskRescheduleForm, HostCancelForm, MeetingFilterForm
 from booking.meeting_selectors import (
+    HOSTS_MINE,
     PER_PAGE,
     TAB_LABELS,
     CalendarStanding,
     Tab,
+    bookings_actionable_by,
     bookings_visible_to,
     calendar_standings,
     group_by_day,
     meeting_for,
     meetings_by_ids,
     meetings_count,
+    meetings_count_capped,
     meetings_filtered,
     pages_visible_to,
     pushes_of,
+    team_hosts_for,
 )
 from booking.models import Booking
 from booking.services.bookings import BookingNotChangeable
@@ -49,8 +55,14 @@ from booking.services.meetings import (
 )
 from calendars.models import PushedEvent, PushState
 from calendars.services.push_queue import pushed_event_retry
+from ops.ratelimit import turn_give_back, turn_take
 
 SECTION = "meetings"
+# The badge of a tab not shown counts up to this many and then says "1000+".
+OTHER_TAB_COUNT_CAP = 1000
+# "Ask to reschedule" emails one invitee; once per this many seconds per meeting, so a
+# double click or an impatient host does not flood their inbox.
+ASK_RESCHEDULE_EVERY = 10 * 60
 
 
 @dataclass(frozen=True)
@@ -60,13 +72,16 @@ class MeetingRow:
     end: datetime
     invitee_start: datetime | None  # in the invitee's zone, when its clock differs
     standing: CalendarStanding
+    hosted_by_other: bool = False  # a member's meeting an admin looks at
 
     @property
     def duration_minutes(self) -> int:
         return int((self.booking.end - self.booking.start).total_seconds() // 60)
 
 
-def _row(booking: Booking, standing: CalendarStanding, zone: ZoneInfo) -> MeetingRow:
+def _row(
+    booking: Booking, standing: CalendarStanding, zone: ZoneInfo, *, hosted_by_other=False
+) -> MeetingRow:
     start = booking.start.astimezone(zone)
     invitee = booking.start.astimezone(ZoneInfo(booking.invitee_time_zone))
     return MeetingRow(
@@ -75,14 +90,23 @@ def _row(booking: Booking, standing: CalendarStanding, zone: ZoneInfo) -> Meetin
         end=booking.end.astimezone(zone),
         invitee_start=invitee if invitee.utcoffset() != start.utcoffset() else None,
         standing=standing,
+        hosted_by_other=hosted_by_other,
     )
 
 
-def _meeting_or_404(request: HttpRequest, pk: int) -> Booking:
+def _meeting_or_404(request: HttpRequest, pk: int, *, to_act: bool = False) -> Booking:
+    """The meeting ``pk`` if the user may see it, else 404. ``to_act``: and change it; an
+    admin looking at a member's meeting gets 403 (it is theirs to change, not the admin's)."""
     booking = meeting_for(user=request.user, pk=pk)
     if booking is None:
         raise Http404("No such meeting.")
+    if to_act and not _may_act(request, booking):
+        raise PermissionDenied(_("Only the meeting's host can change it."))
     return booking
+
+
+def _may_act(request: HttpRequest, booking: Booking) -> bool:
+    return bookings_actionable_by(user=request.user).filter(pk=booking.pk).exists()
 
 
 @login_required
@@ -99,7 +123,8 @@ def landing(request: HttpRequest) -> HttpResponse:
 def meeting_list(request: HttpRequest) -> HttpResponse:
     """``/setup/meetings/?tab=&booking_page=&from=&to=&q=&page=``."""
     pages = list(pages_visible_to(user=request.user))
-    form = MeetingFilterForm(request.GET, pages=pages)
+    hosts = team_hosts_for(user=request.user)
+    form = MeetingFilterForm(request.GET, pages=pages, hosts=hosts)
     context = {"section": SECTION, "form": form, "pages": pages, "tab_labels": TAB_LABELS}
     if not form.is_valid():
         return render(request, "booking/meetings/list.html", context, status=400)
@@ -113,13 +138,22 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
     shown = meetings_by_ids(ids=list(result_page.object_list))
     standings = calendar_standings(bookings=shown)
     zone = ZoneInfo(zone_name)
-    rows = [_row(booking, standings[booking.pk], zone) for booking in shown]
+    others = filters.hosts != HOSTS_MINE
+    rows = [
+        _row(
+            booking,
+            standings[booking.pk],
+            zone,
+            hosted_by_other=others and booking.host_id != request.user.pk,
+        )
+        for booking in shown
+    ]
     query = _filter_query(form)
     context.update(
         {
             "filters": filters,
             "tab": filters.tab,
-            "tabs": _tabs(filters, count, query),
+            "tabs": _tabs(request, filters, count, query),
             "days": group_by_day(items=rows, time_zone=zone_name),
             "result_page": result_page,
             "paginator": paginator,
@@ -128,6 +162,7 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
             + "?"
             + urlencode({**query, "tab": filters.tab.value}),
             "filtered": any(query.values()),
+            "others": others,
             "has_any": count > 0 or bookings_visible_to(user=request.user).exists(),
             "page_links": [
                 (page, settings.SITE_URL + reverse("booking:page", args=[page.slug]))
@@ -143,6 +178,7 @@ def _filter_query(form: MeetingFilterForm) -> dict[str, str]:
     """The filters (not the tab or the page of results) as they go in a URL."""
     data = form.cleaned_data
     values = {
+        "host": data.get("host") or "",
         "booking_page": data.get("booking_page") or "",
         "from": data["from"].isoformat() if data.get("from") else "",
         "to": data["to"].isoformat() if data.get("to") else "",
@@ -151,17 +187,31 @@ def _filter_query(form: MeetingFilterForm) -> dict[str, str]:
     return {key: str(value) for key, value in values.items() if value}
 
 
-def _tabs(filters, count: int, query: dict[str, str]) -> list[dict]:
-    return [
-        {
-            "tab": tab,
-            "label": TAB_LABELS[tab],
-            "count": count if tab == filters.tab else None,
-            "url": reverse("meetings:list") + "?" + urlencode({**query, "tab": tab.value}),
-            "current": tab == filters.tab,
-        }
-        for tab in Tab
-    ]
+def _tabs(request: HttpRequest, filters, count: int, query: dict[str, str]) -> list[dict]:
+    """The three tabs with a badge each: the shown tab's exact count (it pages the list),
+    the others' counted up to ``OTHER_TAB_COUNT_CAP`` ("1000+" beyond), same filters."""
+    tabs = []
+    for tab in Tab:
+        shown, capped = count, False
+        if tab != filters.tab:
+            shown = meetings_count_capped(
+                user=request.user,
+                filters=replace(filters, tab=tab),
+                time_zone=request.user.time_zone,
+                cap=OTHER_TAB_COUNT_CAP,
+            )
+            capped = shown > OTHER_TAB_COUNT_CAP
+        tabs.append(
+            {
+                "tab": tab,
+                "label": TAB_LABELS[tab],
+                "count": OTHER_TAB_COUNT_CAP if capped else shown,
+                "capped": capped,
+                "url": reverse("meetings:list") + "?" + urlencode({**query, "tab": tab.value}),
+                "current": tab == filters.tab,
+            }
+        )
+    return tabs
 
 
 @login_required
@@ -169,7 +219,7 @@ def _tabs(filters, count: int, query: dict[str, str]) -> list[dict]:
 def meeting_export(request: HttpRequest) -> HttpResponse:
     """``/setup/meetings/export.csv`` with the list's filters: every matching row, streamed."""
     pages = list(pages_visible_to(user=request.user))
-    form = MeetingFilterForm(request.GET, pages=pages)
+    form = MeetingFilterForm(request.GET, pages=pages, hosts=team_hosts_for(user=request.user))
     if not form.is_valid():
         errors = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
         return HttpResponse(
@@ -187,7 +237,8 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     zone = ZoneInfo(request.user.time_zone)
     standing = calendar_standings(bookings=[booking])[booking.pk]
-    changeable = booking.is_confirmed and booking.start > now
+    may_act = _may_act(request, booking)
+    changeable = may_act and booking.is_confirmed and booking.start > now
     context = {
         "section": SECTION,
         "booking": booking,
@@ -199,7 +250,8 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "reminders": list(booking.reminders.order_by("booking_version", "-offset_minutes")),
         "can_cancel": changeable,
         "can_ask_reschedule": changeable,
-        "can_mark_no_show": booking.is_confirmed and booking.start <= now,
+        "can_mark_no_show": may_act and booking.is_confirmed and booking.start <= now,
+        "hosted_by_other": not may_act,
         "cancel_form": HostCancelForm(),
         "ask_form": AskRescheduleForm(),
     }
@@ -209,7 +261,7 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
-    booking = _meeting_or_404(request, pk)
+    booking = _meeting_or_404(request, pk, to_act=True)
     form = HostCancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -236,29 +288,53 @@ def meeting_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_ask_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
-    booking = _meeting_or_404(request, pk)
+    """The form, and sending it: at most once per ``ASK_RESCHEDULE_EVERY`` per meeting
+    (sooner is a 429 that says when, with the note kept in the form)."""
+    booking = _meeting_or_404(request, pk, to_act=True)
     form = AskRescheduleForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        try:
-            meeting_ask_reschedule(booking=booking, note=form.cleaned_data["note"])
-        except BookingNotChangeable as refused:
-            messages.error(request, refused.message)
-        else:
-            messages.success(
-                request,
-                _("%(name)s gets an email with a link to pick another time.")
-                % {"name": booking.invitee_name},
-            )
-        return redirect("meetings:detail", booking.pk)
-    status = 400 if request.method == "POST" else 200
+        turn = f"ask-reschedule:{booking.pk}"
+        wait = turn_take(turn, every=ASK_RESCHEDULE_EVERY, now=timezone.now().timestamp())
+        if wait is None:
+            try:
+                meeting_ask_reschedule(booking=booking, note=form.cleaned_data["note"])
+            except BookingNotChangeable as refused:
+                turn_give_back(turn)
+                messages.error(request, refused.message)
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s gets an email with a link to pick another time.")
+                    % {"name": booking.invitee_name},
+                )
+            return redirect("meetings:detail", booking.pk)
+        form.add_error(None, _ask_again_in(booking, wait))
+        status = 429
+    elif request.method == "POST":
+        status = 400
     context = {"section": SECTION, "booking": booking, "form": form}
-    return render(request, "booking/meetings/ask_reschedule.html", context, status=status)
+    response = render(request, "booking/meetings/ask_reschedule.html", context, status=status)
+    if status == 429:
+        response["Retry-After"] = str(wait)
+    return response
+
+
+def _ask_again_in(booking: Booking, wait: int) -> str:
+    minutes = -(-wait // 60)  # rounded up: "in 1 minute" for the last few seconds
+    return ngettext(
+        "%(name)s was already asked to pick another time in the last %(every)d minutes. "
+        "You can ask again in %(minutes)d minute.",
+        "%(name)s was already asked to pick another time in the last %(every)d minutes. "
+        "You can ask again in %(minutes)d minutes.",
+        minutes,
+    ) % {"name": booking.invitee_name, "every": ASK_RESCHEDULE_EVERY // 60, "minutes": minutes}
 
 
 @login_required
 @require_POST
 def meeting_no_show_view(request: HttpRequest, pk: int) -> HttpResponse:
-    booking = _meeting_or_404(request, pk)
+    booking = _meeting_or_404(request, pk, to_act=True)
     no_show = request.POST.get("undo") != "1"
     try:
         meeting_set_no_show(booking=booking, no_show=no_show)
@@ -275,7 +351,7 @@ def meeting_no_show_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def meeting_push_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     """**Retry** the failed calendar update of this meeting."""
-    booking = _meeting_or_404(request, pk)
+    booking = _meeting_or_404(request, pk, to_act=True)
     rows = PushedEvent.objects.filter(source=booking.mirror_source, state=PushState.FAILED)
     states = [
         pushed_event_retry(pushed_event_id=row_pk, host=booking.host)

@@ -7,29 +7,29 @@ carrying the booking's signed token (``booking.tokens``).
 
 from __future__ import annotations
 
-import functools
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
-from accounts.timezones import time_zone_entries, time_zone_names
+from accounts.timezones import time_zone_entries
+from booking import page_html_cache
 from booking.events import Actor
 from booking.ics import booking_ics
-from booking.locales import language_of, normalize_locale, request_locale
+from booking.locales import language_of, normalize_locale, request_locale, zone_text
 from booking.models import Booking, BookingPage, LocationKind, is_wellformed_slug
 from booking.public_forms import CancelForm, RescheduleForm
 from booking.reminders import join_url_for
-from booking.selectors import booking_host_names, public_page_for
+from booking.selectors import booking_host_names, public_page_for, public_page_stamp_for
 from booking.services.bookings import BookingError, SlotTaken, booking_cancel, booking_reschedule
 from booking.services.calendar_events import booking_details_text
 from booking.tokens import booking_from_token, booking_paths, booking_token
@@ -42,24 +42,39 @@ def book_page(request: HttpRequest, slug: str) -> HttpResponse:
     """``/book/<slug>/``: 404 with a friendly page when unknown or not taking bookings.
 
     Links are lowercase; one typed with capitals (``/book/Alice-Intro/``) redirects.
+    A visitor without our cookies gets the body rendered for the same page version,
+    locale and embed flag earlier (``booking.page_html_cache``): one query and no template.
     """
     lower = slug.lower()
     if lower != slug and is_wellformed_slug(lower) and public_page_for(slug=lower) is not None:
         return redirect("booking:page", lower, permanent=True)
-    page = public_page_for(slug=slug) if is_wellformed_slug(slug) else None
-    if page is None or not page.is_active:
+    stamp = public_page_stamp_for(slug=slug) if is_wellformed_slug(slug) else None
+    if stamp is None or not stamp.is_active:
+        page = public_page_for(slug=slug) if stamp is not None else None
         return render(request, "booking/public/unavailable.html", {"page": page}, status=404)
-    request.frame_ancestors = page.frame_ancestors()
-    context = _widget_context(page, mode="book", locale=request_locale(request))
-    return render(request, "booking/public/book.html", context)
+    request.frame_ancestors = stamp.frame_ancestors()
+    locale = request_locale(request)
 
+    def page_body() -> bytes:
+        page = public_page_for(slug=slug)
+        if page is None:  # deleted a moment ago
+            raise Http404("No booking page here.")
+        context = _widget_context(page, mode="book", locale=locale)
+        return render_to_string("booking/public/book.html", context, request).encode()
 
-@functools.cache
-def _time_zone_options() -> str:
-    """The time zone list's ``<option>`` elements, rendered once per process: escaping
-    some 430 names in the template's loop was most of the booking page's cost."""
-    options = (format_html('<option value="{}"></option>', zone) for zone in time_zone_names())
-    return mark_safe("".join(options))  # noqa: S308 (each option is built by format_html)
+    if not page_html_cache.shareable(request):
+        return HttpResponse(page_body())
+    body = page_html_cache.page_html(
+        stamp=stamp,
+        locale=locale,
+        language=translation.get_language(),
+        embedded=request.GET.get("embed") == "1",
+        render=page_body,
+    )
+    response = HttpResponse(body)
+    # As when rendered: the page would show a session's messages.
+    patch_vary_headers(response, ("Cookie",))
+    return response
 
 
 def widget_strings() -> dict[str, str]:
@@ -100,7 +115,6 @@ def _widget_context(
         "weekday_names": _weekday_names(locale),
         "page": page,
         "questions": list(page.questions.all()),
-        "time_zone_options": _time_zone_options(),
         "booking": booking,
         "widget": {
             "mode": mode,
@@ -155,6 +169,7 @@ def _details(booking: Booking) -> dict:
         "start": booking.start.astimezone(zone),
         "end": booking.end.astimezone(zone),
         "zone": booking.invitee_time_zone,
+        "zone_text": zone_text(booking.invitee_time_zone, booking.start, booking.invitee_locale),
         "links": booking_paths(booking),
         "changeable": booking.is_confirmed and booking.start > timezone.now(),
         "hosts_text": _and_list(booking_host_names(booking=booking)),

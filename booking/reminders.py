@@ -36,7 +36,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from booking.events import BookingEvent
+from booking.events import BookingEvent, BookingEventKind
 from booking.locales import day_text, language_of, time_text
 from booking.models import Booking, InviteeReminder, ReminderState
 from booking.tokens import booking_paths
@@ -63,8 +63,11 @@ SKIP_SUPERSEDED = "a later reminder was due too; only that one was sent"
 
 def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
     """``booking_event_recorded`` receiver: plan (or stop) the booking's reminders."""
-    booking = Booking.objects.select_related("page").get(pk=event.booking_id)
-    reminders_plan(booking=booking, now=event.occurred_at)
+    booking = event.booking or Booking.objects.select_related("page").get(pk=event.booking_id)
+    if event.kind == BookingEventKind.CONFIRMED:
+        reminders_plan_new(booking=booking, now=event.occurred_at)
+    else:
+        reminders_plan(booking=booking, now=event.occurred_at)
 
 
 def reminders_plan(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
@@ -83,26 +86,52 @@ def reminders_plan(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
         next_attempt_at=None,
         updated_at=now,
     )
-    if not booking.is_confirmed or booking.page is None:
-        return []
     planned = []
-    for offset in sorted(set(booking.page.reminder_offsets or []), reverse=True):
-        due = booking.start - timedelta(minutes=offset)
-        late = due <= now
+    for wanted in _wanted_rows(booking=booking, now=now):
         row, _created = InviteeReminder.objects.get_or_create(
             booking=booking,
-            booking_version=booking.sequence,
-            offset_minutes=offset,
+            booking_version=wanted.booking_version,
+            offset_minutes=wanted.offset_minutes,
             defaults={
-                "due_at": due,
-                "next_attempt_at": None if late else due,
-                "state": ReminderState.SKIPPED if late else ReminderState.PENDING,
-                "skip_reason": SKIP_TOO_LATE if late else "",
+                "due_at": wanted.due_at,
+                "next_attempt_at": wanted.next_attempt_at,
+                "state": wanted.state,
+                "skip_reason": wanted.skip_reason,
             },
         )
         if row.state == ReminderState.PENDING:
             planned.append(row)
     return planned
+
+
+def reminders_plan_new(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
+    """``reminders_plan`` for a booking just made (which has no reminders yet): its rows
+    in one INSERT. Returns the rows that will be sent."""
+    rows = InviteeReminder.objects.bulk_create(_wanted_rows(booking=booking, now=now))
+    return [row for row in rows if row.state == ReminderState.PENDING]
+
+
+def _wanted_rows(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
+    """A confirmed booking's reminders for its current version, one per page offset, latest
+    first, not saved; a reminder whose moment has passed is skipped from the start."""
+    if not booking.is_confirmed or booking.page is None:
+        return []
+    rows = []
+    for offset in sorted(set(booking.page.reminder_offsets or []), reverse=True):
+        due = booking.start - timedelta(minutes=offset)
+        late = due <= now
+        rows.append(
+            InviteeReminder(
+                booking=booking,
+                booking_version=booking.sequence,
+                offset_minutes=offset,
+                due_at=due,
+                next_attempt_at=None if late else due,
+                state=ReminderState.SKIPPED if late else ReminderState.PENDING,
+                skip_reason=SKIP_TOO_LATE if late else "",
+            )
+        )
+    return rows
 
 
 SKIP_REMOVED = "the booking page no longer sends this reminder"

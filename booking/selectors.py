@@ -6,11 +6,14 @@ load plain values for it. Nothing here writes.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db import connections, router
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.selectors import membership_of
@@ -81,6 +84,62 @@ def public_page_for(*, slug: str, with_host: bool = True) -> BookingPage | None:
     """
     pages = BookingPage.objects.select_related("host") if with_host else BookingPage.objects
     return pages.filter(slug=slug).first()
+
+
+@dataclass(frozen=True)
+class PageStamp:
+    """What the booking page's HTML is made from, as one row: the page's id, host and last
+    edit, whether it takes bookings, who may frame it, and the names it shows."""
+
+    pk: int
+    host_id: int
+    is_active: bool
+    # As the database driver gives it (an aware datetime on PostgreSQL, text on SQLite):
+    # only compared, never shown.
+    updated_at: object
+    embed_origins: str
+    names: tuple[str, str, str]  # the host's name and email, the organization's name
+
+    def frame_ancestors(self) -> list[str]:
+        return self.embed_origins.split() or ["*"]
+
+
+_STAMP_FIELDS = (
+    "pk",
+    "host_id",
+    "is_active",
+    "updated_at",
+    "embed_origins",
+    "host__name",
+    "host__email",
+    "organization__name",
+)
+_SLUG_MARK = "<slug>"
+
+
+@functools.cache
+def _stamp_sql(alias: str) -> str:
+    """The stamp's query, compiled once per process: building it with the ORM cost a
+    third of a cached booking page (the booking page's only query)."""
+    rows = BookingPage.objects.using(alias).filter(slug=_SLUG_MARK).values_list(*_STAMP_FIELDS)
+    sql, params = rows.order_by()[:1].query.get_compiler(alias).as_sql()
+    if tuple(params) != (_SLUG_MARK,):  # the slug must be its only parameter
+        raise RuntimeError(f"unexpected parameters in the page stamp query: {params!r}")
+    return sql
+
+
+def public_page_stamp_for(*, slug: str) -> PageStamp | None:
+    """The page at ``/book/<slug>/`` as a ``PageStamp`` (one query), or None if unknown."""
+    alias = router.db_for_read(BookingPage)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_stamp_sql(alias), [slug])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, host_id, is_active, updated_at, embed_origins, *names = row
+    return PageStamp(
+        pk, host_id, bool(is_active), updated_at, embed_origins, tuple(n or "" for n in names)
+    )
 
 
 # --- rules ---------------------------------------------------------------------------
@@ -155,12 +214,19 @@ def main_calendar_for(*, page: BookingPage) -> Calendar | None:
 def page_with_calendars(*, pk: int) -> BookingPage | None:
     """The page with its host, main calendar and calendar choices (and their connections)
     loaded in two queries: what a booking reads, under the host's lock."""
+    return _with_calendars(BookingPage.objects.all()).filter(pk=pk).first()
+
+
+def bookable_page_for(*, slug: str) -> BookingPage | None:
+    """The page at ``/book/<slug>/`` with what a booking reads before taking the host's
+    lock (``page_with_calendars``); None if unknown."""
+    return _with_calendars(BookingPage.objects.all()).filter(slug=slug).first()
+
+
+def _with_calendars(pages: QuerySet[BookingPage]) -> QuerySet[BookingPage]:
     uses = PageCalendar.objects.select_related("calendar__connection").order_by("pk")
-    return (
-        BookingPage.objects.select_related("host", "main_calendar__connection")
-        .prefetch_related(Prefetch("calendar_uses", queryset=uses))
-        .filter(pk=pk)
-        .first()
+    return pages.select_related("host", "main_calendar__connection").prefetch_related(
+        Prefetch("calendar_uses", queryset=uses)
     )
 
 
@@ -206,7 +272,7 @@ def target_calendars_for(*, page: BookingPage) -> list[Calendar]:
     """
     if page.team_kind:
         return []  # a team booking goes to its member's calendar: member_target_calendars
-    latest = connection_latest_for(host=page.host_id)
+    latest = _main_connection_if_live(page) or connection_latest_for(host=page.host_id)
     if latest is None:
         return []
 
@@ -220,6 +286,16 @@ def target_calendars_for(*, page: BookingPage) -> list[Calendar]:
         if target(use.calendar) and (main is None or use.calendar_id != main.pk)
     ]
     return ([main] if main else []) + extra
+
+
+def _main_connection_if_live(page: BookingPage):
+    """The main calendar's connection when it was loaded with the page and is the host's
+    live one (a host has at most one), which is then their latest; else None."""
+    if page.main_calendar_id is None or not BookingPage.main_calendar.is_cached(page):
+        return None
+    connection = page.main_calendar.connection
+    live = connection.host_id == page.host_id and connection.status == ConnectionStatus.CONNECTED
+    return connection if live else None
 
 
 def busy_intervals_for(*, page: BookingPage, start: datetime, end: datetime) -> list[Interval]:
@@ -509,11 +585,28 @@ def team_page_slots(
 def booking_host_names(*, booking: Booking) -> list[str]:
     """Who the invitee meets: the host (a round-robin page's assigned member), then the
     other members of a collective booking in a fixed order."""
-    cohosts = BookingCohost.objects.filter(booking=booking).select_related("user")
     return [
         booking.host.get_full_name(),
-        *(row.user.get_full_name() for row in cohosts.order_by("user_id")),
+        *(row.user.get_full_name() for row in booking_cohosts(booking=booking)),
     ]
+
+
+def booking_cohosts(*, booking: Booking) -> list[BookingCohost]:
+    """The members who attend ``booking`` besides its host, with their users, by user id.
+
+    Read from the booking when its maker left them on it (``booking_cohosts_none``)."""
+    known = getattr(booking, "_prefetched_objects_cache", {}).get("cohosts")
+    if known is None:
+        known = BookingCohost.objects.filter(booking=booking).select_related("user")
+    return sorted(known, key=lambda row: row.user_id)
+
+
+def booking_cohosts_none(*, booking: Booking) -> None:
+    """Record that nobody attends ``booking`` besides its host (a booking being made on a
+    personal page), as Django's ``prefetch_related`` records loaded rows: reading its
+    cohosts (``booking_cohosts``, ``booking.cohosts…``) then costs no query."""
+    cache = booking.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache["cohosts"] = BookingCohost.objects.none()
 
 
 def team_bookings_count(
@@ -536,6 +629,65 @@ def day_window(*, first: date, last: date, time_zone: str) -> tuple[datetime, da
     start = datetime.combine(first, time(0), zone)
     end = datetime.combine(last + timedelta(days=1), time(0), zone)
     return start, end
+
+
+def _slot_reach(*, rules: Rules, start: datetime) -> tuple[datetime, datetime]:
+    """The span whose bookings and busy time can decide whether ``start`` is offered: the
+    slot padded by the wider buffer, and the whole page-zone day it starts on (the day's
+    bookings count towards the daily cap)."""
+    day = start.astimezone(ZoneInfo(rules.time_zone)).date()
+    day_start, day_end = day_window(first=day, last=day, time_zone=rules.time_zone)
+    reach = max(rules.buffer_before, rules.buffer_after)
+    return min(day_start, start - reach), max(day_end, start + rules.duration + reach)
+
+
+def slot_busy_for(*, page: BookingPage, rules: Rules, start: datetime) -> list[Interval]:
+    """The busy calendar time that can keep the page from offering ``start``."""
+    low, high = _slot_reach(rules=rules, start=start)
+    return busy_intervals_for(page=page, start=low, end=high)
+
+
+def slot_is_offered(*, rules: Rules, start: datetime, now: datetime) -> bool:
+    """Whether the page's rules alone offer ``start`` (as if nothing were booked or busy)."""
+    return _engine_offers(rules=rules, busy=[], bookings=[], start=start, now=now)
+
+
+def slot_is_free(
+    *,
+    page: BookingPage,
+    rules: Rules,
+    start: datetime,
+    now: datetime,
+    busy: list[Interval] | None = None,
+    exclude_booking: Booking | None = None,
+) -> bool:
+    """Whether a personal page offers ``start`` now, exactly as ``page_slots`` would list
+    it: the slot engine asked about that one slot, with the host's bookings (read now)
+    and busy time that can touch it. ``busy``: that busy time when the caller read it
+    already (``slot_busy_for``); ``exclude_booking`` counts as free (a move)."""
+    low, high = _slot_reach(rules=rules, start=start)
+    others = list(busy_intervals_for(page=page, start=low, end=high) if busy is None else busy)
+    own: list[Interval] = []
+    bookings = host_bookings_between(
+        host_id=page.host_id,
+        start=low,
+        end=high,
+        exclude_pk=exclude_booking.pk if exclude_booking else None,
+    )
+    for page_id, b_start, b_end in bookings.values_list("page_id", "start", "end"):
+        # Rows end after they start (a database constraint).
+        (own if page_id == page.pk else others).append(Interval.trusted(b_start, b_end))
+    return _engine_offers(rules=rules, busy=others, bookings=own, start=start, now=now)
+
+
+def _engine_offers(
+    *, rules: Rules, busy: list[Interval], bookings: list[Interval], start: datetime, now: datetime
+) -> bool:
+    window_end = start + timedelta(microseconds=1)  # only candidates at ``start`` itself
+    found = available_slots(
+        rules=rules, busy=busy, bookings=bookings, start=start, end=window_end, now=now
+    )
+    return bool(found) and found[0].start == start
 
 
 def slots_on_day_of(*, page: BookingPage, moment: datetime, now: datetime, **options):

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import Membership, Organization
+from accounts.models import Membership, Organization, Role
 from accounts.selectors import (
     former_members_of,
     invitation_of,
@@ -64,7 +64,7 @@ def admin_required(view: Callable) -> Callable:
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         membership = membership_of(user=request.user)
         if membership is None or not membership.is_admin:
-            raise PermissionDenied("Only the organization's admins can open Team.")
+            raise PermissionDenied(_("Only the organization's admins can open Team."))
         return view(request, membership.organization, *args, **kwargs)
 
     return wrapper
@@ -171,37 +171,39 @@ def _own_invitation(organization: Organization, pk: int):
     return invitation
 
 
+def _carry_out(request: HttpRequest, action: Callable[[], object], done: str) -> HttpResponse:
+    """Run one admin action on a member or an invitation and say how it went: the
+    service's own refusal (``OrganizationError``) as an error, else ``done``. Back to Team."""
+    try:
+        action()
+    except OrganizationError as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, done)
+    return redirect("team:home")
+
+
 @admin_required
 @require_POST
 def invitation_resend_view(request: HttpRequest, organization: Organization, pk: int):
     invitation = _own_invitation(organization, pk)
-    try:
-        invitation_resend(invitation=invitation)
-    except OrganizationError as refused:
-        messages.error(request, refused.message)
-    else:
-        messages.success(
-            request,
-            _("A new link was sent to %(email)s; the old one no longer works.")
-            % {"email": invitation.email},
-        )
-    return redirect("team:home")
+    return _carry_out(
+        request,
+        lambda: invitation_resend(invitation=invitation),
+        _("A new link was sent to %(email)s; the old one no longer works.")
+        % {"email": invitation.email},
+    )
 
 
 @admin_required
 @require_POST
 def invitation_revoke_view(request: HttpRequest, organization: Organization, pk: int):
     invitation = _own_invitation(organization, pk)
-    try:
-        invitation_revoke(invitation=invitation)
-    except OrganizationError as refused:
-        messages.error(request, refused.message)
-    else:
-        messages.success(
-            request,
-            _("The invitation of %(email)s was withdrawn.") % {"email": invitation.email},
-        )
-    return redirect("team:home")
+    return _carry_out(
+        request,
+        lambda: invitation_revoke(invitation=invitation),
+        _("The invitation of %(email)s was withdrawn.") % {"email": invitation.email},
+    )
 
 
 def _own_member(organization: Organization, pk: int) -> Membership:
@@ -219,17 +221,13 @@ def member_role_view(request: HttpRequest, organization: Organization, pk: int):
     if not form.is_valid():
         messages.error(request, _("Choose a role."))
         return redirect("team:home")
-    try:
-        member_set_role(membership=membership, role=form.cleaned_data["role"])
-    except OrganizationError as refused:
-        messages.error(request, refused.message)
-    else:
-        messages.success(
-            request,
-            _("%(name)s is now %(role)s.")
-            % {"name": membership.user.get_full_name(), "role": form.cleaned_data["role"]},
-        )
-    return redirect("team:home")
+    role = form.cleaned_data["role"]
+    return _carry_out(
+        request,
+        lambda: member_set_role(membership=membership, role=role),
+        _("%(name)s is now %(role)s.")
+        % {"name": membership.user.get_full_name(), "role": Role(role).label},
+    )
 
 
 @admin_required
@@ -237,20 +235,15 @@ def member_role_view(request: HttpRequest, organization: Organization, pk: int):
 def member_remove_view(request: HttpRequest, organization: Organization, pk: int):
     membership = _own_member(organization, pk)
     if request.method == "POST":
-        try:
-            member_remove(membership=membership)
-        except OrganizationError as refused:
-            messages.error(request, refused.message)
-        else:
-            messages.success(
-                request,
-                _(
-                    "%(name)s was removed. Their pages no longer take bookings; bookings "
-                    "already made stay."
-                )
-                % {"name": membership.user.get_full_name()},
+        return _carry_out(
+            request,
+            lambda: member_remove(membership=membership),
+            _(
+                "%(name)s was removed. Their pages no longer take bookings; bookings "
+                "already made stay."
             )
-        return redirect("team:home")
+            % {"name": membership.user.get_full_name()},
+        )
     health = _health(membership)
     return render(
         request,
@@ -277,38 +270,28 @@ def organization_view(request: HttpRequest, organization: Organization) -> HttpR
 @admin_required
 @require_http_methods(["GET", "POST"])
 def team_page_create_view(request: HttpRequest, organization: Organization) -> HttpResponse:
-    members = members_of(organization=organization)
-    form = TeamPageForm(request.POST or None, members=members)
-    if request.method == "POST" and form.is_valid():
+    form = TeamPageForm(request.POST or None, members=members_of(organization=organization))
+
+    def save() -> str:
         data = form.cleaned_data
-        try:
-            page = team_page_create(
-                admin=request.user,
-                organization=organization,
-                kind=data["kind"],
-                fields={
-                    "title": data["title"],
-                    "slug": data["slug"],
-                    "duration_minutes": data["duration_minutes"],
-                    "hours_source": data["hours_source"],
-                },
-                seats=form.seats(),
-            )
-        except TeamPageError as refused:
-            form.add_error(None, refused.message)
-        except ValidationError as refused:  # the page's own checks (a taken link, say)
-            for field, problems in refused.message_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
-        else:
-            messages.success(
-                request,
-                _("“%(title)s” is ready. Share its link: %(link)s")
-                % {"title": page.title, "link": _public_link(page)},
-            )
-            return redirect("team:home")
-    status = 400 if form.is_bound else 200
-    context = {"section": "team", "form": form, "page": None}
-    return render(request, "booking/team/page_form.html", context, status=status)
+        page = team_page_create(
+            admin=request.user,
+            organization=organization,
+            kind=data["kind"],
+            fields={
+                "title": data["title"],
+                "slug": data["slug"],
+                "duration_minutes": data["duration_minutes"],
+                "hours_source": data["hours_source"],
+            },
+            seats=form.seats(),
+        )
+        return _("“%(title)s” is ready. Share its link: %(link)s") % {
+            "title": page.title,
+            "link": _public_link(page),
+        }
+
+    return _team_page_form(request, form, page=None, save=save)
 
 
 @admin_required
@@ -327,16 +310,36 @@ def team_page_members_view(request: HttpRequest, organization: Organization, pk:
         initial_seats=seats,
         initial={"hours_source": page.hours_source},
     )
+
+    def save() -> str:
+        team_seats_set(page=page, seats=form.seats())
+        team_hours_source_set(page=page, source=form.cleaned_data["hours_source"])
+        return _("The members of “%(title)s” were saved.") % {"title": page.title}
+
+    return _team_page_form(request, form, page=page, save=save)
+
+
+def _team_page_form(
+    request: HttpRequest,
+    form: TeamPageForm,
+    *,
+    page: BookingPage | None,
+    save: Callable[[], str],
+) -> HttpResponse:
+    """The one handling of a team page's form (new page, or its members): on a valid POST
+    ``save()`` runs and its message is shown on Team; a refusal of the service or of the
+    page's own checks (a taken link, say) lands on the form, which answers 400. A GET shows
+    the form (200)."""
     if request.method == "POST" and form.is_valid():
         try:
-            team_seats_set(page=page, seats=form.seats())
-            team_hours_source_set(page=page, source=form.cleaned_data["hours_source"])
+            done = save()
         except TeamPageError as refused:
             form.add_error(None, refused.message)
+        except ValidationError as refused:
+            for field, problems in refused.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
         else:
-            messages.success(
-                request, _("The members of “%(title)s” were saved.") % {"title": page.title}
-            )
+            messages.success(request, done)
             return redirect("team:home")
     status = 400 if form.is_bound else 200
     context = {"section": "team", "form": form, "page": page}

@@ -13,11 +13,6 @@ pushed to the new main booking calendar).
 ``calendars_changed``: a host's list of calendars changed (import or "Refresh
 calendar list"). Argument: ``connection``.
 
-Sent once the change committed (never for a rollback), robustly: a failing listener
-is logged and never undoes the change. Arguments are ids and words, not model
-instances, so a listener (outgoing webhooks: ``calendar.disconnected`` and
-``calendar.reconnected``; metrics) can put them in an outbox row or a task as they are:
-
 ``connection_disconnected``: ``connection_id``, ``host_id``, ``provider`` (a key of
 ``calendars.providers.PROVIDERS``), ``reason`` (a ``DisconnectReason`` value: the
 host, expiry, or the provider refused the sign-in).
@@ -25,6 +20,15 @@ host, expiry, or the provider refused the sign-in).
 ``connection_reconnected``: ``connection_id``, ``host_id``, ``provider``: an account
 that was disconnected is connected again (the same account; connecting another one
 is ``connection_established`` with ``new_account``).
+
+These two carry ids and words, not model instances, so a listener can put them in an
+outbox row as they are: outgoing webhooks write their ``calendar.disconnected`` and
+``calendar.reconnected`` deliveries here, so the rows commit with the change and a
+crash right after the commit loses none (a listener that must only act on committed
+state defers itself, as ``booking.availability_cache`` does).
+
+Sent once the change committed (never for a rollback), robustly: a failing listener
+is logged and never undoes the change:
 
 ``busy_time_changed``: ``calendar_id``, ``connection_id``, ``host_id``: the sync
 stored different busy time for that calendar (offered slots may have changed).

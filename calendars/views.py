@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -136,7 +137,18 @@ def _live_updates(live: CalendarConnection | None, calendars: list, *, host) -> 
         "text": live_updates_words(
             status, provider=get_provider(live.provider), time_zone=host.time_zone
         ),
+        "short": LIVE_UPDATES_SHORT[status.state],
     }
+
+
+# What each calendar whose busy time is read shows of the account's change notifications
+# (one subscription watches every calendar of the account).
+LIVE_UPDATES_SHORT = {
+    "live": gettext_lazy("live updates on"),
+    "pending": gettext_lazy("live updates starting"),
+    "failing": gettext_lazy("live updates failing"),
+    "off": gettext_lazy("live updates off"),
+}
 
 
 @login_required

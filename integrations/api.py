@@ -5,7 +5,10 @@ token's owner may read now (``integrations.scope``: an admin's token reads the
 organization's). Errors answer the public API's
 ``{"message": …, "errors": {…}}``. Requests are counted per token
 (``API_RATE_LIMIT`` a minute). Lists are cursor-paginated: ``next_cursor`` is an
-opaque string to pass back as ``cursor``, null on the last page.
+opaque string to pass back as ``cursor``, null on the last page. Booking pages come 100
+to a page unless ``limit`` says fewer: before they were paginated every page came in one
+answer, and a client written then (reading ``data`` and ignoring ``next_cursor``) keeps
+getting all of them for any account with up to 100 pages.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ from ops.ratelimit import WINDOW_SECONDS, cache_count, rate_limit_exceeded
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
+PAGES_DEFAULT_LIMIT = MAX_LIMIT
+BOOKING_PARAMS = {"status", "page", "from", "to", "cursor", "order", "limit"}
+PAGE_PARAMS = {"cursor", "limit"}
+PAGES_ORDER = "title"
 ORDERS = {
     # name: (field, descending)
     "-created": ("created_at", True),
@@ -113,17 +120,25 @@ def bookings(request: HttpRequest, user) -> JsonResponse:
         found = _bookings_filtered(user=user, query=query)
     except QueryError as bad:
         return json_error(400, "Check the query.", {bad.field: [bad.message]})
-    rows = list(found[: query["limit"] + 1])
-    more = len(rows) > query["limit"]
-    rows = rows[: query["limit"]]
+    rows, more = _page_of(found, query["limit"])
     next_cursor = _cursor_for(rows[-1], query["order"]) if more and rows else None
     return JsonResponse({"data": [booking_data(row) for row in rows], "next_cursor": next_cursor})
 
 
-def _bookings_query(params) -> dict:
-    unknown = sorted(set(params) - {"status", "page", "from", "to", "cursor", "order", "limit"})
+def _known_only(params, known: set[str]) -> None:
+    unknown = sorted(set(params) - known)
     if unknown:
         raise QueryError(unknown[0], "This parameter is not known.")
+
+
+def _page_of(rows: QuerySet, limit: int) -> tuple[list, bool]:
+    """The first ``limit`` rows, and whether more follow (one row more is read to know)."""
+    found = list(rows[: limit + 1])
+    return found[:limit], len(found) > limit
+
+
+def _bookings_query(params) -> dict:
+    _known_only(params, BOOKING_PARAMS)
     status = params.get("status", "")
     if status and status not in BookingStatus.values:
         raise QueryError("status", f"Use one of: {', '.join(BookingStatus.values)}.")
@@ -157,9 +172,9 @@ def _moment(value: str, field: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _limit(value: str) -> int:
+def _limit(value: str, default: int = DEFAULT_LIMIT) -> int:
     if not value:
-        return DEFAULT_LIMIT
+        return default
     if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
         raise QueryError("limit", f"Use a whole number from 1 to {MAX_LIMIT}.")
     return int(value)
@@ -191,25 +206,43 @@ def _bookings_filtered(*, user, query: dict) -> QuerySet[Booking]:
 
 def _cursor_for(booking: Booking, order: str) -> str:
     field, _descending = ORDERS[order]
-    raw = json.dumps({"o": order, "v": getattr(booking, field).isoformat(), "id": booking.pk})
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return _cursor_make(order, getattr(booking, field).isoformat(), booking.pk)
 
 
 def _cursor_read(value: str, order: str) -> tuple[datetime, int] | None:
+    opened = _cursor_open(value, order)
+    if opened is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(opened[0])
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise QueryError("cursor", "This cursor is not one we gave out.")
+    return moment, opened[1]
+
+
+def _cursor_make(order: str, value: str, pk: int) -> str:
+    """An opaque cursor: the order it belongs to, and the last row's sort value and id."""
+    raw = json.dumps({"o": order, "v": value, "id": pk})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _cursor_open(value: str, order: str) -> tuple[str, int] | None:
+    """What ``_cursor_make`` put in ``value`` (None for no cursor); ``QueryError`` for
+    anything we did not give out, or a cursor of another order."""
     if not value:
         return None
     try:
         raw = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-        moment = datetime.fromisoformat(raw["v"])
-        pk = int(raw["id"])
-        same_order = raw["o"] == order
-        if moment.tzinfo is None or not 0 < pk < 2**63:
+        sort_value, pk, same_order = raw["v"], int(raw["id"]), raw["o"] == order
+        if not isinstance(sort_value, str) or not 0 < pk < 2**63:
             raise ValueError("out of range")
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
         raise QueryError("cursor", "This cursor is not one we gave out.")
     if not same_order:
         raise QueryError("cursor", "This cursor belongs to another order; start again.")
-    return moment, pk
+    return sort_value, pk
 
 
 @token_required
@@ -232,8 +265,22 @@ def booking_detail(request: HttpRequest, user, booking_id: str) -> JsonResponse:
 
 @token_required
 def booking_pages(request: HttpRequest, user) -> JsonResponse:
-    pages = BookingPage.objects.filter(pages_visible_to(user=user)).order_by("title", "pk")
-    return JsonResponse({"data": [page_data(page) for page in pages], "next_cursor": None})
+    """The user's booking pages (an admin's: the organization's) by title, a page at a time
+    (``limit``, default ``PAGES_DEFAULT_LIMIT``; ``cursor``)."""
+    try:
+        _known_only(request.GET, PAGE_PARAMS)
+        limit = _limit(request.GET.get("limit", ""), PAGES_DEFAULT_LIMIT)
+        cursor = _cursor_open(request.GET.get("cursor", ""), PAGES_ORDER)
+    except QueryError as bad:
+        return json_error(400, "Check the query.", {bad.field: [bad.message]})
+    pages = BookingPage.objects.filter(pages_visible_to(user=user))
+    if cursor is not None:
+        title, pk = cursor
+        pages = pages.filter(Q(title__gt=title) | Q(title=title, pk__gt=pk))
+    rows, more = _page_of(pages.order_by("title", "pk"), limit)
+    last = rows[-1] if more and rows else None
+    next_cursor = _cursor_make(PAGES_ORDER, last.title, last.pk) if last else None
+    return JsonResponse({"data": [page_data(page) for page in rows], "next_cursor": next_cursor})
 
 
 @never_cache

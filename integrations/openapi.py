@@ -237,7 +237,11 @@ LIST_BOOKINGS = {
             _query("from", "Only bookings starting at or after (date or date-time)."),
             _query("to", "Only bookings starting before (date or date-time)."),
             _query("order", "Sort order.", {"type": "string", "enum": ["-created", "start"]}),
-            _query("limit", "Page size.", {"type": "integer", "minimum": 1, "maximum": 100}),
+            _query(
+                "limit",
+                "Page size.",
+                {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+            ),
             _query("cursor", "The next_cursor of the previous page."),
         ],
         "responses": {
@@ -264,10 +268,23 @@ GET_BOOKING = {
 LIST_PAGES = {
     "get": {
         "operationId": "listBookingPages",
-        "summary": "Your booking pages.",
+        "summary": "Your booking pages (an admin's: the organization's), by title.",
+        "description": (
+            "Cursor-paginated like listBookings. The page size defaults to 100 (the "
+            "largest), so a client that reads `data` and ignores `next_cursor` still gets "
+            "every page of an account with up to 100 booking pages."
+        ),
+        "parameters": [
+            _query(
+                "limit",
+                "Page size.",
+                {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},
+            ),
+            _query("cursor", "The next_cursor of the previous page."),
+        ],
         "responses": {
-            "200": _json({"$ref": "#/components/schemas/BookingPageList"}, "Your pages."),
-            **_errors(401, 429),
+            "200": _json({"$ref": "#/components/schemas/BookingPageList"}, "A page of pages."),
+            **_errors(400, 401, 429),
         },
     }
 }

@@ -1,17 +1,17 @@
 """Integrations' answers to booking and calendar events (connected in ``IntegrationsConfig``).
 
-Booking events arrive inside the booking's transaction, so their delivery rows
-commit (or roll back) with the change. Calendar connection events arrive after
-their change committed; their rows are written in a transaction of their own.
+Booking, team and calendar connection events all arrive inside the transaction of
+their change, so their delivery rows commit (or roll back) with it: no crash between
+the change's commit and the row's leaves an event unsent.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
 from booking.events import BookingEvent, BookingEventKind
 from booking.models import Booking, BookingCohost
+from booking.selectors import booking_cohosts
 from calendars.models import CalendarConnection
 from integrations.models import EventType
 from integrations.scope import endpoint_owners_for, organization_endpoints_of
@@ -29,7 +29,9 @@ def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
     """``booking_event_recorded`` receiver: a delivery per subscribed endpoint."""
 
     def data() -> dict:
-        booking = Booking.objects.select_related("page", "host").get(pk=event.booking_id)
+        booking = event.booking or Booking.objects.select_related("page", "host").get(
+            pk=event.booking_id
+        )
         return {**booking_data(booking), "changed_by": str(event.actor)}
 
     deliveries_add(
@@ -43,6 +45,8 @@ def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
 
 def _people_of(event: BookingEvent) -> list[int]:
     """The booking's host and, on a collective page, the members who attend it too."""
+    if event.booking is not None:
+        return [event.host_id, *(row.user_id for row in booking_cohosts(booking=event.booking))]
     cohosts = BookingCohost.objects.filter(booking_id=event.booking_id)
     return [event.host_id, *cohosts.values_list("user_id", flat=True)]
 
@@ -111,11 +115,10 @@ def _connection_event(
             "reason": reason or None,
         }
 
-    with transaction.atomic():
-        deliveries_add(
-            owners=endpoint_owners_for(host_ids=[host_id]),
-            event_type=event_type,
-            data=data,
-            occurred_at=timezone.now(),
-            order_key=f"connection:{connection_id}",
-        )
+    deliveries_add(
+        owners=endpoint_owners_for(host_ids=[host_id]),
+        event_type=event_type,
+        data=data,
+        occurred_at=timezone.now(),
+        order_key=f"connection:{connection_id}",
+    )

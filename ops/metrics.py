@@ -57,6 +57,15 @@ GRAPH_REQUEST_SECONDS = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 BOOKINGS = Counter("scheduleonce_bookings", "Bookings made (committed).")
+HTTP_REQUEST_SECONDS = Histogram(
+    "scheduleonce_http_request_seconds",
+    "Time for the web process to answer one request (to the first byte of a streamed "
+    "answer), by URL route, method and status class.",
+    ["route", "method", "status"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+# The methods named as they are; anything else (a scanner's PROPFIND) is "other".
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 # Series that exist at zero from the first scrape, so rate() and alerts see them start.
 for _result in PUSH_RESULTS:
@@ -85,3 +94,12 @@ def push_attempt_count(*, result: str) -> None:
 
 def booking_count() -> None:
     BOOKINGS.inc()
+
+
+def http_request_observe(*, route: str, method: str, status: int, seconds: float) -> None:
+    """One answered request. ``route`` is the URL pattern (``book/<str:slug>/``), never
+    the path itself, so the number of series stays that of the patterns."""
+    method = method if method in HTTP_METHODS else "other"
+    HTTP_REQUEST_SECONDS.labels(route=route, method=method, status=status_class(status)).observe(
+        seconds
+    )

@@ -2,13 +2,15 @@
 
 ``rate_limit_exceeded``: a fixed-window limiter (booking POSTs, ``BOOKING_RATE_LIMIT``
 per minute; 0 turns it off). ``cache_count`` is the counter under it, also used for
-failed log-ins (``accounts.login_throttle``).
+failed log-ins (``accounts.login_throttle``). ``turn_take``: one action per interval
+on one thing (a host asking one invitee to reschedule), whoever asks.
 The client IP is REMOTE_ADDR, or — behind ``TRUSTED_PROXY_COUNT`` proxies that
 append to X-Forwarded-For — the address the outermost trusted proxy saw.
 """
 
 from __future__ import annotations
 
+import math
 import time
 
 from django.conf import settings
@@ -52,3 +54,24 @@ def cache_count(key: str, *, timeout: int) -> int:
     except ValueError:  # it expired between add and incr
         cache.set(key, 1, timeout=timeout)
         return 1
+
+
+def turn_take(key: str, *, every: int, now: float) -> int | None:
+    """Take the one turn at ``key`` that comes every ``every`` seconds: None when it was
+    free (it is now taken, as of ``now``, a Unix time), else the seconds until the next.
+
+    The cache's expiry frees the turn; the stored time frees it as well once ``now`` is
+    ``every`` seconds past it, so a caller's clock (and a test's) has the last word.
+    """
+    if cache.add(key, now, timeout=every):
+        return None
+    taken = cache.get(key)
+    if taken is None or now - float(taken) >= every:  # freed meanwhile
+        cache.set(key, now, timeout=every)
+        return None
+    return max(1, math.ceil(float(taken) + every - now))
+
+
+def turn_give_back(key: str) -> None:
+    """Free the turn at ``key`` again (the action it was taken for did not happen)."""
+    cache.delete(key)

@@ -133,6 +133,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Every answer timed by route for /metrics (scheduleonce_http_request_seconds).
+    "ops.middleware.RequestMetricsMiddleware",
     # A request id for the log lines of the request and of the tasks it queues.
     "ops.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -216,6 +218,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache -----------------------------------------------------------------------
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same backend, sharing one Redis client per connection pool (ops/redis_cache.py).
+    CACHES["default"]["BACKEND"] = "ops.redis_cache.RedisCache"
 # Slots answers in the cache (booking/availability_cache.py): auto = only when the cache
 # above is shared by all processes (Redis), never with the per-process local memory.
 AVAILABILITY_CACHE = env.str("AVAILABILITY_CACHE", default="auto")

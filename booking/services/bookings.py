@@ -31,15 +31,23 @@ from booking.models import (
     TeamMember,
 )
 from booking.selectors import (
+    booking_cohosts_none,
     day_window,
     page_rules_for,
     page_with_calendars,
+    slot_busy_for,
+    slot_is_free,
+    slot_is_offered,
     slots_on_day_of,
     team_bookings_count,
     team_page_slots,
     team_seats_for,
 )
-from booking.services.calendar_events import booking_mirror
+from booking.services.calendar_events import (
+    NewBookingMirror,
+    booking_mirror,
+    booking_mirror_prepare,
+)
 from booking.services.locking import host_lock
 from booking.slots import Rules
 from calendars.services.mirroring import event_unmirror
@@ -105,6 +113,13 @@ def booking_create(
     when it does but the time is no longer free, ``PageClosed`` when the page
     stopped taking bookings. Writes the booking, its calendar outbox rows and the
     ``confirmed`` event's rows (emails) in one transaction.
+
+    Bookings of one host queue on the host's lock, so everything that does not need
+    it is done before taking it: the page's rules and calendars (``bookable_page_for``
+    loads them with the page), the checks against the rules, the busy calendar time,
+    the booking and its calendar event. Under the lock: whether the page was edited
+    meanwhile (then all of it is read again), the host's bookings around the slot,
+    and the writes.
     """
     now = now or timezone.now()
     start = start.astimezone(UTC)
@@ -112,33 +127,56 @@ def booking_create(
     _check_offered(page=page, start=start, now=now, rules=rules)
     if page.team_kind:
         return _team_booking_create(page=page, start=start, invitee=invitee, actor=actor, now=now)
+    booking, mirror = _booking_prepare(page=page, start=start, invitee=invitee)
+    # Busy time is written by the calendar sync, which never takes the host's lock:
+    # reading it now is as good as reading it under the lock.
+    busy = slot_busy_for(page=page, rules=rules, start=start) if rules else []
     with transaction.atomic():
         host_lock(page.host_id)
-        seen = page
-        page = page_with_calendars(pk=page.pk)
-        if page is None or not page.is_active:
-            raise PageClosed("This booking page is not taking bookings.")
-        if page.updated_at != seen.updated_at:
-            rules = None  # edited meanwhile (every page edit saves the page): read them again
-        if not _is_free(page=page, start=start, now=now, rules=rules):
+        if not _page_unchanged(page):  # edited (every page edit saves the page) or closed
+            page = page_with_calendars(pk=page.pk)
+            if page is None or not page.is_active:
+                raise PageClosed("This booking page is not taking bookings.")
+            rules = _rules_or_none(page)
+            booking, mirror = _booking_prepare(page=page, start=start, invitee=invitee)
+            busy = None  # read again too
+        if rules is None or not slot_is_free(
+            page=page, rules=rules, start=start, now=now, busy=busy
+        ):
             raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
-        booking = Booking.objects.create(
-            page=page,
-            host=page.host,
-            title=page.title,
-            location=page.location_text,
-            start=start,
-            end=start + timedelta(minutes=page.duration_minutes),
-            invitee_name=invitee.name,
-            invitee_email=invitee.email,
-            invitee_time_zone=invitee.time_zone,
-            invitee_locale=invitee.locale,
-            answers=[dict(answer) for answer in invitee.answers],
-        )
-        booking_mirror(booking=booking)
+        booking.save(force_insert=True)
+        mirror.write()
         booking_event_emit(booking=booking, kind=BookingEventKind.CONFIRMED, actor=actor, now=now)
         transaction.on_commit(booking_count)
     return booking
+
+
+def _booking_prepare(
+    *, page: BookingPage, start: datetime, invitee: Invitee
+) -> tuple[Booking, NewBookingMirror]:
+    """The booking of a personal page, not saved yet, and its calendar events."""
+    booking = Booking(
+        page=page,
+        host=page.host,
+        title=page.title,
+        location=page.location_text,
+        start=start,
+        end=start + timedelta(minutes=page.duration_minutes),
+        invitee_name=invitee.name,
+        invitee_email=invitee.email,
+        invitee_time_zone=invitee.time_zone,
+        invitee_locale=invitee.locale,
+        answers=[dict(answer) for answer in invitee.answers],
+    )
+    booking_cohosts_none(booking=booking)  # only team bookings have cohosts
+    return booking, booking_mirror_prepare(booking=booking)
+
+
+def _page_unchanged(page: BookingPage) -> bool:
+    """Whether ``page`` still takes bookings and was not edited since it was read."""
+    return BookingPage.objects.filter(
+        pk=page.pk, is_active=True, updated_at=page.updated_at
+    ).exists()
 
 
 def _team_booking_create(
@@ -243,7 +281,7 @@ def booking_reschedule(
     page = booking.page
     if page is None or not page.is_active:
         raise PageClosed("This booking page no longer takes bookings, so it cannot be moved.")
-    _check_offered(page=page, start=start, now=now)
+    _check_offered(page=page, start=start, now=now, rules=_rules_or_none(page))
     with transaction.atomic():
         people = {booking.host_id}
         if page.team_kind:
@@ -317,9 +355,13 @@ def _check_offered(
     last_day = now.astimezone(zone).date() + timedelta(days=page.horizon_days)
     if start.astimezone(zone).date() > last_day:
         raise too_far
-    offered = slots_on_day_of(page=page, moment=start, now=now, rules_only=True, rules=rules)
-    if start not in {slot.start for slot in offered}:
-        raise InvalidStart("That is not one of the times this page offers.")
+    if page.team_kind:
+        offered = slots_on_day_of(page=page, moment=start, now=now, rules_only=True)
+        if start in {slot.start for slot in offered}:
+            return
+    elif rules is not None and slot_is_offered(rules=rules, start=start, now=now):
+        return
+    raise InvalidStart("That is not one of the times this page offers.")
 
 
 def _is_free(
@@ -328,11 +370,13 @@ def _is_free(
     start: datetime,
     now: datetime,
     exclude_booking: Booking | None = None,
-    rules: Rules | None = None,
 ) -> bool:
-    slots = slots_on_day_of(
-        page=page, moment=start, now=now, exclude_booking=exclude_booking, rules=rules
-    )
+    if not page.team_kind:
+        rules = _rules_or_none(page)
+        return rules is not None and slot_is_free(
+            page=page, rules=rules, start=start, now=now, exclude_booking=exclude_booking
+        )
+    slots = slots_on_day_of(page=page, moment=start, now=now, exclude_booking=exclude_booking)
     return start in {slot.start for slot in slots}
 
 

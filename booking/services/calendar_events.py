@@ -7,6 +7,7 @@ written and the booking still stands.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from booking.models import Booking, LocationKind
 from booking.selectors import (
+    booking_cohosts,
     future_bookings_of_host,
     member_mailbox_address,
     member_target_calendars,
@@ -23,7 +25,8 @@ from booking.selectors import (
 )
 from booking.tokens import booking_paths
 from calendars.events import Attendee, EventDescription
-from calendars.services.mirroring import event_mirror
+from calendars.models import Calendar
+from calendars.services.mirroring import event_mirror, event_mirror_new
 
 
 def booking_mirror(*, booking: Booking) -> None:
@@ -49,6 +52,35 @@ def booking_mirror(*, booking: Booking) -> None:
     )
 
 
+@dataclass(frozen=True)
+class NewBookingMirror:
+    """A booking's calendar events, worked out before the booking is saved (and before
+    the host's lock is taken): ``write`` them in the transaction that saves it."""
+
+    booking: Booking
+    event: EventDescription | None
+    calendars: tuple[Calendar, ...]
+
+    def write(self) -> None:
+        """The outbox rows, in one INSERT (the booking is saved, its rows are new)."""
+        if self.calendars and self.event is not None:
+            event_mirror_new(
+                host=self.booking.host,
+                source=self.booking.mirror_source,
+                event=self.event,
+                calendars=self.calendars,
+            )
+
+
+def booking_mirror_prepare(*, booking: Booking) -> NewBookingMirror:
+    """``booking_mirror`` for a booking about to be made on a personal page: its page's
+    calendars (as loaded with the page) and the event, before anything is written."""
+    page = booking.page
+    calendars = tuple(target_calendars_for(page=page)) if page is not None else ()
+    event = booking_event(booking=booking) if calendars else None
+    return NewBookingMirror(booking=booking, event=event, calendars=calendars)
+
+
 def booking_event(*, booking: Booking) -> EventDescription:
     """The neutral calendar event for a booking, shown in the page's time zone."""
     page = booking.page
@@ -72,9 +104,9 @@ def booking_event(*, booking: Booking) -> EventDescription:
 
 def booking_cohost_attendees(*, booking: Booking) -> list[Attendee]:
     """The other members of a collective booking, at the addresses of their calendars."""
-    cohosts = booking.cohosts.select_related("user").order_by("user_id")
     return [
-        Attendee(member_mailbox_address(user=row.user), row.user.get_full_name()) for row in cohosts
+        Attendee(member_mailbox_address(user=row.user), row.user.get_full_name())
+        for row in booking_cohosts(booking=booking)
     ]
 
 

@@ -191,6 +191,7 @@ class RemoteSubscription:
 
     remote_id: str
     expires_at: datetime  # the expiry the provider granted (not necessarily the one asked)
+    notification_url: str = ""  # where it notifies (filled in by ``list_subscriptions``)
 
 
 @dataclass(frozen=True)
@@ -356,3 +357,9 @@ class CalendarProvider(ABC):
     def delete_subscription(self, *, access_token: str, remote_id: str) -> None:
         """Remove the subscription; already gone counts as done."""
         raise NotImplementedError
+
+    def list_subscriptions(self, *, access_token: str) -> list[RemoteSubscription]:
+        """Every subscription our app holds for the signed-in account (any deployment of
+        the app: tell ours apart by ``notification_url``). A provider that cannot list
+        them answers ``[]``: its strays then only expire."""
+        return []

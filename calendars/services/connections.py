@@ -34,7 +34,6 @@ from calendars.signals import (
     connection_disconnected,
     connection_established,
     connection_reconnected,
-    send_after_commit,
 )
 
 logger = logging.getLogger(__name__)
@@ -190,8 +189,8 @@ def _store_connection(
         sender=CalendarConnection, connection=connection, new_account=new_account
     )
     if reconnected:
-        send_after_commit(
-            connection_reconnected,
+        connection_reconnected.send(
+            sender=CalendarConnection,
             connection_id=connection.pk,
             host_id=host.pk,
             provider=provider_key,
@@ -250,8 +249,8 @@ def connection_mark_disconnected(
         calendar__connection_id=connection.pk, state=PushState.PENDING
     ).update(state=PushState.WAITING, updated_at=now)
     logger.info("Calendar connection %s disconnected (%s)", connection.pk, reason)
-    send_after_commit(
-        connection_disconnected,
+    connection_disconnected.send(
+        sender=CalendarConnection,
         connection_id=connection.pk,
         host_id=connection.host_id,
         provider=connection.provider,

@@ -78,6 +78,31 @@ def event_mirror(
     return changed
 
 
+def event_mirror_new(
+    *, host, source: str, event: EventDescription, calendars: Iterable[Calendar]
+) -> list[PushedEvent]:
+    """``event_mirror`` for a ``source`` that has no rows yet (a booking being made), in
+    one INSERT and no read: ``calendars`` come with their connections loaded, whose
+    status decides whether each push goes out now or waits. A source that did have rows
+    breaks the caller's transaction (one row per source and calendar, a constraint)."""
+    payload = event.to_json()
+    now = timezone.now()
+    targets = {calendar.pk: calendar for calendar in calendars}
+    rows = PushedEvent.objects.bulk_create(
+        PushedEvent(
+            host=host,
+            calendar=calendar,
+            source=source,
+            payload=payload,
+            state=_state_for(calendar),
+            queued_at=now,
+        )
+        for calendar in targets.values()
+    )
+    _enqueue(rows)
+    return rows
+
+
 @transaction.atomic
 def event_unmirror(*, source: str) -> list[PushedEvent]:
     """Ask for the event to be removed from every calendar it was mirrored to."""

@@ -20,6 +20,13 @@ notifications: ``reauthorizationRequired`` renews (which also reauthorizes) and 
 ``subscriptionRemoved`` makes a new one and syncs, ``missed`` reads the busy calendars
 in full. A host's disconnect deletes it (``subscription_farewell``).
 
+Strays: every create, renewal and deletion also lists the account's subscriptions at
+the provider and deletes those of ours (our notification URL) that no connection here
+holds: one whose create answered too late to be recorded, or one an earlier connection
+of the account left behind when its sign-in had already ended and could not delete it
+(``subscription_strays_delete``). Another deployment of the same app (other URL) and
+other apps are never touched.
+
 Where the provider cannot reach us (``SITE_URL`` not public HTTPS in production), or
 with ``CALENDAR_NOTIFICATIONS=0``, nothing is subscribed, Setup and ``check --deploy``
 say why, and polling goes on every 5 minutes.
@@ -254,12 +261,13 @@ def subscription_ensure(
             except ProviderError as error:
                 # Kept: the next cycle tries again (beat queues unneeded ones).
                 return _failed(connection, error, what="delete")
+            subscription_strays_delete(connection=connection)
         return "not needed" if not needed else "unavailable"
     if subscription.remote_id and subscription.expires_at and subscription.expires_at > now:
         if subscription.renew_at and subscription.renew_at > now:
             return "live"
         try:
-            return _renew(connection, subscription, provider=provider, now=now)
+            return _swept(connection, _renew(connection, subscription, provider=provider, now=now))
         except SubscriptionGone:
             pass  # expired or removed meanwhile: make a new one
         except ProviderError as error:
@@ -272,10 +280,62 @@ def subscription_ensure(
     if subscription.retry_at and subscription.retry_at > now:
         return "waiting"
     try:
-        return _create(connection, subscription, provider=provider, now=now)
+        done = _create(connection, subscription, provider=provider, now=now)
     except ProviderError as error:
         _record_failure(connection, error, provider=provider, now=now)
         return _failed(connection, error, what="create")
+    return _swept(connection, done)
+
+
+def _swept(connection: CalendarConnection, done: str) -> str:
+    """``done``, once the account's stray subscriptions are deleted too."""
+    subscription_strays_delete(connection=connection)
+    return done
+
+
+def subscription_strays_delete(*, connection: CalendarConnection) -> list[str]:
+    """Delete the account's subscriptions at the provider that notify our URL but that no
+    connection here holds; returns their ids. Never raises a ProviderError: a stray
+    left now is tried again at the next renewal, and expires by itself (3 days at most).
+
+    "Held" counts every connection, not just this one: two hosts may have connected the
+    same mailbox, and each one's subscription is listed for the other.
+    """
+    notification_url, _lifecycle = webhook_urls(connection.provider)
+    try:
+        listed = with_provider(
+            connection=connection,
+            action=lambda p, token: p.list_subscriptions(access_token=token),
+        )
+        ours = {item.remote_id for item in listed if item.notification_url == notification_url}
+        held = set(
+            ChangeSubscription.objects.filter(remote_id__in=ours).values_list(
+                "remote_id", flat=True
+            )
+        )
+        strays = sorted(ours - held)
+        for remote_id in strays:
+            with_provider(
+                connection=connection,
+                action=lambda p, token, remote_id=remote_id: p.delete_subscription(
+                    access_token=token, remote_id=remote_id
+                ),
+            )
+    except ProviderError as error:
+        logger.info(
+            "Stray subscriptions of connection %s not deleted (%s %s); next renewal tries again",
+            connection.pk,
+            error.status or "",
+            error.code,
+        )
+        return []
+    if strays:
+        logger.info(
+            "Deleted %s stray change-notification subscription(s) of connection %s",
+            len(strays),
+            connection.pk,
+        )
+    return strays
 
 
 def _failed(connection: CalendarConnection, error: ProviderError, *, what: str) -> str:

@@ -8,7 +8,13 @@
   var config = JSON.parse(document.getElementById("booker-config").textContent);
   var $ = function (id) { return document.getElementById(id); };
   var tzInput = $("tz-input");
-  var zones = new Set(Array.prototype.map.call($("tz-list").options, function (o) { return o.value; }));
+  // A zone the picker offers (accounts.timezones.time_zone_names: Area/City names and UTC)
+  // and this browser knows; the server checks it again.
+  function offered(zone) {
+    if (zone === "UTC") { return true; }
+    if (!zone || zone.indexOf("/") === -1 || /^(Etc|SystemV|US|posix|right)\//.test(zone)) { return false; }
+    try { new Intl.DateTimeFormat("en-US", { timeZone: zone }); return true; } catch (e) { return false; }
+  }
   var state = { tz: null, year: 0, month: 0, slots: {}, loaded: {}, day: null, slot: null, autoAdvanced: false };
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
@@ -49,12 +55,13 @@
     if (!wanted) {
       try { wanted = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { wanted = null; }
     }
-    if (wanted && RENAMED[wanted] && zones.has(RENAMED[wanted])) { return RENAMED[wanted]; }
-    if (wanted && zones.has(wanted)) { return wanted; }
+    if (wanted && RENAMED[wanted] && offered(RENAMED[wanted])) { return RENAMED[wanted]; }
+    if (offered(wanted)) { return wanted; }
     return config.pageTimeZone;
   }
 
-  function status(text) { $("cal-status").textContent = text; }
+  var markedShown = false;  // the status says which zone the marked days' times are in
+  function status(text) { $("cal-status").textContent = text; markedShown = false; }
 
   // --- loading --------------------------------------------------------------------
 
@@ -103,7 +110,8 @@
       move(1);
       return;
     }
-    status(count ? say(T.marked, { zone: state.tz }) : T.noneThisMonth);
+    status(count ? say(T.marked, { zone: monthZoneText() }) : T.noneThisMonth);
+    markedShown = count > 0;
   }
 
   // --- month grid --------------------------------------------------------------------
@@ -229,7 +237,9 @@
       item.appendChild(button);
       list.appendChild(item);
     });
-    $("slots-heading").textContent = dayLabel(iso) + " (" + state.tz + ")";
+    $("slots-heading").textContent = dayLabel(iso);
+    var first = slotsOn(iso)[0];
+    $("slots-zone").textContent = zoneText(first ? new Date(first.start) : new Date(utcDate(iso).getTime() + 43200000));
   }
 
   // The chosen time was taken meanwhile: say so above the day's times, which are
@@ -262,7 +272,21 @@
   }
 
   function slotText(slot) {
-    return dayLabel(slot.start.slice(0, 10)) + ", " + startLabel(slot) + " \u2013 " + timeText(slot.end) + " (" + state.tz + ")";
+    return dayLabel(slot.start.slice(0, 10)) + ", " + startLabel(slot) + " \u2013 " + timeText(slot.end);
+  }
+
+  // The invitee's zone as people read it ("Eastern Time \u2014 New York (UTC\u22125)", in the
+  // page's language; zone_picker.js), with its offset at ``at``.
+  var zonePicker = null;
+  function zoneText(at, withoutOffset) {
+    if (!zonePicker) { return state.tz; }
+    return zonePicker.describe(state.tz, at, withoutOffset);
+  }
+  // For the month shown: its offset when the whole month has one, else none.
+  function monthZoneText() {
+    var first = new Date(Date.UTC(state.year, state.month, 1, 12));
+    var last = new Date(Date.UTC(state.year, state.month, daysIn(state.year, state.month), 12));
+    return zoneText(first, zoneText(first) !== zoneText(last));
   }
 
   function chooseSlot(slot) {
@@ -270,7 +294,12 @@
     $("slots-notice").hidden = true;
     // The details form takes the place of the day's times (as on Calendly).
     $("slots-section").hidden = true;
-    $("chosen-slot").textContent = slotText(slot);
+    var chosen = $("chosen-slot");
+    chosen.textContent = slotText(slot);
+    var zone = document.createElement("span");
+    zone.className = "chosen-zone";
+    zone.textContent = zoneText(new Date(slot.start));
+    chosen.appendChild(zone);
     $("form-section").hidden = false;
     clearErrors();
     var start = $("reschedule-start");
@@ -403,6 +432,11 @@
       }
     });
     picker.set(zone);
+    zonePicker = picker;
+    // The names arrive after the first month may be shown: say it again with them.
+    picker.ready.then(function () {
+      if (markedShown) { status(say(T.marked, { zone: monthZoneText() })); markedShown = true; }
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -54,13 +54,24 @@
     list.className = "zone-list";
     list.setAttribute("role", "listbox");
     list.hidden = true;
-    input.insertAdjacentElement("afterend", list);
+    // A text field shows one line, cut at its width; the chosen zone's whole label is
+    // shown wrapped in a box under the field, which lies transparent on top of it until
+    // focused (typing then happens in the field as usual).
+    var box = document.createElement("div");
+    box.className = "zone-box";
+    var display = document.createElement("div");
+    display.className = "zone-value";
+    display.setAttribute("aria-hidden", "true");
+    input.insertAdjacentElement("beforebegin", box);
+    box.appendChild(display);
+    box.appendChild(input);
+    box.insertAdjacentElement("afterend", list);
     input.setAttribute("role", "combobox");
     input.setAttribute("aria-autocomplete", "list");
     input.setAttribute("aria-expanded", "false");
     input.setAttribute("aria-controls", listId);
     input.setAttribute("autocomplete", "off");
-    input.parentNode.classList.add("zone-picker");
+    box.parentNode.classList.add("zone-picker");
     self.value = options.value || null;
 
     function label(zone) {
@@ -72,6 +83,33 @@
       var place = z.city && z.city !== z.name ? " \u2014 " + z.city : "";
       return z.name + place + " (" + time + ", " + offsetText(offsetMinutes(zone, now)) + ")";
     }
+
+    function show(text) {
+      input.value = text;
+      display.textContent = text;
+    }
+
+    // The zone as people read it, with its offset at ``at`` (a Date; now if omitted)
+    // unless ``withoutOffset``: "Eastern Time \u2014 New York (UTC\u22125)", in the picker's
+    // locale. Until the names have loaded, the browser's own name for it (Intl), else
+    // the IANA name.
+    self.describe = function (zone, at, withoutOffset) {
+      at = at || new Date();
+      var offset = zone === "UTC" || withoutOffset ? "" : " (" + offsetText(offsetMinutes(zone, at)) + ")";
+      var z = byId[zone];
+      if (z) {
+        return z.name + (z.city && z.city !== z.name ? " \u2014 " + z.city : "") + offset;
+      }
+      var city = zone.indexOf("/") === -1 ? "" : zone.split("/").pop().replace(/_/g, " ");
+      try {
+        var part = new Intl.DateTimeFormat(options.locale, { timeZone: zone, timeZoneName: "longGeneric" })
+          .formatToParts(at).find(function (p) { return p.type === "timeZoneName"; });
+        if (part && part.value && !/^GMT/.test(part.value)) {
+          return part.value + (city ? " \u2014 " + city : "") + offset;
+        }
+      } catch (e) { /* an old browser: the IANA name below */ }
+      return zone.replace(/_/g, " ") + offset;
+    };
 
     function matches(query) {
       var words = fold(query).split(/\s+/).filter(Boolean);
@@ -125,7 +163,7 @@
     function choose(zone) {
       close();
       self.value = zone;
-      input.value = label(zone);
+      show(label(zone));
       input.dataset.zone = zone;
       input.removeAttribute("aria-invalid");
       if (options.onSelect) { options.onSelect(zone); }
@@ -138,7 +176,7 @@
         return false;
       }
       if (input.value === label(self.value) && input.dataset.zone === self.value) { close(); return true; }
-      if (!input.value.trim() && self.value) { input.value = label(self.value); close(); return true; }
+      if (!input.value.trim() && self.value) { show(label(self.value)); close(); return true; }
       var found = list.hidden ? matches(input.value) : shown;
       var pick = !list.hidden && active >= 0 ? shown[active] : found[0];
       if (pick && input.value.trim()) { choose(pick.id); return true; }
@@ -148,7 +186,7 @@
       return false;
     }
 
-    input.addEventListener("input", function () { render(input.value); open(); });
+    input.addEventListener("input", function () { display.textContent = input.value; render(input.value); open(); });
     input.addEventListener("focus", function () { input.select(); });
     input.addEventListener("click", function () { if (list.hidden) { render(""); open(); } });
     input.addEventListener("keydown", function (event) {
@@ -163,7 +201,7 @@
       } else if (event.key === "Escape") {
         if (!list.hidden) { event.preventDefault(); }
         close();
-        if (self.value) { input.value = label(self.value); input.removeAttribute("aria-invalid"); }
+        if (self.value) { show(label(self.value)); input.removeAttribute("aria-invalid"); }
       }
     });
     input.addEventListener("blur", function () {
@@ -178,7 +216,7 @@
     self.set = function (zone) {
       self.value = zone;
       input.dataset.zone = zone;
-      input.value = label(zone);
+      show(label(zone));
     };
 
     self.ready = load(options.dataUrl).then(function (data) {
@@ -201,17 +239,18 @@
         return a.offset - b.offset || a.name.localeCompare(b.name);
       });
       zones.forEach(function (z) { byId[z.id] = z; });
-      if (self.value && document.activeElement !== input) { input.value = label(self.value); }
+      if (self.value && document.activeElement !== input) { show(label(self.value)); }
       return self;
     });
   };
 
-  // Setup's forms: each <select data-detect-time-zone> gets a picker in front of it
+  // Setup's forms: each <select data-detect-time-zone> or <select data-zone-picker> gets a
+  // picker in front of it
   // (the select stays, hidden, and is what the form sends).
   function enhanceSelects() {
     var html = document.documentElement;
     var locale = html.dataset.locale || html.lang || undefined;
-    document.querySelectorAll("select[data-detect-time-zone]").forEach(function (select) {
+    document.querySelectorAll("select[data-detect-time-zone], select[data-zone-picker]").forEach(function (select) {
       var input = document.createElement("input");
       input.type = "text";
       input.id = select.id + "-picker";

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -38,10 +39,33 @@ def test_confirmation_shows_the_time_in_the_invitees_zone(client, booked):
     local = datetime.fromisoformat(body["start"]).astimezone(ZoneInfo("Asia/Kolkata"))
     assert "You&#x27;re booked" in page or "You're booked" in page
     assert f"{local:%-I:%M %p}" in page  # no Accept-Language: en-US, 12-hour
-    assert "Asia/Kolkata" in page
+    assert (
+        '<dd id="booking-zone" data-zone="Asia/Kolkata">India Time — Kolkata (UTC+5:30)</dd>'
+        in page
+    )
     assert "Add to calendar (.ics)" in page
     assert _path(body["cancel_url"]) in page
     assert _path(body["reschedule_url"]) in page
+
+
+def test_the_zone_reads_by_name_in_the_invitees_language_on_every_link(client, page):
+    """Not "America/New_York": its name, city and offset on the day, as the picker shows it."""
+    start = at(workday("Europe/London"), 15)
+    response = book(client, page.slug, start=start, timezone="America/New_York", locale="de-DE")
+    body = response.json()
+    offset = datetime.fromisoformat(body["start"]).astimezone(ZoneInfo("America/New_York"))
+    hours = -offset.utcoffset() // timedelta(hours=1)
+    expected = f"Nordamerikanische Ostküstenzeit — New York (UTC\N{MINUS SIGN}{hours})"
+    for url in (response["Location"], body["cancel_url"], body["reschedule_url"]):
+        html = client.get(_path(url) if "testserver" in url else url).content.decode()
+        assert expected in html, url
+        assert "America/New_York" not in _visible_text(html), url
+
+
+def _visible_text(html: str) -> str:
+    """The page's text as read: no tags (nor their attributes), scripts or option lists."""
+    html = re.sub(r"<(script|datalist)\b.*?</\1>", "", html, flags=re.DOTALL)
+    return re.sub(r"<[^>]*>", " ", html)
 
 
 def test_ics_download_is_a_valid_publish_event_in_utc(client, booked, host):

@@ -162,6 +162,61 @@ def test_ask_to_reschedule_emails_the_link_and_the_note_and_keeps_the_booking(
     assert booked.is_confirmed
 
 
+def test_asking_again_within_ten_minutes_is_a_429_that_says_when_and_sends_nothing(
+    host_client, booked, monkeypatch, email_tasks_in_process, django_capture_on_commit_callbacks
+):
+    from booking.meeting_views import ASK_RESCHEDULE_EVERY
+
+    url = reverse("meetings:ask", args=[booked.pk])
+    asked = lambda: BookingEmail.objects.filter(booking=booked, kind="ask_reschedule")  # noqa: E731
+    with django_capture_on_commit_callbacks(execute=True):
+        assert host_client.post(url, {"note": "Thursday?"}).status_code == 302
+    assert asked().count() == 1
+
+    again = host_client.post(url, {"note": "Friday, then?"})
+    assert again.status_code == 429
+    assert again["Retry-After"] == str(ASK_RESCHEDULE_EVERY)
+    text = again.content.decode()
+    assert "Dana Invitee was already asked to pick another time in the last 10 minutes." in text
+    assert "You can ask again in 10 minutes." in text
+    assert "Friday, then?" in text  # the note is kept for later
+    assert asked().count() == 1
+
+    # Another meeting of the same host is its own matter.
+    other = booking_create(page=booked.page, start=at(workday("Europe/London"), 14), invitee=DANA)
+    assert (
+        host_client.post(reverse("meetings:ask", args=[other.pk]), {"note": ""}).status_code == 302
+    )
+
+    # Nine and a half minutes on: still refused, "in 1 minute"; ten minutes on: sent.
+    real_now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: real_now + timedelta(minutes=9, seconds=30))
+    almost = host_client.post(url, {"note": "Friday, then?"})
+    assert almost.status_code == 429
+    assert "You can ask again in 1 minute." in almost.content.decode()
+    monkeypatch.setattr(timezone, "now", lambda: real_now + timedelta(minutes=10, seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert host_client.post(url, {"note": "Friday, then?"}).status_code == 302
+    assert asked().count() == 2
+
+
+def test_a_refused_ask_does_not_use_up_the_turn(host_client, booked, monkeypatch):
+    """A meeting that has started cannot be moved; the host is told so, and is not then
+    told to wait ten minutes on top."""
+    from booking.services import meetings
+
+    def not_now(**kwargs):
+        raise meetings.BookingNotChangeable("This meeting has started.")
+
+    url = reverse("meetings:ask", args=[booked.pk])
+    monkeypatch.setattr("booking.meeting_views.meeting_ask_reschedule", not_now)
+    refused = host_client.post(url, {"note": ""}, follow=True)
+    assert "This meeting has started." in refused.content.decode()
+    monkeypatch.undo()
+    assert host_client.post(url, {"note": ""}).status_code == 302
+    assert host_client.post(url, {"note": ""}).status_code == 429
+
+
 def test_host_notification_switches_leave_out_the_hosts_email(
     host, page, email_tasks_in_process, django_capture_on_commit_callbacks
 ):
@@ -198,8 +253,11 @@ def _export(client, **query) -> list[list[str]]:
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response.streaming
-    body = b"".join(response.streaming_content).decode("utf-8")
-    return list(csv.reader(io.StringIO(body)))
+    body = b"".join(response.streaming_content)
+    # One UTF-8 byte order mark first, so Excel reads the accents right.
+    assert body.startswith(b"\xef\xbb\xbf")
+    assert not body[3:].startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(body[3:].decode("utf-8"))))
 
 
 def test_export_has_a_header_one_column_per_question_and_neutralised_cells(
@@ -227,6 +285,17 @@ def test_export_has_a_header_one_column_per_question_and_neutralised_cells(
     assert row[4] == "dana@example.com"
     assert row[8] == '\'=HYPERLINK("http://x")'
     assert row[9] == ""
+
+
+def test_export_keeps_accents_for_spreadsheets(host_client, page):
+    meeting(page, tomorrow_ten(), name="Zoë Ådler", email="zoe@example.com")
+    response = host_client.get(reverse("meetings:export"))
+    body = b"".join(response.streaming_content)
+    # What Excel does with a CSV file: honour a byte order mark, else read cp1252.
+    text = body.decode("utf-8-sig") if body.startswith(b"\xef\xbb\xbf") else body.decode("cp1252")
+    header, row = list(csv.reader(io.StringIO(text)))
+    assert header[0] == "start"
+    assert row[3] == "Zoë Ådler"
 
 
 def test_export_follows_the_filters_of_the_list(host_client, page):

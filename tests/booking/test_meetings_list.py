@@ -50,6 +50,43 @@ def test_past_and_cancelled_tabs(host_client, page, soon):
     assert _names(host_client.get(LIST, {"tab": "cancelled"})) == ["Gone"]
 
 
+def _badges(response) -> dict[str, str]:
+    html = response.content.decode()
+    badges = {}
+    for tab in ("upcoming", "past", "cancelled"):
+        link = html.split(f'data-tab="{tab}">')[1].split("</a>")[0]
+        badges[tab] = link.split('data-count="')[1].split('"')[0]
+    return badges
+
+
+def test_every_tab_shows_how_many_meetings_it_has_with_the_filters(host_client, page, soon):
+    meeting(page, soon, name="Ann Soon")
+    meeting(page, soon + timedelta(hours=1), name="Bob Soon")
+    meeting(page, soon - timedelta(days=3), name="Ann Before")
+    meeting(page, soon, name="Ann Gone", status=BookingStatus.CANCELLED)
+    assert _badges(host_client.get(LIST)) == {"upcoming": "2", "past": "1", "cancelled": "1"}
+    assert _badges(host_client.get(LIST, {"tab": "past", "q": "bob"})) == {
+        "upcoming": "1",
+        "past": "0",
+        "cancelled": "0",
+    }
+
+
+def test_a_tab_not_shown_counts_up_to_a_cap_and_then_says_more(
+    host_client, page, soon, monkeypatch
+):
+    monkeypatch.setattr("booking.meeting_views.OTHER_TAB_COUNT_CAP", 2)
+    for days in (1, 2, 3):
+        meeting(page, soon - timedelta(days=days), name=f"Past {days}")
+    for hours in (0, 1):
+        meeting(page, soon + timedelta(hours=hours), name=f"Soon {hours}")
+    badges = _badges(host_client.get(LIST))
+    assert badges == {"upcoming": "2", "past": "2+", "cancelled": "0"}
+    assert "more than 2 meetings" in host_client.get(LIST).content.decode()
+    # The tab shown is counted exactly, past the cap.
+    assert _badges(host_client.get(LIST, {"tab": "past"}))["past"] == "3"
+
+
 def test_times_show_in_the_hosts_zone_and_the_invitees_when_it_differs(host_client, page, soon):
     meeting(page, soon, name="Kolkata", invitee_time_zone="Asia/Kolkata")
     meeting(page, soon + timedelta(hours=1), name="London", invitee_time_zone="Europe/London")

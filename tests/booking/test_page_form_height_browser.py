@@ -4,6 +4,8 @@ section opens by itself when it holds an error."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -61,3 +63,31 @@ def test_a_folded_section_with_an_error_opens(transactional_db, host, live_serve
     expect(limits.get_by_label("Maximum bookings per day")).to_be_visible()
     others = tab.locator("details.fold:not([open])")
     expect(others).to_have_count(len(FOLDED) - 1)
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_page_time_zone_is_picked_like_the_invitees(
+    transactional_db, host, live_server, chromium, screenshots, width
+):
+    """The same picker as Profile and the booking page: named zones, searched by city;
+    the page keeps its zone (London), not the browser's (Tokyo), until the host picks."""
+    from booking.models import BookingPage
+
+    page = off_loop(lambda: _page(host))
+    tab = chromium.new_page(viewport={"width": width, "height": 900}, timezone_id="Asia/Tokyo")
+    log_in(tab, live_server.url, host.email)
+    tab.goto(f"{live_server.url}/setup/booking-pages/{page.pk}/")
+    field = tab.get_by_role("combobox", name="Page time zone")
+    london = _starting("United Kingdom Time \N{EM DASH} London (")
+    expect(field).to_have_value(london, timeout=30_000)  # once the zone names have come
+    field.fill("kolkata")
+    tab.keyboard.press("Enter")
+    expect(field).to_have_value(_starting("India Time \N{EM DASH} Kolkata ("))
+    screenshots.take(tab, f"page-zone-{width}")
+    tab.get_by_role("button", name="Save changes").click()
+    expect(tab.get_by_text("Your booking page was saved.")).to_be_visible()
+    assert off_loop(lambda: BookingPage.objects.get(pk=page.pk).time_zone) == "Asia/Kolkata"
+
+
+def _starting(text: str) -> re.Pattern:
+    return re.compile("^" + re.escape(text))

@@ -65,6 +65,12 @@ def ours(o365):
     return o365.control.subscriptions(ADELE)
 
 
+def changes(o365):
+    """Calls that make, renew or delete subscriptions (not the listings that look for strays)."""
+    calls = o365.control.request_log(path_prefix="/v1.0/subscriptions")
+    return [call for call in calls if call.method != "GET"]
+
+
 def notice(subscription_id: str, client_state: str, **more) -> dict:
     return {
         "subscriptionId": subscription_id,
@@ -204,7 +210,7 @@ def test_a_lifetime_graph_refuses_as_too_long_falls_back_to_a_shorter_one(
 
     connection_sync(connection_id=adele.pk)
 
-    creates = [c for c in o365.control.request_log(path_prefix="/v1.0/subscriptions")]
+    creates = changes(o365)
     assert [(c.method, c.status) for c in creates] == [("POST", 400), ("POST", 201)]
     [remote] = ours(o365)
     assert remote.expires_at - o365.control.clock_now() <= timedelta(minutes=4230)
@@ -226,7 +232,7 @@ def test_renewal_patches_before_expiry_and_a_vanished_subscription_is_made_again
 
     connection_sync(connection_id=subscribed.pk)
 
-    calls = o365.control.request_log(path_prefix="/v1.0/subscriptions")
+    calls = changes(o365)
     assert (calls[-1].method, calls[-1].status) == ("PATCH", 200)
     assert ChangeSubscription.objects.get(pk=subscribed.pk).renew_at > timezone.now()
 
@@ -273,7 +279,7 @@ def test_lifecycle_events_renew_recreate_and_read_in_full(client, subscribed, o3
     )
     assert ChangeSubscription.objects.get(pk=subscribed.pk).renew_at <= timezone.now()
     tasks.sync_notified(subscribed.pk)
-    calls = o365.control.request_log(path_prefix="/v1.0/subscriptions")
+    calls = changes(o365)
     assert calls[-1].method == "PATCH"
 
     # Microsoft removes it: the sandbox's delivery thread tells our live server.
@@ -427,3 +433,73 @@ def test_a_notified_sync_waits_its_turn_behind_another_workers_sync(subscribed, 
     CalendarConnection.objects.filter(pk=subscribed.pk).update(sync_claimed_until=None)
     assert tasks.sync_notified(subscribed.pk, 4) == "synced"
     assert len(notified_syncs(sent)) == 2
+
+
+def test_a_subscription_we_no_longer_hold_is_deleted_by_the_next_renewal_sweep(
+    subscribed, o365, sent
+):
+    """An account disconnected when its sign-in could no longer delete the subscription
+    (``subscription_forget`` forgets it here; the deletion task never ran), then used
+    again: the sync makes a new one and deletes the one left behind. Another app's
+    subscriptions, and those of another deployment of our app (another URL), stay."""
+    from calendars.services.subscription_farewell import subscription_forget
+
+    [left_behind] = ours(o365)
+    o365.control.subscriptions_fill(ADELE, 2)  # another app
+    o365.control.subscriptions_fill(ADELE, 1, client_id=left_behind.client_id)  # staging, say
+    others = {s.id for s in ours(o365)} - {left_behind.id}
+    subscription_forget(connection=subscribed.connection)  # no task runs: `sent` keeps it
+
+    assert connection_sync(connection_id=subscribed.pk).status == "synced"
+
+    row = ChangeSubscription.objects.get(pk=subscribed.pk)
+    live = {s.id for s in ours(o365)}
+    assert row.remote_id in live
+    assert left_behind.id not in live
+    assert live == others | {row.remote_id}
+    deletes = [c for c in changes(o365) if c.method == "DELETE"]
+    assert [c.path for c in deletes] == [f"/v1.0/subscriptions/{left_behind.id}"]
+
+
+def test_a_subscription_another_connection_holds_is_not_a_stray(subscribed, o365, sent, teammate):
+    """Two hosts who connected the same mailbox each hold a subscription; each one's
+    renewal lists the other's and leaves it alone."""
+    from calendars.models import CalendarConnection
+    from calendars.services.subscriptions import subscription_strays_delete
+
+    [remote] = ours(o365)
+    bobs = CalendarConnection.objects.create(
+        host=teammate, provider="office365", account_id="bob.tid", account_email=ADELE
+    )
+    ChangeSubscription.objects.filter(pk=subscribed.pk).update(remote_id="")
+    ChangeSubscription.objects.create(connection=bobs, remote_id=remote.id)
+
+    assert subscription_strays_delete(connection=subscribed.connection) == []
+    assert [s.id for s in ours(o365)] == [remote.id]
+    ChangeSubscription.objects.filter(pk=bobs.pk).update(remote_id="")
+    assert subscription_strays_delete(connection=subscribed.connection) == [remote.id]
+    assert ours(o365) == []
+
+
+def test_each_calendar_read_for_busy_time_shows_the_live_updates_state(client, subscribed, o365):
+    from calendars.models import Calendar
+
+    html = client.get("/setup/integration/calendar/").content.decode()
+    busy = Calendar.objects.filter(connection=subscribed.connection, busy_horizon_days__gt=0)
+    idle = Calendar.objects.filter(connection=subscribed.connection, busy_horizon_days=0)
+    assert busy.exists()
+    assert idle.exists()
+    for calendar in busy:
+        row = html.split(f'data-calendar="{calendar.pk}"')[1].split("</li>")[0]
+        assert 'data-testid="calendar-live-updates" data-state="live"' in row
+        assert "live updates on" in row
+    for calendar in idle:
+        row = html.split(f'data-calendar="{calendar.pk}"')[1].split("</li>")[0]
+        assert "calendar-live-updates" not in row
+
+    # Failing: the row says so too.
+    ChangeSubscription.objects.filter(pk=subscribed.pk).update(
+        remote_id="", expires_at=None, last_error="Microsoft refused it"
+    )
+    html = client.get("/setup/integration/calendar/").content.decode()
+    assert html.count('data-testid="calendar-live-updates" data-state="failing"') == busy.count()

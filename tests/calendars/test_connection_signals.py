@@ -1,4 +1,5 @@
-"""Calendars announce connection changes after commit, to listeners it never imports."""
+"""Calendars announce connection changes inside their transaction, to listeners it never
+imports: what a listener writes commits, or rolls back, with the change."""
 
 from __future__ import annotations
 
@@ -29,20 +30,35 @@ def heard():
     connection_reconnected.disconnect(dispatch_uid="test-reconnected")
 
 
-def test_disconnecting_and_reconnecting_the_same_account_are_announced_after_commit(
+def test_disconnecting_and_reconnecting_the_same_account_are_announced_in_the_transaction(
     host, connected, fake_microsoft, heard, django_capture_on_commit_callbacks
 ):
     ids = {"connection_id": connected.pk, "host_id": host.pk, "provider": "office365"}
-    with django_capture_on_commit_callbacks(execute=False) as pending:
+    with django_capture_on_commit_callbacks(execute=False):
         connection_disconnect(connection=connected)
-    assert heard == []  # not before the commit
-    for callback in pending:
-        callback()
+    # Heard before any commit callback ran: a listener's rows share the change's fate.
     assert heard == [("disconnected", {**ids, "reason": DisconnectReason.HOST})]
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False):
         fake_microsoft.connect(host)
     assert heard[1:] == [("reconnected", ids)]
+
+
+def test_a_listener_that_fails_undoes_the_disconnection(host, connected):
+    from django.db import transaction
+
+    from calendars.models import CalendarConnection, ConnectionStatus
+
+    def broken(sender, **arguments):
+        raise RuntimeError("listener failed")
+
+    connection_disconnected.connect(broken, dispatch_uid="test-broken")
+    try:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            connection_disconnect(connection=connected)
+    finally:
+        connection_disconnected.disconnect(dispatch_uid="test-broken")
+    assert CalendarConnection.objects.get(pk=connected.pk).status == ConnectionStatus.CONNECTED
 
 
 def test_a_first_connection_is_not_a_reconnection(host, fake_microsoft, heard):

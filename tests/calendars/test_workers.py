@@ -162,9 +162,11 @@ def test_a_worker_killed_mid_push_is_taken_over_and_still_pushes_exactly_once(
     o365.control.faults_set(latency_ms=150, mailbox=ADELE)
     o365.control.faults_set(kinds=("drop_after",), fraction=0.2, mailbox=ADELE, seed=6)
     env = worker_env(o365)
-    first = worker_factory(concurrency=4, **env)
     starts = [start for start, _ in offered(client, "intro", first=tomorrow())][:30]
     book_starts(client, "intro", starts)
+    # Started once all 30 pushes wait in the queue: on a loaded machine a worker
+    # running while the bookings are made can finish them before anyone looks.
+    first = worker_factory(concurrency=4, **env)
 
     def in_full_swing() -> bool:
         held = PushedEvent.objects.exclude(claimed_by="").count()

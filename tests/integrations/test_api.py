@@ -105,6 +105,48 @@ def test_cursor_pagination_walks_every_booking_once_newest_first(api, spec, page
     assert seen == [str(b.uuid) for b in reversed(made)]
 
 
+def test_booking_pages_come_by_title_a_page_at_a_time_and_all_at_once_by_default(api, spec, host):
+    from booking.models import BookingPage
+
+    titles = ["Zed", "Alpha", "Mid", "Alpha", "Beta"]  # two of the same title: ids decide
+    for index, title in enumerate(titles):
+        page_create(host=host, fields={"title": title, "slug": f"page-{index}"})
+    expected = [page.slug for page in BookingPage.objects.filter(host=host).order_by("title", "pk")]
+
+    # A client that ignores pagination gets every page in one answer, as before.
+    everything = check(spec, api("/api/v1/booking-pages"), "/api/v1/booking-pages")
+    assert [row["slug"] for row in everything["data"]] == expected
+    assert everything["next_cursor"] is None
+
+    seen, cursor, answers = [], None, 0
+    while True:
+        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        body = check(spec, api("/api/v1/booking-pages", **params), "/api/v1/booking-pages")
+        answers += 1
+        seen += [row["slug"] for row in body["data"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == expected
+    assert answers == 3
+
+    # A cursor of the bookings list, junk, a bad limit or an unknown parameter: a clear 400.
+    for hour in (10, 11):
+        make(BookingPage.objects.get(slug="page-0"), hour, email=f"i{hour}@example.com")
+    booking_cursor = api("/api/v1/bookings", limit="1").json()["next_cursor"]
+    assert booking_cursor
+    for params, field in (
+        ({"cursor": booking_cursor}, "cursor"),
+        ({"cursor": "bm90IG91cnM"}, "cursor"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"order": "title"}, "order"),
+    ):
+        refused = api("/api/v1/booking-pages", **params)
+        assert refused.status_code == 400, params
+        assert field in check(spec, refused, "/api/v1/booking-pages")["errors"], params
+
+
 def test_order_by_start_and_filters(api, spec, page):
     late, early, cancelled = make(page, 15), make(page, 9), make(page, 12)
     booking_cancel(booking=cancelled, actor=Actor.HOST)

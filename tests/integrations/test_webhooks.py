@@ -312,6 +312,42 @@ def test_calendar_disconnection_and_reconnection_are_delivered(
     assert events[0]["data"]["account_email"] == "alice@contoso.com"
 
 
+def test_calendar_connection_deliveries_commit_with_the_change(
+    host, endpoint, django_capture_on_commit_callbacks
+):
+    """The delivery row is written in the disconnecting transaction: a crash between its
+    commit and the commit callbacks (none of them run here) still leaves it for the
+    sweeper; a rollback leaves neither the disconnection nor the row."""
+    from django.db import transaction
+
+    from calendars.models import Calendar, CalendarConnection, ConnectionStatus
+    from calendars.services.connections import connection_disconnect
+
+    connection = CalendarConnection.objects.create(
+        host=host, provider="office365", account_id="uid.tid", account_email="alice@contoso.com"
+    )
+    Calendar.objects.create(connection=connection, remote_id="A", name="Calendar")
+    written_inside = []
+
+    def disconnect_then_fail() -> None:
+        with transaction.atomic():
+            connection_disconnect(connection=connection, reason="expired")
+            written_inside.append(WebhookDelivery.objects.count())
+            raise RuntimeError("the transaction fails after the signal")
+
+    with pytest.raises(RuntimeError):
+        disconnect_then_fail()
+    assert written_inside == [1]
+    assert not WebhookDelivery.objects.exists()
+    assert CalendarConnection.objects.get(pk=connection.pk).status == ConnectionStatus.CONNECTED
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        connection_disconnect(connection=connection, reason="expired")
+    (row,) = WebhookDelivery.objects.filter(event_type="calendar.disconnected")
+    assert json.loads(row.body)["data"]["account_email"] == "alice@contoso.com"
+    assert callbacks  # the task would be queued on commit; the row is there without it
+
+
 def test_an_absurd_retry_after_gives_up_instead_of_breaking(page, endpoint, receiver):
     receiver.script = [(503, "9" * 30)]
     book(page)

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import re
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -543,3 +544,11 @@ class Office365Provider(CalendarProvider):
         self._graph(access_token).delete(
             f"/subscriptions/{quote(remote_id, safe='')}", missing_ok=True
         )
+
+    def list_subscriptions(self, *, access_token: str) -> list[RemoteSubscription]:
+        # Delegated: Graph lists the subscriptions this app made for the signed-in user.
+        items = self._graph(access_token).items("/subscriptions")
+        return [
+            replace(_subscription(item), notification_url=str(item.get("notificationUrl") or ""))
+            for item in items
+        ]
