@@ -48,14 +48,14 @@ def mailbox_slot_take(
     if _take_one(mailbox=mailbox, limit=limit, holder=holder, until=until, now=now):
         return holder
     # None free: perhaps the rows are not all there yet (the mailbox's first calls, or a
-    # lower limit before). Made once, then looked at again.
-    if MailboxSlot.objects.filter(mailbox=mailbox, slot__lt=limit).count() < limit:
-        MailboxSlot.objects.bulk_create(
-            [MailboxSlot(mailbox=mailbox, slot=number) for number in range(limit)],
-            ignore_conflicts=True,
-        )
-        if _take_one(mailbox=mailbox, limit=limit, holder=holder, until=until, now=now):
-            return holder
+    # lower limit before; another worker may be making them right now, so no count is
+    # trusted): make them (what exists stays) and look once more.
+    MailboxSlot.objects.bulk_create(
+        [MailboxSlot(mailbox=mailbox, slot=number) for number in range(limit)],
+        ignore_conflicts=True,
+    )
+    if _take_one(mailbox=mailbox, limit=limit, holder=holder, until=until, now=now):
+        return holder
     return None
 
 
