@@ -22,6 +22,12 @@ Each request kind runs ``wrk -t2 -c8`` for ``--duration`` seconds right after a
 ``/healthz`` run of the same length, and is shown against it: the ratio of their
 throughputs says how far the request is from the framework's floor on this
 machine at that moment, which holds up better than raw figures on a shared machine.
+
+With the worker running, the POST row waits until the worker has caught up and says how
+long after the load the last booking reached the sandbox mailbox, and whether every
+booking of the run is there exactly once; its CPU figures include that catching up.
+``--worker-nice 10`` runs the worker at a lower CPU priority (web requests go first on a
+shared machine, as docker-compose.yml's comment on the worker describes).
 """
 
 from __future__ import annotations
@@ -284,11 +290,13 @@ def answers(url: str) -> bool:
         return False
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+def start_worker(env: dict[str, str], log: Path, *, nice: int = 0) -> subprocess.Popen:
     argv = [
         sys.executable, "-m", "celery", "-A", "scheduleonce", "worker", "-l", "INFO",
         "--concurrency", "4", "-n", "httpbench@%h", "--without-gossip", "--without-mingle",
     ]  # fmt: skip
+    if nice:
+        argv = ["nice", "-n", str(nice), *argv]
     offset = log.stat().st_size if log.exists() else 0
     worker = start(argv, env, log)
     wait_for(lambda: b" ready." in log.read_bytes()[offset:], what="the Celery worker", timeout=90)
@@ -404,32 +412,59 @@ class Row:
         return self.load.rps / self.healthz.rps
 
 
-def outbox_marks() -> tuple[int, int]:
-    """The latest push and email rows so far: the next run's work comes after them."""
+def outbox_marks() -> tuple[int, int, int]:
+    """The latest booking, push and email rows so far: the next run's work comes after them."""
     from django.db.models import Max
 
-    from booking.models import BookingEmail
+    from booking.models import Booking, BookingEmail
     from calendars.models import PushedEvent
 
-    pushes = PushedEvent.objects.aggregate(last=Max("pk"))["last"] or 0
-    return pushes, BookingEmail.objects.aggregate(last=Max("pk"))["last"] or 0
+    return tuple(
+        model.objects.aggregate(last=Max("pk"))["last"] or 0
+        for model in (Booking, PushedEvent, BookingEmail)
+    )
 
 
-def drained_after(marks: tuple[int, int], timeout: float = 120):
+def _mailbox_events() -> list:
+    """The events bookings made in the sandbox mailbox (they carry a transactionId)."""
+    from graph_sandbox import control, demo
+
+    return [e for e in control.events(demo.ADELE.address) if e.transaction_id]
+
+
+def drained_after(marks: tuple[int, int, int], timeout: float = 180):
     """A wait until the worker has pushed every event and sent every email asked for
-    since ``marks``."""
-    from booking.models import BookingEmail, EmailState
+    since ``marks``; then says how long after the load the last booking reached the
+    sandbox mailbox, and whether every booking is there exactly once."""
+    from booking.models import Booking, BookingEmail, EmailState
     from calendars.models import PushedEvent, PushState
 
+    known = {e.transaction_id for e in _mailbox_events()}
+
     def wait() -> None:
+        load_ended = datetime.now(UTC)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            pushes = PushedEvent.objects.filter(pk__gt=marks[0], state=PushState.PENDING)
-            emails = BookingEmail.objects.filter(pk__gt=marks[1], state=EmailState.PENDING)
+            pushes = PushedEvent.objects.filter(pk__gt=marks[1], state=PushState.PENDING)
+            emails = BookingEmail.objects.filter(pk__gt=marks[2], state=EmailState.PENDING)
             if not (pushes.exists() or emails.exists()):
-                return
-            time.sleep(0.5)
-        print("  (the worker had not caught up after 2 minutes)", flush=True)
+                break
+            time.sleep(0.2)
+        else:
+            print(f"  (the worker had not caught up after {timeout:.0f} s)", flush=True)
+        booked = Booking.objects.filter(pk__gt=marks[0]).count()
+        made = [e for e in _mailbox_events() if e.transaction_id not in known]
+        ids = {e.transaction_id for e in made}
+        rows = PushedEvent.objects.filter(pk__gt=marks[1])
+        wanted = {str(t) for t in rows.values_list("transaction_id", flat=True)}
+        last = max((e.created_at for e in made), default=load_ended)
+        print(
+            f"  {booked} bookings; {len(made)} new events in the sandbox mailbox "
+            f"({len(ids)} distinct, {len(ids & wanted)} of the rows' keys); "
+            f"exactly once: {len(made) == len(ids) == booked and ids <= wanted}; the last "
+            f"arrived {(last - load_ended).total_seconds():.1f} s after the load ended",
+            flush=True,
+        )
 
     return wait
 
@@ -462,7 +497,9 @@ def booking_post(base: str, page, script: str, *, seconds: int, name: str, settl
     )  # fmt: skip
 
 
-def one_run(base: str, book_page, script: str, *, seconds: int, worker_start, only: str):
+def one_run(
+    base: str, book_page, script: str, *, seconds: int, worker_start, only: str, nice: int = 0
+):
     today = datetime.now(UTC).date()
     month_end = today + timedelta(days=SLOTS_DAYS - 1)
     week_end = today + timedelta(days=6)
@@ -480,7 +517,7 @@ def one_run(base: str, book_page, script: str, *, seconds: int, worker_start, on
         marks = outbox_marks()
         worker = worker_start()
         try:
-            name = "booking POST, worker"
+            name = "booking POST, worker" + (f" (nice {nice})" if nice else "")
             rows.append(
                 booking_post(
                     base,
@@ -537,6 +574,12 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
     parser.add_argument("--runs", type=int, default=1, help="repeat the whole table")
     parser.add_argument("--only", default="", help="only the rows whose name contains this")
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=0,
+        help="run the Celery worker at this nice level (e.g. 10: web requests go first)",
+    )
     args = parser.parse_args()
     missing = missing_services()
     if missing:
@@ -597,7 +640,7 @@ def serve_and_measure(product, book_page, var_dir, database_url, args, processes
     script.write_text(POST_SCRIPT)
 
     def worker_start() -> subprocess.Popen:
-        worker = start_worker(env, log)
+        worker = start_worker(env, log, nice=args.worker_nice)
         processes.append(worker)
         METER.worker = worker.pid
         return worker
@@ -613,6 +656,7 @@ def serve_and_measure(product, book_page, var_dir, database_url, args, processes
                 seconds=args.duration,
                 worker_start=worker_start,
                 only=args.only,
+                nice=args.worker_nice,
             )
         )
         loads.append(os.getloadavg())

@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 EMAIL_TASK = "booking.tasks.deliver_booking_emails"
 # Seconds a worker may hold one row (two emails, each bounded by EMAIL_TIMEOUT).
 EMAIL_LEASE = 120
+dispatch.bundle_allow(EMAIL_TASK)  # one message with the booking's push (outbox.dispatch)
 SENT_FIELD = {"invitee": "invitee_sent_at", "host": "host_sent_at"}
 # A host's ask to pick another time (Setup → Meetings): one email, to the invitee.
 RESCHEDULE_REQUEST = "ask_reschedule"
@@ -118,13 +119,19 @@ def _send(email: BookingEmail, who: str) -> None:
     elif email.kind == JOIN_LINK:
         send_join_link(booking_pk=email.booking_id)
     else:
-        send_booking_email(booking_pk=email.booking_id, kind=email.kind, who=who, actor=email.actor)
+        send_booking_email(
+            booking_pk=email.booking_id,
+            kind=email.kind,
+            who=who,
+            actor=email.actor,
+            booking=email.booking,  # read with the claim, once for both recipients
+        )
 
 
 def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Outcome:
     """Send what the row still owes. Never called inside a web request; idempotent."""
     claim = claim_take(
-        items=BookingEmail.objects.select_related("booking__host"),
+        items=BookingEmail.objects.select_related("booking__host", "booking__page"),
         pk=email_id,
         lease_seconds=EMAIL_LEASE,
         now=now,

@@ -35,14 +35,18 @@ RECIPIENTS = ("invitee", "host")
 EMAIL_RETRY_DELAYS = (30, 120, 600, 1800) + (2700,) * 6
 
 
-def send_booking_email(*, booking_pk: int, kind: str, who: str, actor: str = "invitee") -> bool:
+def send_booking_email(
+    *, booking_pk: int, kind: str, who: str, actor: str = "invitee", booking: Booking | None = None
+) -> bool:
     """Tell the invitee or the host that a booking was confirmed, rescheduled or cancelled
-    (by ``actor``: the wording says who did it).
+    (by ``actor``: the wording says who did it). ``booking``: the booking ``booking_pk``
+    names, with its host and page, if the caller just read it (else it is read here).
 
     Returns False when the booking no longer exists. A mail server error is raised
     (smtplib.SMTPException or OSError) so that the caller can try again later.
     """
-    booking = Booking.objects.select_related("host", "page").filter(pk=booking_pk).first()
+    if booking is None:
+        booking = Booking.objects.select_related("host", "page").filter(pk=booking_pk).first()
     if booking is None:
         return False
     links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}

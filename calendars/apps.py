@@ -6,7 +6,10 @@ class CalendarsConfig(AppConfig):
     verbose_name = "Calendar integration"
 
     def ready(self) -> None:
-        from calendars import checks  # noqa: F401  (registers the system checks)
+        from calendars import (  # noqa: F401
+            checks,  # registers the system checks
+            tasks,  # registers the Celery tasks here too: bundles read their time limits
+        )
         from calendars.services.push_queue import pushes_sweep
         from outbox.sweeper import sweeper_register
 

@@ -16,6 +16,7 @@ from outbox import dispatch
 
 PUSH_TASK = "calendars.tasks.push_event"
 SYNC_TASK = "calendars.tasks.sync_connection"
+dispatch.bundle_allow(PUSH_TASK)  # a booking's push travels with its emails
 
 
 def push_enqueue(pushed_event_id: int, *, countdown: float | None = None) -> bool:

@@ -17,11 +17,11 @@ from graph_sandbox.models import SandboxState
 
 def sandbox_now() -> datetime:
     """The current time as the sandbox sees it (aware, UTC)."""
-    return timezone.now() + timedelta(seconds=store.state().clock_offset_seconds)
+    return timezone.now() + timedelta(seconds=store.request_settings().clock_offset_seconds)
 
 
 def clock_offset() -> timedelta:
-    return timedelta(seconds=store.state().clock_offset_seconds)
+    return timedelta(seconds=store.request_settings().clock_offset_seconds)
 
 
 def clock_set_offset(*, offset: timedelta) -> None:

@@ -51,6 +51,13 @@ def handle(
     request: HttpRequest, get_response: Callable[[HttpRequest], HttpResponse]
 ) -> HttpResponse:
     """Answer ``request`` through the concurrency limit, the fault rules and the log."""
+    with store.request_scope():
+        return _handle(request, get_response)
+
+
+def _handle(
+    request: HttpRequest, get_response: Callable[[HttpRequest], HttpResponse]
+) -> HttpResponse:
     started = time.monotonic()
     request.graph_sandbox_request_id = request_id()
     target = "graph" if request.path.startswith(GRAPH_PREFIX) else "identity"
@@ -78,7 +85,7 @@ def _mailbox_slot(target: str, who: Who) -> Iterator[bool]:
         yield True
         return
     key = (who.client_id, who.mailbox)
-    admitted = faults.GATE.enter(key, store.state().mailbox_concurrency)
+    admitted = faults.GATE.enter(key, store.request_settings().mailbox_concurrency)
     try:
         yield admitted
     finally:

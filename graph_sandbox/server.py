@@ -20,6 +20,7 @@ import ssl
 import threading
 from pathlib import Path
 
+from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.http import HttpRequest, HttpResponse
@@ -33,7 +34,19 @@ HANDSHAKE_TIMEOUT = 15
 
 
 class ApiHandler(WSGIHandler):
-    """Django with the sandbox's TLS urlconf, behind the fault/concurrency/log pipeline."""
+    """Django with the sandbox's TLS urlconf, behind the fault/concurrency/log pipeline.
+
+    None of the product's middleware runs here (sessions, CSRF, language, CSP, security
+    headers, its error answers): they belong to the product's pages, and Microsoft's
+    endpoints answer with their own headers and error bodies, which the views and the
+    pipeline write themselves. Unhandled exceptions still become Django's 404/500.
+    """
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        self._view_middleware = []
+        self._template_response_middleware = []
+        self._exception_middleware = []
+        self._middleware_chain = convert_exception_to_response(self._get_response)
 
     def get_response(self, request: HttpRequest) -> HttpResponse:
         request.urlconf = "graph_sandbox.urls_api"

@@ -10,6 +10,7 @@ which keeps the busy timeout for the rare cross-process collision.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,34 @@ def writing() -> Iterator[None]:
     """A write transaction on the sandbox store, serialised within this process."""
     with _write_lock, transaction.atomic(using=DB):
         yield
+
+
+# Within one API request (``request_scope``): the settings row as first read by it (the
+# clock offset, the concurrency limit), in a one-item list. They change only between
+# requests (``control``, the pages).
+_in_request: contextvars.ContextVar[list] = contextvars.ContextVar("graph_sandbox_request")
+
+
+@contextmanager
+def request_scope() -> Iterator[None]:
+    """One API request: ``request_settings`` reads the settings row once for all of it."""
+    token = _in_request.set([])
+    try:
+        yield
+    finally:
+        _in_request.reset(token)
+
+
+def request_settings() -> SandboxState:
+    """The settings row as the current request first read it (the clock offset, the
+    concurrency limit); outside a request, as it is now. Not for counters that move
+    during a request (``change_seq``): read those with ``state``."""
+    held = _in_request.get(None)
+    if held is None:
+        return state()
+    if not held:
+        held.append(state())
+    return held[0]
 
 
 def state() -> SandboxState:

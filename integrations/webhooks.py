@@ -53,6 +53,7 @@ from outbox.sweeper import items_requeue
 logger = logging.getLogger(__name__)
 
 WEBHOOK_TASK = "integrations.tasks.deliver_webhook"
+dispatch.bundle_allow(WEBHOOK_TASK)  # one message with the booking's push and emails
 # A retry further away than this is not held by the broker as a countdown (Redis hands
 # unacknowledged messages out again after its visibility timeout): the sweeper queues it
 # once it is due.

@@ -3,6 +3,11 @@ task) carries that request id in its message headers, and the worker binds it, w
 task's name and id, while the task runs. Connected once per process (``OpsConfig.ready``),
 with the folding of ended processes' metric files whenever a Celery pool process starts.
 
+Database connections last across tasks as they last across requests: Django's
+``close_old_connections`` runs before and after each task (not for tasks run eagerly, in
+the caller's own transaction), so ``CONN_MAX_AGE`` and ``CONN_HEALTH_CHECKS`` decide when
+one is replaced (see ``CELERY_DB_REUSE_MAX`` in settings).
+
 Publishing may happen on another thread (``outbox.dispatch`` sends after commit from a
 background thread): it runs the send inside a copy of the caller's context, so the
 request id is still the one of the request that asked.
@@ -13,6 +18,7 @@ from __future__ import annotations
 import logging
 
 from celery import signals
+from django.db import close_old_connections
 
 from ops.logging import log_context_clear, log_context_reset, log_context_set, request_id
 
@@ -45,6 +51,12 @@ def _unbind(task_id: str | None = None, **_kwargs) -> None:
             log_context_clear()
 
 
+def _close_old_connections(task=None, **_kwargs) -> None:
+    request = getattr(task, "request", None)
+    if not getattr(request, "is_eager", False):
+        close_old_connections()
+
+
 def _fold_ended_processes(**_kwargs) -> None:
     """A new pool process often replaces one that ended: fold the ended ones' counters
     (``ops.metrics_store``), so a worker machine's metrics directory stays small."""
@@ -61,3 +73,5 @@ def connect() -> None:
     signals.before_task_publish.connect(_add_request_id, weak=False, dispatch_uid="ops-rid")
     signals.task_prerun.connect(_bind, weak=False, dispatch_uid="ops-bind")
     signals.task_postrun.connect(_unbind, weak=False, dispatch_uid="ops-unbind")
+    for signal, uid in ((signals.task_prerun, "ops-db-pre"), (signals.task_postrun, "ops-db-post")):
+        signal.connect(_close_old_connections, weak=False, dispatch_uid=uid)

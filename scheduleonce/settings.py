@@ -310,6 +310,13 @@ else:
     # worker. A task waiting for its countdown (a retry) is held unacknowledged too, so
     # no task may wait this long, or it runs twice (booking.tasks.EMAIL_RETRY_DELAYS).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT}
+# Celery's Django fixup closes every database connection before and after each task
+# unless this is set (a new PostgreSQL connection per task: most of a short task's
+# cost). With it that fixup only closes them every 10,000 tasks; in between,
+# ops.celery_context treats each task as Django treats a request: close_old_connections
+# before and after it, so CONN_MAX_AGE and CONN_HEALTH_CHECKS apply and a broken or
+# too-old connection is replaced.
+CELERY_DB_REUSE_MAX = 10_000
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -43,12 +43,23 @@ def mailbox_slot_take(
     returns the holder token, or None when all are busy."""
     now = now or timezone.now()
     limit = limit or settings.CALENDAR_MAILBOX_CONCURRENCY
+    holder = secrets.token_hex(16)
+    until = now + timedelta(seconds=settings.CALENDAR_TASK_LEASE)
+    if _take_one(mailbox=mailbox, limit=limit, holder=holder, until=until, now=now):
+        return holder
+    # None free: perhaps the rows are not all there yet (the mailbox's first calls, or a
+    # lower limit before; another worker may be making them right now, so no count is
+    # trusted): make them (what exists stays) and look once more.
     MailboxSlot.objects.bulk_create(
         [MailboxSlot(mailbox=mailbox, slot=number) for number in range(limit)],
         ignore_conflicts=True,
     )
-    holder = secrets.token_hex(16)
-    until = now + timedelta(seconds=settings.CALENDAR_TASK_LEASE)
+    if _take_one(mailbox=mailbox, limit=limit, holder=holder, until=until, now=now):
+        return holder
+    return None
+
+
+def _take_one(*, mailbox: str, limit: int, holder: str, until: datetime, now: datetime) -> bool:
     for number in range(limit):
         taken = (
             MailboxSlot.objects.filter(mailbox=mailbox, slot=number)
@@ -56,8 +67,8 @@ def mailbox_slot_take(
             .update(holder=holder, leased_until=until)
         )
         if taken:
-            return holder
-    return None
+            return True
+    return False
 
 
 def mailbox_slot_release(*, mailbox: str, holder: str) -> None:

@@ -82,6 +82,9 @@ class _Work:
 
     claim: Claim
     connection: CalendarConnection
+    # The connection was read just now (after the claim): its first call uses its tokens
+    # as read, rather than reading the row again.
+    connection_fresh: bool = True
 
     @property
     def row(self) -> PushedEvent:
@@ -177,7 +180,8 @@ def _reconcile(work: _Work) -> str:
 
 
 def _call(work: _Work, action):
-    return with_provider(connection=work.connection, action=action)
+    fresh, work.connection_fresh = work.connection_fresh, False
+    return with_provider(connection=work.connection, action=action, fresh=fresh)
 
 
 def _reminder(work: _Work) -> int | None:
@@ -198,8 +202,7 @@ def _make_exist(work: _Work) -> str:
             )
             _new_key(work)
     created, reused_key = _create(work)
-    work.save(remote_id=created.remote_id)
-    _remember_join_link(work, created)
+    _remember_join_link(work, created, remote_id=created.remote_id)  # one write for both
     sent = work.row.create_request
     if reused_key or (sent["event"], sent["reminder_minutes"]) != (row.payload, _reminder(work)):
         _remember_join_link(work, _update(work, created.remote_id))
@@ -207,17 +210,20 @@ def _make_exist(work: _Work) -> str:
     return "created"
 
 
-def _remember_join_link(work: _Work, event: RemoteEvent | None) -> None:
-    """Keep the online meeting's join link the provider answered with (Setup → Meetings)."""
+def _remember_join_link(work: _Work, event: RemoteEvent | None, **also) -> None:
+    """Keep the online meeting's join link the provider answered with (Setup → Meetings),
+    in the same write as the fields ``also`` (the created event's id)."""
     url = event.online_meeting_url if event is not None else ""
     # Only web links: the page shows it as a link, so nothing like "javascript:" is kept.
     if url and url != work.row.online_meeting_url and url.startswith(("https://", "http://")):
         first = not work.row.online_meeting_url
-        work.save(online_meeting_url=url[:2000])
+        work.save(online_meeting_url=url[:2000], **also)
         if first:
             signals.send_after_commit(
                 signals.join_link_ready, source=work.row.source, url=url[:2000]
             )
+    elif also:
+        work.save(**also)
 
 
 def _create(work: _Work) -> tuple[RemoteEvent, bool]:

@@ -53,25 +53,37 @@ class SignedInToken:
 
 
 def access_token_for(
-    *, connection: CalendarConnection, force_refresh: bool = False, now: datetime | None = None
+    *,
+    connection: CalendarConnection,
+    force_refresh: bool = False,
+    now: datetime | None = None,
+    fresh: bool = False,
 ) -> str:
     """A Graph access token for ``connection``; never call while holding other row locks.
+    ``fresh``: the caller read ``connection`` from the database just now (its stored
+    tokens are used as read; else the row is read again for them).
 
     Raises ProviderError: permanent (and the connection is then disconnected) when
     the sign-in is gone, temporary when Microsoft could not be reached. Raises
     crypto.TokenKeyError when the stored tokens cannot be decrypted.
     """
-    return signed_in_token_for(connection=connection, force_refresh=force_refresh, now=now).token
+    return signed_in_token_for(
+        connection=connection, force_refresh=force_refresh, now=now, fresh=fresh
+    ).token
 
 
 @sensitive_variables("token_state", "token")
 def signed_in_token_for(
-    *, connection: CalendarConnection, force_refresh: bool = False, now: datetime | None = None
+    *,
+    connection: CalendarConnection,
+    force_refresh: bool = False,
+    now: datetime | None = None,
+    fresh: bool = False,
 ) -> SignedInToken:
     """As ``access_token_for``, also saying which sign-in the token belongs to."""
     provider = get_provider(connection.provider)
     if not force_refresh:
-        row = CalendarConnection.objects.get(pk=connection.pk)
+        row = connection if fresh else CalendarConnection.objects.get(pk=connection.pk)
         if row.status != ConnectionStatus.CONNECTED or not row.token_cache:
             raise _not_connected(row)
         token_state = crypto.decrypt(row.token_cache)
@@ -141,9 +153,13 @@ def _store_refresh(
 
 
 def with_provider(
-    *, connection: CalendarConnection, action: Callable[[CalendarProvider, str], T]
+    *,
+    connection: CalendarConnection,
+    action: Callable[[CalendarProvider, str], T],
+    fresh: bool = False,
 ) -> T:
     """Run ``action(provider, access_token)``; on a 401 refresh once and run it again.
+    ``fresh``: ``connection`` was read from the database just now (``access_token_for``).
 
     A second 401 with a freshly refreshed token means Microsoft no longer accepts
     this sign-in: the connection is disconnected and a permanent ProviderError raised.
@@ -154,7 +170,7 @@ def with_provider(
     """
     provider = get_provider(connection.provider)
     try:
-        return action(provider, access_token_for(connection=connection))
+        return action(provider, access_token_for(connection=connection, fresh=fresh))
     except ProviderError as error:
         if not error.token_rejected:
             raise

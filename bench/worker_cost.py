@@ -1,0 +1,351 @@
+"""What a booking costs the Celery worker, in-process: tasks, queries, CPU, Graph calls.
+
+    .venv/bin/python -m bench.worker_cost [--bookings 200] [--profile]
+
+Figures that hardly depend on how busy the machine is. A throw-away product (the
+Graph sandbox's TLS server in this process, a host connected through the real
+sign-in code, a page open around the clock with a second calendar for busy time,
+as in ``bench.http``) takes ``--bookings`` bookings through the booking service.
+Nothing goes to a broker: every message a commit (or a task) sends is recorded and
+then run right here, in this thread, as a worker process runs it (a warm process:
+Django, MSAL and the HTTP session already loaded, the database connection open).
+For each task name (a bundle counts once: its items run inside it) it
+prints how many ran per booking, queries and CPU ms per
+run (this thread only), and the calls the sandbox answered. The sandbox's own CPU
+(its threads) is shown apart: in production that is Microsoft's. Emails go to
+Django's in-memory backend, which builds each MIME message as SMTP would.
+
+With ``DATABASE_URL`` a PostgreSQL URL (and ``CACHE_URL`` a Redis URL) the
+product runs on them, in a database ``<name>_cost`` made and dropped here;
+otherwise on SQLite in a temporary directory. ``--profile`` adds a cProfile of
+the worker's share (top 30 by cumulative time).
+
+``--real-worker`` (PostgreSQL and ``CELERY_BROKER_URL`` a Redis URL, whose database is
+emptied) instead books through the real publisher into Redis and then starts a real
+`celery worker` with 4 processes, as production runs it, and measures its CPU until
+every push and email is done: the cost per booking with Celery's own handling of each
+message and the database connections included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from bench._calendar import connect_host, start_product
+
+WARMUP = 5  # bookings made and worked first, not counted (imports, caches, connections)
+
+
+def _cost_database_url() -> str | None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return None
+    parts = urlsplit(url)
+    return parts._replace(path=f"{parts.path}_cost").geturl()
+
+
+class Recorder:
+    """Stands in for ``outbox.dispatch.task_send``: keeps what would go to the broker."""
+
+    def __init__(self) -> None:
+        self.queue: list[tuple[str, list, dict]] = []
+
+    def __call__(
+        self, name: str, *, args: list, countdown: float | None = None, options=None
+    ) -> bool:
+        self.queue.append((name, list(args), dict(options or {})))
+        return True
+
+
+def make_page(host, connection):
+    from datetime import time as wall
+
+    from booking.services.pages import page_calendars_set, page_create
+    from calendars.models import Calendar
+
+    page = page_create(
+        host=host,
+        fields={
+            "title": "Bench booking",
+            "slug": "bench-book",
+            "duration_minutes": 15,
+            "increment_minutes": 15,
+            "horizon_days": 365,
+            "time_zone": "Europe/London",
+            "minimum_notice_minutes": 60,
+        },
+        hours=[(weekday, wall(0), wall(0)) for weekday in range(7)],
+    )
+    personal = Calendar.objects.get(connection=connection, name="Personal")
+    page_calendars_set(
+        page=page, main_calendar=page.main_calendar, uses={personal.pk: (True, False)}
+    )
+    return page
+
+
+def book(page, starts: list[datetime]) -> tuple[float, int]:
+    """Book each of ``starts``; (CPU seconds, queries) of the booking service itself."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from booking.services.bookings import Invitee, booking_create
+    from outbox import dispatch
+
+    cpu = 0.0
+    queries = 0
+    for number, start in enumerate(starts):
+        invitee = Invitee(
+            name=f"Invitee {number}", email=f"i{number}@example.com", time_zone="Europe/Berlin"
+        )
+        with CaptureQueriesContext(connection) as captured:
+            began = time.thread_time()
+            booking_create(page=page, start=start, invitee=invitee)
+            cpu += time.thread_time() - began
+        queries += len(captured)
+        dispatch.publisher_drain()  # the sends after commit (from the publisher thread)
+    return cpu, queries
+
+
+def drain(recorder: Recorder, stats: dict | None, profiler=None) -> None:
+    """Run every recorded task (and what they queue in turn) here, oldest first."""
+    from celery import current_app
+    from django.core import mail
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from graph_sandbox import control
+
+    while recorder.queue:
+        name, args, options = recorder.queue.pop(0)
+        task = current_app.tasks[name]
+        # As a worker runs the message: with the time limits it carries, if any.
+        limits = (options.get("time_limit"), options.get("soft_time_limit"))
+        last_call = _last_call_id(control)
+        began_thread, began_process = time.thread_time(), time.process_time()
+        with CaptureQueriesContext(connection) as captured:
+            if profiler:
+                profiler.enable()
+            task.push_request(timelimit=limits if limits[0] else None)
+            try:
+                task.run(*args)
+            finally:
+                task.pop_request()
+            if profiler:
+                profiler.disable()
+        thread = time.thread_time() - began_thread
+        process = time.process_time() - began_process
+        if stats is None:
+            continue
+        row = stats[name]
+        row["runs"] += 1
+        row["cpu"] += thread
+        row["others"] += max(0.0, process - thread)
+        row["queries"] += len(captured)
+        for call in control.request_log(after_id=last_call):
+            kind = "token" if call.path.endswith("/token") else call.method
+            row["calls"][kind] += 1
+    mail.outbox.clear()
+
+
+def _last_call_id(control) -> int:
+    from graph_sandbox.models import RequestLogEntry
+
+    return RequestLogEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def report(bookings: int, *, profile: bool) -> None:
+    from django.utils import timezone
+
+    from graph_sandbox import control, demo
+    from outbox import dispatch
+    from scheduleonce.celery import app
+
+    app.loader.import_default_modules()  # every task, as a worker process has them
+    host, connection = connect_host(email="cost-host@example.com", address=demo.ADELE.address)
+    page = make_page(host, connection)
+    recorder = Recorder()
+    dispatch.task_send = recorder  # sent from the publisher thread, as in production
+    first = (timezone.now() + timedelta(days=40)).astimezone(UTC)
+    first = first.replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = [first + timedelta(minutes=15 * n) for n in range(WARMUP + bookings)]
+
+    book(page, starts[:WARMUP])
+    drain(recorder, None)
+    recorder.queue.clear()
+    web_cpu, web_queries = book(page, starts[WARMUP:])
+    stats: dict = defaultdict(
+        lambda: {"runs": 0, "cpu": 0.0, "others": 0.0, "queries": 0, "calls": Counter()}
+    )
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile(time.thread_time)  # CPU of this thread only
+    drain(recorder, stats, profiler)
+
+    events = control.events(demo.ADELE.address, calendar="Calendar")
+    made = sum(1 for event in events if event.transaction_id)
+    print(f"{bookings} bookings: {made - WARMUP} events made in the sandbox mailbox")
+    print(
+        f"booking service (web side, for reference): {web_cpu * 1000 / bookings:.2f} CPU ms, "
+        f"{web_queries / bookings:.1f} queries per booking"
+    )
+    print()
+    print(
+        f"{'task':45} {'runs/booking':>12} {'queries/run':>11} {'CPU ms/run':>10} "
+        f"{'sandbox ms/run':>14}  calls/run"
+    )
+    total_runs = total_cpu = total_queries = total_others = 0.0
+    for name, row in sorted(stats.items()):
+        runs = row["runs"]
+        calls = ", ".join(f"{kind} {n / runs:.2f}" for kind, n in sorted(row["calls"].items()))
+        print(
+            f"{name:45} {runs / bookings:>12.2f} {row['queries'] / runs:>11.1f} "
+            f"{row['cpu'] * 1000 / runs:>10.2f} {row['others'] * 1000 / runs:>14.2f}  "
+            f"{calls or '-'}"
+        )
+        total_runs += runs
+        total_cpu += row["cpu"]
+        total_queries += row["queries"]
+        total_others += row["others"]
+    print(
+        f"{'per booking':45} {total_runs / bookings:>12.2f} {total_queries / bookings:>11.1f} "
+        f"{total_cpu * 1000 / bookings:>10.2f} {total_others * 1000 / bookings:>14.2f}"
+    )
+    print(
+        "(CPU ms: the task bodies in a warm process, without Celery's own handling of each "
+        "message; sandbox ms: the sandbox's threads meanwhile)"
+    )
+    if profiler:
+        import pstats
+
+        print()
+        stats_out = pstats.Stats(profiler)
+        stats_out.sort_stats("cumulative").print_stats(45)
+        stats_out.sort_stats("tottime").print_stats(30)
+
+
+def real_worker(bookings: int, *, database_url: str | None, var_dir: str, product) -> None:
+    """Book through the real publisher into Redis, then let a real `celery worker` (4
+    processes, as in production) drain it: its CPU per booking, Celery's handling included."""
+    import subprocess
+
+    import redis
+
+    from bench.http import cpu_seconds
+    from booking.models import BookingEmail, EmailState
+    from calendars.models import PushedEvent, PushState
+    from graph_sandbox import demo
+    from outbox import dispatch
+
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if not broker.startswith("redis://") or not database_url:
+        print("--real-worker needs DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis)")
+        return
+    host, connection = connect_host(email="cost-host@example.com", address=demo.ADELE.address)
+    page = make_page(host, connection)
+    redis.Redis.from_url(broker).flushdb()
+    first = (timezone_now() + timedelta(days=40)).astimezone(UTC)
+    first = first.replace(hour=0, minute=0, second=0, microsecond=0)
+    book(page, [first + timedelta(minutes=15 * n) for n in range(bookings)])
+    assert dispatch.publisher_drain(30)
+    env = {
+        **product.env,
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker,
+        "CACHE_URL": os.environ.get("CACHE_URL", ""),
+        "EMAIL_URL": "dummymail://",
+        "LOG_LEVEL": "WARNING",
+    }
+    log = os.path.join(var_dir, "worker.log")
+    argv = [
+        sys.executable, "-m", "celery", "-A", "scheduleonce", "worker", "-l", "INFO",
+        "--concurrency", "4", "-n", "cost@%h", "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    with open(log, "wb") as out:
+        worker = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        while b" ready." not in open(log, "rb").read():  # noqa: SIM115
+            time.sleep(0.05)
+        began, cpu0 = time.monotonic(), cpu_seconds(worker.pid)
+        while (
+            PushedEvent.objects.filter(state=PushState.PENDING).exists()
+            or BookingEmail.objects.filter(state=EmailState.PENDING).exists()
+        ):
+            time.sleep(0.1)
+        took, cpu = time.monotonic() - began, cpu_seconds(worker.pid) - cpu0
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    pushed = PushedEvent.objects.filter(state=PushState.SYNCED).count()
+    sent = BookingEmail.objects.filter(state=EmailState.SENT).count()
+    print(
+        f"real worker (4 processes): {bookings} bookings drained in {took:.1f} s; "
+        f"{pushed} pushes synced, {sent} email rows sent; worker CPU "
+        f"{cpu * 1000 / bookings:.1f} ms per booking (Celery's handling included)"
+    )
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bookings", type=int, default=200)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--real-worker",
+        action="store_true",
+        help="instead: a real Celery worker drains the bookings from Redis (its CPU measured)",
+    )
+    args = parser.parse_args()
+    database_url = _cost_database_url()
+    extra = {"EMAIL_URL": "memorymail://", "LOG_LEVEL": "WARNING"}
+    if database_url:
+        from bench.http import database_create
+
+        database_create(database_url)
+        extra["DATABASE_URL"] = database_url
+    if os.environ.get("CACHE_URL", "").startswith("redis://"):
+        extra["CACHE_URL"] = os.environ["CACHE_URL"]
+    if args.real_worker and os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"):
+        extra["CELERY_BROKER_URL"] = os.environ["CELERY_BROKER_URL"]
+    var_dir = tempfile.mkdtemp(prefix="worker-cost-")
+    try:
+        product = start_product(var_dir, **extra)
+        try:
+            print(f"database: {'PostgreSQL' if database_url else 'SQLite'}", flush=True)
+            if args.real_worker:
+                real_worker(
+                    args.bookings, database_url=database_url, var_dir=var_dir, product=product
+                )
+            else:
+                report(args.bookings, profile=args.profile)
+        finally:
+            product.stop()
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if database_url:
+            from bench.http import database_drop
+
+            database_drop(database_url)
+        import shutil
+
+        shutil.rmtree(var_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""One booking change, one message to the workers: the outbox bundle (``outbox.dispatch``).
+
+A transaction's outbox tasks (the calendar push, the emails, webhooks) leave as one
+bundle when it commits; a worker runs its items one after the other, each as its own
+task would (its own row, claim and retries), within time limits that keep each
+item's lease. These tests look at what is sent to the broker and at what a bundle
+does when run; the worker tests (tests/calendars/test_workers.py and
+tests/booking/test_emails_worker.py) show the real thing end to end.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from booking.email_outbox import EMAIL_TASK
+from booking.models import BookingEmail
+from booking.services.bookings import Invitee, booking_create
+from calendars.dispatch import PUSH_TASK
+from calendars.models import PushedEvent
+from outbox import dispatch
+from scheduleonce.celery import app
+from tests.support.booking import at, workday
+
+DANA = Invitee("Dana Invitee", "dana@example.com", "Asia/Kolkata")
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """What reaches the broker: (task name, args, options), sent by the publisher thread."""
+    messages: list[tuple[str, list, dict]] = []
+
+    def record(name, *, args, countdown=None, options=None):
+        messages.append((name, args, dict(options or {})))
+        return True
+
+    monkeypatch.setattr(dispatch, "task_send", record)
+    return messages
+
+
+def _drain() -> None:
+    assert dispatch.publisher_drain(10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_with_a_calendar_leaves_as_one_message_with_its_push_and_emails(
+    page, calendars, sent
+):
+    _drain()
+    sent.clear()  # what connecting the calendar queued
+    booking = booking_create(page=page, start=at(workday("Europe/London"), 10), invitee=DANA)
+    _drain()
+
+    [push] = PushedEvent.objects.filter(source=booking.mirror_source)
+    [email] = BookingEmail.objects.filter(booking=booking)
+    assert sent == [
+        (
+            dispatch.BUNDLE_TASK,
+            [[[PUSH_TASK, [push.pk]], [EMAIL_TASK, [email.pk]]]],
+            {"soft_time_limit": 60, "time_limit": 90},
+        )
+    ]
+    # The bundle is stopped no later than either item would be on its own.
+    for name in (PUSH_TASK, EMAIL_TASK):
+        assert app.tasks[name].time_limit >= 90
+        assert app.tasks[name].soft_time_limit >= 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_without_a_calendar_sends_its_email_task_alone(page, sent):
+    booking = booking_create(page=page, start=at(workday("Europe/London"), 10), invitee=DANA)
+    _drain()
+    [email] = BookingEmail.objects.filter(booking=booking)
+    assert sent == [(EMAIL_TASK, [email.pk], {})]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_a_rolled_back_savepoint_asked_for_is_never_sent(sent):
+    with transaction.atomic():
+        dispatch.task_send_on_commit(PUSH_TASK, args_list=[[1]])
+        try:
+            with transaction.atomic():
+                dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[2]])
+                raise RuntimeError("undone")
+        except RuntimeError:
+            pass
+        with transaction.atomic():
+            dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[3]])  # released: it stays
+        dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[4]])
+    _drain()
+    asked = []
+    for name, args, _options in sent:
+        asked += args[0] if name == dispatch.BUNDLE_TASK else [[name, args]]
+    assert sorted(asked) == [[EMAIL_TASK, [3]], [EMAIL_TASK, [4]], [PUSH_TASK, [1]]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_sends_nothing(sent):
+    def booking_that_fails():
+        with transaction.atomic():
+            dispatch.task_send_on_commit(PUSH_TASK, args_list=[[1]])
+            dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[2]])
+            raise RuntimeError("the booking failed")
+
+    with pytest.raises(RuntimeError):
+        booking_that_fails()
+    _drain()
+    assert sent == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tasks_that_did_not_opt_in_are_sent_on_their_own(sent):
+    with transaction.atomic():
+        dispatch.task_send_on_commit(PUSH_TASK, args_list=[[1]])
+        dispatch.task_send_on_commit("calendars.tasks.sync_connection", args_list=[[7]])
+    _drain()
+    assert sent == [
+        (PUSH_TASK, [1], {}),
+        ("calendars.tasks.sync_connection", [7], {}),
+    ]
+
+
+# --- running a bundle -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def ran(monkeypatch):
+    """Stand-ins for the email and push tasks' work: what each run was given, in order."""
+    from booking import tasks as booking_tasks
+    from calendars import tasks as calendar_tasks
+    from outbox.outcomes import Outcome, Status
+
+    calls: list[tuple[str, int]] = []
+
+    def push(*, pushed_event_id):
+        calls.append(("push", pushed_event_id))
+        if pushed_event_id == 13:
+            raise RuntimeError("a bug in one item")
+        if pushed_event_id == 21:
+            # What a push's committed work asks for (the join-link email) runs here too.
+            with transaction.atomic():
+                dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[22]])
+        return Outcome(Status.SYNCED)
+
+    def email(*, email_id):
+        calls.append(("email", email_id))
+        return Outcome(Status.SYNCED)
+
+    monkeypatch.setattr(calendar_tasks, "pushed_event_push", push)
+    monkeypatch.setattr(booking_tasks, "booking_emails_deliver", email)
+    return calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bundle_runs_each_item_in_order_and_a_failing_one_stops_no_other(ran, sent):
+    count = dispatch.bundle_run(
+        [[PUSH_TASK, [13]], [EMAIL_TASK, [14]], [PUSH_TASK, [21]]], time_limit=90
+    )
+    assert ran == [("push", 13), ("email", 14), ("push", 21), ("email", 22)]
+    assert count == 4
+    assert sent == []  # nothing went through the broker
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bundle_never_runs_an_item_past_its_own_time_limit(ran, sent):
+    # A bundle without limits (or longer ones than an item's) would outlive that item's
+    # lease: such items go to the broker as their own tasks.
+    assert dispatch.bundle_run([[PUSH_TASK, [1]], [EMAIL_TASK, [2]]], time_limit=None) == 0
+    assert dispatch.bundle_run([[PUSH_TASK, [3]]], time_limit=10_000) == 0
+    assert ran == []
+    assert [(name, args) for name, args, _ in sent] == [
+        (PUSH_TASK, [1]),
+        (EMAIL_TASK, [2]),
+        (PUSH_TASK, [3]),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_items_a_slow_bundle_has_not_started_go_to_the_broker_on_their_own(ran, sent, monkeypatch):
+    monkeypatch.setattr(dispatch, "BUNDLE_INLINE_WINDOW", -1)  # every start is "too late"
+    count = dispatch.bundle_run(
+        [[PUSH_TASK, [1]], [EMAIL_TASK, [2]], [PUSH_TASK, [3]]], time_limit=90
+    )
+    assert count == 1
+    assert ran == [("push", 1)]
+    assert [(name, args) for name, args, _ in sent] == [(EMAIL_TASK, [2]), (PUSH_TASK, [3])]
