@@ -23,7 +23,7 @@ class TimeZoneField(forms.ChoiceField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("choices", time_zone_choices)
-        kwargs.setdefault("label", "Time zone")
+        kwargs.setdefault("label", _("Time zone"))
         super().__init__(**kwargs)
         self.widget.attrs.setdefault("data-detect-time-zone", "1")
 
@@ -116,7 +116,7 @@ class ProfileForm(forms.ModelForm):
             "notify_rescheduled",
             "notify_cancelled",
         )
-        labels = {"name": "Your name"}
+        labels = {"name": _("Your name")}
 
     def notification_fields(self):
         return [self[name] for name in self.NOTIFICATIONS]

@@ -91,8 +91,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    MEMBER = "member", "Member"
+    ADMIN = "admin", _("Admin")
+    MEMBER = "member", _("Member")
 
 
 class Organization(models.Model):

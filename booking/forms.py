@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.timezones import time_zone_choices
 from accounts.validators import validate_one_line
+from booking.locales import weekday_names
 from booking.models import REMINDER_OFFSETS, WEEKDAYS, BookingPage, QuestionKind
 from booking.services.pages import (
     DEFAULT_WEEKLY_HOURS,
@@ -105,7 +106,11 @@ class PageForm(forms.ModelForm):
                 "working-elsewhere events do."
             ),
         }
-        labels = {"block_tentative": _("Tentative events block time")}
+        labels = {
+            "title": _("Title"),
+            "description": _("Description"),
+            "block_tentative": _("Tentative events block time"),
+        }
         error_messages = {"slug": {"unique": _("That link is taken; choose another.")}}
 
     def __init__(self, *args, **kwargs):
@@ -161,14 +166,16 @@ class HoursRowForm(forms.Form):
         data = super().clean()
         start, end = data.get("start"), data.get("end")
         if (start is None) != (end is None) and not self.errors:
-            raise forms.ValidationError("Give both a start and an end time.")
+            raise forms.ValidationError(_("Give both a start and an end time."))
         if start is not None and end is not None and end != time(0) and end <= start:
-            raise forms.ValidationError("The end must be after the start.")
+            raise forms.ValidationError(_("The end must be after the start."))
         return data
 
 
 class OverrideRowForm(forms.Form):
-    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Date")
+    )
     closed = forms.BooleanField(required=False, label=_("Closed all day"))
     start = forms.TimeField(required=False, widget=TIME_WIDGET, label=_("From"))
     end = forms.TimeField(required=False, widget=TIME_WIDGET, label=_("To"))
@@ -180,14 +187,14 @@ class OverrideRowForm(forms.Form):
         day, closed, start, end = (data.get(k) for k in ("date", "closed", "start", "end"))
         if day is None:
             if closed or start or end:
-                raise forms.ValidationError("Give the date.")
+                raise forms.ValidationError(_("Give the date."))
             return data
         if closed and (start or end):
-            raise forms.ValidationError("A closed day has no hours; clear the times.")
+            raise forms.ValidationError(_("A closed day has no hours; clear the times."))
         if not closed and (start is None or end is None):
-            raise forms.ValidationError("Give both times, or tick “Closed all day”.")
+            raise forms.ValidationError(_("Give both times, or tick “Closed all day”."))
         if start and end and end != time(0) and end <= start:
-            raise forms.ValidationError("The end must be after the start.")
+            raise forms.ValidationError(_("The end must be after the start."))
         return data
 
 
@@ -208,9 +215,9 @@ class QuestionRowForm(forms.Form):
         options = [line.strip() for line in data.get("options", "").splitlines() if line.strip()]
         data["options"] = options
         if data.get("label") and data.get("kind") == QuestionKind.CHOICE and len(options) < 2:
-            raise forms.ValidationError("A choice question needs at least two options.")
+            raise forms.ValidationError(_("A choice question needs at least two options."))
         if any(len(option) > 200 for option in options):
-            raise forms.ValidationError("Keep each option under 200 characters.")
+            raise forms.ValidationError(_("Keep each option under 200 characters."))
         return data
 
 
@@ -288,7 +295,8 @@ class PageEditor:
 
     def days(self) -> list[dict]:
         """The hours rows grouped by weekday, Monday first."""
-        groups = {d: {"weekday": d, "name": name, "rows": []} for d, name in WEEKDAYS}
+        names = weekday_names()
+        groups = {d: {"weekday": d, "name": names[d], "rows": []} for d, _name in WEEKDAYS}
         for form in self.hours.forms:
             try:
                 weekday = int(form["weekday"].value())
@@ -366,7 +374,8 @@ class PageEditor:
         both = sorted(day for day in closed if overrides[day])
         if both:
             raise ValueError(
-                f"{both[0].isoformat()} is closed all day and also has hours; remove one of them."
+                _("%(day)s is closed all day and also has hours; remove one of them.")
+                % {"day": both[0].isoformat()}
             )
         return Rules(
             time_zone=data["time_zone"],

@@ -19,9 +19,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel import localedata
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_time, get_day_names
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from accounts.timezones import time_zone_entries
@@ -69,6 +70,14 @@ def language_of(locale: str) -> str:
 
 def _babel(locale: str) -> str:
     return (normalize_locale(locale) or DEFAULT_LOCALE).replace("-", "_")
+
+
+def weekday_names(language: str | None = None) -> list[str]:
+    """Monday to Sunday, as the locale of ``language`` (default: the active one) names
+    them ("Montag" ... "Sonntag"): the locale's words, not the catalogue's."""
+    locale = DEFAULT_REGIONS.get((language or translation.get_language() or "en").split("-")[0])
+    wide = get_day_names("wide", locale=_babel(locale or DEFAULT_LOCALE))
+    return [wide[day] for day in range(7)]
 
 
 def day_text(local: datetime, locale: str) -> str:

@@ -54,7 +54,7 @@ def export_rows(
 ) -> Iterator[list[str]]:
     """The header, then one row per meeting in the list's order."""
     zone = ZoneInfo(user.time_zone)
-    labels = question_labels_for(user=user, page_id=filters.page_id)
+    labels = question_labels_for(user=user, page_id=filters.page_id, hosts=filters.hosts)
     yield [*FIXED_COLUMNS, *labels, *TRAILING_COLUMNS]
     bookings = meetings_for_export(user=user, filters=filters, time_zone=user.time_zone, now=now)
     for booking in bookings:

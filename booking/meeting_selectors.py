@@ -113,6 +113,14 @@ def pages_visible_to(*, user) -> QuerySet[BookingPage]:
     return pages.order_by("title", "pk")
 
 
+def pages_in_view(*, user, hosts: str = HOSTS_MINE) -> QuerySet[BookingPage]:
+    """The pages the list can be filtered by for ``hosts``: the user's own for their own
+    meetings, every page they may see (``pages_visible_to``) when looking at others'."""
+    if hosts == HOSTS_MINE:
+        return BookingPage.objects.filter(host=user).order_by("title", "pk")
+    return pages_visible_to(user=user)
+
+
 def meeting_for(*, user, pk: int) -> Booking | None:
     """One booking ``user`` may see, or None (also for anyone else's)."""
     return bookings_visible_to(user=user).select_related("page", "host").filter(pk=pk).first()
@@ -377,9 +385,11 @@ def group_by_day(*, items: Iterable, time_zone: str) -> list[Day]:
     return days
 
 
-def question_labels_for(*, user, page_id: int | None) -> list[str]:
-    """The questions of the pages in view, each label once, in page and question order."""
-    questions = Question.objects.filter(page__in=pages_visible_to(user=user))
+def question_labels_for(*, user, page_id: int | None, hosts: str = HOSTS_MINE) -> list[str]:
+    """The questions of the pages in view, each label once, in page and question order:
+    ``user``'s own pages, or (an admin looking at others, ``hosts``) every page they may
+    filter by."""
+    questions = Question.objects.filter(page__in=pages_in_view(user=user, hosts=hosts))
     if page_id is not None:
         questions = questions.filter(page_id=page_id)
     labels = questions.order_by("page__title", "page_id", "position", "pk").values_list(

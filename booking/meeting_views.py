@@ -41,7 +41,7 @@ from booking.meeting_selectors import (
     meetings_count,
     meetings_count_capped,
     meetings_filtered,
-    pages_visible_to,
+    pages_in_view,
     pushes_of,
     team_hosts_for,
 )
@@ -122,7 +122,7 @@ def landing(request: HttpRequest) -> HttpResponse:
 @require_safe
 def meeting_list(request: HttpRequest) -> HttpResponse:
     """``/setup/meetings/?tab=&booking_page=&from=&to=&q=&page=``."""
-    pages = list(pages_visible_to(user=request.user))
+    pages = list(pages_in_view(user=request.user, hosts=request.GET.get("host", HOSTS_MINE)))
     hosts = team_hosts_for(user=request.user)
     form = MeetingFilterForm(request.GET, pages=pages, hosts=hosts)
     context = {"section": SECTION, "form": form, "pages": pages, "tab_labels": TAB_LABELS}
@@ -167,7 +167,7 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
             "page_links": [
                 (page, settings.SITE_URL + reverse("booking:page", args=[page.slug]))
                 for page in pages
-                if page.is_active
+                if page.is_active and page.host_id == request.user.pk
             ],
         }
     )
@@ -218,7 +218,7 @@ def _tabs(request: HttpRequest, filters, count: int, query: dict[str, str]) -> l
 @require_safe
 def meeting_export(request: HttpRequest) -> HttpResponse:
     """``/setup/meetings/export.csv`` with the list's filters: every matching row, streamed."""
-    pages = list(pages_visible_to(user=request.user))
+    pages = list(pages_in_view(user=request.user, hosts=request.GET.get("host", HOSTS_MINE)))
     form = MeetingFilterForm(request.GET, pages=pages, hosts=team_hosts_for(user=request.user))
     if not form.is_valid():
         errors = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())

@@ -64,7 +64,7 @@ WEEKDAYS = [
 def validate_slug(value: str) -> None:
     """Lowercase letters, digits and single hyphens; not a reserved word."""
     if value in RESERVED_SLUGS:
-        raise ValidationError(f"“{value}” is reserved; choose another link.")
+        raise ValidationError(_("“%(slug)s” is reserved; choose another link.") % {"slug": value})
 
 
 def is_wellformed_slug(value: str) -> bool:
@@ -74,7 +74,7 @@ def is_wellformed_slug(value: str) -> bool:
 
 slug_format = RegexValidator(
     SLUG_PATTERN,
-    "Use lowercase letters, digits and hyphens only (no spaces, no hyphen at either end).",
+    _("Use lowercase letters, digits and hyphens only (no spaces, no hyphen at either end)."),
 )
 
 
@@ -106,8 +106,8 @@ class LocationKind(models.TextChoices):
 
 
 class TeamKind(models.TextChoices):
-    ROUND_ROBIN = "round_robin", "Round-robin: whichever member is free"
-    COLLECTIVE = "collective", "Collective: every member together"
+    ROUND_ROBIN = "round_robin", _("Round-robin: whichever member is free")
+    COLLECTIVE = "collective", _("Collective: every member together")
 
 
 class HoursSource(models.TextChoices):
@@ -123,60 +123,60 @@ class BookingPage(models.Model):
     )
     title = models.CharField(max_length=120)
     slug = models.CharField(
-        "public link",
+        _("public link"),
         max_length=MAX_SLUG_LENGTH,
         unique=True,
         validators=[slug_format, validate_slug],
     )
     description = models.TextField(blank=True, max_length=2000)
     duration_minutes = models.PositiveIntegerField(
-        "meeting duration (minutes)",
+        _("meeting duration (minutes)"),
         default=30,
         validators=[MinValueValidator(5), MaxValueValidator(12 * 60)],
     )
     increment_minutes = models.PositiveIntegerField(
-        "slot increment (minutes)",
+        _("slot increment (minutes)"),
         default=30,
         validators=[MinValueValidator(5), MaxValueValidator(12 * 60)],
     )
     time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
     buffer_before_minutes = models.PositiveIntegerField(
-        "buffer before (minutes)", default=0, validators=[MaxValueValidator(24 * 60)]
+        _("buffer before (minutes)"), default=0, validators=[MaxValueValidator(24 * 60)]
     )
     buffer_after_minutes = models.PositiveIntegerField(
-        "buffer after (minutes)", default=0, validators=[MaxValueValidator(24 * 60)]
+        _("buffer after (minutes)"), default=0, validators=[MaxValueValidator(24 * 60)]
     )
     minimum_notice_minutes = models.PositiveIntegerField(
-        "minimum notice (minutes)", default=60, validators=[MaxValueValidator(365 * 24 * 60)]
+        _("minimum notice (minutes)"), default=60, validators=[MaxValueValidator(365 * 24 * 60)]
     )
     horizon_days = models.PositiveIntegerField(
-        "booking horizon (days ahead)",
+        _("booking horizon (days ahead)"),
         default=60,
         validators=[MinValueValidator(1), MaxValueValidator(730)],
     )
     max_per_day = models.PositiveIntegerField(
-        "maximum bookings per day",
+        _("maximum bookings per day"),
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(500)],
     )
     location_kind = models.CharField(
-        "location", max_length=16, choices=LocationKind.choices, default=LocationKind.TEAMS
+        _("location"), max_length=16, choices=LocationKind.choices, default=LocationKind.TEAMS
     )
     location_details = models.CharField(
-        "location details",
+        _("location details"),
         max_length=300,
         blank=True,
-        help_text="The address for in-person meetings, or the number to call for phone calls.",
+        help_text=_("The address for in-person meetings, or the number to call for phone calls."),
     )
-    is_active = models.BooleanField("taking bookings", default=True)
+    is_active = models.BooleanField(_("taking bookings"), default=True)
     main_calendar = models.ForeignKey(
         "calendars.Calendar",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Bookings go here, and its busy time is never offered.",
+        help_text=_("Bookings go here, and its busy time is never offered."),
     )
     # Whether tentative events in the calendars this page reads for busy time block its
     # slots (the sync stores them either way; booking.selectors.busy_intervals_for decides).
@@ -191,7 +191,7 @@ class BookingPage(models.Model):
         related_name="booking_pages",
     )
     team_kind = models.CharField(
-        "team page kind", max_length=16, choices=TeamKind.choices, blank=True, default=""
+        _("team page kind"), max_length=16, choices=TeamKind.choices, blank=True, default=""
     )
     # A team page's hours: its own weekly hours, or each member's ``MemberHours`` (in the
     # member's time zone; the page's date overrides still apply).

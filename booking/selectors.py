@@ -674,8 +674,8 @@ def slot_is_free(
         end=high,
         exclude_pk=exclude_booking.pk if exclude_booking else None,
     )
-    for page_id, b_start, b_end in bookings.values_list("page_id", "start", "end"):
-        # Rows end after they start (a database constraint).
+    # Unordered (the engine sorts what it needs); rows end after they start (a constraint).
+    for page_id, b_start, b_end in bookings.order_by().values_list("page_id", "start", "end"):
         (own if page_id == page.pk else others).append(Interval.trusted(b_start, b_end))
     return _engine_offers(rules=rules, busy=others, bookings=own, start=start, now=now)
 

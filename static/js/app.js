@@ -35,17 +35,19 @@
     status.className = "visually-hidden";
     status.setAttribute("role", "status");
     document.body.appendChild(status);
+    // The page's words (templates/base.html), English when a page has none.
+    var words = document.body.dataset;
     buttons.forEach(function (button) {
       var label = button.textContent;
       button.addEventListener("click", function () {
         var done = function () {
-          status.textContent = "Link copied: " + button.dataset.copy;
-          button.textContent = "Copied";
+          status.textContent = (words.linkCopiedLabel || "Link copied:") + " " + button.dataset.copy;
+          button.textContent = words.copiedLabel || "Copied";
           setTimeout(function () { button.textContent = label; }, 1500);
         };
         var failed = function () {
-          status.textContent = "Could not copy; select the link and copy it yourself.";
-          button.textContent = "Select the link to copy";
+          status.textContent = words.copyFailedLabel || "Could not copy; select the link and copy it yourself.";
+          button.textContent = words.selectLinkLabel || "Select the link to copy";
           setTimeout(function () { button.textContent = label; }, 3000);
         };
         if (!navigator.clipboard) { failed(); return; }

@@ -9,12 +9,25 @@
   var loaded = {};
   var counter = 0;
 
+  function fetchZones(url) {
+    return fetch(url, { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("zone names: " + response.status); }
+        return response.json();
+      })
+      .then(function (body) { return body.zones || []; });
+  }
+
+  // The names, asked once per page; a failed answer is asked again a second later, and
+  // a second failure is not kept (a later picker asks again).
   function load(url) {
     if (!loaded[url]) {
-      loaded[url] = fetch(url, { headers: { Accept: "application/json" } })
-        .then(function (response) { return response.json(); })
-        .then(function (body) { return body.zones || []; })
-        .catch(function () { return []; });
+      loaded[url] = fetchZones(url)
+        .catch(function () {
+          return new Promise(function (resolve) { window.setTimeout(resolve, 1000); })
+            .then(function () { return fetchZones(url); });
+        })
+        .catch(function () { delete loaded[url]; return []; });
     }
     return loaded[url];
   }

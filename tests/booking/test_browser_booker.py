@@ -234,3 +234,27 @@ def test_a_device_zone_the_picker_does_not_offer_falls_back_to_the_pages(
     invitee, errors = _open_page(host, live_server, chromium, zone="Etc/GMT+5")
     assert invitee.get_attribute("#tz-input", "data-zone") == "Europe/London"
     assert errors == []
+
+
+def test_the_zone_names_are_asked_again_when_the_first_answer_fails(
+    transactional_db, host, live_server, chromium
+):
+    off_loop(lambda: page_create(host=host, fields={"title": "Intro call", "slug": "intro"}))
+    context = chromium.new_context(timezone_id="Asia/Kolkata", locale="en-GB")
+    invitee = context.new_page()
+    failed = []
+
+    def fail_once(route):
+        if failed:
+            route.continue_()
+        else:
+            failed.append(route.request.url)
+            route.fulfill(status=503, body="busy")
+
+    invitee.route("**/time-zones.json*", fail_once)
+    invitee.goto(f"{live_server.url}/book/intro/")
+    expect(invitee.locator("#tz-input")).to_have_value(
+        re.compile("^India Time \N{EM DASH} Kolkata \\("), timeout=30_000
+    )
+    assert len(failed) == 1
+    context.close()

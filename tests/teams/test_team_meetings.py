@@ -124,3 +124,39 @@ def test_a_removed_member_or_a_demoted_admin_loses_the_view(client, host, teamma
     assert client.get(reverse("meetings:detail", args=[carols.pk])).status_code == 404
     client.force_login(carol)
     assert client.get(reverse("meetings:detail", args=[alices.pk])).status_code == 200
+
+
+def test_the_export_has_the_members_questions_only_when_showing_their_meetings(
+    client, host, meetings
+):
+    from booking.models import Question
+
+    _, bobs = meetings
+    Question.objects.create(page=bobs.page, label="Budget", position=0)
+    bobs.answers = [{"question": "Budget", "answer": "10k"}]
+    bobs.save()
+    client.force_login(host)
+
+    def export(**query) -> list[list[str]]:
+        answer = client.get(reverse("meetings:export"), query)
+        text = b"".join(answer.streaming_content).decode("utf-8-sig")
+        return list(csv.reader(io.StringIO(text)))
+
+    mine = export()
+    assert "Budget" not in mine[0]
+    everyone = export(host="all")
+    column = everyone[0].index("Budget")
+    assert [row[column] for row in everyone[1:]] == ["", "10k"]
+
+
+def test_the_booking_page_filter_offers_the_members_pages_only_with_their_meetings(
+    client, host, teammate, meetings
+):
+    _, bobs = meetings
+    client.force_login(host)
+    mine = client.get(LIST).content.decode()
+    assert f'<option value="{bobs.page_id}">Bob demo</option>' not in mine
+    assert client.get(LIST, {"booking_page": bobs.page_id}).status_code == 400
+    everyone = client.get(LIST, {"host": "all", "booking_page": bobs.page_id})
+    assert everyone.status_code == 200
+    assert _names(everyone) == ["Ben Bobsguest"]
