@@ -58,9 +58,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
     # Which per-booking emails the host gets (Setup → Profile); all on by default.
-    notify_booked = models.BooleanField("a meeting is booked", default=True)
-    notify_rescheduled = models.BooleanField("a meeting is rescheduled", default=True)
-    notify_cancelled = models.BooleanField("a meeting is cancelled", default=True)
+    notify_booked = models.BooleanField(_("a meeting is booked"), default=True)
+    notify_rescheduled = models.BooleanField(_("a meeting is rescheduled"), default=True)
+    notify_cancelled = models.BooleanField(_("a meeting is cancelled"), default=True)
 
     objects = HostManager()
 

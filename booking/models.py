@@ -319,9 +319,9 @@ class DateOverride(models.Model):
 
 
 class QuestionKind(models.TextChoices):
-    TEXT = "text", "Text"
-    CHOICE = "choice", "Choice"
-    PHONE = "phone", "Phone number"
+    TEXT = "text", _("Text")
+    CHOICE = "choice", _("Choice")
+    PHONE = "phone", _("Phone number")
 
 
 class Question(models.Model):

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from calendars.events import EventDescription
 from calendars.models import (
@@ -119,11 +120,16 @@ class SyncStatus:
 def time_ago(delta: timedelta) -> str:
     """``delta`` as "just now", "1 minute ago", "5 minutes ago", "2 hours ago", "3 days ago"."""
     minutes = max(0, int(delta.total_seconds() // 60))
-    for size, unit in ((1440, "day"), (60, "hour"), (1, "minute")):
+    units = (
+        (1440, lambda n: ngettext("%(count)s day ago", "%(count)s days ago", n)),
+        (60, lambda n: ngettext("%(count)s hour ago", "%(count)s hours ago", n)),
+        (1, lambda n: ngettext("%(count)s minute ago", "%(count)s minutes ago", n)),
+    )
+    for size, words in units:
         if minutes >= size:
             count = minutes // size
-            return f"{count} {unit}{'' if count == 1 else 's'} ago"
-    return "just now"
+            return words(count) % {"count": count}
+    return _("just now")
 
 
 def calendar_sync_status(
@@ -135,16 +141,16 @@ def calendar_sync_status(
     if not used and calendar.is_default:
         # No page reads it yet (say, right after a first connect), but every new page
         # makes it its main booking calendar, whose busy time is always read.
-        synced = (
+        synced = _(
             "Main booking calendar of new booking pages: its busy time is read as soon "
             "as one takes bookings"
         )
     elif not used:
-        synced = "Not used for busy time"
+        synced = _("Not used for busy time")
     elif calendar.last_synced_at is None:
-        synced = "Never synced"
+        synced = _("Never synced")
     else:
-        synced = f"Last synced {time_ago(now - calendar.last_synced_at)}"
+        synced = _("Last synced %(ago)s") % {"ago": time_ago(now - calendar.last_synced_at)}
     error = ""
     if used and calendar.last_sync_error:
         error = calendar.last_sync_error[0].upper() + calendar.last_sync_error[1:]

@@ -285,7 +285,7 @@ def reminder(request: HttpRequest, pk: int) -> HttpResponse:
     minutes = form.cleaned_data["reminder"]
     connection_set_reminder(connection=connection, minutes=minutes)
     label = dict(REMINDER_CHOICES)[minutes]
-    messages.success(request, f"Default reminder saved: {label}.")
+    messages.success(request, _("Default reminder saved: %(label)s.") % {"label": label})
     return _lobby()
 
 

@@ -252,6 +252,9 @@
         return a.offset - b.offset || a.name.localeCompare(b.name);
       });
       zones.forEach(function (z) { byId[z.id] = z; });
+      // Typed before the names came: the open list was empty, and Enter would pick from
+      // it; show the matches of what is in the field now.
+      if (!list.hidden) { render(input.value); }
       if (self.value && document.activeElement !== input) { show(label(self.value)); }
       return self;
     });

@@ -59,6 +59,38 @@ def test_typing_a_city_or_a_name_in_any_case_picks_its_zone(
     assert errors == []
 
 
+def test_a_city_typed_before_the_zone_names_came_is_found_when_they_come(
+    transactional_db, host, live_server, chromium
+):
+    """A fast typist on a slow line: "kolkata" is in the field before the names are;
+    when they arrive the list shows its match, and Enter picks it."""
+    off_loop(lambda: page_create(host=host, fields={"title": "Intro call", "slug": "intro"}))
+    context = chromium.new_context(timezone_id="Europe/London", locale="en-GB")
+    invitee = context.new_page()
+    held = []
+    invitee.route("**/time-zones.json*", lambda route: held.append(route))
+    invitee.goto(f"{live_server.url}/book/intro/")
+    invitee.wait_for_selector("button.day.has-slots, #cal-status:has-text('No free times')")
+    # The picker asked at start; a round trip to the browser delivers the held request.
+    for _ in range(100):
+        if held:
+            break
+        invitee.evaluate("1")
+    assert held, "the page asks for the zone names"
+    # No names yet: typing opens an empty list.
+    assert not invitee.locator("#tz-input-list li[role=option]").count()
+    invitee.fill("#tz-input", "kolkata")
+    held[0].continue_()
+    option = invitee.locator("#tz-input-list li[role=option]").first
+    expect(option).to_contain_text("Kolkata", timeout=30_000)
+    invitee.keyboard.press("Enter")
+    expect(invitee.locator("#cal-status")).to_contain_text(
+        "Times are shown in India Time \N{EM DASH} Kolkata (UTC+5:30)", timeout=30_000
+    )
+    assert invitee.is_hidden("#tz-error")
+    context.close()
+
+
 def test_an_unknown_zone_is_refused_with_a_message(
     transactional_db, host, live_server, chromium, screenshots
 ):

@@ -152,6 +152,100 @@ def everything(german_host, alices_things):
     return setup_paths(page, booking.pk, endpoint.pk, team_page.pk)
 
 
+UI_TAGS = {"label", "button", "legend", "th", "h1", "h2", "h3", "option", "a", "summary", "caption"}
+# Words the same in both languages, and the fixture's own names.
+SAME_IN_BOTH = {
+    "Team",
+    "Webhooks",
+    "Integration",
+    "Admin",
+    "Office 365",
+    "Microsoft Teams",
+    "API",
+    "ScheduleOnce",
+    "Deutsch",
+    "English",
+    "Intro call",
+    "Team call",
+    "Company",
+    "Size",
+    "Phone",
+    "Small",
+    "Large",
+    "Arbeit",
+    "Contoso",
+    "Alice Host",
+    "Dana",
+    "Start",
+    "Name",
+    "Link",
+    "Details",
+    "Status",
+    "E-Mail",
+    "Schedule",
+    "Once",
+    "UTC",
+    "URL",
+    "Text",
+}
+
+
+class UiText(HTMLParser):
+    """The words of labels, buttons, headings, options and links, piece by piece."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pieces: set[str] = set()
+        self._open: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in UI_TAGS:
+            self._open.append(tag)
+
+    def handle_endtag(self, tag):
+        if self._open and self._open[-1] == tag:
+            self._open.pop()
+
+    def handle_data(self, data):
+        text = _normal(data)
+        # "← Intro call", ": Arbeit": a name with punctuation.
+        text = text.strip("←:() ").strip()
+        if self._open and re.search(r"[A-Za-z]{3}", text) and not re.search(r"[@/0-9]", text):
+            self.pieces.add(text)
+
+
+def ui_text(html: str) -> set[str]:
+    reader = UiText()
+    reader.feed(html)
+    return reader.pieces
+
+
+def test_the_two_language_check_can_fail():
+    english = ui_text("<label>Meeting duration</label><button>Save</button>")
+    german = ui_text("<label>Meeting duration</label><button>Speichern</button>")
+    assert english & german == {"Meeting duration"}
+
+
+def test_setup_labels_differ_between_english_and_german(client, german_host, everything):
+    """Generic: a label, button or heading that reads the same in English and German was
+    not translated (whether or not the catalogue has it)."""
+    client.force_login(german_host)
+    found = {}
+    for path in everything:
+        german = ui_text(client.get(path).text)
+        german_host.language = "en"
+        german_host.save()
+        english = ui_text(client.get(path).text)
+        german_host.language = "de"
+        german_host.save()
+        same = sorted(english & german - SAME_IN_BOTH)
+        if same:
+            found[path] = same
+    for path, same in found.items():
+        print(path, same)
+    assert found == {}
+
+
 def test_the_catalogue_check_can_fail():
     messages = english_messages()
     assert english_on("<label>Von <input></label><p>Save</p>", messages) == ["Save"]
