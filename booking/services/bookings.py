@@ -155,9 +155,16 @@ def _booking_prepare(
     *, page: BookingPage, start: datetime, invitee: Invitee
 ) -> tuple[Booking, NewBookingMirror]:
     """The booking of a personal page, not saved yet, and its calendar events."""
-    booking = Booking(
+    booking = _booking_new(page=page, host=page.host, start=start, invitee=invitee)
+    booking_cohosts_none(booking=booking)  # only team bookings have cohosts
+    return booking, booking_mirror_prepare(booking=booking)
+
+
+def _booking_new(*, page: BookingPage, start: datetime, invitee: Invitee, **host) -> Booking:
+    """An unsaved booking of ``page`` at ``start`` for ``invitee``; ``host`` is
+    ``host=<user>`` or ``host_id=<id>`` (a team page's member)."""
+    return Booking(
         page=page,
-        host=page.host,
         title=page.title,
         location=page.location_text,
         start=start,
@@ -167,9 +174,8 @@ def _booking_prepare(
         invitee_time_zone=invitee.time_zone,
         invitee_locale=invitee.locale,
         answers=[dict(answer) for answer in invitee.answers],
+        **host,
     )
-    booking_cohosts_none(booking=booking)  # only team bookings have cohosts
-    return booking, booking_mirror_prepare(booking=booking)
 
 
 def _page_unchanged(page: BookingPage) -> bool:
@@ -204,19 +210,8 @@ def _team_booking_create(
             host_id, attending = free[0], free[1:]
         else:
             host_id, attending = round_robin_pick(page=page, seats=seats, free=free, now=now), []
-        booking = Booking.objects.create(
-            page=page,
-            host_id=host_id,
-            title=page.title,
-            location=page.location_text,
-            start=start,
-            end=start + timedelta(minutes=page.duration_minutes),
-            invitee_name=invitee.name,
-            invitee_email=invitee.email,
-            invitee_time_zone=invitee.time_zone,
-            invitee_locale=invitee.locale,
-            answers=[dict(answer) for answer in invitee.answers],
-        )
+        booking = _booking_new(page=page, host_id=host_id, start=start, invitee=invitee)
+        booking.save(force_insert=True)
         BookingCohost.objects.bulk_create(
             BookingCohost(booking=booking, user_id=user_id) for user_id in attending
         )
