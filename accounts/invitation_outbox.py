@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Invitation, InvitationEmail, InvitationEmailState, InvitationState
 from outbox import dispatch
 from outbox.claims import Claim, LostClaim, claim_take
+from outbox.mail import mail_failure_record
 from outbox.outcomes import Outcome, Status
 from outbox.sweeper import items_requeue
 
@@ -105,16 +106,13 @@ def invitation_email_send(*, email_id: int, now: datetime | None = None) -> Outc
 
 
 def _record_failure(claim: Claim, error: Exception) -> Outcome:
-    email: InvitationEmail = claim.item
-    text = f"the mail server did not take it ({type(error).__name__})"
-    logger.warning("%s: attempt %s failed (%s)", _describe(email), email.attempts, text)
-    if email.attempts > len(INVITATION_RETRY_DELAYS):
-        claim.settle(state=InvitationEmailState.FAILED, next_attempt_at=None, last_error=text)
-        logger.error("%s: gave up after %s attempts", _describe(email), email.attempts)
-        return Outcome(Status.FAILED)
-    delay = INVITATION_RETRY_DELAYS[email.attempts - 1]
-    claim.retry_later(delay=delay, error=text)
-    return Outcome(Status.RETRY, retry_in=delay)
+    return mail_failure_record(
+        claim,
+        error,
+        delays=INVITATION_RETRY_DELAYS,
+        failed_state=InvitationEmailState.FAILED,
+        described=_describe(claim.item),
+    )
 
 
 def _describe(email: InvitationEmail) -> str:

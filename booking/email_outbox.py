@@ -32,6 +32,7 @@ from booking.events import BookingEvent
 from booking.models import BookingEmail, EmailState
 from outbox import dispatch
 from outbox.claims import Claim, LostClaim, claim_take
+from outbox.mail import mail_failure_record
 from outbox.outcomes import Outcome, Status
 from outbox.sweeper import items_requeue
 
@@ -157,16 +158,13 @@ def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Out
 
 
 def _record_failure(claim: Claim, error: Exception) -> Outcome:
-    email: BookingEmail = claim.item
-    text = f"the mail server did not take it ({type(error).__name__})"
-    logger.warning("%s: attempt %s failed (%s)", _describe(email), email.attempts, text)
-    if email.attempts > len(EMAIL_RETRY_DELAYS):
-        claim.settle(state=EmailState.FAILED, next_attempt_at=None, last_error=text)
-        logger.error("%s: gave up after %s attempts", _describe(email), email.attempts)
-        return Outcome(Status.FAILED)
-    delay = EMAIL_RETRY_DELAYS[email.attempts - 1]
-    claim.retry_later(delay=delay, error=text)
-    return Outcome(Status.RETRY, retry_in=delay)
+    return mail_failure_record(
+        claim,
+        error,
+        delays=EMAIL_RETRY_DELAYS,
+        failed_state=EmailState.FAILED,
+        described=_describe(claim.item),
+    )
 
 
 def _describe(email: BookingEmail) -> str:

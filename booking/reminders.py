@@ -42,6 +42,7 @@ from booking.models import Booking, InviteeReminder, ReminderState
 from booking.tokens import booking_paths
 from calendars.models import PushedEvent
 from outbox.claims import claim_take
+from outbox.mail import mail_error_text
 from outbox.outcomes import Outcome, Status
 from outbox.sweeper import items_requeue
 
@@ -235,7 +236,7 @@ def _reason_not_to_send(reminder: InviteeReminder, *, now: datetime) -> str:
 
 
 def _retry_or_give_up(claim, reminder: InviteeReminder, error: Exception, *, now: datetime):
-    text = f"the mail server did not take it ({type(error).__name__})"
+    text = mail_error_text(error)
     index = min(reminder.attempts, len(REMINDER_RETRY_DELAYS)) - 1
     delay = REMINDER_RETRY_DELAYS[index]
     if reminder.attempts > len(REMINDER_RETRY_DELAYS) or (
