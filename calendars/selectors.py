@@ -156,7 +156,7 @@ def calendar_sync_status(
         error = calendar.last_sync_error[0].upper() + calendar.last_sync_error[1:]
         if calendar.sync_retry_at is not None:
             at = timezone.localtime(calendar.sync_retry_at, ZoneInfo(time_zone))
-            error += f"; we'll try again at {at:%H:%M}"
+            error += _("; we'll try again at %(at)s") % {"at": f"{at:%H:%M}"}
         error += "."
     return SyncStatus(used_for_busy=used, synced=synced, error=error)
 
