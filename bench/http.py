@@ -54,6 +54,7 @@ THREADS, CONNECTIONS = 2, 8
 BUSY_EVENTS = 500
 SLOTS_DAYS = 31
 BOOK_FROM_DAYS = 40  # the POST books from here on, beyond the slots page's month
+_PAGE_COMMON = {"time_zone": "Europe/London", "minimum_notice_minutes": 60}
 SLOTS_PATH = "/api/booking-pages/bench/slots?tz=Europe/Berlin&start={}&end={}"
 PROXY_HEADER = "X-Forwarded-Proto: https"
 
@@ -167,23 +168,16 @@ def seed_busy_time(address: str) -> None:
         )
 
 
-def seed_product():
-    """The connected host, its busy time read by the real sync, and the two pages."""
+def slots_page_create(host):
+    """Page ``bench``: weekdays 09-17 London, 30 minutes every 15 (what the GETs read)."""
     from datetime import time as wall
 
-    from booking.services.pages import page_calendars_set, page_create
-    from calendars.models import BusyInterval, Calendar
-    from calendars.services.busy_sync import connection_sync
-    from graph_sandbox import demo
+    from booking.services.pages import page_create
 
-    address = demo.ADELE.address
-    seed_busy_time(address)
-    host, connection = connect_host(email="bench-host@example.com", address=address)
-    common = {"time_zone": "Europe/London", "minimum_notice_minutes": 60}
-    slots_page = page_create(
+    return page_create(
         host=host,
         fields={
-            **common,
+            **_PAGE_COMMON,
             "title": "Bench call",
             "slug": "bench",
             "duration_minutes": 30,
@@ -192,10 +186,18 @@ def seed_product():
         },
         hours=[(weekday, wall(9), wall(17)) for weekday in range(5)],
     )
-    book_page = page_create(
+
+
+def book_page_create(host):
+    """Page ``bench-book``: open around the clock, 15 minutes (what the POSTs book)."""
+    from datetime import time as wall
+
+    from booking.services.pages import page_create
+
+    return page_create(
         host=host,
         fields={
-            **common,
+            **_PAGE_COMMON,
             "title": "Bench booking",
             "slug": "bench-book",
             "duration_minutes": 15,
@@ -204,11 +206,32 @@ def seed_product():
         },
         hours=[(weekday, wall(0), wall(0)) for weekday in range(7)],
     )
+
+
+def personal_calendar_read(connection, pages) -> None:
+    """The connection's "Personal" calendar supplies busy time to ``pages`` too."""
+    from booking.services.pages import page_calendars_set
+    from calendars.models import Calendar
+
     personal = Calendar.objects.get(connection=connection, name="Personal")
-    for page in (slots_page, book_page):
+    for page in pages:
         page_calendars_set(
             page=page, main_calendar=page.main_calendar, uses={personal.pk: (True, False)}
         )
+
+
+def seed_product():
+    """The connected host, its busy time read by the real sync, and the two pages."""
+    from calendars.models import BusyInterval
+    from calendars.services.busy_sync import connection_sync
+    from graph_sandbox import demo
+
+    address = demo.ADELE.address
+    seed_busy_time(address)
+    host, connection = connect_host(email="bench-host@example.com", address=address)
+    slots_page = slots_page_create(host)
+    book_page = book_page_create(host)
+    personal_calendar_read(connection, (slots_page, book_page))
     outcome = connection_sync(connection_id=connection.pk)
     assert outcome.status == "synced", outcome
     print(f"seeded: {BusyInterval.objects.count()} busy intervals in 2 calendars", flush=True)

@@ -62,27 +62,13 @@ def _environment(var_dir: str) -> str | None:
 
 
 def _seed() -> str:
-    from datetime import time as wall
-
     from accounts.models import User
-    from booking.services.pages import page_create
+    from bench.http import slots_page_create
 
     host = User.objects.create_user(
         email="bench-host@example.com", password="bench-password", name="Bench Host"
     )
-    page_create(
-        host=host,
-        fields={
-            "title": "Bench call",
-            "slug": "bench",
-            "duration_minutes": 30,
-            "increment_minutes": 15,
-            "horizon_days": 60,
-            "time_zone": "Europe/London",
-            "minimum_notice_minutes": 60,
-        },
-        hours=[(weekday, wall(9), wall(17)) for weekday in range(5)],
-    )
+    slots_page_create(host)
     return "/book/bench/"
 
 

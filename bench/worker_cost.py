@@ -65,28 +65,10 @@ class Recorder:
 
 
 def make_page(host, connection):
-    from datetime import time as wall
+    from bench.http import book_page_create, personal_calendar_read
 
-    from booking.services.pages import page_calendars_set, page_create
-    from calendars.models import Calendar
-
-    page = page_create(
-        host=host,
-        fields={
-            "title": "Bench booking",
-            "slug": "bench-book",
-            "duration_minutes": 15,
-            "increment_minutes": 15,
-            "horizon_days": 365,
-            "time_zone": "Europe/London",
-            "minimum_notice_minutes": 60,
-        },
-        hours=[(weekday, wall(0), wall(0)) for weekday in range(7)],
-    )
-    personal = Calendar.objects.get(connection=connection, name="Personal")
-    page_calendars_set(
-        page=page, main_calendar=page.main_calendar, uses={personal.pk: (True, False)}
-    )
+    page = book_page_create(host)
+    personal_calendar_read(connection, [page])
     return page
 
 
