@@ -132,7 +132,9 @@ def pushed_event_push(*, pushed_event_id: int, now: datetime | None = None) -> O
 
 def _push_claimed(*, row_id: int, connection: CalendarConnection) -> Outcome:
     claim = claim_take(
-        items=PushedEvent.objects.select_related("calendar"),
+        # The connection comes with the claimed row: read after the claim was taken (so
+        # its tokens are as fresh as a read of their own), in the same query.
+        items=PushedEvent.objects.select_related("calendar__connection"),
         pk=row_id,
         lease_seconds=settings.CALENDAR_TASK_LEASE,
     )
@@ -152,7 +154,7 @@ def _push_claimed(*, row_id: int, connection: CalendarConnection) -> Outcome:
 
 
 def _push_with_claim(*, claim: Claim, connection: CalendarConnection) -> Outcome:
-    work = _Work(claim=claim, connection=CalendarConnection.objects.get(pk=connection.pk))
+    work = _Work(claim=claim, connection=claim.item.calendar.connection)
     if work.row.attempts > settings.CALENDAR_PUSH_MAX_ATTEMPTS:
         # Earlier attempts died without recording anything (e.g. a worker killed each time).
         return _give_up(work, "the attempts before this one never finished")
