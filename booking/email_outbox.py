@@ -134,7 +134,7 @@ def _send(email: BookingEmail, who: str) -> None:
 def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Outcome:
     """Send what the row still owes. Never called inside a web request; idempotent."""
     claim = claim_take(
-        items=BookingEmail.objects.select_related("booking__host", "booking__page"),
+        items=BookingEmail.objects.select_related("booking__host"),
         pk=email_id,
         lease_seconds=EMAIL_LEASE,
         now=now,

@@ -40,7 +40,7 @@ def send_booking_email(
 ) -> bool:
     """Tell the invitee or the host that a booking was confirmed, rescheduled or cancelled
     (by ``actor``: the wording says who did it). ``booking``: the booking ``booking_pk``
-    names, with its host and page, if the caller just read it (else it is read here).
+    names, with its host, if the caller just read it (else it is read here).
 
     Returns False when the booking no longer exists. A mail server error is raised
     (smtplib.SMTPException or OSError) so that the caller can try again later.
