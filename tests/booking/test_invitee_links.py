@@ -213,6 +213,34 @@ def test_a_time_in_the_hour_clocks_repeat_shows_its_offset_on_the_page_and_in_em
     assert "2:00 AM (UTC+10) \N{EN DASH} 2:30 AM" in reschedule
 
 
+@pytest.mark.usefixtures("email_tasks_in_process")
+def test_an_offset_west_of_greenwich_reads_with_a_minus_sign_wherever_it_shows(
+    client, host, django_capture_on_commit_callbacks
+):
+    """The repeated hour's offset and the zone's offset: one writing ("UTC\N{MINUS SIGN}5", a minus
+    sign, as the booking page's zone picker shows it), never "UTC-5" with a hyphen."""
+    new_york = ZoneInfo("America/New_York")
+    change = next_fall_back(new_york)  # 02:00 EDT becomes 01:00 EST
+    page = page_create(
+        host=host,
+        fields={"title": "Late call", "slug": "late", "time_zone": "UTC", "horizon_days": 730},
+        overrides=[(change.date(), time(0), time(0))],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        body = book(client, page.slug, start=change, timezone="America/New_York").json()
+    confirmation = client.get(_path(body["cancel_url"]).replace("cancel/", "")).content.decode()
+    reschedule = client.get(_path(body["reschedule_url"])).content.decode()
+    invitee_mail = next(m for m in mail.outbox if m.to == ["dana@example.com"])
+    minus = "(UTC\N{MINUS SIGN}5)"
+    assert f"1:00 AM {minus} \N{EN DASH} 1:30 AM" in confirmation
+    assert f"Eastern Time \N{EM DASH} New York {minus}</dd>" in confirmation
+    assert f"1:00 AM {minus} \N{EN DASH} 1:30 AM" in reschedule
+    assert f"1:00 AM {minus}" in invitee_mail.subject
+    assert f"1:00 AM {minus} \N{EN DASH} 1:30 AM" in invitee_mail.body
+    for text in (confirmation, reschedule, invitee_mail.subject, invitee_mail.body):
+        assert "UTC-" not in text
+
+
 def test_reschedule_to_a_taken_or_unoffered_time_is_refused(client, page):
     day = workday("Europe/London")
     body = book(client, page.slug, start=at(day, 10)).json()
