@@ -296,13 +296,12 @@ def meeting_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     booking = _meeting_or_404(request, pk, to_act=True)
     form = HostCancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        return _carry_out(
-            request,
-            booking,
-            lambda: meeting_cancel(booking=booking, reason=form.cleaned_data["reason"]),
-            _("Cancelled. %(name)s gets an email, and the time can be booked again.")
-            % {"name": booking.invitee_name},
-        )
+
+        def cancel() -> None:
+            meeting_cancel(booking=booking, reason=form.cleaned_data["reason"])
+
+        done = _("Cancelled. %(name)s gets an email, and the time can be booked again.")
+        return _carry_out(request, booking, cancel, done % {"name": booking.invitee_name})
     status = 400 if request.method == "POST" else 200
     if not booking.is_confirmed and request.method == "GET":
         messages.info(request, _("This meeting is already cancelled."))
@@ -322,14 +321,13 @@ def meeting_ask_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
         turn = f"ask-reschedule:{booking.pk}"
         wait = turn_take(turn, every=ASK_RESCHEDULE_EVERY, now=timezone.now().timestamp())
         if wait is None:
-            return _carry_out(
-                request,
-                booking,
-                lambda: meeting_ask_reschedule(booking=booking, note=form.cleaned_data["note"]),
-                _("%(name)s gets an email with a link to pick another time.")
-                % {"name": booking.invitee_name},
-                undo=lambda: turn_give_back(turn),
-            )
+
+            def ask() -> None:
+                meeting_ask_reschedule(booking=booking, note=form.cleaned_data["note"])
+
+            asked = _("%(name)s gets an email with a link to pick another time.")
+            done = asked % {"name": booking.invitee_name}
+            return _carry_out(request, booking, ask, done, undo=lambda: turn_give_back(turn))
         form.add_error(None, _ask_again_in(booking, wait))
         status = 429
     elif request.method == "POST":
