@@ -138,3 +138,38 @@ def test_another_site_cannot_frame_setup_or_the_log_in_page(
         # These refusals are what this test expects; any other violation still fails it.
         for violation in refused:
             chromium.csp.violations.remove(violation)
+
+
+@pytest.mark.parametrize(
+    ("browser_locale", "query", "close", "language"),
+    [
+        ("en-GB", "", "Close", "en"),
+        ("de-DE", "", "Schließen", "de"),
+        # The link's ?lang= wins over the browser's language, in the page and the pop-up.
+        ("en-GB", "?lang=de", "Schließen", "de"),
+    ],
+)
+def test_the_pop_up_closes_with_a_button_in_the_language_of_its_page(
+    transactional_db, host, live_server, chromium, browser_locale, query, close, language
+):
+    off_loop(lambda: page_create(host=host, fields={"title": "Intro call", "slug": "intro"}))
+    product = live_server.url
+    button = (
+        f'<button type="button" data-scheduleonce-popup="{product}/book/intro/{query}">'
+        "Book</button>"
+    )
+    pages = {"/": SITE.format(frames=button, product=product)}
+    with another_site(pages) as site:
+        visitor = chromium.new_context(locale=browser_locale).new_page()
+        errors: list[str] = []
+        visitor.on("pageerror", lambda error: errors.append(str(error)))
+        visitor.goto(f"{site}/")
+        visitor.get_by_role("button", name="Book").click()
+        closer = visitor.locator("[role=dialog] > div > button")
+        expect(closer).to_have_attribute("aria-label", close)
+        expect(closer).to_be_focused()
+        frame = visitor.frame_locator("iframe[data-scheduleonce-popup-frame]")
+        expect(frame.locator("html")).to_have_attribute("lang", language)
+        closer.click()
+        expect(visitor.locator("[role=dialog]")).to_have_count(0)
+        assert errors == []
