@@ -63,17 +63,23 @@ def another_site(pages: dict[str, str]) -> Iterator[str]:
         server.server_close()
 
 
+@contextmanager
+def acme_showing(host, product: str, markup: str) -> Iterator[str]:
+    """Alice's page ``intro``, and Acme's site with ``markup`` and the embed script."""
+    off_loop(lambda: page_create(host=host, fields={"title": "Intro call", "slug": "intro"}))
+    with another_site({"/": SITE.format(frames=markup, product=product)}) as site:
+        yield site
+
+
 def test_another_site_embeds_the_booking_page_and_hears_about_the_booking(
     transactional_db, host, live_server, chromium, screenshots
 ):
-    off_loop(lambda: page_create(host=host, fields={"title": "Intro call", "slug": "intro"}))
     product = live_server.url
     frame_tag = (
         f'<iframe data-scheduleonce src="{product}/book/intro/?embed=1" title="Book a meeting"'
         ' style="width:100%;height:300px;border:0"></iframe>'
     )
-    pages = {"/": SITE.format(frames=frame_tag, product=product)}
-    with another_site(pages) as site:
+    with acme_showing(host, product, frame_tag) as site:
         context = chromium.new_context(
             viewport={"width": 1280, "height": 900}, timezone_id="Europe/London", locale="en-GB"
         )
@@ -152,14 +158,12 @@ def test_another_site_cannot_frame_setup_or_the_log_in_page(
 def test_the_pop_up_closes_with_a_button_in_the_language_of_its_page(
     transactional_db, host, live_server, chromium, browser_locale, query, close, language
 ):
-    off_loop(lambda: page_create(host=host, fields={"title": "Intro call", "slug": "intro"}))
     product = live_server.url
     button = (
         f'<button type="button" data-scheduleonce-popup="{product}/book/intro/{query}">'
         "Book</button>"
     )
-    pages = {"/": SITE.format(frames=button, product=product)}
-    with another_site(pages) as site:
+    with acme_showing(host, product, button) as site:
         visitor = chromium.new_context(locale=browser_locale).new_page()
         errors: list[str] = []
         visitor.on("pageerror", lambda error: errors.append(str(error)))
