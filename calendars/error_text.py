@@ -81,9 +81,13 @@ def error_stored(error: ProviderError, *, provider_key: str) -> str:
 
 def error_shown(stored: str) -> str:
     """The words of a failure kept by ``error_stored``, in the active language; "" for
-    none. Text kept before there were facts (English words) reads as it was kept."""
+    none. Other kept text is a message of the catalogue (``gettext_noop`` where it was
+    kept) and reads translated; text kept before there were facts (English words with a
+    name in them) reads as it was kept."""
+    if not stored:
+        return ""
     if not stored.startswith("{"):
-        return stored
+        return _(stored)
     try:
         facts = json.loads(stored)
         provider = get_provider(facts["provider"])

@@ -8,8 +8,9 @@ import json
 import pytest
 
 from calendars.error_text import error_shown, error_stored
-from calendars.models import Calendar
+from calendars.models import Calendar, PushedEvent, PushState
 from calendars.providers import ProviderError
+from calendars.services.push import UNFINISHED
 from calendars.sign_in_handoff import handoff_expect
 from tests.calendars.test_lobby import CALLBACK, CONNECT, LOBBY, answer, start, text
 from tests.i18n.test_no_english_in_german import english_messages, english_on
@@ -123,3 +124,29 @@ def test_stored_facts_read_as_the_words_of_the_error_itself(error):
 )
 def test_text_kept_before_facts_reads_as_it_was_kept(kept):
     assert error_shown(kept) == kept
+
+
+@pytest.mark.parametrize(
+    ("kept", "german"),
+    [
+        (
+            error_stored(ProviderError("down", status=503), provider_key="office365"),
+            "Der Kalenderdienst von Microsoft war nicht erreichbar (503)",
+        ),
+        (UNFINISHED, "Die Versuche davor wurden nie abgeschlossen"),
+    ],
+)
+def test_a_failed_push_reads_in_the_readers_language(
+    client, german_host, alices_things, kept, german
+):
+    from booking.models import Booking
+
+    page, _connection, _links = alices_things
+    booking = Booking.objects.get(page=page)
+    rows = PushedEvent.objects.filter(source=booking.mirror_source)
+    assert rows.update(state=PushState.FAILED, last_error=kept) == 1
+    client.force_login(german_host)
+
+    for url in (LOBBY, f"/setup/meetings/{booking.pk}/"):
+        page_text = text(client.get(url))
+        assert german in page_text or german[0].lower() + german[1:] in page_text, url
