@@ -150,3 +150,50 @@ def test_a_failed_push_reads_in_the_readers_language(
     for url in (LOBBY, f"/setup/meetings/{booking.pk}/"):
         page_text = text(client.get(url))
         assert german in page_text or german[0].lower() + german[1:] in page_text, url
+
+
+@pytest.mark.parametrize(
+    ("state", "german"),
+    [
+        (
+            {"last_token_error": "timeout", "calendars_skipped": 3},
+            [
+                "Beim letzten Versuch, diese Verbindung zu erneuern, konnten wir Office 365",
+                "werden nicht unterstützt: 3 übersprungen",
+            ],
+        ),
+        (
+            {"status": "disconnected", "disconnect_reason": "host"},
+            ["Sie haben dieses Konto getrennt.", "Zuvor verbunden als a@contoso.com."],
+        ),
+        (
+            {"status": "disconnected", "disconnect_reason": "expired"},
+            ["Getrennt: ", "Zuvor verbunden als a@contoso.com."],
+        ),
+    ],
+)
+def test_the_calendar_integration_page_speaks_german_in_every_state(
+    client, german_host, state, german
+):
+    from calendars.models import CalendarConnection
+
+    CalendarConnection.objects.create(
+        host=german_host,
+        provider="office365",
+        account_id="u.t",
+        account_email="a@contoso.com",
+        **state,
+    )
+    client.force_login(german_host)
+    page = client.get(LOBBY)
+    for words in german:
+        assert words in text(page)
+    no_english(page)
+
+
+def test_a_button_address_opened_directly_says_so_in_german(client, german_host):
+    client.force_login(german_host)
+    answer = client.get(CONNECT)
+    assert answer.status_code == 405
+    assert "Diese Adresse funktioniert nur über ihre Schaltfläche" in text(answer)
+    no_english(answer)
