@@ -11,6 +11,7 @@ from calendars.error_text import error_shown, error_stored
 from calendars.models import Calendar, PushedEvent, PushState
 from calendars.providers import ProviderError
 from calendars.services.push import UNFINISHED
+from calendars.services.subscriptions import FULL, NOT_VALIDATED
 from calendars.sign_in_handoff import handoff_expect
 from tests.calendars.test_lobby import CALLBACK, CONNECT, LOBBY, answer, start, text
 from tests.i18n.test_no_english_in_german import english_messages, english_on
@@ -197,3 +198,45 @@ def test_a_button_address_opened_directly_says_so_in_german(client, german_host)
     assert answer.status_code == 405
     assert "Diese Adresse funktioniert nur über ihre Schaltfläche" in text(answer)
     no_english(answer)
+
+
+@pytest.mark.parametrize(
+    ("error", "about", "german"),
+    [
+        (
+            ProviderError("Maximum number of subscriptions reached", status=403),
+            FULL,
+            "das Postfach hat bereits so viele Abonnements",
+        ),
+        (
+            ProviderError("Subscription validation request failed", status=400),
+            NOT_VALIDATED,
+            "Microsoft konnte unsere Benachrichtigungsadresse",
+        ),
+        (ProviderError("busy", status=429), "", "Microsoft war ausgelastet (gedrosselt)"),
+    ],
+)
+def test_a_failing_subscription_reads_in_the_readers_language(
+    german_host, settings, error, about, german
+):
+    from django.utils import translation
+
+    from calendars.models import CalendarConnection, ChangeSubscription
+    from calendars.services.subscriptions import notification_status_for
+
+    settings.DEBUG = True  # a local SITE_URL may subscribe (as in development)
+    settings.CALENDAR_NOTIFICATIONS = True
+    connection = CalendarConnection.objects.create(
+        host=german_host, provider="office365", account_id="u.t", account_email="a@contoso.com"
+    )
+    ChangeSubscription.objects.create(
+        connection=connection,
+        last_error=error_stored(error, provider_key="office365", about=about),
+    )
+    with translation.override("de"):
+        status = notification_status_for(connection=connection, busy=True)
+    assert status.state == "failing"
+    assert german in status.reason
+    with translation.override("en"):
+        english = notification_status_for(connection=connection, busy=True).reason
+    assert english != status.reason
