@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 
 from calendars.providers import CalendarProvider, ProviderError, get_provider
 
+# What the rows' error fields hold (CharField max_length).
+MAX_STORED = 500
 # Failures of the connection to the provider rather than answers from it.
 TRANSPORT_CODES = frozenset({"Timeout", "ConnectionError", "ServerError", "discovery_failed"})
 
@@ -76,11 +78,16 @@ def error_stored(error: ProviderError, *, provider_key: str, about: str = "") ->
     facts: dict = {"provider": provider_key, "status": error.status, "code": error.code[:100]}
     if error.permanent:
         facts["permanent"] = True
-    if error.for_host:
-        facts["message"] = error.message[:300]
     if about:
         facts["about"] = about[:40]
-    return json.dumps(facts, separators=(",", ":"))
+    message = error.message if error.for_host else None
+    while True:
+        if message is not None:
+            facts["message"] = message
+        text = json.dumps(facts, ensure_ascii=False, separators=(",", ":"))
+        if len(text) <= MAX_STORED or not message:
+            return text
+        message = message[: len(message) - (len(text) - MAX_STORED) - 1]
 
 
 def error_about(stored: str) -> str:

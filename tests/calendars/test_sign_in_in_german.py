@@ -240,3 +240,14 @@ def test_a_failing_subscription_reads_in_the_readers_language(
     with translation.override("en"):
         english = notification_status_for(connection=connection, busy=True).reason
     assert english != status.reason
+
+
+@pytest.mark.parametrize("message", ['"\\' * 400, "申" * 600, "x" * 2000])
+def test_a_long_message_from_the_provider_is_kept_whole_as_facts(message):
+    from calendars.error_text import MAX_STORED
+
+    error = ProviderError(message, for_host=True, status=400, code="invalid_request")
+    stored = error_stored(error, provider_key="office365")
+    assert len(stored) <= MAX_STORED
+    assert message.startswith(json.loads(stored)["message"])
+    assert error_shown(stored).startswith(json.loads(stored)["message"][:10])
