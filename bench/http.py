@@ -603,6 +603,14 @@ def main() -> int:
         default=0,
         help="run the Celery worker at this nice level (e.g. 10: web requests go first)",
     )
+    parser.add_argument(
+        "--profile-web",
+        metavar="DIR",
+        default="",
+        help="profile each gunicorn worker (bench/gunicorn_profile.py) into DIR; read "
+        "them with python -m bench.gunicorn_profile DIR (slows the web side: figures "
+        "of such a run are not comparable)",
+    )
     args = parser.parse_args()
     missing = missing_services()
     if missing:
@@ -648,6 +656,10 @@ def serve_and_measure(product, book_page, var_dir, database_url, args, processes
         sys.executable, "-m", "gunicorn", "scheduleonce.wsgi:application",
         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "30",
     ]  # fmt: skip
+    if args.profile_web:
+        Path(args.profile_web).mkdir(parents=True, exist_ok=True)
+        env = {**env, "WEB_PROFILE_DIR": str(Path(args.profile_web).resolve())}
+        gunicorn += ["--config", "python:bench.gunicorn_profile"]
     processes.append(start(gunicorn, env, log))
     METER.web = processes[-1].pid
     base = f"http://127.0.0.1:{port}"
