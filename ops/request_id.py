@@ -20,8 +20,13 @@ HEADER = "X-Request-ID"
 _PLAIN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
+# The header as WSGI names it: read from META, since ``request.headers`` builds a copy
+# of every header (for most API requests nothing else asks for it).
+_META_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
+
+
 def request_id_for(request: HttpRequest) -> str:
-    given = request.headers.get(HEADER, "")
+    given = request.META.get(_META_KEY, "")
     return given if _PLAIN.fullmatch(given) else uuid.uuid4().hex
 
 
