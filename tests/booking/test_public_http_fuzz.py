@@ -314,3 +314,44 @@ def test_a_graph_notification_nested_thousands_deep_is_a_400(client):
     for hook in ("notifications", "lifecycle"):
         response = client.post(f"/webhooks/office365/{hook}", deep, content_type="application/json")
         assert response.status_code == 400
+
+
+header_text = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0x7E) | st.sampled_from(["é", "\t", "ß"]),
+    max_size=80,
+)
+
+
+@override_settings(BOOKING_RATE_LIMIT=0, TRUSTED_PROXY_COUNT=1)
+@FUZZ
+@given(
+    language=header_text,
+    forwarded=header_text,
+    locale=st.one_of(
+        st.none(), st.text(max_size=20), st.integers(), st.lists(st.text(), max_size=2)
+    ),
+)
+def test_junk_headers_and_locales_on_a_booking_never_fail(
+    client, page, language, forwarded, locale
+):
+    body = {"start": at(workday("Europe/London", days_ahead=4), 11).isoformat()}
+    if locale is not None:
+        body["locale"] = locale
+    response = book(
+        client,
+        page.slug,
+        HTTP_ACCEPT_LANGUAGE=language,
+        HTTP_X_FORWARDED_FOR=forwarded,
+        **body,
+    )
+    assert response.status_code in (201, 400, 409), response.content[:300]
+    if response.status_code != 201:
+        assert_json_refusal(response)
+    Booking.objects.all().delete()
+    slots = client.get(
+        reverse("booking:api-slots", args=[page.slug]),
+        {"start": "2026-12-07", "end": "2026-12-08", "tz": "Europe/London"},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert slots.status_code in (200, 400)
+    assert_no_server_error(client.get(f"/book/{page.slug}/", HTTP_ACCEPT_LANGUAGE=language))
