@@ -355,3 +355,29 @@ def test_junk_headers_and_locales_on_a_booking_never_fail(
     )
     assert slots.status_code in (200, 400)
     assert_no_server_error(client.get(f"/book/{page.slug}/", HTTP_ACCEPT_LANGUAGE=language))
+
+
+@FUZZ
+@given(
+    moment=st.datetimes(timezones=st.timezones()),
+    cut=st.integers(min_value=0, max_value=80),
+    junk=url_text,
+)
+def test_any_moment_on_a_real_reschedule_link_and_its_slots(client, booked, moment, cut, junk):
+    before = _snapshot()
+    url = booked["reschedule_url"].split("testserver", 1)[-1]
+    token = url.split("/")[2]
+    moved = client.post(url, {"start": moment.isoformat()})
+    assert_no_server_error(moved)
+    if moved.status_code >= 400:
+        assert _snapshot() == before
+    slots = client.get(
+        reverse("booking:api-slots", args=[booked_page_slug()]),
+        {"start": "2026-12-07", "end": "2026-12-09", "tz": "UTC", "reschedule": token[:cut] + junk},
+    )
+    assert_no_server_error(slots)
+    assert _is_json(slots)
+
+
+def booked_page_slug() -> str:
+    return Booking.objects.select_related("page").get().page.slug
