@@ -16,7 +16,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from booking.ics import booking_ics
-from booking.locales import DEFAULT_LOCALE, DEFAULT_REGIONS, day_text, language_of, time_text
+from booking.locales import (
+    DEFAULT_LOCALE,
+    DEFAULT_REGIONS,
+    language_of,
+    moment_text,
+    zone_text,
+)
 from booking.models import Booking
 from booking.tokens import booking_paths
 
@@ -102,14 +108,13 @@ def send_reschedule_request(*, booking_pk: int, note: str) -> bool:
         "start": start,
         "end": booking.end.astimezone(zone),
         "zone": booking.invitee_time_zone,
+        "zone_text": zone_text(booking.invitee_time_zone, booking.start, locale),
         "links": links,
         "note": note,
         "locale": locale,
     }
     with translation.override(language_of(locale)):
-        when = (
-            f"{day_text(start, locale)}, {time_text(start, locale)} ({booking.invitee_time_zone})"
-        )
+        when = moment_text(start, booking.invitee_time_zone, locale)
         subject = _("%(host)s asks you to pick another time for %(title)s on %(when)s") % {
             "host": host,
             "title": booking.title,
@@ -149,6 +154,7 @@ def send_join_link(*, booking_pk: int, booking: Booking | None = None) -> bool:
         "start": booking.start.astimezone(zone),
         "end": booking.end.astimezone(zone),
         "zone": booking.invitee_time_zone,
+        "zone_text": zone_text(booking.invitee_time_zone, booking.start, locale),
         "locale": locale,
         "join_url": join_url,
         "links": links,
@@ -170,7 +176,7 @@ def send_join_link(*, booking_pk: int, booking: Booking | None = None) -> bool:
 def _send_one(booking, *, kind, who, to, zone, other, links, ics, locale, by_host=False) -> None:
     tz = ZoneInfo(zone)
     start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
-    when = f"{day_text(start, locale)}, {time_text(start, locale)} ({zone})"
+    when = moment_text(start, zone, locale)
     context = {
         "locale": locale,
         "booking": booking,
@@ -180,6 +186,7 @@ def _send_one(booking, *, kind, who, to, zone, other, links, ics, locale, by_hos
         "start": start,
         "end": end,
         "zone": zone,
+        "zone_text": zone_text(zone, booking.start, locale),
         "links": links,
         "previous_start": booking.rescheduled_from_start,
         "by_host": by_host,

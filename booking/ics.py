@@ -43,8 +43,8 @@ def booking_ics(
     other = booking.invitee_name if for_host else booking.host.get_full_name()
     event.add("summary", f"{booking.title} with {other}")
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    if booking.location:
-        event.add("location", booking.location)
+    if booking.location_text:
+        event.add("location", booking.location_text)
     if description:
         event.add("description", description)
     event.add("organizer", _address(booking.host.email, booking.host.get_full_name()))

@@ -115,3 +115,11 @@ def zone_text(zone: str, at: datetime, locale: str) -> str:
         return f"{zone.replace('_', ' ')} ({offset})"
     place = f" \u2014 {entry['city']}" if entry["city"] and entry["city"] != entry["name"] else ""
     return f"{entry['name']}{place} ({offset})"
+
+
+def moment_text(local: datetime, zone: str, locale: str) -> str:
+    """A start as an email's subject names it, in the reader's zone and locale:
+    "Monday, December 7, 2026, 3:00 PM, Eastern Time \u2014 New York (UTC\u22125)" (the
+    zone by the name the pages use, not its IANA id)."""
+    zone_name = zone_text(zone, local, locale)
+    return f"{day_text(local, locale)}, {time_text(local, locale)}, {zone_name}"

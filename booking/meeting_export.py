@@ -71,7 +71,7 @@ def _cells(booking: Booking, labels: list[str], zone: ZoneInfo) -> list[str]:
         booking.invitee_email,
         booking.invitee_time_zone,
         booking.status,
-        booking.location,
+        booking.location_text,
         *(str(answers.get(label, "")) for label in labels),
         _time(booking.created_at, zone),
         _time(booking.cancelled_at, zone),

@@ -105,6 +105,14 @@ class LocationKind(models.TextChoices):
     TEAMS = "teams", _("Microsoft Teams online meeting")
 
 
+def location_wording(kind: str, details: str) -> str:
+    """A location as people read it, in the active language: "Phone call: +49 30 1234"."""
+    if kind == LocationKind.TEAMS:
+        return str(_("Microsoft Teams meeting (the link is in the calendar invitation)"))
+    label = str(LocationKind(kind).label)
+    return f"{label}: {details}" if details else label
+
+
 class TeamKind(models.TextChoices):
     ROUND_ROBIN = "round_robin", _("Round-robin: whichever member is free")
     COLLECTIVE = "collective", _("Collective: every member together")
@@ -221,11 +229,8 @@ class BookingPage(models.Model):
 
     @property
     def location_text(self) -> str:
-        """The location as an invitee reads it."""
-        if self.location_kind == LocationKind.TEAMS:
-            return str(_("Microsoft Teams meeting (the link is in the calendar invitation)"))
-        label = str(LocationKind(self.location_kind).label)
-        return f"{label}: {self.location_details}" if self.location_details else label
+        """The location as an invitee reads it, in the active language."""
+        return location_wording(self.location_kind, self.location_details)
 
 
 class TeamMember(models.Model):
@@ -389,7 +394,14 @@ class Booking(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bookings"
     )
     title = models.CharField(max_length=120)  # the page title when booked
+    # The page's location when booked, as facts (worded when shown, in the reader's
+    # language: ``location_text``); ``location`` is the text in the language of the
+    # booking's moment, the only record for bookings older than the facts (kind "").
     location = models.CharField(max_length=400, blank=True)
+    location_kind = models.CharField(
+        max_length=16, choices=LocationKind.choices, blank=True, default=""
+    )
+    location_details = models.CharField(max_length=300, blank=True, default="")
     start = models.DateTimeField()
     end = models.DateTimeField()
     invitee_name = models.CharField(max_length=150)
@@ -436,9 +448,20 @@ class Booking(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         self.search_text = booking_search_text(self.invitee_name, self.invitee_email)
+        if self._state.adding and not self.location_kind and self.page is not None:
+            self.location_kind = self.page.location_kind
+            self.location_details = self.page.location_details
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
         super().save(*args, **kwargs)
+
+    @property
+    def location_text(self) -> str:
+        """Where the meeting is, worded in the active language; a booking older than the
+        stored facts shows its text as kept."""
+        if not self.location_kind:
+            return self.location
+        return location_wording(self.location_kind, self.location_details)
 
     @property
     def is_confirmed(self) -> bool:

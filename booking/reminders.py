@@ -37,7 +37,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from booking.events import BookingEvent, BookingEventKind
-from booking.locales import day_text, language_of, time_text
+from booking.locales import language_of, moment_text, zone_text
 from booking.models import Booking, InviteeReminder, ReminderState
 from booking.tokens import booking_paths
 from calendars.models import PushedEvent
@@ -272,15 +272,13 @@ def _send_email(booking: Booking) -> None:
         "start": start,
         "end": booking.end.astimezone(zone),
         "zone": booking.invitee_time_zone,
+        "zone_text": zone_text(booking.invitee_time_zone, booking.start, booking.invitee_locale),
         "links": links,
         "join_url": join_url_for(booking=booking),
         "locale": booking.invitee_locale,
     }
     with translation.override(language_of(booking.invitee_locale)):
-        when = (
-            f"{day_text(start, booking.invitee_locale)}, "
-            f"{time_text(start, booking.invitee_locale)} ({booking.invitee_time_zone})"
-        )
+        when = moment_text(start, booking.invitee_time_zone, booking.invitee_locale)
         subject = _("Reminder: %(title)s with %(host)s on %(when)s") % {
             "title": booking.title,
             "host": host,

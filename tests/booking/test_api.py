@@ -328,7 +328,8 @@ def test_confirmation_emails_go_to_invitee_and_host_with_a_valid_ics(
     assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.com", "dana@example.com"]
     invitee_mail = next(m for m in mail.outbox if m.to == ["dana@example.com"])
     assert "Confirmed: Intro call" in invitee_mail.subject
-    assert "America/New_York" in invitee_mail.body
+    assert "Eastern Time \N{EM DASH} New York (UTC" in invitee_mail.body
+    assert "America/New_York" not in invitee_mail.body
     assert response.json()["cancel_url"].split("testserver")[1] in invitee_mail.body
     name, content, mimetype = invitee_mail.attachments[0]
     assert (name, mimetype) == ("invite.ics", "text/calendar")

@@ -180,7 +180,7 @@ def test_emails_show_the_old_time_only_when_the_meeting_moved(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(body["reschedule_url"], {"start": new_start.isoformat()})
     moved = next(m for m in mail.outbox if m.to == ["dana@example.com"])
-    assert "4:30 PM \N{EN DASH} 5:00 PM (Asia/Kolkata)" in moved.body
+    assert "4:30 PM \N{EN DASH} 5:00 PM, India Time \N{EM DASH} Kolkata (UTC+5:30)" in moved.body
     assert "Was:" in moved.body
     assert "3:30 PM" in moved.body
     mail.outbox.clear()

@@ -66,7 +66,8 @@ def test_each_reminder_goes_at_its_moment_once(page):
     (message,) = mail.outbox
     assert message.to == ["dana@example.com"]
     assert "Reminder: Intro call with Alice Host" in message.subject
-    assert "(Asia/Kolkata)" in message.body
+    assert "India Time \u2014 Kolkata (UTC+5:30)" in message.body
+    assert "Asia/Kolkata" not in message.body
     local = booking.start.astimezone(ZoneInfo("Asia/Kolkata"))
     assert time_text(local, booking.invitee_locale) in message.body
     assert "/reschedule/" in message.body

@@ -41,7 +41,8 @@ def _items(request: HttpRequest) -> list[dict] | None:
     """The body's ``value`` items, or None when it is not Graph's notification JSON."""
     try:
         body = json.loads(request.body or b"null")
-    except (ValueError, RequestDataTooBig):
+    except (ValueError, RecursionError, RequestDataTooBig):
+        # RecursionError: arrays nested thousands deep, which Graph never sends.
         return None
     items = body.get("value") if isinstance(body, dict) else None
     if not isinstance(items, list) or len(items) > MAX_ITEMS:
