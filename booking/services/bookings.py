@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
-from booking.events import Actor, BookingEventKind, booking_event_emit
+from booking.events import Actor, BookingEventKind, booking_event_emit, booking_event_prepare
 from booking.models import (
     Booking,
     BookingCohost,
@@ -51,6 +51,7 @@ from booking.services.calendar_events import (
 from booking.services.locking import host_lock
 from booking.slots import Rules
 from calendars.services.mirroring import event_unmirror
+from ops.compiled_queries import query_rows, reads
 from ops.metrics import booking_count
 
 ROUND_ROBIN_PERIOD = timedelta(days=30)
@@ -117,9 +118,10 @@ def booking_create(
     Bookings of one host queue on the host's lock, so everything that does not need
     it is done before taking it: the page's rules and calendars (``bookable_page_for``
     loads them with the page), the checks against the rules, the busy calendar time,
-    the booking and its calendar event. Under the lock: whether the page was edited
-    meanwhile (then all of it is read again), the host's bookings around the slot,
-    and the writes.
+    the booking and its calendar event, and what the event's consumers read ahead
+    (``booking_event_prepare``: whether any webhook endpoint wants it). Under the lock:
+    whether the page was edited meanwhile (then all of it is read again), the host's
+    bookings around the slot, and the writes.
     """
     now = now or timezone.now()
     start = start.astimezone(UTC)
@@ -131,6 +133,7 @@ def booking_create(
     # Busy time is written by the calendar sync, which never takes the host's lock:
     # reading it now is as good as reading it under the lock.
     busy = slot_busy_for(page=page, rules=rules, start=start) if rules else []
+    event = booking_event_prepare(kind=BookingEventKind.CONFIRMED, host_ids=[page.host_id])
     with transaction.atomic():
         host_lock(page.host_id)
         if not _page_unchanged(page):  # edited (every page edit saves the page) or closed
@@ -146,7 +149,13 @@ def booking_create(
             raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
         booking.save(force_insert=True)
         mirror.write()
-        booking_event_emit(booking=booking, kind=BookingEventKind.CONFIRMED, actor=actor, now=now)
+        booking_event_emit(
+            booking=booking,
+            kind=BookingEventKind.CONFIRMED,
+            actor=actor,
+            now=now,
+            prepared=event,
+        )
         transaction.on_commit(booking_count)
     return booking
 
@@ -180,9 +189,13 @@ def _booking_new(*, page: BookingPage, start: datetime, invitee: Invitee, **host
 
 def _page_unchanged(page: BookingPage) -> bool:
     """Whether ``page`` still takes bookings and was not edited since it was read."""
-    return BookingPage.objects.filter(
-        pk=page.pk, is_active=True, updated_at=page.updated_at
-    ).exists()
+    return bool(query_rows(_page_if_unchanged, page.pk, page.updated_at))
+
+
+@reads(BookingPage)
+def _page_if_unchanged(pk: int, updated_at: datetime):
+    rows = BookingPage.objects.filter(pk=pk, is_active=True, updated_at=updated_at)
+    return rows.order_by().values_list("pk")[:1]
 
 
 def _team_booking_create(
