@@ -44,7 +44,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             user = form.save()
             organization_create_for(user=user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome to ScheduleOnce! Start by connecting your calendar.")
+        messages.success(request, _("Welcome to ScheduleOnce! Start by connecting your calendar."))
         return redirect("setup:home")
     return render(request, "accounts/signup.html", {"form": form})
 
@@ -104,7 +104,7 @@ def setup_profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, "Your profile was saved.")
+        messages.success(request, _("Your profile was saved."))
         return redirect("setup:profile")
     return render(request, "setup/profile.html", {"form": form, "section": "profile"})
 

@@ -10,7 +10,11 @@ issuing the code as its sign-in page would.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -23,6 +27,7 @@ class Product:
     var_dir: str
     server: object  # graph_sandbox.server.SandboxServer
     env: dict[str, str]  # for worker processes
+    database_url: str | None = None  # the PostgreSQL database, when not SQLite under var_dir
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -78,7 +83,52 @@ def start_product(var_dir: str, **extra_env: str) -> Product:
         "MS_CLIENT_SECRET": settings.MS_CLIENT_SECRET,
         "PYTHONUNBUFFERED": "1",
     }
-    return Product(var_dir=var_dir, server=server, env=worker_env)
+    return Product(
+        var_dir=var_dir,
+        server=server,
+        env=worker_env,
+        database_url=extra_env.get("DATABASE_URL"),
+    )
+
+
+def postgres_url(suffix: str) -> str | None:
+    """``DATABASE_URL`` with ``_<suffix>`` added to the database's name when it is a
+    PostgreSQL URL (a bench's own database beside the developer's); else ``None``."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return None
+    parts = urlsplit(url)
+    return parts._replace(path=f"{parts.path}_{suffix}").geturl()
+
+
+@contextmanager
+def throwaway_product(*, prefix: str, database_suffix: str, **extra_env: str) -> Iterator[Product]:
+    """``start_product`` on a new temporary VAR_DIR (named ``prefix…``) and, when
+    ``DATABASE_URL`` is PostgreSQL, on a database of its own (``postgres_url(database_suffix)``,
+    made empty here). On the way out, also when the body raises: the sandbox stops, the
+    connections close, that database is dropped and the directory removed."""
+    url = postgres_url(database_suffix)
+    if url:
+        from bench.http import database_create
+
+        database_create(url)
+        extra_env = {**extra_env, "DATABASE_URL": url}
+    var_dir = tempfile.mkdtemp(prefix=prefix)
+    try:
+        product = start_product(var_dir, **extra_env)
+        try:
+            yield product
+        finally:
+            product.stop()
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if url:
+            from bench.http import database_drop
+
+            database_drop(url)
+        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 def connect_host(*, email: str, address: str):

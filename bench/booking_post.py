@@ -27,15 +27,12 @@ import itertools
 import json
 import os
 import pstats
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
-from bench._calendar import start_product
+from bench._calendar import throwaway_product
 
 BOOK_FROM_DAYS = 40
 
@@ -60,14 +57,6 @@ class LockTimer:
         if self.locked_at is not None:
             self.held.append(time.perf_counter() - self.locked_at)
             self.locked_at = None
-
-
-def database_url() -> str | None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        return None
-    parts = urlsplit(url)
-    return parts._replace(path=f"{parts.path}_booking_post").geturl()
 
 
 def redis_env() -> dict[str, str]:
@@ -168,28 +157,10 @@ def main() -> int:
     parser.add_argument("--sql", action="store_true", help="list one POST's queries")
     parser.add_argument("--profile", action="store_true", help="cProfile the timed POSTs")
     args = parser.parse_args()
-    url = database_url()
-    if url:
-        from bench.http import database_create
-
-        database_create(url)
-    var_dir = tempfile.mkdtemp(prefix="booking-post-bench-")
-    try:
-        extra = {"DATABASE_URL": url} if url else {}
-        product = start_product(var_dir, **extra, **redis_env())
-        try:
-            run(posts=args.posts, show_sql=args.sql, profile=args.profile)
-        finally:
-            product.stop()
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if url:
-            from bench.http import database_drop
-
-            database_drop(url)
-        shutil.rmtree(var_dir, ignore_errors=True)
+    with throwaway_product(
+        prefix="booking-post-bench-", database_suffix="booking_post", **redis_env()
+    ):
+        run(posts=args.posts, show_sql=args.sql, profile=args.profile)
     return 0
 
 

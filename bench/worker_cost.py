@@ -32,23 +32,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
-from bench._calendar import connect_host, start_product
+from bench._calendar import connect_host, throwaway_product
 
 WARMUP = 5  # bookings made and worked first, not counted (imports, caches, connections)
-
-
-def _cost_database_url() -> str | None:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        return None
-    parts = urlsplit(url)
-    return parts._replace(path=f"{parts.path}_cost").geturl()
 
 
 class Recorder:
@@ -291,41 +281,20 @@ def main() -> int:
         help="instead: a real Celery worker drains the bookings from Redis (its CPU measured)",
     )
     args = parser.parse_args()
-    database_url = _cost_database_url()
     extra = {"EMAIL_URL": "memorymail://", "LOG_LEVEL": "WARNING"}
-    if database_url:
-        from bench.http import database_create
-
-        database_create(database_url)
-        extra["DATABASE_URL"] = database_url
     if os.environ.get("CACHE_URL", "").startswith("redis://"):
         extra["CACHE_URL"] = os.environ["CACHE_URL"]
     if args.real_worker and os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"):
         extra["CELERY_BROKER_URL"] = os.environ["CELERY_BROKER_URL"]
-    var_dir = tempfile.mkdtemp(prefix="worker-cost-")
-    try:
-        product = start_product(var_dir, **extra)
-        try:
-            print(f"database: {'PostgreSQL' if database_url else 'SQLite'}", flush=True)
-            if args.real_worker:
-                real_worker(
-                    args.bookings, database_url=database_url, var_dir=var_dir, product=product
-                )
-            else:
-                report(args.bookings, profile=args.profile)
-        finally:
-            product.stop()
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if database_url:
-            from bench.http import database_drop
-
-            database_drop(database_url)
-        import shutil
-
-        shutil.rmtree(var_dir, ignore_errors=True)
+    with throwaway_product(prefix="worker-cost-", database_suffix="cost", **extra) as product:
+        database_url = product.database_url
+        print(f"database: {'PostgreSQL' if database_url else 'SQLite'}", flush=True)
+        if args.real_worker:
+            real_worker(
+                args.bookings, database_url=database_url, var_dir=product.var_dir, product=product
+            )
+        else:
+            report(args.bookings, profile=args.profile)
     return 0
 
 

@@ -26,7 +26,7 @@ from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from accounts.timezones import time_zone_entries
-from booking.clock import offset_text
+from booking.clock import offset_text, repeated_offset
 
 # A language's locale when the browser names no region for it.
 DEFAULT_REGIONS = {"en": "en-US", "de": "de-DE"}
@@ -87,11 +87,9 @@ def day_text(local: datetime, locale: str) -> str:
 
 def time_text(local: datetime, locale: str) -> str:
     """The wall-clock time ("3:00 PM", "15:00"); with its UTC offset on the day a
-    time happens twice because clocks go back ("1:30 AM (UTC-4)")."""
+    time happens twice because clocks go back ("1:30 AM (UTC\u22124)")."""
     text = format_time(local, format="short", locale=_babel(locale)).replace(NARROW_SPACE, " ")
-    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
-        text += f" ({offset_text(local)})"
-    return text
+    return text + repeated_offset(local)
 
 
 def span_text(start: datetime, end: datetime, locale: str) -> str:
@@ -112,8 +110,7 @@ def zone_text(zone: str, at: datetime, locale: str) -> str:
     entry = _zone_names(normalize_locale(locale) or DEFAULT_LOCALE).get(zone)
     if zone == "UTC":
         return entry["name"] if entry else zone
-    # With a minus sign, as the zone picker writes it.
-    offset = offset_text(at.astimezone(ZoneInfo(zone))).replace("-", "\u2212")
+    offset = offset_text(at.astimezone(ZoneInfo(zone)))
     if entry is None:
         return f"{zone.replace('_', ' ')} ({offset})"
     place = f" \u2014 {entry['city']}" if entry["city"] and entry["city"] != entry["name"] else ""

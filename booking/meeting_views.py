@@ -6,6 +6,7 @@ user may not see answers 404, whatever the URL.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlencode
@@ -258,31 +259,54 @@ def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "booking/meetings/detail.html", context)
 
 
+def _carry_out(
+    request: HttpRequest,
+    booking: Booking,
+    action: Callable[[], object],
+    done: str,
+    *,
+    undo: Callable[[], object] | None = None,
+) -> HttpResponse:
+    """Run one host action on ``booking`` and say how it went: already cancelled as a note,
+    the service's refusal (``BookingNotChangeable``, after ``undo()`` if given) as an error,
+    else ``done``. Back to the meeting."""
+    try:
+        action()
+    except AlreadyCancelled:
+        messages.info(request, _("This meeting is already cancelled."))
+    except BookingNotChangeable as refused:
+        if undo is not None:
+            undo()
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, done)
+    return redirect("meetings:detail", booking.pk)
+
+
+def _action_form(
+    request: HttpRequest, booking: Booking, form, template: str, *, status: int
+) -> HttpResponse:
+    context = {"section": SECTION, "booking": booking, "form": form}
+    return render(request, template, context, status=status)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def meeting_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     booking = _meeting_or_404(request, pk, to_act=True)
     form = HostCancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+
+        def cancel() -> None:
             meeting_cancel(booking=booking, reason=form.cleaned_data["reason"])
-        except AlreadyCancelled:
-            messages.info(request, _("This meeting is already cancelled."))
-        except BookingNotChangeable as refused:
-            messages.error(request, refused.message)
-        else:
-            messages.success(
-                request,
-                _("Cancelled. %(name)s gets an email, and the time can be booked again.")
-                % {"name": booking.invitee_name},
-            )
-        return redirect("meetings:detail", booking.pk)
+
+        done = _("Cancelled. %(name)s gets an email, and the time can be booked again.")
+        return _carry_out(request, booking, cancel, done % {"name": booking.invitee_name})
     status = 400 if request.method == "POST" else 200
     if not booking.is_confirmed and request.method == "GET":
         messages.info(request, _("This meeting is already cancelled."))
         return redirect("meetings:detail", booking.pk)
-    context = {"section": SECTION, "booking": booking, "form": form}
-    return render(request, "booking/meetings/cancel.html", context, status=status)
+    return _action_form(request, booking, form, "booking/meetings/cancel.html", status=status)
 
 
 @login_required
@@ -297,24 +321,19 @@ def meeting_ask_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
         turn = f"ask-reschedule:{booking.pk}"
         wait = turn_take(turn, every=ASK_RESCHEDULE_EVERY, now=timezone.now().timestamp())
         if wait is None:
-            try:
+
+            def ask() -> None:
                 meeting_ask_reschedule(booking=booking, note=form.cleaned_data["note"])
-            except BookingNotChangeable as refused:
-                turn_give_back(turn)
-                messages.error(request, refused.message)
-            else:
-                messages.success(
-                    request,
-                    _("%(name)s gets an email with a link to pick another time.")
-                    % {"name": booking.invitee_name},
-                )
-            return redirect("meetings:detail", booking.pk)
+
+            asked = _("%(name)s gets an email with a link to pick another time.")
+            done = asked % {"name": booking.invitee_name}
+            return _carry_out(request, booking, ask, done, undo=lambda: turn_give_back(turn))
         form.add_error(None, _ask_again_in(booking, wait))
         status = 429
     elif request.method == "POST":
         status = 400
-    context = {"section": SECTION, "booking": booking, "form": form}
-    response = render(request, "booking/meetings/ask_reschedule.html", context, status=status)
+    template = "booking/meetings/ask_reschedule.html"
+    response = _action_form(request, booking, form, template, status=status)
     if status == 429:
         response["Retry-After"] = str(wait)
     return response
@@ -336,15 +355,12 @@ def _ask_again_in(booking: Booking, wait: int) -> str:
 def meeting_no_show_view(request: HttpRequest, pk: int) -> HttpResponse:
     booking = _meeting_or_404(request, pk, to_act=True)
     no_show = request.POST.get("undo") != "1"
-    try:
-        meeting_set_no_show(booking=booking, no_show=no_show)
-    except BookingNotChangeable as refused:
-        messages.error(request, refused.message)
-    else:
-        messages.success(
-            request, _("Marked as a no-show.") if no_show else _("No longer marked as a no-show.")
-        )
-    return redirect("meetings:detail", booking.pk)
+    return _carry_out(
+        request,
+        booking,
+        lambda: meeting_set_no_show(booking=booking, no_show=no_show),
+        _("Marked as a no-show.") if no_show else _("No longer marked as a no-show."),
+    )
 
 
 @login_required

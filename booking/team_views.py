@@ -183,27 +183,33 @@ def _carry_out(request: HttpRequest, action: Callable[[], object], done: str) ->
     return redirect("team:home")
 
 
+def _on_invitation(
+    request: HttpRequest,
+    organization: Organization,
+    pk: int,
+    action: Callable[..., object],
+    done: str,
+) -> HttpResponse:
+    """``action(invitation=…)`` on the organization's invitation ``pk`` (404 if it is
+    not one), said as ``done`` with the invitation's ``%(email)s``."""
+    invitation = _own_invitation(organization, pk)
+    return _carry_out(
+        request, lambda: action(invitation=invitation), done % {"email": invitation.email}
+    )
+
+
 @admin_required
 @require_POST
 def invitation_resend_view(request: HttpRequest, organization: Organization, pk: int):
-    invitation = _own_invitation(organization, pk)
-    return _carry_out(
-        request,
-        lambda: invitation_resend(invitation=invitation),
-        _("A new link was sent to %(email)s; the old one no longer works.")
-        % {"email": invitation.email},
-    )
+    done = _("A new link was sent to %(email)s; the old one no longer works.")
+    return _on_invitation(request, organization, pk, invitation_resend, done)
 
 
 @admin_required
 @require_POST
 def invitation_revoke_view(request: HttpRequest, organization: Organization, pk: int):
-    invitation = _own_invitation(organization, pk)
-    return _carry_out(
-        request,
-        lambda: invitation_revoke(invitation=invitation),
-        _("The invitation of %(email)s was withdrawn.") % {"email": invitation.email},
-    )
+    done = _("The invitation of %(email)s was withdrawn.")
+    return _on_invitation(request, organization, pk, invitation_revoke, done)
 
 
 def _own_member(organization: Organization, pk: int) -> Membership:

@@ -67,7 +67,8 @@ def page_create_view(request: HttpRequest) -> HttpResponse:
     editor = PageEditor(host=request.user, data=request.POST or None)
     if request.method == "POST" and editor.is_valid():
         page = editor.save()
-        messages.success(request, f"“{page.title}” is ready. Share its link: {public_link(page)}")
+        ready = _("“%(title)s” is ready. Share its link: %(link)s")
+        messages.success(request, ready % {"title": page.title, "link": public_link(page)})
         return redirect("pages:edit", page.pk)
     return _render_editor(request, editor, status=400 if request.method == "POST" else 200)
 
@@ -126,7 +127,8 @@ def embed_snippets(page) -> dict[str, str]:
 @require_POST
 def page_duplicate_view(request: HttpRequest, pk: int) -> HttpResponse:
     copy = page_duplicate(page=_own_page(request, pk))
-    messages.success(request, f"Duplicated as “{copy.title}”. It is disabled until you enable it.")
+    duplicated = _("Duplicated as “%(title)s”. It is disabled until you enable it.")
+    messages.success(request, duplicated % {"title": copy.title})
     return redirect("pages:edit", copy.pk)
 
 
@@ -136,11 +138,10 @@ def page_toggle_view(request: HttpRequest, pk: int) -> HttpResponse:
     page = _own_page(request, pk)
     page_set_active(page=page, active=not page.is_active)
     if page.is_active:
-        messages.success(request, f"“{page.title}” is taking bookings again.")
+        done = _("“%(title)s” is taking bookings again.")
     else:
-        messages.success(
-            request, f"“{page.title}” is disabled; its link now says it is not taking bookings."
-        )
+        done = _("“%(title)s” is disabled; its link now says it is not taking bookings.")
+    messages.success(request, done % {"title": page.title})
     return redirect("pages:list")
 
 
@@ -151,7 +152,7 @@ def page_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         title = page.title
         page_delete(page=page)
-        messages.success(request, f"“{title}” was deleted.")
+        messages.success(request, _("“%(title)s” was deleted.") % {"title": title})
         return redirect("pages:list")
     upcoming = upcoming_bookings_of_page(page=page, now=timezone.now()).count()
     return render(
@@ -176,8 +177,10 @@ def page_calendars_view(request: HttpRequest, pk: int) -> HttpResponse:
             # (refreshed, or the account disconnected in the meantime).
             messages.error(
                 request,
-                "Your calendar list changed while you were choosing, so nothing was saved. "
-                "Check the calendars below and save again.",
+                _(
+                    "Your calendar list changed while you were choosing, so nothing was saved. "
+                    "Check the calendars below and save again."
+                ),
             )
             return redirect("pages:calendars", page.pk)
         messages.success(request, _("The calendars of this page were saved."))

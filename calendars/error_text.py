@@ -9,47 +9,91 @@ at sign-in) are shown as written.
 
 from __future__ import annotations
 
-from calendars.providers import CalendarProvider, ProviderError
+import json
+
+from django.utils.translation import gettext as _
+
+from calendars.providers import CalendarProvider, ProviderError, get_provider
 
 # Failures of the connection to the provider rather than answers from it.
 TRANSPORT_CODES = frozenset({"Timeout", "ConnectionError", "ServerError", "discovery_failed"})
 
 
 def error_in_plain_words(error: ProviderError, *, provider: CalendarProvider) -> str:
-    """One sentence (without a final full stop) saying what went wrong."""
+    """One sentence (without a final full stop) saying what went wrong, in the active
+    language."""
     if error.for_host:
         return error.message.rstrip(".")
-    vendor, product = provider.vendor, provider.name
+    names = {"vendor": provider.vendor, "product": provider.name}
     status, code = error.status, error.code
     if error.permanent:
-        return f"{vendor} no longer accepts the connection; reconnect it in Setup"
+        return _("%(vendor)s no longer accepts the connection; reconnect it in Setup") % names
     if status == 429:
-        return f"{vendor} was busy (throttled)"
+        return _("%(vendor)s was busy (throttled)") % names
     if code == "Timeout":
-        return f"{vendor} did not answer in time"
+        return _("%(vendor)s did not answer in time") % names
     if code in ("ConnectionError", "discovery_failed") or (
         status is None and code in ("", "ServerError")
     ):
-        return f"we could not reach {vendor} (the connection dropped)"
+        return _("we could not reach %(vendor)s (the connection dropped)") % names
     if status is not None and status >= 500:
-        return f"{vendor}'s calendar service was unavailable ({status})"
+        return _("%(vendor)s's calendar service was unavailable (%(status)s)") % {
+            **names,
+            "status": status,
+        }
     if status == 404:
-        return f"the calendar (or the event) no longer exists in {product}"
+        return _("the calendar (or the event) no longer exists in %(product)s") % names
     if status == 403:
-        return f"{product} no longer lets us write to (or read) this calendar"
+        return _("%(product)s no longer lets us write to (or read) this calendar") % names
     if status == 400:
-        return f"{product} refused the request ({code or 'bad request'})"
+        return _("%(product)s refused the request (%(code)s)") % {
+            **names,
+            "code": code or _("bad request"),
+        }
     if code in ("corrupt_cache", "token_key"):
-        return "the stored sign-in could not be read; reconnect the calendar"
-    detail = code or (str(status) if status else "unknown error")
-    return f"{vendor} answered with an error ({detail})"
+        return _("the stored sign-in could not be read; reconnect the calendar")
+    detail = code or (str(status) if status else _("unknown error"))
+    return _("%(vendor)s answered with an error (%(detail)s)") % {**names, "detail": detail}
 
 
 def error_for_action(error: ProviderError, *, provider: CalendarProvider) -> str:
     """The same words for a host's own action in Setup (Connect, Refresh), which changed
     nothing: ends with what to do next."""
     words = error_in_plain_words(error, provider=provider)
-    text = f"{words[0].upper()}{words[1:]}. Nothing was changed."
+    nothing = _("Nothing was changed.")
+    text = f"{words[0].upper()}{words[1:]}. {nothing}"
     if error.code in TRANSPORT_CODES or (error.retryable and not error.for_host):
-        text += " Please try again in a minute."
+        text += " " + _("Please try again in a minute.")
     return text
+
+
+def error_stored(error: ProviderError, *, provider_key: str) -> str:
+    """A failure as a row keeps it (``Calendar.last_sync_error``): its facts, not words,
+    so that ``error_shown`` says it in the language of whoever reads it later (the
+    worker that meets the failure has no reader). Compact JSON, under 500 characters."""
+    facts: dict = {"provider": provider_key, "status": error.status, "code": error.code[:100]}
+    if error.permanent:
+        facts["permanent"] = True
+    if error.for_host:
+        facts["message"] = error.message[:300]
+    return json.dumps(facts, separators=(",", ":"))
+
+
+def error_shown(stored: str) -> str:
+    """The words of a failure kept by ``error_stored``, in the active language; "" for
+    none. Text kept before there were facts (English words) reads as it was kept."""
+    if not stored.startswith("{"):
+        return stored
+    try:
+        facts = json.loads(stored)
+        provider = get_provider(facts["provider"])
+        error = ProviderError(
+            facts.get("message", ""),
+            permanent=bool(facts.get("permanent")),
+            status=facts.get("status"),
+            code=facts.get("code") or "",
+            for_host="message" in facts,
+        )
+    except (ValueError, KeyError, TypeError):
+        return stored
+    return error_in_plain_words(error, provider=provider)

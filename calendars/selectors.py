@@ -14,6 +14,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from calendars.error_text import error_shown
 from calendars.events import EventDescription
 from calendars.models import (
     Calendar,
@@ -153,7 +154,8 @@ def calendar_sync_status(
         synced = _("Last synced %(ago)s") % {"ago": time_ago(now - calendar.last_synced_at)}
     error = ""
     if used and calendar.last_sync_error:
-        error = calendar.last_sync_error[0].upper() + calendar.last_sync_error[1:]
+        words = error_shown(calendar.last_sync_error)
+        error = words[0].upper() + words[1:]
         if calendar.sync_retry_at is not None:
             at = timezone.localtime(calendar.sync_retry_at, ZoneInfo(time_zone))
             error += _("; we'll try again at %(at)s") % {"at": f"{at:%H:%M}"}

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -243,9 +243,12 @@ def callback(request: HttpRequest, provider_key: str) -> HttpResponse:
     if flow is None:
         messages.error(
             request,
-            f"This answer from {provider.name} does not belong to a sign-in you started here "
-            "(it was already used, took too long, or came from elsewhere). Nothing was changed. "
-            "Please connect again.",
+            _(
+                "This answer from %(provider)s does not belong to a sign-in you started here "
+                "(it was already used, took too long, or came from elsewhere). Nothing was "
+                "changed. Please connect again."
+            )
+            % {"provider": provider.name},
         )
         return _lobby()
     try:
@@ -253,7 +256,8 @@ def callback(request: HttpRequest, provider_key: str) -> HttpResponse:
             host=request.user, provider_key=provider_key, flow=flow, response=answer
         )
     except ConnectionConflict as conflict:
-        messages.error(request, f"{conflict} Nothing was changed.")
+        nothing = _("Nothing was changed.")
+        messages.error(request, f"{conflict} {nothing}")
     except ProviderError as error:
         logger.info("Sign-in with %s failed: %s", provider_key, error.code)
         messages.error(request, error_for_action(error, provider=provider))
@@ -261,8 +265,12 @@ def callback(request: HttpRequest, provider_key: str) -> HttpResponse:
         count = result.calendars
         messages.success(
             request,
-            f"Connected {provider.name} as {result.connection.account_email}: "
-            f"{count} calendar{'' if count == 1 else 's'} imported.",
+            ngettext(
+                "Connected %(provider)s as %(email)s: %(count)d calendar imported.",
+                "Connected %(provider)s as %(email)s: %(count)d calendars imported.",
+                count,
+            )
+            % {"provider": provider.name, "email": result.connection.account_email, "count": count},
         )
         if request.session.pop(SIGN_IN_TAB, False):
             return redirect(reverse("calendars:integration") + "?signed_in=1")
@@ -304,14 +312,23 @@ def refresh_calendars(request: HttpRequest, pk: int) -> HttpResponse:
         if error.permanent:
             messages.error(
                 request,
-                f"{provider.name} no longer accepts this connection, so it was disconnected. "
-                "Reconnect to continue.",
+                _(
+                    "%(provider)s no longer accepts this connection, so it was disconnected. "
+                    "Reconnect to continue."
+                )
+                % {"provider": provider.name},
             )
         else:
             messages.error(request, error_for_action(error, provider=provider))
         return _lobby()
     messages.success(
-        request, f"Calendar list refreshed: {count} calendar{'' if count == 1 else 's'}."
+        request,
+        ngettext(
+            "Calendar list refreshed: %(count)d calendar.",
+            "Calendar list refreshed: %(count)d calendars.",
+            count,
+        )
+        % {"count": count},
     )
     return _lobby()
 
@@ -331,8 +348,11 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
     if connection_disconnect(connection=connection):
         messages.success(
             request,
-            f"Disconnected {provider.name} ({connection.account_email}). Your bookings are kept; "
-            "new bookings are not added to a calendar until you connect one again.",
+            _(
+                "Disconnected %(provider)s (%(email)s). Your bookings are kept; new bookings "
+                "are not added to a calendar until you connect one again."
+            )
+            % {"provider": provider.name, "email": connection.account_email},
         )
     return _lobby()
 
@@ -348,8 +368,10 @@ def push_retry(request: HttpRequest, pk: int) -> HttpResponse:
     elif state == PushState.WAITING:
         messages.info(
             request,
-            "This calendar account is disconnected: the booking goes to your calendar once "
-            "you reconnect it.",
+            _(
+                "This calendar account is disconnected: the booking goes to your calendar "
+                "once you reconnect it."
+            ),
         )
     else:
         messages.info(request, _("That booking is no longer waiting for a retry."))

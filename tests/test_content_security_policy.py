@@ -126,3 +126,69 @@ def test_the_graph_sandboxs_pages_send_the_policy_too(client, settings):
     if "graph_sandbox" not in settings.INSTALLED_APPS:
         pytest.skip("the Graph sandbox is not installed")
     assert_strict(client.get("/graph-sandbox/"))
+
+
+POLICY = {
+    "default-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+}
+
+
+def test_the_header_is_exactly_the_policy(client):
+    # Directives in the order django-csp's set of names gives them (Python's hash seed).
+    header = client.get("/accounts/login/")["Content-Security-Policy"]
+    assert header.split("; ") == sorted(POLICY, key=header.index)
+    assert len(header) == len("; ".join(POLICY))
+
+
+def kinds_of_pages(page, links) -> list[str]:
+    """Pages of three kinds of policy: plain, Setup's (forms on to Microsoft), and the
+    booking page with the page of a booking made on it (framed by the page's sites)."""
+    return ["/accounts/login/", "/setup/", f"/book/{page.slug}/", links["manage"]]
+
+
+def test_the_header_is_django_csps_own_built_once_per_kind_of_page(
+    host_client, alices_things, settings, monkeypatch
+):
+    import csp.utils
+
+    from ops.csp import ContentSecurityPolicyMiddleware, _policy_text
+
+    page, _, links = alices_things
+    page.embed_origins = "https://www.example.com"
+    page.save()
+    settings.MS_SIGN_IN_ORIGINS = [MICROSOFT]
+    built, asked = [], []
+    config = csp.utils.default_config  # the settings' policy, read as each text is built
+    monkeypatch.setattr(csp.utils, "default_config", lambda *a: built.append(a) or config(*a))
+    get_parts = ContentSecurityPolicyMiddleware.get_policy_parts
+    monkeypatch.setattr(
+        ContentSecurityPolicyMiddleware,
+        "get_policy_parts",
+        lambda *a, **k: asked.append(a) or get_parts(*a, **k),
+    )
+    _policy_text.cache_clear()
+
+    def headers() -> dict[str, str]:
+        urls = kinds_of_pages(page, links)
+        return {url: host_client.get(url)["Content-Security-Policy"] for url in urls}
+
+    ours = headers()
+    assert headers() == ours
+    assert len(asked) == 8  # once a response (django-csp asks twice: the report-only header)
+    assert len(built) == 3  # once per kind of page (django-csp: once a response)
+    # django-csp's own middleware (its two passes, as when a report-only policy is set)
+    # writes the very same header.
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'self'"]}}
+    assert headers() == ours
+    assert set(ours[f"/book/{page.slug}/"].split("; ")) == {
+        *POLICY - {"frame-ancestors 'none'"},
+        "frame-ancestors https://www.example.com",
+    }
+    assert set(ours["/setup/"].split("; ")) == {
+        *POLICY - {"form-action 'self'"},
+        f"form-action 'self' {MICROSOFT}",
+    }

@@ -19,6 +19,7 @@ from datetime import date, time
 from typing import TypeVar
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from booking.bookable_pages import page_edit_marked
 from booking.models import (
@@ -174,7 +175,8 @@ def page_duplicate(*, page: BookingPage) -> BookingPage:
     copy = BookingPage.objects.get(pk=original_pk)
     copy.pk = None
     copy.id = None
-    copy.title = f"Copy of {page.title}"[:120]
+    # Named in the language of whoever duplicates it (the request's); a title from then on.
+    copy.title = (_("Copy of %(title)s") % {"title": page.title})[:120]
     copy.slug = unique_slug(f"{page.slug}-copy")
     copy.is_active = False
     copy.save()

@@ -40,7 +40,7 @@ from django.utils import timezone
 from calendars import crypto
 from calendars.backoff import busy_mailbox_delay, retry_delay
 from calendars.dispatch import sync_enqueue_on_commit
-from calendars.error_text import error_in_plain_words
+from calendars.error_text import error_stored
 from calendars.models import (
     BusyInterval,
     Calendar,
@@ -48,7 +48,7 @@ from calendars.models import (
     CalendarSyncState,
     PushedEvent,
 )
-from calendars.providers import CalendarProvider, ProviderError, get_provider
+from calendars.providers import CalendarProvider, ProviderError
 from calendars.providers.base import BusyChanges, BusyEvent, DeltaExpired
 from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
@@ -228,9 +228,8 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
 
 
 def _record_error(calendar: Calendar, error: ProviderError, *, retry_at: datetime | None) -> None:
-    provider = get_provider(calendar.connection.provider)
     Calendar.objects.filter(pk=calendar.pk).update(
-        last_sync_error=error_in_plain_words(error, provider=provider)[:500],
+        last_sync_error=error_stored(error, provider_key=calendar.connection.provider),
         sync_retry_at=retry_at,
     )
 

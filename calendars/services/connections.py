@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from calendars import crypto, notifications
@@ -58,10 +59,10 @@ def refresh_expiry(*, provider: CalendarProvider, issued_at: datetime) -> dateti
 
 def _conflict_message(live: CalendarConnection) -> str:
     provider = get_provider(live.provider).name
-    return (
-        f"You are connected to {provider} as {live.account_email}. A host can have one "
-        "calendar connection: disconnect it first, then connect the other account."
-    )
+    return _(
+        "You are connected to %(provider)s as %(email)s. A host can have one calendar "
+        "connection: disconnect it first, then connect the other account."
+    ) % {"provider": provider, "email": live.account_email}
 
 
 def connection_start(

@@ -257,13 +257,15 @@
   }
 
   // When clocks go back a time shows twice on the day; the UTC offset tells them apart
-  // ("UTC+11", "UTC+10:30", as booking.clock writes it). Empty for times that show once.
+  // ("UTC+11", "UTC\u22124", "UTC+10:30": ScheduleOnce.offsetText, as the server writes
+  // it). Empty for times that show once.
   function repeatedOffset(slot) {
     var time = hhmm(slot.start);
     var same = slotsOn(slot.start.slice(0, 10)).filter(function (s) { return hhmm(s.start) === time; });
     if (same.length < 2) { return ""; }
-    var offset = slot.start.slice(19);  // "+10:00", "-04:00", "+05:30"
-    return "UTC" + offset[0] + (+offset.slice(1, 3)) + (offset.slice(4) === "00" ? "" : ":" + offset.slice(4));
+    var offset = slot.start.slice(19);  // "+10:00", "-04:00", "+05:30" (or "Z")
+    var minutes = offset === "Z" ? 0 : (offset[0] === "-" ? -1 : 1) * (+offset.slice(1, 3) * 60 + (+offset.slice(4, 6)));
+    return window.ScheduleOnce.offsetText(minutes);
   }
 
   function startLabel(slot) {

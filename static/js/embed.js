@@ -11,6 +11,25 @@
   if (window.ScheduleOnceEmbed) { return; }
   window.ScheduleOnceEmbed = true;
 
+  // The pop-up's own words, in each language the booking pages speak (settings.LANGUAGES;
+  // tests/booking/test_embed_setup.py keeps the two lists alike). One JSON object a line.
+  var WORDS = {
+    "en": {"close": "Close", "dialog": "Booking"},
+    "de": {"close": "Schlie\u00dfen", "dialog": "Buchung"}
+  };
+
+  // The language the booking page in the pop-up speaks, chosen as the server chooses it:
+  // the link's ?lang=, else the first of the visitor's languages it has, else English.
+  function wordsFor(url) {
+    var asked = [new URL(url, window.location.href).searchParams.get("lang") || ""];
+    asked = asked.concat(navigator.languages || [navigator.language || ""]);
+    for (var i = 0; i < asked.length; i++) {
+      var code = String(asked[i] || "").toLowerCase().split(/[-_]/)[0];
+      if (WORDS[code]) { return WORDS[code]; }
+    }
+    return WORDS.en;
+  }
+
   function embedUrl(url) {
     var parsed = new URL(url, window.location.href);
     parsed.searchParams.set("embed", "1");
@@ -32,10 +51,11 @@
   });
 
   function openPopup(url, opener) {
+    var words = wordsFor(url);
     var overlay = document.createElement("div");
     overlay.setAttribute("role", "dialog");
     overlay.setAttribute("aria-modal", "true");
-    overlay.setAttribute("aria-label", opener.getAttribute("aria-label") || opener.textContent.trim() || "Booking");
+    overlay.setAttribute("aria-label", opener.getAttribute("aria-label") || opener.textContent.trim() || words.dialog);
     overlay.style.cssText = "position:fixed;inset:0;z-index:2147483000;background:rgba(0,0,0,.55);" +
       "display:flex;align-items:center;justify-content:center;padding:16px";
     var box = document.createElement("div");
@@ -44,7 +64,7 @@
     var close = document.createElement("button");
     close.type = "button";
     close.textContent = "\u00d7";
-    close.setAttribute("aria-label", "Close");
+    close.setAttribute("aria-label", words.close);
     close.style.cssText = "position:absolute;top:4px;right:8px;z-index:1;font-size:28px;line-height:1;" +
       "background:none;border:0;cursor:pointer;padding:4px 10px";
     var frame = document.createElement("iframe");

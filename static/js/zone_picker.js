@@ -42,12 +42,15 @@
     } catch (e) { return 0; }
   }
 
+  // "UTC+10", "UTC\u22124" (a minus sign), "UTC+5:30", "UTC" for none: every offset the
+  // pages show, written as booking.clock.offset_text writes it on the server.
   function offsetText(minutes) {
     if (!minutes) { return "UTC"; }
     var sign = minutes < 0 ? "\u2212" : "+";
     var abs = Math.abs(minutes);
     return "UTC" + sign + Math.floor(abs / 60) + (abs % 60 ? ":" + String(abs % 60).padStart(2, "0") : "");
   }
+  SO.offsetText = offsetText;
 
   function fold(text) {
     return (text || "").toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[_/]+/g, " ");

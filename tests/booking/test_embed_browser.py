@@ -63,17 +63,23 @@ def another_site(pages: dict[str, str]) -> Iterator[str]:
         server.server_close()
 
 
+@contextmanager
+def acme_showing(host, product: str, markup: str) -> Iterator[str]:
+    """Alice's page ``intro``, and Acme's site with ``markup`` and the embed script."""
+    off_loop(lambda: page_create(host=host, fields={"title": "Intro call", "slug": "intro"}))
+    with another_site({"/": SITE.format(frames=markup, product=product)}) as site:
+        yield site
+
+
 def test_another_site_embeds_the_booking_page_and_hears_about_the_booking(
     transactional_db, host, live_server, chromium, screenshots
 ):
-    off_loop(lambda: page_create(host=host, fields={"title": "Intro call", "slug": "intro"}))
     product = live_server.url
     frame_tag = (
         f'<iframe data-scheduleonce src="{product}/book/intro/?embed=1" title="Book a meeting"'
         ' style="width:100%;height:300px;border:0"></iframe>'
     )
-    pages = {"/": SITE.format(frames=frame_tag, product=product)}
-    with another_site(pages) as site:
+    with acme_showing(host, product, frame_tag) as site:
         context = chromium.new_context(
             viewport={"width": 1280, "height": 900}, timezone_id="Europe/London", locale="en-GB"
         )
@@ -138,3 +144,36 @@ def test_another_site_cannot_frame_setup_or_the_log_in_page(
         # These refusals are what this test expects; any other violation still fails it.
         for violation in refused:
             chromium.csp.violations.remove(violation)
+
+
+@pytest.mark.parametrize(
+    ("browser_locale", "query", "close", "language"),
+    [
+        ("en-GB", "", "Close", "en"),
+        ("de-DE", "", "Schließen", "de"),
+        # The link's ?lang= wins over the browser's language, in the page and the pop-up.
+        ("en-GB", "?lang=de", "Schließen", "de"),
+    ],
+)
+def test_the_pop_up_closes_with_a_button_in_the_language_of_its_page(
+    transactional_db, host, live_server, chromium, browser_locale, query, close, language
+):
+    product = live_server.url
+    button = (
+        f'<button type="button" data-scheduleonce-popup="{product}/book/intro/{query}">'
+        "Book</button>"
+    )
+    with acme_showing(host, product, button) as site:
+        visitor = chromium.new_context(locale=browser_locale).new_page()
+        errors: list[str] = []
+        visitor.on("pageerror", lambda error: errors.append(str(error)))
+        visitor.goto(f"{site}/")
+        visitor.get_by_role("button", name="Book").click()
+        closer = visitor.locator("[role=dialog] > div > button")
+        expect(closer).to_have_attribute("aria-label", close)
+        expect(closer).to_be_focused()
+        frame = visitor.frame_locator("iframe[data-scheduleonce-popup-frame]")
+        expect(frame.locator("html")).to_have_attribute("lang", language)
+        closer.click()
+        expect(visitor.locator("[role=dialog]")).to_have_count(0)
+        assert errors == []

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import html
+import json
+import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from tests.support.booking import editor_data
 
@@ -51,3 +55,18 @@ def test_an_embedded_page_has_no_top_bar_and_reports_its_height(client, page):
     plain = client.get(f"/book/{page.slug}/").text
     assert 'class="topbar"' in plain
     assert "js/framed.js" not in plain
+
+
+def test_the_pop_up_has_its_words_in_every_language_the_pages_speak():
+    """static/js/embed.js runs on other sites, outside the catalogue: its own small table
+    of words must name every shipped language, and not in English where it is not."""
+    script = (Path(settings.BASE_DIR) / "static" / "js" / "embed.js").read_text()
+    table = re.search(r"var WORDS = (\{.*?\n  \});", script, re.S).group(1)
+    words = json.loads(table)
+    assert set(words) == {code for code, _name in settings.LANGUAGES}
+    for code, said in words.items():
+        assert set(said) == {"close", "dialog"}
+        assert all(said.values()), code
+        if code != "en":
+            assert said["close"] != words["en"]["close"], code
+    assert words["de"] == {"close": "Schließen", "dialog": "Buchung"}

@@ -192,25 +192,38 @@ def test_emails_show_the_old_time_only_when_the_meeting_moved(
 
 
 @pytest.mark.usefixtures("email_tasks_in_process")
+@pytest.mark.parametrize(
+    ("zone", "start", "end", "offset"),
+    [
+        # 03:00 becomes 02:00 again.
+        ("Australia/Sydney", "2:00 AM", "2:30 AM", "(UTC+10)"),
+        # 02:00 becomes 01:00 again; west of Greenwich the offset has a minus sign, as
+        # the booking page's zone picker writes it (not "UTC-5" with a hyphen).
+        ("America/New_York", "1:00 AM", "1:30 AM", "(UTC\N{MINUS SIGN}5)"),
+    ],
+)
 def test_a_time_in_the_hour_clocks_repeat_shows_its_offset_on_the_page_and_in_emails(
-    client, host, django_capture_on_commit_callbacks
+    client, host, django_capture_on_commit_callbacks, zone, start, end, offset
 ):
-    sydney = ZoneInfo("Australia/Sydney")
-    change = next_fall_back(sydney)  # 03:00 becomes 02:00 again
+    change = next_fall_back(ZoneInfo(zone))
     page = page_create(
         host=host,
         fields={"title": "Late call", "slug": "late", "time_zone": "UTC", "horizon_days": 730},
         overrides=[(change.date(), time(0), time(0))],
     )
     with django_capture_on_commit_callbacks(execute=True):
-        body = book(client, page.slug, start=change, timezone="Australia/Sydney").json()
+        body = book(client, page.slug, start=change, timezone=zone).json()
     confirmation = client.get(_path(body["cancel_url"]).replace("cancel/", "")).content.decode()
-    assert "2:00 AM (UTC+10) \N{EN DASH} 2:30 AM" in confirmation
-    invitee_mail = next(m for m in mail.outbox if m.to == ["dana@example.com"])
-    assert "2:00 AM (UTC+10)" in invitee_mail.subject
-    assert "2:00 AM (UTC+10) \N{EN DASH} 2:30 AM" in invitee_mail.body
     reschedule = client.get(_path(body["reschedule_url"])).content.decode()
-    assert "2:00 AM (UTC+10) \N{EN DASH} 2:30 AM" in reschedule
+    invitee_mail = next(m for m in mail.outbox if m.to == ["dana@example.com"])
+    span = f"{start} {offset} \N{EN DASH} {end}"
+    assert span in confirmation
+    assert f"{offset}</dd>" in confirmation  # the zone's line, with the same offset
+    assert f"{start} {offset}" in invitee_mail.subject
+    assert span in invitee_mail.body
+    assert span in reschedule
+    for text in (confirmation, reschedule, invitee_mail.subject, invitee_mail.body):
+        assert "UTC-" not in text
 
 
 def test_reschedule_to_a_taken_or_unoffered_time_is_refused(client, page):

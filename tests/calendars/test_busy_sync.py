@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -248,6 +249,8 @@ def test_setup_shows_when_each_calendar_was_synced_and_errors_in_plain_words(
     assert outcome.retry_in >= 60
     calendar = Calendar.objects.get(name="Calendar")
     assert calendar.sync_retry_at >= started + timedelta(seconds=60)
+    # Kept as facts, worded when a host reads it (in their language).
+    assert json.loads(calendar.last_sync_error)["status"] == 429
     retry = timezone.localtime(calendar.sync_retry_at, ZoneInfo(host.time_zone))
     expected = f"Microsoft was busy (throttled); we&#x27;ll try again at {retry:%H:%M}."
     assert expected in client.get(reverse("calendars:integration")).content.decode()

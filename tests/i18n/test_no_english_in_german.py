@@ -301,3 +301,40 @@ def test_public_pages_in_german_show_no_english(client, alices_things):
     for path, left in found.items():
         print(path, left)
     assert found == {}
+
+
+def test_what_setup_says_after_an_action_is_german(client, german_host, alices_things):
+    """The message shown after pressing a button in Setup (they are no page of their own,
+    so the page walk above never meets them)."""
+    page, _connection, _links = alices_things
+    client.force_login(german_host)
+    messages = english_messages()
+    answers = {
+        "deactivate": client.post(f"/setup/booking-pages/{page.pk}/toggle/", follow=True),
+        "activate": client.post(f"/setup/booking-pages/{page.pk}/toggle/", follow=True),
+        "duplicate": client.post(f"/setup/booking-pages/{page.pk}/duplicate/", follow=True),
+        "delete": client.post(f"/setup/booking-pages/{page.pk}/delete/", follow=True),
+        "profile": client.post(
+            "/setup/profile/",
+            {"name": "Alice Host", "time_zone": "Europe/Berlin", "language": "de"},
+            follow=True,
+        ),
+    }
+    said = {name: _flash(answer.text) for name, answer in answers.items()}
+    assert said == {
+        "deactivate": "„Intro call“ ist deaktiviert; ihr Link sagt jetzt, dass sie keine "
+        "Buchungen annimmt.",
+        "activate": "„Intro call“ nimmt wieder Buchungen an.",
+        "duplicate": "Dupliziert als „Kopie von Intro call“. Sie ist deaktiviert, bis Sie "
+        "sie aktivieren.",
+        "delete": "„Intro call“ wurde gelöscht.",
+        "profile": "Ihr Profil wurde gespeichert.",
+    }
+    for name, answer in answers.items():
+        assert english_on(answer.text, messages) == [], name
+
+
+def _flash(html: str) -> str:
+    found = re.search(r'<p class="message [a-z]+">(.*?)</p>', html, re.S)
+    assert found, "no message shown"
+    return _normal(found.group(1))

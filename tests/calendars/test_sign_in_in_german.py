@@ -1,0 +1,125 @@
+"""Connecting a calendar in German: the pages after Microsoft's sign-in, what Setup says
+about it afterwards, and a calendar's stored sync error, all without English left in."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from calendars.error_text import error_shown, error_stored
+from calendars.models import Calendar
+from calendars.providers import ProviderError
+from calendars.sign_in_handoff import handoff_expect
+from tests.calendars.test_lobby import CALLBACK, CONNECT, LOBBY, answer, start, text
+from tests.i18n.test_no_english_in_german import english_messages, english_on
+
+pytestmark = pytest.mark.django_db
+
+GERMAN = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9"}
+
+
+@pytest.fixture
+def german_host(host):
+    host.language = "de"
+    host.save()
+    return host
+
+
+def no_english(response) -> None:
+    html = response.content.decode()
+    assert 'lang="de"' in html
+    assert english_on(html, english_messages()) == []
+
+
+def test_the_pages_between_microsoft_and_setup_speak_german(client):
+    # Started under another host name: the answer is parked and the browser sent there.
+    handoff_expect(state="started-elsewhere", origin="http://other.example")
+    handoff = client.post(CALLBACK, {"code": "c", "state": "started-elsewhere"}, **GERMAN)
+    # Microsoft's cross-site POST without the session cookie: posted again from here.
+    resubmit = client.post(CALLBACK, {"code": "c", "state": "s"}, **GERMAN)
+    # Posted again, still no session: not logged in here.
+    logged_out = client.post(CALLBACK, {"code": "c", "state": "s", "resubmitted": "1"}, **GERMAN)
+
+    assert "Ihre Anmeldung bei Office 365 wird abgeschlossen" in text(handoff)
+    assert "Sie haben sie auf other.example begonnen" in text(handoff)
+    assert "Wenn nichts passiert, klicken Sie auf Weiter." in text(resubmit)
+    assert logged_out.status_code == 403
+    assert "Ihre Anmeldung bei Office 365 wurde nicht gespeichert" in text(logged_out)
+    assert "Anmelden und neu verbinden" in text(logged_out)
+    for response in (handoff, resubmit, logged_out):
+        no_english(response)
+
+
+def test_what_setup_says_after_the_sign_in_is_german(client, german_host, fake_microsoft):
+    client.force_login(german_host)
+    query = start(client, fake_microsoft)
+    back = answer(client, query)
+    Calendar.objects.update(name="Arbeit")  # Microsoft's names are the host's, not ours
+    connected = client.get(back["Location"])
+    assert "Office 365 als alice@contoso.com verbunden: 2 Kalender importiert." in text(connected)
+    no_english(connected)
+
+    replayed = client.post(CALLBACK, {"code": "again", "state": query["state"]}, follow=True)
+    assert "gehört zu keiner Anmeldung, die Sie hier begonnen haben" in text(replayed)
+    no_english(replayed)
+
+    again = client.post(CONNECT, follow=True)
+    assert "Sie sind mit Office 365 als alice@contoso.com verbunden." in text(again)
+    no_english(again)
+
+
+def test_a_sync_error_is_kept_as_facts_and_read_in_the_readers_language(client, german_host):
+    from calendars.models import CalendarConnection
+
+    connection = CalendarConnection.objects.create(
+        host=german_host, provider="office365", account_id="u.t", account_email="a@contoso.com"
+    )
+    throttled = error_stored(
+        ProviderError("Too many requests", status=429), provider_key="office365"
+    )
+    assert "busy" not in throttled  # facts, not English words
+    assert json.loads(throttled)["status"] == 429
+    Calendar.objects.create(
+        connection=connection,
+        remote_id="A",
+        name="Arbeit",
+        is_default=True,
+        busy_horizon_days=30,
+        last_sync_error=throttled,
+    )
+    client.force_login(german_host)
+
+    page = client.get(LOBBY)
+
+    assert "Microsoft war ausgelastet (gedrosselt)." in text(page)
+    no_english(page)
+    assert error_shown(throttled) == "Microsoft was busy (throttled)"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ProviderError("gone", permanent=True, code="invalid_grant", status=400),
+        ProviderError("down", status=503, code="ServiceUnavailable"),
+        ProviderError("bad", status=400, code="ErrorInvalidRequest"),
+        ProviderError("dropped", code="ConnectionError"),
+        ProviderError("AADSTS65004: The user declined.", for_host=True, code="access_denied"),
+    ],
+)
+def test_stored_facts_read_as_the_words_of_the_error_itself(error):
+    from calendars.error_text import error_in_plain_words
+    from calendars.providers import get_provider
+
+    provider = get_provider("office365")
+    assert error_shown(error_stored(error, provider_key="office365")) == error_in_plain_words(
+        error, provider=provider
+    )
+
+
+@pytest.mark.parametrize(
+    "kept",
+    ["Office 365 no longer lets us write to (or read) this calendar", "{not json", ""],
+)
+def test_text_kept_before_facts_reads_as_it_was_kept(kept):
+    assert error_shown(kept) == kept
