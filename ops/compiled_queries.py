@@ -29,6 +29,7 @@ from django.db import connections, router
 from django.db.models import QuerySet
 
 _INT_MARK = -7_000_000_000_000
+MAX_LIST = 1000  # items of one list value (each length compiles once; marks stay apart)
 _TIME_MARK = datetime(1901, 1, 1, tzinfo=UTC)
 
 
@@ -43,7 +44,7 @@ class _Compiled:
 
 def _kind(value: Any) -> tuple:
     if isinstance(value, bool):
-        raise TypeError("booleans are compiled into the SQL: pass them to build() unmarked")
+        raise TypeError("booleans shape the SQL: pass them as fixed=(…)")
     if isinstance(value, int):
         return ("int",)
     if isinstance(value, str):
@@ -52,8 +53,10 @@ def _kind(value: Any) -> tuple:
         if value.tzinfo is None:
             raise TypeError("naive datetimes are not marked")
         return ("datetime",)
-    if isinstance(value, list | tuple) and all(
-        isinstance(item, int) and not isinstance(item, bool) for item in value
+    if (
+        isinstance(value, list | tuple)
+        and len(value) < MAX_LIST
+        and all(isinstance(item, int) and not isinstance(item, bool) for item in value)
     ):
         return ("ints", len(value))
     raise TypeError(f"cannot mark a {type(value).__name__}")
