@@ -18,8 +18,10 @@ is taken what it would otherwise read under it: a service that is about to make 
 calls ``booking_event_prepare`` first (outside the transaction), and passes what it
 returns to ``booking_event_emit``; each receiver's answer reaches it again as
 ``event.prepared_by(receiver)``. Preparing is an optimization only: a receiver must
-give the same result for an event that was not prepared (reading then what it needs).
-Webhook deliveries use it to learn, before the lock, whether any endpoint wants the event.
+handle an event that was not prepared (reading then what it needs), and may trust what
+it read ahead only where a change made meanwhile could as well have come just after the
+event. Webhook deliveries use it to learn, before the lock, whether any endpoint wants
+the event (an endpoint saved meanwhile starts with the next one).
 
 Both signals pass ``event``, a :class:`BookingEvent`: ids and the booking's version,
 which serialize into a webhook or a task as they are, and ``event.booking``, the
