@@ -27,7 +27,8 @@ Both signals pass ``event``, a :class:`BookingEvent`: ids and the booking's vers
 which serialize into a webhook or a task as they are, and ``event.booking``, the
 booking as its transaction wrote it (with its page and host), which does not. A
 receiver of ``booking_event_recorded`` reads the booking from there rather than
-loading it again (it runs while the host's lock is held), and never changes it.
+loading it again (it runs in the booking's transaction, while the host's lock is held or,
+for a new booking, just before it is taken), and never changes it.
 """
 
 from __future__ import annotations

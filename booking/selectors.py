@@ -700,13 +700,11 @@ def slot_is_free(
     low, high = _slot_reach(rules=rules, start=start)
     others = list(busy_intervals_for(page=page, start=low, end=high) if busy is None else busy)
     own: list[Interval] = []
-    if exclude_booking is None:  # a new booking, under the host's lock: compiled once
+    # Under the host's lock: compiled once.
+    if exclude_booking is None:
         rows = query_rows(_bookings_around, page.host_id, low, high)
     else:
-        bookings = host_bookings_between(
-            host_id=page.host_id, start=low, end=high, exclude_pk=exclude_booking.pk
-        )
-        rows = bookings.order_by().values_list("page_id", "start", "end")
+        rows = query_rows(_bookings_around_but, page.host_id, low, high, exclude_booking.pk)
     # Rows end after they start (a constraint).
     for page_id, b_start, b_end in rows:
         (own if page_id == page.pk else others).append(Interval.trusted(b_start, b_end))
@@ -717,6 +715,12 @@ def slot_is_free(
 def _bookings_around(host_id: int, start: datetime, end: datetime):
     # Unordered: the engine sorts what it needs.
     bookings = host_bookings_between(host_id=host_id, start=start, end=end)
+    return bookings.order_by().values_list("page_id", "start", "end")
+
+
+@reads(Booking)
+def _bookings_around_but(host_id: int, start: datetime, end: datetime, exclude_pk: int):
+    bookings = host_bookings_between(host_id=host_id, start=start, end=end, exclude_pk=exclude_pk)
     return bookings.order_by().values_list("page_id", "start", "end")
 
 

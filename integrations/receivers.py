@@ -39,10 +39,11 @@ class EndpointsAhead:
 def on_booking_prepare(
     sender, *, kind: BookingEventKind, host_ids: tuple[int, ...], **kwargs
 ) -> EndpointsAhead:
-    """``booking_event_preparing`` receiver: look for endpoints before the host's lock.
+    """``booking_event_preparing`` receiver: look for endpoints before the booking's
+    transaction (and the host's lock).
 
     When none wants the event, ``on_booking_event`` writes no delivery without asking
-    again under the lock (the common case: most hosts have no endpoint). An endpoint
+    again in the transaction (the common case: most hosts have no endpoint). An endpoint
     made or switched on meanwhile then misses this one event, as it would had it been
     saved a moment later: nothing orders endpoint edits and bookings (they take no
     common lock), and a new endpoint receives the events that come after it.

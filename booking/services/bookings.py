@@ -18,10 +18,16 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from booking.events import Actor, BookingEventKind, booking_event_emit, booking_event_prepare
+from booking.events import (
+    Actor,
+    BookingEventKind,
+    EventPreparation,
+    booking_event_emit,
+    booking_event_prepare,
+)
 from booking.models import (
     Booking,
     BookingCohost,
@@ -119,9 +125,13 @@ def booking_create(
     it is done before taking it: the page's rules and calendars (``bookable_page_for``
     loads them with the page), the checks against the rules, the busy calendar time,
     the booking and its calendar event, and what the event's consumers read ahead
-    (``booking_event_prepare``: whether any webhook endpoint wants it). Under the lock:
-    whether the page was edited meanwhile (then all of it is read again), the host's
-    bookings around the slot, and the writes.
+    (``booking_event_prepare``: whether any webhook endpoint wants it). Then, in one
+    transaction, the rows are written first (nobody else sees them before the commit)
+    and the lock is taken last: under it, whether the page was edited meanwhile and
+    the host's bookings around the slot, the booking's own left out. A slot taken
+    meanwhile rolls the rows back. When the page was edited meanwhile, or the commit
+    finds a row pointing at one deleted meanwhile, it is all done again the other way
+    round (lock, page, checks, rows).
     """
     now = now or timezone.now()
     start = start.astimezone(UTC)
@@ -134,30 +144,77 @@ def booking_create(
     # reading it now is as good as reading it under the lock.
     busy = slot_busy_for(page=page, rules=rules, start=start) if rules else []
     event = booking_event_prepare(kind=BookingEventKind.CONFIRMED, host_ids=[page.host_id])
-    with transaction.atomic():
-        host_lock(page.host_id)
-        if not _page_unchanged(page):  # edited (every page edit saves the page) or closed
-            page = page_with_calendars(pk=page.pk)
-            if page is None or not page.is_active:
-                raise PageClosed("This booking page is not taking bookings.")
-            rules = _rules_or_none(page)
-            booking, mirror = _booking_prepare(page=page, start=start, invitee=invitee)
-            busy = None  # read again too
-        if rules is None or not slot_is_free(
-            page=page, rules=rules, start=start, now=now, busy=busy
-        ):
-            raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
-        booking.save(force_insert=True)
-        mirror.write()
-        booking_event_emit(
-            booking=booking,
-            kind=BookingEventKind.CONFIRMED,
+    try:
+        with transaction.atomic():
+            _booking_write(booking=booking, mirror=mirror, actor=actor, now=now, prepared=event)
+            host_lock(page.host_id)
+            if not _page_unchanged(page):  # edited (every page edit saves the page) or closed
+                raise _PageEdited
+            # Read now, under the lock: every booking committed before it, not this one.
+            if rules is None or not slot_is_free(
+                page=page, rules=rules, start=start, now=now, busy=busy, exclude_booking=booking
+            ):
+                raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
+    except (_PageEdited, IntegrityError):
+        # The page was edited meanwhile, or a row written before the lock points at one
+        # deleted meanwhile (the commit checks foreign keys: a webhook endpoint removed
+        # while the booking waited): all rolled back, and done again lock first.
+        return _booking_create_locked(
+            page_pk=page.pk,
+            host_id=page.host_id,
+            start=start,
+            invitee=invitee,
             actor=actor,
             now=now,
             prepared=event,
         )
-        transaction.on_commit(booking_count)
     return booking
+
+
+class _PageEdited(Exception):
+    """The page changed between reading it and taking the host's lock (rolls back)."""
+
+
+def _booking_create_locked(
+    *,
+    page_pk: int,
+    host_id: int,
+    start: datetime,
+    invitee: Invitee,
+    actor: Actor,
+    now: datetime,
+    prepared: EventPreparation,
+) -> Booking:
+    """``booking_create`` the other way round, when writing first did not work out: the
+    host's lock first, then the page as it now is, the checks and the rows."""
+    with transaction.atomic():
+        host_lock(host_id)
+        page = page_with_calendars(pk=page_pk)
+        if page is None or not page.is_active:
+            raise PageClosed("This booking page is not taking bookings.")
+        rules = _rules_or_none(page)
+        if rules is None or not slot_is_free(page=page, rules=rules, start=start, now=now):
+            raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
+        booking, mirror = _booking_prepare(page=page, start=start, invitee=invitee)
+        _booking_write(booking=booking, mirror=mirror, actor=actor, now=now, prepared=prepared)
+    return booking
+
+
+def _booking_write(
+    *,
+    booking: Booking,
+    mirror: NewBookingMirror,
+    actor: Actor,
+    now: datetime,
+    prepared: EventPreparation,
+) -> None:
+    """A new personal booking's rows: itself, its calendar events, its event's rows."""
+    booking.save(force_insert=True)
+    mirror.write()
+    booking_event_emit(
+        booking=booking, kind=BookingEventKind.CONFIRMED, actor=actor, now=now, prepared=prepared
+    )
+    transaction.on_commit(booking_count)
 
 
 def _booking_prepare(
