@@ -41,7 +41,9 @@ logger = logging.getLogger(__name__)
 EMAIL_TASK = "booking.tasks.deliver_booking_emails"
 # Seconds a worker may hold one row (two emails, each bounded by EMAIL_TIMEOUT).
 EMAIL_LEASE = 120
-dispatch.bundle_allow(EMAIL_TASK)  # one message with the booking's push (outbox.dispatch)
+# One message with the booking's push (outbox.dispatch), and sent before that push runs: the
+# invitee waits for the confirmation, and a slow Graph must not hold it up.
+dispatch.bundle_allow(EMAIL_TASK, first=True)
 SENT_FIELD = {"invitee": "invitee_sent_at", "host": "host_sent_at"}
 # A host's ask to pick another time (Setup → Meetings): one email, to the invitee.
 RESCHEDULE_REQUEST = "ask_reschedule"
@@ -118,7 +120,7 @@ def _send(email: BookingEmail, who: str) -> None:
     if email.kind == RESCHEDULE_REQUEST:
         send_reschedule_request(booking_pk=email.booking_id, note=email.note)
     elif email.kind == JOIN_LINK:
-        send_join_link(booking_pk=email.booking_id)
+        send_join_link(booking_pk=email.booking_id, booking=email.booking)
     else:
         send_booking_email(
             booking_pk=email.booking_id,
@@ -132,7 +134,7 @@ def _send(email: BookingEmail, who: str) -> None:
 def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Outcome:
     """Send what the row still owes. Never called inside a web request; idempotent."""
     claim = claim_take(
-        items=BookingEmail.objects.select_related("booking__host", "booking__page"),
+        items=BookingEmail.objects.select_related("booking__host"),
         pk=email_id,
         lease_seconds=EMAIL_LEASE,
         now=now,
@@ -140,21 +142,31 @@ def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Out
     if claim is None:
         return Outcome(Status.SKIPPED)
     email: BookingEmail = claim.item
+    # A host who turned an email off in Profile is left out (its ``*_sent_at`` stays
+    # empty: not sent). The switch is read when the email goes, not when it was asked for.
+    owed = [who for who in _recipients(email) if getattr(email, SENT_FIELD[who]) is None]
+    sent: dict[str, datetime] = {}
     try:
-        # A host who turned an email off in Profile is left out (its ``*_sent_at`` stays
-        # empty: not sent). The switch is read when the email goes, not when it was asked for.
-        for who in _recipients(email):
-            if getattr(email, SENT_FIELD[who]) is None:
-                _send(email, who)
-                claim.save(**{SENT_FIELD[who]: timezone.now()})
+        for number, who in enumerate(owed):
+            _send(email, who)
+            sent = {SENT_FIELD[who]: timezone.now()}
+            if number < len(owed) - 1:
+                claim.save(**sent)  # recorded before the next one goes
     except LostClaim:
-        logger.warning("%s: lost its claim to another worker; stopping", _describe(email))
-        return Outcome(Status.LOST)
+        return _lost(email)
     except (smtplib.SMTPException, OSError) as error:
         return _record_failure(claim, error)
-    claim.settle(state=EmailState.SENT, next_attempt_at=None, last_error="")
+    # The last email's record and the row's end are one write, held by the claim as each
+    # record is: lost, the row is left to the worker that took it over.
+    if not claim.settle(state=EmailState.SENT, next_attempt_at=None, last_error="", **sent):
+        return _lost(email)
     logger.info("%s: sent (attempt %s)", _describe(email), email.attempts)
     return Outcome(Status.SYNCED)
+
+
+def _lost(email: BookingEmail) -> Outcome:
+    logger.warning("%s: lost its claim to another worker; stopping", _describe(email))
+    return Outcome(Status.LOST)
 
 
 def _record_failure(claim: Claim, error: Exception) -> Outcome:

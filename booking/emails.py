@@ -40,7 +40,7 @@ def send_booking_email(
 ) -> bool:
     """Tell the invitee or the host that a booking was confirmed, rescheduled or cancelled
     (by ``actor``: the wording says who did it). ``booking``: the booking ``booking_pk``
-    names, with its host and page, if the caller just read it (else it is read here).
+    names, with its host, if the caller just read it (else it is read here).
 
     Returns False when the booking no longer exists. A mail server error is raised
     (smtplib.SMTPException or OSError) so that the caller can try again later.
@@ -124,14 +124,17 @@ def send_reschedule_request(*, booking_pk: int, note: str) -> bool:
     return True
 
 
-def send_join_link(*, booking_pk: int) -> bool:
+def send_join_link(*, booking_pk: int, booking: Booking | None = None) -> bool:
     """The invitee's follow-up: the online meeting's join link, once Outlook made it.
 
     False (nothing sent) when the booking is gone, cancelled, over, or has no link.
+    ``booking``: the booking ``booking_pk`` names, with its host, if the caller just read
+    it (else it is read here).
     """
     from booking.reminders import join_url_for
 
-    booking = Booking.objects.select_related("host").filter(pk=booking_pk).first()
+    if booking is None:
+        booking = Booking.objects.select_related("host").filter(pk=booking_pk).first()
     if booking is None or not booking.is_confirmed or booking.end <= timezone.now():
         return False
     join_url = join_url_for(booking=booking)

@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 
 from calendars.providers import CalendarProvider, ProviderError, get_provider
 
+# What the rows' error fields hold (CharField max_length).
+MAX_STORED = 500
 # Failures of the connection to the provider rather than answers from it.
 TRANSPORT_CODES = frozenset({"Timeout", "ConnectionError", "ServerError", "discovery_failed"})
 
@@ -67,23 +69,47 @@ def error_for_action(error: ProviderError, *, provider: CalendarProvider) -> str
     return text
 
 
-def error_stored(error: ProviderError, *, provider_key: str) -> str:
+def error_stored(error: ProviderError, *, provider_key: str, about: str = "") -> str:
     """A failure as a row keeps it (``Calendar.last_sync_error``): its facts, not words,
     so that ``error_shown`` says it in the language of whoever reads it later (the
-    worker that meets the failure has no reader). Compact JSON, under 500 characters."""
+    worker that meets the failure has no reader). ``about``: the caller's own name for
+    what it was (``error_about``), for words of its own. Compact JSON, under 500
+    characters."""
     facts: dict = {"provider": provider_key, "status": error.status, "code": error.code[:100]}
     if error.permanent:
         facts["permanent"] = True
-    if error.for_host:
-        facts["message"] = error.message[:300]
-    return json.dumps(facts, separators=(",", ":"))
+    if about:
+        facts["about"] = about[:40]
+    message = error.message if error.for_host else None
+    while True:
+        if message is not None:
+            facts["message"] = message
+        text = json.dumps(facts, ensure_ascii=False, separators=(",", ":"))
+        if len(text) <= MAX_STORED or not message:
+            return text
+        message = message[: len(message) - (len(text) - MAX_STORED) - 1]
+
+
+def error_about(stored: str) -> str:
+    """The ``about`` a failure was kept with ("" for none, or text kept otherwise)."""
+    if not stored.startswith("{"):
+        return ""
+    try:
+        about = json.loads(stored).get("about", "")
+    except (ValueError, AttributeError):
+        return ""
+    return about if isinstance(about, str) else ""
 
 
 def error_shown(stored: str) -> str:
     """The words of a failure kept by ``error_stored``, in the active language; "" for
-    none. Text kept before there were facts (English words) reads as it was kept."""
+    none. Other kept text is a message of the catalogue (``gettext_noop`` where it was
+    kept) and reads translated; text kept before there were facts (English words with a
+    name in them) reads as it was kept."""
+    if not stored:
+        return ""
     if not stored.startswith("{"):
-        return stored
+        return _(stored)
     try:
         facts = json.loads(stored)
         provider = get_provider(facts["provider"])

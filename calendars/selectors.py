@@ -192,7 +192,7 @@ def pushes_failed_for(*, connection: CalendarConnection | None) -> list[FailedPu
     failed = []
     for row in rows:
         event = EventDescription.from_json(row.payload)
-        error = row.last_error or "It could not be sent"
+        error = error_shown(row.last_error) or _("It could not be sent")
         failed.append(
             FailedPush(
                 pk=row.pk,

@@ -13,9 +13,10 @@ def pages_base_url() -> str:
     """Scheme, host and port of the web server showing the pages (no trailing slash).
 
     ``make run`` serves them from the product's web server; tests may point them
-    at their own server (``control.pages_url_set``).
+    at their own server (``control.pages_url_set``): between requests, so within an API
+    request the settings row it first read is used.
     """
-    return (store.state().pages_url or settings.GRAPH_SANDBOX_PAGES_URL).rstrip("/")
+    return (store.request_settings().pages_url or settings.GRAPH_SANDBOX_PAGES_URL).rstrip("/")
 
 
 def authorize_url(tenant_segment: str) -> str:

@@ -50,7 +50,13 @@ class ApiHandler(WSGIHandler):
 
     def get_response(self, request: HttpRequest) -> HttpResponse:
         request.urlconf = "graph_sandbox.urls_api"
-        return pipeline.handle(request, super().get_response)
+        response = pipeline.handle(request, super().get_response)
+        # Graph answers with a length and keeps the connection open. Without one (no
+        # middleware here sets it), the server must close each connection after its
+        # answer, and every call would pay for a new TCP connection and TLS handshake.
+        if not response.streaming and not response.has_header("Content-Length"):
+            response.headers["Content-Length"] = str(len(response.content))
+        return response
 
 
 class PagesHandler(WSGIHandler):

@@ -14,6 +14,10 @@ One transaction, one message: every outbox task a transaction asks for (a bookin
 calendar push, its emails, its webhooks) goes to the broker as a single *bundle* when
 it commits (``BUNDLE_TASK``), which a worker runs one item after the other, each
 item exactly as its own task would run it: its own row, claim, retries and backoff.
+Items a person waits for (``bundle_allow(..., first=True)``: the booking emails) run
+first, in the order asked, then the others: a calendar push that waits on a slow
+Graph (up to its 30-second read timeout, and throttling waits) never holds up the
+confirmation email.
 Only tasks that opted in (``bundle_allow``: plain outbox tasks that take one id) are
 bundled, and only within time limits that keep each item's lease: the bundle gets
 the smallest time limits of its items, and an item starts inline only within
@@ -51,15 +55,20 @@ BUNDLE_TASK = "outbox.tasks.run_bundle"
 # A bundle's items after the first start inline only this soon after the bundle began;
 # later ones go to the broker as their own tasks, each with its full time limits.
 BUNDLE_INLINE_WINDOW = 5.0
-# Tasks that may travel in a bundle (``bundle_allow``).
+# Tasks that may travel in a bundle (``bundle_allow``), and those among them that go first.
 _BUNDLED: set[str] = set()
+_FIRST: set[str] = set()
 
 
-def bundle_allow(*names: str) -> None:
+def bundle_allow(*names: str, first: bool = False) -> None:
     """Let the tasks ``names`` travel in a transaction's bundle: outbox tasks whose one
     argument is their row's id, that retry by queueing themselves again (never with
-    ``self.retry``), and that set ``time_limit`` below their lease."""
+    ``self.retry``), and that set ``time_limit`` below their lease. ``first``: they run
+    before the bundle's other items (a person waits for them, such as a booking's
+    confirmation email, and a slow call to another service must not hold them up)."""
     _BUNDLED.update(names)
+    if first:
+        _FIRST.update(names)
 
 
 def task_send(
@@ -194,6 +203,7 @@ def _send(name: str, args: list, countdown: float | None) -> None:
 def _send_items(items: list[tuple[str, list]], countdown: float | None) -> None:
     """One message for the items that may share one, each of the others its own."""
     together = [(n, a) for n, a in items if n in _BUNDLED] if countdown is None else []
+    together.sort(key=lambda item: item[0] not in _FIRST)  # stable: else in the order asked
     limits = _bundle_limits([name for name, _ in together])
     if len(together) < 2 or limits is None:
         together = []

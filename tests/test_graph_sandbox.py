@@ -97,6 +97,18 @@ def test_each_database_holds_only_its_own_tables():
 
 
 @pytest.mark.django_db(databases=BOTH)
+def test_the_change_sequence_counts_up_from_a_store_without_its_settings_row():
+    from graph_sandbox import store
+    from graph_sandbox.models import SandboxState
+
+    SandboxState.objects.all().delete()
+    with store.writing():
+        numbers = [store.next_change_seq() for _ in range(3)]
+    assert numbers[1:] == [numbers[0] + 1, numbers[0] + 2]
+    assert SandboxState.objects.get(pk=1).change_seq == numbers[-1]
+
+
+@pytest.mark.django_db(databases=BOTH)
 def test_seeding_is_idempotent_and_gives_each_person_four_kinds_of_calendar():
     first = ensure_demo_tenant()
     counts = (Mailbox.objects.count(), CalendarAccess.objects.count(), Event.objects.count())

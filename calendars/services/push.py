@@ -53,13 +53,14 @@ from functools import partial
 from django.conf import settings
 from django.db import Error as DbError  # DatabaseError or InterfaceError (a closed connection)
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from calendars import crypto, signals
 from calendars.backoff import busy_mailbox_delay, retry_delay
-from calendars.error_text import error_in_plain_words
+from calendars.error_text import error_shown, error_stored
 from calendars.events import EventDescription
 from calendars.models import CalendarConnection, PushedEvent, PushState
-from calendars.providers import CalendarProvider, ProviderError, get_provider
+from calendars.providers import CalendarProvider, ProviderError
 from calendars.providers.base import CalendarGone, DuplicateKey, EventGone, RemoteEvent
 from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
@@ -69,6 +70,8 @@ from outbox.claims import DUE_TOLERANCE, Claim, LostClaim, claim_take
 from outbox.outcomes import Outcome, Status
 
 logger = logging.getLogger(__name__)
+# Kept as a failed push's error, and translated when shown (calendars.error_text.error_shown).
+UNFINISHED = gettext_noop("the attempts before this one never finished")
 
 # Where to look for an event whose create answer was lost, around the times it was sent for.
 LOOKUP_MARGIN = timedelta(minutes=1)
@@ -132,7 +135,9 @@ def pushed_event_push(*, pushed_event_id: int, now: datetime | None = None) -> O
 
 def _push_claimed(*, row_id: int, connection: CalendarConnection) -> Outcome:
     claim = claim_take(
-        items=PushedEvent.objects.select_related("calendar"),
+        # The connection comes with the claimed row: read after the claim was taken (so
+        # its tokens are as fresh as a read of their own), in the same query.
+        items=PushedEvent.objects.select_related("calendar__connection"),
         pk=row_id,
         lease_seconds=settings.CALENDAR_TASK_LEASE,
     )
@@ -152,10 +157,10 @@ def _push_claimed(*, row_id: int, connection: CalendarConnection) -> Outcome:
 
 
 def _push_with_claim(*, claim: Claim, connection: CalendarConnection) -> Outcome:
-    work = _Work(claim=claim, connection=CalendarConnection.objects.get(pk=connection.pk))
+    work = _Work(claim=claim, connection=claim.item.calendar.connection)
     if work.row.attempts > settings.CALENDAR_PUSH_MAX_ATTEMPTS:
         # Earlier attempts died without recording anything (e.g. a worker killed each time).
-        return _give_up(work, "the attempts before this one never finished")
+        return _give_up(work, UNFINISHED)
     try:
         action = _reconcile(work)
     except LostClaim:
@@ -378,7 +383,7 @@ def _record_success(work: _Work, action: str) -> Outcome:
 
 def _record_failure(work: _Work, error: ProviderError) -> Outcome:
     row = work.row
-    text = error_in_plain_words(error, provider=get_provider(work.connection.provider))[:500]
+    text = error_stored(error, provider_key=work.connection.provider)
     if error.permanent and not _still_connected(work):
         # The sign-in is gone: the connection was disconnected (its pending rows now wait
         # for a reconnect) and the host emailed once.
@@ -417,5 +422,6 @@ def _give_up(work: _Work, text: str) -> Outcome:
         last_error=text[:500],
     ):
         return Outcome(Status.REQUEUE, retry_in=0)
-    logger.warning("%s: failed after %s attempts: %s", work.describe(), row.attempts, text)
+    words = error_shown(text)
+    logger.warning("%s: failed after %s attempts: %s", work.describe(), row.attempts, words)
     return Outcome(Status.FAILED)

@@ -49,7 +49,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from calendars.error_text import error_in_plain_words
+from calendars.error_text import error_about, error_shown, error_stored
 from calendars.models import CalendarConnection, CalendarSyncState, ChangeSubscription
 from calendars.providers import CalendarProvider, ProviderError, get_provider
 from calendars.providers.base import LifetimeRefused, RemoteSubscription, SubscriptionGone
@@ -282,7 +282,7 @@ def subscription_ensure(
     try:
         done = _create(connection, subscription, provider=provider, now=now)
     except ProviderError as error:
-        _record_failure(connection, error, provider=provider, now=now)
+        _record_failure(connection, error, now=now)
         return _failed(connection, error, what="create")
     return _swept(connection, done)
 
@@ -470,30 +470,40 @@ def _delete(connection: CalendarConnection, subscription: ChangeSubscription) ->
     logger.info("Change notifications for connection %s deleted", connection.pk)
 
 
-def _record_failure(
-    connection: CalendarConnection,
-    error: ProviderError,
-    *,
-    provider: CalendarProvider,
-    now: datetime,
-) -> None:
-    words = error_in_plain_words(error, provider=provider)
+def _record_failure(connection: CalendarConnection, error: ProviderError, *, now: datetime) -> None:
+    about = ""
     if error.status == 403 and "maximum number of subscriptions" in error.message.lower():
-        words = _(
-            "the mailbox already has the most change-notification subscriptions %(vendor)s "
-            "allows (1,000, for all apps together)"
-        ) % {"vendor": provider.vendor}
+        about = FULL
     elif error.status == 400 and not isinstance(error, LifetimeRefused):
         # Graph's 400 on a create is mostly its validation request failing.
-        words = _("%(vendor)s could not validate our notification address (%(url)s): %(words)s") % {
-            "vendor": provider.vendor,
-            "url": webhook_urls(connection.provider)[0],
-            "words": words,
-        }
+        about = NOT_VALIDATED
+    stored = error_stored(error, provider_key=connection.provider, about=about)
     retry_at = now + timedelta(seconds=error.retry_after or settings.CALENDAR_SYNC_INTERVAL)
     ChangeSubscription.objects.filter(pk=connection.pk).update(
-        **_FORGOTTEN, last_error=words[:500], retry_at=retry_at
+        **_FORGOTTEN, last_error=stored, retry_at=retry_at
     )
+
+
+# What a subscription's kept failure was about, for words of its own (``_failure_words``).
+FULL, NOT_VALIDATED = "subscriptions_full", "not_validated"
+
+
+def _failure_words(stored: str, *, connection: CalendarConnection) -> str:
+    """A kept failure to subscribe, in the reader's language."""
+    vendor = get_provider(connection.provider).vendor
+    about = error_about(stored)
+    if about == FULL:
+        return _(
+            "the mailbox already has the most change-notification subscriptions %(vendor)s "
+            "allows (1,000, for all apps together)"
+        ) % {"vendor": vendor}
+    if about == NOT_VALIDATED:
+        return _("%(vendor)s could not validate our notification address (%(url)s): %(words)s") % {
+            "vendor": vendor,
+            "url": webhook_urls(connection.provider)[0],
+            "words": error_shown(stored),
+        }
+    return error_shown(stored)
 
 
 # --- how it stands, for Setup and operators ---------------------------------------------------
@@ -526,6 +536,8 @@ def notification_status_for(
         return NotificationStatus("live", until=subscription.expires_at)
     if subscription.last_error:
         return NotificationStatus(
-            "failing", reason=subscription.last_error, retry_at=subscription.retry_at
+            "failing",
+            reason=_failure_words(subscription.last_error, connection=connection),
+            retry_at=subscription.retry_at,
         )
     return NotificationStatus("pending")

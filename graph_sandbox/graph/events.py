@@ -181,7 +181,7 @@ def event_create(*, access: CalendarAccess, author: Mailbox, body: dict) -> tupl
             event.join_url = _join_url()
         event.save()
         change_record(event=event, change_type="created")
-        meeting_requests_send(event=event, stamp=_stamp)
+        meeting_requests_send(event=event, stamp=_stamp, new=True)
     return event, True
 
 

@@ -47,13 +47,14 @@ def is_organizers_copy(event: Event) -> bool:
     return event.organizer_id is not None and event.organizer_id == event.calendar.owner_id
 
 
-def meeting_requests_send(*, event: Event, stamp) -> None:
+def meeting_requests_send(*, event: Event, stamp, new: bool = False) -> None:
     """Make or update every sandbox attendee's copy of the organizer's ``event``; an
-    attendee no longer invited gets the cancellation."""
+    attendee no longer invited gets the cancellation. ``new``: the event was just made,
+    under a new iCalendar UID, so no copy of it can exist yet."""
     if not is_organizers_copy(event) or event.deleted:
         return
     invited = _attendee_mailboxes(event)
-    copies = _copies(event)
+    copies = {} if new else _copies(event)
     for mailbox in invited:
         copy = copies.pop(mailbox.pk, None)
         if copy is None:

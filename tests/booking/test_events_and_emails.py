@@ -156,3 +156,24 @@ def test_an_attempt_whose_lease_ran_out_can_no_longer_write(page):
     assert not stale.settle(state=EmailState.SENT)
     email.refresh_from_db()
     assert (email.state, email.invitee_sent_at, email.attempts) == (EmailState.PENDING, None, 2)
+
+
+def test_a_claim_lost_while_the_last_email_went_records_nothing_of_it(page, monkeypatch):
+    """The last email's record and the row's end are one write, conditional on the claim
+    as every record is: if another worker took the row over meanwhile, neither happens."""
+    booking_create(page=page, start=at(workday("Europe/London"), 10), invitee=DANA)
+    email = BookingEmail.objects.get()
+    real_send = email_outbox.send_booking_email
+
+    def send_then_lose_the_claim(*, who, **more):
+        sent = real_send(who=who, **more)
+        if who == "host":  # the lease ran out meanwhile: another worker holds the row now
+            BookingEmail.objects.filter(pk=email.pk).update(claimed_by="another-worker")
+        return sent
+
+    monkeypatch.setattr(email_outbox, "send_booking_email", send_then_lose_the_claim)
+    assert booking_emails_deliver(email_id=email.pk).status == Status.LOST
+    email.refresh_from_db()
+    assert email.invitee_sent_at is not None  # recorded while the claim was held
+    assert (email.host_sent_at, email.state) == (None, EmailState.PENDING)
+    assert email.claimed_by == "another-worker"  # left to the worker that took it over

@@ -56,7 +56,7 @@ def test_a_booking_with_a_calendar_leaves_as_one_message_with_its_push_and_email
     assert sent == [
         (
             dispatch.BUNDLE_TASK,
-            [[[PUSH_TASK, [push.pk]], [EMAIL_TASK, [email.pk]]]],
+            [[[EMAIL_TASK, [email.pk]], [PUSH_TASK, [push.pk]]]],  # the emails first
             {"soft_time_limit": 60, "time_limit": 90},
         )
     ]
@@ -64,6 +64,40 @@ def test_a_booking_with_a_calendar_leaves_as_one_message_with_its_push_and_email
     for name in (PUSH_TASK, EMAIL_TASK):
         assert app.tasks[name].time_limit >= 90
         assert app.tasks[name].soft_time_limit >= 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_confirmation_emails_are_sent_before_the_calendar_push_runs(
+    page, calendars, sent, monkeypatch
+):
+    """A push can wait long on Graph (its 30-second read timeout, throttling waits): the
+    emails the invitee and host wait for must not wait behind it."""
+    from django.core import mail
+
+    from calendars import tasks as calendar_tasks
+    from outbox.outcomes import Outcome, Status
+
+    emails_before_push: list[int] = []
+
+    def push(*, pushed_event_id):  # stands in for a push stuck on a slow Graph
+        emails_before_push.append(len(mail.outbox))
+        return Outcome(Status.SYNCED)
+
+    monkeypatch.setattr(calendar_tasks, "pushed_event_push", push)
+    _drain()
+    sent.clear()
+    booking_create(page=page, start=at(workday("Europe/London"), 10), invitee=DANA)
+    _drain()
+    [(name, [items], limits)] = sent
+    assert name == dispatch.BUNDLE_TASK
+    mail.outbox.clear()
+
+    assert dispatch.bundle_run(items, time_limit=limits["time_limit"]) == 2
+    assert emails_before_push == [2]  # the invitee's and the host's, both already sent
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        "alice@example.com",
+        "dana@example.com",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)

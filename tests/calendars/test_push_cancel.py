@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
+from calendars.error_text import error_shown
 from calendars.models import PushedEvent, PushState
 from calendars.services.mirroring import event_mirror, event_unmirror
 from calendars.services.push import pushed_event_push
@@ -87,7 +88,9 @@ def test_a_create_graph_refused_leaves_nothing_to_look_up_when_cancelled(graph, 
     graph.get(f"{CALENDAR}/calendarView", status=403, json=ACCESS_DENIED)
     assert push(row) == "failed"
     row.refresh_from_db()
-    assert row.last_error == "Office 365 no longer lets us write to (or read) this calendar"
+    assert error_shown(row.last_error) == (
+        "Office 365 no longer lets us write to (or read) this calendar"
+    )
 
     # Graph answered no: nothing was made, so the cancel has nothing to look for (it used
     # to look, was refused as well and failed, and so did every Retry in Setup).

@@ -8,8 +8,10 @@ import json
 import pytest
 
 from calendars.error_text import error_shown, error_stored
-from calendars.models import Calendar
+from calendars.models import Calendar, PushedEvent, PushState
 from calendars.providers import ProviderError
+from calendars.services.push import UNFINISHED
+from calendars.services.subscriptions import FULL, NOT_VALIDATED
 from calendars.sign_in_handoff import handoff_expect
 from tests.calendars.test_lobby import CALLBACK, CONNECT, LOBBY, answer, start, text
 from tests.i18n.test_no_english_in_german import english_messages, english_on
@@ -123,3 +125,129 @@ def test_stored_facts_read_as_the_words_of_the_error_itself(error):
 )
 def test_text_kept_before_facts_reads_as_it_was_kept(kept):
     assert error_shown(kept) == kept
+
+
+@pytest.mark.parametrize(
+    ("kept", "german"),
+    [
+        (
+            error_stored(ProviderError("down", status=503), provider_key="office365"),
+            "Der Kalenderdienst von Microsoft war nicht erreichbar (503)",
+        ),
+        (UNFINISHED, "Die Versuche davor wurden nie abgeschlossen"),
+    ],
+)
+def test_a_failed_push_reads_in_the_readers_language(
+    client, german_host, alices_things, kept, german
+):
+    from booking.models import Booking
+
+    page, _connection, _links = alices_things
+    booking = Booking.objects.get(page=page)
+    rows = PushedEvent.objects.filter(source=booking.mirror_source)
+    assert rows.update(state=PushState.FAILED, last_error=kept) == 1
+    client.force_login(german_host)
+
+    for url in (LOBBY, f"/setup/meetings/{booking.pk}/"):
+        page_text = text(client.get(url))
+        assert german in page_text or german[0].lower() + german[1:] in page_text, url
+
+
+@pytest.mark.parametrize(
+    ("state", "german"),
+    [
+        (
+            {"last_token_error": "timeout", "calendars_skipped": 3},
+            [
+                "Beim letzten Versuch, diese Verbindung zu erneuern, konnten wir Office 365",
+                "werden nicht unterstützt: 3 übersprungen",
+            ],
+        ),
+        (
+            {"status": "disconnected", "disconnect_reason": "host"},
+            ["Sie haben dieses Konto getrennt.", "Zuvor verbunden als a@contoso.com."],
+        ),
+        (
+            {"status": "disconnected", "disconnect_reason": "expired"},
+            ["Getrennt: ", "Zuvor verbunden als a@contoso.com."],
+        ),
+    ],
+)
+def test_the_calendar_integration_page_speaks_german_in_every_state(
+    client, german_host, state, german
+):
+    from calendars.models import CalendarConnection
+
+    CalendarConnection.objects.create(
+        host=german_host,
+        provider="office365",
+        account_id="u.t",
+        account_email="a@contoso.com",
+        **state,
+    )
+    client.force_login(german_host)
+    page = client.get(LOBBY)
+    for words in german:
+        assert words in text(page)
+    no_english(page)
+
+
+def test_a_button_address_opened_directly_says_so_in_german(client, german_host):
+    client.force_login(german_host)
+    answer = client.get(CONNECT)
+    assert answer.status_code == 405
+    assert "Diese Adresse funktioniert nur über ihre Schaltfläche" in text(answer)
+    no_english(answer)
+
+
+@pytest.mark.parametrize(
+    ("error", "about", "german"),
+    [
+        (
+            ProviderError("Maximum number of subscriptions reached", status=403),
+            FULL,
+            "das Postfach hat bereits so viele Abonnements",
+        ),
+        (
+            ProviderError("Subscription validation request failed", status=400),
+            NOT_VALIDATED,
+            "Microsoft konnte unsere Benachrichtigungsadresse",
+        ),
+        (ProviderError("busy", status=429), "", "Microsoft war ausgelastet (gedrosselt)"),
+    ],
+)
+def test_a_failing_subscription_reads_in_the_readers_language(
+    german_host, settings, error, about, german
+):
+    from django.utils import translation
+
+    from calendars.models import CalendarConnection, ChangeSubscription
+    from calendars.services.subscriptions import notification_status_for
+
+    settings.DEBUG = True  # a local SITE_URL may subscribe (as in development)
+    settings.CALENDAR_NOTIFICATIONS = True
+    connection = CalendarConnection.objects.create(
+        host=german_host, provider="office365", account_id="u.t", account_email="a@contoso.com"
+    )
+    ChangeSubscription.objects.create(
+        connection=connection,
+        last_error=error_stored(error, provider_key="office365", about=about),
+    )
+    with translation.override("de"):
+        status = notification_status_for(connection=connection, busy=True)
+    assert status.state == "failing"
+    assert german in status.reason
+    with translation.override("en"):
+        english = notification_status_for(connection=connection, busy=True).reason
+    assert english != status.reason
+
+
+@pytest.mark.parametrize("message", ['"\\' * 400, "申" * 600, "x" * 2000])
+def test_a_long_message_from_the_provider_is_kept_whole_as_facts(message):
+    from calendars.error_text import MAX_STORED
+
+    error = ProviderError(message, for_host=True, status=400, code="invalid_request")
+    stored = error_stored(error, provider_key="office365")
+    assert len(stored) <= MAX_STORED
+    assert message.startswith(json.loads(stored)["message"])
+    assert error_shown(stored).startswith(json.loads(stored)["message"][:10])

@@ -199,3 +199,22 @@ def test_the_request_log_records_each_call(graph):
     assert calls[0].mailbox == ADELE
     assert calls[0].latency_ms > 0
     assert [c.path for c in control.request_log(path_prefix="/common/")]  # the sign-in's calls
+
+
+def test_answers_carry_their_length_and_keep_the_connection_open(graph, http, sandbox):
+    """As Graph does: every answer says how long it is, so a client sends its next calls
+    on the same connection (one TLS handshake, not one per call)."""
+    graph("GET", "/me")  # signs in (through another connection pool: MSAL's session)
+    pool = http.get_adapter(sandbox.graph_url).poolmanager
+    pool.clear()
+    answers = [
+        graph("GET", "/me"),
+        graph("POST", "/me/events", json=booking(subject="Kept alive")),
+        graph("GET", "/me/calendars/nope"),  # an error answer too
+    ]
+    assert [answer.status_code for answer in answers] == [200, 201, 404]
+    for answer in answers:
+        assert answer.headers["Content-Length"] == str(len(answer.content))
+        assert answer.headers.get("Connection", "").lower() != "close"
+    (connections,) = [p.num_connections for p in pool.pools._container.values()]
+    assert connections == 1
