@@ -20,11 +20,13 @@ it was loaded under:
   refresh or a disconnection changes those without touching the page).
 
 Nothing crosses processes: each reads the stamp itself, so an edit is seen by every
-process on its next booking, without any message. A page loaded while the stamp moved
-(read again after loading) is used once and not kept. Each request gets its own copy of
-the kept page (its related rows are shared and must not be changed). The re-check under
-the host's lock (``booking_create``) is unchanged: it compares the page's ``updated_at``
-and ``is_active`` with the database's, and reloads the page if they differ.
+process on its next booking, without any message. A page is loaded together with its
+stamp from one snapshot (PostgreSQL) and kept under that stamp; one loaded while the
+stamp moved (read before and again with the page) is used once and not kept. Each
+request gets its own copy of the kept page (its related rows are shared and must not be
+changed). The re-check under the host's lock (``booking_create``) is unchanged: it
+compares the page's ``updated_at`` and ``is_active`` with the database's, and reloads
+the page if they differ.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from booking.models import BookingPage, DateOverride, PageCalendar, Question, WeeklyHours
@@ -118,14 +120,33 @@ def bookable_page_cached(*, slug: str) -> BookingPage | None:
             _entries.move_to_end(stamp)
     if kept is not None:
         return _own_copy(kept)
-    page = bookable_page_for(slug=slug)
-    if page is None or booking_stamp_for(slug=slug) != stamp:
+    page, stamp_read_with = _load_with_stamp(slug)
+    if page is None or stamp_read_with != stamp:
         return page  # changed while it was read: used as read, not kept
     with _lock:
         _entries[stamp] = page
         while len(_entries) > MAX_ENTRIES:
             _entries.popitem(last=False)
     return _own_copy(page)
+
+
+def _load_with_stamp(slug: str) -> tuple[BookingPage | None, tuple | None]:
+    """The page and its booking stamp, read from one snapshot of the database when no
+    transaction is open (PostgreSQL: REPEATABLE READ), so that the page
+    is exactly what the stamp describes even if something changed and changed back while
+    it was read (a calendar switched off and on again would otherwise leave a page read
+    without it under the stamp with it). Inside a caller's transaction the stamp is read
+    again after the page, which catches every change that has not been undone."""
+    alias = router.db_for_read(BookingPage)
+    connection = connections[alias]
+    if connection.in_atomic_block:
+        page = bookable_page_for(slug=slug)
+        return page, booking_stamp_for(slug=slug)
+    with transaction.atomic(using=alias):  # SQLite: a read transaction is one snapshot
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return bookable_page_for(slug=slug), booking_stamp_for(slug=slug)
 
 
 def _own_copy(page: BookingPage) -> BookingPage:

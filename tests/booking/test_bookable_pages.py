@@ -200,3 +200,43 @@ def test_a_page_that_changed_while_it_was_loaded_is_not_kept(page, monkeypatch):
 def test_an_unknown_address_has_no_stamp():
     assert booking_stamp_for(slug="nobody-here") is None
     assert bookable_page_cached(slug="nobody-here") is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_calendar_switched_off_and_on_while_the_page_loads_is_not_lost(
+    page, calendars, monkeypatch
+):
+    """Another process switches the main calendar off just before the page's rows are
+    read and on again just after: the page is kept with what it was read with, so the
+    next booking, under the stamp "on", still reads busy time from the calendar."""
+    import threading
+
+    from django.db import connections
+
+    main, _ = calendars
+    real = bookable_pages.bookable_page_for
+
+    def switch(active: bool) -> None:
+        def elsewhere() -> None:
+            try:
+                type(main).objects.filter(pk=main.pk).update(is_active=active)
+            finally:
+                connections.close_all()
+
+        other = threading.Thread(target=elsewhere)
+        other.start()
+        other.join()
+
+    def load_between_switches(*, slug):
+        switch(False)
+        try:
+            return real(slug=slug)
+        finally:
+            switch(True)
+
+    monkeypatch.setattr(bookable_pages, "bookable_page_for", load_between_switches)
+    read(page)  # loaded while the calendar was off, for a moment
+    monkeypatch.setattr(bookable_pages, "bookable_page_for", real)
+    assert busy_calendars_for(page=read(page)) == [main]
+    assert busy_calendars_for(page=read(page)) == [main]  # and as kept
