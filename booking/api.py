@@ -26,11 +26,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from booking.availability_cache import slots_json
+from booking.bookable_pages import bookable_page_cached
 from booking.locales import request_locale
 from booking.models import Booking, BookingPage, TeamKind, is_wellformed_slug
 from booking.public_forms import BookingRequestForm, SlotsQueryForm, horizon_clamp
 from booking.selectors import (
-    bookable_page_for,
     booking_host_names,
     day_window,
     public_page_for,
@@ -134,7 +134,7 @@ def _booking_to_move(
 
 @csrf_exempt
 @never_cache
-@api_view("POST", load=bookable_page_for)
+@api_view("POST", load=bookable_page_cached)
 def bookings(request: HttpRequest, page: BookingPage) -> JsonResponse:
     """Book a slot: 201 with the booking's links, 409 when taken, 400 with field errors."""
     wait = rate_limit_exceeded(scope="booking", request=request, limit=settings.BOOKING_RATE_LIMIT)

@@ -8,6 +8,7 @@ class BookingConfig(AppConfig):
     def ready(self) -> None:
         from booking import (
             availability_cache,
+            bookable_pages,
             email_outbox,
             handlers,
             history,
@@ -49,3 +50,5 @@ class BookingConfig(AppConfig):
         horizons.connect_receivers()
         # Cached slot answers are forgotten by every write that can change them.
         availability_cache.connect_receivers()
+        # A page's rows written outside a page edit move its updated_at (booking stamps).
+        bookable_pages.connect_receivers()

@@ -81,16 +81,20 @@ def _version_key(host_id: int) -> str:
 def availability_changed(*, host_id: int | None) -> None:
     """What ``host_id``'s pages offer may have changed: forget their cached answers.
 
-    Inside a transaction the version is bumped twice: at once, so that reads in the same
-    transaction see the change (and tests, whose transaction never commits), and again
-    once it commits, because a read elsewhere may have stored the old answer under the
-    first bump in between. After a rollback the first bump only costs a recomputation.
+    Outside a transaction the version is bumped at once; inside one, once it commits
+    (never for a rollback). Until then a read elsewhere sees the old data anyway, and
+    may store its answer under the old version, which the bump then retires. A read
+    inside the same transaction may be answered from before its own writes (nothing
+    reads slots there: ``booking_create`` re-checks the slot with the uncached engine).
+    The bump of a booking's row runs before its ``booking_event_committed`` receivers
+    (it was registered first).
     """
     if host_id is None:
         return
-    _bump(host_id)
     if transaction.get_connection().in_atomic_block:
         transaction.on_commit(lambda: _bump(host_id), robust=True)
+    else:
+        _bump(host_id)
 
 
 def _bump(host_id: int) -> None:
@@ -311,8 +315,10 @@ def _host_of_page(page_id: int | None) -> int | None:
 
 
 def on_booking_committed(sender, *, event, **kwargs) -> None:
-    availability_changed(host_id=event.host_id)
-    # A collective booking's other members (their rows are written after the booking's).
+    """A collective booking's other members: their rows are written after the booking's
+    (in bulk, without signals). The host's version was bumped by the booking's own row
+    (``on_host_row``: every booking event's transaction saves the booking), once that
+    transaction committed, before this runs."""
     if event.booking is not None:
         attending = [row.user_id for row in booking_cohosts(booking=event.booking)]
     else:

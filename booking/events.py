@@ -13,17 +13,29 @@ from their own ``AppConfig.ready`` (booking never imports its consumers):
   a rollback), robustly: a failing receiver is logged and never reaches the
   invitee. For consumers that only observe (metrics, caches).
 
+A third signal, ``booking_event_preparing``, lets a consumer read before the host's lock
+is taken what it would otherwise read under it: a service that is about to make a change
+calls ``booking_event_prepare`` first (outside the transaction), and passes what it
+returns to ``booking_event_emit``; each receiver's answer reaches it again as
+``event.prepared_by(receiver)``. Preparing is an optimization only: a receiver must
+handle an event that was not prepared (reading then what it needs), and may trust what
+it read ahead only where a change made meanwhile could as well have come just after the
+event. Webhook deliveries use it to learn, before the lock, whether any endpoint wants
+the event (an endpoint saved meanwhile starts with the next one).
+
 Both signals pass ``event``, a :class:`BookingEvent`: ids and the booking's version,
 which serialize into a webhook or a task as they are, and ``event.booking``, the
 booking as its transaction wrote it (with its page and host), which does not. A
 receiver of ``booking_event_recorded`` reads the booking from there rather than
-loading it again (it runs while the host's lock is held), and never changes it.
+loading it again (it runs in the booking's transaction, while the host's lock is held or,
+for a new booking, just before it is taken), and never changes it.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
@@ -63,25 +75,61 @@ class BookingEvent:
     occurred_at: datetime
     # The booking as written (not serialized, not compared): see the module's docstring.
     booking: Any = field(default=None, compare=False, repr=False)
+    # What the ``booking_event_preparing`` receivers answered, by receiver (not serialized).
+    prepared: Mapping[Callable, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def prepared_by(self, receiver: Callable) -> Any:
+        """What ``receiver`` answered when the event was prepared; None if it was not."""
+        return self.prepared.get(receiver)
 
     def to_json(self) -> dict:
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "booking"}
+        data = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("booking", "prepared")
+        }
         data["booking_uuid"] = str(self.booking_uuid)
         data["occurred_at"] = self.occurred_at.isoformat()
         return data
 
 
+booking_event_preparing = Signal()
 booking_event_recorded = Signal()
 booking_event_committed = Signal()
 
 
+@dataclass(frozen=True)
+class EventPreparation:
+    """What the ``booking_event_preparing`` receivers answered (``booking_event_prepare``)."""
+
+    kind: BookingEventKind
+    host_ids: tuple[int, ...]
+    answers: Mapping[Callable, Any]
+
+
+def booking_event_prepare(*, kind: BookingEventKind, host_ids: Sequence[int]) -> EventPreparation:
+    """Ask the consumers to read ahead for an event of ``kind`` about the bookings of
+    ``host_ids`` (the host, then anyone attending); call before taking the host's lock."""
+    kind = BookingEventKind(kind)
+    host_ids = tuple(host_ids)
+    answers = booking_event_preparing.send(sender=BookingEvent, kind=kind, host_ids=host_ids)
+    return EventPreparation(kind=kind, host_ids=host_ids, answers=dict(answers))
+
+
 def booking_event_emit(
-    *, booking, kind: BookingEventKind, actor: Actor, now: datetime
+    *,
+    booking,
+    kind: BookingEventKind,
+    actor: Actor,
+    now: datetime,
+    prepared: EventPreparation | None = None,
 ) -> BookingEvent:
     """Announce a change of ``booking``; call inside the transaction that made it.
 
     Receivers of ``booking_event_recorded`` run now, in the transaction; those of
-    ``booking_event_committed`` once it commits.
+    ``booking_event_committed`` once it commits. ``prepared``: from
+    ``booking_event_prepare`` for this very event (same kind, the booking's host first);
+    anything else is not passed on.
     """
     event = BookingEvent(
         kind=BookingEventKind(kind),
@@ -93,10 +141,19 @@ def booking_event_emit(
         page_id=booking.page_id,
         occurred_at=now,
         booking=booking,
+        prepared=_answers_for(prepared, kind=kind, host_id=booking.host_id),
     )
     booking_event_recorded.send(sender=BookingEvent, event=event)
     transaction.on_commit(lambda: _announce_committed(event))
     return event
+
+
+def _answers_for(
+    prepared: EventPreparation | None, *, kind: BookingEventKind, host_id: int
+) -> Mapping[Callable, Any]:
+    if prepared is None or prepared.kind != kind or prepared.host_ids[:1] != (host_id,):
+        return {}
+    return prepared.answers
 
 
 def _announce_committed(event: BookingEvent) -> None:

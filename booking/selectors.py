@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -22,10 +23,12 @@ from booking.models import (
     BookingCohost,
     BookingPage,
     BookingStatus,
+    DateOverride,
     HoursSource,
     MemberHours,
     PageCalendar,
     TeamMember,
+    WeeklyHours,
 )
 from booking.slots import (
     Interval,
@@ -40,6 +43,7 @@ from booking.slots import (
 from calendars.events import Availability
 from calendars.models import BusyInterval, Calendar, ConnectionStatus
 from calendars.selectors import connection_latest_for
+from ops.compiled_queries import query_rows, reads
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +149,17 @@ def public_page_stamp_for(*, slug: str) -> PageStamp | None:
 # --- rules ---------------------------------------------------------------------------
 
 
+def _page_rows(page: BookingPage, name: str, *order: str) -> Iterable:
+    """The page's ``name`` rows in ``order``: as loaded with the page (``_with_calendars``
+    loads them in that order), else from the database."""
+    if name in getattr(page, "_prefetched_objects_cache", {}):
+        return getattr(page, name).all()
+    return getattr(page, name).all().order_by(*order)
+
+
 def weekly_ranges_for(*, page: BookingPage) -> dict[int, list[WallRange]]:
     ranges: dict[int, list[WallRange]] = defaultdict(list)
-    for row in page.weekly_hours.all().order_by("weekday", "start"):
+    for row in _page_rows(page, "weekly_hours", *WEEKLY_ORDER):
         ranges[row.weekday].append((row.start, row.end))
     return dict(ranges)
 
@@ -155,7 +167,7 @@ def weekly_ranges_for(*, page: BookingPage) -> dict[int, list[WallRange]]:
 def override_ranges_for(*, page: BookingPage) -> dict[date, list[WallRange]]:
     """Each overridden date's ranges; an empty list closes the date."""
     ranges: dict[date, list[WallRange]] = {}
-    for row in page.date_overrides.all().order_by("date", "start"):
+    for row in _page_rows(page, "date_overrides", *OVERRIDE_ORDER):
         day = ranges.setdefault(row.date, [])  # a closed date stays an empty list
         if row.start is not None:
             day.append((row.start, row.end))
@@ -212,21 +224,30 @@ def main_calendar_for(*, page: BookingPage) -> Calendar | None:
 
 
 def page_with_calendars(*, pk: int) -> BookingPage | None:
-    """The page with its host, main calendar and calendar choices (and their connections)
-    loaded in two queries: what a booking reads, under the host's lock."""
+    """The page with what a booking reads: its host, main calendar and calendar choices
+    (with their connections), weekly hours, date overrides and questions, in five
+    queries (under the host's lock, when the page was edited meanwhile)."""
     return _with_calendars(BookingPage.objects.all()).filter(pk=pk).first()
 
 
 def bookable_page_for(*, slug: str) -> BookingPage | None:
     """The page at ``/book/<slug>/`` with what a booking reads before taking the host's
-    lock (``page_with_calendars``); None if unknown."""
+    lock (``page_with_calendars``); None if unknown. The booking API keeps it per process
+    (``booking.bookable_pages``)."""
     return _with_calendars(BookingPage.objects.all()).filter(slug=slug).first()
+
+
+WEEKLY_ORDER = ("weekday", "start")
+OVERRIDE_ORDER = ("date", "start")
 
 
 def _with_calendars(pages: QuerySet[BookingPage]) -> QuerySet[BookingPage]:
     uses = PageCalendar.objects.select_related("calendar__connection").order_by("pk")
     return pages.select_related("host", "main_calendar__connection").prefetch_related(
-        Prefetch("calendar_uses", queryset=uses)
+        Prefetch("calendar_uses", queryset=uses),
+        Prefetch("weekly_hours", queryset=WeeklyHours.objects.order_by(*WEEKLY_ORDER)),
+        Prefetch("date_overrides", queryset=DateOverride.objects.order_by(*OVERRIDE_ORDER)),
+        "questions",  # in their own order (position)
     )
 
 
@@ -303,12 +324,23 @@ def busy_intervals_for(*, page: BookingPage, start: datetime, end: datetime) -> 
     calendars = busy_calendars_for(page=page)
     if not calendars:
         return []
-    blocking = Availability.blocking(tentative=page.block_tentative)
-    rows = BusyInterval.objects.filter(
-        calendar__in=calendars, start__lt=end, end__gt=start, show_as__in=blocking
-    ).values_list("start", "end")
+    rows = query_rows(
+        _busy_rows,
+        [calendar.pk for calendar in calendars],
+        start,
+        end,
+        fixed=(page.block_tentative,),
+    )
     # A row the sync stored without length blocks nothing (and is no valid Interval).
     return [Interval(s, e) for s, e in rows if e > s]
+
+
+@reads(BusyInterval)
+def _busy_rows(tentative: bool, calendar_ids: list[int], start: datetime, end: datetime):
+    blocking = Availability.blocking(tentative=tentative)
+    return BusyInterval.objects.filter(
+        calendar_id__in=calendar_ids, start__lt=end, end__gt=start, show_as__in=blocking
+    ).values_list("start", "end")
 
 
 # --- bookings --------------------------------------------------------------------------
@@ -668,16 +700,28 @@ def slot_is_free(
     low, high = _slot_reach(rules=rules, start=start)
     others = list(busy_intervals_for(page=page, start=low, end=high) if busy is None else busy)
     own: list[Interval] = []
-    bookings = host_bookings_between(
-        host_id=page.host_id,
-        start=low,
-        end=high,
-        exclude_pk=exclude_booking.pk if exclude_booking else None,
-    )
-    # Unordered (the engine sorts what it needs); rows end after they start (a constraint).
-    for page_id, b_start, b_end in bookings.order_by().values_list("page_id", "start", "end"):
+    # Under the host's lock: compiled once.
+    if exclude_booking is None:
+        rows = query_rows(_bookings_around, page.host_id, low, high)
+    else:
+        rows = query_rows(_bookings_around_but, page.host_id, low, high, exclude_booking.pk)
+    # Rows end after they start (a constraint).
+    for page_id, b_start, b_end in rows:
         (own if page_id == page.pk else others).append(Interval.trusted(b_start, b_end))
     return _engine_offers(rules=rules, busy=others, bookings=own, start=start, now=now)
+
+
+@reads(Booking)
+def _bookings_around(host_id: int, start: datetime, end: datetime):
+    # Unordered: the engine sorts what it needs.
+    bookings = host_bookings_between(host_id=host_id, start=start, end=end)
+    return bookings.order_by().values_list("page_id", "start", "end")
+
+
+@reads(Booking)
+def _bookings_around_but(host_id: int, start: datetime, end: datetime, exclude_pk: int):
+    bookings = host_bookings_between(host_id=host_id, start=start, end=end, exclude_pk=exclude_pk)
+    return bookings.order_by().values_list("page_id", "start", "end")
 
 
 def _engine_offers(

@@ -241,7 +241,12 @@ def available_slots(
     )
     slots: list[Interval] = []
     block, blocks = 0, len(blocked_starts)
-    for slot_start, slot_end in _candidates(rules, zone, first_day, last_day, full_days):
+    # Candidates well before ``lower`` are jumped over (one slot asked about late in a
+    # long day: ``booking.selectors.slot_is_free``); those still before it are skipped.
+    window = ([lower], [end + rules.duration])
+    for slot_start, slot_end in _candidates(
+        rules, zone, first_day, last_day, full_days, within=window
+    ):
         if slot_start < lower:
             continue
         if slot_start >= end:

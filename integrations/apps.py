@@ -7,7 +7,7 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.services import member_joined, member_removed
-        from booking.events import booking_event_recorded
+        from booking.events import booking_event_preparing, booking_event_recorded
         from calendars import signals
         from integrations import (
             checks,  # noqa: F401  (registers the system checks)
@@ -17,7 +17,11 @@ class IntegrationsConfig(AppConfig):
         )
         from outbox.sweeper import sweeper_register
 
-        # Webhook deliveries: rows written in the booking's own transaction.
+        # Webhook deliveries: rows written in the booking's own transaction (whether any
+        # endpoint wants the event is looked up ahead, before the host's lock).
+        booking_event_preparing.connect(
+            receivers.on_booking_prepare, dispatch_uid="integrations.on_booking_prepare"
+        )
         booking_event_recorded.connect(
             receivers.on_booking_event, dispatch_uid="integrations.on_booking_event"
         )

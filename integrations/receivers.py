@@ -7,16 +7,19 @@ the change's commit and the row's leaves an event unsent.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.utils import timezone
 
 from booking.events import BookingEvent, BookingEventKind
 from booking.models import Booking, BookingCohost
 from booking.selectors import booking_cohosts
 from calendars.models import CalendarConnection
-from integrations.models import EventType
+from integrations.models import EventType, WebhookEndpoint
 from integrations.scope import endpoint_owners_for, organization_endpoints_of
 from integrations.serializers import booking_data
 from integrations.webhooks import deliveries_add
+from ops.compiled_queries import query_rows, reads
 
 BOOKING_EVENT_TYPES = {
     BookingEventKind.CONFIRMED: EventType.BOOKING_CREATED,
@@ -25,8 +28,49 @@ BOOKING_EVENT_TYPES = {
 }
 
 
+@dataclass(frozen=True)
+class EndpointsAhead:
+    """Whether some endpoint wanted an event about ``host_ids`` when it was prepared."""
+
+    host_ids: frozenset[int]
+    wanted: bool
+
+
+def on_booking_prepare(
+    sender, *, kind: BookingEventKind, host_ids: tuple[int, ...], **kwargs
+) -> EndpointsAhead:
+    """``booking_event_preparing`` receiver: look for endpoints before the booking's
+    transaction (and the host's lock).
+
+    When none wants the event, ``on_booking_event`` writes no delivery without asking
+    again in the transaction (the common case: most hosts have no endpoint). An endpoint
+    made or switched on meanwhile then misses this one event, as it would had it been
+    saved a moment later: nothing orders endpoint edits and bookings (they take no
+    common lock), and a new endpoint receives the events that come after it.
+    """
+    event_type = BOOKING_EVENT_TYPES[kind]
+    rows = query_rows(_endpoint_events, list(host_ids))
+    wanted = any(event_type in events for (events,) in rows)
+    return EndpointsAhead(host_ids=frozenset(host_ids), wanted=wanted)
+
+
+@reads(WebhookEndpoint)
+def _endpoint_events(host_ids: list[int]):
+    """What the active endpoints about ``host_ids`` subscribe to (``endpoints_wanting``)."""
+    owners = endpoint_owners_for(host_ids=host_ids)
+    return WebhookEndpoint.objects.filter(owners, is_active=True).values_list("events")
+
+
 def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
-    """``booking_event_recorded`` receiver: a delivery per subscribed endpoint."""
+    """``booking_event_recorded`` receiver: a delivery per subscribed endpoint.
+
+    The endpoints are read here, in the booking's transaction, unless the event was
+    prepared (``on_booking_prepare``) and no endpoint wanted it then.
+    """
+    people = _people_of(event)
+    ahead = event.prepared_by(on_booking_prepare)
+    if ahead is not None and not ahead.wanted and ahead.host_ids.issuperset(people):
+        return
 
     def data() -> dict:
         booking = event.booking or Booking.objects.select_related("page", "host").get(
@@ -35,7 +79,7 @@ def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
         return {**booking_data(booking), "changed_by": str(event.actor)}
 
     deliveries_add(
-        owners=endpoint_owners_for(host_ids=_people_of(event)),
+        owners=endpoint_owners_for(host_ids=people),
         event_type=BOOKING_EVENT_TYPES[event.kind],
         data=data,
         occurred_at=event.occurred_at,

@@ -146,6 +146,15 @@ def message_body(*, event_type: str, occurred_at: datetime, data: dict) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
+def endpoints_wanting(*, owners: Q, event_type: str) -> list[WebhookEndpoint]:
+    """The active endpoints of ``owners`` subscribed to ``event_type``."""
+    return [
+        endpoint
+        for endpoint in WebhookEndpoint.objects.filter(owners, is_active=True)
+        if event_type in endpoint.events
+    ]
+
+
 def deliveries_add(
     *,
     owners: Q,
@@ -159,11 +168,7 @@ def deliveries_add(
     Call inside the transaction of the change; tasks are queued once it commits.
     ``data()`` is only called when some endpoint wants the event.
     """
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(owners, is_active=True)
-        if event_type in endpoint.events
-    ]
+    endpoints = endpoints_wanting(owners=owners, event_type=event_type)
     if not endpoints:
         return []
     body = message_body(event_type=event_type, occurred_at=occurred_at, data=data())

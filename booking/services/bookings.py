@@ -18,10 +18,16 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from booking.events import Actor, BookingEventKind, booking_event_emit
+from booking.events import (
+    Actor,
+    BookingEventKind,
+    EventPreparation,
+    booking_event_emit,
+    booking_event_prepare,
+)
 from booking.models import (
     Booking,
     BookingCohost,
@@ -51,6 +57,7 @@ from booking.services.calendar_events import (
 from booking.services.locking import host_lock
 from booking.slots import Rules
 from calendars.services.mirroring import event_unmirror
+from ops.compiled_queries import query_rows, reads
 from ops.metrics import booking_count
 
 ROUND_ROBIN_PERIOD = timedelta(days=30)
@@ -117,9 +124,14 @@ def booking_create(
     Bookings of one host queue on the host's lock, so everything that does not need
     it is done before taking it: the page's rules and calendars (``bookable_page_for``
     loads them with the page), the checks against the rules, the busy calendar time,
-    the booking and its calendar event. Under the lock: whether the page was edited
-    meanwhile (then all of it is read again), the host's bookings around the slot,
-    and the writes.
+    the booking and its calendar event, and what the event's consumers read ahead
+    (``booking_event_prepare``: whether any webhook endpoint wants it). Then, in one
+    transaction, the rows are written first (nobody else sees them before the commit)
+    and the lock is taken last: under it, whether the page was edited meanwhile and
+    the host's bookings around the slot, the booking's own left out. A slot taken
+    meanwhile rolls the rows back. When the page was edited meanwhile, or the commit
+    finds a row pointing at one deleted meanwhile, it is all done again the other way
+    round (lock, page, checks, rows).
     """
     now = now or timezone.now()
     start = start.astimezone(UTC)
@@ -131,24 +143,78 @@ def booking_create(
     # Busy time is written by the calendar sync, which never takes the host's lock:
     # reading it now is as good as reading it under the lock.
     busy = slot_busy_for(page=page, rules=rules, start=start) if rules else []
-    with transaction.atomic():
-        host_lock(page.host_id)
-        if not _page_unchanged(page):  # edited (every page edit saves the page) or closed
-            page = page_with_calendars(pk=page.pk)
-            if page is None or not page.is_active:
-                raise PageClosed("This booking page is not taking bookings.")
-            rules = _rules_or_none(page)
-            booking, mirror = _booking_prepare(page=page, start=start, invitee=invitee)
-            busy = None  # read again too
-        if rules is None or not slot_is_free(
-            page=page, rules=rules, start=start, now=now, busy=busy
-        ):
-            raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
-        booking.save(force_insert=True)
-        mirror.write()
-        booking_event_emit(booking=booking, kind=BookingEventKind.CONFIRMED, actor=actor, now=now)
-        transaction.on_commit(booking_count)
+    event = booking_event_prepare(kind=BookingEventKind.CONFIRMED, host_ids=[page.host_id])
+    try:
+        with transaction.atomic():
+            _booking_write(booking=booking, mirror=mirror, actor=actor, now=now, prepared=event)
+            host_lock(page.host_id)
+            if not _page_unchanged(page):  # edited (every page edit saves the page) or closed
+                raise _PageEdited
+            # Read now, under the lock: every booking committed before it, not this one.
+            if rules is None or not slot_is_free(
+                page=page, rules=rules, start=start, now=now, busy=busy, exclude_booking=booking
+            ):
+                raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
+    except (_PageEdited, IntegrityError):
+        # The page was edited meanwhile, or a row written before the lock points at one
+        # deleted meanwhile (the commit checks foreign keys: a webhook endpoint removed
+        # while the booking waited): all rolled back, and done again lock first.
+        return _booking_create_locked(
+            page_pk=page.pk,
+            host_id=page.host_id,
+            start=start,
+            invitee=invitee,
+            actor=actor,
+            now=now,
+            prepared=event,
+        )
     return booking
+
+
+class _PageEdited(Exception):
+    """The page changed between reading it and taking the host's lock (rolls back)."""
+
+
+def _booking_create_locked(
+    *,
+    page_pk: int,
+    host_id: int,
+    start: datetime,
+    invitee: Invitee,
+    actor: Actor,
+    now: datetime,
+    prepared: EventPreparation,
+) -> Booking:
+    """``booking_create`` the other way round, when writing first did not work out: the
+    host's lock first, then the page as it now is, the checks and the rows."""
+    with transaction.atomic():
+        host_lock(host_id)
+        page = page_with_calendars(pk=page_pk)
+        if page is None or not page.is_active:
+            raise PageClosed("This booking page is not taking bookings.")
+        rules = _rules_or_none(page)
+        if rules is None or not slot_is_free(page=page, rules=rules, start=start, now=now):
+            raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
+        booking, mirror = _booking_prepare(page=page, start=start, invitee=invitee)
+        _booking_write(booking=booking, mirror=mirror, actor=actor, now=now, prepared=prepared)
+    return booking
+
+
+def _booking_write(
+    *,
+    booking: Booking,
+    mirror: NewBookingMirror,
+    actor: Actor,
+    now: datetime,
+    prepared: EventPreparation,
+) -> None:
+    """A new personal booking's rows: itself, its calendar events, its event's rows."""
+    booking.save(force_insert=True)
+    mirror.write()
+    booking_event_emit(
+        booking=booking, kind=BookingEventKind.CONFIRMED, actor=actor, now=now, prepared=prepared
+    )
+    transaction.on_commit(booking_count)
 
 
 def _booking_prepare(
@@ -180,9 +246,13 @@ def _booking_new(*, page: BookingPage, start: datetime, invitee: Invitee, **host
 
 def _page_unchanged(page: BookingPage) -> bool:
     """Whether ``page`` still takes bookings and was not edited since it was read."""
-    return BookingPage.objects.filter(
-        pk=page.pk, is_active=True, updated_at=page.updated_at
-    ).exists()
+    return bool(query_rows(_page_if_unchanged, page.pk, page.updated_at))
+
+
+@reads(BookingPage)
+def _page_if_unchanged(pk: int, updated_at: datetime):
+    rows = BookingPage.objects.filter(pk=pk, is_active=True, updated_at=updated_at)
+    return rows.order_by().values_list("pk")[:1]
 
 
 def _team_booking_create(

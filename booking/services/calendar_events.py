@@ -13,8 +13,11 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from booking.emails import host_locale
+from booking.locales import language_of
 from booking.models import Booking, LocationKind
 from booking.selectors import (
     booking_cohosts,
@@ -82,13 +85,20 @@ def booking_mirror_prepare(*, booking: Booking) -> NewBookingMirror:
 
 
 def booking_event(*, booking: Booking) -> EventDescription:
-    """The neutral calendar event for a booking, shown in the page's time zone."""
+    """The neutral calendar event for a booking, shown in the page's time zone and worded
+    in the language of the host whose calendar holds it (their Profile language)."""
+    with translation.override(language_of(host_locale(booking.host))):
+        return _booking_event(booking)
+
+
+def _booking_event(booking: Booking) -> EventDescription:
     page = booking.page
     zone_name = page.time_zone if page is not None else booking.host.time_zone
     zone = ZoneInfo(zone_name)
     teams = page is not None and page.location_kind == LocationKind.TEAMS
     return EventDescription(
-        subject=f"{booking.title} with {booking.invitee_name}",
+        subject=_("%(title)s with %(name)s")
+        % {"title": booking.title, "name": booking.invitee_name},
         start=booking.start.astimezone(zone),
         end=booking.end.astimezone(zone),
         time_zone=zone_name,
@@ -97,7 +107,7 @@ def booking_event(*, booking: Booking) -> EventDescription:
             Attendee(booking.invitee_email, booking.invitee_name),
             *booking_cohost_attendees(booking=booking),
         ),
-        location="" if teams else booking.location,
+        location="" if teams else booking.location_text,
         online_meeting=teams,
     )
 
@@ -111,11 +121,17 @@ def booking_cohost_attendees(*, booking: Booking) -> list[Attendee]:
 
 
 def booking_details_text(*, booking: Booking) -> str:
-    """Plain text for calendar bodies and .ics descriptions: answers and the invitee's links."""
-    lines = [f"Booked by {booking.invitee_name} <{booking.invitee_email}>"]
+    """Plain text for calendar bodies and .ics descriptions, in the active language: who
+    booked, their answers and the invitee's links."""
+    by = {"name": booking.invitee_name, "email": booking.invitee_email}
+    lines = [_("Booked by %(name)s <%(email)s>") % by]
     lines += [f"{item['question']}: {item['answer']}" for item in booking.answers if item["answer"]]
     links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
-    lines += ["", f"Cancel: {links['cancel']}", f"Reschedule: {links['reschedule']}"]
+    lines += [
+        "",
+        _("Cancel: %(link)s") % {"link": links["cancel"]},
+        _("Reschedule: %(link)s") % {"link": links["reschedule"]},
+    ]
     return "\n".join(lines)
 
 

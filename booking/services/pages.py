@@ -1,7 +1,9 @@
 """Setup → Booking pages: a host's own pages, their rules, questions and calendars.
 
 Every write here is a *page edit* (``@_page_edit``): one transaction that holds the
-host's lock, so two edits of one host's pages take turns, and that ends by
+host's lock, so two edits of one host's pages take turns, that saves the page it
+changes (its ``updated_at`` keys the caches of what the page shows and what a booking
+reads: ``booking.bookable_pages``), and that ends by
 recomputing which calendars' busy time is read and how far ahead
 (``booking.services.horizons``). That is the one place page changes reach the
 horizons; a new write here gets it by wearing the decorator.
@@ -19,6 +21,7 @@ from typing import TypeVar
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from booking.bookable_pages import page_edit_marked
 from booking.models import (
     RESERVED_SLUGS,
     BookingPage,
@@ -44,7 +47,7 @@ def _page_edit(service: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(service)
     def edit(**kwargs) -> T:
         host = kwargs["host"] if "host" in kwargs else kwargs["page"].host
-        with transaction.atomic():
+        with transaction.atomic(), page_edit_marked():
             host_lock(host.pk)
             result = service(**kwargs)
             busy_horizons_update(host=host)

@@ -414,3 +414,40 @@ def test_a_cache_private_to_each_process_is_not_used_unless_asked(settings):
     assert cache_in_use()
     settings.AVAILABILITY_CACHE = "off"
     assert not cache_in_use()
+
+
+@pytest.mark.django_db
+def test_a_booking_bumps_the_hosts_version_once_after_it_commits(
+    busy_page, host, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The booking's row, its event and its writes all announce the host: one bump, made
+    once the transaction committed (a rollback makes none)."""
+    from booking import availability_cache
+
+    bumped: list[int] = []
+    monkeypatch.setattr(availability_cache, "_bump", bumped.append)
+    start = datetime.fromisoformat(slot_answers(**_month(busy_page))[0][0])
+    with django_capture_on_commit_callbacks() as callbacks:
+        booking_create(page=busy_page, start=start, invitee=INVITEE, now=START)
+        assert bumped == []  # not before the commit
+    for callback in callbacks:
+        callback()
+    assert bumped == [host.pk]
+
+
+@pytest.mark.django_db
+def test_a_write_rolled_back_bumps_nothing(host, monkeypatch, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    from booking import availability_cache
+
+    bumped: list[int] = []
+    monkeypatch.setattr(availability_cache, "_bump", bumped.append)
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        contextlib.suppress(RuntimeError),
+        transaction.atomic(),
+    ):
+        availability_cache.availability_changed(host_id=host.pk)
+        raise RuntimeError("rolled back")
+    assert bumped == []

@@ -1,0 +1,139 @@
+"""Reads of a fixed shape whose SQL is compiled once per process and run with new values.
+
+Django compiles a queryset to SQL every time it is evaluated. For the few small reads
+that every booking makes (some of them while the host's lock is held) that compilation
+costs more than the query itself. ``query_rows(build, *values)`` builds the queryset
+once with *marks* (stand-in values of the same kinds) in place of ``values``, compiles
+it, notes where each mark landed among the parameters, and from then on runs that SQL
+with the values put in those places, adapted for the database as the compiler adapts
+them, and the rows converted as the ORM converts them (``values_list`` rows).
+
+``build`` must be a module-level function (marked with the model it reads, ``@reads``)
+whose queryset depends only on its arguments: the *fixed* ones (compiled in, one
+compilation per distinct value) and the *values*, on which it may depend only through
+their kinds and list lengths: ints, strings, aware datetimes, and lists of ints (one
+place per item, so each length compiles once).
+A mark that does not land among the parameters (a value the query transforms, or puts
+into the SQL text) is an error at the first call rather than a wrong answer later.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import connections, router
+from django.db.models import QuerySet
+
+_INT_MARK = -7_000_000_000_000
+MAX_LIST = 1000  # items of one list value (each length compiles once; marks stay apart)
+_TIME_MARK = datetime(1901, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple
+    # (place among the parameters, index of the value, index in a list value or None)
+    places: tuple[tuple[int, int, int | None], ...]
+    convert: Callable[[list], list]
+
+
+def _kind(value: Any) -> tuple:
+    if isinstance(value, bool):
+        raise TypeError("booleans shape the SQL: pass them as fixed=(…)")
+    if isinstance(value, int):
+        return ("int",)
+    if isinstance(value, str):
+        return ("str",)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError("naive datetimes are not marked")
+        return ("datetime",)
+    if (
+        isinstance(value, list | tuple)
+        and len(value) < MAX_LIST
+        and all(isinstance(item, int) and not isinstance(item, bool) for item in value)
+    ):
+        return ("ints", len(value))
+    raise TypeError(f"cannot mark a {type(value).__name__}")
+
+
+def _mark(kind: tuple, number: int) -> Any:
+    if kind[0] == "int":
+        return _INT_MARK - number * 1000
+    if kind[0] == "str":
+        return f"\x00mark{number}\x00"
+    if kind[0] == "datetime":
+        return _TIME_MARK + timedelta(seconds=number)
+    return [_INT_MARK - number * 1000 - item - 1 for item in range(kind[1])]
+
+
+def _adapt(connection, kind: tuple, value: Any) -> Any:
+    if kind[0] == "datetime":
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+@functools.cache
+def _compiled(build: Callable[..., QuerySet], alias: str, fixed: tuple, kinds: tuple) -> _Compiled:
+    connection = connections[alias]
+    marks = [_mark(kind, number) for number, kind in enumerate(kinds)]
+    wanted: dict[Any, tuple[int, int | None]] = {}
+    for number, (kind, mark) in enumerate(zip(kinds, marks, strict=True)):
+        if kind[0] == "ints":
+            wanted.update({item: (number, index) for index, item in enumerate(mark)})
+        else:
+            wanted[_adapt(connection, kind, mark)] = (number, None)
+    compiler = build(*fixed, *marks).query.get_compiler(alias)
+    sql, params = compiler.as_sql()
+    places = []
+    for place, param in enumerate(params):
+        found = wanted.get(param) if isinstance(param, int | str | datetime) else None
+        if found is not None:
+            places.append((place, *found))
+    if {(number, index) for _, number, index in places} != set(wanted.values()):
+        raise RuntimeError(f"{build.__qualname__}: a value did not land among the parameters")
+    columns = [column for column, _, _ in compiler.select[: compiler.col_count]]
+    converters = compiler.get_converters(columns)
+
+    def convert(rows: list) -> list:
+        return [tuple(row) for row in compiler.apply_converters(rows, converters)]
+
+    return _Compiled(sql, tuple(params), tuple(places), convert if converters else list)
+
+
+def query_rows(
+    build: Callable[..., QuerySet], *values: Any, fixed: tuple = (), using: str | None = None
+) -> list[tuple]:
+    """The rows of ``build(*fixed, *values)`` (a ``values_list`` queryset), its SQL
+    compiled once per process for each ``fixed`` (hashable arguments that shape the
+    query, passed as they are) and kinds of ``values`` (replaced by marks to compile).
+    ``using``: the database (by default the one the router reads ``build.model`` from)."""
+    alias = using or router.db_for_read(build.model)  # type: ignore[attr-defined]
+    kinds = tuple(_kind(value) for value in values)
+    compiled = _compiled(build, alias, fixed, kinds)
+    connection = connections[alias]
+    params = list(compiled.params)
+    for place, number, index in compiled.places:
+        value = values[number]
+        params[place] = (
+            value[index] if index is not None else _adapt(connection, kinds[number], value)
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, params)
+        rows = cursor.fetchall()
+    return compiled.convert(rows)
+
+
+def reads(model) -> Callable[[Callable[..., QuerySet]], Callable[..., QuerySet]]:
+    """Names the model a ``build`` function reads (for the router)."""
+
+    def mark(build: Callable[..., QuerySet]) -> Callable[..., QuerySet]:
+        build.model = model  # type: ignore[attr-defined]
+        return build
+
+    return mark

@@ -1,0 +1,59 @@
+"""A read compiled once answers exactly what the ORM answers, for any values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from booking.models import Booking, BookingPage
+from booking.services.bookings import Invitee, booking_create
+from ops.compiled_queries import query_rows, reads
+from tests.support.booking import at, workday
+
+pytestmark = pytest.mark.django_db
+
+BUILT: list[tuple] = []
+
+
+@reads(Booking)
+def _bookings(host_id: int, page_ids: list[int], after: datetime):
+    BUILT.append((host_id, tuple(page_ids), after))
+    rows = Booking.objects.filter(host_id=host_id, page_id__in=page_ids, start__gte=after)
+    return rows.order_by("start").values_list("pk", "start", "end")
+
+
+def _orm(host_id: int, page_ids: list[int], after: datetime) -> list[tuple]:
+    rows = Booking.objects.filter(host_id=host_id, page_id__in=page_ids, start__gte=after)
+    return list(rows.order_by("start").values_list("pk", "start", "end"))
+
+
+def test_the_rows_are_the_orms_for_every_value_and_the_sql_is_built_once_per_shape(page, host):
+    invitee = Invitee(name="Dana", email="dana@example.com", time_zone="UTC")
+    day = workday("Europe/London")
+    for hour in (10, 12, 14):
+        booking_create(page=page, start=at(day, hour), invitee=invitee)
+    BUILT.clear()
+    early = datetime.now(UTC)
+    for after in (early, at(day, 11), at(day, 14), at(day, 15)):
+        for page_ids in ([page.pk], [page.pk, page.pk + 1], [-1]):
+            expected = _orm(host.pk, page_ids, after)
+            assert query_rows(_bookings, host.pk, page_ids, after) == expected
+    assert query_rows(_bookings, host.pk + 1, [page.pk], early) == []
+    found = query_rows(_bookings, host.pk, [page.pk], early)
+    assert len(found) == 3
+    assert found[0][1].tzinfo is not None  # converted as the ORM converts
+    assert found[0][2] - found[0][1] == timedelta(minutes=30)
+    assert len(BUILT) == 2  # one list length, then the other (the third has length 1 too)
+
+
+def test_a_value_that_does_not_reach_the_parameters_as_it_is_is_refused():
+    with pytest.raises(TypeError):
+        query_rows(_pattern, True)  # booleans are compiled in (``fixed``)
+    with pytest.raises(RuntimeError, match="did not land"):
+        query_rows(_pattern, "x")  # becomes "%x%"
+
+
+@reads(BookingPage)
+def _pattern(text: str):
+    return BookingPage.objects.filter(title__icontains=text).values_list("pk")
