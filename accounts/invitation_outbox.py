@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Invitation, InvitationEmail, InvitationEmailState, InvitationState
 from outbox import dispatch
-from outbox.claims import Claim, LostClaim, claim_take
+from outbox.claims import LostClaim, claim_take
 from outbox.mail import mail_failure_record
 from outbox.outcomes import Outcome, Status
 from outbox.sweeper import items_requeue
@@ -91,7 +91,13 @@ def invitation_email_send(*, email_id: int, now: datetime | None = None) -> Outc
             subject, body = _message(invitation)
         send_mail(subject, body, None, [invitation.email])
     except (smtplib.SMTPException, OSError) as error:
-        return _record_failure(claim, error)
+        return mail_failure_record(
+            claim,
+            error,
+            delays=INVITATION_RETRY_DELAYS,
+            failed_state=InvitationEmailState.FAILED,
+            described=_describe(email),
+        )
     try:
         claim.settle(
             state=InvitationEmailState.SENT,
@@ -103,16 +109,6 @@ def invitation_email_send(*, email_id: int, now: datetime | None = None) -> Outc
         return Outcome(Status.LOST)
     logger.info("%s: sent (attempt %s)", _describe(email), email.attempts)
     return Outcome(Status.SYNCED)
-
-
-def _record_failure(claim: Claim, error: Exception) -> Outcome:
-    return mail_failure_record(
-        claim,
-        error,
-        delays=INVITATION_RETRY_DELAYS,
-        failed_state=InvitationEmailState.FAILED,
-        described=_describe(claim.item),
-    )
 
 
 def _describe(email: InvitationEmail) -> str:

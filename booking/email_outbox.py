@@ -31,7 +31,7 @@ from booking.emails import (
 from booking.events import BookingEvent
 from booking.models import BookingEmail, EmailState
 from outbox import dispatch
-from outbox.claims import Claim, LostClaim, claim_take
+from outbox.claims import LostClaim, claim_take
 from outbox.mail import mail_failure_record
 from outbox.outcomes import Outcome, Status
 from outbox.sweeper import items_requeue
@@ -155,7 +155,13 @@ def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Out
     except LostClaim:
         return _lost(email)
     except (smtplib.SMTPException, OSError) as error:
-        return _record_failure(claim, error)
+        return mail_failure_record(
+            claim,
+            error,
+            delays=EMAIL_RETRY_DELAYS,
+            failed_state=EmailState.FAILED,
+            described=_describe(email),
+        )
     # The last email's record and the row's end are one write, held by the claim as each
     # record is: lost, the row is left to the worker that took it over.
     if not claim.settle(state=EmailState.SENT, next_attempt_at=None, last_error="", **sent):
@@ -167,16 +173,6 @@ def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Out
 def _lost(email: BookingEmail) -> Outcome:
     logger.warning("%s: lost its claim to another worker; stopping", _describe(email))
     return Outcome(Status.LOST)
-
-
-def _record_failure(claim: Claim, error: Exception) -> Outcome:
-    return mail_failure_record(
-        claim,
-        error,
-        delays=EMAIL_RETRY_DELAYS,
-        failed_state=EmailState.FAILED,
-        described=_describe(claim.item),
-    )
 
 
 def _describe(email: BookingEmail) -> str:
