@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -44,6 +43,7 @@ from django.utils import timezone
 from booking.models import BookingPage, DateOverride, PageCalendar, Question, WeeklyHours
 from booking.selectors import bookable_page_for
 from calendars.models import CalendarConnection
+from ops.compiled_queries import query_rows, reads
 
 MAX_ENTRIES = 256
 # The page's and host's columns in the stamp: ``test_bookable_pages`` checks that every
@@ -68,44 +68,32 @@ CONNECTION_COLUMNS = (
     "calendars__is_active",
     "calendars__can_edit",
 )
-_SLUG_MARK = "<slug>"
-_HOST_MARK = -7_654_321  # stands for the host's id while the query is compiled
 
 _entries: OrderedDict[tuple, BookingPage] = OrderedDict()
 _lock = threading.Lock()
 
 
-@functools.cache
-def _compiled(alias: str, which: str) -> str:
-    """The stamp's two queries, compiled once per process (the ORM would compile them
-    on every request)."""
-    if which == "page":
-        fields = (*PAGE_COLUMNS, "host_id", *(f"host__{name}" for name in HOST_COLUMNS))
-        rows = BookingPage.objects.using(alias).filter(slug=_SLUG_MARK).values_list(*fields)
-        rows, mark = rows.order_by()[:1], _SLUG_MARK
-    else:
-        rows = CalendarConnection.objects.using(alias).filter(host_id=_HOST_MARK)
-        rows = rows.values_list(*CONNECTION_COLUMNS).order_by("pk", "calendars__id")
-        mark = _HOST_MARK
-    sql, params = rows.query.get_compiler(alias).as_sql()
-    if tuple(params) != (mark,):  # the mark must be the only parameter
-        raise RuntimeError(f"unexpected parameters in the booking stamp query: {params!r}")
-    return sql
+@reads(BookingPage)
+def _page_stamp_rows(slug: str):
+    fields = (*PAGE_COLUMNS, "host_id", *(f"host__{name}" for name in HOST_COLUMNS))
+    return BookingPage.objects.filter(slug=slug).values_list(*fields).order_by()[:1]
+
+
+@reads(CalendarConnection)
+def _connection_stamp_rows(host_id: int):
+    rows = CalendarConnection.objects.filter(host_id=host_id)
+    return rows.values_list(*CONNECTION_COLUMNS).order_by("pk", "calendars__id")
 
 
 def booking_stamp_for(*, slug: str) -> tuple | None:
-    """The page's booking stamp (as the database driver gives the values: only compared),
-    or None if no page has that address."""
-    alias = router.db_for_read(BookingPage)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(_compiled(alias, "page"), [slug])
-        page_row = cursor.fetchone()
-        if page_row is None:
-            return None
-        host_id = page_row[len(PAGE_COLUMNS)]
-        cursor.execute(_compiled(alias, "connections"), [host_id])
-        calendars = tuple(cursor.fetchall())
-    return (alias, tuple(page_row), calendars)
+    """The page's booking stamp (two reads whose SQL is compiled once per process: the
+    ORM would compile them on every request), or None if no page has that address."""
+    page_rows = query_rows(_page_stamp_rows, slug)
+    if not page_rows:
+        return None
+    host_id = page_rows[0][len(PAGE_COLUMNS)]
+    calendars = tuple(query_rows(_connection_stamp_rows, host_id))
+    return (router.db_for_read(BookingPage), page_rows[0], calendars)
 
 
 def bookable_page_cached(*, slug: str) -> BookingPage | None:
