@@ -13,8 +13,8 @@ instances, with any ``select_related``).
 ``build`` must be a module-level function (marked with the model it reads, ``@reads``)
 whose queryset depends only on its arguments: the *fixed* ones (compiled in, one
 compilation per distinct value) and the *values*, on which it may depend only through
-their kinds and list lengths: ints, strings, aware datetimes, and lists of ints (one
-place per item, so each length compiles once).
+their kinds and list lengths: ints, strings, UUIDs, aware datetimes, and lists of ints
+(one place per item, so each length compiles once).
 A mark that does not land among the parameters (a value the query transforms, or puts
 into the SQL text) is an error at the first call rather than a wrong answer later.
 """
@@ -22,6 +22,7 @@ into the SQL text) is an error at the first call rather than a wrong answer late
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from django.db.models.query import ModelIterable, get_related_populators
 _INT_MARK = -7_000_000_000_000
 MAX_LIST = 1000  # items of one list value (each length compiles once; marks stay apart)
 _TIME_MARK = datetime(1901, 1, 1, tzinfo=UTC)
+_UUID_MARK = 0x7E57 << 112
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ def _kind(value: Any) -> tuple:
         return ("int",)
     if isinstance(value, str):
         return ("str",)
+    if isinstance(value, uuid.UUID):
+        return ("uuid",)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise TypeError("naive datetimes are not marked")
@@ -73,12 +77,16 @@ def _mark(kind: tuple, number: int) -> Any:
         return f"\x00mark{number}\x00"
     if kind[0] == "datetime":
         return _TIME_MARK + timedelta(seconds=number)
+    if kind[0] == "uuid":
+        return uuid.UUID(int=_UUID_MARK + number)
     return [_INT_MARK - number * 1000 - item - 1 for item in range(kind[1])]
 
 
 def _adapt(connection, kind: tuple, value: Any) -> Any:
     if kind[0] == "datetime":
         return connection.ops.adapt_datetimefield_value(value)
+    if kind[0] == "uuid" and not connection.features.has_native_uuid_field:
+        return value.hex  # as UUIDField stores it
     return value
 
 
@@ -97,7 +105,7 @@ def _compiled(build: Callable[..., QuerySet], alias: str, fixed: tuple, kinds: t
     sql, params = compiler.as_sql()
     places = []
     for place, param in enumerate(params):
-        found = wanted.get(param) if isinstance(param, int | str | datetime) else None
+        found = wanted.get(param) if isinstance(param, int | str | datetime | uuid.UUID) else None
         if found is not None:
             places.append((place, *found))
     if {(number, index) for _, number, index in places} != set(wanted.values()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -87,3 +88,17 @@ def test_instances_are_the_orms_with_their_related_objects(page, host, django_as
     assert query_objects(_bookings_with_host, host.pk + 1, after) == []
     with pytest.raises(TypeError, match="values_list"):
         query_objects(_bookings, host.pk, [page.pk], after)
+
+
+@reads(Booking)
+def _by_uuid(key: uuid.UUID):
+    return Booking.objects.filter(uuid=key).values_list("pk")
+
+
+def test_a_uuid_value_finds_its_row_and_no_other(page):
+    invitee = Invitee(name="Dana", email="dana@example.com", time_zone="UTC")
+    day = workday("Europe/London")
+    bookings = [booking_create(page=page, start=at(day, h), invitee=invitee) for h in (10, 12)]
+    for booking in bookings:
+        assert query_rows(_by_uuid, booking.uuid) == [(booking.pk,)]
+    assert query_rows(_by_uuid, uuid.uuid4()) == []
