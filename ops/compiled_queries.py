@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
 
@@ -192,3 +192,14 @@ def reads(model) -> Callable[[Callable[..., QuerySet]], Callable[..., QuerySet]]
         return build
 
     return mark
+
+
+def rows_write(model: type[Model], sql: Callable[..., str], values: list, *shape: Any) -> int:
+    """Run the UPDATE ``sql(model, alias, *shape)`` with ``values`` (parameters prepared
+    for the database) where the router writes ``model``; how many rows it changed.
+    ``sql`` builds the text from quoted names only and is cached (``functools.cache``),
+    so a write of a fixed shape is built once per process instead of by the ORM each time."""
+    alias = router.db_for_write(model)
+    with transaction.mark_for_rollback_on_error(using=alias), connections[alias].cursor() as cursor:
+        cursor.execute(sql(model, alias, *shape), values)
+        return cursor.rowcount

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connections, router, transaction
+from django.db import connections, router
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
-from ops.compiled_queries import query_objects
+from ops.compiled_queries import query_objects, rows_write
 from outbox.models import PENDING, OutboxItem
 
 # A retry sent with a countdown may arrive a little early (clocks of broker and workers).
@@ -61,7 +61,7 @@ def claim_take(
     adapt = connections[router.db_for_write(model)].ops.adapt_datetimefield_value
     until = now + timedelta(seconds=lease_seconds)
     values = [adapt(until), token, adapt(now), pk, PENDING, adapt(now), adapt(now + DUE_TOLERANCE)]
-    if not _write(model, _take_sql, values):
+    if not rows_write(model, _take_sql, values):
         return None
     related = _related_paths(items.query.select_related or {})
     found = query_objects(_claimed, pk, fixed=(model, related), using=router.db_for_read(model))
@@ -108,14 +108,6 @@ def _held_sql(model: type[Model], alias: str, names: tuple[str, ...], unchanged:
     return f"UPDATE {q(meta.db_table)} SET {sets} WHERE {' AND '.join(where)}"  # noqa: S608
 
 
-def _write(model: type[Model], sql, values: list, *shape) -> int:
-    """Run the UPDATE ``sql(model, alias, *shape)`` with ``values``; how many rows changed."""
-    alias = router.db_for_write(model)
-    with transaction.mark_for_rollback_on_error(using=alias), connections[alias].cursor() as cursor:
-        cursor.execute(sql(model, alias, *shape), values)
-        return cursor.rowcount
-
-
 @dataclass
 class Claim:
     """One item taken for one attempt, and the token every write is conditional on."""
@@ -134,7 +126,7 @@ class Claim:
         values = [meta.get_field(n).get_db_prep_save(v, connection) for n, v in fields.items()]
         values += [self.item.pk, self.token]
         values += [meta.get_field(n).get_db_prep_value(v, connection) for n, v in unchanged.items()]
-        return bool(_write(model, _held_sql, values, tuple(fields), tuple(unchanged)))
+        return bool(rows_write(model, _held_sql, values, tuple(fields), tuple(unchanged)))
 
     def save(self, **fields: Any) -> None:
         """Write ``fields`` now (a write-ahead record), only while the claim is held.
