@@ -119,17 +119,35 @@ def _shortcut(field: models.Field, connection) -> tuple[tuple[type, ...], Callab
 
 def _column(field: models.Field, connection) -> _Column:
     quick_types, quick = _shortcut(field, connection)
-    own_pre_save = type(field).pre_save is not models.Field.pre_save
-    return _Column(field, field.attname, own_pre_save, quick_types, quick)
+    return _Column(field, field.attname, not _pre_save_reads(field), quick_types, quick)
+
+
+def _pre_save_reads(field: models.Field) -> bool:
+    """Whether ``field.pre_save`` of a new row only reads the attribute (Django's own, and
+    for dates and datetimes, neither ``auto_now`` nor ``auto_now_add``)."""
+    pre_save = type(field).pre_save
+    if pre_save in (models.DateField.pre_save, models.DateTimeField.pre_save):
+        return not (field.auto_now or field.auto_now_add)
+    return pre_save is models.Field.pre_save
 
 
 @functools.cache
 def _compiled(
     model: type[models.Model], alias: str, names: tuple[str, ...], count: int
-) -> _Compiled:
+) -> _Compiled | None:
+    """The INSERT of ``count`` rows of ``model`` with the fields ``names``; None when it is
+    the ORM's to do (a field with its own placeholder, a database that cannot return the
+    rows' keys)."""
     meta = model._meta
     by_name = {field.attname: field for field in meta.concrete_fields}
     fields = [by_name[name] for name in names]
+    features = connections[alias].features
+    if (
+        not features.can_return_columns_from_insert
+        or (count > 1 and not features.can_return_rows_from_bulk_insert)
+        or any(hasattr(field, "get_placeholder") for field in fields)
+    ):
+        return None
     width = len(fields)
     rows = [
         _MarkedRow({name: _Mark(row * width + column) for column, name in enumerate(names)})
@@ -168,15 +186,6 @@ def _compiled(
     return _Compiled(sql, columns, tuple(places), returning, convert if converters else list)
 
 
-def _compilable(connection, fields: Sequence[models.Field], count: int) -> bool:
-    features = connection.features
-    return (
-        features.can_return_columns_from_insert
-        and (count == 1 or features.can_return_rows_from_bulk_insert)
-        and not any(hasattr(field, "get_placeholder") for field in fields)
-    )
-
-
 def _values(objs: Sequence[models.Model], columns: Sequence[_Column], connection) -> list | None:
     """The rows' values as the ORM's compiler sends them, flattened; None when one of them
     is an expression (for the ORM to compile)."""
@@ -200,11 +209,11 @@ def _insert(
     model: type[models.Model], objs: Sequence[models.Model], fields: Sequence, alias: str
 ) -> list | None:
     """The returned rows of the compiled INSERT of ``objs``; None when it is the ORM's to do."""
-    connection = connections[alias]
-    if not _compilable(connection, fields, len(objs)):
-        return None
     names = tuple(map(attrgetter("attname"), fields))
     compiled = _compiled(model, alias, names, len(objs))
+    if compiled is None:
+        return None
+    connection = connections[alias]
     values = _values(objs, compiled.columns, connection)
     if values is None:
         return None
@@ -216,6 +225,17 @@ def _insert(
         cursor.execute(compiled.sql, params)
         rows = cursor.fetchall() if compiled.returning else []
     return compiled.convert(rows)
+
+
+@functools.cache
+def _new_row_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
+    """The fields ``bulk_create`` writes for a new row (all but its key and generated ones)."""
+    meta = model._meta
+    return tuple(
+        field
+        for field in meta.concrete_fields
+        if field is not meta.auto_field and not field.generated
+    )
 
 
 class CompiledInsert(models.Model):
@@ -244,12 +264,7 @@ def insert_rows(objs: Sequence[models.Model], *, using: str | None = None) -> li
     alias = using or router.db_for_write(model)
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert_rows")
-    fields = tuple(
-        field
-        for field in meta.concrete_fields
-        if field is not meta.auto_field and not field.generated
-    )
-    rows = _insert(model, objs, fields, alias)
+    rows = _insert(model, objs, _new_row_fields(model), alias)
     if rows is None:
         return model._default_manager.db_manager(alias).bulk_create(objs)
     returning = meta.db_returning_fields
