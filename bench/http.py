@@ -26,8 +26,9 @@ machine at that moment, which holds up better than raw figures on a shared machi
 With the worker running, the POST row waits until the worker has caught up and says how
 long after the load the last booking reached the sandbox mailbox, and whether every
 booking of the run is there exactly once; its CPU figures include that catching up.
-``--worker-nice 10`` runs the worker at a lower CPU priority (web requests go first on a
-shared machine, as docker-compose.yml's comment on the worker describes).
+``--worker-nice 6`` runs the worker at a lower CPU priority, the nearest one machine gets
+to docker-compose.yml's ``cpu_shares`` for the worker (web requests go first when both
+want the CPU; see the comment there).
 """
 
 from __future__ import annotations
@@ -601,7 +602,7 @@ def main() -> int:
         "--worker-nice",
         type=int,
         default=0,
-        help="run the Celery worker at this nice level (e.g. 10: web requests go first)",
+        help="run the Celery worker at this nice level (6: as docker-compose.yml weighs it)",
     )
     parser.add_argument(
         "--profile-web",

@@ -30,6 +30,8 @@ def test_compose_runs_every_part_with_a_health_check():
     assert "gunicorn" in services["web"]["command"]
     assert services["worker"]["command"][:4] == ["celery", "-A", "scheduleonce", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "scheduleonce", "beat"]
+    # Bookings go first when the web and the worker share the CPUs (Docker's default is 1024).
+    assert services["worker"]["cpu_shares"] < services["web"].get("cpu_shares", 1024)
     env = compose["x-app"]["environment"]
     assert env["DEBUG"] == "0"
     assert env["CELERY_BROKER_URL"].startswith("redis://")
