@@ -1,12 +1,12 @@
 """INSERTs of new rows whose SQL is compiled once per process and run with new values.
 
 The write counterpart of ``ops.compiled_queries``. Django compiles a new row's INSERT
-every time it saves one; for the rows every booking writes (the booking, its calendar
-pushes, its emails' row, its history line, its reminders) that compilation costs more
-than the statement. Here the ORM's own compiler builds the statement once per model,
-database, set of fields and number of rows, with *marks* in place of the values, notes
-where each mark landed among the parameters, and from then on runs that SQL with the
-rows' values put in those places.
+every time it saves one; for the five rows every booking writes (the booking, its
+calendar pushes, its emails' row, its history line, its reminders) that was about a
+fifth of the booking POST's Python calls. Here the ORM's own compiler builds it once
+per model, database, set of fields and number of rows, with *marks* in place of the
+values, notes where each mark landed among the parameters, and from then on runs that
+SQL with the rows' values put in those places.
 
 Each value is what the ORM would send: ``field.pre_save(obj, add=True)`` (``auto_now``
 and ``auto_now_add`` set the instance's attribute, as when saving), adapted by
