@@ -449,9 +449,6 @@ class Booking(CompiledInsert):
 
     def save(self, *args, **kwargs) -> None:
         self.search_text = booking_search_text(self.invitee_name, self.invitee_email)
-        if self._state.adding and not self.location_kind and self.page is not None:
-            self.location_kind = self.page.location_kind
-            self.location_details = self.page.location_details
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
         super().save(*args, **kwargs)

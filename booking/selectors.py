@@ -6,7 +6,6 @@ load plain values for it. Nothing here writes.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
@@ -14,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import connections, router
 from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.selectors import membership_of
@@ -98,9 +96,7 @@ class PageStamp:
     pk: int
     host_id: int
     is_active: bool
-    # As the database driver gives it (an aware datetime on PostgreSQL, text on SQLite):
-    # only compared, never shown.
-    updated_at: object
+    updated_at: datetime  # only compared, never shown
     embed_origins: str
     names: tuple[str, str, str]  # the host's name and email, the organization's name
 
@@ -118,31 +114,23 @@ _STAMP_FIELDS = (
     "host__email",
     "organization__name",
 )
-_SLUG_MARK = "<slug>"
 
 
-@functools.cache
-def _stamp_sql(alias: str) -> str:
-    """The stamp's query, compiled once per process: building it with the ORM cost a
-    third of a cached booking page (the booking page's only query)."""
-    rows = BookingPage.objects.using(alias).filter(slug=_SLUG_MARK).values_list(*_STAMP_FIELDS)
-    sql, params = rows.order_by()[:1].query.get_compiler(alias).as_sql()
-    if tuple(params) != (_SLUG_MARK,):  # the slug must be its only parameter
-        raise RuntimeError(f"unexpected parameters in the page stamp query: {params!r}")
-    return sql
+@reads(BookingPage)
+def _page_stamp_rows(slug: str):
+    return BookingPage.objects.filter(slug=slug).values_list(*_STAMP_FIELDS).order_by()[:1]
 
 
 def public_page_stamp_for(*, slug: str) -> PageStamp | None:
-    """The page at ``/book/<slug>/`` as a ``PageStamp`` (one query), or None if unknown."""
-    alias = router.db_for_read(BookingPage)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(_stamp_sql(alias), [slug])
-        row = cursor.fetchone()
-    if row is None:
+    """The page at ``/book/<slug>/`` as a ``PageStamp`` (one query, its SQL compiled once
+    per process: compiling it with the ORM cost a third of a cached booking page), or None
+    if unknown."""
+    rows = query_rows(_page_stamp_rows, slug)
+    if not rows:
         return None
-    pk, host_id, is_active, updated_at, embed_origins, *names = row
+    pk, host_id, is_active, updated_at, embed_origins, *names = rows[0]
     return PageStamp(
-        pk, host_id, bool(is_active), updated_at, embed_origins, tuple(n or "" for n in names)
+        pk, host_id, is_active, updated_at, embed_origins, tuple(n or "" for n in names)
     )
 
 

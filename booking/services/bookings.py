@@ -227,12 +227,15 @@ def _booking_prepare(
 
 
 def _booking_new(*, page: BookingPage, start: datetime, invitee: Invitee, **host) -> Booking:
-    """An unsaved booking of ``page`` at ``start`` for ``invitee``; ``host`` is
+    """An unsaved booking of ``page`` at ``start`` for ``invitee``, with the page's title
+    and location as they are now (later page edits leave it as booked); ``host`` is
     ``host=<user>`` or ``host_id=<id>`` (a team page's member)."""
     return Booking(
         page=page,
         title=page.title,
         location=page.location_text,
+        location_kind=page.location_kind,
+        location_details=page.location_details,
         start=start,
         end=start + timedelta(minutes=page.duration_minutes),
         invitee_name=invitee.name,

@@ -143,6 +143,23 @@ def test_a_notification_queues_one_sync_and_ten_in_a_row_still_one(
     assert len(notified_syncs(sent)) == 2
 
 
+def test_a_batch_of_many_changes_is_one_notice_answered_at_once(
+    client, subscribed, o365, sent, django_assert_max_num_queries
+):
+    # Graph batches changes (a calendar imported at once: hundreds of items, one
+    # subscription) and wants its 2xx within 3 seconds.
+    [remote] = ours(o365)
+    changes = [
+        notice(remote.id, remote.client_state, resourceData={"id": f"AAMk{number}="})
+        for number in range(1500)
+    ]
+    with django_assert_max_num_queries(8):
+        answer = post(client, NOTIFICATIONS, *changes)
+    assert answer.status_code == 202
+    [(_name, args, _countdown)] = notified_syncs(sent)
+    assert args == [subscribed.pk]
+
+
 def test_a_wrong_client_state_or_an_unknown_subscription_is_answered_and_ignored(
     client, subscribed, o365, sent, caplog
 ):

@@ -107,12 +107,21 @@ def test_repeated_throttling_gives_up_after_a_bounded_number_of_tries(graph):
     assert graph.sleeps == [1.0, 1.0]
 
 
-def test_503_without_retry_after_is_temporary(graph):
-    graph.mock.get(f"{GRAPH}/me", status=503, json=GRAPH_503)
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(429, GRAPH_429), (503, GRAPH_503), (504, {"error": {"code": "GatewayTimeout"}})],
+)
+def test_throttling_without_retry_after_is_temporary_and_left_to_the_callers_backoff(
+    graph, status, body
+):
+    # Microsoft: "If no Retry-After header is provided by the response, we recommend
+    # implementing an exponential backoff retry policy" (the caller's retry_delay).
+    graph.mock.get(f"{GRAPH}/me", status=status, json=body)
     with pytest.raises(ProviderError) as caught:
         graph.get("/me")
     assert caught.value.retryable
     assert caught.value.retry_after is None
+    assert graph.sleeps == []
 
 
 def test_a_dropped_connection_or_timeout_is_temporary(graph):

@@ -46,6 +46,44 @@ def test_only_owned_writable_calendars_are_offered(provider, graph):
     assert [c.name for c in listed.skipped] == ["Bob's calendar", "Room 4.12"]
 
 
+def test_an_account_without_mail_is_known_by_its_user_principal_name(provider, graph):
+    # Graph's user resource: "mail" may be null; "userPrincipalName" always names the user.
+    graph.get(
+        f"{GRAPH}/me",
+        json={
+            "@odata.context": f"{GRAPH}/$metadata#users(id,displayName,mail,userPrincipalName)"
+            "/$entity",
+            "id": "87d349ed-44d7-43e1-9a83-5f2406dee5bd",
+            "displayName": "Alice Host",
+            "mail": None,
+            "userPrincipalName": "Alice@contoso.onmicrosoft.com",
+        },
+    )
+    account = provider.account(access_token=TOKEN)
+    assert account.email == "Alice@contoso.onmicrosoft.com"
+    assert account.addresses == {"alice@contoso.onmicrosoft.com"}
+    own = {
+        "id": "AAMkADefault=",
+        "name": "Calendar",
+        "canEdit": True,
+        "canShare": True,
+        "isDefaultCalendar": True,
+        "owner": {"name": "Alice Host", "address": "alice@contoso.onmicrosoft.com"},
+    }
+    delegated = {
+        **own,
+        "id": "AAMkADboss=",
+        "name": "Calendar",
+        "canShare": False,
+        "isDefaultCalendar": False,
+        "owner": {"name": "Bob Boss", "address": "bob@contoso.onmicrosoft.com"},
+    }
+    graph.get(f"{GRAPH}/me/calendars", json={"value": [own, delegated]})
+    listed = provider.list_calendars(access_token=TOKEN, account=account)
+    assert [c.remote_id for c in listed.owned] == ["AAMkADefault="]
+    assert [c.remote_id for c in listed.skipped] == ["AAMkADboss="]
+
+
 def test_create_sends_the_event_reminder_and_transaction_id(provider, graph):
     graph.post(
         f"{GRAPH}/me/calendars/AAMkADwork%3D/events",

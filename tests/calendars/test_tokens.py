@@ -19,10 +19,12 @@ from calendars.providers.office365 import msal_app
 from calendars.services.connections import connection_disconnect
 from calendars.services.tokens import access_token_for, with_provider
 from tests.support.microsoft import (
+    CONSENT_REQUIRED,
     GRAPH,
     GRAPH_401,
     INTERACTION_REQUIRED,
     INVALID_GRANT_50173,
+    INVALID_GRANT_65001,
     INVALID_GRANT_70008,
     INVALID_GRANT_700082,
 )
@@ -88,8 +90,17 @@ def test_fixed_reconnect_keeps_the_expiry_of_the_sign_in(connected, fake_microso
         (INVALID_GRANT_70008, DisconnectReason.EXPIRED),
         (INVALID_GRANT_50173, DisconnectReason.REVOKED),
         (INTERACTION_REQUIRED, DisconnectReason.REVOKED),
+        (INVALID_GRANT_65001, DisconnectReason.REVOKED),
+        (CONSENT_REQUIRED, DisconnectReason.REVOKED),
     ],
-    ids=["700082-inactive", "70008-expired", "50173-revoked", "interaction-required"],
+    ids=[
+        "700082-inactive",
+        "70008-expired",
+        "50173-revoked",
+        "interaction-required",
+        "65001-consent-withdrawn",
+        "consent-required",
+    ],
 )
 def test_a_refused_refresh_disconnects_once_and_emails_once(
     connected, fake_microsoft, body, reason, caplog, django_capture_on_commit_callbacks

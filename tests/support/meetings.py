@@ -6,13 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 
 def meeting(page, start: datetime, *, name="Dana Invitee", email="dana@example.com", **fields):
-    """A booking row on ``page`` (no slot checks: lists only read what is stored)."""
+    """A booking row on ``page`` as ``booking_create`` would store it, its location
+    included (no slot checks: lists only read what is stored)."""
     from booking.models import Booking, BookingStatus
 
     defaults = {
         "host": page.host,
         "title": page.title,
         "location": page.location_text,
+        "location_kind": page.location_kind,
+        "location_details": page.location_details,
         "end": start + timedelta(minutes=page.duration_minutes),
         "invitee_time_zone": "Europe/Paris",
         "status": BookingStatus.CONFIRMED,

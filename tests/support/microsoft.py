@@ -86,6 +86,19 @@ INTERACTION_REQUIRED = {
     "error": "interaction_required",
     "suberror": "basic_action",
 }
+# Consent withdrawn (by the host, or an admin for the tenant): Microsoft's usual answer to
+# the refresh is invalid_grant with this suberror, and its error-code reference also names
+# a bare consent_required error from the token endpoint ("send the user back to /authorize").
+INVALID_GRANT_65001 = {
+    **invalid_grant_body(
+        65001,
+        "The user or administrator has not consented to use the application with ID "
+        "'11111111-2222-3333-4444-555555555555' named 'ScheduleOnce'. Send an interactive "
+        "authorization request for this user and resource.",
+    ),
+    "suberror": "consent_required",
+}
+CONSENT_REQUIRED = {**INVALID_GRANT_65001, "error": "consent_required"}
 GRAPH_401 = {
     "error": {
         "code": "InvalidAuthenticationToken",

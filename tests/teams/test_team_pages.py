@@ -145,6 +145,29 @@ def test_collective_needs_everyone_and_makes_one_event_with_the_others_as_attend
     assert rows[0].payload["online_meeting"] is True  # one Teams meeting, made once
 
 
+def test_a_team_booking_keeps_the_pages_location_as_booked(client, org, host, teammate):
+    _, carol = org
+    page = make_team_page(
+        org=org,
+        admin=host,
+        kind="round_robin",
+        users=[teammate, carol],
+        slug="rr",
+        location_kind="in_person",
+        location_details="Contoso House, 1 Main Street",
+    )
+    answer = book(client, "rr", start=at(workday("Europe/London"), 11))
+    assert answer.status_code == 201, answer.content
+    page.location_details = "Elsewhere"
+    page.save(update_fields=["location_details"])
+    booking = Booking.objects.get()
+    assert (booking.location_kind, booking.location_details) == (
+        "in_person",
+        "Contoso House, 1 Main Street",
+    )
+    assert "Contoso House, 1 Main Street" in booking.location_text
+
+
 def test_a_members_personal_page_and_team_pages_never_double_book_them(
     client, org, host, teammate, team_calendars
 ):

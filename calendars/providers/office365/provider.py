@@ -54,6 +54,10 @@ DECLINED_ERRORS = frozenset({"access_denied", "consent_required"})
 UNAVAILABLE_ERRORS = frozenset({"server_error", "temporarily_unavailable"})
 # Answers that mean the person must finish signing in (MFA, Conditional Access).
 INTERACTION_ERRORS = frozenset({"interaction_required", "login_required"})
+# Token endpoint answers that end the stored sign-in: the host must sign in (and consent)
+# again. Microsoft's error-code reference: interaction_required and consent_required
+# (non-standard there, but sent) mean "send the user back to /authorize".
+GRANT_GONE_ERRORS = frozenset({"invalid_grant", "interaction_required", "consent_required"})
 # What an OAuth error code looks like; anything else in ``error`` is not echoed anywhere.
 _ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _AADSTS = re.compile(r"\bAADSTS(\d{1,9})\b")
@@ -125,7 +129,7 @@ def token_error(
     codes = [int(c) for c in result.get("error_codes") or [] if str(c).isdigit()]
     numbers = ", ".join(f"AADSTS{code}" for code in codes)
     detail = f"{error}" + (f" ({numbers})" if numbers else "")
-    if error in ("invalid_grant", "interaction_required"):
+    if error in GRANT_GONE_ERRORS:
         expired = error == "invalid_grant" and any(code in EXPIRED_CODES for code in codes)
         return ProviderError(
             f"Microsoft refused {what}: {detail}.",

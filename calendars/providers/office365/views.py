@@ -7,7 +7,10 @@
   ``clientState`` are checked (``calendars.services.subscriptions.notices_receive``, in
   constant time; unknown or wrong ones are logged without their content and ignored)
   and ``202`` is answered within milliseconds. The work (a delta sync of the account,
-  debounced) is queued; Graph is never called here.
+  debounced) is queued; Graph is never called here. Graph batches changes: a POST may
+  carry hundreds of items for one subscription (say, a calendar imported at once),
+  and each one means only "this mailbox changed", so each distinct subscription, client
+  state and lifecycle event is acted on once (Graph wants its answer within 3 seconds).
 - A body that is not Graph's JSON is ``400``; anything but POST ``405``.
 
 Public and CSRF-exempt: Graph cannot send a CSRF token; the client state is the proof.
@@ -28,7 +31,10 @@ logger = logging.getLogger(__name__)
 
 # Graph's tokens are short (a sentence and a GUID); anything far longer is not Graph.
 MAX_VALIDATION_TOKEN = 1024
-MAX_ITEMS = 1000
+# Distinct subscriptions, client states and lifecycle events in one POST: Graph's batches
+# name a few; thousands are not Graph (the body itself is bounded by Django's
+# DATA_UPLOAD_MAX_MEMORY_SIZE).
+MAX_NOTICES = 1000
 
 
 def _validation_answer(token: str) -> HttpResponse:
@@ -45,7 +51,7 @@ def _items(request: HttpRequest) -> list[dict] | None:
         # RecursionError: arrays nested thousands deep, which Graph never sends.
         return None
     items = body.get("value") if isinstance(body, dict) else None
-    if not isinstance(items, list) or len(items) > MAX_ITEMS:
+    if not isinstance(items, list):
         return None
     return [item for item in items if isinstance(item, dict)]
 
@@ -65,15 +71,22 @@ def _receive(request: HttpRequest, *, lifecycle: bool) -> HttpResponse:
         return HttpResponse(
             "Expected Graph's notification JSON.", status=400, content_type="text/plain"
         )
-    notices = [
-        Notice(
-            subscription_id=_text(item, "subscriptionId"),
-            client_state=_text(item, "clientState"),
-            # Lifecycle events may come to either URL (they may be the same one).
-            lifecycle_event=_text(item, "lifecycleEvent"),
+    # dict.fromkeys: each distinct notice once, in the order they came.
+    notices = list(
+        dict.fromkeys(
+            Notice(
+                subscription_id=_text(item, "subscriptionId"),
+                client_state=_text(item, "clientState"),
+                # Lifecycle events may come to either URL (they may be the same one).
+                lifecycle_event=_text(item, "lifecycleEvent"),
+            )
+            for item in items
         )
-        for item in items
-    ]
+    )
+    if len(notices) > MAX_NOTICES:
+        return HttpResponse(
+            "Expected Graph's notification JSON.", status=400, content_type="text/plain"
+        )
     accepted = notices_receive(notices=notices)
     if accepted < len(notices):
         logger.info(

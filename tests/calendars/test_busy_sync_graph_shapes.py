@@ -1,0 +1,90 @@
+"""Busy time from Graph's calendar view as Microsoft documents it, answered with ``responses``.
+
+Microsoft Graph v1.0, "event: delta" and "List calendarView": the view holds single
+instances, and the occurrences and exceptions of recurring series already expanded (a
+series master never appears); ``showAs`` is free, tentative, busy, oof, workingElsewhere
+or unknown; an attendee's copy of a cancelled meeting (or occurrence) stays in the view
+with ``isCancelled: true`` until they remove it; times come in the zone ``Prefer:
+outlook.timezone`` asked for, with seven fractional digits.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+import responses
+
+from calendars.models import BusyInterval, Calendar
+from calendars.services.busy_sync import calendar_sync
+from tests.support.microsoft import GRAPH
+
+pytestmark = pytest.mark.django_db
+
+DELTA = f"{GRAPH}/me/calendars/AAMkADefault%3D/calendarView/delta"
+
+
+def _at(days: int, hour: int, minute: int = 0) -> datetime:
+    day = datetime.now(UTC).date() + timedelta(days=days)
+    return datetime.combine(day, time(hour, minute), UTC)
+
+
+def _graph_time(value: datetime) -> dict:
+    return {"dateTime": value.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}
+
+
+def _event(event_id: str, start: datetime, minutes: int, **fields) -> dict:
+    return {
+        "@odata.type": "#microsoft.graph.event",
+        "@odata.etag": 'W/"DwAAABYAAADDoHDiU6TGSbQ0sFuhOgr4AAAXb9pV"',
+        "id": event_id,
+        "subject": "Weekly sync",
+        "type": "singleInstance",
+        "seriesMasterId": None,
+        "showAs": "busy",
+        "isCancelled": False,
+        "isAllDay": False,
+        "transactionId": None,
+        "start": _graph_time(start),
+        "end": _graph_time(start + timedelta(minutes=minutes)),
+        **fields,
+    }
+
+
+def test_a_series_blocks_each_occurrence_but_not_a_cancelled_or_free_one(connected, fake_microsoft):
+    calendar = Calendar.objects.get(connection=connected, is_default=True)
+    Calendar.objects.filter(pk=calendar.pk).update(busy_horizon_days=30)
+    calendar.refresh_from_db()
+    series = {"seriesMasterId": "AAMkSeries="}
+    fake_microsoft.mock.add(
+        responses.GET,
+        DELTA,
+        json={
+            "@odata.context": f"{GRAPH}/$metadata#Collection(event)",
+            "value": [
+                _event("AAMkOcc1=", _at(1, 9), 30, type="occurrence", **series),
+                # The second occurrence was moved by the organizer: an exception.
+                _event("AAMkOcc2=", _at(8, 15), 30, type="exception", **series),
+                # The third was cancelled: the attendee's copy stays, marked cancelled.
+                _event("AAMkOcc3=", _at(15, 9), 30, type="occurrence", isCancelled=True, **series),
+                _event("AAMkLunch=", _at(2, 12), 60, showAs="free"),
+                _event("AAMkOof=", _at(3, 0), 24 * 60, showAs="oof", isAllDay=True),
+                _event("AAMkOdd=", _at(4, 9), 30, showAs="unknown"),
+            ],
+            "@odata.deltaLink": f"{DELTA}?$deltatoken=R0usmcCM996atia",
+        },
+    )
+
+    calendar_sync(connection=connected, calendar=calendar)
+
+    stored = {
+        row.remote_event_id: (row.start, row.end, row.show_as)
+        for row in BusyInterval.objects.filter(calendar=calendar)
+    }
+    assert stored == {
+        "AAMkOcc1=": (_at(1, 9), _at(1, 9, 30), "busy"),
+        "AAMkOcc2=": (_at(8, 15), _at(8, 15, 30), "busy"),
+        "AAMkOof=": (_at(3, 0), _at(4, 0), "oof"),
+    }
+    [request] = [c.request for c in fake_microsoft.mock.calls if c.request.url.startswith(DELTA)]
+    assert request.headers["Prefer"].startswith('outlook.timezone="UTC"')
