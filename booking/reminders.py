@@ -42,6 +42,7 @@ from booking.locales import language_of, moment_text, zone_text
 from booking.models import Booking, InviteeReminder, ReminderState
 from booking.tokens import booking_paths
 from calendars.models import PushedEvent
+from ops.compiled_inserts import insert_rows
 from ops.compiled_queries import query_rows, reads
 from outbox.claims import claim_take
 from outbox.mail import mail_error_text
@@ -110,7 +111,7 @@ def reminders_plan(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
 def reminders_plan_new(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
     """``reminders_plan`` for a booking just made (which has no reminders yet): its rows
     in one INSERT. Returns the rows that will be sent."""
-    rows = InviteeReminder.objects.bulk_create(_wanted_rows(booking=booking, now=now))
+    rows = insert_rows(_wanted_rows(booking=booking, now=now))
     return [row for row in rows if row.state == ReminderState.PENDING]
 
 
