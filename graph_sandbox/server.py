@@ -9,7 +9,9 @@
   http; tests use it when the product's web server is not running.
 
 Connections are kept alive (HTTP/1.1), one thread each; the TLS handshake
-happens in that thread, so a slow client never blocks the others.
+happens in that thread, so a slow client never blocks the others. That thread
+also keeps one connection to the sandbox's store for all the requests it
+serves, and closes it when the client goes.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from pathlib import Path
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.db import connections
 from django.http import HttpRequest, HttpResponse
 
 from graph_sandbox import pipeline
+from graph_sandbox.router import DB
 from graph_sandbox.tls import TlsFiles
 
 logger = logging.getLogger(__name__)
@@ -79,6 +83,10 @@ class _RequestHandler(WSGIRequestHandler):
 
     def _mark_dropped(self) -> None:
         self._dropped = True
+
+    def handle(self) -> None:
+        _store_connection_kept()
+        super().handle()  # the server closes this thread's connections with the socket
 
     def handle_one_request(self) -> None:
         self._dropped = False
@@ -148,6 +156,20 @@ def _server_context(tls: TlsFiles) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(Path(tls.server_cert), Path(tls.server_key))
     return context
+
+
+def _store_connection_kept() -> None:
+    """Give this thread a store connection that lasts until ``close()``.
+
+    Django closes a connection whose ``CONN_MAX_AGE`` is 0 (the sandbox's SQLite store)
+    after every request; opening it again costs each call more than its queries (the
+    file, SQL functions, pragmas). A kept-alive client's requests are served one after
+    another by one thread, which may keep its connection in between: it is closed when
+    the client goes (Django's ``ThreadedWSGIServer.close_request``), or earlier if an
+    error leaves it unusable.
+    """
+    wrapper = connections[DB]
+    connections[DB] = type(wrapper)({**wrapper.settings_dict, "CONN_MAX_AGE": None}, DB)
 
 
 def _abort(connection: socket.socket) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -291,6 +292,39 @@ def test_the_pages_follow_the_url_a_test_sets(graph_sandbox_server):
     assert config.json()["authorization_endpoint"] == (
         "http://testserver.example:1234/graph-sandbox/common/oauth2/v2.0/authorize"
     )
+
+
+@pytest.mark.slow
+def test_a_kept_alive_client_is_served_on_one_store_connection(graph_sandbox_server):
+    """Each call reads and writes the store (fault rules, request log); a client's calls on
+    one kept-alive connection share one store connection, closed when the client goes."""
+    from django.db.backends.signals import connection_created
+
+    from tests.support.worker import wait_until
+
+    sandbox = graph_sandbox_server
+    opened = []
+
+    def note(sender, connection, **kwargs) -> None:
+        # Only the TLS and pages servers' connection threads (not the delivery thread).
+        if connection.alias == "graph_sandbox" and "process_request" in (
+            threading.current_thread().name
+        ):
+            opened.append(connection)
+
+    connection_created.connect(note)
+    try:
+        session = sandbox.session()
+        discovery = sandbox.authority + "/v2.0/.well-known/openid-configuration"
+        for _ in range(3):
+            assert session.get(discovery).status_code == 200
+        assert len(opened) == 1
+        session.close()
+        wait_until(lambda: opened[0].connection is None, timeout=10)
+        assert sandbox.session().get(discovery).status_code == 200  # another client
+        assert len(opened) == 2
+    finally:
+        connection_created.disconnect(note)
 
 
 WORKER_SCRIPT = """
