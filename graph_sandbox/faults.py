@@ -20,10 +20,11 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from graph_sandbox import store
 from graph_sandbox.models import ChanceRule, FaultRule, FaultTarget
+from ops.compiled_queries import query_objects, reads
 
 FAULT_KINDS = ("429", "503", "slow", "drop", "drop_after")
 
@@ -46,9 +47,7 @@ def decide(*, target: str, mailbox_address: str) -> Decision:
     """The latency and fault (if any) for one call to ``target`` ("graph" or "identity")."""
     rules = [
         rule
-        for rule in FaultRule.objects.filter(applies_to__in=(target, FaultTarget.ALL)).order_by(
-            "id"
-        )
+        for rule in query_objects(_rules_for, fixed=(target,))  # every call: compiled once
         if not rule.mailbox_address or rule.mailbox_address.lower() == mailbox_address.lower()
     ]
     latency = sum(rule.latency_ms for rule in rules) / 1000
@@ -57,6 +56,11 @@ def decide(*, target: str, mailbox_address: str) -> Decision:
             kind = pick_kind(rule)
             return Decision(latency, kind, rule.retry_after_seconds, rule.slow_seconds)
     return Decision(latency_seconds=latency)
+
+
+@reads(FaultRule)
+def _rules_for(target: str) -> QuerySet[FaultRule]:
+    return FaultRule.objects.filter(applies_to__in=(target, FaultTarget.ALL)).order_by("id")
 
 
 def forget_random_state() -> None:

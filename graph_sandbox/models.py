@@ -13,6 +13,8 @@ import uuid
 
 from django.db import models
 
+from ops.compiled_inserts import CompiledInsert
+
 
 class Tenant(models.Model):
     """A Microsoft Entra directory."""
@@ -111,8 +113,11 @@ class CalendarAccess(models.Model):
         return self.calendar.is_default and self.calendar.owner_id == self.mailbox_id
 
 
-class Event(models.Model):
-    """One single-instance event. Deleted events stay as tombstones for delta queries."""
+class Event(CompiledInsert):
+    """One single-instance event. Deleted events stay as tombstones for delta queries.
+
+    A new event's INSERT is compiled once per process (``CompiledInsert``): every create
+    writes one."""
 
     graph_id = models.CharField(max_length=200, unique=True)
     calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="events")
@@ -285,8 +290,9 @@ class FaultRule(ChanceRule):
         return f"{'/'.join(self.kinds) or 'latency'} for {self.mailbox_address or 'everyone'}"
 
 
-class RequestLogEntry(models.Model):
-    """One call to the TLS endpoints: for tests, benchmarks and people."""
+class RequestLogEntry(CompiledInsert):
+    """One call to the TLS endpoints: for tests, benchmarks and people. Its INSERT is
+    compiled once per process (``CompiledInsert``): every call writes one."""
 
     at = models.DateTimeField()  # real time
     method = models.CharField(max_length=10)

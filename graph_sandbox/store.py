@@ -16,10 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connections, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from graph_sandbox.models import SandboxState
 from graph_sandbox.router import DB
+from ops.compiled_queries import query_objects, reads
 
 _write_lock = threading.RLock()
 
@@ -61,11 +62,17 @@ def request_settings() -> SandboxState:
 
 def state() -> SandboxState:
     """The sandbox-wide settings row (created on first use)."""
-    row = SandboxState.objects.filter(pk=1).first()
-    if row is None:
-        with writing():
-            row, _ = SandboxState.objects.get_or_create(pk=1)
+    found = query_objects(_state_row)  # every API request reads it: compiled once
+    if found:
+        return found[0]
+    with writing():
+        row, _ = SandboxState.objects.get_or_create(pk=1)
     return row
+
+
+@reads(SandboxState)
+def _state_row() -> QuerySet[SandboxState]:
+    return SandboxState.objects.filter(pk=1).order_by("pk")[:1]
 
 
 _NEXT_CHANGE_SEQ = (

@@ -14,7 +14,8 @@ instances, with any ``select_related``).
 whose queryset depends only on its arguments: the *fixed* ones (compiled in, one
 compilation per distinct value) and the *values*, on which it may depend only through
 their kinds and list lengths: ints, strings, UUIDs, aware datetimes, and lists of ints
-(one place per item, so each length compiles once).
+or of strings (one place per item, so each length compiles once; an empty list is the
+caller's to answer, as the ORM answers it without a query).
 A mark that does not land among the parameters (a value the query transforms, or puts
 into the SQL text) is an error at the first call rather than a wrong answer later.
 """
@@ -61,12 +62,11 @@ def _kind(value: Any) -> tuple:
         if value.tzinfo is None:
             raise TypeError("naive datetimes are not marked")
         return ("datetime",)
-    if (
-        isinstance(value, list | tuple)
-        and len(value) < MAX_LIST
-        and all(isinstance(item, int) and not isinstance(item, bool) for item in value)
-    ):
-        return ("ints", len(value))
+    if isinstance(value, list | tuple) and len(value) < MAX_LIST:
+        if all(isinstance(item, int) and not isinstance(item, bool) for item in value):
+            return ("ints", len(value))
+        if all(isinstance(item, str) for item in value):
+            return ("strs", len(value))
     raise TypeError(f"cannot mark a {type(value).__name__}")
 
 
@@ -79,6 +79,8 @@ def _mark(kind: tuple, number: int) -> Any:
         return _TIME_MARK + timedelta(seconds=number)
     if kind[0] == "uuid":
         return uuid.UUID(int=_UUID_MARK + number)
+    if kind[0] == "strs":
+        return [f"\x00mark{number}.{item}\x00" for item in range(kind[1])]
     return [_INT_MARK - number * 1000 - item - 1 for item in range(kind[1])]
 
 
@@ -96,7 +98,7 @@ def _compiled(build: Callable[..., QuerySet], alias: str, fixed: tuple, kinds: t
     marks = [_mark(kind, number) for number, kind in enumerate(kinds)]
     wanted: dict[Any, tuple[int, int | None]] = {}
     for number, (kind, mark) in enumerate(zip(kinds, marks, strict=True)):
-        if kind[0] == "ints":
+        if kind[0] in ("ints", "strs"):
             wanted.update({item: (number, index) for index, item in enumerate(mark)})
         else:
             wanted[_adapt(connection, kind, mark)] = (number, None)

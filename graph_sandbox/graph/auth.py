@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from graph_sandbox.clock import sandbox_now
@@ -11,6 +12,7 @@ from graph_sandbox.graph.errors import GraphError
 from graph_sandbox.identity.tokens import GRAPH_APP_ID
 from graph_sandbox.ids import sha256_hex
 from graph_sandbox.models import AccessToken, AppRegistration, Mailbox
+from ops.compiled_queries import query_objects, reads
 
 READ_CALENDARS = ("Calendars.Read", "Calendars.ReadWrite")
 WRITE_CALENDARS = ("Calendars.ReadWrite",)
@@ -46,11 +48,8 @@ def caller_for(request: HttpRequest) -> Caller:
     token = bearer_token(request)
     if not token:
         raise _unauthorized(request, "Access token is empty.")
-    row = (
-        AccessToken.objects.select_related("mailbox__tenant", "app")
-        .filter(token_hash=sha256_hex(token))
-        .first()
-    )
+    found = query_objects(_access_token, sha256_hex(token))  # every Graph call: compiled once
+    row = found[0] if found else None
     if row is None:
         message = (
             "Access token validation failure. Invalid audience."
@@ -70,6 +69,12 @@ def caller_for(request: HttpRequest) -> Caller:
     caller = Caller(mailbox=row.mailbox, app=row.app, scopes=tuple(row.scopes))
     request.graph_sandbox_caller = caller
     return caller
+
+
+@reads(AccessToken)
+def _access_token(token_hash: str) -> QuerySet[AccessToken]:
+    rows = AccessToken.objects.select_related("mailbox__tenant", "app")
+    return rows.filter(token_hash=token_hash).order_by("pk")[:1]
 
 
 def _unauthorized(request: HttpRequest, message: str, error: str = "") -> GraphError:

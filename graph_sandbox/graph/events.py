@@ -26,6 +26,7 @@ from graph_sandbox.pagesurl import PAGES_PREFIX, pages_base_url
 from graph_sandbox.subscriptions.outbox import change_record
 from graph_sandbox.subscriptions.services import subscriptions_of_calendar_remove
 from graph_sandbox.timefmt import BadDateTime, BadTimeZone, parse_date_time_time_zone
+from ops.compiled_queries import query_objects, reads
 
 INT32_MAX = 2**31 - 1
 SHOW_AS = ("free", "tentative", "busy", "oof", "workingElsewhere", "unknown")
@@ -87,40 +88,78 @@ WRITABLE = frozenset(
 # --- selectors ---------------------------------------------------------------------------
 
 
+# The reads every event call makes are compiled once per process (``ops.compiled_queries``):
+# building their SQL cost more than running it.
+
+
 def access_for(*, mailbox: Mailbox, calendar_id: str | None) -> CalendarAccess:
     """A calendar in the mailbox's list by Graph id (None: the default calendar); 404 else."""
-    rows = CalendarAccess.objects.select_related("calendar__owner").filter(mailbox=mailbox)
     if calendar_id is None:
-        access = rows.filter(calendar__owner=mailbox, calendar__is_default=True).first()
+        found = query_objects(_default_access, mailbox.pk)
     else:
-        access = rows.filter(graph_id=calendar_id).first()
-    if access is None:
+        found = query_objects(_access_by_id, mailbox.pk, calendar_id)
+    if not found:
         raise not_found()
-    return access
+    return found[0]
 
 
 def event_for(
     *, mailbox: Mailbox, event_id: str, calendar_id: str | None = None
 ) -> tuple[CalendarAccess, Event]:
     """An event by id: in one calendar of the list, or (``/me/events``) in an owned calendar."""
-    events = Event.objects.select_related("calendar__owner", "organizer").filter(
-        graph_id=event_id, deleted=False
-    )
     if calendar_id is not None:
         access = access_for(mailbox=mailbox, calendar_id=calendar_id)
-        event = events.filter(calendar=access.calendar).first()
+        found = query_objects(_event_in_calendar, event_id, access.calendar_id)
+        event = found[0] if found else None
     else:
-        event = events.filter(calendar__owner=mailbox).first()
-        access = (
-            CalendarAccess.objects.filter(mailbox=mailbox, calendar=event.calendar)
-            .select_related("calendar__owner")
-            .first()
-            if event
-            else None
-        )
+        found = query_objects(_event_of_owner, event_id, mailbox.pk)
+        event = found[0] if found else None
+        accesses = query_objects(_access_to, mailbox.pk, event.calendar_id) if event else []
+        access = accesses[0] if accesses else None
     if event is None or access is None:
         raise not_found()
     return access, event
+
+
+def _accesses(mailbox_id: int) -> QuerySet[CalendarAccess]:
+    return CalendarAccess.objects.select_related("calendar__owner").filter(mailbox_id=mailbox_id)
+
+
+@reads(CalendarAccess)
+def _default_access(mailbox_id: int) -> QuerySet[CalendarAccess]:
+    rows = _accesses(mailbox_id)
+    return rows.filter(calendar__owner_id=mailbox_id, calendar__is_default=True)[:1]
+
+
+@reads(CalendarAccess)
+def _access_by_id(mailbox_id: int, calendar_id: str) -> QuerySet[CalendarAccess]:
+    return _accesses(mailbox_id).filter(graph_id=calendar_id)[:1]
+
+
+@reads(CalendarAccess)
+def _access_to(mailbox_id: int, calendar_id: int) -> QuerySet[CalendarAccess]:
+    return _accesses(mailbox_id).filter(calendar_id=calendar_id)[:1]
+
+
+def _live_events(event_id: str) -> QuerySet[Event]:
+    return Event.objects.select_related("calendar__owner", "organizer").filter(
+        graph_id=event_id, deleted=False
+    )
+
+
+@reads(Event)
+def _event_in_calendar(event_id: str, calendar_id: int) -> QuerySet[Event]:
+    return _live_events(event_id).filter(calendar_id=calendar_id)[:1]
+
+
+@reads(Event)
+def _event_of_owner(event_id: str, mailbox_id: int) -> QuerySet[Event]:
+    return _live_events(event_id).filter(calendar__owner_id=mailbox_id)[:1]
+
+
+@reads(Event)
+def _event_by_transaction(transaction_key: str) -> QuerySet[Event]:
+    return Event.objects.filter(transaction_key=transaction_key)[:1]
 
 
 def events_in_window(*, calendar: Calendar, start: datetime, end: datetime) -> QuerySet[Event]:
@@ -159,11 +198,9 @@ def event_create(*, access: CalendarAccess, author: Mailbox, body: dict) -> tupl
     now = sandbox_now()
     with store.writing():
         if transaction_id:
-            existing = Event.objects.filter(
-                transaction_key=f"{owner.object_id}:{transaction_id}"
-            ).first()
-            if existing is not None:
-                return _repeated_create(existing, access, fingerprint), False
+            found = query_objects(_event_by_transaction, f"{owner.object_id}:{transaction_id}")
+            if found:
+                return _repeated_create(found[0], access, fingerprint), False
         event = Event(
             graph_id=graph_id(),
             calendar=access.calendar,

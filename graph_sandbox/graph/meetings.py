@@ -16,10 +16,13 @@ is a change that subscriptions and delta queries see, as any other.
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from graph_sandbox.clock import sandbox_now
 from graph_sandbox.ids import graph_id
 from graph_sandbox.models import Calendar, Event, Mailbox, MailboxKind
 from graph_sandbox.subscriptions.outbox import change_record
+from ops.compiled_queries import query_objects, reads
 
 ATTENDEE_REMINDER_MINUTES = 15
 CANCELED = "Canceled: "
@@ -80,7 +83,15 @@ def _attendee_mailboxes(event: Event) -> list[Mailbox]:
         if item.get("type") != "resource"
     }
     addresses.discard(event.organizer.address.lower())
-    return list(Mailbox.objects.filter(address__in=addresses, kind=MailboxKind.USER).order_by("pk"))
+    if not addresses:
+        return []
+    # Every organizer's save asks: compiled once per number of addresses.
+    return query_objects(_user_mailboxes, sorted(addresses))
+
+
+@reads(Mailbox)
+def _user_mailboxes(addresses: list[str]) -> QuerySet[Mailbox]:
+    return Mailbox.objects.filter(address__in=addresses, kind=MailboxKind.USER).order_by("pk")
 
 
 def _copies(event: Event) -> dict[int, Event]:

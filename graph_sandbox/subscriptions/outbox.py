@@ -17,7 +17,7 @@ import threading
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from graph_sandbox import faults
@@ -34,6 +34,8 @@ from graph_sandbox.models import (
 from graph_sandbox.router import DB
 from graph_sandbox.subscriptions import deliverylog
 from graph_sandbox.subscriptions.payloads import change_item, lifecycle_item
+from ops.compiled_inserts import insert_rows
+from ops.compiled_queries import query_objects, reads
 
 CHANGE_TYPES = ("created", "updated", "deleted")
 LIFECYCLE_EVENTS = ("reauthorizationRequired", "subscriptionRemoved", "missed")
@@ -101,11 +103,17 @@ def lifecycle_enqueue(*, subscription: Subscription, lifecycle_event: str) -> bo
     )
 
 
-def _covering(event: Event, now: datetime):
+def _covering(event: Event, now: datetime) -> list[Subscription]:
     calendar = event.calendar
+    # Every change of every event asks: compiled once.
+    return query_objects(_live_subscriptions, calendar.owner_id, now, calendar.pk)
+
+
+@reads(Subscription)
+def _live_subscriptions(owner_id: int, now: datetime, calendar_id: int) -> QuerySet[Subscription]:
     return (
-        Subscription.objects.filter(mailbox_id=calendar.owner_id, expires_at__gt=now)
-        .filter(Q(calendar__isnull=True) | Q(calendar_id=calendar.pk))
+        Subscription.objects.filter(mailbox_id=owner_id, expires_at__gt=now)
+        .filter(Q(calendar__isnull=True) | Q(calendar_id=calendar_id))
         .select_related("mailbox__tenant", "app")
     )
 
@@ -153,17 +161,21 @@ def _enqueue(
         rows[0].state, rows[0].hold_until = NotificationState.HELD, now + delay
     if action == "duplicate":
         rows.append(row(due=now + delay))
-    Notification.objects.bulk_create(rows)
+    insert_rows(rows)  # bulk_create's INSERT, compiled once per number of rows
     transaction.on_commit(WAKE.set, using=DB)
     return len(rows)
 
 
+@reads(DeliveryRule)
+def _delivery_rules(kind: str, subscription_id: str) -> QuerySet[DeliveryRule]:
+    rules = DeliveryRule.objects.filter(applies_to__in=(kind, DeliveryTarget.ALL))
+    rules = rules.filter(Q(subscription_id="") | Q(subscription_id=subscription_id))
+    return rules.order_by("id")
+
+
 def _control(subscription_id: str, kind: str) -> tuple[DeliveryRule | None, str]:
     """The first delivery rule that strikes this notification, and what it does."""
-    rules = DeliveryRule.objects.filter(
-        applies_to__in=(kind, DeliveryTarget.ALL),
-    ).filter(Q(subscription_id="") | Q(subscription_id=subscription_id))
-    for rule in rules.order_by("id"):
+    for rule in query_objects(_delivery_rules, subscription_id, fixed=(kind,)):
         if rule.kinds and faults.fires(rule):
             return rule, faults.pick_kind(rule)
     return None, ""

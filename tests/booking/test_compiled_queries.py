@@ -102,3 +102,27 @@ def test_a_uuid_value_finds_its_row_and_no_other(page):
     for booking in bookings:
         assert query_rows(_by_uuid, booking.uuid) == [(booking.pk,)]
     assert query_rows(_by_uuid, uuid.uuid4()) == []
+
+
+@reads(Booking)
+def _by_emails(host_id: int, emails: list[str]):
+    rows = Booking.objects.filter(host_id=host_id, invitee_email__in=emails)
+    return rows.order_by("start").values_list("pk", "invitee_email")
+
+
+def test_a_list_of_strings_finds_the_orms_rows_for_each_length(page, host):
+    day = workday("Europe/London")
+    for hour, email in ((10, "dana@example.com"), (12, "eli@example.com"), (14, "fay@example.com")):
+        invitee = Invitee(name="Someone", email=email, time_zone="UTC")
+        booking_create(page=page, start=at(day, hour), invitee=invitee)
+    for emails in (
+        ["dana@example.com"],
+        ["eli@example.com", "nobody@example.com"],
+        ["fay@example.com", "dana@example.com"],
+        ["dana@example.com", "eli@example.com", "fay@example.com"],
+    ):
+        expected = list(_by_emails(host.pk, emails))
+        assert query_rows(_by_emails, host.pk, emails) == expected
+        # Booked in the order of the names: each address that was booked, once.
+        assert [email for _, email in expected] == sorted(set(emails) - {"nobody@example.com"})
+    assert query_rows(_by_emails, host.pk, ["nobody@example.com"]) == []
