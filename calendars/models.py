@@ -63,6 +63,10 @@ class CalendarConnection(models.Model):
     account_id = models.CharField(max_length=255)
     account_email = models.EmailField(max_length=254)
     account_name = models.CharField(max_length=255, blank=True)
+    # Every address the sign-in knew the account by (lowercase; for Office 365 /me's mail
+    # and userPrincipalName and the ID token's preferred_username). A calendar-list refresh
+    # has no ID token: it judges which calendars are the account's own with these too.
+    account_addresses = models.JSONField(default=list, blank=True, editable=False)
     # Fernet ciphertext of the provider's token cache; empty once disconnected.
     # Never rendered, logged or shown in the admin.
     token_cache = models.TextField(blank=True, default="", editable=False)

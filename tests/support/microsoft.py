@@ -151,6 +151,8 @@ class FakeMicrosoft:
     code_refusal: dict | None = None
     nonce_hash: str = ""
     oid: str = USER_OID
+    # The ID token's preferred_username when it is not the mailbox's address (else email).
+    preferred_username: str = ""
     extra_calendars: list[dict] = field(default_factory=list)
     dropped_calendars: set[str] = field(default_factory=set)
 
@@ -221,7 +223,7 @@ class FakeMicrosoft:
             "exp": now + 3600,
             "name": "Alice Host",
             "oid": self.oid,
-            "preferred_username": self.email,
+            "preferred_username": self.preferred_username or self.email,
             "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
             "tid": TENANT,
             "ver": "2.0",
