@@ -140,6 +140,9 @@ class Calendar(models.Model):
     color = models.CharField(max_length=16, blank=True)  # "#rrggbb" when known
     is_default = models.BooleanField(default=False)
     can_edit = models.BooleanField(default=True)
+    # The calendar can make the online meetings (Teams) a page may ask for; a personal
+    # Microsoft account's calendar cannot. Read with the calendar list.
+    online_meetings = models.BooleanField(default=True)
     # False when the calendar vanished at the last "Refresh calendar list".
     is_active = models.BooleanField(default=True)
     # How many days ahead some active booking page needs this calendar's busy time
