@@ -19,6 +19,7 @@ import smtplib
 from datetime import datetime
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from booking.emails import (
@@ -30,6 +31,7 @@ from booking.emails import (
 )
 from booking.events import BookingEvent
 from booking.models import BookingEmail, EmailState
+from ops.compiled_queries import query_rows, reads
 from outbox import dispatch
 from outbox.claims import LostClaim, claim_take
 from outbox.mail import mail_failure_record
@@ -90,19 +92,25 @@ def reschedule_request_add(*, booking, note: str, now: datetime) -> BookingEmail
     return email
 
 
-def join_link_email_add(*, booking, now: datetime) -> BookingEmail | None:
-    """Write the row of the join-link email, once per booking (in the caller's transaction)."""
-    if BookingEmail.objects.filter(booking=booking, kind=JOIN_LINK).exists():
+def join_link_email_add(*, booking_id: int, version: int, now: datetime) -> BookingEmail | None:
+    """Write the row of the join-link email for the booking ``booking_id`` at ``version``,
+    once per booking (in the caller's transaction)."""
+    if query_rows(_join_link_rows, booking_id):
         return None
     email = BookingEmail.objects.create(
-        booking=booking,
+        booking_id=booking_id,
         kind=JOIN_LINK,
         actor="calendar",
-        booking_version=booking.sequence,
+        booking_version=version,
         queued_at=now,
     )
     dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[email.pk]])
     return email
+
+
+@reads(BookingEmail)
+def _join_link_rows(booking_id: int) -> QuerySet:
+    return BookingEmail.objects.filter(booking_id=booking_id, kind=JOIN_LINK).values_list("pk")[:1]
 
 
 def _recipients(email: BookingEmail) -> tuple[str, ...]:

@@ -7,13 +7,17 @@ follow these changes by themselves (``booking.services.horizons``).
 from __future__ import annotations
 
 import logging
+import uuid
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from booking.models import Booking, BookingStatus
 from booking.services.calendar_events import bookings_remirror
 from booking.services.connections import pages_assign_main_calendar
 from calendars.models import CalendarConnection
+from ops.compiled_queries import query_rows, reads
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +60,21 @@ def on_member_removed(sender, *, membership, **kwargs) -> None:
 def on_join_link_ready(sender, *, source: str, url: str, **kwargs) -> None:
     """The calendar made the online meeting: email the invitee its join link, once."""
     from booking.email_outbox import join_link_email_add
-    from booking.models import Booking
 
     prefix, _, key = source.partition(":")
     if prefix != "booking" or not key:
         return
     now = timezone.now()
     with transaction.atomic():
-        booking = Booking.objects.filter(uuid=key).first()
-        if booking is None or not booking.is_confirmed or booking.end <= now:
+        rows = query_rows(_booking_state, uuid.UUID(key))
+        if not rows:
             return
-        join_link_email_add(booking=booking, now=now)
+        booking_id, status, end, sequence = rows[0]
+        if status != BookingStatus.CONFIRMED or end <= now:
+            return
+        join_link_email_add(booking_id=booking_id, version=sequence, now=now)
+
+
+@reads(Booking)
+def _booking_state(key: uuid.UUID) -> QuerySet:
+    return Booking.objects.filter(uuid=key).values_list("pk", "status", "end", "sequence")

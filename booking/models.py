@@ -17,6 +17,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import validate_time_zone
+from ops.compiled_inserts import CompiledInsert
 from outbox.models import OutboxItem
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -392,7 +393,7 @@ class BookingStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class Booking(models.Model):
+class Booking(CompiledInsert):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # Kept when the page is deleted, so invitees can still cancel from their link.
     page = models.ForeignKey(
@@ -510,7 +511,7 @@ class EmailState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class BookingEmail(OutboxItem):
+class BookingEmail(CompiledInsert, OutboxItem):
     """The outbox row of one booking event's emails, to the invitee and to the host.
 
     Written in the transaction that changed the booking (``booking.email_outbox``);
@@ -536,7 +537,7 @@ class BookingEmail(OutboxItem):
         return f"{self.kind} emails of booking {self.booking_id} ({self.state})"
 
 
-class BookingChange(models.Model):
+class BookingChange(CompiledInsert):
     """One line of a booking's history: made, moved, cancelled, marked no-show; by whom, when.
 
     Written by ``booking.history`` from the booking event, in the booking's own transaction.

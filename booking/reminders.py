@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -41,6 +42,8 @@ from booking.locales import language_of, moment_text, zone_text
 from booking.models import Booking, InviteeReminder, ReminderState
 from booking.tokens import booking_paths
 from calendars.models import PushedEvent
+from ops.compiled_inserts import insert_rows
+from ops.compiled_queries import query_rows, reads
 from outbox.claims import claim_take
 from outbox.mail import mail_error_text
 from outbox.outcomes import Outcome, Status
@@ -108,7 +111,7 @@ def reminders_plan(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
 def reminders_plan_new(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
     """``reminders_plan`` for a booking just made (which has no reminders yet): its rows
     in one INSERT. Returns the rows that will be sent."""
-    rows = InviteeReminder.objects.bulk_create(_wanted_rows(booking=booking, now=now))
+    rows = insert_rows(_wanted_rows(booking=booking, now=now))
     return [row for row in rows if row.state == ReminderState.PENDING]
 
 
@@ -252,13 +255,14 @@ def _retry_or_give_up(claim, reminder: InviteeReminder, error: Exception, *, now
 
 def join_url_for(*, booking: Booking) -> str:
     """The online meeting's join link once the calendar made one ("" until then)."""
-    row = (
-        PushedEvent.objects.filter(source=booking.mirror_source, wanted=True)
-        .exclude(online_meeting_url="")
-        .order_by("pk")
-        .first()
-    )
-    return row.online_meeting_url if row is not None else ""
+    rows = query_rows(_join_urls, booking.mirror_source)
+    return rows[0][0] if rows else ""
+
+
+@reads(PushedEvent)
+def _join_urls(source: str) -> QuerySet:
+    rows = PushedEvent.objects.filter(source=source, wanted=True).exclude(online_meeting_url="")
+    return rows.order_by("pk").values_list("online_meeting_url")[:1]
 
 
 def _send_email(booking: Booking) -> None:

@@ -633,6 +633,8 @@ def booking_cohosts(*, booking: Booking) -> list[BookingCohost]:
     known = getattr(booking, "_prefetched_objects_cache", {}).get("cohosts")
     if known is None:
         known = BookingCohost.objects.filter(booking=booking).select_related("user")
+    elif known.query.is_empty():  # recorded as nobody, no rows to look at
+        return []
     return sorted(known, key=lambda row: row.user_id)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 from django.core import signing
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from booking.models import Booking
 
@@ -32,11 +32,19 @@ def booking_from_token(token: str) -> Booking | None:
 
 
 def booking_paths(booking: Booking) -> dict[str, str]:
-    """Site-relative links an invitee uses for this booking."""
-    token = booking_token(booking)
-    return {
-        "manage": reverse("booking:manage", args=[token]),
-        "cancel": reverse("booking:cancel", args=[token]),
-        "reschedule": reverse("booking:reschedule", args=[token]),
-        "ics": reverse("booking:ics", args=[token]),
-    }
+    """Site-relative links an invitee uses for this booking.
+
+    Worked out once per booking object (and URL prefix): a new booking's event text and
+    the answer to its request both show them."""
+    key = (booking.uuid, get_script_prefix(), get_urlconf())
+    known = booking.__dict__.get("_invitee_paths")
+    if known is None or known[0] != key:
+        token = booking_token(booking)
+        paths = {
+            "manage": reverse("booking:manage", args=[token]),
+            "cancel": reverse("booking:cancel", args=[token]),
+            "reschedule": reverse("booking:reschedule", args=[token]),
+            "ics": reverse("booking:ics", args=[token]),
+        }
+        known = booking.__dict__["_invitee_paths"] = (key, paths)
+    return dict(known[1])

@@ -8,7 +8,7 @@ are aware datetimes; ``time_zone`` is the IANA zone the event is shown in.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -56,10 +56,12 @@ class EventDescription:
     online_meeting: bool = False  # ask the provider for a Teams (or similar) meeting link
 
     def to_json(self) -> dict:
-        data = asdict(self)
+        # ``asdict`` without its deep copies (a frozen dataclass's ``vars`` are its fields,
+        # in order): every field but the three replaced here is a str or a bool.
+        data = dict(vars(self))
         data["start"] = self.start.isoformat()
         data["end"] = self.end.isoformat()
-        data["attendees"] = [asdict(a) for a in self.attendees]
+        data["attendees"] = [dict(vars(a)) for a in self.attendees]
         return data
 
     @classmethod

@@ -6,13 +6,15 @@ costs more than the query itself. ``query_rows(build, *values)`` builds the quer
 once with *marks* (stand-in values of the same kinds) in place of ``values``, compiles
 it, notes where each mark landed among the parameters, and from then on runs that SQL
 with the values put in those places, adapted for the database as the compiler adapts
-them, and the rows converted as the ORM converts them (``values_list`` rows).
+them, and the rows converted as the ORM converts them (``values_list`` rows), or
+made into model instances as the ORM makes them (``query_objects``: a queryset of
+instances, with any ``select_related``).
 
 ``build`` must be a module-level function (marked with the model it reads, ``@reads``)
 whose queryset depends only on its arguments: the *fixed* ones (compiled in, one
 compilation per distinct value) and the *values*, on which it may depend only through
-their kinds and list lengths: ints, strings, aware datetimes, and lists of ints (one
-place per item, so each length compiles once).
+their kinds and list lengths: ints, strings, UUIDs, aware datetimes, and lists of ints
+(one place per item, so each length compiles once).
 A mark that does not land among the parameters (a value the query transforms, or puts
 into the SQL text) is an error at the first call rather than a wrong answer later.
 """
@@ -20,17 +22,20 @@ into the SQL text) is an error at the first call rather than a wrong answer late
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import connections, router
-from django.db.models import QuerySet
+from django.db import connections, router, transaction
+from django.db.models import Model, QuerySet
+from django.db.models.query import ModelIterable, get_related_populators
 
 _INT_MARK = -7_000_000_000_000
 MAX_LIST = 1000  # items of one list value (each length compiles once; marks stay apart)
 _TIME_MARK = datetime(1901, 1, 1, tzinfo=UTC)
+_UUID_MARK = 0x7E57 << 112
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class _Compiled:
     # (place among the parameters, index of the value, index in a list value or None)
     places: tuple[tuple[int, int, int | None], ...]
     convert: Callable[[list], list]
+    objects: Callable[[list], list] | None  # instances from the rows (None: a values_list read)
 
 
 def _kind(value: Any) -> tuple:
@@ -49,6 +55,8 @@ def _kind(value: Any) -> tuple:
         return ("int",)
     if isinstance(value, str):
         return ("str",)
+    if isinstance(value, uuid.UUID):
+        return ("uuid",)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise TypeError("naive datetimes are not marked")
@@ -69,12 +77,16 @@ def _mark(kind: tuple, number: int) -> Any:
         return f"\x00mark{number}\x00"
     if kind[0] == "datetime":
         return _TIME_MARK + timedelta(seconds=number)
+    if kind[0] == "uuid":
+        return uuid.UUID(int=_UUID_MARK + number)
     return [_INT_MARK - number * 1000 - item - 1 for item in range(kind[1])]
 
 
 def _adapt(connection, kind: tuple, value: Any) -> Any:
     if kind[0] == "datetime":
         return connection.ops.adapt_datetimefield_value(value)
+    if kind[0] == "uuid" and not connection.features.has_native_uuid_field:
+        return value.hex  # as UUIDField stores it
     return value
 
 
@@ -88,11 +100,12 @@ def _compiled(build: Callable[..., QuerySet], alias: str, fixed: tuple, kinds: t
             wanted.update({item: (number, index) for index, item in enumerate(mark)})
         else:
             wanted[_adapt(connection, kind, mark)] = (number, None)
-    compiler = build(*fixed, *marks).query.get_compiler(alias)
+    queryset = build(*fixed, *marks)
+    compiler = queryset.query.get_compiler(alias)
     sql, params = compiler.as_sql()
     places = []
     for place, param in enumerate(params):
-        found = wanted.get(param) if isinstance(param, int | str | datetime) else None
+        found = wanted.get(param) if isinstance(param, int | str | datetime | uuid.UUID) else None
         if found is not None:
             places.append((place, *found))
     if {(number, index) for _, number, index in places} != set(wanted.values()):
@@ -103,7 +116,32 @@ def _compiled(build: Callable[..., QuerySet], alias: str, fixed: tuple, kinds: t
     def convert(rows: list) -> list:
         return [tuple(row) for row in compiler.apply_converters(rows, converters)]
 
-    return _Compiled(sql, tuple(params), tuple(places), convert if converters else list)
+    convert = convert if converters else list
+    instances = queryset._iterable_class is ModelIterable
+    objects = _instances(compiler, compiler.klass_info, alias, convert) if instances else None
+    return _Compiled(sql, tuple(params), tuple(places), convert, objects)
+
+
+def _instances(compiler, klass_info: dict, alias: str, convert) -> Callable[[list], list]:
+    """Rows to model instances (and their ``select_related`` objects), as the ORM's
+    ``ModelIterable`` makes them (annotations are not set: none of our reads has one)."""
+    if compiler.annotation_col_map:
+        raise TypeError("query_objects: annotations are not set on the instances")
+    fields = klass_info["select_fields"]
+    start, end = fields[0], fields[-1] + 1
+    names = [column.target.attname for column, _, _ in compiler.select[start:end]]
+    populators = get_related_populators(klass_info, compiler.select, alias)
+
+    def objects(rows: list) -> list:
+        found = []
+        for row in convert(rows):
+            instance = klass_info["model"].from_db(alias, names, row[start:end])
+            for populator in populators:
+                populator.populate(row, instance)
+            found.append(instance)
+        return found
+
+    return objects
 
 
 def query_rows(
@@ -113,6 +151,24 @@ def query_rows(
     compiled once per process for each ``fixed`` (hashable arguments that shape the
     query, passed as they are) and kinds of ``values`` (replaced by marks to compile).
     ``using``: the database (by default the one the router reads ``build.model`` from)."""
+    compiled, rows = _run(build, values, fixed=fixed, using=using)
+    return compiled.convert(rows)
+
+
+def query_objects(
+    build: Callable[..., QuerySet], *values: Any, fixed: tuple = (), using: str | None = None
+) -> list[Model]:
+    """The model instances of ``build(*fixed, *values)`` (a queryset of instances, with
+    any ``select_related`` filled in), compiled once as ``query_rows`` compiles."""
+    compiled, rows = _run(build, values, fixed=fixed, using=using)
+    if compiled.objects is None:
+        raise TypeError(f"{build.__qualname__}: a values_list read (use query_rows)")
+    return compiled.objects(rows)
+
+
+def _run(
+    build: Callable[..., QuerySet], values: tuple, *, fixed: tuple, using: str | None
+) -> tuple[_Compiled, list]:
     alias = using or router.db_for_read(build.model)  # type: ignore[attr-defined]
     kinds = tuple(_kind(value) for value in values)
     compiled = _compiled(build, alias, fixed, kinds)
@@ -125,8 +181,7 @@ def query_rows(
         )
     with connection.cursor() as cursor:
         cursor.execute(compiled.sql, params)
-        rows = cursor.fetchall()
-    return compiled.convert(rows)
+        return compiled, cursor.fetchall()
 
 
 def reads(model) -> Callable[[Callable[..., QuerySet]], Callable[..., QuerySet]]:
@@ -137,3 +192,14 @@ def reads(model) -> Callable[[Callable[..., QuerySet]], Callable[..., QuerySet]]
         return build
 
     return mark
+
+
+def rows_write(model: type[Model], sql: Callable[..., str], values: list, *shape: Any) -> int:
+    """Run the UPDATE ``sql(model, alias, *shape)`` with ``values`` (parameters prepared
+    for the database) where the router writes ``model``; how many rows it changed.
+    ``sql`` builds the text from quoted names only and is cached (``functools.cache``),
+    so a write of a fixed shape is built once per process instead of by the ORM each time."""
+    alias = router.db_for_write(model)
+    with transaction.mark_for_rollback_on_error(using=alias), connections[alias].cursor() as cursor:
+        cursor.execute(sql(model, alias, *shape), values)
+        return cursor.rowcount

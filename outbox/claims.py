@@ -7,18 +7,25 @@ A worker that dies simply lets its lease run out; another then takes the item ov
 Because every later write names the token, a worker whose lease ran out can never
 overwrite what the newer attempt records: its write changes no row and raises
 ``LostClaim``. Works the same on PostgreSQL and SQLite.
+
+Every booking's worker runs several claims and claimed writes, so their SQL is built
+once per process and shape (model, fields written) rather than by the ORM each time,
+and the claimed row is read with a query compiled once (``ops.compiled_queries``).
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db import connections, router
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
+from ops.compiled_queries import query_objects, rows_write
 from outbox.models import PENDING, OutboxItem
 
 # A retry sent with a countdown may arrive a little early (clocks of broker and workers).
@@ -43,24 +50,62 @@ def claim_take(
     """Take item ``pk`` of ``items`` for this attempt; the claim, or None if it is not ours.
 
     None when the item is settled, not due, or held by another live claim. ``items``
-    is the model's queryset, with whatever ``select_related`` the work needs.
+    is the model's queryset, with whatever ``select_related`` the work needs (and no
+    filter: the claim's own conditions are the ones above).
     """
+    if items.query.where or items.query.select_related is True:
+        raise ValueError("items: the model's queryset, with named select_related only")
     now = now or timezone.now()
     token = secrets.token_hex(16)
-    taken = (
-        items.model.objects.filter(pk=pk, state=PENDING)
-        .filter(is_unclaimed(now=now))
-        .filter(is_due(now=now))
-        .update(
-            claimed_until=now + timedelta(seconds=lease_seconds),
-            claimed_by=token,
-            attempts=F("attempts") + 1,
-            updated_at=now,
-        )
-    )
-    if not taken:
+    model = items.model
+    adapt = connections[router.db_for_write(model)].ops.adapt_datetimefield_value
+    until = now + timedelta(seconds=lease_seconds)
+    values = [adapt(until), token, adapt(now), pk, PENDING, adapt(now), adapt(now + DUE_TOLERANCE)]
+    if not rows_write(model, _take_sql, values):
         return None
-    return Claim(item=items.get(pk=pk), token=token)
+    related = _related_paths(items.query.select_related or {})
+    found = query_objects(_claimed, pk, fixed=(model, related), using=router.db_for_read(model))
+    if not found:
+        raise model.DoesNotExist(f"{model.__name__} {pk} is gone")
+    return Claim(item=found[0], token=token)
+
+
+def _claimed(model: type[Model], related: tuple[str, ...], pk: int) -> QuerySet:
+    return model.objects.select_related(*related).filter(pk=pk)
+
+
+def _related_paths(tree: dict, prefix: str = "") -> tuple[str, ...]:
+    """``select_related``'s tree as the paths it was given ({"a": {"b": {}}}: "a__b")."""
+    paths: list[str] = []
+    for name, below in tree.items():
+        paths += _related_paths(below, f"{prefix}{name}__") or [f"{prefix}{name}"]
+    return tuple(paths)
+
+
+@functools.cache
+def _take_sql(model: type[Model], alias: str) -> str:
+    """The claim: pending, not held by a live claim, due (the values in ``claim_take``'s order)."""
+    q = connections[alias].ops.quote_name
+    table, pk = q(model._meta.db_table), q(model._meta.pk.column)
+    # Only quoted names of our own models go into the text; every value is a parameter.
+    until, due = q("claimed_until"), q("next_attempt_at")
+    sets = f"{until} = %s, {q('claimed_by')} = %s, {q('attempts')} = {q('attempts')} + 1, "
+    sets += f"{q('updated_at')} = %s"
+    where = f"{pk} = %s AND {q('state')} = %s AND ({until} IS NULL OR {until} <= %s) "
+    where += f"AND ({due} IS NULL OR {due} <= %s)"
+    return f"UPDATE {table} SET {sets} WHERE {where}"  # noqa: S608
+
+
+@functools.cache
+def _held_sql(model: type[Model], alias: str, names: tuple[str, ...], unchanged: tuple) -> str:
+    """Write the fields ``names``, where the item is still held with the token and its
+    fields ``unchanged`` still hold their values (values: the names', pk, token, those)."""
+    q = connections[alias].ops.quote_name
+    meta = model._meta
+    sets = ", ".join(f"{q(meta.get_field(name).column)} = %s" for name in names)
+    where = [f"{q(meta.pk.column)} = %s", f"{q('claimed_by')} = %s"]
+    where += [f"{q(meta.get_field(name).column)} = %s" for name in unchanged]
+    return f"UPDATE {q(meta.db_table)} SET {sets} WHERE {' AND '.join(where)}"  # noqa: S608
 
 
 @dataclass
@@ -70,26 +115,32 @@ class Claim:
     item: OutboxItem
     token: str
 
-    def _held(self, **unchanged: Any) -> QuerySet:
-        return type(self.item).objects.filter(pk=self.item.pk, claimed_by=self.token, **unchanged)
+    def _held(self, fields: dict[str, Any], unchanged: dict[str, Any] | None = None) -> bool:
+        """Write ``fields`` (and ``updated_at``) while the claim is held and the item's
+        fields ``unchanged`` (not null) still hold their values; whether it was."""
+        model = type(self.item)
+        connection = connections[router.db_for_write(model)]
+        fields = {**fields, "updated_at": timezone.now()}
+        unchanged = unchanged or {}
+        meta = model._meta
+        values = [meta.get_field(n).get_db_prep_save(v, connection) for n, v in fields.items()]
+        values += [self.item.pk, self.token]
+        values += [meta.get_field(n).get_db_prep_value(v, connection) for n, v in unchanged.items()]
+        return bool(rows_write(model, _held_sql, values, tuple(fields), tuple(unchanged)))
 
     def save(self, **fields: Any) -> None:
         """Write ``fields`` now (a write-ahead record), only while the claim is held.
 
         Raises LostClaim when another worker has taken the item over.
         """
-        if not self._held().update(**fields, updated_at=timezone.now()):
+        if not self._held(fields):
             raise LostClaim()
         for name, value in fields.items():
             setattr(self.item, name, value)
 
     def release(self, **fields: Any) -> bool:
         """Let the item go (its state unchanged), writing ``fields``; False if not held."""
-        return bool(
-            self._held().update(
-                claimed_until=None, claimed_by="", updated_at=timezone.now(), **fields
-            )
-        )
+        return self._held({"claimed_until": None, "claimed_by": "", **fields})
 
     def settle(self, *, state: str, unchanged: dict[str, Any] | None = None, **fields: Any) -> bool:
         """End the attempt: write ``state`` and ``fields`` and let the item go.
@@ -99,8 +150,8 @@ class Claim:
         go with ``queued_at`` now, for its caller to run it again, and False returned.
         """
         now = timezone.now()
-        if self._held(**(unchanged or {})).update(
-            state=state, claimed_until=None, claimed_by="", updated_at=now, **fields
+        if self._held(
+            {"state": state, "claimed_until": None, "claimed_by": "", **fields}, unchanged
         ):
             for name, value in {"state": state, **fields}.items():
                 setattr(self.item, name, value)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from calendars.dispatch import pushes_enqueue_on_commit
 from calendars.events import EventDescription
 from calendars.models import Calendar, ConnectionStatus, PushedEvent, PushState
+from ops.compiled_inserts import insert_rows
 
 
 def _state_for(calendar: Calendar) -> str:
@@ -88,16 +89,18 @@ def event_mirror_new(
     payload = event.to_json()
     now = timezone.now()
     targets = {calendar.pk: calendar for calendar in calendars}
-    rows = PushedEvent.objects.bulk_create(
-        PushedEvent(
-            host=host,
-            calendar=calendar,
-            source=source,
-            payload=payload,
-            state=_state_for(calendar),
-            queued_at=now,
-        )
-        for calendar in targets.values()
+    rows = insert_rows(
+        [
+            PushedEvent(
+                host=host,
+                calendar=calendar,
+                source=source,
+                payload=payload,
+                state=_state_for(calendar),
+                queued_at=now,
+            )
+            for calendar in targets.values()
+        ]
     )
     _enqueue(rows)
     return rows

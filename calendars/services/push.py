@@ -52,6 +52,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import Error as DbError  # DatabaseError or InterfaceError (a closed connection)
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -65,6 +66,7 @@ from calendars.providers.base import CalendarGone, DuplicateKey, EventGone, Remo
 from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
 from calendars.services.tokens import with_provider
+from ops.compiled_queries import query_objects, reads
 from ops.metrics import push_attempt_count
 from outbox.claims import DUE_TOLERANCE, Claim, LostClaim, claim_take
 from outbox.outcomes import Outcome, Status
@@ -112,8 +114,8 @@ def pushed_event_push(*, pushed_event_id: int, now: datetime | None = None) -> O
     """Reconcile one row with its calendar. Never called inside a web request; idempotent."""
     now = now or timezone.now()
     leases_give_back_owed()
-    row = PushedEvent.objects.select_related("calendar__connection").filter(pk=pushed_event_id)
-    row = row.first()
+    found = query_objects(_row_with_connection, pushed_event_id)
+    row = found[0] if found else None
     if row is None or row.state != PushState.PENDING:
         return Outcome(Status.SKIPPED)
     if row.next_attempt_at and row.next_attempt_at > now + DUE_TOLERANCE:
@@ -131,6 +133,11 @@ def pushed_event_push(*, pushed_event_id: int, now: datetime | None = None) -> O
         delay = busy_mailbox_delay()
         PushedEvent.objects.filter(pk=row.pk).update(queued_at=now + timedelta(seconds=delay))
         return Outcome(Status.BUSY, retry_in=delay)
+
+
+@reads(PushedEvent)
+def _row_with_connection(pk: int) -> QuerySet:
+    return PushedEvent.objects.select_related("calendar__connection").filter(pk=pk)
 
 
 def _push_claimed(*, row_id: int, connection: CalendarConnection) -> Outcome:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from booking.models import Booking, BookingPage
 from booking.services.bookings import Invitee, booking_create
-from ops.compiled_queries import query_rows, reads
+from ops.compiled_queries import query_objects, query_rows, reads
 from tests.support.booking import at, workday
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +58,47 @@ def test_a_value_that_does_not_reach_the_parameters_as_it_is_is_refused():
 @reads(BookingPage)
 def _pattern(text: str):
     return BookingPage.objects.filter(title__icontains=text).values_list("pk")
+
+
+@reads(Booking)
+def _bookings_with_host(host_id: int, after: datetime):
+    rows = Booking.objects.select_related("host", "page").filter(host_id=host_id, start__gte=after)
+    return rows.order_by("start")
+
+
+def test_instances_are_the_orms_with_their_related_objects(page, host, django_assert_num_queries):
+    invitee = Invitee(name="Dana", email="dana@example.com", time_zone="UTC")
+    day = workday("Europe/London")
+    for hour in (10, 12):
+        booking_create(page=page, start=at(day, hour), invitee=invitee)
+    after = datetime.now(UTC)
+    expected = list(_bookings_with_host(host.pk, after))
+    with django_assert_num_queries(1):  # the host and the page come with each booking
+        found = query_objects(_bookings_with_host, host.pk, after)
+        assert [(b.host.email, b.page.title) for b in found] == [(host.email, page.title)] * 2
+    assert [b.pk for b in found] == [b.pk for b in expected]
+    for mine, orms in zip(found, expected, strict=True):
+        assert mine.__dict__.keys() == orms.__dict__.keys()
+        assert {k: v for k, v in vars(mine).items() if k != "_state"} == {
+            k: v for k, v in vars(orms).items() if k != "_state"
+        }
+        related = mine._state.fields_cache
+        assert related.keys() == orms._state.fields_cache.keys() == {"host", "page"}
+        assert (mine._state.adding, mine._state.db) == (orms._state.adding, orms._state.db)
+    assert query_objects(_bookings_with_host, host.pk + 1, after) == []
+    with pytest.raises(TypeError, match="values_list"):
+        query_objects(_bookings, host.pk, [page.pk], after)
+
+
+@reads(Booking)
+def _by_uuid(key: uuid.UUID):
+    return Booking.objects.filter(uuid=key).values_list("pk")
+
+
+def test_a_uuid_value_finds_its_row_and_no_other(page):
+    invitee = Invitee(name="Dana", email="dana@example.com", time_zone="UTC")
+    day = workday("Europe/London")
+    bookings = [booking_create(page=page, start=at(day, h), invitee=invitee) for h in (10, 12)]
+    for booking in bookings:
+        assert query_rows(_by_uuid, booking.uuid) == [(booking.pk,)]
+    assert query_rows(_by_uuid, uuid.uuid4()) == []

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 from django.core import mail
-from django.urls import reverse
+from django.urls import reverse, set_script_prefix
 
+from booking import tokens
 from booking.models import Booking, BookingStatus
 from booking.services.pages import page_create
 from booking.tokens import booking_token
@@ -276,3 +277,30 @@ def test_bookings_survive_the_page_being_deleted_and_can_still_be_cancelled(clie
     assert client.get(body["reschedule_url"]).status_code == 404
     assert client.post(body["cancel_url"], {"reason": ""}).status_code == 302
     assert Booking.objects.get().status == BookingStatus.CANCELLED
+
+
+def test_a_bookings_links_are_worked_out_once_per_url_prefix(monkeypatch, client, page):
+    """The event text and the answer to the booking request show the same links."""
+    start = at(workday("Europe/London"), 11)
+    book(client, page.slug, start=start)
+    booking = Booking.objects.get()
+    reversed_names = []
+
+    def counted_reverse(name, args):
+        reversed_names.append(name)
+        return reverse(name, args=args)
+
+    monkeypatch.setattr(tokens, "reverse", counted_reverse)
+    links = tokens.booking_paths(booking)
+    links["manage"] = "/elsewhere/"  # a caller's change stays its own
+    assert tokens.booking_paths(booking)["manage"] == reverse(
+        "booking:manage", args=[booking_token(booking)]
+    )
+    assert len(reversed_names) == 4
+    set_script_prefix("/scheduling/")
+    try:
+        assert tokens.booking_paths(booking)["cancel"].startswith("/scheduling/bookings/")
+    finally:
+        set_script_prefix("/")
+    assert len(reversed_names) == 8
+    assert tokens.booking_paths(Booking.objects.get()) == tokens.booking_paths(booking)

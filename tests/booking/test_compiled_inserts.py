@@ -1,0 +1,234 @@
+"""A row written by a compiled INSERT is the row the ORM writes, for every model it writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.db.models import signals
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from booking.models import (
+    Booking,
+    BookingChange,
+    BookingEmail,
+    BookingStatus,
+    InviteeReminder,
+    ReminderState,
+)
+from calendars.models import PushedEvent, PushState
+from ops import compiled_inserts
+from ops.compiled_inserts import insert_rows
+
+pytestmark = pytest.mark.django_db
+
+CLOCK = datetime(2031, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+START = datetime(2031, 4, 1, 10, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+@pytest.fixture(autouse=True)
+def _stopped_clock(monkeypatch):
+    """auto_now and auto_now_add read the same moment for both ways of writing."""
+    monkeypatch.setattr(timezone, "now", lambda: CLOCK)
+
+
+@pytest.fixture
+def booking(page, host):
+    return Booking.objects.create(
+        page=page, host=host, title="Intro", start=START, end=START + timedelta(minutes=30)
+    )
+
+
+@pytest.fixture
+def calendar(calendars):
+    return calendars[0]
+
+
+def _row(model, pk: int) -> dict:
+    """The stored row as the database gives it (no ORM conversion), without its id."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table} WHERE id = %s", [pk])  # noqa: S608 (a model's)
+        names = [column.name for column in cursor.description]
+        [values] = cursor.fetchall()
+    return {name: value for name, value in zip(names, values, strict=True) if name != "id"}
+
+
+def _compilations() -> int:
+    info = compiled_inserts._compiled.cache_info()
+    return info.hits + info.misses
+
+
+def _both_ways(monkeypatch, write, *, unique: tuple[str, ...] = ()) -> tuple[list, list]:
+    """The rows ``write(way)`` stores with the compiled INSERT and with the ORM's own (the
+    compiled one turned off), each without the ``unique`` columns ``way`` tells apart."""
+    before = _compilations()
+    compiled = write("compiled")
+    assert _compilations() > before  # the compiled INSERT did run
+    with monkeypatch.context() as patched:
+        patched.setattr(compiled_inserts, "_insert", lambda *args: None)
+        orm = write("orm")
+    rows = []
+    for written in (compiled, orm):
+        assert all(row.pk and not row._state.adding and row._state.db for row in written)
+        stored = [_row(type(row), row.pk) for row in written]
+        rows.append([{k: v for k, v in row.items() if k not in unique} for row in stored])
+    return rows[0], rows[1]
+
+
+def _created(model, fields: dict):
+    return lambda way: [model.objects.create(**fields)]
+
+
+def _booking_fields(page, host, *, variant: int) -> dict:
+    fields = {
+        "page": page,
+        "host": host,
+        "title": "Intro call ☕",
+        "start": START,
+        "end": START + timedelta(minutes=45),
+        "invitee_name": "Zoë O'Brien",
+        "invitee_email": "zoe@example.com",
+        "invitee_time_zone": "Europe/Berlin",
+        "answers": [{"question": "Why?", "answer": 'a "quote", \\ and ünïcode'}],
+    }
+    if variant:  # the other kinds: enum members, nullables set, empty JSON, a cancelled one
+        fields |= {
+            "page": None,
+            "location": "Room 1",
+            "invitee_locale": "de-DE",
+            "answers": [],
+            "status": BookingStatus.CANCELLED,
+            "cancelled_at": START - timedelta(days=1),
+            "sequence": 3,
+            "rescheduled_from_start": START.astimezone(ZoneInfo("America/New_York")),
+        }
+    return fields
+
+
+@pytest.mark.parametrize("variant", [0, 1])
+def test_a_saved_booking_is_the_row_the_orm_writes(monkeypatch, page, host, variant):
+    fields = _booking_fields(page, host, variant=variant)
+
+    def write(way: str) -> list[Booking]:
+        booking = Booking(**fields)
+        booking.save(force_insert=True)
+        return [booking]
+
+    compiled, orm = _both_ways(monkeypatch, write, unique=("uuid",))
+    assert compiled == orm
+    assert compiled[0]["created_at"] == CLOCK
+    assert compiled[0]["search_text"]  # Booking.save's own work is done as before
+
+
+def test_emails_history_pushes_and_reminders_are_the_rows_the_orm_writes(
+    monkeypatch, booking, host, calendar
+):
+    email = {"booking_id": booking.pk, "kind": "confirmed", "actor": "invitee", "queued_at": START}
+    change = {
+        "booking": booking,
+        "kind": "rescheduled",
+        "actor": "host",
+        "version": 2,
+        "start": START,
+        "previous_start": START - timedelta(hours=1),
+        "occurred_at": START.astimezone(UTC),
+    }
+    for model, fields in ((BookingEmail, email), (BookingChange, change)):
+        compiled, orm = _both_ways(monkeypatch, _created(model, fields))
+        assert compiled == orm
+
+    def pushes(way: str) -> list[PushedEvent]:
+        rows = [
+            PushedEvent(
+                host=host,
+                calendar=calendar,
+                source=f"booking:{way}:{number}",
+                payload={"subject": "Intro", "when": [1, 2.5, None], "ok": True, "text": "ü"},
+                state=PushState.WAITING if number else PushState.PENDING,
+                queued_at=START,
+                **extra,
+            )
+            for number, extra in enumerate(({}, {"create_request": None, "wanted": False}))
+        ]
+        return insert_rows(rows)
+
+    compiled, orm = _both_ways(monkeypatch, pushes, unique=("source", "transaction_id"))
+    assert compiled == orm
+    assert len(compiled) == 2
+
+    def reminders(way: str) -> list[InviteeReminder]:
+        version = 0 if way == "compiled" else 1
+        return insert_rows(
+            [
+                InviteeReminder(
+                    booking=booking,
+                    booking_version=version,
+                    offset_minutes=offset,
+                    due_at=START - timedelta(minutes=offset),
+                    **extra,
+                )
+                for offset, extra in (
+                    (60, {"next_attempt_at": START}),
+                    (1440, {"state": ReminderState.SKIPPED, "skip_reason": "too late"}),
+                    (5, {}),
+                )
+            ]
+        )
+
+    compiled, orm = _both_ways(monkeypatch, reminders, unique=("booking_version",))
+    assert compiled == orm
+    assert len(compiled) == 3
+
+
+def test_the_sql_is_compiled_once_per_field_set_and_number_of_rows(booking, calendar, host):
+    compiled_inserts._compiled.cache_clear()
+
+    def reminders(count: int, version: int) -> list[InviteeReminder]:
+        return [
+            InviteeReminder(
+                booking=booking, booking_version=version, offset_minutes=offset, due_at=START
+            )
+            for offset in range(count)
+        ]
+
+    for version in range(3):
+        insert_rows(reminders(2, version))
+    insert_rows(reminders(3, 9))
+    for kind in ("a", "b"):
+        BookingChange.objects.create(
+            booking=booking, kind=kind, actor="host", start=START, occurred_at=START
+        )
+    info = compiled_inserts._compiled.cache_info()
+    assert (info.misses, info.hits) == (3, 3)
+    assert InviteeReminder.objects.filter(booking=booking).count() == 9
+
+
+def test_signals_are_sent_as_by_save_and_not_by_insert_rows(booking, calendar, host):
+    seen = []
+
+    def receiver(sender, *, instance, created=None, **kwargs):
+        seen.append((sender.__name__, instance.pk, created))
+
+    signals.post_save.connect(receiver, weak=False)
+    try:
+        change = BookingChange.objects.create(
+            booking=booking, kind="no_show", actor="host", start=START, occurred_at=START
+        )
+        insert_rows(
+            [InviteeReminder(booking=booking, booking_version=5, offset_minutes=1, due_at=START)]
+        )
+    finally:
+        signals.post_save.disconnect(receiver)
+    assert seen == [("BookingChange", change.pk, True)]
+
+
+def test_an_expression_is_left_to_the_orm(booking):
+    change = BookingChange.objects.create(
+        booking=booking, kind="x", actor="host", start=START, occurred_at=Now()
+    )
+    change.refresh_from_db()
+    assert change.occurred_at not in (None, CLOCK)  # the database's clock, not a parameter
