@@ -106,8 +106,16 @@ class LocationKind(models.TextChoices):
     TEAMS = "teams", _("Microsoft Teams online meeting")
 
 
-def location_wording(kind: str, details: str) -> str:
-    """A location as people read it, in the active language: "Phone call: +49 30 1234"."""
+def location_wording(kind: str, details: str, *, no_join_link: bool = False) -> str:
+    """A location as people read it, in the active language: "Phone call: +49 30 1234".
+
+    ``no_join_link``: a Teams meeting whose calendar cannot make one (a personal Microsoft
+    account's): the page's details if it has any, else that the link follows.
+    """
+    if kind == LocationKind.TEAMS and no_join_link:
+        if details:
+            return str(_("Online meeting: %(details)s")) % {"details": details}
+        return str(_("Online meeting (link to follow)"))
     if kind == LocationKind.TEAMS:
         return str(_("Microsoft Teams meeting (the link is in the calendar invitation)"))
     label = str(LocationKind(kind).label)
@@ -403,6 +411,9 @@ class Booking(CompiledInsert):
         max_length=16, choices=LocationKind.choices, blank=True, default=""
     )
     location_details = models.CharField(max_length=300, blank=True, default="")
+    # A Teams page's booking whose calendar cannot make Teams meetings (a personal
+    # Microsoft account's): no join link comes, and its location says the link follows.
+    no_join_link = models.BooleanField(default=False)
     start = models.DateTimeField()
     end = models.DateTimeField()
     invitee_name = models.CharField(max_length=150)
@@ -459,7 +470,9 @@ class Booking(CompiledInsert):
         stored facts shows its text as kept."""
         if not self.location_kind:
             return self.location
-        return location_wording(self.location_kind, self.location_details)
+        return location_wording(
+            self.location_kind, self.location_details, no_join_link=self.no_join_link
+        )
 
     @property
     def is_confirmed(self) -> bool:

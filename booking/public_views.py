@@ -199,10 +199,12 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _join_link_expected(booking: Booking) -> bool:
-    """Whether an online meeting link is coming: a Teams page's booking, not over."""
+    """Whether an online meeting link is coming: a Teams page's booking, not over, whose
+    calendar can make Teams meetings."""
     page = booking.page
     return (
         booking.is_confirmed
+        and not booking.no_join_link
         and booking.end > timezone.now()
         and page is not None
         and page.location_kind == LocationKind.TEAMS

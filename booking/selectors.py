@@ -23,6 +23,7 @@ from booking.models import (
     BookingStatus,
     DateOverride,
     HoursSource,
+    LocationKind,
     MemberHours,
     PageCalendar,
     TeamMember,
@@ -209,6 +210,20 @@ def main_calendar_for(*, page: BookingPage) -> Calendar | None:
     else:
         calendar = Calendar.objects.select_related("connection").get(pk=page.main_calendar_id)
     return calendar if _usable(calendar, page.host_id) else None
+
+
+def teams_meeting_possible(*, page: BookingPage, host_id: int | None = None) -> bool:
+    """Whether a booking of the Teams page ``page`` can get a Teams meeting: its calendar
+    (a team page's: member ``host_id``'s) can make one. Without a calendar, or for a page
+    that is not a Teams page, nothing says otherwise: True."""
+    if page.location_kind != LocationKind.TEAMS:
+        return True
+    if page.team_kind:
+        calendars = member_target_calendars(user_id=host_id) if host_id else []
+        calendar = calendars[0] if calendars else None
+    else:
+        calendar = main_calendar_for(page=page)
+    return calendar is None or calendar.online_meetings
 
 
 def page_with_calendars(*, pk: int) -> BookingPage | None:

@@ -19,13 +19,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from booking.forms import PageCalendarsForm, PageEditor, WorkingHoursEditor
-from booking.models import BookingPage
+from booking.models import BookingPage, LocationKind
 from booking.selectors import (
     host_calendars,
     member_weekly_ranges,
     page_editable_by,
     page_for_host,
     pages_for_host,
+    teams_meeting_possible,
     upcoming_bookings_of_page,
 )
 from booking.services.pages import page_calendars_set, page_delete, page_duplicate, page_set_active
@@ -101,6 +102,9 @@ def _render_editor(request: HttpRequest, editor: PageEditor, *, status: int) -> 
         "link_prefix": settings.SITE_URL + "/book/",
         "link": public_link(page) if page else "",
         "embed": embed_snippets(page) if page else None,
+        "teams_unavailable": page is not None
+        and not page.team_kind
+        and not teams_meeting_possible(page=page),
     }
     return render(request, "booking/page_form.html", context, status=status)
 
@@ -189,7 +193,13 @@ def page_calendars_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "booking/page_calendars.html",
-        {"section": "pages", "page": page, "form": form, "connection": connection},
+        {
+            "section": "pages",
+            "page": page,
+            "form": form,
+            "connection": connection,
+            "teams_page": page.location_kind == LocationKind.TEAMS,
+        },
         status=400 if request.method == "POST" and calendars else 200,
     )
 

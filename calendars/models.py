@@ -63,6 +63,10 @@ class CalendarConnection(models.Model):
     account_id = models.CharField(max_length=255)
     account_email = models.EmailField(max_length=254)
     account_name = models.CharField(max_length=255, blank=True)
+    # Every address the sign-in knew the account by (lowercase; for Office 365 /me's mail
+    # and userPrincipalName and the ID token's preferred_username). A calendar-list refresh
+    # has no ID token: it judges which calendars are the account's own with these too.
+    account_addresses = models.JSONField(default=list, blank=True, editable=False)
     # Fernet ciphertext of the provider's token cache; empty once disconnected.
     # Never rendered, logged or shown in the admin.
     token_cache = models.TextField(blank=True, default="", editable=False)
@@ -136,6 +140,9 @@ class Calendar(models.Model):
     color = models.CharField(max_length=16, blank=True)  # "#rrggbb" when known
     is_default = models.BooleanField(default=False)
     can_edit = models.BooleanField(default=True)
+    # The calendar can make the online meetings (Teams) a page may ask for; a personal
+    # Microsoft account's calendar cannot. Read with the calendar list.
+    online_meetings = models.BooleanField(default=True)
     # False when the calendar vanished at the last "Refresh calendar list".
     is_active = models.BooleanField(default=True)
     # How many days ahead some active booking page needs this calendar's busy time

@@ -167,6 +167,16 @@ def mailbox(address: str) -> Mailbox:
     return Mailbox.objects.select_related("tenant").get(address__iexact=address)
 
 
+def mailbox_online_meeting_providers_set(address: str, providers: list[str]) -> None:
+    """The ``allowedOnlineMeetingProviders`` of the user's calendars, the first the default:
+    ``[]`` or ``["skypeForConsumer"]`` stand for a personal Microsoft account's calendar,
+    which cannot make Teams (for business) meetings."""
+    with store.writing():
+        Mailbox.objects.filter(address__iexact=address).update(
+            online_meeting_providers=list(providers)
+        )
+
+
 def app_register(
     *, client_id: str, client_secret: str, redirect_uris: list[str], name: str = "Test app"
 ) -> None:

@@ -46,6 +46,10 @@ class MailboxKind(models.TextChoices):
     ROOM = "room", "Room"
 
 
+def work_account_providers() -> list[str]:
+    return ["teamsForBusiness"]
+
+
 class Mailbox(models.Model):
     """A user (or room) with an Exchange mailbox. Rooms cannot sign in."""
 
@@ -61,6 +65,10 @@ class Mailbox(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC")  # IANA name
     # Refresh tokens issued before this (sandbox) time are refused: "revoke sessions".
     tokens_valid_from = models.DateTimeField(null=True, blank=True)
+    # The online meeting providers of the user's calendars (``allowedOnlineMeetingProviders``),
+    # the first being the default: Teams for a work account; none of Teams for business
+    # for a personal Microsoft account's. Rooms have none.
+    online_meeting_providers = models.JSONField(default=work_account_providers)
 
     class Meta:
         ordering = ["kind", "display_name"]

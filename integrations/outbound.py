@@ -21,14 +21,14 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import certifi
 import urllib3
 from django.conf import settings
 from django.utils.translation import gettext as _
+
+from outbox.backoff import retry_after_seconds
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Longer waits than this are read as this (a week: past any retry window).
@@ -157,7 +157,9 @@ def post(
         elapsed_ms=_ms_since(started),
         # PostgreSQL text cannot hold NUL, which a receiver may well send.
         excerpt=raw[:500].decode("utf-8", errors="replace").replace("\x00", ""),
-        retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+        retry_after=retry_after_seconds(
+            response.headers.get("Retry-After"), limit=RETRY_AFTER_LIMIT
+        ),
     )
 
 
@@ -192,19 +194,3 @@ def _describe(error: Exception) -> str:
 
 def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` in seconds (a number or an HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), RETRY_AFTER_LIMIT)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return min(max(0.0, (when - datetime.now(UTC)).total_seconds()), RETRY_AFTER_LIMIT)

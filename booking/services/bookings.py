@@ -35,6 +35,7 @@ from booking.models import (
     BookingStatus,
     TeamKind,
     TeamMember,
+    location_wording,
 )
 from booking.selectors import (
     booking_cohosts_none,
@@ -48,6 +49,7 @@ from booking.selectors import (
     team_bookings_count,
     team_page_slots,
     team_seats_for,
+    teams_meeting_possible,
 )
 from booking.services.calendar_events import (
     NewBookingMirror,
@@ -230,12 +232,17 @@ def _booking_new(*, page: BookingPage, start: datetime, invitee: Invitee, **host
     """An unsaved booking of ``page`` at ``start`` for ``invitee``, with the page's title
     and location as they are now (later page edits leave it as booked); ``host`` is
     ``host=<user>`` or ``host_id=<id>`` (a team page's member)."""
+    host_id = host["host"].pk if "host" in host else host["host_id"]
+    no_join_link = not teams_meeting_possible(page=page, host_id=host_id)
     return Booking(
         page=page,
         title=page.title,
-        location=page.location_text,
+        location=location_wording(
+            page.location_kind, page.location_details, no_join_link=no_join_link
+        ),
         location_kind=page.location_kind,
         location_details=page.location_details,
+        no_join_link=no_join_link,
         start=start,
         end=start + timedelta(minutes=page.duration_minutes),
         invitee_name=invitee.name,

@@ -96,6 +96,10 @@ def _booking_event(booking: Booking) -> EventDescription:
     zone_name = page.time_zone if page is not None else booking.host.time_zone
     zone = ZoneInfo(zone_name)
     teams = page is not None and page.location_kind == LocationKind.TEAMS
+    teams = teams and not booking.no_join_link
+    # Never an empty location: a Teams meeting says so (as Outlook writes it), and one the
+    # calendar cannot make says what the booking says (the page's text, or a link follows).
+    location = str(_("Microsoft Teams meeting")) if teams else booking.location_text
     return EventDescription(
         subject=_("%(title)s with %(name)s")
         % {"title": booking.title, "name": booking.invitee_name},
@@ -107,7 +111,7 @@ def _booking_event(booking: Booking) -> EventDescription:
             Attendee(booking.invitee_email, booking.invitee_name),
             *booking_cohost_attendees(booking=booking),
         ),
-        location="" if teams else booking.location_text,
+        location=location,
         online_meeting=teams,
     )
 

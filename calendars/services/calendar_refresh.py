@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -19,9 +20,24 @@ from calendars.signals import calendars_changed
 logger = logging.getLogger(__name__)
 
 
-def _fetch(provider: CalendarProvider, access_token: str) -> CalendarList:
-    account = provider.account(access_token=access_token)
-    return provider.list_calendars(access_token=access_token, account=account)
+def known_addresses(connection: CalendarConnection) -> frozenset[str]:
+    """The addresses the sign-in knew the account by (some, such as the ID token's
+    ``preferred_username``, only a sign-in sees), and the account's email."""
+    stored = [*connection.account_addresses, connection.account_email]
+    return frozenset(str(address).lower() for address in stored if address)
+
+
+def _fetcher(connection: CalendarConnection):
+    known = known_addresses(connection)
+
+    def fetch(provider: CalendarProvider, access_token: str) -> CalendarList:
+        account = provider.account(access_token=access_token)
+        # Owned is judged as the sign-in judged it, so a refresh neither drops nor adds
+        # a calendar because it cannot see an address the sign-in saw.
+        account = replace(account, addresses=account.addresses | known)
+        return provider.list_calendars(access_token=access_token, account=account)
+
+    return fetch
 
 
 def calendar_list_refresh(*, connection: CalendarConnection) -> int:
@@ -32,7 +48,7 @@ def calendar_list_refresh(*, connection: CalendarConnection) -> int:
     Sends ``calendars_changed`` when anything changed.
     """
     try:
-        calendar_list = with_provider(connection=connection, action=_fetch)
+        calendar_list = with_provider(connection=connection, action=_fetcher(connection))
     except crypto.TokenKeyError:
         logger.error("Calendar connection %s: no key decrypts its stored tokens", connection.pk)
         raise ProviderError(

@@ -31,6 +31,7 @@ def calendars_apply(
             "color": remote.color,
             "is_default": remote.is_default,
             "can_edit": remote.can_edit,
+            "online_meetings": remote.online_meetings,
             "is_active": True,
         }
         if calendar is None:

@@ -128,6 +128,7 @@ SIGN_IN_FIELDS = [
     "status",
     "account_email",
     "account_name",
+    "account_addresses",
     "token_cache",
     "signed_in_at",
     "refresh_issued_at",
@@ -163,6 +164,7 @@ def _store_connection(
     connection.status = ConnectionStatus.CONNECTED
     connection.account_email = account.email[:254]
     connection.account_name = account.name[:255]
+    connection.account_addresses = sorted({a.lower() for a in account.addresses if a})
     connection.token_cache = crypto.encrypt(grant.token_state)
     connection.signed_in_at = now
     connection.refresh_issued_at = now

@@ -20,6 +20,7 @@ from graph_sandbox import store
 from graph_sandbox.clock import sandbox_now
 from graph_sandbox.graph.errors import GraphError, access_denied, not_found
 from graph_sandbox.graph.meetings import meeting_cancel, meeting_requests_send
+from graph_sandbox.graph.serialize import calendar_providers
 from graph_sandbox.ids import graph_id
 from graph_sandbox.models import Calendar, CalendarAccess, Event, Mailbox
 from graph_sandbox.pagesurl import PAGES_PREFIX, pages_base_url
@@ -213,9 +214,7 @@ def event_create(*, access: CalendarAccess, author: Mailbox, body: dict) -> tupl
             **fields,
         )
         _stamp(event, now)
-        if event.is_online_meeting:
-            event.online_meeting_provider = "teamsForBusiness"
-            event.join_url = _join_url()
+        _online_meeting_set(event)
         event.save()
         change_record(event=event, change_type="created")
         meeting_requests_send(event=event, stamp=_stamp, new=True)
@@ -238,9 +237,8 @@ def event_update(*, access: CalendarAccess, event: Event, body: dict) -> Event:
     with store.writing():
         for name, value in fields.items():
             setattr(event, name, value)
-        if event.is_online_meeting and not event.join_url:
-            event.online_meeting_provider = "teamsForBusiness"
-            event.join_url = _join_url()
+        if not event.join_url:
+            _online_meeting_set(event)
         _stamp(event, sandbox_now())
         event.save()
         change_record(event=event, change_type="updated")
@@ -522,6 +520,25 @@ def _fingerprint(body: dict) -> str:
 
 def _ical_uid() -> str:
     return "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper()
+
+
+def _online_meeting_set(event: Event) -> None:
+    """Make an event that asks for it an online meeting, with the provider it names (else
+    its calendar's default), if its calendar allows that provider
+    (``allowedOnlineMeetingProviders``); otherwise it stays a meeting without one: not
+    online, no join URL (as for a personal account's calendar asked for teamsForBusiness).
+    """
+    if not event.is_online_meeting:
+        return
+    allowed = calendar_providers(event.calendar)
+    asked = event.online_meeting_provider
+    provider = asked if asked != "unknown" else (allowed[0] if allowed else "unknown")
+    if provider in allowed:
+        event.online_meeting_provider = provider
+        event.join_url = _join_url()
+    else:
+        event.is_online_meeting = False
+        event.online_meeting_provider = "unknown"
 
 
 def _join_url() -> str:

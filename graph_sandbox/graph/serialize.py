@@ -118,10 +118,16 @@ def user_json(mailbox: Mailbox) -> dict:
     }
 
 
+def calendar_providers(calendar) -> list[str]:
+    """A calendar's ``allowedOnlineMeetingProviders``: its owner's (a room's: none)."""
+    owner = calendar.owner
+    return [] if owner.kind == MailboxKind.ROOM else list(owner.online_meeting_providers)
+
+
 def calendar_json(access: CalendarAccess) -> dict:
     calendar = access.calendar
     owner = calendar.owner
-    providers = [] if owner.kind == MailboxKind.ROOM else ["teamsForBusiness"]
+    providers = calendar_providers(calendar)
     return {
         "id": access.graph_id,
         "name": access.name,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
 import pytest
 import requests
 import responses
 
 from calendars.providers import ProviderError
 from calendars.providers.office365.graph import GraphClient, new_session, shared_session
+from calendars.providers.office365.limits import MAX_RETRY_AFTER
+from outbox.backoff import retry_after_seconds
 from tests.support.microsoft import GRAPH, GRAPH_401, GRAPH_404, GRAPH_429, GRAPH_503
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJub25jZSI6.eyJhdWQiOiIwMDAwMDAwMy0.secret-signature-part"
@@ -92,6 +97,59 @@ def test_a_long_retry_after_is_handed_back_to_the_caller(graph):
     assert caught.value.code == "ApplicationThrottled"
     assert not caught.value.permanent
     assert graph.sleeps == []
+
+
+def _http_date(seconds_from_now: float) -> str:
+    """An RFC 9110 HTTP date (IMF-fixdate), as a front door writes Retry-After."""
+    return format_datetime(datetime.now(UTC) + timedelta(seconds=seconds_from_now), usegmt=True)
+
+
+def test_a_retry_after_given_as_an_http_date_is_the_time_until_that_date(graph):
+    graph.mock.get(
+        f"{GRAPH}/me", status=503, json=GRAPH_503, headers={"Retry-After": _http_date(6)}
+    )
+    graph.mock.get(f"{GRAPH}/me", json={"id": "1"})
+    assert graph.get("/me") == {"id": "1"}
+    [waited] = graph.sleeps
+    assert 3.0 < waited <= 6.0  # whole seconds in the date; a little time passes
+
+
+def test_a_retry_after_date_far_off_is_handed_back_capped_and_a_past_one_is_no_wait(graph):
+    far = _http_date(3 * 24 * 3600)
+    graph.mock.get(f"{GRAPH}/me", status=429, json=GRAPH_429, headers={"Retry-After": far})
+    with pytest.raises(ProviderError) as caught:
+        graph.get("/me")
+    assert caught.value.retry_after == MAX_RETRY_AFTER == 3600.0
+    graph.mock.get(
+        f"{GRAPH}/me", status=429, json=GRAPH_429, headers={"Retry-After": _http_date(-60)}
+    )
+    graph.mock.get(f"{GRAPH}/me", json={"id": "1"})
+    assert graph.get("/me") == {"id": "1"}
+    assert graph.sleeps == [0.0]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("99999999999999999999", 3600.0),  # never years, never a datetime overflow
+        ("Sun, 06 Dec 2026 18:00:30 GMT", 30.0),
+        ("Sunday, 06-Dec-26 18:01:00 GMT", 60.0),  # RFC 850, obsolete but allowed
+        ("Sun Dec  6 18:00:10 2026", 10.0),  # asctime
+        ("Sun, 06 Dec 2026 17:59:00 GMT", 0.0),  # already past: no wait, not negative
+        ("inf", None),
+        ("nan", None),
+        ("-5", None),
+        ("1e3", None),
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_retry_after_reads_seconds_or_an_http_date_bounded(header, expected):
+    now = datetime(2026, 12, 6, 18, 0, tzinfo=UTC)
+    assert retry_after_seconds(header, limit=MAX_RETRY_AFTER, now=now) == expected
 
 
 def test_repeated_throttling_gives_up_after_a_bounded_number_of_tries(graph):

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.utils import translation
 
 from booking.email_outbox import JOIN_LINK, booking_emails_deliver
-from booking.models import BookingEmail, BookingPage, LocationKind
+from booking.models import Booking, BookingEmail, BookingPage, LocationKind
+from calendars.models import Calendar
+from graph_sandbox import demo
 from tests.calendars.test_push import book_one, ours, push
 
 pytestmark = pytest.mark.slow
@@ -60,6 +63,63 @@ def test_a_page_without_an_online_meeting_expects_no_link(client, adele, intro, 
     confirmation = _path(made["reschedule_url"]).replace("reschedule/", "")
     assert client.get(confirmation + "join.json").json() == {"join_url": "", "expected": False}
     assert 'id="join"' not in client.get(confirmation).text
+
+
+@pytest.fixture
+def personal_account(o365):
+    """Adele's calendars cannot make Teams meetings (as a personal Microsoft account's):
+    set before she connects, so the product reads it with her calendar list."""
+    o365.control.mailbox_online_meeting_providers_set(demo.ADELE.address, ["skypeForConsumer"])
+
+
+def test_a_calendar_without_teams_is_flagged_and_its_bookings_say_the_link_follows(
+    client, personal_account, adele, intro, o365, django_capture_on_commit_callbacks
+):
+    main = Calendar.objects.get(connection=adele, is_default=True)
+    assert main.online_meetings is False
+    page = BookingPage.objects.get(slug="intro")
+    assert page.location_kind == LocationKind.TEAMS
+    assert page.main_calendar == main
+    # Setup says so where the host picks the location and the calendar.
+    assert 'data-testid="teams-unavailable"' in client.get(f"/setup/booking-pages/{page.pk}/").text
+    calendars = client.get(f"/setup/booking-pages/{page.pk}/calendars/").text
+    assert 'data-testid="no-teams"' in calendars
+
+    with django_capture_on_commit_callbacks(execute=True):
+        made, row = book_one(client)
+    mail.outbox.clear()
+    for email_row in BookingEmail.objects.all():  # the confirmations, as the worker sends them
+        assert booking_emails_deliver(email_id=email_row.pk).status == "synced"
+    assert mail.outbox
+    booking = Booking.objects.get()
+    assert booking.no_join_link
+    assert booking.location_text == "Online meeting (link to follow)"
+    confirmation = _path(made["reschedule_url"]).replace("reschedule/", "")
+    assert client.get(confirmation + "join.json").json() == {"join_url": "", "expected": False}
+    assert "js/join_link.js" not in client.get(confirmation).text
+    emails = "\n".join(message.body for message in mail.outbox)
+    assert "Online meeting (link to follow)" in emails
+    assert "calendar invitation" not in emails
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert push(row) == "synced"
+    [event] = ours(o365)
+    assert event.location == "Online meeting (link to follow)"
+    assert (event.is_online_meeting, event.join_url) == (False, "")
+    assert not BookingEmail.objects.filter(kind=JOIN_LINK).exists()
+
+
+def test_the_pages_details_are_the_location_when_no_teams_meeting_can_be_made(
+    client, personal_account, adele, intro, o365
+):
+    BookingPage.objects.filter(slug="intro").update(location_details="Zoom: zoom.example/j/42")
+    _made, row = book_one(client)
+    assert push(row) == "synced"
+    [event] = ours(o365)
+    assert event.location == "Online meeting: Zoom: zoom.example/j/42"
+    with translation.override("de"):
+        text = Booking.objects.get().location_text
+    assert text == "Onlinebesprechung: Zoom: zoom.example/j/42"
 
 
 def test_a_forged_link_asks_for_nothing(client, db):

@@ -46,6 +46,28 @@ def test_only_owned_writable_calendars_are_offered(provider, graph):
     assert [c.name for c in listed.skipped] == ["Bob's calendar", "Room 4.12"]
 
 
+@pytest.mark.parametrize(
+    ("allowed", "online"),
+    [
+        (["teamsForBusiness", "skypeForBusiness"], True),
+        (["skypeForConsumer"], False),  # a personal Microsoft account's calendar
+        ([], False),
+    ],
+)
+def test_a_calendar_makes_teams_meetings_only_if_it_allows_teams_for_business(
+    provider, graph, allowed, online
+):
+    fake = FakeMicrosoft.__new__(FakeMicrosoft)
+    fake.email = "alice@contoso.com"
+    [own, *_others] = fake.calendars()
+    own = {**own, "allowedOnlineMeetingProviders": allowed}
+    own["defaultOnlineMeetingProvider"] = allowed[0] if allowed else "unknown"
+    graph.get(f"{GRAPH}/me/calendars", json={"value": [own]})
+    account = Account(account_id="x", email="alice@contoso.com")
+    [listed] = provider.list_calendars(access_token=TOKEN, account=account).owned
+    assert listed.online_meetings is online
+
+
 def test_an_account_without_mail_is_known_by_its_user_principal_name(provider, graph):
     # Graph's user resource: "mail" may be null; "userPrincipalName" always names the user.
     graph.get(

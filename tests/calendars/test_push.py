@@ -84,6 +84,7 @@ def test_a_booking_becomes_one_event_with_reminder_attendee_times_and_teams(
     assert event.time_zone == "GMT Standard Time"  # the page's zone, Europe/London
     assert event.is_online_meeting
     assert event.join_url
+    assert event.location == "Microsoft Teams meeting"  # never empty, as Outlook writes it
     assert made["cancel_url"] in event.body
     assert made["reschedule_url"] in event.body
     # Settled: another run sends nothing.

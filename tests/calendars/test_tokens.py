@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
+from email.utils import format_datetime
 
 import pytest
 import responses
@@ -148,6 +149,34 @@ def test_a_server_error_is_temporary_and_keeps_the_connection(connected, fake_mi
     access_token_for(connection=connected, force_refresh=True)
     connected.refresh_from_db()
     assert connected.last_token_error == ""
+
+
+THROTTLED_90055 = {
+    "error": "temporarily_unavailable",
+    "error_description": "AADSTS90055: There are too many incoming requests. Please retry "
+    "after some time.",
+    "error_codes": [90055],
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "body"), [(429, THROTTLED_90055), (503, {"error": "temporarily_unavailable"})]
+)
+def test_the_token_endpoints_retry_after_is_kept_in_seconds_or_as_a_date(
+    connected, fake_microsoft, status, body
+):
+    fake_microsoft.refusals.append((status, body, {"Retry-After": "90"}))
+    with pytest.raises(ProviderError) as caught:
+        access_token_for(connection=connected, force_refresh=True)
+    assert (caught.value.permanent, caught.value.retry_after) == (False, 90.0)
+    msal_app._HTTP_CACHE.clear()  # MSAL's own throttle cache holds the answer meanwhile
+    soon = format_datetime(timezone.now() + timedelta(seconds=300), usegmt=True)
+    fake_microsoft.refusals.append((status, body, {"Retry-After": soon}))
+    with pytest.raises(ProviderError) as caught:
+        access_token_for(connection=connected, force_refresh=True)
+    assert 250 < caught.value.retry_after <= 300
+    connected.refresh_from_db()
+    assert connected.status == ConnectionStatus.CONNECTED
 
 
 def test_a_refused_client_secret_is_not_blamed_on_the_host(connected, fake_microsoft, caplog):

@@ -125,6 +125,47 @@ def test_an_online_meeting_gets_a_join_url(graph):
     assert plain["onlineMeeting"] is None
 
 
+def test_a_calendar_lists_the_online_meeting_providers_it_allows(graph):
+    # Microsoft: look at allowedOnlineMeetingProviders and defaultOnlineMeetingProvider,
+    # and ask for a provider the calendar supports.
+    calendars = graph("GET", "/me/calendars").json()["value"]
+    own = [c for c in calendars if c["owner"]["address"].lower() == ADELE]
+    assert own
+    assert all(c["allowedOnlineMeetingProviders"] == ["teamsForBusiness"] for c in own)
+    assert all(c["defaultOnlineMeetingProvider"] == "teamsForBusiness" for c in own)
+
+
+def test_a_calendar_without_teams_gives_an_online_meeting_no_join_url(graph):
+    # A personal Microsoft account's calendar does not allow teamsForBusiness.
+    control.mailbox_online_meeting_providers_set(ADELE, ["skypeForConsumer"])
+    calendar = next(
+        c for c in graph("GET", "/me/calendars").json()["value"] if c["isDefaultCalendar"]
+    )
+    assert calendar["allowedOnlineMeetingProviders"] == ["skypeForConsumer"]
+    assert calendar["defaultOnlineMeetingProvider"] == "skypeForConsumer"
+    event = graph(
+        "POST",
+        "/me/events",
+        json=booking(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness"),
+    ).json()
+    assert (event["isOnlineMeeting"], event["onlineMeetingProvider"]) == (False, "unknown")
+    assert event["onlineMeeting"] is None
+    patched = graph(
+        "PATCH",
+        f"/me/events/{event['id']}",
+        json={"isOnlineMeeting": True, "onlineMeetingProvider": "teamsForBusiness"},
+    ).json()
+    assert patched["onlineMeeting"] is None
+    # The calendar's own provider is made as asked.
+    own = graph(
+        "POST",
+        "/me/events",
+        json=booking(isOnlineMeeting=True, onlineMeetingProvider="skypeForConsumer"),
+    ).json()
+    assert own["onlineMeetingProvider"] == "skypeForConsumer"
+    assert own["onlineMeeting"]["joinUrl"].startswith("http")
+
+
 def test_no_reminder(graph):
     event = graph("POST", "/me/events", json=booking(isReminderOn=False)).json()
     assert event["isReminderOn"] is False

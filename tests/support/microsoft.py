@@ -138,18 +138,21 @@ class FakeMicrosoft:
     """Microsoft's identity platform and Graph ``/me`` as ``responses`` answers.
 
     Records every token it issued (``issued``) and every token request (``requests``).
-    ``refusals`` queues (status, body) answers for the next refresh-token grants.
+    ``refusals`` queues (status, body) or (status, body, headers) answers for the next
+    refresh-token grants.
     """
 
     mock: responses.RequestsMock
     email: str = "alice@contoso.com"
     issued: list[str] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
-    refusals: list[tuple[int, dict]] = field(default_factory=list)
+    refusals: list[tuple] = field(default_factory=list)
     # An error answer for the next authorization-code redemption.
     code_refusal: dict | None = None
     nonce_hash: str = ""
     oid: str = USER_OID
+    # The ID token's preferred_username when it is not the mailbox's address (else email).
+    preferred_username: str = ""
     extra_calendars: list[dict] = field(default_factory=list)
     dropped_calendars: set[str] = field(default_factory=set)
 
@@ -220,7 +223,7 @@ class FakeMicrosoft:
             "exp": now + 3600,
             "name": "Alice Host",
             "oid": self.oid,
-            "preferred_username": self.email,
+            "preferred_username": self.preferred_username or self.email,
             "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
             "tid": TENANT,
             "ver": "2.0",
@@ -244,8 +247,9 @@ class FakeMicrosoft:
             payload, self.code_refusal = self.code_refusal, None
             return 400, {"Content-Type": "application/json"}, json.dumps(payload)
         if body.get("grant_type") == "refresh_token" and self.refusals:
-            status, payload = self.refusals.pop(0)
-            return status, {"Content-Type": "application/json"}, json.dumps(payload)
+            status, payload, *headers = self.refusals.pop(0)
+            answer_headers = {"Content-Type": "application/json", **(headers[0] if headers else {})}
+            return status, answer_headers, json.dumps(payload)
         return 200, {"Content-Type": "application/json"}, json.dumps(self.token_answer())
 
     def sign_in(self, provider, *, redirect_uri: str = "http://testserver/cb/"):

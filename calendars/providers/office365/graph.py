@@ -4,8 +4,8 @@ One pooled session per process (``shared_session``) serves Graph and, through MS
 the identity platform: connections are kept alive across calls and units of work,
 with the configured CA bundle, and no cookies are kept. Every call has a timeout;
 ``@odata.nextLink`` paging is followed (only on the Graph host itself, so a token
-never goes elsewhere); a 429/503/504 with a short
-``Retry-After`` is retried in place, a longer one is handed back as a temporary
+never goes elsewhere); a 429/503/504 with a short ``Retry-After`` (seconds or an
+HTTP date) is retried in place, a longer one is handed back as a temporary
 :class:`ProviderError` carrying ``retry_after``. Nothing here logs a request,
 a header or a token, and error messages name only the method, the path and
 Graph's error code.
@@ -18,15 +18,17 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 
 from calendars.providers.base import ProviderError
+from calendars.providers.office365.limits import MAX_RETRY_AFTER
 from ops.logging import redact
 from ops.metrics import graph_request_observe
+from outbox.backoff import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -78,14 +80,10 @@ def shared_session() -> TimeoutSession:
         return session
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    raw = response.headers.get("Retry-After")
-    if raw is None:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        return None
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Microsoft's ``Retry-After`` in seconds (a number or an HTTP date), at most
+    ``MAX_RETRY_AFTER``; None when absent or unreadable."""
+    return retry_after_seconds(headers.get("Retry-After"), limit=MAX_RETRY_AFTER)
 
 
 def _error_code_and_message(response: requests.Response) -> tuple[str, str]:
@@ -199,7 +197,7 @@ class GraphClient:
             response = self._send(what, method, url, params=params, json=json, headers=all_headers)
             if response.status_code < 400:
                 return self._body(response)
-            wait = _retry_after(response)
+            wait = retry_after(response.headers)
             if (
                 response.status_code in THROTTLE_STATUSES
                 and wait is not None

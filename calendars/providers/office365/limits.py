@@ -16,3 +16,8 @@ REFRESH_TOKEN_LIFETIME = timedelta(days=90)
 # minutes (older) or 10,080 (newer): the safe one, a few minutes under it so a clock a
 # little ahead of Graph's is not refused, then 60 as a last resort.
 SUBSCRIPTION_LIFETIMES_MINUTES = (4230 - 5, 60)
+
+# The longest Retry-After we honour from Graph or the identity platform, in seconds. Graph
+# asks for seconds to minutes; a longer wait (a misconfigured front door, a date far off)
+# is read as this, the bound MSAL itself puts on the token endpoint's Retry-After.
+MAX_RETRY_AFTER = 3600.0

@@ -14,9 +14,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import msal
+import requests
 from django.conf import settings
 
-from calendars.providers.office365.graph import shared_session
+from calendars.providers.office365.graph import retry_after, shared_session
 
 # Delegated Graph permissions. MSAL adds openid, profile and offline_access itself
 # (and refuses them if passed), so the flow asks for all of
@@ -35,7 +36,37 @@ def is_microsoft_authority(authority: str) -> bool:
     return (urlsplit(authority).hostname or "").lower() == MICROSOFT_AUTHORITY_HOST
 
 
-def msal_app_kwargs(*, token_cache: msal.TokenCache | None = None) -> dict[str, Any]:
+class RetryAfterWatch:
+    """MSAL's HTTP client: the shared session, noting the ``Retry-After`` (in seconds) of
+    the last throttled or failed answer, which MSAL itself does not hand back.
+
+    Make one per MSAL call. An answer MSAL serves from its own throttle cache (the same
+    refusal again within its Retry-After) does not pass here and leaves ``retry_after``
+    None.
+    """
+
+    def __init__(self, session: requests.Session | None = None) -> None:
+        self._session = session or shared_session()
+        self.retry_after: float | None = None
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return self._watch(self._session.post(url, **kwargs))
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self._watch(self._session.get(url, **kwargs))
+
+    def close(self) -> None:
+        """The session is the process's: it stays open."""
+
+    def _watch(self, response: requests.Response) -> requests.Response:
+        throttled = response.status_code == 429 or response.status_code >= 500
+        self.retry_after = retry_after(response.headers) if throttled else None
+        return response
+
+
+def msal_app_kwargs(
+    *, token_cache: msal.TokenCache | None = None, http_client: Any = None
+) -> dict[str, Any]:
     """The keyword arguments of our ``ConfidentialClientApplication``, from settings."""
     authority = settings.MS_AUTHORITY
     return {
@@ -43,7 +74,7 @@ def msal_app_kwargs(*, token_cache: msal.TokenCache | None = None) -> dict[str, 
         "client_credential": settings.MS_CLIENT_SECRET,
         "authority": authority,
         "token_cache": token_cache,
-        "http_client": shared_session(),
+        "http_client": http_client or shared_session(),
         "http_cache": _HTTP_CACHE,
         "instance_discovery": False,
         "validate_authority": is_microsoft_authority(authority),
@@ -51,14 +82,14 @@ def msal_app_kwargs(*, token_cache: msal.TokenCache | None = None) -> dict[str, 
 
 
 def build_msal_app(
-    *, token_cache: msal.TokenCache | None = None
+    *, token_cache: msal.TokenCache | None = None, http_client: Any = None
 ) -> msal.ConfidentialClientApplication:
     """A confidential client for our Azure app registration (fetches discovery on first use).
 
     Raises ValueError/requests errors when the authority cannot be reached; callers
     map those to ProviderError.
     """
-    kwargs = msal_app_kwargs(token_cache=token_cache)
+    kwargs = msal_app_kwargs(token_cache=token_cache, http_client=http_client)
     client_id = kwargs.pop("client_id")
     return msal.ConfidentialClientApplication(client_id, **kwargs)
 

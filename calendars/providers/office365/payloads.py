@@ -108,7 +108,7 @@ def event_body(
         "isOnlineMeeting": event.online_meeting,
     }
     if event.online_meeting:
-        body["onlineMeetingProvider"] = "teamsForBusiness"
+        body["onlineMeetingProvider"] = ONLINE_MEETING_PROVIDER
     if transaction_id:
         body["transactionId"] = transaction_id
     return body
@@ -141,4 +141,21 @@ def remote_calendar(item: dict) -> RemoteCalendar:
         is_default=bool(item.get("isDefaultCalendar", False)),
         can_edit=bool(item.get("canEdit", False)),
         owner_address=str(owner.get("address") or ""),
+        online_meetings=_allows_teams(item),
     )
+
+
+# The online meeting provider we ask for (``event_body``): Teams, as a work or school
+# account's calendar has it.
+ONLINE_MEETING_PROVIDER = "teamsForBusiness"
+
+
+def _allows_teams(item: dict) -> bool:
+    """Whether Graph can make the calendar's events Teams meetings: Microsoft says to ask
+    for an ``onlineMeetingProvider`` among the calendar's ``allowedOnlineMeetingProviders``
+    (a personal account's calendar lists none of Teams for business). A calendar that does
+    not say is taken to allow it, as before."""
+    allowed = item.get("allowedOnlineMeetingProviders")
+    if not isinstance(allowed, list):
+        return True
+    return ONLINE_MEETING_PROVIDER in allowed

@@ -42,7 +42,12 @@ from calendars.providers.office365.limits import (
     REFRESH_TOKEN_LIFETIME,
     SUBSCRIPTION_LIFETIMES_MINUTES,
 )
-from calendars.providers.office365.msal_app import SCOPES, build_msal_app, scopes_as_granted
+from calendars.providers.office365.msal_app import (
+    SCOPES,
+    RetryAfterWatch,
+    build_msal_app,
+    scopes_as_granted,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -119,11 +124,16 @@ def _refresh_fingerprint(cache: msal.TokenCache, account_id: str) -> str:
 
 
 def token_error(
-    result: dict, *, what: str = "the stored sign-in", for_host: bool = False
+    result: dict,
+    *,
+    what: str = "the stored sign-in",
+    for_host: bool = False,
+    retry_after: float | None = None,
 ) -> ProviderError:
     """Map an error answer of Microsoft's token endpoint (as MSAL returns it).
 
     ``for_host``: the host is signing in right now, and sees the message as written.
+    ``retry_after``: the answer's Retry-After in seconds, kept on a temporary error.
     """
     error = str(result.get("error") or "unknown_error")
     codes = [int(c) for c in result.get("error_codes") or [] if str(c).isdigit()]
@@ -141,12 +151,18 @@ def token_error(
         )
     if error == "temporarily_unavailable":
         return ProviderError(
-            f"Microsoft's sign-in service is busy: {detail}.", code=error, for_host=for_host
+            f"Microsoft's sign-in service is busy: {detail}.",
+            code=error,
+            for_host=for_host,
+            retry_after=retry_after,
         )
     # invalid_client and friends: our app registration is at fault, not the host's grant.
     logger.error("Microsoft's token endpoint refused our request: %s", detail)
     return ProviderError(
-        f"Microsoft's token endpoint answered {detail}.", code=error, for_host=for_host
+        f"Microsoft's token endpoint answered {detail}.",
+        code=error,
+        for_host=for_host,
+        retry_after=retry_after,
     )
 
 
@@ -234,11 +250,16 @@ SUBSCRIPTION_RESOURCE = "me/events"
 SUBSCRIPTION_CHANGES = "created,updated,deleted"
 
 
-def _transport_error(error: Exception) -> ProviderError:
+def _transport_error(error: Exception, *, retry_after: float | None = None) -> ProviderError:
+    """``retry_after``: the Retry-After of the 5xx answer MSAL raised for, if any."""
     if isinstance(error, requests.Timeout):
         return ProviderError("Microsoft's sign-in service timed out.", code="Timeout")
     if isinstance(error, MsalServiceError):
-        return ProviderError("Microsoft's sign-in service had an error.", code="ServerError")
+        return ProviderError(
+            "Microsoft's sign-in service had an error.",
+            code="ServerError",
+            retry_after=retry_after,
+        )
     return ProviderError(
         f"Microsoft's sign-in service could not be reached ({type(error).__name__}).",
         code="ConnectionError",
@@ -256,9 +277,14 @@ class Office365Provider(CalendarProvider):
 
     # --- MSAL -----------------------------------------------------------------------------
 
-    def _app(self, *, token_cache: msal.TokenCache | None = None):
+    def _app(
+        self,
+        *,
+        token_cache: msal.TokenCache | None = None,
+        watch: RetryAfterWatch | None = None,
+    ):
         try:
-            return build_msal_app(token_cache=token_cache)
+            return build_msal_app(token_cache=token_cache, http_client=watch)
         except (requests.RequestException, MsalServiceError) as error:
             raise _transport_error(error) from None
         except ValueError:
@@ -290,7 +316,8 @@ class Office365Provider(CalendarProvider):
                 "Microsoft's answer has no authorization code.", code="no_code", for_host=True
             )
         cache = msal.SerializableTokenCache()
-        app = self._app(token_cache=cache)
+        watch = RetryAfterWatch()
+        app = self._app(token_cache=cache, watch=watch)
         try:
             result = app.acquire_token_by_auth_code_flow(dict(flow), dict(response))
         except RuntimeError:  # the id_token's nonce is not ours
@@ -298,13 +325,15 @@ class Office365Provider(CalendarProvider):
                 "Microsoft's answer could not be verified.", code="nonce_mismatch", for_host=True
             ) from None
         except (requests.RequestException, MsalServiceError) as error:
-            raise _transport_error(error) from None
+            raise _transport_error(error, retry_after=watch.retry_after) from None
         except ValueError:
             raise ProviderError(
                 "Microsoft's answer could not be read.", code="invalid_response", for_host=True
             ) from None
         if "error" in result:
-            raise token_error(result, what="the sign-in", for_host=True)
+            raise token_error(
+                result, what="the sign-in", for_host=True, retry_after=watch.retry_after
+            )
         accounts = app.get_accounts()
         if len(accounts) != 1 or "access_token" not in result:
             raise ProviderError(
@@ -342,7 +371,8 @@ class Office365Provider(CalendarProvider):
     ) -> AccessToken:
         cache = _load_cache(token_state)
         before = _refresh_fingerprint(cache, account_id)
-        app = self._app(token_cache=cache)
+        watch = RetryAfterWatch()
+        app = self._app(token_cache=cache, watch=watch)
         account = next(
             (a for a in app.get_accounts() if a.get("home_account_id") == account_id), None
         )
@@ -357,7 +387,7 @@ class Office365Provider(CalendarProvider):
                 _scopes_as_cached(cache, account_id), account, force_refresh=force_refresh
             )
         except (requests.RequestException, MsalServiceError) as error:
-            raise _transport_error(error) from None
+            raise _transport_error(error, retry_after=watch.retry_after) from None
         except ValueError:
             raise ProviderError(
                 "Microsoft's token answer could not be read.", code="invalid_response"
@@ -367,7 +397,7 @@ class Office365Provider(CalendarProvider):
                 "The stored sign-in has no refresh token.", permanent=True, code="no_refresh_token"
             )
         if "error" in result:
-            raise token_error(result)
+            raise token_error(result, retry_after=watch.retry_after)
         return AccessToken(
             token=result["access_token"],
             token_state=cache.serialize() if cache.has_state_changed else None,
