@@ -33,7 +33,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.db.models.sql import InsertQuery
 
 
@@ -264,7 +264,10 @@ def insert_rows(objs: Sequence[models.Model], *, using: str | None = None) -> li
     alias = using or router.db_for_write(model)
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert_rows")
-    rows = _insert(model, objs, _new_row_fields(model), alias)
+    # As bulk_create (atomic(savepoint=False)): a failed INSERT marks the caller's atomic
+    # block for rollback, so it cannot carry on (and commit) as if the rows were written.
+    with transaction.mark_for_rollback_on_error(using=alias):
+        rows = _insert(model, objs, _new_row_fields(model), alias)
     if rows is None:
         return model._default_manager.db_manager(alias).bulk_create(objs)
     returning = meta.db_returning_fields

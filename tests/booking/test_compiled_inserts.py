@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import signals
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -234,3 +234,16 @@ def test_an_expression_is_left_to_the_orm(booking):
     change.refresh_from_db()
     assert change.occurred_at not in (None, CLOCK)  # the database's clock, not a parameter
 
+
+def test_a_failed_insert_rows_marks_the_callers_transaction_for_rollback(booking):
+    # As bulk_create does: the caller's atomic block cannot go on (and commit) as if the
+    # rows were written once their INSERT failed.
+    def reminder() -> InviteeReminder:
+        return InviteeReminder(booking=booking, booking_version=1, offset_minutes=60, due_at=START)
+
+    insert_rows([reminder()])
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            insert_rows([reminder()])  # the same booking, version and offset
+        assert transaction.get_rollback()
+    assert InviteeReminder.objects.filter(booking=booking).count() == 1
