@@ -97,14 +97,18 @@ def _take_sql(model: type[Model], alias: str) -> str:
 
 
 @functools.cache
-def _held_sql(model: type[Model], alias: str, names: tuple[str, ...], unchanged: tuple) -> str:
-    """Write the fields ``names``, where the item is still held with the token and its
-    fields ``unchanged`` still hold their values (values: the names', pk, token, those)."""
+def _held_sql(
+    model: type[Model], alias: str, names: tuple[str, ...], unchanged: tuple, nulls: tuple
+) -> str:
+    """Write the fields ``names``, where the item is still held with the token, its fields
+    ``unchanged`` still hold their values and its fields ``nulls`` are still null, as the
+    ORM's ``filter(name=None)`` reads it (values: the names', pk, token, the unchanged')."""
     q = connections[alias].ops.quote_name
     meta = model._meta
     sets = ", ".join(f"{q(meta.get_field(name).column)} = %s" for name in names)
     where = [f"{q(meta.pk.column)} = %s", f"{q('claimed_by')} = %s"]
     where += [f"{q(meta.get_field(name).column)} = %s" for name in unchanged]
+    where += [f"{q(meta.get_field(name).column)} IS NULL" for name in nulls]
     return f"UPDATE {q(meta.db_table)} SET {sets} WHERE {' AND '.join(where)}"  # noqa: S608
 
 
@@ -117,16 +121,19 @@ class Claim:
 
     def _held(self, fields: dict[str, Any], unchanged: dict[str, Any] | None = None) -> bool:
         """Write ``fields`` (and ``updated_at``) while the claim is held and the item's
-        fields ``unchanged`` (not null) still hold their values; whether it was."""
+        fields ``unchanged`` still hold their values (None: still null); whether it was."""
         model = type(self.item)
         connection = connections[router.db_for_write(model)]
         fields = {**fields, "updated_at": timezone.now()}
         unchanged = unchanged or {}
+        nulls = tuple(name for name, value in unchanged.items() if value is None)
+        unchanged = {name: value for name, value in unchanged.items() if value is not None}
         meta = model._meta
         values = [meta.get_field(n).get_db_prep_save(v, connection) for n, v in fields.items()]
         values += [self.item.pk, self.token]
         values += [meta.get_field(n).get_db_prep_value(v, connection) for n, v in unchanged.items()]
-        return bool(rows_write(model, _held_sql, values, tuple(fields), tuple(unchanged)))
+        shape = (tuple(fields), tuple(unchanged), nulls)
+        return bool(rows_write(model, _held_sql, values, *shape))
 
     def save(self, **fields: Any) -> None:
         """Write ``fields`` now (a write-ahead record), only while the claim is held.

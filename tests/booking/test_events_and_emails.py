@@ -177,3 +177,23 @@ def test_a_claim_lost_while_the_last_email_went_records_nothing_of_it(page, monk
     assert email.invitee_sent_at is not None  # recorded while the claim was held
     assert (email.host_sent_at, email.state) == (None, EmailState.PENDING)
     assert email.claimed_by == "another-worker"  # left to the worker that took it over
+
+
+def test_a_claim_settles_on_an_unchanged_null_as_on_an_unchanged_value(page):
+    # unchanged={"field": None} means "still null" (as the ORM's filter(field=None) read
+    # it): a write that compares with "= NULL" matches no row and loses the claim.
+    booking_create(page=page, start=at(workday("Europe/London"), 10), invitee=DANA)
+    email = BookingEmail.objects.get()
+    items = BookingEmail.objects.all()
+
+    claim = claim_take(items=items, pk=email.pk, lease_seconds=60)
+    assert claim.settle(state=EmailState.SENT, unchanged={"invitee_sent_at": None})
+    email.refresh_from_db()
+    assert email.state == EmailState.SENT
+
+    BookingEmail.objects.filter(pk=email.pk).update(state=EmailState.PENDING)
+    claim = claim_take(items=items, pk=email.pk, lease_seconds=60)
+    BookingEmail.objects.filter(pk=email.pk).update(invitee_sent_at=timezone.now())
+    assert not claim.settle(state=EmailState.FAILED, unchanged={"invitee_sent_at": None})
+    email.refresh_from_db()
+    assert email.state == EmailState.PENDING  # changed meanwhile: let go, not settled
