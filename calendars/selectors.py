@@ -288,7 +288,7 @@ def live_updates_words(status, *, provider, time_zone: str) -> str:
         return _(
             "Live updates are on: changes in %(name)s reach your booking pages within "
             "seconds (renewed automatically; current until %(until)s)."
-        ) % {"name": provider.name, "until": f"{until:%d %b %H:%M}"}
+        ) % {"name": provider.name, "until": date_format(until, _("d M H:i"))}
     if status.state == "off":
         return _("Live updates are off: %(reason)s. Busy time is read every %(every)s minutes.") % {
             "reason": status.reason,

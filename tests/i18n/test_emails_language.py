@@ -138,3 +138,30 @@ def test_the_page_form_is_german_for_a_german_host(client, page):
     edit = client.get(reverse("pages:edit", args=[page.pk])).text
     assert "Änderungen speichern" in edit
     assert "Save changes" not in edit
+
+
+@pytest.mark.django_db
+def test_setup_dates_read_as_german_dates(client, page):
+    from datetime import UTC, datetime
+
+    from django.utils import translation
+
+    from calendars.providers import get_provider
+    from calendars.selectors import live_updates_words
+    from calendars.services.subscriptions import NotificationStatus
+
+    host = page.host
+    host.language = "de"
+    host.save(update_fields=["language"])
+    expires = datetime(2027, 3, 6, 12, 0, tzinfo=UTC)
+    _connection(host, refresh_expires_at=expires)
+    client.force_login(host)
+    integration = client.get(reverse("calendars:integration")).text
+    assert "6. März 2027" in integration
+    status = NotificationStatus(state="live", until=datetime(2026, 12, 9, 16, 9, tzinfo=UTC))
+    with translation.override("de"):
+        words = live_updates_words(status, provider=get_provider("office365"), time_zone="UTC")
+    assert "gültig bis 9. Dez 16:09" in words
+    with translation.override("en"):
+        words = live_updates_words(status, provider=get_provider("office365"), time_zone="UTC")
+    assert "current until 09 Dec 16:09" in words
