@@ -10,7 +10,6 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +24,7 @@ from booking.locales import (
 )
 from booking.models import Booking
 from booking.tokens import booking_paths
+from ops.mail import Email
 
 SUBJECTS = {
     "confirmed": _("Confirmed: %(title)s with %(other)s on %(when)s"),
@@ -120,7 +120,7 @@ def send_reschedule_request(*, booking_pk: int, note: str) -> bool:
             "title": booking.title,
             "when": when,
         }
-        EmailMultiAlternatives(
+        Email(
             subject=" ".join(subject.split()),
             body=render_to_string("booking/email/reschedule_request.txt", context),
             to=[booking.invitee_email],
@@ -164,7 +164,7 @@ def send_join_link(*, booking_pk: int, booking: Booking | None = None) -> bool:
             "title": booking.title,
             "host": context["host"],
         }
-        EmailMultiAlternatives(
+        Email(
             subject=" ".join(subject.split()),
             body=render_to_string("booking/email/join_link.txt", context),
             to=[booking.invitee_email],
@@ -191,7 +191,7 @@ def _send_one(booking, *, kind, who, to, zone, other, links, ics, locale, by_hos
         "previous_start": booking.rescheduled_from_start,
         "by_host": by_host,
     }
-    message = EmailMultiAlternatives(
+    message = Email(
         # One line: a line break from a name or title saved earlier would make
         # Django refuse the whole message.
         subject=" ".join(

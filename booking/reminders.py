@@ -31,7 +31,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -44,6 +43,7 @@ from booking.tokens import booking_paths
 from calendars.models import PushedEvent
 from ops.compiled_inserts import insert_rows
 from ops.compiled_queries import query_rows, reads
+from ops.mail import Email
 from outbox.claims import claim_take
 from outbox.mail import mail_error_text
 from outbox.outcomes import Outcome, Status
@@ -288,7 +288,7 @@ def _send_email(booking: Booking) -> None:
             "host": host,
             "when": when,
         }
-        EmailMultiAlternatives(
+        Email(
             subject=" ".join(subject.split()),
             body=render_to_string("booking/email/reminder.txt", context),
             to=[booking.invitee_email],

@@ -6,13 +6,13 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from calendars.models import CalendarConnection
 from calendars.providers import get_provider
+from ops.mail import Email
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def _send(*, connection: CalendarConnection, template: str, context: dict) -> No
         subject = render_to_string(f"calendars/email/{template}_subject.txt", context)
         text = render_to_string(f"calendars/email/{template}.txt", context)
         html = render_to_string(f"calendars/email/{template}.html", context)
-    message = EmailMultiAlternatives(subject=" ".join(subject.split()), body=text, to=[host.email])
+    message = Email(subject=" ".join(subject.split()), body=text, to=[host.email])
     message.attach_alternative(html, "text/html")
     message.send()
     logger.info("Sent %s email for calendar connection %s", template, connection.pk)
