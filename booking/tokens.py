@@ -7,8 +7,10 @@ It travels in the invitee's confirmation page and emails, and in the event text
 
 from __future__ import annotations
 
+import functools
 import uuid
 
+from django.conf import settings
 from django.core import signing
 from django.urls import get_script_prefix, get_urlconf, reverse
 
@@ -34,17 +36,19 @@ def booking_from_token(token: str) -> Booking | None:
 def booking_paths(booking: Booking) -> dict[str, str]:
     """Site-relative links an invitee uses for this booking.
 
-    Worked out once per booking object (and URL prefix): a new booking's event text and
-    the answer to its request both show them."""
-    key = (booking.uuid, get_script_prefix(), get_urlconf())
-    known = booking.__dict__.get("_invitee_paths")
-    if known is None or known[0] != key:
-        token = booking_token(booking)
-        paths = {
-            "manage": reverse("booking:manage", args=[token]),
-            "cancel": reverse("booking:cancel", args=[token]),
-            "reschedule": reverse("booking:reschedule", args=[token]),
-            "ics": reverse("booking:ics", args=[token]),
-        }
-        known = booking.__dict__["_invitee_paths"] = (key, paths)
-    return dict(known[1])
+    Worked out once per booking (and URL prefix and secret) in each process: a new
+    booking's event text and the answer to its request show them, and a worker's bundle
+    reads the booking twice (its confirmation emails, then the join-link email)."""
+    urlconf = get_urlconf(settings.ROOT_URLCONF)
+    return dict(_paths(booking.uuid, get_script_prefix(), urlconf, settings.SECRET_KEY))
+
+
+@functools.lru_cache(maxsize=1024)
+def _paths(booking_uuid: uuid.UUID, _prefix: str, _urlconf: str, _secret: str) -> dict[str, str]:
+    token = signing.Signer(salt=SALT).sign(booking_uuid.hex)
+    return {
+        "manage": reverse("booking:manage", args=[token]),
+        "cancel": reverse("booking:cancel", args=[token]),
+        "reschedule": reverse("booking:reschedule", args=[token]),
+        "ics": reverse("booking:ics", args=[token]),
+    }
