@@ -279,7 +279,10 @@ STORAGES = {
 
 if "EMAIL_URL" in env:
     # e.g. smtp+tls://user:password@smtp.example.com:587
-    globals().update(env.email_url("EMAIL_URL"))
+    _email = env.email_url("EMAIL_URL")
+    if _email["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
+        _email["EMAIL_BACKEND"] = "ops.mail.SMTPBackend"  # Django's, one TLS context per process
+    globals().update(_email)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ScheduleOnce <no-reply@localhost>")
