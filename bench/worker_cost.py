@@ -20,6 +20,11 @@ product runs on them, in a database ``<name>_cost`` made and dropped here;
 otherwise on SQLite in a temporary directory. ``--profile`` adds a cProfile of
 the worker's share (top 30 by cumulative time).
 
+``--smtp``: the emails go over ``smtp+tls://`` to a local STARTTLS server instead
+(``bench._smtp_sink``, threads of this process: its CPU is in the sandbox column), as in
+production: each email's connection, EHLO, TLS handshake (the Graph sandbox's
+certificate, trusted beside the system's CA certificates) and bytes are then counted.
+
 ``--real-worker`` (PostgreSQL and ``CELERY_BROKER_URL`` a Redis URL, whose database is
 emptied) instead books through the real publisher into Redis and then starts a real
 `celery worker` with 4 processes, as production runs it, and measures its CPU until
@@ -123,7 +128,8 @@ def drain(recorder: Recorder, stats: dict | None, profiler=None) -> None:
         for call in control.request_log(after_id=last_call):
             kind = "token" if call.path.endswith("/token") else call.method
             row["calls"][kind] += 1
-    mail.outbox.clear()
+    if hasattr(mail, "outbox"):  # the in-memory backend's (not with --smtp)
+        mail.outbox.clear()
 
 
 def _last_call_id(control) -> int:
@@ -204,6 +210,25 @@ def report(bookings: int, *, profile: bool) -> None:
         stats_out.sort_stats("tottime").print_stats(30)
 
 
+def smtp_sink_start(directory: str) -> str:
+    """Start ``bench._smtp_sink`` with the sandbox's certificate; its ``EMAIL_URL``. The
+    client trusts the sandbox's CA beside the system's CA certificates (``SSL_CERT_FILE``),
+    so that making a TLS context costs what it costs in production."""
+    import ssl
+    from pathlib import Path
+
+    from bench._smtp_sink import SmtpSink
+    from graph_sandbox.tls import ensure_tls_files
+
+    files = ensure_tls_files(Path(directory))
+    system = ssl.get_default_verify_paths().cafile  # None when the system has none
+    bundle = Path(directory) / "trusted.pem"
+    bundle.write_text((Path(system).read_text() if system else "") + files.ca_cert.read_text())
+    os.environ["SSL_CERT_FILE"] = str(bundle)
+    sink = SmtpSink(certificate=files.server_cert, key=files.server_key)
+    return f"smtp+tls://localhost:{sink.port}"
+
+
 def real_worker(bookings: int, *, database_url: str | None, var_dir: str, product) -> None:
     """Book through the real publisher into Redis, then let a real `celery worker` (4
     processes, as in production) drain it: its CPU per booking, Celery's handling included."""
@@ -280,8 +305,21 @@ def main() -> int:
         action="store_true",
         help="instead: a real Celery worker drains the bookings from Redis (its CPU measured)",
     )
+    parser.add_argument(
+        "--smtp",
+        action="store_true",
+        help="send the emails over smtp+tls to a local STARTTLS server (bench._smtp_sink)",
+    )
     args = parser.parse_args()
     extra = {"EMAIL_URL": "memorymail://", "LOG_LEVEL": "WARNING"}
+    if args.smtp:
+        import atexit
+        import shutil
+        import tempfile
+
+        directory = tempfile.mkdtemp(prefix="worker-cost-smtp-")
+        atexit.register(shutil.rmtree, directory, True)
+        extra["EMAIL_URL"] = smtp_sink_start(directory)
     if os.environ.get("CACHE_URL", "").startswith("redis://"):
         extra["CACHE_URL"] = os.environ["CACHE_URL"]
     if args.real_worker and os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"):
