@@ -23,6 +23,7 @@ class _Session(socketserver.StreamRequestHandler):
         def answer(text: str) -> None:
             connection.sendall(text.encode("ascii") + b"\r\n")
 
+        self.server.count("sessions")
         answer("220 localhost ESMTP bench sink")
         while raw := reader.readline():  # (the reader changes with STARTTLS)
             command = raw.decode("ascii", "replace").strip().upper()
@@ -38,6 +39,7 @@ class _Session(socketserver.StreamRequestHandler):
                 for line in iter(reader.readline, b""):
                     if line == b".\r\n":
                         break
+                self.server.count("messages")
                 answer("250 taken")
             elif command == "QUIT":
                 answer("221 bye")
@@ -55,4 +57,10 @@ class SmtpSink(socketserver.ThreadingTCPServer):
         self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.tls.load_cert_chain(certificate, key)
         self.port = self.server_address[1]
+        self.sessions = self.messages = 0  # connections opened, messages taken
+        self._lock = threading.Lock()
         threading.Thread(target=self.serve_forever, name="smtp-sink", daemon=True).start()
+
+    def count(self, what: str) -> None:
+        with self._lock:
+            setattr(self, what, getattr(self, what) + 1)

@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from django.conf import settings
+from django.core.mail import get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -124,11 +128,11 @@ def _recipients(email: BookingEmail) -> tuple[str, ...]:
     return RECIPIENTS
 
 
-def _send(email: BookingEmail, who: str) -> None:
+def _send(email: BookingEmail, who: str, connection) -> None:
     if email.kind == RESCHEDULE_REQUEST:
-        send_reschedule_request(booking_pk=email.booking_id, note=email.note)
+        send_reschedule_request(booking_pk=email.booking_id, note=email.note, connection=connection)
     elif email.kind == JOIN_LINK:
-        send_join_link(booking_pk=email.booking_id, booking=email.booking)
+        send_join_link(booking_pk=email.booking_id, booking=email.booking, connection=connection)
     else:
         send_booking_email(
             booking_pk=email.booking_id,
@@ -136,7 +140,25 @@ def _send(email: BookingEmail, who: str) -> None:
             who=who,
             actor=email.actor,
             booking=email.booking,  # read with the claim, once for both recipients
+            connection=connection,
         )
+
+
+@contextmanager
+def _mail_connection(owed: list[str]) -> Iterator[BaseEmailBackend]:
+    """One connection to the mail server for the row's emails: Django otherwise opens and
+    closes one per message (with smtp+tls a TLS handshake each). Closing it never fails
+    the row: by then every email was sent, or the error that stopped them is raised."""
+    connection = get_connection()
+    try:
+        if owed:
+            connection.open()
+        yield connection
+    finally:
+        try:
+            connection.close()
+        except (smtplib.SMTPException, OSError) as error:
+            logger.info("closing the mail connection failed (%s)", type(error).__name__)
 
 
 def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Outcome:
@@ -155,11 +177,12 @@ def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Out
     owed = [who for who in _recipients(email) if getattr(email, SENT_FIELD[who]) is None]
     sent: dict[str, datetime] = {}
     try:
-        for number, who in enumerate(owed):
-            _send(email, who)
-            sent = {SENT_FIELD[who]: timezone.now()}
-            if number < len(owed) - 1:
-                claim.save(**sent)  # recorded before the next one goes
+        with _mail_connection(owed) as connection:
+            for number, who in enumerate(owed):
+                _send(email, who, connection)
+                sent = {SENT_FIELD[who]: timezone.now()}
+                if number < len(owed) - 1:
+                    claim.save(**sent)  # recorded before the next one goes
     except LostClaim:
         return _lost(email)
     except (smtplib.SMTPException, OSError) as error:

@@ -42,7 +42,13 @@ EMAIL_RETRY_DELAYS = (30, 120, 600, 1800) + (2700,) * 6
 
 
 def send_booking_email(
-    *, booking_pk: int, kind: str, who: str, actor: str = "invitee", booking: Booking | None = None
+    *,
+    booking_pk: int,
+    kind: str,
+    who: str,
+    actor: str = "invitee",
+    booking: Booking | None = None,
+    connection=None,
 ) -> bool:
     """Tell the invitee or the host that a booking was confirmed, rescheduled or cancelled
     (by ``actor``: the wording says who did it). ``booking``: the booking ``booking_pk``
@@ -80,6 +86,7 @@ def send_booking_email(
             ics=ics,
             locale=locale,
             by_host=actor == "host",
+            connection=connection,
         )
     return True
 
@@ -89,7 +96,7 @@ def host_locale(host) -> str:
     return DEFAULT_REGIONS.get(host.language or "en", DEFAULT_LOCALE)
 
 
-def send_reschedule_request(*, booking_pk: int, note: str) -> bool:
+def send_reschedule_request(*, booking_pk: int, note: str, connection=None) -> bool:
     """Ask the invitee to pick another time: their reschedule link and the host's note.
 
     The booking stays as it is until they move it. False when the booking is gone.
@@ -125,11 +132,12 @@ def send_reschedule_request(*, booking_pk: int, note: str) -> bool:
             body=render_to_string("booking/email/reschedule_request.txt", context),
             to=[booking.invitee_email],
             reply_to=[booking.host.email],
+            connection=connection,
         ).send()
     return True
 
 
-def send_join_link(*, booking_pk: int, booking: Booking | None = None) -> bool:
+def send_join_link(*, booking_pk: int, booking: Booking | None = None, connection=None) -> bool:
     """The invitee's follow-up: the online meeting's join link, once Outlook made it.
 
     False (nothing sent) when the booking is gone, cancelled, over, or has no link.
@@ -169,11 +177,14 @@ def send_join_link(*, booking_pk: int, booking: Booking | None = None) -> bool:
             body=render_to_string("booking/email/join_link.txt", context),
             to=[booking.invitee_email],
             reply_to=[booking.host.email],
+            connection=connection,
         ).send()
     return True
 
 
-def _send_one(booking, *, kind, who, to, zone, other, links, ics, locale, by_host=False) -> None:
+def _send_one(
+    booking, *, kind, who, to, zone, other, links, ics, locale, by_host=False, connection=None
+) -> None:
     tz = ZoneInfo(zone)
     start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
     when = moment_text(start, zone, locale)
@@ -200,6 +211,7 @@ def _send_one(booking, *, kind, who, to, zone, other, links, ics, locale, by_hos
         body=render_to_string("booking/email/notice.txt", context),
         to=[to],
         reply_to=[booking.host.email if who == "invitee" else booking.invitee_email],
+        connection=connection,
     )
     message.attach("invite.ics", ics, "text/calendar")
     message.send()
