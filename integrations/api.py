@@ -145,6 +145,8 @@ def _bookings_query(params) -> dict:
     order = params.get("order", "-created")
     if order not in ORDERS:
         raise QueryError("order", f"Use one of: {', '.join(ORDERS)}.")
+    if "\x00" in params.get("page", ""):  # in no id or link; PostgreSQL refuses to compare it
+        raise QueryError("page", "Use a booking page's id or the name in its link.")
     return {
         "status": status,
         "page": params.get("page", ""),
@@ -169,7 +171,16 @@ def _moment(value: str, field: str) -> datetime | None:
         moment = None
     if moment is None:
         raise QueryError(field, "Use a date (2026-05-01) or an ISO 8601 date-time.")
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return _in_utc(moment if moment.tzinfo else moment.replace(tzinfo=UTC), field)
+
+
+def _in_utc(moment: datetime, field: str) -> datetime:
+    """``moment`` in UTC: PostgreSQL refuses offsets past 15:59 (Python allows 23:59), and a
+    moment at the calendar's edge may have no UTC reading at all."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise QueryError(field, "That moment is out of range.")
 
 
 def _limit(value: str, default: int = DEFAULT_LIMIT) -> int:
@@ -219,7 +230,7 @@ def _cursor_read(value: str, order: str) -> tuple[datetime, int] | None:
         moment = None
     if moment is None or moment.tzinfo is None:
         raise QueryError("cursor", "This cursor is not one we gave out.")
-    return moment, opened[1]
+    return _in_utc(moment, "cursor"), opened[1]
 
 
 def _cursor_make(order: str, value: str, pk: int) -> str:

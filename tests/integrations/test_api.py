@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from datetime import timezone as fixed_offset
 
 import pytest
 from django.utils import timezone
@@ -159,6 +160,12 @@ def test_order_by_start_and_filters(api, spec, page):
         "/api/v1/bookings", **{"from": at(day, 11).isoformat(), "to": at(day, 13).isoformat()}
     )
     assert [row["id"] for row in window.json()["data"]] == [str(cancelled.uuid)]
+    # An offset PostgreSQL cannot read (it stops at 15:59) is read in UTC (was a 500).
+    far_east = at(day, 11).astimezone(fixed_offset(timedelta(hours=23, minutes=59)))
+    window = api(
+        "/api/v1/bookings", **{"from": far_east.isoformat(), "to": at(day, 13).isoformat()}
+    )
+    assert [row["id"] for row in window.json()["data"]] == [str(cancelled.uuid)]
     assert api("/api/v1/bookings", page=page.slug).json()["data"]
     assert api("/api/v1/bookings", page="someone-else").json()["data"] == []
 
@@ -174,6 +181,8 @@ def test_order_by_start_and_filters(api, spec, page):
         ({"order": "title"}, "order"),
         ({"colour": "blue"}, "colour"),
         ({"page": "9" * 40}, None),
+        ({"page": "a\x00b"}, "page"),  # was a 500 on PostgreSQL
+        ({"from": "0001-01-01T00:00:00+14:00"}, "from"),  # before year 1 in UTC
     ],
 )
 def test_bad_queries_get_a_400_that_says_which_field(api, spec, page, params, field):
