@@ -189,3 +189,19 @@ def test_opening_a_forms_address_is_a_405_page_that_says_why(host_client, alices
         page = structure(response.content.decode())
         assert (page.h1, page.main) == (1, 1)
     assert host_client.head(reverse("pages:toggle", args=[page_pk])).content == b""
+
+
+def test_pages_name_their_icon_so_browsers_do_not_ask_for_a_missing_favicon(client, alices_things):
+    # Without a <link rel="icon">, every browser fetches /favicon.ico: a 404 in the
+    # console of every page.
+    import re
+
+    from django.contrib.staticfiles import finders
+    from django.templatetags.static import static
+
+    page, _, links = alices_things
+    for url in [reverse("accounts:login"), *public_urls(page, links)]:
+        html = client.get(url).content.decode()
+        [href] = re.findall(r'<link rel="icon" href="([^"]+)"', html)
+        assert href == static("img/favicon.svg"), url
+    assert finders.find("img/favicon.svg")
