@@ -55,7 +55,7 @@ def handoff_park(*, answer: dict[str, str], here: str, path: str) -> str | None:
     one-time handle), or None when the answer belongs here (or to no hand-over).
     """
     state = answer.get("state", "")
-    if not state:
+    if not state or "\x00" in state:  # never one of ours (and PostgreSQL refuses a NUL)
         return None
     row = SignInHandoff.objects.filter(state=state, created_at__gte=_fresh()).first()
     if row is None or row.origin == here:
