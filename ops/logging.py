@@ -32,6 +32,13 @@ _PATTERNS = [
         r"(?i)((?:access_token|refresh_token|id_token|client_secret|code_verifier|code|password)"
         r"""["']?\s*[:=]\s*["']?)[^\s"'&,}]{6,}"""
     ),
+    # Addresses that are themselves the key (access and referer lines): a password reset
+    # link's token, an invitation's token, a booking's signature (its id stays readable)
+    # and a sign-in hand-over's one-time handle.
+    re.compile(r"(/accounts/reset/[^/\s]+/)(?!set-password/)[^/\s?\"']+"),
+    re.compile(r"(/accounts/invitations/)[^/\s?\"']+"),
+    re.compile(r"(/bookings/[0-9a-f]{32}(?::|%3A))[^/\s?\"']+", re.IGNORECASE),
+    re.compile(r"((?:^|[?&\s])handoff=)[^&\s\"']+"),
 ]
 REDACTED = "[redacted]"
 
