@@ -76,7 +76,7 @@ def _tag(row: SignInHandoff) -> str:
 def handoff_collect(*, handle: str) -> dict[str, str] | None:
     """Take (once) the answer parked under ``handle``; None if unknown, used or too old."""
     pk, _, tag = handle.partition("-")
-    if not pk.isdigit():
+    if not (pk.isascii() and pk.isdigit()):  # "²" passes isdigit() alone
         return None
     row = SignInHandoff.objects.filter(pk=int(pk), created_at__gte=_fresh()).exclude(answer="")
     row = row.first()

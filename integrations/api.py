@@ -186,7 +186,8 @@ def _in_utc(moment: datetime, field: str) -> datetime:
 def _limit(value: str, default: int = DEFAULT_LIMIT) -> int:
     if not value:
         return default
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    # isascii: "²" and other digits int() cannot read pass isdigit().
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:
         raise QueryError("limit", f"Use a whole number from 1 to {MAX_LIMIT}.")
     return int(value)
 
@@ -197,7 +198,7 @@ def _bookings_filtered(*, user, query: dict) -> QuerySet[Booking]:
         found = found.filter(status=query["status"])
     if query["page"]:
         page = query["page"]
-        by_id = page.isdigit() and len(page) < 19
+        by_id = page.isascii() and page.isdigit() and len(page) < 19
         found = found.filter(page__id=int(page)) if by_id else found.filter(page__slug=page)
     if query["from"]:
         found = found.filter(start__gte=query["from"])

@@ -141,6 +141,7 @@ def test_booking_pages_come_by_title_a_page_at_a_time_and_all_at_once_by_default
         ({"cursor": "bm90IG91cnM"}, "cursor"),
         ({"limit": "0"}, "limit"),
         ({"limit": "101"}, "limit"),
+        ({"limit": "²"}, "limit"),
         ({"order": "title"}, "order"),
     ):
         refused = api("/api/v1/booking-pages", **params)
@@ -182,6 +183,8 @@ def test_order_by_start_and_filters(api, spec, page):
         ({"colour": "blue"}, "colour"),
         ({"page": "9" * 40}, None),
         ({"page": "a\x00b"}, "page"),  # was a 500 on PostgreSQL
+        ({"limit": "²"}, "limit"),  # a digit to isdigit(), not to int(): was a 500
+        ({"page": "²"}, None),
         ({"from": "0001-01-01T00:00:00+14:00"}, "from"),  # before year 1 in UTC
     ],
 )
