@@ -1,4 +1,4 @@
-"""gunicorn's access log with the secrets of addresses scrubbed (``ops.logging.redact``).
+"""gunicorn's access log with the secrets of addresses scrubbed (``ops.logging.redact_access``).
 
 A password reset link, a booking's manage link or an invitation is a key in its own
 address, and gunicorn writes the request line and the referer of every request. Used by
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from gunicorn.glogging import Logger
 
-from ops.logging import redact
+from ops.logging import redact_access
 
 
 class RedactingLogger(Logger):
@@ -17,4 +17,4 @@ class RedactingLogger(Logger):
         """Every text a format may name, scrubbed: the request line, path, query and
         referer, and the same again as request headers and environ variables."""
         atoms = super().atoms(resp, req, environ, request_time)
-        return {key: redact(v) if isinstance(v, str) else v for key, v in atoms.items()}
+        return {key: redact_access(v) if isinstance(v, str) else v for key, v in atoms.items()}

@@ -480,6 +480,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "redact_secrets": {"()": "ops.logging.RedactSecretsFilter"},
+        "redact_access": {"()": "ops.logging.RedactSecretsFilter", "addresses": True},
         "log_context": {"()": "ops.logging.LogContextFilter"},
     },
     "formatters": {
@@ -502,7 +503,7 @@ LOGGING = {
         "django.server": {
             "class": "logging.StreamHandler",
             "formatter": "django.server",
-            "filters": ["redact_secrets"],
+            "filters": ["redact_access"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
