@@ -45,7 +45,7 @@ class _Column:
     attname: str
     # False when ``pre_save`` only reads the attribute (most fields; not ``auto_now``).
     own_pre_save: bool
-    # Kinds of values whose adaptation is known without the field's calls (``_shortcut``)
+    # Kinds of values whose adaptation is known without the field's calls (``save_shortcut``)
     # and what it is: the value as it is (None), or the backend's adapter.
     quick_types: tuple[type, ...]
     quick: Callable[[Any], Any] | None
@@ -90,7 +90,7 @@ def _is_plain(field: models.Field, base: type) -> bool:
     )
 
 
-def _shortcut(field: models.Field, connection) -> tuple[tuple[type, ...], Callable | None]:
+def save_shortcut(field: models.Field, connection) -> tuple[tuple[type, ...], Callable | None]:
     """The kinds of values whose ``field.get_db_prep_save`` is known without calling it,
     and what it is, for Django's own fields as they are (no preparing method overridden):
     text and booleans (or None) go as they are, integers and aware datetimes (or None)
@@ -118,7 +118,7 @@ def _shortcut(field: models.Field, connection) -> tuple[tuple[type, ...], Callab
 
 
 def _column(field: models.Field, connection) -> _Column:
-    quick_types, quick = _shortcut(field, connection)
+    quick_types, quick = save_shortcut(field, connection)
     return _Column(field, field.attname, not _pre_save_reads(field), quick_types, quick)
 
 
