@@ -130,8 +130,8 @@ def _kind(value: Any, *, update: bool = False) -> tuple:
             return ("strs", len(value))
     if hasattr(value, "resolve_expression"):
         raise TypeError("expressions shape the SQL: put them in build, or pass them as fixed")
-    if update and not isinstance(value, Model | list | tuple):
-        return ("any",)
+    if update and not isinstance(value, Model):
+        return ("any",)  # only to be assigned as it is (a dict or list for a JSONField)
     raise TypeError(f"cannot mark a {type(value).__name__}")
 
 

@@ -170,7 +170,7 @@ def _offsets(pk: int, offsets, title: str):
 
 
 def test_a_value_of_any_kind_is_assigned_as_its_field_saves_it(page):
-    for offsets in ([60], [1440, 60], {"odd": "but JSON"}):
+    for offsets in ([60], [1440, 60], {"odd": "but JSON"}, [{"minutes": 60}, "x"]):
         assert _as_the_orm(_offsets, page.pk, offsets, "Intro") == 1
         assert update_rows(_offsets, page.pk, offsets, "Intro") == 1
         page.refresh_from_db()
