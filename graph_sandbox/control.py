@@ -318,8 +318,11 @@ def event_add(
     end: datetime,
     show_as: str = "busy",
     calendar: str | None = None,
+    recurrence: dict | None = None,
 ) -> SandboxEvent:
-    """Put an event in one of the mailbox's own calendars (default: its default calendar)."""
+    """Put an event in one of the mailbox's own calendars (default: its default calendar).
+
+    ``recurrence`` (Graph's ``patternedRecurrence``) makes it a recurring series."""
     owner = mailbox(address)
     calendars = Calendar.objects.filter(owner=owner)
     target = calendars.get(name=calendar) if calendar else calendars.get(is_default=True)
@@ -330,6 +333,7 @@ def event_add(
         end=end.astimezone(UTC),
         show_as=show_as,
         time_zone=owner.time_zone,
+        recurrence=recurrence,
     )
     return _event_value(event)
 
