@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from graph_sandbox import clock, faults, store
 from graph_sandbox import seed as seeding
 from graph_sandbox.graph.events import calendar_remove, event_insert, event_remove, event_retime
+from graph_sandbox.graph.series import event_type, occurrence_find
+from graph_sandbox.graph.series import instances as series_instances
 from graph_sandbox.identity import tokens
 from graph_sandbox.models import (
     AccessToken,
@@ -339,9 +341,24 @@ def event_add(
 
 
 def event_delete(address: str, event_id: str) -> None:
-    """Delete an event from one of the mailbox's own calendars."""
-    event = Event.objects.get(graph_id=event_id, calendar__owner=mailbox(address), deleted=False)
+    """Delete an event from one of the mailbox's own calendars (an occurrence's id: that
+    occurrence leaves its series)."""
+    owned = Event.objects.filter(calendar__owner=mailbox(address))
+    event = owned.filter(graph_id=event_id, deleted=False).first() or occurrence_find(
+        owned, event_id
+    )
+    if event is None:
+        raise Event.DoesNotExist(event_id)
     event_remove(event=event)
+
+
+def occurrences(address: str, event_id: str, *, start: datetime, end: datetime) -> list[dict]:
+    """A series' occurrences and exceptions in [start, end): id, type, start, end (UTC)."""
+    master = Event.objects.get(graph_id=event_id, calendar__owner=mailbox(address))
+    return [
+        {"id": e.graph_id, "type": event_type(e), "start": e.start, "end": e.end}
+        for e in series_instances(master, start.astimezone(UTC), end.astimezone(UTC))
+    ]
 
 
 def event_move(address: str, event_id: str, *, start: datetime, end: datetime) -> SandboxEvent:

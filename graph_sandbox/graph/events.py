@@ -25,7 +25,7 @@ from graph_sandbox.graph.meetings import (
     occurrence_cancel_for_attendees,
 )
 from graph_sandbox.graph.serialize import calendar_providers
-from graph_sandbox.graph.series import occurrence_find
+from graph_sandbox.graph.series import HISTORY_KEPT, exceptions_drop, occurrence_find, timing_of
 from graph_sandbox.ids import graph_id
 from graph_sandbox.models import Calendar, CalendarAccess, Event, Mailbox
 from graph_sandbox.pagesurl import PAGES_PREFIX, pages_base_url
@@ -267,18 +267,18 @@ def event_update(*, access: CalendarAccess, event: Event, body: dict) -> Event:
     with store.writing():
         if event.pk is None:
             return _exception_make(event, fields)
-        timing = _timing(event)
+        timing = timing_of(event)
         for name, value in fields.items():
             setattr(event, name, value)
-        retimed = _timing(event) != timing or raw_recurrence is not None
+        retimed = timing_of(event) != timing or raw_recurrence is not None
         if retimed and (event.recurrence or raw_recurrence is not None):
             if raw_recurrence is None:
                 # Moving a series moves its range's start with it.
                 raw_recurrence = _range_moved(event.recurrence, event)
             _series_set(event, raw_recurrence)
-            if _timing(event) != timing:
+            if timing_of(event) != timing:
                 event.timing_history = ([*event.timing_history, timing])[-HISTORY_KEPT:]
-                _exceptions_drop(event)
+                exceptions_drop(event, stamp=_stamp)
         if not event.join_url:
             _online_meeting_set(event)
         _stamp(event, sandbox_now())
@@ -308,7 +308,7 @@ def event_delete(*, access: CalendarAccess, event: Event) -> None:
         event.save()
         change_record(event=event, change_type="deleted")
         if event.recurrence:
-            _exceptions_drop(event, detach=False)
+            exceptions_drop(event, stamp=_stamp, detach=False)
         meeting_cancel(event=event, stamp=_stamp)
 
 
@@ -369,7 +369,7 @@ def event_remove(*, event: Event) -> None:
         event.save()
         change_record(event=event, change_type="deleted")
         if event.recurrence:
-            _exceptions_drop(event, detach=False)
+            exceptions_drop(event, stamp=_stamp, detach=False)
 
 
 def event_retime(*, event: Event, start: datetime, end: datetime) -> None:
@@ -377,13 +377,13 @@ def event_retime(*, event: Event, start: datetime, end: datetime) -> None:
     if end < start:
         raise ValueError("an event cannot end before it starts")
     with store.writing():
-        timing = _timing(event)
+        timing = timing_of(event)
         event.start, event.end = start, end
         if event.recurrence:  # moving a series: its range starts on the new date
             _series_set(event, _range_moved(event.recurrence, event))
-            if _timing(event) != timing:
+            if timing_of(event) != timing:
                 event.timing_history = [*event.timing_history, timing][-HISTORY_KEPT:]
-                _exceptions_drop(event)
+                exceptions_drop(event, stamp=_stamp)
         _stamp(event, sandbox_now())
         if event.timing_history and event.timing_history[-1] is timing:
             timing["seq"] = event.seq
@@ -410,19 +410,6 @@ def calendar_remove(*, calendar: Calendar) -> None:
 
 # --- series -------------------------------------------------------------------------------
 
-# How many earlier timings of a series are kept for delta queries (``timing_history``).
-HISTORY_KEPT = 20
-
-
-def _timing(event: Event) -> dict:
-    """What decides a series' occurrences (or a single event's time), for its history."""
-    return {
-        "recurrence": event.recurrence,
-        "start": event.start.isoformat(),
-        "end": event.end.isoformat(),
-        "start_time_zone": event.start_time_zone,
-    }
-
 
 def _series_set(event: Event, raw: object) -> None:
     """Make ``event`` a series master with a request's ``recurrence``; its start and end
@@ -445,22 +432,6 @@ def _series_set(event: Event, raw: object) -> None:
 def _range_moved(recurrence: dict, event: Event) -> dict:
     local = event.start.astimezone(zone(event.start_time_zone)).date().isoformat()
     return {**recurrence, "range": {**recurrence["range"], "startDate": local}}
-
-
-def _exceptions_drop(master: Event, *, detach: bool = True) -> None:
-    """The series' exceptions go (as deleted), and (``detach``) its removed occurrences
-    stop being removed: the series' pattern or times changed, or it was deleted."""
-    now = sandbox_now()
-    for row in Event.objects.filter(series_master=master).select_related("calendar"):
-        was_live = not row.deleted
-        row.deleted = True
-        if detach:
-            row.series_master = None
-        if was_live:
-            _stamp(row, now)
-        row.save()
-        if was_live:
-            change_record(event=row, change_type="deleted")
 
 
 def _series_row(occurrence: Event) -> Event:

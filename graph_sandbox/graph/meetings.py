@@ -21,7 +21,7 @@ import uuid
 from django.db.models import QuerySet
 
 from graph_sandbox.clock import sandbox_now
-from graph_sandbox.graph.series import occurrence_make
+from graph_sandbox.graph.series import HISTORY_KEPT, exceptions_drop, occurrence_make, timing_of
 from graph_sandbox.ids import graph_id
 from graph_sandbox.models import Calendar, Event, Mailbox, MailboxKind
 from graph_sandbox.recurrence import Occurrence, occurrence_id
@@ -166,14 +166,23 @@ def _copy_create(*, event: Event, mailbox: Mailbox, stamp) -> None:
 
 def _copy_update(*, event: Event, copy: Event, stamp) -> None:
     changed = False
+    timing = timing_of(copy)
     for name in SHARED_FIELDS:
         if getattr(copy, name) != getattr(event, name):
             setattr(copy, name, getattr(event, name))
             changed = True
     if copy.is_cancelled:
         copy.is_cancelled, changed = False, True
+    retimed = (copy.recurrence or timing["recurrence"]) and timing_of(copy) != timing
+    if retimed:
+        # As for the organizer's series: the copy's old occurrences are reported removed
+        # by delta queries, and its exceptions go.
+        copy.timing_history = [*copy.timing_history, timing][-HISTORY_KEPT:]
+        exceptions_drop(copy, stamp=stamp)
     if changed:
         stamp(copy, sandbox_now())
+        if retimed:
+            timing["seq"] = copy.seq
         copy.save()
         change_record(event=copy, change_type="updated")
 

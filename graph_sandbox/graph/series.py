@@ -21,6 +21,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
+from graph_sandbox.clock import sandbox_now
 from graph_sandbox.models import Calendar, Event
 from graph_sandbox.recurrence import (
     Occurrence,
@@ -28,6 +29,36 @@ from graph_sandbox.recurrence import (
     occurrence_id_parse,
     occurrences,
 )
+from graph_sandbox.subscriptions.outbox import change_record
+
+# How many earlier timings of a series are kept for delta queries (``timing_history``).
+HISTORY_KEPT = 20
+
+
+def timing_of(event: Event) -> dict:
+    """What decides a series' occurrences (or a single event's time), for its history."""
+    return {
+        "recurrence": event.recurrence,
+        "start": event.start.isoformat(),
+        "end": event.end.isoformat(),
+        "start_time_zone": event.start_time_zone,
+    }
+
+
+def exceptions_drop(master: Event, *, stamp, detach: bool = True) -> None:
+    """The series' exceptions go (as deleted), and (``detach``) its removed occurrences
+    stop being removed: the series' pattern or times changed, or it was deleted."""
+    now = sandbox_now()
+    for row in Event.objects.filter(series_master=master).select_related("calendar"):
+        was_live = not row.deleted
+        row.deleted = True
+        if detach:
+            row.series_master = None
+        if was_live:
+            stamp(row, now)
+        row.save()
+        if was_live:
+            change_record(event=row, change_type="deleted")
 
 
 def event_type(event: Event) -> str:

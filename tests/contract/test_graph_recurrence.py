@@ -501,3 +501,31 @@ def test_get_schedule_counts_occurrences(graph):
     starts = [i["start"]["dateTime"][:16] for i in schedule["scheduleItems"]]
     assert "2030-04-01T08:00" in starts
     assert schedule["availabilityView"][8] == "2"
+
+
+def test_an_attendees_delta_hears_of_the_organizers_series_moving(graph):
+    attendees = [{"emailAddress": {"address": MEGAN, "name": "Megan"}, "type": "required"}]
+    master = graph("POST", "/me/events", json=series(attendees=attendees)).json()
+    calendar = graph("GET", "/me/calendar", as_=MEGAN).json()["id"]
+    items, last = follow(graph, f"/me/calendars/{calendar}/calendarView/delta?{SPRING}", as_=MEGAN)
+    before = {i["id"] for i in items if i.get("subject") == "Stand-up"}
+    assert len(before) == 4
+
+    graph(
+        "PATCH",
+        f"/me/events/{master['id']}",
+        json={
+            "start": {"dateTime": "2030-03-18T15:00:00", "timeZone": "GMT Standard Time"},
+            "end": {"dateTime": "2030-03-18T15:15:00", "timeZone": "GMT Standard Time"},
+        },
+    )
+
+    changes, _ = follow(graph, last["@odata.deltaLink"], as_=MEGAN)
+    assert before <= {c["id"] for c in changes if "@removed" in c}
+    moved = [c for c in changes if c.get("subject") == "Stand-up"]
+    assert sorted(c["start"]["dateTime"][11:16] for c in moved) == [
+        "14:00",  # BST
+        "14:00",
+        "15:00",  # GMT
+        "15:00",
+    ]
