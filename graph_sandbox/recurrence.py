@@ -54,6 +54,8 @@ _NO_DATE = "0001-01-01"
 # Outlook keeps at most this many occurrences in a numbered range (999).
 MAX_NUMBERED = 999
 OCC_TAG = "ADEAAAA"
+# ``last_end`` walks at most this many occurrences (a daily series until 9999 has millions).
+LAST_END_SCAN = 20_000
 _OCC_STAMP = "%Y%m%dT%H%M%S"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -237,8 +239,10 @@ class Occurrence:
     end: datetime  # UTC
 
 
-def _rule(recurrence: dict, first: datetime) -> rrule.rrule:
-    """The rrule for ``recurrence`` from ``first``, a naive local start date-time."""
+def _rule(recurrence: dict, first: datetime, tz) -> rrule.rrule:
+    """The rrule for ``recurrence`` from ``first``, a naive local start date-time in
+    ``tz`` (the event's zone); the range's ``endDate`` ends at midnight in its
+    ``recurrenceTimeZone``."""
     pattern, series_range = recurrence["pattern"], recurrence["range"]
     kind = pattern["type"]
     options: dict = {
@@ -269,7 +273,13 @@ def _rule(recurrence: dict, first: datetime) -> rrule.rrule:
     if series_range["type"] == "numbered":
         options["count"] = series_range["numberOfOccurrences"]
     elif series_range["type"] == "endDate":
-        options["until"] = datetime.combine(date.fromisoformat(series_range["endDate"]), time.max)
+        range_zone = zone(series_range.get("recurrenceTimeZone") or "UTC")
+        last_day = date.fromisoformat(series_range["endDate"])
+        until = datetime.combine(last_day, time.max, tzinfo=range_zone)
+        try:
+            options["until"] = until.astimezone(tz).replace(tzinfo=None)
+        except OverflowError:
+            options["until"] = until.replace(tzinfo=None)
     return rrule.rrule(freq, **options)
 
 
@@ -293,13 +303,16 @@ def occurrences(
     tz = zone(time_zone)
     local_time = first_start.astimezone(tz).time().replace(tzinfo=None)
     start_date = date.fromisoformat(recurrence["range"]["startDate"])
-    rule = _rule(recurrence, datetime.combine(start_date, local_time))
+    rule = _rule(recurrence, datetime.combine(start_date, local_time), tz)
     found: list[Occurrence] = []
     for local in rule:
-        instant = local.replace(tzinfo=tz).astimezone(UTC)
+        try:
+            instant = local.replace(tzinfo=tz).astimezone(UTC)
+            end = instant + duration
+        except OverflowError:  # the end of the calendar (year 9999)
+            break
         if window_end is not None and instant >= window_end:
             break
-        end = instant + duration
         if window_start is not None and end <= window_start:
             continue
         found.append(Occurrence(original_start=instant, start=instant, end=end))
@@ -326,13 +339,18 @@ def last_end(
     tz = zone(time_zone)
     local_time = first_start.astimezone(tz).time().replace(tzinfo=None)
     start_date = date.fromisoformat(recurrence["range"]["startDate"])
-    rule = _rule(recurrence, datetime.combine(start_date, local_time))
+    rule = _rule(recurrence, datetime.combine(start_date, local_time), tz)
     last = None
-    for last in rule:  # noqa: B007 - bounded by count or until
-        pass
+    for seen, local in enumerate(rule):  # bounded by count or until
+        if seen >= LAST_END_SCAN:
+            return None  # an end that far away: treated as none (windows still stop it)
+        last = local
     if last is None:
         return None
-    return last.replace(tzinfo=tz).astimezone(UTC) + duration
+    try:
+        return last.replace(tzinfo=tz).astimezone(UTC) + duration
+    except OverflowError:
+        return None
 
 
 # --- occurrence ids ----------------------------------------------------------------------------

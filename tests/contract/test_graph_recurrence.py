@@ -213,21 +213,28 @@ def test_each_pattern_and_range(graph, start, recurrence, window, expected):
     assert _starts(graph, series(recurrence, start=start), query) == expected
 
 
-def test_the_range_dates_may_be_read_in_another_time_zone(graph):
-    recurrence = {
-        "pattern": {"type": "daily", "interval": 1},
-        "range": {
-            "type": "endDate",
-            "startDate": "2030-05-06",
-            "endDate": "2030-05-08",
-            "recurrenceTimeZone": "Pacific Standard Time",
-        },
-    }
-    master = graph("POST", "/me/events", json=series(recurrence, start="2030-05-06T10:00:00"))
-    assert master.json()["recurrence"]["range"]["recurrenceTimeZone"] == "Pacific Standard Time"
-    query = "startDateTime=2030-05-01T00:00:00Z&endDateTime=2030-06-01T00:00:00Z"
-    items, _ = follow(graph, f"/me/events/{master.json()['id']}/instances?{query}")
-    assert len(items) == 3
+def test_the_range_end_date_is_read_in_the_recurrence_time_zone(graph):
+    def count(start: str, end_date: str, zone: str) -> int:
+        recurrence = {
+            "pattern": {"type": "daily", "interval": 1},
+            "range": {
+                "type": "endDate",
+                "startDate": start[:10],
+                "endDate": end_date,
+                "recurrenceTimeZone": zone,
+            },
+        }
+        made = graph("POST", "/me/events", json=series(recurrence, start=start))
+        assert made.json()["recurrence"]["range"]["recurrenceTimeZone"] == zone
+        query = "startDateTime=2030-05-01T00:00:00Z&endDateTime=2030-06-01T00:00:00Z"
+        items, _ = follow(graph, f"/me/events/{made.json()['id']}/instances?{query}")
+        return len(items)
+
+    # 06:00 London on 8 May is still 7 May in Los Angeles: past that range's end.
+    assert count("2030-05-06T06:00:00", "2030-05-07", "Pacific Standard Time") == 3
+    assert count("2030-05-06T06:00:00", "2030-05-07", "GMT Standard Time") == 2
+    # An end date thousands of years away is accepted (and stops nothing nearby).
+    assert count("2030-05-06T06:00:00", "9999-12-31", "UTC") == 26
 
 
 BAD = [
