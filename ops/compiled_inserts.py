@@ -45,7 +45,7 @@ class _Column:
     attname: str
     # False when ``pre_save`` only reads the attribute (most fields; not ``auto_now``).
     own_pre_save: bool
-    # Kinds of values whose adaptation is known without the field's calls (``_shortcut``)
+    # Kinds of values whose adaptation is known without the field's calls (``save_shortcut``)
     # and what it is: the value as it is (None), or the backend's adapter.
     quick_types: tuple[type, ...]
     quick: Callable[[Any], Any] | None
@@ -90,7 +90,7 @@ def _is_plain(field: models.Field, base: type) -> bool:
     )
 
 
-def _shortcut(field: models.Field, connection) -> tuple[tuple[type, ...], Callable | None]:
+def save_shortcut(field: models.Field, connection) -> tuple[tuple[type, ...], Callable | None]:
     """The kinds of values whose ``field.get_db_prep_save`` is known without calling it,
     and what it is, for Django's own fields as they are (no preparing method overridden):
     text and booleans (or None) go as they are, integers and aware datetimes (or None)
@@ -118,7 +118,7 @@ def _shortcut(field: models.Field, connection) -> tuple[tuple[type, ...], Callab
 
 
 def _column(field: models.Field, connection) -> _Column:
-    quick_types, quick = _shortcut(field, connection)
+    quick_types, quick = save_shortcut(field, connection)
     return _Column(field, field.attname, not _pre_save_reads(field), quick_types, quick)
 
 
@@ -254,7 +254,9 @@ class CompiledInsert(models.Model):
 
 def insert_rows(objs: Sequence[models.Model], *, using: str | None = None) -> list[models.Model]:
     """``bulk_create(objs)``: new rows of one model (no primary key yet), in one INSERT
-    compiled once per number of rows; each instance gets its primary key. No signals."""
+    compiled once per number of rows; each instance gets its primary key. No signals.
+    More rows than the database takes in one INSERT (``bulk_batch_size``) are
+    ``bulk_create``'s, in its batches."""
     if not objs:
         return []
     model = type(objs[0])
@@ -262,12 +264,17 @@ def insert_rows(objs: Sequence[models.Model], *, using: str | None = None) -> li
     if meta.parents or any(type(obj) is not model or obj.pk is not None for obj in objs):
         raise TypeError("insert_rows: new rows of one model without parents")
     alias = using or router.db_for_write(model)
+    fields = _new_row_fields(model)
+    if len(objs) > max(connections[alias].ops.bulk_batch_size(list(fields), objs), 1):
+        # More rows than one statement carries on this database (SQLite: 999 parameters):
+        # bulk_create's batches (and no SQL compiled and kept for a count seldom seen).
+        return model._default_manager.db_manager(alias).bulk_create(objs)
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert_rows")
     # As bulk_create (atomic(savepoint=False)): a failed INSERT marks the caller's atomic
     # block for rollback, so it cannot carry on (and commit) as if the rows were written.
     with transaction.mark_for_rollback_on_error(using=alias):
-        rows = _insert(model, objs, _new_row_fields(model), alias)
+        rows = _insert(model, objs, fields, alias)
     if rows is None:
         return model._default_manager.db_manager(alias).bulk_create(objs)
     returning = meta.db_returning_fields

@@ -8,24 +8,24 @@ Because every later write names the token, a worker whose lease ran out can neve
 overwrite what the newer attempt records: its write changes no row and raises
 ``LostClaim``. Works the same on PostgreSQL and SQLite.
 
-Every booking's worker runs several claims and claimed writes, so their SQL is built
-once per process and shape (model, fields written) rather than by the ORM each time,
-and the claimed row is read with a query compiled once (``ops.compiled_queries``).
+Every booking's worker runs several claims and claimed writes, so their UPDATEs are
+compiled by the ORM once per process and shape (model, fields written, null or not)
+rather than each time, and the claimed row is read with a query compiled once
+(``ops.compiled_queries``). Their conditions are the ORM filters below, stated once.
 """
 
 from __future__ import annotations
 
-import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connections, router
-from django.db.models import Model, Q, QuerySet
+from django.db import router
+from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
-from ops.compiled_queries import query_objects, rows_write
+from ops.compiled_queries import query_objects, update_rows
 from outbox.models import PENDING, OutboxItem
 
 # A retry sent with a countdown may arrive a little early (clocks of broker and workers).
@@ -36,8 +36,10 @@ class LostClaim(Exception):
     """Another worker took the item over (our lease ran out): stop without recording."""
 
 
-def is_due(*, now: datetime) -> Q:
-    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + DUE_TOLERANCE)
+def is_due(*, by: datetime) -> Q:
+    """No attempt scheduled, or one at ``by`` or before (a claim looks ``DUE_TOLERANCE``
+    ahead of now)."""
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=by)
 
 
 def is_unclaimed(*, now: datetime) -> Q:
@@ -58,10 +60,10 @@ def claim_take(
     now = now or timezone.now()
     token = secrets.token_hex(16)
     model = items.model
-    adapt = connections[router.db_for_write(model)].ops.adapt_datetimefield_value
     until = now + timedelta(seconds=lease_seconds)
-    values = [adapt(until), token, adapt(now), pk, PENDING, adapt(now), adapt(now + DUE_TOLERANCE)]
-    if not rows_write(model, _take_sql, values):
+    due_by = now + DUE_TOLERANCE
+    using = router.db_for_write(model)
+    if not update_rows(_take, pk, token, until, now, due_by, fixed=(model,), using=using):
         return None
     related = _related_paths(items.query.select_related or {})
     found = query_objects(_claimed, pk, fixed=(model, related), using=router.db_for_read(model))
@@ -82,34 +84,34 @@ def _related_paths(tree: dict, prefix: str = "") -> tuple[str, ...]:
     return tuple(paths)
 
 
-@functools.cache
-def _take_sql(model: type[Model], alias: str) -> str:
-    """The claim: pending, not held by a live claim, due (the values in ``claim_take``'s order)."""
-    q = connections[alias].ops.quote_name
-    table, pk = q(model._meta.db_table), q(model._meta.pk.column)
-    # Only quoted names of our own models go into the text; every value is a parameter.
-    until, due = q("claimed_until"), q("next_attempt_at")
-    sets = f"{until} = %s, {q('claimed_by')} = %s, {q('attempts')} = {q('attempts')} + 1, "
-    sets += f"{q('updated_at')} = %s"
-    where = f"{pk} = %s AND {q('state')} = %s AND ({until} IS NULL OR {until} <= %s) "
-    where += f"AND ({due} IS NULL OR {due} <= %s)"
-    return f"UPDATE {table} SET {sets} WHERE {where}"  # noqa: S608
+def _take(
+    model: type[Model], pk: int, token: str, until: datetime, now: datetime, due_by: datetime
+) -> tuple[QuerySet, dict[str, Any]]:
+    """The claim: item ``pk``, pending, due, not held by a live claim, becomes ours."""
+    items = model.objects.filter(pk=pk, state=PENDING)
+    items = items.filter(is_unclaimed(now=now)).filter(is_due(by=due_by))
+    return items, {
+        "claimed_until": until,
+        "claimed_by": token,
+        "attempts": F("attempts") + 1,
+        "updated_at": now,
+    }
 
 
-@functools.cache
-def _held_sql(
-    model: type[Model], alias: str, names: tuple[str, ...], unchanged: tuple, nulls: tuple
-) -> str:
-    """Write the fields ``names``, where the item is still held with the token, its fields
-    ``unchanged`` still hold their values and its fields ``nulls`` are still null, as the
-    ORM's ``filter(name=None)`` reads it (values: the names', pk, token, the unchanged')."""
-    q = connections[alias].ops.quote_name
-    meta = model._meta
-    sets = ", ".join(f"{q(meta.get_field(name).column)} = %s" for name in names)
-    where = [f"{q(meta.pk.column)} = %s", f"{q('claimed_by')} = %s"]
-    where += [f"{q(meta.get_field(name).column)} = %s" for name in unchanged]
-    where += [f"{q(meta.get_field(name).column)} IS NULL" for name in nulls]
-    return f"UPDATE {q(meta.db_table)} SET {sets} WHERE {' AND '.join(where)}"  # noqa: S608
+def _held(
+    model: type[Model],
+    names: tuple[str, ...],
+    unchanged: tuple[str, ...],
+    pk: int,
+    token: str,
+    *values: Any,
+) -> tuple[QuerySet, dict[str, Any]]:
+    """Write the fields ``names`` (the first values) where item ``pk`` is still held with
+    ``token`` and its fields ``unchanged`` still hold the other values (None: still null,
+    as ``filter(name=None)`` reads it)."""
+    assigned = dict(zip(names, values[: len(names)], strict=True))
+    kept = dict(zip(unchanged, values[len(names) :], strict=True))
+    return model.objects.filter(pk=pk, claimed_by=token, **kept), assigned
 
 
 @dataclass
@@ -123,17 +125,12 @@ class Claim:
         """Write ``fields`` (and ``updated_at``) while the claim is held and the item's
         fields ``unchanged`` still hold their values (None: still null); whether it was."""
         model = type(self.item)
-        connection = connections[router.db_for_write(model)]
         fields = {**fields, "updated_at": timezone.now()}
         unchanged = unchanged or {}
-        nulls = tuple(name for name, value in unchanged.items() if value is None)
-        unchanged = {name: value for name, value in unchanged.items() if value is not None}
-        meta = model._meta
-        values = [meta.get_field(n).get_db_prep_save(v, connection) for n, v in fields.items()]
-        values += [self.item.pk, self.token]
-        values += [meta.get_field(n).get_db_prep_value(v, connection) for n, v in unchanged.items()]
-        shape = (tuple(fields), tuple(unchanged), nulls)
-        return bool(rows_write(model, _held_sql, values, *shape))
+        shape = (model, tuple(fields), tuple(unchanged))
+        values = (self.item.pk, self.token, *fields.values(), *unchanged.values())
+        using = router.db_for_write(model)
+        return bool(update_rows(_held, *values, fixed=shape, using=using))
 
     def save(self, **fields: Any) -> None:
         """Write ``fields`` now (a write-ahead record), only while the claim is held.

@@ -17,7 +17,6 @@ process's next push or sync (``leases_owed``).
 
 from __future__ import annotations
 
-import functools
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,14 +24,13 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import connections, router
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from calendars.models import CalendarConnection, MailboxSlot
 from calendars.providers import get_provider
 from calendars.services.leases_owed import lease_give_back
-from ops.compiled_queries import rows_write
+from ops.compiled_queries import update_rows, writes
 
 
 def _free(now: datetime) -> Q:
@@ -63,37 +61,30 @@ def mailbox_slot_take(
 
 
 def _take_one(*, mailbox: str, limit: int, holder: str, until: datetime, now: datetime) -> bool:
-    adapt = connections[router.db_for_write(MailboxSlot)].ops.adapt_datetimefield_value
-    for number in range(limit):
-        if rows_write(MailboxSlot, _take_sql, [holder, adapt(until), mailbox, number, adapt(now)]):
-            return True
-    return False
+    # The first free slot (each UPDATE takes one or none).
+    return any(update_rows(_take, mailbox, number, holder, until, now) for number in range(limit))
 
 
 def mailbox_slot_release(*, mailbox: str, holder: str) -> None:
     """Give the slot back (only the holder's own; a lease taken over since is left alone)."""
-    rows_write(MailboxSlot, _release_sql, [mailbox, holder])
+    update_rows(_release, mailbox, holder)
 
 
-# Every push and sync takes and gives back a slot: their SQL is built once per process.
-@functools.cache
-def _take_sql(model: type[MailboxSlot], alias: str) -> str:
-    """Slot ``number`` of ``mailbox``, if free or expired at ``now``, to ``holder`` until ``until``
-    (the values: holder, until, mailbox, number, now)."""
-    q = connections[alias].ops.quote_name
-    leased = q("leased_until")
-    sets = f"{q('holder')} = %s, {leased} = %s"
-    where = f"{q('mailbox')} = %s AND {q('slot')} = %s AND ({leased} IS NULL OR {leased} <= %s)"
-    return f"UPDATE {q(model._meta.db_table)} SET {sets} WHERE {where}"  # noqa: S608
+# Every push and sync takes and gives back a slot: their UPDATEs are compiled once per
+# process (``ops.compiled_queries``).
+@writes(MailboxSlot)
+def _take(
+    mailbox: str, number: int, holder: str, until: datetime, now: datetime
+) -> tuple[QuerySet, dict]:
+    """Slot ``number`` of ``mailbox``, if free at ``now``, to ``holder`` until ``until``."""
+    slot = MailboxSlot.objects.filter(mailbox=mailbox, slot=number).filter(_free(now))
+    return slot, {"holder": holder, "leased_until": until}
 
 
-@functools.cache
-def _release_sql(model: type[MailboxSlot], alias: str) -> str:
-    """The values: mailbox, holder."""
-    q = connections[alias].ops.quote_name
-    sets = f"{q('holder')} = '', {q('leased_until')} = NULL"
-    where = f"{q('mailbox')} = %s AND {q('holder')} = %s"
-    return f"UPDATE {q(model._meta.db_table)} SET {sets} WHERE {where}"  # noqa: S608
+@writes(MailboxSlot)
+def _release(mailbox: str, holder: str) -> tuple[QuerySet, dict]:
+    slot = MailboxSlot.objects.filter(mailbox=mailbox, holder=holder)
+    return slot, {"holder": "", "leased_until": None}
 
 
 def mailbox_slots_busy(*, mailbox: str, now: datetime | None = None) -> int:

@@ -9,6 +9,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import signals
 from django.db.models.functions import Now
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from booking.models import (
@@ -206,6 +207,26 @@ def test_the_sql_is_compiled_once_per_field_set_and_number_of_rows(booking, cale
     info = compiled_inserts._compiled.cache_info()
     assert (info.misses, info.hits) == (3, 3)
     assert InviteeReminder.objects.filter(booking=booking).count() == 9
+
+
+def test_more_rows_than_one_insert_takes_go_in_the_databases_batches(booking):
+    def reminders(count: int, version: int) -> list[InviteeReminder]:
+        return [
+            InviteeReminder(
+                booking=booking, booking_version=version, offset_minutes=offset, due_at=START
+            )
+            for offset in range(count)
+        ]
+
+    fields = compiled_inserts._new_row_fields(InviteeReminder)
+    batch = connection.ops.bulk_batch_size(list(fields), reminders(2000, 0))
+    count = min(batch + 1, 1500)  # SQLite: one more row than an INSERT takes
+    with CaptureQueriesContext(connection) as captured:
+        rows = insert_rows(reminders(count, 1))
+    inserts = [query for query in captured.captured_queries if query["sql"].startswith("INSERT")]
+    assert len(inserts) == -(-count // batch)  # PostgreSQL: one
+    assert len({row.pk for row in rows}) == count
+    assert InviteeReminder.objects.filter(booking=booking, booking_version=1).count() == count
 
 
 def test_signals_are_sent_as_by_save_and_not_by_insert_rows(booking, calendar, host):
