@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from graph_sandbox import clock, faults, store
 from graph_sandbox import seed as seeding
 from graph_sandbox.graph.events import calendar_remove, event_insert, event_remove, event_retime
+from graph_sandbox.graph.series import event_type, occurrence_find
+from graph_sandbox.graph.series import instances as series_instances
 from graph_sandbox.identity import tokens
 from graph_sandbox.models import (
     AccessToken,
@@ -318,8 +320,11 @@ def event_add(
     end: datetime,
     show_as: str = "busy",
     calendar: str | None = None,
+    recurrence: dict | None = None,
 ) -> SandboxEvent:
-    """Put an event in one of the mailbox's own calendars (default: its default calendar)."""
+    """Put an event in one of the mailbox's own calendars (default: its default calendar).
+
+    ``recurrence`` (Graph's ``patternedRecurrence``) makes it a recurring series."""
     owner = mailbox(address)
     calendars = Calendar.objects.filter(owner=owner)
     target = calendars.get(name=calendar) if calendar else calendars.get(is_default=True)
@@ -330,14 +335,30 @@ def event_add(
         end=end.astimezone(UTC),
         show_as=show_as,
         time_zone=owner.time_zone,
+        recurrence=recurrence,
     )
     return _event_value(event)
 
 
 def event_delete(address: str, event_id: str) -> None:
-    """Delete an event from one of the mailbox's own calendars."""
-    event = Event.objects.get(graph_id=event_id, calendar__owner=mailbox(address), deleted=False)
+    """Delete an event from one of the mailbox's own calendars (an occurrence's id: that
+    occurrence leaves its series)."""
+    owned = Event.objects.filter(calendar__owner=mailbox(address))
+    event = owned.filter(graph_id=event_id, deleted=False).first() or occurrence_find(
+        owned, event_id
+    )
+    if event is None:
+        raise Event.DoesNotExist(event_id)
     event_remove(event=event)
+
+
+def occurrences(address: str, event_id: str, *, start: datetime, end: datetime) -> list[dict]:
+    """A series' occurrences and exceptions in [start, end): id, type, start, end (UTC)."""
+    master = Event.objects.get(graph_id=event_id, calendar__owner=mailbox(address))
+    return [
+        {"id": e.graph_id, "type": event_type(e), "start": e.start, "end": e.end}
+        for e in series_instances(master, start.astimezone(UTC), end.astimezone(UTC))
+    ]
 
 
 def event_move(address: str, event_id: str, *, start: datetime, end: datetime) -> SandboxEvent:

@@ -122,7 +122,11 @@ class CalendarAccess(models.Model):
 
 
 class Event(CompiledInsert):
-    """One single-instance event. Deleted events stay as tombstones for delta queries.
+    """One event: a single instance, a recurring series' master (``recurrence`` set), or
+    one occurrence of a series that differs from it (``series_master`` set: an exception;
+    deleted: an occurrence removed from the series). The other occurrences are not
+    stored: ``graph_sandbox.graph.series`` expands them. Deleted events stay as
+    tombstones for delta queries.
 
     A new event's INSERT is compiled once per process (``CompiledInsert``): every create
     writes one."""
@@ -164,6 +168,18 @@ class Event(CompiledInsert):
     # Position in the sandbox-wide change sequence; delta queries read changes after one.
     seq = models.BigIntegerField(default=0)
     deleted = models.BooleanField(default=False)
+    # A series master: Graph's patternedRecurrence as it echoes it (graph_sandbox.recurrence).
+    recurrence = models.JSONField(null=True, blank=True)
+    # A series master: when its last occurrence ends (UTC); None for a series without end.
+    series_end = models.DateTimeField(null=True, blank=True)
+    # A series master: its earlier times and patterns (newest last), so that a delta query
+    # can report the occurrences they had as removed.
+    timing_history = models.JSONField(default=list, blank=True)
+    # An exception or removed occurrence: its series and the start the series gave it.
+    series_master = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="exceptions"
+    )
+    original_start = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

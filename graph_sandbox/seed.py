@@ -4,7 +4,9 @@ Each demo person gets an owned default calendar ("Calendar"), a second owned
 calendar ("Personal"), the other person's default calendar shared with them
 (owner: the other person, ``canShare`` false, ``canEdit`` true) and the room's
 calendar they added (owner: the room, read-only), plus a few busy events in
-the coming days so the demo shows busy time. Existing data is never changed.
+the coming days so the demo shows busy time, and Adele's weekly team sync (a
+recurring series of twelve, the commonest busy time of a real host). Existing
+data is never changed.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def ensure_demo_tenant() -> SeedResult:
             _link_calendars()
             for person in new:
                 _seed_events(person)
+                _seed_series(person)
     return SeedResult(created=created, tenant=tenant, app=app)
 
 
@@ -175,6 +178,51 @@ DEMO_EVENTS = {
         ("Calendar", 1, time(14, 0), 60, "Design review", "busy"),
     ],
 }
+
+
+# A weekly series: (calendar name, start, minutes, subject, showAs, occurrences). Its
+# weekday is the first Monday to Friday from three to seven days ahead: never the weekday
+# of tomorrow or the day after, whose next weeks tests book as free time.
+DEMO_SERIES = {
+    demo.ADELE.address: ("Calendar", time(16, 0), 30, "Weekly team sync", "busy", 12),
+}
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _seed_series(person: demo.DemoPerson) -> None:
+    if person.address not in DEMO_SERIES:
+        return
+    calendar_name, at, minutes, subject, show_as, count = DEMO_SERIES[person.address]
+    mailbox = Mailbox.objects.get(address=person.address)
+    zone = ZoneInfo(mailbox.time_zone)
+    today = sandbox_now().astimezone(zone).date()
+    day = next(
+        today + timedelta(days=ahead)
+        for ahead in range(3, 8)
+        if (today + timedelta(days=ahead)).weekday() < 5
+    )
+    start = datetime.combine(day, at, tzinfo=zone)
+    event_insert(
+        calendar=Calendar.objects.get(owner=mailbox, name=calendar_name),
+        subject=subject,
+        start=start,
+        end=start + timedelta(minutes=minutes),
+        show_as=show_as,
+        time_zone=mailbox.time_zone,
+        recurrence={
+            "pattern": {
+                "type": "weekly",
+                "interval": 1,
+                "daysOfWeek": [DAYS[day.weekday()]],
+                "firstDayOfWeek": "monday",
+            },
+            "range": {
+                "type": "numbered",
+                "startDate": day.isoformat(),
+                "numberOfOccurrences": count,
+            },
+        },
+    )
 
 
 def _seed_events(person: demo.DemoPerson) -> None:

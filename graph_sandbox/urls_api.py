@@ -48,6 +48,9 @@ urlpatterns = [
     graph("events", views.events, "events"),
     graph(f"{CAL}/events/{EVENT}", views.event, "calendar-event"),
     graph(f"events/{EVENT}", views.event, "event"),
+    graph(f"{CAL}/events/{EVENT}/instances", views.instances, "calendar-event-instances"),
+    graph(f"calendar/events/{EVENT}/instances", views.instances, "default-event-instances"),
+    graph(f"events/{EVENT}/instances", views.instances, "event-instances"),
     re_path(r"(?i)^v1\.0/subscriptions/?$", subscriptions.subscriptions, name="subscriptions"),
     re_path(
         r"(?i)^v1\.0/subscriptions/(?P<subscription_id>[^/]+)/?$",

@@ -82,7 +82,7 @@ def _error_to_reshape(response: HttpResponse) -> bool:
 def _unreadable(request: HttpRequest) -> HttpResponse | None:
     """An answer for a request Django cannot read, or None."""
     length = request.META.get("CONTENT_LENGTH", "")
-    if length and not length.strip().isdigit():
+    if length and not (length.strip().isascii() and length.strip().isdigit()):
         if is_api(request):
             return json_error(400, BAD_LENGTH, {"body": [BAD_LENGTH]})
         return bad_request(request, exception=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -232,6 +233,77 @@ def test_a_person_adds_and_removes_busy_time_through_forms_with_csrf(seeded):
     )
     assert removed.status_code == 302
     assert "Doctor" not in [e.subject for e in control.events(ADELE)]
+
+
+@pages_db
+def test_the_demo_tenant_has_a_weekly_series_away_from_the_next_two_weekdays(seeded):
+    from zoneinfo import ZoneInfo
+
+    from graph_sandbox.clock import sandbox_now
+
+    london = ZoneInfo("Europe/London")
+    (master,) = [e for e in control.events(ADELE) if e.subject == "Weekly team sync"]
+    now = sandbox_now()
+    weeks = control.occurrences(ADELE, master.id, start=now, end=now + timedelta(days=120))
+    assert len(weeks) == 12
+    days = [w["start"].astimezone(london).date() for w in weeks]
+    assert [(b - a).days for a, b in itertools.pairwise(days)] == [7] * 11
+    assert {w["start"].astimezone(london).strftime("%H:%M") for w in weeks} == {"16:00"}
+    today = now.astimezone(london).date()
+    first = weeks[0]["start"].astimezone(london).date()
+    assert 3 <= (first - today).days <= 7
+    assert first.weekday() < 5
+
+
+@pages_db
+def test_a_person_adds_a_weekly_busy_block_and_removes_one_week_then_the_series(seeded):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get(f"/graph-sandbox/mailboxes/{ADELE}/")
+    token = page.cookies["csrftoken"].value
+    calendar = Calendar.objects.get(owner__address=ADELE, name="Calendar")
+    added = browser.post(
+        f"/graph-sandbox/mailboxes/{ADELE}/events/",
+        {
+            "calendar": calendar.pk,
+            "subject": "Stand-up",
+            "date": "2030-01-07",  # a Monday
+            "start_time": "09:00",
+            "end_time": "09:15",
+            "show_as": "busy",
+            "repeat_weekly": "on",
+            "csrfmiddlewaretoken": token,
+        },
+    )
+    assert added.status_code == 302
+    (master,) = [e for e in control.events(ADELE) if e.subject == "Stand-up"]
+    window = {"start": datetime(2030, 1, 1, tzinfo=UTC), "end": datetime(2030, 2, 1, tzinfo=UTC)}
+    weeks = control.occurrences(ADELE, master.id, **window)
+    assert [o["start"].day for o in weeks] == [7, 14, 21, 28]
+    assert {o["type"] for o in weeks} == {"occurrence"}
+
+    page = browser.get(f"/graph-sandbox/mailboxes/{ADELE}/?start=2030-01-07&days=14")
+    text = page.content.decode()
+    assert "Mon 7 Jan, 09:00\u201309:15" in text
+    assert "Mon 14 Jan, 09:00\u201309:15" in text
+    assert text.count("Part of a recurring series") == 2
+
+    one = browser.post(
+        f"/graph-sandbox/mailboxes/{ADELE}/events/{weeks[1]['id']}/delete/",
+        {"csrfmiddlewaretoken": token},
+    )
+    assert one.status_code == 302
+    assert [o["start"].day for o in control.occurrences(ADELE, master.id, **window)] == [7, 21, 28]
+
+    whole = browser.post(
+        f"/graph-sandbox/mailboxes/{ADELE}/events/{weeks[2]['id']}/delete/",
+        {"series": "1", "csrfmiddlewaretoken": token},
+    )
+    assert whole.status_code == 302
+    assert "Stand-up" not in [e.subject for e in control.events(ADELE)]
+    page = browser.get(f"/graph-sandbox/mailboxes/{ADELE}/?start=2030-01-07&days=14")
+    assert "Stand-up" not in page.content.decode()
 
 
 @pages_db

@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from graph_sandbox import store
 from graph_sandbox.graph.auth import READ_CALENDARS, Caller
 from graph_sandbox.graph.errors import GraphError
-from graph_sandbox.graph.events import access_for, changes_between, events_in_window, overlaps
+from graph_sandbox.graph.events import access_for, changes_between, overlaps
 from graph_sandbox.graph.odata import (
     apply_select,
     context_url,
@@ -34,7 +34,16 @@ from graph_sandbox.graph.odata import (
     top_and_skip,
 )
 from graph_sandbox.graph.serialize import EVENT_ORDERING, EVENT_TYPE, event_json, removed_json
-from graph_sandbox.models import CalendarAccess
+from graph_sandbox.graph.series import (
+    has_series,
+    master_occurrences,
+    occurrence_make,
+    sort_events,
+    view_items,
+    view_rows,
+)
+from graph_sandbox.models import CalendarAccess, Event
+from graph_sandbox.recurrence import occurrence_id
 from graph_sandbox.timefmt import BadDateTime, parse_instant
 
 DELTA_PAGE_SIZE = 10
@@ -47,16 +56,24 @@ def calendar_view(
 ) -> HttpResponse:
     caller.require(READ_CALENDARS)
     access = access_for(mailbox=caller.mailbox, calendar_id=calendar_id)
-    start, end = _window(request)
+    start, end = window(request)
     if "$filter" in request.GET:
         raise GraphError(400, "ErrorInvalidUrlQuery", "The Graph sandbox does not support $filter.")
     top, skip = top_and_skip(request)
     zone_name, applied = output_time_zone(request)
     fields = select_fields(request, EVENT_TYPE)
-    rows = events_in_window(calendar=access.calendar, start=start, end=end)
-    if order := ordering(request, EVENT_TYPE, EVENT_ORDERING):
-        rows = rows.order_by(*order, "id")
-    page = list(rows[skip : skip + top + 1])
+    order = ordering(request, EVENT_TYPE, EVENT_ORDERING)
+    if has_series(access.calendar, start, end):
+        # Series are expanded in memory: their occurrences have no rows to page in SQL.
+        items = view_items(access.calendar, start, end)
+        if order:
+            items = sort_events(items, order)
+        page = items[skip : skip + top + 1]
+    else:
+        rows = view_rows(access.calendar, start, end)
+        if order:
+            rows = rows.order_by(*order, "id")
+        page = list(rows[skip : skip + top + 1])
     data = {
         "@odata.context": context_url(
             request,
@@ -88,15 +105,15 @@ def calendar_view_delta(
     data = {
         "@odata.context": context_url(request, "Collection(event)"),
         "value": [
-            event_json(e, zone_name=zone_name, viewer=caller.mailbox)
-            if overlaps(e, cursor["start"], cursor["end"])
-            else removed_json(e)
-            for e in items
+            removed_json(e)
+            if removed
+            else event_json(e, zone_name=zone_name, viewer=caller.mailbox)
+            for _, _, e, removed in items
         ],
     }
     base = request.build_absolute_uri(request.path)
     if more:
-        token = _token({**cursor, "position": items[-1].seq})
+        token = _token({**cursor, "position": list(items[-1][:2])})
         data["@odata.nextLink"] = base + "?" + urlencode({"$skiptoken": token}, safe="$:")
     else:
         round_end = cursor["upto"]
@@ -108,17 +125,73 @@ def calendar_view_delta(
 def _delta_items(access: CalendarAccess, cursor: dict, page_size: int) -> tuple[list, bool]:
     """One page of a round, in change order, after the last change already sent.
 
-    Paging by change number (not by offset) means an event changed while a client
-    is paging moves to the next round instead of shifting the pages under it.
+    Each item is (change number, key, event, removed). Paging by change number (not by
+    offset) means an event changed while a client is paging moves to the next round
+    instead of shifting the pages under it; a series' occurrences share their master's
+    change number and follow each other by ``key`` (their id).
     """
+    start, end = cursor["start"], cursor["end"]
     if cursor["after"] == 0:
         # The first round lists what is in the window now; nothing is "removed" yet.
-        rows = events_in_window(calendar=access.calendar, start=cursor["start"], end=cursor["end"])
-        rows = rows.filter(seq__lte=cursor["upto"])
+        seen = view_items(access.calendar, start, end, upto=cursor["upto"])
+        entries = [(e.seq, e.graph_id, e, False) for e in seen]
     else:
+        entries = []
         rows = changes_between(calendar=access.calendar, after=cursor["after"], upto=cursor["upto"])
-    page = list(rows.filter(seq__gt=cursor["position"]).order_by("seq")[: page_size + 1])
+        for row in rows:
+            if row.recurrence:
+                entries.extend(_series_changes(row, start, end, after=cursor["after"]))
+            else:
+                entries.append((row.seq, row.graph_id, row, not overlaps(row, start, end)))
+        # One entry per id: the latest change wins (an exception dropped with its series
+        # is also among the series' old occurrences).
+        latest: dict[str, tuple] = {}
+        for entry in entries:
+            if entry[2].graph_id not in latest or entry[:2] > latest[entry[2].graph_id][:2]:
+                latest[entry[2].graph_id] = entry
+        entries = list(latest.values())
+    position = tuple(cursor["position"]) if isinstance(cursor["position"], list) else None
+    if position is None:
+        position = (cursor["position"], "")
+    entries.sort(key=lambda item: item[:2])
+    page = [item for item in entries if item[:2] > position][: page_size + 1]
     return page[:page_size], len(page) > page_size
+
+
+def _series_changes(master: Event, start: datetime, end: datetime, *, after: int) -> list[tuple]:
+    """A changed series master in a later round: its occurrences in the window as they
+    are now (all removed if the series was deleted), and the ones its earlier times or
+    pattern had there, changed since ``after``, as removed."""
+    taken = set(Event.objects.filter(series_master=master).values_list("original_start", flat=True))
+    now = [
+        occurrence_make(master, o)
+        for o in master_occurrences(master, start=start, end=end)
+        if o.original_start not in taken
+    ]
+    entries = [(master.seq, e.graph_id, e, master.deleted) for e in now]
+    current = {e.graph_id for e in now}
+    for timing in master.timing_history:
+        if timing.get("seq", 0) <= after:
+            continue
+        if not timing["recurrence"]:
+            ids = [master.graph_id] if _timing_overlaps(timing, start, end) else []
+        else:
+            ids = [
+                occurrence_id(master.graph_id, o.original_start)
+                for o in master_occurrences(master, start=start, end=end, timing=timing)
+            ]
+        for gone in ids:
+            if gone not in current:
+                current.add(gone)
+                entries.append((master.seq, gone, Event(graph_id=gone), True))
+    return entries
+
+
+def _timing_overlaps(timing: dict, start: datetime, end: datetime) -> bool:
+    return (
+        datetime.fromisoformat(timing["start"]) < end
+        and datetime.fromisoformat(timing["end"]) > start
+    )
 
 
 def _cursor(request: HttpRequest, access: CalendarAccess) -> dict:
@@ -126,7 +199,7 @@ def _cursor(request: HttpRequest, access: CalendarAccess) -> dict:
     generation = store.state().sync_generation
     token = request.GET.get("$skiptoken") or request.GET.get("$deltatoken")
     if token is None:
-        start, end = _window(request)
+        start, end = window(request)
         return {
             "calendar": access.graph_id,
             "start": start,
@@ -166,7 +239,7 @@ def _resync() -> GraphError:
     )
 
 
-def _window(request: HttpRequest) -> tuple[datetime, datetime]:
+def window(request: HttpRequest) -> tuple[datetime, datetime]:
     """``startDateTime`` and ``endDateTime`` (in any case), read with their offsets."""
     start, end = query_value(request, "StartDateTime"), query_value(request, "EndDateTime")
     if not start or not end:

@@ -19,14 +19,20 @@ from django.db.models import QuerySet
 from graph_sandbox import store
 from graph_sandbox.clock import sandbox_now
 from graph_sandbox.graph.errors import GraphError, access_denied, not_found
-from graph_sandbox.graph.meetings import meeting_cancel, meeting_requests_send
+from graph_sandbox.graph.meetings import (
+    meeting_cancel,
+    meeting_requests_send,
+    occurrence_cancel_for_attendees,
+)
 from graph_sandbox.graph.serialize import calendar_providers
+from graph_sandbox.graph.series import HISTORY_KEPT, exceptions_drop, occurrence_find, timing_of
 from graph_sandbox.ids import graph_id
 from graph_sandbox.models import Calendar, CalendarAccess, Event, Mailbox
 from graph_sandbox.pagesurl import PAGES_PREFIX, pages_base_url
+from graph_sandbox.recurrence import first_occurrence, invalid, last_end, recurrence_read
 from graph_sandbox.subscriptions.outbox import change_record
 from graph_sandbox.subscriptions.services import subscriptions_of_calendar_remove
-from graph_sandbox.timefmt import BadDateTime, BadTimeZone, parse_date_time_time_zone
+from graph_sandbox.timefmt import BadDateTime, BadTimeZone, parse_date_time_time_zone, zone
 from ops.compiled_queries import query_objects, reads
 
 INT32_MAX = 2**31 - 1
@@ -62,7 +68,7 @@ READ_ONLY = frozenset(
     }
 )
 UNSUPPORTED = frozenset(
-    {"recurrence", "singleValueExtendedProperties", "multiValueExtendedProperties", "attachments"}
+    {"singleValueExtendedProperties", "multiValueExtendedProperties", "attachments"}
 )
 WRITABLE = frozenset(
     {
@@ -82,6 +88,7 @@ WRITABLE = frozenset(
         "importance",
         "categories",
         "transactionId",
+        "recurrence",
     }
 )
 
@@ -107,14 +114,22 @@ def access_for(*, mailbox: Mailbox, calendar_id: str | None) -> CalendarAccess:
 def event_for(
     *, mailbox: Mailbox, event_id: str, calendar_id: str | None = None
 ) -> tuple[CalendarAccess, Event]:
-    """An event by id: in one calendar of the list, or (``/me/events``) in an owned calendar."""
+    """An event by id: in one calendar of the list, or (``/me/events``) in an owned calendar.
+
+    An occurrence of a series that has no row of its own comes back unsaved
+    (``graph.series``)."""
     if calendar_id is not None:
         access = access_for(mailbox=mailbox, calendar_id=calendar_id)
         found = query_objects(_event_in_calendar, event_id, access.calendar_id)
         event = found[0] if found else None
+        if event is None:
+            masters = Event.objects.filter(calendar_id=access.calendar_id)
+            event = occurrence_find(masters, event_id)
     else:
         found = query_objects(_event_of_owner, event_id, mailbox.pk)
         event = found[0] if found else None
+        if event is None:
+            event = occurrence_find(Event.objects.filter(calendar__owner_id=mailbox.pk), event_id)
         accesses = query_objects(_access_to, mailbox.pk, event.calendar_id) if event else []
         access = accesses[0] if accesses else None
     if event is None or access is None:
@@ -193,6 +208,7 @@ def event_create(*, access: CalendarAccess, author: Mailbox, body: dict) -> tupl
     if not access.can_edit:
         raise access_denied()
     fields = _fields_from_body(body, creating=True)
+    raw_recurrence = fields.pop("recurrence", None)
     transaction_id = fields.pop("transaction_id", "")
     fingerprint = _fingerprint(body)
     owner = access.calendar.owner
@@ -213,6 +229,8 @@ def event_create(*, access: CalendarAccess, author: Mailbox, body: dict) -> tupl
             created_at=now,
             **fields,
         )
+        if raw_recurrence is not None:
+            _series_set(event, raw_recurrence)
         _stamp(event, now)
         _online_meeting_set(event)
         event.save()
@@ -222,7 +240,11 @@ def event_create(*, access: CalendarAccess, author: Mailbox, body: dict) -> tupl
 
 
 def event_update(*, access: CalendarAccess, event: Event, body: dict) -> Event:
-    """Apply a PATCH body to an event (partial update)."""
+    """Apply a PATCH body to an event (partial update).
+
+    An occurrence becomes an exception (a row of its own, under the occurrence's id).
+    A series master whose times or pattern change drops its exceptions, as Outlook does.
+    """
     if not access.can_edit:
         raise access_denied()
     if "transactionId" in body and body["transactionId"] != (event.transaction_id or None):
@@ -231,30 +253,62 @@ def event_update(*, access: CalendarAccess, event: Event, body: dict) -> Event:
         )
     fields = _fields_from_body(body, creating=False)
     fields.pop("transaction_id", None)
+    in_series = event.pk is None or event.series_master_id is not None
+    if "recurrence" in fields and (in_series or fields["recurrence"] is None):
+        raise invalid(
+            "The recurrence of an occurrence can't be set."
+            if in_series
+            else "The Graph sandbox does not turn a series back into a single event."
+        )
+    raw_recurrence = fields.pop("recurrence", None)
     start, end = fields.get("start", event.start), fields.get("end", event.end)
     if end < start:
         raise _end_before_start()
     with store.writing():
+        if event.pk is None:
+            return _exception_make(event, fields)
+        timing = timing_of(event)
         for name, value in fields.items():
             setattr(event, name, value)
+        retimed = timing_of(event) != timing or raw_recurrence is not None
+        if retimed and (event.recurrence or raw_recurrence is not None):
+            if raw_recurrence is None:
+                # Moving a series moves its range's start with it.
+                raw_recurrence = _range_moved(event.recurrence, event)
+            _series_set(event, raw_recurrence)
+            if timing_of(event) != timing:
+                event.timing_history = ([*event.timing_history, timing])[-HISTORY_KEPT:]
+                exceptions_drop(event, stamp=_stamp)
         if not event.join_url:
             _online_meeting_set(event)
         _stamp(event, sandbox_now())
+        if event.timing_history and event.timing_history[-1] is timing:
+            timing["seq"] = event.seq
         event.save()
         change_record(event=event, change_type="updated")
-        meeting_requests_send(event=event, stamp=_stamp)
+        if event.series_master_id is None:
+            meeting_requests_send(event=event, stamp=_stamp)
     return event
 
 
 def event_delete(*, access: CalendarAccess, event: Event) -> None:
-    """Delete an event; it stays as a tombstone so delta queries can report it."""
+    """Delete an event; it stays as a tombstone so delta queries can report it.
+
+    Deleting an occurrence removes it from its series (a removed-occurrence row; the
+    attendees' copies of the occurrence are cancelled); deleting a series master
+    removes the series with its exceptions."""
     if not access.can_edit:
         raise access_denied()
     with store.writing():
+        if event.pk is None:
+            _occurrence_remove(event)
+            return
         event.deleted = True
         _stamp(event, sandbox_now())
         event.save()
         change_record(event=event, change_type="deleted")
+        if event.recurrence:
+            exceptions_drop(event, stamp=_stamp, detach=False)
         meeting_cancel(event=event, stamp=_stamp)
 
 
@@ -266,12 +320,15 @@ def event_insert(
     end: datetime,
     show_as: str = "busy",
     time_zone: str = "UTC",
+    recurrence: dict | None = None,
     **extra,
 ) -> Event:
     """Put an event straight into a calendar (seeding, the people page, tests).
 
-    ``extra`` may set any other ``Event`` field (``location``, ``attendees``,
-    ``is_reminder_on``, ``reminder_minutes``, ``body_content`` …).
+    ``recurrence``: Graph's ``patternedRecurrence`` (its range's ``startDate`` the start's
+    date in ``time_zone``) makes it a series master. ``extra`` may set any other
+    ``Event`` field (``location``, ``attendees``, ``is_reminder_on``,
+    ``reminder_minutes``, ``body_content`` …).
     """
     if end < start:
         raise ValueError("an event cannot end before it starts")
@@ -293,6 +350,8 @@ def event_insert(
             created_at=now,
             **extra,
         )
+        if recurrence is not None:
+            _series_set(event, recurrence)
         _stamp(event, now)
         event.save()
         change_record(event=event, change_type="created")
@@ -302,10 +361,15 @@ def event_insert(
 def event_remove(*, event: Event) -> None:
     """Delete an event whatever the calendar's permissions (the owner deleting it)."""
     with store.writing():
+        if event.pk is None:
+            _occurrence_remove(event)
+            return
         event.deleted = True
         _stamp(event, sandbox_now())
         event.save()
         change_record(event=event, change_type="deleted")
+        if event.recurrence:
+            exceptions_drop(event, stamp=_stamp, detach=False)
 
 
 def event_retime(*, event: Event, start: datetime, end: datetime) -> None:
@@ -313,8 +377,16 @@ def event_retime(*, event: Event, start: datetime, end: datetime) -> None:
     if end < start:
         raise ValueError("an event cannot end before it starts")
     with store.writing():
+        timing = timing_of(event)
         event.start, event.end = start, end
+        if event.recurrence:  # moving a series: its range starts on the new date
+            _series_set(event, _range_moved(event.recurrence, event))
+            if timing_of(event) != timing:
+                event.timing_history = [*event.timing_history, timing][-HISTORY_KEPT:]
+                exceptions_drop(event, stamp=_stamp)
         _stamp(event, sandbox_now())
+        if event.timing_history and event.timing_history[-1] is timing:
+            timing["seq"] = event.seq
         event.save()
         change_record(event=event, change_type="updated")
 
@@ -334,6 +406,76 @@ def calendar_remove(*, calendar: Calendar) -> None:
             change_record(event=event, change_type="deleted")
         subscriptions_of_calendar_remove(calendar=calendar)
         calendar.delete()
+
+
+# --- series -------------------------------------------------------------------------------
+
+
+def _series_set(event: Event, raw: object) -> None:
+    """Make ``event`` a series master with a request's ``recurrence``; its start and end
+    become its first occurrence's (Graph's answer shows them so)."""
+    recurrence = recurrence_read(raw, start=event.start, start_time_zone=event.start_time_zone)
+    duration = event.end - event.start
+    zone_name = event.start_time_zone
+    first = first_occurrence(
+        recurrence, first_start=event.start, duration=duration, time_zone=zone_name
+    )
+    if first is None:
+        raise invalid("The recurrence pattern has no occurrence in its range.")
+    event.recurrence = recurrence
+    event.start, event.end = first.start, first.end
+    event.series_end = last_end(
+        recurrence, first_start=first.start, duration=duration, time_zone=zone_name
+    )
+
+
+def _range_moved(recurrence: dict, event: Event) -> dict:
+    local = event.start.astimezone(zone(event.start_time_zone)).date().isoformat()
+    return {**recurrence, "range": {**recurrence["range"], "startDate": local}}
+
+
+def _series_row(occurrence: Event) -> Event:
+    """A row for an occurrence of its own: reusing one left under its id by an earlier
+    pattern of the series, else new."""
+    master = occurrence.occurrence_of
+    row = Event.objects.filter(graph_id=occurrence.graph_id).first() or Event(
+        graph_id=occurrence.graph_id
+    )
+    keep = {"pk": row.pk, "id": row.pk}
+    for field in Event._meta.concrete_fields:
+        if field.attname not in keep:
+            setattr(row, field.attname, getattr(occurrence, field.attname))
+    row.graph_id = occurrence.graph_id
+    row.series_master = master
+    row.original_start = occurrence.original_start
+    row.recurrence, row.series_end, row.timing_history = None, None, []
+    row.transaction_id, row.transaction_key, row.request_fingerprint = "", None, ""
+    row.ical_uid = _ical_uid()
+    return row
+
+
+def _exception_make(occurrence: Event, fields: dict) -> Event:
+    row = _series_row(occurrence)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.deleted = False
+    if not row.join_url:
+        _online_meeting_set(row)
+    _stamp(row, sandbox_now())
+    row.save()
+    change_record(event=row, change_type="updated")
+    return row
+
+
+def _occurrence_remove(occurrence: Event) -> None:
+    row = _series_row(occurrence)
+    row.deleted = True
+    _stamp(row, sandbox_now())
+    row.save()
+    change_record(event=row, change_type="deleted")
+    occurrence_cancel_for_attendees(
+        master=occurrence.occurrence_of, original_start=occurrence.original_start, stamp=_stamp
+    )
 
 
 def _repeated_create(existing: Event, access: CalendarAccess, fingerprint: str) -> Event:
@@ -395,6 +537,8 @@ def _fields_from_body(body: dict, *, creating: bool) -> dict:
         fields["location"] = _location(body["location"])
     if "attendees" in body:
         fields["attendees"] = _attendees(body["attendees"])
+    if "recurrence" in body:
+        fields["recurrence"] = body["recurrence"]  # read against the start (_series_set)
     return fields
 
 

@@ -16,11 +16,15 @@ is a change that subscriptions and delta queries see, as any other.
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import QuerySet
 
 from graph_sandbox.clock import sandbox_now
+from graph_sandbox.graph.series import HISTORY_KEPT, exceptions_drop, occurrence_make, timing_of
 from graph_sandbox.ids import graph_id
 from graph_sandbox.models import Calendar, Event, Mailbox, MailboxKind
+from graph_sandbox.recurrence import Occurrence, occurrence_id
 from graph_sandbox.subscriptions.outbox import change_record
 from ops.compiled_queries import query_objects, reads
 
@@ -43,6 +47,8 @@ SHARED_FIELDS = (
     "join_url",
     "sensitivity",
     "importance",
+    "recurrence",
+    "series_end",
 )
 
 
@@ -74,6 +80,39 @@ def meeting_cancel(*, event: Event, stamp) -> None:
         return
     for copy in _copies(event).values():
         _copy_cancel(copy=copy, stamp=stamp)
+
+
+def occurrence_cancel_for_attendees(*, master: Event, original_start, stamp) -> None:
+    """The organizer removed one occurrence of a meeting series: in each attendee's copy
+    of the series that occurrence becomes a cancelled exception ("Canceled: …"), which
+    stays until the attendee removes it."""
+    if not is_organizers_copy(master):
+        return
+    duration = master.end - master.start
+    for copy in _copies(master).values():
+        if not copy.recurrence or copy.is_cancelled:
+            continue
+        if Event.objects.filter(series_master=copy, original_start=original_start).exists():
+            continue
+        occurrence = occurrence_make(
+            copy, Occurrence(original_start, original_start, original_start + duration)
+        )
+        row = Event(
+            **{
+                f.attname: getattr(occurrence, f.attname)
+                for f in Event._meta.concrete_fields
+                if f.attname != "id"
+            }
+        )
+        row.graph_id = occurrence_id(copy.graph_id, original_start)
+        row.series_master, row.original_start = copy, original_start
+        row.recurrence, row.series_end, row.timing_history = None, None, []
+        row.ical_uid = "040000008200E00074C5B7101A82E008" + uuid.uuid4().hex.upper()
+        row.is_cancelled = True
+        row.subject = (CANCELED + row.subject)[:255]
+        stamp(row, sandbox_now())
+        row.save()
+        change_record(event=row, change_type="updated")
 
 
 def _attendee_mailboxes(event: Event) -> list[Mailbox]:
@@ -127,14 +166,23 @@ def _copy_create(*, event: Event, mailbox: Mailbox, stamp) -> None:
 
 def _copy_update(*, event: Event, copy: Event, stamp) -> None:
     changed = False
+    timing = timing_of(copy)
     for name in SHARED_FIELDS:
         if getattr(copy, name) != getattr(event, name):
             setattr(copy, name, getattr(event, name))
             changed = True
     if copy.is_cancelled:
         copy.is_cancelled, changed = False, True
+    retimed = (copy.recurrence or timing["recurrence"]) and timing_of(copy) != timing
+    if retimed:
+        # As for the organizer's series: the copy's old occurrences are reported removed
+        # by delta queries, and its exceptions go.
+        copy.timing_history = [*copy.timing_history, timing][-HISTORY_KEPT:]
+        exceptions_drop(copy, stamp=stamp)
     if changed:
         stamp(copy, sandbox_now())
+        if retimed:
+            timing["seq"] = copy.seq
         copy.save()
         change_record(event=copy, change_type="updated")
 

@@ -200,7 +200,7 @@ def ordering(request: HttpRequest, entity: EntityType, sortable: dict[str, str])
 def top_and_skip(request: HttpRequest, *, default_top: int = DEFAULT_TOP) -> tuple[int, int]:
     top = _bounded_int(request.GET.get("$top", ""), default=default_top, name="$top")
     skip = request.GET.get("$skip", "") or "0"
-    if not skip.isdigit() or int(skip) > MAX_SKIP:
+    if not (skip.isascii() and skip.isdigit()) or int(skip) > MAX_SKIP:
         raise GraphError(400, "BadRequest", f"Invalid value '{skip}' for $skip query option.")
     return top, int(skip)
 
@@ -232,6 +232,6 @@ def context_url(request: HttpRequest, fragment: str) -> str:
 def _bounded_int(raw: str, *, default: int, name: str) -> int:
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:  # "²" passes isdigit()
         raise GraphError(400, "BadRequest", f"Invalid value '{raw}' for {name} query option.")
     return min(int(raw), MAX_TOP)

@@ -15,7 +15,6 @@ from django.http import HttpRequest, HttpResponse
 
 from graph_sandbox.graph.auth import READ_CALENDARS, Caller
 from graph_sandbox.graph.errors import GraphError
-from graph_sandbox.graph.events import events_in_window
 from graph_sandbox.graph.odata import (
     context_url,
     graph_json,
@@ -23,6 +22,7 @@ from graph_sandbox.graph.odata import (
     json_body,
     output_time_zone,
 )
+from graph_sandbox.graph.series import view_items
 from graph_sandbox.models import Calendar, Event, Mailbox
 from graph_sandbox.timefmt import (
     BadDateTime,
@@ -92,7 +92,7 @@ def _schedule(
     events = (
         [
             e
-            for e in events_in_window(calendar=calendar, start=start, end=end)
+            for e in view_items(calendar, start, end)
             if not e.is_cancelled and e.show_as in DIGITS and e.show_as != "free"
         ]
         if calendar

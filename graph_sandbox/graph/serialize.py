@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from graph_sandbox.graph.odata import EntityType
+from graph_sandbox.graph.series import event_type, series_master_graph_id
 from graph_sandbox.models import CalendarAccess, Event, Mailbox, MailboxKind
 from graph_sandbox.timefmt import format_date_time_time_zone, format_utc
 
@@ -171,9 +172,9 @@ def event_json(event: Event, *, zone_name: str, viewer: Mailbox) -> dict:
         "isCancelled": event.is_cancelled,
         "isOrganizer": organizer.pk == viewer.pk,
         "responseRequested": True,
-        "seriesMasterId": None,
+        "seriesMasterId": series_master_graph_id(event),
         "showAs": event.show_as,
-        "type": "singleInstance",
+        "type": event_type(event),
         "webLink": None,
         "onlineMeetingUrl": None,
         "isOnlineMeeting": event.is_online_meeting,
@@ -191,13 +192,15 @@ def event_json(event: Event, *, zone_name: str, viewer: Mailbox) -> dict:
         "end": format_date_time_time_zone(event.end, zone_name),
         "location": location_json(event.location),
         "locations": [location_json(event.location)] if event.location.get("displayName") else [],
-        "recurrence": None,
+        "recurrence": event.recurrence or None,
         "attendees": event.attendees,
         "organizer": {
             "emailAddress": {"name": organizer.display_name, "address": organizer.address}
         },
         "onlineMeeting": {"joinUrl": event.join_url} if event.is_online_meeting else None,
     }
+    if event.original_start is not None:
+        data["originalStart"] = format_utc(event.original_start)
     if event.transaction_id:
         # "This property is only returned in a response payload if an app has set it."
         data["transactionId"] = event.transaction_id

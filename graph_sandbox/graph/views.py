@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from graph_sandbox.graph.auth import READ_CALENDARS, READ_PROFILE, WRITE_CALENDARS, Caller
+from graph_sandbox.graph.calendar_view import window
 from graph_sandbox.graph.errors import GraphError
 from graph_sandbox.graph.events import (
     access_for,
@@ -34,6 +35,8 @@ from graph_sandbox.graph.serialize import (
     event_json,
     user_json,
 )
+from graph_sandbox.graph.series import instances as series_instances
+from graph_sandbox.graph.series import sort_events
 from graph_sandbox.models import CalendarAccess, Event
 
 
@@ -100,9 +103,11 @@ def _event_list(request: HttpRequest, caller: Caller, access: CalendarAccess) ->
     fields = select_fields(request, EVENT_TYPE)
     order = ordering(request, EVENT_TYPE, EVENT_ORDERING) or ["start"]
     zone_name, applied = output_time_zone(request)
-    rows = Event.objects.filter(calendar=access.calendar, deleted=False).select_related(
-        "calendar__owner", "organizer"
-    )
+    # Single instances and series masters; a series' occurrences and exceptions are read
+    # through calendarView or /instances.
+    rows = Event.objects.filter(
+        calendar=access.calendar, deleted=False, series_master__isnull=True
+    ).select_related("calendar__owner", "organizer")
     page = list(rows.order_by(*order, "id")[skip : skip + top + 1])
     data = {
         "@odata.context": context_url(request, f"users('{caller.mailbox.object_id}')/events"),
@@ -130,6 +135,36 @@ def event(
     if request.method == "PATCH":
         found = event_update(access=access, event=found, body=json_body(request))
     return _event_answer(request, caller, found, fields=fields, status=200)
+
+
+@graph_view(("GET",))
+def instances(
+    request: HttpRequest, caller: Caller, event_id: str, calendar_id: str | None = None
+) -> HttpResponse:
+    """``GET /me/events/{id}/instances?startDateTime&endDateTime``: a series master's
+    occurrences and exceptions in the window (an occurrence or single event has none)."""
+    caller.require(READ_CALENDARS)
+    _, found = event_for(mailbox=caller.mailbox, event_id=event_id, calendar_id=calendar_id)
+    start, end = window(request)
+    top, skip = top_and_skip(request)
+    fields = select_fields(request, EVENT_TYPE)
+    zone_name, applied = output_time_zone(request)
+    items = series_instances(found, start, end) if found.recurrence else []
+    if order := ordering(request, EVENT_TYPE, EVENT_ORDERING):
+        items = sort_events(items, order)
+    page = items[skip : skip + top + 1]
+    data = {
+        "@odata.context": context_url(
+            request, f"users('{caller.mailbox.object_id}')/events('{found.graph_id}')/instances"
+        ),
+        "value": [
+            apply_select(event_json(e, zone_name=zone_name, viewer=caller.mailbox), fields)
+            for e in page[:top]
+        ],
+    }
+    if len(page) > top:
+        data["@odata.nextLink"] = next_link(request, **{"$top": top, "$skip": skip + top})
+    return graph_json(data, preference_applied=applied)
 
 
 def _event_answer(

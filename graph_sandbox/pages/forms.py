@@ -41,6 +41,11 @@ class BusyEventForm(forms.Form):
     start_time = forms.TimeField(label="Starts", widget=forms.TimeInput(attrs={"type": "time"}))
     end_time = forms.TimeField(label="Ends", widget=forms.TimeInput(attrs={"type": "time"}))
     show_as = forms.ChoiceField(label="Show as", choices=SHOW_AS_CHOICES, initial="busy")
+    repeat_weekly = forms.BooleanField(
+        label="Repeat every week",
+        required=False,
+        help_text="A weekly series on this weekday, without an end date (like a stand-up).",
+    )
 
     def __init__(self, *args, calendars, time_zone: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -56,6 +61,20 @@ class BusyEventForm(forms.Form):
             if end <= start:
                 raise forms.ValidationError("The event must end after it starts.")
         return data
+
+    def recurrence(self) -> dict | None:
+        """Graph's ``patternedRecurrence`` for a weekly series, or None."""
+        if not self.cleaned_data.get("repeat_weekly"):
+            return None
+        day = self.cleaned_data["date"]
+        return {
+            "pattern": {
+                "type": "weekly",
+                "interval": 1,
+                "daysOfWeek": [day.strftime("%A").lower()],
+            },
+            "range": {"type": "noEnd", "startDate": day.isoformat()},
+        }
 
     def window(self) -> tuple[datetime, datetime]:
         """Start and end as aware datetimes in the mailbox's time zone."""

@@ -19,7 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from graph_sandbox import store
 from graph_sandbox.clock import clock_offset, sandbox_now
-from graph_sandbox.graph.events import event_insert, event_remove, events_in_window
+from graph_sandbox.graph.events import event_insert, event_remove
+from graph_sandbox.graph.series import event_type, occurrence_find, view_items
 from graph_sandbox.identity import tokens
 from graph_sandbox.models import (
     Calendar,
@@ -80,6 +81,7 @@ def event_add(request: HttpRequest, address: str) -> HttpResponse:
         end=end,
         show_as=form.cleaned_data["show_as"],
         time_zone=mailbox.time_zone,
+        recurrence=form.recurrence(),
     )
     today = sandbox_now().astimezone(start.tzinfo).date()
     if today <= start.date() < today + timedelta(days=DEFAULT_DAYS):
@@ -90,9 +92,16 @@ def event_add(request: HttpRequest, address: str) -> HttpResponse:
 @require_POST
 def event_remove_view(request: HttpRequest, address: str, event_id: str) -> HttpResponse:
     mailbox = _mailbox(address)
-    event = Event.objects.filter(graph_id=event_id, calendar__owner=mailbox, deleted=False).first()
+    owned = Event.objects.filter(calendar__owner=mailbox)
+    event = owned.filter(graph_id=event_id, deleted=False).first() or occurrence_find(
+        owned, event_id
+    )
     if event is None:
         raise Http404("No such event in this mailbox (it may have been removed already).")
+    if request.POST.get("series") and event_type(event) in ("occurrence", "exception"):
+        event = getattr(event, "occurrence_of", None) or event.series_master
+        if event.deleted:
+            raise Http404("No such event in this mailbox (it may have been removed already).")
     event_remove(event=event)
     return redirect(_detail_url(mailbox, done="removed"))
 
@@ -166,8 +175,7 @@ def _calendars(mailbox: Mailbox, start: datetime, end: datetime) -> list[dict]:
                 "access": access,
                 "owned": owned,
                 "events": [
-                    _event_row(e, zone, removable=owned)
-                    for e in events_in_window(calendar=calendar, start=start, end=end)
+                    _event_row(e, zone, removable=owned) for e in view_items(calendar, start, end)
                 ],
             }
         )
@@ -181,6 +189,7 @@ def _event_row(event: Event, zone: ZoneInfo, *, removable: bool) -> dict:
         "end": event.end.astimezone(zone),
         "reminder": _reminder_text(event),
         "removable": removable,
+        "in_series": event_type(event) in ("occurrence", "exception"),
     }
 
 

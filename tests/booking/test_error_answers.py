@@ -75,9 +75,10 @@ def test_more_than_a_thousand_query_parameters_are_a_json_400(anyone, page, debu
     assert "query parameters" in assert_error_body(response, 400)["message"]
 
 
-def test_a_content_length_that_is_no_number_is_a_json_400(anyone, page, debug):
+@pytest.mark.parametrize("length", ["abc", "\u00b2"])  # "²" passes str.isdigit()
+def test_a_content_length_that_is_no_number_is_a_json_400(anyone, page, debug, length):
     response = anyone.post(
-        bookings_url(page), data=b"{}", content_type="application/json", CONTENT_LENGTH="abc"
+        bookings_url(page), data=b"{}", content_type="application/json", CONTENT_LENGTH=length
     )
 
     assert "Content-Length" in assert_error_body(response, 400)["message"]

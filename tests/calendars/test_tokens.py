@@ -179,6 +179,15 @@ def test_the_token_endpoints_retry_after_is_kept_in_seconds_or_as_a_date(
     assert connected.status == ConnectionStatus.CONNECTED
 
 
+def test_error_codes_that_are_not_numbers_are_left_out_of_the_message(connected, fake_microsoft):
+    body = {**THROTTLED_90055, "error_codes": ["\u00b2", 90055, None]}
+    fake_microsoft.refusals.append((429, body, {"Retry-After": "30"}))
+    with pytest.raises(ProviderError) as caught:
+        access_token_for(connection=connected, force_refresh=True)
+    assert "AADSTS90055" in str(caught.value)
+    assert caught.value.permanent is False
+
+
 def test_a_refused_client_secret_is_not_blamed_on_the_host(connected, fake_microsoft, caplog):
     fake_microsoft.refusals.append(
         (

@@ -136,7 +136,9 @@ def token_error(
     ``retry_after``: the answer's Retry-After in seconds, kept on a temporary error.
     """
     error = str(result.get("error") or "unknown_error")
-    codes = [int(c) for c in result.get("error_codes") or [] if str(c).isdigit()]
+    codes = [
+        int(c) for c in map(str, result.get("error_codes") or []) if c.isascii() and c.isdigit()
+    ]
     numbers = ", ".join(f"AADSTS{code}" for code in codes)
     detail = f"{error}" + (f" ({numbers})" if numbers else "")
     if error in GRANT_GONE_ERRORS:
