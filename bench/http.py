@@ -599,6 +599,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="repeat the whole table")
     parser.add_argument("--only", default="", help="only the rows whose name contains this")
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per gunicorn worker (more than 1: gunicorn's gthread worker)",
+    )
+    parser.add_argument(
         "--worker-nice",
         type=int,
         default=0,
@@ -657,6 +663,8 @@ def serve_and_measure(product, book_page, var_dir, database_url, args, processes
         sys.executable, "-m", "gunicorn", "scheduleonce.wsgi:application",
         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "30",
     ]  # fmt: skip
+    if args.threads > 1:
+        gunicorn += ["--threads", str(args.threads)]
     if args.profile_web:
         Path(args.profile_web).mkdir(parents=True, exist_ok=True)
         env = {**env, "WEB_PROFILE_DIR": str(Path(args.profile_web).resolve())}
