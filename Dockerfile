@@ -16,4 +16,4 @@ RUN DEBUG=0 SECRET_KEY=build-only ALLOWED_HOSTS=build \
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "scheduleonce.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "scheduleonce.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "--logger-class", "ops.gunicorn_logging.RedactingLogger"]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from booking.meeting_selectors import HOSTS_EVERYONE, HOSTS_MINE, MeetingFilters, Tab
 
 MAX_QUERY = 200
+# The days whose midnights (and the midnight after) are moments in every time zone: the
+# filters compare starts with them, and year 1 or 9999 would fall off Python's calendar.
+FIRST_DAY, LAST_DAY = date(1, 1, 2), date(9999, 12, 30)
 
 
 class MeetingFilterForm(forms.Form):
@@ -52,6 +57,10 @@ class MeetingFilterForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("from"), cleaned.get("to")
+        for name, day in (("from", start), ("to", end)):
+            if day and not FIRST_DAY <= day <= LAST_DAY:
+                self.add_error(name, _("That date is out of range."))
+                return cleaned
         if start and end and end < start:
             self.add_error("to", _("The end date is before the start date."))
         return cleaned

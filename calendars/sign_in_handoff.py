@@ -55,7 +55,7 @@ def handoff_park(*, answer: dict[str, str], here: str, path: str) -> str | None:
     one-time handle), or None when the answer belongs here (or to no hand-over).
     """
     state = answer.get("state", "")
-    if not state:
+    if not state or "\x00" in state:  # never one of ours (and PostgreSQL refuses a NUL)
         return None
     row = SignInHandoff.objects.filter(state=state, created_at__gte=_fresh()).first()
     if row is None or row.origin == here:
@@ -76,7 +76,7 @@ def _tag(row: SignInHandoff) -> str:
 def handoff_collect(*, handle: str) -> dict[str, str] | None:
     """Take (once) the answer parked under ``handle``; None if unknown, used or too old."""
     pk, _, tag = handle.partition("-")
-    if not pk.isdigit():
+    if not (pk.isascii() and pk.isdigit()):  # "²" passes isdigit() alone
         return None
     row = SignInHandoff.objects.filter(pk=int(pk), created_at__gte=_fresh()).exclude(answer="")
     row = row.first()

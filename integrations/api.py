@@ -145,6 +145,8 @@ def _bookings_query(params) -> dict:
     order = params.get("order", "-created")
     if order not in ORDERS:
         raise QueryError("order", f"Use one of: {', '.join(ORDERS)}.")
+    if "\x00" in params.get("page", ""):  # in no id or link; PostgreSQL refuses to compare it
+        raise QueryError("page", "Use a booking page's id or the name in its link.")
     return {
         "status": status,
         "page": params.get("page", ""),
@@ -169,13 +171,23 @@ def _moment(value: str, field: str) -> datetime | None:
         moment = None
     if moment is None:
         raise QueryError(field, "Use a date (2026-05-01) or an ISO 8601 date-time.")
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return _in_utc(moment if moment.tzinfo else moment.replace(tzinfo=UTC), field)
+
+
+def _in_utc(moment: datetime, field: str) -> datetime:
+    """``moment`` in UTC: PostgreSQL refuses offsets past 15:59 (Python allows 23:59), and a
+    moment at the calendar's edge may have no UTC reading at all."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise QueryError(field, "That moment is out of range.")
 
 
 def _limit(value: str, default: int = DEFAULT_LIMIT) -> int:
     if not value:
         return default
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    # isascii: "²" and other digits int() cannot read pass isdigit().
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:
         raise QueryError("limit", f"Use a whole number from 1 to {MAX_LIMIT}.")
     return int(value)
 
@@ -194,7 +206,7 @@ def _bookings_filtered(*, user, query: dict) -> QuerySet[Booking]:
         found = found.filter(status=query["status"])
     if query["page"]:
         page = query["page"]
-        by_id = page.isdigit() and len(page) < 19
+        by_id = page.isascii() and page.isdigit() and len(page) < 19
         found = found.filter(page__id=int(page)) if by_id else found.filter(page__slug=page)
     if query["from"]:
         found = found.filter(start__gte=query["from"])
@@ -227,7 +239,7 @@ def _cursor_read(value: str, order: str) -> tuple[datetime, int] | None:
         moment = None
     if moment is None or moment.tzinfo is None:
         raise QueryError("cursor", "This cursor is not one we gave out.")
-    return moment, opened[1]
+    return _in_utc(moment, "cursor"), opened[1]
 
 
 def _cursor_make(order: str, value: str, pk: int) -> str:

@@ -33,11 +33,21 @@ _PATTERNS = [
         r"""["']?\s*[:=]\s*["']?)[^\s"'&,}]{6,}"""
     ),
 ]
+# Addresses that are themselves the key, in the web server's access lines (request line
+# and referer): a password reset link's token, an invitation's token, a booking's
+# signature (its id stays readable) and a sign-in hand-over's one-time handle. Only
+# there: locally the emails a worker prints must keep their links (README, "A short tour").
+_ADDRESS_PATTERNS = [
+    re.compile(r"(/accounts/reset/[^/\s]+/)(?!set-password/)[^/\s?\"']+"),
+    re.compile(r"(/accounts/invitations/)[^/\s?\"']+"),
+    re.compile(r"(/bookings/[0-9a-f]{32}(?::|%3A))[^/\s?\"']+", re.IGNORECASE),
+    re.compile(r"((?:^|[?&\s])handoff=)[^&\s\"']+"),
+]
 REDACTED = "[redacted]"
 
 
-def redact(text: str) -> str:
-    for pattern in _PATTERNS:
+def redact(text: str, patterns: list[re.Pattern] = _PATTERNS) -> str:
+    for pattern in patterns:
         if pattern.groups:
             text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
         else:
@@ -45,16 +55,26 @@ def redact(text: str) -> str:
     return text
 
 
+def redact_access(text: str) -> str:
+    """``redact`` and the keys in addresses: for access lines (runserver's, gunicorn's)."""
+    return redact(redact(text), _ADDRESS_PATTERNS)
+
+
 class RedactSecretsFilter(logging.Filter):
+    def __init__(self, name: str = "", *, addresses: bool = False) -> None:
+        super().__init__(name)
+        self.scrub = redact_access if addresses else redact
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = redact(message)
+        scrub = self.scrub
+        cleaned = scrub(message)
         if record.exc_info and record.exc_info[1] is not None:
             # Render the traceback now, scrubbed, so no formatter ever renders it raw
             # (formatters print ``exc_text`` when there is no ``exc_info``).
             traceback_text = logging.Formatter().formatException(record.exc_info)
             record.exc_info = None
-            record.exc_text = redact(traceback_text)
+            record.exc_text = scrub(traceback_text)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True

@@ -14,6 +14,7 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.views.defaults import bad_request
 
 from ops import metrics
@@ -52,6 +53,8 @@ class ErrorAnswersMiddleware:
         response = self.get_response(request)
         if is_api(request) and _error_to_reshape(response):
             return json_error_like(response)
+        if response.status_code == 405 and not response.content and request.method != "HEAD":
+            return _not_allowed_page(request, response)
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
@@ -60,6 +63,14 @@ class ErrorAnswersMiddleware:
         if is_api(request) and isinstance(exception, SuspiciousOperation):
             return _refusal(exception)
         return None
+
+
+def _not_allowed_page(request: HttpRequest, refused: HttpResponse) -> HttpResponse:
+    """A page that says why, for Django's empty 405 (``require_POST``): a browser shows its
+    own error for an empty one, e.g. after opening a form's address from the history."""
+    page = render(request, "405.html", status=405)
+    page["Allow"] = refused.get("Allow", "")
+    return page
 
 
 def _error_to_reshape(response: HttpResponse) -> bool:

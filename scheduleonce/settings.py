@@ -480,11 +480,17 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "redact_secrets": {"()": "ops.logging.RedactSecretsFilter"},
+        "redact_access": {"()": "ops.logging.RedactSecretsFilter", "addresses": True},
         "log_context": {"()": "ops.logging.LogContextFilter"},
     },
     "formatters": {
         "text": {"()": "ops.logging.TextFormatter"},
         "json": {"()": "ops.logging.JsonFormatter"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
     "handlers": {
         "console": {
@@ -492,9 +498,17 @@ LOGGING = {
             "formatter": LOG_FORMAT,
             "filters": ["log_context", "redact_secrets"],
         },
+        # runserver's access lines, as Django writes them, scrubbed like ours: a password
+        # reset or booking link in a request line is a key (gunicorn: ops.gunicorn_logging).
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_access"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "INFO"},
         # MSAL and urllib3 may log request details at DEBUG; keep them quiet.
         "msal": {"level": "WARNING"},

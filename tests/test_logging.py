@@ -9,7 +9,13 @@ import re
 import pytest
 from celery import shared_task
 
-from ops.logging import RedactSecretsFilter, log_context, log_context_bound, redact
+from ops.logging import (
+    RedactSecretsFilter,
+    log_context,
+    log_context_bound,
+    redact,
+    redact_access,
+)
 
 JWT = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSIsIm5vbmNlIjoieCJ9.c2lnbmF0dXJl"
 
@@ -191,3 +197,63 @@ def test_a_task_runs_with_the_request_id_of_its_message_and_its_own_name():
         "task_id": "tid-1",
     }
     assert log_context() == {}
+
+
+# --- addresses that are keys: access lines of runserver and gunicorn ---------------------
+
+RESET = "/accounts/reset/MQ/cf1a2b-0123456789abcdef0123456789abcdef/"
+MANAGE = "/bookings/8eabc40aff614eaea8af2860ca4be178:sCDPBqTXad03e_pmv0MhvYDv93u44sFjNLnXp1JkyHE/"
+
+
+def test_access_lines_lose_the_keys_in_reset_booking_and_invitation_addresses():
+    line = (
+        f'"GET {RESET} HTTP/1.1" 302 0 "GET {MANAGE}cancel/" /accounts/invitations/AbC.dEf:ghi/'
+        " /setup/integration/calendar/office365/callback/?handoff=12-0123abcd"
+    )
+    cleaned = redact_access(line)
+    for secret in ("cf1a2b-0123456789abcdef", "sCDPBqTXad03e", "AbC.dEf:ghi", "12-0123abcd"):
+        assert secret not in cleaned
+    assert "/bookings/8eabc40aff614eaea8af2860ca4be178:[redacted]/cancel/" in cleaned
+    assert redact_access("/accounts/reset/MQ/set-password/") == "/accounts/reset/MQ/set-password/"
+    # Elsewhere links stay whole: locally the worker prints the emails, links and all.
+    assert redact(line) == line
+
+
+def test_runservers_request_lines_are_scrubbed(client, capfd):
+    # runserver logs each request on "django.server"; as configured, not through our
+    # console handler, so it needs the filter of its own.
+    logging.getLogger("django.server").info('"GET %s HTTP/1.1" 302 0', RESET)
+    assert "cf1a2b-0123456789abcdef" not in capfd.readouterr().err
+
+
+def test_gunicorns_access_lines_are_scrubbed():
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from ops.gunicorn_logging import RedactingLogger
+
+    request = SimpleNamespace(
+        method="GET",
+        path=RESET,
+        query="handoff=1-abcdef12",
+        uri=RESET,
+        version=(1, 1),
+        headers=[("REFERER", f"https://example.com{MANAGE}")],
+    )
+    response = SimpleNamespace(status="302 Found", sent=0, headers=[])
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": RESET,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "QUERY_STRING": "handoff=1-abcdef12",
+        "PATH_INFO": RESET,
+        "REMOTE_ADDR": "10.0.0.1",
+        "HTTP_REFERER": f"https://example.com{MANAGE}",
+    }
+    atoms = RedactingLogger(Config()).atoms(
+        response, request, environ, SimpleNamespace(seconds=0, microseconds=1)
+    )
+    written = " ".join(str(value) for value in atoms.values())
+    for secret in ("cf1a2b-0123456789abcdef", "sCDPBqTXad03e", "abcdef12"):
+        assert secret not in written

@@ -174,3 +174,34 @@ def test_not_found_and_server_error_pages_are_ours_and_well_formed(client, setti
     assert failed.status_code == 500
     assert "Something went wrong on our side" in failed.content.decode()
     assert_well_formed(failed)
+
+
+def test_opening_a_forms_address_is_a_405_page_that_says_why(host_client, alices_things):
+    # Django's require_POST answers an empty 405, which browsers replace with their own
+    # error screen ("This page isn't working"); a host who opens the address from the
+    # history gets ours, with the Allow header kept.
+    page_pk = alices_things[0].pk
+    for name in ("pages:toggle", "pages:duplicate"):
+        response = host_client.get(reverse(name, args=[page_pk]))
+        assert response.status_code == 405
+        assert response["Allow"] == "POST"
+        assert "cannot be opened on its own" in response.content.decode()
+        page = structure(response.content.decode())
+        assert (page.h1, page.main) == (1, 1)
+    assert host_client.head(reverse("pages:toggle", args=[page_pk])).content == b""
+
+
+def test_pages_name_their_icon_so_browsers_do_not_ask_for_a_missing_favicon(client, alices_things):
+    # Without a <link rel="icon">, every browser fetches /favicon.ico: a 404 in the
+    # console of every page.
+    import re
+
+    from django.contrib.staticfiles import finders
+    from django.templatetags.static import static
+
+    page, _, links = alices_things
+    for url in [reverse("accounts:login"), *public_urls(page, links)]:
+        html = client.get(url).content.decode()
+        [href] = re.findall(r'<link rel="icon" href="([^"]+)"', html)
+        assert href == static("img/favicon.svg"), url
+    assert finders.find("img/favicon.svg")

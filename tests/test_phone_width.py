@@ -62,3 +62,17 @@ def test_no_page_scrolls_sideways_on_a_phone(
     check("page-list", "/setup/booking-pages/")
     check("page-editor", f"/setup/booking-pages/{page_pk}/")
     check("page-calendars", f"/setup/booking-pages/{page_pk}/calendars/")
+
+
+def test_team_members_are_cards_on_a_phone(transactional_db, host, live_server, chromium):
+    # Five columns on a 375-pixel phone were about 60 pixels each: "Buchungsseiten" and
+    # every email broke a letter or two a line. Like Meetings, each member is a card.
+    from accounts.services import organization_create_for
+
+    off_loop(lambda: organization_create_for(user=host, name="Contoso"))
+    phone = chromium.new_context(viewport={"width": 375, "height": 740}, locale="de-DE").new_page()
+    log_in(phone, live_server.url, host.email)
+    phone.goto(live_server.url + "/setup/team/")
+    cell = phone.locator("#members tbody td").first
+    assert cell.bounding_box()["width"] > 250
+    assert host.email in cell.inner_text().replace("\n", "")

@@ -123,8 +123,11 @@ def test_filters_by_page_and_date_range_in_the_hosts_zone(host_client, host, pag
     assert _names(host_client.get(LIST, {"from": day, "to": day})) == ["Intro", "Demo one"]
 
 
-def test_bad_filters_are_a_400_with_a_message(host_client, page, teammate):
+def test_bad_filters_are_a_400_with_a_message(host, host_client, page, teammate):
     from booking.services.pages import page_create
+
+    host.time_zone = "Pacific/Kiritimati"  # east of UTC: year 1's first midnight is year 0 in UTC
+    host.save(update_fields=["time_zone"])
 
     bobs = page_create(host=teammate, fields={"title": "Bob's", "slug": "bobs"})
     for query in (
@@ -134,10 +137,14 @@ def test_bad_filters_are_a_400_with_a_message(host_client, page, teammate):
         {"booking_page": bobs.pk},
         {"booking_page": "x"},
         {"q": "x" * 201},
+        {"to": "9999-12-31"},
+        {"from": "0001-01-01"},
     ):
         response = host_client.get(LIST, query)
         assert response.status_code == 400, query
         assert b"form-errors" in response.content or b"errorlist" in response.content
+        export = host_client.get(reverse("meetings:export"), query)
+        assert export.status_code == 400, query
 
 
 def test_fifty_a_page_with_counts_and_links_that_keep_the_filters(host_client, page, soon):

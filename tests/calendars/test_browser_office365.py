@@ -9,9 +9,11 @@ Graph endpoints over TLS. A screenshot per step goes to
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from calendars.models import CalendarConnection, ConnectionStatus
@@ -31,10 +33,31 @@ def sign_in_on_the_sandbox(tab, shots, *, address: str, password: str, step: str
     tab.get_by_label("Password").fill(password)
     shots.take(tab, f"{step}-sign-in")
     tab.get_by_role("button", name="Sign in").click()
+    consent_if_asked(tab, shots, step=step)
+
+
+def consent_if_asked(tab, shots, *, step: str) -> None:
+    """Accept the sandbox's consent page if Sign in led to it (an app's first sign-in).
+
+    Otherwise the sandbox hands over to our callback, which closes a sign-in tab or
+    shows Setup in this one. Wait for one of the three: looking for Accept right after
+    the click raced the navigation and could skip the consent."""
     accept = tab.get_by_role("button", name="Accept")
-    if accept.count():
-        shots.take(tab, f"{step}-consent")
-        accept.click()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            if tab.is_closed() or "/graph-sandbox/" not in tab.url:
+                return
+            if accept.is_visible():
+                shots.take(tab, f"{step}-consent")
+                accept.click()
+                return
+            tab.wait_for_timeout(50)
+        except PlaywrightError:
+            if tab.is_closed():  # the callback closed the tab meanwhile
+                return
+            raise
+    raise AssertionError("Sign in led neither to the consent page nor to our callback")
 
 
 def connect_in_this_tab(page, base_url: str, host, sandbox, shots, address: str) -> None:

@@ -156,8 +156,12 @@ def test_a_replayed_or_foreign_state_changes_nothing(host_client, fake_microsoft
 
     replay = host_client.post(CALLBACK, {"code": "another", "state": query["state"]}, follow=True)
     forged = host_client.post(CALLBACK, {"code": "x", "state": "not-ours"}, follow=True)
+    nul = host_client.post(CALLBACK, {"code": "\x00", "state": "\x00"}, follow=True)  # was a 500
 
-    for response in (replay, forged):
+    # A hand-over handle that is not ours ("²" is a digit to isdigit(), not to int()).
+    handle = host_client.get(CALLBACK, {"handoff": "²-abc"}, follow=True)
+
+    for response in (replay, forged, nul, handle):
         assert "does not belong to a sign-in you started here" in text(response)
         assert "Nothing was changed" in text(response)
     connection.refresh_from_db()

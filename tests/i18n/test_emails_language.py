@@ -165,3 +165,30 @@ def test_setup_dates_read_as_german_dates(client, page):
     with translation.override("en"):
         words = live_updates_words(status, provider=get_provider("office365"), time_zone="UTC")
     assert "current until 09 Dec 16:09" in words
+
+
+@pytest.mark.django_db
+def test_team_meetings_and_token_dates_read_as_german_dates(client, page):
+    # The team page, a meeting's page and the API tokens list wrote '6 März 2027' and
+    # '6 Dez 2026, 14:05' (no period after the day) for a German host.
+    from datetime import UTC, datetime
+
+    from accounts.services import organization_create_for
+    from integrations.models import ApiToken
+    from integrations.tokens import token_create
+
+    host = page.host
+    host.language, host.time_zone = "de", "UTC"
+    host.save(update_fields=["language", "time_zone"])
+    organization_create_for(user=host, name="Contoso")
+    _connection(host, refresh_expires_at=datetime(2027, 3, 6, 12, 0, tzinfo=UTC))
+    booking = _german_booking(client, page)
+    made = datetime(2026, 12, 6, 14, 5, tzinfo=UTC)
+    Booking.objects.filter(pk=booking.pk).update(created_at=made)
+    token, _value = token_create(owner=host, name="CRM")
+    ApiToken.objects.filter(pk=token.pk).update(created_at=made)
+    client.force_login(host)
+    assert "gültig bis 6. März 2027" in client.get(reverse("team:home")).text
+    detail = client.get(reverse("meetings:detail", args=[booking.pk])).text
+    assert "6. Dezember 2026, 14:05" in detail
+    assert "6. Dez 2026 14:05" in client.get(reverse("integrations:tokens")).text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from datetime import timezone as fixed_offset
 
 import pytest
 from django.utils import timezone
@@ -140,6 +141,7 @@ def test_booking_pages_come_by_title_a_page_at_a_time_and_all_at_once_by_default
         ({"cursor": "bm90IG91cnM"}, "cursor"),
         ({"limit": "0"}, "limit"),
         ({"limit": "101"}, "limit"),
+        ({"limit": "²"}, "limit"),
         ({"order": "title"}, "order"),
     ):
         refused = api("/api/v1/booking-pages", **params)
@@ -159,6 +161,12 @@ def test_order_by_start_and_filters(api, spec, page):
         "/api/v1/bookings", **{"from": at(day, 11).isoformat(), "to": at(day, 13).isoformat()}
     )
     assert [row["id"] for row in window.json()["data"]] == [str(cancelled.uuid)]
+    # An offset PostgreSQL cannot read (it stops at 15:59) is read in UTC (was a 500).
+    far_east = at(day, 11).astimezone(fixed_offset(timedelta(hours=23, minutes=59)))
+    window = api(
+        "/api/v1/bookings", **{"from": far_east.isoformat(), "to": at(day, 13).isoformat()}
+    )
+    assert [row["id"] for row in window.json()["data"]] == [str(cancelled.uuid)]
     assert api("/api/v1/bookings", page=page.slug).json()["data"]
     assert api("/api/v1/bookings", page="someone-else").json()["data"] == []
 
@@ -174,6 +182,10 @@ def test_order_by_start_and_filters(api, spec, page):
         ({"order": "title"}, "order"),
         ({"colour": "blue"}, "colour"),
         ({"page": "9" * 40}, None),
+        ({"page": "a\x00b"}, "page"),  # was a 500 on PostgreSQL
+        ({"limit": "²"}, "limit"),  # a digit to isdigit(), not to int(): was a 500
+        ({"page": "²"}, None),
+        ({"from": "0001-01-01T00:00:00+14:00"}, "from"),  # before year 1 in UTC
     ],
 )
 def test_bad_queries_get_a_400_that_says_which_field(api, spec, page, params, field):

@@ -57,8 +57,10 @@ def _items(request: HttpRequest) -> list[dict] | None:
 
 
 def _text(item: dict, key: str) -> str:
+    """The item's string ``key``, or "" when it is missing, not a string or holds a NUL
+    (never Graph's, and PostgreSQL cannot compare text with one)."""
     value = item.get(key)
-    return value if isinstance(value, str) else ""
+    return value if isinstance(value, str) and "\x00" not in value else ""
 
 
 def _receive(request: HttpRequest, *, lifecycle: bool) -> HttpResponse:
