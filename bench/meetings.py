@@ -93,6 +93,7 @@ def seed(count: int) -> dict:
     from django.db import connection
 
     from booking.models import Booking, BookingStatus, Question, booking_search_text
+    from booking.services.bookings import booking_location
     from booking.services.pages import page_create
     from calendars.models import Calendar, CalendarConnection, PushedEvent, PushState
 
@@ -115,6 +116,11 @@ def seed(count: int) -> dict:
     first = now - timedelta(days=3 * 365)
     span = 4 * 365 * 24 * 2  # half hours over four years
 
+    # The location fields as booking_create sets them (computed once per page).
+    locations = {
+        page.pk: booking_location(page=page, host_id=page.host_id) for page in [*pages, other_page]
+    }
+
     def booking(number: int, page, owner) -> Booking:
         start = first + timedelta(minutes=30 * rng.randrange(span))
         cancelled = rng.random() < 0.1
@@ -124,7 +130,7 @@ def seed(count: int) -> dict:
             page=page,
             host=owner,
             title=page.title,
-            location="Microsoft Teams meeting",
+            **locations[page.pk],
             start=start,
             end=start + timedelta(minutes=30),
             invitee_name=name,

@@ -108,6 +108,7 @@ def fill() -> dict[str, int]:
 
     from accounts.models import User
     from booking.models import Booking, BookingPage
+    from booking.services.bookings import booking_location
     from calendars.models import Calendar, CalendarConnection, ChangeSubscription, PushedEvent
 
     now = timezone.now()
@@ -125,6 +126,7 @@ def fill() -> dict[str, int]:
     booking = Booking.objects.create(
         page=page, host=user, title="Intro call", start=now, end=now + timedelta(minutes=30),
         invitee_name="Invitee", invitee_email="invitee@bench.test", invitee_time_zone="UTC",
+        **booking_location(page=page, host_id=user.pk),  # as booking_create sets them
     )  # fmt: skip
     push = PushedEvent.objects.create(
         host=user, calendar=calendar, source=f"booking:{booking.uuid}", payload={}, state="synced"

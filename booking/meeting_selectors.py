@@ -354,6 +354,25 @@ def calendar_standing(*, booking: Booking, rows: list[PushRow]) -> CalendarStand
     return standing
 
 
+def join_urls_for(*, bookings: Iterable[Booking]) -> dict[int, str]:
+    """Each booking's online meeting join link once the calendar made one (one query for
+    all of them; a booking without one is left out). The same link as
+    ``booking.reminders.join_url_for``: the first wanted event's that has one."""
+    by_source = {booking.mirror_source: booking.pk for booking in bookings}
+    if not by_source:
+        return {}
+    rows = (
+        PushedEvent.objects.filter(source__in=list(by_source), wanted=True)
+        .exclude(online_meeting_url="")
+        .order_by("pk")
+        .values_list("source", "online_meeting_url")
+    )
+    found: dict[int, str] = {}
+    for source, url in rows:
+        found.setdefault(by_source[source], url)
+    return found
+
+
 def pushes_of(*, booking: Booking) -> list[PushedEvent]:
     """The booking's calendar rows, for its detail page (the push history)."""
     return list(

@@ -6,6 +6,7 @@ checks that the document is valid OpenAPI 3.1 and that real answers match it.
 
 from __future__ import annotations
 
+from booking.models import LocationKind
 from integrations.models import TEST_EVENT, EventType
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -84,6 +85,9 @@ SCHEMAS = {
             "start",
             "end",
             "time_zone",
+            "location",
+            "location_kind",
+            "join_url",
             "invitee",
             "answers",
             "host",
@@ -98,7 +102,29 @@ SCHEMAS = {
             "start": DATE_TIME,
             "end": DATE_TIME,
             "time_zone": {"type": "string", "description": "The zone of start and end's offset."},
-            "location": {"type": "string"},
+            "location": {
+                "type": "string",
+                "description": "Where the meeting is, as text in the language of the booking.",
+            },
+            "location_kind": {
+                "type": ["string", "null"],
+                "enum": [*LocationKind.values, None],
+                "description": (
+                    "The booking page's kind of location when it was booked: in_person, phone "
+                    "or teams (a Microsoft Teams online meeting). Null for bookings made before "
+                    "the kind was recorded."
+                ),
+            },
+            "join_url": {
+                "type": ["string", "null"],
+                "format": "uri",
+                "description": (
+                    "The Teams meeting's join link once the host's calendar made it, usually "
+                    "seconds after booking (so booking.created has it null; a later event or a "
+                    "request shows it). Null until then, for other kinds of location, when the "
+                    "calendar cannot make Teams meetings, and once the booking is cancelled."
+                ),
+            },
             "page": {"oneOf": [{"$ref": "#/components/schemas/PageSummary"}, {"type": "null"}]},
             "invitee": {
                 "type": "object",

@@ -1,7 +1,8 @@
 """The public shape of bookings and booking pages, shared by webhooks and the read API.
 
 Only what a host would show a CRM: times (ISO 8601 with the page's offset), the
-page, the invitee, answers, status, location, the invitee's links and the host.
+page, the invitee, answers, status, location (its text, its kind and the online
+meeting's join link once the calendar made one), the invitee's links and the host.
 Never a provider token, an API token or a signing secret.
 """
 
@@ -13,7 +14,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.urls import reverse
 
+from booking.meeting_selectors import join_urls_for
 from booking.models import Booking, BookingPage
+from booking.selectors import booking_cohosts
 from booking.tokens import booking_paths
 
 
@@ -23,6 +26,17 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> str | None:
 
 def booking_data(booking: Booking) -> dict:
     """``booking`` as the API and webhooks show it (loads its page and host if not loaded)."""
+    return bookings_data([booking])[0]
+
+
+def bookings_data(bookings: list[Booking]) -> list[dict]:
+    """Each of ``bookings`` as ``booking_data`` shows it, their join links read in one
+    query (a list's: load the page and host with them, and prefetch ``cohosts``)."""
+    join_urls = join_urls_for(bookings=bookings)
+    return [_booking_data(booking, join_urls.get(booking.pk)) for booking in bookings]
+
+
+def _booking_data(booking: Booking, join_url: str | None) -> dict:
     page = booking.page
     zone = ZoneInfo(page.time_zone if page else booking.invitee_time_zone)
     links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
@@ -34,6 +48,10 @@ def booking_data(booking: Booking) -> dict:
         "end": _local(booking.end, zone),
         "time_zone": str(zone),
         "location": booking.location,
+        # The page's kind of location when booked; null for bookings older than the facts.
+        "location_kind": booking.location_kind or None,
+        # The online meeting's join link once the calendar made one (Teams), else null.
+        "join_url": join_url,
         "page": page_summary(page) if page else None,
         "invitee": {
             "name": booking.invitee_name,
@@ -48,7 +66,7 @@ def booking_data(booking: Booking) -> dict:
         # On a collective page, the other members who attend.
         "cohosts": [
             {"name": row.user.get_full_name(), "email": row.user.email}
-            for row in booking.cohosts.select_related("user").order_by("user__email")
+            for row in sorted(booking_cohosts(booking=booking), key=lambda row: row.user.email)
         ],
         "cancel_url": links["cancel"],
         "reschedule_url": links["reschedule"],

@@ -228,21 +228,30 @@ def _booking_prepare(
     return booking, booking_mirror_prepare(booking=booking)
 
 
+def booking_location(*, page: BookingPage, host_id: int) -> dict:
+    """The location fields of a booking of ``page`` hosted by ``host_id`` made now: the
+    page's facts, whether a Teams link can come, and the text in the active language
+    (for code that makes bookings in bulk, as the benchmarks do, once per page)."""
+    no_join_link = not teams_meeting_possible(page=page, host_id=host_id)
+    return {
+        "location": location_wording(
+            page.location_kind, page.location_details, no_join_link=no_join_link
+        ),
+        "location_kind": page.location_kind,
+        "location_details": page.location_details,
+        "no_join_link": no_join_link,
+    }
+
+
 def _booking_new(*, page: BookingPage, start: datetime, invitee: Invitee, **host) -> Booking:
     """An unsaved booking of ``page`` at ``start`` for ``invitee``, with the page's title
     and location as they are now (later page edits leave it as booked); ``host`` is
     ``host=<user>`` or ``host_id=<id>`` (a team page's member)."""
     host_id = host["host"].pk if "host" in host else host["host_id"]
-    no_join_link = not teams_meeting_possible(page=page, host_id=host_id)
     return Booking(
         page=page,
         title=page.title,
-        location=location_wording(
-            page.location_kind, page.location_details, no_join_link=no_join_link
-        ),
-        location_kind=page.location_kind,
-        location_details=page.location_details,
-        no_join_link=no_join_link,
+        **booking_location(page=page, host_id=host_id),
         start=start,
         end=start + timedelta(minutes=page.duration_minutes),
         invitee_name=invitee.name,
