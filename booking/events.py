@@ -29,6 +29,14 @@ booking as its transaction wrote it (with its page and host), which does not. A
 receiver of ``booking_event_recorded`` reads the booking from there rather than
 loading it again (it runs in the booking's transaction, while the host's lock is held or,
 for a new booking, just before it is taken), and never changes it.
+
+``meeting_link_recorded`` is not a change of the booking: the calendar made its online
+meeting and the join-link email's row was written (``booking.handlers.on_join_link_ready``),
+once per booking. It is sent inside that row's transaction, only when the row was
+written, so a consumer's own outbox row shares its once-only guarantee. Arguments:
+``booking_id``, ``booking_uuid``, ``version`` (the booking's ``sequence`` then),
+``host_id``, ``occurred_at``. Webhook deliveries of ``booking.meeting_link_ready`` are
+written there.
 """
 
 from __future__ import annotations
@@ -96,6 +104,7 @@ class BookingEvent:
 booking_event_preparing = Signal()
 booking_event_recorded = Signal()
 booking_event_committed = Signal()
+meeting_link_recorded = Signal()
 
 
 @dataclass(frozen=True)

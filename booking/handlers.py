@@ -58,8 +58,10 @@ def on_member_removed(sender, *, membership, **kwargs) -> None:
 
 
 def on_join_link_ready(sender, *, source: str, url: str, **kwargs) -> None:
-    """The calendar made the online meeting: email the invitee its join link, once."""
+    """The calendar made the online meeting: email the invitee its join link, once, and
+    announce it (``meeting_link_recorded``) in the same transaction."""
     from booking.email_outbox import join_link_email_add
+    from booking.events import meeting_link_recorded
 
     prefix, _, key = source.partition(":")
     if prefix != "booking" or not key:
@@ -69,12 +71,23 @@ def on_join_link_ready(sender, *, source: str, url: str, **kwargs) -> None:
         rows = query_rows(_booking_state, uuid.UUID(key))
         if not rows:
             return
-        booking_id, status, end, sequence = rows[0]
+        booking_id, status, end, sequence, host_id = rows[0]
         if status != BookingStatus.CONFIRMED or end <= now:
             return
-        join_link_email_add(booking_id=booking_id, version=sequence, now=now)
+        if join_link_email_add(booking_id=booking_id, version=sequence, now=now) is None:
+            return  # already announced
+        meeting_link_recorded.send(
+            sender=Booking,
+            booking_id=booking_id,
+            booking_uuid=uuid.UUID(key),
+            version=sequence,
+            host_id=host_id,
+            occurred_at=now,
+        )
 
 
 @reads(Booking)
 def _booking_state(key: uuid.UUID) -> QuerySet:
-    return Booking.objects.filter(uuid=key).values_list("pk", "status", "end", "sequence")
+    return Booking.objects.filter(uuid=key).values_list(
+        "pk", "status", "end", "sequence", "host_id"
+    )

@@ -7,7 +7,11 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.services import member_joined, member_removed
-        from booking.events import booking_event_preparing, booking_event_recorded
+        from booking.events import (
+            booking_event_preparing,
+            booking_event_recorded,
+            meeting_link_recorded,
+        )
         from calendars import signals
         from integrations import (
             checks,  # noqa: F401  (registers the system checks)
@@ -24,6 +28,10 @@ class IntegrationsConfig(AppConfig):
         )
         booking_event_recorded.connect(
             receivers.on_booking_event, dispatch_uid="integrations.on_booking_event"
+        )
+        # booking.meeting_link_ready: in the transaction of the join-link email's row.
+        meeting_link_recorded.connect(
+            receivers.on_meeting_link_recorded, dispatch_uid="integrations.meeting_link"
         )
         signals.connection_disconnected.connect(
             receivers.on_connection_disconnected, dispatch_uid="integrations.disconnected"

@@ -120,8 +120,9 @@ SCHEMAS = {
                 "format": "uri",
                 "description": (
                     "The Teams meeting's join link once the host's calendar made it, usually "
-                    "seconds after booking (so booking.created has it null; a later event or a "
-                    "request shows it). Null until then, for other kinds of location, when the "
+                    "seconds after booking (so booking.created has it null; "
+                    "booking.meeting_link_ready brings it, and later events and requests show "
+                    "it). Null until then, for other kinds of location, when the "
                     "calendar cannot make Teams meetings, and once the booking is cancelled."
                 ),
             },

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from booking.events import BookingEvent, BookingEventKind
+from booking.events import Actor, BookingEvent, BookingEventKind
 from booking.models import Booking, BookingCohost
 from booking.selectors import booking_cohosts
 from calendars.models import CalendarConnection
@@ -84,6 +84,35 @@ def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
         data=data,
         occurred_at=event.occurred_at,
         order_key=f"booking:{event.booking_uuid}",
+    )
+
+
+def on_meeting_link_recorded(
+    sender,
+    *,
+    booking_id: int,
+    booking_uuid,
+    version: int,
+    host_id: int,
+    occurred_at,
+    **kwargs,
+) -> None:
+    """``meeting_link_recorded`` receiver: a ``booking.meeting_link_ready`` delivery per
+    subscribed endpoint, in the transaction of the join-link email's row (so once per
+    booking, like that email), ordered with the booking's other events."""
+    cohosts = BookingCohost.objects.filter(booking_id=booking_id)
+    people = [host_id, *cohosts.values_list("user_id", flat=True)]
+
+    def data() -> dict:
+        booking = Booking.objects.select_related("page", "host").get(pk=booking_id)
+        return {**booking_data(booking), "changed_by": Actor.SYSTEM.value}
+
+    deliveries_add(
+        owners=endpoint_owners_for(host_ids=people),
+        event_type=EventType.BOOKING_MEETING_LINK_READY,
+        data=data,
+        occurred_at=occurred_at,
+        order_key=f"booking:{booking_uuid}",
     )
 
 

@@ -115,3 +115,15 @@ def test_the_pages_speak_german_to_a_host_who_chose_it(host_client, host, endpoi
     page = host_client.get(f"/setup/integration/webhooks/{endpoint.pk}/").content.decode()
     assert "Testereignis senden" in page
     assert "API-Tokens" in host_client.get("/setup/profile/api-tokens/").content.decode()
+
+
+def test_the_form_offers_the_meeting_link_event(host_client, receiver):
+    page = host_client.get("/setup/integration/webhooks/").content.decode()
+    assert 'value="booking.meeting_link_ready"' in page
+    assert "Online meeting link ready" in page
+    response = host_client.post(
+        "/setup/integration/webhooks/",
+        {"url": receiver.url, "events": ["booking.meeting_link_ready"]},
+    )
+    assert response.status_code == 200
+    assert WebhookEndpoint.objects.get().events == ["booking.meeting_link_ready"]
