@@ -4,14 +4,10 @@ TLS context per process instead of one per email."""
 from __future__ import annotations
 
 import ssl
-from datetime import UTC, datetime, timedelta
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.core.mail import get_connection
 
+from graph_sandbox.tls import ensure_tls_files
 from ops.mail import SMTPBackend, default_tls_context
 from tests.support.subproc import clean_env, manage
 from tests.test_settings import PRODUCTION
@@ -32,28 +28,8 @@ def test_every_email_uses_the_one_context_that_checks_the_server_like_djangos():
 
 
 def test_a_client_certificate_gets_a_context_of_its_own(tmp_path):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "worker.example.com")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    certfile, keyfile = tmp_path / "client.pem", tmp_path / "client.key"
-    certfile.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    keyfile.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    files = ensure_tls_files(tmp_path)  # any certificate with its key will do
+    certfile, keyfile = files.server_cert, files.server_key
     backend = SMTPBackend(use_tls=True, ssl_certfile=str(certfile), ssl_keyfile=str(keyfile))
     assert backend.ssl_context is not default_tls_context()
     assert backend.ssl_context is backend.ssl_context  # kept for that backend's connection
