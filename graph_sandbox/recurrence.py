@@ -83,9 +83,7 @@ def recurrence_read(value: object, *, start: datetime, start_time_zone: str) -> 
     """
     if not isinstance(value, dict):
         raise _cannot_convert(value, "microsoft.graph.patternedRecurrence")
-    for key in value:
-        if key not in ("pattern", "range") and not key.startswith("@"):
-            raise _unknown_property(key, "microsoft.graph.patternedRecurrence")
+    _known_only(value, ("pattern", "range"), "microsoft.graph.patternedRecurrence")
     pattern = _pattern_read(value.get("pattern"))
     series_range = _range_read(value.get("range"), start_time_zone=start_time_zone)
     local_start = start.astimezone(zone(start_time_zone)).date()
@@ -97,13 +95,17 @@ def recurrence_read(value: object, *, start: datetime, start_time_zone: str) -> 
     return {"pattern": pattern, "range": series_range}
 
 
-def _unknown_property(name: str, type_name: str) -> GraphError:
-    return GraphError(
-        400,
-        "RequestBodyRead",
-        f"The property '{name}' does not exist on type '{type_name}'. Make sure to only use "
-        "property names that are defined by the type or mark the type as open type.",
-    )
+def _known_only(value: dict, known: tuple[str, ...], type_name: str) -> None:
+    """Graph's 400 for a property ``type_name`` does not have (annotations ``@…`` pass)."""
+    for key in value:
+        if key not in known and not key.startswith("@"):
+            raise GraphError(
+                400,
+                "RequestBodyRead",
+                f"The property '{key}' does not exist on type '{type_name}'. Make sure to "
+                "only use property names that are defined by the type or mark the type as "
+                "open type.",
+            )
 
 
 def _int(body: dict, name: str, default: int) -> int:
@@ -128,9 +130,7 @@ def _pattern_read(value: object) -> dict:
     if not isinstance(value, dict):
         raise invalid("The recurrence pattern is missing.")
     known = ("type", "interval", "month", "dayOfMonth", "daysOfWeek", "firstDayOfWeek", "index")
-    for key in value:
-        if key not in known and not key.startswith("@"):
-            raise _unknown_property(key, "microsoft.graph.recurrencePattern")
+    _known_only(value, known, "microsoft.graph.recurrencePattern")
     kind = value.get("type")
     if kind is None:
         raise invalid("The recurrence pattern type is missing.")
@@ -174,9 +174,7 @@ def _range_read(value: object, *, start_time_zone: str) -> dict:
     if not isinstance(value, dict):
         raise invalid("The recurrence range is missing.")
     known = ("type", "startDate", "endDate", "numberOfOccurrences", "recurrenceTimeZone")
-    for key in value:
-        if key not in known and not key.startswith("@"):
-            raise _unknown_property(key, "microsoft.graph.recurrenceRange")
+    _known_only(value, known, "microsoft.graph.recurrenceRange")
     kind = value.get("type")
     if kind is None:
         raise invalid("The recurrence range type is missing.")
