@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -497,6 +497,23 @@ def member_target_calendars(*, user_id: int) -> list[Calendar]:
         return []
     main = latest.calendars.filter(is_default=True, is_active=True).first()
     return [main] if main else []
+
+
+def collective_organizer(*, user_ids: Sequence[int]) -> int:
+    """Who organizes a collective booking among the free ``user_ids`` (in the page's fixed
+    order): the first whose calendar is connected now, so the one event, with the others
+    as attendees, reaches everyone at once. A member who disconnected, or never connected,
+    would hold it back (it would wait in their account, or go nowhere). When nobody's
+    calendar is connected, the first member."""
+    connected = set(
+        Calendar.objects.filter(
+            connection__host_id__in=user_ids,
+            connection__status=ConnectionStatus.CONNECTED,
+            is_default=True,
+            is_active=True,
+        ).values_list("connection__host_id", flat=True)
+    )
+    return next((user_id for user_id in user_ids if user_id in connected), user_ids[0])
 
 
 def member_mailbox_address(*, user) -> str:

@@ -40,6 +40,7 @@ from booking.models import (
 )
 from booking.selectors import (
     booking_cohosts_none,
+    collective_organizer,
     day_window,
     page_rules_for,
     page_with_calendars,
@@ -296,7 +297,8 @@ def _team_booking_create(
     *, page: BookingPage, start: datetime, invitee: Invitee, actor: Actor, now: datetime
 ) -> Booking:
     """A booking on a team page: round-robin gives it to one free member, collective to
-    all of them (the first in the page's fixed order organizes, the others attend).
+    all of them (the first in the page's fixed order whose calendar is connected organizes,
+    the others attend).
 
     Every member's host row is locked in ascending id order, the same order every team
     booking uses (a personal booking locks one row), so racing bookings queue rather
@@ -314,7 +316,8 @@ def _team_booking_create(
         if not free:
             raise SlotTaken(TAKEN)
         if page.team_kind == TeamKind.COLLECTIVE:
-            host_id, attending = free[0], free[1:]
+            host_id = collective_organizer(user_ids=free)
+            attending = [user_id for user_id in free if user_id != host_id]
         else:
             host_id, attending = round_robin_pick(page=page, seats=seats, free=free, now=now), []
         booking = _booking_new(page=page, host_id=host_id, start=start, invitee=invitee)
