@@ -46,7 +46,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Welcome to ScheduleOnce! Start by connecting your calendar."))
         return redirect("setup:home")
-    return render(request, "accounts/signup.html", {"form": form})
+    return render(request, "accounts/signup.html", {"form": form}, status=_form_status(form))
 
 
 class LoginView(auth_views.LoginView):
@@ -106,7 +106,13 @@ def setup_profile(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, _("Your profile was saved."))
         return redirect("setup:profile")
-    return render(request, "setup/profile.html", {"form": form, "section": "profile"})
+    context = {"form": form, "section": "profile"}
+    return render(request, "setup/profile.html", context, status=_form_status(form))
+
+
+def _form_status(form) -> int:
+    """400 for a form sent with mistakes (bad input is a 4xx everywhere), else 200."""
+    return 400 if form.is_bound and form.errors else 200
 
 
 @require_http_methods(["GET", "POST"])
