@@ -26,6 +26,7 @@ from booking.models import (
     LocationKind,
     MemberHours,
     PageCalendar,
+    TeamKind,
     TeamMember,
     WeeklyHours,
 )
@@ -386,6 +387,10 @@ def page_slots(
     when the caller already loaded them (``page_rules_for``) for this very page state.
     """
     if page.team_kind:
+        # A round-robin meeting being moved stays with its member (the move re-checks
+        # that): offer only the times they are free, not every time someone is.
+        keeper = exclude_booking.host_id if exclude_booking is not None else None
+        keeper = keeper if page.team_kind == TeamKind.ROUND_ROBIN else None
         found = team_page_slots(
             page=page,
             start=start,
@@ -393,9 +398,13 @@ def page_slots(
             now=now,
             exclude_booking=exclude_booking,
             rules_only=rules_only,
-            name_free=False,
+            name_free=keeper is not None,
         )
-        return [Interval.trusted(slot.start, slot.end) for slot in found]
+        return [
+            Interval.trusted(slot.start, slot.end)
+            for slot in found
+            if keeper is None or keeper in slot.free
+        ]
     if rules is None:
         rules = _rules_or_none(page)
     if rules is None:

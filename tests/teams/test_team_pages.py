@@ -280,3 +280,30 @@ def test_a_collective_meeting_is_organized_by_a_member_whose_calendar_is_connect
     attendees = [a["email"] for a in rows[0].payload["attendees"]]
     assert attendees[0] == "dana@example.com"
     assert attendees[1] in ("bob@contoso.example", "bob@example.com")
+
+
+def test_a_round_robin_meeting_is_offered_only_the_times_its_member_can_move_to(
+    client, org, host, teammate, team_calendars
+):
+    """Bob has Dana's round-robin meeting; moving it keeps it with Bob, so its reschedule
+    link offers the times Bob is free, not every time some member is (those were refused
+    with "just taken" however often Dana tried)."""
+    _, carol = org
+    make_team_page(org=org, admin=host, kind="round_robin", users=[teammate, carol], slug="rr")
+    day = workday("Europe/London")
+    answer = book(client, "rr", start=at(day, 10))
+    assert answer.json()["host"] == {"name": "Bob Teammate"}
+    _busy(team_calendars[teammate.pk], at(day, 14))  # Carol is free then
+    token = answer.json()["reschedule_url"].split("/bookings/")[1].split("/")[0]
+    offered = client.get(
+        slots_url(
+            "rr", start=day.isoformat(), end=day.isoformat(), tz="Europe/London", reschedule=token
+        )
+    ).json()["slots"]
+    starts = {slot["start"][11:16] for slot in offered}
+    assert "14:00" in _starts(client, "rr", day)  # a new invitee may still have Carol then
+    assert "14:00" not in starts
+    assert "15:00" in starts
+    moved = client.post(answer.json()["reschedule_url"], {"start": at(day, 15).isoformat()})
+    assert moved.status_code == 302
+    assert Booking.objects.get().host == teammate
