@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts import two_factor
@@ -198,6 +199,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache  # the app's secret, and then the recovery codes: never kept by a cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
@@ -229,6 +231,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache  # new recovery codes
 @login_required
 @require_http_methods(["POST"])
 def two_factor_codes(request: HttpRequest) -> HttpResponse:
