@@ -464,8 +464,11 @@ def booking_cancel(
     *, booking: Booking, actor: Actor, reason: str = "", now: datetime | None = None
 ) -> Booking:
     """Cancel a confirmed, future booking on behalf of ``actor`` (the invitee from their
-    link, the host from Setup); its calendar events are asked to go away."""
+    link, the host from Setup); its calendar events are asked to go away. What the
+    event's consumers read ahead (whether a webhook endpoint wants it) is read before
+    the host's lock."""
     now = now or timezone.now()
+    event = booking_event_prepare(kind=BookingEventKind.CANCELLED, host_ids=[booking.host_id])
     with transaction.atomic():
         host_lock(booking.host_id)
         booking = Booking.objects.select_related("page", "host").get(pk=booking.pk)
@@ -476,7 +479,13 @@ def booking_cancel(
         booking.sequence += 1
         booking.save()
         event_unmirror(source=booking.mirror_source)
-        booking_event_emit(booking=booking, kind=BookingEventKind.CANCELLED, actor=actor, now=now)
+        booking_event_emit(
+            booking=booking,
+            kind=BookingEventKind.CANCELLED,
+            actor=actor,
+            now=now,
+            prepared=event,
+        )
     return booking
 
 

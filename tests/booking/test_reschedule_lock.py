@@ -1,5 +1,6 @@
 """A move reads what it can before the host's lock, as a new booking does; under the lock
-the slot is still checked again, so no two moves ever get one time."""
+the slot is still checked again, so no two moves ever get one time. A cancel looks for
+webhook endpoints before the lock too."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from booking.events import Actor
 from booking.models import Booking, BookingPage
 from booking.services import bookings
 from booking.services.bookings import (
     Invitee,
     PageClosed,
+    booking_cancel,
     booking_create,
     booking_reschedule,
 )
@@ -62,6 +65,17 @@ def test_a_move_reads_rules_calendars_busy_time_and_endpoints_before_the_lock(
     moved_row = PushedEvent.objects.get(pk=row.pk)
     assert moved_row.version == row.version + 1
     assert moved_row.payload["start"].startswith(at(day, 11).isoformat()[:16])
+
+
+@pytest.mark.django_db
+def test_a_cancel_looks_for_webhook_endpoints_before_the_lock(page, host):
+    day = workday("Europe/London")
+    booking = booking_create(page=page, start=at(day, 10), invitee=INVITEE)
+    with CaptureQueriesContext(connection) as captured:
+        booking_cancel(booking=booking, actor=Actor.INVITEE)
+    endpoints = '"integrations_webhookendpoint"'
+    assert not any(endpoints in sql for sql in _after_lock(captured))
+    assert Booking.objects.get(pk=booking.pk).status == "cancelled"
 
 
 @pytest.mark.django_db
