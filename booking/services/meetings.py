@@ -31,13 +31,13 @@ def meeting_cancel(*, booking: Booking, reason: str = "", now: datetime | None =
     ``BookingNotChangeable``."""
     now = now or timezone.now()
     if Booking.objects.filter(pk=booking.pk, status=BookingStatus.CANCELLED).exists():
-        raise AlreadyCancelled("This meeting is already cancelled.")
+        raise AlreadyCancelled(gettext_noop("This meeting is already cancelled."))
     try:
         return booking_cancel(booking=booking, actor=Actor.HOST, reason=reason, now=now)
     except BookingNotChangeable:
         # Cancelled by the invitee a moment ago, or started.
         if Booking.objects.filter(pk=booking.pk, status=BookingStatus.CANCELLED).exists():
-            raise AlreadyCancelled("This meeting is already cancelled.") from None
+            raise AlreadyCancelled(gettext_noop("This meeting is already cancelled.")) from None
         raise
 
 
