@@ -114,3 +114,44 @@ def test_the_secret_and_the_recovery_codes_are_never_kept_by_a_cache(client, org
     renewed = client.post(reverse("accounts:two_factor_codes"))
     assert len(re.findall(r"<code>(\w+)</code>", renewed.content.decode())) == 10
     assert "no-store" in renewed["Cache-Control"]
+
+
+def test_a_session_waiting_for_its_second_factor_cannot_accept_an_invitation(
+    client, org, host, django_user_model, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from accounts.models import Membership
+    from accounts.services import invitation_create
+
+    organization, _ = org
+    loner = django_user_model.objects.create_user("lone@example.com", "lone-password-1")
+    device = TOTPDevice.objects.create(user=loner, name="Authenticator app", confirmed=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation_create(
+            organization=organization, email=loner.email, role="admin", invited_by=host
+        )
+    link = re.search(r"https?://\S+/accounts/invitations/\S+/", mail.outbox[-1].body).group(0)
+    path = "/" + link.split("/", 3)[3]
+
+    _log_in(client, "lone@example.com", "lone-password-1")  # the password, not the code
+    for answer in (client.get(path), client.post(path)):
+        assert answer.status_code == 302
+        assert answer["Location"].startswith(reverse("accounts:two_factor_verify"))
+    assert not Membership.objects.filter(user=loner).exists()
+
+    # Other forms of the account wait for the code too; the log-in steps do not.
+    refused = client.post(reverse("accounts:two_factor_codes"))
+    assert refused["Location"].startswith(reverse("accounts:two_factor_verify"))
+    came_back = client.post(reverse("accounts:two_factor_verify"), {"code": _code(device)})
+    assert came_back.status_code == 302
+    assert client.post(path).status_code == 302
+    assert Membership.objects.get(user=loner).organization == organization
+
+
+def test_the_admin_site_asks_for_the_second_factor(client, django_user_model):
+    boss = django_user_model.objects.create_superuser("boss@example.com", "boss-password-1")
+    TOTPDevice.objects.create(user=boss, name="Authenticator app", confirmed=True)
+    _log_in(client, "boss@example.com", "boss-password-1")
+    answer = client.get("/admin/")
+    assert answer["Location"].startswith(reverse("accounts:two_factor_verify"))
