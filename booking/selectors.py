@@ -508,13 +508,10 @@ def member_target_calendars(*, user_id: int) -> list[Calendar]:
     return [main] if main else []
 
 
-def collective_organizer(*, user_ids: Sequence[int]) -> int:
-    """Who organizes a collective booking among the free ``user_ids`` (in the page's fixed
-    order): the first whose calendar is connected now, so the one event, with the others
-    as attendees, reaches everyone at once. A member who disconnected, or never connected,
-    would hold it back (it would wait in their account, or go nowhere). When nobody's
-    calendar is connected, the first member."""
-    connected = set(
+def members_with_live_calendar(*, user_ids: Sequence[int]) -> set[int]:
+    """The ``user_ids`` whose Office 365 is connected now with a default calendar: a
+    booking reaches their calendar at once, and their busy time is known."""
+    return set(
         Calendar.objects.filter(
             connection__host_id__in=user_ids,
             connection__status=ConnectionStatus.CONNECTED,
@@ -522,6 +519,33 @@ def collective_organizer(*, user_ids: Sequence[int]) -> int:
             is_active=True,
         ).values_list("connection__host_id", flat=True)
     )
+
+
+def round_robin_candidates(*, user_ids: Sequence[int]) -> list[int]:
+    """Who of ``user_ids`` (in order) a round-robin page may give a meeting to: the members
+    whose calendar is live, while at least one's is. A member who disconnected or never
+    connected has no known busy time (they would look free all day) and their meetings
+    could only wait for them; when nobody's calendar is live, everyone (as before)."""
+    live = members_with_live_calendar(user_ids=user_ids)
+    return [user_id for user_id in user_ids if user_id in live] or list(user_ids)
+
+
+def round_robin_keeper(*, booking: Booking) -> int | None:
+    """The member a round-robin meeting stays with when it moves: its host while they can
+    still be given the page's meetings (on the page, in the organization, and with a live
+    calendar when some member has one); else None: whoever is free at the new time takes
+    it (``booking_reschedule``)."""
+    seats = [seat.user_id for seat in team_seats_for(page=booking.page)]
+    return booking.host_id if booking.host_id in round_robin_candidates(user_ids=seats) else None
+
+
+def collective_organizer(*, user_ids: Sequence[int]) -> int:
+    """Who organizes a collective booking among the free ``user_ids`` (in the page's fixed
+    order): the first whose calendar is connected now, so the one event, with the others
+    as attendees, reaches everyone at once. A member who disconnected, or never connected,
+    would hold it back (it would wait in their account, or go nowhere). When nobody's
+    calendar is connected, the first member."""
+    connected = members_with_live_calendar(user_ids=user_ids)
     return next((user_id for user_id in user_ids if user_id in connected), user_ids[0])
 
 
@@ -605,7 +629,8 @@ def team_page_slots(
 ) -> list[TeamSlot]:
     """A team page's free slots starting in [start, end), with who is free for each.
 
-    Round-robin: at least one member free; collective: every member free. Members
+    Round-robin: at least one member free (of those whose calendar is live, while anyone's
+    is: ``round_robin_candidates``); collective: every member free. Members
     are judged on their own calendars and bookings (``host_bookings_between``'s
     sense) and, when the page uses members' hours, only inside their own working hours
     in their own zones (those are rules: ``rules_only`` keeps them); ``rules_only`` as in
@@ -625,6 +650,8 @@ def team_page_slots(
         user_ids = [user_id for user_id in user_ids if hours[user_id] is not None]
         if not user_ids or (page.team_kind == "collective" and len(user_ids) < len(seats)):
             return []
+    if page.team_kind == TeamKind.ROUND_ROBIN:
+        user_ids = round_robin_candidates(user_ids=user_ids)
     if rules_only:
         members = {user_id: MemberTime(hours=hours.get(user_id)) for user_id in user_ids}
         page_bookings: list[Interval] = []

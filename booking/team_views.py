@@ -44,7 +44,11 @@ from accounts.services import (
     organization_update,
 )
 from booking.models import BookingPage
-from booking.selectors import members_without_teams, team_seats_for
+from booking.selectors import (
+    members_with_live_calendar,
+    members_without_teams,
+    team_seats_for,
+)
 from booking.services.teams import (
     TeamPageError,
     team_hours_source_set,
@@ -107,15 +111,27 @@ def team_home(request: HttpRequest, organization: Organization) -> HttpResponse:
     return _render_home(request, organization)
 
 
+def _team_page_item(page: BookingPage) -> dict:
+    """A team page on Team, with its members whose Office 365 is not connected now (a
+    round-robin page gives them no meetings while another member's is; a collective page
+    cannot see their busy time)."""
+    seats = team_seats_for(page=page)
+    live = members_with_live_calendar(user_ids=[seat.user_id for seat in seats])
+    return {
+        "page": page,
+        "seats": seats,
+        "link": _public_link(page),
+        "not_connected": [seat.user for seat in seats if seat.user_id not in live],
+        "anyone_connected": bool(live),
+    }
+
+
 def _render_home(request, organization, *, invite_form=None, org_form=None, status=200):
     invitations = [
         {"invitation": i, "expires_at": invitation_expires_at(i)}
         for i in pending_invitations_of(organization=organization)
     ]
-    team_pages = [
-        {"page": page, "seats": team_seats_for(page=page), "link": _public_link(page)}
-        for page in _team_pages(organization)
-    ]
+    team_pages = [_team_page_item(page) for page in _team_pages(organization)]
     context = {
         "section": "team",
         "organization": organization,

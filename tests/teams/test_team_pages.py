@@ -307,3 +307,44 @@ def test_a_round_robin_meeting_is_offered_only_the_times_its_member_can_move_to(
     moved = client.post(answer.json()["reschedule_url"], {"start": at(day, 15).isoformat()})
     assert moved.status_code == 302
     assert Booking.objects.get().host == teammate
+
+
+@pytest.mark.parametrize("bobs_account", ["disconnected", "never connected"])
+def test_round_robin_gives_meetings_only_to_members_whose_calendar_is_connected(
+    client, org, host, teammate, bobs_account
+):
+    """Bob's busy time is unknown (he looks free all day) and a meeting given to him
+    could only wait for him to reconnect: while Carol's calendar is connected, the page
+    offers her free times and gives her the meetings, though Bob is first in line."""
+    from calendars.models import CalendarConnection, ConnectionStatus
+    from tests.teams.conftest import connect
+
+    _, carol = org
+    carols = connect(carol, "carol@contoso.example")
+    if bobs_account == "disconnected":
+        connect(teammate, "bob@contoso.example")
+        CalendarConnection.objects.filter(host=teammate).update(
+            status=ConnectionStatus.DISCONNECTED
+        )
+    make_team_page(org=org, admin=host, kind="round_robin", users=[teammate, carol], slug="rr")
+    day = workday("Europe/London")
+    _busy(carols, at(day, 10))
+    assert "10:00" not in _starts(client, "rr", day)
+    answer = book(client, "rr", start=at(day, 11))
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["host"] == {"name": "Carol Member"}
+    assert book(client, "rr", start=at(day, 10)).status_code == 409
+    # Team tells the admin why Bob gets none.
+    client.force_login(host)
+    team = client.get("/setup/team/").content.decode()
+    note = team.split('data-testid="not-connected"')[1].split("</p>")[0]
+    assert "Bob Teammate" in note
+    assert "Carol" not in note
+    assert "They get no meetings from this page until they connect it" in note
+
+
+def test_round_robin_with_no_calendar_connected_still_takes_bookings(client, org, host, teammate):
+    _, carol = org
+    make_team_page(org=org, admin=host, kind="round_robin", users=[teammate, carol], slug="rr")
+    answer = book(client, "rr", start=at(workday("Europe/London"), 11))
+    assert answer.json()["host"] == {"name": "Bob Teammate"}
