@@ -77,3 +77,15 @@ def same_organization(*, user, other_user_id: int) -> bool:
             organization=organization, user_id=other_user_id, removed_at__isnull=True
         ).exists()
     )
+
+
+def organization_alone_in(*, user) -> Organization | None:
+    """The organization ``user`` is the only current member of (as everyone who signed up
+    on their own is of theirs), else None."""
+    membership = membership_of(user=user)
+    if membership is None:
+        return None
+    others = Membership.objects.filter(
+        organization_id=membership.organization_id, removed_at__isnull=True
+    ).exclude(pk=membership.pk)
+    return None if others.exists() else membership.organization

@@ -40,6 +40,10 @@ member_removed = Signal()
 # Sent (inside the accepting transaction) with ``membership=`` after someone joined
 # (integrations: the ``team.member_joined`` webhook).
 member_joined = Signal()
+# Sent (inside the accepting transaction) with ``user=``, ``old=`` and ``new=`` when the
+# only member of an organization joins another: what belongs to ``old`` that must not be
+# lost with it follows them (booking: its pages; integrations: its webhook endpoints).
+organization_leaving = Signal()
 
 
 class OrganizationError(Exception):
@@ -171,8 +175,12 @@ def invitation_revoke(*, invitation: Invitation, now: datetime | None = None) ->
 def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     """Make ``user`` (whose email the invitation names) a member, once.
 
-    Refuses a user who is in another organization; the invitation row is locked,
-    so two clicks on one link make one membership.
+    A user who is the only member of another organization (as everyone who signed up
+    on their own is of theirs) moves: their pages, bookings, calendar connection,
+    webhooks and API tokens come along, and the organization left empty goes away
+    (``_leave_alone_organization``). A user of an organization with other people in it
+    is refused. The invitation row is locked, so two clicks on one link make one
+    membership.
     """
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -183,13 +191,9 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
                 _("This invitation is for %(email)s; log in with that address.")
                 % {"email": invitation.email}
             )
-        if membership_of(user=user) is not None:
-            raise OrganizationError(
-                _(
-                    "Your account already belongs to an organization. An account can be "
-                    "in one organization only."
-                )
-            )
+        current = membership_of(user=user)
+        if current is not None:
+            _leave_alone_organization(membership=current, into=invitation.organization)
         membership = Membership.objects.create(
             organization=invitation.organization, user=user, role=invitation.role
         )
@@ -199,6 +203,45 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
         invitation.save(update_fields=["state", "accepted_by", "ended_at"])
         member_joined.send(sender=Membership, membership=membership)
     return membership
+
+
+def _leave_alone_organization(*, membership: Membership, into: Organization) -> None:
+    """End ``membership`` so its user can join ``into``: only when nobody else is in its
+    organization now. Its pages and webhook endpoints follow (``organization_leaving``);
+    its pending invitations are withdrawn; the organization is deleted when nobody was
+    ever in it but this user (else it stays for its former members' things)."""
+    old = membership.organization
+    if old.pk == into.pk:
+        raise OrganizationError(
+            _("You are already a member of %(organization)s.") % {"organization": into.name}
+        )
+    _lock(old)
+    others = Membership.objects.filter(organization=old).exclude(pk=membership.pk)
+    if others.filter(removed_at__isnull=True).exists():
+        if membership.role == Role.ADMIN:
+            message = _(
+                "You are an admin of %(organization)s, which has other members, and an "
+                "account can be in one organization only. Make someone else an admin "
+                "there and ask them to remove you, then open this link again."
+            )
+        else:
+            message = _(
+                "Your account belongs to %(organization)s, which has other members, and "
+                "an account can be in one organization only. Ask an admin there to "
+                "remove you, then open this link again."
+            )
+        raise OrganizationError(message % {"organization": old.name})
+    now = timezone.now()
+    organization_leaving.send(sender=Organization, user=membership.user, old=old, new=into)
+    old.invitations.filter(state=InvitationState.PENDING).update(
+        state=InvitationState.REVOKED, ended_at=now
+    )
+    if others.exists():
+        membership.removed_at = now
+        membership.save(update_fields=["removed_at"])
+    else:
+        old.delete()
+    log.info("user %s left organization %s to join %s", membership.user_id, old.pk, into.pk)
 
 
 def _send_on_commit(invitation: Invitation) -> None:

@@ -26,6 +26,7 @@ from accounts.forms import (
     TwoFactorCodeForm,
 )
 from accounts.models import User
+from accounts.selectors import organization_alone_in
 from accounts.services import (
     OrganizationError,
     invitation_accept,
@@ -137,6 +138,9 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "accounts/invitation.html", context, status=403)
         if request.method == "POST":
             return _accept(request, invitation, user, context)
+        leaving = organization_alone_in(user=user)
+        if leaving is not None and leaving.pk != invitation.organization_id:
+            context["leaving"] = leaving
         return render(request, "accounts/invitation.html", context)
     if User.objects.filter(email__iexact=invitation.email).exists():
         context["log_in_first"] = True

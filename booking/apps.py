@@ -43,9 +43,12 @@ class BookingConfig(AppConfig):
         signals.join_link_ready.connect(
             handlers.on_join_link_ready, dispatch_uid="booking.join_link_ready"
         )
-        from accounts.services import member_removed
+        from accounts.services import member_removed, organization_leaving
 
         member_removed.connect(handlers.on_member_removed, dispatch_uid="booking.member_removed")
+        organization_leaving.connect(
+            handlers.on_organization_leaving, dispatch_uid="booking.organization_leaving"
+        )
         # After the handlers above: busy horizons follow pages and calendars by themselves.
         horizons.connect_receivers()
         # Cached slot answers are forgotten by every write that can change them.

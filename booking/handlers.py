@@ -57,6 +57,15 @@ def on_member_removed(sender, *, membership, **kwargs) -> None:
     log.info("membership %s removed: %d page(s) closed", membership.pk, closed)
 
 
+def on_organization_leaving(sender, *, user, old, new, **kwargs) -> None:
+    """The only member of ``old`` joins ``new``: its pages (their personal pages and the
+    team pages only they ran) follow, with their bookings."""
+    from booking.services.pages import pages_move_organization
+
+    moved = pages_move_organization(user=user, old=old, new=new)
+    log.info("user %s joined organization %s: %d page(s) moved", user.pk, new.pk, moved)
+
+
 def on_join_link_ready(sender, *, source: str, url: str, **kwargs) -> None:
     """The calendar made an online meeting, or a new one (its event was made again): email
     the invitee the booking's join link (``join_url_for``, whichever event's ``url`` came)

@@ -6,7 +6,7 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations"
 
     def ready(self) -> None:
-        from accounts.services import member_joined, member_removed
+        from accounts.services import member_joined, member_removed, organization_leaving
         from booking.events import (
             booking_event_preparing,
             booking_event_recorded,
@@ -42,4 +42,7 @@ class IntegrationsConfig(AppConfig):
         # Team events, for organization-wide endpoints: in the membership's transaction.
         member_joined.connect(receivers.on_member_joined, dispatch_uid="integrations.joined")
         member_removed.connect(receivers.on_member_removed, dispatch_uid="integrations.removed")
+        organization_leaving.connect(
+            receivers.on_organization_leaving, dispatch_uid="integrations.organization_leaving"
+        )
         sweeper_register("webhook deliveries", webhooks.deliveries_sweep)

@@ -135,6 +135,15 @@ def on_member_removed(sender, *, membership, **kwargs) -> None:
     _team_event(EventType.TEAM_MEMBER_REMOVED, membership)
 
 
+def on_organization_leaving(sender, *, user, old, new, **kwargs) -> None:
+    """``organization_leaving`` receiver: the endpoints ``user`` made for ``old`` (of which
+    they were the only member) become their own, which is what they received there: their
+    own events. They never become ``new``'s: its admins choose who gets everyone's."""
+    WebhookEndpoint.objects.filter(organization=old, owner=user).update(
+        organization=None, updated_at=timezone.now()
+    )
+
+
 def _team_event(event_type: str, membership) -> None:
     def data() -> dict:
         organization = membership.organization

@@ -19,6 +19,8 @@ from datetime import date, time
 from typing import TypeVar
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from booking.bookable_pages import page_edit_marked
@@ -224,3 +226,12 @@ def page_calendars_set(
         for pk, (busy, add) in uses.items()
         if pk in allowed and (busy or add) and (main_calendar is None or pk != main_calendar.pk)
     )
+
+
+def pages_move_organization(*, user, old, new) -> int:
+    """Move into ``new`` the pages of ``old`` that ``user`` (its only current member, who
+    is joining ``new``) brings: their own pages and ``old``'s team pages. A former member's
+    own pages stay in ``old``. ``updated_at`` moves, so cached page answers (whose header
+    names the organization) are made again. Returns how many pages moved."""
+    pages = BookingPage.objects.filter(Q(host=user) | ~Q(team_kind=""), organization=old)
+    return pages.update(organization=new, updated_at=timezone.now())

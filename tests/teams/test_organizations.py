@@ -108,10 +108,36 @@ def test_links_expire_after_seven_days_and_resending_replaces_the_link(
     assert client.get("/accounts/invitations/not-a-token/").status_code == 400
 
 
-def test_an_existing_login_in_another_organization_cannot_join(
+def test_the_only_member_of_their_own_organization_joins_with_everything_they_have(
     client, org, host, outsider, other_org, django_capture_on_commit_callbacks
 ):
+    """Charlie signed up on his own (so he is the only admin of Fabrikam, a one-person
+    organization) before Contoso invited him: he joins, and his page, bookings, calendar
+    connection, webhooks and API token come with him; the empty Fabrikam goes away."""
+    from booking.models import BookingPage
+    from booking.services.pages import page_create
+    from calendars.models import CalendarConnection
+    from integrations.models import ApiToken, WebhookEndpoint
+    from integrations.tokens import token_create
+    from tests.support.booking import at, book, workday
+    from tests.teams.conftest import connect, make_team_page
+
     organization, _ = org
+    connect(outsider, "charlie@fabrikam.example")
+    page = page_create(host=outsider, fields={"title": "Charlie's", "slug": "charlie"})
+    team_page = make_team_page(
+        org=other_org, admin=outsider, kind="round_robin", users=[outsider], slug="fabrikam"
+    )
+    day = workday("Europe/London")
+    assert book(client, "charlie", start=at(day, 10)).status_code == 201
+    assert book(client, "fabrikam", start=at(day, 11)).status_code == 201
+    endpoints = [
+        WebhookEndpoint.objects.create(
+            owner=outsider, organization=scope, url="https://hooks.example/x", secret_encrypted="-"
+        )
+        for scope in (None, other_org)
+    ]
+    token, _ = token_create(owner=outsider, name="CRM")
     with django_capture_on_commit_callbacks(execute=True):
         invitation_create(
             organization=organization, email=outsider.email, role="member", invited_by=host
@@ -119,9 +145,52 @@ def test_an_existing_login_in_another_organization_cannot_join(
     path = _path(_link(mail.outbox[-1]))
     assert "Log in" in client.get(path).content.decode()
     client.force_login(outsider)
-    refused = client.post(path)
+    assert "You are the only member of Fabrikam" in client.get(path).content.decode()
+    assert client.post(path).status_code == 302
+
+    assert Membership.objects.get(user=outsider).organization == organization
+    assert not Organization.objects.filter(pk=other_org.pk).exists()
+    page = BookingPage.objects.get(pk=page.pk)
+    assert page.is_active
+    assert page.bookings.count() == 1
+    team_page = BookingPage.objects.get(pk=team_page.pk)  # Fabrikam's: now Contoso's
+    assert (team_page.organization, team_page.bookings.count()) == (organization, 1)
+    assert CalendarConnection.objects.get(host=outsider).is_connected
+    # Fabrikam's endpoint received Charlie's events (he was all of Fabrikam): it now
+    # receives his own, never all of Contoso's.
+    assert [e.organization for e in WebhookEndpoint.objects.filter(owner=outsider)] == [None, None]
+    assert {e.pk for e in WebhookEndpoint.objects.all()} == {e.pk for e in endpoints}
+    assert ApiToken.objects.get(pk=token.pk).is_active
+    assert client.get("/setup/booking-pages/").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["admin", "member"])
+def test_someone_in_an_organization_with_other_members_cannot_join_another(
+    client, org, host, teammate, outsider, other_org, django_capture_on_commit_callbacks, role
+):
+    """An account is in one organization only; leaving people behind is not the
+    invitee's call: they are told what to do first."""
+    organization, _ = org
+    Membership.objects.filter(organization=organization, user=teammate).delete()
+    Membership.objects.create(organization=other_org, user=teammate, role=role)
+    if role == "member":
+        # Charlie stays Fabrikam's admin; Bob is a member there.
+        invitee = teammate
+    else:
+        invitee = outsider
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation_create(
+            organization=organization, email=invitee.email, role="member", invited_by=host
+        )
+    client.force_login(invitee)
+    refused = client.post(_path(_link(mail.outbox[-1])))
     assert refused.status_code == 409
-    assert Membership.objects.get(user=outsider).organization == other_org
+    text = refused.content.decode()
+    assert "Fabrikam" in text
+    assert "which has other members" in text
+    assert ("Make someone else an admin" in text) == (invitee == outsider)
+    assert Membership.objects.get(user=invitee, removed_at__isnull=True).organization == other_org
+    assert Organization.objects.filter(pk=other_org.pk).exists()
 
 
 def test_an_existing_login_in_no_organization_is_attached_after_logging_in(
