@@ -29,7 +29,12 @@ from booking.locales import language_of, normalize_locale, request_locale, zone_
 from booking.models import Booking, BookingPage, LocationKind, is_wellformed_slug
 from booking.public_forms import CancelForm, RescheduleForm
 from booking.reminders import join_url_for
-from booking.selectors import booking_host_names, public_page_for, public_page_stamp_for
+from booking.selectors import (
+    booking_host_names,
+    public_page_for,
+    public_page_stamp_for,
+    round_robin_handed_over,
+)
 from booking.services.bookings import BookingError, SlotTaken, booking_cancel, booking_reschedule
 from booking.services.calendar_events import booking_details_text
 from booking.tokens import booking_from_token, booking_paths, booking_token
@@ -274,6 +279,7 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
         **_details(booking),
         "error": error,
         "form": RescheduleForm(),
+        "handed_over": round_robin_handed_over(booking=booking),
     }
     return render(request, "booking/public/reschedule.html", context, status=status)
 

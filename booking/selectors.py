@@ -388,9 +388,12 @@ def page_slots(
     """
     if page.team_kind:
         # A round-robin meeting being moved stays with its member (the move re-checks
-        # that): offer only the times they are free, not every time someone is.
-        keeper = exclude_booking.host_id if exclude_booking is not None else None
-        keeper = keeper if page.team_kind == TeamKind.ROUND_ROBIN else None
+        # that): offer only the times they are free, not every time someone is. A member
+        # the page can no longer give meetings to (``round_robin_keeper``) keeps none:
+        # the page's times are offered, and the move gives it to whoever is free.
+        keeper = None
+        if exclude_booking is not None and page.team_kind == TeamKind.ROUND_ROBIN:
+            keeper = round_robin_keeper(booking=exclude_booking)
         found = team_page_slots(
             page=page,
             start=start,
@@ -537,6 +540,15 @@ def round_robin_keeper(*, booking: Booking) -> int | None:
     it (``booking_reschedule``)."""
     seats = [seat.user_id for seat in team_seats_for(page=booking.page)]
     return booking.host_id if booking.host_id in round_robin_candidates(user_ids=seats) else None
+
+
+def round_robin_handed_over(*, booking: Booking) -> bool:
+    """Whether moving ``booking`` gives it to another member: a round-robin meeting whose
+    member the page can no longer give meetings to (``round_robin_keeper``)."""
+    page = booking.page
+    if page is None or page.team_kind != TeamKind.ROUND_ROBIN:
+        return False
+    return round_robin_keeper(booking=booking) is None
 
 
 def collective_organizer(*, user_ids: Sequence[int]) -> int:

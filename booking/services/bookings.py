@@ -45,6 +45,7 @@ from booking.selectors import (
     day_window,
     page_rules_for,
     page_with_calendars,
+    round_robin_keeper,
     slot_busy_for,
     slot_is_free,
     slot_is_offered,
@@ -347,13 +348,23 @@ def _free_members(
     return ()
 
 
-def _team_free_for(*, booking: Booking, start: datetime, now: datetime) -> bool:
-    """Whether a team booking can move to ``start``: its member is free then (round-robin),
-    or every member is (collective)."""
-    free = _free_members(page=booking.page, start=start, now=now, exclude_booking=booking)
-    if booking.page.team_kind == TeamKind.COLLECTIVE:
-        return bool(free)
-    return booking.host_id in free
+def _team_host_for_move(*, booking: Booking, start: datetime, now: datetime) -> int | None:
+    """Who hosts a team booking moved to ``start``, or None when it cannot move there.
+
+    Collective: its organizer, when every member is free. Round-robin: its member, when
+    free then; a member the page can no longer give meetings to (removed from it or
+    from the organization, or not connected while others are: ``round_robin_keeper``)
+    hands it to whoever of the free members ``round_robin_pick`` chooses."""
+    page = booking.page
+    free = _free_members(page=page, start=start, now=now, exclude_booking=booking)
+    if page.team_kind == TeamKind.COLLECTIVE:
+        return booking.host_id if free else None
+    keeper = round_robin_keeper(booking=booking)
+    if keeper is not None:
+        return keeper if keeper in free else None
+    if not free:
+        return None
+    return round_robin_pick(page=page, seats=team_seats_for(page=page), free=free, now=now)
 
 
 def round_robin_pick(
@@ -472,8 +483,14 @@ def _team_booking_reschedule(
             return booking
         if not _team_is_free(page=booking.page, start=start, now=now, exclude_booking=booking):
             raise SlotTaken(TAKEN)
-        if not _team_free_for(booking=booking, start=start, now=now):
+        host_id = _team_host_for_move(booking=booking, start=start, now=now)
+        if host_id is None:
             raise SlotTaken(TAKEN)
+        if host_id != booking.host_id:
+            # Out of the former member's calendar, also one that is disconnected now (it
+            # would come back when they reconnect); booking_mirror then makes the new one.
+            event_unmirror(source=booking.mirror_source)
+            booking.host_id = host_id
         _move(booking, page=booking.page, start=start)
         booking_mirror(booking=booking)
         booking_event_emit(booking=booking, kind=BookingEventKind.RESCHEDULED, actor=actor, now=now)

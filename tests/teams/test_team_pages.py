@@ -348,3 +348,65 @@ def test_round_robin_with_no_calendar_connected_still_takes_bookings(client, org
     make_team_page(org=org, admin=host, kind="round_robin", users=[teammate, carol], slug="rr")
     answer = book(client, "rr", start=at(workday("Europe/London"), 11))
     assert answer.json()["host"] == {"name": "Bob Teammate"}
+
+
+@pytest.mark.parametrize("removed_from", ["the page", "the organization"])
+def test_a_round_robin_meeting_of_a_removed_member_moves_to_whoever_is_free(
+    client, org, host, teammate, team_calendars, removed_from
+):
+    """Bob had Dana's round-robin meeting, then left the page (or the organization): its
+    reschedule link offers the page's times from the members left (Carol), and the move
+    gives the meeting to her; the event leaves Bob's calendar and lands in hers."""
+    from accounts.models import Membership
+    from accounts.services import member_remove
+    from booking.services.teams import Seat, team_seats_set
+
+    _, carol = org
+    page = make_team_page(
+        org=org, admin=host, kind="round_robin", users=[teammate, carol], slug="rr"
+    )
+    day = workday("Europe/London")
+    answer = book(client, "rr", start=at(day, 10))
+    assert answer.json()["host"] == {"name": "Bob Teammate"}
+    if removed_from == "the page":
+        team_seats_set(page=page, seats=[Seat(user_id=carol.pk)])
+    else:
+        member_remove(membership=Membership.objects.get(user=teammate))
+    _busy(team_calendars[carol.pk], at(day, 14))
+    token = answer.json()["reschedule_url"].split("/bookings/")[1].split("/")[0]
+    offered = client.get(
+        slots_url(
+            "rr", start=day.isoformat(), end=day.isoformat(), tz="Europe/London", reschedule=token
+        )
+    ).json()["slots"]
+    starts = {slot["start"][11:16] for slot in offered}
+    assert "15:00" in starts
+    assert "14:00" not in starts  # Carol is busy then; Bob no longer counts
+    page_text = client.get(answer.json()["reschedule_url"]).content.decode()
+    assert "Bob Teammate can no longer take this meeting" in page_text
+    moved = client.post(answer.json()["reschedule_url"], {"start": at(day, 15).isoformat()})
+    assert moved.status_code == 302
+    booking = Booking.objects.get()
+    assert (booking.host, booking.start) == (carol, at(day, 15))
+    rows = {row.calendar_id: row.wanted for row in PushedEvent.objects.all()}
+    assert rows == {team_calendars[teammate.pk].pk: False, team_calendars[carol.pk].pk: True}
+
+
+def test_a_round_robin_meeting_of_a_disconnected_member_moves_to_a_connected_one(
+    client, org, host, teammate, team_calendars
+):
+    """Bob's Office 365 disconnected after he got Dana's meeting: Carol's is connected, so
+    the move gives it to her, and Bob's copy is withdrawn (not pushed when he reconnects)."""
+    from calendars.models import CalendarConnection, ConnectionStatus
+
+    _, carol = org
+    make_team_page(org=org, admin=host, kind="round_robin", users=[teammate, carol], slug="rr")
+    day = workday("Europe/London")
+    answer = book(client, "rr", start=at(day, 10))
+    assert answer.json()["host"] == {"name": "Bob Teammate"}
+    CalendarConnection.objects.filter(host=teammate).update(status=ConnectionStatus.DISCONNECTED)
+    moved = client.post(answer.json()["reschedule_url"], {"start": at(day, 15).isoformat()})
+    assert moved.status_code == 302
+    assert Booking.objects.get().host == carol
+    rows = {row.calendar_id: row.wanted for row in PushedEvent.objects.all()}
+    assert rows == {team_calendars[teammate.pk].pk: False, team_calendars[carol.pk].pk: True}
