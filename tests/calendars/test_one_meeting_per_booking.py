@@ -153,3 +153,62 @@ def test_after_switching_accounts_the_new_accounts_link_is_the_bookings(
     [message] = mail.outbox
     assert new.join_url in message.body
     assert old.join_url not in message.body
+
+
+def test_a_move_after_the_main_calendar_changed_still_invites_once(
+    client, adele, intro, o365, django_capture_on_commit_callbacks
+):
+    """The page's main booking calendar becomes another one, which held the copy: at the
+    next move the two swap roles. The old event stops inviting (Exchange cancels the
+    invitee's copy of it), the new main event invites them, and its link is the one
+    shown and emailed."""
+    calendar, personal = calendar_of(adele, "Calendar"), calendar_of(adele, "Personal")
+    PageCalendar.objects.create(page=intro, calendar=personal, add_bookings=True)
+    start, _ = offered(client, "intro", first=tomorrow())[0]
+    made = book(client, "intro", start=start, name="Megan", email=MEGAN, answers={}).json()
+    rows = rows_for(made["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert [push(row) for row in rows] == ["synced", "synced"]
+    [old] = ours(o365)
+
+    PageCalendar.objects.filter(page=intro).delete()
+    PageCalendar.objects.create(page=intro, calendar=calendar, add_bookings=True)
+    intro.main_calendar = personal
+    intro.save(update_fields=["main_calendar"])
+    new_start, _ = offered(client, "intro", first=tomorrow())[3]
+    assert client.post(made["reschedule_url"], {"start": new_start}).status_code == 302
+    for row in reversed(rows):  # the new main calendar's push first
+        row.refresh_from_db()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert push(row) == "synced"
+
+    [in_personal] = ours(o365, calendar="Personal")
+    [in_calendar] = ours(o365)
+    assert in_personal.join_url.startswith("http")
+    assert in_personal.join_url != old.join_url
+    assert in_calendar.attendees == []
+    invitations = [
+        e for e in o365.control.events(MEGAN) if e.organizer == ADELE and not e.is_cancelled
+    ]
+    assert [e.join_url for e in invitations] == [in_personal.join_url]
+    assert _links(Booking.objects.get()) == (in_personal.join_url,) * 3
+    assert BookingEmail.objects.filter(kind=JOIN_LINK_CHANGE).count() == 1
+
+
+def test_a_page_no_longer_online_drops_the_link_at_the_next_move(
+    client, adele, intro, o365, django_capture_on_commit_callbacks
+):
+    made, row = book_one(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert push(row) == "synced"
+    [event] = ours(o365)
+    intro.location_kind, intro.location_details = "phone", "+44 20 7946 0958"
+    intro.save(update_fields=["location_kind", "location_details"])
+    new_start, _ = offered(client, "intro", first=tomorrow())[3]
+    assert client.post(made["reschedule_url"], {"start": new_start}).status_code == 302
+    row.refresh_from_db()
+    assert push(row) == "synced"
+    row.refresh_from_db()
+    assert row.online_meeting_url == ""
+    assert _links(Booking.objects.get()) == ("", "", "")
+    assert event.join_url not in client.get(_confirmation(made)).text
