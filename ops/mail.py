@@ -16,18 +16,33 @@ subject is longer on the wire (a third over its UTF-8 bytes), which no reader se
 Django makes a backend for every message sent, and each made its own
 ``ssl.create_default_context()``, which parses the system's CA certificates: about 24 ms
 of CPU here for every email, three per booking, before the TLS handshake (about 0.8 ms).
+
+``mail_connection()``: one connection to the mail server for the emails sent inside it,
+and inside ``connections_kept()`` (around a bundle of outbox items: a booking's
+confirmations and, after its calendar push, its join-link email) one for all of them.
+A kept connection is asked ``NOOP`` before it is used again: one that the server dropped
+meanwhile is replaced by a new one before any message goes, so no email is sent twice
+on its account; an error while sending closes it and is raised as without keeping.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import logging
+import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import charset
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends import smtp
+from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.functional import cached_property
+
+logger = logging.getLogger(__name__)
 
 # UTF-8 as Django uses it, but headers always as base64 encoded words (bodies are
 # not encoded with it: Django picks 8bit or quoted-printable for them as before).
@@ -66,3 +81,82 @@ def default_tls_context() -> ssl.SSLContext:
     """The system's CA certificates, hostname checked (an SSLContext is safe to share
     between threads; nothing here changes it after it is made)."""
     return ssl.create_default_context()
+
+
+# The connection kept for the scope of ``connections_kept`` (a list of at most one).
+_kept: contextvars.ContextVar[list[BaseEmailBackend] | None] = contextvars.ContextVar(
+    "mail_connection_kept", default=None
+)
+
+
+@contextmanager
+def connections_kept() -> Iterator[None]:
+    """Inside, every ``mail_connection()`` hands out the same connection (opened when an
+    email first needs it, checked before each later use); closed when this ends."""
+    holder: list[BaseEmailBackend] = []
+    token = _kept.set(holder)
+    try:
+        yield
+    finally:
+        _kept.reset(token)
+        while holder:
+            _close_quietly(holder.pop())
+
+
+@contextmanager
+def mail_connection(*, needed: bool = True) -> Iterator[BaseEmailBackend]:
+    """A connection to the mail server for the emails sent inside (``connection=``): Django
+    otherwise opens and closes one per message, with smtp+tls a TLS handshake each.
+    ``needed``: some email will be sent (else nothing is opened). Outside
+    ``connections_kept`` it is closed at the end; closing never fails the caller. Errors
+    opening it or sending are raised (smtplib.SMTPException, OSError)."""
+    holder = _kept.get()
+    if holder is None or not needed:
+        backend = get_connection()
+        try:
+            if needed:
+                backend.open()
+            yield backend
+        finally:
+            _close_quietly(backend)
+        return
+    backend = _kept_connection(holder)
+    try:
+        yield backend
+    except BaseException:
+        # In an unknown state after an error (half a message sent?): not used again.
+        holder.remove(backend)
+        _close_quietly(backend)
+        raise
+
+
+def _kept_connection(holder: list[BaseEmailBackend]) -> BaseEmailBackend:
+    """The kept connection if it still answers, else a new one (kept once it is open)."""
+    if holder and still_open(holder[0]):
+        return holder[0]
+    while holder:
+        _close_quietly(holder.pop())  # the server dropped it (idle timeout, restart)
+    backend = get_connection()
+    backend.open()
+    holder.append(backend)
+    return backend
+
+
+def still_open(backend: BaseEmailBackend) -> bool:
+    """Whether an SMTP backend's open connection still answers ``NOOP`` (nothing is sent
+    on it otherwise); other backends (in memory, console) are always usable."""
+    connection = getattr(backend, "connection", None)
+    if not isinstance(connection, smtplib.SMTP):
+        return not isinstance(backend, smtp.EmailBackend)  # an SMTP backend not open: no
+    try:
+        code, _ = connection.noop()
+    except (smtplib.SMTPException, OSError):
+        return False
+    return code == 250
+
+
+def _close_quietly(backend: BaseEmailBackend) -> None:
+    try:
+        backend.close()
+    except (smtplib.SMTPException, OSError) as error:
+        logger.info("closing the mail connection failed (%s)", type(error).__name__)

@@ -40,7 +40,8 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, ExitStack
 
 from celery import current_app
 from django.db import transaction
@@ -58,6 +59,8 @@ BUNDLE_INLINE_WINDOW = 5.0
 # Tasks that may travel in a bundle (``bundle_allow``), and those among them that go first.
 _BUNDLED: set[str] = set()
 _FIRST: set[str] = set()
+# What a bundle's items share while it runs (``bundle_around``): context managers' makers.
+_AROUND: list[Callable[[], AbstractContextManager]] = []
 
 
 def bundle_allow(*names: str, first: bool = False) -> None:
@@ -69,6 +72,14 @@ def bundle_allow(*names: str, first: bool = False) -> None:
     _BUNDLED.update(names)
     if first:
         _FIRST.update(names)
+
+
+def bundle_around(make: Callable[[], AbstractContextManager]) -> None:
+    """Run every bundle inside ``make()``: what its items may share while it runs (one
+    connection to the mail server for a booking's emails), let go once its last item ran.
+    Items run on their own (not in a bundle) share nothing."""
+    if make not in _AROUND:
+        _AROUND.append(make)
 
 
 def task_send(
@@ -236,35 +247,46 @@ def bundle_run(items: list[list], *, time_limit: float | None, request=None) -> 
     starts inline only if the bundle began at most ``BUNDLE_INLINE_WINDOW`` seconds ago
     and its own hard limit is no shorter than the bundle's ``time_limit``; the others go
     to the broker as their own tasks. A failing item is logged and the rest still run;
-    when the bundle's soft limit strikes, the rest are sent on.
+    when the bundle's soft limit strikes, the rest are sent on. The items run inside
+    what ``bundle_around`` asked for (shared while the bundle runs).
     """
-    from celery.exceptions import SoftTimeLimitExceeded
-
     started = time.monotonic()
     waiting: deque = deque((name, list(args)) for name, args in items)
     token = _running.set(waiting)
-    ran = 0
     try:
-        while waiting:
-            if ran and time.monotonic() - started > BUNDLE_INLINE_WINDOW:
-                break
-            name, args = waiting.popleft()
-            task = current_app.tasks.get(name)
-            if task is None or not _fits(task, time_limit):
-                task_send(name, args=args)  # on its own, with its own limits
-                continue
-            try:
-                _run_item(task, args, request=request, number=ran)
-            except SoftTimeLimitExceeded:
-                logger.warning("Bundle stopped by its time limit in %s%s", name, args)
-                break
-            except Exception:
-                logger.exception("Bundle item %s%s failed; the rest still run", name, args)
-            ran += 1
+        with ExitStack() as shared:
+            for make in _AROUND:
+                shared.enter_context(make())
+            ran = _run_items(waiting, started=started, time_limit=time_limit, request=request)
     finally:
         _running.reset(token)
     for name, args in waiting:
         task_send(name, args=args)
+    return ran
+
+
+def _run_items(waiting: deque, *, started: float, time_limit: float | None, request) -> int:
+    """``bundle_run``'s loop: the items ``waiting`` (and what joins them), until done, the
+    inline window passed or the soft limit struck; how many ran."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    ran = 0
+    while waiting:
+        if ran and time.monotonic() - started > BUNDLE_INLINE_WINDOW:
+            break
+        name, args = waiting.popleft()
+        task = current_app.tasks.get(name)
+        if task is None or not _fits(task, time_limit):
+            task_send(name, args=args)  # on its own, with its own limits
+            continue
+        try:
+            _run_item(task, args, request=request, number=ran)
+        except SoftTimeLimitExceeded:
+            logger.warning("Bundle stopped by its time limit in %s%s", name, args)
+            break
+        except Exception:
+            logger.exception("Bundle item %s%s failed; the rest still run", name, args)
+        ran += 1
     return ran
 
 
