@@ -46,6 +46,8 @@ from contextlib import AbstractContextManager, ExitStack
 from celery import current_app
 from django.db import transaction
 
+from ops.celery_context import BUNDLE_ITEM
+
 logger = logging.getLogger(__name__)
 
 # Off only in tests that check *what* is queued on commit, synchronously.
@@ -242,7 +244,8 @@ def bundle_run(items: list[list], *, time_limit: float | None, request=None) -> 
     Each runs through its task, so it claims, works, settles and queues its own retries;
     Celery's ``task_prerun``/``task_postrun`` are sent around it as for a task of its own
     (the log lines name the item's task and the request that asked for it, the database
-    connection is looked at in between). ``request``: the bundle's own Celery request.
+    connection is looked at in between, its health check once for the bundle:
+    ``ops.celery_context``). ``request``: the bundle's own Celery request.
     What the items ask for once committed (a join-link email) runs after them. An item
     starts inline only if the bundle began at most ``BUNDLE_INLINE_WINDOW`` seconds ago
     and its own hard limit is no shorter than the bundle's ``time_limit``; the others go
@@ -305,6 +308,7 @@ def _run_item(task, args: list, *, request, number: int):
         hostname=getattr(request, "hostname", None),
         timelimit=getattr(request, "timelimit", None),
         is_eager=getattr(request, "is_eager", False),
+        **{BUNDLE_ITEM: True},  # its database connection was looked at for the bundle
     )
     signals.task_prerun.send(sender=task, task_id=task_id, task=task, args=args, kwargs={})
     result = None
