@@ -71,11 +71,35 @@ def ical_bytes(calendar: Calendar) -> bytes:
     icalendar folds every content line character by character (``Contentline.to_ical``),
     a quarter of serializing a booking's .ics although most of its lines are short; a
     line shorter than ``FOLD_AT`` octets is the same folded or not, so only the others
-    are folded, by icalendar itself.
+    are folded: an ASCII one by slices at the very places icalendar folds it, any other
+    by icalendar itself.
     """
     lines = []
     for line in calendar.content_lines():
         if line:
             data = line.encode()
-            lines.append(data if len(data) < FOLD_AT else line.to_ical())
+            if len(data) < FOLD_AT:
+                lines.append(data)
+            elif line.isascii():
+                lines.append(_fold_ascii(line).encode())
+            else:
+                lines.append(line.to_ical())
     return b"\r\n".join(lines) + b"\r\n"
+
+
+def _fold_ascii(line: str) -> str:
+    """icalendar's folding of an ASCII ``line`` (``Contentline.to_ical``), by slices
+    rather than character by character: pieces of ``FOLD_AT - 1`` octets, except that a
+    piece never ends in a backslash or caret (an escape is not split across lines: that
+    character starts the next piece), joined with CRLF and a space."""
+    width = FOLD_AT - 1
+    pieces = []
+    start = 0
+    while len(line) - start > width:
+        end = start + width
+        if line[end - 1] in "\\^":
+            end -= 1
+        pieces.append(line[start:end])
+        start = end
+    pieces.append(line[start:])
+    return "\r\n ".join(pieces)

@@ -12,6 +12,8 @@ import icalendar
 import pytest
 from django.core import mail
 from django.utils import translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from booking.ics import booking_calendar, ical_bytes
 from booking.locales import moment_text
@@ -139,3 +141,31 @@ def test_lines_near_the_fold_come_out_as_icalendar_folds_them(width):
     folded = ical_bytes(calendar)
     assert folded == calendar.to_ical()
     assert max(len(line) for line in folded.split(b"\r\n")) <= 75
+
+
+@given(text=st.text(alphabet=st.sampled_from("ab\\^,;: "), min_size=60, max_size=400))
+@settings(max_examples=400, deadline=None)
+def test_an_ascii_line_is_folded_exactly_where_icalendar_folds_it(text):
+    """Backslashes and carets included: icalendar never ends a folded piece with one."""
+    calendar = icalendar.Calendar()
+    event = icalendar.Event()
+    event.add("comment", text)
+    event.add("x-note", icalendar.vText(text).to_ical().decode())
+    calendar.add_component(event)
+    assert ical_bytes(calendar) == calendar.to_ical()
+
+
+def test_long_ascii_lines_are_not_folded_character_by_character(monkeypatch):
+    """A booking's description (its cancel and reschedule links) is one long ASCII line."""
+    from icalendar.parser import Contentline
+
+    calendar = icalendar.Calendar()
+    event = icalendar.Event()
+    event.add("description", "Cancel: https://example.com/" + "c" * 100 + "\nReschedule: x")
+    calendar.add_component(event)
+    expected = calendar.to_ical()
+    folded: list[str] = []
+    real = Contentline.to_ical
+    monkeypatch.setattr(Contentline, "to_ical", lambda line: folded.append(line) or real(line))
+    assert ical_bytes(calendar) == expected
+    assert folded == []
