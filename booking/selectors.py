@@ -179,6 +179,15 @@ def page_rules_for(*, page: BookingPage) -> Rules:
     )
 
 
+def page_rules_or_none(*, page: BookingPage) -> Rules | None:
+    """``page_rules_for``, or None when the engine refuses the page's rules (the page then
+    offers nothing, as ``page_slots`` says)."""
+    try:
+        return page_rules_for(page=page)
+    except ValueError:
+        return None
+
+
 # --- calendars -----------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from booking.bookable_pages import page_rules_kept
 from booking.events import (
     Actor,
     BookingEventKind,
@@ -40,7 +41,6 @@ from booking.models import (
 from booking.selectors import (
     booking_cohosts_none,
     day_window,
-    page_rules_for,
     page_with_calendars,
     slot_busy_for,
     slot_is_free,
@@ -411,12 +411,10 @@ def booking_cancel(
 
 
 def _rules_or_none(page: BookingPage) -> Rules | None:
-    """The page's rules, read once per booking; None when the engine refuses them (the
-    page then offers nothing, as ``page_slots`` says)."""
-    try:
-        return page_rules_for(page=page)
-    except ValueError:
-        return None
+    """The page's rules, read once per booking (a page kept per process carries them);
+    None when the engine refuses them (the page then offers nothing, as ``page_slots``
+    says)."""
+    return page_rules_kept(page)
 
 
 def _check_offered(
