@@ -14,15 +14,17 @@ again on a fixed schedule of about five hours (``EMAIL_RETRY_DELAYS``).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import smtplib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -55,7 +57,11 @@ SENT_FIELD = {"invitee": "invitee_sent_at", "host": "host_sent_at"}
 RESCHEDULE_REQUEST = "ask_reschedule"
 # The online meeting's join link, sent to the invitee once the calendar made it.
 JOIN_LINK = "join_link"
-INVITEE_ONLY = (RESCHEDULE_REQUEST, JOIN_LINK)
+# A new join link after the calendar replaced the meeting (e.g. the event was deleted in
+# Outlook and made again): sent to the invitee once per link.
+JOIN_LINK_CHANGE = "join_link_change"
+JOIN_LINK_KINDS = (JOIN_LINK, JOIN_LINK_CHANGE)
+INVITEE_ONLY = (RESCHEDULE_REQUEST, *JOIN_LINK_KINDS)
 # The host's switch (Setup → Profile) for each kind of booking event's email.
 HOST_PREFERENCE = {
     "confirmed": "notify_booked",
@@ -96,25 +102,56 @@ def reschedule_request_add(*, booking, note: str, now: datetime) -> BookingEmail
     return email
 
 
-def join_link_email_add(*, booking_id: int, version: int, now: datetime) -> BookingEmail | None:
-    """Write the row of the join-link email for the booking ``booking_id`` at ``version``,
-    once per booking (in the caller's transaction)."""
-    if query_rows(_join_link_rows, booking_id):
-        return None
-    email = BookingEmail.objects.create(
-        booking_id=booking_id,
-        kind=JOIN_LINK,
-        actor="calendar",
-        booking_version=version,
-        queued_at=now,
-    )
+def join_link_email_add(
+    *, booking_id: int, version: int, url: str, live_urls: Sequence[str], now: datetime
+) -> BookingEmail | None:
+    """Write the row of the email that gives the invitee the join link ``url`` (in the
+    caller's transaction); None when the invitee needs none.
+
+    The first link of a booking is announced once (kind ``join_link``). A later link is
+    announced (kind ``join_link_change``) only when the last link the invitee got is no
+    longer any wanted event's (``live_urls``: the event was made again, or moved to
+    another calendar), and never twice. The database enforces both (the unique
+    constraints on ``BookingEmail``): a second worker racing with the same link is
+    refused there and answered None, as if it had seen the first one's row.
+    """
+    digest = link_digest(url)
+    announced = query_rows(_join_link_rows, booking_id)
+    if not announced:
+        kind = JOIN_LINK
+    else:
+        latest = announced[-1][0]
+        if digest in {row[0] for row in announced}:
+            return None  # this link was announced already
+        if latest in {link_digest(live) for live in live_urls}:
+            return None  # the link the invitee has still works (another calendar's event)
+        kind = JOIN_LINK_CHANGE
+    try:
+        with transaction.atomic():
+            email = BookingEmail.objects.create(
+                booking_id=booking_id,
+                kind=kind,
+                actor="calendar",
+                booking_version=version,
+                link_digest=digest,
+                queued_at=now,
+            )
+    except IntegrityError:
+        return None  # another worker wrote it first
     dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[email.pk]])
     return email
 
 
+def link_digest(url: str) -> str:
+    """What a join-link email row keeps of the link it announces."""
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
 @reads(BookingEmail)
 def _join_link_rows(booking_id: int) -> QuerySet:
-    return BookingEmail.objects.filter(booking_id=booking_id, kind=JOIN_LINK).values_list("pk")[:1]
+    """The join links announced for the booking, oldest first."""
+    rows = BookingEmail.objects.filter(booking_id=booking_id, kind__in=JOIN_LINK_KINDS)
+    return rows.order_by("pk").values_list("link_digest")
 
 
 def _recipients(email: BookingEmail) -> tuple[str, ...]:
@@ -131,8 +168,13 @@ def _recipients(email: BookingEmail) -> tuple[str, ...]:
 def _send(email: BookingEmail, who: str, connection) -> None:
     if email.kind == RESCHEDULE_REQUEST:
         send_reschedule_request(booking_pk=email.booking_id, note=email.note, connection=connection)
-    elif email.kind == JOIN_LINK:
-        send_join_link(booking_pk=email.booking_id, booking=email.booking, connection=connection)
+    elif email.kind in JOIN_LINK_KINDS:
+        send_join_link(
+            booking_pk=email.booking_id,
+            booking=email.booking,
+            changed=email.kind == JOIN_LINK_CHANGE,
+            connection=connection,
+        )
     else:
         send_booking_email(
             booking_pk=email.booking_id,

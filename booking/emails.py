@@ -137,8 +137,12 @@ def send_reschedule_request(*, booking_pk: int, note: str, connection=None) -> b
     return True
 
 
-def send_join_link(*, booking_pk: int, booking: Booking | None = None, connection=None) -> bool:
-    """The invitee's follow-up: the online meeting's join link, once Outlook made it.
+def send_join_link(
+    *, booking_pk: int, booking: Booking | None = None, changed: bool = False, connection=None
+) -> bool:
+    """The invitee's follow-up: the online meeting's join link, once Outlook made it, or
+    (``changed``) its new link after the meeting was made again. Either way the link sent
+    is the booking's join link now (``join_url_for``).
 
     False (nothing sent) when the booking is gone, cancelled, over, or has no link.
     ``booking``: the booking ``booking_pk`` names, with its host, if the caller just read
@@ -166,12 +170,14 @@ def send_join_link(*, booking_pk: int, booking: Booking | None = None, connectio
         "locale": locale,
         "join_url": join_url,
         "links": links,
+        "changed": changed,
     }
     with translation.override(language_of(locale)):
-        subject = _("Join link: %(title)s with %(host)s") % {
-            "title": booking.title,
-            "host": context["host"],
-        }
+        names = {"title": booking.title, "host": context["host"]}
+        if changed:
+            subject = _("New join link: %(title)s with %(host)s") % names
+        else:
+            subject = _("Join link: %(title)s with %(host)s") % names
         Email(
             subject=" ".join(subject.split()),
             body=render_to_string("booking/email/join_link.txt", context),

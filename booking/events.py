@@ -31,12 +31,13 @@ loading it again (it runs in the booking's transaction, while the host's lock is
 for a new booking, just before it is taken), and never changes it.
 
 ``meeting_link_recorded`` is not a change of the booking: the calendar made its online
-meeting and the join-link email's row was written (``booking.handlers.on_join_link_ready``),
-once per booking. It is sent inside that row's transaction, only when the row was
+meeting, or a new one in place of the one the invitee had, and the join-link email's row
+was written (``booking.handlers.on_join_link_ready``), once per link (the database holds
+that row to it). It is sent inside that row's transaction, only when the row was
 written, so a consumer's own outbox row shares its once-only guarantee. Arguments:
 ``booking_id``, ``booking_uuid``, ``version`` (the booking's ``sequence`` then),
-``host_id``, ``occurred_at``. Webhook deliveries of ``booking.meeting_link_ready`` are
-written there.
+``host_id``, ``occurred_at``, ``replaced`` (True for a new link in place of an earlier
+one). Webhook deliveries of ``booking.meeting_link_ready`` are written there.
 """
 
 from __future__ import annotations

@@ -58,10 +58,13 @@ def on_member_removed(sender, *, membership, **kwargs) -> None:
 
 
 def on_join_link_ready(sender, *, source: str, url: str, **kwargs) -> None:
-    """The calendar made the online meeting: email the invitee its join link, once, and
-    announce it (``meeting_link_recorded``) in the same transaction."""
-    from booking.email_outbox import join_link_email_add
+    """The calendar made an online meeting, or a new one (its event was made again): email
+    the invitee the booking's join link (``join_url_for``, whichever event's ``url`` came)
+    and announce it (``meeting_link_recorded``) in the same transaction, once per link,
+    when the invitee has none yet or theirs is gone (``join_link_email_add``)."""
+    from booking.email_outbox import JOIN_LINK_CHANGE, join_link_email_add
     from booking.events import meeting_link_recorded
+    from booking.reminders import join_urls_live
 
     prefix, _, key = source.partition(":")
     if prefix != "booking" or not key:
@@ -74,8 +77,14 @@ def on_join_link_ready(sender, *, source: str, url: str, **kwargs) -> None:
         booking_id, status, end, sequence, host_id = rows[0]
         if status != BookingStatus.CONFIRMED or end <= now:
             return
-        if join_link_email_add(booking_id=booking_id, version=sequence, now=now) is None:
-            return  # already announced
+        live = join_urls_live(source=source)
+        if not live:
+            return  # made again since without a meeting, or no longer wanted
+        email = join_link_email_add(
+            booking_id=booking_id, version=sequence, url=live[0], live_urls=live, now=now
+        )
+        if email is None:
+            return  # already announced, or the invitee's link still works
         meeting_link_recorded.send(
             sender=Booking,
             booking_id=booking_id,
@@ -83,6 +92,7 @@ def on_join_link_ready(sender, *, source: str, url: str, **kwargs) -> None:
             version=sequence,
             host_id=host_id,
             occurred_at=now,
+            replaced=email.kind == JOIN_LINK_CHANGE,
         )
 
 

@@ -528,12 +528,30 @@ class BookingEmail(CompiledInsert, OutboxItem):
     booking_version = models.PositiveIntegerField(default=0)
     # The host's note of an "ask to reschedule" email (kind ``ask_reschedule``).
     note = models.CharField(max_length=1000, blank=True, default="")
+    # A join-link email's link (kinds ``join_link`` and ``join_link_change``): the SHA-256
+    # hex digest of the join URL it announces ("" on rows written before it was kept).
+    link_digest = models.CharField(max_length=64, blank=True, default="")
     invitee_sent_at = models.DateTimeField(null=True, blank=True)
     host_sent_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=EmailState.choices, default=EmailState.PENDING)
 
     class Meta:
         indexes = [models.Index(fields=["state", "next_attempt_at"])]
+        # The database makes the join-link emails once-only (``booking.email_outbox``):
+        # one first link per booking, and one email per link it ever announces.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking"],
+                condition=models.Q(kind="join_link"),
+                name="one_join_link_email_per_booking",
+            ),
+            models.UniqueConstraint(
+                fields=["booking", "link_digest"],
+                condition=models.Q(kind__in=["join_link", "join_link_change"])
+                & ~models.Q(link_digest=""),
+                name="one_email_per_join_link",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} emails of booking {self.booking_id} ({self.state})"

@@ -259,10 +259,21 @@ def join_url_for(*, booking: Booking) -> str:
     return rows[0][0] if rows else ""
 
 
+def join_urls_live(*, source: str) -> list[str]:
+    """The join links of every wanted event mirroring ``source``, the join link
+    (``join_url_for``) first."""
+    return [url for (url,) in query_rows(_all_join_urls, source)]
+
+
 @reads(PushedEvent)
 def _join_urls(source: str) -> QuerySet:
+    return _all_join_urls(source)[:1]
+
+
+@reads(PushedEvent)
+def _all_join_urls(source: str) -> QuerySet:
     rows = PushedEvent.objects.filter(source=source, wanted=True).exclude(online_meeting_url="")
-    return rows.order_by("pk").values_list("online_meeting_url")[:1]
+    return rows.order_by("pk").values_list("online_meeting_url")
 
 
 def _send_email(booking: Booking) -> None:

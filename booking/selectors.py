@@ -508,6 +508,19 @@ def member_target_calendars(*, user_id: int) -> list[Calendar]:
     return [main] if main else []
 
 
+def members_without_teams(*, page: BookingPage) -> list:
+    """The members of the team page ``page`` whose calendar (``member_target_calendars``)
+    cannot make Teams meetings, by name: the bookings they host get no join link. Empty
+    unless the page's location is a Teams meeting."""
+    if not page.team_kind or page.location_kind != LocationKind.TEAMS:
+        return []
+    users = [seat.user for seat in page.team_members.select_related("user")]
+    return sorted(
+        (user for user in users if not teams_meeting_possible(page=page, host_id=user.pk)),
+        key=lambda user: (user.get_full_name(), user.pk),
+    )
+
+
 def member_mailbox_address(*, user) -> str:
     """The address that reaches the member's calendar: their connected account's."""
     latest = connection_latest_for(host=user.pk)

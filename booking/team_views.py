@@ -44,7 +44,7 @@ from accounts.services import (
     organization_update,
 )
 from booking.models import BookingPage
-from booking.selectors import team_seats_for
+from booking.selectors import members_without_teams, team_seats_for
 from booking.services.teams import (
     TeamPageError,
     team_hours_source_set,
@@ -348,5 +348,11 @@ def _team_page_form(
             messages.success(request, done)
             return redirect("team:home")
     status = 400 if form.is_bound else 200
-    context = {"section": "team", "form": form, "page": page}
+    without_teams = members_without_teams(page=page) if page is not None else []
+    context = {
+        "section": "team",
+        "form": form,
+        "page": page,
+        "without_teams": {user.pk for user in without_teams},
+    }
     return render(request, "booking/team/page_form.html", context, status=status)

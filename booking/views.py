@@ -23,6 +23,7 @@ from booking.models import BookingPage, LocationKind
 from booking.selectors import (
     host_calendars,
     member_weekly_ranges,
+    members_without_teams,
     page_editable_by,
     page_for_host,
     pages_for_host,
@@ -105,6 +106,11 @@ def _render_editor(request: HttpRequest, editor: PageEditor, *, status: int) -> 
         "teams_unavailable": page is not None
         and not page.team_kind
         and not teams_meeting_possible(page=page),
+        # A team page's members whose calendars cannot make the Teams meetings it offers.
+        "members_without_teams": [
+            user.get_full_name() or user.email
+            for user in (members_without_teams(page=page) if page is not None else [])
+        ],
     }
     return render(request, "booking/page_form.html", context, status=status)
 

@@ -35,7 +35,8 @@ stored different busy time for that calendar (offered slots may have changed).
 
 ``join_link_ready``: ``source`` (the pushed event's outbox key, e.g. ``booking:<uuid>``),
 ``url``: the provider made an online meeting for a pushed event and answered with its
-join link, for the first time (booking emails it to the invitee).
+join link, for the first time or a new one (the event was made again, e.g. after the
+host deleted it in Outlook). Booking emails it to the invitee when it is news to them.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ class EventType(models.TextChoices):
     BOOKING_CREATED = "booking.created", _("Booking created")
     BOOKING_RESCHEDULED = "booking.rescheduled", _("Booking rescheduled")
     BOOKING_CANCELLED = "booking.cancelled", _("Booking cancelled")
-    # The calendar made the booking's Teams meeting: its join_url, once per booking.
+    # The calendar made the booking's Teams meeting (or a new one): its join_url, once per link.
     BOOKING_MEETING_LINK_READY = "booking.meeting_link_ready", _("Online meeting link ready")
     CALENDAR_DISCONNECTED = "calendar.disconnected", _("Calendar disconnected")
     CALENDAR_RECONNECTED = "calendar.reconnected", _("Calendar reconnected")

@@ -122,7 +122,9 @@ SCHEMAS = {
                     "The Teams meeting's join link once the host's calendar made it, usually "
                     "seconds after booking (so booking.created has it null; "
                     "booking.meeting_link_ready brings it, and later events and requests show "
-                    "it). Null until then, for other kinds of location, when the "
+                    "it; when the meeting is made again, e.g. after the host deleted the event "
+                    "in Outlook, booking.meeting_link_ready comes again with the new link). "
+                    "Null until then, for other kinds of location, when the "
                     "calendar cannot make Teams meetings, and once the booking is cancelled."
                 ),
             },

@@ -99,7 +99,8 @@ def on_meeting_link_recorded(
 ) -> None:
     """``meeting_link_recorded`` receiver: a ``booking.meeting_link_ready`` delivery per
     subscribed endpoint, in the transaction of the join-link email's row (so once per
-    booking, like that email), ordered with the booking's other events."""
+    link, like that email: again with the new ``join_url`` when the meeting was made
+    again), ordered with the booking's other events."""
     cohosts = BookingCohost.objects.filter(booking_id=booking_id)
     people = [host_id, *cohosts.values_list("user_id", flat=True)]
 

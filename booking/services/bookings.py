@@ -12,6 +12,7 @@ the mail server or on the broker. The host side (Setup → Meetings) builds here
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,7 @@ from booking.selectors import (
 from booking.services.calendar_events import (
     NewBookingMirror,
     booking_mirror,
+    booking_mirror_move_prepare,
     booking_mirror_prepare,
 )
 from booking.services.locking import host_lock
@@ -364,34 +366,102 @@ def booking_reschedule(
 ) -> Booking:
     """Move a confirmed, future booking to another free slot of its page.
 
-    Same checks and lock as ``booking_create``; the booking keeps its uuid (and so its
-    calendar events, which are updated), and its iCalendar SEQUENCE is bumped.
+    Same checks as ``booking_create``; the booking keeps its uuid (and so its calendar
+    events, which are updated), and its iCalendar SEQUENCE is bumped.
+
+    On a personal page it has ``booking_create``'s shape: the page (with its rules and
+    calendars), the checks against the rules, the busy calendar time, the moved event
+    and what the event's consumers read ahead are read before the host's lock; under it,
+    the booking as it now is, whether the page was edited meanwhile (then its rules are
+    read again there) and the host's bookings around the slot, the booking's own left
+    out. A team page's booking locks its members first (``_team_booking_reschedule``).
     """
     now = now or timezone.now()
     start = start.astimezone(UTC)
     page = booking.page
     if page is None or not page.is_active:
         raise PageClosed("This booking page no longer takes bookings, so it cannot be moved.")
-    _check_offered(page=page, start=start, now=now, rules=_rules_or_none(page))
+    if page.team_kind:
+        _check_offered(page=page, start=start, now=now)
+        return _team_booking_reschedule(booking=booking, start=start, actor=actor, now=now)
+    page = page_with_calendars(pk=page.pk)
+    if page is None or not page.is_active:
+        raise PageClosed("This booking page no longer takes bookings, so it cannot be moved.")
+    rules = _rules_or_none(page)
+    _check_offered(page=page, start=start, now=now, rules=rules)
+    # Busy time is written by the calendar sync, which never takes the host's lock.
+    busy = slot_busy_for(page=page, rules=rules, start=start) if rules else None
+    mirror = booking_mirror_move_prepare(booking=_moved(booking, page=page, start=start))
+    event = booking_event_prepare(kind=BookingEventKind.RESCHEDULED, host_ids=[booking.host_id])
     with transaction.atomic():
-        people = {booking.host_id}
-        if page.team_kind:
-            people |= {seat.user_id for seat in team_seats_for(page=page)}
-        for user_id in sorted(people):  # the order team bookings lock in
+        host_lock(booking.host_id)
+        booking = Booking.objects.select_related("page", "host").get(pk=booking.pk)
+        booking_check_changeable(booking=booking, now=now)
+        if start == booking.start:
+            return booking
+        if booking.page_id != page.pk or not _page_unchanged(page):
+            # Edited (or closed) meanwhile: its rules and calendars as they now are.
+            page = page_with_calendars(pk=booking.page_id) if booking.page_id else None
+            if page is None or not page.is_active:
+                raise PageClosed(
+                    "This booking page no longer takes bookings, so it cannot be moved."
+                )
+            rules, busy, mirror = _rules_or_none(page), None, None
+        if rules is None or not slot_is_free(
+            page=page, rules=rules, start=start, now=now, busy=busy, exclude_booking=booking
+        ):
+            raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
+        _move(booking, page=page, start=start)
+        if mirror is None:
+            booking_mirror(booking=booking)
+        else:
+            mirror.write()
+        booking_event_emit(
+            booking=booking,
+            kind=BookingEventKind.RESCHEDULED,
+            actor=actor,
+            now=now,
+            prepared=event,
+        )
+    return booking
+
+
+def _moved(booking: Booking, *, page: BookingPage, start: datetime) -> Booking:
+    """A copy of ``booking`` as it will be once moved to ``start`` (not saved)."""
+    moved = copy.copy(booking)
+    moved.page = page
+    moved.start = start
+    moved.end = start + timedelta(minutes=page.duration_minutes)
+    return moved
+
+
+def _move(booking: Booking, *, page: BookingPage, start: datetime) -> None:
+    booking.rescheduled_from_start = booking.start
+    booking.start = start
+    booking.end = start + timedelta(minutes=page.duration_minutes)
+    booking.sequence += 1
+    booking.save()
+
+
+def _team_booking_reschedule(
+    *, booking: Booking, start: datetime, actor: Actor, now: datetime
+) -> Booking:
+    """``booking_reschedule`` on a team page: every member's row locked first (in the
+    order team bookings lock in), then who is free is decided under the locks."""
+    page = booking.page
+    with transaction.atomic():
+        people = {booking.host_id} | {seat.user_id for seat in team_seats_for(page=page)}
+        for user_id in sorted(people):
             host_lock(user_id)
         booking = Booking.objects.select_related("page", "host").get(pk=booking.pk)
         booking_check_changeable(booking=booking, now=now)
         if start == booking.start:
             return booking
-        if not _is_free(page=booking.page, start=start, now=now, exclude_booking=booking):
+        if not _team_is_free(page=booking.page, start=start, now=now, exclude_booking=booking):
             raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
-        if page.team_kind and not _team_free_for(booking=booking, start=start, now=now):
+        if not _team_free_for(booking=booking, start=start, now=now):
             raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
-        booking.rescheduled_from_start = booking.start
-        booking.start = start
-        booking.end = start + timedelta(minutes=booking.page.duration_minutes)
-        booking.sequence += 1
-        booking.save()
+        _move(booking, page=booking.page, start=start)
         booking_mirror(booking=booking)
         booking_event_emit(booking=booking, kind=BookingEventKind.RESCHEDULED, actor=actor, now=now)
     return booking
@@ -401,8 +471,11 @@ def booking_cancel(
     *, booking: Booking, actor: Actor, reason: str = "", now: datetime | None = None
 ) -> Booking:
     """Cancel a confirmed, future booking on behalf of ``actor`` (the invitee from their
-    link, the host from Setup); its calendar events are asked to go away."""
+    link, the host from Setup); its calendar events are asked to go away. What the
+    event's consumers read ahead (whether a webhook endpoint wants it) is read before
+    the host's lock."""
     now = now or timezone.now()
+    event = booking_event_prepare(kind=BookingEventKind.CANCELLED, host_ids=[booking.host_id])
     with transaction.atomic():
         host_lock(booking.host_id)
         booking = Booking.objects.select_related("page", "host").get(pk=booking.pk)
@@ -413,7 +486,13 @@ def booking_cancel(
         booking.sequence += 1
         booking.save()
         event_unmirror(source=booking.mirror_source)
-        booking_event_emit(booking=booking, kind=BookingEventKind.CANCELLED, actor=actor, now=now)
+        booking_event_emit(
+            booking=booking,
+            kind=BookingEventKind.CANCELLED,
+            actor=actor,
+            now=now,
+            prepared=event,
+        )
     return booking
 
 
@@ -466,18 +545,9 @@ def _check_within_reach(*, page: BookingPage, start: datetime, now: datetime) ->
         raise too_far
 
 
-def _is_free(
-    *,
-    page: BookingPage,
-    start: datetime,
-    now: datetime,
-    exclude_booking: Booking | None = None,
+def _team_is_free(
+    *, page: BookingPage, start: datetime, now: datetime, exclude_booking: Booking
 ) -> bool:
-    if not page.team_kind:
-        rules = _rules_or_none(page)
-        return rules is not None and slot_is_free(
-            page=page, rules=rules, start=start, now=now, exclude_booking=exclude_booking
-        )
     slots = slots_on_day_of(page=page, moment=start, now=now, exclude_booking=exclude_booking)
     return start in {slot.start for slot in slots}
 

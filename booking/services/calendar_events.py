@@ -84,6 +84,34 @@ def booking_mirror_prepare(*, booking: Booking) -> NewBookingMirror:
     return NewBookingMirror(booking=booking, event=event, calendars=calendars)
 
 
+@dataclass(frozen=True)
+class MovedBookingMirror:
+    """A booking's calendar events after a move, worked out before the host's lock:
+    ``write`` them in the transaction that moves it (``booking_mirror`` without reads)."""
+
+    booking: Booking
+    event: EventDescription | None
+    calendars: tuple[Calendar, ...]
+
+    def write(self) -> None:
+        if self.calendars and self.event is not None:
+            event_mirror(
+                host=self.booking.host,
+                source=self.booking.mirror_source,
+                event=self.event,
+                calendars=self.calendars,
+            )
+
+
+def booking_mirror_move_prepare(*, booking: Booking) -> MovedBookingMirror:
+    """``booking_mirror`` for ``booking`` of a personal page as it will be once moved (an
+    unsaved copy, with its page as loaded with its calendars), before anything is written."""
+    page = booking.page
+    calendars = tuple(target_calendars_for(page=page)) if page is not None else ()
+    event = booking_event(booking=booking) if calendars else None
+    return MovedBookingMirror(booking=booking, event=event, calendars=calendars)
+
+
 def booking_event(*, booking: Booking) -> EventDescription:
     """The neutral calendar event for a booking, shown in the page's time zone and worded
     in the language of the host whose calendar holds it (their Profile language)."""

@@ -224,16 +224,14 @@ def _make_exist(work: _Work) -> str:
 
 def _remember_join_link(work: _Work, event: RemoteEvent | None, **also) -> None:
     """Keep the online meeting's join link the provider answered with (Setup → Meetings),
-    in the same write as the fields ``also`` (the created event's id)."""
+    in the same write as the fields ``also`` (the created event's id), and say so
+    (``join_link_ready``) when it is new: the first one, or another one because the event
+    was made again (a new event gets a new meeting)."""
     url = event.online_meeting_url if event is not None else ""
     # Only web links: the page shows it as a link, so nothing like "javascript:" is kept.
     if url and url != work.row.online_meeting_url and url.startswith(("https://", "http://")):
-        first = not work.row.online_meeting_url
         work.save(online_meeting_url=url[:2000], **also)
-        if first:
-            signals.send_after_commit(
-                signals.join_link_ready, source=work.row.source, url=url[:2000]
-            )
+        signals.send_after_commit(signals.join_link_ready, source=work.row.source, url=url[:2000])
     elif also:
         work.save(**also)
 
