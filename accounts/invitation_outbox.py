@@ -64,7 +64,9 @@ def _message(invitation: Invitation) -> tuple[str, str]:
         "link": invitation_link(invitation),
         "days": INVITATION_DAYS,
     }
-    subject = _("Join %(organization)s on ScheduleOnce") % context
+    # One line whatever the name holds (one stored before names were kept to one line):
+    # a subject with a line break is never sent.
+    subject = " ".join((_("Join %(organization)s on ScheduleOnce") % context).split())
     return subject, render_to_string("accounts/email/invitation.txt", context)
 
 

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts import two_factor
@@ -46,7 +47,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Welcome to ScheduleOnce! Start by connecting your calendar."))
         return redirect("setup:home")
-    return render(request, "accounts/signup.html", {"form": form})
+    return render(request, "accounts/signup.html", {"form": form}, status=_form_status(form))
 
 
 class LoginView(auth_views.LoginView):
@@ -106,7 +107,13 @@ def setup_profile(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, _("Your profile was saved."))
         return redirect("setup:profile")
-    return render(request, "setup/profile.html", {"form": form, "section": "profile"})
+    context = {"form": form, "section": "profile"}
+    return render(request, "setup/profile.html", context, status=_form_status(form))
+
+
+def _form_status(form) -> int:
+    """400 for a form sent with mistakes (bad input is a 4xx everywhere), else 200."""
+    return 400 if form.is_bound and form.errors else 200
 
 
 @require_http_methods(["GET", "POST"])
@@ -192,6 +199,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache  # the app's secret, and then the recovery codes: never kept by a cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
@@ -223,6 +231,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache  # new recovery codes
 @login_required
 @require_http_methods(["POST"])
 def two_factor_codes(request: HttpRequest) -> HttpResponse:

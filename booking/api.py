@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
@@ -45,6 +46,7 @@ from booking.services.bookings import (
 )
 from booking.tokens import booking_from_token, booking_paths
 from ops.error_answers import json_error
+from ops.language import supported_language
 from ops.ratelimit import rate_limit_exceeded
 
 MAX_BODY_BYTES = 16 * 1024
@@ -139,16 +141,17 @@ def bookings(request: HttpRequest, page: BookingPage) -> JsonResponse:
     """Book a slot: 201 with the booking's links, 409 when taken, 400 with field errors."""
     wait = rate_limit_exceeded(scope="booking", request=request, limit=settings.BOOKING_RATE_LIMIT)
     if wait is not None:
-        response = json_error(429, "Too many booking attempts; try again in a minute.")
+        response = json_error(429, _("Too many booking attempts; try again in a minute."))
         response["Retry-After"] = str(wait)
         return response
     payload, problem = _json_body(request)
     if problem:
         status = 413 if problem == TOO_LARGE else 400
         return json_error(status, problem, {"body": [problem]})
+    _speak_the_bookings_language(payload)
     form = BookingRequestForm(payload, questions=list(page.questions.all()))
     if not form.is_valid():
-        return json_error(400, "Check the highlighted fields.", _errors(form))
+        return json_error(400, _("Check the highlighted fields."), _errors(form))
     data = form.cleaned_data
     invitee = Invitee(
         name=data["name"],
@@ -180,6 +183,16 @@ def bookings(request: HttpRequest, page: BookingPage) -> JsonResponse:
     )
     response["Location"] = request.build_absolute_uri(paths["manage"])
     return response
+
+
+def _speak_the_bookings_language(payload: dict) -> None:
+    """Answer in the language the booking is made in (``locale``, which the page's own
+    script sends: a ``?lang=de`` page in an English browser is German), when we speak it;
+    else in the request's."""
+    locale = payload.get("locale")
+    language = supported_language(locale) if isinstance(locale, str) else None
+    if language:
+        translation.activate(language)
 
 
 def _host_answer(booking: Booking) -> dict | list[dict]:

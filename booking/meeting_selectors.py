@@ -28,6 +28,7 @@ from booking.models import (
     BookingPage,
     BookingStatus,
     Question,
+    TeamMember,
     search_fold,
 )
 from calendars.models import ConnectionStatus, PushedEvent, PushState
@@ -114,10 +115,12 @@ def pages_visible_to(*, user) -> QuerySet[BookingPage]:
 
 
 def pages_in_view(*, user, hosts: str = HOSTS_MINE) -> QuerySet[BookingPage]:
-    """The pages the list can be filtered by for ``hosts``: the user's own for their own
-    meetings, every page they may see (``pages_visible_to``) when looking at others'."""
+    """The pages the list can be filtered by for ``hosts``: for their own meetings the
+    user's own pages and the team pages they are on (their meetings there are theirs too),
+    every page they may see (``pages_visible_to``) when looking at others'."""
     if hosts == HOSTS_MINE:
-        return BookingPage.objects.filter(host=user).order_by("title", "pk")
+        seats = TeamMember.objects.filter(user=user).values("page_id")
+        return BookingPage.objects.filter(Q(host=user) | Q(pk__in=seats)).order_by("title", "pk")
     return pages_visible_to(user=user)
 
 

@@ -281,10 +281,10 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
 def _reschedule_post(request: HttpRequest, booking: Booking) -> tuple[int, str]:
     wait = rate_limit_exceeded(scope="booking", request=request, limit=settings.BOOKING_RATE_LIMIT)
     if wait is not None:
-        return 429, "Too many attempts; try again in a minute."
+        return 429, _("Too many attempts; try again in a minute.")
     form = RescheduleForm(request.POST)
     if not form.is_valid():
-        return 400, "Pick one of the free times below."
+        return 400, _("Pick one of the free times below.")
     try:
         booking_reschedule(booking=booking, start=form.cleaned_data["start"])
     except SlotTaken as refused:

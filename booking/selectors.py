@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -26,6 +26,7 @@ from booking.models import (
     LocationKind,
     MemberHours,
     PageCalendar,
+    TeamKind,
     TeamMember,
     WeeklyHours,
 )
@@ -395,6 +396,10 @@ def page_slots(
     when the caller already loaded them (``page_rules_for``) for this very page state.
     """
     if page.team_kind:
+        # A round-robin meeting being moved stays with its member (the move re-checks
+        # that): offer only the times they are free, not every time someone is.
+        keeper = exclude_booking.host_id if exclude_booking is not None else None
+        keeper = keeper if page.team_kind == TeamKind.ROUND_ROBIN else None
         found = team_page_slots(
             page=page,
             start=start,
@@ -402,9 +407,13 @@ def page_slots(
             now=now,
             exclude_booking=exclude_booking,
             rules_only=rules_only,
-            name_free=False,
+            name_free=keeper is not None,
         )
-        return [Interval.trusted(slot.start, slot.end) for slot in found]
+        return [
+            Interval.trusted(slot.start, slot.end)
+            for slot in found
+            if keeper is None or keeper in slot.free
+        ]
     if rules is None:
         rules = _rules_or_none(page)
     if rules is None:
@@ -506,6 +515,23 @@ def member_target_calendars(*, user_id: int) -> list[Calendar]:
         return []
     main = latest.calendars.filter(is_default=True, is_active=True).first()
     return [main] if main else []
+
+
+def collective_organizer(*, user_ids: Sequence[int]) -> int:
+    """Who organizes a collective booking among the free ``user_ids`` (in the page's fixed
+    order): the first whose calendar is connected now, so the one event, with the others
+    as attendees, reaches everyone at once. A member who disconnected, or never connected,
+    would hold it back (it would wait in their account, or go nowhere). When nobody's
+    calendar is connected, the first member."""
+    connected = set(
+        Calendar.objects.filter(
+            connection__host_id__in=user_ids,
+            connection__status=ConnectionStatus.CONNECTED,
+            is_default=True,
+            is_active=True,
+        ).values_list("connection__host_id", flat=True)
+    )
+    return next((user_id for user_id in user_ids if user_id in connected), user_ids[0])
 
 
 def members_without_teams(*, page: BookingPage) -> list:

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
+from accounts.validators import validate_one_line
 from booking.models import MAX_SLUG_LENGTH, HoursSource, TeamKind, slug_format, validate_slug
 from booking.services.teams import Seat
 
@@ -20,7 +21,10 @@ class RoleForm(forms.Form):
 
 
 class OrganizationForm(forms.Form):
-    name = forms.CharField(max_length=150, label=_("Organization name"))
+    # One line: it is in the invitation email's subject.
+    name = forms.CharField(
+        max_length=150, label=_("Organization name"), validators=[validate_one_line]
+    )
     require_two_factor = forms.BooleanField(
         required=False,
         label=_("Require two-factor sign-in"),
@@ -35,7 +39,8 @@ class TeamPageForm(forms.Form):
     """A team page's kind, title, link and length, and a row per member of the organization
     (take part, priority, weight)."""
 
-    title = forms.CharField(max_length=120, label=_("Title"))
+    # One line: it is in the subject of every booking email of the page.
+    title = forms.CharField(max_length=120, label=_("Title"), validators=[validate_one_line])
     slug = forms.CharField(
         max_length=MAX_SLUG_LENGTH, label=_("Public link"), validators=[slug_format, validate_slug]
     )

@@ -173,14 +173,16 @@ def _own_invitation(organization: Organization, pk: int):
 
 def _carry_out(request: HttpRequest, action: Callable[[], object], done: str) -> HttpResponse:
     """Run one admin action on a member or an invitation and say how it went: the
-    service's own refusal (``OrganizationError``) as an error, else ``done``. Back to Team."""
+    service's own refusal (``OrganizationError``) as an error, else ``done``. Back to Team,
+    or to Setup's home for an admin who just stepped down or left (Team is not theirs now)."""
     try:
         action()
     except OrganizationError as refused:
         messages.error(request, refused.message)
     else:
         messages.success(request, done)
-    return redirect("team:home")
+    membership = membership_of(user=request.user)
+    return redirect("team:home" if membership and membership.is_admin else "setup:home")
 
 
 def _on_invitation(

@@ -64,7 +64,13 @@ def webhooks(request: HttpRequest) -> HttpResponse:
         request,
         "integrations/webhooks.html",
         {"form": form, "endpoints": endpoints, "section": SECTION},
+        status=_form_status(form),
     )
+
+
+def _form_status(form) -> int:
+    """400 for a form sent with mistakes (bad input is a 4xx everywhere), else 200."""
+    return 400 if form.is_bound and form.errors else 200
 
 
 def _edit_form(endpoint, data=None) -> EndpointEditForm:
@@ -89,7 +95,7 @@ def _endpoint_page(request: HttpRequest, endpoint, *, secret: str = "", form=Non
         "deliveries": selectors.deliveries_for(endpoint=endpoint),
         "section": SECTION,
     }
-    return render(request, "integrations/endpoint.html", context)
+    return render(request, "integrations/endpoint.html", context, status=_form_status(form))
 
 
 @never_cache
@@ -178,7 +184,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
         "new_token": value,
         "section": "profile",
     }
-    return render(request, "integrations/tokens.html", context)
+    return render(request, "integrations/tokens.html", context, status=_form_status(form))
 
 
 @login_required

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from booking.bookable_pages import page_rules_kept
 from booking.events import (
@@ -41,6 +42,7 @@ from booking.models import (
 )
 from booking.selectors import (
     booking_cohosts_none,
+    collective_organizer,
     day_window,
     page_with_calendars,
     slot_busy_for,
@@ -65,19 +67,37 @@ from ops.compiled_queries import query_rows, reads
 from ops.metrics import booking_count
 
 ROUND_ROBIN_PERIOD = timedelta(days=30)
-NOT_OFFERED = "That is not one of the times this page offers."
+TAKEN = gettext_noop("Sorry, that time was just taken. Please pick another time.")
+MOVE_CLOSED = gettext_noop("This booking page no longer takes bookings, so it cannot be moved.")
+NOT_OFFERED = gettext_noop("That is not one of the times this page offers.")
 
 # --- errors ------------------------------------------------------------------------------
 
 
 class BookingError(Exception):
-    """A booking request that cannot be done; ``message`` is for the invitee."""
+    """A booking request that cannot be done; ``message`` is for the invitee.
+
+    Raised with an English text marked for the catalogue (``gettext_noop``) and the
+    values it names; ``message`` reads it in the language active where it is shown (the
+    invitee's page, the API request's language), so a German page never says why in
+    English.
+    """
 
     field = "start"
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, text: str, **values: object):
+        self.text = text
+        self.values = values
+        super().__init__(self._filled(text))
+
+    @property
+    def message(self) -> str:
+        return self._filled(gettext(self.text))
+
+    def _filled(self, text: str) -> str:
+        if not self.values:
+            return text
+        return text % {name: str(value) for name, value in self.values.items()}
 
 
 class InvalidStart(BookingError):
@@ -202,10 +222,10 @@ def _booking_create_locked(
         host_lock(host_id)
         page = page_with_calendars(pk=page_pk)
         if page is None or not page.is_active:
-            raise PageClosed("This booking page is not taking bookings.")
+            raise PageClosed(gettext_noop("This booking page is not taking bookings."))
         rules = _rules_or_none(page)
         if rules is None or not slot_is_free(page=page, rules=rules, start=start, now=now):
-            raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
+            raise SlotTaken(TAKEN)
         booking, mirror = _booking_prepare(page=page, start=start, invitee=invitee)
         _booking_write(booking=booking, mirror=mirror, actor=actor, now=now, prepared=prepared)
     return booking
@@ -287,7 +307,8 @@ def _team_booking_create(
     *, page: BookingPage, start: datetime, invitee: Invitee, actor: Actor, now: datetime
 ) -> Booking:
     """A booking on a team page: round-robin gives it to one free member, collective to
-    all of them (the first in the page's fixed order organizes, the others attend).
+    all of them (the first in the page's fixed order whose calendar is connected organizes,
+    the others attend).
 
     Every member's host row is locked in ascending id order, the same order every team
     booking uses (a personal booking locks one row), so racing bookings queue rather
@@ -299,13 +320,14 @@ def _team_booking_create(
             host_lock(user_id)
         page = BookingPage.objects.filter(pk=page.pk).first()
         if page is None or not page.is_active:
-            raise PageClosed("This booking page is not taking bookings.")
+            raise PageClosed(gettext_noop("This booking page is not taking bookings."))
         seats = team_seats_for(page=page)  # as of now that the rows are held
         free = _free_members(page=page, start=start, now=now)
         if not free:
-            raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
+            raise SlotTaken(TAKEN)
         if page.team_kind == TeamKind.COLLECTIVE:
-            host_id, attending = free[0], free[1:]
+            host_id = collective_organizer(user_ids=free)
+            attending = [user_id for user_id in free if user_id != host_id]
         else:
             host_id, attending = round_robin_pick(page=page, seats=seats, free=free, now=now), []
         booking = _booking_new(page=page, host_id=host_id, start=start, invitee=invitee)
@@ -380,13 +402,13 @@ def booking_reschedule(
     start = start.astimezone(UTC)
     page = booking.page
     if page is None or not page.is_active:
-        raise PageClosed("This booking page no longer takes bookings, so it cannot be moved.")
+        raise PageClosed(MOVE_CLOSED)
     if page.team_kind:
         _check_offered(page=page, start=start, now=now)
         return _team_booking_reschedule(booking=booking, start=start, actor=actor, now=now)
     page = page_with_calendars(pk=page.pk)
     if page is None or not page.is_active:
-        raise PageClosed("This booking page no longer takes bookings, so it cannot be moved.")
+        raise PageClosed(MOVE_CLOSED)
     rules = _rules_or_none(page)
     _check_offered(page=page, start=start, now=now, rules=rules)
     # Busy time is written by the calendar sync, which never takes the host's lock.
@@ -403,14 +425,12 @@ def booking_reschedule(
             # Edited (or closed) meanwhile: its rules and calendars as they now are.
             page = page_with_calendars(pk=booking.page_id) if booking.page_id else None
             if page is None or not page.is_active:
-                raise PageClosed(
-                    "This booking page no longer takes bookings, so it cannot be moved."
-                )
+                raise PageClosed(MOVE_CLOSED)
             rules, busy, mirror = _rules_or_none(page), None, None
         if rules is None or not slot_is_free(
             page=page, rules=rules, start=start, now=now, busy=busy, exclude_booking=booking
         ):
-            raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
+            raise SlotTaken(TAKEN)
         _move(booking, page=page, start=start)
         if mirror is None:
             booking_mirror(booking=booking)
@@ -458,9 +478,9 @@ def _team_booking_reschedule(
         if start == booking.start:
             return booking
         if not _team_is_free(page=booking.page, start=start, now=now, exclude_booking=booking):
-            raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
+            raise SlotTaken(TAKEN)
         if not _team_free_for(booking=booking, start=start, now=now):
-            raise SlotTaken("Sorry, that time was just taken. Please pick another time.")
+            raise SlotTaken(TAKEN)
         _move(booking, page=booking.page, start=start)
         booking_mirror(booking=booking)
         booking_event_emit(booking=booking, kind=BookingEventKind.RESCHEDULED, actor=actor, now=now)
@@ -507,7 +527,7 @@ def _not_free(*, rules: Rules, start: datetime, now: datetime) -> BookingError:
     """Why a personal page's ``start`` that is not free is refused: taken, or never
     offered by the page's rules (the check ``_check_offered`` makes first elsewhere)."""
     if slot_is_offered(rules=rules, start=start, now=now):
-        return SlotTaken("Sorry, that time was just taken. Please pick another time.")
+        return SlotTaken(TAKEN)
     return InvalidStart(NOT_OFFERED)
 
 
@@ -529,13 +549,17 @@ def _check_within_reach(*, page: BookingPage, start: datetime, now: datetime) ->
     """Refuse starts in the past, sooner than the page's notice or past its horizon."""
     zone = ZoneInfo(page.time_zone)
     if start <= now:
-        raise InvalidStart("That time is in the past.")
+        raise InvalidStart(gettext_noop("That time is in the past."))
     if start < now + timedelta(minutes=page.minimum_notice_minutes):
         raise InvalidStart(
-            f"This page needs at least {_duration_text(page.minimum_notice_minutes)} notice."
+            gettext_noop("This page needs at least %(notice)s notice."),
+            notice=Span(page.minimum_notice_minutes),
         )
     too_far = InvalidStart(
-        f"This page takes bookings up to {page.horizon_days} days ahead; that date is further out."
+        gettext_noop(
+            "This page takes bookings up to %(days)s days ahead; that date is further out."
+        ),
+        days=page.horizon_days,
     )
     # Days away in UTC first: near the end of year 9999 the page's zone could not show it.
     if start - now > timedelta(days=page.horizon_days + 2):
@@ -555,16 +579,25 @@ def _team_is_free(
 def booking_check_changeable(*, booking: Booking, now: datetime) -> None:
     """Raise ``BookingNotChangeable`` unless the booking is confirmed and still to come."""
     if not booking.is_confirmed:
-        raise BookingNotChangeable("This booking was cancelled.")
+        raise BookingNotChangeable(gettext_noop("This booking was cancelled."))
     if booking.start <= now:
-        raise BookingNotChangeable("This meeting has already started, so it can't be changed.")
+        raise BookingNotChangeable(
+            gettext_noop("This meeting has already started, so it can't be changed.")
+        )
 
 
-def _duration_text(minutes: int) -> str:
-    if minutes % (24 * 60) == 0:
-        days = minutes // (24 * 60)
-        return f"{days} day{'s' if days != 1 else ''}"
-    if minutes % 60 == 0:
-        hours = minutes // 60
-        return f"{hours} hour{'s' if hours != 1 else ''}"
-    return f"{minutes} minutes"
+@dataclass(frozen=True)
+class Span:
+    """A length of notice, worded when it is read (in the reader's language)."""
+
+    minutes: int
+
+    def __str__(self) -> str:
+        if self.minutes % (24 * 60) == 0:
+            days = self.minutes // (24 * 60)
+            return ngettext("%(count)s day", "%(count)s days", days) % {"count": days}
+        if self.minutes % 60 == 0:
+            hours = self.minutes // 60
+            return ngettext("%(count)s hour", "%(count)s hours", hours) % {"count": hours}
+        minutes = self.minutes
+        return ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": minutes}

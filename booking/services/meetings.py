@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from booking.email_outbox import reschedule_request_add
 from booking.events import Actor
@@ -30,13 +31,13 @@ def meeting_cancel(*, booking: Booking, reason: str = "", now: datetime | None =
     ``BookingNotChangeable``."""
     now = now or timezone.now()
     if Booking.objects.filter(pk=booking.pk, status=BookingStatus.CANCELLED).exists():
-        raise AlreadyCancelled("This meeting is already cancelled.")
+        raise AlreadyCancelled(gettext_noop("This meeting is already cancelled."))
     try:
         return booking_cancel(booking=booking, actor=Actor.HOST, reason=reason, now=now)
     except BookingNotChangeable:
         # Cancelled by the invitee a moment ago, or started.
         if Booking.objects.filter(pk=booking.pk, status=BookingStatus.CANCELLED).exists():
-            raise AlreadyCancelled("This meeting is already cancelled.") from None
+            raise AlreadyCancelled(gettext_noop("This meeting is already cancelled.")) from None
         raise
 
 
@@ -64,9 +65,11 @@ def meeting_set_no_show(*, booking: Booking, no_show: bool, now: datetime | None
         host_lock(booking.host_id)
         booking = Booking.objects.get(pk=booking.pk)
         if not booking.is_confirmed:
-            raise BookingNotChangeable("This meeting was cancelled.")
+            raise BookingNotChangeable(gettext_noop("This meeting was cancelled."))
         if booking.start > now:
-            raise BookingNotChangeable("A meeting can be marked a no-show once it has started.")
+            raise BookingNotChangeable(
+                gettext_noop("A meeting can be marked a no-show once it has started.")
+            )
         if (booking.no_show_at is not None) == no_show:
             return booking
         booking.no_show_at = now if no_show else None

@@ -114,7 +114,7 @@ def test_a_setup_form_refuses_a_private_url(host_client, production, dns):
         "/setup/integration/webhooks/",
         {"url": "https://intranet.example.com/hook", "events": ["booking.created"]},
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "private, local or reserved" in response.content.decode()
     assert not host_client.get("/setup/integration/webhooks/").context["endpoints"]
 

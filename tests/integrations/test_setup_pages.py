@@ -30,7 +30,7 @@ def test_adding_an_endpoint_shows_its_secret_once(host_client, receiver):
 
 def test_an_endpoint_needs_events_and_a_usable_url(host_client):
     response = host_client.post("/setup/integration/webhooks/", {"url": "ftp://x", "events": []})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert not WebhookEndpoint.objects.exists()
     assert "Choose at least one event." in response.content.decode()
 

@@ -135,3 +135,24 @@ def test_the_members_form_refuses_an_empty_team_with_a_400_and_keeps_the_seats(
     assert saved.redirect_chain == [(reverse("team:home"), 302)]
     assert _said(saved) == [f"The members of “{page.title}” were saved."]
     assert [seat.user_id for seat in page.team_members.all()] == [host.pk]
+
+
+@pytest.mark.parametrize("action", ["step down", "leave"])
+def test_an_admin_who_steps_down_or_leaves_lands_on_setup_not_a_403(
+    client, org, host, teammate, action
+):
+    """Bob is an admin too, so Alice may make herself a member, or remove herself. Team is
+    then not hers to open: she is sent to Setup's home with what happened, rather than
+    to Team's "Only the organization's admins can open Team" (403)."""
+    Membership.objects.filter(user=teammate).update(role=Role.ADMIN)
+    client.force_login(host)
+    alice = Membership.objects.get(user=host)
+    if action == "step down":
+        answer = _post(client, reverse("team:role", args=[alice.pk]), {"role": "member"})
+        assert Membership.objects.get(pk=alice.pk).role == Role.MEMBER
+    else:
+        answer = _post(client, reverse("team:remove", args=[alice.pk]))
+        assert Membership.objects.get(pk=alice.pk).removed_at is not None
+    assert answer.status_code == 200
+    assert answer.redirect_chain[-1][0] == reverse("setup:home")
+    assert _said(answer)[0].startswith(host.get_full_name())

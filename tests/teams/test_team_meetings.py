@@ -160,3 +160,21 @@ def test_the_booking_page_filter_offers_the_members_pages_only_with_their_meetin
     everyone = client.get(LIST, {"host": "all", "booking_page": bobs.page_id})
     assert everyone.status_code == 200
     assert _names(everyone) == ["Ben Bobsguest"]
+
+
+def test_a_member_filters_their_meetings_by_a_team_page_they_are_on(client, org, host, teammate):
+    """Bob's round-robin meeting is in his list, so its team page (which Alice made) is one
+    of the pages he can filter by; it was missing, and asking for it answered 400."""
+    from tests.teams.conftest import make_team_page
+
+    _, carol = org
+    page = make_team_page(
+        org=org, admin=host, kind="round_robin", users=[teammate, carol], slug="team-rr"
+    )
+    meeting(page, tomorrow_ten(), name="Rita Roundrobin", host=teammate)
+    client.force_login(teammate)
+    mine = client.get(LIST).content.decode()
+    assert f'<option value="{page.pk}">{page.title}</option>' in mine
+    filtered = client.get(LIST, {"booking_page": page.pk})
+    assert filtered.status_code == 200
+    assert _names(filtered) == ["Rita Roundrobin"]

@@ -249,3 +249,61 @@ def test_a_team_booking_moves_only_to_a_time_its_people_are_free(
     with pytest.raises(SlotTaken):
         booking_reschedule(booking=together, start=at(day, 15))
     assert booking_reschedule(booking=together, start=at(day, 16)).start == at(day, 16)
+
+
+@pytest.mark.parametrize("bobs_account", ["disconnected", "never connected"])
+def test_a_collective_meeting_is_organized_by_a_member_whose_calendar_is_connected(
+    client, org, host, teammate, bobs_account
+):
+    """Bob (the lower id) would organize, but his calendar cannot take the event now: the
+    one event goes to Carol's calendar with Bob as an attendee, so both still get it
+    (rather than it waiting in Bob's account, or going nowhere at all)."""
+    from calendars.models import CalendarConnection, ConnectionStatus
+    from tests.teams.conftest import connect
+
+    _, carol = org
+    carols = connect(carol, "carol@contoso.example")
+    if bobs_account == "disconnected":
+        connect(teammate, "bob@contoso.example")
+        CalendarConnection.objects.filter(host=teammate).update(
+            status=ConnectionStatus.DISCONNECTED
+        )
+    make_team_page(org=org, admin=host, kind="collective", users=[carol, teammate], slug="all")
+    answer = book(client, "all", start=at(workday("Europe/London"), 11))
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["host"] == [{"name": "Carol Member"}, {"name": "Bob Teammate"}]
+    booking = Booking.objects.get()
+    assert booking.host == carol
+    assert list(BookingCohost.objects.values_list("user_id", flat=True)) == [teammate.pk]
+    rows = list(PushedEvent.objects.filter(source=booking.mirror_source))
+    assert [row.calendar_id for row in rows] == [carols.pk]
+    attendees = [a["email"] for a in rows[0].payload["attendees"]]
+    assert attendees[0] == "dana@example.com"
+    assert attendees[1] in ("bob@contoso.example", "bob@example.com")
+
+
+def test_a_round_robin_meeting_is_offered_only_the_times_its_member_can_move_to(
+    client, org, host, teammate, team_calendars
+):
+    """Bob has Dana's round-robin meeting; moving it keeps it with Bob, so its reschedule
+    link offers the times Bob is free, not every time some member is (those were refused
+    with "just taken" however often Dana tried)."""
+    _, carol = org
+    make_team_page(org=org, admin=host, kind="round_robin", users=[teammate, carol], slug="rr")
+    day = workday("Europe/London")
+    answer = book(client, "rr", start=at(day, 10))
+    assert answer.json()["host"] == {"name": "Bob Teammate"}
+    _busy(team_calendars[teammate.pk], at(day, 14))  # Carol is free then
+    token = answer.json()["reschedule_url"].split("/bookings/")[1].split("/")[0]
+    offered = client.get(
+        slots_url(
+            "rr", start=day.isoformat(), end=day.isoformat(), tz="Europe/London", reschedule=token
+        )
+    ).json()["slots"]
+    starts = {slot["start"][11:16] for slot in offered}
+    assert "14:00" in _starts(client, "rr", day)  # a new invitee may still have Carol then
+    assert "14:00" not in starts
+    assert "15:00" in starts
+    moved = client.post(answer.json()["reschedule_url"], {"start": at(day, 15).isoformat()})
+    assert moved.status_code == 302
+    assert Booking.objects.get().host == teammate

@@ -98,3 +98,19 @@ def test_the_verify_page_never_sends_people_off_site(client, org, host):
     )
     assert answer.status_code == 302
     assert answer["Location"] == reverse("setup:home")
+
+
+def test_the_secret_and_the_recovery_codes_are_never_kept_by_a_cache(client, org, host):
+    """The setup page shows the app's shared secret (as text and QR code), and its answers
+    the recovery codes: like a new API token or webhook secret, never cacheable."""
+    client.force_login(host)
+    setup = reverse("accounts:two_factor_setup")
+    shown = client.get(setup)
+    assert "no-store" in shown["Cache-Control"]
+    device = TOTPDevice.objects.get(user=host)
+    confirmed = client.post(setup, {"code": _code(device)})
+    assert len(re.findall(r"<code>(\w+)</code>", confirmed.content.decode())) == 10
+    assert "no-store" in confirmed["Cache-Control"]
+    renewed = client.post(reverse("accounts:two_factor_codes"))
+    assert len(re.findall(r"<code>(\w+)</code>", renewed.content.decode())) == 10
+    assert "no-store" in renewed["Cache-Control"]
