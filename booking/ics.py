@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.utils import timezone
-from icalendar import Calendar, Event, vCalAddress, vDatetime, vInt, vText
+from icalendar import vCalAddress, vDatetime, vInt, vText
 from icalendar.parser import Contentline
 
 from booking.models import Booking
@@ -28,8 +28,11 @@ def _address(email: str, name: str, role: str | None = None) -> vCalAddress:
 def booking_ics(
     *, booking: Booking, for_host: bool, description: str = "", method: str = "PUBLISH"
 ) -> bytes:
-    """The .ics file of ``booking_calendar``, byte for byte: ``ical_bytes(booking_calendar(
-    ...))``, written line by line instead of through icalendar's components.
+    """The booking's .ics: one VEVENT (UID = booking uuid, times in UTC, SEQUENCE as
+    booked; METHOD ``method``, PUBLISH for downloads and confirmations, CANCEL once
+    cancelled; the summary names the other person), written line by line exactly as
+    icalendar writes the same calendar built from its components (the tests compare the
+    two: ``tests/support/ics_reference.py``).
 
     Every booking email carries one (two per booking), and building the calendar (each
     ``add`` guessing the value's type) and serializing it (sorting, parameters, content
@@ -84,52 +87,13 @@ def _address_line(name: str, address: vCalAddress) -> str:
     return f"{name};{params}:{value}" if params else f"{name}:{value}"
 
 
-def booking_calendar(
-    *, booking: Booking, for_host: bool, description: str = "", method: str = "PUBLISH"
-) -> Calendar:
-    """One VEVENT for the booking: UID = booking uuid, times in UTC, SEQUENCE as booked.
-
-    ``method`` is PUBLISH for downloads and confirmations, CANCEL once cancelled. The
-    summary names the other person: the invitee's copy says who they meet.
-    """
-    cancelled = not booking.is_confirmed
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if cancelled else method)
-    event = Event()
-    event.add("uid", str(booking.uuid))
-    event.add("dtstamp", timezone.now())
-    event.add("dtstart", booking.start.astimezone(UTC))
-    event.add("dtend", booking.end.astimezone(UTC))
-    event.add("sequence", booking.sequence)
-    other = booking.invitee_name if for_host else booking.host.get_full_name()
-    event.add("summary", f"{booking.title} with {other}")
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    if booking.location_text:
-        event.add("location", booking.location_text)
-    if description:
-        event.add("description", description)
-    event.add("organizer", _address(booking.host.email, booking.host.get_full_name()))
-    event.add("attendee", _address(booking.invitee_email, booking.invitee_name, "REQ-PARTICIPANT"))
-    calendar.add_component(event)
-    return calendar
-
-
-def ical_bytes(calendar: Calendar) -> bytes:
-    """``calendar.to_ical()``, byte for byte, with only the long lines through its folding.
-
-    icalendar folds every content line character by character (``Contentline.to_ical``),
-    a quarter of serializing a booking's .ics although most of its lines are short; a
-    line shorter than ``FOLD_AT`` octets is the same folded or not, so only the others
-    are folded: an ASCII one by slices at the very places icalendar folds it, any other
-    by icalendar itself.
-    """
-    return b"\r\n".join(_folded(line) for line in calendar.content_lines() if line) + b"\r\n"
-
-
 def _folded(line: str) -> bytes:
-    """One content line as icalendar folds it (``Contentline.to_ical``)."""
+    """One content line as icalendar folds it (``Contentline.to_ical``), byte for byte.
+
+    icalendar folds character by character; a line shorter than ``FOLD_AT`` octets is
+    the same folded or not, so only longer ones are folded: an ASCII one by slices at the
+    very places icalendar folds it, any other by icalendar itself.
+    """
     data = line.encode()
     if len(data) < FOLD_AT:
         return data

@@ -17,11 +17,11 @@ from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking.ics import booking_calendar, ical_bytes
 from booking.locales import moment_text
 from booking.models import Booking, Question
 from ops.mail import Email
 from tests.support.booking import at, book, workday
+from tests.support.ics_reference import booking_calendar, ical_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("email_tasks_in_process")]
 
