@@ -32,6 +32,7 @@ from booking.models import (
     search_fold,
 )
 from calendars.models import ConnectionStatus, PushedEvent, PushState
+from calendars.selectors import meetings_held
 
 PER_PAGE = 50
 # The longest meeting a page allows (BookingPage.duration_minutes): an upcoming meeting
@@ -284,7 +285,6 @@ class PushRow:
     wanted: bool
     settled: bool
     connected: bool
-    online_meeting_url: str
 
 
 @dataclass
@@ -314,11 +314,10 @@ def calendar_standings(*, bookings: Iterable[Booking]) -> dict[int, CalendarStan
             "version",
             "synced_version",
             "calendar__connection__status",
-            "online_meeting_url",
         )
     )
     grouped: dict[int, list[PushRow]] = {booking.pk: [] for booking in by_source.values()}
-    for pk, source, state, wanted, version, synced, status, url in rows:
+    for pk, source, state, wanted, version, synced, status in rows:
         grouped[by_source[source].pk].append(
             PushRow(
                 pk=pk,
@@ -327,19 +326,20 @@ def calendar_standings(*, bookings: Iterable[Booking]) -> dict[int, CalendarStan
                 wanted=wanted,
                 settled=state == PushState.SYNCED and synced == version,
                 connected=status == ConnectionStatus.CONNECTED,
-                online_meeting_url=url,
             )
         )
-    return {
-        booking.pk: calendar_standing(booking=booking, rows=grouped[booking.pk])
-        for booking in by_source.values()
-    }
+    links = join_urls_for(bookings=by_source.values())
+    standings = {}
+    for booking in by_source.values():
+        standings[booking.pk] = calendar_standing(booking=booking, rows=grouped[booking.pk])
+        standings[booking.pk].join_url = links.get(booking.pk, "")
+    return standings
 
 
 def calendar_standing(*, booking: Booking, rows: list[PushRow]) -> CalendarStanding:
-    """The worst state among the booking's calendar rows decides (a failure shows first)."""
+    """The worst state among the booking's calendar rows decides (a failure shows first);
+    the join link is left to the caller (``join_urls_for``)."""
     standing = CalendarStanding()
-    standing.join_url = next((row.online_meeting_url for row in rows if row.online_meeting_url), "")
     if not rows:
         return standing
     failed = [row for row in rows if row.state == PushState.FAILED]
@@ -360,13 +360,13 @@ def calendar_standing(*, booking: Booking, rows: list[PushRow]) -> CalendarStand
 def join_urls_for(*, bookings: Iterable[Booking]) -> dict[int, str]:
     """Each booking's online meeting join link once the calendar made one (one query for
     all of them; a booking without one is left out). The same link as
-    ``booking.reminders.join_url_for``: the first wanted event's that has one."""
+    ``booking.reminders.join_url_for``: the link of the event that holds the meeting."""
     by_source = {booking.mirror_source: booking.pk for booking in bookings}
     if not by_source:
         return {}
     rows = (
-        PushedEvent.objects.filter(source__in=list(by_source), wanted=True)
-        .exclude(online_meeting_url="")
+        meetings_held()
+        .filter(source__in=list(by_source))
         .order_by("pk")
         .values_list("source", "online_meeting_url")
     )

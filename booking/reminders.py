@@ -41,6 +41,7 @@ from booking.locales import language_of, moment_text, zone_text
 from booking.models import Booking, InviteeReminder, ReminderState
 from booking.tokens import booking_paths
 from calendars.models import PushedEvent
+from calendars.selectors import meetings_held
 from ops.compiled_inserts import insert_rows
 from ops.compiled_queries import query_rows, reads
 from ops.mail import Email
@@ -254,7 +255,8 @@ def _retry_or_give_up(claim, reminder: InviteeReminder, error: Exception, *, now
 
 
 def join_url_for(*, booking: Booking) -> str:
-    """The online meeting's join link once the calendar made one ("" until then)."""
+    """The online meeting's join link once the calendar made one ("" until then): the link
+    of the event that holds the booking's meeting (``calendars.selectors.meetings_held``)."""
     rows = query_rows(_join_urls, booking.mirror_source)
     return rows[0][0] if rows else ""
 
@@ -272,7 +274,7 @@ def _join_urls(source: str) -> QuerySet:
 
 @reads(PushedEvent)
 def _all_join_urls(source: str) -> QuerySet:
-    rows = PushedEvent.objects.filter(source=source, wanted=True).exclude(online_meeting_url="")
+    rows = meetings_held().filter(source=source)
     return rows.order_by("pk").values_list("online_meeting_url")
 
 

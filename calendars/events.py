@@ -8,7 +8,7 @@ are aware datetimes; ``time_zone`` is the IANA zone the event is shown in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -54,6 +54,13 @@ class EventDescription:
     attendees: tuple[Attendee, ...] = field(default_factory=tuple)
     location: str = ""
     online_meeting: bool = False  # ask the provider for a Teams (or similar) meeting link
+
+    def record_copy(self) -> EventDescription:
+        """The event as another of the host's calendars holds it, for their records: the
+        same subject, times, place and details, but no attendees (a provider invites every
+        attendee of an event it makes, so a second one would be a second invitation) and
+        no online meeting of its own (the meeting is the first calendar's)."""
+        return replace(self, attendees=(), online_meeting=False)
 
     def to_json(self) -> dict:
         # ``asdict`` without its deep copies (a frozen dataclass's ``vars`` are its fields,

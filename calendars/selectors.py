@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Case, Count, F, Min, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -19,6 +19,7 @@ from calendars.events import EventDescription
 from calendars.models import (
     Calendar,
     CalendarConnection,
+    ConnectionStatus,
     DisconnectReason,
     PushedEvent,
     PushState,
@@ -55,6 +56,29 @@ def connection_latest_for(*, host) -> CalendarConnection | None:
         .order_by("-disconnected_at", "-updated_at")
         .first()
     )
+
+
+def meetings_held() -> QuerySet[PushedEvent]:
+    """The rows whose events hold their source's online meeting now, with its join link.
+
+    Only the row that asks for the meeting counts (the first calendar's event; the others
+    are copies for the host's records, ``calendars.services.mirroring``), only while it is
+    wanted, and only in the host's latest account (``connection_latest_for``): after the
+    host connects another account, the events of the old one, which stay as they were,
+    are no longer the source's.
+    """
+    latest = (
+        CalendarConnection.objects.filter(host=OuterRef("host"))
+        .order_by(
+            Case(When(status=ConnectionStatus.CONNECTED, then=Value(0)), default=Value(1)),
+            F("disconnected_at").desc(nulls_last=True),
+            "-updated_at",
+        )
+        .values("pk")[:1]
+    )
+    return PushedEvent.objects.filter(
+        wanted=True, payload__online_meeting=True, calendar__connection=Subquery(latest)
+    ).exclude(online_meeting_url="")
 
 
 def banners_for_host(*, host, now: datetime | None = None) -> list[Banner]:

@@ -67,3 +67,23 @@ def test_unmirror_unwants_every_copy(host, calendars):
     assert len(changed) == 2
     assert not PushedEvent.objects.filter(wanted=True).exists()
     assert event_unmirror(source="booking:1") == []
+
+
+def test_the_first_calendar_holds_the_meeting_and_the_others_a_copy_for_the_records(
+    host, calendars
+):
+    main, extra = calendars
+    meeting = EventDescription(**{**EVENT.__dict__, "online_meeting": True})
+    event_mirror(host=host, source="booking:1", event=meeting, calendars=[main, extra])
+    payloads = {row.calendar: row.payload for row in PushedEvent.objects.all()}
+    assert EventDescription.from_json(payloads[main]) == meeting
+    copy = EventDescription.from_json(payloads[extra])
+    assert (copy.attendees, copy.online_meeting) == ((), False)
+    assert (copy.subject, copy.start, copy.location) == (EVENT.subject, EVENT.start, EVENT.location)
+
+    # The page's main calendar becomes the other one: the two swap roles.
+    changed = event_mirror(host=host, source="booking:1", event=meeting, calendars=[extra, main])
+    assert {row.calendar for row in changed} == {main, extra}
+    payloads = {row.calendar: row.payload for row in PushedEvent.objects.all()}
+    assert EventDescription.from_json(payloads[extra]) == meeting
+    assert EventDescription.from_json(payloads[main]).attendees == ()

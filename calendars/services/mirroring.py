@@ -9,7 +9,7 @@ provider.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +20,18 @@ from calendars.models import Calendar, ConnectionStatus, PushedEvent, PushState
 from ops.compiled_inserts import insert_rows
 
 
+def _payloads(event: EventDescription, calendars: Sequence[Calendar]) -> dict[int, dict]:
+    """Each calendar's event, by calendar pk: the first calendar's is the meeting (it
+    invites the attendees and carries the online meeting), the others' are copies for the
+    host's records (``record_copy``). So one source makes one invitation and one meeting,
+    however many calendars hold it."""
+    copy = event.record_copy().to_json()
+    payloads = {calendar.pk: copy for calendar in calendars}
+    if calendars:
+        payloads[calendars[0].pk] = event.to_json()
+    return payloads
+
+
 def _state_for(calendar: Calendar) -> str:
     connected = calendar.connection.status == ConnectionStatus.CONNECTED
     return PushState.PENDING if connected else PushState.WAITING
@@ -27,15 +39,16 @@ def _state_for(calendar: Calendar) -> str:
 
 @transaction.atomic
 def event_mirror(
-    *, host, source: str, event: EventDescription, calendars: Iterable[Calendar]
+    *, host, source: str, event: EventDescription, calendars: Sequence[Calendar]
 ) -> list[PushedEvent]:
-    """Make ``event`` wanted in exactly ``calendars`` of the host's connected accounts.
+    """Make ``event`` wanted in exactly ``calendars`` of the host's connected accounts: as
+    the meeting in the first, as a copy for the host's records in the others (``_payloads``).
 
     Creates rows for new calendars, bumps the version of existing ones, and marks
     rows in other *connected* calendars as no longer wanted. Rows in calendars of
     disconnected accounts are left as they are. Returns the rows that changed.
     """
-    payload = event.to_json()
+    payloads = _payloads(event, calendars)
     # Fresh rows: the connection's status decides whether a push can go out now.
     targets = {
         calendar.pk: calendar
@@ -52,6 +65,7 @@ def event_mirror(
     }
     for calendar_id, calendar in targets.items():
         row = existing.get(calendar_id)
+        payload = payloads[calendar_id]
         if row is None:
             row = PushedEvent.objects.create(
                 host=host,
@@ -80,13 +94,13 @@ def event_mirror(
 
 
 def event_mirror_new(
-    *, host, source: str, event: EventDescription, calendars: Iterable[Calendar]
+    *, host, source: str, event: EventDescription, calendars: Sequence[Calendar]
 ) -> list[PushedEvent]:
     """``event_mirror`` for a ``source`` that has no rows yet (a booking being made), in
     one INSERT and no read: ``calendars`` come with their connections loaded, whose
     status decides whether each push goes out now or waits. A source that did have rows
     breaks the caller's transaction (one row per source and calendar, a constraint)."""
-    payload = event.to_json()
+    payloads = _payloads(event, calendars)
     now = timezone.now()
     targets = {calendar.pk: calendar for calendar in calendars}
     rows = insert_rows(
@@ -95,7 +109,7 @@ def event_mirror_new(
                 host=host,
                 calendar=calendar,
                 source=source,
-                payload=payload,
+                payload=payloads[calendar.pk],
                 state=_state_for(calendar),
                 queued_at=now,
             )

@@ -223,17 +223,35 @@ def _make_exist(work: _Work) -> str:
 
 
 def _remember_join_link(work: _Work, event: RemoteEvent | None, **also) -> None:
-    """Keep the online meeting's join link the provider answered with (Setup → Meetings),
-    in the same write as the fields ``also`` (the created event's id), and say so
+    """Keep the online meeting's join link of the row's event (Setup → Meetings), in the
+    same write as the fields ``also`` (the created event's id), and say so
     (``join_link_ready``) when it is new: the first one, or another one because the event
-    was made again (a new event gets a new meeting)."""
+    was made again (a new event gets a new meeting).
+
+    The stored link is always the link of the event the row knows: ``_new_key`` forgets
+    it with the event, so an event made again without a meeting leaves none behind. An
+    event that asks for no meeting (a copy for the host's records, or a booking whose
+    place is no longer online) has none, whatever the provider still answers (an event's
+    meeting may outlive a later ``isOnlineMeeting: false``). An answer without a link
+    (an update answered with no body) says nothing about the event's meeting, so the link
+    already known stays."""
     url = event.online_meeting_url if event is not None else ""
     # Only web links: the page shows it as a link, so nothing like "javascript:" is kept.
-    if url and url != work.row.online_meeting_url and url.startswith(("https://", "http://")):
-        work.save(online_meeting_url=url[:2000], **also)
-        signals.send_after_commit(signals.join_link_ready, source=work.row.source, url=url[:2000])
+    url = url[:2000] if url.startswith(("https://", "http://")) else ""
+    if not _asks_for_meeting(work.row.payload):
+        url = ""
+    elif not url:
+        url = work.row.online_meeting_url
+    if url != work.row.online_meeting_url:
+        work.save(online_meeting_url=url, **also)
+        if url:
+            signals.send_after_commit(signals.join_link_ready, source=work.row.source, url=url)
     elif also:
         work.save(**also)
+
+
+def _asks_for_meeting(payload: dict) -> bool:
+    return EventDescription.from_json(payload).online_meeting
 
 
 def _create(work: _Work) -> tuple[RemoteEvent, bool]:
@@ -361,8 +379,9 @@ def _find_lost(work: _Work) -> RemoteEvent | None:
 
 
 def _new_key(work: _Work) -> None:
-    """Forget the remote event and its key: the next create is a new event with a new key."""
-    work.save(remote_id="", create_request=None, transaction_id=uuid.uuid4())
+    """Forget the remote event, its key and its meeting's link: the next create is a new
+    event with a new key (and a new meeting, if it asks for one)."""
+    work.save(remote_id="", create_request=None, transaction_id=uuid.uuid4(), online_meeting_url="")
 
 
 # --- recording the outcome ----------------------------------------------------------------------

@@ -365,3 +365,15 @@ def test_the_main_calendars_boxes_are_ticked_disabled_and_say_why(host_client, a
     )
     assert implied == 2
     assert text.count("always, as the main calendar") == 2
+
+
+def test_associated_calendars_say_only_the_main_calendar_invites_the_invitee(host_client, host):
+    page = page_create(host=host, fields={"title": "Call", "slug": "call"})
+    connection = CalendarConnection.objects.create(
+        host=host, provider="office365", account_id="a", account_email="alice@contoso.com"
+    )
+    Calendar.objects.create(connection=connection, remote_id="1", name="Calendar")
+    url = reverse("pages:calendars", args=[page.pk])
+    text = host_client.get(url).content.decode()
+    assert "The invitee is invited once, from the main booking calendar" in text
+    assert "a copy for your records" in text
