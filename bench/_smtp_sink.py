@@ -8,6 +8,8 @@ sandbox's certificate for ``localhost``, in threads of the calling process.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import socketserver
 import ssl
 import threading
@@ -24,6 +26,7 @@ class _Session(socketserver.StreamRequestHandler):
             connection.sendall(text.encode("ascii") + b"\r\n")
 
         self.server.count("sessions")
+        self.server.opened(connection)
         answer("220 localhost ESMTP bench sink")
         while raw := reader.readline():  # (the reader changes with STARTTLS)
             command = raw.decode("ascii", "replace").strip().upper()
@@ -59,8 +62,22 @@ class SmtpSink(socketserver.ThreadingTCPServer):
         self.port = self.server_address[1]
         self.sessions = self.messages = 0  # connections opened, messages taken
         self._lock = threading.Lock()
+        self._sockets: list = []
         threading.Thread(target=self.serve_forever, name="smtp-sink", daemon=True).start()
 
     def count(self, what: str) -> None:
         with self._lock:
             setattr(self, what, getattr(self, what) + 1)
+
+    def opened(self, connection) -> None:
+        with self._lock:
+            self._sockets.append(connection)
+
+    def drop_sessions(self) -> None:
+        """Close every session from the server's side, as a restart or an idle timeout
+        does (tests: a client's kept connection is then dead)."""
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for connection in sockets:
+            with contextlib.suppress(OSError):  # already closed
+                connection.shutdown(socket.SHUT_RDWR)

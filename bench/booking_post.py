@@ -12,7 +12,9 @@ server). With ``DATABASE_URL`` a PostgreSQL URL it runs on its own database
 
 Printed per POST (with ``DEBUG`` off, as in production): the queries (``--sql`` lists
 one POST's), the Python function calls (counted by ``cProfile`` over separate POSTs:
-a measure of the work that hardly depends on the machine's load), the process's CPU
+a measure of the work that hardly depends on the machine's load; the request's thread,
+and apart from it the outbox publisher thread sending the booking's message to the
+broker after the commit), the process's CPU
 time (the outbox publisher thread included), the wall time, and the time from the
 host's row lock (``SELECT … FOR UPDATE``) to the end of the commit that frees it.
 Bookings of one host queue on that lock, so the last figure bounds one host's
@@ -22,6 +24,7 @@ bookings per second.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import itertools
 import json
@@ -30,6 +33,7 @@ import pstats
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from bench._calendar import throwaway_product
@@ -57,6 +61,30 @@ class LockTimer:
         if self.locked_at is not None:
             self.held.append(time.perf_counter() - self.locked_at)
             self.locked_at = None
+
+
+@contextlib.contextmanager
+def publisher_counted() -> Iterator[cProfile.Profile]:
+    """A profile of what the outbox publisher thread does meanwhile (it sends each
+    booking's message to the broker after the commit), complete when the block ends."""
+    from outbox import dispatch
+
+    counter = cProfile.Profile()
+    send_items = dispatch._send_items
+
+    def counted(*args, **kwargs):
+        counter.enable()
+        try:
+            return send_items(*args, **kwargs)
+        finally:
+            counter.disable()
+
+    dispatch._send_items = counted
+    try:
+        yield counter
+        dispatch.publisher_drain()
+    finally:
+        dispatch._send_items = send_items
 
 
 def redis_env() -> dict[str, str]:
@@ -110,11 +138,13 @@ def run(*, posts: int, show_sql: bool, profile: bool) -> None:
 
     settings.DEBUG = False  # as in production: no query log kept for the POSTs below
     counter = cProfile.Profile()
-    counter.enable()
-    for _ in range(20):
-        book()
-    counter.disable()
+    with publisher_counted() as publisher_counter:
+        counter.enable()
+        for _ in range(20):
+            book()
+        counter.disable()
     calls = pstats.Stats(counter).total_calls / 20
+    publisher_calls = pstats.Stats(publisher_counter).total_calls / 20
     timer = LockTimer(connection)
     cpu, wall = [], []
     # ``--profile`` counts profiler events instead of timing them: "time" is then a
@@ -139,7 +169,7 @@ def run(*, posts: int, show_sql: bool, profile: bool) -> None:
         return f"median {statistics.median(values) * 1000:.2f} ms, p90 {p90 * 1000:.2f} ms"
 
     print(f"{posts} POSTs on {connection.vendor}:")
-    print(f"  Python calls:   {calls:,.0f} per POST")
+    print(f"  Python calls:   {calls:,.0f} per POST, publisher thread {publisher_calls:,.0f}")
     print(f"  CPU per POST:   {ms(cpu)}")
     print(f"  wall per POST:  {ms(wall)}")
     print(f"  lock held:      {ms(held)} ({len(held)} locked stretches)")

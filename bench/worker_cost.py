@@ -1,6 +1,6 @@
 """What a booking costs the Celery worker, in-process: tasks, queries, CPU, Graph calls.
 
-    .venv/bin/python -m bench.worker_cost [--bookings 200] [--profile]
+    .venv/bin/python -m bench.worker_cost [--bookings 200] [--profile [--profile-out FILE]] [--sql]
 
 Figures that hardly depend on how busy the machine is. A throw-away product (the
 Graph sandbox's TLS server in this process, a host connected through the real
@@ -90,17 +90,21 @@ def book(page, starts: list[datetime]) -> tuple[float, int]:
     return cpu, queries
 
 
-def drain(recorder: Recorder, stats: dict | None, profiler=None) -> None:
+def drain(
+    recorder: Recorder, stats: dict | None, profiler=None, show_sql: list | None = None
+) -> None:
     """Run every recorded task (and what they queue in turn) here, oldest first."""
-    from celery import current_app
+    from celery import current_app, signals
     from django.core import mail
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from graph_sandbox import control
 
+    number = 0
     while recorder.queue:
         name, args, options = recorder.queue.pop(0)
+        number += 1
         task = current_app.tasks[name]
         # As a worker runs the message: with the time limits it carries, if any.
         limits = (options.get("time_limit"), options.get("soft_time_limit"))
@@ -109,10 +113,16 @@ def drain(recorder: Recorder, stats: dict | None, profiler=None) -> None:
         with CaptureQueriesContext(connection) as captured:
             if profiler:
                 profiler.enable()
-            task.push_request(timelimit=limits if limits[0] else None)
+            task.push_request(id=f"cost-{number}", timelimit=limits if limits[0] else None)
+            # Celery's signals around the task, as a worker sends them (the database
+            # connection is looked at, ops.celery_context; the log context bound).
+            signals.task_prerun.send(sender=task, task_id=f"cost-{number}", task=task, args=args)
             try:
                 task.run(*args)
             finally:
+                signals.task_postrun.send(
+                    sender=task, task_id=f"cost-{number}", task=task, args=args, retval=None
+                )
                 task.pop_request()
             if profiler:
                 profiler.disable()
@@ -121,6 +131,8 @@ def drain(recorder: Recorder, stats: dict | None, profiler=None) -> None:
         if stats is None:
             continue
         row = stats[name]
+        if show_sql is not None and not show_sql:
+            show_sql.extend(query["sql"] for query in captured.captured_queries)
         row["runs"] += 1
         row["cpu"] += thread
         row["others"] += max(0.0, process - thread)
@@ -138,7 +150,9 @@ def _last_call_id(control) -> int:
     return RequestLogEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
-def report(bookings: int, *, profile: bool) -> None:
+def report(
+    bookings: int, *, profile: bool, profile_out: str | None = None, sql: bool = False
+) -> None:
     from django.utils import timezone
 
     from graph_sandbox import control, demo
@@ -166,7 +180,8 @@ def report(bookings: int, *, profile: bool) -> None:
         import cProfile
 
         profiler = cProfile.Profile(time.thread_time)  # CPU of this thread only
-    drain(recorder, stats, profiler)
+    first_sql: list[str] | None = [] if sql else None
+    drain(recorder, stats, profiler, first_sql)
 
     events = control.events(demo.ADELE.address, calendar="Calendar")
     made = sum(1 for event in events if event.transaction_id)
@@ -201,9 +216,15 @@ def report(bookings: int, *, profile: bool) -> None:
         "(CPU ms: the task bodies in a warm process, without Celery's own handling of each "
         "message; sandbox ms: the sandbox's threads meanwhile)"
     )
+    if first_sql:
+        print("\nthe first booking's statements in the worker:")
+        for number, statement in enumerate(first_sql, 1):
+            print(f"  {number:2}. {statement[:300]}")
     if profiler:
         import pstats
 
+        if profile_out:
+            profiler.dump_stats(profile_out)
         print()
         stats_out = pstats.Stats(profiler)
         stats_out.sort_stats("cumulative").print_stats(45)
@@ -300,6 +321,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bookings", type=int, default=200)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sql", action="store_true", help="list the first booking's queries")
+    parser.add_argument(
+        "--profile-out", metavar="FILE", help="with --profile: also write the pstats to FILE"
+    )
     parser.add_argument(
         "--real-worker",
         action="store_true",
@@ -332,7 +357,7 @@ def main() -> int:
                 args.bookings, database_url=database_url, var_dir=product.var_dir, product=product
             )
         else:
-            report(args.bookings, profile=args.profile)
+            report(args.bookings, profile=args.profile, profile_out=args.profile_out, sql=args.sql)
     return 0
 
 

@@ -169,19 +169,19 @@ def bookings(request: HttpRequest, page: BookingPage) -> JsonResponse:
     except BookingError as refused:
         return json_error(400, refused.message, {refused.field: [refused.message]})
     zone = ZoneInfo(booking.invitee_time_zone)
-    links = {key: request.build_absolute_uri(path) for key, path in booking_paths(booking).items()}
+    paths = booking_paths(booking)
     response = JsonResponse(
         {
             "id": str(booking.uuid),
             "start": booking.start.astimezone(zone).isoformat(),
             "end": booking.end.astimezone(zone).isoformat(),
-            "cancel_url": links["cancel"],
-            "reschedule_url": links["reschedule"],
+            "cancel_url": request.build_absolute_uri(paths["cancel"]),
+            "reschedule_url": request.build_absolute_uri(paths["reschedule"]),
             "host": _host_answer(booking),
         },
         status=201,
     )
-    response["Location"] = links["manage"]
+    response["Location"] = request.build_absolute_uri(paths["manage"])
     return response
 
 

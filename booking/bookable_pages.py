@@ -19,6 +19,10 @@ it was loaded under:
   and each of their calendars, whether it is active and writable (a calendar list
   refresh or a disconnection changes those without touching the page).
 
+The page's rules for the slot engine, built and checked from its row, hours and date
+overrides (all under its ``updated_at``), are worked out once when it is kept
+(``page_rules_kept``).
+
 Nothing crosses processes: each reads the stamp itself, so an edit is seen by every
 process on its next booking, without any message. A page is loaded together with its
 stamp from one snapshot (PostgreSQL) and kept under that stamp; one loaded while the
@@ -41,7 +45,8 @@ from django.db import connections, router, transaction
 from django.utils import timezone
 
 from booking.models import BookingPage, DateOverride, PageCalendar, Question, WeeklyHours
-from booking.selectors import bookable_page_for
+from booking.selectors import bookable_page_for, page_rules_or_none
+from booking.slots import Rules
 from calendars.models import CalendarConnection
 from ops.compiled_queries import query_rows, reads
 
@@ -111,11 +116,23 @@ def bookable_page_cached(*, slug: str) -> BookingPage | None:
     page, stamp_read_with = _load_with_stamp(slug)
     if page is None or stamp_read_with != stamp:
         return page  # changed while it was read: used as read, not kept
+    page.__dict__[_RULES] = page_rules_or_none(page=page)
     with _lock:
         _entries[stamp] = page
         while len(_entries) > MAX_ENTRIES:
             _entries.popitem(last=False)
     return _own_copy(page)
+
+
+# Where a kept page carries its rules (copied with it into each request's copy).
+_RULES = "_kept_rules"
+
+
+def page_rules_kept(page: BookingPage) -> Rules | None:
+    """``page_rules_or_none(page=page)``: as worked out when the page was kept, else now."""
+    if _RULES in page.__dict__:
+        return page.__dict__[_RULES]
+    return page_rules_or_none(page=page)
 
 
 def _load_with_stamp(slug: str) -> tuple[BookingPage | None, tuple | None]:

@@ -17,13 +17,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import smtplib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import get_connection
-from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -38,6 +35,7 @@ from booking.emails import (
 from booking.events import BookingEvent
 from booking.models import BookingEmail, EmailState
 from ops.compiled_queries import query_rows, reads
+from ops.mail import connections_kept, mail_connection
 from outbox import dispatch
 from outbox.claims import LostClaim, claim_take
 from outbox.mail import mail_failure_record
@@ -52,6 +50,9 @@ EMAIL_LEASE = 120
 # One message with the booking's push (outbox.dispatch), and sent before that push runs: the
 # invitee waits for the confirmation, and a slow Graph must not hold it up.
 dispatch.bundle_allow(EMAIL_TASK, first=True)
+# A bundle's email rows (the confirmations, then the join link after the push) share one
+# connection to the mail server.
+dispatch.bundle_around(connections_kept)
 SENT_FIELD = {"invitee": "invitee_sent_at", "host": "host_sent_at"}
 # A host's ask to pick another time (Setup → Meetings): one email, to the invitee.
 RESCHEDULE_REQUEST = "ask_reschedule"
@@ -186,23 +187,6 @@ def _send(email: BookingEmail, who: str, connection) -> None:
         )
 
 
-@contextmanager
-def _mail_connection(owed: list[str]) -> Iterator[BaseEmailBackend]:
-    """One connection to the mail server for the row's emails: Django otherwise opens and
-    closes one per message (with smtp+tls a TLS handshake each). Closing it never fails
-    the row: by then every email was sent, or the error that stopped them is raised."""
-    connection = get_connection()
-    try:
-        if owed:
-            connection.open()
-        yield connection
-    finally:
-        try:
-            connection.close()
-        except (smtplib.SMTPException, OSError) as error:
-            logger.info("closing the mail connection failed (%s)", type(error).__name__)
-
-
 def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Outcome:
     """Send what the row still owes. Never called inside a web request; idempotent."""
     claim = claim_take(
@@ -219,7 +203,7 @@ def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Out
     owed = [who for who in _recipients(email) if getattr(email, SENT_FIELD[who]) is None]
     sent: dict[str, datetime] = {}
     try:
-        with _mail_connection(owed) as connection:
+        with mail_connection(needed=bool(owed)) as connection:
             for number, who in enumerate(owed):
                 _send(email, who, connection)
                 sent = {SENT_FIELD[who]: timezone.now()}

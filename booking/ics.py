@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from django.utils import timezone
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import vCalAddress, vDatetime, vInt, vText
+from icalendar.parser import Contentline
 
 from booking.models import Booking
 
@@ -27,55 +28,93 @@ def _address(email: str, name: str, role: str | None = None) -> vCalAddress:
 def booking_ics(
     *, booking: Booking, for_host: bool, description: str = "", method: str = "PUBLISH"
 ) -> bytes:
-    """The .ics file of ``booking_calendar``."""
-    return ical_bytes(
-        booking_calendar(booking=booking, for_host=for_host, description=description, method=method)
-    )
+    """The booking's .ics: one VEVENT (UID = booking uuid, times in UTC, SEQUENCE as
+    booked; METHOD ``method``, PUBLISH for downloads and confirmations, CANCEL once
+    cancelled; the summary names the other person), written line by line exactly as
+    icalendar writes the same calendar built from its components (the tests compare the
+    two: ``tests/support/ics_reference.py``).
 
-
-def booking_calendar(
-    *, booking: Booking, for_host: bool, description: str = "", method: str = "PUBLISH"
-) -> Calendar:
-    """One VEVENT for the booking: UID = booking uuid, times in UTC, SEQUENCE as booked.
-
-    ``method`` is PUBLISH for downloads and confirmations, CANCEL once cancelled. The
-    summary names the other person: the invitee's copy says who they meet.
+    Every booking email carries one (two per booking), and building the calendar (each
+    ``add`` guessing the value's type) and serializing it (sorting, parameters, content
+    lines) was most of an email's cost. Each value is still escaped, quoted and written
+    by icalendar's own value types (``vText``, ``vDatetime``, ``vCalAddress`` and its
+    parameters); only the order of the lines is written out here: the calendar's, then
+    the event's canonical properties, then the others alphabetically, as icalendar
+    sorts them (a test compares the two for generated bookings).
     """
     cancelled = not booking.is_confirmed
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if cancelled else method)
-    event = Event()
-    event.add("uid", str(booking.uuid))
-    event.add("dtstamp", timezone.now())
-    event.add("dtstart", booking.start.astimezone(UTC))
-    event.add("dtend", booking.end.astimezone(UTC))
-    event.add("sequence", booking.sequence)
-    other = booking.invitee_name if for_host else booking.host.get_full_name()
-    event.add("summary", f"{booking.title} with {other}")
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    if booking.location_text:
-        event.add("location", booking.location_text)
+    host_name = booking.host.get_full_name()
+    other = booking.invitee_name if for_host else host_name
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{_text(PRODID)}",
+        f"METHOD:{_text('CANCEL' if cancelled else method)}",
+        "BEGIN:VEVENT",
+        f"SUMMARY:{_text(f'{booking.title} with {other}')}",
+        f"DTSTART:{_utc(booking.start)}",
+        f"DTEND:{_utc(booking.end)}",
+        f"DTSTAMP:{_utc(timezone.now())}",
+        f"UID:{_text(str(booking.uuid))}",
+        f"SEQUENCE:{vInt(booking.sequence).to_ical().decode()}",
+        _address_line(
+            "ATTENDEE", _address(booking.invitee_email, booking.invitee_name, "REQ-PARTICIPANT")
+        ),
+    ]
     if description:
-        event.add("description", description)
-    event.add("organizer", _address(booking.host.email, booking.host.get_full_name()))
-    event.add("attendee", _address(booking.invitee_email, booking.invitee_name, "REQ-PARTICIPANT"))
-    calendar.add_component(event)
-    return calendar
+        lines.append(f"DESCRIPTION:{_text(description)}")
+    location = booking.location_text
+    if location:
+        lines.append(f"LOCATION:{_text(location)}")
+    lines.append(_address_line("ORGANIZER", _address(booking.host.email, host_name)))
+    lines.append(f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}")
+    lines += ["END:VEVENT", "END:VCALENDAR"]
+    return b"\r\n".join(_folded(line) for line in lines) + b"\r\n"
 
 
-def ical_bytes(calendar: Calendar) -> bytes:
-    """``calendar.to_ical()``, byte for byte, with only the long lines through its folding.
+def _text(value: str) -> str:
+    return vText(value).to_ical().decode()
 
-    icalendar folds every content line character by character (``Contentline.to_ical``),
-    a quarter of serializing a booking's .ics although most of its lines are short; a
-    line shorter than ``FOLD_AT`` octets is the same folded or not, so only the others
-    are folded, by icalendar itself.
+
+def _utc(moment: datetime) -> str:
+    return vDatetime(moment.astimezone(UTC)).to_ical().decode()
+
+
+def _address_line(name: str, address: vCalAddress) -> str:
+    """As ``Contentline.from_parts`` writes a property with parameters."""
+    value = address.to_ical().decode()
+    params = address.params.to_ical().decode()
+    return f"{name};{params}:{value}" if params else f"{name}:{value}"
+
+
+def _folded(line: str) -> bytes:
+    """One content line as icalendar folds it (``Contentline.to_ical``), byte for byte.
+
+    icalendar folds character by character; a line shorter than ``FOLD_AT`` octets is
+    the same folded or not, so only longer ones are folded: an ASCII one by slices at the
+    very places icalendar folds it, any other by icalendar itself.
     """
-    lines = []
-    for line in calendar.content_lines():
-        if line:
-            data = line.encode()
-            lines.append(data if len(data) < FOLD_AT else line.to_ical())
-    return b"\r\n".join(lines) + b"\r\n"
+    data = line.encode()
+    if len(data) < FOLD_AT:
+        return data
+    if line.isascii():
+        return _fold_ascii(line).encode()
+    return Contentline(line).to_ical()
+
+
+def _fold_ascii(line: str) -> str:
+    """icalendar's folding of an ASCII ``line`` (``Contentline.to_ical``), by slices
+    rather than character by character: pieces of ``FOLD_AT - 1`` octets, except that a
+    piece never ends in a backslash or caret (an escape is not split across lines: that
+    character starts the next piece), joined with CRLF and a space."""
+    width = FOLD_AT - 1
+    pieces = []
+    start = 0
+    while len(line) - start > width:
+        end = start + width
+        if line[end - 1] in "\\^":
+            end -= 1
+        pieces.append(line[start:end])
+        start = end
+    pieces.append(line[start:])
+    return "\r\n ".join(pieces)

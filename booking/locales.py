@@ -55,7 +55,8 @@ def normalize_locale(tag: str | None) -> str | None:
 def request_locale(request: HttpRequest) -> str:
     """The reader's locale: the page's language, with the browser's region for it."""
     language = (getattr(request, "LANGUAGE_CODE", "") or settings.LANGUAGE_CODE).split("-")[0]
-    header = request.headers.get("Accept-Language", "")
+    # From META, as WSGI names it: ``request.headers`` would copy every header first.
+    header = request.META.get("HTTP_ACCEPT_LANGUAGE", "")
     for tag, _quality in parse_accept_lang_header(header):
         found = normalize_locale(tag)
         if found and found.split("-")[0] == language and "-" in tag:

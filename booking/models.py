@@ -381,6 +381,8 @@ def search_fold(text: str) -> str:
     """``text`` lowercased and without accents, as Setup → Meetings searches it
     ("José Müller" → "jose muller")."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
+    if decomposed.isascii():  # no accents to drop (most names and every address)
+        return decomposed
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 

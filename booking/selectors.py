@@ -180,6 +180,15 @@ def page_rules_for(*, page: BookingPage) -> Rules:
     )
 
 
+def page_rules_or_none(*, page: BookingPage) -> Rules | None:
+    """``page_rules_for``, or None when the engine refuses the page's rules (the page then
+    offers nothing, as ``page_slots`` says)."""
+    try:
+        return page_rules_for(page=page)
+    except ValueError:
+        return None
+
+
 # --- calendars -----------------------------------------------------------------------
 
 
@@ -750,8 +759,9 @@ def slot_is_free(
     else:
         rows = query_rows(_bookings_around_but, page.host_id, low, high, exclude_booking.pk)
     # Rows end after they start (a constraint).
+    page_pk = page.pk  # a property: read once, not once per row
     for page_id, b_start, b_end in rows:
-        (own if page_id == page.pk else others).append(Interval.trusted(b_start, b_end))
+        (own if page_id == page_pk else others).append(Interval.trusted(b_start, b_end))
     return _engine_offers(rules=rules, busy=others, bookings=own, start=start, now=now)
 
 

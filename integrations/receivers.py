@@ -101,8 +101,12 @@ def on_meeting_link_recorded(
     subscribed endpoint, in the transaction of the join-link email's row (so once per
     link, like that email: again with the new ``join_url`` when the meeting was made
     again), ordered with the booking's other events."""
-    cohosts = BookingCohost.objects.filter(booking_id=booking_id)
-    people = [host_id, *cohosts.values_list("user_id", flat=True)]
+    # Both reads compiled once per process (every Teams booking passes here, most hosts
+    # with no endpoint): the ORM's filters and subqueries built per call cost more.
+    people = [host_id, *(user_id for (user_id,) in query_rows(_cohost_ids, booking_id))]
+    event_type = EventType.BOOKING_MEETING_LINK_READY
+    if not any(event_type in events for (events,) in query_rows(_endpoint_events, people)):
+        return
 
     def data() -> dict:
         booking = Booking.objects.select_related("page", "host").get(pk=booking_id)
@@ -110,11 +114,16 @@ def on_meeting_link_recorded(
 
     deliveries_add(
         owners=endpoint_owners_for(host_ids=people),
-        event_type=EventType.BOOKING_MEETING_LINK_READY,
+        event_type=event_type,
         data=data,
         occurred_at=occurred_at,
         order_key=f"booking:{booking_uuid}",
     )
+
+
+@reads(BookingCohost)
+def _cohost_ids(booking_id: int):
+    return BookingCohost.objects.filter(booking_id=booking_id).values_list("user_id")
 
 
 def _people_of(event: BookingEvent) -> list[int]:

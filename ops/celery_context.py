@@ -18,13 +18,15 @@ from __future__ import annotations
 import logging
 
 from celery import signals
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from ops.logging import log_context_clear, log_context_reset, log_context_set, request_id
 
 logger = logging.getLogger(__name__)
 
 HEADER = "request_id"
+# Set on the Celery request of an item run inside a bundle (``outbox.dispatch``).
+BUNDLE_ITEM = "bundle_item"
 _tokens: dict[str, object] = {}
 
 
@@ -53,8 +55,29 @@ def _unbind(task_id: str | None = None, **_kwargs) -> None:
 
 def _close_old_connections(task=None, **_kwargs) -> None:
     request = getattr(task, "request", None)
-    if not getattr(request, "is_eager", False):
+    if getattr(request, "is_eager", False):
+        return
+    if getattr(request, BUNDLE_ITEM, False):
+        _close_broken_connections()
+    else:
         close_old_connections()
+
+
+def _close_broken_connections() -> None:
+    """Between the items of a bundle (``outbox.dispatch``): ``close_old_connections``
+    without asking the database again whether it is there.
+
+    Django's health check (``CONN_HEALTH_CHECKS``: a ``SELECT 1`` before the first query
+    after each ``close_old_connections``) runs once for the bundle, as for any task. A
+    connection an item left broken (an error other than a data or integrity error, as
+    after a database restart), in a transaction, or past ``CONN_MAX_AGE`` is still
+    closed or checked here, so the next item opens a new one.
+    """
+    for connection in connections.all(initialized_only=True):
+        checked = connection.health_check_done
+        connection.close_if_unusable_or_obsolete()
+        if connection.connection is not None and checked:
+            connection.health_check_done = True
 
 
 def _fold_ended_processes(**_kwargs) -> None:

@@ -7,31 +7,92 @@ Django encodes a header that is not ASCII (a German subject, a time zone's em da
 the shorter of quoted-printable ("Q") and base64 ("B") encoded words, and splits Q words
 by measuring every prefix of each line again, byte by byte
 (``email.charset.Charset.header_encode_lines``): about 2,000 Python calls for a booking
-confirmation's subject, over half of Django's ``message()`` for it. B words are measured
-from their length alone (``message()`` 0.33 -> 0.19 ms; 0.14 with an ASCII subject).
-Both are RFC 2047 encoded words that every mail client decodes to the same text; a B
-subject is longer on the wire (a third over its UTF-8 bytes), which no reader sees.
+confirmation's subject, over half of Django's ``message()`` for it. B words (``message()``
+0.33 -> 0.19 ms; 0.14 with an ASCII subject) are split at the same places as the standard
+library splits them, but from a running count of the bytes rather than by encoding every
+prefix again (``_Base64HeaderCharset``). Both are RFC 2047 encoded words that every mail
+client decodes to the same text; a B subject is longer on the wire (a third over its
+UTF-8 bytes), which no reader sees.
 
 ``SMTPBackend`` (``EMAIL_URL`` smtp://, smtp+tls://): one TLS context per process.
 Django makes a backend for every message sent, and each made its own
 ``ssl.create_default_context()``, which parses the system's CA certificates: about 24 ms
 of CPU here for every email, three per booking, before the TLS handshake (about 0.8 ms).
+
+``mail_connection()``: one connection to the mail server for the emails sent inside it,
+and inside ``connections_kept()`` (around a bundle of outbox items: a booking's
+confirmations and, after its calendar push, its join-link email) one for all of them.
+A kept connection is asked ``NOOP`` before it is used again: one that the server dropped
+meanwhile is replaced by a new one before any message goes, so no email is sent twice
+on its account; an error while sending closes it and is raised as without keeping.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import logging
+import smtplib
 import ssl
-from email import charset
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email import base64mime, charset
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends import smtp
+from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.functional import cached_property
+
+logger = logging.getLogger(__name__)
+
+
+class _Base64HeaderCharset(charset.Charset):
+    """UTF-8 with headers as base64 encoded words, split where the standard library splits
+    them, from a running count of the text's UTF-8 bytes.
+
+    The standard library's ``header_encode_lines`` encodes every prefix of the text again
+    to measure it (quadratic in its length: about 130 prefixes of a booking's subject).
+    A B word's length follows from its bytes' count alone, so the same split points (the
+    longest prefix that fits each line, one character on a line of its own however long)
+    come from adding each character's bytes once; the words are then encoded as it does.
+    """
+
+    def header_encode_lines(self, string: str, maxlengths) -> list[str | None]:
+        codec = self.output_codec or "us-ascii"
+        extra = len(self.get_output_charset()) + charset.RFC2047_CHROME_LEN
+        lines: list[str | None] = []
+        current: list[str] = []
+        size = 0  # UTF-8 bytes of ``current``
+        maxlen = next(maxlengths) - extra
+        for character in string:
+            width = len(character.encode(codec))
+            if _base64_length(size + width) > maxlen:
+                if not lines and not current:
+                    lines.append(None)  # nothing fits on the first line
+                else:
+                    lines.append(self._b_word(current, codec))
+                current, size = [character], width
+                maxlen = next(maxlengths) - extra
+            else:
+                current.append(character)
+                size += width
+        lines.append(self._b_word(current, codec))
+        return lines
+
+    @staticmethod
+    def _b_word(characters: list[str], codec: str) -> str:
+        return base64mime.header_encode("".join(characters).encode(codec), charset=codec)
+
+
+def _base64_length(octets: int) -> int:
+    """``base64mime.header_length`` of that many bytes: 4 characters per 3 begun."""
+    return (octets + 2) // 3 * 4
+
 
 # UTF-8 as Django uses it, but headers always as base64 encoded words (bodies are
 # not encoded with it: Django picks 8bit or quoted-printable for them as before).
-HEADER_CHARSET = charset.Charset("utf-8")
+HEADER_CHARSET = _Base64HeaderCharset("utf-8")
 HEADER_CHARSET.header_encoding = charset.BASE64
 
 
@@ -66,3 +127,82 @@ def default_tls_context() -> ssl.SSLContext:
     """The system's CA certificates, hostname checked (an SSLContext is safe to share
     between threads; nothing here changes it after it is made)."""
     return ssl.create_default_context()
+
+
+# The connection kept for the scope of ``connections_kept`` (a list of at most one).
+_kept: contextvars.ContextVar[list[BaseEmailBackend] | None] = contextvars.ContextVar(
+    "mail_connection_kept", default=None
+)
+
+
+@contextmanager
+def connections_kept() -> Iterator[None]:
+    """Inside, every ``mail_connection()`` hands out the same connection (opened when an
+    email first needs it, checked before each later use); closed when this ends."""
+    holder: list[BaseEmailBackend] = []
+    token = _kept.set(holder)
+    try:
+        yield
+    finally:
+        _kept.reset(token)
+        while holder:
+            _close_quietly(holder.pop())
+
+
+@contextmanager
+def mail_connection(*, needed: bool = True) -> Iterator[BaseEmailBackend]:
+    """A connection to the mail server for the emails sent inside (``connection=``): Django
+    otherwise opens and closes one per message, with smtp+tls a TLS handshake each.
+    ``needed``: some email will be sent (else nothing is opened). Outside
+    ``connections_kept`` it is closed at the end; closing never fails the caller. Errors
+    opening it or sending are raised (smtplib.SMTPException, OSError)."""
+    holder = _kept.get()
+    if holder is None or not needed:
+        backend = get_connection()
+        try:
+            if needed:
+                backend.open()
+            yield backend
+        finally:
+            _close_quietly(backend)
+        return
+    backend = _kept_connection(holder)
+    try:
+        yield backend
+    except BaseException:
+        # In an unknown state after an error (half a message sent?): not used again.
+        holder.remove(backend)
+        _close_quietly(backend)
+        raise
+
+
+def _kept_connection(holder: list[BaseEmailBackend]) -> BaseEmailBackend:
+    """The kept connection if it still answers, else a new one (kept once it is open)."""
+    if holder and still_open(holder[0]):
+        return holder[0]
+    while holder:
+        _close_quietly(holder.pop())  # the server dropped it (idle timeout, restart)
+    backend = get_connection()
+    backend.open()
+    holder.append(backend)
+    return backend
+
+
+def still_open(backend: BaseEmailBackend) -> bool:
+    """Whether an SMTP backend's open connection still answers ``NOOP`` (nothing is sent
+    on it otherwise); other backends (in memory, console) are always usable."""
+    connection = getattr(backend, "connection", None)
+    if not isinstance(connection, smtplib.SMTP):
+        return not isinstance(backend, smtp.EmailBackend)  # an SMTP backend not open: no
+    try:
+        code, _ = connection.noop()
+    except (smtplib.SMTPException, OSError):
+        return False
+    return code == 250
+
+
+def _close_quietly(backend: BaseEmailBackend) -> None:
+    try:
+        backend.close()
+    except (smtplib.SMTPException, OSError) as error:
+        logger.info("closing the mail connection failed (%s)", type(error).__name__)

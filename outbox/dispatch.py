@@ -40,10 +40,13 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, ExitStack
 
 from celery import current_app
 from django.db import transaction
+
+from ops.celery_context import BUNDLE_ITEM
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +61,8 @@ BUNDLE_INLINE_WINDOW = 5.0
 # Tasks that may travel in a bundle (``bundle_allow``), and those among them that go first.
 _BUNDLED: set[str] = set()
 _FIRST: set[str] = set()
+# What a bundle's items share while it runs (``bundle_around``): context managers' makers.
+_AROUND: list[Callable[[], AbstractContextManager]] = []
 
 
 def bundle_allow(*names: str, first: bool = False) -> None:
@@ -69,6 +74,14 @@ def bundle_allow(*names: str, first: bool = False) -> None:
     _BUNDLED.update(names)
     if first:
         _FIRST.update(names)
+
+
+def bundle_around(make: Callable[[], AbstractContextManager]) -> None:
+    """Run every bundle inside ``make()``: what its items may share while it runs (one
+    connection to the mail server for a booking's emails), let go once its last item ran.
+    Items run on their own (not in a bundle) share nothing."""
+    if make not in _AROUND:
+        _AROUND.append(make)
 
 
 def task_send(
@@ -231,40 +244,52 @@ def bundle_run(items: list[list], *, time_limit: float | None, request=None) -> 
     Each runs through its task, so it claims, works, settles and queues its own retries;
     Celery's ``task_prerun``/``task_postrun`` are sent around it as for a task of its own
     (the log lines name the item's task and the request that asked for it, the database
-    connection is looked at in between). ``request``: the bundle's own Celery request.
+    connection is looked at in between, its health check once for the bundle:
+    ``ops.celery_context``). ``request``: the bundle's own Celery request.
     What the items ask for once committed (a join-link email) runs after them. An item
     starts inline only if the bundle began at most ``BUNDLE_INLINE_WINDOW`` seconds ago
     and its own hard limit is no shorter than the bundle's ``time_limit``; the others go
     to the broker as their own tasks. A failing item is logged and the rest still run;
-    when the bundle's soft limit strikes, the rest are sent on.
+    when the bundle's soft limit strikes, the rest are sent on. The items run inside
+    what ``bundle_around`` asked for (shared while the bundle runs).
     """
-    from celery.exceptions import SoftTimeLimitExceeded
-
     started = time.monotonic()
     waiting: deque = deque((name, list(args)) for name, args in items)
     token = _running.set(waiting)
-    ran = 0
     try:
-        while waiting:
-            if ran and time.monotonic() - started > BUNDLE_INLINE_WINDOW:
-                break
-            name, args = waiting.popleft()
-            task = current_app.tasks.get(name)
-            if task is None or not _fits(task, time_limit):
-                task_send(name, args=args)  # on its own, with its own limits
-                continue
-            try:
-                _run_item(task, args, request=request, number=ran)
-            except SoftTimeLimitExceeded:
-                logger.warning("Bundle stopped by its time limit in %s%s", name, args)
-                break
-            except Exception:
-                logger.exception("Bundle item %s%s failed; the rest still run", name, args)
-            ran += 1
+        with ExitStack() as shared:
+            for make in _AROUND:
+                shared.enter_context(make())
+            ran = _run_items(waiting, started=started, time_limit=time_limit, request=request)
     finally:
         _running.reset(token)
     for name, args in waiting:
         task_send(name, args=args)
+    return ran
+
+
+def _run_items(waiting: deque, *, started: float, time_limit: float | None, request) -> int:
+    """``bundle_run``'s loop: the items ``waiting`` (and what joins them), until done, the
+    inline window passed or the soft limit struck; how many ran."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    ran = 0
+    while waiting:
+        if ran and time.monotonic() - started > BUNDLE_INLINE_WINDOW:
+            break
+        name, args = waiting.popleft()
+        task = current_app.tasks.get(name)
+        if task is None or not _fits(task, time_limit):
+            task_send(name, args=args)  # on its own, with its own limits
+            continue
+        try:
+            _run_item(task, args, request=request, number=ran)
+        except SoftTimeLimitExceeded:
+            logger.warning("Bundle stopped by its time limit in %s%s", name, args)
+            break
+        except Exception:
+            logger.exception("Bundle item %s%s failed; the rest still run", name, args)
+        ran += 1
     return ran
 
 
@@ -283,6 +308,7 @@ def _run_item(task, args: list, *, request, number: int):
         hostname=getattr(request, "hostname", None),
         timelimit=getattr(request, "timelimit", None),
         is_eager=getattr(request, "is_eager", False),
+        **{BUNDLE_ITEM: True},  # its database connection was looked at for the bundle
     )
     signals.task_prerun.send(sender=task, task_id=task_id, task=task, args=args, kwargs={})
     result = None

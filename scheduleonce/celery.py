@@ -4,9 +4,10 @@ import os
 
 from celery import Celery
 
-from scheduleonce import filesystem_broker
+from scheduleonce import filesystem_broker, redis_broker
 
 filesystem_broker.register()  # whole messages only on the embedded broker of local runs
+redis_broker.register()  # one Redis client per channel, not one per message
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scheduleonce.settings")
 

@@ -12,6 +12,11 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
+    # Most requests are invitees' (booking pages, their API, their links), and every
+    # pattern tried before the one that answers costs each request: theirs come first.
+    # No other pattern here starts as theirs do ("book/", "api/booking-pages/",
+    # "bookings/", "time-zones.json").
+    path("", include("booking.public_urls")),
     path("accounts/", include("accounts.urls")),
     path("setup/", include("accounts.setup_urls")),
     path("setup/integration/", include("calendars.urls")),
@@ -22,7 +27,6 @@ urlpatterns = [
     path("setup/team/", include("booking.team_urls")),
     path("setup/meetings/", include("booking.meeting_urls")),
     path("admin/", admin.site.urls),
-    path("", include("booking.public_urls")),
 ]
 
 if apps.is_installed("graph_sandbox"):

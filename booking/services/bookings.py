@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop, ngettext
 
+from booking.bookable_pages import page_rules_kept
 from booking.events import (
     Actor,
     BookingEventKind,
@@ -43,7 +44,6 @@ from booking.selectors import (
     booking_cohosts_none,
     collective_organizer,
     day_window,
-    page_rules_for,
     page_with_calendars,
     slot_busy_for,
     slot_is_free,
@@ -69,6 +69,7 @@ from ops.metrics import booking_count
 ROUND_ROBIN_PERIOD = timedelta(days=30)
 TAKEN = gettext_noop("Sorry, that time was just taken. Please pick another time.")
 MOVE_CLOSED = gettext_noop("This booking page no longer takes bookings, so it cannot be moved.")
+NOT_OFFERED = gettext_noop("That is not one of the times this page offers.")
 
 # --- errors ------------------------------------------------------------------------------
 
@@ -147,26 +148,32 @@ def booking_create(
 
     Bookings of one host queue on the host's lock, so everything that does not need
     it is done before taking it: the page's rules and calendars (``bookable_page_for``
-    loads them with the page), the checks against the rules, the busy calendar time,
+    loads them with the page), the start's notice and horizon, the busy calendar time,
     the booking and its calendar event, and what the event's consumers read ahead
     (``booking_event_prepare``: whether any webhook endpoint wants it). Then, in one
     transaction, the rows are written first (nobody else sees them before the commit)
     and the lock is taken last: under it, whether the page was edited meanwhile and
-    the host's bookings around the slot, the booking's own left out. A slot taken
-    meanwhile rolls the rows back. When the page was edited meanwhile, or the commit
+    the host's bookings around the slot, the booking's own left out, for the slot engine
+    to say whether ``start`` is free. A slot taken meanwhile, or a start the rules never
+    offer (asked only then), rolls the rows back. When the page was edited meanwhile, or the commit
     finds a row pointing at one deleted meanwhile, it is all done again the other way
     round (lock, page, checks, rows).
     """
     now = now or timezone.now()
     start = start.astimezone(UTC)
     rules = _rules_or_none(page)
-    _check_offered(page=page, start=start, now=now, rules=rules)
     if page.team_kind:
+        _check_offered(page=page, start=start, now=now, rules=rules)
         return _team_booking_create(page=page, start=start, invitee=invitee, actor=actor, now=now)
+    # Whether the rules offer ``start`` at all is asked only when it is not free (a free
+    # start is an offered one): the slot engine runs once for a booking that is made.
+    _check_within_reach(page=page, start=start, now=now)
+    if rules is None:
+        raise InvalidStart(NOT_OFFERED)
     booking, mirror = _booking_prepare(page=page, start=start, invitee=invitee)
     # Busy time is written by the calendar sync, which never takes the host's lock:
     # reading it now is as good as reading it under the lock.
-    busy = slot_busy_for(page=page, rules=rules, start=start) if rules else []
+    busy = slot_busy_for(page=page, rules=rules, start=start)
     event = booking_event_prepare(kind=BookingEventKind.CONFIRMED, host_ids=[page.host_id])
     try:
         with transaction.atomic():
@@ -175,10 +182,10 @@ def booking_create(
             if not _page_unchanged(page):  # edited (every page edit saves the page) or closed
                 raise _PageEdited
             # Read now, under the lock: every booking committed before it, not this one.
-            if rules is None or not slot_is_free(
+            if not slot_is_free(
                 page=page, rules=rules, start=start, now=now, busy=busy, exclude_booking=booking
             ):
-                raise SlotTaken(TAKEN)
+                raise _not_free(rules=rules, start=start, now=now)
     except (_PageEdited, IntegrityError):
         # The page was edited meanwhile, or a row written before the lock points at one
         # deleted meanwhile (the commit checks foreign keys: a webhook endpoint removed
@@ -510,18 +517,36 @@ def booking_cancel(
 
 
 def _rules_or_none(page: BookingPage) -> Rules | None:
-    """The page's rules, read once per booking; None when the engine refuses them (the
-    page then offers nothing, as ``page_slots`` says)."""
-    try:
-        return page_rules_for(page=page)
-    except ValueError:
-        return None
+    """The page's rules, read once per booking (a page kept per process carries them);
+    None when the engine refuses them (the page then offers nothing, as ``page_slots``
+    says)."""
+    return page_rules_kept(page)
+
+
+def _not_free(*, rules: Rules, start: datetime, now: datetime) -> BookingError:
+    """Why a personal page's ``start`` that is not free is refused: taken, or never
+    offered by the page's rules (the check ``_check_offered`` makes first elsewhere)."""
+    if slot_is_offered(rules=rules, start=start, now=now):
+        return SlotTaken(TAKEN)
+    return InvalidStart(NOT_OFFERED)
 
 
 def _check_offered(
     *, page: BookingPage, start: datetime, now: datetime, rules: Rules | None = None
 ) -> None:
     """Refuse starts the page's rules never offer, with a message that says why."""
+    _check_within_reach(page=page, start=start, now=now)
+    if page.team_kind:
+        offered = slots_on_day_of(page=page, moment=start, now=now, rules_only=True)
+        if start in {slot.start for slot in offered}:
+            return
+    elif rules is not None and slot_is_offered(rules=rules, start=start, now=now):
+        return
+    raise InvalidStart(NOT_OFFERED)
+
+
+def _check_within_reach(*, page: BookingPage, start: datetime, now: datetime) -> None:
+    """Refuse starts in the past, sooner than the page's notice or past its horizon."""
     zone = ZoneInfo(page.time_zone)
     if start <= now:
         raise InvalidStart(gettext_noop("That time is in the past."))
@@ -542,13 +567,6 @@ def _check_offered(
     last_day = now.astimezone(zone).date() + timedelta(days=page.horizon_days)
     if start.astimezone(zone).date() > last_day:
         raise too_far
-    if page.team_kind:
-        offered = slots_on_day_of(page=page, moment=start, now=now, rules_only=True)
-        if start in {slot.start for slot in offered}:
-            return
-    elif rules is not None and slot_is_offered(rules=rules, start=start, now=now):
-        return
-    raise InvalidStart(gettext_noop("That is not one of the times this page offers."))
 
 
 def _team_is_free(

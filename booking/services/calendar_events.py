@@ -158,11 +158,11 @@ def booking_details_text(*, booking: Booking) -> str:
     by = {"name": booking.invitee_name, "email": booking.invitee_email}
     lines = [_("Booked by %(name)s <%(email)s>") % by]
     lines += [f"{item['question']}: {item['answer']}" for item in booking.answers if item["answer"]]
-    links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
+    paths, site = booking_paths(booking), settings.SITE_URL
     lines += [
         "",
-        _("Cancel: %(link)s") % {"link": links["cancel"]},
-        _("Reschedule: %(link)s") % {"link": links["reschedule"]},
+        _("Cancel: %(link)s") % {"link": site + paths["cancel"]},
+        _("Reschedule: %(link)s") % {"link": site + paths["reschedule"]},
     ]
     return "\n".join(lines)
 

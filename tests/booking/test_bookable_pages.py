@@ -14,8 +14,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from booking import bookable_pages
-from booking.bookable_pages import HOST_COLUMNS, bookable_page_cached, booking_stamp_for
+from booking import bookable_pages, selectors
+from booking.bookable_pages import (
+    HOST_COLUMNS,
+    bookable_page_cached,
+    booking_stamp_for,
+    page_rules_kept,
+)
 from booking.models import BookingPage, DateOverride, PageCalendar, Question, WeeklyHours
 from booking.selectors import (
     busy_calendars_for,
@@ -24,6 +29,7 @@ from booking.selectors import (
 )
 from booking.services.pages import QuestionData, page_calendars_set, page_update
 from calendars.models import CalendarConnection, ConnectionStatus
+from tests.support.booking import at, book, workday
 
 pytestmark = pytest.mark.django_db
 
@@ -240,3 +246,28 @@ def test_a_calendar_switched_off_and_on_while_the_page_loads_is_not_lost(
     monkeypatch.setattr(bookable_pages, "bookable_page_for", real)
     assert busy_calendars_for(page=read(page)) == [main]
     assert busy_calendars_for(page=read(page)) == [main]  # and as kept
+
+
+def test_the_rules_of_a_kept_page_are_worked_out_once_for_its_bookings(client, page, monkeypatch):
+    """Building and checking the slot engine's rules cost each booking about 235 Python
+    calls; a kept page carries them, and an edit of its hours brings new ones."""
+    built = []
+    build = selectors.page_rules_for
+
+    def counted(*, page):
+        built.append(page.pk)
+        return build(page=page)
+
+    monkeypatch.setattr(selectors, "page_rules_for", counted)
+    for hour in (10, 11, 12):
+        assert book(client, page.slug, start=at(workday("Europe/London"), hour)).status_code == 201
+    assert built == [page.pk]
+    assert list(page_rules_kept(read(page)).weekly_hours[0]) == [(time(9), time(17))]
+    edit(page, hours=[(0, time(7), time(11))])
+    assert list(page_rules_kept(read(page)).weekly_hours[0]) == [(time(7), time(11))]
+    assert built == [page.pk, page.pk]
+
+
+def test_a_page_read_otherwise_has_its_rules_worked_out_now(page):
+    fresh = BookingPage.objects.get(pk=page.pk)
+    assert page_rules_kept(fresh) == page_rules_for(page=fresh)

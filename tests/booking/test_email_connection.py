@@ -51,3 +51,39 @@ def test_a_mail_server_that_cannot_be_reached_is_tried_again(page, settings, mai
     email.refresh_from_db()
     assert (email.invitee_sent_at, email.host_sent_at) == (None, None)
     assert "ConnectionRefusedError" in email.last_error
+
+
+def _two_bookings(page) -> list[int]:
+    for hour in (10, 11):
+        booking_create(page=page, start=at(workday("Europe/London"), hour), invitee=DANA)
+    return list(BookingEmail.objects.order_by("pk").values_list("pk", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_email_rows_of_one_bundle_share_one_connection(page, mail_server):
+    """A bundle's email rows (a booking's confirmations, then its join-link email after
+    the push) go over one connection, closed when the bundle ends."""
+    from booking.email_outbox import EMAIL_TASK
+    from outbox import dispatch
+
+    first, second = _two_bookings(page)
+    ran = dispatch.bundle_run([[EMAIL_TASK, [first]], [EMAIL_TASK, [second]]], time_limit=90)
+    assert ran == 2
+    assert (mail_server.sessions, mail_server.messages) == (1, 4)
+    assert set(BookingEmail.objects.values_list("state", flat=True)) == {EmailState.SENT}
+
+
+def test_a_kept_connection_the_server_dropped_is_replaced_before_anything_is_sent(
+    page, mail_server
+):
+    """The server closed it meanwhile (a restart, its idle timeout while the push ran): the
+    next row sees that before sending (NOOP), opens a new one, and sends each email once."""
+    from ops.mail import connections_kept
+
+    first, second = _two_bookings(page)
+    with connections_kept():
+        assert booking_emails_deliver(email_id=first).status == Status.SYNCED
+        mail_server.drop_sessions()
+        assert booking_emails_deliver(email_id=second).status == Status.SYNCED
+    assert (mail_server.sessions, mail_server.messages) == (2, 4)
+    assert set(BookingEmail.objects.values_list("state", flat=True)) == {EmailState.SENT}

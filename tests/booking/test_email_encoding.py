@@ -4,6 +4,8 @@ reader's words, the .ics is icalendar's own output with every line folded to 75 
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from zoneinfo import ZoneInfo
@@ -12,12 +14,14 @@ import icalendar
 import pytest
 from django.core import mail
 from django.utils import translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from booking.ics import booking_calendar, ical_bytes
 from booking.locales import moment_text
 from booking.models import Booking, Question
 from ops.mail import Email
 from tests.support.booking import at, book, workday
+from tests.support.ics_reference import booking_calendar, ical_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("email_tasks_in_process")]
 
@@ -139,3 +143,91 @@ def test_lines_near_the_fold_come_out_as_icalendar_folds_them(width):
     folded = ical_bytes(calendar)
     assert folded == calendar.to_ical()
     assert max(len(line) for line in folded.split(b"\r\n")) <= 75
+
+
+@given(text=st.text(alphabet=st.sampled_from("ab\\^,;: "), min_size=60, max_size=400))
+@settings(max_examples=400, deadline=None)
+def test_an_ascii_line_is_folded_exactly_where_icalendar_folds_it(text):
+    """Backslashes and carets included: icalendar never ends a folded piece with one."""
+    calendar = icalendar.Calendar()
+    event = icalendar.Event()
+    event.add("comment", text)
+    event.add("x-note", icalendar.vText(text).to_ical().decode())
+    calendar.add_component(event)
+    assert ical_bytes(calendar) == calendar.to_ical()
+
+
+def test_long_ascii_lines_are_not_folded_character_by_character(monkeypatch):
+    """A booking's description (its cancel and reschedule links) is one long ASCII line."""
+    from icalendar.parser import Contentline
+
+    calendar = icalendar.Calendar()
+    event = icalendar.Event()
+    event.add("description", "Cancel: https://example.com/" + "c" * 100 + "\nReschedule: x")
+    calendar.add_component(event)
+    expected = calendar.to_ical()
+    folded: list[str] = []
+    real = Contentline.to_ical
+    monkeypatch.setattr(Contentline, "to_ical", lambda line: folded.append(line) or real(line))
+    assert ical_bytes(calendar) == expected
+    assert folded == []
+
+
+_ICS_TEXT = st.text(alphabet=st.sampled_from("ab Z,;:\"^\\\n\r\u2019'äß€😀漢"), max_size=120)
+_ZONES = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"])
+
+
+@given(
+    title=_ICS_TEXT,
+    invitee=_ICS_TEXT,
+    host_name=_ICS_TEXT,
+    location=_ICS_TEXT,
+    description=_ICS_TEXT,
+    confirmed=st.booleans(),
+    for_host=st.booleans(),
+    sequence=st.integers(min_value=0, max_value=10_000),
+    zone=_ZONES,
+    start=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1)),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_bookings_ics_is_written_exactly_as_icalendar_writes_it(
+    title, invitee, host_name, location, description, confirmed, for_host, sequence, zone, start
+):
+    from types import SimpleNamespace
+    from unittest import mock
+
+    from booking.ics import booking_ics
+
+    start = start.replace(tzinfo=ZoneInfo(zone))
+    booking = SimpleNamespace(
+        uuid=uuid.uuid4(),
+        start=start,
+        end=start + timedelta(minutes=45),
+        sequence=sequence,
+        title=title,
+        invitee_name=invitee,
+        invitee_email="jo.invitee@example.com",
+        host=SimpleNamespace(email="al.host@example.org", get_full_name=lambda: host_name),
+        location_text=location,
+        is_confirmed=confirmed,
+    )
+    now = datetime(2026, 12, 6, 22, 0, 1, 999, tzinfo=UTC)
+    with mock.patch("django.utils.timezone.now", return_value=now):
+        ours = booking_ics(booking=booking, for_host=for_host, description=description)
+        calendar = booking_calendar(booking=booking, for_host=for_host, description=description)
+        assert ours == calendar.to_ical()
+
+
+def test_a_bookings_ics_is_written_without_building_icalendar_components(
+    client, page, django_capture_on_commit_callbacks, monkeypatch
+):
+    from booking.ics import booking_ics
+
+    booking = _german_booking(client, page, django_capture_on_commit_callbacks)
+    added: list[str] = []
+    real = icalendar.Event.add
+    monkeypatch.setattr(
+        icalendar.Event, "add", lambda *a, **kw: added.append(a[1]) or real(*a, **kw)
+    )
+    assert booking_ics(booking=booking, for_host=True).startswith(b"BEGIN:VCALENDAR\r\n")
+    assert added == []

@@ -218,3 +218,104 @@ def test_items_a_slow_bundle_has_not_started_go_to_the_broker_on_their_own(ran, 
     assert count == 1
     assert ran == [("push", 1)]
     assert [(name, args) for name, args, _ in sent] == [(EMAIL_TASK, [2]), (PUSH_TASK, [3])]
+
+
+# --- the database connection between a bundle's items --------------------------------------
+
+
+@pytest.fixture
+def querying(monkeypatch):
+    """Stand-ins for the email and push tasks' work that use the database: an email row
+    id 66 leaves its connection broken as a database restart would (its server process
+    ended under it); every other item reads a row. What each read returned, in order."""
+    from django.db import connection
+
+    from booking import tasks as booking_tasks
+    from calendars import tasks as calendar_tasks
+    from outbox.outcomes import Outcome, Status
+
+    reads: list[tuple[str, int]] = []
+
+    def read(kind: str, item_id: int) -> Outcome:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT %s", [item_id])
+            reads.append((kind, cursor.fetchone()[0]))
+        return Outcome(Status.SYNCED)
+
+    def email(*, email_id):
+        if email_id == 66:
+            _end_own_backend()
+            read("email", email_id)  # raises: the server closed the connection
+        return read("email", email_id)
+
+    monkeypatch.setattr(
+        calendar_tasks, "pushed_event_push", lambda **kw: read("push", *kw.values())
+    )
+    monkeypatch.setattr(booking_tasks, "booking_emails_deliver", email)
+    return reads
+
+
+def _end_own_backend() -> None:
+    """End this connection's PostgreSQL server process from another connection."""
+    import psycopg2
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    other = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        other.commit()
+    finally:
+        other.close()
+
+
+def _health_checks(monkeypatch) -> list[int]:
+    """Count Django's health checks (``CONN_HEALTH_CHECKS``' SELECT 1 on the raw
+    connection, which no captured query shows)."""
+    from django.db import connection
+
+    checks: list[int] = []
+    usable = connection.is_usable
+
+    def counted() -> bool:
+        checks.append(1)
+        return usable()
+
+    monkeypatch.setattr(connection, "is_usable", counted)
+    return checks
+
+
+def _postgresql_only() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not connection.settings_dict["CONN_HEALTH_CHECKS"]:
+        pytest.skip("PostgreSQL's connection health checks")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bundle_checks_its_database_connection_once_not_once_per_item(
+    querying, sent, monkeypatch
+):
+    from django.db import close_old_connections, connection
+
+    _postgresql_only()
+    checks = _health_checks(monkeypatch)
+    connection.ensure_connection()  # kept from an earlier task
+    close_old_connections()  # what the bundle's own task_prerun does, as for any task
+    items = [[EMAIL_TASK, [1]], [PUSH_TASK, [2]], [EMAIL_TASK, [3]]]
+    assert dispatch.bundle_run(items, time_limit=90) == 3
+    assert querying == [("email", 1), ("push", 2), ("email", 3)]
+    assert len(checks) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_an_item_lost_its_database_connection_the_next_item_gets_a_new_one(querying, sent):
+    """As after a database restart mid-bundle: the item that met it fails (its row is
+    left for its retry or the sweeper), the next one is not handed the dead connection."""
+    _postgresql_only()
+    items = [[EMAIL_TASK, [1]], [EMAIL_TASK, [66]], [PUSH_TASK, [2]]]
+    assert dispatch.bundle_run(items, time_limit=90) == 3
+    assert querying == [("email", 1), ("push", 2)]

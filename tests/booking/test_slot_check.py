@@ -94,3 +94,27 @@ def test_every_quarter_hour_is_booked_exactly_when_the_slots_api_lists_it(
         assert _status_of_booking(client, page, at(full_day, hour, 15)) == 409
     # 23:45 would end after midnight, where the day's hours end: never offered at all.
     assert _status_of_booking(client, page, at(day, 23, 45)) == 400
+
+
+def test_a_booking_that_is_made_asks_the_slot_engine_once(client, page, monkeypatch):
+    """Whether the page's rules offer the time at all is asked only when it is not free:
+    a free time is an offered one. A time that is both off the grid and overlapping a
+    booking is still refused as never offered (400), and a taken one as taken (409)."""
+    from booking import selectors
+
+    asked = []
+    engine = selectors.available_slots
+
+    def counted(**arguments):
+        asked.append(arguments["start"])
+        return engine(**arguments)
+
+    monkeypatch.setattr(selectors, "available_slots", counted)
+    day = workday("Europe/London")
+    assert book(client, page.slug, start=at(day, 10)).status_code == 201
+    assert asked == [at(day, 10)]
+    off_grid = book(client, page.slug, start=at(day, 10, 10), email="eve@example.com")
+    assert off_grid.status_code == 400
+    assert off_grid.json()["errors"]["start"] == ["That is not one of the times this page offers."]
+    assert book(client, page.slug, start=at(day, 10), email="eve@example.com").status_code == 409
+    assert Booking.objects.count() == 1

@@ -109,3 +109,21 @@ def test_a_cancelled_booking_gets_none(client, host, adele, intro, o365, monkeyp
     signals.join_link_ready.send(sender=None, **arguments)
     assert _ready() == []
     assert not BookingEmail.objects.filter(kind=JOIN_LINK).exists()
+
+
+def test_with_no_endpoint_wanting_it_no_delivery_is_looked_for(
+    client, host, adele, intro, o365, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Most hosts have no endpoint for it: one read finds that (compiled once per process,
+    as the booking's own check before its transaction), and no delivery is built."""
+    from integrations import receivers
+
+    _endpoint(host, [EventType.BOOKING_CREATED])  # an endpoint, not for this event
+    looked: list[str] = []
+    monkeypatch.setattr(receivers, "deliveries_add", lambda **kw: looked.append(kw["event_type"]))
+    _made, row = book_one(client)
+    looked.clear()  # booking.created's own
+    with django_capture_on_commit_callbacks(execute=True):
+        assert push(row) == "synced"
+    assert BookingEmail.objects.filter(kind=JOIN_LINK).count() == 1
+    assert looked == []
