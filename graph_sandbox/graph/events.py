@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from graph_sandbox import store
 from graph_sandbox.clock import sandbox_now
 from graph_sandbox.graph.errors import GraphError, access_denied, not_found
+from graph_sandbox.graph.meeting_body import blob_append, holds_meeting, meeting_disable
 from graph_sandbox.graph.meetings import (
     meeting_cancel,
     meeting_requests_send,
@@ -233,6 +234,7 @@ def event_create(*, access: CalendarAccess, author: Mailbox, body: dict) -> tupl
             _series_set(event, raw_recurrence)
         _stamp(event, now)
         _online_meeting_set(event)
+        blob_append(event)
         event.save()
         change_record(event=event, change_type="created")
         meeting_requests_send(event=event, stamp=_stamp, new=True)
@@ -268,6 +270,7 @@ def event_update(*, access: CalendarAccess, event: Event, body: dict) -> Event:
         if event.pk is None:
             return _exception_make(event, fields)
         timing = timing_of(event)
+        meeting_url = event.join_url
         for name, value in fields.items():
             setattr(event, name, value)
         retimed = timing_of(event) != timing or raw_recurrence is not None
@@ -279,8 +282,7 @@ def event_update(*, access: CalendarAccess, event: Event, body: dict) -> Event:
             if timing_of(event) != timing:
                 event.timing_history = ([*event.timing_history, timing])[-HISTORY_KEPT:]
                 exceptions_drop(event, stamp=_stamp)
-        if not event.join_url:
-            _online_meeting_set(event)
+        _meeting_keep_or_set(event, fields, meeting_url)
         _stamp(event, sandbox_now())
         if event.timing_history and event.timing_history[-1] is timing:
             timing["seq"] = event.seq
@@ -456,11 +458,11 @@ def _series_row(occurrence: Event) -> Event:
 
 def _exception_make(occurrence: Event, fields: dict) -> Event:
     row = _series_row(occurrence)
+    meeting_url = row.join_url
     for name, value in fields.items():
         setattr(row, name, value)
     row.deleted = False
-    if not row.join_url:
-        _online_meeting_set(row)
+    _meeting_keep_or_set(row, fields, meeting_url)
     _stamp(row, sandbox_now())
     row.save()
     change_record(event=row, change_type="updated")
@@ -683,6 +685,19 @@ def _online_meeting_set(event: Event) -> None:
     else:
         event.is_online_meeting = False
         event.online_meeting_provider = "unknown"
+
+
+def _meeting_keep_or_set(event: Event, fields: dict, meeting_url: str) -> None:
+    """After a PATCH: a new body without the meeting's join information turns the
+    meeting off (``graph.meeting_body``); an event without a meeting that now asks for
+    one gets one, its details appended to its body."""
+    dropped = "body_content" in fields and not holds_meeting(event.body_content, meeting_url)
+    if meeting_url and dropped:
+        meeting_disable(event)
+        return
+    if not event.join_url:
+        _online_meeting_set(event)
+        blob_append(event)
 
 
 def _join_url() -> str:

@@ -3,15 +3,19 @@ until Outlook made it) and in a follow-up email, once."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from django.core import mail
+from django.db.models import F
 from django.utils import translation
 
 from booking.email_outbox import JOIN_LINK, booking_emails_deliver
 from booking.models import Booking, BookingEmail, BookingPage, LocationKind
-from calendars.models import Calendar
+from calendars.models import Calendar, PushedEvent, PushState
 from graph_sandbox import demo
 from tests.calendars.test_push import book_one, ours, push
+from tests.support.office365 import offered, tomorrow
 
 pytestmark = pytest.mark.slow
 
@@ -124,3 +128,60 @@ def test_the_pages_details_are_the_location_when_no_teams_meeting_can_be_made(
 
 def test_a_forged_link_asks_for_nothing(client, db):
     assert client.get("/bookings/not-a-token/join.json").status_code == 404
+
+
+def test_a_rescheduled_teams_booking_keeps_its_meeting_and_its_join_link(
+    client, adele, intro, o365, django_capture_on_commit_callbacks
+):
+    # Microsoft ("Update event"): a body PATCHed without the meeting's details turns the
+    # online meeting off, and the invitee's join link with it.
+    made, row = book_one(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert push(row) == "synced"
+    [created] = ours(o365)
+    assert created.is_online_meeting
+    assert created.join_url in created.body
+    assert o365.session().get(created.join_url, timeout=30).status_code == 200
+
+    new_start, _ = offered(client, "intro", first=tomorrow())[5]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(made["reschedule_url"], {"start": new_start}).status_code == 302
+    before = o365.control.request_log()[-1].id
+    with django_capture_on_commit_callbacks(execute=True):
+        assert push(row) == "synced"
+
+    [moved] = ours(o365)
+    assert moved.start == datetime.fromisoformat(new_start)
+    assert (moved.is_online_meeting, moved.join_url) == (True, created.join_url)
+    assert moved.body == created.body  # our part did not change: the body was left out
+    assert o365.session().get(created.join_url, timeout=30).status_code == 200
+    row.refresh_from_db()
+    assert row.online_meeting_url == created.join_url
+    assert BookingEmail.objects.filter(kind=JOIN_LINK).count() == 1
+    calls = o365.control.request_log(after_id=before)
+    assert [c.method for c in calls if "/events/" in c.path] == ["GET", "PATCH"]
+
+
+def test_new_booking_details_go_above_the_meeting_and_the_meeting_stays(
+    client, adele, intro, o365, django_capture_on_commit_callbacks
+):
+    made, row = book_one(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert push(row) == "synced"
+    [created] = ours(o365)
+    # The booking's details change (what the event's body says of it).
+    row.refresh_from_db()
+    payload = {**row.payload, "body_text": row.payload["body_text"] + "\nNotes: bring the deck"}
+    PushedEvent.objects.filter(pk=row.pk).update(
+        payload=payload, version=F("version") + 1, state=PushState.PENDING
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert push(row) == "synced"
+
+    [changed] = ours(o365)
+    assert (changed.is_online_meeting, changed.join_url) == (True, created.join_url)
+    assert "Notes: bring the deck" in changed.body
+    assert changed.body.index("Notes: bring the deck") < changed.body.index(created.join_url)
+    assert changed.body.count(made["cancel_url"]) == 1
+    assert o365.session().get(created.join_url, timeout=30).status_code == 200
+    assert BookingEmail.objects.filter(kind=JOIN_LINK).count() == 1

@@ -190,6 +190,8 @@ def test_a_key_used_for_another_request_is_resolved_through_calendar_view(
     assert calls == [
         ("POST", "events", 400),
         ("GET", "calendarView", 200),
+        # A Teams event's body is read before it is updated (its meeting stays in it).
+        ("GET", calls[-1][1], 200),
         ("PATCH", calls[-1][1], 200),
     ]
     [event] = ours(o365, include_deleted=True)

@@ -125,6 +125,72 @@ def test_an_online_meeting_gets_a_join_url(graph):
     assert plain["onlineMeeting"] is None
 
 
+def _teams_meeting(graph) -> dict:
+    return graph(
+        "POST",
+        "/me/events",
+        json=booking(isOnlineMeeting=True, onlineMeetingProvider="teamsForBusiness"),
+    ).json()
+
+
+def test_an_online_meetings_join_information_is_appended_to_its_body_as_html(graph):
+    # Graph puts the meeting's details (the "meeting blob") into the event's body.
+    event = _teams_meeting(graph)
+    join_url = event["onlineMeeting"]["joinUrl"]
+    assert event["body"]["contentType"] == "html"
+    content = event["body"]["content"]
+    assert "Booked through ScheduleOnce." in content
+    assert f'href="{join_url}"' in content
+    assert content.index("Booked through ScheduleOnce.") < content.index(join_url)
+    plain = graph("POST", "/me/events", json=booking()).json()
+    assert plain["body"] == {"contentType": "text", "content": "Booked through ScheduleOnce."}
+
+
+def test_a_body_patched_without_the_meeting_blob_disables_the_online_meeting(graph):
+    # "Update event": removing the meeting blob from the body would disable meeting
+    # online, even when the PATCH says isOnlineMeeting again.
+    event = _teams_meeting(graph)
+    patched = graph(
+        "PATCH",
+        f"/me/events/{event['id']}",
+        json={
+            "body": {"contentType": "text", "content": "Moved."},
+            "isOnlineMeeting": True,
+            "onlineMeetingProvider": "teamsForBusiness",
+        },
+    ).json()
+    assert patched["body"] == {"contentType": "text", "content": "Moved."}
+    assert (patched["isOnlineMeeting"], patched["onlineMeeting"]) == (False, None)
+    [stored] = [e for e in control.events(ADELE) if e.id == event["id"]]
+    assert (stored.is_online_meeting, stored.join_url) == (False, "")
+
+
+def test_a_patch_that_keeps_the_blob_or_leaves_the_body_out_keeps_the_meeting(graph):
+    event = _teams_meeting(graph)
+    join_url = event["onlineMeeting"]["joinUrl"]
+    moved = graph(
+        "PATCH",
+        f"/me/events/{event['id']}",
+        json={
+            "start": {"dateTime": "2030-03-05T14:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2030-03-05T14:30:00", "timeZone": "UTC"},
+        },
+    ).json()
+    assert moved["onlineMeeting"] == {"joinUrl": join_url}
+    assert moved["body"] == event["body"]
+    # The documented way: get the body, change its content, keep the blob.
+    current = graph("GET", f"/me/events/{event['id']}?$select=body").json()["body"]["content"]
+    changed = current.replace("Booked through ScheduleOnce.", "Moved to Thursday.")
+    patched = graph(
+        "PATCH",
+        f"/me/events/{event['id']}",
+        json={"body": {"contentType": "html", "content": changed}},
+    ).json()
+    assert patched["isOnlineMeeting"] is True
+    assert patched["onlineMeeting"] == {"joinUrl": join_url}
+    assert "Moved to Thursday." in patched["body"]["content"]
+
+
 def test_a_calendar_lists_the_online_meeting_providers_it_allows(graph):
     # Microsoft: look at allowedOnlineMeetingProviders and defaultOnlineMeetingProvider,
     # and ask for a provider the calendar supports.

@@ -35,7 +35,7 @@ from calendars.providers.base import (
     SignIn,
     SubscriptionGone,
 )
-from calendars.providers.office365 import payloads
+from calendars.providers.office365 import online_body, payloads
 from calendars.providers.office365.graph import GraphClient
 from calendars.providers.office365.limits import (
     MAILBOX_CONCURRENCY,
@@ -212,6 +212,24 @@ def _create_error(error: ProviderError) -> ProviderError:
     if error.code == DUPLICATE_TRANSACTION:
         return error.as_kind(DuplicateKey)
     return _calendar_error(error)
+
+
+def _keep_meeting_in_body(graph: GraphClient, remote_id: str, body: dict) -> None:
+    """Make the PATCH ``body`` keep the event's online meeting: Graph turns the meeting
+    off when a new body drops its join information ("Update event"), so the event's body
+    is read first and ours is left out, or sent with the meeting's details kept
+    (``online_body``)."""
+    current = graph.get(_event_path(remote_id), params={"$select": "body,onlineMeeting"})
+    meeting = current.get("onlineMeeting") or {}
+    kept = online_body.body_for_update(
+        text=body["body"]["content"],
+        current=current.get("body") or {},
+        join_url=str(meeting.get("joinUrl") or ""),
+    )
+    if kept is None:
+        del body["body"]
+    else:
+        body["body"] = kept
 
 
 def _event_error(error: ProviderError) -> ProviderError:
@@ -500,8 +518,11 @@ class Office365Provider(CalendarProvider):
     ) -> RemoteEvent:
         # An event id names one event in the whole mailbox: Graph needs no calendar here.
         body = payloads.event_body(event, reminder_minutes=reminder_minutes)
+        graph = self._graph(access_token)
         try:
-            item = self._graph(access_token).patch(_event_path(remote_id), json=body)
+            if event.online_meeting:
+                _keep_meeting_in_body(graph, remote_id, body)
+            item = graph.patch(_event_path(remote_id), json=body)
         except ProviderError as error:
             raise _event_error(error) from None
         return payloads.remote_event(item or {"id": remote_id})
