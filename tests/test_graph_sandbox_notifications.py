@@ -195,8 +195,8 @@ def test_the_sandbox_server_notifies_changes_made_by_the_web_server(
         try:
             server.wait(30)  # its delivery thread and senders finish first (~20 s at most)
         except subprocess.TimeoutExpired:
-            # Seen twice on 2026-12-07, not yet understood: the notification arrived,
-            # but the server did not stop on SIGINT within 90 s. What this test checks
+            # A suite started in the background by a shell without job control runs
+            # with SIGINT ignored, and the server inherits that. What this test checks
             # (the two processes on one store) has passed by then.
             server.kill()
             server.wait(10)
