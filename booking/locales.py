@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from babel import Locale, localedata
-from babel.dates import format_date, format_time, get_day_names
+from babel.dates import format_date, format_time, get_day_names, get_time_format, tokenize_pattern
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import translation
@@ -87,14 +87,46 @@ def weekday_names(language: str | None = None) -> list[str]:
 
 def day_text(local: datetime, locale: str) -> str:
     """The date in the one style used everywhere ("Monday, December 7, 2026")."""
-    return format_date(local, format="full", locale=_babel(locale))
+    return _full_date(local.date(), locale)
+
+
+@functools.lru_cache(maxsize=2048)
+def _full_date(day: date, locale: str) -> str:
+    """Babel's full date of ``day`` (which reads only the date of a datetime), kept per
+    process: every email about a booking names its day two or three times, and Babel
+    looks the locale's pattern and names up again on every call (about 80 Python calls)."""
+    return format_date(day, format="full", locale=_babel(locale))
 
 
 def time_text(local: datetime, locale: str) -> str:
     """The wall-clock time ("3:00 PM", "15:00"); with its UTC offset on the day a
     time happens twice because clocks go back ("1:30 AM (UTC\u22124)")."""
-    text = format_time(local, format="short", locale=_babel(locale)).replace(NARROW_SPACE, " ")
-    return text + repeated_offset(local)
+    if _short_time_reads_clock_only(locale):
+        text = _short_time(local.time(), locale)
+    else:
+        text = format_time(local, format="short", locale=_babel(locale))
+    return text.replace(NARROW_SPACE, " ") + repeated_offset(local)
+
+
+# CLDR pattern letters that read only the time of day: hour, minute, second, fraction of
+# a second, AM/PM and day periods (not the date, nor the zone).
+_CLOCK_FIELDS = frozenset("hHkKmsSaAbB")
+
+
+@functools.lru_cache(maxsize=32)
+def _short_time_reads_clock_only(locale: str) -> bool:
+    """Whether the locale's short time pattern ("h:mm a", "HH:mm") shows nothing but the
+    time of day, so that the wall-clock time alone decides its text."""
+    pattern = get_time_format("short", locale=_babel(locale)).pattern
+    fields = [value[0] for kind, value in tokenize_pattern(pattern) if kind == "field"]
+    return all(field in _CLOCK_FIELDS for field in fields)
+
+
+@functools.lru_cache(maxsize=2048)
+def _short_time(clock: time, locale: str) -> str:
+    """Babel's short time of the wall-clock time ``clock``, kept per process (as
+    ``_full_date``): only for a pattern that reads nothing else."""
+    return format_time(clock, format="short", locale=_babel(locale))
 
 
 def span_text(start: datetime, end: datetime, locale: str) -> str:

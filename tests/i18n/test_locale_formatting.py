@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 
+from booking.clock import repeated_offset
 from booking.locales import day_text, normalize_locale, request_locale, span_text, time_text
 from booking.models import Booking
 from tests.support.booking import at, book, workday
@@ -125,3 +126,46 @@ def test_the_booking_page_tells_its_script_the_locale_and_words(client, page):
     assert config["locale"] == "de-AT"
     assert config["strings"]["booking"] == "Buchung läuft…"
     assert '<abbr title="Montag">M</abbr>' in german
+
+
+@pytest.mark.parametrize("locale", ["en-US", "en-GB", "en-IN", "de-DE", "de-AT", "de-CH"])
+@pytest.mark.parametrize(
+    "zone", ["America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"]
+)
+def test_days_and_times_read_as_babel_writes_them(locale, zone):
+    """The kept texts (``booking.locales``) are Babel's own for every moment: across a
+    year, both clock changes, half-hour zones and every locale's clock."""
+    from babel import Locale
+    from babel.dates import format_date, format_time
+
+    babel = Locale.parse(locale.replace("-", "_"))
+    moment = datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC"))
+    for minutes in range(0, 366 * 24 * 60, 131):
+        local = (moment + timedelta(minutes=minutes)).astimezone(ZoneInfo(zone))
+        clock = format_time(local, format="short", locale=babel).replace("\u202f", " ")
+        assert time_text(local, locale) == clock + repeated_offset(local)
+        assert day_text(local, locale) == format_date(local, format="full", locale=babel)
+
+
+def test_a_day_or_a_time_already_written_is_not_asked_of_babel_again(monkeypatch):
+    """Each booking email names its day and times two or three times, and the next booking
+    is often on the same day or at the same time: Babel writes each once per process."""
+    import babel.dates
+
+    asked = []
+    for name in ("format_date", "format_time"):
+        real = getattr(babel.dates, name)
+        monkeypatch.setattr(
+            f"booking.locales.{name}",
+            lambda *args, _real=real, _name=name, **kwargs: (
+                asked.append(_name) or _real(*args, **kwargs)
+            ),
+        )
+    first = datetime(2031, 3, 4, 9, 45, 17, tzinfo=NEW_YORK)  # no other test writes it
+    span_text(first, first + timedelta(minutes=30), "en-US")
+    assert sorted(asked) == ["format_date", "format_time", "format_time"]
+    asked.clear()
+    span_text(first, first + timedelta(minutes=30), "en-US")
+    day_text(first + timedelta(hours=1), "en-US")  # the same day, an hour later
+    time_text(first.replace(day=5), "en-US")  # the next day, at the same time
+    assert asked == []
