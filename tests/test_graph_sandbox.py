@@ -399,6 +399,42 @@ def test_a_kept_alive_client_is_served_on_one_store_connection(graph_sandbox_ser
         connection_created.disconnect(note)
 
 
+def test_with_debug_on_the_store_keeps_no_log_of_the_calls_statements(
+    graph_sandbox_server, settings
+):
+    """Local runs and the benches have ``DEBUG`` on. The sandbox's store connection does
+    not keep (or, on SQLite, quote with one more query each) the statements of every
+    call, as Django's debug cursor would: they are Microsoft's side, not the product's.
+    Asked for (``force_debug_cursor``, as ``CaptureQueriesContext`` asks), it still does."""
+    from django.db.backends.signals import connection_created
+
+    settings.DEBUG = True
+    sandbox = graph_sandbox_server
+    opened = []
+
+    def note(sender, connection, **kwargs) -> None:
+        if connection.alias == "graph_sandbox" and "process_request" in (
+            threading.current_thread().name
+        ):
+            opened.append(connection)
+
+    connection_created.connect(note)
+    try:
+        session = sandbox.session()
+        discovery = sandbox.authority + "/v2.0/.well-known/openid-configuration"
+        for _ in range(3):
+            assert session.get(discovery).status_code == 200
+        assert len(opened) == 1
+        store = opened[0]
+        assert len(store.queries_log) == 0
+        store.force_debug_cursor = True
+        assert session.get(discovery).status_code == 200
+        assert len(store.queries_log) > 0
+        session.close()
+    finally:
+        connection_created.disconnect(note)
+
+
 WORKER_SCRIPT = """
 import os, msal, requests
 from django.conf import settings

@@ -36,7 +36,8 @@ class Caller:
 
 
 def bearer_token(request: HttpRequest) -> str:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    # From META, as WSGI names the header: ``request.headers`` would copy every header first.
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
