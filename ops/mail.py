@@ -32,11 +32,13 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import re
 import smtplib
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import base64mime, charset
+from email._policybase import Compat32
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -96,10 +98,42 @@ HEADER_CHARSET = _Base64HeaderCharset("utf-8")
 HEADER_CHARSET.header_encoding = charset.BASE64
 
 
+# A header value the standard library writes as it is when its line fits: printable ASCII
+# words with one space between them (no tab, no line break, no space at either end).
+_PLAIN_VALUE = re.compile(r"[!-~]+(?: [!-~]+)*")
+
+
+class ShortHeaderPolicy(Compat32):
+    """The standard library's ``compat32`` policy (what Django's messages use), writing a
+    header whose line fits unfolded without building an ``email.header.Header`` for it.
+
+    ``compat32`` folds every header through ``Header(value).encode()``, whose line
+    splitter takes about 80 Python calls even for ``MIME-Version: 1.0``: about 4,000 of a
+    booking's three emails, a sixth of the worker's calls for a booking with SMTP. For a
+    plain value (``_PLAIN_VALUE``) whose line is within ``max_line_length``, that splitter
+    keeps the value as it is (it only splits at spaces, and only past the limit), so the
+    line is written directly: the same bytes (a test compares both for many values).
+    Everything else goes through ``compat32`` itself."""
+
+    def _fold(self, name: str, value, sanitize: bool) -> str:
+        if (
+            isinstance(value, str)
+            and (not self.max_line_length or len(name) + 2 + len(value) <= self.max_line_length)
+            and _PLAIN_VALUE.fullmatch(value)
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+SHORT_HEADERS = ShortHeaderPolicy()
+
+
 class Email(EmailMultiAlternatives):
     """``EmailMultiAlternatives`` whose non-ASCII headers (Subject, a non-ASCII display
-    name in an address) are B-encoded. Everything else is Django's: the body's and the
-    attachments' encoding, the header checks (no line breaks), the sending."""
+    name in an address) are B-encoded, and whose short headers are written without the
+    standard library's folding machinery (``ShortHeaderPolicy``: the same bytes).
+    Everything else is Django's: the body's and the attachments' encoding, the header
+    checks (no line breaks), the sending."""
 
     def _create_message(self, msg):
         # Django sets Subject, From, To, Reply-To and the extra headers on the part this
@@ -107,6 +141,8 @@ class Email(EmailMultiAlternatives):
         message = super()._create_message(msg)
         if (self.encoding or settings.DEFAULT_CHARSET).lower() in ("utf-8", "utf8"):
             message.encoding = HEADER_CHARSET
+        # The generator writes every part with the message's policy (``as_bytes``).
+        message.policy = SHORT_HEADERS
         return message
 
 
