@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.utils import timezone
-from icalendar import vCalAddress, vDatetime, vInt, vText
+from icalendar import vCalAddress, vInt, vText
 from icalendar.parser import Contentline
 
 from booking.models import Booking
@@ -77,7 +77,10 @@ def _text(value: str) -> str:
 
 
 def _utc(moment: datetime) -> str:
-    return vDatetime(moment.astimezone(UTC)).to_ical().decode()
+    """As ``vDatetime`` writes a UTC time (seconds, no fraction, "Z"), without its time zone
+    lookup (about 40 Python calls; three times per .ics)."""
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04}{utc.month:02}{utc.day:02}T{utc.hour:02}{utc.minute:02}{utc.second:02}Z"
 
 
 def _address_line(name: str, address: vCalAddress) -> str:
