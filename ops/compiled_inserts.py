@@ -60,6 +60,8 @@ class _Compiled:
     places: tuple[int, ...]
     returning: tuple[models.Field, ...]
     convert: Callable[[list], list]
+    # Every column's attribute of an instance, as a tuple, in one call.
+    read: Callable[[models.Model], tuple]
 
 
 class _Mark:
@@ -183,19 +185,25 @@ def _compiled(
 
     connection = connections[alias]
     columns = tuple(_column(field, connection) for field in fields)
-    return _Compiled(sql, columns, tuple(places), returning, convert if converters else list)
+    convert_rows = convert if converters else list
+    return _Compiled(sql, columns, tuple(places), returning, convert_rows, _reader(names))
 
 
-def _values(objs: Sequence[models.Model], columns: Sequence[_Column], connection) -> list | None:
+def _reader(names: Sequence[str]) -> Callable[[models.Model], tuple]:
+    read = attrgetter(*names)
+    if len(names) == 1:
+        return lambda obj: (read(obj),)
+    return read
+
+
+def _values(objs: Sequence[models.Model], compiled: _Compiled, connection) -> list | None:
     """The rows' values as the ORM's compiler sends them, flattened; None when one of them
     is an expression (for the ORM to compile)."""
     values = []
     for obj in objs:
-        for column in columns:
-            if column.own_pre_save:
+        for column, value in zip(compiled.columns, compiled.read(obj), strict=True):
+            if column.own_pre_save:  # e.g. ``auto_now``: the value it sets, not the one read
                 value = column.field.pre_save(obj, True)
-            else:
-                value = getattr(obj, column.attname)
             if type(value) in column.quick_types:
                 values.append(value if column.quick is None else column.quick(value))
             elif hasattr(value, "resolve_expression"):
@@ -214,7 +222,7 @@ def _insert(
     if compiled is None:
         return None
     connection = connections[alias]
-    values = _values(objs, compiled.columns, connection)
+    values = _values(objs, compiled, connection)
     if values is None:
         return None
     width = len(names)

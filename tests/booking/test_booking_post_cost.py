@@ -86,3 +86,29 @@ def test_the_answers_links_are_what_django_builds_for_the_request(client, page, 
     assert body["reschedule_url"] == request.build_absolute_uri(paths["reschedule"])
     assert response["Location"] == request.build_absolute_uri(paths["manage"])
     assert response["Location"].startswith("https://book.example.com/bookings/")
+
+
+def test_messages_storage_is_made_only_for_requests_that_use_it(
+    client, host_client, page, monkeypatch
+):
+    from django.contrib.messages import middleware as django_middleware
+    from django.contrib.messages import storage
+
+    from ops import middleware
+
+    made = []
+    for module in (middleware, django_middleware):  # counted whichever middleware runs
+        monkeypatch.setattr(
+            module,
+            "default_storage",
+            lambda request: made.append(1) or storage.default_storage(request),
+        )
+    assert book(client, page.slug, start=at(workday("Europe/London"), 10)).status_code == 201
+    assert client.get("/healthz").status_code == 200
+    assert made == []
+    # A message set before a redirect is still shown on the next page, once.
+    toggled = host_client.post(reverse("pages:toggle", args=[page.pk]), follow=True)
+    assert "is disabled; its link now says it is not taking bookings." in toggled.text
+    assert made
+    again = host_client.get(reverse("pages:list"))
+    assert "is disabled; its link now says" not in again.text
