@@ -290,11 +290,16 @@ def mailbox_concurrency_set(limit: int) -> None:
         SandboxState.objects.filter(pk=1).update(mailbox_concurrency=limit)
 
 
-def delta_links_expire() -> None:
-    """Make every outstanding delta link answer 410 ``SyncStateNotFound`` (full resync)."""
+def delta_links_expire(*, status: int = 410) -> None:
+    """Make every outstanding delta link ask for a full resync: ``410`` Gone, as after
+    maintenance, or ``400`` ``syncStateNotFound``, as an expired Outlook delta token."""
+    if status not in (400, 410):
+        raise ValueError("status must be 400 or 410")
     current = store.state().sync_generation
     with store.writing():
-        SandboxState.objects.filter(pk=1).update(sync_generation=current + 1)
+        SandboxState.objects.filter(pk=1).update(
+            sync_generation=current + 1, sync_expired_status=status
+        )
 
 
 def pages_url_set(url: str) -> None:

@@ -299,3 +299,14 @@ def test_a_stale_delta_link_asks_for_a_full_resync(graph):
     assert response.json()["error"]["code"] == "SyncStateNotFound"
     tampered = graph("GET", f"/me/calendars/{calendar}/calendarView/delta?$deltatoken=forged")
     assert tampered.status_code == 410
+
+
+def test_an_expired_delta_token_can_answer_400_sync_state_not_found(graph):
+    # "Use delta query", Token duration: an expired Outlook delta token draws "a 40X-series
+    # error with error codes such as syncStateNotFound", not only 410.
+    calendar = calendar_ids(graph)["Calendar"]
+    _, last = follow(graph, f"/me/calendars/{calendar}/calendarView/delta?{WINDOW}")
+    control.delta_links_expire(status=400)
+    response = graph("GET", last["@odata.deltaLink"])
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "syncStateNotFound"

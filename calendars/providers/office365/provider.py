@@ -200,7 +200,11 @@ def authorize_error(response: dict[str, str]) -> ProviderError:
 # Graph's answers that mean something callers act on.
 GONE_STATUSES = frozenset({404, 410})
 DUPLICATE_TRANSACTION = "ErrorDuplicateTransactionId"
+# A delta link Graph no longer knows: "410 Gone" (a reset after maintenance), or, when an
+# Outlook delta token expired, "a 40X-series error with error codes such as
+# syncStateNotFound" (Microsoft's "Use delta query" page, Token duration); seen as 400.
 EXPIRED_DELTA_STATUS = 410
+EXPIRED_DELTA_CODES = frozenset({"syncstatenotfound", "syncstateinvalid", "resyncrequired"})
 
 
 def _calendar_error(error: ProviderError) -> ProviderError:
@@ -238,7 +242,12 @@ def _event_error(error: ProviderError) -> ProviderError:
 
 
 def _delta_error(error: ProviderError) -> ProviderError:
-    if error.status == EXPIRED_DELTA_STATUS:
+    """A delta read: a forgotten link means a full read, whichever 4xx says so."""
+    status = error.status or 0
+    expired = status == EXPIRED_DELTA_STATUS or (
+        400 <= status < 500 and error.code.lower() in EXPIRED_DELTA_CODES
+    )
+    if expired:
         return error.as_kind(DeltaExpired)
     return _calendar_error(error)
 
