@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('graph_sandbox', '0004_event_series'),
+        ("graph_sandbox", "0004_event_series"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sandboxstate',
-            name='sync_expired_status',
+            model_name="sandboxstate",
+            name="sync_expired_status",
             field=models.PositiveSmallIntegerField(default=410),
         ),
     ]
