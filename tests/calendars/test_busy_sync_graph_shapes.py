@@ -88,3 +88,112 @@ def test_a_series_blocks_each_occurrence_but_not_a_cancelled_or_free_one(connect
     }
     [request] = [c.request for c in fake_microsoft.mock.calls if c.request.url.startswith(DELTA)]
     assert request.headers["Prefer"].startswith('outlook.timezone="UTC"')
+
+
+# Microsoft's "Use delta query" page: one item "can show up anywhere in the
+# @odata.nextLink sequence", and more than once in a round; updated items carry "at
+# least the properties that have been updated". Graph's own links name /me/calendarView.
+ROUND = f"{GRAPH}/me/calendarView/delta"
+
+
+def _page(url: str, token: dict, items: list[dict], **links) -> dict:
+    """One delta page at ``url`` with ``token`` in its query."""
+    return {
+        "method": responses.GET,
+        "url": url,
+        "json": {"@odata.context": f"{GRAPH}/$metadata#Collection(event)", "value": items, **links},
+        "match": [responses.matchers.query_param_matcher(token)],
+    }
+
+
+def _synced_with(connected, fake_microsoft, items: list[dict]) -> Calendar:
+    """The default calendar after a full read of ``items``; its delta link is ``first``."""
+    calendar = Calendar.objects.get(connection=connected, is_default=True)
+    Calendar.objects.filter(pk=calendar.pk).update(busy_horizon_days=30)
+    calendar.refresh_from_db()
+    fake_microsoft.mock.add(
+        responses.GET,
+        DELTA,
+        json={"value": items, "@odata.deltaLink": f"{ROUND}?$deltatoken=first"},
+    )
+    calendar_sync(connection=connected, calendar=calendar)
+    return calendar
+
+
+def _stored(calendar: Calendar) -> dict[str, tuple]:
+    rows = BusyInterval.objects.filter(calendar=calendar)
+    return {row.remote_event_id: (row.start, row.end) for row in rows}
+
+
+def test_an_event_moved_then_deleted_in_one_round_is_not_busy(connected, fake_microsoft):
+    calendar = _synced_with(connected, fake_microsoft, [_event("AAMkA=", _at(1, 9), 60)])
+    mock = fake_microsoft.mock
+    # Page one: the event moved to the afternoon; page two: it was then deleted.
+    mock.add(
+        **_page(
+            ROUND,
+            {"$deltatoken": "first"},
+            [_event("AAMkA=", _at(1, 14), 60)],
+            **{"@odata.nextLink": f"{ROUND}?$skiptoken=two"},
+        )
+    )
+    mock.add(
+        **_page(
+            ROUND,
+            {"$skiptoken": "two"},
+            [{"id": "AAMkA=", "@removed": {"reason": "deleted"}}],
+            **{"@odata.deltaLink": f"{ROUND}?$deltatoken=next"},
+        )
+    )
+
+    calendar_sync(connection=connected, calendar=calendar)
+
+    assert _stored(calendar) == {}
+
+
+def test_an_event_removed_then_back_in_the_window_is_busy_at_its_new_time(
+    connected, fake_microsoft
+):
+    calendar = _synced_with(connected, fake_microsoft, [_event("AAMkA=", _at(1, 9), 60)])
+    mock = fake_microsoft.mock
+    mock.add(
+        **_page(
+            ROUND,
+            {"$deltatoken": "first"},
+            [{"id": "AAMkA=", "@removed": {"reason": "deleted"}}],
+            **{"@odata.nextLink": f"{ROUND}?$skiptoken=two"},
+        )
+    )
+    mock.add(
+        **_page(
+            ROUND,
+            {"$skiptoken": "two"},
+            [_event("AAMkA=", _at(2, 11), 30)],
+            **{"@odata.deltaLink": f"{ROUND}?$deltatoken=next"},
+        )
+    )
+
+    calendar_sync(connection=connected, calendar=calendar)
+
+    assert _stored(calendar) == {"AAMkA=": (_at(2, 11), _at(2, 11, 30))}
+
+
+def test_a_change_without_its_times_means_a_full_read(connected, fake_microsoft):
+    calendar = _synced_with(connected, fake_microsoft, [_event("AAMkA=", _at(1, 9), 60)])
+    # Only the subject changed, and the change names only what changed.
+    fake_microsoft.mock.add(
+        **_page(
+            ROUND,
+            {"$deltatoken": "first"},
+            [{"@odata.type": "#microsoft.graph.event", "id": "AAMkA=", "subject": "Renamed"}],
+            **{"@odata.deltaLink": f"{ROUND}?$deltatoken=next"},
+        )
+    )
+
+    calendar_sync(connection=connected, calendar=calendar)
+
+    assert _stored(calendar) == {"AAMkA=": (_at(1, 9), _at(1, 10))}
+    reads = [c.request.url for c in fake_microsoft.mock.calls if "delta" in c.request.url]
+    assert "startDateTime" in reads[-1]  # read again from the start
+    calendar.refresh_from_db()
+    assert calendar.last_sync_error == ""

@@ -252,6 +252,20 @@ def _delta_error(error: ProviderError) -> ProviderError:
     return _calendar_error(error)
 
 
+def _busy_item(item: dict, *, following: bool) -> BusyEvent:
+    """A delta item as busy time. An update may name "at least the properties that have
+    been updated" (Microsoft's delta query page): one without its times, met while
+    following a delta link, asks for a full read rather than a guess."""
+    if "start" not in item or "end" not in item:
+        if following:
+            raise DeltaExpired(
+                "Graph sent a changed event without its times; reading the window again.",
+                code="PartialChange",
+            )
+        raise ProviderError("Graph sent an event without its times.", code="InvalidResponse")
+    return payloads.busy_event(item)
+
+
 def _subscription_error(error: ProviderError) -> ProviderError:
     """A create or renewal: 404 means the subscription is gone; a 400 about the expiry
     means the lifetime is over Graph's cap (4,230 or 10,080 minutes, by page)."""
@@ -479,22 +493,34 @@ class Office365Provider(CalendarProvider):
                 params={"startDateTime": _graph_instant(start), "endDateTime": _graph_instant(end)},
                 headers=headers,
             )
-        events: list[BusyEvent] = []
-        removed: list[str] = []
+        # Each event's last word in this round wins: Microsoft's delta query page warns that
+        # one item "can show up anywhere in the @odata.nextLink sequence", more than once
+        # (changed, then removed or back in the window), and that rounds replay changes.
+        latest: dict[str, BusyEvent | None] = {}
         next_delta = ""
         try:
             for page in pages:
                 for item in page.get("value", []):
+                    remote_id = str(item.get("id") or "")
+                    if not remote_id:
+                        raise ProviderError(
+                            "Graph sent a delta item without an id.", code="InvalidResponse"
+                        )
+                    latest.pop(remote_id, None)
                     if "@removed" in item:
-                        removed.append(str(item["id"]))
+                        latest[remote_id] = None
                     else:
-                        events.append(payloads.busy_event(item))
+                        latest[remote_id] = _busy_item(item, following=bool(delta_link))
                 next_delta = page.get("@odata.deltaLink", next_delta)
         except ProviderError as error:
             raise _delta_error(error) from None
         if not next_delta:
             raise ProviderError("Graph ended a delta read without a deltaLink.", code="NoDeltaLink")
-        return BusyChanges(events=events, removed_ids=removed, delta_link=next_delta)
+        return BusyChanges(
+            events=[event for event in latest.values() if event is not None],
+            removed_ids=[remote_id for remote_id, event in latest.items() if event is None],
+            delta_link=next_delta,
+        )
 
     def create_event(
         self,
