@@ -152,6 +152,8 @@ class RemoteCalendar:
     is_default: bool = False
     can_edit: bool = False
     owner_address: str = ""
+    # The provider says only the calendar's creator may share it (Graph's ``canShare``).
+    can_share: bool = False
     # The calendar can give an event the online meeting ``EventDescription.online_meeting``
     # asks for (Office 365: Teams; a personal Microsoft account's calendar cannot).
     online_meetings: bool = True

@@ -141,6 +141,7 @@ def remote_calendar(item: dict) -> RemoteCalendar:
         is_default=bool(item.get("isDefaultCalendar", False)),
         can_edit=bool(item.get("canEdit", False)),
         owner_address=str(owner.get("address") or ""),
+        can_share=bool(item.get("canShare", False)),
         online_meetings=_allows_teams(item),
     )
 

@@ -30,6 +30,7 @@ from calendars.providers.base import (
     Grant,
     LifetimeRefused,
     ProviderError,
+    RemoteCalendar,
     RemoteEvent,
     RemoteSubscription,
     SignIn,
@@ -309,6 +310,21 @@ def _transport_error(error: Exception, *, retry_after: float | None = None) -> P
     )
 
 
+def _owned(calendar: RemoteCalendar, addresses: set[str]) -> bool:
+    """Whether the signed-in user made ``calendar`` and may write to it.
+
+    Graph's calendar resource: ``owner`` is set "if set" only, and names the user for
+    their own calendars; "only the user who created the calendar can share it"
+    (``canShare``); the default calendar is the user's own. So an own calendar whose
+    ``owner`` is missing or names another of the user's addresses (a personal
+    Microsoft account's calendar may name its outlook.com alias, not the sign-in
+    address) is still the user's; a shared, delegated or room calendar is none of these.
+    """
+    if not calendar.can_edit:
+        return False
+    return calendar.owner_address.lower() in addresses or calendar.is_default or calendar.can_share
+
+
 class Office365Provider(CalendarProvider):
     key = "office365"
     name = "Office 365"
@@ -470,8 +486,7 @@ class Office365Provider(CalendarProvider):
         addresses = {address.lower() for address in account.addresses | {account.email}}
         for item in self._graph(access_token).items("/me/calendars", params={"$top": "100"}):
             calendar = payloads.remote_calendar(item)
-            mine = calendar.owner_address.lower() in addresses and calendar.can_edit
-            (owned if mine else skipped).append(calendar)
+            (owned if _owned(calendar, addresses) else skipped).append(calendar)
         return CalendarList(owned=owned, skipped=skipped)
 
     def busy_changes(
