@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from calendars.events import Availability, EventDescription
 
@@ -179,6 +179,9 @@ class BusyEvent:
     is_cancelled: bool = False
     # The idempotency key the creating app set (ours, for events we pushed), else "".
     transaction_id: str = ""
+    # An all-day event's days as the provider names them (first day, day after the last),
+    # not bound to any zone: busy-time sync places them in the host's own time zone.
+    all_day: tuple[date, date] | None = None
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,25 @@ def test_a_forgotten_delta_link_means_a_full_read(adele, intro, o365, status):
     assert event.id in intervals()
 
 
+def test_a_day_off_blocks_the_hosts_whole_day_in_their_own_zone(adele, intro, o365, host):
+    # Graph gives an all-day event's days as midnights under the asked zone's name
+    # ("UTC" here), not converted; Los Angeles' day off is 08:00 to 08:00 UTC.
+    zone = ZoneInfo("America/Los_Angeles")
+    o365.control.mailbox_time_zone_set(ADELE, "America/Los_Angeles")
+    host.time_zone = "America/Los_Angeles"
+    host.save(update_fields=["time_zone"])
+    day = datetime.now(zone).date() + timedelta(days=2)
+    start = datetime.combine(day, time(0), zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone)
+    event = o365.control.event_add(
+        ADELE, subject="Day off", start=start, end=end, show_as="oof", all_day=True
+    )
+
+    sync(adele)
+
+    assert intervals()[event.id] == (start, end, "oof")
+
+
 def test_the_window_moves_forward_with_a_full_read(adele, intro, o365):
     sync(adele)
     CalendarSyncState.objects.filter(calendar__name="Calendar").update(

@@ -11,6 +11,7 @@ outlook.timezone`` asked for, with seven fractional digits.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import responses
@@ -27,6 +28,11 @@ DELTA = f"{GRAPH}/me/calendars/AAMkADefault%3D/calendarView/delta"
 def _at(days: int, hour: int, minute: int = 0) -> datetime:
     day = datetime.now(UTC).date() + timedelta(days=days)
     return datetime.combine(day, time(hour, minute), UTC)
+
+
+def _london_midnight(days: int) -> datetime:
+    day = datetime.now(UTC).date() + timedelta(days=days)
+    return datetime.combine(day, time(0), ZoneInfo("Europe/London"))
 
 
 def _graph_time(value: datetime) -> dict:
@@ -84,7 +90,8 @@ def test_a_series_blocks_each_occurrence_but_not_a_cancelled_or_free_one(connect
     assert stored == {
         "AAMkOcc1=": (_at(1, 9), _at(1, 9, 30), "busy"),
         "AAMkOcc2=": (_at(8, 15), _at(8, 15, 30), "busy"),
-        "AAMkOof=": (_at(3, 0), _at(4, 0), "oof"),
+        # An all-day event's days are the host's own (Alice lives in London).
+        "AAMkOof=": (_london_midnight(3), _london_midnight(4), "oof"),
     }
     [request] = [c.request for c in fake_microsoft.mock.calls if c.request.url.startswith(DELTA)]
     assert request.headers["Prefer"].startswith('outlook.timezone="UTC"')

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from calendars.events import Availability, EventDescription
@@ -128,7 +128,36 @@ def busy_event(item: dict) -> BusyEvent:
         availability=SHOW_AS.get(str(item.get("showAs") or "busy"), Availability.UNKNOWN),
         is_cancelled=bool(item.get("isCancelled", False)),
         transaction_id=str(item.get("transactionId") or ""),
+        all_day=_all_day(item),
     )
+
+
+def _all_day(item: dict) -> tuple[date, date] | None:
+    """An all-day event's days: Graph gives them as midnights labelled with the zone the
+    request asked for, without converting them (Microsoft answers that this is by design:
+    "all day events are not obeying Prefer: outlook.timezone"). None for other events,
+    and for an all-day event whose times are not both midnights (then they are instants)."""
+    if item.get("isAllDay") is not True:
+        return None
+    days = [_midnight_date(item.get(key)) for key in ("start", "end")]
+    first, after = days
+    if first is None or after is None or after <= first:
+        return None
+    return first, after
+
+
+def _midnight_date(value: object) -> date | None:
+    """The date of a ``dateTimeTimeZone`` that is a midnight without an offset, else None."""
+    if not isinstance(value, dict) or not isinstance(value.get("dateTime"), str):
+        return None
+    raw = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), value["dateTime"], count=1)
+    try:
+        wall = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if wall.tzinfo is not None or wall.time() != time(0):
+        return None
+    return wall.date()
 
 
 def remote_calendar(item: dict) -> RemoteCalendar:
