@@ -204,3 +204,30 @@ def test_a_change_without_its_times_means_a_full_read(connected, fake_microsoft)
     assert "startDateTime" in reads[-1]  # read again from the start
     calendar.refresh_from_db()
     assert calendar.last_sync_error == ""
+
+
+def test_times_under_a_windows_zone_name_are_read(connected, fake_microsoft):
+    # Graph's dateTimeTimeZone names zones the Windows way ("Pacific Standard Time" in
+    # its own examples), and an all-day event may come under its own zone's name instead
+    # of the one asked for (Microsoft Q&A: "all day events are not obeying Prefer").
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    day = datetime.now(UTC).date() + timedelta(days=2)
+    local = datetime.combine(day, time(10, 0), los_angeles)
+
+    def wall(value: datetime, zone: str) -> dict:
+        return {"dateTime": value.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": zone}
+
+    meeting = _event("AAMkPacific=", local, 30)
+    meeting["start"] = wall(local, "Pacific Standard Time")
+    meeting["end"] = wall(local + timedelta(minutes=30), "Pacific Standard Time")
+    day_off = _event("AAMkDayOff=", local, 0, showAs="oof", isAllDay=True)
+    midnight = datetime.combine(day + timedelta(days=1), time(0))
+    day_off["start"] = wall(midnight, "Pakistan Standard Time")
+    day_off["end"] = wall(midnight + timedelta(days=1), "Pakistan Standard Time")
+
+    calendar = _synced_with(connected, fake_microsoft, [meeting, day_off])
+
+    assert _stored(calendar) == {
+        "AAMkPacific=": (local, local + timedelta(minutes=30)),
+        "AAMkDayOff=": (_london_midnight(3), _london_midnight(4)),
+    }

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from calendars.events import Availability, EventDescription
 from calendars.providers.base import BusyEvent, ProviderError, RemoteCalendar, RemoteEvent
-from calendars.providers.office365.zones import windows_zone
+from calendars.providers.office365.zones import iana_zone, windows_zone
 
 _FRACTION = re.compile(r"\.(\d+)")
 # Graph's showAs, in the neutral words (the only place that knows Graph's vocabulary).
@@ -75,7 +75,11 @@ def parse_graph_time(value: dict) -> datetime:
     if naive.tzinfo is not None:
         return naive.astimezone(UTC)
     try:
-        zone = UTC if zone_name.upper() in ("UTC", "ETC/UTC", "GMT") else ZoneInfo(zone_name)
+        zone = (
+            UTC
+            if zone_name.upper() in ("UTC", "ETC/UTC", "GMT")
+            else ZoneInfo(iana_zone(zone_name))
+        )
     except (ZoneInfoNotFoundError, ValueError):
         raise ProviderError(
             "Graph sent a time zone we cannot read.", code="InvalidResponse"
@@ -120,15 +124,21 @@ def remote_event(item: dict) -> RemoteEvent:
 
 
 def busy_event(item: dict) -> BusyEvent:
+    all_day = _all_day(item)
+    if all_day is not None:
+        # Days, whatever zone name they came under (the host's zone places them).
+        start, end = (datetime.combine(day, time(0), UTC) for day in all_day)
+    else:
+        start, end = parse_graph_time(item["start"]), parse_graph_time(item["end"])
     return BusyEvent(
         remote_id=str(item["id"]),
-        start=parse_graph_time(item["start"]),
-        end=parse_graph_time(item["end"]),
+        start=start,
+        end=end,
         # An event without showAs is busy, as Outlook shows it; a word we do not know is not.
         availability=SHOW_AS.get(str(item.get("showAs") or "busy"), Availability.UNKNOWN),
         is_cancelled=bool(item.get("isCancelled", False)),
         transaction_id=str(item.get("transactionId") or ""),
-        all_day=_all_day(item),
+        all_day=all_day,
     )
 
 
