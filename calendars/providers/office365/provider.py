@@ -13,6 +13,7 @@ from urllib.parse import quote
 import msal
 import requests
 from django.conf import settings
+from django.utils.translation import gettext as _
 from msal.exceptions import MsalServiceError
 
 from calendars.events import EventDescription
@@ -56,6 +57,10 @@ logger = logging.getLogger(__name__)
 EXPIRED_CODES = frozenset({700082, 70008})
 # Answers at the redirect URI that mean the person chose not to connect.
 DECLINED_ERRORS = frozenset({"access_denied", "consent_required"})
+# AADSTS numbers at the redirect URI that mean the tenant lets only an administrator
+# consent (Microsoft's error code reference: 90094 and 900941 AdminConsentRequired,
+# 90095 AdminConsentRequiredRequestAccess): asking the host again will not help.
+ADMIN_CONSENT_CODES = frozenset({90094, 90095, 900941})
 # Answers that mean Microsoft's sign-in service itself had trouble: worth a retry.
 UNAVAILABLE_ERRORS = frozenset({"server_error", "temporarily_unavailable"})
 # Answers that mean the person must finish signing in (MFA, Conditional Access).
@@ -180,6 +185,17 @@ def authorize_error(response: dict[str, str]) -> ProviderError:
     code = raw if _ERROR_CODE.fullmatch(raw) else "unknown_error"
     found = _AADSTS.search(str(response.get("error_description", ""))[:4000])
     detail = code + (f", AADSTS{found.group(1)}" if found else "")
+    if found and int(found.group(1)) in ADMIN_CONSENT_CODES:
+        return ProviderError(
+            _(
+                "Your organisation lets only its administrator allow apps to use your "
+                "calendar (%(detail)s). Ask your Microsoft 365 administrator to grant "
+                "ScheduleOnce consent, then connect again."
+            )
+            % {"detail": detail},
+            code=code,
+            for_host=True,
+        )
     if code in DECLINED_ERRORS:
         return ProviderError("You did not give permission to connect.", code=code, for_host=True)
     if code in UNAVAILABLE_ERRORS:
