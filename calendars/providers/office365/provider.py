@@ -57,9 +57,10 @@ logger = logging.getLogger(__name__)
 EXPIRED_CODES = frozenset({700082, 70008})
 # Answers at the redirect URI that mean the person chose not to connect.
 DECLINED_ERRORS = frozenset({"access_denied", "consent_required"})
-# AADSTS numbers at the redirect URI that mean the tenant lets only an administrator
-# consent (Microsoft's error code reference: 90094 and 900941 AdminConsentRequired,
-# 90095 AdminConsentRequiredRequestAccess): asking the host again will not help.
+# AADSTS numbers at the redirect URI that mean only an administrator can consent
+# (Microsoft's error code reference: 90094 AdminConsentRequired, 90095
+# AdminConsentRequiredRequestAccess; Entra's consent troubleshooting page: 900941
+# AdminConsentRequiredDueToRiskyApp): asking the host again will not help.
 ADMIN_CONSENT_CODES = frozenset({90094, 90095, 900941})
 # Answers that mean Microsoft's sign-in service itself had trouble: worth a retry.
 UNAVAILABLE_ERRORS = frozenset({"server_error", "temporarily_unavailable"})
