@@ -133,7 +133,14 @@ def _pre_save_reads(field: models.Field) -> bool:
     return pre_save is models.Field.pre_save
 
 
-@functools.cache
+# INSERTs kept per process, least recently used dropped first. Models and field sets are
+# a fixed set, but the number of rows is the data's (a host's calendars, a booking's
+# reminders), and on PostgreSQL one INSERT takes any number: unbounded, every count
+# seen would stay compiled for the life of the process. Everyday use needs a few dozen.
+COMPILED_LIMIT = 128
+
+
+@functools.lru_cache(maxsize=COMPILED_LIMIT)
 def _compiled(
     model: type[models.Model], alias: str, names: tuple[str, ...], count: int
 ) -> _Compiled | None:
