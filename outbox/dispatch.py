@@ -31,9 +31,10 @@ Under load several transactions' bundles may wait for the publisher thread at on
 same handling whatever it carries (Redis round trips, the pool's IPC, the database
 connection's check, the mail server's connection). While it is busy (its last send
 less than ``BUNDLE_LINGER_AFTER`` seconds ago) it waits up to ``BUNDLE_LINGER``
-seconds for company before sending; when idle it sends at once. Each item still claims its own row,
-so an item runs once however its message was made up; each carries its transaction's
-request id into the logs (``[name, args, request_id]`` when the bundle mixes requests).
+seconds for company before sending; when idle it sends at once (``publisher_drain``
+ends the wait). Each item still claims its own row, so an item runs once however its
+message was made up; each carries its transaction's request id into the logs
+(``[name, args, request_id]`` when the bundle mixes requests).
 
 Tasks are named (not imported) so that services never import their own tasks.
 Under Celery's ``task_always_eager`` (tests that run tasks in-process) a task this
