@@ -11,6 +11,7 @@ from django.contrib.auth.forms import (
 )
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.login_throttle import login_failed, login_succeeded, login_wait_seconds
 from accounts.models import User
@@ -63,8 +64,11 @@ class SignUpForm(BaseUserCreationForm):
 class LoginForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": "That email and password do not match an account. "
-        "Check them and try again (the password is case-sensitive).",
+        # One message whether or not the account exists.
+        "invalid_login": _(
+            "That email and password do not match an account. "
+            "Check them and try again (the password is case-sensitive)."
+        ),
     }
     username = forms.EmailField(
         label=_("Email"),
@@ -77,8 +81,14 @@ class LoginForm(AuthenticationForm):
         if wait:
             minutes = max(1, math.ceil(wait / 60))
             raise forms.ValidationError(
-                f"Too many failed attempts to log in. Try again in {minutes} "
-                f"minute{'s' if minutes != 1 else ''}, or reset your password by email.",
+                ngettext(
+                    "Too many failed attempts to log in. Try again in %(count)d minute, "
+                    "or reset your password by email.",
+                    "Too many failed attempts to log in. Try again in %(count)d minutes, "
+                    "or reset your password by email.",
+                    minutes,
+                )
+                % {"count": minutes},
                 code="throttled",
             )
         try:

@@ -59,9 +59,10 @@ class LoginView(auth_views.LoginView):
     extra_context = {"site_name": SITE_NAME}
 
     def form_invalid(self, form) -> HttpResponse:
+        """The form again with its message: 429 while paused, else 400, the same whether
+        or not the account exists."""
         response = super().form_invalid(form)
-        if form.is_throttled():
-            response.status_code = 429
+        response.status_code = 429 if form.is_throttled() else 400
         return response
 
 
@@ -89,10 +90,31 @@ class PasswordResetView(auth_views.PasswordResetView):
         # The link names SITE_URL, not the host name the request came in under.
         return {"site_url": settings.SITE_URL}
 
+    def form_invalid(self, form) -> HttpResponse:
+        # Only a malformed address gets here: an unknown one is sent on like any other.
+        return _with_status(super().form_invalid(form), 400)
+
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """A 400 for a link that no longer works (used, expired or made up) and for a new
+    password with mistakes; the form is shown again with its messages."""
+
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def dispatch(self, *args, **kwargs) -> HttpResponse:
+        response = super().dispatch(*args, **kwargs)
+        if not self.validlink and response.status_code == 200:
+            response.status_code = 400
+        return response
+
+    def form_invalid(self, form) -> HttpResponse:
+        return _with_status(super().form_invalid(form), 400)
+
+
+def _with_status(response: HttpResponse, status: int) -> HttpResponse:
+    response.status_code = status
+    return response
 
 
 @login_required

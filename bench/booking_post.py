@@ -1,6 +1,6 @@
 """One booking POST in-process: its queries, its CPU time and how long it holds the host's lock.
 
-    .venv/bin/python -m bench.booking_post [--posts 200] [--sql] [--profile]
+    .venv/bin/python -m bench.booking_post [--posts 200] [--sql] [--profile [--profile-out FILE]]
 
 The same seed as ``bench.http`` (a host connected to the Graph sandbox through the real
 sign-in code, 500 busy events synced into its two calendars, the around-the-clock page
@@ -106,7 +106,7 @@ def post_body(start: datetime) -> str:
     )
 
 
-def run(*, posts: int, show_sql: bool, profile: bool) -> None:
+def run(*, posts: int, show_sql: bool, profile: bool, profile_out: str | None = None) -> None:
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -145,6 +145,8 @@ def run(*, posts: int, show_sql: bool, profile: bool) -> None:
         counter.disable()
     calls = pstats.Stats(counter).total_calls / 20
     publisher_calls = pstats.Stats(publisher_counter).total_calls / 20
+    if profile_out:
+        pstats.Stats(publisher_counter).dump_stats(f"{profile_out}.publisher")
     timer = LockTimer(connection)
     cpu, wall = [], []
     # ``--profile`` counts profiler events instead of timing them: "time" is then a
@@ -175,6 +177,8 @@ def run(*, posts: int, show_sql: bool, profile: bool) -> None:
     print(f"  lock held:      {ms(held)} ({len(held)} locked stretches)")
     if profiler:
         stats = pstats.Stats(profiler)
+        if profile_out:
+            stats.dump_stats(profile_out)
         # The product's own functions (Django's are below them in the cumulative column).
         ours = r"/(accounts|booking|calendars|integrations|ops|outbox)/"
         stats.sort_stats("cumulative").print_stats(ours, 50)
@@ -186,11 +190,14 @@ def main() -> int:
     parser.add_argument("--posts", type=int, default=200, help="bookings to time")
     parser.add_argument("--sql", action="store_true", help="list one POST's queries")
     parser.add_argument("--profile", action="store_true", help="cProfile the timed POSTs")
+    parser.add_argument(
+        "--profile-out", help="with --profile, keep the pstats in FILE (and FILE.publisher)"
+    )
     args = parser.parse_args()
     with throwaway_product(
         prefix="booking-post-bench-", database_suffix="booking_post", **redis_env()
     ):
-        run(posts=args.posts, show_sql=args.sql, profile=args.profile)
+        run(posts=args.posts, show_sql=args.sql, profile=args.profile, profile_out=args.profile_out)
     return 0
 
 

@@ -4,7 +4,7 @@ A booking POST reads the page's row, its host, its main calendar and calendar ch
 with their connections, its weekly hours, date overrides and questions: five queries
 that the ORM compiles again on every request, for data that changes rarely. Here they
 are loaded once (``booking.selectors.bookable_page_for``) and kept in this process's
-memory under a *booking stamp*, which every request reads first (two small queries,
+memory under a *booking stamp*, which every request reads first (one small query,
 compiled once per process). A kept page answers only a request whose stamp is the one
 it was loaded under:
 
@@ -47,7 +47,6 @@ from django.utils import timezone
 from booking.models import BookingPage, DateOverride, PageCalendar, Question, WeeklyHours
 from booking.selectors import bookable_page_for, page_rules_or_none
 from booking.slots import Rules
-from calendars.models import CalendarConnection
 from ops.compiled_queries import query_rows, reads
 
 MAX_ENTRIES = 256
@@ -78,27 +77,35 @@ _entries: OrderedDict[tuple, BookingPage] = OrderedDict()
 _lock = threading.Lock()
 
 
+# The page's and host's part of a stamp row; the rest is one connection's calendar.
+_PAGE_PART = len(PAGE_COLUMNS) + 1 + len(HOST_COLUMNS)
+
+
 @reads(BookingPage)
-def _page_stamp_rows(slug: str):
-    fields = (*PAGE_COLUMNS, "host_id", *(f"host__{name}" for name in HOST_COLUMNS))
-    return BookingPage.objects.filter(slug=slug).values_list(*fields).order_by()[:1]
-
-
-@reads(CalendarConnection)
-def _connection_stamp_rows(host_id: int):
-    rows = CalendarConnection.objects.filter(host_id=host_id)
-    return rows.values_list(*CONNECTION_COLUMNS).order_by("pk", "calendars__id")
+def _stamp_rows(slug: str):
+    """The page's and host's columns, then one row per calendar of each of the host's
+    connections (a connection without calendars: one row; none: one row of NULLs)."""
+    fields = (
+        *PAGE_COLUMNS,
+        "host_id",
+        *(f"host__{name}" for name in HOST_COLUMNS),
+        *(f"host__calendar_connections__{name}" for name in CONNECTION_COLUMNS),
+    )
+    return (
+        BookingPage.objects.filter(slug=slug)
+        .values_list(*fields)
+        .order_by("host__calendar_connections__pk", "host__calendar_connections__calendars__id")
+    )
 
 
 def booking_stamp_for(*, slug: str) -> tuple | None:
-    """The page's booking stamp (two reads whose SQL is compiled once per process: the
-    ORM would compile them on every request), or None if no page has that address."""
-    page_rows = query_rows(_page_stamp_rows, slug)
-    if not page_rows:
+    """The page's booking stamp (one read whose SQL is compiled once per process: the
+    ORM would compile it on every request), or None if no page has that address."""
+    rows = query_rows(_stamp_rows, slug)
+    if not rows:
         return None
-    host_id = page_rows[0][len(PAGE_COLUMNS)]
-    calendars = tuple(query_rows(_connection_stamp_rows, host_id))
-    return (router.db_for_read(BookingPage), page_rows[0], calendars)
+    calendars = tuple(row[_PAGE_PART:] for row in rows if row[_PAGE_PART] is not None)
+    return (router.db_for_read(BookingPage), rows[0][:_PAGE_PART], calendars)
 
 
 def bookable_page_cached(*, slug: str) -> BookingPage | None:

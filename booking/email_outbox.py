@@ -83,6 +83,7 @@ def booking_emails_add(*, event: BookingEvent) -> BookingEmail:
         kind=event.kind,
         actor=event.actor,
         booking_version=event.version,
+        previous_host_id=event.previous_host_id,
         queued_at=event.occurred_at,
     )
     dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[email.pk]])
@@ -183,6 +184,7 @@ def _send(email: BookingEmail, who: str, connection) -> None:
             who=who,
             actor=email.actor,
             booking=email.booking,  # read with the claim, once for both recipients
+            previous_host=email.previous_host if email.previous_host_id else None,
             connection=connection,
         )
 

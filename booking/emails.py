@@ -48,11 +48,14 @@ def send_booking_email(
     who: str,
     actor: str = "invitee",
     booking: Booking | None = None,
+    previous_host=None,
     connection=None,
 ) -> bool:
     """Tell the invitee or the host that a booking was confirmed, rescheduled or cancelled
     (by ``actor``: the wording says who did it). ``booking``: the booking ``booking_pk``
     names, with its host, if the caller just read it (else it is read here).
+    ``previous_host``: a move gave the meeting to its host, and this member had it; the
+    invitee is told it changed hands, and the host gets it as a new meeting of theirs.
 
     Returns False when the booking no longer exists. A mail server error is raised
     (smtplib.SMTPException or OSError) so that the caller can try again later.
@@ -86,6 +89,7 @@ def send_booking_email(
             ics=ics,
             locale=locale,
             by_host=actor == "host",
+            previous=previous_host.get_full_name() if previous_host is not None else "",
             connection=connection,
         )
     return True
@@ -189,7 +193,19 @@ def send_join_link(
 
 
 def _send_one(
-    booking, *, kind, who, to, zone, other, links, ics, locale, by_host=False, connection=None
+    booking,
+    *,
+    kind,
+    who,
+    to,
+    zone,
+    other,
+    links,
+    ics,
+    locale,
+    by_host=False,
+    previous="",
+    connection=None,
 ) -> None:
     tz = ZoneInfo(zone)
     start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
@@ -207,12 +223,15 @@ def _send_one(
         "links": links,
         "previous_start": booking.rescheduled_from_start,
         "by_host": by_host,
+        "previous": previous,
     }
+    # To the member a move handed the meeting to, it is a new one.
+    subject = SUBJECTS["confirmed" if previous and who == "host" else kind]
     message = Email(
         # One line: a line break from a name or title saved earlier would make
         # Django refuse the whole message.
         subject=" ".join(
-            (SUBJECTS[kind] % {"title": booking.title, "other": other, "when": when}).split()
+            (subject % {"title": booking.title, "other": other, "when": when}).split()
         ),
         body=render_to_string("booking/email/notice.txt", context),
         to=[to],

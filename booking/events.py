@@ -82,6 +82,9 @@ class BookingEvent:
     host_id: int
     page_id: int | None
     occurred_at: datetime
+    # A round-robin meeting moved to another member (its own could no longer take it):
+    # who hosted it before the move.
+    previous_host_id: int | None = None
     # The booking as written (not serialized, not compared): see the module's docstring.
     booking: Any = field(default=None, compare=False, repr=False)
     # What the ``booking_event_preparing`` receivers answered, by receiver (not serialized).
@@ -133,13 +136,15 @@ def booking_event_emit(
     actor: Actor,
     now: datetime,
     prepared: EventPreparation | None = None,
+    previous_host_id: int | None = None,
 ) -> BookingEvent:
     """Announce a change of ``booking``; call inside the transaction that made it.
 
     Receivers of ``booking_event_recorded`` run now, in the transaction; those of
     ``booking_event_committed`` once it commits. ``prepared``: from
     ``booking_event_prepare`` for this very event (same kind, the booking's host first);
-    anything else is not passed on.
+    anything else is not passed on. ``previous_host_id``: a move gave the meeting to
+    another host, and this one had it.
     """
     event = BookingEvent(
         kind=BookingEventKind(kind),
@@ -150,6 +155,7 @@ def booking_event_emit(
         host_id=booking.host_id,
         page_id=booking.page_id,
         occurred_at=now,
+        previous_host_id=previous_host_id,
         booking=booking,
         prepared=_answers_for(prepared, kind=kind, host_id=booking.host_id),
     )

@@ -531,6 +531,15 @@ class BookingEmail(CompiledInsert, OutboxItem):
     # A join-link email's link (kinds ``join_link`` and ``join_link_change``): the SHA-256
     # hex digest of the join URL it announces ("" on rows written before it was kept).
     link_digest = models.CharField(max_length=64, blank=True, default="")
+    # A move that gave a round-robin meeting to another member: who had it (the emails
+    # say the meeting changed hands, and the new member reads it as theirs).
+    previous_host = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     invitee_sent_at = models.DateTimeField(null=True, blank=True)
     host_sent_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=EmailState.choices, default=EmailState.PENDING)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import forms
+from django.forms.forms import DeclarativeFieldsMetaclass
 from django.utils.translation import gettext_lazy as _
 
 from accounts.timezones import is_time_zone
@@ -52,7 +53,31 @@ def parse_start(value: str) -> datetime:
     return moment
 
 
-class SlotsQueryForm(forms.Form):
+class _SharedFields(dict):
+    """A form class's fields that its instances share: copied into each instance's own
+    ``fields`` dict, the fields themselves not deep-copied as Django does for every form
+    (its fields, widgets, error messages and validators: about 300 calls per form)."""
+
+    def __deepcopy__(self, memo: dict) -> dict:
+        return dict(self)
+
+
+class _SharedFieldsMetaclass(DeclarativeFieldsMetaclass):
+    def __new__(mcs, name, bases, attrs):
+        new_class = super().__new__(mcs, name, bases, attrs)
+        new_class.base_fields = _SharedFields(new_class.base_fields)
+        return new_class
+
+
+class ValidatingForm(forms.Form, metaclass=_SharedFieldsMetaclass):
+    """A form that only checks what a client sent (a query, an API's JSON body): never
+    rendered, and none of its fields changed per instance, so its instances share the
+    class's fields instead of deep-copying them. A form that sets a field's choices,
+    widget or ``required`` in ``__init__`` is a ``forms.Form``; one that adds or removes
+    fields may stay (each instance has its own ``fields`` dict)."""
+
+
+class SlotsQueryForm(ValidatingForm):
     """``start`` and ``end`` are whole days in ``tz``; ``end`` is included.
 
     ``reschedule`` (optional) is the signed token of a booking being moved, as in its
@@ -90,7 +115,7 @@ class StartField(forms.CharField):
         return parse_start(super().clean(value))
 
 
-class BookingRequestForm(forms.Form):
+class BookingRequestForm(ValidatingForm):
     """The booking API's body (answers are checked against the page by ``clean_answers``)."""
 
     start = StartField()

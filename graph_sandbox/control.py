@@ -179,6 +179,12 @@ def mailbox_online_meeting_providers_set(address: str, providers: list[str]) -> 
         )
 
 
+def mailbox_time_zone_set(address: str, time_zone: str) -> None:
+    """The mailbox's own time zone (IANA): where its events, all-day ones too, are made."""
+    with store.writing():
+        Mailbox.objects.filter(address__iexact=address).update(time_zone=time_zone)
+
+
 def app_register(
     *, client_id: str, client_secret: str, redirect_uris: list[str], name: str = "Test app"
 ) -> None:
@@ -290,11 +296,16 @@ def mailbox_concurrency_set(limit: int) -> None:
         SandboxState.objects.filter(pk=1).update(mailbox_concurrency=limit)
 
 
-def delta_links_expire() -> None:
-    """Make every outstanding delta link answer 410 ``SyncStateNotFound`` (full resync)."""
+def delta_links_expire(*, status: int = 410) -> None:
+    """Make every outstanding delta link ask for a full resync: ``410`` Gone, as after
+    maintenance, or ``400`` ``syncStateNotFound``, as an expired Outlook delta token."""
+    if status not in (400, 410):
+        raise ValueError("status must be 400 or 410")
     current = store.state().sync_generation
     with store.writing():
-        SandboxState.objects.filter(pk=1).update(sync_generation=current + 1)
+        SandboxState.objects.filter(pk=1).update(
+            sync_generation=current + 1, sync_expired_status=status
+        )
 
 
 def pages_url_set(url: str) -> None:
@@ -321,10 +332,12 @@ def event_add(
     show_as: str = "busy",
     calendar: str | None = None,
     recurrence: dict | None = None,
+    all_day: bool = False,
 ) -> SandboxEvent:
     """Put an event in one of the mailbox's own calendars (default: its default calendar).
 
-    ``recurrence`` (Graph's ``patternedRecurrence``) makes it a recurring series."""
+    ``recurrence`` (Graph's ``patternedRecurrence``) makes it a recurring series;
+    ``all_day``: an all-day event (``start`` and ``end`` midnights in the mailbox's zone)."""
     owner = mailbox(address)
     calendars = Calendar.objects.filter(owner=owner)
     target = calendars.get(name=calendar) if calendar else calendars.get(is_default=True)
@@ -336,6 +349,7 @@ def event_add(
         show_as=show_as,
         time_zone=owner.time_zone,
         recurrence=recurrence,
+        is_all_day=all_day,
     )
     return _event_value(event)
 

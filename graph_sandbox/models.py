@@ -265,6 +265,9 @@ class SandboxState(models.Model):
     change_seq = models.BigIntegerField(default=0)
     # Bumped to make every outstanding delta link answer "resync required".
     sync_generation = models.PositiveIntegerField(default=1)
+    # How a forgotten delta link is answered: 410 Gone (a reset) or 400 syncStateNotFound
+    # (an expired Outlook delta token: "a 40X-series error", Microsoft's delta query page).
+    sync_expired_status = models.PositiveSmallIntegerField(default=410)
     # Outlook allows 4 concurrent requests per app and mailbox; 0 switches the limit off.
     mailbox_concurrency = models.PositiveIntegerField(default=4)
     # Where the browser pages are served; blank means settings.GRAPH_SANDBOX_PAGES_URL.

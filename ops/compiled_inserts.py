@@ -60,6 +60,8 @@ class _Compiled:
     places: tuple[int, ...]
     returning: tuple[models.Field, ...]
     convert: Callable[[list], list]
+    # Every column's attribute of an instance, as a tuple, in one call.
+    read: Callable[[models.Model], tuple]
 
 
 class _Mark:
@@ -131,7 +133,14 @@ def _pre_save_reads(field: models.Field) -> bool:
     return pre_save is models.Field.pre_save
 
 
-@functools.cache
+# INSERTs kept per process, least recently used dropped first. Models and field sets are
+# a fixed set, but the number of rows is the data's (a host's calendars, a booking's
+# reminders), and on PostgreSQL one INSERT takes any number: unbounded, every count
+# seen would stay compiled for the life of the process. Everyday use needs a few dozen.
+COMPILED_LIMIT = 128
+
+
+@functools.lru_cache(maxsize=COMPILED_LIMIT)
 def _compiled(
     model: type[models.Model], alias: str, names: tuple[str, ...], count: int
 ) -> _Compiled | None:
@@ -183,19 +192,25 @@ def _compiled(
 
     connection = connections[alias]
     columns = tuple(_column(field, connection) for field in fields)
-    return _Compiled(sql, columns, tuple(places), returning, convert if converters else list)
+    convert_rows = convert if converters else list
+    return _Compiled(sql, columns, tuple(places), returning, convert_rows, _reader(names))
 
 
-def _values(objs: Sequence[models.Model], columns: Sequence[_Column], connection) -> list | None:
+def _reader(names: Sequence[str]) -> Callable[[models.Model], tuple]:
+    read = attrgetter(*names)
+    if len(names) == 1:
+        return lambda obj: (read(obj),)
+    return read
+
+
+def _values(objs: Sequence[models.Model], compiled: _Compiled, connection) -> list | None:
     """The rows' values as the ORM's compiler sends them, flattened; None when one of them
     is an expression (for the ORM to compile)."""
     values = []
     for obj in objs:
-        for column in columns:
-            if column.own_pre_save:
+        for column, value in zip(compiled.columns, compiled.read(obj), strict=True):
+            if column.own_pre_save:  # e.g. ``auto_now``: the value it sets, not the one read
                 value = column.field.pre_save(obj, True)
-            else:
-                value = getattr(obj, column.attname)
             if type(value) in column.quick_types:
                 values.append(value if column.quick is None else column.quick(value))
             elif hasattr(value, "resolve_expression"):
@@ -214,7 +229,7 @@ def _insert(
     if compiled is None:
         return None
     connection = connections[alias]
-    values = _values(objs, compiled.columns, connection)
+    values = _values(objs, compiled, connection)
     if values is None:
         return None
     width = len(names)

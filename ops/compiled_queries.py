@@ -295,7 +295,14 @@ def _same_shape(build: Callable, first: _Marked, second: _Marked) -> None:
             )
 
 
-@functools.cache
+# Shapes kept per process, least recently used dropped first. The call sites are a fixed
+# set, but a shape's key also holds each list value's length, which grows with the data
+# (a collective page's members, a meeting's attendees: up to MAX_LIST each) and each
+# compilation keeps its compiler and queryset. Everyday use needs a few dozen.
+COMPILED_LIMIT = 256
+
+
+@functools.lru_cache(maxsize=COMPILED_LIMIT)
 def _compiled(
     build: Callable, alias: str, fixed: tuple, kinds: tuple, update: bool = False
 ) -> _Compiled:

@@ -36,6 +36,10 @@ def requested_language(request: HttpRequest) -> str | None:
         chosen = supported_language(request.GET.get("lang"))
         if chosen:
             return chosen
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        # No session, so nobody logged in (the session is the only way in): the lazy
+        # user (session, user and second-factor lookups, ~60 calls) is left unloaded.
+        return None
     user = getattr(request, "user", None)
     try:
         if user is not None and user.is_authenticated:

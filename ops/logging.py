@@ -19,34 +19,46 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from urllib.parse import quote, unquote
 
+# Where a pattern reads "a space", an address may hold "+" (form encoding) instead.
 _PATTERNS = [
     # JSON Web Tokens (access and id tokens): three base64url parts.
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
     # Webhook signing secrets and personal access tokens (integrations), whole.
     re.compile(r"whsec_[A-Za-z0-9+/=]{8,}|so_pat_[A-Za-z0-9_-]{8,}"),
     # Authorization headers.
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)(bearer[\s+]+)[A-Za-z0-9._~+/=-]{8,}"),
     # key=value or "key": "value" for the usual secret names.
     re.compile(
         r"(?i)((?:access_token|refresh_token|id_token|client_secret|code_verifier|code|password)"
-        r"""["']?\s*[:=]\s*["']?)[^\s"'&,}]{6,}"""
+        r"""["']?[\s+]*[:=][\s+]*["']?)[^\s"'&,}]{6,}"""
     ),
 ]
 # Addresses that are themselves the key, in the web server's access lines (request line
 # and referer): a password reset link's token, an invitation's token, a booking's
 # signature (its id stays readable) and a sign-in hand-over's one-time handle. Only
 # there: locally the emails a worker prints must keep their links (README, "A short tour").
+# Case-insensitive: the key in "/Accounts/Reset/…" is no less a key for the 404.
 _ADDRESS_PATTERNS = [
-    re.compile(r"(/accounts/reset/[^/\s]+/)(?!set-password/)[^/\s?\"']+"),
-    re.compile(r"(/accounts/invitations/)[^/\s?\"']+"),
-    re.compile(r"(/bookings/[0-9a-f]{32}(?::|%3A))[^/\s?\"']+", re.IGNORECASE),
-    re.compile(r"((?:^|[?&\s])handoff=)[^&\s\"']+"),
+    re.compile(r"(?i)(/accounts/reset/[^/\s]+/)(?!set-password/)[^/\s?\"']+"),
+    re.compile(r"(?i)(/accounts/invitations/)[^/\s?\"']+"),
+    re.compile(r"(?i)(/bookings/[0-9a-f]{32}(?::|%3A))[^/\s?\"']+"),
+    re.compile(r"(?i)((?:^|[?&\s])handoff=)[^&\s\"']+"),
 ]
 REDACTED = "[redacted]"
 
+# A run of address-like text holding at least one percent escape. Quotes and spaces end
+# it: they separate the fields of an access line.
+_ENCODED_WORD = re.compile(r"""[^\s"']*%[0-9A-Fa-f]{2}[^\s"']*""")
+# Addresses are encoded once, sometimes twice (a link inside ``next=`` inside a mail
+# scanner's wrapper); anything still encoded after this many readings is dropped whole.
+_MAX_DECODINGS = 8
+# What stays unencoded when a scrubbed address is written back: enough to read it.
+_READABLE = "/:?=&;,+@!$()*[]~._-"
 
-def redact(text: str, patterns: list[re.Pattern] = _PATTERNS) -> str:
+
+def _scrub(text: str, patterns: list[re.Pattern]) -> str:
     for pattern in patterns:
         if pattern.groups:
             text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
@@ -55,9 +67,36 @@ def redact(text: str, patterns: list[re.Pattern] = _PATTERNS) -> str:
     return text
 
 
+def _scrub_decoded(word: str, patterns: list[re.Pattern]) -> str:
+    """``word`` unchanged when no reading of it holds a secret; otherwise decoded, with every
+    secret that any of its readings showed replaced, and encoded once for the log line.
+
+    Each reading is scrubbed before the next decoding, so a secret is caught at whatever
+    depth it became readable and ``[redacted]`` (no escapes) survives the decodings after.
+    """
+    current, found = word, False
+    for _ in range(_MAX_DECODINGS):
+        scrubbed = _scrub(current, patterns)
+        found = found or scrubbed != current
+        decoded = unquote(scrubbed)
+        if decoded == scrubbed:
+            return quote(scrubbed, safe=_READABLE) if found else word
+        current = decoded
+    return REDACTED
+
+
+def redact(text: str, patterns: list[re.Pattern] = _PATTERNS) -> str:
+    """``text`` with anything secret-shaped replaced by ``[redacted]``, whether it is written
+    plainly or percent-encoded (any depth, either case of hex, ``+`` for spaces)."""
+    text = _scrub(text, patterns)
+    if "%" in text:
+        text = _ENCODED_WORD.sub(lambda m: _scrub_decoded(m.group(0), patterns), text)
+    return text
+
+
 def redact_access(text: str) -> str:
     """``redact`` and the keys in addresses: for access lines (runserver's, gunicorn's)."""
-    return redact(redact(text), _ADDRESS_PATTERNS)
+    return redact(text, _PATTERNS + _ADDRESS_PATTERNS)
 
 
 class RedactSecretsFilter(logging.Filter):

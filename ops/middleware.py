@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.messages.storage import default_storage
 from django.core.exceptions import (
     RequestDataTooBig,
     SuspiciousOperation,
@@ -15,6 +17,7 @@ from django.core.exceptions import (
 )
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.functional import SimpleLazyObject, empty
 from django.views.defaults import bad_request
 
 from ops import metrics
@@ -139,3 +142,19 @@ def _route(request: HttpRequest) -> str:
     if settings.STATIC_URL and request.path.startswith(settings.STATIC_URL):
         return "static"
     return "unmatched"
+
+
+class MessageMiddleware(messages_middleware.MessageMiddleware):
+    """Django's, with the messages' storage made when a view or page first uses it: most
+    answers (the API, the public pages, ``/healthz``) never do, and making it (a cookie
+    and a session storage) cost each of them about 40 calls. Storage that was never used
+    holds nothing to store, so its answer is left as it is."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        storage = getattr(request, "_messages", None)
+        if isinstance(storage, SimpleLazyObject) and storage._wrapped is empty:
+            return response
+        return super().process_response(request, response)

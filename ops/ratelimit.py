@@ -48,6 +48,9 @@ def rate_limit_exceeded(*, scope: str, request: HttpRequest, limit: int) -> int 
 def cache_count(key: str, *, timeout: int) -> int:
     """Add one to the counter at ``key`` (made, expiring after ``timeout`` seconds, by
     the first hit); returns the new count, 1 for the first hit."""
+    count = getattr(cache, "count", None)  # ops.redis_cache.RedisCache: one round trip
+    if count is not None:
+        return count(key, timeout=timeout)
     cache.add(key, 0, timeout=timeout)
     try:
         return cache.incr(key)

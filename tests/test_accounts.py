@@ -98,7 +98,7 @@ def test_wrong_password_is_refused_with_a_message(client, host):
     response = client.post(
         reverse("accounts:login"), {"username": host.email, "password": "not-it"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "do not match an account" in response.content.decode()
 
 
@@ -111,7 +111,7 @@ def _log_in(client, email, password, ip="192.0.2.10"):
 @override_settings(LOGIN_FAILURE_LIMIT=3, LOGIN_FAILURE_LIMIT_PER_IP=0)
 def test_too_many_wrong_passwords_pause_the_account_even_from_other_addresses(client, host):
     for attempt in range(3):
-        assert _log_in(client, "Alice@example.com", f"guess-{attempt}").status_code == 200
+        assert _log_in(client, "Alice@example.com", f"guess-{attempt}").status_code == 400
     # From anywhere, even with the right password, until the window closes.
     paused = _log_in(client, host.email, "alice-password-1", ip="198.51.100.7")
     assert paused.status_code == 429
@@ -120,7 +120,7 @@ def test_too_many_wrong_passwords_pause_the_account_even_from_other_addresses(cl
     assert "or reset your password by email" in text
     assert "_auth_user_id" not in client.session
     # Another account is not paused.
-    assert _log_in(client, "bob@example.com", "wrong").status_code == 200
+    assert _log_in(client, "bob@example.com", "wrong").status_code == 400
 
 
 @override_settings(LOGIN_FAILURE_LIMIT=3, LOGIN_FAILURE_LIMIT_PER_IP=0, LOGIN_FAILURE_WINDOW=1)
@@ -141,14 +141,14 @@ def test_a_successful_log_in_forgets_earlier_failures(client, host):
     assert _log_in(client, host.email, "alice-password-1").status_code == 302
     client.post(reverse("accounts:logout"))
     for attempt in range(2):
-        assert _log_in(client, host.email, f"again-{attempt}").status_code == 200
+        assert _log_in(client, host.email, f"again-{attempt}").status_code == 400
     assert _log_in(client, host.email, "alice-password-1").status_code == 302
 
 
 @override_settings(LOGIN_FAILURE_LIMIT=0, LOGIN_FAILURE_LIMIT_PER_IP=4)
 def test_one_address_trying_many_accounts_is_paused(client, host, teammate):
     for email in ["a@example.com", "b@example.com", "c@example.com", "d@example.com"]:
-        assert _log_in(client, email, "password").status_code == 200
+        assert _log_in(client, email, "password").status_code == 400
     assert _log_in(client, teammate.email, "bob-password-1").status_code == 429
     # Another address still gets in.
     assert _log_in(client, host.email, "alice-password-1", ip="203.0.113.5").status_code == 302
@@ -304,3 +304,80 @@ def test_sign_up_starts_with_the_name(client):
     email = page.split('name="email"')[1].split(">")[0]
     assert "autofocus" in name
     assert "autofocus" not in email
+
+
+def _without_csrf(response) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
+
+
+def test_a_log_in_with_mistakes_is_shown_again_with_400(client, host):
+    # Like every other form: the page again, its message, and a 4xx.
+    empty = client.post(reverse("accounts:login"), {"username": "", "password": ""})
+    assert empty.status_code == 400
+    assert "This field is required." in empty.content.decode()
+    wrong = _log_in(client, host.email, "not-it")
+    unknown = _log_in(client, "nobody@example.com", "not-it")
+    # A wrong password and an unknown account read the same, status included.
+    assert wrong.status_code == unknown.status_code == 400
+    assert _without_csrf(wrong) == _without_csrf(unknown).replace("nobody@example.com", host.email)
+    assert "do not match an account" in wrong.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_german_browser_reads_the_log_in_refusals_in_german(client, host, settings):
+    settings.LOGIN_FAILURE_LIMIT = 1
+    settings.LOGIN_FAILURE_LIMIT_PER_IP = 0
+    german = {"HTTP_ACCEPT_LANGUAGE": "de-DE"}
+    wrong = client.post(
+        reverse("accounts:login"), {"username": host.email, "password": "x"}, **german
+    )
+    assert "Check them and try again" not in wrong.content.decode()
+    assert "Groß- und Kleinschreibung" in wrong.content.decode()
+    paused = client.post(
+        reverse("accounts:login"), {"username": host.email, "password": "x"}, **german
+    )
+    assert paused.status_code == 429
+    assert "Zu viele fehlgeschlagene Anmeldeversuche" in paused.content.decode()
+    assert "15 Minuten" in paused.content.decode()
+
+
+def test_asking_for_a_reset_with_no_email_address_is_a_400_with_its_message(client, host):
+    response = client.post(reverse("accounts:password_reset"), {"email": "not-an-address"})
+    assert response.status_code == 400
+    assert "Enter a valid email address." in response.content.decode()
+    assert mail.outbox == []
+
+
+def _reset_form_url(client, host) -> str:
+    client.post(reverse("accounts:password_reset"), {"email": host.email})
+    link = re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", mail.outbox[-1].body).group(1)
+    return client.get(link, follow=True).redirect_chain[-1][0]
+
+
+def test_a_new_password_with_mistakes_is_shown_again_with_400_and_nothing_changes(client, host):
+    set_url = _reset_form_url(client, host)
+    response = client.post(
+        set_url, {"new_password1": "brand-new-phrase-9", "new_password2": "brand-new-phrase-8"}
+    )
+    assert response.status_code == 400
+    assert "The two password fields didn" in response.content.decode()
+    host.refresh_from_db()
+    assert host.check_password("alice-password-1")
+    # The link still works for a second try.
+    done = client.post(
+        set_url, {"new_password1": "brand-new-phrase-9", "new_password2": "brand-new-phrase-9"}
+    )
+    assert done.status_code == 302
+
+
+def test_a_reset_link_that_no_longer_works_is_a_400_that_says_so(client, host):
+    set_url = _reset_form_url(client, host)
+    client.post(
+        set_url, {"new_password1": "brand-new-phrase-9", "new_password2": "brand-new-phrase-9"}
+    )
+    used = client.get(set_url)  # used once already
+    assert used.status_code == 400
+    assert "This link no longer works" in used.content.decode()
+    forged = client.get(reverse("accounts:password_reset_confirm", args=["MQ", "nope-nope"]))
+    assert forged.status_code == 400
+    assert "This link no longer works" in forged.content.decode()

@@ -493,14 +493,21 @@ def _team_booking_reschedule(
         host_id = _team_host_for_move(booking=booking, start=start, now=now)
         if host_id is None:
             raise SlotTaken(TAKEN)
+        previous_host_id = None
         if host_id != booking.host_id:
             # Out of the former member's calendar, also one that is disconnected now (it
             # would come back when they reconnect); booking_mirror then makes the new one.
             event_unmirror(source=booking.mirror_source)
-            booking.host_id = host_id
+            previous_host_id, booking.host_id = booking.host_id, host_id
         _move(booking, page=booking.page, start=start)
         booking_mirror(booking=booking)
-        booking_event_emit(booking=booking, kind=BookingEventKind.RESCHEDULED, actor=actor, now=now)
+        booking_event_emit(
+            booking=booking,
+            kind=BookingEventKind.RESCHEDULED,
+            actor=actor,
+            now=now,
+            previous_host_id=previous_host_id,
+        )
     return booking
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from calendars.events import Availability, EventDescription
 
@@ -152,6 +152,8 @@ class RemoteCalendar:
     is_default: bool = False
     can_edit: bool = False
     owner_address: str = ""
+    # The provider says only the calendar's creator may share it (Graph's ``canShare``).
+    can_share: bool = False
     # The calendar can give an event the online meeting ``EventDescription.online_meeting``
     # asks for (Office 365: Teams; a personal Microsoft account's calendar cannot).
     online_meetings: bool = True
@@ -177,6 +179,9 @@ class BusyEvent:
     is_cancelled: bool = False
     # The idempotency key the creating app set (ours, for events we pushed), else "".
     transaction_id: str = ""
+    # An all-day event's days as the provider names them (first day, day after the last),
+    # not bound to any zone: busy-time sync places them in the host's own time zone.
+    all_day: tuple[date, date] | None = None
 
 
 @dataclass(frozen=True)

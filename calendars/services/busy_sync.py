@@ -16,9 +16,11 @@ link (``DeltaExpired``). Where each calendar stands (link, window) is its
 What blocks: busy, out of office and working elsewhere always; tentative is stored
 too and each page decides (``BookingPage.block_tentative``); free, unknown and
 cancelled events are not stored (``calendars.events.Availability``, which the
-provider translated its own words into). Events we pushed for this connection's host
-(recognised by their idempotency key) are skipped: the bookings they mirror already
-block their time. Another host's pushes into a shared mailbox are busy time.
+provider translated its own words into). An all-day event blocks the host's whole days
+in the host's own time zone (the provider names its days, not instants). Events we
+pushed for this connection's host (recognised by their idempotency key) are skipped:
+the bookings they mirror already block their time. Another host's pushes into a shared
+mailbox are busy time.
 
 One worker at a time per connection: a lease on the connection row taken with a
 conditional UPDATE. The sync also holds one of the mailbox's concurrent-call slots.
@@ -29,8 +31,9 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import partial
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import transaction
@@ -367,12 +370,26 @@ def _latest(calendar: Calendar, changes: BusyChanges) -> dict[str, BusyEvent | N
     return latest
 
 
-def _interval(calendar: Calendar, event: BusyEvent) -> BusyInterval:
+def _host_zone(calendar: Calendar) -> ZoneInfo:
+    """The zone an all-day event's days are the host's days in: the host's own."""
+    try:
+        return ZoneInfo(calendar.connection.host.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _interval(calendar: Calendar, event: BusyEvent, zone: ZoneInfo) -> BusyInterval:
+    start, end = event.start, event.end
+    if event.all_day:
+        # A day off is the host's whole day wherever UTC's midnight falls.
+        first, after = event.all_day
+        start = datetime.combine(first, time(0), zone)
+        end = datetime.combine(after, time(0), zone)
     return BusyInterval(
         calendar=calendar,
         remote_event_id=event.remote_id[:512],
-        start=event.start,
-        end=event.end,
+        start=start,
+        end=end,
         show_as=event.availability.value,
     )
 
@@ -391,7 +408,10 @@ def _store_full(
     kept = [event for event in _latest(calendar, changes).values() if event is not None]
     with transaction.atomic():
         BusyInterval.objects.filter(calendar=calendar).delete()
-        BusyInterval.objects.bulk_create([_interval(calendar, e) for e in kept], batch_size=500)
+        zone = _host_zone(calendar)
+        BusyInterval.objects.bulk_create(
+            [_interval(calendar, e, zone) for e in kept], batch_size=500
+        )
         _mark_synced(
             calendar,
             now,
@@ -411,8 +431,10 @@ def _store_changes(*, calendar: Calendar, changes: BusyChanges, now: datetime) -
             BusyInterval.objects.filter(
                 calendar=calendar, remote_event_id__in=ids[chunk : chunk + 500]
             ).delete()
+        zone = _host_zone(calendar)
         BusyInterval.objects.bulk_create(
-            [_interval(calendar, e) for e in latest.values() if e is not None], batch_size=500
+            [_interval(calendar, e, zone) for e in latest.values() if e is not None],
+            batch_size=500,
         )
         _mark_synced(calendar, now, delta_link=changes.delta_link)
     return len(latest)

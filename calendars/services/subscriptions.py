@@ -421,8 +421,10 @@ def _create(
             ),
         )
 
-    # Stored before the provider validates and answers, so notifications that arrive
-    # as soon as it exists are recognised by their client state.
+    # The new client state is stored before the provider validates and answers; the
+    # remote id only once it has answered. Notifications are looked up by that id, so one
+    # that arrives in between is ignored as unknown: harmless, since subscriptions are
+    # made by the busy-time sync before it reads, and that read sees what it announced.
     ChangeSubscription.objects.filter(pk=subscription.pk).update(
         client_state_digest=_digest(client_state), remote_id=""
     )

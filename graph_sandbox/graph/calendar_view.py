@@ -231,6 +231,15 @@ def _token(cursor: dict) -> str:
 
 
 def _resync() -> GraphError:
+    """A delta link the sandbox no longer knows, answered as ``control.delta_links_expire``
+    chose: 410 Gone (a reset) or 400 ``syncStateNotFound`` (an expired token)."""
+    if store.state().sync_expired_status == 400:
+        return GraphError(
+            400,
+            "syncStateNotFound",
+            "The sync state generation was not found: the delta token has expired, so "
+            "synchronize the data again from the start.",
+        )
     return GraphError(
         410,
         "SyncStateNotFound",

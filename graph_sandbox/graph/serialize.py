@@ -7,7 +7,7 @@ import hashlib
 from graph_sandbox.graph.odata import EntityType
 from graph_sandbox.graph.series import event_type, series_master_graph_id
 from graph_sandbox.models import CalendarAccess, Event, Mailbox, MailboxKind
-from graph_sandbox.timefmt import format_date_time_time_zone, format_utc
+from graph_sandbox.timefmt import BadTimeZone, format_date_time_time_zone, format_utc, zone
 
 NEVER = "0001-01-01T00:00:00Z"
 
@@ -188,8 +188,8 @@ def event_json(event: Event, *, zone_name: str, viewer: Mailbox) -> dict:
             "time": NEVER,
         },
         "body": {"contentType": event.body_content_type, "content": event.body_content},
-        "start": format_date_time_time_zone(event.start, zone_name),
-        "end": format_date_time_time_zone(event.end, zone_name),
+        "start": _event_time(event, event.start, zone_name),
+        "end": _event_time(event, event.end, zone_name),
         "location": location_json(event.location),
         "locations": [location_json(event.location)] if event.location.get("displayName") else [],
         "recurrence": event.recurrence or None,
@@ -205,6 +205,21 @@ def event_json(event: Event, *, zone_name: str, viewer: Mailbox) -> dict:
         # "This property is only returned in a response payload if an app has set it."
         data["transactionId"] = event.transaction_id
     return data
+
+
+def _event_time(event: Event, instant, zone_name: str) -> dict[str, str]:
+    """An event's start or end shown in ``zone_name``. An all-day event's days are not
+    converted: Outlook gives their midnights (in the zone the event was made in) under
+    the asked zone's name, which Microsoft answers is by design ("all day events are not
+    obeying Prefer: outlook.timezone")."""
+    if not event.is_all_day:
+        return format_date_time_time_zone(instant, zone_name)
+    try:
+        own = zone(event.start_time_zone or "UTC")
+    except BadTimeZone:
+        own = zone("UTC")
+    day = instant.astimezone(own).date()
+    return {"dateTime": f"{day.isoformat()}T00:00:00.0000000", "timeZone": zone_name}
 
 
 def removed_json(event: Event) -> dict:

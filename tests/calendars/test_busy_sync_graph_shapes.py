@@ -11,6 +11,7 @@ outlook.timezone`` asked for, with seven fractional digits.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import responses
@@ -27,6 +28,11 @@ DELTA = f"{GRAPH}/me/calendars/AAMkADefault%3D/calendarView/delta"
 def _at(days: int, hour: int, minute: int = 0) -> datetime:
     day = datetime.now(UTC).date() + timedelta(days=days)
     return datetime.combine(day, time(hour, minute), UTC)
+
+
+def _london_midnight(days: int) -> datetime:
+    day = datetime.now(UTC).date() + timedelta(days=days)
+    return datetime.combine(day, time(0), ZoneInfo("Europe/London"))
 
 
 def _graph_time(value: datetime) -> dict:
@@ -84,7 +90,144 @@ def test_a_series_blocks_each_occurrence_but_not_a_cancelled_or_free_one(connect
     assert stored == {
         "AAMkOcc1=": (_at(1, 9), _at(1, 9, 30), "busy"),
         "AAMkOcc2=": (_at(8, 15), _at(8, 15, 30), "busy"),
-        "AAMkOof=": (_at(3, 0), _at(4, 0), "oof"),
+        # An all-day event's days are the host's own (Alice lives in London).
+        "AAMkOof=": (_london_midnight(3), _london_midnight(4), "oof"),
     }
     [request] = [c.request for c in fake_microsoft.mock.calls if c.request.url.startswith(DELTA)]
     assert request.headers["Prefer"].startswith('outlook.timezone="UTC"')
+
+
+# Microsoft's "Use delta query" page: one item "can show up anywhere in the
+# @odata.nextLink sequence", and more than once in a round; updated items carry "at
+# least the properties that have been updated". Graph's own links name /me/calendarView.
+ROUND = f"{GRAPH}/me/calendarView/delta"
+
+
+def _page(url: str, token: dict, items: list[dict], **links) -> dict:
+    """One delta page at ``url`` with ``token`` in its query."""
+    return {
+        "method": responses.GET,
+        "url": url,
+        "json": {"@odata.context": f"{GRAPH}/$metadata#Collection(event)", "value": items, **links},
+        "match": [responses.matchers.query_param_matcher(token)],
+    }
+
+
+def _synced_with(connected, fake_microsoft, items: list[dict]) -> Calendar:
+    """The default calendar after a full read of ``items``; its delta link is ``first``."""
+    calendar = Calendar.objects.get(connection=connected, is_default=True)
+    Calendar.objects.filter(pk=calendar.pk).update(busy_horizon_days=30)
+    calendar.refresh_from_db()
+    fake_microsoft.mock.add(
+        responses.GET,
+        DELTA,
+        json={"value": items, "@odata.deltaLink": f"{ROUND}?$deltatoken=first"},
+    )
+    calendar_sync(connection=connected, calendar=calendar)
+    return calendar
+
+
+def _stored(calendar: Calendar) -> dict[str, tuple]:
+    rows = BusyInterval.objects.filter(calendar=calendar)
+    return {row.remote_event_id: (row.start, row.end) for row in rows}
+
+
+def test_an_event_moved_then_deleted_in_one_round_is_not_busy(connected, fake_microsoft):
+    calendar = _synced_with(connected, fake_microsoft, [_event("AAMkA=", _at(1, 9), 60)])
+    mock = fake_microsoft.mock
+    # Page one: the event moved to the afternoon; page two: it was then deleted.
+    mock.add(
+        **_page(
+            ROUND,
+            {"$deltatoken": "first"},
+            [_event("AAMkA=", _at(1, 14), 60)],
+            **{"@odata.nextLink": f"{ROUND}?$skiptoken=two"},
+        )
+    )
+    mock.add(
+        **_page(
+            ROUND,
+            {"$skiptoken": "two"},
+            [{"id": "AAMkA=", "@removed": {"reason": "deleted"}}],
+            **{"@odata.deltaLink": f"{ROUND}?$deltatoken=next"},
+        )
+    )
+
+    calendar_sync(connection=connected, calendar=calendar)
+
+    assert _stored(calendar) == {}
+
+
+def test_an_event_removed_then_back_in_the_window_is_busy_at_its_new_time(
+    connected, fake_microsoft
+):
+    calendar = _synced_with(connected, fake_microsoft, [_event("AAMkA=", _at(1, 9), 60)])
+    mock = fake_microsoft.mock
+    mock.add(
+        **_page(
+            ROUND,
+            {"$deltatoken": "first"},
+            [{"id": "AAMkA=", "@removed": {"reason": "deleted"}}],
+            **{"@odata.nextLink": f"{ROUND}?$skiptoken=two"},
+        )
+    )
+    mock.add(
+        **_page(
+            ROUND,
+            {"$skiptoken": "two"},
+            [_event("AAMkA=", _at(2, 11), 30)],
+            **{"@odata.deltaLink": f"{ROUND}?$deltatoken=next"},
+        )
+    )
+
+    calendar_sync(connection=connected, calendar=calendar)
+
+    assert _stored(calendar) == {"AAMkA=": (_at(2, 11), _at(2, 11, 30))}
+
+
+def test_a_change_without_its_times_means_a_full_read(connected, fake_microsoft):
+    calendar = _synced_with(connected, fake_microsoft, [_event("AAMkA=", _at(1, 9), 60)])
+    # Only the subject changed, and the change names only what changed.
+    fake_microsoft.mock.add(
+        **_page(
+            ROUND,
+            {"$deltatoken": "first"},
+            [{"@odata.type": "#microsoft.graph.event", "id": "AAMkA=", "subject": "Renamed"}],
+            **{"@odata.deltaLink": f"{ROUND}?$deltatoken=next"},
+        )
+    )
+
+    calendar_sync(connection=connected, calendar=calendar)
+
+    assert _stored(calendar) == {"AAMkA=": (_at(1, 9), _at(1, 10))}
+    reads = [c.request.url for c in fake_microsoft.mock.calls if "delta" in c.request.url]
+    assert "startDateTime" in reads[-1]  # read again from the start
+    calendar.refresh_from_db()
+    assert calendar.last_sync_error == ""
+
+
+def test_times_under_a_windows_zone_name_are_read(connected, fake_microsoft):
+    # Graph's dateTimeTimeZone names zones the Windows way ("Pacific Standard Time" in
+    # its own examples), and an all-day event may come under its own zone's name instead
+    # of the one asked for (Microsoft Q&A: "all day events are not obeying Prefer").
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    day = datetime.now(UTC).date() + timedelta(days=2)
+    local = datetime.combine(day, time(10, 0), los_angeles)
+
+    def wall(value: datetime, zone: str) -> dict:
+        return {"dateTime": value.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": zone}
+
+    meeting = _event("AAMkPacific=", local, 30)
+    meeting["start"] = wall(local, "Pacific Standard Time")
+    meeting["end"] = wall(local + timedelta(minutes=30), "Pacific Standard Time")
+    day_off = _event("AAMkDayOff=", local, 0, showAs="oof", isAllDay=True)
+    midnight = datetime.combine(day + timedelta(days=1), time(0))
+    day_off["start"] = wall(midnight, "Pakistan Standard Time")
+    day_off["end"] = wall(midnight + timedelta(days=1), "Pakistan Standard Time")
+
+    calendar = _synced_with(connected, fake_microsoft, [meeting, day_off])
+
+    assert _stored(calendar) == {
+        "AAMkPacific=": (local, local + timedelta(minutes=30)),
+        "AAMkDayOff=": (_london_midnight(3), _london_midnight(4)),
+    }

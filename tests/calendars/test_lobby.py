@@ -185,6 +185,27 @@ def test_declined_consent_stores_nothing(host_client, fake_microsoft):
     assert not [r for r in fake_microsoft.requests if r["grant_type"] == "authorization_code"]
 
 
+def test_a_tenant_needing_an_administrators_consent_says_who_must_act(host_client, fake_microsoft):
+    # "Need admin approval": the person returns to the app without consent, and
+    # Microsoft's answer names AdminConsentRequired (AADSTS90094).
+    query = start(host_client, fake_microsoft)
+    response = host_client.post(
+        CALLBACK,
+        {
+            "error": "access_denied",
+            "error_subcode": "cancel",
+            "error_description": "AADSTS90094: The grant requires admin permission.",
+            "state": query["state"],
+        },
+        follow=True,
+    )
+    page = text(response)
+    assert "Ask your Microsoft 365 administrator to grant ScheduleOnce consent" in page
+    assert "AADSTS90094" in page
+    assert "You did not give permission" not in page
+    assert not CalendarConnection.objects.exists()
+
+
 def test_an_odd_error_from_microsoft_is_never_echoed_to_the_page_or_the_log(
     host_client, fake_microsoft, caplog
 ):

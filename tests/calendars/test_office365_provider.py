@@ -106,6 +106,56 @@ def test_an_account_without_mail_is_known_by_its_user_principal_name(provider, g
     assert [c.remote_id for c in listed.skipped] == ["AAMkADboss="]
 
 
+def test_own_calendars_are_offered_when_owner_names_another_address_or_is_absent(provider, graph):
+    # Graph's calendar resource: "owner: If set, ..."; "Only the user who created the
+    # calendar can share it" (canShare). A personal Microsoft account that signs in with
+    # another provider's address sees its calendars owned by its outlook.com alias.
+    account = Account(
+        account_id="x", email="sam@example.net", addresses=frozenset({"sam@example.net"})
+    )
+    alias = {"name": "Sam", "address": "outlook_5F3A9C21D0B4E7A1@outlook.com"}
+
+    def calendar(cid, name, **fields):
+        return {
+            "id": cid,
+            "name": name,
+            "color": "auto",
+            "hexColor": "",
+            "changeKey": "nfZyf7VcrEKLNoU37KWlkQAAA0x0+w==",
+            "canShare": True,
+            "canViewPrivateItems": True,
+            "canEdit": True,
+            "isDefaultCalendar": False,
+            "isRemovable": True,
+            "allowedOnlineMeetingProviders": ["skypeForConsumer"],
+            "defaultOnlineMeetingProvider": "skypeForConsumer",
+            "owner": alias,
+            **fields,
+        }
+
+    graph.get(
+        f"{GRAPH}/me/calendars",
+        json={
+            "value": [
+                calendar("AAMkADefault=", "Calendar", isDefaultCalendar=True, isRemovable=False),
+                calendar("AAMkADfamily=", "Family"),
+                calendar("AAMkADnoowner=", "Trips", owner=None),
+                calendar(
+                    "AAMkADshared=",
+                    "Kim's calendar",
+                    canShare=False,
+                    canViewPrivateItems=False,
+                    owner={"name": "Kim", "address": "kim@example.org"},
+                ),
+                calendar("AAMkADbirthdays=", "Birthdays", canEdit=False, canShare=False),
+            ]
+        },
+    )
+    listed = provider.list_calendars(access_token=TOKEN, account=account)
+    assert [c.name for c in listed.owned] == ["Calendar", "Family", "Trips"]
+    assert [c.name for c in listed.skipped] == ["Kim's calendar", "Birthdays"]
+
+
 def test_create_sends_the_event_reminder_and_transaction_id(provider, graph):
     graph.post(
         f"{GRAPH}/me/calendars/AAMkADwork%3D/events",

@@ -290,3 +290,35 @@ def test_a_401_for_a_sign_in_the_host_replaced_meanwhile_keeps_the_new_one(
     assert connected.status == ConnectionStatus.CONNECTED
     assert mail.outbox == []
     assert with_provider(connection=connected, action=_list_calendars).owned
+
+
+@pytest.mark.parametrize(
+    ("status", "body"), [(429, THROTTLED_90055), (503, {"error": "temporarily_unavailable"})]
+)
+def test_a_refusal_msal_replays_from_its_throttle_cache_keeps_its_retry_after(
+    connected, fake_microsoft, status, body
+):
+    # MSAL keeps a throttled answer for its Retry-After and answers the same request with
+    # it meanwhile, without asking Microsoft. A retry in that time must learn how long is
+    # left, not fall back to a guess that brings it back while the answer is still kept.
+    fake_microsoft.refusals.append((status, body, {"Retry-After": "90"}))
+    with pytest.raises(ProviderError) as first:
+        access_token_for(connection=connected, force_refresh=True)
+    asked = len(fake_microsoft.requests)
+    with pytest.raises(ProviderError) as replayed:
+        access_token_for(connection=connected, force_refresh=True)
+    assert len(fake_microsoft.requests) == asked  # MSAL answered from its cache
+    assert first.value.retry_after == 90.0
+    assert replayed.value.permanent is False
+    assert replayed.value.retry_after is not None
+    assert 85 <= replayed.value.retry_after <= 90
+
+
+def test_a_busy_token_endpoint_without_retry_after_is_waited_out_for_msals_own_hold(
+    connected, fake_microsoft
+):
+    # MSAL keeps a 5xx without Retry-After for 5 seconds: a retry sooner reaches nobody.
+    fake_microsoft.refusals.append((503, {"error": "temporarily_unavailable"}, {}))
+    with pytest.raises(ProviderError) as caught:
+        access_token_for(connection=connected, force_refresh=True)
+    assert (caught.value.permanent, caught.value.retry_after) == (False, 5.0)

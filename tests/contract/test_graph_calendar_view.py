@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -99,6 +100,32 @@ def test_prefer_outlook_timezone_changes_only_the_times_in_the_answer(graph, zon
     (event,) = response.json()["value"]
     assert event["start"] == {"dateTime": start, "timeZone": zone}
     assert response.headers["Preference-Applied"] == f'outlook.timezone="{zone}"'
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific Standard Time"])
+def test_an_all_day_events_days_are_not_converted_to_the_asked_zone(graph, zone):
+    # Microsoft's answer on Q&A ("all day events are not obeying Prefer: outlook.timezone",
+    # by design): the midnights of the event's own days, named with the asked zone.
+    control.mailbox_time_zone_set(MEGAN, "America/New_York")
+    local = datetime(2030, 1, 7, tzinfo=ZoneInfo("America/New_York"))
+    made = control.event_add(
+        MEGAN,
+        subject="Day off",
+        start=local,
+        end=local + timedelta(days=1),
+        show_as="oof",
+        all_day=True,
+    )
+    response = view(
+        graph,
+        calendar_ids(graph, MEGAN)["Calendar"],
+        as_=MEGAN,
+        headers={"Prefer": f'outlook.timezone="{zone}"'},
+    )
+    [event] = [e for e in response.json()["value"] if e["id"] == made.id]
+    assert event["isAllDay"] is True
+    assert event["start"] == {"dateTime": "2030-01-07T00:00:00.0000000", "timeZone": zone}
+    assert event["end"] == {"dateTime": "2030-01-08T00:00:00.0000000", "timeZone": zone}
 
 
 def test_the_window_is_read_with_its_offset(graph):
@@ -299,3 +326,14 @@ def test_a_stale_delta_link_asks_for_a_full_resync(graph):
     assert response.json()["error"]["code"] == "SyncStateNotFound"
     tampered = graph("GET", f"/me/calendars/{calendar}/calendarView/delta?$deltatoken=forged")
     assert tampered.status_code == 410
+
+
+def test_an_expired_delta_token_can_answer_400_sync_state_not_found(graph):
+    # "Use delta query", Token duration: an expired Outlook delta token draws "a 40X-series
+    # error with error codes such as syncStateNotFound", not only 410.
+    calendar = calendar_ids(graph)["Calendar"]
+    _, last = follow(graph, f"/me/calendars/{calendar}/calendarView/delta?{WINDOW}")
+    control.delta_links_expire(status=400)
+    response = graph("GET", last["@odata.deltaLink"])
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "syncStateNotFound"

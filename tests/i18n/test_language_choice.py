@@ -59,3 +59,31 @@ def test_setup_speaks_german_to_a_host_who_chose_it(host_client, host):
     assert "Kalenderintegration" in integration
     login = host_client.get("/accounts/logout/").text
     assert "Abmelden?" in login
+
+
+def test_a_visitor_without_a_session_is_not_looked_up_and_a_host_still_is(
+    host_client, host, monkeypatch
+):
+    """The host's choice needs the logged-in user; a request without a session cookie has
+    none, so ``ops.language`` does not load it (the session, user and device lookups)."""
+    from django.contrib import auth
+    from django.test import Client
+
+    looked_up = []
+    get_user = auth.get_user
+    monkeypatch.setattr(auth, "get_user", lambda request: looked_up.append(1) or get_user(request))
+    host.language = "de"
+    host.save()
+    answer = Client().post(
+        "/api/booking-pages/no-such-page/bookings",
+        data="{}",
+        content_type="application/json",
+        headers={"accept-language": "en-US"},
+    )
+    assert answer.status_code == 404
+    assert answer.headers["Content-Language"] == "en"
+    assert looked_up == []
+    # The same answer to the logged-in host (session cookie sent) is in the host's language.
+    page = host_client.get("/setup/profile/", headers={"accept-language": "en-US"})
+    assert page.headers["Content-Language"] == "de"
+    assert looked_up

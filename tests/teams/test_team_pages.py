@@ -410,3 +410,40 @@ def test_a_round_robin_meeting_of_a_disconnected_member_moves_to_a_connected_one
     assert Booking.objects.get().host == carol
     rows = {row.calendar_id: row.wanted for row in PushedEvent.objects.all()}
     assert rows == {team_calendars[teammate.pk].pk: False, team_calendars[carol.pk].pk: True}
+
+
+def test_a_handed_over_meeting_tells_the_invitee_and_is_new_to_its_new_member(
+    client, org, host, teammate, team_calendars
+):
+    """Bob left the page after Dana booked him; her move gives the meeting to Carol. Dana
+    is told she now meets Carol (not just "your meeting with Carol has moved"), and Carol,
+    who never had it, gets it as a new meeting rather than "Dana moved their meeting"."""
+    from django.core import mail
+
+    from booking.email_outbox import booking_emails_deliver
+    from booking.models import BookingEmail
+    from booking.services.teams import Seat, team_seats_set
+
+    _, carol = org
+    page = make_team_page(
+        org=org, admin=host, kind="round_robin", users=[teammate, carol], slug="rr"
+    )
+    day = workday("Europe/London")
+    answer = book(client, "rr", start=at(day, 10))
+    team_seats_set(page=page, seats=[Seat(user_id=carol.pk)])
+    client.post(answer.json()["reschedule_url"], {"start": at(day, 15).isoformat()})
+    mail.outbox.clear()
+    booking_emails_deliver(email_id=BookingEmail.objects.get(kind="rescheduled").pk)
+    sent = {message.to[0]: message for message in mail.outbox}
+    to_dana, to_carol = sent["dana@example.com"], sent[carol.email]
+    assert to_dana.body.startswith(
+        "Your meeting has moved, and it is now with Carol Member: "
+        "Bob Teammate can no longer take it."
+    )
+    assert to_dana.subject.startswith("Rescheduled: Team round_robin with Carol Member")
+    assert to_carol.body.startswith(
+        "Bob Teammate can no longer take their meeting with Dana Invitee: it has moved "
+        "to a new time, and it is now yours."
+    )
+    assert to_carol.subject.startswith("Confirmed: Team round_robin with Dana Invitee")
+    assert "moved their meeting with you" not in to_carol.body

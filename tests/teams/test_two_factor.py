@@ -155,3 +155,22 @@ def test_the_admin_site_asks_for_the_second_factor(client, django_user_model):
     _log_in(client, "boss@example.com", "boss-password-1")
     answer = client.get("/admin/")
     assert answer["Location"].startswith(reverse("accounts:two_factor_verify"))
+
+
+def test_each_form_sent_is_checked_for_the_second_factor_every_time(client, host):
+    """Whether a path acts as the account is kept per path (accounts.middleware): the
+    same form sent again is still stopped, and the public booking API never is."""
+    TOTPDevice.objects.create(user=host, name="Authenticator app", confirmed=True)
+    host.set_password("host-password-1")
+    host.save()
+    _log_in(client, host.email, "host-password-1")  # the password, not the code
+    for _ in range(3):
+        refused = client.post(reverse("accounts:two_factor_codes"))
+        assert refused["Location"].startswith(reverse("accounts:two_factor_verify"))
+        public = client.post(
+            reverse("booking:api-bookings", args=["no-such-page"]),
+            data="{}",
+            content_type="application/json",
+        )
+        assert public.status_code == 404  # the API's own answer, not the detour
+        assert public.json()["message"] == "No booking page takes bookings at this address."

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from calendars.events import Availability, EventDescription
 from calendars.providers.base import BusyEvent, ProviderError, RemoteCalendar, RemoteEvent
-from calendars.providers.office365.zones import windows_zone
+from calendars.providers.office365.zones import iana_zone, windows_zone
 
 _FRACTION = re.compile(r"\.(\d+)")
 # Graph's showAs, in the neutral words (the only place that knows Graph's vocabulary).
@@ -75,7 +75,11 @@ def parse_graph_time(value: dict) -> datetime:
     if naive.tzinfo is not None:
         return naive.astimezone(UTC)
     try:
-        zone = UTC if zone_name.upper() in ("UTC", "ETC/UTC", "GMT") else ZoneInfo(zone_name)
+        zone = (
+            UTC
+            if zone_name.upper() in ("UTC", "ETC/UTC", "GMT")
+            else ZoneInfo(iana_zone(zone_name))
+        )
     except (ZoneInfoNotFoundError, ValueError):
         raise ProviderError(
             "Graph sent a time zone we cannot read.", code="InvalidResponse"
@@ -120,15 +124,50 @@ def remote_event(item: dict) -> RemoteEvent:
 
 
 def busy_event(item: dict) -> BusyEvent:
+    all_day = _all_day(item)
+    if all_day is not None:
+        # Days, whatever zone name they came under (the host's zone places them).
+        start, end = (datetime.combine(day, time(0), UTC) for day in all_day)
+    else:
+        start, end = parse_graph_time(item["start"]), parse_graph_time(item["end"])
     return BusyEvent(
         remote_id=str(item["id"]),
-        start=parse_graph_time(item["start"]),
-        end=parse_graph_time(item["end"]),
+        start=start,
+        end=end,
         # An event without showAs is busy, as Outlook shows it; a word we do not know is not.
         availability=SHOW_AS.get(str(item.get("showAs") or "busy"), Availability.UNKNOWN),
         is_cancelled=bool(item.get("isCancelled", False)),
         transaction_id=str(item.get("transactionId") or ""),
+        all_day=all_day,
     )
+
+
+def _all_day(item: dict) -> tuple[date, date] | None:
+    """An all-day event's days: Graph gives them as midnights labelled with the zone the
+    request asked for, without converting them (Microsoft answers that this is by design:
+    "all day events are not obeying Prefer: outlook.timezone"). None for other events,
+    and for an all-day event whose times are not both midnights (then they are instants)."""
+    if item.get("isAllDay") is not True:
+        return None
+    days = [_midnight_date(item.get(key)) for key in ("start", "end")]
+    first, after = days
+    if first is None or after is None or after <= first:
+        return None
+    return first, after
+
+
+def _midnight_date(value: object) -> date | None:
+    """The date of a ``dateTimeTimeZone`` that is a midnight without an offset, else None."""
+    if not isinstance(value, dict) or not isinstance(value.get("dateTime"), str):
+        return None
+    raw = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), value["dateTime"], count=1)
+    try:
+        wall = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if wall.tzinfo is not None or wall.time() != time(0):
+        return None
+    return wall.date()
 
 
 def remote_calendar(item: dict) -> RemoteCalendar:
@@ -141,6 +180,7 @@ def remote_calendar(item: dict) -> RemoteCalendar:
         is_default=bool(item.get("isDefaultCalendar", False)),
         can_edit=bool(item.get("canEdit", False)),
         owner_address=str(owner.get("address") or ""),
+        can_share=bool(item.get("canShare", False)),
         online_meetings=_allows_teams(item),
     )
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import msal
 import requests
 from django.conf import settings
+from django.utils.translation import gettext as _
 from msal.exceptions import MsalServiceError
 
 from calendars.events import EventDescription
@@ -30,6 +31,7 @@ from calendars.providers.base import (
     Grant,
     LifetimeRefused,
     ProviderError,
+    RemoteCalendar,
     RemoteEvent,
     RemoteSubscription,
     SignIn,
@@ -55,6 +57,11 @@ logger = logging.getLogger(__name__)
 EXPIRED_CODES = frozenset({700082, 70008})
 # Answers at the redirect URI that mean the person chose not to connect.
 DECLINED_ERRORS = frozenset({"access_denied", "consent_required"})
+# AADSTS numbers at the redirect URI that mean only an administrator can consent
+# (Microsoft's error code reference: 90094 AdminConsentRequired, 90095
+# AdminConsentRequiredRequestAccess; Entra's consent troubleshooting page: 900941
+# AdminConsentRequiredDueToRiskyApp): asking the host again will not help.
+ADMIN_CONSENT_CODES = frozenset({90094, 90095, 900941})
 # Answers that mean Microsoft's sign-in service itself had trouble: worth a retry.
 UNAVAILABLE_ERRORS = frozenset({"server_error", "temporarily_unavailable"})
 # Answers that mean the person must finish signing in (MFA, Conditional Access).
@@ -179,6 +186,17 @@ def authorize_error(response: dict[str, str]) -> ProviderError:
     code = raw if _ERROR_CODE.fullmatch(raw) else "unknown_error"
     found = _AADSTS.search(str(response.get("error_description", ""))[:4000])
     detail = code + (f", AADSTS{found.group(1)}" if found else "")
+    if found and int(found.group(1)) in ADMIN_CONSENT_CODES:
+        return ProviderError(
+            _(
+                "Your organisation lets only its administrator allow apps to use your "
+                "calendar (%(detail)s). Ask your Microsoft 365 administrator to grant "
+                "ScheduleOnce consent, then connect again."
+            )
+            % {"detail": detail},
+            code=code,
+            for_host=True,
+        )
     if code in DECLINED_ERRORS:
         return ProviderError("You did not give permission to connect.", code=code, for_host=True)
     if code in UNAVAILABLE_ERRORS:
@@ -200,7 +218,11 @@ def authorize_error(response: dict[str, str]) -> ProviderError:
 # Graph's answers that mean something callers act on.
 GONE_STATUSES = frozenset({404, 410})
 DUPLICATE_TRANSACTION = "ErrorDuplicateTransactionId"
+# A delta link Graph no longer knows: "410 Gone" (a reset after maintenance), or, when an
+# Outlook delta token expired, "a 40X-series error with error codes such as
+# syncStateNotFound" (Microsoft's "Use delta query" page, Token duration); seen as 400.
 EXPIRED_DELTA_STATUS = 410
+EXPIRED_DELTA_CODES = frozenset({"syncstatenotfound", "syncstateinvalid", "resyncrequired"})
 
 
 def _calendar_error(error: ProviderError) -> ProviderError:
@@ -238,9 +260,28 @@ def _event_error(error: ProviderError) -> ProviderError:
 
 
 def _delta_error(error: ProviderError) -> ProviderError:
-    if error.status == EXPIRED_DELTA_STATUS:
+    """A delta read: a forgotten link means a full read, whichever 4xx says so."""
+    status = error.status or 0
+    expired = status == EXPIRED_DELTA_STATUS or (
+        400 <= status < 500 and error.code.lower() in EXPIRED_DELTA_CODES
+    )
+    if expired:
         return error.as_kind(DeltaExpired)
     return _calendar_error(error)
+
+
+def _busy_item(item: dict, *, following: bool) -> BusyEvent:
+    """A delta item as busy time. An update may name "at least the properties that have
+    been updated" (Microsoft's delta query page): one without its times, met while
+    following a delta link, asks for a full read rather than a guess."""
+    if "start" not in item or "end" not in item:
+        if following:
+            raise DeltaExpired(
+                "Graph sent a changed event without its times; reading the window again.",
+                code="PartialChange",
+            )
+        raise ProviderError("Graph sent an event without its times.", code="InvalidResponse")
+    return payloads.busy_event(item)
 
 
 def _subscription_error(error: ProviderError) -> ProviderError:
@@ -284,6 +325,21 @@ def _transport_error(error: Exception, *, retry_after: float | None = None) -> P
         f"Microsoft's sign-in service could not be reached ({type(error).__name__}).",
         code="ConnectionError",
     )
+
+
+def _owned(calendar: RemoteCalendar, addresses: set[str]) -> bool:
+    """Whether the signed-in user made ``calendar`` and may write to it.
+
+    Graph's calendar resource: ``owner`` is set "if set" only, and names the user for
+    their own calendars; "only the user who created the calendar can share it"
+    (``canShare``); the default calendar is the user's own. So an own calendar whose
+    ``owner`` is missing or names another of the user's addresses (a personal
+    Microsoft account's calendar may name its outlook.com alias, not the sign-in
+    address) is still the user's; a shared, delegated or room calendar is none of these.
+    """
+    if not calendar.can_edit:
+        return False
+    return calendar.owner_address.lower() in addresses or calendar.is_default or calendar.can_share
 
 
 class Office365Provider(CalendarProvider):
@@ -447,8 +503,7 @@ class Office365Provider(CalendarProvider):
         addresses = {address.lower() for address in account.addresses | {account.email}}
         for item in self._graph(access_token).items("/me/calendars", params={"$top": "100"}):
             calendar = payloads.remote_calendar(item)
-            mine = calendar.owner_address.lower() in addresses and calendar.can_edit
-            (owned if mine else skipped).append(calendar)
+            (owned if _owned(calendar, addresses) else skipped).append(calendar)
         return CalendarList(owned=owned, skipped=skipped)
 
     def busy_changes(
@@ -470,22 +525,34 @@ class Office365Provider(CalendarProvider):
                 params={"startDateTime": _graph_instant(start), "endDateTime": _graph_instant(end)},
                 headers=headers,
             )
-        events: list[BusyEvent] = []
-        removed: list[str] = []
+        # Each event's last word in this round wins: Microsoft's delta query page warns that
+        # one item "can show up anywhere in the @odata.nextLink sequence", more than once
+        # (changed, then removed or back in the window), and that rounds replay changes.
+        latest: dict[str, BusyEvent | None] = {}
         next_delta = ""
         try:
             for page in pages:
                 for item in page.get("value", []):
+                    remote_id = str(item.get("id") or "")
+                    if not remote_id:
+                        raise ProviderError(
+                            "Graph sent a delta item without an id.", code="InvalidResponse"
+                        )
+                    latest.pop(remote_id, None)
                     if "@removed" in item:
-                        removed.append(str(item["id"]))
+                        latest[remote_id] = None
                     else:
-                        events.append(payloads.busy_event(item))
+                        latest[remote_id] = _busy_item(item, following=bool(delta_link))
                 next_delta = page.get("@odata.deltaLink", next_delta)
         except ProviderError as error:
             raise _delta_error(error) from None
         if not next_delta:
             raise ProviderError("Graph ended a delta read without a deltaLink.", code="NoDeltaLink")
-        return BusyChanges(events=events, removed_ids=removed, delta_link=next_delta)
+        return BusyChanges(
+            events=[event for event in latest.values() if event is not None],
+            removed_ids=[remote_id for remote_id, event in latest.items() if event is None],
+            delta_link=next_delta,
+        )
 
     def create_event(
         self,

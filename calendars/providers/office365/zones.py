@@ -169,3 +169,10 @@ IANA_TO_WINDOWS: dict[str, str] = {
 def windows_zone(iana: str) -> str | None:
     """The Windows name Graph accepts for the IANA zone ``iana``, or None if we know none."""
     return IANA_TO_WINDOWS.get(iana)
+
+
+def iana_zone(name: str) -> str:
+    """The IANA zone for a Windows zone name Graph may write in ``timeZone`` (its own
+    examples say "Pacific Standard Time"); any other name as it is."""
+    zones = _WINDOWS_TO_IANA.get(name.strip())
+    return zones[0] if zones else name
