@@ -422,6 +422,8 @@ class _Publisher:
                     jobs.append(job)
             try:
                 _send_jobs(jobs)
+            except Exception:  # a bug: this thread must go on (the sweeper covers the rows)
+                logger.exception("Outbox publisher: sending %d job(s) failed", len(jobs))
             finally:
                 last_sent = time.monotonic()
                 with self.lock:

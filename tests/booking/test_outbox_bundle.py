@@ -161,6 +161,7 @@ def publisher_held(sent, monkeypatch):
     """The publisher thread held in its first send until ``release()`` is called: what
     transactions commit meanwhile waits for it, as under load. ``entered`` is set once
     it holds."""
+    _drain()  # what the fixtures before this one queued goes first, unheld
     record = dispatch.task_send  # the `sent` recorder
     entered, gate = threading.Event(), threading.Event()
 
