@@ -70,21 +70,21 @@ def publisher_counted() -> Iterator[cProfile.Profile]:
     from outbox import dispatch
 
     counter = cProfile.Profile()
-    send_items = dispatch._send_items
+    send_jobs = dispatch._send_jobs
 
     def counted(*args, **kwargs):
         counter.enable()
         try:
-            return send_items(*args, **kwargs)
+            return send_jobs(*args, **kwargs)
         finally:
             counter.disable()
 
-    dispatch._send_items = counted
+    dispatch._send_jobs = counted
     try:
         yield counter
         dispatch.publisher_drain()
     finally:
-        dispatch._send_items = send_items
+        dispatch._send_jobs = send_jobs
 
 
 def redis_env() -> dict[str, str]:

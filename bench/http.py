@@ -50,6 +50,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench._calendar import ROOT, connect_host, start_product
+from scheduleonce.celery import WORKER_QUIET
 
 THREADS, CONNECTIONS = 2, 8
 BUSY_EVENTS = 500
@@ -317,7 +318,7 @@ def answers(url: str) -> bool:
 def start_worker(env: dict[str, str], log: Path, *, nice: int = 0) -> subprocess.Popen:
     argv = [
         sys.executable, "-m", "celery", "-A", "scheduleonce", "worker", "-l", "INFO",
-        "--concurrency", "4", "-n", "httpbench@%h", "--without-gossip", "--without-mingle",
+        "--concurrency", "4", "-n", "httpbench@%h", *WORKER_QUIET,
     ]  # fmt: skip
     if nice:
         argv = ["nice", "-n", str(nice), *argv]

@@ -42,8 +42,11 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
 from bench._calendar import connect_host, throwaway_product
+from scheduleonce.celery import WORKER_QUIET
 
 WARMUP = 5  # bookings made and worked first, not counted (imports, caches, connections)
+# The worker as bench.http starts it; --worker-arg adds to it (later ones win).
+WORKER_ARGS = ["worker", "-l", "INFO", "--concurrency", "4", *WORKER_QUIET]
 
 
 class Recorder:
@@ -67,8 +70,10 @@ def make_page(host, connection):
     return page
 
 
-def book(page, starts: list[datetime]) -> tuple[float, int]:
-    """Book each of ``starts``; (CPU seconds, queries) of the booking service itself."""
+def book(page, starts: list[datetime], *, together: int = 1) -> tuple[float, int]:
+    """Book each of ``starts``; (CPU seconds, queries) of the booking service itself.
+    ``together``: that many bookings at a time wait for the publisher thread, as under
+    load, so that it sends them as one message (``outbox.dispatch.BUNDLE_MAX_JOBS``)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -78,6 +83,8 @@ def book(page, starts: list[datetime]) -> tuple[float, int]:
     cpu = 0.0
     queries = 0
     for number, start in enumerate(starts):
+        if number % together == 0 and together > 1:
+            gate = _publisher_held()
         invitee = Invitee(
             name=f"Invitee {number}", email=f"i{number}@example.com", time_zone="Europe/Berlin"
         )
@@ -86,8 +93,39 @@ def book(page, starts: list[datetime]) -> tuple[float, int]:
             booking_create(page=page, start=start, invitee=invitee)
             cpu += time.thread_time() - began
         queries += len(captured)
-        dispatch.publisher_drain()  # the sends after commit (from the publisher thread)
+        if together > 1 and (number % together == together - 1 or number == len(starts) - 1):
+            gate.set()
+        if together == 1 or gate.is_set():
+            dispatch.publisher_drain()  # the sends after commit (from the publisher thread)
     return cpu, queries
+
+
+def _publisher_held():
+    """Keep the publisher thread busy (on a job that sends nothing) until the returned
+    event is set: the jobs queued meanwhile are then sent together."""
+    import contextvars
+    import threading
+
+    from outbox import dispatch
+
+    gate, holding = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        holding.set()
+        gate.wait(60)
+
+    dispatch.publisher_drain()
+    dispatch._publisher().put(([], None, contextvars.copy_context()))
+    send_jobs = dispatch._send_jobs
+
+    def held(jobs):
+        dispatch._send_jobs = send_jobs
+        hold()
+        return send_jobs(jobs)
+
+    dispatch._send_jobs = held
+    holding.wait(10)
+    return gate
 
 
 def drain(
@@ -250,14 +288,25 @@ def smtp_sink_start(directory: str) -> str:
     return f"smtp+tls://localhost:{sink.port}"
 
 
-def real_worker(bookings: int, *, database_url: str | None, var_dir: str, product) -> None:
-    """Book through the real publisher into Redis, then let a real `celery worker` (4
-    processes, as in production) drain it: its CPU per booking, Celery's handling included."""
+def real_worker(
+    bookings: int,
+    *,
+    database_url: str | None,
+    var_dir: str,
+    product,
+    worker_args: list[str],
+    profile_dir: str | None = None,
+    redis_commands: bool = False,
+    together: int = 1,
+) -> None:
+    """Book through the real publisher into Redis, then let a real `celery worker` (as
+    production starts it, ``worker_args`` added) drain it: its CPU per booking, Celery's
+    handling included, split between its main process and its pool processes."""
     import subprocess
 
     import redis
 
-    from bench.http import cpu_seconds
+    from bench.http import TICKS, _stat, cpu_seconds
     from booking.models import BookingEmail, EmailState
     from calendars.models import PushedEvent, PushState
     from graph_sandbox import demo
@@ -272,7 +321,7 @@ def real_worker(bookings: int, *, database_url: str | None, var_dir: str, produc
     redis.Redis.from_url(broker).flushdb()
     first = (timezone_now() + timedelta(days=40)).astimezone(UTC)
     first = first.replace(hour=0, minute=0, second=0, microsecond=0)
-    book(page, [first + timedelta(minutes=15 * n) for n in range(bookings)])
+    book(page, [first + timedelta(minutes=15 * n) for n in range(bookings)], together=together)
     assert dispatch.publisher_drain(30)
     env = {
         **product.env,
@@ -281,34 +330,95 @@ def real_worker(bookings: int, *, database_url: str | None, var_dir: str, produc
         "CACHE_URL": os.environ.get("CACHE_URL", ""),
         "EMAIL_URL": "dummymail://",
         "LOG_LEVEL": "WARNING",
+        "PROFILE_SKIP_TASKS": os.environ.get("PROFILE_SKIP_TASKS", "0"),  # --profile-dir
     }
     log = os.path.join(var_dir, "worker.log")
+    command = ["-m", "celery"]
+    if profile_dir:
+        os.makedirs(profile_dir, exist_ok=True)
+        command = ["-m", "bench._profiled_worker", profile_dir]
     argv = [
-        sys.executable, "-m", "celery", "-A", "scheduleonce", "worker", "-l", "INFO",
-        "--concurrency", "4", "-n", "cost@%h", "--without-gossip", "--without-mingle",
+        sys.executable, *command, "-A", "scheduleonce", *WORKER_ARGS, "-n", "cost@%h",
+        *worker_args,
     ]  # fmt: skip
+
+    def main_cpu() -> float:
+        fields = _stat(worker.pid)
+        return (int(fields[11]) + int(fields[12])) / TICKS if fields else 0.0
+
+    monitor = _RedisCommands(broker) if redis_commands else None
     with open(log, "wb") as out:
         worker = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         while b" ready." not in open(log, "rb").read():  # noqa: SIM115
             time.sleep(0.05)
-        began, cpu0 = time.monotonic(), cpu_seconds(worker.pid)
+        if monitor:
+            monitor.start()
+        began, cpu0, main0 = time.monotonic(), cpu_seconds(worker.pid), main_cpu()
         while (
             PushedEvent.objects.filter(state=PushState.PENDING).exists()
             or BookingEmail.objects.filter(state=EmailState.PENDING).exists()
         ):
             time.sleep(0.1)
         took, cpu = time.monotonic() - began, cpu_seconds(worker.pid) - cpu0
+        main = main_cpu() - main0
+        if monitor:
+            monitor.stop()
     finally:
         worker.terminate()
         worker.wait(30)
     pushed = PushedEvent.objects.filter(state=PushState.SYNCED).count()
     sent = BookingEmail.objects.filter(state=EmailState.SENT).count()
     print(
-        f"real worker (4 processes): {bookings} bookings drained in {took:.1f} s; "
-        f"{pushed} pushes synced, {sent} email rows sent; worker CPU "
-        f"{cpu * 1000 / bookings:.1f} ms per booking (Celery's handling included)"
+        f"real worker ({' '.join(worker_args) or 'as started in production'}): {bookings} "
+        f"bookings drained in {took:.1f} s; {pushed} pushes synced, {sent} email rows sent; "
+        f"worker CPU {cpu * 1000 / bookings:.1f} ms per booking (Celery's handling included): "
+        f"main process {main * 1000 / bookings:.1f}, pool processes "
+        f"{(cpu - main) * 1000 / bookings:.1f}"
     )
+    if monitor:
+        counts = monitor.counts
+        total = sum(counts.values())
+        print(
+            f"Redis commands on the broker's database while draining: {total / bookings:.1f} "
+            "per booking ("
+            + ", ".join(f"{name} {n / bookings:.2f}" for name, n in counts.most_common())
+            + ")"
+        )
+    if profile_dir:
+        print(f"profiles (cProfile): {profile_dir}/main.prof and child-<pid>.prof")
+
+
+class _RedisCommands:
+    """Counts the commands Redis runs on the broker URL's database (Redis ``MONITOR``)."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+        self.db = self.client.connection_pool.connection_kwargs.get("db", 0)
+        self.counts: Counter = Counter()
+        self.running = False
+
+    def start(self) -> None:
+        import threading
+
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with self.client.monitor() as monitor:
+            for entry in monitor.listen():
+                if not self.running:
+                    return
+                if entry.get("db") == self.db:
+                    self.counts[entry["command"].split(" ", 1)[0].upper()] += 1
+
+    def stop(self) -> None:
+        self.running = False
+        self.client.ping()  # one more line for the monitor to read, then it stops
+        self.thread.join(5)
 
 
 def timezone_now():
@@ -335,6 +445,32 @@ def main() -> int:
         action="store_true",
         help="send the emails over smtp+tls to a local STARTTLS server (bench._smtp_sink)",
     )
+    parser.add_argument(
+        "--worker-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="with --real-worker: one more `celery worker` argument (e.g. --worker-arg=-P "
+        "--worker-arg=threads), repeatable",
+    )
+    parser.add_argument(
+        "--profile-dir",
+        metavar="DIR",
+        help="with --real-worker: cProfile the worker's main and pool processes into DIR",
+    )
+    parser.add_argument(
+        "--redis-commands",
+        action="store_true",
+        help="with --real-worker: count the broker's Redis commands while the worker drains",
+    )
+    parser.add_argument(
+        "--together",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --real-worker: N bookings at a time wait for the publisher (as under "
+        "load), which sends them as one message",
+    )
     args = parser.parse_args()
     extra = {"EMAIL_URL": "memorymail://", "LOG_LEVEL": "WARNING"}
     if args.smtp:
@@ -354,7 +490,14 @@ def main() -> int:
         print(f"database: {'PostgreSQL' if database_url else 'SQLite'}", flush=True)
         if args.real_worker:
             real_worker(
-                args.bookings, database_url=database_url, var_dir=product.var_dir, product=product
+                args.bookings,
+                database_url=database_url,
+                var_dir=product.var_dir,
+                product=product,
+                worker_args=args.worker_arg,
+                profile_dir=args.profile_dir,
+                redis_commands=args.redis_commands,
+                together=args.together,
             )
         else:
             report(args.bookings, profile=args.profile, profile_out=args.profile_out, sql=args.sql)

@@ -25,6 +25,17 @@ the smallest time limits of its items, and an item starts inline only within
 own tasks. What an item asks for once it committed (a join-link email after a push)
 joins the bundle being run instead of going through the broker.
 
+Under load several transactions' bundles may wait for the publisher thread at once
+(it sends one at a time): it then sends them as *one* bundle (at most
+``BUNDLE_MAX_JOBS`` transactions' items), since every message costs the worker the
+same handling whatever it carries (Redis round trips, the pool's IPC, the database
+connection's check, the mail server's connection). While it is busy (its last send
+less than ``BUNDLE_LINGER_AFTER`` seconds ago) it waits up to ``BUNDLE_LINGER``
+seconds for company before sending; when idle it sends at once (``publisher_drain``
+ends the wait). Each item still claims its own row, so an item runs once however its
+message was made up; each carries its transaction's request id into the logs
+(``[name, args, request_id]`` when the bundle mixes requests).
+
 Tasks are named (not imported) so that services never import their own tasks.
 Under Celery's ``task_always_eager`` (tests that run tasks in-process) a task this
 process knows is run right here instead, in the caller's thread.
@@ -47,6 +58,7 @@ from celery import current_app
 from django.db import transaction
 
 from ops.celery_context import BUNDLE_ITEM
+from ops.logging import log_context_bound, request_id
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +70,15 @@ BUNDLE_TASK = "outbox.tasks.run_bundle"
 # A bundle's items after the first start inline only this soon after the bundle began;
 # later ones go to the broker as their own tasks, each with its full time limits.
 BUNDLE_INLINE_WINDOW = 5.0
+# At most this many transactions' items share one bundle when several wait to be sent
+# (their items then run one after the other, within BUNDLE_INLINE_WINDOW, in one
+# worker process rather than side by side in several).
+BUNDLE_MAX_JOBS = 8
+# Under load (the publisher sent something less than BUNDLE_LINGER_AFTER seconds ago) it
+# waits up to BUNDLE_LINGER seconds for more transactions before sending: the emails and
+# pushes leave that much later, and the worker handles one message for several bookings.
+BUNDLE_LINGER = 0.2
+BUNDLE_LINGER_AFTER = 1.0
 # Tasks that may travel in a bundle (``bundle_allow``), and those among them that go first.
 _BUNDLED: set[str] = set()
 _FIRST: set[str] = set()
@@ -196,7 +217,8 @@ def _publish_soon(items: list[tuple[str, list]], countdown: float | None = None)
     running = _running.get()
     if running is not None and countdown is None:
         # A worker running a bundle: what may share it runs in it too.
-        running.extend(item for item in later if item[0] in _BUNDLED)
+        asker = request_id()
+        running.extend((name, args, asker) for name, args in later if name in _BUNDLED)
         later = [item for item in later if item[0] not in _BUNDLED]
         if not later:
             return
@@ -213,18 +235,34 @@ def _send(name: str, args: list, countdown: float | None) -> None:
         task_send(name, args=args)
 
 
-def _send_items(items: list[tuple[str, list]], countdown: float | None) -> None:
-    """One message for the items that may share one, each of the others its own."""
-    together = [(n, a) for n, a in items if n in _BUNDLED] if countdown is None else []
+_Job = tuple[list[tuple[str, list]], float | None, contextvars.Context]
+
+
+def _send_jobs(jobs: list[_Job]) -> None:
+    """Send what the transactions ``jobs`` asked for: one message for all the items that
+    may share one (in the order asked, the ``first`` ones before the others), each of the
+    others its own, sent in its transaction's context (its log request id)."""
+    together: list[tuple[str, list, contextvars.Context]] = []
+    alone: list[tuple[str, list, float | None, contextvars.Context]] = []
+    for items, countdown, context in jobs:
+        for name, args in items:
+            if countdown is None and name in _BUNDLED:
+                together.append((name, args, context))
+            else:
+                alone.append((name, args, countdown, context))
     together.sort(key=lambda item: item[0] not in _FIRST)  # stable: else in the order asked
-    limits = _bundle_limits([name for name, _ in together])
+    limits = _bundle_limits([name for name, _, _ in together])
     if len(together) < 2 or limits is None:
-        together = []
+        alone = [(name, args, None, context) for name, args, context in together] + alone
     else:
-        task_send(BUNDLE_TASK, args=[[[name, args] for name, args in together]], options=limits)
-    for name, args in items:
-        if (name, args) not in together:
-            _send(name, args, countdown)
+        askers = [context.run(request_id) for _, _, context in together]
+        if len(set(askers)) == 1:
+            items = [[name, args] for name, args, _ in together]
+        else:  # several requests' items: each names its own
+            items = [[n, a, asker] for (n, a, _), asker in zip(together, askers, strict=True)]
+        together[0][2].run(task_send, BUNDLE_TASK, args=[items], options=limits)
+    for name, args, countdown, context in alone:
+        context.run(_send, name, args, countdown)
 
 
 def _bundle_limits(names: list[str]) -> dict | None:
@@ -254,7 +292,7 @@ def bundle_run(items: list[list], *, time_limit: float | None, request=None) -> 
     what ``bundle_around`` asked for (shared while the bundle runs).
     """
     started = time.monotonic()
-    waiting: deque = deque((name, list(args)) for name, args in items)
+    waiting: deque = deque(_item(*item) for item in items)
     token = _running.set(waiting)
     try:
         with ExitStack() as shared:
@@ -263,9 +301,24 @@ def bundle_run(items: list[list], *, time_limit: float | None, request=None) -> 
             ran = _run_items(waiting, started=started, time_limit=time_limit, request=request)
     finally:
         _running.reset(token)
-    for name, args in waiting:
-        task_send(name, args=args)
+    for name, args, asker in waiting:
+        _send_as(asker, name, args)
     return ran
+
+
+def _item(name: str, args: list, asker: str | None = None) -> tuple[str, list, str | None]:
+    """A bundle item as run here: its task, its arguments and, when the bundle mixes
+    requests, the id of the request that asked for it (else the bundle's own)."""
+    return name, list(args), asker
+
+
+def _send_as(asker: str | None, name: str, args: list) -> None:
+    """Send ``name`` on its own, carrying ``asker``'s request id when it has one."""
+    if asker:
+        with log_context_bound(request_id=asker):
+            task_send(name, args=args)
+    else:
+        task_send(name, args=args)
 
 
 def _run_items(waiting: deque, *, started: float, time_limit: float | None, request) -> int:
@@ -277,13 +330,13 @@ def _run_items(waiting: deque, *, started: float, time_limit: float | None, requ
     while waiting:
         if ran and time.monotonic() - started > BUNDLE_INLINE_WINDOW:
             break
-        name, args = waiting.popleft()
+        name, args, asker = waiting.popleft()
         task = current_app.tasks.get(name)
         if task is None or not _fits(task, time_limit):
-            task_send(name, args=args)  # on its own, with its own limits
+            _send_as(asker, name, args)  # on its own, with its own limits
             continue
         try:
-            _run_item(task, args, request=request, number=ran)
+            _run_item(task, args, request=request, number=ran, asker=asker)
         except SoftTimeLimitExceeded:
             logger.warning("Bundle stopped by its time limit in %s%s", name, args)
             break
@@ -293,8 +346,9 @@ def _run_items(waiting: deque, *, started: float, time_limit: float | None, requ
     return ran
 
 
-def _run_item(task, args: list, *, request, number: int):
-    """Run one item as a task of its own would run, inside the bundle's process."""
+def _run_item(task, args: list, *, request, number: int, asker: str | None = None):
+    """Run one item as a task of its own would run, inside the bundle's process (its log
+    lines naming ``asker``, the request that asked for it, if given; else the bundle's)."""
     from celery import signals
 
     bundle_id = getattr(request, "id", None) or "local"
@@ -304,7 +358,7 @@ def _run_item(task, args: list, *, request, number: int):
         args=args,
         kwargs={},
         headers=getattr(request, "headers", None),
-        request_id=getattr(request, "request_id", None),
+        request_id=asker or getattr(request, "request_id", None),
         hostname=getattr(request, "hostname", None),
         timelimit=getattr(request, "timelimit", None),
         is_eager=getattr(request, "is_eager", False),
@@ -342,20 +396,38 @@ class _Publisher:
         self.lock = threading.Lock()
         threading.Thread(target=self._run, name="outbox-publisher", daemon=True).start()
 
-    def put(self, job: tuple[list[tuple[str, list]], float | None, contextvars.Context]) -> None:
+    def put(self, job: _Job) -> None:
         with self.lock:
             self.pending += 1
             self.idle.clear()
         self.queue.put(job)
 
     def _run(self) -> None:
+        last_sent = -BUNDLE_LINGER_AFTER
         while True:
-            items, countdown, context = self.queue.get()
+            job = self.queue.get()
+            if job is None:  # a drain asked to stop waiting: nothing was waiting
+                continue
+            jobs = [job]
+            busy = time.monotonic() - last_sent < BUNDLE_LINGER_AFTER
+            until = time.monotonic() + (BUNDLE_LINGER if busy else 0.0)
+            while len(jobs) < BUNDLE_MAX_JOBS:  # the others waiting (or soon) join it
+                try:
+                    job = self.queue.get(timeout=max(0.0, until - time.monotonic()))
+                except queue.Empty:
+                    break
+                if job is None:  # publisher_drain: send what is here now
+                    until = 0.0
+                else:
+                    jobs.append(job)
             try:
-                context.run(_send_items, items, countdown)
+                _send_jobs(jobs)
+            except Exception:  # a bug: this thread must go on (the sweeper covers the rows)
+                logger.exception("Outbox publisher: sending %d job(s) failed", len(jobs))
             finally:
+                last_sent = time.monotonic()
                 with self.lock:
-                    self.pending -= 1
+                    self.pending -= len(jobs)
                     if not self.pending:
                         self.idle.set()
 
@@ -376,8 +448,11 @@ def _publisher() -> _Publisher:
 
 
 def publisher_drain(timeout: float = 10.0) -> bool:
-    """Wait until every send asked for so far was tried; False if ``timeout`` passed first."""
+    """Wait until every send asked for so far was tried (without waiting for company,
+    ``BUNDLE_LINGER``); False if ``timeout`` passed first."""
     publisher = _state.get("publisher")
     if publisher is None or publisher.pid != os.getpid():
         return True
+    if not publisher.idle.is_set():
+        publisher.queue.put(None)
     return publisher.idle.wait(timeout)

@@ -40,3 +40,33 @@ def test_the_settings_read_for_each_message_are_named_in_ours(monkeypatch):
         _send_but_not_publish(producer)
     assert read, "no setting read: the spy missed Celery's lookups"
     assert [key for key in read if not hasattr(settings, f"CELERY_{key.upper()}")] == []
+
+
+def test_every_worker_we_start_runs_without_worker_to_worker_chatter():
+    """docker-compose.yml, `manage.py run`, the benches and the tests start the worker
+    the same way (README, "Running workers in production")."""
+    from pathlib import Path
+
+    import yaml
+
+    from ops.management.commands.run import Command
+    from scheduleonce.celery import WORKER_QUIET
+    from tests.support.worker import CeleryWorker
+
+    root = Path(__file__).resolve().parents[1]
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    started = {
+        "docker-compose.yml": compose["services"]["worker"]["command"],
+        "manage.py run": next(
+            child.argv
+            for child in Command().children(host="127.0.0.1", port=8000)
+            if child.name == "worker"
+        ),
+        "tests": CeleryWorker(extra_env={}).argv(),
+    }
+    assert set(WORKER_QUIET) == {"--without-gossip", "--without-mingle", "--without-heartbeat"}
+    for where, argv in started.items():
+        assert "worker" in argv, where
+        assert set(WORKER_QUIET) <= set(argv), where
+    assert "*WORKER_QUIET" in (root / "bench" / "http.py").read_text()
+    assert "*WORKER_QUIET" in (root / "bench" / "worker_cost.py").read_text()

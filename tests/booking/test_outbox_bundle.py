@@ -10,6 +10,8 @@ tests/booking/test_emails_worker.py) show the real thing end to end.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.db import transaction
 
@@ -154,6 +156,87 @@ def test_tasks_that_did_not_opt_in_are_sent_on_their_own(sent):
     ]
 
 
+@pytest.fixture
+def publisher_held(sent, monkeypatch):
+    """The publisher thread held in its first send until ``release()`` is called: what
+    transactions commit meanwhile waits for it, as under load. ``entered`` is set once
+    it holds."""
+    _drain()  # what the fixtures before this one queued goes first, unheld
+    record = dispatch.task_send  # the `sent` recorder
+    entered, gate = threading.Event(), threading.Event()
+
+    def slow(name, **kwargs):
+        entered.set()
+        assert gate.wait(30)
+        return record(name, **kwargs)
+
+    monkeypatch.setattr(dispatch, "task_send", slow)
+    slow.entered, slow.release = entered, gate.set
+    return slow
+
+
+def _book_as(page, request: str, hour: int):
+    from ops.logging import log_context_bound
+
+    invitee = Invitee(f"Invitee {hour}", f"i{hour}@example.com", "Europe/Berlin")
+    with log_context_bound(request_id=request):
+        return booking_create(page=page, start=at(workday("Europe/London"), hour), invitee=invitee)
+
+
+def _items_of(booking) -> tuple[int, int]:
+    [push] = PushedEvent.objects.filter(source=booking.mirror_source)
+    [email] = BookingEmail.objects.filter(booking=booking)
+    return email.pk, push.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bookings_that_wait_for_the_publisher_leave_together_each_item_with_its_request(
+    page, calendars, sent, publisher_held
+):
+    _drain()
+    sent.clear()
+    first = _book_as(page, "req-9", 9)
+    assert publisher_held.entered.wait(10)  # sending the first booking's bundle
+    waiting = [_book_as(page, f"req-{hour}", hour) for hour in (10, 11, 12)]
+    publisher_held.release()
+    _drain()
+
+    email, push = _items_of(first)
+    hours = (10, 11, 12)
+    items = {f"req-{h}": _items_of(booking) for booking, h in zip(waiting, hours, strict=True)}
+    limits = {"soft_time_limit": 60, "time_limit": 90}
+    assert sent == [
+        (dispatch.BUNDLE_TASK, [[[EMAIL_TASK, [email]], [PUSH_TASK, [push]]]], limits),
+        (
+            dispatch.BUNDLE_TASK,
+            [
+                [[EMAIL_TASK, [e], request] for request, (e, _) in items.items()]
+                + [[PUSH_TASK, [p], request] for request, (_, p) in items.items()]
+            ],
+            limits,  # the smallest of its items', as for one booking's
+        ),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_at_most_bundle_max_jobs_transactions_share_one_message(
+    page, calendars, sent, publisher_held, monkeypatch
+):
+    monkeypatch.setattr(dispatch, "BUNDLE_MAX_JOBS", 2)
+    _drain()
+    sent.clear()
+    _book_as(page, "req-9", 9)
+    assert publisher_held.entered.wait(10)
+    for hour in (10, 11, 12):
+        _book_as(page, f"req-{hour}", hour)
+    publisher_held.release()
+    _drain()
+
+    bundles = [args[0] for name, args, _ in sent if name == dispatch.BUNDLE_TASK]
+    assert [len(items) for items in bundles] == [2, 4, 2]
+    assert {item[2] for item in bundles[1]} == {"req-10", "req-11"}
+
+
 # --- running a bundle -----------------------------------------------------------------------
 
 
@@ -218,6 +301,83 @@ def test_items_a_slow_bundle_has_not_started_go_to_the_broker_on_their_own(ran, 
     assert count == 1
     assert ran == [("push", 1)]
     assert [(name, args) for name, args, _ in sent] == [(EMAIL_TASK, [2]), (PUSH_TASK, [3])]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_busy_publisher_waits_a_little_for_more_bookings_an_idle_one_sends_at_once(
+    page, calendars, sent, monkeypatch
+):
+    import time
+
+    monkeypatch.setattr(dispatch, "BUNDLE_LINGER", 3.0)  # long, so that timing cannot decide
+    monkeypatch.setattr(dispatch, "BUNDLE_LINGER_AFTER", 30.0)
+    _drain()  # connecting the calendar sent something just now: the publisher is busy
+    sent.clear()
+    _book_as(page, "req-10", 10)
+    _book_as(page, "req-11", 11)  # within the linger: both leave in one bundle
+    began = time.monotonic()
+    _drain()  # a drain does not wait for the linger to pass
+    assert time.monotonic() - began < 2.5
+    [(name, [items], _)] = sent
+    assert (name, {item[2] for item in items}) == (dispatch.BUNDLE_TASK, {"req-10", "req-11"})
+
+    monkeypatch.setattr(dispatch, "BUNDLE_LINGER_AFTER", 0.0)  # now idle: no waiting
+    sent.clear()
+    _book_as(page, "req-12", 12)
+    began = time.monotonic()
+    while not sent and time.monotonic() - began < 2.5:  # no drain: sent by itself
+        time.sleep(0.01)
+    [(name, [items], _)] = sent
+    assert (name, len(items[0])) == (dispatch.BUNDLE_TASK, 2)  # one request's: [name, args]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_item_of_a_bundle_of_several_requests_runs_and_is_sent_on_under_its_own(
+    monkeypatch,
+):
+    from booking import tasks as booking_tasks
+    from calendars import tasks as calendar_tasks
+    from ops.logging import request_id
+    from outbox.outcomes import Outcome, Status
+
+    seen: list[tuple[str, int, str | None]] = []
+
+    def push(*, pushed_event_id):
+        seen.append(("push", pushed_event_id, request_id()))
+        with transaction.atomic():  # its join-link email joins the bundle
+            dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[pushed_event_id + 1]])
+        return Outcome(Status.SYNCED)
+
+    def email(*, email_id):
+        seen.append(("email", email_id, request_id()))
+        return Outcome(Status.SYNCED)
+
+    monkeypatch.setattr(calendar_tasks, "pushed_event_push", push)
+    monkeypatch.setattr(booking_tasks, "booking_emails_deliver", email)
+    sent_on: list[tuple[str, list, str | None]] = []
+    monkeypatch.setattr(
+        dispatch, "task_send", lambda name, *, args, **_: sent_on.append((name, args, request_id()))
+    )
+
+    class Request:  # the bundle's own Celery request: its message named the first request
+        id, request_id, headers = "bundle-1", "req-1", {"request_id": "req-1"}
+        hostname, timelimit, is_eager = "w@h", (90, 60), False
+
+    items = [[EMAIL_TASK, [1], "req-1"], [EMAIL_TASK, [2], "req-2"], [PUSH_TASK, [20], "req-2"]]
+    assert dispatch.bundle_run(items, time_limit=90, request=Request()) == 4
+    assert seen == [
+        ("email", 1, "req-1"),
+        ("email", 2, "req-2"),
+        ("push", 20, "req-2"),
+        ("email", 21, "req-2"),  # asked for by req-2's push
+    ]
+    assert sent_on == []
+
+    monkeypatch.setattr(dispatch, "BUNDLE_INLINE_WINDOW", -1)  # a slow bundle: the rest go on
+    seen.clear()
+    assert dispatch.bundle_run(items, time_limit=90, request=Request()) == 1
+    assert seen == [("email", 1, "req-1")]
+    assert sent_on == [(EMAIL_TASK, [2], "req-2"), (PUSH_TASK, [20], "req-2")]
 
 
 # --- the database connection between a bundle's items --------------------------------------

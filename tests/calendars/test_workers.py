@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from calendars import tasks
 from calendars.models import Calendar, PushedEvent, PushState
+from outbox import dispatch
 from tests.support.office365 import (
     ADELE,
     all_settled,
@@ -156,6 +158,40 @@ def test_a_hundred_bookings_under_thirty_percent_faults_make_exactly_a_hundred_e
     assert_exactly_once(o365, 100)
     faults = [c.fault for c in o365.control.request_log(path_prefix="/v1.0/me/calendars")]
     assert {"429", "503", "drop", "drop_after"} <= set(faults), "the faults really happened"
+    no_concurrency_refusals(o365)
+
+
+def test_bookings_sent_together_and_delivered_twice_still_push_exactly_once(
+    client, adele, intro, o365, worker_factory, monkeypatch
+):
+    """Under load the publisher sends the bookings waiting for it as one bundle; each
+    item claims its own row, so with Graph faults and every bundle delivered twice (as
+    after a redelivery) each booking still makes exactly one event."""
+    o365.control.faults_set(
+        kinds=("429", "503", "drop", "drop_after"), fraction=0.3, mailbox=ADELE, retry_after=1
+    )
+    send, gate, bundles = dispatch.task_send, threading.Event(), []
+
+    def held(name, *, args, countdown=None, options=None):  # the publisher, busy meanwhile
+        assert gate.wait(60)
+        if name == dispatch.BUNDLE_TASK:
+            bundles.append((args, options))
+        return send(name, args=args, countdown=countdown, options=options)
+
+    monkeypatch.setattr(dispatch, "task_send", held)
+    first = tomorrow() + timedelta(days=7)  # past the demo tenant's events (see above)
+    starts = [start for start, _ in offered(client, "intro", first=first, days=2)][:20]
+    book_starts(client, "intro", starts)
+    gate.set()
+    assert dispatch.publisher_drain(30)
+    together = [{item[2] for item in args[0] if len(item) > 2} for args, _ in bundles]
+    assert max(len(requests) for requests in together) > 1, "no bundle of several bookings"
+    for args, options in bundles:  # each bundle a second time
+        send(dispatch.BUNDLE_TASK, args=args, options=options)
+    workers = [worker_factory(concurrency=4, **worker_env(o365))]
+
+    wait_settled(workers, timeout=150, what="20 bookings in shared bundles, each sent twice")
+    assert_exactly_once(o365, 20)
     no_concurrency_refusals(o365)
 
 

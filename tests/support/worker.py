@@ -23,6 +23,8 @@ from urllib.parse import quote
 
 from django.db import connection
 
+from scheduleonce.celery import WORKER_QUIET
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -88,8 +90,7 @@ class CeleryWorker:
             str(self.concurrency),
             "-n",
             f"{self.name}@%h",
-            "--without-gossip",
-            "--without-mingle",
+            *WORKER_QUIET,
         ]
 
     def is_ready(self, line: str) -> bool:

@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from scheduleonce.celery import WORKER_QUIET
+
 COLOURS = {"web": "36", "worker": "33", "beat": "35", "sandbox": "32"}
 
 
@@ -75,7 +77,10 @@ class Command(BaseCommand):
         celery = [python, "-m", "celery", "-A", "scheduleonce"]
         children = [
             Child("web", [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"]),
-            Child("worker", [*celery, "worker", "-l", "INFO", "-c", "2", "-n", "worker@%h"]),
+            Child(
+                "worker",
+                [*celery, "worker", "-l", "INFO", "-c", "2", "-n", "worker@%h", *WORKER_QUIET],
+            ),
             Child(
                 "beat",
                 [*celery, "beat", "-l", "INFO", "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME],
