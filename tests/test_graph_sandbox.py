@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import itertools
 import json
 import threading
@@ -370,22 +371,10 @@ def test_the_pages_follow_the_url_a_test_sets(graph_sandbox_server):
 def test_a_kept_alive_client_is_served_on_one_store_connection(graph_sandbox_server):
     """Each call reads and writes the store (fault rules, request log); a client's calls on
     one kept-alive connection share one store connection, closed when the client goes."""
-    from django.db.backends.signals import connection_created
-
     from tests.support.worker import wait_until
 
     sandbox = graph_sandbox_server
-    opened = []
-
-    def note(sender, connection, **kwargs) -> None:
-        # Only the TLS and pages servers' connection threads (not the delivery thread).
-        if connection.alias == "graph_sandbox" and "process_request" in (
-            threading.current_thread().name
-        ):
-            opened.append(connection)
-
-    connection_created.connect(note)
-    try:
+    with _store_connections_opened() as opened:
         session = sandbox.session()
         discovery = sandbox.authority + "/v2.0/.well-known/openid-configuration"
         for _ in range(3):
@@ -395,8 +384,6 @@ def test_a_kept_alive_client_is_served_on_one_store_connection(graph_sandbox_ser
         wait_until(lambda: opened[0].connection is None, timeout=10)
         assert sandbox.session().get(discovery).status_code == 200  # another client
         assert len(opened) == 2
-    finally:
-        connection_created.disconnect(note)
 
 
 def test_with_debug_on_the_store_keeps_no_log_of_the_calls_statements(
@@ -406,20 +393,9 @@ def test_with_debug_on_the_store_keeps_no_log_of_the_calls_statements(
     not keep (or, on SQLite, quote with one more query each) the statements of every
     call, as Django's debug cursor would: they are Microsoft's side, not the product's.
     Asked for (``force_debug_cursor``, as ``CaptureQueriesContext`` asks), it still does."""
-    from django.db.backends.signals import connection_created
-
     settings.DEBUG = True
     sandbox = graph_sandbox_server
-    opened = []
-
-    def note(sender, connection, **kwargs) -> None:
-        if connection.alias == "graph_sandbox" and "process_request" in (
-            threading.current_thread().name
-        ):
-            opened.append(connection)
-
-    connection_created.connect(note)
-    try:
+    with _store_connections_opened() as opened:
         session = sandbox.session()
         discovery = sandbox.authority + "/v2.0/.well-known/openid-configuration"
         for _ in range(3):
@@ -431,6 +407,25 @@ def test_with_debug_on_the_store_keeps_no_log_of_the_calls_statements(
         assert session.get(discovery).status_code == 200
         assert len(store.queries_log) > 0
         session.close()
+
+
+@contextlib.contextmanager
+def _store_connections_opened():
+    """The sandbox store connections its servers' client threads open meanwhile (not its
+    delivery thread's)."""
+    from django.db.backends.signals import connection_created
+
+    opened = []
+
+    def note(sender, connection, **kwargs) -> None:
+        if connection.alias == "graph_sandbox" and "process_request" in (
+            threading.current_thread().name
+        ):
+            opened.append(connection)
+
+    connection_created.connect(note)
+    try:
+        yield opened
     finally:
         connection_created.disconnect(note)
 
