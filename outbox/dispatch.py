@@ -31,10 +31,11 @@ Under load several transactions' bundles may wait for the publisher thread at on
 same handling whatever it carries (Redis round trips, the pool's IPC, the database
 connection's check, the mail server's connection). While it is busy (its last send
 less than ``BUNDLE_LINGER_AFTER`` seconds ago) it waits up to ``BUNDLE_LINGER``
-seconds for company before sending; when idle it sends at once (``publisher_drain``
-ends the wait). Each item still claims its own row, so an item runs once however its
-message was made up; each carries its transaction's request id into the logs
-(``[name, args, request_id]`` when the bundle mixes requests).
+seconds for company before sending, when what it holds may share a bundle (a
+debounced sync or any task that never shares goes at once); when idle it sends at
+once (``publisher_drain`` ends the wait). Each item still claims its own row, so an
+item runs once however its message was made up; each carries its transaction's
+request id into the logs (``[name, args, request_id]`` when the bundle mixes requests).
 
 Tasks are named (not imported) so that services never import their own tasks.
 Under Celery's ``task_always_eager`` (tests that run tasks in-process) a task this
@@ -265,6 +266,14 @@ def _send_jobs(jobs: list[_Job]) -> None:
         context.run(_send, name, args, countdown)
 
 
+def _may_share(job: _Job) -> bool:
+    """Whether waiting for company could put ``job`` in a bundle: it has an item that may
+    share one, sent at once. A countdown (a debounced sync) or a task that never shares
+    (a sync) is sent without the wait: it would only arrive later."""
+    items, countdown, _ = job
+    return countdown is None and any(name in _BUNDLED for name, _ in items)
+
+
 def _bundle_limits(names: list[str]) -> dict | None:
     """The smallest soft and hard time limits of the tasks ``names``; None if one of
     them is unknown here or has no hard limit (it cannot share a bundle's)."""
@@ -410,7 +419,8 @@ class _Publisher:
                 continue
             jobs = [job]
             busy = time.monotonic() - last_sent < BUNDLE_LINGER_AFTER
-            until = time.monotonic() + (BUNDLE_LINGER if busy else 0.0)
+            wait = BUNDLE_LINGER if busy and _may_share(job) else 0.0
+            until = time.monotonic() + wait
             while len(jobs) < BUNDLE_MAX_JOBS:  # the others waiting (or soon) join it
                 try:
                     job = self.queue.get(timeout=max(0.0, until - time.monotonic()))

@@ -332,6 +332,31 @@ def test_a_busy_publisher_waits_a_little_for_more_bookings_an_idle_one_sends_at_
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("name", "countdown"),
+    [("calendars.tasks.sync_connection", None), (PUSH_TASK, 2.0)],
+)
+def test_a_busy_publisher_sends_what_cannot_share_a_bundle_at_once(
+    page, calendars, sent, monkeypatch, name, countdown
+):
+    """A sync, or a debounced (countdown) push, would only arrive later for the wait:
+    it never joins a bundle. Waiting had made a debounced sync run after its own
+    debounce window, so notifications meanwhile queued a second one."""
+    import time
+
+    monkeypatch.setattr(dispatch, "BUNDLE_LINGER", 3.0)
+    monkeypatch.setattr(dispatch, "BUNDLE_LINGER_AFTER", 30.0)
+    _drain()  # connecting the calendar sent something just now: the publisher is busy
+    sent.clear()
+    with transaction.atomic():
+        dispatch.task_send_on_commit(name, args_list=[[1]], countdown=countdown)
+    began = time.monotonic()
+    while not sent and time.monotonic() - began < 2.5:  # no drain: sent by itself
+        time.sleep(0.01)
+    assert [(n, args) for n, args, _ in sent] == [(name, [1])]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_each_item_of_a_bundle_of_several_requests_runs_and_is_sent_on_under_its_own(
     monkeypatch,
 ):
