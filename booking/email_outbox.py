@@ -34,6 +34,7 @@ from booking.emails import (
 )
 from booking.events import BookingEvent
 from booking.models import BookingEmail, EmailState
+from ops.compiled_inserts import insert_values
 from ops.compiled_queries import query_rows, reads
 from ops.mail import connections_kept, mail_connection
 from outbox import dispatch
@@ -76,18 +77,24 @@ def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
     booking_emails_add(event=event)
 
 
-def booking_emails_add(*, event: BookingEvent) -> BookingEmail:
-    """Write the row for ``event``'s emails (in the caller's transaction); queued on commit."""
-    email = BookingEmail.objects.create(
-        booking_id=event.booking_id,
-        kind=event.kind,
-        actor=event.actor,
-        booking_version=event.version,
-        previous_host_id=event.previous_host_id,
-        queued_at=event.occurred_at,
+def booking_emails_add(*, event: BookingEvent) -> int:
+    """Write the row for ``event``'s emails (in the caller's transaction); queued on commit.
+    Its id (the row is written from plain values: nothing in the request reads it back)."""
+    [email_id] = insert_values(
+        BookingEmail,
+        [
+            {
+                "booking_id": event.booking_id,
+                "kind": str(event.kind),
+                "actor": str(event.actor),
+                "booking_version": event.version,
+                "previous_host_id": event.previous_host_id,
+                "queued_at": event.occurred_at,
+            }
+        ],
     )
-    dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[email.pk]])
-    return email
+    dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[email_id]])
+    return email_id
 
 
 def reschedule_request_add(*, booking, note: str, now: datetime) -> BookingEmail:

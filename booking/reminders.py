@@ -42,7 +42,7 @@ from booking.models import Booking, InviteeReminder, ReminderState
 from booking.tokens import booking_paths
 from calendars.models import PushedEvent
 from calendars.selectors import meetings_held
-from ops.compiled_inserts import insert_rows
+from ops.compiled_inserts import insert_values
 from ops.compiled_queries import query_rows, reads
 from ops.mail import Email
 from outbox.claims import claim_take
@@ -95,13 +95,13 @@ def reminders_plan(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
     for wanted in _wanted_rows(booking=booking, now=now):
         row, _created = InviteeReminder.objects.get_or_create(
             booking=booking,
-            booking_version=wanted.booking_version,
-            offset_minutes=wanted.offset_minutes,
+            booking_version=wanted["booking_version"],
+            offset_minutes=wanted["offset_minutes"],
             defaults={
-                "due_at": wanted.due_at,
-                "next_attempt_at": wanted.next_attempt_at,
-                "state": wanted.state,
-                "skip_reason": wanted.skip_reason,
+                "due_at": wanted["due_at"],
+                "next_attempt_at": wanted["next_attempt_at"],
+                "state": wanted["state"],
+                "skip_reason": wanted["skip_reason"],
             },
         )
         if row.state == ReminderState.PENDING:
@@ -109,16 +109,19 @@ def reminders_plan(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
     return planned
 
 
-def reminders_plan_new(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
+def reminders_plan_new(*, booking: Booking, now: datetime) -> list[int]:
     """``reminders_plan`` for a booking just made (which has no reminders yet): its rows
-    in one INSERT. Returns the rows that will be sent."""
-    rows = insert_rows(_wanted_rows(booking=booking, now=now))
-    return [row for row in rows if row.state == ReminderState.PENDING]
+    in one INSERT, from plain values (no instances: nothing in the request reads them).
+    Returns the ids of the rows that will be sent."""
+    rows = _wanted_rows(booking=booking, now=now)
+    ids = insert_values(InviteeReminder, rows)
+    return [pk for pk, row in zip(ids, rows, strict=True) if row["state"] == ReminderState.PENDING]
 
 
-def _wanted_rows(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
+def _wanted_rows(*, booking: Booking, now: datetime) -> list[dict]:
     """A confirmed booking's reminders for its current version, one per page offset, latest
-    first, not saved; a reminder whose moment has passed is skipped from the start."""
+    first, as the values of their rows (not saved); a reminder whose moment has passed is
+    skipped from the start."""
     if not booking.is_confirmed or booking.page is None:
         return []
     rows = []
@@ -126,15 +129,15 @@ def _wanted_rows(*, booking: Booking, now: datetime) -> list[InviteeReminder]:
         due = booking.start - timedelta(minutes=offset)
         late = due <= now
         rows.append(
-            InviteeReminder(
-                booking=booking,
-                booking_version=booking.sequence,
-                offset_minutes=offset,
-                due_at=due,
-                next_attempt_at=None if late else due,
-                state=ReminderState.SKIPPED if late else ReminderState.PENDING,
-                skip_reason=SKIP_TOO_LATE if late else "",
-            )
+            {
+                "booking_id": booking.pk,
+                "booking_version": booking.sequence,
+                "offset_minutes": offset,
+                "due_at": due,
+                "next_attempt_at": None if late else due,
+                "state": str(ReminderState.SKIPPED if late else ReminderState.PENDING),
+                "skip_reason": SKIP_TOO_LATE if late else "",
+            }
         )
     return rows
 

@@ -18,7 +18,12 @@ converted as the ORM converts it and set on the instance, which is then saved
   (the model's ``save`` override, the ``pre_save``/``post_save`` signals, related objects
   checked) but for the INSERT it runs;
 - ``insert_rows(objs)``, ``bulk_create(objs)`` of new rows of one model (no signals,
-  as ``bulk_create`` sends none).
+  as ``bulk_create`` sends none);
+- ``insert_values(model, rows)``, the same from plain dictionaries of the rows' values
+  (the other fields get their defaults, ``auto_now``/``auto_now_add`` the time): no
+  model instance is built, and only the new primary keys come back. For rows a request
+  writes on the side and never reads again (a booking's history line, emails row and
+  reminders), where building instances was most of their cost.
 
 A value the ORM would write into the SQL text (an expression: ``F()``, ``Now()``) and a
 field with its own placeholder are left to the ORM, which compiles them as always.
@@ -35,6 +40,7 @@ from typing import Any
 
 from django.db import connections, models, router, transaction
 from django.db.models.sql import InsertQuery
+from django.utils import timezone
 
 
 @dataclass(frozen=True)
@@ -232,7 +238,12 @@ def _insert(
     values = _values(objs, compiled, connection)
     if values is None:
         return None
-    width = len(names)
+    return _run(compiled, values, connection)
+
+
+def _run(compiled: _Compiled, values: list, connection) -> list:
+    """Run ``compiled`` with the rows' flattened, adapted ``values``; the returned rows."""
+    width = len(compiled.columns)
     params = [
         values[place] if place >= 0 else values[-1 - place :: width] for place in compiled.places
     ]
@@ -299,3 +310,81 @@ def insert_rows(objs: Sequence[models.Model], *, using: str | None = None) -> li
         obj._state.adding = False
         obj._state.db = alias
     return list(objs)
+
+
+_NOW = object()  # stands for "the time of the INSERT" (``auto_now``, ``auto_now_add``)
+
+
+@functools.cache
+def _defaults(model: type[models.Model]) -> tuple[tuple[str, Any, Callable | None], ...]:
+    """Per field ``bulk_create`` writes: its attribute name, the value a row that names
+    none gets when it is fixed (``_NOW`` for ``auto_now``/``auto_now_add``), else None and
+    the field's ``get_default`` (a callable default, called for each row)."""
+    defaults = []
+    for field in _new_row_fields(model):
+        if not _pre_save_reads(field):
+            if type(field).pre_save not in (
+                models.DateField.pre_save,
+                models.DateTimeField.pre_save,
+            ):
+                raise TypeError(f"{model.__name__}.{field.name}: its pre_save needs an instance")
+            defaults.append((field.attname, _NOW, None))
+        elif field.has_default() and callable(field.default):
+            defaults.append((field.attname, None, field.get_default))
+        else:
+            defaults.append((field.attname, field.get_default(), None))
+    return tuple(defaults)
+
+
+def insert_values(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], *, using: str | None = None
+) -> list:
+    """New rows of ``model`` from dictionaries of attribute names (``booking_id``, not
+    ``booking``) to values, in one INSERT; their primary keys, in order. Fields a row does
+    not name get their defaults, as ``model(**row)`` would; ``auto_now`` and
+    ``auto_now_add`` fields the time of the call, as saving would. Plain values only (no
+    expressions); no signals, as ``bulk_create``. Where the compiled INSERT is not the
+    way (see ``insert_rows``) the rows are made as instances and ``insert_rows``'d."""
+    if not rows:
+        return []
+    meta = model._meta
+    if meta.parents:
+        raise TypeError("insert_values: rows of a model without parents")
+    defaults = _defaults(model)
+    known = {attname for attname, _, _ in defaults}
+    for row in rows:
+        if not known.issuperset(row):
+            raise TypeError(
+                f"insert_values: {sorted(set(row) - known)} are no {model.__name__} columns"
+            )
+    alias = using or router.db_for_write(model)
+    connection = connections[alias]
+    names = tuple(attname for attname, _, _ in defaults)
+    compiled = None
+    if len(rows) <= max(connection.ops.bulk_batch_size(list(_new_row_fields(model)), rows), 1):
+        compiled = _compiled(model, alias, names, len(rows))
+    if compiled is None:
+        return [obj.pk for obj in insert_rows([model(**row) for row in rows], using=alias)]
+    now = None
+    values = []
+    append = values.append
+    for row in rows:
+        for column, (attname, fixed, make) in zip(compiled.columns, defaults, strict=True):
+            if fixed is _NOW:
+                if now is None:
+                    now = timezone.now()
+                value = now
+            elif attname in row:
+                value = row[attname]
+            else:
+                value = fixed if make is None else make()
+            if type(value) in column.quick_types:
+                append(value if column.quick is None else column.quick(value))
+            elif hasattr(value, "resolve_expression"):
+                raise TypeError(f"insert_values: {attname} is an expression")
+            else:
+                append(column.field.get_db_prep_save(value, connection=connection))
+    with transaction.mark_for_rollback_on_error(using=alias):
+        returned = _run(compiled, values, connection)
+    pk_index = [field.attname for field in compiled.returning].index(meta.pk.attname)
+    return [row[pk_index] for row in returned]

@@ -115,7 +115,14 @@ def task_send(
         current_app.tasks[name].apply(args=args)
         return True
     try:
-        current_app.send_task(name, args=args, countdown=countdown, **(options or {}))
+        current_app.send_task(
+            name,
+            args=args,
+            countdown=countdown,
+            argsrepr=_args_repr(args),
+            kwargsrepr="{}",
+            **(options or {}),
+        )
     except Exception as error:  # the broker is down: the sweeper catches up later
         logger.warning(
             "Could not queue %s%s (%s); the sweeper picks it up later",
@@ -125,6 +132,20 @@ def task_send(
         )
         return False
     return True
+
+
+# What Celery's messages show of a task's arguments (``argsrepr``) is cut at this length.
+ARGS_REPR_LIMIT = 1024
+
+
+def _args_repr(args: list) -> str:
+    """The message's ``argsrepr`` (what logs and monitors show of the arguments): the
+    built-in ``repr``, cut to ``ARGS_REPR_LIMIT``. Celery's own (``saferepr``: Python
+    walking the arguments item by item, at about a sixth of the publisher's calls per
+    message) gives the same text for the ids and names a task takes, but "[...]" for a
+    bundle's items nested deeper than three lists."""
+    text = repr(args)
+    return text if len(text) <= ARGS_REPR_LIMIT else text[: ARGS_REPR_LIMIT - 3] + "..."
 
 
 def run_and_requeue(name: str, item_id: int, outcome, *, max_countdown: float | None = None) -> str:

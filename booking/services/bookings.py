@@ -241,7 +241,7 @@ def _booking_write(
     prepared: EventPreparation,
 ) -> None:
     """A new personal booking's rows: itself, its calendar events, its event's rows."""
-    booking.save(force_insert=True)
+    booking.insert()
     mirror.write()
     booking_event_emit(
         booking=booking, kind=BookingEventKind.CONFIRMED, actor=actor, now=now, prepared=prepared

@@ -126,6 +126,26 @@ def test_a_saved_booking_is_the_row_the_orm_writes(monkeypatch, page, host, vari
     assert compiled[0]["search_text"]  # Booking.save's own work is done as before
 
 
+@pytest.mark.parametrize("variant", [0, 1])
+def test_booking_insert_writes_the_row_save_writes(page, host, variant):
+    """``Booking.insert`` (the booking POST's write) stores what ``save`` stores, its
+    search text included, and leaves the instance saved as ``save`` does."""
+    fields = _booking_fields(page, host, variant=variant)
+    inserted, saved = Booking(**fields), Booking(**fields)
+    with CaptureQueriesContext(connection) as captured:
+        inserted.insert()
+    assert [q["sql"].split()[0] for q in captured.captured_queries] == ["INSERT"]
+    saved.save(force_insert=True)
+    assert inserted.pk
+    assert not inserted._state.adding
+    assert inserted._state.db == "default"
+    rows = [_row(Booking, row.pk) for row in (inserted, saved)]
+    for row in rows:
+        row.pop("uuid")
+    assert rows[0] == rows[1]
+    assert rows[0]["search_text"] == inserted.search_text != ""
+
+
 def test_emails_history_pushes_and_reminders_are_the_rows_the_orm_writes(
     monkeypatch, booking, host, calendar
 ):
@@ -268,3 +288,86 @@ def test_a_failed_insert_rows_marks_the_callers_transaction_for_rollback(booking
             insert_rows([reminder()])  # the same booking, version and offset
         assert transaction.get_rollback()
     assert InviteeReminder.objects.filter(booking=booking).count() == 1
+
+
+def test_insert_values_writes_the_rows_the_orm_writes_from_plain_values(booking, host):
+    """A booking's side rows written from dictionaries (``insert_values``: defaults for
+    the fields not named, the time for auto_now/auto_now_add) are the rows the ORM writes
+    from instances, on either database, all of a model's rows in one INSERT."""
+    cases = [
+        (
+            BookingEmail,
+            [
+                {
+                    "booking_id": booking.pk,
+                    "kind": "confirmed",
+                    "actor": "invitee",
+                    "booking_version": 0,
+                    "previous_host_id": None,
+                    "queued_at": START,
+                },
+                {
+                    "booking_id": booking.pk,
+                    "kind": "rescheduled",
+                    "actor": "host",
+                    "booking_version": 1,
+                    "previous_host_id": host.pk,
+                    "queued_at": START,
+                },
+            ],
+        ),
+        (
+            BookingChange,
+            [
+                {
+                    "booking_id": booking.pk,
+                    "kind": "confirmed",
+                    "actor": "invitee",
+                    "version": 0,
+                    "start": START,
+                    "previous_start": None,
+                    "reason": "",
+                    "occurred_at": START,
+                }
+            ],
+        ),
+        (
+            InviteeReminder,
+            [
+                {
+                    "booking_id": booking.pk,
+                    "booking_version": 0,
+                    "offset_minutes": offset,
+                    "due_at": START - timedelta(minutes=offset),
+                    "next_attempt_at": None if late else START,
+                    "state": "skipped" if late else "pending",
+                    "skip_reason": "too late" if late else "",
+                }
+                for offset, late in ((1440, True), (60, False))
+            ],
+        ),
+    ]
+    for model, rows in cases:
+        with CaptureQueriesContext(connection) as captured:
+            ids = compiled_inserts.insert_values(model, rows)
+        assert [q["sql"].split()[0] for q in captured.captured_queries] == ["INSERT"]
+        assert len(ids) == len(rows)
+        assert all(isinstance(pk, int) for pk in ids)
+        by_values = [_row(model, pk) for pk in ids]
+        made = []
+        for row in rows:
+            if model is InviteeReminder:  # the same offsets again: another version
+                row = {**row, "booking_version": 7}
+            made.append(model.objects.create(**row).pk)
+        by_orm = [_row(model, pk) for pk in made]
+        if model is InviteeReminder:
+            for stored in by_orm:
+                stored["booking_version"] = 0
+        assert by_values == by_orm
+        assert all(
+            stored["created_at"] is not None for stored in by_values if "created_at" in stored
+        )
+
+    with pytest.raises(TypeError, match="booking"):
+        compiled_inserts.insert_values(BookingChange, [{"booking": booking}])
+    assert compiled_inserts.insert_values(BookingChange, []) == []
