@@ -13,7 +13,8 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, router
+from django.db.models import signals
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import validate_time_zone
@@ -466,12 +467,22 @@ class Booking(CompiledInsert):
             kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
         super().save(*args, **kwargs)
 
-    def insert(self) -> None:
-        """Write this new booking as ``save(force_insert=True)`` writes it, in the same
-        compiled INSERT, without ``save``'s steps around it (its signals: nothing in the
-        product listens to a booking's ``pre_save``/``post_save``). For the booking POST."""
+    def insert(self, *, using: str | None = None) -> None:
+        """Write this new booking as ``save(force_insert=True)`` writes it: the same
+        compiled INSERT, with ``pre_save`` and ``post_save`` sent around it (the
+        availability cache's version bump listens), without ``save``'s other steps
+        (parents, update-or-insert, field checks a new row of this model never needs).
+        For the booking POST."""
         self.search_text = booking_search_text(self.invitee_name, self.invitee_email)
-        insert_rows([self])
+        model = type(self)
+        using = using or router.db_for_write(model, instance=self)
+        signals.pre_save.send(
+            sender=model, instance=self, raw=False, using=using, update_fields=None
+        )
+        insert_rows([self], using=using)
+        signals.post_save.send(
+            sender=model, instance=self, created=True, update_fields=None, raw=False, using=using
+        )
 
     @property
     def location_text(self) -> str:

@@ -132,9 +132,25 @@ def test_booking_insert_writes_the_row_save_writes(page, host, variant):
     search text included, and leaves the instance saved as ``save`` does."""
     fields = _booking_fields(page, host, variant=variant)
     inserted, saved = Booking(**fields), Booking(**fields)
-    with CaptureQueriesContext(connection) as captured:
-        inserted.insert()
+    seen = []
+
+    def receiver(sender, *, signal, instance, **kwargs):
+        seen.append((signal, instance.pk, kwargs.get("created"), kwargs["using"]))
+
+    for signal in (signals.pre_save, signals.post_save):
+        signal.connect(receiver, sender=Booking, weak=False)
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            inserted.insert()
+    finally:
+        for signal in (signals.pre_save, signals.post_save):
+            signal.disconnect(receiver, sender=Booking)
     assert [q["sql"].split()[0] for q in captured.captured_queries] == ["INSERT"]
+    # As save() sends them (the availability cache's version bump listens to post_save).
+    assert seen == [
+        (signals.pre_save, None, None, "default"),
+        (signals.post_save, inserted.pk, True, "default"),
+    ]
     saved.save(force_insert=True)
     assert inserted.pk
     assert not inserted._state.adding
