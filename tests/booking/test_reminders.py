@@ -119,13 +119,19 @@ def test_a_move_re_plans_and_the_old_plan_is_never_sent(page):
     assert mail.outbox == []
 
 
+def _claims_a_reminder(sql: str) -> bool:
+    """A worker's claim of a reminder row: its UPDATE (on PostgreSQL the WITH that holds
+    the UPDATE and reads the row taken)."""
+    return "booking_inviteereminder" in sql and sql.lstrip().startswith(("UPDATE", "WITH"))
+
+
 @pytest.mark.django_db
 def test_a_reminder_claimed_before_the_move_is_not_sent_for_the_old_time(page):
     booking = _book(page)
     row = _rows(booking)[1440]
     # The row was queued; the move commits after the worker read the row, before it sends.
     with write_after_query(
-        lambda sql: "booking_inviteereminder" in sql and sql.lstrip().startswith("UPDATE"),
+        _claims_a_reminder,
         lambda: booking_reschedule(booking=booking, start=booking.start + timedelta(days=1)),
     ) as matched:
         outcome = reminder_send(reminder_id=row.pk, now=row.due_at)
@@ -243,7 +249,7 @@ def test_a_second_worker_that_claims_while_the_first_sends_sends_nothing(page):
     row = _rows(booking)[60]
     second = []
     with write_after_query(
-        lambda sql: "booking_inviteereminder" in sql and sql.lstrip().startswith("UPDATE"),
+        _claims_a_reminder,
         lambda: second.append(reminder_send(reminder_id=row.pk, now=row.due_at)),
     ):
         first = reminder_send(reminder_id=row.pk, now=row.due_at)
