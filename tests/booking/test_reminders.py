@@ -21,7 +21,7 @@ from calendars.models import PushedEvent
 from outbox.claims import claim_take
 from outbox.outcomes import Status
 from tests.support.booking import at, workday
-from tests.support.interleave import write_after_query
+from tests.support.interleave import write_after_query, write_before_query
 
 DANA = Invitee("Dana Invitee", "dana@example.com", "Asia/Kolkata")
 MINUTE = timedelta(minutes=1)
@@ -129,8 +129,12 @@ def _claims_a_reminder(sql: str) -> bool:
 def test_a_reminder_claimed_before_the_move_is_not_sent_for_the_old_time(page):
     booking = _book(page)
     row = _rows(booking)[1440]
-    # The row was queued; the move commits after the worker read the row, before it sends.
-    with write_after_query(
+    # The row was queued; the move commits after the worker claimed the row, before it reads
+    # it. On PostgreSQL the claim and its read are one statement: nothing commits between
+    # them, so the move lands right before it.
+    on_postgresql = connections["default"].vendor == "postgresql"
+    interleave = write_before_query if on_postgresql else write_after_query
+    with interleave(
         _claims_a_reminder,
         lambda: booking_reschedule(booking=booking, start=booking.start + timedelta(days=1)),
     ) as matched:
