@@ -25,6 +25,7 @@ from calendars.providers.base import (
     CalendarGone,
     CalendarList,
     CalendarProvider,
+    CreateConflict,
     DeltaExpired,
     DuplicateKey,
     EventGone,
@@ -231,8 +232,12 @@ def _calendar_error(error: ProviderError) -> ProviderError:
 
 
 def _create_error(error: ProviderError) -> ProviderError:
+    """A create: the key used for another request, or another 409 (a conflict with, say, a
+    retried sending of the same create still being made): both ask for a look-up by key."""
     if error.code == DUPLICATE_TRANSACTION:
         return error.as_kind(DuplicateKey)
+    if error.status == 409:
+        return error.as_kind(CreateConflict)
     return _calendar_error(error)
 
 
