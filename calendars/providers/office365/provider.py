@@ -54,8 +54,11 @@ from calendars.providers.office365.msal_app import (
 
 logger = logging.getLogger(__name__)
 
-# invalid_grant codes that mean "unused for too long" rather than "taken away".
-EXPIRED_CODES = frozenset({700082, 70008})
+# Refusal codes that mean "the sign-in ran out: sign in again" rather than "taken away"
+# (Microsoft's error-code reference): 700082 and 70008 unused too long, 50173
+# FreshTokenNeeded ("have the user sign in again", e.g. after a password change), 70043
+# BadTokenDueToInteractionRequired (a Conditional Access sign-in frequency ran out).
+EXPIRED_CODES = frozenset({700082, 70008, 50173, 70043})
 # Answers at the redirect URI that mean the person chose not to connect.
 DECLINED_ERRORS = frozenset({"access_denied", "consent_required"})
 # AADSTS numbers at the redirect URI that mean only an administrator can consent
@@ -150,7 +153,8 @@ def token_error(
     numbers = ", ".join(f"AADSTS{code}" for code in codes)
     detail = f"{error}" + (f" ({numbers})" if numbers else "")
     if error in GRANT_GONE_ERRORS:
-        expired = error == "invalid_grant" and any(code in EXPIRED_CODES for code in codes)
+        # Whichever error carries them (70043 may come as interaction_required).
+        expired = any(code in EXPIRED_CODES for code in codes)
         return ProviderError(
             f"Microsoft refused {what}: {detail}.",
             permanent=True,
