@@ -378,6 +378,24 @@ def _host_zone(calendar: Calendar) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def busy_zone_changed(*, host_id: int) -> list[int]:
+    """The host's own time zone changed: their all-day events are whole days in it, and
+    their stored busy time still has the old zone's days. So every calendar of the host's
+    live connection is read in full (on commit), not through its delta link (which would
+    bring only events changed since). Returns the connections queued."""
+    live = CalendarConnection.objects.live().filter(host_id=host_id)
+    CalendarSyncState.objects.filter(calendar__connection__in=live).update(full_synced_at=None)
+    queued = list(live.values_list("pk", flat=True))
+    for connection_id in queued:
+        sync_enqueue_on_commit(connection_id)
+    return queued
+
+
+def on_time_zone_changed(sender, *, user, **kwargs) -> None:
+    """``accounts.services.time_zone_changed``: the user's busy time follows their zone."""
+    busy_zone_changed(host_id=user.pk)
+
+
 def _interval(calendar: Calendar, event: BusyEvent, zone: ZoneInfo) -> BusyInterval:
     start, end = event.start, event.end
     if event.all_day:

@@ -172,6 +172,40 @@ def test_a_day_off_blocks_the_hosts_whole_day_in_their_own_zone(adele, intro, o3
     assert intervals()[event.id] == (start, end, "oof")
 
 
+def test_a_day_off_moves_with_the_hosts_new_time_zone_at_the_next_sync(
+    client, adele, intro, o365, host
+):
+    tokyo, new_york = ZoneInfo("Asia/Tokyo"), ZoneInfo("America/New_York")
+    o365.control.mailbox_time_zone_set(ADELE, "Asia/Tokyo")
+    host.time_zone = "Asia/Tokyo"
+    host.save(update_fields=["time_zone"])
+    day = datetime.now(tokyo).date() + timedelta(days=3)
+    event = o365.control.event_add(
+        ADELE,
+        subject="Day off",
+        start=datetime.combine(day, time(0), tokyo),
+        end=datetime.combine(day + timedelta(days=1), time(0), tokyo),
+        show_as="oof",
+        all_day=True,
+    )
+    sync(adele)
+    assert intervals()[event.id][0] == datetime.combine(day, time(0), tokyo)
+
+    # The host moves to New York (Setup → Profile): the same day off is New York's day.
+    saved = client.post(
+        reverse("setup:profile"),
+        {"name": host.name, "time_zone": "America/New_York", "language": ""},
+    )
+    assert saved.status_code == 302
+    assert sync(adele) == "synced"
+
+    start, end, _ = intervals()[event.id]
+    assert (start, end) == (
+        datetime.combine(day, time(0), new_york),
+        datetime.combine(day + timedelta(days=1), time(0), new_york),
+    )
+
+
 def test_the_window_moves_forward_with_a_full_read(adele, intro, o365):
     sync(adele)
     CalendarSyncState.objects.filter(calendar__name="Calendar").update(
