@@ -213,6 +213,8 @@ def test_a_refused_client_secret_is_not_blamed_on_the_host(connected, fake_micro
     connected.refresh_from_db()
     assert connected.status == ConnectionStatus.CONNECTED
     assert "invalid_client" in caplog.text
+    # The operator reads what to do (the app registration's secret expired).
+    assert "set a new MS_CLIENT_SECRET" in caplog.text
 
 
 def test_a_wrong_key_gives_a_clear_error_without_data(connected, settings):
