@@ -52,7 +52,7 @@ from calendars.models import (
     PushedEvent,
 )
 from calendars.providers import CalendarProvider, ProviderError
-from calendars.providers.base import BusyChanges, BusyEvent, DeltaExpired
+from calendars.providers.base import BusyChanges, BusyEvent, CalendarGone, DeltaExpired
 from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
 from calendars.services.subscriptions import (
@@ -196,6 +196,12 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
             error = ProviderError("The stored sign-in cannot be decrypted.", code="token_key")
             failures.append((calendar, error))
             continue
+        except CalendarGone as error:
+            # Deleted in the provider (Outlook): its events went with it, so its busy time
+            # no longer blocks anything. The host sees why in Setup.
+            changed = _busy_time_forget(calendar) or changed
+            failures.append((calendar, error))
+            continue
         except ProviderError as error:
             if error.permanent:
                 _record_error(calendar, error, retry_at=None)
@@ -228,6 +234,18 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
         )
     retryable = any(error.retryable for _, error in failures)
     return SyncOutcome("partial", calendars=len(calendars), retry_in=wait if retryable else None)
+
+
+def _busy_time_forget(calendar: Calendar) -> bool:
+    """Drop a vanished calendar's busy time and its delta link; True if it had busy time."""
+    with transaction.atomic():
+        dropped, _ = BusyInterval.objects.filter(calendar=calendar).delete()
+        CalendarSyncState.objects.filter(calendar=calendar).update(
+            delta_link="", full_synced_at=None
+        )
+    if dropped:
+        _announce_busy_time_changed(calendar)
+    return bool(dropped)
 
 
 def _record_error(calendar: Calendar, error: ProviderError, *, retry_at: datetime | None) -> None:

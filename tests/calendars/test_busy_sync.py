@@ -121,6 +121,27 @@ def test_a_steady_state_cycle_costs_one_small_request_per_calendar(adele, intro,
         assert query.startswith("%24deltatoken=") or query.startswith("$deltatoken=")
 
 
+def test_a_calendar_deleted_in_outlook_no_longer_blocks_time(client, adele, intro, o365):
+    personal = personal_reads_busy_time(intro)
+    dentist = o365.control.event_add(
+        ADELE, calendar="Personal", subject="Dentist", start=at(3), end=at(4)
+    )
+    assert sync(adele) == "synced"
+    assert dentist.id in intervals("Personal")
+    three = at(3).isoformat()
+    assert three not in [start for start, _ in offered(client, "intro", first=tomorrow())]
+
+    # The host deletes the calendar in Outlook: its events go with it (Graph: 404).
+    o365.control.calendar_delete(ADELE, "Personal")
+    assert sync(adele) == "partial"
+
+    assert intervals("Personal") == {}
+    assert three in [start for start, _ in offered(client, "intro", first=tomorrow())]
+    personal.refresh_from_db()
+    assert personal.last_sync_error  # Setup says the calendar no longer exists
+    assert CalendarSyncState.objects.get(calendar=personal).delta_link == ""
+
+
 def test_changes_arrive_through_the_delta_link(adele, intro, o365):
     sync(adele)
     event = o365.control.event_add(ADELE, subject="New", start=at(15), end=at(16))
