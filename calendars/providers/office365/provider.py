@@ -315,16 +315,21 @@ def _delta_error(error: ProviderError) -> ProviderError:
     return _calendar_error(error)
 
 
+# What a delta item must name to be busy time without a guess: its times, and whether it
+# blocks, lasts whole days or was cancelled (an absent showAs would read as busy).
+BUSY_PROPERTIES = ("start", "end", "showAs", "isAllDay", "isCancelled")
+
+
 def _busy_item(item: dict, *, following: bool) -> BusyEvent:
     """A delta item as busy time. An update may name "at least the properties that have
-    been updated" (Microsoft's delta query page): one without its times, met while
-    following a delta link, asks for a full read rather than a guess."""
+    been updated" (Microsoft's delta query page): one without all of ``BUSY_PROPERTIES``,
+    met while following a delta link, asks for a full read rather than a guess."""
+    if following and any(name not in item for name in BUSY_PROPERTIES):
+        raise DeltaExpired(
+            "Graph sent a changed event without all it needs; reading the window again.",
+            code="PartialChange",
+        )
     if "start" not in item or "end" not in item:
-        if following:
-            raise DeltaExpired(
-                "Graph sent a changed event without its times; reading the window again.",
-                code="PartialChange",
-            )
         raise ProviderError("Graph sent an event without its times.", code="InvalidResponse")
     return payloads.busy_event(item)
 
