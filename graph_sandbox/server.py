@@ -75,6 +75,9 @@ class PagesHandler(WSGIHandler):
 
 class _RequestHandler(WSGIRequestHandler):
     timeout = IDLE_TIMEOUT
+    # An answer's status line, headers and body leave in one TLS write (flushed once per
+    # answer below) instead of one each: wsgiref writes them apart.
+    wbufsize = 64 * 1024
 
     def get_environ(self) -> dict:
         environ = super().get_environ()
@@ -94,12 +97,19 @@ class _RequestHandler(WSGIRequestHandler):
         self._dropped = False
         try:
             super().handle_one_request()
+            if not self._dropped:
+                self.wfile.flush()
         except (TimeoutError, ConnectionError, ssl.SSLError):
             self.close_connection = True
             return
         if self._dropped:
             self.close_connection = True
             _abort(self.connection)
+
+    def handle_expect_100(self) -> bool:
+        answered = super().handle_expect_100()
+        self.wfile.flush()  # "100 Continue" goes now: the client waits for it
+        return answered
 
     def log_message(self, format: str, *args) -> None:
         if self.server.quiet:

@@ -387,6 +387,68 @@ def update_rows(
         return cursor.rowcount
 
 
+def update_and_read(
+    build: Callable[..., tuple[QuerySet, dict[str, Any]]],
+    *values: Any,
+    read: Callable[..., QuerySet],
+    read_values: tuple = (),
+    fixed: tuple = (),
+    read_fixed: tuple = (),
+    using: str | None = None,
+) -> list[Model] | None:
+    """``update_rows(build, *values)`` and then ``query_objects(read, *read_values)``:
+    None when the UPDATE changed no row, else the instances the read finds.
+
+    ``read`` reads the model ``build`` updates, with any ``select_related``, and must
+    find only rows the UPDATE changed (say, the same primary key). On PostgreSQL both
+    are one statement: ``WITH <table> AS (UPDATE … RETURNING <table>.*) <read>``, the
+    read seeing the rows as the UPDATE left them (and the related rows as of that same
+    moment); elsewhere, two statements in that order."""
+    alias = using or router.db_for_write(build.model)  # type: ignore[attr-defined]
+    kinds = tuple(_kind(value, update=True) for value in values)
+    read_kinds = tuple(_kind(value) for value in read_values)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        if not update_rows(build, *values, fixed=fixed, using=alias):
+            return None
+        return query_objects(read, *read_values, fixed=read_fixed, using=alias)
+    sql, updating, reading = _update_and_read(
+        build, read, alias, fixed, kinds, read_fixed, read_kinds
+    )
+    params = _params(updating, values, connection) + _params(reading, read_values, connection)
+    with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return reading.objects(rows) if rows else None  # type: ignore[misc]
+
+
+@functools.lru_cache(maxsize=COMPILED_LIMIT)
+def _update_and_read(
+    build: Callable,
+    read: Callable,
+    alias: str,
+    fixed: tuple,
+    kinds: tuple,
+    read_fixed: tuple,
+    read_kinds: tuple,
+) -> tuple[str, _Compiled, _Compiled]:
+    """The one statement of ``update_and_read`` on PostgreSQL: the read's table is the
+    UPDATE's rows, as a common table expression of the same name (so the read's SQL,
+    compiled by the ORM, is used as it is)."""
+    updating = _compiled(build, alias, fixed, kinds, True)
+    reading = _compiled(read, alias, read_fixed, read_kinds)
+    if reading.objects is None:
+        raise TypeError(f"{read.__qualname__}: a values_list read (use a queryset of instances)")
+    # "UPDATE <table> SET …": the table as the update compiler quotes it.
+    table = updating.sql.split(" ", 2)[1]
+    # The read names the table once, as its FROM, and joins no other copy of it: every
+    # reference to it is then a reference to the UPDATE's rows.
+    if reading.sql.count(f"FROM {table}") != 1 or reading.sql.count(f"JOIN {table}") != 0:
+        raise TypeError(f"{read.__qualname__}: must read {table} once, as its FROM")
+    sql = f"WITH {table} AS ({updating.sql} RETURNING {table}.*) {reading.sql}"
+    return sql, updating, reading
+
+
 def _params(compiled: _Compiled, values: tuple, connection) -> list:
     params = list(compiled.params)
     for place, number, index, adapt in compiled.places:

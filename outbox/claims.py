@@ -1,7 +1,8 @@
 """Claiming an outbox item for one attempt, and writing only while the claim is held.
 
-``claim_take`` is one conditional UPDATE: the item must be pending, due (within
-``DUE_TOLERANCE``), and not held by a live claim. It sets a lease
+``claim_take`` is one conditional UPDATE (on PostgreSQL with the read of the item taken
+and its related rows in the same statement: ``UPDATE … RETURNING``): the item must be
+pending, due (within ``DUE_TOLERANCE``), and not held by a live claim. It sets a lease
 (``claimed_until``), a random claim token (``claimed_by``) and counts the attempt.
 A worker that dies simply lets its lease run out; another then takes the item over.
 Because every later write names the token, a worker whose lease ran out can never
@@ -11,7 +12,7 @@ overwrite what the newer attempt records: its write changes no row and raises
 Every booking's worker runs several claims and claimed writes, so their UPDATEs are
 compiled by the ORM once per process and shape (model, fields written, null or not)
 rather than each time, and the claimed row is read with a query compiled once
-(``ops.compiled_queries``). Their conditions are the ORM filters below, stated once.
+(``ops.compiled_queries.update_and_read``). Their conditions are the ORM filters below, stated once.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from django.db import router
 from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
-from ops.compiled_queries import query_objects, update_rows
+from ops.compiled_queries import update_and_read, update_rows
 from outbox.models import PENDING, OutboxItem
 
 # A retry sent with a countdown may arrive a little early (clocks of broker and workers).
@@ -63,10 +64,18 @@ def claim_take(
     until = now + timedelta(seconds=lease_seconds)
     due_by = now + DUE_TOLERANCE
     using = router.db_for_write(model)
-    if not update_rows(_take, pk, token, until, now, due_by, fixed=(model,), using=using):
-        return None
     related = _related_paths(items.query.select_related or {})
-    found = query_objects(_claimed, pk, fixed=(model, related), using=router.db_for_read(model))
+    found = update_and_read(
+        _take,
+        *(pk, token, until, now, due_by),
+        read=_claimed,
+        read_values=(pk,),
+        fixed=(model,),
+        read_fixed=(model, related),
+        using=using,
+    )
+    if found is None:
+        return None
     if not found:
         raise model.DoesNotExist(f"{model.__name__} {pk} is gone")
     return Claim(item=found[0], token=token)

@@ -204,3 +204,25 @@ def test_a_value_the_query_transforms_or_a_clock_of_its_own_is_refused():
         update_rows(_by_holder, "office365:a", "me")  # "me%"
     with pytest.raises(TypeError, match="expressions"):
         update_rows(mailbox_slots._release, "office365:a", F("holder"))
+
+
+def test_a_claim_on_postgresql_is_one_statement_that_reads_the_row_as_it_took_it(email):
+    items = BookingEmail.objects.select_related("booking__host")
+    host_email = email.booking.host.email
+    with CaptureQueriesContext(connection) as captured:
+        claim = claim_take(items=items, pk=email.pk, lease_seconds=60, now=NOW)
+    # PostgreSQL: WITH <table> AS (UPDATE … RETURNING …) SELECT …; elsewhere UPDATE, SELECT.
+    assert len(captured) == (1 if connection.vendor == "postgresql" else 2)
+    row = BookingEmail.objects.get(pk=email.pk)
+    taken = claim.item
+    assert (taken.claimed_by, taken.claimed_until) == (claim.token, NOW + timedelta(seconds=60))
+    assert (taken.attempts, taken.updated_at) == (row.attempts, row.updated_at) == (1, NOW)
+    with CaptureQueriesContext(connection) as captured:
+        assert taken.booking.host.email == host_email  # read with the claim
+    assert len(captured) == 0
+    # Held by a live claim: not taken again, and nothing changes.
+    assert claim_take(items=items, pk=email.pk, lease_seconds=60, now=NOW) is None
+    assert BookingEmail.objects.get(pk=email.pk).attempts == 1
+    # The claim's writes stay fenced by its token.
+    claim.token = "another-worker"
+    assert not claim.release()

@@ -21,7 +21,7 @@ from calendars.models import PushedEvent
 from outbox.claims import claim_take
 from outbox.outcomes import Status
 from tests.support.booking import at, workday
-from tests.support.interleave import write_after_query
+from tests.support.interleave import write_after_query, write_before_query
 
 DANA = Invitee("Dana Invitee", "dana@example.com", "Asia/Kolkata")
 MINUTE = timedelta(minutes=1)
@@ -119,13 +119,23 @@ def test_a_move_re_plans_and_the_old_plan_is_never_sent(page):
     assert mail.outbox == []
 
 
+def _claims_a_reminder(sql: str) -> bool:
+    """A worker's claim of a reminder row: its UPDATE (on PostgreSQL the WITH that holds
+    the UPDATE and reads the row taken)."""
+    return "booking_inviteereminder" in sql and sql.lstrip().startswith(("UPDATE", "WITH"))
+
+
 @pytest.mark.django_db
 def test_a_reminder_claimed_before_the_move_is_not_sent_for_the_old_time(page):
     booking = _book(page)
     row = _rows(booking)[1440]
-    # The row was queued; the move commits after the worker read the row, before it sends.
-    with write_after_query(
-        lambda sql: "booking_inviteereminder" in sql and sql.lstrip().startswith("UPDATE"),
+    # The row was queued; the move commits after the worker claimed the row, before it reads
+    # it. On PostgreSQL the claim and its read are one statement: nothing commits between
+    # them, so the move lands right before it.
+    on_postgresql = connections["default"].vendor == "postgresql"
+    interleave = write_before_query if on_postgresql else write_after_query
+    with interleave(
+        _claims_a_reminder,
         lambda: booking_reschedule(booking=booking, start=booking.start + timedelta(days=1)),
     ) as matched:
         outcome = reminder_send(reminder_id=row.pk, now=row.due_at)
@@ -243,7 +253,7 @@ def test_a_second_worker_that_claims_while_the_first_sends_sends_nothing(page):
     row = _rows(booking)[60]
     second = []
     with write_after_query(
-        lambda sql: "booking_inviteereminder" in sql and sql.lstrip().startswith("UPDATE"),
+        _claims_a_reminder,
         lambda: second.append(reminder_send(reminder_id=row.pk, now=row.due_at)),
     ):
         first = reminder_send(reminder_id=row.pk, now=row.due_at)

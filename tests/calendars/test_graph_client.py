@@ -30,17 +30,56 @@ def graph(microsoft_settings):
 
 def test_every_call_carries_the_token_and_a_timeout(graph, monkeypatch):
     seen = {}
-    original = requests.Session.request
+    original = requests.adapters.HTTPAdapter.send
 
-    def spy(self, method, url, **kwargs):
+    def spy(self, request, **kwargs):
         seen.update(kwargs)
-        return original(self, method, url, **kwargs)
+        return original(self, request, **kwargs)
 
-    monkeypatch.setattr(requests.Session, "request", spy)
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", spy)
     graph.mock.get(f"{GRAPH}/me", json={"id": "1"})
     assert graph.get("/me") == {"id": "1"}
     assert graph.mock.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert seen["timeout"] == (5.0, 30.0)
+
+
+def test_a_call_sends_what_requests_sends_with_the_same_settings(graph, monkeypatch):
+    """The session's short way (``call``) sends the request ``Session.request`` sends, with
+    the same timeout, CA setting, certificate and proxies (the environment's ignored)."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")
+    session = shared_session()
+    options: list[dict] = []
+    original = requests.adapters.HTTPAdapter.send
+
+    def spy(self, request, **kwargs):
+        options.append(kwargs)
+        return original(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", spy)
+    graph.mock.post(f"{GRAPH}/me/events", json={"id": "1"}, status=201)
+    headers = {"Authorization": f"Bearer {TOKEN}", "Prefer": 'outlook.timezone="UTC"'}
+    sent = {"headers": headers, "params": {"a": "b c/ü"}, "json": {"subject": "Grüße", "n": 1}}
+    ours = session.call("POST", f"{GRAPH}/me/events", **sent)
+    theirs = session.request("POST", f"{GRAPH}/me/events", **sent)
+    one, other = (call.request for call in graph.mock.calls)
+    assert (one.method, one.url, one.body) == (other.method, other.url, other.body)
+    assert dict(one.headers) == dict(other.headers)
+    assert (
+        (ours.status_code, ours.json()) == (theirs.status_code, theirs.json()) == (201, {"id": "1"})
+    )
+    assert options[0] == options[1]
+    assert options[0]["proxies"] == {}
+    assert options[0]["timeout"] == (5.0, 30.0)
+
+
+def test_a_call_follows_a_redirect_as_requests_does_without_the_token_to_another_host(graph):
+    graph.mock.get(f"{GRAPH}/moved", status=302, headers={"Location": "https://elsewhere.test/x"})
+    graph.mock.get("https://elsewhere.test/x", json={"ok": True})
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    answer = shared_session().call("GET", f"{GRAPH}/moved", headers=headers)
+    assert (answer.json(), [r.status_code for r in answer.history]) == ({"ok": True}, [302])
+    assert "Authorization" not in graph.mock.calls[1].request.headers
 
 
 def test_sessions_ignore_the_environment_and_trust_the_configured_bundle(settings, tmp_path):

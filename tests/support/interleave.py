@@ -53,3 +53,25 @@ def selects_from(table: str, *filters: str) -> Callable[[str], bool]:
         )
 
     return matches
+
+
+@contextmanager
+def write_before_query(
+    matches: Callable[[str], bool], write: Callable[[], object]
+) -> Iterator[list[str]]:
+    """Run ``write()`` once: right before the first query whose SQL ``matches``.
+
+    For a statement that reads and writes at once (a claim on PostgreSQL), where no other
+    commit can land between its write and its read: the nearest such commit lands before it.
+    """
+    matched: list[str] = []
+
+    def wrapper(execute, sql, params, many, context):
+        if not matched and matches(sql):
+            matched.append(sql)
+            write()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        yield matched
+    assert matched, "the interleaved write never ran: no query matched"

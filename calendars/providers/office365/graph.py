@@ -55,6 +55,54 @@ class TimeoutSession(requests.Session):
             kwargs["timeout"] = self.default_timeout
         return super().request(method, url, *args, **kwargs)
 
+    def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        params: dict | None = None,
+        json: dict | None = None,
+    ) -> requests.Response:
+        """``request(method, url, headers=, params=, json=)``, answered the same, with less
+        of requests' machinery per call (Graph's calls: ~half of each call's Python).
+
+        What ``Session.request`` would do for this session and adds nothing to, it skips:
+        the environment's proxies, CA bundle and ``.netrc`` (``trust_env`` is off, but it
+        still asks the environment whether to bypass proxies, per call), cookies (the
+        jar's policy keeps none, so an empty jar sends none and stores none) and hooks
+        (none are set). The session's own ``proxies``, ``verify``, ``cert`` and headers
+        apply as they would. Anything unusual (auth, hooks, cookies, a redirect) goes
+        the whole way through requests.
+        """
+        if self.auth is not None or any(self.hooks.values()) or len(self.cookies):
+            return self.request(method, url, headers=headers, params=params, json=json)
+        prepared = requests.PreparedRequest()
+        prepared.method = method.upper()
+        prepared.prepare_url(url, params)
+        merged = dict(self.headers)
+        merged.update(headers)
+        prepared.prepare_headers(merged)
+        prepared.prepare_body(None, None, json)
+        prepared.hooks = {"response": []}
+        options = {
+            "stream": False,
+            "timeout": self.default_timeout,
+            "verify": self.verify,
+            "cert": self.cert,
+            "proxies": self.proxies,
+        }
+        response = self.get_adapter(url).send(prepared, **options)
+        if response.is_redirect:
+            # As Session.send follows one (dropping the token if the host changes), with
+            # the request's cookie jar as Session.request makes it (the session's is empty).
+            prepared._cookies = requests.cookies.RequestsCookieJar()  # type: ignore[attr-defined]
+            history = [response, *self.resolve_redirects(response, prepared, **options)]
+            response = history.pop()
+            response.history = history
+        response.content  # noqa: B018 (read the body now, as a non-streamed request does)
+        return response
+
 
 def new_session() -> TimeoutSession:
     """A new session for Microsoft's endpoints (Graph and, through MSAL, the identity platform)."""
@@ -218,7 +266,10 @@ class GraphClient:
         status: int | None = None
         throttled = False
         try:
-            response = self._session.request(method, url, **kwargs)
+            if isinstance(self._session, TimeoutSession):
+                response = self._session.call(method, url, **kwargs)
+            else:
+                response = self._session.request(method, url, **kwargs)
             status = response.status_code
             throttled = is_throttled(response)
             return response
