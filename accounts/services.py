@@ -293,6 +293,36 @@ def member_remove(*, membership: Membership, now: datetime | None = None) -> Mem
     return membership
 
 
+def organization_admin_restore(*, organization_id: int) -> Membership | None:
+    """Give an organization that has current members but no admin who can sign in (its
+    last admin's account was deleted or deactivated, which Team's own actions never
+    allow) an admin again: its longest-standing current member whose account is active.
+    Returns who became admin, or None when nothing needed doing (or nobody can be).
+
+    An organization with no current member (kept for its former members' records after
+    its last member joined another) has nobody to administer and is left as it is."""
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().filter(pk=organization_id).first()
+        if organization is None:
+            return None
+        current = Membership.objects.select_related("user").filter(
+            organization=organization, removed_at__isnull=True, user__is_active=True
+        )
+        if current.filter(role=Role.ADMIN).exists():
+            return None
+        heir = current.order_by("joined_at", "pk").first()
+        if heir is None:
+            return None
+        heir.role = Role.ADMIN
+        heir.save(update_fields=["role"])
+    log.warning(
+        "organization %s had no admin left: membership %s (longest-standing) is admin now",
+        organization_id,
+        heir.pk,
+    )
+    return heir
+
+
 def _keep_an_admin(membership: Membership) -> None:
     others = Membership.objects.filter(
         organization_id=membership.organization_id, role=Role.ADMIN, removed_at__isnull=True

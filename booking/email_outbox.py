@@ -29,11 +29,13 @@ from booking.emails import (
     EMAIL_RETRY_DELAYS,
     RECIPIENTS,
     send_booking_email,
+    send_handover_notice,
     send_join_link,
     send_reschedule_request,
 )
 from booking.events import BookingEvent
-from booking.models import BookingEmail, EmailState
+from booking.models import Booking, BookingEmail, EmailState
+from booking.selectors import team_seats_for
 from ops.compiled_inserts import insert_values
 from ops.compiled_queries import query_rows, reads
 from ops.mail import connections_kept, mail_connection
@@ -64,6 +66,12 @@ JOIN_LINK = "join_link"
 JOIN_LINK_CHANGE = "join_link_change"
 JOIN_LINK_KINDS = (JOIN_LINK, JOIN_LINK_CHANGE)
 INVITEE_ONLY = (RESCHEDULE_REQUEST, *JOIN_LINK_KINDS)
+# A move handed a round-robin meeting to another member: one email, to the member who had
+# it (``previous_host``), saying to whom and why (``note``: ``HANDOVER_REASONS``). Its one
+# email is recorded in ``host_sent_at``.
+HANDED_OVER = "handed_over"
+HANDOVER_REASONS = ("not_a_member", "not_connected")
+SENT_FIELD["previous_host"] = "host_sent_at"
 # The host's switch (Setup → Profile) for each kind of booking event's email.
 HOST_PREFERENCE = {
     "confirmed": "notify_booked",
@@ -73,8 +81,11 @@ HOST_PREFERENCE = {
 
 
 def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
-    """``booking_event_recorded`` receiver: the event's emails, as one outbox row."""
+    """``booking_event_recorded`` receiver: the event's emails, as one outbox row (and
+    one more for the member a move handed the meeting from)."""
     booking_emails_add(event=event)
+    if event.previous_host_id is not None:
+        handover_email_add(event=event)
 
 
 def booking_emails_add(*, event: BookingEvent) -> int:
@@ -95,6 +106,26 @@ def booking_emails_add(*, event: BookingEvent) -> int:
     )
     dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[email_id]])
     return email_id
+
+
+def handover_email_add(*, event: BookingEvent) -> BookingEmail:
+    """Write the row of the email to the member ``event`` handed the meeting from (in the
+    caller's transaction), with why: they are no longer among the page's members, or
+    their calendar is not connected (``round_robin_keeper``)."""
+    booking = event.booking or Booking.objects.select_related("page").get(pk=event.booking_id)
+    seats = {seat.user_id for seat in team_seats_for(page=booking.page)} if booking.page else set()
+    reason = "not_connected" if event.previous_host_id in seats else "not_a_member"
+    email = BookingEmail.objects.create(
+        booking_id=event.booking_id,
+        kind=HANDED_OVER,
+        actor=event.actor,
+        booking_version=event.version,
+        previous_host_id=event.previous_host_id,
+        note=reason,
+        queued_at=event.occurred_at,
+    )
+    dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[email.pk]])
+    return email
 
 
 def reschedule_request_add(*, booking, note: str, now: datetime) -> BookingEmail:
@@ -167,6 +198,11 @@ def _recipients(email: BookingEmail) -> tuple[str, ...]:
     """Who this row's emails go to: the host only if their Profile says so."""
     if email.kind in INVITEE_ONLY:
         return ("invitee",)
+    if email.kind == HANDED_OVER:
+        # To them the meeting is gone from their calendar: their switch for cancellations.
+        member = email.previous_host
+        wanted = member is not None and getattr(member, "notify_cancelled", True)
+        return ("previous_host",) if wanted else ()
     preference = HOST_PREFERENCE.get(email.kind)
     host = email.booking.host
     if preference is not None and not getattr(host, preference, True):
@@ -175,7 +211,15 @@ def _recipients(email: BookingEmail) -> tuple[str, ...]:
 
 
 def _send(email: BookingEmail, who: str, connection) -> None:
-    if email.kind == RESCHEDULE_REQUEST:
+    if email.kind == HANDED_OVER:
+        send_handover_notice(
+            booking_pk=email.booking_id,
+            previous_host=email.previous_host,
+            reason=email.note,
+            booking=email.booking,
+            connection=connection,
+        )
+    elif email.kind == RESCHEDULE_REQUEST:
         send_reschedule_request(booking_pk=email.booking_id, note=email.note, connection=connection)
     elif email.kind in JOIN_LINK_KINDS:
         send_join_link(

@@ -192,6 +192,52 @@ def send_join_link(
     return True
 
 
+def send_handover_notice(
+    *, booking_pk: int, previous_host, reason: str, booking: Booking | None = None, connection=None
+) -> bool:
+    """Tell ``previous_host`` that a move handed their round-robin meeting to the booking's
+    host now, and why (``reason``: ``not_a_member`` of the page any more, or their
+    calendar ``not_connected``). No .ics: their Outlook event is taken away for them.
+
+    False (nothing sent) when the booking or the member is gone. A mail server error is
+    raised, as ``send_booking_email`` does.
+    """
+    if booking is None:
+        booking = Booking.objects.select_related("host").filter(pk=booking_pk).first()
+    if booking is None or previous_host is None:
+        return False
+    zone = previous_host.time_zone
+    tz = ZoneInfo(zone)
+    locale = host_locale(previous_host)
+    names = {
+        "title": booking.title,
+        "invitee": booking.invitee_name,
+        "host": booking.host.get_full_name(),
+    }
+    context = {
+        "booking": booking,
+        "invitee": booking.invitee_name,
+        "new_host": names["host"],
+        "reason": reason,
+        "start": booking.start.astimezone(tz),
+        "end": booking.end.astimezone(tz),
+        "previous_start": (booking.rescheduled_from_start or booking.start).astimezone(tz),
+        "zone": zone,
+        "zone_text": zone_text(zone, booking.start, locale),
+        "locale": locale,
+    }
+    with translation.override(language_of(locale)):
+        subject = _("Handed over: %(title)s with %(invitee)s is now with %(host)s") % names
+        Email(
+            subject=" ".join(subject.split()),
+            body=render_to_string("booking/email/handed_over.txt", context),
+            to=[previous_host.email],
+            reply_to=[booking.host.email],
+            connection=connection,
+        ).send()
+    return True
+
+
 def _send_one(
     booking,
     *,

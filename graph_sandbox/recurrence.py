@@ -301,7 +301,14 @@ def occurrences(
     tz = zone(time_zone)
     local_time = first_start.astimezone(tz).time().replace(tzinfo=None)
     start_date = date.fromisoformat(recurrence["range"]["startDate"])
-    rule = _rule(recurrence, datetime.combine(start_date, local_time), tz)
+    first = datetime.combine(start_date, local_time)
+    if window_start is not None and recurrence["range"]["type"] != "numbered":
+        try:
+            day = (window_start - duration).astimezone(tz).date()
+            first = _period_start_before(recurrence, first, day)
+        except (OverflowError, ValueError):  # a window at the calendar's ends: walk it all
+            pass
+    rule = _rule(recurrence, first, tz)
     found: list[Occurrence] = []
     for local in rule:
         try:
@@ -317,6 +324,42 @@ def occurrences(
         if len(found) >= limit:
             break
     return found
+
+
+def _period_start_before(recurrence: dict, first: datetime, day: date) -> datetime:
+    """Where to start expanding so that everything from ``day`` on comes out as it would
+    from the series' own start ``first`` (naive local), without walking the periods in
+    between: the start of the last whole period of the pattern (its ``interval`` days,
+    weeks from ``firstDayOfWeek``, months or years) that begins at least two days before
+    ``day`` (a margin for the zone's offset), or ``first`` when that is no later.
+
+    The pattern's phase is kept (a whole number of intervals from the series' first
+    period), and a period's start is at or before all of its occurrences, so none from
+    that period on is lost. A numbered range counts from its start and is never moved
+    (it ends after at most 999 occurrences anyway); an ``endDate`` range still ends
+    where it ends."""
+    pattern = recurrence["pattern"]
+    kind, interval = pattern["type"], pattern["interval"]
+    target = datetime.combine(day - timedelta(days=2), first.time())
+    if target <= first:
+        return first
+    if kind == "daily":
+        periods = (target - first).days // interval
+        return first + timedelta(days=periods * interval)
+    if kind == "weekly":
+        week_start = DAYS.index(pattern["firstDayOfWeek"])  # 0 = Sunday
+        back = (first.isoweekday() % 7 - week_start) % 7
+        first_week = first - timedelta(days=back)
+        periods = (target - first_week).days // (7 * interval)
+        moved = first_week + timedelta(days=periods * 7 * interval)
+    elif kind in ("absoluteMonthly", "relativeMonthly"):
+        months = (target.year - first.year) * 12 + target.month - first.month
+        month = first.month - 1 + months // interval * interval
+        moved = first.replace(year=first.year + month // 12, month=month % 12 + 1, day=1)
+    else:
+        years = (target.year - first.year) // interval * interval
+        moved = first.replace(year=first.year + years, month=1, day=1)
+    return moved if moved > first else first
 
 
 def first_occurrence(

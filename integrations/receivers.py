@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from booking.events import Actor, BookingEvent, BookingEventKind
@@ -76,7 +77,10 @@ def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
         booking = event.booking or Booking.objects.select_related("page", "host").get(
             pk=event.booking_id
         )
-        return {**booking_data(booking), "changed_by": str(event.actor)}
+        data = {**booking_data(booking), "changed_by": str(event.actor)}
+        if event.kind == BookingEventKind.RESCHEDULED:
+            data["previous_host"] = _previous_host(event)
+        return data
 
     deliveries_add(
         owners=endpoint_owners_for(host_ids=people),
@@ -119,6 +123,17 @@ def on_meeting_link_recorded(
         occurred_at=occurred_at,
         order_key=f"booking:{booking_uuid}",
     )
+
+
+def _previous_host(event: BookingEvent) -> dict | None:
+    """Who hosted a moved booking before the move gave it to another member (a round-robin
+    handover), as ``host`` shows a member; None when the host stayed."""
+    if event.previous_host_id is None:
+        return None
+    user = get_user_model().objects.filter(pk=event.previous_host_id).first()
+    if user is None:
+        return None
+    return {"name": user.get_full_name(), "email": user.email}
 
 
 @reads(BookingCohost)

@@ -41,9 +41,11 @@ from booking.models import (
     location_wording,
 )
 from booking.selectors import (
+    booking_cohosts,
     booking_cohosts_none,
     collective_organizer,
     day_window,
+    members_with_live_calendar,
     page_with_calendars,
     round_robin_keeper,
     slot_busy_for,
@@ -365,13 +367,26 @@ def _team_host_for_move(*, booking: Booking, start: datetime, now: datetime) -> 
     page = booking.page
     free = _free_members(page=page, start=start, now=now, exclude_booking=booking)
     if page.team_kind == TeamKind.COLLECTIVE:
-        return booking.host_id if free else None
+        return collective_organizer_for_move(booking=booking) if free else None
     keeper = round_robin_keeper(booking=booking)
     if keeper is not None:
         return keeper if keeper in free else None
     if not free:
         return None
     return round_robin_pick(page=page, seats=team_seats_for(page=page), free=free, now=now)
+
+
+def collective_organizer_for_move(*, booking: Booking) -> int:
+    """Who organizes a collective meeting once moved: its organizer while their calendar
+    is connected (or nobody's is); else the first of its members whose calendar is
+    (``collective_organizer``), the organizer then attending. Left with a disconnected
+    organizer, the moved event would wait in their account and the other members'
+    Outlook would keep the old time."""
+    people = sorted([booking.host_id, *(row.user_id for row in booking_cohosts(booking=booking))])
+    live = members_with_live_calendar(user_ids=people)
+    if booking.host_id in live or not live:
+        return booking.host_id
+    return collective_organizer(user_ids=people)
 
 
 def round_robin_pick(
@@ -498,7 +513,12 @@ def _team_booking_reschedule(
             # Out of the former member's calendar, also one that is disconnected now (it
             # would come back when they reconnect); booking_mirror then makes the new one.
             event_unmirror(source=booking.mirror_source)
-            previous_host_id, booking.host_id = booking.host_id, host_id
+            if booking.page.team_kind == TeamKind.COLLECTIVE:
+                # Another member organizes; the former organizer attends (no handover).
+                _cohost_swap(booking=booking, organizer_id=host_id)
+                booking.host_id = host_id
+            else:
+                previous_host_id, booking.host_id = booking.host_id, host_id
         _move(booking, page=booking.page, start=start)
         booking_mirror(booking=booking)
         booking_event_emit(
@@ -509,6 +529,12 @@ def _team_booking_reschedule(
             previous_host_id=previous_host_id,
         )
     return booking
+
+
+def _cohost_swap(*, booking: Booking, organizer_id: int) -> None:
+    """``organizer_id`` (attending ``booking``) organizes it now; its organizer attends."""
+    BookingCohost.objects.filter(booking=booking, user_id=organizer_id).delete()
+    BookingCohost.objects.create(booking=booking, user_id=booking.host_id)
 
 
 def booking_cancel(
