@@ -74,6 +74,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or _default_hosts
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+CSRF_FAILURE_VIEW = "ops.views.csrf_failure"
 
 # The public address of the site, used in emails and links that leave the site.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
