@@ -271,8 +271,15 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
     if page is None or not page.is_active:
         context = {**_details(booking), "page": page}
         return render(request, "booking/public/reschedule_closed.html", context, status=404)
+    wait = None
     if request.method == "POST":
-        status, error = _reschedule_post(request, booking)
+        wait = rate_limit_exceeded(
+            scope="booking", request=request, limit=settings.BOOKING_RATE_LIMIT
+        )
+        if wait is not None:
+            status, error = 429, _("Too many attempts; try again in a minute.")
+        else:
+            status, error = _reschedule_post(request, booking)
         if status == 302:
             return redirect("booking:manage", token)
     context = {
@@ -282,13 +289,13 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
         "form": RescheduleForm(),
         "handed_over": round_robin_handed_over(booking=booking),
     }
-    return render(request, "booking/public/reschedule.html", context, status=status)
+    response = render(request, "booking/public/reschedule.html", context, status=status)
+    if wait is not None:
+        response["Retry-After"] = str(wait)
+    return response
 
 
 def _reschedule_post(request: HttpRequest, booking: Booking) -> tuple[int, str]:
-    wait = rate_limit_exceeded(scope="booking", request=request, limit=settings.BOOKING_RATE_LIMIT)
-    if wait is not None:
-        return 429, _("Too many attempts; try again in a minute.")
     form = RescheduleForm(request.POST)
     if not form.is_valid():
         return 400, _("Pick one of the free times below.")
