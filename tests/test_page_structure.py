@@ -220,6 +220,28 @@ def test_not_found_and_server_error_pages_are_ours_and_well_formed(client, setti
     assert_well_formed(failed)
 
 
+def test_a_request_django_refuses_to_read_gets_our_400_page(client):
+    # A Host header the site does not serve, a Content-Length that is not a number: Django
+    # answers 400 from its 400.html, or its own bare page when there is none.
+    for response in (
+        client.get("/book/intro/", HTTP_HOST="evil.example"),
+        client.post("/accounts/login/", CONTENT_LENGTH="abc"),
+    ):
+        assert response.status_code == 400
+        assert "This request could not be read" in response.content.decode()
+        assert_well_formed(response)
+
+
+def test_the_database_outage_page_is_german_for_german_readers():
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    with translation.override("de"):
+        page = render_to_string("503.html", {"site_name": "ScheduleOnce"})
+    assert "erreicht seine Datenbank gerade nicht" in page
+    assert "cannot reach its database" not in page
+
+
 def test_opening_a_forms_address_is_a_405_page_that_says_why(host_client, alices_things):
     # Django's require_POST answers an empty 405, which browsers replace with their own
     # error screen ("This page isn't working"); a host who opens the address from the
