@@ -44,6 +44,9 @@ member_joined = Signal()
 # only member of an organization joins another: what belongs to ``old`` that must not be
 # lost with it follows them (booking: its pages; integrations: its webhook endpoints).
 organization_leaving = Signal()
+# Sent (inside the saving transaction) with ``user=`` after a user changed their own time
+# zone (calendars: all-day busy time is days in the host's zone, so it is read again).
+time_zone_changed = Signal()
 
 
 class OrganizationError(Exception):

@@ -32,6 +32,7 @@ from accounts.services import (
     invitation_accept,
     invitation_from_token,
     organization_create_for,
+    time_zone_changed,
 )
 from ops.context_processors import SITE_NAME
 
@@ -129,7 +130,10 @@ def setup_home(request: HttpRequest) -> HttpResponse:
 def setup_profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        with transaction.atomic():
+            user = form.save()
+            if "time_zone" in form.changed_data:
+                time_zone_changed.send(sender=type(user), user=user)
         messages.success(request, _("Your profile was saved."))
         return redirect("setup:profile")
     context = {"form": form, "section": "profile"}

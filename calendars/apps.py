@@ -14,3 +14,8 @@ class CalendarsConfig(AppConfig):
         from outbox.sweeper import sweeper_register
 
         sweeper_register("calendar pushes", lambda now: pushes_sweep(now=now))
+
+        from accounts.services import time_zone_changed
+        from calendars.services.busy_sync import on_time_zone_changed
+
+        time_zone_changed.connect(on_time_zone_changed, dispatch_uid="calendars.time_zone_changed")

@@ -58,6 +58,8 @@ OAUTH_FIELDS = (
     "error",
     "error_description",
     "error_uri",
+    # Microsoft's detail of an error, e.g. "cancel" when the person pressed Cancel.
+    "error_subcode",
     "client_info",
     "session_state",
 )

@@ -179,6 +179,16 @@ def mailbox_online_meeting_providers_set(address: str, providers: list[str]) -> 
         )
 
 
+def mailbox_calendar_owner_set(address: str, owner_address: str) -> None:
+    """The address Graph names as owner of the user's calendars ("" for the user's own):
+    a personal Microsoft account signed in with, say, a Gmail address owns its calendars
+    as ``outlook_<id>@outlook.com``."""
+    with store.writing():
+        Mailbox.objects.filter(address__iexact=address).update(
+            calendar_owner_address=owner_address.lower()
+        )
+
+
 def mailbox_time_zone_set(address: str, time_zone: str) -> None:
     """The mailbox's own time zone (IANA): where its events, all-day ones too, are made."""
     with store.writing():

@@ -69,6 +69,10 @@ class Mailbox(models.Model):
     # the first being the default: Teams for a work account; none of Teams for business
     # for a personal Microsoft account's. Rooms have none.
     online_meeting_providers = models.JSONField(default=work_account_providers)
+    # The address Graph names as the ``owner`` of the user's own calendars when it is not
+    # the sign-in address: a personal Microsoft account signed in with another provider's
+    # address owns its calendars as its ``outlook_…@outlook.com`` alias. Blank: ``address``.
+    calendar_owner_address = models.EmailField(blank=True)
 
     class Meta:
         ordering = ["kind", "display_name"]

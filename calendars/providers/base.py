@@ -5,9 +5,10 @@ and nothing about our database: callers hand it the opaque ``token_state`` a
 sign-in produced and store what it hands back. Every failure is a
 :class:`ProviderError`; the ones callers act on have their own subclass
 (:class:`EventGone`, :class:`CalendarGone`, :class:`DeltaExpired`,
-:class:`DuplicateKey`), so neutral code never reads a vendor's status codes or
-error names. What a provider's service limits are (concurrent calls per account,
-how long a sign-in lasts unused) are attributes of the provider.
+:class:`DuplicateKey`, :class:`CreateConflict`), so neutral code never reads a
+vendor's status codes or error names. What a provider's service limits are
+(concurrent calls per account, how long a sign-in lasts unused) are attributes of
+the provider.
 """
 
 from __future__ import annotations
@@ -96,6 +97,13 @@ class DeltaExpired(ProviderError):
 
 class DuplicateKey(ProviderError):
     """The create's idempotency key was already used, for a different request."""
+
+
+class CreateConflict(ProviderError):
+    """The create met a conflict other than a reused key (Graph: a 409 that is not
+    ``ErrorDuplicateTransactionId``): an earlier sending with the same key may have made
+    the event, or be making it. Look it up by the key; if it is not there, try again
+    later with the same key (never a new one: that could make a second event)."""
 
 
 class SubscriptionGone(ProviderError):

@@ -52,7 +52,7 @@ from calendars.models import (
     PushedEvent,
 )
 from calendars.providers import CalendarProvider, ProviderError
-from calendars.providers.base import BusyChanges, BusyEvent, DeltaExpired
+from calendars.providers.base import BusyChanges, BusyEvent, CalendarGone, DeltaExpired
 from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
 from calendars.services.subscriptions import (
@@ -196,6 +196,12 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
             error = ProviderError("The stored sign-in cannot be decrypted.", code="token_key")
             failures.append((calendar, error))
             continue
+        except CalendarGone as error:
+            # Deleted in the provider (Outlook): its events went with it, so its busy time
+            # no longer blocks anything. The host sees why in Setup.
+            changed = _busy_time_forget(calendar) or changed
+            failures.append((calendar, error))
+            continue
         except ProviderError as error:
             if error.permanent:
                 _record_error(calendar, error, retry_at=None)
@@ -228,6 +234,18 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
         )
     retryable = any(error.retryable for _, error in failures)
     return SyncOutcome("partial", calendars=len(calendars), retry_in=wait if retryable else None)
+
+
+def _busy_time_forget(calendar: Calendar) -> bool:
+    """Drop a vanished calendar's busy time and its delta link; True if it had busy time."""
+    with transaction.atomic():
+        dropped, _ = BusyInterval.objects.filter(calendar=calendar).delete()
+        CalendarSyncState.objects.filter(calendar=calendar).update(
+            delta_link="", full_synced_at=None
+        )
+    if dropped:
+        _announce_busy_time_changed(calendar)
+    return bool(dropped)
 
 
 def _record_error(calendar: Calendar, error: ProviderError, *, retry_at: datetime | None) -> None:
@@ -376,6 +394,24 @@ def _host_zone(calendar: Calendar) -> ZoneInfo:
         return ZoneInfo(calendar.connection.host.time_zone)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def busy_zone_changed(*, host_id: int) -> list[int]:
+    """The host's own time zone changed: their all-day events are whole days in it, and
+    their stored busy time still has the old zone's days. So every calendar of the host's
+    live connection is read in full (on commit), not through its delta link (which would
+    bring only events changed since). Returns the connections queued."""
+    live = CalendarConnection.objects.live().filter(host_id=host_id)
+    CalendarSyncState.objects.filter(calendar__connection__in=live).update(full_synced_at=None)
+    queued = list(live.values_list("pk", flat=True))
+    for connection_id in queued:
+        sync_enqueue_on_commit(connection_id)
+    return queued
+
+
+def on_time_zone_changed(sender, *, user, **kwargs) -> None:
+    """``accounts.services.time_zone_changed``: the user's busy time follows their zone."""
+    busy_zone_changed(host_id=user.pk)
 
 
 def _interval(calendar: Calendar, event: BusyEvent, zone: ZoneInfo) -> BusyInterval:

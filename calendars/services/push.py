@@ -14,7 +14,9 @@ module *reconciles* the calendar with it and records what it achieved:
   the event as it is then.
 - wanted, remote event known, newer version: update it (PATCH). If the event was
   deleted in the calendar (``EventGone``), it is made again under a fresh key. A key
-  the provider says was used for another request (``DuplicateKey``) is looked up.
+  the provider says was used for another request (``DuplicateKey``) is looked up; so
+  is the event of a create that met another conflict (``CreateConflict``), which is
+  retried under the same key when nothing is found.
 - not wanted, remote event known: delete it (already gone counts as done), then
   take a fresh key.
 - not wanted, a create was sent but its answer never arrived: look the event up
@@ -62,7 +64,13 @@ from calendars.error_text import error_shown, error_stored
 from calendars.events import EventDescription
 from calendars.models import CalendarConnection, PushedEvent, PushState
 from calendars.providers import CalendarProvider, ProviderError
-from calendars.providers.base import CalendarGone, DuplicateKey, EventGone, RemoteEvent
+from calendars.providers.base import (
+    CalendarGone,
+    CreateConflict,
+    DuplicateKey,
+    EventGone,
+    RemoteEvent,
+)
 from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
 from calendars.services.tokens import with_provider
@@ -263,6 +271,14 @@ def _create(work: _Work) -> tuple[RemoteEvent, bool]:
         return _send_create(work), False
     except DuplicateKey:
         pass
+    except CreateConflict:
+        # Not a refusal of the key: an earlier sending may have made the event (or be
+        # making it). If it is there, it is ours; if not, the same request is tried again
+        # later (the conflict is retried, with the same key).
+        found = _find(work)
+        if found is None:
+            raise
+        return found, True
     # The key was used for a different request (an older create body, e.g. from before a
     # reschedule, or an event deleted since): find what it made.
     found = _find(work)

@@ -143,7 +143,10 @@ def calendar_json(access: CalendarAccess) -> dict:
         "isTallyingResponses": owner.pk == access.mailbox_id,
         "allowedOnlineMeetingProviders": providers,
         "defaultOnlineMeetingProvider": providers[0] if providers else "unknown",
-        "owner": {"name": owner.display_name, "address": owner.address},
+        "owner": {
+            "name": owner.display_name,
+            "address": owner.calendar_owner_address or owner.address,
+        },
     }
 
 

@@ -121,6 +121,27 @@ def test_a_steady_state_cycle_costs_one_small_request_per_calendar(adele, intro,
         assert query.startswith("%24deltatoken=") or query.startswith("$deltatoken=")
 
 
+def test_a_calendar_deleted_in_outlook_no_longer_blocks_time(client, adele, intro, o365):
+    personal = personal_reads_busy_time(intro)
+    dentist = o365.control.event_add(
+        ADELE, calendar="Personal", subject="Dentist", start=at(3), end=at(4)
+    )
+    assert sync(adele) == "synced"
+    assert dentist.id in intervals("Personal")
+    three = at(3).isoformat()
+    assert three not in [start for start, _ in offered(client, "intro", first=tomorrow())]
+
+    # The host deletes the calendar in Outlook: its events go with it (Graph: 404).
+    o365.control.calendar_delete(ADELE, "Personal")
+    assert sync(adele) == "partial"
+
+    assert intervals("Personal") == {}
+    assert three in [start for start, _ in offered(client, "intro", first=tomorrow())]
+    personal.refresh_from_db()
+    assert personal.last_sync_error  # Setup says the calendar no longer exists
+    assert CalendarSyncState.objects.get(calendar=personal).delta_link == ""
+
+
 def test_changes_arrive_through_the_delta_link(adele, intro, o365):
     sync(adele)
     event = o365.control.event_add(ADELE, subject="New", start=at(15), end=at(16))
@@ -170,6 +191,40 @@ def test_a_day_off_blocks_the_hosts_whole_day_in_their_own_zone(adele, intro, o3
     sync(adele)
 
     assert intervals()[event.id] == (start, end, "oof")
+
+
+def test_a_day_off_moves_with_the_hosts_new_time_zone_at_the_next_sync(
+    client, adele, intro, o365, host
+):
+    tokyo, new_york = ZoneInfo("Asia/Tokyo"), ZoneInfo("America/New_York")
+    o365.control.mailbox_time_zone_set(ADELE, "Asia/Tokyo")
+    host.time_zone = "Asia/Tokyo"
+    host.save(update_fields=["time_zone"])
+    day = datetime.now(tokyo).date() + timedelta(days=3)
+    event = o365.control.event_add(
+        ADELE,
+        subject="Day off",
+        start=datetime.combine(day, time(0), tokyo),
+        end=datetime.combine(day + timedelta(days=1), time(0), tokyo),
+        show_as="oof",
+        all_day=True,
+    )
+    sync(adele)
+    assert intervals()[event.id][0] == datetime.combine(day, time(0), tokyo)
+
+    # The host moves to New York (Setup → Profile): the same day off is New York's day.
+    saved = client.post(
+        reverse("setup:profile"),
+        {"name": host.name, "time_zone": "America/New_York", "language": ""},
+    )
+    assert saved.status_code == 302
+    assert sync(adele) == "synced"
+
+    start, end, _ = intervals()[event.id]
+    assert (start, end) == (
+        datetime.combine(day, time(0), new_york),
+        datetime.combine(day + timedelta(days=1), time(0), new_york),
+    )
 
 
 def test_the_window_moves_forward_with_a_full_read(adele, intro, o365):

@@ -206,6 +206,44 @@ def test_a_change_without_its_times_means_a_full_read(connected, fake_microsoft)
     assert calendar.last_sync_error == ""
 
 
+def test_a_free_event_moved_with_a_change_naming_only_its_times_stays_free(
+    connected, fake_microsoft
+):
+    busy = _event("AAMkBusy=", _at(1, 9), 60)
+    free = _event("AAMkFree=", _at(1, 11), 60, showAs="free")
+    calendar = _synced_with(connected, fake_microsoft, [busy, free])
+    assert set(_stored(calendar)) == {"AAMkBusy="}
+    # The free event moved: a change may name only what changed (its times), so whether
+    # it blocks (showAs), is all day or was cancelled is not in it.
+    moved = {
+        "@odata.type": "#microsoft.graph.event",
+        "id": "AAMkFree=",
+        "start": _graph_time(_at(1, 14)),
+        "end": _graph_time(_at(1, 15)),
+    }
+    fake_microsoft.mock.add(
+        **_page(
+            ROUND,
+            {"$deltatoken": "first"},
+            [moved],
+            **{"@odata.deltaLink": f"{ROUND}?$deltatoken=next"},
+        )
+    )
+    # Read again in full: the event as it is now, still free.
+    fake_microsoft.mock.add(
+        responses.GET,
+        DELTA,
+        json={
+            "value": [busy, {**free, "start": moved["start"], "end": moved["end"]}],
+            "@odata.deltaLink": f"{ROUND}?$deltatoken=again",
+        },
+    )
+
+    calendar_sync(connection=connected, calendar=calendar)
+
+    assert _stored(calendar) == {"AAMkBusy=": (_at(1, 9), _at(1, 10))}
+
+
 def test_times_under_a_windows_zone_name_are_read(connected, fake_microsoft):
     # Graph's dateTimeTimeZone names zones the Windows way ("Pacific Standard Time" in
     # its own examples), and an all-day event may come under its own zone's name instead

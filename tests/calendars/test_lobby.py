@@ -185,6 +185,37 @@ def test_declined_consent_stores_nothing(host_client, fake_microsoft):
     assert not [r for r in fake_microsoft.requests if r["grant_type"] == "authorization_code"]
 
 
+def test_pressing_cancel_at_microsoft_says_so(host_client, fake_microsoft):
+    # Microsoft's answer when the person cancels its sign-in page: access_denied with
+    # error_subcode=cancel.
+    query = start(host_client, fake_microsoft)
+    response = host_client.post(
+        CALLBACK,
+        {"error": "access_denied", "error_subcode": "cancel", "state": query["state"]},
+        follow=True,
+    )
+    assert "You cancelled signing in with Microsoft. Nothing was changed." in text(response)
+    assert not CalendarConnection.objects.exists()
+
+
+def test_an_expired_client_secret_at_sign_in_is_not_blamed_on_the_host(
+    host_client, fake_microsoft, caplog
+):
+    fake_microsoft.code_refusal = {
+        "error": "invalid_client",
+        "error_description": "AADSTS7000222: The provided client secret keys for app "
+        "'11111111-2222-3333-4444-555555555555' are expired.",
+        "error_codes": [7000222],
+    }
+    query = start(host_client, fake_microsoft)
+    response = answer(host_client, query)
+    page = text(host_client.get(response["Location"]))
+    assert "Microsoft refused ScheduleOnce's own sign-in (invalid_client (AADSTS7000222))" in page
+    assert "not with your account" in page
+    assert "set a new MS_CLIENT_SECRET" in caplog.text
+    assert not CalendarConnection.objects.exists()
+
+
 def test_a_tenant_needing_an_administrators_consent_says_who_must_act(host_client, fake_microsoft):
     # "Need admin approval": the person returns to the app without consent, and
     # Microsoft's answer names AdminConsentRequired (AADSTS90094).

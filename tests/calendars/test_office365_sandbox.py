@@ -205,9 +205,11 @@ def test_revocation_disconnects_and_reconnecting_the_same_account_keeps_choices(
         access_token_for(connection=connection, force_refresh=True)
 
     connection.refresh_from_db()
+    # Revoked sessions answer AADSTS50173 (FreshTokenNeeded: "have the user sign in
+    # again"): to the host, the sign-in expired.
     assert (connection.status, connection.disconnect_reason) == (
         ConnectionStatus.DISCONNECTED,
-        DisconnectReason.REVOKED,
+        DisconnectReason.EXPIRED,
     )
     assert len(mail.outbox) == 1
     lobby = browser.get(LOBBY).content.decode()

@@ -71,6 +71,55 @@ def test_what_setup_says_after_the_sign_in_is_german(client, german_host, fake_m
     no_english(again)
 
 
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        (
+            {"error": "access_denied", "error_subcode": "cancel"},
+            "Sie haben die Anmeldung bei Microsoft abgebrochen.",
+        ),
+        ({"error": "access_denied"}, "Sie haben die Erlaubnis zum Verbinden nicht erteilt."),
+        (
+            {"error": "interaction_required", "error_description": "AADSTS50076: MFA."},
+            "einen zweiten Anmeldeschritt, den Ihre Organisation verlangt "
+            "(interaction_required, AADSTS50076)",
+        ),
+        (
+            {"error": "temporarily_unavailable"},
+            "Der Anmeldedienst von Microsoft hatte ein Problem (temporarily_unavailable).",
+        ),
+        (
+            {"error": "invalid_request", "error_description": "AADSTS50020: not in tenant."},
+            "Microsoft konnte Sie nicht anmelden (invalid_request, AADSTS50020).",
+        ),
+    ],
+    ids=["cancel", "declined", "interaction", "unavailable", "other"],
+)
+def test_what_microsoft_answered_at_sign_in_reads_in_german(
+    client, german_host, fake_microsoft, fields, words
+):
+    client.force_login(german_host)
+    query = start(client, fake_microsoft)
+    response = client.post(CALLBACK, {**fields, "state": query["state"]}, follow=True)
+    assert words in text(response)
+    assert "Es wurde nichts geändert." in text(response)
+    no_english(response)
+
+
+def test_a_refused_redemption_reads_in_german(client, german_host, fake_microsoft):
+    fake_microsoft.code_refusal = {
+        "error": "invalid_grant",
+        "error_description": "AADSTS70008: The provided authorization code has expired.",
+        "error_codes": [70008],
+    }
+    client.force_login(german_host)
+    query = start(client, fake_microsoft)
+    back = answer(client, query)
+    page = client.get(back["Location"])
+    assert "Microsoft hat die Anmeldung abgelehnt: invalid_grant (AADSTS70008)." in text(page)
+    no_english(page)
+
+
 def test_a_sync_error_is_kept_as_facts_and_read_in_the_readers_language(client, german_host):
     from calendars.models import CalendarConnection
 

@@ -27,6 +27,7 @@ from tests.support.microsoft import (
     INVALID_GRANT_50173,
     INVALID_GRANT_65001,
     INVALID_GRANT_70008,
+    INVALID_GRANT_70043,
     INVALID_GRANT_700082,
 )
 
@@ -89,7 +90,10 @@ def test_fixed_reconnect_keeps_the_expiry_of_the_sign_in(connected, fake_microso
     [
         (INVALID_GRANT_700082, DisconnectReason.EXPIRED),
         (INVALID_GRANT_70008, DisconnectReason.EXPIRED),
-        (INVALID_GRANT_50173, DisconnectReason.REVOKED),
+        # "Have the user sign in again" (FreshTokenNeeded) and a sign-in frequency that ran
+        # out: the sign-in expired; nothing was taken away from the app.
+        (INVALID_GRANT_50173, DisconnectReason.EXPIRED),
+        (INVALID_GRANT_70043, DisconnectReason.EXPIRED),
         (INTERACTION_REQUIRED, DisconnectReason.REVOKED),
         (INVALID_GRANT_65001, DisconnectReason.REVOKED),
         (CONSENT_REQUIRED, DisconnectReason.REVOKED),
@@ -97,7 +101,8 @@ def test_fixed_reconnect_keeps_the_expiry_of_the_sign_in(connected, fake_microso
     ids=[
         "700082-inactive",
         "70008-expired",
-        "50173-revoked",
+        "50173-fresh-token-needed",
+        "70043-sign-in-frequency",
         "interaction-required",
         "65001-consent-withdrawn",
         "consent-required",
@@ -122,6 +127,8 @@ def test_a_refused_refresh_disconnects_once_and_emails_once(
     assert connected.token_cache == ""
     assert len(mail.outbox) == 1
     assert "Reconnect" in mail.outbox[0].body
+    expired = "the sign-in expired" in mail.outbox[0].body
+    assert expired == (reason == DisconnectReason.EXPIRED)
     assert mail.outbox[0].alternatives[0][1] == "text/html"
 
     # Asking again neither calls Microsoft nor emails again.
@@ -206,6 +213,8 @@ def test_a_refused_client_secret_is_not_blamed_on_the_host(connected, fake_micro
     connected.refresh_from_db()
     assert connected.status == ConnectionStatus.CONNECTED
     assert "invalid_client" in caplog.text
+    # The operator reads what to do (the app registration's secret expired).
+    assert "set a new MS_CLIENT_SECRET" in caplog.text
 
 
 def test_a_wrong_key_gives_a_clear_error_without_data(connected, settings):

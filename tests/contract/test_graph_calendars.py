@@ -89,6 +89,20 @@ def test_the_calendar_list_has_owned_shared_and_room_calendars(graph):
     assert sorted(c["name"] for c in owned) == ["Calendar", "Personal"]
 
 
+def test_a_personal_account_owns_its_calendars_as_its_outlook_alias(graph):
+    # A personal Microsoft account signed in with another provider's address: Graph names
+    # its calendars' owner by the account's outlook.com alias, not the sign-in address.
+    alias = "outlook_5f3a9c21d0b4e7a1@outlook.com"
+    control.mailbox_calendar_owner_set(ADELE, alias)
+
+    calendars = {c["name"]: c for c in graph("GET", "/me/calendars").json()["value"]}
+
+    assert calendars["Calendar"]["owner"] == {"name": "Adele Vance", "address": alias}
+    assert calendars["Personal"]["owner"]["address"] == alias
+    assert calendars["Megan Bowen"]["owner"]["address"] == MEGAN  # the sharer, as before
+    assert graph("GET", "/me").json()["mail"] == ADELE  # the sign-in address stays
+
+
 def test_calendar_ids_differ_between_mailboxes(graph):
     adele = {c["id"] for c in graph("GET", "/me/calendars").json()["value"]}
     megan = {c["id"] for c in graph("GET", "/me/calendars", as_=MEGAN).json()["value"]}

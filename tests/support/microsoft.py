@@ -76,6 +76,17 @@ INVALID_GRANT_50173 = invalid_grant_body(
     "The provided grant has expired due to it being revoked, a fresh auth token is needed. "
     "The user might have changed or reset their password.",
 )
+# A tenant's Conditional Access sign-in frequency ran out (Microsoft's error-code reference:
+# BadTokenDueToInteractionRequired).
+INVALID_GRANT_70043 = {
+    **invalid_grant_body(
+        70043,
+        "The refresh token has expired or is invalid due to sign-in frequency checks by "
+        "conditional access. The token was issued on 2026-02-28T10:15:27.0000000Z and the "
+        "maximum allowed lifetime for this request is 86400.",
+    ),
+    "suberror": "bad_token",
+}
 INTERACTION_REQUIRED = {
     **invalid_grant_body(
         50076,

@@ -25,6 +25,7 @@ from calendars.providers.base import (
     CalendarGone,
     CalendarList,
     CalendarProvider,
+    CreateConflict,
     DeltaExpired,
     DuplicateKey,
     EventGone,
@@ -53,8 +54,15 @@ from calendars.providers.office365.msal_app import (
 
 logger = logging.getLogger(__name__)
 
-# invalid_grant codes that mean "unused for too long" rather than "taken away".
-EXPIRED_CODES = frozenset({700082, 70008})
+# Refusal codes that mean "the sign-in ran out: sign in again" rather than "taken away"
+# (Microsoft's error-code reference): 700082 and 70008 unused too long, 50173
+# FreshTokenNeeded ("have the user sign in again", e.g. after a password change), 70043
+# BadTokenDueToInteractionRequired (a Conditional Access sign-in frequency ran out).
+EXPIRED_CODES = frozenset({700082, 70008, 50173, 70043})
+# The app's client secret is no longer accepted (Microsoft's error-code reference:
+# 7000222 InvalidClientSecretExpiredKeysProvided, 7000215 InvalidClientSecretProvided):
+# an operator must put a new one in place.
+SECRET_GONE_CODES = frozenset({7000222, 7000215})
 # Answers at the redirect URI that mean the person chose not to connect.
 DECLINED_ERRORS = frozenset({"access_denied", "consent_required"})
 # AADSTS numbers at the redirect URI that mean only an administrator can consent
@@ -149,9 +157,12 @@ def token_error(
     numbers = ", ".join(f"AADSTS{code}" for code in codes)
     detail = f"{error}" + (f" ({numbers})" if numbers else "")
     if error in GRANT_GONE_ERRORS:
-        expired = error == "invalid_grant" and any(code in EXPIRED_CODES for code in codes)
+        # Whichever error carries them (70043 may come as interaction_required).
+        expired = any(code in EXPIRED_CODES for code in codes)
         return ProviderError(
-            f"Microsoft refused {what}: {detail}.",
+            _("Microsoft refused the sign-in: %(detail)s.") % {"detail": detail}
+            if for_host
+            else f"Microsoft refused {what}: {detail}.",
             permanent=True,
             status=400,
             code=error,
@@ -160,15 +171,30 @@ def token_error(
         )
     if error == "temporarily_unavailable":
         return ProviderError(
-            f"Microsoft's sign-in service is busy: {detail}.",
+            _("Microsoft's sign-in service is busy: %(detail)s.") % {"detail": detail}
+            if for_host
+            else f"Microsoft's sign-in service is busy: {detail}.",
             code=error,
             for_host=for_host,
             retry_after=retry_after,
         )
     # invalid_client and friends: our app registration is at fault, not the host's grant.
-    logger.error("Microsoft's token endpoint refused our request: %s", detail)
+    if any(code in SECRET_GONE_CODES for code in codes):
+        logger.error(
+            "Microsoft no longer accepts our client secret (%s): set a new MS_CLIENT_SECRET "
+            "from the app registration",
+            detail,
+        )
+    else:
+        logger.error("Microsoft's token endpoint refused our request: %s", detail)
     return ProviderError(
-        f"Microsoft's token endpoint answered {detail}.",
+        _(
+            "Microsoft refused ScheduleOnce's own sign-in (%(detail)s). The problem is on "
+            "our side, not with your account. Please try again later."
+        )
+        % {"detail": detail}
+        if for_host
+        else f"Microsoft's token endpoint answered {detail}.",
         code=error,
         for_host=for_host,
         retry_after=retry_after,
@@ -198,21 +224,36 @@ def authorize_error(response: dict[str, str]) -> ProviderError:
             for_host=True,
         )
     if code in DECLINED_ERRORS:
-        return ProviderError("You did not give permission to connect.", code=code, for_host=True)
+        if response.get("error_subcode") == "cancel":  # the person pressed Cancel
+            return ProviderError(
+                _("You cancelled signing in with Microsoft."), code=code, for_host=True
+            )
+        return ProviderError(_("You did not give permission to connect."), code=code, for_host=True)
     if code in UNAVAILABLE_ERRORS:
         return ProviderError(
-            f"Microsoft's sign-in service had a problem ({detail}). Please try again in a minute.",
+            _(
+                "Microsoft's sign-in service had a problem (%(detail)s). "
+                "Please try again in a minute."
+            )
+            % {"detail": detail},
             code=code,
             for_host=True,
         )
     if code in INTERACTION_ERRORS:
         return ProviderError(
-            f"Microsoft needs you to finish signing in, for example a second sign-in step "
-            f"your organisation asks for ({detail}). Please connect again.",
+            _(
+                "Microsoft needs you to finish signing in, for example a second sign-in step "
+                "your organisation asks for (%(detail)s). Please connect again."
+            )
+            % {"detail": detail},
             code=code,
             for_host=True,
         )
-    return ProviderError(f"Microsoft could not sign you in ({detail}).", code=code, for_host=True)
+    return ProviderError(
+        _("Microsoft could not sign you in (%(detail)s).") % {"detail": detail},
+        code=code,
+        for_host=True,
+    )
 
 
 # Graph's answers that mean something callers act on.
@@ -231,8 +272,12 @@ def _calendar_error(error: ProviderError) -> ProviderError:
 
 
 def _create_error(error: ProviderError) -> ProviderError:
+    """A create: the key used for another request, or another 409 (a conflict with, say, a
+    retried sending of the same create still being made): both ask for a look-up by key."""
     if error.code == DUPLICATE_TRANSACTION:
         return error.as_kind(DuplicateKey)
+    if error.status == 409:
+        return error.as_kind(CreateConflict)
     return _calendar_error(error)
 
 
@@ -270,16 +315,21 @@ def _delta_error(error: ProviderError) -> ProviderError:
     return _calendar_error(error)
 
 
+# What a delta item must name to be busy time without a guess: its times, and whether it
+# blocks, lasts whole days or was cancelled (an absent showAs would read as busy).
+BUSY_PROPERTIES = ("start", "end", "showAs", "isAllDay", "isCancelled")
+
+
 def _busy_item(item: dict, *, following: bool) -> BusyEvent:
     """A delta item as busy time. An update may name "at least the properties that have
-    been updated" (Microsoft's delta query page): one without its times, met while
-    following a delta link, asks for a full read rather than a guess."""
+    been updated" (Microsoft's delta query page): one without all of ``BUSY_PROPERTIES``,
+    met while following a delta link, asks for a full read rather than a guess."""
+    if following and any(name not in item for name in BUSY_PROPERTIES):
+        raise DeltaExpired(
+            "Graph sent a changed event without all it needs; reading the window again.",
+            code="PartialChange",
+        )
     if "start" not in item or "end" not in item:
-        if following:
-            raise DeltaExpired(
-                "Graph sent a changed event without its times; reading the window again.",
-                code="PartialChange",
-            )
         raise ProviderError("Graph sent an event without its times.", code="InvalidResponse")
     return payloads.busy_event(item)
 
@@ -381,7 +431,7 @@ class Office365Provider(CalendarProvider):
     def finish_sign_in(self, *, flow: dict, response: dict[str, str]) -> Grant:
         if not flow.get("state") or response.get("state") != flow.get("state"):
             raise ProviderError(
-                "The answer from Microsoft does not belong to this sign-in.",
+                _("The answer from Microsoft does not belong to this sign-in."),
                 code="state_mismatch",
                 for_host=True,
             )
@@ -389,7 +439,7 @@ class Office365Provider(CalendarProvider):
             raise authorize_error(response)
         if not response.get("code"):
             raise ProviderError(
-                "Microsoft's answer has no authorization code.", code="no_code", for_host=True
+                _("Microsoft's answer has no authorization code."), code="no_code", for_host=True
             )
         cache = msal.SerializableTokenCache()
         watch = RetryAfterWatch()
@@ -398,13 +448,15 @@ class Office365Provider(CalendarProvider):
             result = app.acquire_token_by_auth_code_flow(dict(flow), dict(response))
         except RuntimeError:  # the id_token's nonce is not ours
             raise ProviderError(
-                "Microsoft's answer could not be verified.", code="nonce_mismatch", for_host=True
+                _("Microsoft's answer could not be verified."),
+                code="nonce_mismatch",
+                for_host=True,
             ) from None
         except (requests.RequestException, MsalServiceError) as error:
             raise _transport_error(error, retry_after=watch.retry_after) from None
         except ValueError:
             raise ProviderError(
-                "Microsoft's answer could not be read.", code="invalid_response", for_host=True
+                _("Microsoft's answer could not be read."), code="invalid_response", for_host=True
             ) from None
         if "error" in result:
             raise token_error(
@@ -413,7 +465,7 @@ class Office365Provider(CalendarProvider):
         accounts = app.get_accounts()
         if len(accounts) != 1 or "access_token" not in result:
             raise ProviderError(
-                "Microsoft did not identify the account (no client_info).",
+                _("Microsoft did not identify the account (no client_info)."),
                 code="no_account",
                 for_host=True,
             )
