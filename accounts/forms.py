@@ -78,6 +78,7 @@ class LoginForm(AuthenticationForm):
     def clean(self):
         email = self.cleaned_data.get("username") or ""
         wait = login_wait_seconds(self.request, email)
+        self.wait_seconds = wait
         if wait:
             minutes = max(1, math.ceil(wait / 60))
             raise forms.ValidationError(
@@ -100,6 +101,8 @@ class LoginForm(AuthenticationForm):
         if email:
             login_succeeded(email)
         return cleaned
+
+    wait_seconds = 0  # while throttled: seconds until the next attempt may succeed
 
     def is_throttled(self) -> bool:
         return any(error.code == "throttled" for error in self.non_field_errors().as_data())

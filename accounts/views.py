@@ -60,10 +60,12 @@ class LoginView(auth_views.LoginView):
     extra_context = {"site_name": SITE_NAME}
 
     def form_invalid(self, form) -> HttpResponse:
-        """The form again with its message: 429 while paused, else 400, the same whether
-        or not the account exists."""
+        """The form again with its message: 429 (with ``Retry-After``) while paused, else
+        400, the same whether or not the account exists."""
         response = super().form_invalid(form)
         response.status_code = 429 if form.is_throttled() else 400
+        if form.is_throttled():
+            response["Retry-After"] = str(form.wait_seconds)
         return response
 
 

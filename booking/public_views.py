@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods
 
 from accounts.timezones import time_zone_entries
 from booking import page_html_cache
@@ -39,10 +39,11 @@ from booking.services.bookings import BookingError, SlotTaken, booking_cancel, b
 from booking.services.calendar_events import booking_details_text
 from booking.tokens import booking_from_token, booking_paths, booking_token
 from ops.language import supported_language
+from ops.methods import read_only
 from ops.ratelimit import rate_limit_exceeded
 
 
-@require_safe
+@read_only
 def book_page(request: HttpRequest, slug: str) -> HttpResponse:
     """``/book/<slug>/``: 404 with a friendly page when unknown or not taking bookings.
 
@@ -144,7 +145,7 @@ def _widget_context(
     }
 
 
-@require_safe
+@read_only
 def time_zones(request: HttpRequest) -> JsonResponse:
     """Every zone's names in ``?locale=`` (else the request's), for the zone pickers."""
     locale = normalize_locale(request.GET.get("locale")) or request_locale(request)
@@ -189,7 +190,7 @@ def _and_list(names: list[str]) -> str:
 
 
 @never_cache
-@require_safe
+@read_only
 def manage(request: HttpRequest, token: str) -> HttpResponse:
     """The confirmation page: details in the invitee's time zone, .ics, cancel, reschedule,
     and the online meeting's join link (the page asks ``join.json`` until it exists)."""
@@ -217,7 +218,7 @@ def _join_link_expected(booking: Booking) -> bool:
 
 
 @never_cache
-@require_safe
+@read_only
 def join_link(request: HttpRequest, token: str) -> JsonResponse:
     """``{"join_url": "…" or "", "expected": bool}``: what the confirmation page waits for."""
     booking = booking_from_token(token)
@@ -229,7 +230,7 @@ def join_link(request: HttpRequest, token: str) -> JsonResponse:
     )
 
 
-@require_safe
+@read_only
 def ics(request: HttpRequest, token: str) -> HttpResponse:
     booking = _booking_or_404(request, token)
     body = booking_ics(
@@ -270,8 +271,15 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
     if page is None or not page.is_active:
         context = {**_details(booking), "page": page}
         return render(request, "booking/public/reschedule_closed.html", context, status=404)
+    wait = None
     if request.method == "POST":
-        status, error = _reschedule_post(request, booking)
+        wait = rate_limit_exceeded(
+            scope="booking", request=request, limit=settings.BOOKING_RATE_LIMIT
+        )
+        if wait is not None:
+            status, error = 429, _("Too many attempts; try again in a minute.")
+        else:
+            status, error = _reschedule_post(request, booking)
         if status == 302:
             return redirect("booking:manage", token)
     context = {
@@ -281,13 +289,13 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
         "form": RescheduleForm(),
         "handed_over": round_robin_handed_over(booking=booking),
     }
-    return render(request, "booking/public/reschedule.html", context, status=status)
+    response = render(request, "booking/public/reschedule.html", context, status=status)
+    if wait is not None:
+        response["Retry-After"] = str(wait)
+    return response
 
 
 def _reschedule_post(request: HttpRequest, booking: Booking) -> tuple[int, str]:
-    wait = rate_limit_exceeded(scope="booking", request=request, limit=settings.BOOKING_RATE_LIMIT)
-    if wait is not None:
-        return 429, _("Too many attempts; try again in a minute.")
     form = RescheduleForm(request.POST)
     if not form.is_valid():
         return 400, _("Pick one of the free times below.")

@@ -28,6 +28,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.utils.dateparse import parse_date, parse_datetime
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 
 from booking.models import Booking, BookingCohost, BookingPage, BookingStatus
 from integrations.openapi import openapi_document
@@ -35,6 +36,7 @@ from integrations.scope import bookings_visible_to, pages_visible_to
 from integrations.serializers import booking_data, bookings_data, page_data
 from integrations.tokens import token_authenticate
 from ops.error_answers import json_error
+from ops.methods import read_only
 from ops.ratelimit import WINDOW_SECONDS, cache_count, rate_limit_exceeded
 
 DEFAULT_LIMIT = 25
@@ -64,7 +66,7 @@ def token_required(view: Callable) -> Callable:
     def wrapper(request: HttpRequest, *args, **kwargs):
         if request.method not in ("GET", "HEAD"):
             response = json_error(405, "Use GET.")
-            response["Allow"] = "GET"
+            response["Allow"] = "GET, HEAD"
             return response
         scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
@@ -88,7 +90,9 @@ def token_required(view: Callable) -> Callable:
             return response
         return view(request, token.owner, *args, **kwargs)
 
-    return never_cache(wrapper)
+    # Exempt from the CSRF check: a token, not a cookie, is the credential, and a write
+    # is a 405 above (the check would answer 403 first).
+    return csrf_exempt(never_cache(wrapper))
 
 
 def _over_limit(token_id: int) -> int | None:
@@ -304,6 +308,7 @@ def booking_pages(request: HttpRequest, user) -> JsonResponse:
 
 
 @never_cache
+@read_only
 def openapi(request: HttpRequest) -> JsonResponse:
     """The OpenAPI 3.1 document of ``/api/v1/`` and the public booking API (no token needed)."""
     return JsonResponse(openapi_document(server=settings.SITE_URL))

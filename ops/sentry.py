@@ -11,7 +11,7 @@ sentry-sdk finds Django, Celery and logging by itself. What it sends is held to 
 - ``event_scrub`` (``before_send`` and ``before_breadcrumb``) walks everything that is
   left: values under personal or secret keys (e-mail, name, answers, tokens, …) are
   replaced; e-mail addresses and token-shaped strings anywhere else are blanked
-  (``ops.logging.redact``).
+  (``ops.logging.redact_access``: a booking's, invitation's or reset link's key too).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ops.logging import redact
+from ops.logging import redact_access
 
 FILTERED = "[Filtered]"
 EMAIL_TEXT = "[email]"
@@ -42,7 +42,8 @@ def is_sensitive_key(key: object) -> bool:
 
 
 def scrub_text(text: str) -> str:
-    return _EMAIL.sub(EMAIL_TEXT, redact(text))
+    # With the keys in addresses: an event's request URL may be an invitee's link.
+    return _EMAIL.sub(EMAIL_TEXT, redact_access(text))
 
 
 def scrub(value: Any) -> Any:

@@ -7,8 +7,8 @@ from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
 
 from ops.error_answers import (
     STATUS_MESSAGES,
@@ -17,13 +17,14 @@ from ops.error_answers import (
     is_database_unavailable,
     json_error,
 )
+from ops.methods import read_only
 from ops.metrics_scrape import METRICS_TOKEN_NEEDED, metrics_refusal, metrics_scrape
 
 log = logging.getLogger(__name__)
 
 
 @never_cache
-@require_safe
+@read_only
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when the database answers, 503 when it does not. For load balancers and compose."""
     try:
@@ -36,6 +37,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
+@read_only
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("setup:home")
@@ -53,7 +55,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_safe
+@read_only
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text format, for whom ``metrics_refusal`` lets in."""
     refused = metrics_refusal(
@@ -68,3 +70,17 @@ def metrics(request: HttpRequest) -> HttpResponse:
         return response
     body, content_type = metrics_scrape()
     return HttpResponse(body, content_type=content_type)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: our 403 page saying what to do (Django's own page is
+    unstyled under our CSP, untranslated in places and has no landmarks); the JSON error
+    body under ``/api/``. ``reason`` is for developers and is not shown."""
+    if is_api(request):
+        return json_error(403, STATUS_MESSAGES[403])
+    message = _(
+        "This form could not be sent: its security check ran out (the page was open for "
+        "a long time, or this browser blocks cookies for this site). Go back, reload the "
+        "page and send it again."
+    )
+    return render(request, "403.html", {"exception": message}, status=403)

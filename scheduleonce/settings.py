@@ -74,6 +74,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or _default_hosts
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+CSRF_FAILURE_VIEW = "ops.views.csrf_failure"
 
 # The public address of the site, used in emails and links that leave the site.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -512,6 +513,13 @@ LOGGING = {
             "formatter": LOG_FORMAT,
             "filters": ["log_context", "redact_secrets"],
         },
+        # Django's request warnings ("Not Found: <path>", a refused CSRF check) name the
+        # address, which may be a key (a booking's, an invitation's or a reset link).
+        "console_addresses": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["log_context", "redact_access"],
+        },
         # runserver's access lines, as Django writes them, scrubbed like ours: a password
         # reset or booking link in a request line is a key (gunicorn: ops.gunicorn_logging).
         "django.server": {
@@ -523,6 +531,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.request": {"handlers": ["console_addresses"], "propagate": False},
+        "django.security": {"handlers": ["console_addresses"], "propagate": False},
         "django.db.backends": {"level": "INFO"},
         # MSAL and urllib3 may log request details at DEBUG; keep them quiet.
         "msal": {"level": "WARNING"},

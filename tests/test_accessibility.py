@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.urls import reverse
 
 from booking.services.bookings import Invitee, booking_create
 from booking.services.pages import page_create
@@ -31,14 +32,31 @@ SETUP_PAGES = [
     "/setup/meetings/",
     "/setup/team/",
     "/setup/integration/webhooks/",
+    "/setup/integration/webhooks/{endpoint}/",
     "/setup/profile/api-tokens/",
+    "/setup/meetings/{booking}/",
+    "/setup/booking-pages/working-hours/",
+    "/setup/team/pages/new/",
+    "/setup/team/pages/{team}/members/",
+]
+# Pages anyone reaches besides the booking flow: sign-in, an invitation, error pages.
+OTHER_PAGES = [
+    "/",
+    "/accounts/password-reset/",
+    "/book/nobody-here/",  # 404
+    "/accounts/reset/MQ/not-a-key/",  # 400: the link is not valid
+    "/book/{team}/",  # a round-robin team page
+    "{invitation}",
 ]
 
 
 def _things(host):
-    from accounts.services import organization_create_for
+    from accounts.services import invitation_create, invitation_token, organization_create_for
+    from booking.services.teams import Seat, team_page_create
+    from integrations.tokens import token_create
+    from integrations.webhooks import endpoint_create
 
-    organization_create_for(user=host, name="Contoso")  # Team is for an organization's admins
+    organization = organization_create_for(user=host, name="Contoso").organization
     connection = CalendarConnection.objects.create(
         host=host, provider="office365", account_id="uid.tid", account_email="alice@contoso.com"
     )
@@ -50,7 +68,28 @@ def _things(host):
         start=at(workday("Europe/London", days_ahead=3), 11),
         invitee=Invitee(name="Dana", email="dana@example.com", time_zone="Asia/Kolkata"),
     )
-    return page.pk, booking_paths(booking)
+    team = team_page_create(
+        admin=host,
+        organization=organization,
+        kind="round_robin",
+        fields={"title": "Sales", "slug": "sales"},
+        seats=[Seat(user_id=host.pk)],
+    )
+    endpoint, _secret = endpoint_create(
+        owner=host, url="http://127.0.0.1:9/hook", events=["booking.created"]
+    )
+    token_create(owner=host, name="CRM")
+    invitation = invitation_create(
+        organization=organization, email="new@example.com", role="member", invited_by=host
+    )
+    ids = {
+        "pk": page.pk,
+        "endpoint": endpoint.pk,
+        "booking": booking.pk,
+        "team": team.pk,
+        "invitation": reverse("accounts:invitation", args=[invitation_token(invitation)]),
+    }
+    return ids, booking_paths(booking)
 
 
 class Scan:
@@ -72,7 +111,7 @@ class Scan:
 def test_no_serious_or_critical_accessibility_violations(
     transactional_db, host, live_server, chromium
 ):
-    pk, links = off_loop(lambda: _things(host))
+    ids, links = off_loop(lambda: _things(host))
     scan = Scan()
     base = live_server.url
     for locale, width in [("en-US", 1280), ("de-DE", 375)]:
@@ -104,13 +143,34 @@ def test_no_serious_or_critical_accessibility_violations(
     setup = chromium.new_page(viewport={"width": 1280, "height": 900})
     log_in(setup, base, host.email)
     for path in SETUP_PAGES:
-        answer = setup.goto(base + path.format(pk=pk))
+        answer = setup.goto(base + path.format(**ids))
         assert answer.status == 200, path
         scan(setup, f"Setup {path}")
+    answer = setup.goto(base + "/setup/meetings/999999/")
+    assert answer.status == 404
+    scan(setup, "Setup's 404 page")
+    answer = setup.goto(base + f"/setup/booking-pages/{ids['pk']}/toggle/")  # a form's address: 405
+    assert answer.status == 405
+    scan(setup, "the 405 page")
     for path in ["/accounts/login/", "/accounts/signup/"]:
         fresh = chromium.new_page()
         fresh.goto(base + path)
         scan(fresh, path)
+    for path in OTHER_PAGES:
+        path = path.format(team="sales", invitation=ids["invitation"])
+        fresh.goto(base + path)
+        scan(fresh, path)
+    for locale in ("en-US", "de-DE"):  # a form sent without its CSRF cookie: our 403 page
+        context = chromium.new_context(locale=locale)
+        refused = context.new_page()
+        refused.goto(base + "/accounts/login/")
+        context.clear_cookies()
+        refused.fill("#id_username", "dana@example.com")
+        refused.fill("#id_password", "not-it")
+        refused.click("button[type=submit]")
+        refused.locator("[data-testid=reason]").wait_for()
+        scan(refused, f"the CSRF refusal ({locale})")
+        context.close()
     assert not scan.blocking, "\n".join(scan.blocking)
 
     # The scan itself works: a button without a name is a critical violation it reports.

@@ -115,6 +115,7 @@ def test_too_many_wrong_passwords_pause_the_account_even_from_other_addresses(cl
     # From anywhere, even with the right password, until the window closes.
     paused = _log_in(client, host.email, "alice-password-1", ip="198.51.100.7")
     assert paused.status_code == 429
+    assert 14 * 60 < int(paused["Retry-After"]) <= 15 * 60
     text = paused.content.decode()
     assert "Too many failed attempts to log in. Try again in 15 minutes" in text
     assert "or reset your password by email" in text

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from celery import shared_task
+from django.test import Client
 
 from ops.logging import (
     RedactSecretsFilter,
@@ -224,6 +225,33 @@ def test_runservers_request_lines_are_scrubbed(client, capfd):
     # console handler, so it needs the filter of its own.
     logging.getLogger("django.server").info('"GET %s HTTP/1.1" 302 0', RESET)
     assert "cf1a2b-0123456789abcdef" not in capfd.readouterr().err
+
+
+@pytest.mark.django_db
+def test_djangos_request_warnings_lose_the_keys_in_addresses(client, capfd):
+    # "Not Found: <path>" for a link whose page is gone, "Forbidden (CSRF cookie not set.):
+    # <path>" for a form sent without its cookie: the address is the invitee's key.
+    client.get(MANAGE + "reschedule/")
+    Client(enforce_csrf_checks=True).post(MANAGE + "cancel/", {"reason": "x"})
+    client.get("/accounts/invitations/AbCdEfGh.IjK:lmnopq/")
+    err = capfd.readouterr().err
+    assert "Not Found: /bookings/8eabc40aff614eaea8af2860ca4be178:[redacted]/reschedule/" in err
+    assert "CSRF" in err
+    for secret in ("sCDPBqTXad03e", "AbCdEfGh.IjK"):
+        assert secret not in err
+
+
+def test_error_reports_lose_the_keys_in_addresses():
+    from ops.sentry import event_scrub
+
+    event = {
+        "request": {"url": "https://so.example" + MANAGE + "cancel/"},
+        "breadcrumbs": {"values": [{"message": "Bad Request: " + RESET}]},
+    }
+    scrubbed = str(event_scrub(event))
+    for secret in ("sCDPBqTXad03e", "cf1a2b-0123456789abcdef"):
+        assert secret not in scrubbed
+    assert "8eabc40aff614eaea8af2860ca4be178:[redacted]/cancel/" in scrubbed
 
 
 def test_gunicorns_access_lines_are_scrubbed():

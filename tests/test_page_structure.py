@@ -32,6 +32,8 @@ class Structure:
     # Blocks opened inside a <p>: a browser closes the <p> first, so the <p> (and
     # whatever aria-describedby points at it) ends up empty.
     blocks_in_p: list[str] = field(default_factory=list)
+    # Table headers with no text (a screen reader names the column with nothing).
+    empty_headers: int = 0
 
 
 class _Parser(HTMLParser):
@@ -44,6 +46,11 @@ class _Parser(HTMLParser):
         self._templates = 0
         self._fields: list[tuple[dict[str, str], bool]] = []
         self._paragraphs = 0
+        self._header_text: list[str] | None = None  # the text of an open <th>
+
+    def handle_data(self, data: str) -> None:
+        if self._header_text is not None:
+            self._header_text.append(data)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
@@ -67,6 +74,8 @@ class _Parser(HTMLParser):
             self.page.h1 += 1
         elif tag == "main":
             self.page.main += 1
+        elif tag == "th":
+            self._header_text = [a.get("aria-label", "")]
         elif tag in FIELDS and a.get("type", "") not in UNLABELLED_INPUTS:
             self._fields.append((a, self._labels > 0))
 
@@ -77,6 +86,9 @@ class _Parser(HTMLParser):
             self._labels -= 1
         elif tag == "p" and not self._templates:
             self._paragraphs = max(0, self._paragraphs - 1)
+        elif tag == "th" and self._header_text is not None:
+            self.page.empty_headers += not "".join(self._header_text).strip()
+            self._header_text = None
 
     def close(self) -> None:
         super().close()
@@ -101,12 +113,44 @@ def assert_well_formed(response) -> None:
     assert page.unlabelled == [], f"fields without a label: {page.unlabelled}"
     assert sorted({i for i in page.ids if page.ids.count(i) > 1}) == []
     assert page.blocks_in_p == [], f"blocks inside a <p>: {page.blocks_in_p}"
+    assert page.empty_headers == 0, "a table column header without a name"
     assert (page.h1, page.main) == (1, 1)
 
 
 def test_setup_pages_are_well_formed(host_client, alices_things):
     page, connection, _ = alices_things
     for url in setup_urls(page, connection):
+        assert_well_formed(host_client.get(url))
+
+
+def test_integration_and_team_pages_are_well_formed(host_client, host, alices_things):
+    """With a live token, an endpoint that has a delivery, and an organization."""
+    from accounts.services import organization_create_for
+    from booking.services.bookings import Invitee, booking_create
+    from integrations.tokens import token_create
+    from integrations.webhooks import endpoint_create
+    from tests.support.booking import at, workday
+
+    page, _, _ = alices_things
+    organization_create_for(user=host, name="Contoso")
+    token_create(owner=host, name="CRM")
+    endpoint, _ = endpoint_create(
+        owner=host, url="http://127.0.0.1:9/hook", events=["booking.created"]
+    )
+    booking_create(
+        page=page,
+        start=at(workday("Europe/London"), 11),
+        invitee=Invitee(name="Eve", email="eve@example.com", time_zone="UTC"),
+    )
+    assert endpoint.deliveries.exists()
+    for url in (
+        reverse("integrations:tokens"),
+        reverse("integrations:webhooks"),
+        reverse("integrations:webhook", args=[endpoint.pk]),
+        reverse("team:home"),
+        reverse("team:page_create"),
+        reverse("pages:working_hours"),
+    ):
         assert_well_formed(host_client.get(url))
 
 
@@ -174,6 +218,28 @@ def test_not_found_and_server_error_pages_are_ours_and_well_formed(client, setti
     assert failed.status_code == 500
     assert "Something went wrong on our side" in failed.content.decode()
     assert_well_formed(failed)
+
+
+def test_a_request_django_refuses_to_read_gets_our_400_page(client):
+    # A Host header the site does not serve, a Content-Length that is not a number: Django
+    # answers 400 from its 400.html, or its own bare page when there is none.
+    for response in (
+        client.get("/book/intro/", HTTP_HOST="evil.example"),
+        client.post("/accounts/login/", CONTENT_LENGTH="abc"),
+    ):
+        assert response.status_code == 400
+        assert "This request could not be read" in response.content.decode()
+        assert_well_formed(response)
+
+
+def test_the_database_outage_page_is_german_for_german_readers():
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    with translation.override("de"):
+        page = render_to_string("503.html", {"site_name": "ScheduleOnce"})
+    assert "erreicht seine Datenbank gerade nicht" in page
+    assert "cannot reach its database" not in page
 
 
 def test_opening_a_forms_address_is_a_405_page_that_says_why(host_client, alices_things):

@@ -219,7 +219,7 @@ def test_wrong_methods_answer_405_in_json(client, page):
     assert client.get(bookings).status_code == 405
     response = client.post(slots, data="{}", content_type="application/json")
     assert response.status_code == 405
-    assert response["Allow"] == "GET"
+    assert response["Allow"] == "GET, HEAD"
 
 
 # --- booking ---------------------------------------------------------------------------

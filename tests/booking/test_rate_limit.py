@@ -49,3 +49,16 @@ def test_behind_one_proxy_the_address_it_saw_counts(client, page):
 def test_zero_turns_the_limit_off(client, page):
     start = at(workday("Europe/London"), 10)
     assert {book(client, page.slug, start=start, name="").status_code for _ in range(15)} == {400}
+
+
+@override_settings(BOOKING_RATE_LIMIT=3)  # the booking, then two tries at moving it
+def test_the_reschedule_page_says_when_to_try_again(client, page):
+    answer = book(client, page.slug, start=at(workday("Europe/London", days_ahead=3), 10))
+    assert answer.status_code == 201
+    reschedule = answer.json()["reschedule_url"].removeprefix("http://testserver")
+    statuses = [client.post(reschedule, {"start": "x"}).status_code for _ in range(2)]
+    assert statuses == [400, 400]
+    limited = client.post(reschedule, {"start": "x"})
+    assert limited.status_code == 429
+    assert 1 <= int(limited["Retry-After"]) <= 61
+    assert "Too many attempts" in limited.content.decode()
