@@ -216,7 +216,7 @@ def _confirmation_locked(booking_id: int) -> BookingEmail | None:
     return rows.only(*_CARRY_FIELDS).order_by("pk").first()
 
 
-_CARRY_FIELDS = ("state", "claimed_by", "invitee_sent_at", "host_sent_at", "link_digest")
+_CARRY_FIELDS = ("kind", "state", "claimed_by", "invitee_sent_at", "host_sent_at", "link_digest")
 
 
 def _not_started(confirmation: BookingEmail) -> bool:

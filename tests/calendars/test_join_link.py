@@ -21,12 +21,12 @@ pytestmark = pytest.mark.slow
 
 
 def _announced_once_by_the_confirmation(url: str) -> None:
-    """The (unsent) confirmation carries the link; no other email announces it."""
-    from booking.email_outbox import link_digest
+    """The (unsent) confirmation carries the link; no join-link email announces it."""
+    from booking.email_outbox import JOIN_LINK_CHANGE, link_digest
 
     [confirmation] = BookingEmail.objects.filter(kind="confirmed")
     assert confirmation.link_digest == link_digest(url)
-    assert not BookingEmail.objects.exclude(kind="confirmed").exists()
+    assert not BookingEmail.objects.filter(kind__in=(JOIN_LINK, JOIN_LINK_CHANGE)).exists()
 
 
 def _path(url: str) -> str:
