@@ -40,6 +40,9 @@ class BookingConfig(AppConfig):
         signals.connection_established.connect(
             handlers.on_connection_established, dispatch_uid="booking.connection_established"
         )
+        signals.join_link_dropped.connect(
+            handlers.on_join_link_dropped, dispatch_uid="booking.join_link_dropped"
+        )
         signals.join_link_ready.connect(
             handlers.on_join_link_ready, dispatch_uid="booking.join_link_ready"
         )

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from booking.emails import (
@@ -31,16 +31,19 @@ from booking.emails import (
     send_booking_email,
     send_handover_notice,
     send_join_link,
+    send_join_link_dropped,
     send_reschedule_request,
 )
 from booking.events import BookingEvent
 from booking.models import Booking, BookingEmail, EmailState
+from booking.reminders import join_url_for
 from booking.selectors import team_seats_for
+from calendars.dispatch import PUSH_TASK
 from ops.compiled_inserts import insert_values
 from ops.compiled_queries import query_rows, reads
 from ops.mail import connections_kept, mail_connection
 from outbox import dispatch
-from outbox.claims import LostClaim, claim_take
+from outbox.claims import Claim, LostClaim, claim_take
 from outbox.mail import mail_failure_record
 from outbox.outcomes import Outcome, Status
 from outbox.sweeper import items_requeue
@@ -56,6 +59,11 @@ dispatch.bundle_allow(EMAIL_TASK, first=True)
 # A bundle's email rows (the confirmations, then the join link after the push) share one
 # connection to the mail server.
 dispatch.bundle_around(connections_kept)
+# The booking's push runs ahead of its confirmation, for at most this many seconds, so the
+# confirmation can carry the Teams meeting's join link the push answers with
+# (``join_link_take``); a slower Graph is cut short there and the link follows on its own.
+CONFIRMATION_WAITS_FOR_LINK = 3.0
+dispatch.bundle_lead(PUSH_TASK, within=CONFIRMATION_WAITS_FOR_LINK)
 SENT_FIELD = {"invitee": "invitee_sent_at", "host": "host_sent_at"}
 # A host's ask to pick another time (Setup → Meetings): one email, to the invitee.
 RESCHEDULE_REQUEST = "ask_reschedule"
@@ -65,16 +73,22 @@ JOIN_LINK = "join_link"
 # Outlook and made again): sent to the invitee once per link.
 JOIN_LINK_CHANGE = "join_link_change"
 JOIN_LINK_KINDS = (JOIN_LINK, JOIN_LINK_CHANGE)
-INVITEE_ONLY = (RESCHEDULE_REQUEST, *JOIN_LINK_KINDS)
+# The meeting lost its join link (made again without an online meeting, e.g. the page is
+# no longer a Teams page, or handed to a member whose calendar cannot make one): sent to
+# the invitee once per link dropped, as a new link would be (the host's calendar shows it).
+JOIN_LINK_DROP = "join_link_drop"
+INVITEE_ONLY = (RESCHEDULE_REQUEST, JOIN_LINK_CHANGE, JOIN_LINK_DROP)
 # A move handed a round-robin meeting to another member: one email, to the member who had
 # it (``previous_host``), saying to whom and why (``note``: ``HANDOVER_REASONS``). Its one
 # email is recorded in ``host_sent_at``.
 HANDED_OVER = "handed_over"
 HANDOVER_REASONS = ("not_a_member", "not_connected")
 SENT_FIELD["previous_host"] = "host_sent_at"
-# The host's switch (Setup → Profile) for each kind of booking event's email.
+# The host's switch (Setup → Profile) for each kind of booking event's email. The first
+# join link goes where the confirmation went, when the confirmation could not carry it.
 HOST_PREFERENCE = {
     "confirmed": "notify_booked",
+    JOIN_LINK: "notify_booked",
     "rescheduled": "notify_rescheduled",
     "cancelled": "notify_cancelled",
 }
@@ -145,8 +159,15 @@ def reschedule_request_add(*, booking, note: str, now: datetime) -> BookingEmail
 def join_link_email_add(
     *, booking_id: int, version: int, url: str, live_urls: Sequence[str], now: datetime
 ) -> BookingEmail | None:
-    """Write the row of the email that gives the invitee the join link ``url`` (in the
-    caller's transaction); None when the invitee needs none.
+    """Write the row of the email that gives the invitee (and, the first link, the host)
+    the join link ``url`` (in the caller's transaction); None when nobody needs one.
+
+    The booking's confirmation email carries its join link when it can: the row of a
+    confirmation that has not started is marked with the link (and returned; no
+    join-link email is written), and it takes the link when it goes
+    (``join_link_take``). The confirmation's row is locked here, and the confirmation
+    takes the link under the same lock, so exactly one of the two gives each recipient
+    the link, whatever their order.
 
     The first link of a booking is announced once (kind ``join_link``). A later link is
     announced (kind ``join_link_change``) only when the last link the invitee got is no
@@ -156,7 +177,17 @@ def join_link_email_add(
     refused there and answered None, as if it had seen the first one's row.
     """
     digest = link_digest(url)
+    confirmation = _confirmation_locked(booking_id)
+    if confirmation is not None and confirmation.state != EmailState.FAILED:
+        if confirmation.link_digest == digest:
+            return None  # the confirmation carries this link (announced already)
+        if _not_started(confirmation):
+            # It carries this link: it reads the link when it goes, after its claim.
+            BookingEmail.objects.filter(pk=confirmation.pk).update(link_digest=digest)
+            return confirmation
     announced = query_rows(_join_link_rows, booking_id)
+    if confirmation is not None and confirmation.link_digest:
+        announced = [(confirmation.link_digest,), *announced]  # the first link it carried
     if not announced:
         kind = JOIN_LINK
     else:
@@ -180,6 +211,79 @@ def join_link_email_add(
         return None  # another worker wrote it first
     dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[email.pk]])
     return email
+
+
+def join_link_drop_email_add(
+    *, booking_id: int, version: int, url: str, now: datetime
+) -> BookingEmail | None:
+    """Write the row of the email telling the invitee that the join link ``url`` they were
+    given no longer works (in the caller's transaction); None when they never had it, or
+    were told already (the database takes one per link: ``one_email_per_dropped_link``)."""
+    digest = link_digest(url)
+    if not query_rows(_link_given, booking_id, digest):
+        return None
+    try:
+        with transaction.atomic():
+            email = BookingEmail.objects.create(
+                booking_id=booking_id,
+                kind=JOIN_LINK_DROP,
+                actor="calendar",
+                booking_version=version,
+                link_digest=digest,
+                queued_at=now,
+            )
+    except IntegrityError:
+        return None  # told already
+    dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[email.pk]])
+    return email
+
+
+@reads(BookingEmail)
+def _link_given(booking_id: int, digest: str) -> QuerySet:
+    """An email that gave (or gives) the invitee the link ``digest``: a join-link email,
+    or the confirmation that took it (under way or sent)."""
+    rows = BookingEmail.objects.filter(booking_id=booking_id, link_digest=digest)
+    given = Q(kind__in=JOIN_LINK_KINDS) | Q(kind="confirmed", state=EmailState.SENT)
+    given |= Q(kind="confirmed", state=EmailState.PENDING) & ~Q(claimed_by="")
+    return rows.filter(given).values_list("pk")[:1]
+
+
+def _confirmation_locked(booking_id: int) -> BookingEmail | None:
+    """The booking's confirmation email row, locked until the caller's transaction ends."""
+    rows = BookingEmail.objects.select_for_update().filter(booking_id=booking_id, kind="confirmed")
+    return rows.only(*_CARRY_FIELDS).order_by("pk").first()
+
+
+_CARRY_FIELDS = ("kind", "state", "claimed_by", "invitee_sent_at", "host_sent_at", "link_digest")
+
+
+def _not_started(confirmation: BookingEmail) -> bool:
+    """Whether the (locked) confirmation has not started: no claim (not even a dead
+    worker's), nothing sent. It then takes the link it finds when it goes; one under way
+    may have read the booking before the link came."""
+    return (
+        confirmation.state == EmailState.PENDING
+        and not confirmation.claimed_by
+        and confirmation.invitee_sent_at is None
+        and confirmation.host_sent_at is None
+    )
+
+
+def join_link_take(*, claim: Claim) -> str:
+    """The join link the claimed confirmation email carries ("" for none): the link its row
+    was marked with (``join_link_email_add``, before the claim) if that is still the
+    booking's link. Read after the claim, so no mark can come later: from then on a new
+    link gets its own email. A link gone meanwhile is unmarked (the next link's email
+    then counts as the first).
+    """
+    email: BookingEmail = claim.item
+    if not email.link_digest:
+        return ""
+    url = join_url_for(booking=email.booking)
+    if url and link_digest(url) == email.link_digest:
+        return url
+    claim.save(link_digest="")
+    return ""
 
 
 def link_digest(url: str) -> str:
@@ -210,7 +314,7 @@ def _recipients(email: BookingEmail) -> tuple[str, ...]:
     return RECIPIENTS
 
 
-def _send(email: BookingEmail, who: str, connection) -> None:
+def _send(email: BookingEmail, who: str, connection, join_url: str = "") -> None:
     if email.kind == HANDED_OVER:
         send_handover_notice(
             booking_pk=email.booking_id,
@@ -221,10 +325,13 @@ def _send(email: BookingEmail, who: str, connection) -> None:
         )
     elif email.kind == RESCHEDULE_REQUEST:
         send_reschedule_request(booking_pk=email.booking_id, note=email.note, connection=connection)
+    elif email.kind == JOIN_LINK_DROP:
+        send_join_link_dropped(booking=email.booking, connection=connection)
     elif email.kind in JOIN_LINK_KINDS:
         send_join_link(
             booking_pk=email.booking_id,
             booking=email.booking,
+            who=who,
             changed=email.kind == JOIN_LINK_CHANGE,
             connection=connection,
         )
@@ -236,6 +343,7 @@ def _send(email: BookingEmail, who: str, connection) -> None:
             actor=email.actor,
             booking=email.booking,  # read with the claim, once for both recipients
             previous_host=email.previous_host if email.previous_host_id else None,
+            join_url=join_url,
             connection=connection,
         )
 
@@ -256,9 +364,10 @@ def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Out
     owed = [who for who in _recipients(email) if getattr(email, SENT_FIELD[who]) is None]
     sent: dict[str, datetime] = {}
     try:
+        join_url = join_link_take(claim=claim) if owed and email.kind == "confirmed" else ""
         with mail_connection(needed=bool(owed)) as connection:
             for number, who in enumerate(owed):
-                _send(email, who, connection)
+                _send(email, who, connection, join_url)
                 sent = {SENT_FIELD[who]: timezone.now()}
                 if number < len(owed) - 1:
                     claim.save(**sent)  # recorded before the next one goes

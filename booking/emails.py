@@ -22,7 +22,7 @@ from booking.locales import (
     moment_text,
     zone_text,
 )
-from booking.models import Booking
+from booking.models import Booking, LocationKind, location_wording
 from booking.tokens import booking_paths
 from ops.mail import Email
 
@@ -49,6 +49,7 @@ def send_booking_email(
     actor: str = "invitee",
     booking: Booking | None = None,
     previous_host=None,
+    join_url: str = "",
     connection=None,
 ) -> bool:
     """Tell the invitee or the host that a booking was confirmed, rescheduled or cancelled
@@ -56,6 +57,7 @@ def send_booking_email(
     names, with its host, if the caller just read it (else it is read here).
     ``previous_host``: a move gave the meeting to its host, and this member had it; the
     invitee is told it changed hands, and the host gets it as a new meeting of theirs.
+    ``join_url``: the online meeting's join link, in the text and the .ics ("" for none).
 
     Returns False when the booking no longer exists. A mail server error is raised
     (smtplib.SMTPException or OSError) so that the caller can try again later.
@@ -76,8 +78,10 @@ def send_booking_email(
         to, zone, other = booking.host.email, booking.host.time_zone, booking.invitee_name
         locale = host_locale(booking.host)
     with translation.override(language_of(locale)):
-        description = _ics_description(booking, links)
-        ics = booking_ics(booking=booking, for_host=who == "host", description=description)
+        description = _ics_description(booking, links, join_url)
+        ics = booking_ics(
+            booking=booking, for_host=who == "host", description=description, url=join_url
+        )
         _send_one(
             booking,
             kind=kind,
@@ -90,6 +94,7 @@ def send_booking_email(
             locale=locale,
             by_host=actor == "host",
             previous=previous_host.get_full_name() if previous_host is not None else "",
+            join_url=join_url,
             connection=connection,
         )
     return True
@@ -142,11 +147,17 @@ def send_reschedule_request(*, booking_pk: int, note: str, connection=None) -> b
 
 
 def send_join_link(
-    *, booking_pk: int, booking: Booking | None = None, changed: bool = False, connection=None
+    *,
+    booking_pk: int,
+    booking: Booking | None = None,
+    who: str = "invitee",
+    changed: bool = False,
+    connection=None,
 ) -> bool:
-    """The invitee's follow-up: the online meeting's join link, once Outlook made it, or
-    (``changed``) its new link after the meeting was made again. Either way the link sent
-    is the booking's join link now (``join_url_for``).
+    """The follow-up to ``who`` (the invitee, or the host): the online meeting's join link,
+    once Outlook made it after the confirmation went, or (``changed``, the invitee only)
+    its new link after the meeting was made again. Either way the link sent is the
+    booking's join link now (``join_url_for``).
 
     False (nothing sent) when the booking is gone, cancelled, over, or has no link.
     ``booking``: the booking ``booking_pk`` names, with its host, if the caller just read
@@ -161,23 +172,30 @@ def send_join_link(
     join_url = join_url_for(booking=booking)
     if not join_url:
         return False
-    zone = ZoneInfo(booking.invitee_time_zone)
-    locale = booking.invitee_locale
+    if who == "host":
+        to, reply_to, other = booking.host.email, booking.invitee_email, booking.invitee_name
+        zone_name, locale = booking.host.time_zone, host_locale(booking.host)
+    else:
+        to, reply_to = booking.invitee_email, booking.host.email
+        other = booking.host.get_full_name()
+        zone_name, locale = booking.invitee_time_zone, booking.invitee_locale
+    zone = ZoneInfo(zone_name)
     links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
     context = {
         "booking": booking,
-        "host": booking.host.get_full_name(),
+        "who": who,
+        "host": other,
         "start": booking.start.astimezone(zone),
         "end": booking.end.astimezone(zone),
-        "zone": booking.invitee_time_zone,
-        "zone_text": zone_text(booking.invitee_time_zone, booking.start, locale),
+        "zone": zone_name,
+        "zone_text": zone_text(zone_name, booking.start, locale),
         "locale": locale,
         "join_url": join_url,
         "links": links,
         "changed": changed,
     }
     with translation.override(language_of(locale)):
-        names = {"title": booking.title, "host": context["host"]}
+        names = {"title": booking.title, "host": other}
         if changed:
             subject = _("New join link: %(title)s with %(host)s") % names
         else:
@@ -185,6 +203,44 @@ def send_join_link(
         Email(
             subject=" ".join(subject.split()),
             body=render_to_string("booking/email/join_link.txt", context),
+            to=[to],
+            reply_to=[reply_to],
+            connection=connection,
+        ).send()
+    return True
+
+
+def send_join_link_dropped(*, booking: Booking, connection=None) -> bool:
+    """Tell the invitee that their meeting no longer has a Microsoft Teams link (the one
+    they were sent no longer works) and where it takes place now. False (nothing sent)
+    when the booking is cancelled or over, or has a join link again."""
+    from booking.reminders import join_url_for
+
+    if not booking.is_confirmed or booking.end <= timezone.now() or join_url_for(booking=booking):
+        return False
+    zone = ZoneInfo(booking.invitee_time_zone)
+    locale = booking.invitee_locale
+    links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
+    host = booking.host.get_full_name()
+    with translation.override(language_of(locale)):
+        context = {
+            "booking": booking,
+            "host": host,
+            "start": booking.start.astimezone(zone),
+            "end": booking.end.astimezone(zone),
+            "zone": booking.invitee_time_zone,
+            "zone_text": zone_text(booking.invitee_time_zone, booking.start, locale),
+            "locale": locale,
+            "links": links,
+            "where": _place_without_link(booking),
+        }
+        subject = _("No Teams link any more: %(title)s with %(host)s") % {
+            "title": booking.title,
+            "host": host,
+        }
+        Email(
+            subject=" ".join(subject.split()),
+            body=render_to_string("booking/email/join_link_dropped.txt", context),
             to=[booking.invitee_email],
             reply_to=[booking.host.email],
             connection=connection,
@@ -238,6 +294,17 @@ def send_handover_notice(
     return True
 
 
+def _place_without_link(booking: Booking) -> str:
+    """Where a meeting that lost its Teams link takes place: the page's location when it is
+    no longer a Teams page, else an online meeting whose link the host gives (the page's
+    details, if any)."""
+    page = booking.page
+    if page is not None and page.location_kind and page.location_kind != LocationKind.TEAMS:
+        return location_wording(page.location_kind, page.location_details)
+    details = page.location_details if page is not None else booking.location_details
+    return location_wording(LocationKind.TEAMS, details, no_join_link=True)
+
+
 def _send_one(
     booking,
     *,
@@ -251,6 +318,7 @@ def _send_one(
     locale,
     by_host=False,
     previous="",
+    join_url="",
     connection=None,
 ) -> None:
     tz = ZoneInfo(zone)
@@ -270,6 +338,7 @@ def _send_one(
         "previous_start": booking.rescheduled_from_start,
         "by_host": by_host,
         "previous": previous,
+        "join_url": join_url,
     }
     # To the member a move handed the meeting to, it is a new one.
     subject = SUBJECTS["confirmed" if previous and who == "host" else kind]
@@ -288,8 +357,11 @@ def _send_one(
     message.send()
 
 
-def _ics_description(booking: Booking, links: dict[str, str]) -> str:
-    lines = [f"{item['question']}: {item['answer']}" for item in booking.answers if item["answer"]]
+def _ics_description(booking: Booking, links: dict[str, str], join_url: str = "") -> str:
+    lines = []
+    if join_url:
+        lines.append(_("Join the Microsoft Teams meeting: %(link)s") % {"link": join_url})
+    lines += [f"{item['question']}: {item['answer']}" for item in booking.answers if item["answer"]]
     lines += [
         _("Cancel: %(link)s") % {"link": links["cancel"]},
         _("Reschedule: %(link)s") % {"link": links["reschedule"]},

@@ -94,6 +94,7 @@ def on_join_link_ready(sender, *, source: str, url: str, **kwargs) -> None:
         )
         if email is None:
             return  # already announced, or the invitee's link still works
+        # ``email``: the join-link email, or the confirmation that carries the link.
         meeting_link_recorded.send(
             sender=Booking,
             booking_id=booking_id,
@@ -103,6 +104,31 @@ def on_join_link_ready(sender, *, source: str, url: str, **kwargs) -> None:
             occurred_at=now,
             replaced=email.kind == JOIN_LINK_CHANGE,
         )
+
+
+def on_join_link_dropped(sender, *, source: str, url: str, **kwargs) -> None:
+    """The calendar forgot the join link ``url`` of a booking's event: tell the invitee
+    once (``join_link_drop_email_add``) when they had been given that link and the booking
+    is left without one: no event holds a meeting, and none is still to be made with one
+    (a move to another calendar brings its new link instead: ``on_join_link_ready``)."""
+    from booking.email_outbox import join_link_drop_email_add
+    from booking.reminders import join_urls_live
+    from calendars.selectors import meeting_still_coming
+
+    prefix, _, key = source.partition(":")
+    if prefix != "booking" or not key:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        rows = query_rows(_booking_state, uuid.UUID(key))
+        if not rows:
+            return
+        booking_id, status, end, sequence, _host_id = rows[0]
+        if status != BookingStatus.CONFIRMED or end <= now:
+            return
+        if join_urls_live(source=source) or meeting_still_coming(source=source):
+            return
+        join_link_drop_email_add(booking_id=booking_id, version=sequence, url=url, now=now)
 
 
 @reads(Booking)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.utils import timezone
-from icalendar import vCalAddress, vInt, vText
+from icalendar import vCalAddress, vInt, vText, vUri
 from icalendar.parser import Contentline
 
 from booking.models import Booking
@@ -26,7 +26,12 @@ def _address(email: str, name: str, role: str | None = None) -> vCalAddress:
 
 
 def booking_ics(
-    *, booking: Booking, for_host: bool, description: str = "", method: str = "PUBLISH"
+    *,
+    booking: Booking,
+    for_host: bool,
+    description: str = "",
+    method: str = "PUBLISH",
+    url: str = "",
 ) -> bytes:
     """The booking's .ics: one VEVENT (UID = booking uuid, times in UTC, SEQUENCE as
     booked; METHOD ``method``, PUBLISH for downloads and confirmations, CANCEL once
@@ -40,7 +45,8 @@ def booking_ics(
     by icalendar's own value types (``vText``, ``vDatetime``, ``vCalAddress`` and its
     parameters); only the order of the lines is written out here: the calendar's, then
     the event's canonical properties, then the others alphabetically, as icalendar
-    sorts them (a test compares the two for generated bookings).
+    sorts them (a test compares the two for generated bookings). ``url``: the online
+    meeting's join link, as the event's URL.
     """
     cancelled = not booking.is_confirmed
     host_name = booking.host.get_full_name()
@@ -68,6 +74,8 @@ def booking_ics(
         lines.append(f"LOCATION:{_text(location)}")
     lines.append(_address_line("ORGANIZER", _address(booking.host.email, host_name)))
     lines.append(f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}")
+    if url:
+        lines.append(f"URL:{vUri(url).to_ical().decode()}")
     lines += ["END:VEVENT", "END:VCALENDAR"]
     return b"\r\n".join(_folded(line) for line in lines) + b"\r\n"
 

@@ -547,7 +547,9 @@ class BookingEmail(CompiledInsert, OutboxItem):
     # The host's note of an "ask to reschedule" email (kind ``ask_reschedule``).
     note = models.CharField(max_length=1000, blank=True, default="")
     # A join-link email's link (kinds ``join_link`` and ``join_link_change``): the SHA-256
-    # hex digest of the join URL it announces ("" on rows written before it was kept).
+    # hex digest of the join URL it announces ("" on rows written before it was kept); a
+    # confirmation's (kind ``confirmed``), the link it carries; a ``join_link_drop``
+    # email's, the link that no longer works.
     link_digest = models.CharField(max_length=64, blank=True, default="")
     # A move that gave a round-robin meeting to another member: who had it (the emails
     # say the meeting changed hands, and the new member reads it as theirs).
@@ -577,6 +579,12 @@ class BookingEmail(CompiledInsert, OutboxItem):
                 condition=models.Q(kind__in=["join_link", "join_link_change"])
                 & ~models.Q(link_digest=""),
                 name="one_email_per_join_link",
+            ),
+            # One "no Teams link any more" email per link dropped.
+            models.UniqueConstraint(
+                fields=["booking", "link_digest"],
+                condition=models.Q(kind="join_link_drop"),
+                name="one_email_per_dropped_link",
             ),
         ]
 

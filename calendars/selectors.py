@@ -58,6 +58,15 @@ def connection_latest_for(*, host) -> CalendarConnection | None:
     )
 
 
+def meeting_still_coming(*, source: str) -> bool:
+    """Whether an event of ``source`` that asks for an online meeting is still to be made
+    (wanted, no event yet): its push may bring a join link."""
+    rows = PushedEvent.objects.filter(
+        source=source, wanted=True, payload__online_meeting=True, remote_id=""
+    )
+    return rows.exists()
+
+
 def meetings_held() -> QuerySet[PushedEvent]:
     """The rows whose events hold their source's online meeting now, with its join link.
 

@@ -37,6 +37,12 @@ stored different busy time for that calendar (offered slots may have changed).
 ``url``: the provider made an online meeting for a pushed event and answered with its
 join link, for the first time or a new one (the event was made again, e.g. after the
 host deleted it in Outlook). Booking emails it to the invitee when it is news to them.
+
+``join_link_dropped``: ``source``, ``url``: a push forgot the join link it had stored for
+a pushed event: the event was made again without an online meeting (the calendar can no
+longer make one, or the event no longer asks for one), or it was deleted (the booking
+moved to another calendar). Booking tells the invitee once when the booking is left
+without a link.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ connection_disconnected = Signal()
 connection_reconnected = Signal()
 busy_time_changed = Signal()
 join_link_ready = Signal()
+join_link_dropped = Signal()
 
 
 def send_after_commit(signal: Signal, **arguments) -> None:

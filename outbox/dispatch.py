@@ -15,9 +15,13 @@ calendar push, its emails, its webhooks) goes to the broker as a single *bundle*
 it commits (``BUNDLE_TASK``), which a worker runs one item after the other, each
 item exactly as its own task would run it: its own row, claim, retries and backoff.
 Items a person waits for (``bundle_allow(..., first=True)``: the booking emails) run
-first, in the order asked, then the others: a calendar push that waits on a slow
-Graph (up to its 30-second read timeout, and throttling waits) never holds up the
-confirmation email.
+first, in the order asked, then the others, except the items that lead
+(``bundle_lead``: a booking's calendar push, so that its confirmation email can carry
+the Teams meeting's join link it answers with): they run before the ``first`` ones,
+but only within a few seconds of the bundle's start (their calls to Graph end by
+then: ``ops.deadline``; those not started by then run after the ``first`` ones). A
+calendar push that waits on a slow Graph (up to its 30-second read timeout, and
+throttling waits) thus holds up the confirmation email at most that long.
 Only tasks that opted in (``bundle_allow``: plain outbox tasks that take one id) are
 bundled, and only within time limits that keep each item's lease: the bundle gets
 the smallest time limits of its items, and an item starts inline only within
@@ -59,6 +63,7 @@ from celery import current_app
 from django.db import transaction
 
 from ops.celery_context import BUNDLE_ITEM
+from ops.deadline import deadline_at
 from ops.logging import log_context_bound, request_id
 
 logger = logging.getLogger(__name__)
@@ -83,6 +88,8 @@ BUNDLE_LINGER_AFTER = 1.0
 # Tasks that may travel in a bundle (``bundle_allow``), and those among them that go first.
 _BUNDLED: set[str] = set()
 _FIRST: set[str] = set()
+# Tasks whose items run ahead of the ``first`` ones (``bundle_lead``): for how long at most.
+_LEAD: dict[str, float] = {}
 # What a bundle's items share while it runs (``bundle_around``): context managers' makers.
 _AROUND: list[Callable[[], AbstractContextManager]] = []
 
@@ -96,6 +103,16 @@ def bundle_allow(*names: str, first: bool = False) -> None:
     _BUNDLED.update(names)
     if first:
         _FIRST.update(names)
+
+
+def bundle_lead(name: str, *, within: float) -> None:
+    """Run the task ``name``'s bundle items (it must be ``bundle_allow``-ed) before the
+    ``first`` ones, for at most ``within`` seconds from the bundle's start: their calls to
+    other services end by then (``ops.deadline``: a call cut short fails as a timeout and
+    its item retries on its own), and those not started by then run after the ``first``
+    ones. A booking's push leads its confirmation emails this way, so they can carry the
+    join link it answers with while waiting at most ``within`` seconds for it."""
+    _LEAD[name] = within
 
 
 def bundle_around(make: Callable[[], AbstractContextManager]) -> None:
@@ -272,7 +289,7 @@ def _send_jobs(jobs: list[_Job]) -> None:
                 together.append((name, args, context))
             else:
                 alone.append((name, args, countdown, context))
-    together.sort(key=lambda item: item[0] not in _FIRST)  # stable: else in the order asked
+    together.sort(key=lambda item: _rank(item[0]))  # stable: else in the order asked
     limits = _bundle_limits([name for name, _, _ in together])
     if len(together) < 2 or limits is None:
         alone = [(name, args, None, context) for name, args, context in together] + alone
@@ -285,6 +302,11 @@ def _send_jobs(jobs: list[_Job]) -> None:
         together[0][2].run(task_send, BUNDLE_TASK, args=[items], options=limits)
     for name, args, countdown, context in alone:
         context.run(_send, name, args, countdown)
+
+
+def _rank(name: str) -> int:
+    """A bundle item's place: those that lead, then the ``first`` ones, then the rest."""
+    return 0 if name in _LEAD else 1 if name in _FIRST else 2
 
 
 def _may_share(job: _Job) -> bool:
@@ -328,7 +350,13 @@ def bundle_run(items: list[list], *, time_limit: float | None, request=None) -> 
         with ExitStack() as shared:
             for make in _AROUND:
                 shared.enter_context(make())
-            ran = _run_items(waiting, started=started, time_limit=time_limit, request=request)
+            ran, stopped = _run_leads(
+                waiting, started=started, time_limit=time_limit, request=request
+            )
+            if not stopped:
+                ran = _run_items(
+                    waiting, started=started, time_limit=time_limit, request=request, ran=ran
+                )
     finally:
         _running.reset(token)
     for name, args, asker in waiting:
@@ -351,29 +379,70 @@ def _send_as(asker: str | None, name: str, args: list) -> None:
         task_send(name, args=args)
 
 
-def _run_items(waiting: deque, *, started: float, time_limit: float | None, request) -> int:
+def _run_items(
+    waiting: deque, *, started: float, time_limit: float | None, request, ran: int = 0
+) -> int:
     """``bundle_run``'s loop: the items ``waiting`` (and what joins them), until done, the
-    inline window passed or the soft limit struck; how many ran."""
+    inline window passed or the soft limit struck; how many ran (``ran`` before it)."""
     from celery.exceptions import SoftTimeLimitExceeded
 
-    ran = 0
     while waiting:
         if ran and time.monotonic() - started > BUNDLE_INLINE_WINDOW:
             break
-        name, args, asker = waiting.popleft()
-        task = current_app.tasks.get(name)
-        if task is None or not _fits(task, time_limit):
-            _send_as(asker, name, args)  # on its own, with its own limits
-            continue
+        item = waiting.popleft()
         try:
-            _run_item(task, args, request=request, number=ran, asker=asker)
+            ran += _run_one(item, time_limit=time_limit, request=request, number=ran)
         except SoftTimeLimitExceeded:
-            logger.warning("Bundle stopped by its time limit in %s%s", name, args)
             break
-        except Exception:
-            logger.exception("Bundle item %s%s failed; the rest still run", name, args)
-        ran += 1
     return ran
+
+
+def _run_leads(
+    waiting: deque, *, started: float, time_limit: float | None, request
+) -> tuple[int, bool]:
+    """Run the items ``waiting`` that lead (``bundle_lead``), when ``first`` ones wait behind
+    them, within their bound: their calls end by then; those not started by then are put
+    after the ``first`` ones. How many ran, and whether the soft time limit struck."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    leads = [item for item in waiting if item[0] in _LEAD]
+    if not leads or not any(item[0] in _FIRST for item in waiting):
+        return 0, False
+    for item in leads:
+        waiting.remove(item)
+    bound = started + min(_LEAD[name] for name, _, _ in leads)
+    ran, stopped = 0, False
+    with deadline_at(bound):
+        while leads and time.monotonic() < bound:
+            try:
+                ran += _run_one(leads.pop(0), time_limit=time_limit, request=request, number=ran)
+            except SoftTimeLimitExceeded:
+                stopped = True
+                break
+    firsts = sum(1 for name, _, _ in waiting if name in _FIRST)
+    for offset, item in enumerate(leads):  # not started: after the first ones
+        waiting.insert(firsts + offset, item)
+    return ran, stopped
+
+
+def _run_one(item: tuple, *, time_limit: float | None, request, number: int) -> int:
+    """Run one bundle item inline (1), or send it on its own when it cannot run here (0).
+    A failing item is logged; the bundle's soft time limit is raised, after a log line."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    name, args, asker = item
+    task = current_app.tasks.get(name)
+    if task is None or not _fits(task, time_limit):
+        _send_as(asker, name, args)  # on its own, with its own limits
+        return 0
+    try:
+        _run_item(task, args, request=request, number=number, asker=asker)
+    except SoftTimeLimitExceeded:
+        logger.warning("Bundle stopped by its time limit in %s%s", name, args)
+        raise
+    except Exception:
+        logger.exception("Bundle item %s%s failed; the rest still run", name, args)
+    return 1
 
 
 def _run_item(task, args: list, *, request, number: int, asker: str | None = None):

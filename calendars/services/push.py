@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -98,6 +98,12 @@ class _Work:
     # The connection was read just now (after the claim): its first call uses its tokens
     # as read, rather than reading the row again.
     connection_fresh: bool = True
+    # The join link stored when the row was claimed, until its loss was told
+    # (``_join_link_dropped``).
+    link_known: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.link_known = self.claim.item.online_meeting_url
 
     @property
     def row(self) -> PushedEvent:
@@ -256,6 +262,16 @@ def _remember_join_link(work: _Work, event: RemoteEvent | None, **also) -> None:
             signals.send_after_commit(signals.join_link_ready, source=work.row.source, url=url)
     elif also:
         work.save(**also)
+    if not url:
+        _join_link_dropped(work)
+
+
+def _join_link_dropped(work: _Work) -> None:
+    """Say (``join_link_dropped``, once per push) that the link the row had when claimed is
+    forgotten: its event was made again without a meeting, or deleted."""
+    if work.link_known and not work.row.online_meeting_url:
+        url, work.link_known = work.link_known, ""
+        signals.send_after_commit(signals.join_link_dropped, source=work.row.source, url=url)
 
 
 def _asks_for_meeting(payload: dict) -> bool:
@@ -380,6 +396,7 @@ def _make_gone(work: _Work) -> str:
         return "nothing to do"
     _delete(work, row.remote_id)
     _new_key(work)
+    _join_link_dropped(work)
     return "deleted"
 
 

@@ -183,6 +183,7 @@ _ZONES = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolk
     host_name=_ICS_TEXT,
     location=_ICS_TEXT,
     description=_ICS_TEXT,
+    url=st.sampled_from(["", "https://teams.example/l/meetup-join/19%3a0?context=%7b%22Tid%22%7d"]),
     confirmed=st.booleans(),
     for_host=st.booleans(),
     sequence=st.integers(min_value=0, max_value=10_000),
@@ -191,7 +192,17 @@ _ZONES = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolk
 )
 @settings(max_examples=300, deadline=None)
 def test_a_bookings_ics_is_written_exactly_as_icalendar_writes_it(
-    title, invitee, host_name, location, description, confirmed, for_host, sequence, zone, start
+    title,
+    invitee,
+    host_name,
+    location,
+    description,
+    url,
+    confirmed,
+    for_host,
+    sequence,
+    zone,
+    start,
 ):
     from types import SimpleNamespace
     from unittest import mock
@@ -213,8 +224,10 @@ def test_a_bookings_ics_is_written_exactly_as_icalendar_writes_it(
     )
     now = datetime(2026, 12, 6, 22, 0, 1, 999, tzinfo=UTC)
     with mock.patch("django.utils.timezone.now", return_value=now):
-        ours = booking_ics(booking=booking, for_host=for_host, description=description)
-        calendar = booking_calendar(booking=booking, for_host=for_host, description=description)
+        ours = booking_ics(booking=booking, for_host=for_host, description=description, url=url)
+        calendar = booking_calendar(
+            booking=booking, for_host=for_host, description=description, url=url
+        )
         assert ours == calendar.to_ical()
 
 

@@ -58,7 +58,8 @@ def test_a_booking_with_a_calendar_leaves_as_one_message_with_its_push_and_email
     assert sent == [
         (
             dispatch.BUNDLE_TASK,
-            [[[EMAIL_TASK, [email.pk]], [PUSH_TASK, [push.pk]]]],  # the emails first
+            # The push leads (the confirmation can then carry its join link), then the emails.
+            [[[PUSH_TASK, [push.pk]], [EMAIL_TASK, [email.pk]]]],
             {"soft_time_limit": 60, "time_limit": 90},
         )
     ]
@@ -69,20 +70,24 @@ def test_a_booking_with_a_calendar_leaves_as_one_message_with_its_push_and_email
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_confirmation_emails_are_sent_before_the_calendar_push_runs(
+def test_the_push_runs_before_the_confirmation_emails_with_a_deadline_for_its_calls(
     page, calendars, sent, monkeypatch
 ):
-    """A push can wait long on Graph (its 30-second read timeout, throttling waits): the
-    emails the invitee and host wait for must not wait behind it."""
+    """The push goes first, so the confirmation can carry its join link; but a push can
+    wait long on Graph (its 30-second read timeout, throttling waits): its calls must end
+    within CONFIRMATION_WAITS_FOR_LINK seconds (``ops.deadline``, which the Graph session
+    obeys), so the emails the invitee and host wait for never wait longer than that."""
     from django.core import mail
 
+    from booking.email_outbox import CONFIRMATION_WAITS_FOR_LINK
     from calendars import tasks as calendar_tasks
+    from ops.deadline import seconds_left
     from outbox.outcomes import Outcome, Status
 
-    emails_before_push: list[int] = []
+    seen: list[tuple[int, float | None]] = []
 
-    def push(*, pushed_event_id):  # stands in for a push stuck on a slow Graph
-        emails_before_push.append(len(mail.outbox))
+    def push(*, pushed_event_id):
+        seen.append((len(mail.outbox), seconds_left()))
         return Outcome(Status.SYNCED)
 
     monkeypatch.setattr(calendar_tasks, "pushed_event_push", push)
@@ -95,11 +100,43 @@ def test_the_confirmation_emails_are_sent_before_the_calendar_push_runs(
     mail.outbox.clear()
 
     assert dispatch.bundle_run(items, time_limit=limits["time_limit"]) == 2
-    assert emails_before_push == [2]  # the invitee's and the host's, both already sent
+    [(emails_before_push, left)] = seen
+    assert emails_before_push == 0
+    assert 0 < left <= CONFIRMATION_WAITS_FOR_LINK
     assert sorted(message.to[0] for message in mail.outbox) == [
         "alice@example.com",
         "dana@example.com",
     ]
+    assert seconds_left() is None  # the deadline was the push's only
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pushes_not_started_within_the_bound_run_after_the_emails(ran, sent, monkeypatch):
+    """Several bookings' pushes lead their emails for at most the bound in all: a push
+    that would start later runs after the emails, with no deadline."""
+    import time
+
+    from booking.email_outbox import CONFIRMATION_WAITS_FOR_LINK
+    from calendars import tasks as calendar_tasks
+    from ops.deadline import seconds_left
+    from outbox.outcomes import Outcome, Status
+
+    monkeypatch.setitem(dispatch._LEAD, PUSH_TASK, 0.3)
+    deadlines: dict[int, float | None] = {}
+
+    def slow_push(*, pushed_event_id):
+        ran.append(("push", pushed_event_id))
+        deadlines[pushed_event_id] = seconds_left()
+        time.sleep(0.4)
+        return Outcome(Status.SYNCED)
+
+    monkeypatch.setattr(calendar_tasks, "pushed_event_push", slow_push)
+    items = [[PUSH_TASK, [1]], [PUSH_TASK, [3]], [EMAIL_TASK, [2]], [EMAIL_TASK, [4]]]
+    assert dispatch.bundle_run(items, time_limit=90) == 4
+    assert ran == [("push", 1), ("email", 2), ("email", 4), ("push", 3)]
+    assert 0 < deadlines[1] <= 0.3 < CONFIRMATION_WAITS_FOR_LINK
+    assert deadlines[3] is None
+    assert sent == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -206,12 +243,12 @@ def test_bookings_that_wait_for_the_publisher_leave_together_each_item_with_its_
     items = {f"req-{h}": _items_of(booking) for booking, h in zip(waiting, hours, strict=True)}
     limits = {"soft_time_limit": 60, "time_limit": 90}
     assert sent == [
-        (dispatch.BUNDLE_TASK, [[[EMAIL_TASK, [email]], [PUSH_TASK, [push]]]], limits),
+        (dispatch.BUNDLE_TASK, [[[PUSH_TASK, [push]], [EMAIL_TASK, [email]]]], limits),
         (
             dispatch.BUNDLE_TASK,
             [
-                [[EMAIL_TASK, [e], request] for request, (e, _) in items.items()]
-                + [[PUSH_TASK, [p], request] for request, (_, p) in items.items()]
+                [[PUSH_TASK, [p], request] for request, (_, p) in items.items()]
+                + [[EMAIL_TASK, [e], request] for request, (e, _) in items.items()]
             ],
             limits,  # the smallest of its items', as for one booking's
         ),
@@ -273,7 +310,8 @@ def test_a_bundle_runs_each_item_in_order_and_a_failing_one_stops_no_other(ran, 
     count = dispatch.bundle_run(
         [[PUSH_TASK, [13]], [EMAIL_TASK, [14]], [PUSH_TASK, [21]]], time_limit=90
     )
-    assert ran == [("push", 13), ("email", 14), ("push", 21), ("email", 22)]
+    # The pushes lead the emails (those a push asked for come last).
+    assert ran == [("push", 13), ("push", 21), ("email", 14), ("email", 22)]
     assert count == 4
     assert sent == []  # nothing went through the broker
 
@@ -298,9 +336,9 @@ def test_items_a_slow_bundle_has_not_started_go_to_the_broker_on_their_own(ran, 
     count = dispatch.bundle_run(
         [[PUSH_TASK, [1]], [EMAIL_TASK, [2]], [PUSH_TASK, [3]]], time_limit=90
     )
-    assert count == 1
-    assert ran == [("push", 1)]
-    assert [(name, args) for name, args, _ in sent] == [(EMAIL_TASK, [2]), (PUSH_TASK, [3])]
+    assert count == 2  # the pushes lead within their own bound (shorter than the window)
+    assert ran == [("push", 1), ("push", 3)]
+    assert [(name, args) for name, args, _ in sent] == [(EMAIL_TASK, [2])]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -391,9 +429,9 @@ def test_each_item_of_a_bundle_of_several_requests_runs_and_is_sent_on_under_its
     items = [[EMAIL_TASK, [1], "req-1"], [EMAIL_TASK, [2], "req-2"], [PUSH_TASK, [20], "req-2"]]
     assert dispatch.bundle_run(items, time_limit=90, request=Request()) == 4
     assert seen == [
+        ("push", 20, "req-2"),  # the push leads
         ("email", 1, "req-1"),
         ("email", 2, "req-2"),
-        ("push", 20, "req-2"),
         ("email", 21, "req-2"),  # asked for by req-2's push
     ]
     assert sent_on == []
@@ -401,8 +439,12 @@ def test_each_item_of_a_bundle_of_several_requests_runs_and_is_sent_on_under_its
     monkeypatch.setattr(dispatch, "BUNDLE_INLINE_WINDOW", -1)  # a slow bundle: the rest go on
     seen.clear()
     assert dispatch.bundle_run(items, time_limit=90, request=Request()) == 1
-    assert seen == [("email", 1, "req-1")]
-    assert sent_on == [(EMAIL_TASK, [2], "req-2"), (PUSH_TASK, [20], "req-2")]
+    assert seen == [("push", 20, "req-2")]
+    assert sent_on == [
+        (EMAIL_TASK, [1], "req-1"),
+        (EMAIL_TASK, [2], "req-2"),
+        (EMAIL_TASK, [21], "req-2"),
+    ]
 
 
 # --- the database connection between a bundle's items --------------------------------------
@@ -492,7 +534,7 @@ def test_a_bundle_checks_its_database_connection_once_not_once_per_item(
     close_old_connections()  # what the bundle's own task_prerun does, as for any task
     items = [[EMAIL_TASK, [1]], [PUSH_TASK, [2]], [EMAIL_TASK, [3]]]
     assert dispatch.bundle_run(items, time_limit=90) == 3
-    assert querying == [("email", 1), ("push", 2), ("email", 3)]
+    assert querying == [("push", 2), ("email", 1), ("email", 3)]
     assert len(checks) == 1
 
 
@@ -503,4 +545,4 @@ def test_after_an_item_lost_its_database_connection_the_next_item_gets_a_new_one
     _postgresql_only()
     items = [[EMAIL_TASK, [1]], [EMAIL_TASK, [66]], [PUSH_TASK, [2]]]
     assert dispatch.bundle_run(items, time_limit=90) == 3
-    assert querying == [("email", 1), ("push", 2)]
+    assert querying == [("push", 2), ("email", 1)]

@@ -14,10 +14,19 @@ from booking.email_outbox import JOIN_LINK, booking_emails_deliver
 from booking.models import Booking, BookingEmail, BookingPage, LocationKind
 from calendars.models import Calendar, PushedEvent, PushState
 from graph_sandbox import demo
-from tests.calendars.test_push import book_one, ours, push
+from tests.calendars.test_push import book_one, confirmations_sent, ours, push
 from tests.support.office365 import offered, tomorrow
 
 pytestmark = pytest.mark.slow
+
+
+def _announced_once_by_the_confirmation(url: str) -> None:
+    """The (unsent) confirmation carries the link; no join-link email announces it."""
+    from booking.email_outbox import JOIN_LINK_CHANGE, link_digest
+
+    [confirmation] = BookingEmail.objects.filter(kind="confirmed")
+    assert confirmation.link_digest == link_digest(url)
+    assert not BookingEmail.objects.filter(kind__in=(JOIN_LINK, JOIN_LINK_CHANGE)).exists()
 
 
 def _path(url: str) -> str:
@@ -28,6 +37,7 @@ def test_the_join_link_appears_on_the_confirmation_and_in_one_follow_up_email(
     client, adele, intro, o365, django_capture_on_commit_callbacks
 ):
     made, row = book_one(client)
+    confirmations_sent()  # before the push: the link follows in an email of its own
     confirmation = _path(made["reschedule_url"]).replace("reschedule/", "")
     poll = confirmation + "join.json"
     assert client.get(poll).json() == {"join_url": "", "expected": True}
@@ -47,10 +57,15 @@ def test_the_join_link_appears_on_the_confirmation_and_in_one_follow_up_email(
     [email_row] = BookingEmail.objects.filter(kind=JOIN_LINK)
     mail.outbox.clear()
     assert booking_emails_deliver(email_id=email_row.pk).status == "synced"
-    [message] = mail.outbox
-    assert message.to == ["invitee000@example.com"]
-    assert message.subject.startswith("Join link: Intro call with")
-    assert event.join_url in message.body
+    to_invitee, to_host = mail.outbox
+    assert to_invitee.to == ["invitee000@example.com"]
+    assert to_invitee.subject.startswith("Join link: Intro call with")
+    assert event.join_url in to_invitee.body
+    # The host's confirmation went without it too: they get it as well, in their words.
+    assert to_host.to == [adele.host.email]
+    assert to_host.subject.startswith("Join link: Intro call with Invitee")
+    assert event.join_url in to_host.body
+    assert "also in your calendar" in to_host.body
 
     # Pushing again (a reschedule: the same meeting, the same link) sends no second email.
     row.refresh_from_db()
@@ -157,7 +172,7 @@ def test_a_rescheduled_teams_booking_keeps_its_meeting_and_its_join_link(
     assert o365.session().get(created.join_url, timeout=30).status_code == 200
     row.refresh_from_db()
     assert row.online_meeting_url == created.join_url
-    assert BookingEmail.objects.filter(kind=JOIN_LINK).count() == 1
+    _announced_once_by_the_confirmation(created.join_url)
     calls = o365.control.request_log(after_id=before)
     assert [c.method for c in calls if "/events/" in c.path] == ["GET", "PATCH"]
 
@@ -184,4 +199,4 @@ def test_new_booking_details_go_above_the_meeting_and_the_meeting_stays(
     assert changed.body.index("Notes: bring the deck") < changed.body.index(created.join_url)
     assert changed.body.count(made["cancel_url"]) == 1
     assert o365.session().get(created.join_url, timeout=30).status_code == 200
-    assert BookingEmail.objects.filter(kind=JOIN_LINK).count() == 1
+    _announced_once_by_the_confirmation(created.join_url)

@@ -42,6 +42,16 @@ def book_one(client, *, index: int = 0, answers=None) -> tuple[dict, PushedEvent
     return made, row
 
 
+def confirmations_sent() -> None:
+    """Send the pending confirmation emails now, before the push: the join link then comes
+    too late for them, in an email of its own."""
+    from booking.email_outbox import booking_emails_deliver
+    from booking.models import BookingEmail
+
+    for row in BookingEmail.objects.filter(kind="confirmed", state="pending"):
+        assert booking_emails_deliver(email_id=row.pk).status == "synced"
+
+
 def push(row: PushedEvent) -> str:
     """One attempt, as the worker makes it (``now`` past any retry delay)."""
     PushedEvent.objects.filter(pk=row.pk).update(next_attempt_at=None)

@@ -13,7 +13,7 @@ from booking.ics import PRODID, _address, _folded
 
 
 def booking_calendar(
-    *, booking, for_host: bool, description: str = "", method: str = "PUBLISH"
+    *, booking, for_host: bool, description: str = "", method: str = "PUBLISH", url: str = ""
 ) -> Calendar:
     """The booking's one VEVENT as icalendar components."""
     cancelled = not booking.is_confirmed
@@ -34,6 +34,8 @@ def booking_calendar(
         event.add("location", booking.location_text)
     if description:
         event.add("description", description)
+    if url:
+        event.add("url", url)
     event.add("organizer", _address(booking.host.email, booking.host.get_full_name()))
     event.add("attendee", _address(booking.invitee_email, booking.invitee_name, "REQ-PARTICIPANT"))
     calendar.add_component(event)

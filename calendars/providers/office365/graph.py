@@ -26,6 +26,7 @@ from django.conf import settings
 
 from calendars.providers.base import ProviderError
 from calendars.providers.office365.limits import MAX_RETRY_AFTER
+from ops.deadline import seconds_left, timeout_within
 from ops.logging import redact
 from ops.metrics import graph_request_observe
 from outbox.backoff import retry_after_seconds
@@ -53,6 +54,8 @@ class TimeoutSession(requests.Session):
     def request(self, method, url, *args, **kwargs):  # type: ignore[override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
+        # A caller waiting on this call (``ops.deadline``) cuts it short.
+        kwargs["timeout"] = timeout_within(kwargs["timeout"])
         return super().request(method, url, *args, **kwargs)
 
     def call(
@@ -145,6 +148,13 @@ def _error_code_and_message(response: requests.Response) -> tuple[str, str]:
     if isinstance(error, str):  # identity-platform shape, e.g. from a proxy
         return error, redact(str(body.get("error_description", "")))[:200]
     return "", ""
+
+
+def _waits_in_place(wait: float) -> bool:
+    """Whether a ``Retry-After`` of ``wait`` seconds is waited out here: a short one, and
+    never past a waiting caller's deadline (``ops.deadline``)."""
+    left = seconds_left()
+    return wait <= MAX_INLINE_WAIT and (left is None or wait <= left)
 
 
 def is_throttled(response: requests.Response) -> bool:
@@ -249,7 +259,7 @@ class GraphClient:
             if (
                 response.status_code in THROTTLE_STATUSES
                 and wait is not None
-                and wait <= MAX_INLINE_WAIT
+                and _waits_in_place(wait)
                 and attempt < MAX_ATTEMPTS
             ):
                 logger.info(
