@@ -90,7 +90,8 @@ class TimeoutSession(requests.Session):
         prepared.hooks = {"response": []}
         options = {
             "stream": False,
-            "timeout": self.default_timeout,
+            # A caller waiting on this call (``ops.deadline``) cuts it short, as in request().
+            "timeout": timeout_within(self.default_timeout),
             "verify": self.verify,
             "cert": self.cert,
             "proxies": self.proxies,
