@@ -197,20 +197,8 @@ def join_link_email_add(
         if latest in {link_digest(live) for live in live_urls}:
             return None  # the link the invitee has still works (another calendar's event)
         kind = JOIN_LINK_CHANGE
-    try:
-        with transaction.atomic():
-            email = BookingEmail.objects.create(
-                booking_id=booking_id,
-                kind=kind,
-                actor="calendar",
-                booking_version=version,
-                link_digest=digest,
-                queued_at=now,
-            )
-    except IntegrityError:
-        return None  # another worker wrote it first
-    dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[email.pk]])
-    return email
+    # None: another worker wrote it first.
+    return _link_email_add(booking_id, kind, version=version, digest=digest, now=now)
 
 
 def join_link_drop_email_add(
@@ -222,18 +210,27 @@ def join_link_drop_email_add(
     digest = link_digest(url)
     if not query_rows(_link_given, booking_id, digest):
         return None
+    # None: told already.
+    return _link_email_add(booking_id, JOIN_LINK_DROP, version=version, digest=digest, now=now)
+
+
+def _link_email_add(
+    booking_id: int, kind: str, *, version: int, digest: str, now: datetime
+) -> BookingEmail | None:
+    """Write a row about the join link of ``digest`` (queued on commit); None when the
+    database already holds the one it allows for that link."""
     try:
         with transaction.atomic():
             email = BookingEmail.objects.create(
                 booking_id=booking_id,
-                kind=JOIN_LINK_DROP,
+                kind=kind,
                 actor="calendar",
                 booking_version=version,
                 link_digest=digest,
                 queued_at=now,
             )
     except IntegrityError:
-        return None  # told already
+        return None
     dispatch.task_send_on_commit(EMAIL_TASK, args_list=[[email.pk]])
     return email
 

@@ -75,17 +75,12 @@ def on_join_link_ready(sender, *, source: str, url: str, **kwargs) -> None:
     from booking.events import meeting_link_recorded
     from booking.reminders import join_urls_live
 
-    prefix, _, key = source.partition(":")
-    if prefix != "booking" or not key:
-        return
     now = timezone.now()
     with transaction.atomic():
-        rows = query_rows(_booking_state, uuid.UUID(key))
-        if not rows:
+        state = _booking_ahead(source, now)
+        if state is None:
             return
-        booking_id, status, end, sequence, host_id = rows[0]
-        if status != BookingStatus.CONFIRMED or end <= now:
-            return
+        booking_id, sequence, host_id = state
         live = join_urls_live(source=source)
         if not live:
             return  # made again since without a meeting, or no longer wanted
@@ -98,7 +93,7 @@ def on_join_link_ready(sender, *, source: str, url: str, **kwargs) -> None:
         meeting_link_recorded.send(
             sender=Booking,
             booking_id=booking_id,
-            booking_uuid=uuid.UUID(key),
+            booking_uuid=uuid.UUID(source.partition(":")[2]),
             version=sequence,
             host_id=host_id,
             occurred_at=now,
@@ -115,20 +110,30 @@ def on_join_link_dropped(sender, *, source: str, url: str, **kwargs) -> None:
     from booking.reminders import join_urls_live
     from calendars.selectors import meeting_still_coming
 
-    prefix, _, key = source.partition(":")
-    if prefix != "booking" or not key:
-        return
     now = timezone.now()
     with transaction.atomic():
-        rows = query_rows(_booking_state, uuid.UUID(key))
-        if not rows:
+        state = _booking_ahead(source, now)
+        if state is None:
             return
-        booking_id, status, end, sequence, _host_id = rows[0]
-        if status != BookingStatus.CONFIRMED or end <= now:
-            return
+        booking_id, sequence, _host_id = state
         if join_urls_live(source=source) or meeting_still_coming(source=source):
             return
         join_link_drop_email_add(booking_id=booking_id, version=sequence, url=url, now=now)
+
+
+def _booking_ahead(source: str, now) -> tuple[int, int, int] | None:
+    """The id, version and host of the booking an outbox ``source`` names, when it is
+    confirmed and not over yet; else None."""
+    prefix, _, key = source.partition(":")
+    if prefix != "booking" or not key:
+        return None
+    rows = query_rows(_booking_state, uuid.UUID(key))
+    if not rows:
+        return None
+    booking_id, status, end, sequence, host_id = rows[0]
+    if status != BookingStatus.CONFIRMED or end <= now:
+        return None
+    return booking_id, sequence, host_id
 
 
 @reads(Booking)
