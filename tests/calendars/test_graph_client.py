@@ -36,9 +36,11 @@ def test_every_call_carries_the_token_and_a_timeout(graph, monkeypatch):
         seen.update(kwargs)
         return original(self, request, **kwargs)
 
-    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", spy)
-    graph.mock.get(f"{GRAPH}/me", json={"id": "1"})
-    assert graph.get("/me") == {"id": "1"}
+    # Undone inside the test: responses patches the same method and stops first.
+    with monkeypatch.context() as patch:
+        patch.setattr(requests.adapters.HTTPAdapter, "send", spy)
+        graph.mock.get(f"{GRAPH}/me", json={"id": "1"})
+        assert graph.get("/me") == {"id": "1"}
     assert graph.mock.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert seen["timeout"] == (5.0, 30.0)
 
@@ -56,12 +58,14 @@ def test_a_call_sends_what_requests_sends_with_the_same_settings(graph, monkeypa
         options.append(kwargs)
         return original(self, request, **kwargs)
 
-    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", spy)
     graph.mock.post(f"{GRAPH}/me/events", json={"id": "1"}, status=201)
     headers = {"Authorization": f"Bearer {TOKEN}", "Prefer": 'outlook.timezone="UTC"'}
     sent = {"headers": headers, "params": {"a": "b c/ü"}, "json": {"subject": "Grüße", "n": 1}}
-    ours = session.call("POST", f"{GRAPH}/me/events", **sent)
-    theirs = session.request("POST", f"{GRAPH}/me/events", **sent)
+    # Undone inside the test: responses patches the same method and stops first.
+    with monkeypatch.context() as patch:
+        patch.setattr(requests.adapters.HTTPAdapter, "send", spy)
+        ours = session.call("POST", f"{GRAPH}/me/events", **sent)
+        theirs = session.request("POST", f"{GRAPH}/me/events", **sent)
     one, other = (call.request for call in graph.mock.calls)
     assert (one.method, one.url, one.body) == (other.method, other.url, other.body)
     assert dict(one.headers) == dict(other.headers)
