@@ -125,6 +125,6 @@ def test_a_slow_graph_sends_the_confirmation_without_the_link_and_the_link_after
     # the next test (which counts the sandbox's calls).
     wait_until(
         lambda: any(call.fault == "slow" for call in o365.control.request_log()),
-        timeout=30,
+        timeout=60,
         message="the slow create never finished in the sandbox",
     )
