@@ -83,4 +83,5 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         "a long time, or this browser blocks cookies for this site). Go back, reload the "
         "page and send it again."
     )
-    return render(request, "403.html", {"exception": message}, status=403)
+    heading = _("This form has expired")
+    return render(request, "403.html", {"exception": message, "heading": heading}, status=403)

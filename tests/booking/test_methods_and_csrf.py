@@ -58,11 +58,13 @@ def test_a_form_without_its_csrf_token_gets_our_403_page(outside):
     html = response.content.decode()
     assert "<main" in html
     assert "reload the page and send it again" in html
+    assert "<h1>This form has expired</h1>" in html  # not a bare "Not allowed"
     assert "<style>" not in html  # Django's own page: inline style our CSP blocks
     german = outside.post("/accounts/login/", {"username": "a"}, HTTP_ACCEPT_LANGUAGE="de")
     assert german.status_code == 403
     assert 'lang="de"' in german.content.decode()
     assert "reload the page" not in german.content.decode()
+    assert "<h1>Dieses Formular ist abgelaufen</h1>" in german.content.decode()
 
 
 def test_a_csrf_refusal_under_api_is_the_json_error_body(outside):
