@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from booking.models import BookingPage, PageCalendar
 from booking.services.pages import page_calendars_set, page_set_active
+from calendars.error_text import error_shown
 from calendars.models import BusyInterval, Calendar, CalendarConnection, CalendarSyncState
 from calendars.services.busy_sync import connection_sync, connections_to_sync
 from calendars.services.push import pushed_event_push
@@ -140,6 +141,33 @@ def test_a_calendar_deleted_in_outlook_no_longer_blocks_time(client, adele, intr
     personal.refresh_from_db()
     assert personal.last_sync_error  # Setup says the calendar no longer exists
     assert CalendarSyncState.objects.get(calendar=personal).delta_link == ""
+
+
+def test_a_mailbox_that_lost_its_licence_keeps_its_busy_time_until_it_is_back(
+    client, adele, intro, o365
+):
+    # Graph answers every call for such a mailbox 404 MailboxNotEnabledForRESTAPI: the
+    # calendar was not deleted, its events still block the host's time.
+    dentist = o365.control.event_add(ADELE, subject="Dentist", start=at(3), end=at(4))
+    assert sync(adele) == "synced"
+    three = at(3).isoformat()
+    assert three not in [start for start, _ in offered(client, "intro", first=tomorrow())]
+
+    o365.control.faults_set(kinds=("unlicensed",), mailbox=ADELE)
+    assert sync(adele) == "partial"
+
+    assert dentist.id in intervals()
+    assert three not in [start for start, _ in offered(client, "intro", first=tomorrow())]
+    main = Calendar.objects.get(name="Calendar")
+    assert error_shown(main.last_sync_error) == (
+        "Office 365 cannot open this account's mailbox (it may have lost its Exchange Online "
+        "licence, or be kept on the organisation's own server)"
+    )
+    assert CalendarSyncState.objects.get(calendar=main).delta_link  # still good
+
+    o365.control.faults_clear()
+    assert sync(adele) == "synced"
+    assert dentist.id in intervals()
 
 
 def test_changes_arrive_through_the_delta_link(adele, intro, o365):

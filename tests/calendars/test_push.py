@@ -242,6 +242,46 @@ def test_an_event_deleted_in_outlook_is_made_again_when_the_booking_moves(
     assert event.start == datetime.fromisoformat(new_start)
 
 
+def test_a_move_while_the_mailbox_lost_its_licence_is_never_made_twice(client, adele, intro, o365):
+    # Graph's 404 MailboxNotEnabledForRESTAPI is about the mailbox, not the event: made
+    # again under a new key, the event would be there twice once the licence is back.
+    made, row = book_one(client)
+    push(row)
+    [first] = ours(o365)
+    o365.control.faults_set(kinds=("unlicensed",), mailbox=ADELE)
+    new_start, _ = offered(client, "intro", first=tomorrow())[3]
+    client.post(made["reschedule_url"], {"start": new_start})
+
+    assert push(row) == "failed"
+    row.refresh_from_db()
+    assert (row.remote_id, str(row.transaction_id)) == (first.id, first.transaction_id)
+    assert error_shown(row.last_error).startswith("Office 365 cannot open this account's mailbox")
+
+    o365.control.faults_clear()
+    client.post(reverse("calendars:push_retry", args=[row.pk]))
+    assert push(row) == "synced"
+    [event] = ours(o365)
+    assert event.id == first.id
+    assert event.start == datetime.fromisoformat(new_start)
+
+
+def test_a_cancel_while_the_mailbox_lost_its_licence_is_not_taken_as_done(
+    client, adele, intro, o365
+):
+    made, row = book_one(client)
+    push(row)
+    o365.control.faults_set(kinds=("unlicensed",), mailbox=ADELE)
+    client.post(made["cancel_url"], {"reason": ""})
+
+    assert push(row) == "failed"
+    assert len(ours(o365)) == 1
+
+    o365.control.faults_clear()
+    client.post(reverse("calendars:push_retry", args=[row.pk]))
+    assert push(row) == "synced"
+    assert ours(o365) == []
+
+
 def test_cancelling_after_a_lost_create_finds_and_deletes_the_event(client, adele, intro, o365):
     o365.control.faults_set(kinds=("drop_after",), mailbox=ADELE, times=1)
     made, row = book_one(client)
