@@ -365,10 +365,31 @@ def test_setup_shows_when_each_calendar_was_synced_and_errors_in_plain_words(
     assert "Last synced 3 minutes ago" in associated
 
     o365.control.faults_clear()
+    Calendar.objects.filter(pk=calendar.pk).update(sync_retry_at=timezone.now())  # time passes
     sync(adele)
     page = client.get(reverse("calendars:integration")).content.decode()
     assert "throttled" not in page
     assert "Last synced just now" in page
+
+
+def test_a_throttled_calendar_is_not_read_again_before_microsofts_retry_after(adele, intro, o365):
+    # Microsoft's throttling guidance: wait the Retry-After out; calls before it keep the
+    # throttle on. Beat's next cycle and notifications come sooner than ten minutes.
+    assert sync(adele) == "synced"
+    o365.control.faults_set(kinds=("429",), mailbox=ADELE, retry_after=600, times=1)
+    assert sync(adele) == "partial"
+    calendar = Calendar.objects.get(name="Calendar")
+    before = last_id(o365)
+
+    outcome = connection_sync(connection_id=adele.pk)
+    notified = connection_sync(connection_id=adele.pk, notified=True)
+
+    assert calls_since(o365, before) == []
+    assert (outcome.status, notified.status) == ("partial", "partial")
+    assert 590 < outcome.retry_in <= (calendar.sync_retry_at - timezone.now()).total_seconds() + 1
+    Calendar.objects.filter(pk=calendar.pk).update(sync_retry_at=timezone.now())  # time passes
+    assert sync(adele) == "synced"
+    assert len(calls_since(o365, before)) == 1
 
 
 def test_tentative_blocks_only_while_the_page_says_so(client, adele, intro, o365):
