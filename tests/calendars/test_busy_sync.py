@@ -18,9 +18,11 @@ from booking.models import BookingPage, PageCalendar
 from booking.services.pages import page_calendars_set, page_set_active
 from calendars.error_text import error_shown
 from calendars.models import BusyInterval, Calendar, CalendarConnection, CalendarSyncState
-from calendars.services.busy_sync import connection_sync, connections_to_sync
+from calendars.services.busy_sync import connection_sync, connections_due, connections_to_sync
 from calendars.services.push import pushed_event_push
 from calendars.signals import busy_time_changed
+from calendars.tasks import sync_notified
+from outbox import dispatch as outbox_dispatch
 from tests.support.booking import slots_url
 from tests.support.office365 import (
     ADELE,
@@ -390,6 +392,26 @@ def test_a_throttled_calendar_is_not_read_again_before_microsofts_retry_after(ad
     Calendar.objects.filter(pk=calendar.pk).update(sync_retry_at=timezone.now())  # time passes
     assert sync(adele) == "synced"
     assert len(calls_since(o365, before)) == 1
+
+
+def test_a_sync_asked_for_later_than_the_broker_holds_a_task_is_left_to_beat(
+    adele, intro, o365, monkeypatch
+):
+    assert sync(adele) == "synced"
+    o365.control.faults_set(kinds=("429",), mailbox=ADELE, retry_after=3600)
+    sent = []
+    monkeypatch.setattr(
+        outbox_dispatch,
+        "task_send",
+        lambda name, *, args, countdown=None, options=None: sent.append((name, countdown)),
+    )
+
+    assert sync_notified(adele.pk) == "partial"
+
+    assert [(name, countdown) for name, countdown in sent if countdown] == []
+    calendar = Calendar.objects.get(name="Calendar")
+    assert calendar.sync_retry_at >= timezone.now() + timedelta(seconds=3590)
+    assert adele.pk in connections_due()  # beat's cycle queues it (read once the time came)
 
 
 def test_tentative_blocks_only_while_the_page_says_so(client, adele, intro, o365):

@@ -22,6 +22,9 @@ from calendars import crypto
 from calendars.error_text import error_shown
 from calendars.models import Calendar, CalendarConnection, ConnectionStatus, PushedEvent, PushState
 from calendars.services.push import pushed_event_push
+from calendars.services.push_queue import pushes_lost
+from calendars.tasks import push_event
+from outbox import dispatch as outbox_dispatch
 from tests.support.office365 import (
     ADELE,
     MEGAN,
@@ -405,6 +408,31 @@ def test_retries_honour_retry_after_then_fail_in_plain_words(
     assert (
         "Bookings not updated" not in client.get(reverse("calendars:integration")).content.decode()
     )
+
+
+def test_a_retry_after_longer_than_the_broker_holds_a_task_is_left_to_the_sweeper(
+    client, adele, intro, o365, monkeypatch, settings
+):
+    # Redis hands a task held for its countdown to a second worker after an hour (its
+    # visibility timeout); Graph may ask for that long (capped at MSAL's hour).
+    o365.control.faults_set(kinds=("503",), mailbox=ADELE, retry_after=3600)
+    _, row = book_one(client)
+    sent = []
+    monkeypatch.setattr(
+        outbox_dispatch,
+        "task_send",
+        lambda name, *, args, countdown=None, options=None: sent.append((name, countdown)),
+    )
+    PushedEvent.objects.filter(pk=row.pk).update(next_attempt_at=None)
+    started = timezone.now()
+
+    assert push_event(row.pk) == "retry"
+
+    assert [(name, countdown) for name, countdown in sent if countdown] == []
+    row.refresh_from_db()
+    assert row.next_attempt_at >= started + timedelta(seconds=3600)
+    swept = row.next_attempt_at + timedelta(seconds=settings.CALENDAR_REQUEUE_AFTER)
+    assert list(pushes_lost(now=swept).values_list("pk", flat=True)) == [row.pk]
 
 
 def test_a_revoked_sign_in_makes_pushes_wait_until_the_host_reconnects(client, adele, intro, o365):
