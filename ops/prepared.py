@@ -18,8 +18,9 @@ happens in the driver's cursor (``PreparingCursor``, the connection's
 ``PreparingConnection``. A statement PostgreSQL cannot prepare (a value whose type the
 text alone does not tell) runs as before on that session; when a transaction is open
 the ``PREPARE`` is tried inside a savepoint, so a refusal never breaks the caller's
-transaction. Bounds: ``MAX_SQL`` texts per process, ``MAX_PER_SESSION`` statements per
-session; beyond them statements run unprepared.
+transaction. Bounds: ``MAX_SQL`` texts per process (beyond it new texts run unprepared)
+and ``MAX_PER_SESSION`` statements per session (beyond it the one run least recently is
+deallocated, in the same round trip as the new ``PREPARE``).
 
 A connection pooler that hands one client's statements to several server sessions
 (PgBouncer in transaction mode) loses prepared statements: set
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import psycopg2
@@ -79,7 +81,8 @@ class PreparingConnection(psycopg2.extensions.connection):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.prepared: set[str] = set()
+        # Prepared on this session, least recently run first.
+        self.prepared: OrderedDict[str, None] = OrderedDict()
         self.unpreparable: set[str] = set()
 
 
@@ -108,25 +111,30 @@ class PreparingCursor(psycopg2.extensions.cursor):
         prepared = getattr(connection, "prepared", None)
         if prepared is None:  # a connection of psycopg2's own class: nowhere to keep it
             return super().execute(query, vars)
-        if name not in prepared and not self._prepare(connection, statement):
+        if name in prepared:
+            prepared.move_to_end(name)
+        elif not self._prepare(connection, statement):
             return super().execute(query, vars)
         super().execute(statement.execute, vars)
         self._ran_prepared = (query, vars)
 
     def _prepare(self, connection: PreparingConnection, statement: _Statement) -> bool:
-        """PREPARE ``statement`` on this session; False when PostgreSQL refuses it (then
-        not tried again on this session) or the session keeps enough already."""
+        """PREPARE ``statement`` on this session (making room by deallocating the one run
+        least recently when it keeps ``MAX_PER_SESSION``); False when PostgreSQL refuses it
+        (then not tried again on this session)."""
         name = statement.name
-        if name in connection.unpreparable or len(connection.prepared) >= MAX_PER_SESSION:
+        if name in connection.unpreparable:
             return False
+        sql = statement.prepare
+        if len(connection.prepared) >= MAX_PER_SESSION:
+            oldest, _ = connection.prepared.popitem(last=False)
+            sql = f"DEALLOCATE {oldest}; {sql}"
         in_transaction = not connection.autocommit
         try:
             if in_transaction:  # a refusal must not abort the caller's transaction
-                super().execute(
-                    f"SAVEPOINT so_prepare; {statement.prepare}; RELEASE SAVEPOINT so_prepare"
-                )
+                super().execute(f"SAVEPOINT so_prepare; {sql}; RELEASE SAVEPOINT so_prepare")
             else:
-                super().execute(statement.prepare)
+                super().execute(sql)
         except psycopg2.Error as error:
             if error.pgcode is None or error.pgcode == _IN_FAILED_TRANSACTION:
                 raise  # the connection's trouble, not the statement's: as a plain run would
@@ -134,5 +142,5 @@ class PreparingCursor(psycopg2.extensions.cursor):
                 super().execute("ROLLBACK TO SAVEPOINT so_prepare; RELEASE SAVEPOINT so_prepare")
             connection.unpreparable.add(name)
             return False
-        connection.prepared.add(name)
+        connection.prepared[name] = None
         return True

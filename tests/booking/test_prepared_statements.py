@@ -114,3 +114,30 @@ def test_values_of_every_kind_reach_the_prepared_statement_as_they_reached_the_s
     assert booking.invitee_name == "Zoë O'Brien %s $1"
     assert booking.start == at(day, 10).astimezone(UTC)
     assert booking.created_at <= datetime.now(UTC)
+
+
+@reads(BookingPage)
+def _page_titles(host_id: int):
+    return BookingPage.objects.filter(host_id=host_id).order_by("pk").values_list("title")
+
+
+@reads(BookingPage)
+def _page_notices(host_id: int):
+    rows = BookingPage.objects.filter(host_id=host_id).order_by("pk")
+    return rows.values_list("minimum_notice_minutes")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_full_session_deallocates_the_statement_run_least_recently(host, page, monkeypatch):
+    connection.close()  # a session of its own
+    monkeypatch.setattr(prepared, "MAX_PER_SESSION", 2)
+    sent: list[str] = []
+    with connection.execute_wrapper(_sql_sent(sent)):
+        query_rows(_pages_of, host.pk)
+        query_rows(_page_titles, host.pk)
+        query_rows(_page_notices, host.pk)
+    pages_of, titles, notices = (prepared._statements[sql].name for sql in sent)
+    assert set(_executions()) == {titles, notices}  # the first made room for the third
+    assert query_rows(_page_titles, host.pk) == [(page.title,)]  # now the most recent
+    assert query_rows(_pages_of, host.pk) == [(page.pk, page.slug)]  # prepared again
+    assert _executions() == {titles: 2, pages_of: 1}
