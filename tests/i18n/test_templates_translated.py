@@ -48,9 +48,7 @@ def untranslated_text(source: str) -> list[str]:
     return [
         line.strip()
         for line in text.splitlines()
-        if _WORD.search(line)
-        and not _BRAND.fullmatch(line.strip())
-        and line.strip() not in AS_SENT
+        if _WORD.search(line) and not _BRAND.fullmatch(line.strip()) and line.strip() not in AS_SENT
     ]
 
 
