@@ -56,7 +56,7 @@ class SignUpForm(BaseUserCreationForm):
         email = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError(
-                "An account with this email already exists. Log in or reset your password."
+                _("An account with this email already exists. Log in or reset your password.")
             )
         return email
 
