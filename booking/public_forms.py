@@ -201,7 +201,7 @@ def _answer_problem(question: Question, value: object) -> str | None:
 
 class CancelForm(forms.Form):
     reason = forms.CharField(
-        label="Reason for cancelling (optional)",
+        label=_("Reason for cancelling (optional)"),
         max_length=500,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

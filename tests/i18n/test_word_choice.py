@@ -37,3 +37,4 @@ def test_a_meetings_cancel_page_still_says_absagen(client, page):
     answer = answer.json()
     html = client.get(answer["cancel_url"], **GERMAN).content.decode()
     assert "<title>Absagen ·" in html
+    assert "Grund der Absage (optional)" in html  # the reason's label was English
