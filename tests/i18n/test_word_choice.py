@@ -9,6 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from booking.models import Question
 from booking.services.pages import page_create
 from tests.support.booking import at, book, workday
 
@@ -38,3 +39,16 @@ def test_a_meetings_cancel_page_still_says_absagen(client, page):
     html = client.get(answer["cancel_url"], **GERMAN).content.decode()
     assert "<title>Absagen ·" in html
     assert "Grund der Absage (optional)" in html  # the reason's label was English
+
+
+def test_a_german_invitees_wrong_answers_are_explained_in_german(client, page):
+    phone = Question.objects.create(page=page, label="Telefon", kind="phone")
+    topic = Question.objects.create(page=page, label="Thema", kind="text", required=True)
+    start = at(workday("Europe/London", days_ahead=3), 14)
+    answers = {str(phone.pk): "ruf mich an", str(topic.pk): "   "}
+    answer = book(client, page.slug, start=start, answers=answers, **GERMAN)
+    errors = answer.json()["errors"]
+    assert errors[f"answers.{phone.pk}"] == [
+        "Geben Sie eine Telefonnummer ein, z. B. +44 20 7946 0958."
+    ]
+    assert errors[f"answers.{topic.pk}"] == ["Bitte beantworten Sie diese Frage."]
