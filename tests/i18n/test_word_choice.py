@@ -1,17 +1,25 @@
-"""German has two words where English says "Cancel": a button that leaves a form
+"""German words a new user met in English or in the wrong sense.
+
+German has two words where English says "Cancel": a button that leaves a form
 without saving is "Abbrechen"; calling a meeting off is "Absagen". A German host
 who read "Absagen" under the booking page form would fear it cancels meetings."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
+from django.utils import formats, translation
 
-from booking.models import Question
+from booking.models import InviteeReminder, Question, ReminderState
+from booking.reminders import SKIP_TOO_LATE
 from booking.services.pages import page_create
+from calendars.models import Calendar, CalendarConnection, PushedEvent
 from tests.support.booking import at, book, workday
+from tests.support.meetings import meeting, tomorrow_ten
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +60,34 @@ def test_a_german_invitees_wrong_answers_are_explained_in_german(client, page):
         "Geben Sie eine Telefonnummer ein, z. B. +44 20 7946 0958."
     ]
     assert errors[f"answers.{topic.pk}"] == ["Bitte beantworten Sie diese Frage."]
+
+
+def test_a_german_hosts_meeting_reads_german_dates_states_and_reasons(host_client, host, page):
+    host.language = "de"
+    host.save()
+    start = tomorrow_ten()
+    booking = meeting(page, start)
+    connection = CalendarConnection.objects.create(
+        host=host, provider="office365", account_id="a", account_email="alice@contoso.com"
+    )
+    calendar = Calendar.objects.create(connection=connection, remote_id="A", name="Calendar")
+    PushedEvent.objects.create(
+        host=host, calendar=calendar, source=booking.mirror_source, payload={}, state="synced"
+    )
+    InviteeReminder.objects.create(
+        booking=booking,
+        booking_version=booking.sequence,
+        offset_minutes=1440,
+        due_at=start - timedelta(days=1),
+        state=ReminderState.SKIPPED,
+        skip_reason=SKIP_TOO_LATE,
+    )
+    detail = host_client.get(reverse("meetings:detail", args=[booking.pk])).content.decode()
+    assert ": Im Kalender" in detail  # was "In the calendar"
+    assert "erst nach dem Zeitpunkt dieser Erinnerung gebucht" in detail
+    # German dates: "Dienstag, 8. Dezember 2026, 10:00", not "Dienstag 8 Dezember 2026, 10:00".
+    with translation.override("de"):
+        day = formats.date_format(start.astimezone(ZoneInfo(host.time_zone)), "l, j. F Y")
+    assert f"{day}, " in detail
+    listing = host_client.get(reverse("meetings:list")).content.decode()
+    assert f">{day}</h2>" in listing
