@@ -76,3 +76,46 @@ def test_team_members_are_cards_on_a_phone(transactional_db, host, live_server, 
     cell = phone.locator("#members tbody td").first
     assert cell.bounding_box()["width"] > 250
     assert host.email in cell.inner_text().replace("\n", "")
+
+
+def test_webhook_deliveries_are_cards_on_a_phone(transactional_db, host, live_server, chromium):
+    # Seven columns on a 375-pixel phone broke "Versuche" into "Ver/suc/he" and a
+    # delivery's state a few letters a line. Each delivery is a card; values say what
+    # they are.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.models import WebhookDelivery, WebhookEndpoint
+
+    def endpoint_with_a_delivery() -> int:
+        endpoint = WebhookEndpoint.objects.create(
+            owner=host,
+            url="https://hooks.alice.example/in",
+            events=["booking.confirmed"],
+            secret_encrypted="not-a-real-ciphertext",
+        )
+        WebhookDelivery.objects.create(
+            endpoint=endpoint,
+            event_type="webhook.test",
+            body="{}",
+            order_key="test:1",
+            retry_until=timezone.now() + timedelta(days=1),
+            state="delivered",
+            attempts=1,
+            response_status=204,
+            response_ms=26,
+        )
+        return endpoint.pk
+
+    pk = off_loop(endpoint_with_a_delivery)
+    phone = chromium.new_context(viewport={"width": 375, "height": 740}, locale="de-DE").new_page()
+    log_in(phone, live_server.url, host.email)
+    phone.goto(f"{live_server.url}/setup/integration/webhooks/{pk}/")
+    state = phone.locator("#deliveries [data-testid=delivery-state]")
+    assert state.bounding_box()["width"] > 250
+    assert state.inner_text() == "Zugestellt"
+    labels = phone.locator("#deliveries td").evaluate_all(
+        "cells => cells.map(c => getComputedStyle(c, '::before').content)"
+    )
+    assert labels[:5] == ['"Status: "', '"Versuche: "', '"Antwort: "', '"Latenz: "', '"Erstellt: "']
