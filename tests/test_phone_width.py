@@ -119,3 +119,39 @@ def test_webhook_deliveries_are_cards_on_a_phone(transactional_db, host, live_se
         "cells => cells.map(c => getComputedStyle(c, '::before').content)"
     )
     assert labels[:5] == ['"Status: "', '"Versuche: "', '"Antwort: "', '"Latenz: "', '"Erstellt: "']
+
+
+def test_a_meetings_calendar_events_are_cards_on_a_phone(
+    transactional_db, host, live_server, chromium
+):
+    # Five columns at 375 pixels broke "Calendar (alice@contoso.com)" and the state a
+    # few letters a line on the meeting's page.
+    from calendars.models import Calendar, CalendarConnection, PushedEvent
+    from tests.support.meetings import meeting, tomorrow_ten
+
+    def a_pushed_meeting() -> int:
+        page = page_create(host=host, fields={"title": "Intro", "slug": "intro"})
+        booking = meeting(page, tomorrow_ten())
+        connection = CalendarConnection.objects.create(
+            host=host, provider="office365", account_id="a", account_email="alice@contoso.com"
+        )
+        calendar = Calendar.objects.create(connection=connection, remote_id="A", name="Calendar")
+        PushedEvent.objects.create(
+            host=host, calendar=calendar, source=booking.mirror_source, payload={}, state="synced"
+        )
+        return booking.pk
+
+    pk = off_loop(a_pushed_meeting)
+    phone = chromium.new_context(viewport={"width": 375, "height": 740}, locale="de-DE").new_page()
+    log_in(phone, live_server.url, host.email)
+    phone.goto(f"{live_server.url}/setup/meetings/{pk}/")
+    cells = phone.locator("#pushes td")
+    assert cells.first.bounding_box()["width"] > 250
+    labels = cells.evaluate_all("cells => cells.map(c => getComputedStyle(c, '::before').content)")
+    assert labels == [
+        '"Kalender: "',
+        '"Zustand: "',
+        '"Versuche: "',
+        '"Letzte Änderung: "',
+        '"Letzter Fehler: "',
+    ]
