@@ -78,6 +78,24 @@ def test_a_german_sign_up_with_a_taken_email_says_so_in_german(client, host):
     assert "Ein Konto mit dieser E-Mail-Adresse gibt es bereits" in response.content.decode()
 
 
+def test_a_sign_up_sent_with_a_mistake_starts_in_the_field_that_has_it(client):
+    response = client.post(
+        reverse("accounts:signup"),
+        {
+            "name": "Hanna Neu",
+            "email": "hanna@example.com",
+            "time_zone": "Europe/Berlin",
+            "password1": "a-long-pass-phrase",
+            "password2": "a-long-pass-phrase-2",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert re.findall(r"<input[^>]*autofocus[^>]*>", html) == [
+        re.search(r'<input[^>]*name="password2"[^>]*>', html).group(0)
+    ]
+
+
 def test_sign_up_refuses_an_unknown_time_zone(client, django_user_model):
     response = client.post(
         reverse("accounts:signup"),
