@@ -376,3 +376,48 @@ def test_a_link_the_invitee_never_got_is_not_said_to_be_gone(
     mail.outbox.clear()
     _deliver_pending()
     assert not any(first.join_url in m.body for m in mail.outbox)
+
+
+def test_a_link_marks_a_pending_confirmation_under_its_lock_without_compiling_sql(
+    client, host, adele, intro, o365, monkeypatch
+):
+    """Every Teams booking's push marks its confirmation: the locked read and the mark run
+    SQL compiled once per process, and the read still takes the row's lock."""
+    from django.db import connection, transaction
+    from django.db.models.sql.compiler import SQLCompiler
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from booking.email_outbox import join_link_email_add
+
+    made = [_confirmation_row(_book(client, index=index)[0]) for index in (0, 1)]
+    urls = ["https://teams.example.com/l/one", "https://teams.example.com/l/two"]
+    versions = {confirmation.pk: confirmation.booking.sequence for confirmation in made}
+
+    def mark(confirmation: BookingEmail, url: str) -> BookingEmail | None:
+        with transaction.atomic():
+            return join_link_email_add(
+                booking_id=confirmation.booking_id,
+                version=versions[confirmation.pk],
+                url=url,
+                live_urls=[url],
+                now=timezone.now(),
+            )
+
+    assert mark(made[0], urls[0]).pk == made[0].pk  # the first of each shape compiles it
+    compiled: list[int] = []
+    real = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda *a, **k: compiled.append(1) or real(*a, **k))
+    with CaptureQueriesContext(connection) as queries:
+        marked = mark(made[1], urls[1])
+    assert compiled == []
+    assert marked.pk == made[1].pk
+    assert marked.kind == "confirmed"
+    locked = [query["sql"] for query in queries if "FOR UPDATE" in query["sql"]]
+    assert len(locked) == (1 if connection.vendor == "postgresql" else 0), queries.captured_queries
+    for confirmation, url in zip(made, urls, strict=True):
+        confirmation.refresh_from_db()
+        assert confirmation.link_digest == link_digest(url)
+    # Marked already: nothing more, and no other email row.
+    assert mark(made[1], urls[1]) is None
+    assert set(BookingEmail.objects.values_list("kind", flat=True)) == {"confirmed"}
