@@ -211,6 +211,10 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
                     error.code,
                 )
                 return SyncOutcome("waiting", calendars=len(calendars))
+            if error.status == 403 and _read_too_long_ago(calendar):
+                # We may no longer read it (ErrorAccessDenied): its busy time is kept for a
+                # while (rights are often given back soon), then no longer trusted.
+                changed = _busy_time_forget(calendar) or changed
             failures.append((calendar, error))
             continue
         logger.info(
@@ -234,6 +238,14 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
         )
     retryable = any(error.retryable for _, error in failures)
     return SyncOutcome("partial", calendars=len(calendars), retry_in=wait if retryable else None)
+
+
+def _read_too_long_ago(calendar: Calendar) -> bool:
+    """Whether the calendar's last good read is older than ``CALENDAR_SYNC_FULL_EVERY``,
+    the longest its busy time goes without a full read while it can be read."""
+    full_every = timedelta(seconds=settings.CALENDAR_SYNC_FULL_EVERY)
+    last = calendar.last_synced_at
+    return last is None or last <= timezone.now() - full_every
 
 
 def _busy_time_forget(calendar: Calendar) -> bool:
