@@ -219,6 +219,10 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
                     error.code,
                 )
                 return SyncOutcome("waiting", calendars=len(calendars))
+            if error.status == 403 and _read_too_long_ago(calendar):
+                # We may no longer read it (ErrorAccessDenied): its busy time is kept for a
+                # while (rights are often given back soon), then no longer trusted.
+                changed = _busy_time_forget(calendar) or changed
             failures.append((calendar, error))
             continue
         logger.info(
@@ -254,6 +258,14 @@ def _wait_left(calendar: Calendar, now: datetime) -> float:
     if calendar.sync_retry_at is None:
         return 0.0
     return max(0.0, (calendar.sync_retry_at - now).total_seconds())
+
+
+def _read_too_long_ago(calendar: Calendar) -> bool:
+    """Whether the calendar's last good read is older than ``CALENDAR_SYNC_FULL_EVERY``,
+    the longest its busy time goes without a full read while it can be read."""
+    full_every = timedelta(seconds=settings.CALENDAR_SYNC_FULL_EVERY)
+    last = calendar.last_synced_at
+    return last is None or last <= timezone.now() - full_every
 
 
 def _busy_time_forget(calendar: Calendar) -> bool:
