@@ -19,6 +19,10 @@ With ``DATABASE_URL`` a PostgreSQL URL (and ``CACHE_URL`` a Redis URL) the
 product runs on them, in a database ``<name>_cost`` made and dropped here;
 otherwise on SQLite in a temporary directory. ``--profile`` adds a cProfile of
 the worker's share (top 30 by cumulative time).
+On PostgreSQL on this machine it also prints the backend's CPU per booking
+(``/proc/<pid>/schedstat``); ``--sql`` lists the first booking's statements, each marked
+``P`` when it ran as a prepared statement (``ops.prepared``), with the backend's CPU
+while it ran (mean over the bookings).
 
 ``--smtp``: the emails go over ``smtp+tls://`` to a local STARTTLS server instead
 (``bench._smtp_sink``, threads of this process: its CPU is in the sandbox column), as in
