@@ -19,6 +19,10 @@ With ``DATABASE_URL`` a PostgreSQL URL (and ``CACHE_URL`` a Redis URL) the
 product runs on them, in a database ``<name>_cost`` made and dropped here;
 otherwise on SQLite in a temporary directory. ``--profile`` adds a cProfile of
 the worker's share (top 30 by cumulative time).
+On PostgreSQL on this machine it also prints the backend's CPU per booking
+(``/proc/<pid>/schedstat``); ``--sql`` lists the first booking's statements, each marked
+``P`` when it ran as a prepared statement (``ops.prepared``), with the backend's CPU
+while it ran (mean over the bookings).
 
 ``--smtp``: the emails go over ``smtp+tls://`` to a local STARTTLS server instead
 (``bench._smtp_sink``, threads of this process: its CPU is in the sandbox column), as in
@@ -35,6 +39,7 @@ message and the database connections included.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -42,6 +47,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
 from bench._calendar import connect_host, throwaway_product
+from bench.booking_post import BackendClock
 from scheduleonce.celery import WORKER_QUIET
 
 WARMUP = 5  # bookings made and worked first, not counted (imports, caches, connections)
@@ -147,8 +153,17 @@ def drain(
         # As a worker runs the message: with the time limits it carries, if any.
         limits = (options.get("time_limit"), options.get("soft_time_limit"))
         last_call = _last_call_id(control)
+        backend = BackendClock(connection) if stats is not None else None
         began_thread, began_process = time.thread_time(), time.process_time()
-        with CaptureQueriesContext(connection) as captured:
+        # Each statement: whether it ran prepared (ops.prepared), the backend's CPU ns.
+        ran: list[tuple[bool, int]] = []
+        # Only with --sql: a wrapper's calls would show in --profile.
+        flagged = (
+            connection.execute_wrapper(_prepared_flag(ran, backend))
+            if show_sql is not None
+            else contextlib.nullcontext()
+        )
+        with CaptureQueriesContext(connection) as captured, flagged:
             if profiler:
                 profiler.enable()
             task.push_request(id=f"cost-{number}", timelimit=limits if limits[0] else None)
@@ -169,9 +184,22 @@ def drain(
         if stats is None:
             continue
         row = stats[name]
-        if show_sql is not None and not show_sql:
-            show_sql.extend(query["sql"] for query in captured.captured_queries)
+        if show_sql is not None:
+            # BEGIN, COMMIT and ROLLBACK are logged, not run through execute wrappers.
+            flags = iter(ran)
+            statements = [
+                (query["sql"], *((False, 0) if query["sql"] in _TRANSACTIONAL else next(flags)))
+                for query in captured.captured_queries
+            ]
+            if not show_sql:
+                show_sql.extend([sql, was_prepared, ns] for sql, was_prepared, ns in statements)
+            elif len(statements) == len(show_sql):  # the same sequence: add up each's CPU
+                for kept, (_, _, ns) in zip(show_sql, statements, strict=True):
+                    kept[2] += ns
         row["runs"] += 1
+        row["pg_cpu"] += (backend.elapsed_ms() or 0.0) if backend else 0.0
+        if show_sql is not None:
+            row["prepared"] += sum(was_prepared for was_prepared, _ in ran)
         row["cpu"] += thread
         row["others"] += max(0.0, process - thread)
         row["queries"] += len(captured)
@@ -180,6 +208,24 @@ def drain(
             row["calls"][kind] += 1
     if hasattr(mail, "outbox"):  # the in-memory backend's (not with --smtp)
         mail.outbox.clear()
+
+
+_TRANSACTIONAL = ("BEGIN", "COMMIT", "ROLLBACK")
+
+
+def _prepared_flag(ran: list, backend):
+    """An ``execute_wrapper`` noting whether each statement ran as a prepared one
+    (``ops.prepared``) and the CPU ns its PostgreSQL backend spent meanwhile."""
+
+    def wrapper(execute, sql, params, many, context):
+        before = backend._read() if backend else None
+        result = execute(sql, params, many, context)
+        after = backend._read() if backend else None
+        was_prepared = getattr(context["cursor"].cursor, "_ran_prepared", None) is not None
+        ran.append((was_prepared, after - before if before and after else 0))
+        return result
+
+    return wrapper
 
 
 def _last_call_id(control) -> int:
@@ -211,14 +257,22 @@ def report(
     recorder.queue.clear()
     web_cpu, web_queries = book(page, starts[WARMUP:])
     stats: dict = defaultdict(
-        lambda: {"runs": 0, "cpu": 0.0, "others": 0.0, "queries": 0, "calls": Counter()}
+        lambda: {
+            "runs": 0,
+            "cpu": 0.0,
+            "others": 0.0,
+            "queries": 0,
+            "prepared": 0,
+            "pg_cpu": 0.0,
+            "calls": Counter(),
+        }
     )
     profiler = None
     if profile:
         import cProfile
 
         profiler = cProfile.Profile(time.thread_time)  # CPU of this thread only
-    first_sql: list[str] | None = [] if sql else None
+    first_sql: list[list] | None = [] if sql else None
     drain(recorder, stats, profiler, first_sql)
 
     events = control.events(demo.ADELE.address, calendar="Calendar")
@@ -233,7 +287,7 @@ def report(
         f"{'task':45} {'runs/booking':>12} {'queries/run':>11} {'CPU ms/run':>10} "
         f"{'sandbox ms/run':>14}  calls/run"
     )
-    total_runs = total_cpu = total_queries = total_others = 0.0
+    total_runs = total_cpu = total_queries = total_others = total_prepared = total_pg = 0.0
     for name, row in sorted(stats.items()):
         runs = row["runs"]
         calls = ", ".join(f"{kind} {n / runs:.2f}" for kind, n in sorted(row["calls"].items()))
@@ -246,6 +300,8 @@ def report(
         total_cpu += row["cpu"]
         total_queries += row["queries"]
         total_others += row["others"]
+        total_prepared += row["prepared"]
+        total_pg += row["pg_cpu"]
     print(
         f"{'per booking':45} {total_runs / bookings:>12.2f} {total_queries / bookings:>11.1f} "
         f"{total_cpu * 1000 / bookings:>10.2f} {total_others * 1000 / bookings:>14.2f}"
@@ -254,10 +310,26 @@ def report(
         "(CPU ms: the task bodies in a warm process, without Celery's own handling of each "
         "message; sandbox ms: the sandbox's threads meanwhile)"
     )
+    if total_pg:
+        print(
+            f"PostgreSQL backend CPU per booking: {total_pg / bookings:.2f} ms"
+            + (
+                f"; statements per booking: {total_prepared / bookings:.1f} prepared, "
+                f"{(total_queries - total_prepared) / bookings:.1f} not (BEGIN/COMMIT among "
+                "them)"
+                if sql
+                else ""
+            )
+        )
     if first_sql:
         print("\nthe first booking's statements in the worker:")
-        for number, statement in enumerate(first_sql, 1):
-            print(f"  {number:2}. {statement[:300]}")
+        print(
+            "(P: run as a prepared statement, ops.prepared; µs: the PostgreSQL backend's CPU "
+            "while it ran, mean over the bookings)"
+        )
+        for number, (statement, prepared, ns) in enumerate(first_sql, 1):
+            mark = "P" if prepared else " "
+            print(f"  {number:2}. {mark} {ns / 1000 / bookings:7.1f} {statement[:280]}")
     if profiler:
         import pstats
 
@@ -355,6 +427,7 @@ def real_worker(
         if monitor:
             monitor.start()
         began, cpu0, main0 = time.monotonic(), cpu_seconds(worker.pid), main_cpu()
+        pg0 = _worker_backends_ns()
         while (
             PushedEvent.objects.filter(state=PushState.PENDING).exists()
             or BookingEmail.objects.filter(state=EmailState.PENDING).exists()
@@ -362,6 +435,9 @@ def real_worker(
             time.sleep(0.1)
         took, cpu = time.monotonic() - began, cpu_seconds(worker.pid) - cpu0
         main = main_cpu() - main0
+        pg1 = _worker_backends_ns()
+        # Backends the worker opened meanwhile count from their start.
+        pg_ms = sum(ns - pg0.get(pid, 0) for pid, ns in pg1.items()) / 1e6
         if monitor:
             monitor.stop()
     finally:
@@ -374,7 +450,8 @@ def real_worker(
         f"bookings drained in {took:.1f} s; {pushed} pushes synced, {sent} email rows sent; "
         f"worker CPU {cpu * 1000 / bookings:.1f} ms per booking (Celery's handling included): "
         f"main process {main * 1000 / bookings:.1f}, pool processes "
-        f"{(cpu - main) * 1000 / bookings:.1f}"
+        f"{(cpu - main) * 1000 / bookings:.1f}; PostgreSQL backends serving it "
+        f"{pg_ms / bookings:.2f} ms per booking"
     )
     if monitor:
         counts = monitor.counts
@@ -387,6 +464,29 @@ def real_worker(
         )
     if profile_dir:
         print(f"profiles (cProfile): {profile_dir}/main.prof and child-<pid>.prof")
+
+
+def _worker_backends_ns() -> dict[int, int]:
+    """CPU nanoseconds (``/proc/<pid>/schedstat``) of each PostgreSQL backend serving the
+    bench's database on this machine, but this process's own connection."""
+    from pathlib import Path
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        [(own,)] = cursor.fetchall()
+    title = f" {connection.settings_dict['NAME']} ".encode()
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == own:
+            continue
+        try:
+            if title in (entry / "cmdline").read_bytes():
+                found[int(entry.name)] = int((entry / "schedstat").read_text().split()[0])
+        except OSError:
+            continue
+    return found
 
 
 class _RedisCommands:
