@@ -3,8 +3,10 @@
 ``target_check`` resolves the URL's host name and refuses it unless every address
 it resolves to is public: loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7),
 link-local (169.254/16 with the cloud metadata address, fe80::/10), carrier-grade
-NAT, multicast, reserved and unspecified addresses are refused, and so are their
-IPv4-mapped IPv6 forms. Loopback is allowed only with ``WEBHOOK_ALLOW_LOOPBACK``
+NAT, multicast, reserved, unspecified and site-local (fec0::/10) addresses are refused,
+and so is every IPv6 form that leads to such an IPv4 address (IPv4-mapped and
+-translated, NAT64's 64:ff9b::/96, 6to4's 2002::/16; a network's own NAT64 prefix
+64:ff9b:1::/48 always). Loopback is allowed only with ``WEBHOOK_ALLOW_LOOPBACK``
 (local development); plain ``http`` only to it. Checked when an endpoint is saved
 and again before every delivery.
 
@@ -33,6 +35,10 @@ from outbox.backoff import retry_after_seconds
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Longer waits than this are read as this (a week: past any retry window).
 RETRY_AFTER_LIMIT = 7 * 24 * 3600.0
+# IPv6 prefixes whose last 32 bits are the IPv4 address the packets go to (RFC 6052, 2765).
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: a network's own translators
 
 
 class UnsafeTarget(Exception):
@@ -69,12 +75,32 @@ class Answer:
 
 
 def _is_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        ip = mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in NAT64_LOCAL:
+            return False  # an operator's own translation: where it leads is unknowable here
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return _is_allowed(embedded)
+        # fec0::/10; ::/96 ("IPv4-compatible") and the rest of the unassigned ::/8.
+        if ip.is_site_local or ip.is_reserved:
+            return False
     if ip.is_loopback:
         return settings.WEBHOOK_ALLOW_LOOPBACK
     return ip.is_global and not ip.is_multicast
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a connection to ``ip`` reaches in the end, for the IPv6 forms that
+    carry one: IPv4-mapped and -translated (``::ffff:0:0/96``, ``::ffff:0:0:0/96``), NAT64's
+    well-known prefix (a DNS64 resolver answers ``64:ff9b::10.0.0.7`` for a name whose
+    address is 10.0.0.7) and 6to4 (``2002::/16``)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in NAT64 or ip in IPV4_TRANSLATED:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def target_check(url: str) -> Target:

@@ -52,11 +52,29 @@ def production(settings):
         "https://100.64.0.1/hook",
         "https://0.0.0.0/hook",
         "https://224.0.0.1/hook",
+        # IPv6 forms that lead to a private IPv4 address, and old private IPv6 ranges.
+        "https://[64:ff9b::10.0.0.7]/hook",  # NAT64 (a DNS64 resolver's answer)
+        "https://[64:ff9b::169.254.169.254]/latest/meta-data/",
+        "https://[64:ff9b:1::a00:7]/hook",  # a network's own NAT64 prefix
+        "https://[2002:a00:7::1]/hook",  # 6to4 of 10.0.0.7
+        "https://[2002:7f00:1::1]/hook",  # 6to4 of 127.0.0.1
+        "https://[::ffff:0:a00:7]/hook",  # IPv4-translated 10.0.0.7
+        "https://[::10.0.0.7]/hook",  # IPv4-compatible (deprecated)
+        "https://[fec0::1]/hook",  # site-local (deprecated, private)
     ],
 )
 def test_loopback_private_link_local_and_metadata_addresses_are_refused(production, url):
     with pytest.raises(UnsafeTarget, match="private, local or reserved"):
         target_check(url)
+
+
+def test_a_name_that_dns64_translates_to_a_private_address_is_refused(production, dns):
+    dns["intranet.example.com"] = ["64:ff9b::a00:7"]
+    with pytest.raises(UnsafeTarget, match="private"):
+        target_check("https://intranet.example.com/in")
+    # A public IPv4 address through NAT64 or 6to4 is as good as the address itself.
+    dns["hooks.example.com"] = ["64:ff9b::5db8:d70e", "2002:5db8:d70e::1"]
+    assert target_check("https://hooks.example.com/in").address == "64:ff9b::5db8:d70e"
 
 
 def test_a_name_that_resolves_to_a_private_address_is_refused(production, dns):
