@@ -12,21 +12,26 @@ and again before every delivery.
 
 ``post`` then connects to the very address that was checked (a second DNS answer
 cannot point it elsewhere), sends TLS's SNI and the Host header for the name, never
-follows a redirect, sends no cookies (there is no cookie jar), and reads at most
-``max_bytes`` of the answer. It never raises for what the network or the receiver
+follows a redirect, sends no cookies (there is no cookie jar), reads at most
+``max_bytes`` of the answer, and ends the attempt ``timeout`` seconds after it began. It never raises for what the network or the receiver
 did: that is in the returned ``Answer``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import ipaddress
 import socket
+import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import certifi
 import urllib3
+import urllib3.connection
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -154,30 +159,33 @@ def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv
 def post(
     *, target: Target, headers: dict[str, str], body: bytes, timeout: float, max_bytes: int
 ) -> Answer:
-    """POST ``body`` to ``target``'s checked address; never follows redirects; never raises."""
-    pool = _pool(target, timeout)
+    """POST ``body`` to ``target``'s checked address; never follows redirects; never raises.
+
+    ``timeout`` bounds the whole attempt, not each read: a receiver that sends its answer
+    a byte at a time is cut off when the time is up (a socket timeout alone restarts with
+    every byte, and held a worker for minutes)."""
+    connection = _connection(target, timeout)
+    cut = threading.Event()
+    watchdog = threading.Timer(timeout, _cut_off, args=(connection, cut))
+    watchdog.daemon = True
     started = time.monotonic()
+    watchdog.start()
     try:
-        response = pool.urlopen(
+        connection.request(
             "POST",
             target.path,
             body=body,
             headers={**headers, "Host": target.host_header},
-            redirect=False,
-            retries=False,
             preload_content=False,
-            assert_same_host=False,
         )
-        try:
-            raw = response.read(max_bytes)
-        finally:
-            response.release_conn()
-    except urllib3.exceptions.HTTPError as error:
-        return Answer(status=None, elapsed_ms=_ms_since(started), error=_describe(error))
-    except OSError as error:
-        return Answer(status=None, elapsed_ms=_ms_since(started), error=type(error).__name__)
+        response = connection.getresponse()
+        raw = response.read(max_bytes)
+    except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
+        reason = "timed out" if cut.is_set() else _describe(error)
+        return Answer(status=None, elapsed_ms=_ms_since(started), error=reason)
     finally:
-        pool.close()
+        watchdog.cancel()
+        connection.close()
     return Answer(
         status=response.status,
         elapsed_ms=_ms_since(started),
@@ -189,31 +197,38 @@ def post(
     )
 
 
-def _pool(target: Target, timeout: float) -> urllib3.HTTPConnectionPool:
-    options = {
-        "port": target.port,
-        "timeout": urllib3.Timeout(connect=timeout, read=timeout),
-        "retries": False,
-        "maxsize": 1,
-    }
+def _connection(target: Target, timeout: float) -> urllib3.connection.HTTPConnection:
+    """One connection to the checked address (TLS names the host), no pool, no retries."""
     if target.scheme == "https":
-        return urllib3.HTTPSConnectionPool(
+        return urllib3.connection.HTTPSConnection(
             target.address,
+            port=target.port,
+            timeout=timeout,
             server_hostname=target.host,
             assert_hostname=target.host,
             cert_reqs="CERT_REQUIRED",
             ca_certs=certifi.where(),
-            **options,
         )
-    return urllib3.HTTPConnectionPool(target.address, **options)
+    return urllib3.connection.HTTPConnection(target.address, port=target.port, timeout=timeout)
+
+
+def _cut_off(connection: urllib3.connection.HTTPConnection, cut: threading.Event) -> None:
+    """End a connection whose time is up: a read blocked on it returns at once."""
+    cut.set()
+    sock = connection.sock
+    if sock is not None:
+        # The plain socket's shutdown, also under TLS: SSLSocket.shutdown drops its TLS
+        # state first, which the reading thread is still using.
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def _describe(error: Exception) -> str:
-    if isinstance(error, urllib3.exceptions.TimeoutError):
+    if isinstance(error, (urllib3.exceptions.TimeoutError, TimeoutError)):
         return "timed out"
-    if isinstance(error, urllib3.exceptions.SSLError):
+    if isinstance(error, (urllib3.exceptions.SSLError, ssl.SSLError)):
         return "TLS failed"
-    if isinstance(error, urllib3.exceptions.NewConnectionError):
+    if isinstance(error, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError)):
         return "could not connect"
     return type(error).__name__
 

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from integrations.models import DeliveryState, WebhookDelivery
-from integrations.outbound import UnsafeTarget, target_check
+from integrations.outbound import UnsafeTarget, post, target_check
 from integrations.webhooks import delivery_deliver, endpoint_send_test
 
 PUBLIC = "93.184.215.14"
@@ -141,8 +141,6 @@ def test_the_answer_is_read_only_up_to_a_cap_and_redirects_are_not_followed(sett
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from integrations.outbound import post
-
     seen: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -198,3 +196,43 @@ def test_check_deploy_warns_while_loopback_targets_are_allowed(settings):
     assert [m.id for m in webhook_targets_check(None)] == ["integrations.W001"]
     settings.WEBHOOK_ALLOW_LOOPBACK = False
     assert webhook_targets_check(None) == []
+
+
+def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_timeout(settings):
+    # Each byte comes before a socket timeout would fire, so only a deadline for the
+    # whole attempt ends it (it held the worker 22 s with a 1 s timeout before).
+    import threading
+    import time
+
+    settings.WEBHOOK_ALLOW_LOOPBACK = True
+    listener = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 30:
+                if done.is_set():
+                    return
+                try:
+                    connection.send(bytes([byte]))
+                except OSError:  # the sender hung up
+                    return
+                time.sleep(0.2)
+
+    threading.Thread(target=drip, daemon=True).start()
+    started = time.monotonic()
+    try:
+        answer = post(
+            target=target_check(f"http://127.0.0.1:{listener.getsockname()[1]}/hook"),
+            headers={},
+            body=b"{}",
+            timeout=1,
+            max_bytes=4096,
+        )
+    finally:
+        done.set()
+        listener.close()
+    assert time.monotonic() - started < 3
+    assert (answer.status, answer.error) == (None, "timed out")
