@@ -13,8 +13,9 @@ and again before every delivery.
 ``post`` then connects to the very address that was checked (a second DNS answer
 cannot point it elsewhere), sends TLS's SNI and the Host header for the name, never
 follows a redirect, sends no cookies (there is no cookie jar), reads at most
-``max_bytes`` of the answer, and ends the attempt ``timeout`` seconds after it began. It never raises for what the network or the receiver
-did: that is in the returned ``Answer``.
+``max_bytes`` of the answer, and ends the attempt ``timeout`` seconds after it began.
+It never raises for what the network or the receiver did: that is in the returned
+``Answer``.
 """
 
 from __future__ import annotations
