@@ -101,6 +101,10 @@ class Contract:
         operation = item.get("get" if method == "head" else method)
         self.checked += 1
         assert response.get("Access-Control-Allow-Origin") is None, where  # no CORS, ever
+        # Private answers: no shared cache keeps them, no browser sniffs or frames them.
+        assert "no-store" in response.get("Cache-Control", ""), where
+        assert response.get("X-Content-Type-Options") == "nosniff", where
+        assert "frame-ancestors 'none'" in response.get("Content-Security-Policy", ""), where
         if operation is None or status not in operation["responses"]:
             assert status in NOT_YET_DECLARED, f"{where}: not declared in openapi.json"
             declared = {
@@ -202,7 +206,7 @@ def seeded(host, teammate, outsider):
 
 
 def test_every_answer_of_the_api_matches_its_openapi_document(
-    client, contract, seeded, host, teammate, outsider, settings
+    client, contract, seeded, host, teammate, outsider, settings, django_user_model
 ):
     settings.API_RATE_LIMIT = 1000
     settings.BOOKING_RATE_LIMIT = 1000
@@ -261,12 +265,22 @@ def test_every_answer_of_the_api_matches_its_openapi_document(
     lists = ("/api/v1/bookings", "/api/v1/booking-pages", f"/api/v1/bookings/{mine[0].uuid}")
     _row, revoked = token_create(owner=host, name="Old")
     token_revoke(token=ApiToken.objects.get(name="Old"))
+    gone = django_user_model.objects.create_user("gone@example.com", "gone-password-1")
+    _row, of_the_gone = token_create(owner=gone, name="Left")
+    gone.is_active = False
+    gone.save()
     for path in lists:
         for auth in (None, "", "Bearer", "Bearer ", "Basic YWxpY2U6cHc=", f"Token {alice}"):
             response, body = ask("get", path, auth=auth)
             assert response.status_code == 401, (path, auth)
             assert response["WWW-Authenticate"].startswith("Bearer")
-        for token in ("so_pat_made-up", "not-even-ours", "so_pat_" + "x" * 300, revoked):
+        for token in (
+            "so_pat_made-up",
+            "not-even-ours",
+            "so_pat_" + "x" * 300,
+            revoked,
+            of_the_gone,
+        ):
             assert ask("get", path, token=token)[0].status_code == 401, (path, token)
         assert ask("get", path, token=alice)[0].status_code == 200
         assert ask("head", path, token=alice)[0].status_code == 200

@@ -248,6 +248,10 @@ def test_rotation_signs_with_both_secrets_for_a_day(page, endpoint, receiver):
     delivery_deliver(delivery_id=WebhookDelivery.objects.get().pk)
     assert receiver.attempts[0].verified
     assert len(receiver.attempts[0].headers["webhook-signature"].split(" ")) == 2
+    receiver.secrets[:] = [new]  # nor does one that switched already
+    delivery_resend(delivery=WebhookDelivery.objects.get())
+    delivery_deliver(delivery_id=WebhookDelivery.objects.get().pk)
+    assert receiver.attempts[1].verified
     stored = WebhookEndpoint.objects.get()
     assert "whsec_" not in stored.secret_encrypted + stored.previous_secret_encrypted
 
