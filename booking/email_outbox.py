@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -40,7 +40,7 @@ from booking.reminders import join_url_for
 from booking.selectors import team_seats_for
 from calendars.dispatch import PUSH_TASK
 from ops.compiled_inserts import insert_values
-from ops.compiled_queries import query_rows, reads
+from ops.compiled_queries import query_rows, reads, update_rows, writes
 from ops.mail import connections_kept, mail_connection
 from outbox import dispatch
 from outbox.claims import Claim, LostClaim, claim_take
@@ -183,7 +183,8 @@ def join_link_email_add(
             return None  # the confirmation carries this link (announced already)
         if _not_started(confirmation):
             # It carries this link: it reads the link when it goes, after its claim.
-            BookingEmail.objects.filter(pk=confirmation.pk).update(link_digest=digest)
+            update_rows(_link_marked, confirmation.pk, digest)
+            confirmation.link_digest = digest
             return confirmation
     announced = query_rows(_join_link_rows, booking_id)
     if confirmation is not None and confirmation.link_digest:
@@ -246,12 +247,38 @@ def _link_given(booking_id: int, digest: str) -> QuerySet:
 
 
 def _confirmation_locked(booking_id: int) -> BookingEmail | None:
-    """The booking's confirmation email row, locked until the caller's transaction ends."""
-    rows = BookingEmail.objects.select_for_update().filter(booking_id=booking_id, kind="confirmed")
-    return rows.only(*_CARRY_FIELDS).order_by("pk").first()
+    """The booking's confirmation email row (``_CARRY_FIELDS`` read), locked until the
+    caller's transaction ends. Every join-link signal of a Teams booking reads it: its SQL
+    is compiled once per process."""
+    alias = router.db_for_write(BookingEmail)
+    if transaction.get_autocommit(using=alias):
+        # As the ORM refuses it: a lock outside a transaction would be gone at once.
+        raise transaction.TransactionManagementError(
+            "the confirmation's lock needs the caller's transaction"
+        )
+    rows = query_rows(_confirmation_rows, booking_id, using=alias)
+    # An instance with only these fields loaded, as ``.only()`` makes it.
+    return BookingEmail.from_db(alias, _LOCKED_NAMES, rows[0]) if rows else None
 
 
 _CARRY_FIELDS = ("kind", "state", "claimed_by", "invitee_sent_at", "host_sent_at", "link_digest")
+# In the model's field order, as ``from_db`` takes them.
+_LOCKED_NAMES = [
+    field.attname
+    for field in BookingEmail._meta.concrete_fields
+    if field.attname in {"id", "booking_id", *_CARRY_FIELDS}
+]
+
+
+@reads(BookingEmail)
+def _confirmation_rows(booking_id: int) -> QuerySet:
+    rows = BookingEmail.objects.select_for_update().filter(booking_id=booking_id, kind="confirmed")
+    return rows.order_by("pk").values_list(*_LOCKED_NAMES)[:1]
+
+
+@writes(BookingEmail)
+def _link_marked(email_id: int, digest: str) -> tuple[QuerySet, dict]:
+    return BookingEmail.objects.filter(pk=email_id), {"link_digest": digest}
 
 
 def _not_started(confirmation: BookingEmail) -> bool:
@@ -360,6 +387,7 @@ def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Out
     # empty: not sent). The switch is read when the email goes, not when it was asked for.
     owed = [who for who in _recipients(email) if getattr(email, SENT_FIELD[who]) is None]
     sent: dict[str, datetime] = {}
+    join_url = ""
     try:
         join_url = join_link_take(claim=claim) if owed and email.kind == "confirmed" else ""
         with mail_connection(needed=bool(owed)) as connection:
@@ -371,19 +399,45 @@ def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Out
     except LostClaim:
         return _lost(email)
     except (smtplib.SMTPException, OSError) as error:
-        return mail_failure_record(
+        outcome = mail_failure_record(
             claim,
             error,
             delays=EMAIL_RETRY_DELAYS,
             failed_state=EmailState.FAILED,
             described=_describe(email),
         )
+        if outcome.status == Status.FAILED and join_url:
+            _carried_link_follow_up(email, join_url)
+        return outcome
     # The last email's record and the row's end are one write, held by the claim as each
     # record is: lost, the row is left to the worker that took it over.
     if not claim.settle(state=EmailState.SENT, next_attempt_at=None, last_error="", **sent):
         return _lost(email)
     logger.info("%s: sent (attempt %s)", _describe(email), email.attempts)
     return Outcome(Status.SYNCED)
+
+
+def _carried_link_follow_up(confirmation: BookingEmail, url: str) -> None:
+    """The confirmation carried the join link ``url`` and failed for good: the link goes in
+    its own email (kind ``join_link``, with its own retries) to whoever the confirmation
+    did not reach, as if the link had come after it. Once: the database takes one first
+    join-link email per booking, and a later signal finds the link announced."""
+    with transaction.atomic():
+        follow_up = _link_email_add(
+            confirmation.booking_id,
+            JOIN_LINK,
+            version=confirmation.booking_version,
+            digest=link_digest(url),
+            now=timezone.now(),
+        )
+        if follow_up is not None:
+            # Whoever got the confirmation got the link with it.
+            BookingEmail.objects.filter(pk=follow_up.pk).update(
+                invitee_sent_at=confirmation.invitee_sent_at,
+                host_sent_at=confirmation.host_sent_at,
+            )
+    if follow_up is not None:
+        logger.info("%s: its join link follows in row %s", _describe(confirmation), follow_up.pk)
 
 
 def _lost(email: BookingEmail) -> Outcome:

@@ -30,10 +30,13 @@ def _errors(*statuses: int) -> dict:
         409: "The slot is no longer free.",
         413: "The body is too large.",
         429: "Too many requests; see Retry-After.",
+        405: "This method is not allowed here; Allow names those that are.",
+        503: "The database does not answer for now; try again after Retry-After.",
     }
+    # Every operation can meet a method it does not take and a database that is down.
     return {
         str(status): {**_json(ERROR, words[status]), **_headers(ERROR_HEADERS.get(status, {}))}
-        for status in statuses
+        for status in (*statuses, 405, 503)
     }
 
 
@@ -50,7 +53,9 @@ def _headers(headers: dict[str, str]) -> dict:
 
 ERROR_HEADERS = {
     401: {"WWW-Authenticate": 'Bearer realm="api": send a personal access token.'},
+    405: {"Allow": "The methods this address takes."},
     429: {"Retry-After": "Seconds to wait before asking again."},
+    503: {"Retry-After": "Seconds to wait before asking again."},
 }
 
 

@@ -59,7 +59,7 @@ dispatch.bundle_allow(WEBHOOK_TASK)  # one message with the booking's push and e
 # A retry further away than this is not held by the broker as a countdown (Redis hands
 # unacknowledged messages out again after its visibility timeout): the sweeper queues it
 # once it is due.
-MAX_COUNTDOWN = 3000
+MAX_COUNTDOWN = dispatch.MAX_COUNTDOWN
 # Answers that may pass if tried again later.
 RETRIED_STATUSES = frozenset({408, 429})
 # The receiver wants no more: Standard Webhooks asks the sender to disable the endpoint.

@@ -129,6 +129,9 @@ class Claim:
 
     item: OutboxItem
     token: str
+    # A write found the item held by another claim (its lease had run out): nothing more
+    # this attempt writes can land.
+    lost: bool = False
 
     def _held(self, fields: dict[str, Any], unchanged: dict[str, Any] | None = None) -> bool:
         """Write ``fields`` (and ``updated_at``) while the claim is held and the item's
@@ -147,39 +150,61 @@ class Claim:
         Raises LostClaim when another worker has taken the item over.
         """
         if not self._held(fields):
+            self.lost = True
             raise LostClaim()
         for name, value in fields.items():
             setattr(self.item, name, value)
 
     def release(self, **fields: Any) -> bool:
         """Let the item go (its state unchanged), writing ``fields``; False if not held."""
-        return self._held({"claimed_until": None, "claimed_by": "", **fields})
+        released = self._held({"claimed_until": None, "claimed_by": "", **fields})
+        self.lost = self.lost or not released
+        return released
 
-    def settle(self, *, state: str, unchanged: dict[str, Any] | None = None, **fields: Any) -> bool:
+    def settle(
+        self,
+        *,
+        state: str,
+        unchanged: dict[str, Any] | None = None,
+        also: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> bool:
         """End the attempt: write ``state`` and ``fields`` and let the item go.
 
         Only while the claim is held and the item still matches ``unchanged`` (e.g. the
         ``version`` that was worked on). Otherwise the item changed meanwhile: it is let
         go with ``queued_at`` now, for its caller to run it again, and False returned.
+        ``also``: fields written either way, in the same statement (what the attempt
+        learned that holds whatever changed, such as the id of an event it made);
+        ``lost`` then says whether they could not be written.
         """
         now = timezone.now()
+        also = also or {}
         if self._held(
-            {"state": state, "claimed_until": None, "claimed_by": "", **fields}, unchanged
+            {"state": state, "claimed_until": None, "claimed_by": "", **also, **fields}, unchanged
         ):
-            for name, value in {"state": state, **fields}.items():
+            for name, value in {"state": state, **also, **fields}.items():
                 setattr(self.item, name, value)
             return True
-        self.release(queued_at=now)
+        if self.release(queued_at=now, **also):
+            for name, value in also.items():
+                setattr(self.item, name, value)
         return False
 
     def retry_later(
-        self, *, delay: float, error: str, unchanged: dict[str, Any] | None = None
+        self,
+        *,
+        delay: float,
+        error: str,
+        unchanged: dict[str, Any] | None = None,
+        also: dict[str, Any] | None = None,
     ) -> bool:
         """Stay pending, due again in ``delay`` seconds, with ``error`` recorded (see settle)."""
         due = timezone.now() + timedelta(seconds=delay)
         return self.settle(
             state=PENDING,
             unchanged=unchanged,
+            also=also,
             next_attempt_at=due,
             queued_at=due,
             last_error=error[:500],

@@ -206,6 +206,14 @@ def _tune_database(db: dict, *, test_name: str) -> dict:
     else:
         db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
         db["CONN_HEALTH_CHECKS"] = True
+        if env_flag("DATABASE_PREPARED_STATEMENTS", default=True):
+            # The SQL compiled once per process runs as prepared statements (ops.prepared);
+            # off behind a pooler that moves a client between server sessions.
+            from ops.prepared import PreparingConnection, PreparingCursor
+
+            db.setdefault("OPTIONS", {}).update(
+                connection_factory=PreparingConnection, cursor_factory=PreparingCursor
+            )
     return db
 
 
@@ -497,6 +505,7 @@ LOGGING = {
         "redact_secrets": {"()": "ops.logging.RedactSecretsFilter"},
         "redact_access": {"()": "ops.logging.RedactSecretsFilter", "addresses": True},
         "log_context": {"()": "ops.logging.LogContextFilter"},
+        "refused_host": {"()": "ops.logging.RefusedHostFilter"},
     },
     "formatters": {
         "text": {"()": "ops.logging.TextFormatter"},
@@ -533,6 +542,8 @@ LOGGING = {
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.request": {"handlers": ["console_addresses"], "propagate": False},
         "django.security": {"handlers": ["console_addresses"], "propagate": False},
+        # A Host the site does not serve: a WARNING line, no traceback (ops.logging).
+        "django.security.DisallowedHost": {"filters": ["refused_host"]},
         "django.db.backends": {"level": "INFO"},
         # MSAL and urllib3 may log request details at DEBUG; keep them quiet.
         "msal": {"level": "WARNING"},

@@ -471,3 +471,73 @@ def test_a_product_process_reaches_the_sandbox_with_worker_env(graph_sandbox_ser
     done = manage("shell", "-c", WORKER_SCRIPT, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == f"200 {ADELE} False"
+
+
+@pytest.mark.slow
+def test_a_graph_call_neither_maps_every_header_nor_converts_its_statements_again(
+    graph_sandbox_server, monkeypatch
+):
+    """The sandbox's CPU stands for Microsoft's on a bench machine. A call reads the headers
+    it needs by their WSGI names (Django's ``request.headers`` maps every name in ``META``,
+    the process environment included), and its store statements' placeholders are
+    converted for SQLite once per process. Its answer is Graph's as before: the client's
+    ``client-request-id`` echoed, ``Prefer: outlook.timezone`` applied."""
+    from django.db.backends.sqlite3 import base as sqlite3_base
+    from django.http import request as http_request
+
+    sandbox = graph_sandbox_server
+    app = sandbox.msal_app()
+    flow = app.initiate_auth_code_flow(
+        ["Calendars.ReadWrite"], redirect_uri=sandbox.callback_url(), response_mode="form_post"
+    )
+    tokens = app.acquire_token_by_auth_code_flow(
+        flow, sandbox.sign_in(flow["auth_uri"], address=ADELE).fields
+    )
+    session = sandbox.session()
+
+    def create(number: int) -> requests.Response:
+        body = {
+            "subject": f"Call {number}",
+            "start": {"dateTime": "2030-02-01T09:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2030-02-01T09:30:00", "timeZone": "UTC"},
+            "transactionId": f"headers-test-{number}",
+        }
+        headers = {
+            "Authorization": "Bearer " + tokens["access_token"],
+            "Prefer": 'outlook.timezone="Europe/Berlin"',
+            "client-request-id": f"00000000-0000-4000-8000-00000000000{number}",
+        }
+        return session.post(sandbox.graph_url + "/me/events", json=body, headers=headers)
+
+    assert create(0).status_code == 201  # the first call of each statement converts it
+    mapped: list[int] = []
+    converted: list[int] = []
+    real_init = http_request.HttpHeaders.__init__
+
+    def mapping(self, environ):
+        mapped.append(1)
+        real_init(self, environ)
+
+    class Counted:
+        def __init__(self, pattern) -> None:
+            self.pattern = pattern
+
+        def sub(self, *args):
+            converted.append(1)
+            return self.pattern.sub(*args)
+
+    monkeypatch.setattr(http_request.HttpHeaders, "__init__", mapping)
+    monkeypatch.setattr(
+        sqlite3_base, "FORMAT_QMARK_REGEX", Counted(sqlite3_base.FORMAT_QMARK_REGEX)
+    )
+    answer = create(1)
+    assert answer.status_code == 201, answer.text
+    assert mapped == []
+    assert connections["graph_sandbox"].vendor == "sqlite"
+    assert converted == []
+    assert answer.headers["client-request-id"] == "00000000-0000-4000-8000-000000000001"
+    assert answer.headers["Preference-Applied"] == 'outlook.timezone="Europe/Berlin"'
+    assert answer.json()["start"] == {
+        "dateTime": "2030-02-01T10:00:00.0000000",
+        "timeZone": "Europe/Berlin",
+    }

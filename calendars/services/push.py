@@ -101,6 +101,10 @@ class _Work:
     # The join link stored when the row was claimed, until its loss was told
     # (``_join_link_dropped``).
     link_known: str = field(init=False)
+    # Fields for the row's next write under the claim (``save_later``), and the signals
+    # (signal, join link) to send once they are written.
+    later: dict = field(default_factory=dict, init=False)
+    told_later: list = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.link_known = self.claim.item.online_meeting_url
@@ -110,8 +114,57 @@ class _Work:
         return self.claim.item
 
     def save(self, **fields) -> None:
-        """Write ``fields`` to the row, only while we still hold it (write-ahead records)."""
-        self.claim.save(**fields)
+        """Write ``fields`` (and any kept for later) to the row, only while we still hold
+        it (write-ahead records)."""
+        later, self.later = self.later, {}
+        self.claim.save(**{**later, **fields})
+        self._tell()
+
+    def save_later(self, **fields) -> None:
+        """Write ``fields`` with the row's next write under the claim (at the latest the
+        one that ends the attempt), not in a statement of their own: for what a retry
+        finds again by itself should the attempt die before that, such as the event a
+        create made (the create request is on the row: sent again, it is answered with
+        that event). The row shows them from now on."""
+        for name, value in fields.items():
+            setattr(self.row, name, value)
+        self.later.update(fields)
+
+    def tell_later(self, signal, url: str) -> None:
+        """Send ``signal`` about the join link ``url`` (after commit) once the row's fields
+        kept for later are written: its receivers read the row's link."""
+        if self.later:
+            self.told_later.append((signal, url))
+        else:
+            signals.send_after_commit(signal, source=self.row.source, url=url)
+
+    def settle(self, **arguments) -> bool:
+        """``Claim.settle`` with the fields kept for later (written either way)."""
+        later, self.later = self.later, {}
+        settled = self.claim.settle(also=later, **arguments)
+        self._tell()
+        return settled
+
+    def retry_later(self, **arguments) -> bool:
+        """``Claim.retry_later`` with the fields kept for later (written either way)."""
+        later, self.later = self.later, {}
+        waiting = self.claim.retry_later(also=later, **arguments)
+        self._tell()
+        return waiting
+
+    def release(self, **fields) -> bool:
+        """``Claim.release`` with the fields kept for later."""
+        later, self.later = self.later, {}
+        released = self.claim.release(**{**later, **fields})
+        self._tell()
+        return released
+
+    def _tell(self) -> None:
+        told, self.told_later = self.told_later, []
+        if self.claim.lost:
+            return  # not written: the attempt that holds the row now tells
+        for signal, url in told:
+            signals.send_after_commit(signal, source=self.row.source, url=url)
 
     def describe(self) -> str:
         row = self.row
@@ -257,11 +310,11 @@ def _remember_join_link(work: _Work, event: RemoteEvent | None, **also) -> None:
     elif not url:
         url = work.row.online_meeting_url
     if url != work.row.online_meeting_url:
-        work.save(online_meeting_url=url, **also)
+        work.save_later(online_meeting_url=url, **also)
         if url:
-            signals.send_after_commit(signals.join_link_ready, source=work.row.source, url=url)
+            work.tell_later(signals.join_link_ready, url)
     elif also:
-        work.save(**also)
+        work.save_later(**also)
     if not url:
         _join_link_dropped(work)
 
@@ -271,7 +324,7 @@ def _join_link_dropped(work: _Work) -> None:
     forgotten: its event was made again without a meeting, or deleted."""
     if work.link_known and not work.row.online_meeting_url:
         url, work.link_known = work.link_known, ""
-        signals.send_after_commit(signals.join_link_dropped, source=work.row.source, url=url)
+        work.tell_later(signals.join_link_dropped, url)
 
 
 def _asks_for_meeting(payload: dict) -> bool:
@@ -396,7 +449,6 @@ def _make_gone(work: _Work) -> str:
         return "nothing to do"
     _delete(work, row.remote_id)
     _new_key(work)
-    _join_link_dropped(work)
     return "deleted"
 
 
@@ -413,8 +465,11 @@ def _find_lost(work: _Work) -> RemoteEvent | None:
 
 def _new_key(work: _Work) -> None:
     """Forget the remote event, its key and its meeting's link: the next create is a new
-    event with a new key (and a new meeting, if it asks for one)."""
+    event with a new key (and a new meeting, if it asks for one). A link forgotten is
+    told at once (``_join_link_dropped``): should the create that follows fail, its retry
+    no longer knows the link."""
     work.save(remote_id="", create_request=None, transaction_id=uuid.uuid4(), online_meeting_url="")
+    _join_link_dropped(work)
 
 
 # --- recording the outcome ----------------------------------------------------------------------
@@ -423,7 +478,7 @@ def _new_key(work: _Work) -> None:
 def _record_success(work: _Work, action: str) -> Outcome:
     row = work.row
     version = row.version
-    if work.claim.settle(
+    if work.settle(
         state=PushState.SYNCED,
         unchanged={"version": version},
         synced_version=version,
@@ -444,7 +499,7 @@ def _record_failure(work: _Work, error: ProviderError) -> Outcome:
     if error.permanent and not _still_connected(work):
         # The sign-in is gone: the connection was disconnected (its pending rows now wait
         # for a reconnect) and the host emailed once.
-        work.claim.release(last_error=text)
+        work.release(last_error=text)
         logger.warning("%s: waits for a reconnect (%s)", work.describe(), error.code)
         return Outcome(Status.WAITING)
     # Refused for good while the account stays connected (say, a stored sign-in that cannot
@@ -452,7 +507,7 @@ def _record_failure(work: _Work, error: ProviderError) -> Outcome:
     # again and again until it gave up for attempts that "never finished".
     if error.retryable and row.attempts < settings.CALENDAR_PUSH_MAX_ATTEMPTS:
         delay = retry_delay(attempt=row.attempts, retry_after=error.retry_after)
-        if not work.claim.retry_later(delay=delay, error=text, unchanged={"version": row.version}):
+        if not work.retry_later(delay=delay, error=text, unchanged={"version": row.version}):
             return Outcome(Status.REQUEUE, retry_in=0)
         logger.info(
             "%s: attempt %s failed (%s %s); retrying in %.1fs",
@@ -472,7 +527,7 @@ def _still_connected(work: _Work) -> bool:
 
 def _give_up(work: _Work, text: str) -> Outcome:
     row = work.row
-    if not work.claim.settle(
+    if not work.settle(
         state=PushState.FAILED,
         unchanged={"version": row.version},
         next_attempt_at=None,

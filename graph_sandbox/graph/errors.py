@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from django.http import HttpRequest, JsonResponse
 
+from graph_sandbox.headers import request_header
 from graph_sandbox.ids import request_id as new_request_id
 
 ODATA_JSON = (
@@ -54,7 +55,7 @@ def bad_json() -> GraphError:
 def request_ids(request: HttpRequest) -> tuple[str, str]:
     """(request-id, client-request-id) for this call; the client's id is echoed."""
     rid = getattr(request, "graph_sandbox_request_id", "") or new_request_id()
-    return rid, request.headers.get("client-request-id", "") or rid
+    return rid, request_header(request, "client-request-id") or rid
 
 
 def graph_error_response(request: HttpRequest, exc: GraphError) -> JsonResponse:

@@ -25,6 +25,7 @@ from graph_sandbox.graph.errors import (
     graph_error_response,
     request_ids,
 )
+from graph_sandbox.headers import request_header
 from graph_sandbox.timefmt import BadTimeZone, zone
 
 MAX_TOP = 1000
@@ -88,7 +89,7 @@ def no_content() -> HttpResponse:
 def preferences(request: HttpRequest) -> dict[str, str]:
     """``Prefer: outlook.timezone="…", odata.maxpagesize=50`` as a dict (names lower case)."""
     result: dict[str, str] = {}
-    for header in request.headers.get("Prefer", "").split(","):
+    for header in request_header(request, "Prefer").split(","):
         match = _PREFER_ITEM.match(header)
         if match and match.group(1):
             value = match.group(2) if match.group(2) is not None else (match.group(3) or "")

@@ -13,6 +13,8 @@ from datetime import datetime
 
 from django.http import HttpRequest, JsonResponse
 
+from graph_sandbox.headers import request_header
+
 # code: (error, message template)
 CATALOGUE: dict[int, tuple[str, str]] = {
     50011: (
@@ -167,7 +169,7 @@ def error_body(exc: IdentityError, *, now: datetime, correlation_id: str, base_u
 
 def correlation_id(request: HttpRequest) -> str:
     """Microsoft echoes the client's ``client-request-id`` (MSAL sends one) as correlation id."""
-    given = request.headers.get("client-request-id", "")
+    given = request_header(request, "client-request-id")
     try:
         return str(uuid.UUID(given))
     except ValueError:

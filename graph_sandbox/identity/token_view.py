@@ -10,6 +10,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from graph_sandbox.clock import sandbox_now
+from graph_sandbox.headers import request_header
 from graph_sandbox.identity import tokens
 from graph_sandbox.identity.discovery import base_url
 from graph_sandbox.identity.errors import IdentityError, identity_error_response
@@ -81,7 +82,7 @@ def _required(request: HttpRequest, name: str) -> str:
 
 def _basic_credentials(request: HttpRequest) -> tuple[str, str]:
     """``client_secret_basic``: the credentials in an ``Authorization: Basic`` header."""
-    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    scheme, _, encoded = request_header(request, "Authorization").partition(" ")
     if scheme.lower() != "basic":
         return "", ""
     try:

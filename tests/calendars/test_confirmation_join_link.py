@@ -254,6 +254,47 @@ def test_a_host_email_the_mail_server_refused_gets_the_link_with_the_invitees_em
     assert len(mail.outbox) == 4  # two confirmations, two join-link emails
 
 
+def test_a_confirmation_that_carried_the_link_and_failed_for_good_is_followed_by_the_link(
+    client, host, adele, intro, o365, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The confirmation took the link; the mail server took the invitee's and refused the
+    host's for every try (about five hours): the host gets the link in a join-link email
+    of its own, once; the invitee, who had it, nothing more."""
+    made, row = _book(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert push(row) == "synced"
+    [event] = ours(o365)
+    confirmation = _confirmation_row(made)
+    real_send = email_outbox.send_booking_email
+
+    def refuse_host(**kwargs):
+        if kwargs["who"] == "host":
+            raise smtplib.SMTPRecipientsRefused({host.email: (451, b"try later")})
+        return real_send(**kwargs)
+
+    monkeypatch.setattr(email_outbox, "send_booking_email", refuse_host)
+    mail.outbox.clear()
+    outcomes = []
+    for _ in range(len(email_outbox.EMAIL_RETRY_DELAYS) + 1):
+        BookingEmail.objects.filter(pk=confirmation.pk).update(next_attempt_at=None)
+        with django_capture_on_commit_callbacks(execute=True):
+            outcomes.append(booking_emails_deliver(email_id=confirmation.pk).status)
+    assert outcomes[-1] == "failed"
+    assert _links_received(event.join_url) == {"dana0@example.com": 1}  # her confirmation
+
+    monkeypatch.setattr(email_outbox, "send_booking_email", real_send)
+    _deliver_pending()
+    assert _links_received(event.join_url) == {host.email: 1, "dana0@example.com": 1}
+    [follow_up] = mail.outbox[1:]
+    assert follow_up.subject.startswith("Join link: Intro call with")
+
+    # The push's signal again (a retried push): nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        signals.join_link_ready.send(sender=None, source=row.source, url=event.join_url)
+    _deliver_pending()
+    assert len(mail.outbox) == 2
+
+
 @pytest.mark.postgres
 def test_pushes_and_confirmations_racing_give_each_recipient_the_link_exactly_once(
     transactional_db, client, host, adele, intro, o365, monkeypatch
@@ -376,3 +417,48 @@ def test_a_link_the_invitee_never_got_is_not_said_to_be_gone(
     mail.outbox.clear()
     _deliver_pending()
     assert not any(first.join_url in m.body for m in mail.outbox)
+
+
+def test_a_link_marks_a_pending_confirmation_under_its_lock_without_compiling_sql(
+    client, host, adele, intro, o365, monkeypatch
+):
+    """Every Teams booking's push marks its confirmation: the locked read and the mark run
+    SQL compiled once per process, and the read still takes the row's lock."""
+    from django.db import connection, transaction
+    from django.db.models.sql.compiler import SQLCompiler
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from booking.email_outbox import join_link_email_add
+
+    made = [_confirmation_row(_book(client, index=index)[0]) for index in (0, 1)]
+    urls = ["https://teams.example.com/l/one", "https://teams.example.com/l/two"]
+    versions = {confirmation.pk: confirmation.booking.sequence for confirmation in made}
+
+    def mark(confirmation: BookingEmail, url: str) -> BookingEmail | None:
+        with transaction.atomic():
+            return join_link_email_add(
+                booking_id=confirmation.booking_id,
+                version=versions[confirmation.pk],
+                url=url,
+                live_urls=[url],
+                now=timezone.now(),
+            )
+
+    assert mark(made[0], urls[0]).pk == made[0].pk  # the first of each shape compiles it
+    compiled: list[int] = []
+    real = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda *a, **k: compiled.append(1) or real(*a, **k))
+    with CaptureQueriesContext(connection) as queries:
+        marked = mark(made[1], urls[1])
+    assert compiled == []
+    assert marked.pk == made[1].pk
+    assert marked.kind == "confirmed"
+    locked = [query["sql"] for query in queries if "FOR UPDATE" in query["sql"]]
+    assert len(locked) == (1 if connection.vendor == "postgresql" else 0), queries.captured_queries
+    for confirmation, url in zip(made, urls, strict=True):
+        confirmation.refresh_from_db()
+        assert confirmation.link_digest == link_digest(url)
+    # Marked already: nothing more, and no other email row.
+    assert mark(made[1], urls[1]) is None
+    assert set(BookingEmail.objects.values_list("kind", flat=True)) == {"confirmed"}
