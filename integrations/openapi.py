@@ -6,7 +6,11 @@ checks that the document is valid OpenAPI 3.1 and that real answers match it.
 
 from __future__ import annotations
 
+from accounts.models import Role
+from booking.events import Actor
 from booking.models import LocationKind
+from calendars.models import DisconnectReason
+from calendars.providers import PROVIDERS
 from integrations.models import TEST_EVENT, EventType
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -30,11 +34,29 @@ def _errors(*statuses: int) -> dict:
         503: "The database does not answer for now; try again after Retry-After.",
     }
     # Every operation can meet a method it does not take and a database that is down.
-    answers = {str(status): _json(ERROR, words[status]) for status in (*statuses, 405, 503)}
-    for status, header in ((405, "Allow"), (429, "Retry-After"), (503, "Retry-After")):
-        if str(status) in answers:
-            answers[str(status)]["headers"] = {header: {"schema": {"type": "string"}}}
-    return answers
+    return {
+        str(status): {**_json(ERROR, words[status]), **_headers(ERROR_HEADERS.get(status, {}))}
+        for status in (*statuses, 405, 503)
+    }
+
+
+def _headers(headers: dict[str, str]) -> dict:
+    if not headers:
+        return {}
+    return {
+        "headers": {
+            name: {"required": True, "description": words, "schema": {"type": "string"}}
+            for name, words in headers.items()
+        }
+    }
+
+
+ERROR_HEADERS = {
+    401: {"WWW-Authenticate": 'Bearer realm="api": send a personal access token.'},
+    405: {"Allow": "The methods this address takes."},
+    429: {"Retry-After": "Seconds to wait before asking again."},
+    503: {"Retry-After": "Seconds to wait before asking again."},
+}
 
 
 def _query(name: str, description: str, schema: dict | None = None) -> dict:
@@ -220,6 +242,13 @@ SCHEMAS = {
                 "description": "Answers by question id.",
                 "additionalProperties": {"type": "string"},
             },
+            "locale": {
+                "type": "string",
+                "description": (
+                    "The language the booking is made in (e.g. de): the answer's messages "
+                    "and the invitee's emails use it when we speak it."
+                ),
+            },
         },
     },
     "BookingCreated": {
@@ -340,6 +369,12 @@ PUBLIC_SLOTS = {
             },
             {**_query("end", "Last day.", {"type": "string", "format": "date"}), "required": True},
             {**_query("tz", "IANA time zone of the answer."), "required": True},
+            _query(
+                "reschedule",
+                "The token of a booking's reschedule link (the part before /reschedule/): "
+                "the answer is the times that booking can move to, its own time counting "
+                "as free.",
+            ),
         ],
         "responses": {
             "200": _json({"$ref": "#/components/schemas/Slots"}, "Slots in tz."),
@@ -361,14 +396,124 @@ PUBLIC_BOOK = {
             },
         },
         "responses": {
-            "201": _json({"$ref": "#/components/schemas/BookingCreated"}, "Booked."),
+            "201": {
+                **_json({"$ref": "#/components/schemas/BookingCreated"}, "Booked."),
+                **_headers({"Location": "The booking's confirmation page."}),
+            },
             **_errors(400, 404, 409, 413, 429),
         },
     }
 }
 
 
+def _booking_with(properties: dict, required: list[str], description: str) -> dict:
+    """The Booking schema with more properties (a webhook's ``data``)."""
+    booking = SCHEMAS["Booking"]
+    return {
+        **booking,
+        "description": description,
+        "required": [*booking["required"], *required],
+        "properties": {**booking["properties"], **properties},
+    }
+
+
+CHANGED_BY = {
+    "type": "string",
+    "enum": [actor.value for actor in Actor],
+    "description": "Who made the change: the invitee, the host, or ScheduleOnce itself.",
+}
+PERSON_WITH_EMAIL = SCHEMAS["Booking"]["properties"]["host"]
+
+EVENT_SCHEMAS = {
+    "BookingEventData": _booking_with(
+        {"changed_by": CHANGED_BY},
+        ["changed_by"],
+        "The booking as the read API shows it, and who made the change.",
+    ),
+    "BookingRescheduledData": _booking_with(
+        {
+            "changed_by": CHANGED_BY,
+            "previous_host": {
+                "oneOf": [PERSON_WITH_EMAIL, {"type": "null"}],
+                "description": (
+                    "The member who had the booking when the move handed a round-robin "
+                    "meeting to another (now in host); null when the host stayed."
+                ),
+            },
+        },
+        ["changed_by", "previous_host"],
+        "The moved booking (rescheduled_from is the old start).",
+    ),
+    "CalendarConnectionData": {
+        "type": "object",
+        "required": ["connection_id", "provider", "account_email", "reason"],
+        "properties": {
+            "connection_id": {"type": "integer"},
+            "provider": {"type": "string", "enum": list(PROVIDERS)},
+            "account_email": {"type": "string"},
+            "reason": {
+                "type": ["string", "null"],
+                "enum": [*DisconnectReason.values, None],
+                "description": (
+                    "Why it ended: host (the host disconnected it), expired (a sign-in "
+                    "unused too long, or one Microsoft wants made again), revoked (any other "
+                    "refusal); null for calendar.reconnected."
+                ),
+            },
+        },
+    },
+    "TeamMemberData": {
+        "type": "object",
+        "required": ["organization", "member"],
+        "properties": {
+            "organization": {
+                "type": "object",
+                "required": ["id", "name"],
+                "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+            },
+            "member": {
+                "type": "object",
+                "required": ["name", "email", "role"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "email": {"type": "string"},
+                    "role": {"type": "string", "enum": Role.values},
+                },
+            },
+        },
+    },
+    "TestEventData": {
+        "type": "object",
+        "required": ["endpoint_id", "message"],
+        "properties": {"endpoint_id": {"type": "integer"}, "message": {"type": "string"}},
+    },
+}
+SCHEMAS.update(EVENT_SCHEMAS)
+
+# Each event's ``data``.
+EVENT_DATA = {
+    EventType.BOOKING_CREATED: "BookingEventData",
+    EventType.BOOKING_RESCHEDULED: "BookingRescheduledData",
+    EventType.BOOKING_CANCELLED: "BookingEventData",
+    EventType.BOOKING_MEETING_LINK_READY: "BookingEventData",
+    EventType.CALENDAR_DISCONNECTED: "CalendarConnectionData",
+    EventType.CALENDAR_RECONNECTED: "CalendarConnectionData",
+    EventType.TEAM_MEMBER_JOINED: "TeamMemberData",
+    EventType.TEAM_MEMBER_REMOVED: "TeamMemberData",
+    TEST_EVENT: "TestEventData",
+}
+
+
 def _webhook(event_type: str) -> dict:
+    body = {
+        "type": "object",
+        "required": ["type", "timestamp", "data"],
+        "properties": {
+            "type": {"const": str(event_type)},
+            "timestamp": {**DATE_TIME, "description": "When the event happened."},
+            "data": {"$ref": f"#/components/schemas/{EVENT_DATA[event_type]}"},
+        },
+    }
     return {
         "post": {
             "summary": f"{event_type}, signed per Standard Webhooks.",
@@ -376,12 +521,11 @@ def _webhook(event_type: str) -> dict:
                 {"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
                 for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
             ],
-            "requestBody": {
-                "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/WebhookEvent"}}
-                }
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": {
+                "200": {"description": "Any 2xx: received."},
+                "410": {"description": "Gone: the endpoint is switched off at once."},
             },
-            "responses": {"200": {"description": "Any 2xx: received."}},
         }
     }
 
@@ -406,7 +550,7 @@ def openapi_document(*, server: str) -> dict:
             "/api/booking-pages/{slug}/slots": PUBLIC_SLOTS,
             "/api/booking-pages/{slug}/bookings": PUBLIC_BOOK,
         },
-        "webhooks": {event_type: _webhook(event_type) for event_type in EventType.values},
+        "webhooks": {str(event_type): _webhook(event_type) for event_type in EVENT_DATA},
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {

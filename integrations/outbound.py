@@ -3,28 +3,36 @@
 ``target_check`` resolves the URL's host name and refuses it unless every address
 it resolves to is public: loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7),
 link-local (169.254/16 with the cloud metadata address, fe80::/10), carrier-grade
-NAT, multicast, reserved and unspecified addresses are refused, and so are their
-IPv4-mapped IPv6 forms. Loopback is allowed only with ``WEBHOOK_ALLOW_LOOPBACK``
+NAT, multicast, reserved, unspecified and site-local (fec0::/10) addresses are refused,
+and so is every IPv6 form that leads to such an IPv4 address (IPv4-mapped and
+-translated, NAT64's 64:ff9b::/96, 6to4's 2002::/16; a network's own NAT64 prefix
+64:ff9b:1::/48 always). Loopback is allowed only with ``WEBHOOK_ALLOW_LOOPBACK``
 (local development); plain ``http`` only to it. Checked when an endpoint is saved
 and again before every delivery.
 
 ``post`` then connects to the very address that was checked (a second DNS answer
 cannot point it elsewhere), sends TLS's SNI and the Host header for the name, never
-follows a redirect, sends no cookies (there is no cookie jar), and reads at most
-``max_bytes`` of the answer. It never raises for what the network or the receiver
-did: that is in the returned ``Answer``.
+follows a redirect, sends no cookies (there is no cookie jar), reads at most
+``max_bytes`` of the answer, and ends the attempt ``timeout`` seconds after it began.
+It never raises for what the network or the receiver did: that is in the returned
+``Answer``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import ipaddress
 import socket
+import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import certifi
 import urllib3
+import urllib3.connection
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -33,6 +41,10 @@ from outbox.backoff import retry_after_seconds
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Longer waits than this are read as this (a week: past any retry window).
 RETRY_AFTER_LIMIT = 7 * 24 * 3600.0
+# IPv6 prefixes whose last 32 bits are the IPv4 address the packets go to (RFC 6052, 2765).
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: a network's own translators
 
 
 class UnsafeTarget(Exception):
@@ -69,12 +81,32 @@ class Answer:
 
 
 def _is_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        ip = mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in NAT64_LOCAL:
+            return False  # an operator's own translation: where it leads is unknowable here
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return _is_allowed(embedded)
+        # fec0::/10; ::/96 ("IPv4-compatible") and the rest of the unassigned ::/8.
+        if ip.is_site_local or ip.is_reserved:
+            return False
     if ip.is_loopback:
         return settings.WEBHOOK_ALLOW_LOOPBACK
     return ip.is_global and not ip.is_multicast
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a connection to ``ip`` reaches in the end, for the IPv6 forms that
+    carry one: IPv4-mapped and -translated (``::ffff:0:0/96``, ``::ffff:0:0:0/96``), NAT64's
+    well-known prefix (a DNS64 resolver answers ``64:ff9b::10.0.0.7`` for a name whose
+    address is 10.0.0.7) and 6to4 (``2002::/16``)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in NAT64 or ip in IPV4_TRANSLATED:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 def target_check(url: str) -> Target:
@@ -128,30 +160,33 @@ def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv
 def post(
     *, target: Target, headers: dict[str, str], body: bytes, timeout: float, max_bytes: int
 ) -> Answer:
-    """POST ``body`` to ``target``'s checked address; never follows redirects; never raises."""
-    pool = _pool(target, timeout)
+    """POST ``body`` to ``target``'s checked address; never follows redirects; never raises.
+
+    ``timeout`` bounds the whole attempt, not each read: a receiver that sends its answer
+    a byte at a time is cut off when the time is up (a socket timeout alone restarts with
+    every byte, and held a worker for minutes)."""
+    connection = _connection(target, timeout)
+    cut = threading.Event()
+    watchdog = threading.Timer(timeout, _cut_off, args=(connection, cut))
+    watchdog.daemon = True
     started = time.monotonic()
+    watchdog.start()
     try:
-        response = pool.urlopen(
+        connection.request(
             "POST",
             target.path,
             body=body,
             headers={**headers, "Host": target.host_header},
-            redirect=False,
-            retries=False,
             preload_content=False,
-            assert_same_host=False,
         )
-        try:
-            raw = response.read(max_bytes)
-        finally:
-            response.release_conn()
-    except urllib3.exceptions.HTTPError as error:
-        return Answer(status=None, elapsed_ms=_ms_since(started), error=_describe(error))
-    except OSError as error:
-        return Answer(status=None, elapsed_ms=_ms_since(started), error=type(error).__name__)
+        response = connection.getresponse()
+        raw = response.read(max_bytes)
+    except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
+        reason = "timed out" if cut.is_set() else _describe(error)
+        return Answer(status=None, elapsed_ms=_ms_since(started), error=reason)
     finally:
-        pool.close()
+        watchdog.cancel()
+        connection.close()
     return Answer(
         status=response.status,
         elapsed_ms=_ms_since(started),
@@ -163,31 +198,38 @@ def post(
     )
 
 
-def _pool(target: Target, timeout: float) -> urllib3.HTTPConnectionPool:
-    options = {
-        "port": target.port,
-        "timeout": urllib3.Timeout(connect=timeout, read=timeout),
-        "retries": False,
-        "maxsize": 1,
-    }
+def _connection(target: Target, timeout: float) -> urllib3.connection.HTTPConnection:
+    """One connection to the checked address (TLS names the host), no pool, no retries."""
     if target.scheme == "https":
-        return urllib3.HTTPSConnectionPool(
+        return urllib3.connection.HTTPSConnection(
             target.address,
+            port=target.port,
+            timeout=timeout,
             server_hostname=target.host,
             assert_hostname=target.host,
             cert_reqs="CERT_REQUIRED",
             ca_certs=certifi.where(),
-            **options,
         )
-    return urllib3.HTTPConnectionPool(target.address, **options)
+    return urllib3.connection.HTTPConnection(target.address, port=target.port, timeout=timeout)
+
+
+def _cut_off(connection: urllib3.connection.HTTPConnection, cut: threading.Event) -> None:
+    """End a connection whose time is up: a read blocked on it returns at once."""
+    cut.set()
+    sock = connection.sock
+    if sock is not None:
+        # The plain socket's shutdown, also under TLS: SSLSocket.shutdown drops its TLS
+        # state first, which the reading thread is still using.
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def _describe(error: Exception) -> str:
-    if isinstance(error, urllib3.exceptions.TimeoutError):
+    if isinstance(error, (urllib3.exceptions.TimeoutError, TimeoutError)):
         return "timed out"
-    if isinstance(error, urllib3.exceptions.SSLError):
+    if isinstance(error, (urllib3.exceptions.SSLError, ssl.SSLError)):
         return "TLS failed"
-    if isinstance(error, urllib3.exceptions.NewConnectionError):
+    if isinstance(error, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError)):
         return "could not connect"
     return type(error).__name__
 

@@ -9,6 +9,8 @@ A delivery row is written in the transaction of the change it announces
   backoff and full jitter (``outbox.backoff``), never sooner than the receiver's
   ``Retry-After``, until ``retry_until`` (``WEBHOOK_RETRY_WINDOW`` after the event),
   then failed;
+- 410 Gone (the receiver wants no more, Standard Webhooks says): failed, and the
+  endpoint disabled at once as below;
 - any other answer (other 4xx, a redirect, which is never followed) or a URL that
   now resolves to a refused address: failed at once.
 
@@ -60,6 +62,8 @@ dispatch.bundle_allow(WEBHOOK_TASK)  # one message with the booking's push and e
 MAX_COUNTDOWN = dispatch.MAX_COUNTDOWN
 # Answers that may pass if tried again later.
 RETRIED_STATUSES = frozenset({408, 429})
+# The receiver wants no more: Standard Webhooks asks the sender to disable the endpoint.
+GONE = 410
 # How long the old secret keeps signing after a rotation.
 ROTATION_OVERLAP = timedelta(hours=24)
 
@@ -311,6 +315,8 @@ def _attempt(claim: Claim) -> Outcome:
     )
     if answer.status is not None and 200 <= answer.status < 300:
         return _delivered(claim)
+    if answer.status == GONE and _endpoint_disable(endpoint, reason=_gone_reason):
+        return _give_up(claim, _("the endpoint is disabled"))
     if _endpoint_failed(endpoint):
         return _give_up(claim, _("the endpoint is disabled"))
     return _failed_attempt(claim, answer)
@@ -393,15 +399,23 @@ def _endpoint_failed(endpoint: WebhookEndpoint) -> bool:
     endpoints = WebhookEndpoint.objects.filter(pk=endpoint.pk)
     endpoints.filter(failing_since__isnull=True).update(failing_since=now)
     cutoff = now - timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER)
-    reason = _disabled_reason()
-    if endpoints.filter(is_active=True, failing_since__lte=cutoff).update(
-        is_active=False, disabled_at=now, disabled_reason=reason, updated_at=now
+    return _endpoint_disable(endpoint, reason=_disabled_reason, failing_since__lte=cutoff)
+
+
+def _endpoint_disable(
+    endpoint: WebhookEndpoint, *, reason: Callable[[], str], **lookups: object
+) -> bool:
+    """Switch ``endpoint`` off if it is on (and matches ``lookups``), fail its waiting
+    deliveries and email its owner ``reason()``; True when this call switched it off."""
+    now = timezone.now()
+    if WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=True, **lookups).update(
+        is_active=False, disabled_at=now, disabled_reason=reason(), updated_at=now
     ):
         WebhookDelivery.objects.filter(endpoint_id=endpoint.pk, state=DeliveryState.PENDING).filter(
             is_unclaimed(now=now)
         ).update(state=DeliveryState.FAILED, last_error=_("the endpoint is disabled"))
-        logger.warning("webhook endpoint %s: disabled after failing since %s", endpoint.pk, cutoff)
-        _email_disabled(endpoint=endpoint)
+        logger.warning("webhook endpoint %s: disabled (%s)", endpoint.pk, reason())
+        _email_disabled(endpoint=endpoint, reason=reason)
         return True
     return False
 
@@ -411,17 +425,21 @@ def _disabled_reason() -> str:
     return _("Every delivery failed for %(days)s days.") % {"days": days}
 
 
-def _email_disabled(*, endpoint: WebhookEndpoint) -> None:
+def _gone_reason() -> str:
+    return _("The receiver answered 410 Gone: it wants no more deliveries.")
+
+
+def _email_disabled(*, endpoint: WebhookEndpoint, reason: Callable[[], str]) -> None:
     owner = endpoint.owner
     link = settings.SITE_URL + reverse("integrations:webhooks")
     with translation.override(getattr(owner, "language", "") or settings.LANGUAGE_CODE):
-        reason = _disabled_reason()
+        words = reason()
         subject = _("Your webhook endpoint was turned off")
         text = _(
             "Hello,\n\nScheduleOnce turned off your webhook endpoint %(url)s. %(reason)s\n\n"
             "Check the receiver, then switch the endpoint on again and resend what it missed:"
             "\n%(link)s\n"
-        ) % {"url": endpoint.url, "reason": reason, "link": link}
+        ) % {"url": endpoint.url, "reason": words, "link": link}
     try:
         send_mail(subject, text, None, [owner.email])
     except Exception as error:  # the endpoint is off either way; the page says so

@@ -27,8 +27,11 @@ _PATTERNS = [
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
     # Webhook signing secrets and personal access tokens (integrations), whole.
     re.compile(r"whsec_[A-Za-z0-9+/=]{8,}|so_pat_[A-Za-z0-9_-]{8,}"),
-    # Authorization headers.
+    # Authorization headers: a bearer token, and Basic credentials (a client may send a
+    # personal access token as the user name), which are base64 of the secret; a digit,
+    # "+", "/" or "=" in them tells them from a word ("basic information").
     re.compile(r"(?i)(bearer[\s+]+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)(\bbasic[\s+]+)(?=[A-Za-z]*[0-9+/=])[A-Za-z0-9+/]{8,}=*"),
     # key=value or "key": "value" for the usual secret names.
     re.compile(
         r"(?i)((?:access_token|refresh_token|id_token|client_secret|code_verifier|code|password)"

@@ -17,6 +17,7 @@ from django.core.exceptions import (
 )
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from django.utils.functional import SimpleLazyObject, empty
 from django.views.defaults import bad_request
 
@@ -40,9 +41,10 @@ class ErrorAnswersMiddleware:
 
     - A ``Content-Length`` that is not a number: ``400`` (Django would fail reading it).
     - Under ``/api/``: the query and any form body are read here first, so Django's
-      refusals (too many fields, too large) become the JSON error body; and any error
+      refusals (too many fields, too large) become the JSON error body; any error
       answer that is not JSON (an unknown address, a CSRF refusal, a 500 in production)
-      is turned into it.
+      is turned into it; and every answer without a Cache-Control of its own gets
+      never_cache's.
     - The database cannot be reached: ``503`` with ``Retry-After`` (``error_answers``).
     """
 
@@ -50,6 +52,15 @@ class ErrorAnswersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self._answer(request)
+        if is_api(request) and "Cache-Control" not in response:
+            # Like the API views' own answers (never_cache), whoever answered: a refusal
+            # here, the URL resolver, the CSRF check. An answer that says how it may be
+            # cached (the time zone list) keeps that.
+            add_never_cache_headers(response)
+        return response
+
+    def _answer(self, request: HttpRequest) -> HttpResponse:
         refused = _unreadable(request)
         if refused is not None:
             return refused

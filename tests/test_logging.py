@@ -32,6 +32,15 @@ def test_redact_scrubs_tokens_in_the_usual_shapes():
     assert "grant_type=refresh_token" in cleaned
 
 
+def test_redact_scrubs_basic_credentials_but_not_the_word():
+    # A personal access token sent as Basic credentials (user "so_pat_…", no password),
+    # as gunicorn writes the header with %({authorization}i)s.
+    credentials = "c29fcGF0X0FiQ2RFZkdoSWpLbE1uT3BRclN0VXZXeFl6MDEyMzQ1Njc4OWFiY2Q6"
+    line = f'"GET /api/v1/bookings HTTP/1.1" 401 Basic {credentials}'
+    assert redact_access(line) == '"GET /api/v1/bookings HTTP/1.1" 401 Basic [redacted]'
+    assert redact("basic information only") == "basic information only"
+
+
 def test_filter_scrubs_messages_and_tracebacks(caplog):
     logger = logging.getLogger("tests.redaction")
     logger.addFilter(RedactSecretsFilter())

@@ -40,6 +40,9 @@ def anyone():
 def assert_error_body(response, status: int, field: str | None = "body") -> dict:
     assert response.status_code == status, response.content[:300]
     assert response["Content-Type"] == "application/json"
+    # No shared cache keeps an error either, whoever gave it (was missing on Django's
+    # refusals and unknown addresses).
+    assert "no-store" in response.get("Cache-Control", "")
     body = response.json()
     assert set(body) == {"message", "errors"}
     assert body["message"]

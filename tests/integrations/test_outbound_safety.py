@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from integrations.models import DeliveryState, WebhookDelivery
-from integrations.outbound import UnsafeTarget, target_check
+from integrations.outbound import UnsafeTarget, post, target_check
 from integrations.webhooks import delivery_deliver, endpoint_send_test
 
 PUBLIC = "93.184.215.14"
@@ -52,11 +52,29 @@ def production(settings):
         "https://100.64.0.1/hook",
         "https://0.0.0.0/hook",
         "https://224.0.0.1/hook",
+        # IPv6 forms that lead to a private IPv4 address, and old private IPv6 ranges.
+        "https://[64:ff9b::10.0.0.7]/hook",  # NAT64 (a DNS64 resolver's answer)
+        "https://[64:ff9b::169.254.169.254]/latest/meta-data/",
+        "https://[64:ff9b:1::a00:7]/hook",  # a network's own NAT64 prefix
+        "https://[2002:a00:7::1]/hook",  # 6to4 of 10.0.0.7
+        "https://[2002:7f00:1::1]/hook",  # 6to4 of 127.0.0.1
+        "https://[::ffff:0:a00:7]/hook",  # IPv4-translated 10.0.0.7
+        "https://[::10.0.0.7]/hook",  # IPv4-compatible (deprecated)
+        "https://[fec0::1]/hook",  # site-local (deprecated, private)
     ],
 )
 def test_loopback_private_link_local_and_metadata_addresses_are_refused(production, url):
     with pytest.raises(UnsafeTarget, match="private, local or reserved"):
         target_check(url)
+
+
+def test_a_name_that_dns64_translates_to_a_private_address_is_refused(production, dns):
+    dns["intranet.example.com"] = ["64:ff9b::a00:7"]
+    with pytest.raises(UnsafeTarget, match="private"):
+        target_check("https://intranet.example.com/in")
+    # A public IPv4 address through NAT64 or 6to4 is as good as the address itself.
+    dns["hooks.example.com"] = ["64:ff9b::5db8:d70e", "2002:5db8:d70e::1"]
+    assert target_check("https://hooks.example.com/in").address == "64:ff9b::5db8:d70e"
 
 
 def test_a_name_that_resolves_to_a_private_address_is_refused(production, dns):
@@ -123,8 +141,6 @@ def test_the_answer_is_read_only_up_to_a_cap_and_redirects_are_not_followed(sett
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from integrations.outbound import post
-
     seen: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -180,3 +196,43 @@ def test_check_deploy_warns_while_loopback_targets_are_allowed(settings):
     assert [m.id for m in webhook_targets_check(None)] == ["integrations.W001"]
     settings.WEBHOOK_ALLOW_LOOPBACK = False
     assert webhook_targets_check(None) == []
+
+
+def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_timeout(settings):
+    # Each byte comes before a socket timeout would fire, so only a deadline for the
+    # whole attempt ends it (it held the worker 22 s with a 1 s timeout before).
+    import threading
+    import time
+
+    settings.WEBHOOK_ALLOW_LOOPBACK = True
+    listener = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 30:
+                if done.is_set():
+                    return
+                try:
+                    connection.send(bytes([byte]))
+                except OSError:  # the sender hung up
+                    return
+                time.sleep(0.2)
+
+    threading.Thread(target=drip, daemon=True).start()
+    started = time.monotonic()
+    try:
+        answer = post(
+            target=target_check(f"http://127.0.0.1:{listener.getsockname()[1]}/hook"),
+            headers={},
+            body=b"{}",
+            timeout=1,
+            max_bytes=4096,
+        )
+    finally:
+        done.set()
+        listener.close()
+    assert time.monotonic() - started < 3
+    assert (answer.status, answer.error) == (None, "timed out")

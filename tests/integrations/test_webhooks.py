@@ -138,7 +138,7 @@ def test_retry_after_of_a_429_is_honoured(page, endpoint, receiver):
     assert outcome.retry_in >= 120
 
 
-@pytest.mark.parametrize("status", [400, 401, 404, 410, 302])
+@pytest.mark.parametrize("status", [400, 401, 404, 302])
 def test_other_4xx_and_redirects_fail_at_once(page, endpoint, receiver, status):
     receiver.script = [status]
     book(page)
@@ -148,6 +148,27 @@ def test_other_4xx_and_redirects_fail_at_once(page, endpoint, receiver, status):
     assert delivery.state == DeliveryState.FAILED
     assert delivery.response_status == status
     assert len(receiver.attempts) == 1
+
+
+def test_a_receiver_answering_410_gone_has_its_endpoint_switched_off_at_once(
+    page, endpoint, receiver
+):
+    # Standard Webhooks: 410 means the receiver wants no more; the sender disables it.
+    receiver.script = [410]
+    book(page)
+    book(page, hour=11)
+    first, second = WebhookDelivery.objects.order_by("pk")
+    assert delivery_deliver(delivery_id=first.pk).status == Status.FAILED
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active
+    assert "410" in endpoint.disabled_reason
+    second.refresh_from_db()
+    assert second.state == DeliveryState.FAILED
+    assert len(receiver.attempts) == 1
+    [email] = mail.outbox
+    assert "410 Gone" in email.body
+    book(page, hour=12)  # nothing more is written for it
+    assert WebhookDelivery.objects.count() == 2
 
 
 def test_408_is_retried(page, endpoint, receiver):
@@ -227,6 +248,10 @@ def test_rotation_signs_with_both_secrets_for_a_day(page, endpoint, receiver):
     delivery_deliver(delivery_id=WebhookDelivery.objects.get().pk)
     assert receiver.attempts[0].verified
     assert len(receiver.attempts[0].headers["webhook-signature"].split(" ")) == 2
+    receiver.secrets[:] = [new]  # nor does one that switched already
+    delivery_resend(delivery=WebhookDelivery.objects.get())
+    delivery_deliver(delivery_id=WebhookDelivery.objects.get().pk)
+    assert receiver.attempts[1].verified
     stored = WebhookEndpoint.objects.get()
     assert "whsec_" not in stored.secret_encrypted + stored.previous_secret_encrypted
 
