@@ -52,11 +52,21 @@ class SignUpForm(BaseUserCreationForm):
         # The form starts with the name (Django's focuses the username field, the email).
         self.fields["email"].widget.attrs.pop("autofocus", None)
 
+    def full_clean(self) -> None:
+        super().full_clean()
+        # Shown again with mistakes: the cursor starts in the first field that has one
+        # (a keyboard or screen reader user lands on its message), not back in the name.
+        wrong = [name for name in self.fields if name in self.errors]
+        if wrong:
+            for field in self.fields.values():
+                field.widget.attrs.pop("autofocus", None)
+            self.fields[wrong[0]].widget.attrs["autofocus"] = True
+
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError(
-                "An account with this email already exists. Log in or reset your password."
+                _("An account with this email already exists. Log in or reset your password.")
             )
         return email
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -35,6 +36,14 @@ from accounts.services import (
     time_zone_changed,
 )
 from ops.context_processors import SITE_NAME
+from ops.language import supported_language
+
+
+def _page_language() -> str:
+    """The language the sign-up page was read in: a new account keeps it (Profile can
+    hand it back to the browser), so its emails, which have no browser to ask, come in
+    the language the person signed up in rather than in English."""
+    return supported_language(translation.get_language()) or ""
 
 
 @require_http_methods(["GET", "POST"])
@@ -44,6 +53,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
+            form.instance.language = _page_language()
             user = form.save()
             organization_create_for(user=user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -177,6 +187,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
     context["form"] = form
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
+            form.instance.language = _page_language()
             new_user = form.save()
             response = _accept(request, invitation, new_user, context)
             if response.status_code != 302:

@@ -63,6 +63,35 @@ class LockTimer:
             self.locked_at = None
 
 
+class BackendClock:
+    """CPU time of the PostgreSQL backend serving ``connection`` (its server process, on
+    this machine: ``/proc/<pid>/schedstat``, nanoseconds on a CPU), from now on."""
+
+    def __init__(self, connection) -> None:
+        self.path = None
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                [(pid,)] = cursor.fetchall()
+            self.path = f"/proc/{pid}/schedstat"
+        self.start = self._read()
+
+    def _read(self) -> int | None:
+        if self.path is None:
+            return None
+        try:
+            with open(self.path) as stat:
+                return int(stat.read().split()[0])
+        except OSError:  # the server runs elsewhere
+            return None
+
+    def elapsed_ms(self) -> float | None:
+        end = self._read()
+        if end is None or self.start is None:
+            return None
+        return (end - self.start) / 1e6
+
+
 @contextlib.contextmanager
 def publisher_counted() -> Iterator[cProfile.Profile]:
     """A profile of what the outbox publisher thread does meanwhile (it sends each
@@ -156,6 +185,7 @@ def run(*, posts: int, show_sql: bool, profile: bool, profile_out: str | None = 
     if profile_out:
         pstats.Stats(publisher_counter).dump_stats(f"{profile_out}.publisher")
     timer = LockTimer(connection)
+    backend = BackendClock(connection)
     cpu, wall = [], []
     # ``--profile`` counts profiler events instead of timing them: "time" is then a
     # measure of work that the machine's load does not disturb.
@@ -172,6 +202,7 @@ def run(*, posts: int, show_sql: bool, profile: bool, profile_out: str | None = 
             cpu.append(time.process_time() - cpu_before)
             wall.append(time.perf_counter() - wall_before)
     held = timer.held
+    backend_ms = backend.elapsed_ms()
 
     def ms(values: list[float]) -> str:
         ordered = sorted(values)
@@ -186,6 +217,8 @@ def run(*, posts: int, show_sql: bool, profile: bool, profile_out: str | None = 
     print(f"  CPU per POST:   {ms(cpu)}")
     print(f"  wall per POST:  {ms(wall)}")
     print(f"  lock held:      {ms(held)} ({len(held)} locked stretches)")
+    if backend_ms is not None:
+        print(f"  PostgreSQL:     {backend_ms / posts:.2f} ms of its backend's CPU per POST")
     if profiler:
         stats = pstats.Stats(profiler)
         if profile_out:

@@ -375,7 +375,30 @@ class CpuMeter:
         for name in ("web", "worker"):
             pid = getattr(self, name)
             found[name] = cpu_seconds(pid) if pid else 0.0
+        found["postgres"] = postgres_cpu_seconds()
         return found
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU seconds of the PostgreSQL server processes (on this machine)
+    serving the bench's database: the web's, the worker's and this process's connections
+    (kept open: ``CONN_MAX_AGE``); 0 when the server runs elsewhere."""
+    from django.db import connection
+
+    title = f" {connection.settings_dict['NAME']} ".encode()
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if title not in (entry / "cmdline").read_bytes():
+                continue
+        except OSError:
+            continue
+        fields = _stat(int(entry.name))
+        if fields and fields[0] != "Z":
+            total += int(fields[11]) + int(fields[12])
+    return total / TICKS
 
 
 METER = CpuMeter()
@@ -507,7 +530,7 @@ def measure(name: str, base: str, path: str, *, seconds: int, settle=None, **wrk
         f"  {name}: {load.rps:.1f}/s ({row.ratio:.3f} of /healthz's {healthz.rps:.0f}/s), "
         f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, {load.bad} bad; CPU ms per "
         f"request: web {cpu_ms['web']:.2f}, worker {cpu_ms['worker']:.2f}, "
-        f"sandbox {cpu_ms['sandbox']:.2f}",
+        f"sandbox {cpu_ms['sandbox']:.2f}, PostgreSQL {cpu_ms['postgres']:.2f}",
         flush=True,
     )
     return row

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from icalendar import vCalAddress, vInt, vText, vUri
 from icalendar.parser import Contentline
 
@@ -35,9 +36,9 @@ def booking_ics(
 ) -> bytes:
     """The booking's .ics: one VEVENT (UID = booking uuid, times in UTC, SEQUENCE as
     booked; METHOD ``method``, PUBLISH for downloads and confirmations, CANCEL once
-    cancelled; the summary names the other person), written line by line exactly as
-    icalendar writes the same calendar built from its components (the tests compare the
-    two: ``tests/support/ics_reference.py``).
+    cancelled; the summary names the other person, in the active language), written
+    line by line exactly as icalendar writes the same calendar built from its components
+    (the tests compare the two: ``tests/support/ics_reference.py``).
 
     Every booking email carries one (two per booking), and building the calendar (each
     ``add`` guessing the value's type) and serializing it (sorting, parameters, content
@@ -57,7 +58,7 @@ def booking_ics(
         f"PRODID:{_text(PRODID)}",
         f"METHOD:{_text('CANCEL' if cancelled else method)}",
         "BEGIN:VEVENT",
-        f"SUMMARY:{_text(f'{booking.title} with {other}')}",
+        f"SUMMARY:{_text(_('%(title)s with %(name)s') % {'title': booking.title, 'name': other})}",
         f"DTSTART:{_utc(booking.start)}",
         f"DTEND:{_utc(booking.end)}",
         f"DTSTAMP:{_utc(timezone.now())}",

@@ -181,27 +181,29 @@ class BookingRequestForm(ValidatingForm):
 
 
 def _answer_problem(question: Question, value: object) -> str | None:
+    """What is wrong with one answer, in the request's language (the booking page shows
+    it under the question), or None."""
     if not isinstance(value, str):
         return "Must be a string."
     if "\x00" in value:
         return "Remove the null character."
     value = value.strip()
     if not value:
-        return "This question is required." if question.required else None
+        return str(_("This question is required.")) if question.required else None
     if len(value) > MAX_ANSWER_LENGTH:
-        return f"Keep it under {MAX_ANSWER_LENGTH} characters."
+        return _("Keep it under %(count)s characters.") % {"count": MAX_ANSWER_LENGTH}
     if question.kind == QuestionKind.CHOICE and value not in question.options:
-        return "Choose one of the offered options."
+        return str(_("Choose one of the offered options."))
     if question.kind == QuestionKind.PHONE and (
         not PHONE_PATTERN.match(value) or sum(c.isdigit() for c in value) < 5
     ):
-        return "Enter a phone number, e.g. +44 20 7946 0958."
+        return str(_("Enter a phone number, e.g. +44 20 7946 0958."))
     return None
 
 
 class CancelForm(forms.Form):
     reason = forms.CharField(
-        label="Reason for cancelling (optional)",
+        label=_("Reason for cancelling (optional)"),
         max_length=500,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -35,6 +35,7 @@ from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from booking.events import BookingEvent, BookingEventKind
 from booking.locales import language_of, moment_text, zone_text
@@ -59,11 +60,12 @@ REMINDER_REQUEUE_AFTER = 120
 # Waits before retrying a refused send (never past the meeting's start).
 REMINDER_RETRY_DELAYS = (30, 120, 300, 600)
 
-SKIP_CANCELLED = "the meeting was cancelled"
-SKIP_MOVED = "the meeting moved (a new reminder was planned)"
-SKIP_TOO_LATE = "booked after this reminder's time"
-SKIP_STARTED = "the meeting had started"
-SKIP_SUPERSEDED = "a later reminder was due too; only that one was sent"
+# Stored in English (logs, the database); Setup shows them translated.
+SKIP_CANCELLED = gettext_noop("the meeting was cancelled")
+SKIP_MOVED = gettext_noop("the meeting moved (a new reminder was planned)")
+SKIP_TOO_LATE = gettext_noop("booked after this reminder's time")
+SKIP_STARTED = gettext_noop("the meeting had started")
+SKIP_SUPERSEDED = gettext_noop("a later reminder was due too; only that one was sent")
 
 
 def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
@@ -142,7 +144,7 @@ def _wanted_rows(*, booking: Booking, now: datetime) -> list[dict]:
     return rows
 
 
-SKIP_REMOVED = "the booking page no longer sends this reminder"
+SKIP_REMOVED = gettext_noop("the booking page no longer sends this reminder")
 
 
 def reminders_follow_page(*, page, now: datetime | None = None) -> int:

@@ -252,10 +252,10 @@ class BusyInterval(models.Model):
 
 
 class PushState(models.TextChoices):
-    PENDING = "pending", "Waiting to be sent"
-    SYNCED = "synced", "In the calendar"
-    WAITING = "waiting", "Waiting for the calendar to be reconnected"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Waiting to be sent")
+    SYNCED = "synced", _("In the calendar")
+    WAITING = "waiting", _("Waiting for the calendar to be reconnected")
+    FAILED = "failed", _("Failed")
 
 
 class PushedEvent(OutboxItem):

@@ -42,6 +42,8 @@ from django.db import connections, models, router, transaction
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
+from ops import prepared
+
 
 @dataclass(frozen=True)
 class _Column:
@@ -174,6 +176,7 @@ def _compiled(
     compiler.prepare_value = _unchanged  # the marks go in as they are; values are adapted later
     compiler.returning_fields = meta.db_returning_fields
     [(sql, params)] = compiler.as_sql()
+    prepared.register(sql)
     places = []
     for param in params:
         if isinstance(param, _Mark):

@@ -52,6 +52,7 @@ from django.db.models import Expression, Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
 from django.db.models.sql import UpdateQuery
 
+from ops import prepared
 from ops.compiled_inserts import save_shortcut
 
 MAX_LIST = 1000  # items of one list value (each length compiles once; marks stay apart)
@@ -308,6 +309,7 @@ def _compiled(
 ) -> _Compiled:
     first = _marked(build, alias, fixed, kinds, 0, update)
     _same_shape(build, first, _marked(build, alias, fixed, kinds, 1, update))
+    prepared.register(first.sql)
     if update:
         return _Compiled(first.sql, first.params, first.places, None, None)
     compiler = first.compiler
@@ -446,6 +448,7 @@ def _update_and_read(
     if reading.sql.count(f"FROM {table}") != 1 or reading.sql.count(f"JOIN {table}") != 0:
         raise TypeError(f"{read.__qualname__}: must read {table} once, as its FROM")
     sql = f"WITH {table} AS ({updating.sql} RETURNING {table}.*) {reading.sql}"
+    prepared.register(sql)
     return sql, updating, reading
 
 

@@ -206,6 +206,14 @@ def _tune_database(db: dict, *, test_name: str) -> dict:
     else:
         db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
         db["CONN_HEALTH_CHECKS"] = True
+        if env_flag("DATABASE_PREPARED_STATEMENTS", default=True):
+            # The SQL compiled once per process runs as prepared statements (ops.prepared);
+            # off behind a pooler that moves a client between server sessions.
+            from ops.prepared import PreparingConnection, PreparingCursor
+
+            db.setdefault("OPTIONS", {}).update(
+                connection_factory=PreparingConnection, cursor_factory=PreparingCursor
+            )
     return db
 
 

@@ -49,6 +49,53 @@ def test_sign_up_refuses_a_taken_email_whatever_its_case(client, host):
     assert "already exists" in response.content.decode()
 
 
+def _sign_up(client, email: str, **headers):
+    return client.post(
+        reverse("accounts:signup"),
+        {
+            "name": "Hanna Neu",
+            "email": email,
+            "time_zone": "Europe/Berlin",
+            "password1": "a-long-pass-phrase",
+            "password2": "a-long-pass-phrase",
+        },
+        **headers,
+    )
+
+
+def test_an_account_keeps_the_language_it_signed_up_in_for_its_emails(client, django_user_model):
+    # Emails have no browser to ask: without this a German sign-up got English ones.
+    _sign_up(client, "hanna@example.com", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+    assert django_user_model.objects.get(email="hanna@example.com").language == "de"
+    client.logout()
+    _sign_up(client, "erin@example.com", HTTP_ACCEPT_LANGUAGE="en-GB")
+    assert django_user_model.objects.get(email="erin@example.com").language == "en"
+
+
+def test_a_german_sign_up_with_a_taken_email_says_so_in_german(client, host):
+    response = _sign_up(client, host.email, HTTP_ACCEPT_LANGUAGE="de-DE")
+    assert response.status_code == 400
+    assert "Ein Konto mit dieser E-Mail-Adresse gibt es bereits" in response.content.decode()
+
+
+def test_a_sign_up_sent_with_a_mistake_starts_in_the_field_that_has_it(client):
+    response = client.post(
+        reverse("accounts:signup"),
+        {
+            "name": "Hanna Neu",
+            "email": "hanna@example.com",
+            "time_zone": "Europe/Berlin",
+            "password1": "a-long-pass-phrase",
+            "password2": "a-long-pass-phrase-2",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert re.findall(r"<input[^>]*autofocus[^>]*>", html) == [
+        re.search(r'<input[^>]*name="password2"[^>]*>', html).group(0)
+    ]
+
+
 def test_sign_up_refuses_an_unknown_time_zone(client, django_user_model):
     response = client.post(
         reverse("accounts:signup"),

@@ -76,3 +76,82 @@ def test_team_members_are_cards_on_a_phone(transactional_db, host, live_server, 
     cell = phone.locator("#members tbody td").first
     assert cell.bounding_box()["width"] > 250
     assert host.email in cell.inner_text().replace("\n", "")
+
+
+def test_webhook_deliveries_are_cards_on_a_phone(transactional_db, host, live_server, chromium):
+    # Seven columns on a 375-pixel phone broke "Versuche" into "Ver/suc/he" and a
+    # delivery's state a few letters a line. Each delivery is a card; values say what
+    # they are.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.models import WebhookDelivery, WebhookEndpoint
+
+    def endpoint_with_a_delivery() -> int:
+        endpoint = WebhookEndpoint.objects.create(
+            owner=host,
+            url="https://hooks.alice.example/in",
+            events=["booking.confirmed"],
+            secret_encrypted="not-a-real-ciphertext",
+        )
+        WebhookDelivery.objects.create(
+            endpoint=endpoint,
+            event_type="webhook.test",
+            body="{}",
+            order_key="test:1",
+            retry_until=timezone.now() + timedelta(days=1),
+            state="delivered",
+            attempts=1,
+            response_status=204,
+            response_ms=26,
+        )
+        return endpoint.pk
+
+    pk = off_loop(endpoint_with_a_delivery)
+    phone = chromium.new_context(viewport={"width": 375, "height": 740}, locale="de-DE").new_page()
+    log_in(phone, live_server.url, host.email)
+    phone.goto(f"{live_server.url}/setup/integration/webhooks/{pk}/")
+    state = phone.locator("#deliveries [data-testid=delivery-state]")
+    assert state.bounding_box()["width"] > 250
+    assert state.inner_text() == "Zugestellt"
+    labels = phone.locator("#deliveries td").evaluate_all(
+        "cells => cells.map(c => getComputedStyle(c, '::before').content)"
+    )
+    assert labels[:5] == ['"Status: "', '"Versuche: "', '"Antwort: "', '"Latenz: "', '"Erstellt: "']
+
+
+def test_a_meetings_calendar_events_are_cards_on_a_phone(
+    transactional_db, host, live_server, chromium
+):
+    # Five columns at 375 pixels broke "Calendar (alice@contoso.com)" and the state a
+    # few letters a line on the meeting's page.
+    from calendars.models import Calendar, CalendarConnection, PushedEvent
+    from tests.support.meetings import meeting, tomorrow_ten
+
+    def a_pushed_meeting() -> int:
+        page = page_create(host=host, fields={"title": "Intro", "slug": "intro"})
+        booking = meeting(page, tomorrow_ten())
+        connection = CalendarConnection.objects.create(
+            host=host, provider="office365", account_id="a", account_email="alice@contoso.com"
+        )
+        calendar = Calendar.objects.create(connection=connection, remote_id="A", name="Calendar")
+        PushedEvent.objects.create(
+            host=host, calendar=calendar, source=booking.mirror_source, payload={}, state="synced"
+        )
+        return booking.pk
+
+    pk = off_loop(a_pushed_meeting)
+    phone = chromium.new_context(viewport={"width": 375, "height": 740}, locale="de-DE").new_page()
+    log_in(phone, live_server.url, host.email)
+    phone.goto(f"{live_server.url}/setup/meetings/{pk}/")
+    cells = phone.locator("#pushes td")
+    assert cells.first.bounding_box()["width"] > 250
+    labels = cells.evaluate_all("cells => cells.map(c => getComputedStyle(c, '::before').content)")
+    assert labels == [
+        '"Kalender: "',
+        '"Zustand: "',
+        '"Versuche: "',
+        '"Letzte Änderung: "',
+        '"Letzter Fehler: "',
+    ]

@@ -164,3 +164,19 @@ def test_sentry_dsn_turns_error_reporting_on_with_our_scrubbing():
         "staging",
     ]
     assert off.stdout.splitlines()[-1].split()[0] == "False", off.stderr
+
+
+@pytest.mark.parametrize(("flag", "expected"), [(None, "True"), ("1", "True"), ("0", "False")])
+def test_prepared_statements_are_on_for_postgresql_unless_turned_off(flag, expected):
+    # Off behind a pooler that moves a client between server sessions (ops.prepared).
+    extra = {} if flag is None else {"DATABASE_PREPARED_STATEMENTS": flag}
+    done = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; "
+        "options = settings.DATABASES['default'].get('OPTIONS', {}); "
+        "print('cursor_factory' in options and 'connection_factory' in options)",
+        env=clean_env(**PRODUCTION, **extra),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == expected

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
@@ -151,9 +152,24 @@ def page_set_active(*, page: BookingPage, active: bool) -> BookingPage:
     return page
 
 
+# German spells its umlauts out when they cannot be written ("Erstgespräch" is
+# "erstgespraech", not "erstgespr-ch"); other accents lose their marks (é → e).
+_SPELLED_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def slug_from_title(title: str) -> str:
+    """Lowercase ASCII letters, digits and hyphens for a link, read from ``title``."""
+    ascii_title = (
+        unicodedata.normalize("NFKD", title.lower().translate(_SPELLED_OUT))
+        .encode("ascii", "ignore")
+        .decode("ascii")
+    )
+    return re.sub(r"[^a-z0-9]+", "-", ascii_title).strip("-")[:50].strip("-")
+
+
 def unique_slug(base: str, *, exclude_pk: int | None = None) -> str:
     """``base``, or ``base-2``, ``base-3``… whichever is free (and short enough)."""
-    base = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:50] or "page"
+    base = slug_from_title(base) or "page"
     taken = BookingPage.objects.exclude(pk=exclude_pk)
     candidate, number = base, 1
     while taken.filter(slug=candidate).exists() or candidate in RESERVED_SLUGS:

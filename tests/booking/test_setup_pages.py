@@ -66,6 +66,20 @@ def test_create_a_page_with_weekday_hours_and_see_its_link(host_client, host):
     assert "Active" in listing
 
 
+@pytest.mark.parametrize(
+    ("title", "slug"),
+    [
+        ("Erstgespräch", "erstgespraech"),
+        ("Größe & Maße", "groesse-masse"),
+        ("Café Crème", "cafe-creme"),
+        ("日本語", "page"),
+    ],
+)
+def test_a_link_made_from_a_title_spells_out_umlauts_and_drops_accents(host_client, title, slug):
+    host_client.post(reverse("pages:create"), editor_data(title=title))
+    assert BookingPage.objects.get().slug == slug
+
+
 def test_edit_several_ranges_overrides_and_questions(host_client, host):
     page = page_create(host=host, fields={"title": "Call", "slug": "call"})
     closed = date.today() + timedelta(days=10)

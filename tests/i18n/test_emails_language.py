@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -14,6 +15,7 @@ from booking.emails import send_reschedule_request
 from booking.locales import day_text, time_text
 from booking.models import Booking, InviteeReminder
 from booking.reminders import reminder_send
+from booking.tokens import booking_token
 from calendars import notifications
 from calendars.models import CalendarConnection, DisconnectReason
 from tests.support.booking import at, book, workday
@@ -192,3 +194,22 @@ def test_team_meetings_and_token_dates_read_as_german_dates(client, page):
     detail = client.get(reverse("meetings:detail", args=[booking.pk])).text
     assert "6. Dezember 2026, 14:05" in detail
     assert "6. Dez 2026 14:05" in client.get(reverse("integrations:tokens")).text
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("email_tasks_in_process")
+def test_a_german_invitees_calendar_file_names_the_meeting_in_german(
+    client, page, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = _german_booking(client, page)
+    invitee_mail = next(m for m in mail.outbox if m.to == [booking.invitee_email])
+    attached = icalendar.Calendar.from_ical(invitee_mail.attachments[0][1])
+    assert str(attached.walk("VEVENT")[0]["SUMMARY"]) == "Intro call mit Alice Host"
+    host_mail = next(m for m in mail.outbox if m.to == [page.host.email])
+    host_event = icalendar.Calendar.from_ical(host_mail.attachments[0][1]).walk("VEVENT")[0]
+    assert str(host_event["SUMMARY"]) == "Intro call with Dana Invitee"  # Alice reads English
+    token = booking_token(booking)
+    download = client.get(reverse("booking:ics", args=[token]), HTTP_ACCEPT_LANGUAGE="de-DE")
+    event = icalendar.Calendar.from_ical(download.content).walk("VEVENT")[0]
+    assert str(event["SUMMARY"]) == "Intro call mit Alice Host"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from icalendar import Calendar, Event
 
 from booking.ics import PRODID, _address, _folded
@@ -28,7 +29,9 @@ def booking_calendar(
     event.add("dtend", booking.end.astimezone(UTC))
     event.add("sequence", booking.sequence)
     other = booking.invitee_name if for_host else booking.host.get_full_name()
-    event.add("summary", f"{booking.title} with {other}")
+    event.add(
+        "summary", gettext("%(title)s with %(name)s") % {"title": booking.title, "name": other}
+    )
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     if booking.location_text:
         event.add("location", booking.location_text)
