@@ -26,7 +26,7 @@ class Call:
 
 
 def request_log_write(call: Call) -> None:
-    with store.writing():
+    with store.writing(log_line=True):  # with the call's event, if one is held open
         entry = RequestLogEntry.objects.create(
             at=timezone.now(),
             method=call.method[:10],

@@ -11,6 +11,7 @@ which keeps the busy timeout for the rare cross-process collision.
 from __future__ import annotations
 
 import contextvars
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,26 +27,81 @@ _write_lock = threading.RLock()
 
 
 @contextmanager
-def writing() -> Iterator[None]:
-    """A write transaction on the sandbox store, serialised within this process."""
-    with _write_lock, transaction.atomic(using=DB):
+def writing(*, until_logged: bool = False, log_line: bool = False) -> Iterator[None]:
+    """A write transaction on the sandbox store, serialised within this process.
+
+    Within an API request (``request_scope``) a write that asks for it
+    (``until_logged``: creating an event) is not committed at the end of its block: the
+    transaction stays open (and the lock held) until the request's log line
+    (``log_line``) is written in it, and both are committed together, once, before the
+    answer leaves. A block that fails is rolled back at once, as any other.
+    """
+    held = _held.get(None)
+    if held:  # the request's transaction is open
+        if log_line:
+            with _commit_with(held.pop()):
+                yield
+        else:
+            with transaction.atomic(using=DB):
+                yield
+        return
+    if not (until_logged and held is not None):
+        with _write_lock, transaction.atomic(using=DB):
+            yield
+        return
+    _write_lock.acquire()
+    block = transaction.atomic(using=DB)
+    block.__enter__()
+    try:
         yield
+    except BaseException:
+        try:
+            block.__exit__(*sys.exc_info())
+        finally:
+            _write_lock.release()
+        raise
+    held.append(block)
+
+
+@contextmanager
+def _commit_with(block) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        try:
+            block.__exit__(*sys.exc_info())
+        finally:
+            _write_lock.release()
+        raise
+    try:
+        block.__exit__(None, None, None)
+    finally:
+        _write_lock.release()
 
 
 # Within one API request (``request_scope``): the settings row as first read by it (the
 # clock offset, the concurrency limit), in a one-item list. They change only between
 # requests (``control``, the pages).
 _in_request: contextvars.ContextVar[list] = contextvars.ContextVar("graph_sandbox_request")
+# Within one API request: the transaction a write left open for the log line (``writing``).
+_held: contextvars.ContextVar[list] = contextvars.ContextVar("graph_sandbox_held")
 
 
 @contextmanager
 def request_scope() -> Iterator[None]:
     """One API request: ``request_settings`` reads the settings row once for all of it."""
-    token = _in_request.set([])
+    token, held = _in_request.set([]), _held.set([])
     try:
         yield
     finally:
-        _in_request.reset(token)
+        try:
+            left = _held.get()
+            if left:  # no log line was written: what was written is committed now
+                with _commit_with(left.pop()):
+                    pass
+        finally:
+            _held.reset(held)
+            _in_request.reset(token)
 
 
 def request_settings() -> SandboxState:

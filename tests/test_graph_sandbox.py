@@ -541,3 +541,65 @@ def test_a_graph_call_neither_maps_every_header_nor_converts_its_statements_agai
         "dateTime": "2030-02-01T10:00:00.0000000",
         "timeZone": "Europe/Berlin",
     }
+
+
+@pytest.mark.slow
+def test_an_event_create_commits_once_with_its_log_line(graph_sandbox_server, monkeypatch):
+    """Creating an event and logging the call are one transaction on the store: one
+    commit, before the answer leaves. What is logged and kept is as before: a repeated
+    transactionId with another body is refused (400, nothing made, the call logged), and
+    a create whose connection is dropped after it was made keeps the event and logs the
+    fault."""
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    sandbox = graph_sandbox_server
+    app = sandbox.msal_app()
+    flow = app.initiate_auth_code_flow(
+        ["Calendars.ReadWrite"], redirect_uri=sandbox.callback_url(), response_mode="form_post"
+    )
+    tokens = app.acquire_token_by_auth_code_flow(
+        flow, sandbox.sign_in(flow["auth_uri"], address=ADELE).fields
+    )
+    session = sandbox.session()
+    headers = {"Authorization": "Bearer " + tokens["access_token"]}
+
+    def create(subject: str, transaction_id: str) -> requests.Response:
+        body = {
+            "subject": subject,
+            "start": {"dateTime": "2030-02-01T09:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2030-02-01T09:30:00", "timeZone": "UTC"},
+            "transactionId": transaction_id,
+        }
+        return session.post(sandbox.graph_url + "/me/events", json=body, headers=headers)
+
+    def last_call() -> tuple:
+        call = control.request_log(path_prefix="/v1.0/me/events")[-1]
+        return call.method, call.status, call.fault
+
+    assert create("Warm", "commit-test-0").status_code == 201
+    commits: list[int] = []
+    real_commit = DatabaseWrapper.commit
+
+    def counted(self) -> None:
+        if self.alias == "graph_sandbox" and "process_request" in threading.current_thread().name:
+            commits.append(1)
+        real_commit(self)
+
+    monkeypatch.setattr(DatabaseWrapper, "commit", counted)
+    answer = create("Call 1", "commit-test-1")
+    assert answer.status_code == 201, answer.text
+    assert commits == [1]
+    assert Event.objects.filter(subject="Call 1").count() == 1
+    assert last_call() == ("POST", 201, "")
+
+    commits.clear()
+    assert create("Another body", "commit-test-1").status_code == 400
+    assert commits == [1]  # the log line; the refused create wrote nothing
+    assert not Event.objects.filter(subject="Another body").exists()
+    assert last_call() == ("POST", 400, "")
+
+    control.faults_set(kinds=["drop_after"], times=1)
+    with pytest.raises(requests.ConnectionError):
+        create("Dropped", "commit-test-2")
+    assert Event.objects.filter(subject="Dropped").count() == 1
+    assert last_call() == ("POST", None, "drop_after")

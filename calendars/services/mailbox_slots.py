@@ -8,7 +8,10 @@ takes one of its slots (``connection_call_slot``: the provider's limit, or
 another, so the account never sees more calls at once than there are slots.
 
 A slot is a row of ``MailboxSlot`` taken with a conditional UPDATE (free or
-expired → ours), so it works on PostgreSQL and SQLite alike and needs no Redis.
+expired → ours), so it works on PostgreSQL and SQLite alike and needs no Redis. On
+PostgreSQL one UPDATE takes whichever slot is free (its row locked with ``SKIP
+LOCKED``, so workers taking slots at the same moment pass each other by); on SQLite,
+whose writes take turns anyway, the slots are tried one by one.
 A slot whose holder was killed frees itself when its lease passes; tasks are
 stopped by their hard time limit before that (see ``calendars.tasks``). A slot
 that could not be given back because the database went away is given back at the
@@ -17,6 +20,7 @@ process's next push or sync (``leases_owed``).
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +28,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
+from django.db import connections, router, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -61,8 +66,38 @@ def mailbox_slot_take(
 
 
 def _take_one(*, mailbox: str, limit: int, holder: str, until: datetime, now: datetime) -> bool:
+    alias = router.db_for_write(MailboxSlot)
+    connection = connections[alias]
+    if connection.vendor == "postgresql":
+        # Any free slot, in one statement. A slot another worker is taking or giving
+        # back right now is locked and passed by: it counts as busy, as it would have a
+        # moment later (or earlier). The condition is ``_free``'s, checked again on the
+        # row as it is when locked.
+        params = (holder, until, mailbox, limit, now)
+        with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
+            cursor.execute(_take_any_sql(alias), params)
+            return cursor.rowcount == 1
     # The first free slot (each UPDATE takes one or none).
     return any(update_rows(_take, mailbox, number, holder, until, now) for number in range(limit))
+
+
+@functools.cache
+def _take_any_sql(alias: str) -> str:
+    """PostgreSQL's UPDATE of one free slot of a mailbox: (holder, until, mailbox, limit, now)."""
+    meta = MailboxSlot._meta
+    quote = connections[alias].ops.quote_name
+    table = quote(meta.db_table)
+    pk, mailbox, slot, holder, until = (
+        quote(meta.get_field(name).column)
+        for name in ("id", "mailbox", "slot", "holder", "leased_until")
+    )
+    # Names from the model, quoted; every value a parameter.
+    return (
+        f"UPDATE {table} SET {holder} = %s, {until} = %s WHERE {pk} = ("  # noqa: S608
+        f"SELECT {pk} FROM {table} WHERE {mailbox} = %s AND {slot} < %s"
+        f" AND ({until} IS NULL OR {until} <= %s)"
+        f" ORDER BY {slot} LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    )
 
 
 def mailbox_slot_release(*, mailbox: str, holder: str) -> None:

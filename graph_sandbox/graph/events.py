@@ -214,7 +214,8 @@ def event_create(*, access: CalendarAccess, author: Mailbox, body: dict) -> tupl
     fingerprint = _fingerprint(body)
     owner = access.calendar.owner
     now = sandbox_now()
-    with store.writing():
+    # Committed with the call's log line (one commit for both, before the answer leaves).
+    with store.writing(until_logged=True):
         if transaction_id:
             found = query_objects(_event_by_transaction, f"{owner.object_id}:{transaction_id}")
             if found:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import random
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from calendars import dispatch
-from calendars.models import Calendar, CalendarConnection, PushedEvent, PushState
+from calendars.models import Calendar, CalendarConnection, MailboxSlot, PushedEvent, PushState
 from calendars.services import push_queue
 from calendars.services.mailbox_slots import (
     MailboxBusy,
@@ -85,6 +89,91 @@ def test_the_slot_is_given_back_when_the_work_fails(settings):
         work_that_fails()
     with mailbox_slot(mailbox="office365:a"):
         assert mailbox_slots_busy(mailbox="office365:a") == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_a_slot_is_taken_in_one_statement_however_many_are_busy_on_postgresql():
+    """Not one UPDATE per busy slot tried on the way (slots 0, 1, 2 … in turn): with three
+    of four held, the fourth takes one statement; with all four, the answer "busy"
+    takes one (and the rows' INSERT … ON CONFLICT, and one more look)."""
+    for _ in range(3):
+        assert mailbox_slot_take(mailbox="office365:a")
+    with CaptureQueriesContext(connection) as fourth:
+        assert mailbox_slot_take(mailbox="office365:a")
+    assert len(fourth.captured_queries) == 1
+    with CaptureQueriesContext(connection) as fifth:
+        assert mailbox_slot_take(mailbox="office365:a") is None
+    assert len(fifth.captured_queries) == 3
+    assert mailbox_slots_busy(mailbox="office365:a") == 4
+    # A lower limit than there are rows: only the slots under it count.
+    MailboxSlot.objects.filter(mailbox="office365:a", slot__gte=2).update(
+        holder="", leased_until=None
+    )
+    assert mailbox_slot_take(mailbox="office365:a", limit=2) is None
+    assert mailbox_slot_take(mailbox="office365:a", limit=3) is not None
+    assert MailboxSlot.objects.get(mailbox="office365:a", slot=3).holder == ""
+
+
+@pytest.mark.postgres
+def test_a_slot_another_worker_is_taking_is_passed_by_not_waited_on(transactional_db):
+    """Slot 0's row locked by another worker's statement (here: held open for 3 s): a
+    take does not wait for it, it takes slot 1 at once."""
+    assert mailbox_slot_take(mailbox="office365:a")  # makes the rows; slot 0 held
+    MailboxSlot.objects.filter(mailbox="office365:a").update(holder="", leased_until=None)
+    locked, done = threading.Event(), threading.Event()
+
+    def lock_slot_zero() -> None:
+        try:
+            with transaction.atomic():
+                MailboxSlot.objects.select_for_update().get(mailbox="office365:a", slot=0)
+                locked.set()
+                done.wait(3)
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=lock_slot_zero)
+    other.start()
+    assert locked.wait(10)
+    started = time.monotonic()
+    holder = mailbox_slot_take(mailbox="office365:a")
+    waited = time.monotonic() - started
+    done.set()
+    other.join(10)
+    assert waited < 1.5
+    assert MailboxSlot.objects.get(mailbox="office365:a", slot=1).holder == holder
+
+
+@pytest.mark.postgres
+def _race(mailbox: str, workers: int) -> list[str | None]:
+    """``workers`` threads taking a slot of ``mailbox`` at the same moment: their holders."""
+    barrier = threading.Barrier(workers)
+    holders: list[str | None] = []
+
+    def take() -> None:
+        try:
+            barrier.wait()
+            holders.append(mailbox_slot_take(mailbox=mailbox))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=take) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return holders
+
+
+@pytest.mark.postgres
+def test_eight_workers_taking_at_once_get_four_slots_on_postgresql(transactional_db):
+    for round_ in range(5):
+        mailbox = f"office365:race{round_}"
+        holders = _race(mailbox, 8)
+        taken = [holder for holder in holders if holder]
+        assert len(holders) == 8
+        assert len(taken) == len(set(taken)) == 4
+        assert mailbox_slots_busy(mailbox=mailbox) == 4
 
 
 # --- queueing ------------------------------------------------------------------------------
