@@ -9,9 +9,10 @@ from accounts.models import Role
 from accounts.validators import validate_one_line
 from booking.models import MAX_SLUG_LENGTH, HoursSource, TeamKind, slug_format, validate_slug
 from booking.services.teams import Seat
+from scheduleonce.forms import FocusFirstMistake
 
 
-class InviteForm(forms.Form):
+class InviteForm(FocusFirstMistake, forms.Form):
     email = forms.EmailField(max_length=254, label=_("Email address"))
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER, label=_("Role"))
 
@@ -20,7 +21,7 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices, label=_("Role"))
 
 
-class OrganizationForm(forms.Form):
+class OrganizationForm(FocusFirstMistake, forms.Form):
     # One line: it is in the invitation email's subject.
     name = forms.CharField(
         max_length=150, label=_("Organization name"), validators=[validate_one_line]
@@ -35,7 +36,7 @@ class OrganizationForm(forms.Form):
     )
 
 
-class TeamPageForm(forms.Form):
+class TeamPageForm(FocusFirstMistake, forms.Form):
     """A team page's kind, title, link and length, and a row per member of the organization
     (take part, priority, weight)."""
 

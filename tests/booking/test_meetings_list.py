@@ -102,12 +102,14 @@ def test_zones_read_by_their_names_not_their_ids(host_client, page, soon):
     booking = meeting(page, soon, name="Kolkata", invitee_time_zone="Asia/Kolkata")
     html = host_client.get(LIST).content.decode()
     assert "times in United Kingdom Time \u2014 London (UTC" in html
-    assert "Europe/London" not in html and "Asia/Kolkata" not in html
+    assert "Europe/London" not in html
+    assert "Asia/Kolkata" not in html
     detail = host_client.get(
         reverse("meetings:detail", args=[booking.pk]), HTTP_ACCEPT_LANGUAGE="de"
     ).content.decode()
     assert "Indien (Ortszeit) \u2014 Kolkata (UTC+5:30)" in detail
-    assert "Europe/London" not in detail and "Asia/Kolkata" not in detail
+    assert "Europe/London" not in detail
+    assert "Asia/Kolkata" not in detail
     pages = host_client.get(reverse("pages:list")).content.decode()
     assert "Europe/London" not in pages
 
