@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role
 from accounts.validators import validate_one_line
 from booking.models import MAX_SLUG_LENGTH, HoursSource, TeamKind, slug_format, validate_slug
+from booking.services.pages import unique_slug
 from booking.services.teams import Seat
 from scheduleonce.forms import FocusFirstMistake
 
@@ -43,7 +44,13 @@ class TeamPageForm(FocusFirstMistake, forms.Form):
     # One line: it is in the subject of every booking email of the page.
     title = forms.CharField(max_length=120, label=_("Title"), validators=[validate_one_line])
     slug = forms.CharField(
-        max_length=MAX_SLUG_LENGTH, label=_("Public link"), validators=[slug_format, validate_slug]
+        max_length=MAX_SLUG_LENGTH,
+        label=_("Public link"),
+        validators=[slug_format, validate_slug],
+        required=False,  # left empty: made from the title, as on a host's own page
+        help_text=_(
+            "Leave empty to make one from the title. Lowercase letters, digits and hyphens."
+        ),
     )
     kind = forms.ChoiceField(choices=TeamKind.choices, label=_("Kind"))
     duration_minutes = forms.IntegerField(
@@ -99,6 +106,10 @@ class TeamPageForm(FocusFirstMistake, forms.Form):
             for m in self.members
             if data.get(f"member_{m.user.pk}")
         ]
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"].strip().lower()
+        return slug or unique_slug(self.data.get("title", "") or "meeting")
 
     def clean_hours_source(self) -> str:
         return self.cleaned_data.get("hours_source") or HoursSource.PAGE
