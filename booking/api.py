@@ -238,7 +238,9 @@ def _json_body(request: HttpRequest) -> tuple[dict, str | None]:
     if _nesting(text) > MAX_JSON_DEPTH:
         return {}, TOO_DEEP
     try:
-        payload = json.loads(text)
+        payload = json.loads(text, object_pairs_hook=_object_once)
+    except _NamedTwice as twice:
+        return {}, f'The body names "{twice.key[:50]}" more than once; send each field once.'
     except (ValueError, RecursionError):
         return {}, "The body is not valid JSON."
     if not isinstance(payload, dict):
@@ -246,6 +248,25 @@ def _json_body(request: HttpRequest) -> tuple[dict, str | None]:
     if not _is_unicode(payload):
         return {}, BROKEN_TEXT
     return payload, None
+
+
+class _NamedTwice(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _object_once(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object whose keys are each named once. Python keeps the last of two, another
+    reader the first: which one the sender meant is a guess, so the body is refused."""
+    payload = dict(pairs)
+    if len(payload) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise _NamedTwice(key)
+            seen.add(key)
+    return payload
 
 
 def _nesting(text: str) -> int:

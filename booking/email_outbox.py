@@ -387,6 +387,7 @@ def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Out
     # empty: not sent). The switch is read when the email goes, not when it was asked for.
     owed = [who for who in _recipients(email) if getattr(email, SENT_FIELD[who]) is None]
     sent: dict[str, datetime] = {}
+    join_url = ""
     try:
         join_url = join_link_take(claim=claim) if owed and email.kind == "confirmed" else ""
         with mail_connection(needed=bool(owed)) as connection:
@@ -398,19 +399,45 @@ def booking_emails_deliver(*, email_id: int, now: datetime | None = None) -> Out
     except LostClaim:
         return _lost(email)
     except (smtplib.SMTPException, OSError) as error:
-        return mail_failure_record(
+        outcome = mail_failure_record(
             claim,
             error,
             delays=EMAIL_RETRY_DELAYS,
             failed_state=EmailState.FAILED,
             described=_describe(email),
         )
+        if outcome.status == Status.FAILED and join_url:
+            _carried_link_follow_up(email, join_url)
+        return outcome
     # The last email's record and the row's end are one write, held by the claim as each
     # record is: lost, the row is left to the worker that took it over.
     if not claim.settle(state=EmailState.SENT, next_attempt_at=None, last_error="", **sent):
         return _lost(email)
     logger.info("%s: sent (attempt %s)", _describe(email), email.attempts)
     return Outcome(Status.SYNCED)
+
+
+def _carried_link_follow_up(confirmation: BookingEmail, url: str) -> None:
+    """The confirmation carried the join link ``url`` and failed for good: the link goes in
+    its own email (kind ``join_link``, with its own retries) to whoever the confirmation
+    did not reach, as if the link had come after it. Once: the database takes one first
+    join-link email per booking, and a later signal finds the link announced."""
+    with transaction.atomic():
+        follow_up = _link_email_add(
+            confirmation.booking_id,
+            JOIN_LINK,
+            version=confirmation.booking_version,
+            digest=link_digest(url),
+            now=timezone.now(),
+        )
+        if follow_up is not None:
+            # Whoever got the confirmation got the link with it.
+            BookingEmail.objects.filter(pk=follow_up.pk).update(
+                invitee_sent_at=confirmation.invitee_sent_at,
+                host_sent_at=confirmation.host_sent_at,
+            )
+    if follow_up is not None:
+        logger.info("%s: its join link follows in row %s", _describe(confirmation), follow_up.pk)
 
 
 def _lost(email: BookingEmail) -> Outcome:

@@ -7,6 +7,7 @@ row a booking event wrote (``booking.email_outbox``): a slow or down mail server
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -66,37 +67,47 @@ def send_booking_email(
         booking = Booking.objects.select_related("host", "page").filter(pk=booking_pk).first()
     if booking is None:
         return False
-    links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
     if who == "invitee":
-        to, zone, other = (
+        to, reply_to, other = (
             booking.invitee_email,
-            booking.invitee_time_zone,
+            booking.host.email,
             booking.host.get_full_name(),
         )
-        locale = booking.invitee_locale
+        zone, locale = booking.invitee_time_zone, booking.invitee_locale
     else:
-        to, zone, other = booking.host.email, booking.host.time_zone, booking.invitee_name
-        locale = host_locale(booking.host)
-    with translation.override(language_of(locale)):
-        description = _ics_description(booking, links, join_url)
-        ics = booking_ics(
+        to, reply_to, other = booking.host.email, booking.invitee_email, booking.invitee_name
+        zone, locale = booking.host.time_zone, host_locale(booking.host)
+    previous = previous_host.get_full_name() if previous_host is not None else ""
+    # To the member a move handed the meeting to, it is a new one.
+    subject = SUBJECTS["confirmed" if previous and who == "host" else kind]
+
+    def ics() -> str:
+        description = _ics_description(booking, _links(booking), join_url)
+        return booking_ics(
             booking=booking, for_host=who == "host", description=description, url=join_url
         )
-        _send_one(
-            booking,
-            kind=kind,
-            who=who,
-            to=to,
-            zone=zone,
-            other=other,
-            links=links,
-            ics=ics,
-            locale=locale,
-            by_host=actor == "host",
-            previous=previous_host.get_full_name() if previous_host is not None else "",
-            join_url=join_url,
-            connection=connection,
-        )
+
+    _email_send(
+        booking,
+        to=to,
+        reply_to=reply_to,
+        zone=zone,
+        locale=locale,
+        subject=subject,
+        names={"title": booking.title, "other": other},
+        template="booking/email/notice.txt",
+        context={
+            "kind": kind,
+            "who": who,
+            "other": other,
+            "previous_start": booking.rescheduled_from_start,
+            "by_host": actor == "host",
+            "previous": previous,
+            "join_url": join_url,
+        },
+        ics=ics,
+        connection=connection,
+    )
     return True
 
 
@@ -113,36 +124,19 @@ def send_reschedule_request(*, booking_pk: int, note: str, connection=None) -> b
     booking = Booking.objects.select_related("host", "page").filter(pk=booking_pk).first()
     if booking is None:
         return False
-    zone = ZoneInfo(booking.invitee_time_zone)
-    start = booking.start.astimezone(zone)
     host = booking.host.get_full_name()
-    locale = booking.invitee_locale
-    links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
-    context = {
-        "booking": booking,
-        "host": host,
-        "start": start,
-        "end": booking.end.astimezone(zone),
-        "zone": booking.invitee_time_zone,
-        "zone_text": zone_text(booking.invitee_time_zone, booking.start, locale),
-        "links": links,
-        "note": note,
-        "locale": locale,
-    }
-    with translation.override(language_of(locale)):
-        when = moment_text(start, booking.invitee_time_zone, locale)
-        subject = _("%(host)s asks you to pick another time for %(title)s on %(when)s") % {
-            "host": host,
-            "title": booking.title,
-            "when": when,
-        }
-        Email(
-            subject=" ".join(subject.split()),
-            body=render_to_string("booking/email/reschedule_request.txt", context),
-            to=[booking.invitee_email],
-            reply_to=[booking.host.email],
-            connection=connection,
-        ).send()
+    _email_send(
+        booking,
+        to=booking.invitee_email,
+        reply_to=booking.host.email,
+        zone=booking.invitee_time_zone,
+        locale=booking.invitee_locale,
+        subject=_("%(host)s asks you to pick another time for %(title)s on %(when)s"),
+        names={"host": host, "title": booking.title},
+        template="booking/email/reschedule_request.txt",
+        context={"host": host, "note": note},
+        connection=connection,
+    )
     return True
 
 
@@ -174,39 +168,27 @@ def send_join_link(
         return False
     if who == "host":
         to, reply_to, other = booking.host.email, booking.invitee_email, booking.invitee_name
-        zone_name, locale = booking.host.time_zone, host_locale(booking.host)
+        zone, locale = booking.host.time_zone, host_locale(booking.host)
     else:
         to, reply_to = booking.invitee_email, booking.host.email
         other = booking.host.get_full_name()
-        zone_name, locale = booking.invitee_time_zone, booking.invitee_locale
-    zone = ZoneInfo(zone_name)
-    links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
-    context = {
-        "booking": booking,
-        "who": who,
-        "host": other,
-        "start": booking.start.astimezone(zone),
-        "end": booking.end.astimezone(zone),
-        "zone": zone_name,
-        "zone_text": zone_text(zone_name, booking.start, locale),
-        "locale": locale,
-        "join_url": join_url,
-        "links": links,
-        "changed": changed,
-    }
-    with translation.override(language_of(locale)):
-        names = {"title": booking.title, "host": other}
-        if changed:
-            subject = _("New join link: %(title)s with %(host)s") % names
-        else:
-            subject = _("Join link: %(title)s with %(host)s") % names
-        Email(
-            subject=" ".join(subject.split()),
-            body=render_to_string("booking/email/join_link.txt", context),
-            to=[to],
-            reply_to=[reply_to],
-            connection=connection,
-        ).send()
+        zone, locale = booking.invitee_time_zone, booking.invitee_locale
+    if changed:
+        subject = _("New join link: %(title)s with %(host)s")
+    else:
+        subject = _("Join link: %(title)s with %(host)s")
+    _email_send(
+        booking,
+        to=to,
+        reply_to=reply_to,
+        zone=zone,
+        locale=locale,
+        subject=subject,
+        names={"title": booking.title, "host": other},
+        template="booking/email/join_link.txt",
+        context={"who": who, "host": other, "join_url": join_url, "changed": changed},
+        connection=connection,
+    )
     return True
 
 
@@ -218,33 +200,19 @@ def send_join_link_dropped(*, booking: Booking, connection=None) -> bool:
 
     if not booking.is_confirmed or booking.end <= timezone.now() or join_url_for(booking=booking):
         return False
-    zone = ZoneInfo(booking.invitee_time_zone)
-    locale = booking.invitee_locale
-    links = {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
     host = booking.host.get_full_name()
-    with translation.override(language_of(locale)):
-        context = {
-            "booking": booking,
-            "host": host,
-            "start": booking.start.astimezone(zone),
-            "end": booking.end.astimezone(zone),
-            "zone": booking.invitee_time_zone,
-            "zone_text": zone_text(booking.invitee_time_zone, booking.start, locale),
-            "locale": locale,
-            "links": links,
-            "where": _place_without_link(booking),
-        }
-        subject = _("No Teams link any more: %(title)s with %(host)s") % {
-            "title": booking.title,
-            "host": host,
-        }
-        Email(
-            subject=" ".join(subject.split()),
-            body=render_to_string("booking/email/join_link_dropped.txt", context),
-            to=[booking.invitee_email],
-            reply_to=[booking.host.email],
-            connection=connection,
-        ).send()
+    _email_send(
+        booking,
+        to=booking.invitee_email,
+        reply_to=booking.host.email,
+        zone=booking.invitee_time_zone,
+        locale=booking.invitee_locale,
+        subject=_("No Teams link any more: %(title)s with %(host)s"),
+        names={"title": booking.title, "host": host},
+        template="booking/email/join_link_dropped.txt",
+        context={"host": host, "where": lambda: _place_without_link(booking)},
+        connection=connection,
+    )
     return True
 
 
@@ -263,35 +231,79 @@ def send_handover_notice(
     if booking is None or previous_host is None:
         return False
     zone = previous_host.time_zone
-    tz = ZoneInfo(zone)
-    locale = host_locale(previous_host)
-    names = {
-        "title": booking.title,
-        "invitee": booking.invitee_name,
-        "host": booking.host.get_full_name(),
-    }
-    context = {
-        "booking": booking,
-        "invitee": booking.invitee_name,
-        "new_host": names["host"],
-        "reason": reason,
-        "start": booking.start.astimezone(tz),
-        "end": booking.end.astimezone(tz),
-        "previous_start": (booking.rescheduled_from_start or booking.start).astimezone(tz),
-        "zone": zone,
-        "zone_text": zone_text(zone, booking.start, locale),
-        "locale": locale,
-    }
-    with translation.override(language_of(locale)):
-        subject = _("Handed over: %(title)s with %(invitee)s is now with %(host)s") % names
-        Email(
-            subject=" ".join(subject.split()),
-            body=render_to_string("booking/email/handed_over.txt", context),
-            to=[previous_host.email],
-            reply_to=[booking.host.email],
-            connection=connection,
-        ).send()
+    new_host = booking.host.get_full_name()
+    _email_send(
+        booking,
+        to=previous_host.email,
+        reply_to=booking.host.email,
+        zone=zone,
+        locale=host_locale(previous_host),
+        subject=_("Handed over: %(title)s with %(invitee)s is now with %(host)s"),
+        names={"title": booking.title, "invitee": booking.invitee_name, "host": new_host},
+        template="booking/email/handed_over.txt",
+        context={
+            "invitee": booking.invitee_name,
+            "new_host": new_host,
+            "reason": reason,
+            "previous_start": (booking.rescheduled_from_start or booking.start).astimezone(
+                ZoneInfo(zone)
+            ),
+        },
+        connection=connection,
+    )
     return True
+
+
+def _email_send(
+    booking: Booking,
+    *,
+    to: str,
+    reply_to: str,
+    zone: str,
+    locale: str,
+    subject,
+    names: dict[str, str],
+    template: str,
+    context: dict,
+    ics: Callable[[], str] | None = None,
+    connection=None,
+) -> None:
+    """Send one email about ``booking`` to ``to``, in ``locale``'s language, its times in
+    ``zone``: ``template`` rendered with what every booking email shows (the booking, its
+    start and end, the zone's name, the invitee's links) and ``context`` (a callable value
+    is worked out in that language); ``subject`` % ``names`` (and ``when``, the start), on
+    one line: a line break from a name or title saved earlier would make Django refuse the
+    whole message. ``ics``: makes the .ics to attach. A mail server error is raised."""
+    tz = ZoneInfo(zone)
+    start = booking.start.astimezone(tz)
+    with translation.override(language_of(locale)):
+        shown = {
+            "booking": booking,
+            "locale": locale,
+            "start": start,
+            "end": booking.end.astimezone(tz),
+            "zone": zone,
+            "zone_text": zone_text(zone, booking.start, locale),
+            "links": _links(booking),
+        }
+        for key, value in context.items():
+            shown[key] = value() if callable(value) else value
+        words = subject % {"when": moment_text(start, zone, locale), **names}
+        message = Email(
+            subject=" ".join(words.split()),
+            body=render_to_string(template, shown),
+            to=[to],
+            reply_to=[reply_to],
+            connection=connection,
+        )
+        if ics is not None:
+            message.attach("invite.ics", ics(), "text/calendar")
+        message.send()
+
+
+def _links(booking: Booking) -> dict[str, str]:
+    """The invitee's cancel and reschedule links (whole addresses)."""
+    return {key: settings.SITE_URL + path for key, path in booking_paths(booking).items()}
 
 
 def _place_without_link(booking: Booking) -> str:
@@ -303,58 +315,6 @@ def _place_without_link(booking: Booking) -> str:
         return location_wording(page.location_kind, page.location_details)
     details = page.location_details if page is not None else booking.location_details
     return location_wording(LocationKind.TEAMS, details, no_join_link=True)
-
-
-def _send_one(
-    booking,
-    *,
-    kind,
-    who,
-    to,
-    zone,
-    other,
-    links,
-    ics,
-    locale,
-    by_host=False,
-    previous="",
-    join_url="",
-    connection=None,
-) -> None:
-    tz = ZoneInfo(zone)
-    start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
-    when = moment_text(start, zone, locale)
-    context = {
-        "locale": locale,
-        "booking": booking,
-        "kind": kind,
-        "who": who,
-        "other": other,
-        "start": start,
-        "end": end,
-        "zone": zone,
-        "zone_text": zone_text(zone, booking.start, locale),
-        "links": links,
-        "previous_start": booking.rescheduled_from_start,
-        "by_host": by_host,
-        "previous": previous,
-        "join_url": join_url,
-    }
-    # To the member a move handed the meeting to, it is a new one.
-    subject = SUBJECTS["confirmed" if previous and who == "host" else kind]
-    message = Email(
-        # One line: a line break from a name or title saved earlier would make
-        # Django refuse the whole message.
-        subject=" ".join(
-            (subject % {"title": booking.title, "other": other, "when": when}).split()
-        ),
-        body=render_to_string("booking/email/notice.txt", context),
-        to=[to],
-        reply_to=[booking.host.email if who == "invitee" else booking.invitee_email],
-        connection=connection,
-    )
-    message.attach("invite.ics", ics, "text/calendar")
-    message.send()
 
 
 def _ics_description(booking: Booking, links: dict[str, str], join_url: str = "") -> str:

@@ -14,8 +14,10 @@ email goes, and settles it after. Two workers, a redelivered message or a restar
 worker find the row claimed or settled and send nothing. Just before sending, the row
 is checked against the booking once more: still confirmed, still this version, not yet
 started, and no later reminder of the same booking also due (after downtime only the
-latest due reminder goes, so an invitee gets at most one late reminder). A mail server
-that refuses is tried again, but never after the meeting's start.
+latest due reminder goes, so an invitee gets at most one late reminder). Once the email
+is written, the booking's state and version are read again (one query) and the email
+goes only if neither changed: a move or cancel that committed while it was written
+stops it. A mail server that refuses is tried again, but never after the meeting's start.
 
 A worker killed after the mail server took the email but before it recorded that
 (seconds, at most) sends it again when its lease runs out: at-least-once there, as
@@ -39,7 +41,7 @@ from django.utils.translation import gettext_noop
 
 from booking.events import BookingEvent, BookingEventKind
 from booking.locales import language_of, moment_text, zone_text
-from booking.models import Booking, InviteeReminder, ReminderState
+from booking.models import Booking, BookingStatus, InviteeReminder, ReminderState
 from booking.tokens import booking_paths
 from calendars.models import PushedEvent
 from calendars.selectors import meetings_held
@@ -215,8 +217,16 @@ def reminder_send(*, reminder_id: int, now: datetime | None = None) -> Outcome:
         claim.settle(state=ReminderState.SKIPPED, skip_reason=reason, next_attempt_at=None)
         logger.info("reminder %s: not sent (%s)", reminder.pk, reason)
         return Outcome(Status.SKIPPED)
+    message = _reminder_email(reminder.booking)
+    # Rendering reads more (the join link): a move or cancel may have committed since the
+    # claim read the booking. Looked at once more, the moment before the email goes.
+    reason = _reason_changed_since_read(reminder)
+    if reason:
+        claim.settle(state=ReminderState.SKIPPED, skip_reason=reason, next_attempt_at=None)
+        logger.info("reminder %s: not sent (%s, while it was written)", reminder.pk, reason)
+        return Outcome(Status.SKIPPED)
     try:
-        _send_email(reminder.booking)
+        message.send()
     except (smtplib.SMTPException, OSError) as error:
         return _retry_or_give_up(claim, reminder, error, now=now)
     claim.settle(state=ReminderState.SENT, sent_at=now, next_attempt_at=None, last_error="")
@@ -241,6 +251,19 @@ def _reason_not_to_send(reminder: InviteeReminder, *, now: datetime) -> str:
     )
     if later_due.exists():
         return SKIP_SUPERSEDED
+    return ""
+
+
+def _reason_changed_since_read(reminder: InviteeReminder) -> str:
+    """Why not to send after all: the booking was cancelled or moved (a new version) since
+    the claim read it; "" when it is as read. One query on the booking's key."""
+    now_row = (
+        Booking.objects.filter(pk=reminder.booking_id).values_list("status", "sequence").first()
+    )
+    if now_row is None or now_row[0] != BookingStatus.CONFIRMED:
+        return SKIP_CANCELLED
+    if now_row[1] != reminder.booking_version:
+        return SKIP_MOVED
     return ""
 
 
@@ -283,7 +306,7 @@ def _all_join_urls(source: str) -> QuerySet:
     return rows.order_by("pk").values_list("online_meeting_url")
 
 
-def _send_email(booking: Booking) -> None:
+def _reminder_email(booking: Booking) -> Email:
     zone = ZoneInfo(booking.invitee_time_zone)
     start = booking.start.astimezone(zone)
     host = booking.host.get_full_name()
@@ -306,9 +329,9 @@ def _send_email(booking: Booking) -> None:
             "host": host,
             "when": when,
         }
-        Email(
+        return Email(
             subject=" ".join(subject.split()),
             body=render_to_string("booking/email/reminder.txt", context),
             to=[booking.invitee_email],
             reply_to=[booking.host.email],
-        ).send()
+        )

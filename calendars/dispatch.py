@@ -20,7 +20,11 @@ dispatch.bundle_allow(PUSH_TASK)  # a booking's push travels with its emails
 
 
 def push_enqueue(pushed_event_id: int, *, countdown: float | None = None) -> bool:
-    """Queue one push now (or after ``countdown`` seconds); False if the broker refused."""
+    """Queue one push now (or after ``countdown`` seconds); False if the broker refused, or
+    the countdown is longer than the broker holds a task (``dispatch.MAX_COUNTDOWN``: the
+    push sweeper queues it once it is due)."""
+    if not dispatch.countdown_held(countdown):
+        return False
     return dispatch.task_send(PUSH_TASK, args=[pushed_event_id], countdown=countdown)
 
 
@@ -32,7 +36,10 @@ def pushes_enqueue_on_commit(pushed_event_ids: Iterable[int]) -> None:
 
 
 def sync_enqueue(connection_id: int, *, countdown: float | None = None) -> bool:
-    """Queue a busy-time sync of one connection."""
+    """Queue a busy-time sync of one connection; not when the countdown is longer than the
+    broker holds a task (``dispatch.MAX_COUNTDOWN``: beat's cycle queues it then)."""
+    if not dispatch.countdown_held(countdown):
+        return False
     return dispatch.task_send(SYNC_TASK, args=[connection_id], countdown=countdown)
 
 

@@ -43,6 +43,14 @@ def error_in_plain_words(error: ProviderError, *, provider: CalendarProvider) ->
             **names,
             "status": status,
         }
+    if code in provider.mailbox_unreachable_codes:
+        return (
+            _(
+                "%(product)s cannot open this account's mailbox (it may have lost its "
+                "Exchange Online licence, or be kept on the organisation's own server)"
+            )
+            % names
+        )
     if status == 404:
         return _("the calendar (or the event) no longer exists in %(product)s") % names
     if status == 403:

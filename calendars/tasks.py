@@ -75,7 +75,10 @@ def keep_connection_alive(self, connection_id: int) -> bool:
         if error.permanent:
             return False  # already disconnected, and the host was told
         logger.warning("Keep-alive of connection %s failed: %s", connection_id, error.code)
-        raise self.retry(countdown=error.retry_after or KEEPALIVE_RETRY_SECONDS) from None
+        countdown = error.retry_after or KEEPALIVE_RETRY_SECONDS
+        if not dispatch.countdown_held(countdown):
+            return False  # beat's next keep-alive round finds it due again
+        raise self.retry(countdown=countdown) from None
 
 
 @shared_task(name="calendars.tasks.check_connection_expiry", ignore_result=True)
@@ -124,7 +127,11 @@ def sync_connection(self, connection_id: int) -> str:
     outcome = connection_sync(connection_id=connection_id, attempt=self.request.retries + 1)
     if outcome.status == "busy":
         sync_enqueue(connection_id, countdown=outcome.retry_in)
-    elif outcome.retry_in is not None and self.request.retries < SYNC_MAX_RETRIES:
+    elif (
+        outcome.retry_in is not None
+        and self.request.retries < SYNC_MAX_RETRIES
+        and dispatch.countdown_held(outcome.retry_in)  # else beat's cycle queues it
+    ):
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
 

@@ -264,8 +264,9 @@ def faults_set(
 ) -> int:
     """Add a fault rule; returns its id. Rules add up; ``faults_clear`` removes them.
 
-    ``kinds`` among ``"429"``, ``"503"``, ``"slow"``, ``"drop"``, ``"drop_after"``
-    (one is picked per failing call); ``fraction`` of matching calls fail (with
+    ``kinds`` among ``"429"``, ``"503"``, ``"slow"``, ``"drop"``, ``"drop_after"``,
+    ``"unlicensed"`` (Graph only: ``404 MailboxNotEnabledForRESTAPI``, the mailbox's
+    licence taken away) (one is picked per failing call); ``fraction`` of matching calls fail (with
     ``seed`` the same calls fail every run); ``mailbox`` limits the rule to one
     mailbox; ``applies_to`` is ``"graph"``, ``"identity"`` or ``"all"``;
     ``latency_ms`` is added to every matching call; ``times`` caps how many calls
@@ -276,6 +277,8 @@ def faults_set(
         raise ValueError(f"unknown fault kinds {sorted(unknown)}; use {faults.FAULT_KINDS}")
     if not 0.0 <= fraction <= 1.0:
         raise ValueError("fraction must be between 0 and 1")
+    if applies_to != FaultTarget.GRAPH and faults.GRAPH_ONLY_KINDS & set(kinds):
+        raise ValueError(f"{sorted(faults.GRAPH_ONLY_KINDS)} apply to Graph calls only")
     if applies_to not in FaultTarget.values:
         raise ValueError(f"applies_to must be one of {FaultTarget.values}")
     with store.writing():

@@ -8,6 +8,9 @@ matching call and make a fraction of them fail:
 - ``slow``: answer normally after ``slow_seconds``;
 - ``drop``: close the connection without answering (nothing happened);
 - ``drop_after``: do the work, then close without answering (the answer was lost).
+- ``unlicensed`` (Graph only): answer ``404 MailboxNotEnabledForRESTAPI``, as Graph
+  does for a mailbox that lost its Exchange Online licence (or lives on premises):
+  nothing in the mailbox changes, and it all comes back with the licence.
 
 With a ``seed`` the choice of calls is repeatable; ``remaining`` limits how many
 calls a rule may still fail.
@@ -26,7 +29,9 @@ from graph_sandbox import store
 from graph_sandbox.models import ChanceRule, FaultRule, FaultTarget
 from ops.compiled_queries import query_objects, reads
 
-FAULT_KINDS = ("429", "503", "slow", "drop", "drop_after")
+FAULT_KINDS = ("429", "503", "slow", "drop", "drop_after", "unlicensed")
+# Kinds that only make sense for Graph calls (the identity platform still signs in).
+GRAPH_ONLY_KINDS = frozenset({"unlicensed"})
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,15 @@ def _answer(
         time.sleep(decision.slow_seconds)
     if decision.kind in ("429", "503"):
         return _fault_response(request, decision, target)
+    if decision.kind == "unlicensed":
+        return graph_error_response(
+            request,
+            GraphError(
+                404,
+                "MailboxNotEnabledForRESTAPI",
+                "The mailbox is either inactive, soft-deleted, or is hosted on-premise.",
+            ),
+        )
     if decision.kind == "drop":
         _drop(request)
     response = get_response(request)

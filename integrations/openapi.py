@@ -26,8 +26,15 @@ def _errors(*statuses: int) -> dict:
         409: "The slot is no longer free.",
         413: "The body is too large.",
         429: "Too many requests; see Retry-After.",
+        405: "This method is not allowed here; Allow names those that are.",
+        503: "The database does not answer for now; try again after Retry-After.",
     }
-    return {str(status): _json(ERROR, words[status]) for status in statuses}
+    # Every operation can meet a method it does not take and a database that is down.
+    answers = {str(status): _json(ERROR, words[status]) for status in (*statuses, 405, 503)}
+    for status, header in ((405, "Allow"), (429, "Retry-After"), (503, "Retry-After")):
+        if str(status) in answers:
+            answers[str(status)]["headers"] = {header: {"schema": {"type": "string"}}}
+    return answers
 
 
 def _query(name: str, description: str, schema: dict | None = None) -> dict:

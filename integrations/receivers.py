@@ -69,6 +69,10 @@ def on_booking_event(sender, *, event: BookingEvent, **kwargs) -> None:
     prepared (``on_booking_prepare``) and no endpoint wanted it then.
     """
     people = _people_of(event)
+    if event.kind == BookingEventKind.RESCHEDULED and event.previous_host_id is not None:
+        # A handover: the member who had the meeting hears it left them (``host`` is the
+        # new member, ``previous_host`` them), as the last event about it they receive.
+        people.append(event.previous_host_id)
     ahead = event.prepared_by(on_booking_prepare)
     if ahead is not None and not ahead.wanted and ahead.host_ids.issuperset(people):
         return

@@ -57,7 +57,7 @@ dispatch.bundle_allow(WEBHOOK_TASK)  # one message with the booking's push and e
 # A retry further away than this is not held by the broker as a countdown (Redis hands
 # unacknowledged messages out again after its visibility timeout): the sweeper queues it
 # once it is due.
-MAX_COUNTDOWN = 3000
+MAX_COUNTDOWN = dispatch.MAX_COUNTDOWN
 # Answers that may pass if tried again later.
 RETRIED_STATUSES = frozenset({408, 429})
 # How long the old secret keeps signing after a rotation.

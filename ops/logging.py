@@ -119,6 +119,28 @@ class RedactSecretsFilter(logging.Filter):
         return True
 
 
+# A Host header worth naming in a log line: a host name or address, with a port, as Django
+# validates them. Anything else (a scanner's probe, a URL, a credential) is not repeated.
+_HOST_NAME = re.compile(r"^([a-z0-9.-]{1,253}|\[[a-f0-9]*:[a-f0-9.:]+\])(:[0-9]{1,5})?$")
+
+
+class RefusedHostFilter(logging.Filter):
+    """For ``django.security.DisallowedHost``: a request for a host this site does not serve
+    (``ALLOWED_HOSTS``) is the client's mistake or a scanner's probe, not ours. Django logs
+    it at ERROR with a traceback, which pages the operator (and Sentry) for every scan;
+    here it becomes one WARNING line without the traceback, naming the host only when it is
+    a plain host name. The 400 page is unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        host = request.META.get("HTTP_HOST", "").lower() if request is not None else ""
+        record.msg = "Refused a request for a host this site does not serve (ALLOWED_HOSTS): %s"
+        record.args = (host if _HOST_NAME.match(host) else "(not a host name)",)
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
 # --- context --------------------------------------------------------------------------
 
 # Fields bound for the current request or task (request_id, task, task_id).

@@ -123,6 +123,19 @@ def bundle_around(make: Callable[[], AbstractContextManager]) -> None:
         _AROUND.append(make)
 
 
+# The longest countdown a task is queued with. Redis hands a message that a worker has
+# held unacknowledged for its visibility timeout (settings.REDIS_VISIBILITY_TIMEOUT, an
+# hour) to another worker, and a task waiting for its countdown is held so: it would run
+# twice. A retry further away is left to the outbox's sweeper (or beat), which queues it
+# once it is due. A provider's Retry-After can ask for an hour (MSAL's own bound).
+MAX_COUNTDOWN = 3000
+
+
+def countdown_held(countdown: float | None) -> bool:
+    """Whether the broker may hold a task for ``countdown`` seconds (``MAX_COUNTDOWN``)."""
+    return countdown is None or countdown <= MAX_COUNTDOWN
+
+
 def task_send(
     name: str, *, args: list, countdown: float | None = None, options: dict | None = None
 ) -> bool:

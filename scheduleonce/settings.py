@@ -505,6 +505,7 @@ LOGGING = {
         "redact_secrets": {"()": "ops.logging.RedactSecretsFilter"},
         "redact_access": {"()": "ops.logging.RedactSecretsFilter", "addresses": True},
         "log_context": {"()": "ops.logging.LogContextFilter"},
+        "refused_host": {"()": "ops.logging.RefusedHostFilter"},
     },
     "formatters": {
         "text": {"()": "ops.logging.TextFormatter"},
@@ -541,6 +542,8 @@ LOGGING = {
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.request": {"handlers": ["console_addresses"], "propagate": False},
         "django.security": {"handlers": ["console_addresses"], "propagate": False},
+        # A Host the site does not serve: a WARNING line, no traceback (ops.logging).
+        "django.security.DisallowedHost": {"filters": ["refused_host"]},
         "django.db.backends": {"level": "INFO"},
         # MSAL and urllib3 may log request details at DEBUG; keep them quiet.
         "msal": {"level": "WARNING"},

@@ -285,3 +285,35 @@ def test_gunicorns_access_lines_are_scrubbed():
     written = " ".join(str(value) for value in atoms.values())
     for secret in ("cf1a2b-0123456789abcdef", "sCDPBqTXad03e", "abcdef12"):
         assert secret not in written
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("host", "named"),
+    [("evil.example", "evil.example"), ("x:code=Sup3rS3cretValue@evil", "(not a host name)")],
+)
+def test_a_host_the_site_does_not_serve_is_one_warning_line_without_a_traceback(
+    client, host, named
+):
+    # Scanners send Host headers we do not serve all day: Django logs each at ERROR with a
+    # traceback (an alert, a Sentry event). Ours is a WARNING naming only a plain host name.
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = Keep()
+    logging.getLogger("django.security").addHandler(keep)
+    try:
+        response = client.get("/book/intro/", HTTP_HOST=host)
+    finally:
+        logging.getLogger("django.security").removeHandler(keep)
+    assert response.status_code == 400
+    assert "This request could not be read" in response.content.decode()
+    [record] = records
+    assert record.levelno == logging.WARNING
+    assert record.exc_info is None
+    assert record.exc_text is None
+    assert record.getMessage().endswith(": " + named)
+    assert "Sup3rS3cret" not in record.getMessage()

@@ -239,6 +239,9 @@ class CalendarProvider(ABC):
     # minutes to ask for, longest first (a refusal as too long falls back to the next).
     supports_notifications: bool = False
     notification_lifetimes_minutes: tuple[int, ...] = ()
+    # Error codes that mean the account's whole mailbox cannot be reached through the
+    # provider (no licence for it, hosted elsewhere): nothing in it is known to be gone.
+    mailbox_unreachable_codes: frozenset[str] = frozenset()
 
     # --- sign-in -------------------------------------------------------------------
 

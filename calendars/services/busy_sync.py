@@ -189,7 +189,15 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
     calendars = list(calendars_to_sync(connection=connection))
     failures: list[tuple[Calendar, ProviderError]] = []
     changed = False
+    # Not read before its retry time: that is at least the provider's Retry-After, which
+    # Microsoft asks to wait out ("Graph throttling": retrying sooner keeps the throttle
+    # on). Beat's cycles and notifications would otherwise call it again meanwhile; the
+    # sync is asked for again when the time comes.
+    now = timezone.now()
+    not_yet = [left for c in calendars if (left := _wait_left(c, now))]
     for calendar in calendars:
+        if _wait_left(calendar, now):
+            continue
         try:
             read = calendar_sync(connection=connection, calendar=calendar)
         except crypto.TokenKeyError:
@@ -211,14 +219,21 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
                     error.code,
                 )
                 return SyncOutcome("waiting", calendars=len(calendars))
+            if error.status == 403 and _read_too_long_ago(calendar):
+                # We may no longer read it (ErrorAccessDenied): its busy time is kept for a
+                # while (rights are often given back soon), then no longer trusted.
+                changed = _busy_time_forget(calendar) or changed
             failures.append((calendar, error))
             continue
         logger.info(
             "sync_connection connection=%s calendar=%s: %s", connection.pk, calendar.pk, read.what
         )
         changed = changed or read.busy_changed
-    if not failures:
+    later = min(not_yet) if not_yet else None
+    if not failures and later is None:
         return SyncOutcome("synced", calendars=len(calendars), busy_changed=changed)
+    if not failures:
+        return SyncOutcome("partial", calendars=len(calendars), retry_in=later)
     wait = retry_delay(
         attempt=attempt, retry_after=max((e.retry_after or 0.0) for _, e in failures)
     )
@@ -232,8 +247,25 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
             error.status or "",
             error.code,
         )
-    retryable = any(error.retryable for _, error in failures)
-    return SyncOutcome("partial", calendars=len(calendars), retry_in=wait if retryable else None)
+    retry_in = wait if any(error.retryable for _, error in failures) else None
+    if later is not None:
+        retry_in = later if retry_in is None else min(retry_in, later)
+    return SyncOutcome("partial", calendars=len(calendars), retry_in=retry_in)
+
+
+def _wait_left(calendar: Calendar, now: datetime) -> float:
+    """Seconds until the calendar may be read again after a failure (0: now)."""
+    if calendar.sync_retry_at is None:
+        return 0.0
+    return max(0.0, (calendar.sync_retry_at - now).total_seconds())
+
+
+def _read_too_long_ago(calendar: Calendar) -> bool:
+    """Whether the calendar's last good read is older than ``CALENDAR_SYNC_FULL_EVERY``,
+    the longest its busy time goes without a full read while it can be read."""
+    full_every = timedelta(seconds=settings.CALENDAR_SYNC_FULL_EVERY)
+    last = calendar.last_synced_at
+    return last is None or last <= timezone.now() - full_every
 
 
 def _busy_time_forget(calendar: Calendar) -> bool:

@@ -449,7 +449,6 @@ def _make_gone(work: _Work) -> str:
         return "nothing to do"
     _delete(work, row.remote_id)
     _new_key(work)
-    _join_link_dropped(work)
     return "deleted"
 
 
@@ -466,8 +465,11 @@ def _find_lost(work: _Work) -> RemoteEvent | None:
 
 def _new_key(work: _Work) -> None:
     """Forget the remote event, its key and its meeting's link: the next create is a new
-    event with a new key (and a new meeting, if it asks for one)."""
+    event with a new key (and a new meeting, if it asks for one). A link forgotten is
+    told at once (``_join_link_dropped``): should the create that follows fail, its retry
+    no longer knows the link."""
     work.save(remote_id="", create_request=None, transaction_id=uuid.uuid4(), online_meeting_url="")
+    _join_link_dropped(work)
 
 
 # --- recording the outcome ----------------------------------------------------------------------

@@ -387,3 +387,46 @@ def test_insert_values_writes_the_rows_the_orm_writes_from_plain_values(booking,
     with pytest.raises(TypeError, match="booking"):
         compiled_inserts.insert_values(BookingChange, [{"booking": booking}])
     assert compiled_inserts.insert_values(BookingChange, []) == []
+
+
+@pytest.mark.django_db
+def test_insert_values_dates_an_auto_now_datefield_as_saving_does_in_the_sites_zone(
+    monkeypatch,
+):
+    """A ``DateField(auto_now=True)`` gets today's date in the site's time zone, as
+    ``save()`` gives it (``date.today()``), also when that date is not UTC's: the time of
+    the call, an aware datetime, is made a date in ``TIME_ZONE`` by the field."""
+    from django.db import models
+    from django.test.utils import isolate_apps, override_settings
+
+    from ops.compiled_inserts import insert_values
+
+    # The real clock: ``save()`` reads ``date.today()``, which the stopped clock does not stop.
+    monkeypatch.setattr(timezone, "now", lambda: datetime.now(UTC))
+    now = timezone.now()
+    # A zone whose date differs from UTC's now: 12 h behind before noon, 14 h ahead after.
+    zone = "Etc/GMT+12" if now.hour < 12 else "Etc/GMT-14"
+    with isolate_apps("booking"), override_settings(TIME_ZONE=zone):
+
+        class Dated(models.Model):
+            label = models.CharField(max_length=10)
+            day = models.DateField(auto_now=True)
+
+            class Meta:
+                app_label = "booking"
+
+            def __str__(self) -> str:
+                return self.label
+
+        with connection.schema_editor() as editor:
+            editor.create_model(Dated)
+        try:
+            saved = Dated.objects.create(label="orm")
+            [pk] = insert_values(Dated, [{"label": "values"}])
+            written = Dated.objects.get(pk=pk).day
+            assert written == Dated.objects.get(pk=saved.pk).day
+            assert written == timezone.localdate()
+            assert written != now.astimezone(UTC).date()
+        finally:
+            with connection.schema_editor() as editor:
+                editor.delete_model(Dated)

@@ -196,6 +196,26 @@ def test_brackets_inside_text_do_not_count_as_nesting(client, page, settings):
     assert response.status_code == 201, response.content
 
 
+@pytest.mark.parametrize(
+    ("twice", "key"),
+    [
+        ('"name": "Dana", "name": "Eve"', "name"),
+        ('"name": "Dana", "answers": [{"question": "a", "question": "b"}]', "question"),
+    ],
+)
+def test_a_body_that_names_a_field_twice_is_a_400_that_says_which(anyone, page, debug, twice, key):
+    # Python's JSON keeps the last of two, other readers the first: the booking would be
+    # made for whichever name a proxy or log did not show. Nothing is booked.
+    start = f"{workday('Europe/London')}T10:00:00+00:00"
+    body = f'{{"start": "{start}", {twice}, "email": "a@b.co", "timezone": "UTC"}}'
+
+    response = anyone.post(bookings_url(page), data=body, content_type="application/json")
+
+    answer = assert_error_body(response, 400)
+    assert f'"{key}" more than once' in answer["message"]
+    assert not Booking.objects.exists()
+
+
 @pytest.mark.parametrize("path", ["/api/booking-pages/x/slots", "/setup/"])
 def test_a_database_failure_outside_any_view_is_answered_the_same_way(rf, path):
     """Django's handler500 (production), as when a middleware's own query fails."""

@@ -21,7 +21,7 @@ from calendars.models import PushedEvent
 from outbox.claims import claim_take
 from outbox.outcomes import Status
 from tests.support.booking import at, workday
-from tests.support.interleave import write_after_query, write_before_query
+from tests.support.interleave import selects_from, write_after_query, write_before_query
 
 DANA = Invitee("Dana Invitee", "dana@example.com", "Asia/Kolkata")
 MINUTE = timedelta(minutes=1)
@@ -145,6 +145,26 @@ def test_a_reminder_claimed_before_the_move_is_not_sent_for_the_old_time(page):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("change", ["move", "cancel"])
+def test_a_booking_changed_while_its_reminder_is_written_gets_no_reminder(page, change):
+    booking = _book(page)
+    row = _rows(booking)[1440]
+    if change == "move":
+        write = lambda: booking_reschedule(booking=booking, start=booking.start + timedelta(days=1))  # noqa: E731
+    else:
+        write = lambda: booking_cancel(booking=booking, actor=Actor.INVITEE)  # noqa: E731
+    # The worker claimed and read the row and its booking; while it writes the email (it
+    # reads the join link), the invitee moves or cancels the meeting.
+    with write_after_query(selects_from("calendars_pushedevent"), write) as matched:
+        outcome = reminder_send(reminder_id=row.pk, now=row.due_at)
+    assert matched
+    assert outcome.status == Status.SKIPPED
+    assert mail.outbox == []
+    row.refresh_from_db()
+    assert row.state == ReminderState.SKIPPED
+
+
+@pytest.mark.django_db
 def test_cancel_stops_every_reminder(page):
     booking = _book(page)
     rows = _rows(booking)
@@ -214,10 +234,11 @@ def test_a_refused_send_is_retried_but_never_past_the_start(page, monkeypatch):
     booking = _book(page)
     row = _rows(booking)[60]
 
-    def refuse(booking):
-        raise smtplib.SMTPServerDisconnected("gone")
+    class Refused:
+        def send(self):
+            raise smtplib.SMTPServerDisconnected("gone")
 
-    monkeypatch.setattr(reminders, "_send_email", refuse)
+    monkeypatch.setattr(reminders, "_reminder_email", lambda booking: Refused())
     first = reminder_send(reminder_id=row.pk, now=row.due_at)
     assert (first.status, first.retry_in) == (Status.RETRY, 30)
     late = booking.start - timedelta(seconds=100)

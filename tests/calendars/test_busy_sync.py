@@ -16,10 +16,13 @@ from django.utils import timezone
 
 from booking.models import BookingPage, PageCalendar
 from booking.services.pages import page_calendars_set, page_set_active
+from calendars.error_text import error_shown
 from calendars.models import BusyInterval, Calendar, CalendarConnection, CalendarSyncState
-from calendars.services.busy_sync import connection_sync, connections_to_sync
+from calendars.services.busy_sync import connection_sync, connections_due, connections_to_sync
 from calendars.services.push import pushed_event_push
 from calendars.signals import busy_time_changed
+from calendars.tasks import sync_notified
+from outbox import dispatch as outbox_dispatch
 from tests.support.booking import slots_url
 from tests.support.office365 import (
     ADELE,
@@ -140,6 +143,33 @@ def test_a_calendar_deleted_in_outlook_no_longer_blocks_time(client, adele, intr
     personal.refresh_from_db()
     assert personal.last_sync_error  # Setup says the calendar no longer exists
     assert CalendarSyncState.objects.get(calendar=personal).delta_link == ""
+
+
+def test_a_mailbox_that_lost_its_licence_keeps_its_busy_time_until_it_is_back(
+    client, adele, intro, o365
+):
+    # Graph answers every call for such a mailbox 404 MailboxNotEnabledForRESTAPI: the
+    # calendar was not deleted, its events still block the host's time.
+    dentist = o365.control.event_add(ADELE, subject="Dentist", start=at(3), end=at(4))
+    assert sync(adele) == "synced"
+    three = at(3).isoformat()
+    assert three not in [start for start, _ in offered(client, "intro", first=tomorrow())]
+
+    o365.control.faults_set(kinds=("unlicensed",), mailbox=ADELE)
+    assert sync(adele) == "partial"
+
+    assert dentist.id in intervals()
+    assert three not in [start for start, _ in offered(client, "intro", first=tomorrow())]
+    main = Calendar.objects.get(name="Calendar")
+    assert error_shown(main.last_sync_error) == (
+        "Office 365 cannot open this account's mailbox (it may have lost its Exchange Online "
+        "licence, or be kept on the organisation's own server)"
+    )
+    assert CalendarSyncState.objects.get(calendar=main).delta_link  # still good
+
+    o365.control.faults_clear()
+    assert sync(adele) == "synced"
+    assert dentist.id in intervals()
 
 
 def test_changes_arrive_through_the_delta_link(adele, intro, o365):
@@ -337,10 +367,51 @@ def test_setup_shows_when_each_calendar_was_synced_and_errors_in_plain_words(
     assert "Last synced 3 minutes ago" in associated
 
     o365.control.faults_clear()
+    Calendar.objects.filter(pk=calendar.pk).update(sync_retry_at=timezone.now())  # time passes
     sync(adele)
     page = client.get(reverse("calendars:integration")).content.decode()
     assert "throttled" not in page
     assert "Last synced just now" in page
+
+
+def test_a_throttled_calendar_is_not_read_again_before_microsofts_retry_after(adele, intro, o365):
+    # Microsoft's throttling guidance: wait the Retry-After out; calls before it keep the
+    # throttle on. Beat's next cycle and notifications come sooner than ten minutes.
+    assert sync(adele) == "synced"
+    o365.control.faults_set(kinds=("429",), mailbox=ADELE, retry_after=600, times=1)
+    assert sync(adele) == "partial"
+    calendar = Calendar.objects.get(name="Calendar")
+    before = last_id(o365)
+
+    outcome = connection_sync(connection_id=adele.pk)
+    notified = connection_sync(connection_id=adele.pk, notified=True)
+
+    assert calls_since(o365, before) == []
+    assert (outcome.status, notified.status) == ("partial", "partial")
+    assert 590 < outcome.retry_in <= (calendar.sync_retry_at - timezone.now()).total_seconds() + 1
+    Calendar.objects.filter(pk=calendar.pk).update(sync_retry_at=timezone.now())  # time passes
+    assert sync(adele) == "synced"
+    assert len(calls_since(o365, before)) == 1
+
+
+def test_a_sync_asked_for_later_than_the_broker_holds_a_task_is_left_to_beat(
+    adele, intro, o365, monkeypatch
+):
+    assert sync(adele) == "synced"
+    o365.control.faults_set(kinds=("429",), mailbox=ADELE, retry_after=3600)
+    sent = []
+    monkeypatch.setattr(
+        outbox_dispatch,
+        "task_send",
+        lambda name, *, args, countdown=None, options=None: sent.append((name, countdown)),
+    )
+
+    assert sync_notified(adele.pk) == "partial"
+
+    assert [(name, countdown) for name, countdown in sent if countdown] == []
+    calendar = Calendar.objects.get(name="Calendar")
+    assert calendar.sync_retry_at >= timezone.now() + timedelta(seconds=3590)
+    assert adele.pk in connections_due()  # beat's cycle queues it (read once the time came)
 
 
 def test_tentative_blocks_only_while_the_page_says_so(client, adele, intro, o365):

@@ -269,3 +269,42 @@ def test_times_under_a_windows_zone_name_are_read(connected, fake_microsoft):
         "AAMkPacific=": (local, local + timedelta(minutes=30)),
         "AAMkDayOff=": (_london_midnight(3), _london_midnight(4)),
     }
+
+
+ACCESS_DENIED = {
+    "error": {
+        "code": "ErrorAccessDenied",
+        "message": "Access is denied. Check credentials and try again.",
+        "innerError": {"date": "2026-03-02T10:15:27", "request-id": "b7c8"},
+    }
+}
+
+
+def test_a_calendar_we_may_no_longer_read_stops_blocking_time_after_a_day(
+    connected, fake_microsoft, settings
+):
+    """Graph answers 403 ErrorAccessDenied (the host's rights to the calendar were
+    withdrawn): Setup says so at once; the busy time already read keeps blocking while the
+    last good read is within CALENDAR_SYNC_FULL_EVERY, then is dropped, as for a calendar
+    deleted in Outlook (404), instead of blocking those times for good."""
+    from calendars.error_text import error_shown
+    from calendars.services.busy_sync import _sync_calendars
+
+    calendar = _synced_with(connected, fake_microsoft, [_event("AAMkA=", _at(1, 9), 60)])
+    Calendar.objects.filter(pk=calendar.pk).update(last_synced_at=datetime.now(UTC))
+    fake_microsoft.mock.add(responses.GET, ROUND, status=403, json=ACCESS_DENIED)
+
+    assert _sync_calendars(connection=connected, attempt=1).status == "partial"
+    calendar.refresh_from_db()
+    assert error_shown(calendar.last_sync_error) == (
+        "Office 365 no longer lets us write to (or read) this calendar"
+    )
+    assert set(_stored(calendar)) == {"AAMkA="}  # a withdrawal is often undone soon
+
+    a_day = timedelta(seconds=settings.CALENDAR_SYNC_FULL_EVERY, minutes=1)
+    Calendar.objects.filter(pk=calendar.pk).update(last_synced_at=datetime.now(UTC) - a_day)
+    assert _sync_calendars(connection=connected, attempt=2).status == "partial"
+
+    assert _stored(calendar) == {}
+    calendar.refresh_from_db()
+    assert calendar.last_sync_error  # still shown in Setup

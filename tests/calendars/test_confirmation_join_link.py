@@ -254,6 +254,47 @@ def test_a_host_email_the_mail_server_refused_gets_the_link_with_the_invitees_em
     assert len(mail.outbox) == 4  # two confirmations, two join-link emails
 
 
+def test_a_confirmation_that_carried_the_link_and_failed_for_good_is_followed_by_the_link(
+    client, host, adele, intro, o365, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The confirmation took the link; the mail server took the invitee's and refused the
+    host's for every try (about five hours): the host gets the link in a join-link email
+    of its own, once; the invitee, who had it, nothing more."""
+    made, row = _book(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert push(row) == "synced"
+    [event] = ours(o365)
+    confirmation = _confirmation_row(made)
+    real_send = email_outbox.send_booking_email
+
+    def refuse_host(**kwargs):
+        if kwargs["who"] == "host":
+            raise smtplib.SMTPRecipientsRefused({host.email: (451, b"try later")})
+        return real_send(**kwargs)
+
+    monkeypatch.setattr(email_outbox, "send_booking_email", refuse_host)
+    mail.outbox.clear()
+    outcomes = []
+    for _ in range(len(email_outbox.EMAIL_RETRY_DELAYS) + 1):
+        BookingEmail.objects.filter(pk=confirmation.pk).update(next_attempt_at=None)
+        with django_capture_on_commit_callbacks(execute=True):
+            outcomes.append(booking_emails_deliver(email_id=confirmation.pk).status)
+    assert outcomes[-1] == "failed"
+    assert _links_received(event.join_url) == {"dana0@example.com": 1}  # her confirmation
+
+    monkeypatch.setattr(email_outbox, "send_booking_email", real_send)
+    _deliver_pending()
+    assert _links_received(event.join_url) == {host.email: 1, "dana0@example.com": 1}
+    [follow_up] = mail.outbox[1:]
+    assert follow_up.subject.startswith("Join link: Intro call with")
+
+    # The push's signal again (a retried push): nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        signals.join_link_ready.send(sender=None, source=row.source, url=event.join_url)
+    _deliver_pending()
+    assert len(mail.outbox) == 2
+
+
 @pytest.mark.postgres
 def test_pushes_and_confirmations_racing_give_each_recipient_the_link_exactly_once(
     transactional_db, client, host, adele, intro, o365, monkeypatch

@@ -251,6 +251,46 @@ def test_only_get_is_allowed(client, token):
     assert response.json()["message"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_method_not_taken_and_a_database_down_are_documented_as_answered(
+    client, token, spec, page
+):
+    """Every path answers 405 (with Allow) to a method it does not take, and 503 (with
+    Retry-After) while the database is down: the document lists both, and what is said
+    matches it."""
+    from tests.booking.test_error_answers import database_gone
+
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    concrete = {
+        "/api/v1/bookings": "/api/v1/bookings",
+        "/api/v1/bookings/{id}": "/api/v1/bookings/00000000-0000-0000-0000-000000000000",
+        "/api/v1/booking-pages": "/api/v1/booking-pages",
+        "/api/booking-pages/{slug}/slots": f"/api/booking-pages/{page.slug}/slots",
+        "/api/booking-pages/{slug}/bookings": f"/api/booking-pages/{page.slug}/bookings",
+    }
+    assert set(concrete) == set(spec["paths"])
+    for path, url in concrete.items():
+        [method] = spec["paths"][path]
+        refused = client.put(url, **bearer)
+        assert refused.status_code == 405
+        assert refused["Allow"]
+        check(spec, refused, path, method)
+        assert "Allow" in spec["paths"][path][method]["responses"]["405"]["headers"]
+    with database_gone():
+        down = client.get(concrete["/api/v1/booking-pages"], **bearer)
+        booked = book(client, page.slug, start=f"{workday('Europe/London')}T10:00:00+00:00")
+    for response, path, method in (
+        (down, "/api/v1/booking-pages", "get"),
+        (booked, "/api/booking-pages/{slug}/bookings", "post"),
+    ):
+        assert response.status_code == 503
+        assert int(response["Retry-After"]) > 0
+        check(spec, response, path, method)
+    for path, operations in spec["paths"].items():
+        for operation in operations.values():
+            assert "Retry-After" in operation["responses"]["503"]["headers"], path
+
+
 def test_the_public_booking_api_matches_the_document(client, spec, page):
     day = workday("Europe/London")
     slots = client.get(

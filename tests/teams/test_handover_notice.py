@@ -162,3 +162,29 @@ def test_a_move_that_keeps_the_host_has_a_null_previous_host(
     data = json.loads(WebhookDelivery.objects.get().body)["data"]
     assert data["host"]["name"] == "Bob Teammate"
     assert data["previous_host"] is None
+
+
+def test_the_members_own_endpoint_hears_the_meeting_left_them_and_then_nothing(
+    client, org, host, teammate, team_calendars
+):
+    """Bob's personal endpoint followed his meetings: the handover's booking.rescheduled
+    (host Carol, previous_host Bob) is the last it hears of this one; Carol's moves later
+    are hers."""
+    from booking.services.bookings import booking_reschedule
+    from integrations.models import EventType, WebhookDelivery
+    from integrations.webhooks import endpoint_create
+
+    everything = [EventType.BOOKING_CREATED, EventType.BOOKING_RESCHEDULED]
+    everything.append(EventType.BOOKING_CANCELLED)
+    bobs, _secret = endpoint_create(owner=teammate, url="http://127.0.0.1:9/bob", events=everything)
+    carol = _hand_over(client, org, host, teammate, why="left the page")
+    booking = Booking.objects.get()
+    booking_reschedule(booking=booking, start=booking.start.replace(hour=16))
+
+    bodies = [
+        json.loads(row.body) for row in WebhookDelivery.objects.filter(endpoint=bobs).order_by("pk")
+    ]
+    assert [body["type"] for body in bodies] == ["booking.created", "booking.rescheduled"]
+    moved = bodies[1]["data"]
+    assert moved["host"] == {"name": "Carol Member", "email": carol.email}
+    assert moved["previous_host"] == {"name": "Bob Teammate", "email": teammate.email}

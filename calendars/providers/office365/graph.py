@@ -39,6 +39,15 @@ DEFAULT_TIMEOUT = (5.0, 30.0)
 MAX_INLINE_WAIT = 10.0
 MAX_ATTEMPTS = 3
 THROTTLE_STATUSES = frozenset({429, 503, 504})
+# A 404 that says nothing about the item asked for: the whole mailbox cannot be reached
+# through Graph (Microsoft's "REST API is not yet supported for this mailbox" article:
+# "HTTP error: 404, Error code: MailboxNotEnabledForRESTAPI or
+# MailboxNotSupportedForRESTAPI"; Graph also sends it, "The mailbox is either inactive,
+# soft-deleted, or is hosted on-premise.", when a user's Exchange Online licence is taken
+# away). The calendar and its events may still be there, and come back with the licence.
+MAILBOX_UNREACHABLE_CODES = frozenset(
+    {"MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI"}
+)
 
 
 class TimeoutSession(requests.Session):
@@ -164,6 +173,12 @@ def is_throttled(response: requests.Response) -> bool:
     return status == 429 or (status in THROTTLE_STATUSES and "Retry-After" in response.headers)
 
 
+def is_missing(error: ProviderError) -> bool:
+    """Graph answered that the thing asked for does not exist (404 or 410), as opposed to
+    a mailbox Graph cannot reach at all (``MAILBOX_UNREACHABLE_CODES``)."""
+    return error.status in (404, 410) and error.code not in MAILBOX_UNREACHABLE_CODES
+
+
 def _describe(method: str, url: str) -> str:
     """Method and path only: query strings (delta tokens, times) stay out of messages."""
     return f"{method} {urlsplit(url).path}"
@@ -205,7 +220,7 @@ class GraphClient:
         try:
             self.request("DELETE", path)
         except ProviderError as error:
-            if not (missing_ok and error.status in (404, 410)):
+            if not (missing_ok and is_missing(error)):
                 raise
 
     def pages(

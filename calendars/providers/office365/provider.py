@@ -39,7 +39,11 @@ from calendars.providers.base import (
     SubscriptionGone,
 )
 from calendars.providers.office365 import online_body, payloads
-from calendars.providers.office365.graph import GraphClient
+from calendars.providers.office365.graph import (
+    MAILBOX_UNREACHABLE_CODES,
+    GraphClient,
+    is_missing,
+)
 from calendars.providers.office365.limits import (
     MAILBOX_CONCURRENCY,
     REFRESH_TOKEN_LIFETIME,
@@ -257,7 +261,6 @@ def authorize_error(response: dict[str, str]) -> ProviderError:
 
 
 # Graph's answers that mean something callers act on.
-GONE_STATUSES = frozenset({404, 410})
 DUPLICATE_TRANSACTION = "ErrorDuplicateTransactionId"
 # A delta link Graph no longer knows: "410 Gone" (a reset after maintenance), or, when an
 # Outlook delta token expired, "a 40X-series error with error codes such as
@@ -267,8 +270,9 @@ EXPIRED_DELTA_CODES = frozenset({"syncstatenotfound", "syncstateinvalid", "resyn
 
 
 def _calendar_error(error: ProviderError) -> ProviderError:
-    """A call on a calendar: 404 means the calendar is gone (deleted in Outlook)."""
-    return error.as_kind(CalendarGone) if error.status == 404 else error
+    """A call on a calendar: 404 means the calendar is gone (deleted in Outlook), unless
+    it is about the whole mailbox (then the calendar may well come back)."""
+    return error.as_kind(CalendarGone) if error.status == 404 and is_missing(error) else error
 
 
 def _create_error(error: ProviderError) -> ProviderError:
@@ -300,8 +304,10 @@ def _keep_meeting_in_body(graph: GraphClient, remote_id: str, body: dict) -> Non
 
 
 def _event_error(error: ProviderError) -> ProviderError:
-    """A call on one event: 404 or 410 means the event is gone (deleted in Outlook)."""
-    return error.as_kind(EventGone) if error.status in GONE_STATUSES else error
+    """A call on one event: 404 or 410 means the event is gone (deleted in Outlook), unless
+    it is about the whole mailbox: made again then, the event would be there twice once
+    the mailbox is back."""
+    return error.as_kind(EventGone) if is_missing(error) else error
 
 
 def _delta_error(error: ProviderError) -> ProviderError:
@@ -400,6 +406,7 @@ class Office365Provider(CalendarProvider):
     refresh_token_lifetime = REFRESH_TOKEN_LIFETIME
     supports_notifications = True
     notification_lifetimes_minutes = SUBSCRIPTION_LIFETIMES_MINUTES
+    mailbox_unreachable_codes = MAILBOX_UNREACHABLE_CODES
 
     # --- MSAL -----------------------------------------------------------------------------
 
