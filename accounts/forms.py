@@ -17,6 +17,7 @@ from accounts.login_throttle import login_failed, login_succeeded, login_wait_se
 from accounts.models import User
 from accounts.timezones import time_zone_choices
 from accounts.validators import validate_one_line
+from scheduleonce.forms import FocusFirstMistake
 
 
 class TimeZoneField(forms.ChoiceField):
@@ -29,7 +30,7 @@ class TimeZoneField(forms.ChoiceField):
         self.widget.attrs.setdefault("data-detect-time-zone", "1")
 
 
-class SignUpForm(BaseUserCreationForm):
+class SignUpForm(FocusFirstMistake, BaseUserCreationForm):
     name = forms.CharField(
         max_length=150,
         label=_("Your name"),
@@ -52,16 +53,6 @@ class SignUpForm(BaseUserCreationForm):
         # The form starts with the name (Django's focuses the username field, the email).
         self.fields["email"].widget.attrs.pop("autofocus", None)
 
-    def full_clean(self) -> None:
-        super().full_clean()
-        # Shown again with mistakes: the cursor starts in the first field that has one
-        # (a keyboard or screen reader user lands on its message), not back in the name.
-        wrong = [name for name in self.fields if name in self.errors]
-        if wrong:
-            for field in self.fields.values():
-                field.widget.attrs.pop("autofocus", None)
-            self.fields[wrong[0]].widget.attrs["autofocus"] = True
-
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email__iexact=email).exists():
@@ -71,7 +62,7 @@ class SignUpForm(BaseUserCreationForm):
         return email
 
 
-class LoginForm(AuthenticationForm):
+class LoginForm(FocusFirstMistake, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         # One message whether or not the account exists.
@@ -118,7 +109,7 @@ class LoginForm(AuthenticationForm):
         return any(error.code == "throttled" for error in self.non_field_errors().as_data())
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(FocusFirstMistake, forms.ModelForm):
     time_zone = TimeZoneField()
 
     def __init__(self, *args, **kwargs):
@@ -148,7 +139,7 @@ class ProfileForm(forms.ModelForm):
         return [field for field in self.visible_fields() if field.name not in self.NOTIFICATIONS]
 
 
-class InvitationSignUpForm(BaseUserCreationForm):
+class InvitationSignUpForm(FocusFirstMistake, BaseUserCreationForm):
     """An invited person's new account: the address is the invitation's."""
 
     name = forms.CharField(
@@ -168,7 +159,7 @@ class InvitationSignUpForm(BaseUserCreationForm):
         self.instance.email = email
 
 
-class TwoFactorCodeForm(forms.Form):
+class TwoFactorCodeForm(FocusFirstMistake, forms.Form):
     code = forms.CharField(
         max_length=32,
         label=_("Code"),

@@ -17,7 +17,7 @@ from django.core import signing
 from django.db import transaction
 from django.dispatch import Signal
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import (
@@ -60,9 +60,20 @@ class OrganizationError(Exception):
 # --- organizations -------------------------------------------------------------------------
 
 
+def organization_default_name(*, user: User) -> str:
+    """What a new organization is called until its admin names it: "Hanna Neu's
+    organization" ("Organisation von Hanna Neu"), in the person's language. Named after
+    the person alone, it read as if it were them ("Everyone in Hanna Neu", the invitation
+    "join Hanna Neu")."""
+    person = (user.name or user.email.split("@")[0]).strip()
+    with translation.override(user.language or translation.get_language() or "en"):
+        return _("%(name)s's organization") % {"name": person}
+
+
 def organization_create_for(*, user: User, name: str = "") -> Membership:
-    """A new organization with ``user`` as its admin (sign-up)."""
-    name = (name or user.name or user.email.split("@")[0]).strip()[:150]
+    """A new organization with ``user`` as its admin (sign-up): ``name``, else the
+    default name (``organization_default_name``)."""
+    name = (name.strip() or organization_default_name(user=user))[:150]
     organization = Organization.objects.create(name=name)
     return Membership.objects.create(organization=organization, user=user, role=Role.ADMIN)
 

@@ -11,7 +11,10 @@ session verified.
 
 from __future__ import annotations
 
+import math
+
 from django.db import transaction
+from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -83,3 +86,22 @@ def two_factor_verify(*, request, token: str) -> bool:
 def two_factor_disable(*, user) -> None:
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
+
+
+def code_wait_seconds(*, user, pending: TOTPDevice | None = None) -> int:
+    """Seconds until an app code can be checked at all (0: now). After wrong codes
+    django-otp refuses every code, the right one too, for 1, 2, 4 … seconds; told "that
+    code is not right", a person who then typed the right one would doubt their app.
+    ``pending``: the device being set up, else the user's confirmed ones."""
+    devices = (
+        [pending] if pending is not None else TOTPDevice.objects.filter(user=user, confirmed=True)
+    )
+    now = timezone.now()
+    waits = []
+    for device in devices:
+        allowed, data = device.verify_is_allowed()
+        if allowed:
+            return 0
+        if data and data.get("locked_until"):
+            waits.append(math.ceil((data["locked_until"] - now).total_seconds()))
+    return max(1, min(waits)) if waits else 0

@@ -14,6 +14,7 @@ from django.urls import reverse_lazy
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -225,6 +226,14 @@ def _next_or_setup(request: HttpRequest) -> HttpResponse:
     return redirect(target if target and allowed else "setup:home")
 
 
+def _wait_message(seconds: int) -> str:
+    return ngettext(
+        "Too many wrong codes. Wait %(count)d second, then enter the newest code from your app.",
+        "Too many wrong codes. Wait %(count)d seconds, then enter the newest code from your app.",
+        seconds,
+    ) % {"count": seconds}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def two_factor_verify(request: HttpRequest) -> HttpResponse:
@@ -233,9 +242,14 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         return _next_or_setup(request)
     form = TwoFactorCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if two_factor.two_factor_verify(request=request, token=form.cleaned_data["code"]):
+        code = form.cleaned_data["code"].strip().replace(" ", "")
+        wait = two_factor.code_wait_seconds(user=request.user) if code.isdigit() else 0
+        if wait:
+            form.add_error("code", _wait_message(wait))
+        elif two_factor.two_factor_verify(request=request, token=code):
             return _next_or_setup(request)
-        form.add_error("code", _("That code is not right. Try the newest code from your app."))
+        else:
+            form.add_error("code", _("That code is not right. Try the newest code from your app."))
     context = {"form": form, "next": request.GET.get("next", "")}
     return render(
         request, "accounts/two_factor_verify.html", context, status=400 if form.errors else 200
@@ -258,7 +272,10 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/two_factor_setup.html", context)
     device = two_factor.totp_device_pending(user=user)
     form = TwoFactorCodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    wait = two_factor.code_wait_seconds(user=user, pending=device) if form.is_bound else 0
+    if wait and form.is_valid():
+        form.add_error("code", _wait_message(wait))
+    elif request.method == "POST" and form.is_valid():
         codes = two_factor.totp_confirm(
             request=request, device=device, token=form.cleaned_data["code"]
         )

@@ -26,6 +26,7 @@ from booking.services.pages import (
     unique_slug,
 )
 from booking.slots import Rules, WorkingHours
+from scheduleonce.forms import FocusFirstMistake
 
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 MAX_ROWS = 100
@@ -41,7 +42,7 @@ EMBED_ORIGIN = re.compile(
 MAX_EMBED_ORIGINS = 20
 
 
-class PageForm(forms.ModelForm):
+class PageForm(FocusFirstMistake, forms.ModelForm):
     time_zone = forms.ChoiceField(
         choices=time_zone_choices,
         label=_("Page time zone"),
@@ -155,7 +156,7 @@ class PageForm(forms.ModelForm):
         return slug
 
 
-class HoursRowForm(forms.Form):
+class HoursRowForm(FocusFirstMistake, forms.Form):
     weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int, widget=forms.HiddenInput)
     start = forms.TimeField(required=False, widget=TIME_WIDGET, label=_("From"))
     end = forms.TimeField(
@@ -172,7 +173,7 @@ class HoursRowForm(forms.Form):
         return data
 
 
-class OverrideRowForm(forms.Form):
+class OverrideRowForm(FocusFirstMistake, forms.Form):
     date = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Date")
     )
@@ -198,7 +199,7 @@ class OverrideRowForm(forms.Form):
         return data
 
 
-class QuestionRowForm(forms.Form):
+class QuestionRowForm(FocusFirstMistake, forms.Form):
     id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
     label = forms.CharField(required=False, max_length=200, label=_("Question"))
     kind = forms.ChoiceField(choices=QuestionKind.choices, label=_("Answer type"))

@@ -8,10 +8,12 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role
 from accounts.validators import validate_one_line
 from booking.models import MAX_SLUG_LENGTH, HoursSource, TeamKind, slug_format, validate_slug
+from booking.services.pages import unique_slug
 from booking.services.teams import Seat
+from scheduleonce.forms import FocusFirstMistake
 
 
-class InviteForm(forms.Form):
+class InviteForm(FocusFirstMistake, forms.Form):
     email = forms.EmailField(max_length=254, label=_("Email address"))
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER, label=_("Role"))
 
@@ -20,7 +22,7 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices, label=_("Role"))
 
 
-class OrganizationForm(forms.Form):
+class OrganizationForm(FocusFirstMistake, forms.Form):
     # One line: it is in the invitation email's subject.
     name = forms.CharField(
         max_length=150, label=_("Organization name"), validators=[validate_one_line]
@@ -35,14 +37,20 @@ class OrganizationForm(forms.Form):
     )
 
 
-class TeamPageForm(forms.Form):
+class TeamPageForm(FocusFirstMistake, forms.Form):
     """A team page's kind, title, link and length, and a row per member of the organization
     (take part, priority, weight)."""
 
     # One line: it is in the subject of every booking email of the page.
     title = forms.CharField(max_length=120, label=_("Title"), validators=[validate_one_line])
     slug = forms.CharField(
-        max_length=MAX_SLUG_LENGTH, label=_("Public link"), validators=[slug_format, validate_slug]
+        max_length=MAX_SLUG_LENGTH,
+        label=_("Public link"),
+        validators=[slug_format, validate_slug],
+        required=False,  # left empty: made from the title, as on a host's own page
+        help_text=_(
+            "Leave empty to make one from the title. Lowercase letters, digits and hyphens."
+        ),
     )
     kind = forms.ChoiceField(choices=TeamKind.choices, label=_("Kind"))
     duration_minutes = forms.IntegerField(
@@ -98,6 +106,10 @@ class TeamPageForm(forms.Form):
             for m in self.members
             if data.get(f"member_{m.user.pk}")
         ]
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"].strip().lower()
+        return slug or unique_slug(self.data.get("title", "") or "meeting")
 
     def clean_hours_source(self) -> str:
         return self.cleaned_data.get("hours_source") or HoursSource.PAGE

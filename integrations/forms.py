@@ -8,12 +8,13 @@ from django.utils.translation import gettext_lazy as _
 from accounts.validators import validate_one_line
 from integrations.models import TEAM_EVENTS, EventType
 from integrations.outbound import UnsafeTarget, target_check
+from scheduleonce.forms import FocusFirstMistake
 
 SCOPE_PERSONAL = "personal"
 SCOPE_ORGANIZATION = "organization"
 
 
-class EndpointForm(forms.Form):
+class EndpointForm(FocusFirstMistake, forms.Form):
     url = forms.URLField(
         label=_("Endpoint URL"),
         max_length=500,
@@ -77,7 +78,7 @@ class EndpointEditForm(EndpointForm):
     )
 
 
-class TokenForm(forms.Form):
+class TokenForm(FocusFirstMistake, forms.Form):
     name = forms.CharField(
         label=_("Token name"),
         max_length=100,

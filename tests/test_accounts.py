@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 
 import pytest
+from django.apps import apps
 from django.core import mail
 from django.test import override_settings
 from django.urls import reverse
+
+from accounts.models import Membership, Organization, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +74,43 @@ def test_an_account_keeps_the_language_it_signed_up_in_for_its_emails(client, dj
     client.logout()
     _sign_up(client, "erin@example.com", HTTP_ACCEPT_LANGUAGE="en-GB")
     assert django_user_model.objects.get(email="erin@example.com").language == "en"
+
+
+def test_a_new_organization_is_named_as_the_persons_not_as_the_person(client):
+    """Named "Hanna Neu", the organization read as if it were her: "Everyone in Hanna Neu"
+    (webhooks), "join Hanna Neu" (invitations)."""
+    _sign_up(client, "hanna@example.com", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+    german = Membership.objects.get(user__email="hanna@example.com").organization
+    assert german.name == "Organisation von Hanna Neu"
+    client.logout()
+    _sign_up(client, "erin@example.com", HTTP_ACCEPT_LANGUAGE="en-GB")
+    english = Membership.objects.get(user__email="erin@example.com").organization
+    assert english.name == "Hanna Neu's organization"
+
+
+def test_organizations_still_named_after_their_founder_are_renamed_and_chosen_names_kept(
+    django_user_model,
+):
+    def founded(email: str, name: str, language: str, organization: str) -> Organization:
+        user = django_user_model.objects.create_user(
+            email, "a-long-pass-phrase", name=name, language=language
+        )
+        named = Organization.objects.create(name=organization)
+        Membership.objects.create(organization=named, user=user, role=Role.ADMIN)
+        return named
+
+    german = founded("hanna@example.com", "Hanna Neu", "de", "Hanna Neu")
+    nameless = founded("kai@example.com", "", "", "kai")
+    chosen = founded("erin@example.com", "Erin Old", "en", "Contoso")
+    migration = importlib.import_module(
+        "accounts.migrations.0008_organizations_named_for_their_people"
+    )
+    migration.defaults_rename(apps, None)
+    for organization in (german, nameless, chosen):
+        organization.refresh_from_db()
+    assert german.name == "Organisation von Hanna Neu"
+    assert nameless.name == "kai's organization"
+    assert chosen.name == "Contoso"
 
 
 def test_a_german_sign_up_with_a_taken_email_says_so_in_german(client, host):

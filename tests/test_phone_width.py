@@ -78,6 +78,25 @@ def test_team_members_are_cards_on_a_phone(transactional_db, host, live_server, 
     assert host.email in cell.inner_text().replace("\n", "")
 
 
+def test_a_team_pages_member_rows_fit_a_phone(transactional_db, host, live_server, chromium):
+    # Three columns in the fieldset on a 375-pixel phone: the priority and weight fields
+    # were about 30 pixels wide ("0" showed as "C"), "Priorität" broke into "Prio/rität",
+    # and the table ran out of its fieldset. Each member is a card with labelled fields.
+    from accounts.services import organization_create_for
+
+    off_loop(lambda: organization_create_for(user=host, name="Contoso"))
+    phone = chromium.new_context(viewport={"width": 375, "height": 740}, locale="de-DE").new_page()
+    log_in(phone, live_server.url, host.email)
+    phone.goto(live_server.url + "/setup/team/pages/new/")
+    priority = phone.locator("input[name^=priority_]").first
+    assert priority.bounding_box()["width"] >= 60
+    cell = phone.locator("table.seats td[data-label]").first
+    assert cell.evaluate("td => getComputedStyle(td, '::before').content") == '"Priorität: "'
+    table = phone.locator("table.seats").bounding_box()
+    fieldset = phone.locator("table.seats").locator("xpath=..").bounding_box()
+    assert table["x"] + table["width"] <= fieldset["x"] + fieldset["width"]
+
+
 def test_webhook_deliveries_are_cards_on_a_phone(transactional_db, host, live_server, chromium):
     # Seven columns on a 375-pixel phone broke "Versuche" into "Ver/suc/he" and a
     # delivery's state a few letters a line. Each delivery is a card; values say what

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import template
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from booking.clock import clock_text
-from booking.locales import day_text, span_text, time_text
+from booking.locales import day_text, span_text, time_text, zone_text
 
 register = template.Library()
 
@@ -36,3 +36,11 @@ def time_of_day(value: datetime, locale: str) -> str:
 @register.simple_tag
 def when(start: datetime, end: datetime, locale: str) -> str:
     return span_text(timezone.localtime(start), timezone.localtime(end), locale)
+
+
+@register.simple_tag
+def zone_name(zone: str, at: datetime | None = None) -> str:
+    """``{% zone_name zone at %}``: the zone by the name the booking pages and emails use,
+    in the page's language, with its offset at ``at`` (now when left out):
+    "Mitteleuropäische Zeit — Berlin (UTC+1)", not "Europe/Berlin"."""
+    return zone_text(zone, at or timezone.now(), translation.get_language() or "en")

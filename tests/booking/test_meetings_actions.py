@@ -45,7 +45,7 @@ def test_detail_shows_answers_zones_history_and_the_push(host_client, booked):
     html = host_client.get(_detail(booked)).content.decode()
     assert "Company" in html
     assert "HYPERLINK" in html
-    assert "Asia/Kolkata" in html
+    assert "India Time \u2014 Kolkata (UTC+5:30)" in html  # the invitee's zone, by name
     assert 'data-change="confirmed"' in html
     assert 'data-change="rescheduled"' in html
     assert "by the invitee" in html

@@ -92,8 +92,26 @@ def test_times_show_in_the_hosts_zone_and_the_invitees_when_it_differs(host_clie
     meeting(page, soon + timedelta(hours=1), name="London", invitee_time_zone="Europe/London")
     html = host_client.get(LIST).content.decode()
     kolkata = soon.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Kolkata"))
-    assert f"{kolkata:%H:%M} for them (Asia/Kolkata)" in html
-    assert "(Europe/London)" not in html.split("London</a>")[1].split("</tr>")[0]
+    assert f"{kolkata:%H:%M} for them (India Time \u2014 Kolkata (UTC+5:30))" in html
+    assert "Kolkata (UTC" not in html.split("London</a>")[1].split("</tr>")[0]
+
+
+def test_zones_read_by_their_names_not_their_ids(host_client, page, soon):
+    """As on the booking pages and in emails: a host reads "Central European Time",
+    not "Europe/Berlin" (ids only mean something to programmers)."""
+    booking = meeting(page, soon, name="Kolkata", invitee_time_zone="Asia/Kolkata")
+    html = host_client.get(LIST).content.decode()
+    assert "times in United Kingdom Time \u2014 London (UTC" in html
+    assert "Europe/London" not in html
+    assert "Asia/Kolkata" not in html
+    detail = host_client.get(
+        reverse("meetings:detail", args=[booking.pk]), HTTP_ACCEPT_LANGUAGE="de"
+    ).content.decode()
+    assert "Indien (Ortszeit) \u2014 Kolkata (UTC+5:30)" in detail
+    assert "Europe/London" not in detail
+    assert "Asia/Kolkata" not in detail
+    pages = host_client.get(reverse("pages:list")).content.decode()
+    assert "Europe/London" not in pages
 
 
 def test_search_is_case_and_accent_insensitive_on_name_or_email(host_client, page, soon):

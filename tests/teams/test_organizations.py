@@ -43,7 +43,7 @@ def test_sign_up_makes_an_organization_with_the_new_user_as_its_admin(client):
     assert answer.status_code == 302
     membership = Membership.objects.get(user__email="nina@example.com")
     assert membership.role == Role.ADMIN
-    assert membership.organization.name == "Nina New"
+    assert membership.organization.name == "Nina New's organization"
     # The admin sees Team in the sidebar.
     assert 'href="/setup/team/"' in client.get("/setup/").content.decode()
 

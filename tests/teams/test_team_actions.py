@@ -112,6 +112,27 @@ def test_a_taken_link_lands_on_the_slug_field_of_the_new_team_page_form(
     assert BookingPage.objects.filter(slug="sales").count() == 1
 
 
+def test_a_team_page_without_a_link_gets_one_from_its_title_as_a_hosts_page_does(
+    client, org, host, teammate
+):
+    # The host's own page makes its link from the title; the team page refused an empty
+    # one with "This field is required", a surprise on the second page a new admin makes.
+    make_team_page(org=org, admin=host, kind="collective", users=[teammate], slug="vertrieb")
+    client.force_login(host)
+    answer = client.post(
+        reverse("team:page_create"),
+        {
+            "title": "Vertrieb",
+            "slug": "",
+            "kind": "round_robin",
+            "duration_minutes": 30,
+            **_rows(host, teammate, org[1], ticked=[teammate]),
+        },
+    )
+    assert answer.status_code == 302
+    assert BookingPage.objects.filter(slug="vertrieb-2", title="Vertrieb").exists()
+
+
 def test_the_members_form_refuses_an_empty_team_with_a_400_and_keeps_the_seats(
     client, org, host, teammate
 ):

@@ -174,3 +174,31 @@ def test_each_form_sent_is_checked_for_the_second_factor_every_time(client, host
         )
         assert public.status_code == 404  # the API's own answer, not the detour
         assert public.json()["message"] == "No booking page takes bookings at this address."
+
+
+def test_the_right_code_sent_while_wrong_ones_make_it_wait_says_to_wait(client, host):
+    # django-otp refuses every code for 1, 2, 4 … seconds after wrong ones, the right one
+    # too: "that code is not right" made a person doubt the code their app showed.
+    client.force_login(host)
+    setup = reverse("accounts:two_factor_setup")
+    client.get(setup)
+    device = TOTPDevice.objects.get(user=host, confirmed=False)
+    for _ in range(3):  # the third makes the next wait 4 seconds
+        time.sleep(2.1)
+        assert client.post(setup, {"code": "000000"}).status_code == 400
+    answer = client.post(setup, {"code": _code(device)}, HTTP_ACCEPT_LANGUAGE="de")
+    assert answer.status_code == 400
+    html = answer.content.decode()
+    assert re.search(r"Zu viele falsche Codes\. Warten Sie [1-4] Sekunden? und", html)
+    assert "stimmt nicht" not in html
+
+    time.sleep(4.1)
+    device.refresh_from_db()
+    assert client.post(setup, {"code": _code(device)}).status_code == 200
+
+    client.logout()
+    _log_in(client, host.email, "alice-password-1")
+    verify = reverse("accounts:two_factor_verify")
+    assert client.post(verify, {"code": "000000"}).status_code == 400
+    answer = client.post(verify, {"code": _code(device, offset=1)})
+    assert "Too many wrong codes. Wait 1 second, then" in answer.content.decode()
