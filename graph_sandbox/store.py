@@ -55,10 +55,7 @@ def writing(*, until_logged: bool = False, log_line: bool = False) -> Iterator[N
     try:
         yield
     except BaseException:
-        try:
-            block.__exit__(*sys.exc_info())
-        finally:
-            _write_lock.release()
+        _end(block, sys.exc_info())
         raise
     held.append(block)
 
@@ -68,13 +65,16 @@ def _commit_with(block) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        try:
-            block.__exit__(*sys.exc_info())
-        finally:
-            _write_lock.release()
+        _end(block, sys.exc_info())
         raise
+    _end(block, (None, None, None))
+
+
+def _end(block, exc_info) -> None:
+    """Leave a held write transaction (rolled back when ``exc_info`` names an error,
+    else committed) and give the write lock back, whatever leaving it raised."""
     try:
-        block.__exit__(None, None, None)
+        block.__exit__(*exc_info)
     finally:
         _write_lock.release()
 
