@@ -369,7 +369,7 @@ class CpuMeter:
         self.web: int | None = None
         self.worker: int | None = None
 
-    def sample(self) -> dict[str, float]:
+    def sample(self) -> dict[str, float | dict[int, float]]:
         times = os.times()
         found = {"sandbox": times.user + times.system}
         for name in ("web", "worker"):
@@ -379,14 +379,24 @@ class CpuMeter:
         return found
 
 
-def postgres_cpu_seconds() -> float:
-    """User + system CPU seconds of the PostgreSQL server processes (on this machine)
+def _spent(after: float | dict[int, float], before: float | dict[int, float]) -> float:
+    """CPU seconds between two samples. For PostgreSQL's backends (by process id): a
+    backend that ended meanwhile took its count with it, so only those still there are
+    counted, each from its first sample (or from nothing if new). Summing all backends
+    at both ends gave negative figures when a connection closed during a row."""
+    if isinstance(after, dict):
+        return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+    return after - before
+
+
+def postgres_cpu_seconds() -> dict[int, float]:
+    """User + system CPU seconds of each PostgreSQL server process (on this machine)
     serving the bench's database: the web's, the worker's and this process's connections
-    (kept open: ``CONN_MAX_AGE``); 0 when the server runs elsewhere."""
+    (kept open: ``CONN_MAX_AGE``); none when the server runs elsewhere."""
     from django.db import connection
 
     title = f" {connection.settings_dict['NAME']} ".encode()
-    total = 0
+    found: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -397,8 +407,8 @@ def postgres_cpu_seconds() -> float:
             continue
         fields = _stat(int(entry.name))
         if fields and fields[0] != "Z":
-            total += int(fields[11]) + int(fields[12])
-    return total / TICKS
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+    return found
 
 
 METER = CpuMeter()
@@ -524,7 +534,7 @@ def measure(name: str, base: str, path: str, *, seconds: int, settle=None, **wrk
     if settle:
         settle()  # the worker's share of these requests, however long it lags behind
     after = METER.sample()
-    cpu_ms = {k: (after[k] - before[k]) * 1000 / max(load.requests, 1) for k in after}
+    cpu_ms = {k: _spent(after[k], before[k]) * 1000 / max(load.requests, 1) for k in after}
     row = Row(name, healthz, load, cpu_ms)
     print(
         f"  {name}: {load.rps:.1f}/s ({row.ratio:.3f} of /healthz's {healthz.rps:.0f}/s), "
