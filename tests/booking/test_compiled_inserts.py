@@ -389,7 +389,8 @@ def test_insert_values_writes_the_rows_the_orm_writes_from_plain_values(booking,
     assert compiled_inserts.insert_values(BookingChange, []) == []
 
 
-@pytest.mark.django_db
+# Outside a test transaction: SQLite's schema editor cannot run inside one.
+@pytest.mark.django_db(transaction=True)
 def test_insert_values_dates_an_auto_now_datefield_as_saving_does_in_the_sites_zone(
     monkeypatch,
 ):
