@@ -196,3 +196,30 @@ root => {
 def broken_words(page, selector: str) -> list[str]:
     """The words inside ``selector`` (the first match) that break across lines."""
     return page.locator(selector).first.evaluate(BROKEN_WORDS)
+
+
+# Every select whose chosen option, and every field whose placeholder, is wider than the
+# room the control gives it (cut off on screen), under the root.
+CUT_OFF_TEXT = """
+root => {
+  const cut = [];
+  const context = document.createElement("canvas").getContext("2d");
+  for (const control of root.querySelectorAll("select, input[placeholder]")) {
+    if (control.offsetParent === null) continue;
+    const style = getComputedStyle(control);
+    context.font = style.font;
+    const select = control.tagName === "SELECT";
+    const text = select ? (control.selectedOptions[0] || {}).text || "" : control.placeholder;
+    const arrow = select ? 20 : 0;
+    const room =
+      control.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - arrow;
+    if (context.measureText(text).width > room) cut.push(`${control.name}: ${text}`);
+  }
+  return cut;
+}
+"""
+
+
+def cut_off_text(page, selector: str) -> list[str]:
+    """The selects and placeholders inside ``selector`` whose text the control cuts off."""
+    return page.locator(selector).first.evaluate(CUT_OFF_TEXT)
