@@ -272,7 +272,7 @@ def member_remove_view(request: HttpRequest, organization: Organization, pk: int
             )
             % {"name": membership.user.get_full_name()},
         )
-    health = _health(membership)
+    health = _health(membership, team_pages_by_member(organization_id=organization.pk))
     return render(
         request,
         "booking/team/remove.html",
