@@ -236,13 +236,14 @@ def _prepared_flag(ran: list, backend):
 
 class EmailShare:
     """``--emails``: wraps the email task's service (``booking.tasks.booking_emails_deliver``)
-    to measure it alone: CPU of this thread, queries, Python calls (its own cProfile),
-    template renders, emails handed to the backend and mail connections opened."""
+    to measure it alone: CPU of this thread, queries, template renders, emails handed to
+    the backend and mail connections made; ``profile``: its Python calls too (a cProfile of
+    that function alone, whose own cost is then in the CPU)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, profile: bool) -> None:
         import cProfile
 
-        self.profiler = cProfile.Profile(time.thread_time)
+        self.profiler = cProfile.Profile(time.thread_time) if profile else None
         self.counts: Counter = Counter()
         self.cpu = 0.0
         self.counting = False
@@ -263,13 +264,15 @@ class EmailShare:
         def measured(**kwargs):
             with CaptureQueriesContext(connection) as captured:
                 share.counting = True
-                share.profiler.enable()
+                if share.profiler:
+                    share.profiler.enable()
                 began = time.thread_time()
                 try:
                     return deliver(**kwargs)
                 finally:
                     share.cpu += time.thread_time() - began
-                    share.profiler.disable()
+                    if share.profiler:
+                        share.profiler.disable()
                     share.counting = False
                     share.counts["queries"] += len(captured)
 
@@ -294,20 +297,23 @@ class EmailShare:
         import io
         import pstats
 
-        if profile_out:
-            self.profiler.dump_stats(profile_out)
-        text = io.StringIO()
-        stats = pstats.Stats(self.profiler, stream=text)
         counts = self.counts
         print(
             f"\nthe emails' share (booking_emails_deliver), per booking: "
-            f"{self.cpu * 1000 / bookings:.2f} CPU ms (under cProfile), "
+            f"{self.cpu * 1000 / bookings:.2f} CPU ms"
+            f"{' (under cProfile)' if self.profiler else ''}, "
             f"{counts['queries'] / bookings:.1f} queries, "
-            f"{stats.total_calls / bookings:,.0f} Python calls, "
             f"{counts['renders'] / bookings:.2f} template renders, "
             f"{counts['emails'] / bookings:.2f} emails, "
             f"{counts['connections'] / bookings:.2f} mail connections made"
         )
+        if not self.profiler:
+            return
+        if profile_out:
+            self.profiler.dump_stats(profile_out)
+        text = io.StringIO()
+        stats = pstats.Stats(self.profiler, stream=text)
+        print(f"its Python calls per booking: {stats.total_calls / bookings:,.0f}")
         stats.sort_stats("cumulative").print_stats(40)
         stats.sort_stats("tottime").print_stats(25)
         print(text.getvalue())
@@ -360,7 +366,7 @@ def report(
     profiler = None
     share = None
     if emails:
-        share = EmailShare()
+        share = EmailShare(profile=profile)
         share.install()
     elif profile:
         import cProfile
@@ -631,7 +637,7 @@ def main() -> int:
     parser.add_argument(
         "--emails",
         action="store_true",
-        help="measure and profile the email task's share alone (instead of --profile)",
+        help="measure the email task's share apart (with --profile: profile it alone)",
     )
     parser.add_argument(
         "--profile-out",
