@@ -10,9 +10,9 @@ by measuring every prefix of each line again, byte by byte
 confirmation's subject, over half of Django's ``message()`` for it. B words (``message()``
 0.33 -> 0.19 ms; 0.14 with an ASCII subject) are split at the same places as the standard
 library splits them, but from the text's UTF-8 bytes, a few calls a line, rather than by
-encoding every prefix again (``_Base64HeaderCharset``). Both are RFC 2047 encoded words that every mail
-client decodes to the same text; a B subject is longer on the wire (a third over its
-UTF-8 bytes), which no reader sees.
+encoding every prefix again (``_Base64HeaderCharset``). Both are RFC 2047 encoded words
+that every mail client decodes to the same text; a B subject is longer on the wire (a
+third over its UTF-8 bytes), which no reader sees.
 
 ``SMTPBackend`` (``EMAIL_URL`` smtp://, smtp+tls://): one TLS context per process.
 Django makes a backend for every message sent, and each made its own
