@@ -54,8 +54,15 @@ def totp_confirm(*, request, device: TOTPDevice, token: str) -> list[str] | None
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = recovery_codes_replace(user=device.user)
-    otp_login(request, device)
+    _session_verified(request, device)
     return codes
+
+
+def _session_verified(request, device) -> None:
+    """Mark the session verified by ``device`` under a new session id: whoever learnt
+    the id of the half-logged-in session does not get the verified one."""
+    request.session.cycle_key()
+    otp_login(request, device)
 
 
 def recovery_codes_replace(*, user) -> list[str]:
@@ -78,7 +85,7 @@ def two_factor_verify(*, request, token: str) -> bool:
     for device in kind.objects.filter(user=user, confirmed=True):
         allowed, _ = device.verify_is_allowed()
         if allowed and device.verify_token(token):
-            otp_login(request, device)
+            _session_verified(request, device)
             return True
     return False
 

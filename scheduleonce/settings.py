@@ -249,6 +249,11 @@ TRUSTED_PROXY_COUNT = env_count("TRUSTED_PROXY_COUNT", default=0)
 LOGIN_FAILURE_LIMIT = env_count("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_FAILURE_LIMIT_PER_IP = env_count("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", default=900, minimum=1)
+# Sign-ups and password reset requests allowed per client address and minute (each
+# form counted on its own), and reset requests for one email address per hour from
+# anywhere (0: no limit). See accounts.form_throttle.
+ACCOUNT_FORM_RATE_LIMIT = env_count("ACCOUNT_FORM_RATE_LIMIT", default=10)
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env_count("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=5)
 
 # --- passwords, sessions, i18n -----------------------------------------------------
 
