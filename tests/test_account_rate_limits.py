@@ -29,9 +29,7 @@ def _sign_up(client, number: int, **headers):
     )
 
 
-def test_sign_ups_past_the_limit_from_one_address_answer_429_and_make_no_account(
-    client, settings
-):
+def test_sign_ups_past_the_limit_from_one_address_answer_429_and_make_no_account(client, settings):
     settings.ACCOUNT_FORM_RATE_LIMIT = 2
     assert [_sign_up(Client(), n).status_code for n in range(2)] == [302, 302]
     refused = _sign_up(client, 2)
