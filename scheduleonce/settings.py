@@ -264,6 +264,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_AGE = 14 * 24 * 3600
+# The admin never shows a person's authenticator secret (nor its QR code) or recovery
+# codes: whoever reads them can pass as that person's second factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LANGUAGE_CODE = "en"
 # English is the source language; every other one is shipped complete (`make test`
 # runs check_translations). Catalogues: locale/<lang>/LC_MESSAGES/*.po (`make messages`).
