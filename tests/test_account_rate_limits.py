@@ -1,5 +1,5 @@
-"""Forms anyone may send answer 429 with Retry-After past their limits, and the second
-log-in step gives the session a new id."""
+"""Forms anyone may send answer 429 with Retry-After past their limits; the second
+log-in step gives the session a new id, and a password reset ends the other sessions."""
 
 from __future__ import annotations
 
@@ -109,3 +109,17 @@ def test_the_second_factor_gives_the_session_a_new_id(client, host, alices_app):
     detour = stale.get("/setup/")
     assert detour.status_code == 302
     assert detour["Location"].startswith(reverse("accounts:login"))
+
+
+def test_a_password_reset_logs_every_other_session_out(client, host):
+    client.post(reverse("accounts:login"), {"username": host.email, "password": "alice-password-1"})
+    assert client.get("/setup/").status_code == 200
+    Client().post(reverse("accounts:password_reset"), {"email": host.email})
+    link = next(word for word in mail.outbox[-1].body.split() if "/accounts/reset/" in word)
+    resetter = Client()
+    form = resetter.get(link, follow=True)
+    new = "a-brand-new-pass-phrase-2"
+    done = resetter.post(form.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+    assert done.status_code == 302
+    # The session someone else may hold (a lost laptop) is over.
+    assert client.get("/setup/").status_code == 302
