@@ -201,3 +201,34 @@ def test_someone_elses_booking_is_not_in_their_api_answers(client, cast, alices_
     assert str(booking.uuid) not in {row["id"] for row in listed}
     pages = client.get("/api/v1/booking-pages", **headers).json()["data"]
     assert booking.page_id not in {row["id"] for row in pages}
+
+
+def test_an_invitation_link_works_only_for_its_address_and_only_once(client, cast, alices_ids):
+    """Dave (in Fabrikam) holds the link of Frank's invitation to Contoso: he cannot use
+    it, logged in or by making an account; Frank can, once."""
+    from accounts.services import invitation_token
+
+    invitation = Invitation.objects.get(pk=alices_ids["invitation"])
+    link = reverse("accounts:invitation", args=[invitation_token(invitation)])
+    client.force_login(cast["dave"])
+    assert client.post(link).status_code == 403
+    client.logout()
+    taken = client.post(
+        link,
+        {
+            "name": "Dave again",
+            "email": "dave@example.com",
+            "time_zone": "UTC",
+            "password1": "a-long-pass-phrase-1",
+            "password2": "a-long-pass-phrase-1",
+        },
+    )
+    assert taken.status_code == 302  # the account made is Frank's address, not Dave's
+    frank = User.objects.get(email="frank@example.com")
+    assert not User.objects.filter(name="Dave again").exclude(pk=frank.pk).exists()
+    assert Membership.objects.get(user=frank).organization.name == "Contoso"
+    assert Membership.objects.get(user=cast["dave"]).organization.name == "Fabrikam"
+    client.logout()
+    again = client.get(link)
+    assert again.status_code == 400
+    assert "already accepted" in again.content.decode()
