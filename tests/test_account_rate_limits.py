@@ -123,3 +123,41 @@ def test_a_password_reset_logs_every_other_session_out(client, host):
     assert done.status_code == 302
     # The session someone else may hold (a lost laptop) is over.
     assert client.get("/setup/").status_code == 302
+
+
+ELSEWHERE = [
+    "//evil.example/",
+    "\\\\evil.example/",
+    "/\\evil.example/",
+    "\\/evil.example/",
+    "https://evil.example/",
+    "%2F%2Fevil.example/",
+    "/%2F/evil.example/",
+    "javascript:alert(1)",
+    "http:evil.example",
+    "///evil.example/",
+    " //evil.example/",
+    "\t//evil.example/",
+]
+
+
+@pytest.mark.parametrize("target", ELSEWHERE)
+def test_next_never_leads_off_the_site_after_log_in_or_the_second_factor(
+    client, host, alices_app, target
+):
+    from urllib.parse import quote, urljoin, urlsplit
+
+    login = client.post(
+        f"{reverse('accounts:login')}?next={quote(target, safe='')}",
+        {"username": host.email, "password": "alice-password-1", "next": target},
+    )
+    verify = client.post(
+        f"{reverse('accounts:two_factor_verify')}?next={quote(target, safe='')}",
+        {"code": _code(alices_app), "next": target},
+    )
+    for answer in (login, verify):
+        assert answer.status_code == 302
+        # Where a browser goes: it reads "\\" as "/" and drops tabs and leading spaces.
+        location = answer["Location"].replace("\\", "/").replace("\t", "").strip()
+        where = urlsplit(urljoin("https://scheduleonce.example/accounts/login/", location))
+        assert (where.scheme, where.netloc) == ("https", "scheduleonce.example"), location
