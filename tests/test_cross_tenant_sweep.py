@@ -232,3 +232,22 @@ def test_an_invitation_link_works_only_for_its_address_and_only_once(client, cas
     again = client.get(link)
     assert again.status_code == 400
     assert "already accepted" in again.content.decode()
+
+
+def test_a_member_cannot_make_an_organization_wide_endpoint_by_sending_the_scope(
+    client, cast, alices_ids
+):
+    """The choice is offered to admins only; a member who sends it anyway gets an
+    endpoint for their own bookings, never everyone's."""
+    client.force_login(cast["bob"])
+    client.post(
+        reverse("integrations:webhooks"),
+        {
+            "url": "http://127.0.0.1:9/bob",
+            "events": [EventType.BOOKING_CREATED],
+            "scope": "organization",
+            "organization": str(Organization.objects.get(name="Contoso").pk),
+        },
+    )
+    [made] = WebhookEndpoint.objects.filter(owner=cast["bob"])
+    assert made.organization_id is None
