@@ -304,3 +304,21 @@ def test_every_public_form_takes_junk_without_a_server_error(public_forms):
         send(Client(), target, data.draw(junk_forms(fields)))
 
     each()
+
+
+def test_every_setup_and_public_form_needs_its_csrf_token(alice, host, public_forms):
+    """Sent from another site (the browser's cookie, no token): 403, nothing changed.
+    Only the provider's callback (its one-time state instead), the token API and Graph's
+    notifications are exempt, and none of them is a form a page shows."""
+    forms = _setup_forms(alice, host) + public_forms
+    forged = Client(enforce_csrf_checks=True)
+    forged.cookies = alice.cookies  # the logged-in browser, tricked by another site
+    before = _stored()
+    answers = {
+        target: forged.generic(
+            "POST", target, _encode(list(fields)), content_type="application/x-www-form-urlencoded"
+        ).status_code
+        for target, fields in forms
+    }
+    assert {target: status for target, status in answers.items() if status != 403} == {}
+    assert _stored() == before
