@@ -245,7 +245,13 @@ def _next_or_setup(request: HttpRequest) -> HttpResponse:
     return redirect(target if target and allowed else "setup:home")
 
 
-def _wait_message(seconds: int) -> str:
+def _wait_message(seconds: int, *, recovery: bool = False) -> str:
+    if recovery:
+        return ngettext(
+            "Too many wrong codes. Wait %(count)d second, then enter your recovery code again.",
+            "Too many wrong codes. Wait %(count)d seconds, then enter your recovery code again.",
+            seconds,
+        ) % {"count": seconds}
     return ngettext(
         "Too many wrong codes. Wait %(count)d second, then enter the newest code from your app.",
         "Too many wrong codes. Wait %(count)d seconds, then enter the newest code from your app.",
@@ -263,9 +269,11 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     wait = 0
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["code"].strip().replace(" ", "")
-        wait = two_factor.code_wait_seconds(user=request.user) if code.isdigit() else 0
+        kind = two_factor.device_kind(code)
+        wait = two_factor.code_wait_seconds(user=request.user, kind=kind)
         if wait:
-            form.add_error("code", _wait_message(wait))
+            recovery = kind is not two_factor.TOTPDevice
+            form.add_error("code", _wait_message(wait, recovery=recovery))
         elif two_factor.two_factor_verify(request=request, token=code):
             return _next_or_setup(request)
         else:

@@ -96,6 +96,28 @@ def test_a_code_sent_while_wrong_ones_make_it_wait_is_a_429_with_retry_after(
     assert "Too many wrong codes." in answer.content.decode()
 
 
+def test_a_recovery_code_sent_while_wrong_ones_make_it_wait_is_a_429_and_stays_good(
+    client, host, alices_app
+):
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    from accounts.two_factor import recovery_codes_replace
+
+    codes = recovery_codes_replace(user=host)
+    client.post(reverse("accounts:login"), {"username": host.email, "password": "alice-password-1"})
+    StaticDevice.objects.filter(user=host).update(
+        throttling_failure_count=3, throttling_failure_timestamp=timezone.now()
+    )
+    verify = reverse("accounts:two_factor_verify")
+    answer = client.post(verify, {"code": codes[0]})
+    assert answer.status_code == 429
+    assert 1 <= int(answer["Retry-After"]) <= 4
+    assert "then enter your recovery code again" in answer.content.decode()
+    assert "not right" not in answer.content.decode()
+    StaticDevice.objects.filter(user=host).update(throttling_failure_count=0)
+    assert client.post(verify, {"code": codes[0]}).status_code == 302  # not used up
+
+
 def test_the_second_factor_gives_the_session_a_new_id(client, host, alices_app):
     client.post(reverse("accounts:login"), {"username": host.email, "password": "alice-password-1"})
     half_way = client.cookies["sessionid"].value
