@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0003_apitoken_expires_at'),
+        ("integrations", "0003_apitoken_expires_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='apitoken',
-            name='expiry_warned_at',
+            model_name="apitoken",
+            name="expiry_warned_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
     ]

@@ -48,19 +48,19 @@ def test_the_owner_is_emailed_once_a_week_before(host):
     email = mail.outbox[0]
     assert email.to == [host.email]
     assert email.subject == "Your API token “CRM export” expires soon"
-    assert "“CRM export”" in email.body and due.prefix in email.body
+    assert "“CRM export”" in email.body
+    assert due.prefix in email.body
     assert TOKENS_URL in email.body
     assert "Setup → Profile → API tokens" in email.body
-    assert secret not in email.body and secret not in email.subject
+    assert secret not in email.body
+    assert secret not in email.subject
     due.refresh_from_db()
     assert due.expiry_warned_at is not None
 
     # The next hour's run sends nothing; five days on, only the other token is due.
     assert warn_expiring_tokens() == []
     assert warn_expiring_tokens(now=timezone.now() + timedelta(days=5)) == [later.pk]
-    assert [email.subject for email in mail.outbox[1:]] == [
-        "Your API token “Not yet” expires soon"
-    ]
+    assert [email.subject for email in mail.outbox[1:]] == ["Your API token “Not yet” expires soon"]
 
 
 @pytest.mark.django_db
