@@ -161,7 +161,7 @@ def log_in(page, base_url: str, email: str, password: str = "alice-password-1") 
 
 
 # Every word (split at spaces and after hyphens and en dashes, where browsers may wrap
-# too: "13:00–/17:00" is two words) under the root whose letters lie on more
+# too: "13:00-(en dash)" then "17:00" is no broken word) under the root whose letters lie on more
 # than one line: "Entfe/rnen" in a squeezed column, an email broken in two. Text only a
 # screen reader gets (inside a box a pixel wide, e.g. a phone card's hidden headers) is
 # left out.
