@@ -22,8 +22,8 @@ transaction. Bounds: ``MAX_SQL`` texts per process (beyond it new texts run unpr
 and ``MAX_PER_SESSION`` statements per session (beyond it the one run least recently is
 deallocated, in the same round trip as the new ``PREPARE``). A statement PostgreSQL
 refuses because a migration changed the type of a column it returns ("cached plan must
-not change result type") is prepared again: outside a transaction at once, inside one
-after failing that transaction.
+not change result type") is prepared again, with every other statement of its session:
+outside a transaction at once, inside one after failing that transaction.
 
 A connection pooler that hands one client's statements to several server sessions
 (PgBouncer in transaction mode) loses prepared statements: set
@@ -126,9 +126,11 @@ class PreparingCursor(psycopg2.extensions.cursor):
         except psycopg2.errors.FeatureNotSupported:
             # "cached plan must not change result type": a migration changed the type of a
             # column it returns since this session prepared it, and PostgreSQL refuses it
-            # from then on. Prepare it again next time; outside a transaction run it now.
-            del prepared[name]
-            connection.stale.add(name)
+            # from then on. Prepare it again next time, and every other statement of the
+            # session too (others may return that column: one failed transaction, not one
+            # per statement); outside a transaction run it now.
+            connection.stale.update(prepared)
+            prepared.clear()
             if not connection.autocommit:
                 raise  # the transaction is aborted: nothing to do but fail this once
             return super().execute(query, vars)
