@@ -270,6 +270,37 @@ def test_a_next_link_to_another_host_never_receives_the_token(graph):
     assert len(graph.mock.calls) == 1
 
 
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://graph.microsoft.com:443/v1.0/me/calendars?$skip=1",
+        "HTTPS://Graph.Microsoft.com/v1.0/me/calendars?$skip=1",
+    ],
+)
+def test_a_next_link_naming_the_same_host_another_way_is_followed(graph, link):
+    # RFC 3986: scheme and host compare in any case, and the default port may be written.
+    graph.mock.get(f"{GRAPH}/me/calendars", json={"value": [{"id": "a"}], "@odata.nextLink": link})
+    graph.mock.get(f"{GRAPH}/me/calendars?$skip=1", json={"value": [{"id": "b"}]})
+    assert [item["id"] for item in graph.items("/me/calendars")] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://graph.microsoft.com:8443/v1.0/me/calendars?$skip=1",
+        "http://graph.microsoft.com/v1.0/me/calendars?$skip=1",
+        "https://graph.microsoft.com.evil.example/v1.0/me/calendars",
+        "https://graph.microsoft.com:x/v1.0/me/calendars",
+    ],
+)
+def test_a_next_link_to_another_port_or_scheme_is_refused(graph, link):
+    graph.mock.get(f"{GRAPH}/me/calendars", json={"value": [], "@odata.nextLink": link})
+    with pytest.raises(ProviderError) as caught:
+        list(graph.items("/me/calendars"))
+    assert caught.value.code == "UnexpectedLink"
+    assert len(graph.mock.calls) == 1
+
+
 def test_error_messages_leave_out_query_strings(graph):
     link = f"{GRAPH}/me/calendarView/delta?$deltatoken=R0usmcMDNGg0J1E"
     graph.mock.get(link, status=410, json={"error": {"code": "SyncStateNotFound", "message": "x"}})

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
@@ -179,6 +179,22 @@ def is_missing(error: ProviderError) -> bool:
     return error.status in (404, 410) and error.code not in MAILBOX_UNREACHABLE_CODES
 
 
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of ``url`` as RFC 3986 compares them: scheme and host in any
+    case, and the scheme's default port whether written or not. Graph's paging page asks
+    to follow ``@odata.nextLink`` as the whole URL it is, however it spells the host."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number: matches nothing
+        return (scheme, "", -1)
+    return (scheme, (parts.hostname or "").lower(), port)
+
+
 def _describe(method: str, url: str) -> str:
     """Method and path only: query strings (delta tokens, times) stay out of messages."""
     return f"{method} {urlsplit(url).path}"
@@ -199,8 +215,7 @@ class GraphClient:
         self.base_url = (base_url or settings.MS_GRAPH_URL).rstrip("/")
         self._session = session or shared_session()
         self._sleep = sleep
-        base = urlsplit(self.base_url)
-        self._origin = (base.scheme, base.netloc)
+        self._origin = _origin(self.base_url)
 
     def __repr__(self) -> str:  # never show the token
         return f"GraphClient({self.base_url!r})"
@@ -243,15 +258,18 @@ class GraphClient:
     # --- the one place that sends ----------------------------------------------------------
 
     def url_for(self, path_or_url: str) -> str:
-        if path_or_url.startswith(("https://", "http://")):
-            parts = urlsplit(path_or_url)
-            if (parts.scheme, parts.netloc) != self._origin:
+        if path_or_url[:8].lower().startswith(("https://", "http://")):
+            if _origin(path_or_url) != self._origin:
                 # A link to another host must never receive our bearer token.
                 raise ProviderError(
                     "Graph returned a link to another host; refusing to follow it.",
                     code="UnexpectedLink",
                 )
-            return path_or_url
+            # Sent to the configured origin as written there (the link's host and port are
+            # the same, perhaps spelt otherwise).
+            parts = urlsplit(path_or_url)
+            base = urlsplit(self.base_url)
+            return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
         return f"{self.base_url}/{path_or_url.lstrip('/')}"
 
     def request(
