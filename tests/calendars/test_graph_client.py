@@ -301,6 +301,33 @@ def test_a_next_link_to_another_port_or_scheme_is_refused(graph, link):
     assert len(graph.mock.calls) == 1
 
 
+def test_every_call_sends_a_client_request_id_and_a_refusal_logs_both_ids(graph, caplog):
+    # Graph's answers carry request-id (header, and innerError), which Microsoft's support
+    # asks for with the client-request-id the app sent and the time.
+    graph.mock.get(
+        f"{GRAPH}/me/events/AAMk",
+        status=404,
+        json=GRAPH_404,
+        headers={"request-id": "e5f6a7b8-0000-4c1d-9e2f-0123456789ab", "Date": "Mon, 02 Mar 2026"},
+    )
+    graph.mock.get(f"{GRAPH}/me", json={"id": "me"})
+    caplog.set_level("INFO", logger="calendars.providers.office365.graph")
+
+    graph.get("/me")
+    with pytest.raises(ProviderError):
+        graph.get("/me/events/AAMk")
+
+    first, refused = (call.request.headers["client-request-id"] for call in graph.mock.calls)
+    assert first != refused
+    [line] = [r.getMessage() for r in caplog.records if "answered 404" in r.getMessage()]
+    assert line == (
+        "Graph GET /v1.0/me/events/AAMk answered 404 ErrorItemNotFound (request-id "
+        f"e5f6a7b8-0000-4c1d-9e2f-0123456789ab, client-request-id {refused}, "
+        "date Mon, 02 Mar 2026)"
+    )
+    assert TOKEN not in caplog.text
+
+
 def test_error_messages_leave_out_query_strings(graph):
     link = f"{GRAPH}/me/calendarView/delta?$deltatoken=R0usmcMDNGg0J1E"
     graph.mock.get(link, status=410, json={"error": {"code": "SyncStateNotFound", "message": "x"}})

@@ -16,8 +16,10 @@ from __future__ import annotations
 import http.cookiejar
 import logging
 import os
+import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
@@ -195,6 +197,26 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return (scheme, (parts.hostname or "").lower(), port)
 
 
+_REQUEST_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
+
+
+def _log_refusal(what: str, response: requests.Response, *, client_request_id: str) -> None:
+    """One line for an error answer, with what Microsoft's support asks for to find the
+    call: its ``request-id``, our ``client-request-id`` and the answer's date (Graph's
+    error body carries them in ``innerError``, its headers too)."""
+    request_id = response.headers.get("request-id", "")
+    code, _message = _error_code_and_message(response)
+    logger.info(
+        "Graph %s answered %s %s (request-id %s, client-request-id %s, date %s)",
+        what,
+        response.status_code,
+        code or "-",
+        request_id if _REQUEST_ID.fullmatch(request_id) else "-",
+        client_request_id,
+        redact(response.headers.get("Date", "-"))[:40],
+    )
+
+
 def _describe(method: str, url: str) -> str:
     """Method and path only: query strings (delta tokens, times) stay out of messages."""
     return f"{method} {urlsplit(url).path}"
@@ -283,7 +305,12 @@ class GraphClient:
     ) -> dict | None:
         url = self.url_for(path_or_url)
         what = _describe(method, url)
-        all_headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+        all_headers = {
+            "Authorization": f"Bearer {self._token}",
+            "Accept": "application/json",
+            # Ours, so an answer (and Microsoft's support) can be matched with our logs.
+            "client-request-id": str(uuid.uuid4()),
+        }
         all_headers.update(headers or {})
         for attempt in range(1, MAX_ATTEMPTS + 1):
             response = self._send(what, method, url, params=params, json=json, headers=all_headers)
@@ -301,6 +328,7 @@ class GraphClient:
                 )
                 self._sleep(wait)
                 continue
+            _log_refusal(what, response, client_request_id=all_headers["client-request-id"])
             raise self._error(what, response, wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
