@@ -311,6 +311,26 @@ def test_a_time_zone_name_that_tells_no_rules_is_read_as_the_utc_we_asked_for(
     assert Calendar.objects.get(pk=calendar.pk).last_sync_error == ""
 
 
+def test_a_meeting_the_host_declined_does_not_block(connected, fake_microsoft):
+    # The event resource's responseStatus: "Indicates the type of response sent in
+    # response to an event message"; a calendar set to keep declined meetings still lists
+    # them. The host will not be there, so the time is free whatever showAs says.
+    def answered(event_id: str, hour: int, response: str) -> dict:
+        status = {"response": response, "time": "2026-03-02T10:15:27Z"}
+        return _event(event_id, _at(2, hour), 30, responseStatus=status)
+
+    items = [
+        answered("AAMkDeclined=", 9, "declined"),
+        answered("AAMkAccepted=", 11, "accepted"),
+        answered("AAMkPending=", 13, "notResponded"),
+        answered("AAMkOwn=", 15, "organizer"),
+    ]
+
+    calendar = _synced_with(connected, fake_microsoft, items)
+
+    assert set(_stored(calendar)) == {"AAMkAccepted=", "AAMkPending=", "AAMkOwn="}
+
+
 ACCESS_DENIED = {
     "error": {
         "code": "ErrorAccessDenied",

@@ -140,10 +140,17 @@ def busy_event(item: dict) -> BusyEvent:
         end=end,
         # An event without showAs is busy, as Outlook shows it; a word we do not know is not.
         availability=SHOW_AS.get(str(item.get("showAs") or "busy"), Availability.UNKNOWN),
-        is_cancelled=bool(item.get("isCancelled", False)),
+        is_cancelled=bool(item.get("isCancelled", False)) or _declined(item),
         transaction_id=str(item.get("transactionId") or ""),
         all_day=all_day,
     )
+
+
+def _declined(item: dict) -> bool:
+    """The calendar's owner declined this meeting (``responseStatus``), and a calendar that
+    keeps declined meetings shows them: they will not be there, whatever ``showAs`` says."""
+    status = item.get("responseStatus")
+    return isinstance(status, dict) and status.get("response") == "declined"
 
 
 def _all_day(item: dict) -> tuple[date, date] | None:
