@@ -284,6 +284,20 @@ def test_a_next_link_naming_the_same_host_another_way_is_followed(graph, link):
     assert [item["id"] for item in graph.items("/me/calendars")] == ["a", "b"]
 
 
+def test_a_relative_next_link_is_read_against_the_page_it_came_on(graph):
+    # OData's JSON format lets a payload's URLs be relative to the request's URL.
+    graph.mock.get(
+        f"{GRAPH}/me/calendars",
+        json={"value": [{"id": "a"}], "@odata.nextLink": "/v1.0/me/calendars?$skip=1"},
+    )
+    graph.mock.get(
+        f"{GRAPH}/me/calendars?$skip=1",
+        json={"value": [{"id": "b"}], "@odata.nextLink": "calendars?$skip=2"},
+    )
+    graph.mock.get(f"{GRAPH}/me/calendars?$skip=2", json={"value": [{"id": "c"}]})
+    assert [item["id"] for item in graph.items("/me/calendars")] == ["a", "b", "c"]
+
+
 @pytest.mark.parametrize(
     "link",
     [

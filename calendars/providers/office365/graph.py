@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
@@ -263,11 +263,17 @@ class GraphClient:
     def pages(
         self, path: str, *, params: dict | None = None, headers: dict | None = None
     ) -> Iterator[dict]:
-        """Yield each page of a collection, following ``@odata.nextLink``."""
-        page = self.get(path, params=params, headers=headers)
+        """Yield each page of a collection, following ``@odata.nextLink``.
+
+        Graph writes the link whole; OData lets a payload's URLs be relative to the
+        request's, so one that is (``/v1.0/me/calendars?$skip=10``) is read against the
+        page it came on (and must still name our Graph host: ``url_for``)."""
+        url = self.url_for(path)
+        page = self.get(url, params=params, headers=headers)
         yield page
         while next_link := page.get("@odata.nextLink"):
-            page = self.get(next_link, headers=headers)
+            url = urljoin(url, str(next_link))
+            page = self.get(url, headers=headers)
             yield page
 
     def items(
