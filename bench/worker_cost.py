@@ -235,7 +235,12 @@ def _last_call_id(control) -> int:
 
 
 def report(
-    bookings: int, *, profile: bool, profile_out: str | None = None, sql: bool = False
+    bookings: int,
+    *,
+    profile: bool,
+    profile_out: str | None = None,
+    sql: bool = False,
+    together: int = 1,
 ) -> None:
     from django.utils import timezone
 
@@ -255,7 +260,7 @@ def report(
     book(page, starts[:WARMUP])
     drain(recorder, None)
     recorder.queue.clear()
-    web_cpu, web_queries = book(page, starts[WARMUP:])
+    web_cpu, web_queries = book(page, starts[WARMUP:], together=together)
     stats: dict = defaultdict(
         lambda: {
             "runs": 0,
@@ -568,8 +573,8 @@ def main() -> int:
         type=int,
         default=1,
         metavar="N",
-        help="with --real-worker: N bookings at a time wait for the publisher (as under "
-        "load), which sends them as one message",
+        help="N bookings at a time wait for the publisher (as under load), which sends "
+        "them as one message",
     )
     args = parser.parse_args()
     extra = {"EMAIL_URL": "memorymail://", "LOG_LEVEL": "WARNING"}
@@ -600,7 +605,13 @@ def main() -> int:
                 together=args.together,
             )
         else:
-            report(args.bookings, profile=args.profile, profile_out=args.profile_out, sql=args.sql)
+            report(
+                args.bookings,
+                profile=args.profile,
+                profile_out=args.profile_out,
+                sql=args.sql,
+                together=args.together,
+            )
     return 0
 
 
