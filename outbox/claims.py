@@ -7,7 +7,8 @@ pending, due (within ``DUE_TOLERANCE``), and not held by a live claim. It sets a
 A worker that dies simply lets its lease run out; another then takes the item over.
 Because every later write names the token, a worker whose lease ran out can never
 overwrite what the newer attempt records: its write changes no row and raises
-``LostClaim``. Works the same on PostgreSQL and SQLite.
+``LostClaim``. Works the same on PostgreSQL and SQLite. ``claims_take`` takes several
+items at once (those of one account, say), in one statement, each on the same terms.
 
 Every booking's worker runs several claims and claimed writes, so their UPDATEs are
 compiled by the ORM once per process and shape (model, fields written, null or not)

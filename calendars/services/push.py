@@ -35,7 +35,10 @@ row through the shared outbox (``outbox.claims``: a conditional UPDATE on pendin
 due, not claimed by a live worker). Every write after that is conditional on still
 holding the claim, and the row is marked synced only if its ``version`` did not
 change meanwhile (else it is pushed again). So running this twice, concurrently,
-or after a crash is harmless.
+or after a crash is harmless. In a bundle (``outbox.dispatch``), a push also pushes the
+bundle's later rows of the same account under its slot and access token, claimed
+together (``PUSH_BATCH_MAX``); each row is still claimed, written and settled as its
+own, and a row that does not go through ends the batch.
 
 A failure that may pass (throttling, 5xx, a dropped connection) is retried with
 backoff; after ``CALENDAR_PUSH_MAX_ATTEMPTS`` attempts the row is *failed*. A
