@@ -195,12 +195,12 @@ class _Work:
 # most this many in all, one after the other under its one mailbox slot and access token,
 # claimed in one statement: what each push would otherwise do for itself (take and give
 # back a slot, claim, read and decrypt the sign-in) is done once for them. It starts no
-# further row after PUSH_BATCH_WINDOW seconds, nor with less than PUSH_BATCH_TIME_LEFT
-# seconds left before its caller's deadline (``ops.deadline``), nor after a row that did
-# not go through: the rows left are given back unattempted, and their own items push them.
+# further row after PUSH_BATCH_WINDOW seconds (as a bundle starts no item after
+# ``BUNDLE_INLINE_WINDOW``), nor once its caller's deadline passed (``ops.deadline``: as
+# the bundle's leading pushes stop), nor after a row that did not go through: the rows
+# left are given back unattempted, and their own items push them.
 PUSH_BATCH_MAX = 8
 PUSH_BATCH_WINDOW = 5.0
-PUSH_BATCH_TIME_LEFT = 1.0
 
 # The rows pushed by a companion in the bundle being run: each one's own item finds it
 # here (once) and has nothing to do. None outside a bundle (``pushes_in_bundle``).
@@ -322,9 +322,8 @@ def _push_batch(*, row_ids: list[int], connection: CalendarConnection) -> Outcom
 
 
 def _batch_goes_on(started: float) -> bool:
-    """Whether a batch may start another row (``PUSH_BATCH_WINDOW``, ``PUSH_BATCH_TIME_LEFT``)."""
-    left = seconds_left()
-    if left is not None and left < PUSH_BATCH_TIME_LEFT:
+    """Whether a batch may start another row (``PUSH_BATCH_WINDOW``, the deadline)."""
+    if seconds_left() == 0:
         return False
     return time.monotonic() - started < PUSH_BATCH_WINDOW
 
