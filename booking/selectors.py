@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, Prefetch, Q, QuerySet
 
 from accounts.selectors import membership_of
 from booking.models import (
@@ -810,6 +810,54 @@ def slot_is_free(
     for page_id, b_start, b_end in rows:
         (own if page_id == page_pk else others).append(Interval.trusted(b_start, b_end))
     return _engine_offers(rules=rules, busy=others, bookings=own, start=start, now=now)
+
+
+def slot_is_still_free(
+    *,
+    page: BookingPage,
+    rules: Rules,
+    start: datetime,
+    now: datetime,
+    busy: list[Interval],
+    booking: Booking,
+) -> bool | None:
+    """``slot_is_free`` for ``booking``, a new booking of ``page`` at ``start`` that this
+    transaction has just written (left out of the count), with whether ``page`` is still
+    as it was read, in one statement: None when the page was edited or closed since (or
+    the new row is not among the host's bookings, which only such a change explains),
+    else whether ``start`` is free. Call it under the host's lock: page edits take it
+    too, and the statement sees every booking and edit committed before it."""
+    low, high = _slot_reach(rules=rules, start=start)
+    rows = query_rows(
+        _bookings_around_if_page_kept, page.host_id, low, high, page.pk, page.updated_at
+    )
+    others = list(busy)
+    own: list[Interval] = []
+    page_pk, booking_pk = page.pk, booking.pk  # properties: read once, not once per row
+    page_kept = False
+    for pk, page_id, b_start, b_end, kept in rows:
+        if pk == booking_pk:
+            page_kept = kept
+            continue
+        (own if page_id == page_pk else others).append(Interval.trusted(b_start, b_end))
+    if not page_kept:
+        return None
+    return _engine_offers(rules=rules, busy=others, bookings=own, start=start, now=now)
+
+
+@reads(Booking)
+def _bookings_around_if_page_kept(
+    host_id: int, start: datetime, end: datetime, page_pk: int, updated_at: datetime
+):
+    # Each row says whether the page still takes bookings unchanged (PostgreSQL evaluates
+    # the uncorrelated EXISTS once); the new booking's own row is always there to say it.
+    kept = BookingPage.objects.filter(pk=page_pk, is_active=True, updated_at=updated_at)
+    bookings = host_bookings_between(host_id=host_id, start=start, end=end)
+    return (
+        bookings.order_by()
+        .annotate(page_kept=Exists(kept))
+        .values_list("pk", "page_id", "start", "end", "page_kept")
+    )
 
 
 @reads(Booking)

@@ -51,6 +51,7 @@ from booking.selectors import (
     slot_busy_for,
     slot_is_free,
     slot_is_offered,
+    slot_is_still_free,
     slots_on_day_of,
     team_bookings_count,
     team_page_slots,
@@ -182,12 +183,15 @@ def booking_create(
         with transaction.atomic():
             _booking_write(booking=booking, mirror=mirror, actor=actor, now=now, prepared=event)
             host_lock(page.host_id)
-            if not _page_unchanged(page):  # edited (every page edit saves the page) or closed
+            # Read now, under the lock, in one statement: whether the page was edited
+            # (every page edit saves the page, under this lock) or closed, and every
+            # booking committed before the lock, not this one.
+            free = slot_is_still_free(
+                page=page, rules=rules, start=start, now=now, busy=busy, booking=booking
+            )
+            if free is None:
                 raise _PageEdited
-            # Read now, under the lock: every booking committed before it, not this one.
-            if not slot_is_free(
-                page=page, rules=rules, start=start, now=now, busy=busy, exclude_booking=booking
-            ):
+            if not free:
                 raise _not_free(rules=rules, start=start, now=now)
     except (_PageEdited, IntegrityError):
         # The page was edited meanwhile, or a row written before the lock points at one
