@@ -139,3 +139,23 @@ def test_logged_out_it_asks_to_log_in_and_without_csrf_token_it_is_refused(host)
     forged.force_login(host)
     assert _change(forged).status_code == 403
     assert authenticate(username=host.email, password=OLD) is not None
+
+
+def test_with_two_factor_it_needs_the_code_and_stays_verified_after(host):
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    app = TOTPDevice.objects.create(user=host, name="Authenticator app", confirmed=True)
+    client = Client()
+    client.post(reverse("accounts:login"), {"username": host.email, "password": OLD})
+    # Half way through logging in (password, no code yet): no changing the password.
+    assert _change(client).status_code == 302
+    assert authenticate(username=host.email, password=OLD) is not None
+    code = f"{totp(app.bin_key, app.step, app.t0, app.digits, app.drift):06d}"
+    client.post(reverse("accounts:two_factor_verify"), {"code": code})
+    before = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    assert _change(client).status_code == 302
+    assert client.get("/setup/").status_code == 200  # still verified, no new code asked
+    stale = Client()
+    stale.cookies[django_settings.SESSION_COOKIE_NAME] = before
+    assert stale.get("/setup/").status_code == 302
