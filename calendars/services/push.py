@@ -73,6 +73,7 @@ from calendars.providers.base import (
 )
 from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
+from calendars.services.mailbox_throttle import mailbox_throttled
 from calendars.services.tokens import with_provider
 from ops.compiled_queries import query_objects, reads
 from ops.metrics import push_attempt_count
@@ -495,6 +496,7 @@ def _record_success(work: _Work, action: str) -> Outcome:
 
 def _record_failure(work: _Work, error: ProviderError) -> Outcome:
     row = work.row
+    mailbox_throttled(connection=work.connection, error=error)  # the mailbox's reads wait too
     text = error_stored(error, provider_key=work.connection.provider)
     if error.permanent and not _still_connected(work):
         # The sign-in is gone: the connection was disconnected (its pending rows now wait
