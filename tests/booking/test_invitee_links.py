@@ -337,3 +337,30 @@ def test_each_new_bookings_links_come_from_paths_reversed_once_per_process(
             for name in ("manage", "cancel", "reschedule", "ics")
         }
     assert len(reversed_names) == 4
+
+
+def test_after_moving_the_page_says_so_in_the_language_the_invitee_chose(client, page):
+    """Booked in English, switched to Deutsch on the reschedule page: the page after the
+    move keeps German and says the meeting moved, and its links keep German too."""
+    day = workday("Europe/London")
+    body = book(client, page.slug, start=at(day, 10)).json()
+    response = client.post(body["reschedule_url"] + "?lang=de", {"start": at(day, 11).isoformat()})
+    assert response.status_code == 302
+    after = client.get(response["Location"])
+    text = after.content.decode()
+    assert after["Content-Language"] == "de"
+    assert "Ihr Termin mit Alice Host wurde verschoben" in text
+    assert _path(body["reschedule_url"]) + "?lang=de" in text
+    assert _path(body["cancel_url"]) + "?lang=de" in text
+    # Opened again later from the email, the page is the usual confirmation.
+    plain = client.get(_path(body["reschedule_url"]).replace("reschedule/", "")).content
+    assert "booked with Alice Host" in plain.decode()
+    assert "was moved" not in plain.decode()
+
+
+def test_after_cancelling_the_page_keeps_the_language_the_invitee_chose(client, booked):
+    body, _ = booked
+    response = client.post(body["cancel_url"] + "?lang=de", {"reason": ""})
+    assert response.status_code == 302
+    after = client.get(response["Location"]).content.decode()
+    assert "Dieser Termin wurde abgesagt" in after
