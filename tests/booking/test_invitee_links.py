@@ -364,3 +364,6 @@ def test_after_cancelling_the_page_keeps_the_language_the_invitee_chose(client, 
     assert response.status_code == 302
     after = client.get(response["Location"]).content.decode()
     assert "Dieser Termin wurde abgesagt" in after
+    # Its .ics is now a CANCEL: the button says what opening it does.
+    assert "Aus Ihrem Kalender entfernen (.ics)" in after
+    assert "Zum Kalender hinzufügen" not in after
