@@ -183,22 +183,32 @@ def _manage_redirect(request: HttpRequest, token: str, *, moved: bool = False) -
     return redirect(reverse("booking:manage", args=[token]) + query)
 
 
-def _details(booking: Booking, request: HttpRequest | None = None) -> dict:
+def _reader_locale(request: HttpRequest, booking: Booking) -> str:
+    """The locale dates and times are written in: the booking's, unless the invitee chose
+    another language with ``?lang=`` (then that language's, with the browser's region):
+    a German page must not name an English weekday."""
+    if translation.get_language() == language_of(booking.invitee_locale):
+        return booking.invitee_locale
+    return request_locale(request)
+
+
+def _details(booking: Booking, request: HttpRequest) -> dict:
     zone = ZoneInfo(booking.invitee_time_zone)
+    locale = _reader_locale(request, booking)
     links = booking_paths(booking)
-    query = _chosen_language(request) if request is not None else ""
+    query = _chosen_language(request)
     if query:
         links = {
             name: link + query if name in ("manage", "cancel", "reschedule") else link
             for name, link in links.items()
         }
     return {
-        "locale": booking.invitee_locale,
+        "locale": locale,
         "booking": booking,
         "start": booking.start.astimezone(zone),
         "end": booking.end.astimezone(zone),
         "zone": booking.invitee_time_zone,
-        "zone_text": zone_text(booking.invitee_time_zone, booking.start, booking.invitee_locale),
+        "zone_text": zone_text(booking.invitee_time_zone, booking.start, locale),
         "links": links,
         "changeable": booking.is_confirmed and booking.start > timezone.now(),
         "hosts_text": _and_list(booking_host_names(booking=booking)),
@@ -307,9 +317,10 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
             status, error = _reschedule_post(request, booking)
         if status == 302:
             return _manage_redirect(request, token, moved=True)
+    details = _details(booking, request)
     context = {
-        **_widget_context(page, mode="reschedule", locale=booking.invitee_locale, booking=booking),
-        **_details(booking, request),
+        **_widget_context(page, mode="reschedule", locale=details["locale"], booking=booking),
+        **details,
         "error": error,
         "form": RescheduleForm(),
         "handed_over": round_robin_handed_over(booking=booking),
