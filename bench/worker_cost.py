@@ -24,6 +24,12 @@ On PostgreSQL on this machine it also prints the backend's CPU per booking
 ``P`` when it ran as a prepared statement (``ops.prepared``), with the backend's CPU
 while it ran (mean over the bookings).
 
+``--emails``: the email task's own share (``booking.email_outbox.booking_emails_deliver``,
+each row's claim, reads, renders, .ics, MIME building, sending and settle) measured
+apart: CPU ms, queries, Python calls (cProfile of that function alone, its top functions
+printed), template renders, emails and mail connections opened, per booking. It takes
+the place of ``--profile``.
+
 ``--smtp``: the emails go over ``smtp+tls://`` to a local STARTTLS server instead
 (``bench._smtp_sink``, threads of this process: its CPU is in the sandbox column), as in
 production: each email's connection, EHLO, TLS handshake (the Graph sandbox's
@@ -228,6 +234,91 @@ def _prepared_flag(ran: list, backend):
     return wrapper
 
 
+class EmailShare:
+    """``--emails``: wraps the email task's service (``booking.tasks.booking_emails_deliver``)
+    to measure it alone: CPU of this thread, queries, template renders, emails handed to
+    the backend and mail connections made; ``profile``: its Python calls too (a cProfile of
+    that function alone, whose own cost is then in the CPU)."""
+
+    def __init__(self, *, profile: bool) -> None:
+        import cProfile
+
+        self.profiler = cProfile.Profile(time.thread_time) if profile else None
+        self.counts: Counter = Counter()
+        self.cpu = 0.0
+        self.counting = False
+
+    def install(self) -> None:
+        import django.core.mail
+        from django.core.mail import EmailMessage
+        from django.db import connection
+        from django.template.base import Template
+        from django.test.utils import CaptureQueriesContext
+
+        from booking import tasks
+        from ops import mail
+
+        deliver = tasks.booking_emails_deliver
+        share = self
+
+        def measured(**kwargs):
+            with CaptureQueriesContext(connection) as captured:
+                share.counting = True
+                if share.profiler:
+                    share.profiler.enable()
+                began = time.thread_time()
+                try:
+                    return deliver(**kwargs)
+                finally:
+                    share.cpu += time.thread_time() - began
+                    if share.profiler:
+                        share.profiler.disable()
+                    share.counting = False
+                    share.counts["queries"] += len(captured)
+
+        def counted(owner, name: str, key: str) -> None:
+            original = getattr(owner, name)
+
+            def wrapper(*args, **kwargs):
+                if share.counting:
+                    share.counts[key] += 1
+                return original(*args, **kwargs)
+
+            setattr(owner, name, wrapper)
+
+        tasks.booking_emails_deliver = measured
+        counted(Template, "render", "renders")
+        counted(EmailMessage, "send", "emails")
+        # A backend (a connection to the mail server) made: ops.mail's and Django's own.
+        counted(mail, "get_connection", "connections")
+        counted(django.core.mail, "get_connection", "connections")
+
+    def print(self, bookings: int, profile_out: str | None = None) -> None:
+        import io
+        import pstats
+
+        counts = self.counts
+        print(
+            f"\nthe emails' share (booking_emails_deliver), per booking: "
+            f"{self.cpu * 1000 / bookings:.2f} CPU ms"
+            f"{' (under cProfile)' if self.profiler else ''}, "
+            f"{counts['queries'] / bookings:.1f} queries, "
+            f"{counts['renders'] / bookings:.2f} template renders, "
+            f"{counts['emails'] / bookings:.2f} emails, "
+            f"{counts['connections'] / bookings:.2f} mail connections made"
+        )
+        if not self.profiler:
+            return
+        if profile_out:
+            self.profiler.dump_stats(profile_out)
+        text = io.StringIO()
+        stats = pstats.Stats(self.profiler, stream=text)
+        print(f"its Python calls per booking: {stats.total_calls / bookings:,.0f}")
+        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats("tottime").print_stats(25)
+        print(text.getvalue())
+
+
 def _last_call_id(control) -> int:
     from graph_sandbox.models import RequestLogEntry
 
@@ -235,7 +326,12 @@ def _last_call_id(control) -> int:
 
 
 def report(
-    bookings: int, *, profile: bool, profile_out: str | None = None, sql: bool = False
+    bookings: int,
+    *,
+    profile: bool,
+    profile_out: str | None = None,
+    sql: bool = False,
+    emails: bool = False,
 ) -> None:
     from django.utils import timezone
 
@@ -268,7 +364,11 @@ def report(
         }
     )
     profiler = None
-    if profile:
+    share = None
+    if emails:
+        share = EmailShare(profile=profile)
+        share.install()
+    elif profile:
         import cProfile
 
         profiler = cProfile.Profile(time.thread_time)  # CPU of this thread only
@@ -330,6 +430,8 @@ def report(
         for number, (statement, prepared, ns) in enumerate(first_sql, 1):
             mark = "P" if prepared else " "
             print(f"  {number:2}. {mark} {ns / 1000 / bookings:7.1f} {statement[:280]}")
+    if share:
+        share.print(bookings, profile_out)
     if profiler:
         import pstats
 
@@ -533,7 +635,14 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sql", action="store_true", help="list the first booking's queries")
     parser.add_argument(
-        "--profile-out", metavar="FILE", help="with --profile: also write the pstats to FILE"
+        "--emails",
+        action="store_true",
+        help="measure the email task's share apart (with --profile: profile it alone)",
+    )
+    parser.add_argument(
+        "--profile-out",
+        metavar="FILE",
+        help="with --profile or --emails: also write the pstats to FILE",
     )
     parser.add_argument(
         "--real-worker",
@@ -600,7 +709,13 @@ def main() -> int:
                 together=args.together,
             )
         else:
-            report(args.bookings, profile=args.profile, profile_out=args.profile_out, sql=args.sql)
+            report(
+                args.bookings,
+                profile=args.profile,
+                profile_out=args.profile_out,
+                sql=args.sql,
+                emails=args.emails,
+            )
     return 0
 
 

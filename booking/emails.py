@@ -13,14 +13,19 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from booking.email_bodies import body_render
 from booking.ics import booking_ics
 from booking.locales import (
     DEFAULT_LOCALE,
     DEFAULT_REGIONS,
+    day_text,
     language_of,
     moment_text,
+    span_text,
+    time_text,
     zone_text,
 )
 from booking.models import Booking, LocationKind, location_wording
@@ -81,8 +86,17 @@ def send_booking_email(
     # To the member a move handed the meeting to, it is a new one.
     subject = SUBJECTS["confirmed" if previous and who == "host" else kind]
 
-    def ics() -> str:
-        description = _ics_description(booking, _links(booking), join_url)
+    def body(shown: dict) -> str:
+        return _notice_body(
+            shown,
+            flags={"kind": kind, "who": who, "by_host": actor == "host"},
+            other=other,
+            previous=previous,
+            join_url=join_url,
+        )
+
+    def ics(links: dict[str, str]) -> bytes:
+        description = _ics_description(booking, links, join_url)
         return booking_ics(
             booking=booking, for_host=who == "host", description=description, url=join_url
         )
@@ -95,20 +109,46 @@ def send_booking_email(
         locale=locale,
         subject=subject,
         names={"title": booking.title, "other": other},
-        template="booking/email/notice.txt",
-        context={
-            "kind": kind,
-            "who": who,
-            "other": other,
-            "previous_start": booking.rescheduled_from_start,
-            "by_host": actor == "host",
-            "previous": previous,
-            "join_url": join_url,
-        },
+        body=body,
         ics=ics,
         connection=connection,
     )
     return True
+
+
+NOTICE = "booking/email/notice.txt"
+
+
+def _notice_body(shown: dict, *, flags: dict, other: str, previous: str, join_url: str) -> str:
+    """The confirmation's, move's or cancellation's text (``NOTICE``), rendered once per
+    language and shape and filled in (``booking.email_bodies``): every value it shows is
+    worked out here, in the reader's language, zone and locale."""
+    booking: Booking = shown["booking"]
+    locale = shown["locale"]
+    was = booking.rescheduled_from_start if flags["kind"] == "rescheduled" else None
+    if was is not None:
+        was = was.astimezone(shown["start"].tzinfo)
+    answers = "".join(
+        f"{item['question']}: {item['answer']}\n" for item in booking.answers if item["answer"]
+    )
+    texts = {
+        "other": other,
+        "previous": previous,
+        "title": booking.title,
+        "when": span_text(shown["start"], shown["end"], locale),
+        "zone_text": shown["zone_text"],
+        "previous_day": day_text(was, locale) if was else "",
+        "previous_time": time_text(was, locale) if was else "",
+        "where": booking.location_text,
+        "join_url": join_url,
+        "invitee_name": booking.invitee_name,
+        "invitee_email": booking.invitee_email,
+        "answers": answers,
+        "cancel_reason": booking.cancel_reason,
+        "reschedule_link": shown["links"]["reschedule"],
+        "cancel_link": shown["links"]["cancel"],
+    }
+    return body_render(NOTICE, flags=flags, texts=texts)
 
 
 def host_locale(host) -> str:
@@ -263,9 +303,10 @@ def _email_send(
     locale: str,
     subject,
     names: dict[str, str],
-    template: str,
-    context: dict,
-    ics: Callable[[], str] | None = None,
+    template: str = "",
+    context: dict | None = None,
+    body: Callable[[dict], str] | None = None,
+    ics: Callable[[dict[str, str]], bytes] | None = None,
     connection=None,
 ) -> None:
     """Send one email about ``booking`` to ``to``, in ``locale``'s language, its times in
@@ -273,7 +314,9 @@ def _email_send(
     start and end, the zone's name, the invitee's links) and ``context`` (a callable value
     is worked out in that language); ``subject`` % ``names`` (and ``when``, the start), on
     one line: a line break from a name or title saved earlier would make Django refuse the
-    whole message. ``ics``: makes the .ics to attach. A mail server error is raised."""
+    whole message. ``body``: makes the text instead of ``template`` from what every booking
+    email shows. ``ics``: makes the .ics to attach from the invitee's links. A mail server
+    error is raised."""
     tz = ZoneInfo(zone)
     start = booking.start.astimezone(tz)
     with translation.override(language_of(locale)):
@@ -286,18 +329,22 @@ def _email_send(
             "zone_text": zone_text(zone, booking.start, locale),
             "links": _links(booking),
         }
-        for key, value in context.items():
-            shown[key] = value() if callable(value) else value
+        if body is not None:
+            text = body(shown)
+        else:
+            for key, value in (context or {}).items():
+                shown[key] = value() if callable(value) else value
+            text = render_to_string(template, shown)
         words = subject % {"when": moment_text(start, zone, locale), **names}
         message = Email(
             subject=" ".join(words.split()),
-            body=render_to_string(template, shown),
+            body=text,
             to=[to],
             reply_to=[reply_to],
             connection=connection,
         )
         if ics is not None:
-            message.attach("invite.ics", ics(), "text/calendar")
+            message.attach("invite.ics", ics(shown["links"]), "text/calendar")
         message.send()
 
 
@@ -318,12 +365,14 @@ def _place_without_link(booking: Booking) -> str:
 
 
 def _ics_description(booking: Booking, links: dict[str, str], join_url: str = "") -> str:
+    """The .ics's description, in the active language (looked up as it is written: a lazy
+    string's ``%`` costs about 20 Python calls more, three times an email)."""
     lines = []
     if join_url:
-        lines.append(_("Join the Microsoft Teams meeting: %(link)s") % {"link": join_url})
+        lines.append(gettext("Join the Microsoft Teams meeting: %(link)s") % {"link": join_url})
     lines += [f"{item['question']}: {item['answer']}" for item in booking.answers if item["answer"]]
     lines += [
-        _("Cancel: %(link)s") % {"link": links["cancel"]},
-        _("Reschedule: %(link)s") % {"link": links["reschedule"]},
+        gettext("Cancel: %(link)s") % {"link": links["cancel"]},
+        gettext("Reschedule: %(link)s") % {"link": links["reschedule"]},
     ]
     return "\n".join(lines)

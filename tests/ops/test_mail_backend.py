@@ -58,7 +58,9 @@ _HEADER_TEXT = st.text(
 
 
 @given(
-    text=_HEADER_TEXT, width=st.sampled_from([20, 76, 78]), name=st.sampled_from(["Subject", "To"])
+    text=_HEADER_TEXT,
+    width=st.sampled_from([1, 12, 20, 30, 76, 78]),
+    name=st.sampled_from(["Subject", "To"]),
 )
 @settings(max_examples=300, deadline=None)
 def test_headers_come_out_exactly_as_the_standard_librarys_base64_words(text, width, name):

@@ -8,9 +8,18 @@ from datetime import UTC
 
 from django.utils import timezone
 from django.utils.translation import gettext
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vCalAddress, vText
 
-from booking.ics import PRODID, _address, _folded
+from booking.ics import PRODID, _folded
+
+
+def _address(email: str, name: str, role: str | None = None) -> vCalAddress:
+    address = vCalAddress(f"mailto:{email}")
+    if name:
+        address.params["cn"] = vText(name)
+    if role:
+        address.params["role"] = vText(role)
+    return address
 
 
 def booking_calendar(
