@@ -54,8 +54,15 @@ def totp_confirm(*, request, device: TOTPDevice, token: str) -> list[str] | None
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = recovery_codes_replace(user=device.user)
-    otp_login(request, device)
+    _session_verified(request, device)
     return codes
+
+
+def _session_verified(request, device) -> None:
+    """Mark the session verified by ``device`` under a new session id: whoever learnt
+    the id of the half-logged-in session does not get the verified one."""
+    request.session.cycle_key()
+    otp_login(request, device)
 
 
 def recovery_codes_replace(*, user) -> list[str]:
@@ -74,13 +81,17 @@ def two_factor_verify(*, request, token: str) -> bool:
     is verified. A recovery code works once."""
     token = token.strip().replace(" ", "")
     user = request.user
-    kind = TOTPDevice if token.isdigit() and len(token) == 6 else StaticDevice
-    for device in kind.objects.filter(user=user, confirmed=True):
+    for device in device_kind(token).objects.filter(user=user, confirmed=True):
         allowed, _ = device.verify_is_allowed()
         if allowed and device.verify_token(token):
-            otp_login(request, device)
+            _session_verified(request, device)
             return True
     return False
+
+
+def device_kind(token: str) -> type[TOTPDevice] | type[StaticDevice]:
+    """Which device checks ``token``: the app's for 6 digits, else the recovery codes."""
+    return TOTPDevice if token.isdigit() and len(token) == 6 else StaticDevice
 
 
 def two_factor_disable(*, user) -> None:
@@ -88,14 +99,13 @@ def two_factor_disable(*, user) -> None:
     StaticDevice.objects.filter(user=user).delete()
 
 
-def code_wait_seconds(*, user, pending: TOTPDevice | None = None) -> int:
-    """Seconds until an app code can be checked at all (0: now). After wrong codes
+def code_wait_seconds(*, user, pending: TOTPDevice | None = None, kind: type = TOTPDevice) -> int:
+    """Seconds until a code can be checked at all (0: now). After wrong codes
     django-otp refuses every code, the right one too, for 1, 2, 4 … seconds; told "that
     code is not right", a person who then typed the right one would doubt their app.
-    ``pending``: the device being set up, else the user's confirmed ones."""
-    devices = (
-        [pending] if pending is not None else TOTPDevice.objects.filter(user=user, confirmed=True)
-    )
+    ``pending``: the device being set up, else the user's confirmed ones of ``kind``
+    (``device_kind`` of the code: the app's, or the recovery codes')."""
+    devices = [pending] if pending is not None else kind.objects.filter(user=user, confirmed=True)
     now = timezone.now()
     waits = []
     for device in devices:

@@ -19,7 +19,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from accounts import two_factor
+from accounts.form_throttle import form_wait_seconds, refused_form, reset_wait_seconds, too_many
 from accounts.forms import (
+    ChangePasswordForm,
     InvitationSignUpForm,
     LocalizedPasswordResetForm,
     LoginForm,
@@ -28,6 +30,7 @@ from accounts.forms import (
     TwoFactorCodeForm,
 )
 from accounts.models import User
+from accounts.passwords import password_change
 from accounts.selectors import organization_alone_in
 from accounts.services import (
     OrganizationError,
@@ -51,6 +54,12 @@ def _page_language() -> str:
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("setup:home")
+    if request.method == "POST":
+        wait = form_wait_seconds(request=request, form="signup")
+        if wait is not None:
+            initial = _refill(request, "name", "email", "time_zone")
+            form = refused_form(SignUpForm, initial=initial, seconds=wait)
+            return too_many(render(request, "accounts/signup.html", {"form": form}), wait)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -104,6 +113,13 @@ class PasswordResetView(auth_views.PasswordResetView):
         # The link names SITE_URL, not the host name the request came in under.
         return {"site_url": settings.SITE_URL}
 
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        wait = reset_wait_seconds(request=request, email=request.POST.get("email", ""))
+        if wait is None:
+            return super().post(request, *args, **kwargs)
+        form = refused_form(self.form_class, initial=_refill(request, "email"), seconds=wait)
+        return too_many(self.render_to_response(self.get_context_data(form=form)), wait)
+
     def form_invalid(self, form) -> HttpResponse:
         # Only a malformed address gets here: an unknown one is sent on like any other.
         return _with_status(super().form_invalid(form), 400)
@@ -124,6 +140,11 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def form_invalid(self, form) -> HttpResponse:
         return _with_status(super().form_invalid(form), 400)
+
+
+def _refill(request: HttpRequest, *names: str) -> dict[str, str]:
+    """What the refused form had in ``names`` (never a password), to show it again."""
+    return {name: request.POST.get(name, "")[:254] for name in names}
 
 
 def _with_status(response: HttpResponse, status: int) -> HttpResponse:
@@ -149,6 +170,28 @@ def setup_profile(request: HttpRequest) -> HttpResponse:
         return redirect("setup:profile")
     context = {"form": form, "section": "profile"}
     return render(request, "setup/profile.html", context, status=_form_status(form))
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def setup_password(request: HttpRequest) -> HttpResponse:
+    """Change the password: the current one (checked and throttled as logging in is),
+    then the new one twice. 400 with the form's messages, 429 with ``Retry-After``
+    while logging in to the account is paused."""
+    form = ChangePasswordForm(request.user, request.POST or None, request=request)
+    if request.method == "POST" and form.is_valid():
+        password_change(
+            request=request, user=request.user, new_password=form.cleaned_data["new_password1"]
+        )
+        messages.success(
+            request,
+            _("Your password was changed. Every other place you were logged in is logged out."),
+        )
+        return redirect("setup:profile")
+    context = {"form": form, "section": "profile"}
+    response = render(request, "setup/password.html", context, status=_form_status(form))
+    return too_many(response, form.wait_seconds) if form.is_throttled() else response
 
 
 def _form_status(form) -> int:
@@ -226,7 +269,13 @@ def _next_or_setup(request: HttpRequest) -> HttpResponse:
     return redirect(target if target and allowed else "setup:home")
 
 
-def _wait_message(seconds: int) -> str:
+def _wait_message(seconds: int, *, recovery: bool = False) -> str:
+    if recovery:
+        return ngettext(
+            "Too many wrong codes. Wait %(count)d second, then enter your recovery code again.",
+            "Too many wrong codes. Wait %(count)d seconds, then enter your recovery code again.",
+            seconds,
+        ) % {"count": seconds}
     return ngettext(
         "Too many wrong codes. Wait %(count)d second, then enter the newest code from your app.",
         "Too many wrong codes. Wait %(count)d seconds, then enter the newest code from your app.",
@@ -241,19 +290,23 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     if request.user.is_verified() or not two_factor.two_factor_enabled(user=request.user):
         return _next_or_setup(request)
     form = TwoFactorCodeForm(request.POST or None)
+    wait = 0
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["code"].strip().replace(" ", "")
-        wait = two_factor.code_wait_seconds(user=request.user) if code.isdigit() else 0
+        kind = two_factor.device_kind(code)
+        wait = two_factor.code_wait_seconds(user=request.user, kind=kind)
         if wait:
-            form.add_error("code", _wait_message(wait))
+            recovery = kind is not two_factor.TOTPDevice
+            form.add_error("code", _wait_message(wait, recovery=recovery))
         elif two_factor.two_factor_verify(request=request, token=code):
             return _next_or_setup(request)
         else:
             form.add_error("code", _("That code is not right. Try the newest code from your app."))
     context = {"form": form, "next": request.GET.get("next", "")}
-    return render(
+    response = render(
         request, "accounts/two_factor_verify.html", context, status=400 if form.errors else 200
     )
+    return too_many(response, wait) if wait else response
 
 
 @never_cache  # the app's secret, and then the recovery codes: never kept by a cache
@@ -273,7 +326,8 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     device = two_factor.totp_device_pending(user=user)
     form = TwoFactorCodeForm(request.POST or None)
     wait = two_factor.code_wait_seconds(user=user, pending=device) if form.is_bound else 0
-    if wait and form.is_valid():
+    throttled = bool(wait) and form.is_valid()
+    if throttled:
         form.add_error("code", _wait_message(wait))
     elif request.method == "POST" and form.is_valid():
         codes = two_factor.totp_confirm(
@@ -286,9 +340,10 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             "code", _("That code is not right. Check the time on your phone and try again.")
         )
     context.update(form=form, qr=_qr_svg(device.config_url), secret=_secret_text(device))
-    return render(
+    response = render(
         request, "accounts/two_factor_setup.html", context, status=400 if form.errors else 200
     )
+    return too_many(response, wait) if throttled else response
 
 
 @never_cache  # new recovery codes

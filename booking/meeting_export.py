@@ -55,7 +55,9 @@ def export_rows(
     """The header, then one row per meeting in the list's order."""
     zone = ZoneInfo(user.time_zone)
     labels = question_labels_for(user=user, page_id=filters.page_id, hosts=filters.hosts)
-    yield [*FIXED_COLUMNS, *labels, *TRAILING_COLUMNS]
+    # Question labels are written by hosts, and an admin's export carries its members':
+    # neutralised like every other cell someone else typed.
+    yield [*FIXED_COLUMNS, *(neutralise(label) for label in labels), *TRAILING_COLUMNS]
     bookings = meetings_for_export(user=user, filters=filters, time_zone=user.time_zone, now=now)
     for booking in bookings:
         yield [neutralise(cell) for cell in _cells(booking, labels, zone)]

@@ -15,7 +15,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import SimpleLazyObject, empty
@@ -101,7 +101,7 @@ def _unreadable(request: HttpRequest) -> HttpResponse | None:
             return json_error(400, BAD_LENGTH, {"body": [BAD_LENGTH]})
         return bad_request(request, exception=None)
     if not is_api(request):
-        return None
+        return _unreadable_query_page(request)
     try:
         request.GET  # noqa: B018  (parsing it is the point)
         if request.content_type == "application/x-www-form-urlencoded":
@@ -110,6 +110,19 @@ def _unreadable(request: HttpRequest) -> HttpResponse | None:
             request.POST  # noqa: B018
     except SuspiciousOperation as refused:
         return _refusal(refused)
+    return None
+
+
+def _unreadable_query_page(request: HttpRequest) -> HttpResponse | None:
+    """The 400 page for a query string Django refuses to read (more parameters than
+    ``DATA_UPLOAD_MAX_NUMBER_FIELDS``), else None. Drawn with an empty query: every page
+    reads it (the embed flag, ``?lang=``, ``next``), and reading it again would be refused
+    again, turning the 400 into a 500."""
+    try:
+        request.GET  # noqa: B018  (parsing it is the point)
+    except SuspiciousOperation:
+        request.GET = QueryDict()
+        return bad_request(request, exception=None)
     return None
 
 

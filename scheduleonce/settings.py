@@ -249,6 +249,11 @@ TRUSTED_PROXY_COUNT = env_count("TRUSTED_PROXY_COUNT", default=0)
 LOGIN_FAILURE_LIMIT = env_count("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_FAILURE_LIMIT_PER_IP = env_count("LOGIN_FAILURE_LIMIT_PER_IP", default=50)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", default=900, minimum=1)
+# Sign-ups and password reset requests allowed per client address and minute (each
+# form counted on its own), and reset requests for one email address per hour from
+# anywhere (0: no limit). See accounts.form_throttle.
+ACCOUNT_FORM_RATE_LIMIT = env_count("ACCOUNT_FORM_RATE_LIMIT", default=10)
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env_count("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=5)
 
 # --- passwords, sessions, i18n -----------------------------------------------------
 
@@ -259,6 +264,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_AGE = 14 * 24 * 3600
+# The admin never shows a person's authenticator secret (nor its QR code) or recovery
+# codes: whoever reads them can pass as that person's second factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LANGUAGE_CODE = "en"
 # English is the source language; every other one is shipped complete (`make test`
 # runs check_translations). Catalogues: locale/<lang>/LC_MESSAGES/*.po (`make messages`).

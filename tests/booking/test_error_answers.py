@@ -115,6 +115,21 @@ def test_a_form_post_to_the_api_that_django_cannot_read_is_a_json_error(
     assert_error_body(response, status, field=None)
 
 
+@pytest.mark.parametrize(
+    "path", ["/accounts/login/", "/accounts/signup/", "/book/intro/", "/bookings/x/", "/"]
+)
+def test_more_than_a_thousand_query_parameters_on_a_page_are_a_400_page(anyone, page, debug, path):
+    # The view's refusal (400) used to become a 500 while its page was drawn: the page's
+    # context read the same query again and was refused again.
+    query = "&".join(f"p{n}=1" for n in range(1001))
+
+    response = anyone.get(f"{path}?{query}")
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert "This request could not be read" in response.content.decode()
+
+
 def test_any_other_error_under_api_is_the_json_body(anyone, debug):
     assert_error_body(anyone.get("/api/no-such-thing"), 404, field=None)
 

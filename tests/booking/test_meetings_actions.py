@@ -287,6 +287,17 @@ def test_export_has_a_header_one_column_per_question_and_neutralised_cells(
     assert row[9] == ""
 
 
+def test_a_question_label_that_reads_as_a_formula_is_neutralised_in_the_header(
+    host_client, page, booked
+):
+    # A label is typed by a host, and an admin's export holds every member's labels: a
+    # member's "=HYPERLINK(…)" must not run in the admin's spreadsheet.
+    Question.objects.create(page=page, label='=HYPERLINK("http://x","Company")', position=0)
+    Question.objects.create(page=page, label="@Size", position=1)
+    header, _row = _export(host_client)
+    assert header[8:10] == ['\'=HYPERLINK("http://x","Company")', "'@Size"]
+
+
 def test_export_keeps_accents_for_spreadsheets(host_client, page):
     meeting(page, tomorrow_ten(), name="Zoë Ådler", email="zoe@example.com")
     response = host_client.get(reverse("meetings:export"))

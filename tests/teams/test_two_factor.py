@@ -187,7 +187,8 @@ def test_the_right_code_sent_while_wrong_ones_make_it_wait_says_to_wait(client, 
         time.sleep(2.1)
         assert client.post(setup, {"code": "000000"}).status_code == 400
     answer = client.post(setup, {"code": _code(device)}, HTTP_ACCEPT_LANGUAGE="de")
-    assert answer.status_code == 400
+    assert answer.status_code == 429
+    assert 1 <= int(answer["Retry-After"]) <= 4
     html = answer.content.decode()
     assert re.search(r"Zu viele falsche Codes\. Warten Sie [1-4] Sekunden? und", html)
     assert "stimmt nicht" not in html
