@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.forms import (
     AuthenticationForm,
     BaseUserCreationForm,
+    PasswordChangeForm,
     PasswordResetForm,
 )
 from django.utils import translation
@@ -178,3 +179,54 @@ class LocalizedPasswordResetForm(PasswordResetForm):
         language = getattr(user, "language", "") or translation.get_language() or "en"
         with translation.override(language):
             super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
+
+
+class ChangePasswordForm(FocusFirstMistake, PasswordChangeForm):
+    """The current password, then the new one twice (Django's password validators).
+
+    Checking the current password counts as logging in: a wrong one is a failed log-in
+    of the account (``accounts.login_throttle``), and while logging in to the account is
+    paused every attempt is refused, the right password included. Needs ``request``.
+    """
+
+    error_messages = {
+        **PasswordChangeForm.error_messages,
+        "password_incorrect": _(
+            "That is not your current password. Check it and try again "
+            "(the password is case-sensitive)."
+        ),
+    }
+
+    def __init__(self, user, *args, request, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+        self.fields["old_password"].label = _("Current password")
+        self.fields["new_password2"].label = _("New password again")
+
+    wait_seconds = 0  # while throttled: seconds until the next attempt may succeed
+
+    def clean_old_password(self) -> str:
+        email = self.user.email
+        wait = login_wait_seconds(self.request, email)
+        if wait:
+            self.wait_seconds = wait
+            minutes = max(1, math.ceil(wait / 60))
+            raise forms.ValidationError(
+                ngettext(
+                    "Too many wrong passwords. Try again in %(count)d minute.",
+                    "Too many wrong passwords. Try again in %(count)d minutes.",
+                    minutes,
+                )
+                % {"count": minutes},
+                code="throttled",
+            )
+        try:
+            password = super().clean_old_password()
+        except forms.ValidationError:
+            login_failed(self.request, email)
+            raise
+        login_succeeded(email)
+        return password
+
+    def is_throttled(self) -> bool:
+        return bool(self.wait_seconds)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from accounts import two_factor
 from accounts.form_throttle import form_wait_seconds, refused_form, reset_wait_seconds, too_many
 from accounts.forms import (
+    ChangePasswordForm,
     InvitationSignUpForm,
     LocalizedPasswordResetForm,
     LoginForm,
@@ -29,6 +30,7 @@ from accounts.forms import (
     TwoFactorCodeForm,
 )
 from accounts.models import User
+from accounts.passwords import password_change
 from accounts.selectors import organization_alone_in
 from accounts.services import (
     OrganizationError,
@@ -168,6 +170,28 @@ def setup_profile(request: HttpRequest) -> HttpResponse:
         return redirect("setup:profile")
     context = {"form": form, "section": "profile"}
     return render(request, "setup/profile.html", context, status=_form_status(form))
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def setup_password(request: HttpRequest) -> HttpResponse:
+    """Change the password: the current one (checked and throttled as logging in is),
+    then the new one twice. 400 with the form's messages, 429 with ``Retry-After``
+    while logging in to the account is paused."""
+    form = ChangePasswordForm(request.user, request.POST or None, request=request)
+    if request.method == "POST" and form.is_valid():
+        password_change(
+            request=request, user=request.user, new_password=form.cleaned_data["new_password1"]
+        )
+        messages.success(
+            request,
+            _("Your password was changed. Every other place you were logged in is logged out."),
+        )
+        return redirect("setup:profile")
+    context = {"form": form, "section": "profile"}
+    response = render(request, "setup/password.html", context, status=_form_status(form))
+    return too_many(response, form.wait_seconds) if form.is_throttled() else response
 
 
 def _form_status(form) -> int:

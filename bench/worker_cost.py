@@ -331,6 +331,7 @@ def report(
     profile: bool,
     profile_out: str | None = None,
     sql: bool = False,
+    together: int = 1,
     emails: bool = False,
 ) -> None:
     from django.utils import timezone
@@ -351,7 +352,7 @@ def report(
     book(page, starts[:WARMUP])
     drain(recorder, None)
     recorder.queue.clear()
-    web_cpu, web_queries = book(page, starts[WARMUP:])
+    web_cpu, web_queries = book(page, starts[WARMUP:], together=together)
     stats: dict = defaultdict(
         lambda: {
             "runs": 0,
@@ -677,8 +678,8 @@ def main() -> int:
         type=int,
         default=1,
         metavar="N",
-        help="with --real-worker: N bookings at a time wait for the publisher (as under "
-        "load), which sends them as one message",
+        help="N bookings at a time wait for the publisher (as under load), which sends "
+        "them as one message",
     )
     args = parser.parse_args()
     extra = {"EMAIL_URL": "memorymail://", "LOG_LEVEL": "WARNING"}
@@ -714,6 +715,7 @@ def main() -> int:
                 profile=args.profile,
                 profile_out=args.profile_out,
                 sql=args.sql,
+                together=args.together,
                 emails=args.emails,
             )
     return 0

@@ -27,12 +27,14 @@ class MeetingFilterForm(forms.Form):
     booking_page = forms.TypedChoiceField(
         label=_("Booking page"), coerce=int, required=False, empty_value=None
     )
+    # The label says what is searched; the placeholder stays short enough for a phone's
+    # field ("Name oder E-Mail der eingeladenen Person" was cut off at 375 pixels).
     q = forms.CharField(
-        label=_("Search"),
+        label=_("Search invitees"),
         max_length=MAX_QUERY,
         required=False,
         strip=True,
-        widget=forms.TextInput({"type": "search", "placeholder": _("Invitee name or email")}),
+        widget=forms.TextInput({"type": "search", "placeholder": _("Name or email")}),
     )
 
     def __init__(self, data, *, pages, hosts=(), **kwargs):

@@ -124,8 +124,8 @@ def location_wording(kind: str, details: str, *, no_join_link: bool = False) -> 
 
 
 class TeamKind(models.TextChoices):
-    ROUND_ROBIN = "round_robin", _("Round-robin: whichever member is free")
-    COLLECTIVE = "collective", _("Collective: every member together")
+    ROUND_ROBIN = "round_robin", _("Round-robin: whoever is free")
+    COLLECTIVE = "collective", _("Collective: all together")
 
 
 class HoursSource(models.TextChoices):

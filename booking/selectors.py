@@ -470,6 +470,21 @@ def team_seats_for(*, page: BookingPage) -> list[TeamMember]:
     )
 
 
+def team_pages_by_member(*, organization_id: int) -> dict[int, list[BookingPage]]:
+    """The organization's team pages each person has a seat on, by user id, by title (one
+    query)."""
+    seats = (
+        TeamMember.objects.filter(page__organization_id=organization_id)
+        .exclude(page__team_kind="")
+        .select_related("page")
+        .order_by("page__title", "page_id")
+    )
+    found: dict[int, list[BookingPage]] = defaultdict(list)
+    for seat in seats:
+        found[seat.user_id].append(seat.page)
+    return dict(found)
+
+
 DEFAULT_MEMBER_HOURS: dict[int, list[WallRange]] = {
     weekday: [(time(9), time(17))] for weekday in range(5)
 }

@@ -47,6 +47,7 @@ from booking.models import BookingPage
 from booking.selectors import (
     members_with_live_calendar,
     members_without_teams,
+    team_pages_by_member,
     team_seats_for,
 )
 from booking.services.teams import (
@@ -81,9 +82,10 @@ class MemberHealth:
     last_synced_at: datetime | None
     failed_pushes: int
     pages: list[BookingPage]
+    team_pages: list[BookingPage]
 
 
-def _health(membership: Membership) -> MemberHealth:
+def _health(membership: Membership, team_pages: dict[int, list[BookingPage]]) -> MemberHealth:
     user = membership.user
     connection = connection_latest_for(host=user)
     last_synced = None
@@ -95,6 +97,7 @@ def _health(membership: Membership) -> MemberHealth:
         last_synced_at=last_synced,
         failed_pushes=len(pushes_failed_for(connection=connection)),
         pages=list(BookingPage.objects.filter(host=user, team_kind="").order_by("title", "pk")),
+        team_pages=team_pages.get(user.pk, []),
     )
 
 
@@ -132,10 +135,11 @@ def _render_home(request, organization, *, invite_form=None, org_form=None, stat
         for i in pending_invitations_of(organization=organization)
     ]
     team_pages = [_team_page_item(page) for page in _team_pages(organization)]
+    seats = team_pages_by_member(organization_id=organization.pk)
     context = {
         "section": "team",
         "organization": organization,
-        "members": [_health(m) for m in members_of(organization=organization)],
+        "members": [_health(m, seats) for m in members_of(organization=organization)],
         "former": former_members_of(organization=organization),
         "invitations": invitations,
         "team_pages": team_pages,
@@ -268,7 +272,7 @@ def member_remove_view(request: HttpRequest, organization: Organization, pk: int
             )
             % {"name": membership.user.get_full_name()},
         )
-    health = _health(membership)
+    health = _health(membership, team_pages_by_member(organization_id=organization.pk))
     return render(
         request,
         "booking/team/remove.html",

@@ -32,7 +32,7 @@ from calendars.services.expiry import (
     connection_keep_alive,
     connections_due_for_keepalive,
 )
-from calendars.services.push import pushed_event_push
+from calendars.services.push import pushed_event_push, pushes_in_bundle
 from calendars.services.push_queue import pushes_sweep
 from calendars.services.subscription_farewell import DELETE_TASK
 from calendars.services.subscriptions import NOTIFIED_SYNC_TASK, sync_started
@@ -89,6 +89,9 @@ def check_connection_expiry() -> dict[str, list[int]]:
 
 
 # --- event push ---------------------------------------------------------------------------
+
+# A bundle's push items may push their companions of the same account (see the service).
+dispatch.bundle_around(pushes_in_bundle)
 
 
 @shared_task(name=PUSH_TASK, **LEASED_TASK_OPTIONS)

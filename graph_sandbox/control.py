@@ -346,11 +346,18 @@ def event_add(
     calendar: str | None = None,
     recurrence: dict | None = None,
     all_day: bool = False,
+    time_zone: str | None = None,
 ) -> SandboxEvent:
     """Put an event in one of the mailbox's own calendars (default: its default calendar).
 
     ``recurrence`` (Graph's ``patternedRecurrence``) makes it a recurring series;
-    ``all_day``: an all-day event (``start`` and ``end`` midnights in the mailbox's zone)."""
+    ``all_day``: an all-day event (``start`` and ``end`` midnights in the mailbox's zone);
+    ``time_zone``: the zone the event was made in (its ``originalStartTimeZone``; the
+    mailbox's by default), such as ``"tzone://Microsoft/Custom"``, which Microsoft's event
+    resource says desktop Outlook writes for a legacy custom time zone. Its times are
+    shown in the zone each request asks for, like any event's; a single event only."""
+    if time_zone is not None and recurrence is not None:
+        raise ValueError("time_zone= is for single events")
     owner = mailbox(address)
     calendars = Calendar.objects.filter(owner=owner)
     target = calendars.get(name=calendar) if calendar else calendars.get(is_default=True)
@@ -360,7 +367,7 @@ def event_add(
         start=start.astimezone(UTC),
         end=end.astimezone(UTC),
         show_as=show_as,
-        time_zone=owner.time_zone,
+        time_zone=time_zone or owner.time_zone,
         recurrence=recurrence,
         is_all_day=all_day,
     )

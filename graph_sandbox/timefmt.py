@@ -8,6 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+try:  # CLDR's whole windowsZones table ("001" territory), as icalendar ships it
+    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON as _CLDR
+except ImportError:  # pragma: no cover (icalendar is a requirement; the module may move)
+    _CLDR = {}
+
 # Windows time zone names to IANA (CLDR's "001" mappings) for the zones people use most.
 WINDOWS_ZONES = {
     "UTC": "UTC",
@@ -80,8 +85,12 @@ class BadDateTime(ValueError):
 
 
 def zone(name: str) -> ZoneInfo:
-    """The zone for a Windows or IANA name; raises ``BadTimeZone``."""
-    iana = WINDOWS_ZONES.get(name.strip(), name.strip())
+    """The zone for a Windows or IANA name; raises ``BadTimeZone``.
+
+    Graph takes "any of the time zones supported by Windows" (``dateTimeTimeZone``):
+    every name of CLDR's table is known, not only the common ones above."""
+    key = name.strip()
+    iana = WINDOWS_ZONES.get(key) or _CLDR.get(key) or key
     if not iana:
         raise BadTimeZone(name)
     try:

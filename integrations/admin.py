@@ -62,6 +62,14 @@ class WebhookDeliveryAdmin(OutboxAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(ReadOnlyAdmin):
-    list_display = ("name", "owner", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_display = (
+        "name",
+        "owner",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
     search_fields = ("name", "owner__email")
-    fields = ("owner", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    fields = ("owner", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")

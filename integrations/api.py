@@ -34,7 +34,7 @@ from booking.models import Booking, BookingCohost, BookingPage, BookingStatus
 from integrations.openapi import openapi_document
 from integrations.scope import bookings_visible_to, pages_visible_to
 from integrations.serializers import booking_data, bookings_data, page_data
-from integrations.tokens import token_authenticate
+from integrations.tokens import TokenExpired, token_authenticate
 from ops.error_answers import json_error
 from ops.methods import read_only
 from ops.ratelimit import WINDOW_SECONDS, cache_count, rate_limit_exceeded
@@ -71,7 +71,15 @@ def token_required(view: Callable) -> Callable:
         scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             return _refuse(401, "Send a personal access token: Authorization: Bearer <token>.")
-        token = token_authenticate(value.strip())
+        refusal = "This token is not valid: it was revoked, or never made."
+        try:
+            token = token_authenticate(value.strip())
+        except TokenExpired as expired:
+            token = None
+            refusal = (
+                f"This token expired at {expired.expired_at.astimezone(UTC).isoformat()}; "
+                "make a new one in Setup → Profile → API tokens."
+            )
         if token is None:
             # Guessing is hopeless (256 random bits), but each guess costs a query: the
             # refusals one client may cause are counted too.
@@ -82,7 +90,7 @@ def token_required(view: Callable) -> Callable:
                 response = json_error(429, "Too many refused tokens; try again shortly.")
                 response["Retry-After"] = str(wait)
                 return response
-            return _refuse(401, "This token is not valid: it was revoked, or never made.")
+            return _refuse(401, refusal)
         wait = _over_limit(token.pk)
         if wait is not None:
             response = json_error(429, "Too many requests with this token; try again shortly.")
@@ -271,6 +279,12 @@ def _cursor_open(value: str, order: str) -> tuple[str, int] | None:
 
 @token_required
 def booking_detail(request: HttpRequest, user, booking_id: str) -> JsonResponse:
+    """One booking the user may read. It takes no query parameter, and refuses any as the
+    lists refuse the ones they do not know: a misspelt filter is never quietly ignored."""
+    try:
+        _known_only(request.GET, set())
+    except QueryError as bad:
+        return json_error(400, "Check the query.", {bad.field: [bad.message]})
     try:
         key = uuid.UUID(booking_id)
     except ValueError:

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.validators import validate_one_line
 from integrations.models import TEAM_EVENTS, EventType
 from integrations.outbound import UnsafeTarget, target_check
+from integrations.tokens import DEFAULT_EXPIRY_DAYS
 from scheduleonce.forms import FocusFirstMistake
 
 SCOPE_PERSONAL = "personal"
@@ -78,6 +79,9 @@ class EndpointEditForm(EndpointForm):
     )
 
 
+NEVER = "never"
+
+
 class TokenForm(FocusFirstMistake, forms.Form):
     name = forms.CharField(
         label=_("Token name"),
@@ -85,3 +89,21 @@ class TokenForm(FocusFirstMistake, forms.Form):
         validators=[validate_one_line],
         help_text=_("What the token is for, e.g. “CRM sync”."),
     )
+    expires = forms.ChoiceField(
+        label=_("Expires"),
+        choices=[
+            ("30", _("In 30 days")),
+            ("90", _("In 90 days")),
+            ("365", _("In a year")),
+            (NEVER, _("Never (until revoked)")),
+        ],
+        initial=str(DEFAULT_EXPIRY_DAYS),
+        required=False,
+        help_text=_("After that the API refuses it; make a new one to go on."),
+    )
+
+    def clean_expires(self) -> int | None:
+        """The days the token lasts, None for until revoked; the default when the form
+        was sent without a choice."""
+        chosen = self.cleaned_data["expires"] or str(DEFAULT_EXPIRY_DAYS)
+        return None if chosen == NEVER else int(chosen)

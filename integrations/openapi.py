@@ -25,7 +25,7 @@ def _json(schema: dict, description: str) -> dict:
 def _errors(*statuses: int) -> dict:
     words = {
         400: "The query or body is not valid.",
-        401: "No token, or not a valid one.",
+        401: "No token, or not a valid one (unknown, revoked or expired).",
         404: "Not found.",
         409: "The slot is no longer free.",
         413: "The body is too large.",
@@ -320,12 +320,16 @@ GET_BOOKING = {
     "get": {
         "operationId": "getBooking",
         "summary": "One of your bookings.",
+        "description": (
+            "Takes no query parameters: any is a 400 naming it, as the lists answer "
+            "parameters they do not know."
+        ),
         "parameters": [
             {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
         ],
         "responses": {
             "200": _json({"$ref": "#/components/schemas/Booking"}, "The booking."),
-            **_errors(401, 404, 429),
+            **_errors(400, 401, 404, 429),
         },
     }
 }
@@ -557,7 +561,11 @@ def openapi_document(*, server: str) -> dict:
                 "bearerToken": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "A personal access token from Setup → Profile → API tokens.",
+                    "description": (
+                        "A personal access token from Setup → Profile → API tokens. It lasts "
+                        "30, 90 or 365 days, or until revoked, as chosen when it was made; "
+                        "an expired token is answered 401 like a revoked one."
+                    ),
                 }
             },
         },

@@ -87,8 +87,9 @@ def _is_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         embedded = _embedded_ipv4(ip)
         if embedded is not None:
             return _is_allowed(embedded)
-        # fec0::/10; ::/96 ("IPv4-compatible") and the rest of the unassigned ::/8.
-        if ip.is_site_local or ip.is_reserved:
+        # fec0::/10; ::/96 ("IPv4-compatible") and the rest of the unassigned ::/8 (but
+        # ::1, loopback, which Python counts in ::/8 too).
+        if ip.is_site_local or (ip.is_reserved and not ip.is_loopback):
             return False
     if ip.is_loopback:
         return settings.WEBHOOK_ALLOW_LOOPBACK

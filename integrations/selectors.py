@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from integrations import scope
 from integrations.models import ApiToken, WebhookDelivery, WebhookEndpoint
@@ -33,5 +34,7 @@ def tokens_managed_by(*, user) -> QuerySet[ApiToken]:
 
 
 def members_tokens_for(*, user) -> QuerySet[ApiToken]:
-    """For an admin: the live tokens of the other members of their organization."""
-    return tokens_managed_by(user=user).exclude(owner=user).filter(revoked_at__isnull=True)
+    """For an admin: the live tokens (not revoked, not expired) of the other members of
+    their organization."""
+    live = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    return tokens_managed_by(user=user).exclude(owner=user).filter(live, revoked_at__isnull=True)

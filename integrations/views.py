@@ -175,7 +175,11 @@ def tokens(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     value = ""
     if request.method == "POST" and form.is_valid():
-        _token, value = token_create(owner=request.user, name=form.cleaned_data["name"])
+        _token, value = token_create(
+            owner=request.user,
+            name=form.cleaned_data["name"],
+            expires_in_days=form.cleaned_data["expires"],
+        )
         form = TokenForm()
     context = {
         "form": form,

@@ -20,7 +20,10 @@ text alone does not tell) runs as before on that session; when a transaction is 
 the ``PREPARE`` is tried inside a savepoint, so a refusal never breaks the caller's
 transaction. Bounds: ``MAX_SQL`` texts per process (beyond it new texts run unprepared)
 and ``MAX_PER_SESSION`` statements per session (beyond it the one run least recently is
-deallocated, in the same round trip as the new ``PREPARE``).
+deallocated, in the same round trip as the new ``PREPARE``). A statement PostgreSQL
+refuses because a migration changed the type of a column it returns ("cached plan must
+not change result type") is prepared again, with every other statement of its session:
+outside a transaction at once, inside one after failing that transaction.
 
 A connection pooler that hands one client's statements to several server sessions
 (PgBouncer in transaction mode) loses prepared statements: set
@@ -35,6 +38,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 
 MAX_SQL = 2048
@@ -84,6 +88,8 @@ class PreparingConnection(psycopg2.extensions.connection):
         # Prepared on this session, least recently run first.
         self.prepared: OrderedDict[str, None] = OrderedDict()
         self.unpreparable: set[str] = set()
+        # Prepared here, but refused since (see PreparingCursor.execute): to deallocate.
+        self.stale: set[str] = set()
 
 
 class PreparingCursor(psycopg2.extensions.cursor):
@@ -115,7 +121,19 @@ class PreparingCursor(psycopg2.extensions.cursor):
             prepared.move_to_end(name)
         elif not self._prepare(connection, statement):
             return super().execute(query, vars)
-        super().execute(statement.execute, vars)
+        try:
+            super().execute(statement.execute, vars)
+        except psycopg2.errors.FeatureNotSupported:
+            # "cached plan must not change result type": a migration changed the type of a
+            # column it returns since this session prepared it, and PostgreSQL refuses it
+            # from then on. Prepare it again next time, and every other statement of the
+            # session too (others may return that column: one failed transaction, not one
+            # per statement); outside a transaction run it now.
+            connection.stale.update(prepared)
+            prepared.clear()
+            if not connection.autocommit:
+                raise  # the transaction is aborted: nothing to do but fail this once
+            return super().execute(query, vars)
         self._ran_prepared = (query, vars)
 
     def _prepare(self, connection: PreparingConnection, statement: _Statement) -> bool:
@@ -126,6 +144,8 @@ class PreparingCursor(psycopg2.extensions.cursor):
         if name in connection.unpreparable:
             return False
         sql = statement.prepare
+        if name in connection.stale:
+            sql = f"DEALLOCATE {name}; {sql}"
         if len(connection.prepared) >= MAX_PER_SESSION:
             oldest, _ = connection.prepared.popitem(last=False)
             sql = f"DEALLOCATE {oldest}; {sql}"
@@ -141,6 +161,8 @@ class PreparingCursor(psycopg2.extensions.cursor):
             if in_transaction:
                 super().execute("ROLLBACK TO SAVEPOINT so_prepare; RELEASE SAVEPOINT so_prepare")
             connection.unpreparable.add(name)
+            connection.stale.discard(name)
             return False
         connection.prepared[name] = None
+        connection.stale.discard(name)
         return True

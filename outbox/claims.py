@@ -7,7 +7,8 @@ pending, due (within ``DUE_TOLERANCE``), and not held by a live claim. It sets a
 A worker that dies simply lets its lease run out; another then takes the item over.
 Because every later write names the token, a worker whose lease ran out can never
 overwrite what the newer attempt records: its write changes no row and raises
-``LostClaim``. Works the same on PostgreSQL and SQLite.
+``LostClaim``. Works the same on PostgreSQL and SQLite. ``claims_take`` takes several
+items at once (those of one account, say), in one statement, each on the same terms.
 
 Every booking's worker runs several claims and claimed writes, so their UPDATEs are
 compiled by the ORM once per process and shape (model, fields written, null or not)
@@ -79,6 +80,65 @@ def claim_take(
     if not found:
         raise model.DoesNotExist(f"{model.__name__} {pk} is gone")
     return Claim(item=found[0], token=token)
+
+
+def claims_take(
+    *,
+    items: QuerySet,
+    pks: list[int],
+    lease_seconds: float,
+    within: tuple[str, int],
+    now: datetime | None = None,
+) -> list[Claim]:
+    """Take those of items ``pks`` that are claimable (as ``claim_take`` says) and whose
+    field ``within[0]`` (a lookup, such as a related row's key) is ``within[1]``, in one
+    statement; their claims, in the order of ``pks``, all under one token (every write
+    still names its item). Items not taken are simply left out."""
+    if items.query.where or items.query.select_related is True:
+        raise ValueError("items: the model's queryset, with named select_related only")
+    if not pks:
+        return []
+    now = now or timezone.now()
+    token = secrets.token_hex(16)
+    model = items.model
+    until = now + timedelta(seconds=lease_seconds)
+    related = _related_paths(items.query.select_related or {})
+    found = update_and_read(
+        _take_many,
+        *(list(pks), within[1], token, until, now, now + DUE_TOLERANCE),
+        read=_claimed_by,
+        read_values=(token,),
+        fixed=(model, within[0]),
+        read_fixed=(model, related),
+        using=router.db_for_write(model),
+    )
+    by_pk = {item.pk: item for item in found or ()}
+    return [Claim(item=by_pk[pk], token=token) for pk in dict.fromkeys(pks) if pk in by_pk]
+
+
+def _take_many(
+    model: type[Model],
+    lookup: str,
+    pks: list[int],
+    value: int,
+    token: str,
+    until: datetime,
+    now: datetime,
+    due_by: datetime,
+) -> tuple[QuerySet, dict[str, Any]]:
+    """``_take`` for each of items ``pks`` whose ``lookup`` is ``value``."""
+    items = model.objects.filter(pk__in=pks, state=PENDING, **{lookup: value})
+    items = items.filter(is_unclaimed(now=now)).filter(is_due(by=due_by))
+    return items, {
+        "claimed_until": until,
+        "claimed_by": token,
+        "attempts": F("attempts") + 1,
+        "updated_at": now,
+    }
+
+
+def _claimed_by(model: type[Model], related: tuple[str, ...], token: str) -> QuerySet:
+    return model.objects.select_related(*related).filter(claimed_by=token)
 
 
 def _claimed(model: type[Model], related: tuple[str, ...], pk: int) -> QuerySet:

@@ -253,6 +253,20 @@ _running: contextvars.ContextVar[deque | None] = contextvars.ContextVar(
 )
 
 
+# The items of the bundle this thread is running, as its message carried them.
+_sent_items: contextvars.ContextVar[tuple[list, ...]] = contextvars.ContextVar(
+    "outbox_bundle_items", default=()
+)
+
+
+def bundle_items(name: str) -> list[list]:
+    """The arguments of task ``name``'s items in the bundle this thread is running, in
+    their order (run, running or still waiting); empty outside a bundle. An item may do
+    its companions' work with its own (one call slot for a calendar's pushes): they still
+    run, and find their work done."""
+    return [list(item[1]) for item in _sent_items.get() if item[0] == name]
+
+
 def _publish_soon(items: list[tuple[str, list]], countdown: float | None = None) -> None:
     later = []
     for name, args in items:
@@ -359,6 +373,7 @@ def bundle_run(items: list[list], *, time_limit: float | None, request=None) -> 
     started = time.monotonic()
     waiting: deque = deque(_item(*item) for item in items)
     token = _running.set(waiting)
+    sent = _sent_items.set(tuple(items))
     try:
         with ExitStack() as shared:
             for make in _AROUND:
@@ -372,6 +387,7 @@ def bundle_run(items: list[list], *, time_limit: float | None, request=None) -> 
                 )
     finally:
         _running.reset(token)
+        _sent_items.reset(sent)
     for name, args, asker in waiting:
         _send_as(asker, name, args)
     return ran

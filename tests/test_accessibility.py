@@ -34,6 +34,7 @@ SETUP_PAGES = [
     "/setup/integration/webhooks/",
     "/setup/integration/webhooks/{endpoint}/",
     "/setup/profile/api-tokens/",
+    "/setup/profile/password/",
     "/setup/meetings/{booking}/",
     "/setup/booking-pages/working-hours/",
     "/setup/team/pages/new/",

@@ -68,3 +68,14 @@ def test_api_token_form_with_mistakes(client, host):
     assert answer.status_code == 400
     assert "so_pat_" not in answer.content.decode()
     assert not ApiToken.objects.exists()
+
+
+def test_change_password_with_mistakes(client, host):
+    client.force_login(host)
+    answer = client.post(
+        "/setup/profile/password/",
+        {"old_password": "alice-password-1", "new_password1": "x\x00", "new_password2": "y"},
+    )
+    assert answer.status_code == 400
+    host.refresh_from_db()
+    assert host.check_password("alice-password-1")

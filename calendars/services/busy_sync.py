@@ -55,6 +55,7 @@ from calendars.providers import CalendarProvider, ProviderError
 from calendars.providers.base import BusyChanges, BusyEvent, CalendarGone, DeltaExpired
 from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
+from calendars.services.mailbox_throttle import mailbox_throttled
 from calendars.services.subscriptions import (
     live_connection_ids,
     subscription_check,
@@ -195,8 +196,14 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
     # sync is asked for again when the time comes.
     now = timezone.now()
     not_yet = [left for c in calendars if (left := _wait_left(c, now))]
+    # Microsoft throttles per app and mailbox: once one read is throttled, the others
+    # would be too, and calling anyway prolongs it (``services.mailbox_throttle``).
+    held_until: datetime | None = None
     for calendar in calendars:
         if _wait_left(calendar, now):
+            continue
+        if held_until is not None:
+            not_yet.append(max(0.0, (held_until - now).total_seconds()))
             continue
         try:
             read = calendar_sync(connection=connection, calendar=calendar)
@@ -219,6 +226,7 @@ def _sync_calendars(*, connection: CalendarConnection, attempt: int) -> SyncOutc
                     error.code,
                 )
                 return SyncOutcome("waiting", calendars=len(calendars))
+            held_until = mailbox_throttled(connection=connection, error=error)
             if error.status == 403 and _read_too_long_ago(calendar):
                 # We may no longer read it (ErrorAccessDenied): its busy time is kept for a
                 # while (rights are often given back soon), then no longer trusted.

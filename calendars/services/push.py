@@ -35,7 +35,10 @@ row through the shared outbox (``outbox.claims``: a conditional UPDATE on pendin
 due, not claimed by a live worker). Every write after that is conditional on still
 holding the claim, and the row is marked synced only if its ``version`` did not
 change meanwhile (else it is pushed again). So running this twice, concurrently,
-or after a crash is harmless.
+or after a crash is harmless. In a bundle (``outbox.dispatch``), a push also pushes the
+bundle's later rows of the same account under its slot and access token, claimed
+together (``PUSH_BATCH_MAX``); each row is still claimed, written and settled as its
+own, and a row that does not go through ends the batch.
 
 A failure that may pass (throttling, 5xx, a dropped connection) is retried with
 backoff; after ``CALENDAR_PUSH_MAX_ATTEMPTS`` attempts the row is *failed*. A
@@ -46,8 +49,13 @@ row in Setup, in plain words, with Retry.
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import time
 import uuid
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -60,6 +68,7 @@ from django.utils.translation import gettext_noop
 
 from calendars import crypto, signals
 from calendars.backoff import busy_mailbox_delay, retry_delay
+from calendars.dispatch import PUSH_TASK, push_enqueue
 from calendars.error_text import error_shown, error_stored
 from calendars.events import EventDescription
 from calendars.models import CalendarConnection, PushedEvent, PushState
@@ -73,10 +82,13 @@ from calendars.providers.base import (
 )
 from calendars.services.leases_owed import lease_give_back, leases_give_back_owed
 from calendars.services.mailbox_slots import MailboxBusy, connection_call_slot
-from calendars.services.tokens import with_provider
+from calendars.services.mailbox_throttle import mailbox_throttled
+from calendars.services.tokens import HeldToken, with_provider
 from ops.compiled_queries import query_objects, reads
+from ops.deadline import seconds_left
 from ops.metrics import push_attempt_count
-from outbox.claims import DUE_TOLERANCE, Claim, LostClaim, claim_take
+from outbox import dispatch
+from outbox.claims import DUE_TOLERANCE, Claim, LostClaim, claim_take, claims_take
 from outbox.outcomes import Outcome, Status
 
 logger = logging.getLogger(__name__)
@@ -95,6 +107,8 @@ class _Work:
 
     claim: Claim
     connection: CalendarConnection
+    # The access token of the push (or of the batch of pushes this one belongs to).
+    held: HeldToken = field(default_factory=HeldToken)
     # The connection was read just now (after the claim): its first call uses its tokens
     # as read, rather than reading the row again.
     connection_fresh: bool = True
@@ -177,10 +191,47 @@ class _Work:
 # --- entry point --------------------------------------------------------------------------------
 
 
+# A push that runs in a bundle (``outbox.dispatch``: under load, several bookings' pushes
+# and emails in one message) also pushes the bundle's other rows of the same account, at
+# most this many in all, one after the other under its one mailbox slot and access token,
+# claimed in one statement: what each push would otherwise do for itself (take and give
+# back a slot, claim, read and decrypt the sign-in) is done once for them. It starts no
+# further row after PUSH_BATCH_WINDOW seconds (as a bundle starts no item after
+# ``BUNDLE_INLINE_WINDOW``), nor once its caller's deadline passed (``ops.deadline``: as
+# the bundle's leading pushes stop), nor after a row that did not go through: the rows
+# left are given back unattempted, and their own items push them.
+PUSH_BATCH_MAX = 8
+PUSH_BATCH_WINDOW = 5.0
+
+# The rows pushed by a companion in the bundle being run: each one's own item finds it
+# here (once) and has nothing to do. None outside a bundle (``pushes_in_bundle``).
+_pushed_in_bundle: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar(
+    "pushed_in_bundle", default=None
+)
+
+
+@contextmanager
+def pushes_in_bundle() -> Iterator[None]:
+    """Around a bundle's run (``outbox.dispatch.bundle_around``): its push items may push
+    their companions (``PUSH_BATCH_MAX``) and skip those pushed so."""
+    token = _pushed_in_bundle.set(set())
+    try:
+        yield
+    finally:
+        _pushed_in_bundle.reset(token)
+
+
 def pushed_event_push(*, pushed_event_id: int, now: datetime | None = None) -> Outcome:
-    """Reconcile one row with its calendar. Never called inside a web request; idempotent."""
+    """Reconcile one row with its calendar (and, in a bundle, its companions of the same
+    account). Never called inside a web request; idempotent."""
     now = now or timezone.now()
     leases_give_back_owed()
+    done = _pushed_in_bundle.get()
+    if done is not None and pushed_event_id in done:
+        # Pushed by a companion of this bundle since the message was sent (which requeued
+        # it itself if it had to go again): this item's work is done.
+        done.discard(pushed_event_id)
+        return Outcome(Status.SKIPPED)
     found = query_objects(_row_with_connection, pushed_event_id)
     row = found[0] if found else None
     if row is None or row.state != PushState.PENDING:
@@ -193,8 +244,11 @@ def pushed_event_push(*, pushed_event_id: int, now: datetime | None = None) -> O
             state=PushState.WAITING, updated_at=now
         )
         return Outcome(Status.WAITING)
+    companions = _companions(row.pk) if done is not None else []
     try:
         with connection_call_slot(connection=connection):
+            if companions:
+                return _push_batch(row_ids=[row.pk, *companions], connection=connection)
             return _push_claimed(row_id=row.pk, connection=connection)
     except MailboxBusy:
         delay = busy_mailbox_delay()
@@ -207,6 +261,16 @@ def _row_with_connection(pk: int) -> QuerySet:
     return PushedEvent.objects.select_related("calendar__connection").filter(pk=pk)
 
 
+def _companions(row_id: int) -> list[int]:
+    """The rows this bundle asks to push after ``row_id`` (whose items have not run yet),
+    ``PUSH_BATCH_MAX`` in all with it; none when it is not one of the bundle's own."""
+    ids = [args[0] for args in dispatch.bundle_items(PUSH_TASK) if args]
+    if row_id not in ids:
+        return []
+    after = ids[ids.index(row_id) + 1 :]
+    return [pk for pk in dict.fromkeys(after) if pk != row_id][: PUSH_BATCH_MAX - 1]
+
+
 def _push_claimed(*, row_id: int, connection: CalendarConnection) -> Outcome:
     claim = claim_take(
         # The connection comes with the claimed row: read after the claim was taken (so
@@ -217,8 +281,58 @@ def _push_claimed(*, row_id: int, connection: CalendarConnection) -> Outcome:
     )
     if claim is None:
         return Outcome(Status.SKIPPED)  # another worker has it, or it is settled or not due
+    return _push_counted(claim=claim, held=HeldToken())
+
+
+def _push_batch(*, row_ids: list[int], connection: CalendarConnection) -> Outcome:
+    """Push the rows ``row_ids`` of ``connection``'s account (those that are claimable) one
+    after the other, with one claim statement and one access token; the first row's
+    outcome. Each row's outcome is its own: a row to go again is queued again here."""
+    started = time.monotonic()
+    claims = deque(
+        claims_take(
+            items=PushedEvent.objects.select_related("calendar__connection"),
+            pks=row_ids,
+            lease_seconds=settings.CALENDAR_TASK_LEASE,
+            within=("calendar__connection", connection.pk),
+        )
+    )
+    first = Outcome(Status.SKIPPED)  # another worker has it, or it is settled or not due
+    held = HeldToken()
+    done = _pushed_in_bundle.get()
+    done = set() if done is None else done  # (an empty set is the bundle's too)
     try:
-        outcome = _push_with_claim(claim=claim, connection=connection)
+        while claims:
+            if claims[0].item.pk != row_ids[0] and not _batch_goes_on(started):
+                break
+            claim = claims.popleft()
+            outcome = _push_counted(claim=claim, held=held)
+            if claim.item.pk == row_ids[0]:
+                first = outcome
+            else:
+                done.add(claim.item.pk)
+                if outcome.retry_in is not None:
+                    push_enqueue(claim.item.pk, countdown=outcome.retry_in)
+            if outcome.status != Status.SYNCED:
+                break  # the account may be throttled, or its sign-in gone: no more calls
+    finally:
+        for claim in claims:  # not attempted: as before the claim, for its own item
+            release = partial(claim.release, attempts=claim.item.attempts - 1)
+            lease_give_back(what=f"push row {claim.item.pk}", release=release)
+    return first
+
+
+def _batch_goes_on(started: float) -> bool:
+    """Whether a batch may start another row (``PUSH_BATCH_WINDOW``, the deadline)."""
+    if seconds_left() == 0:
+        return False
+    return time.monotonic() - started < PUSH_BATCH_WINDOW
+
+
+def _push_counted(*, claim: Claim, held: HeldToken) -> Outcome:
+    row_id = claim.item.pk
+    try:
+        outcome = _push_with_claim(claim=claim, held=held)
     except DbError:
         # Nothing could be recorded: give the row back (now or at the next connection)
         # for the sweeper to queue again; a retried create is answered with the event
@@ -230,8 +344,9 @@ def _push_claimed(*, row_id: int, connection: CalendarConnection) -> Outcome:
     return outcome
 
 
-def _push_with_claim(*, claim: Claim, connection: CalendarConnection) -> Outcome:
-    work = _Work(claim=claim, connection=claim.item.calendar.connection)
+def _push_with_claim(*, claim: Claim, held: HeldToken) -> Outcome:
+    work = _Work(claim=claim, connection=claim.item.calendar.connection, held=held)
+    held.still_for(work.connection)  # a token kept from another sign-in is let go
     if work.row.attempts > settings.CALENDAR_PUSH_MAX_ATTEMPTS:
         # Earlier attempts died without recording anything (e.g. a worker killed each time).
         return _give_up(work, UNFINISHED)
@@ -260,7 +375,7 @@ def _reconcile(work: _Work) -> str:
 
 def _call(work: _Work, action):
     fresh, work.connection_fresh = work.connection_fresh, False
-    return with_provider(connection=work.connection, action=action, fresh=fresh)
+    return with_provider(connection=work.connection, action=action, fresh=fresh, held=work.held)
 
 
 def _reminder(work: _Work) -> int | None:
@@ -495,6 +610,7 @@ def _record_success(work: _Work, action: str) -> Outcome:
 
 def _record_failure(work: _Work, error: ProviderError) -> Outcome:
     row = work.row
+    mailbox_throttled(connection=work.connection, error=error)  # the mailbox's reads wait too
     text = error_stored(error, provider_key=work.connection.provider)
     if error.permanent and not _still_connected(work):
         # The sign-in is gone: the connection was disconnected (its pending rows now wait

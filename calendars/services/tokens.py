@@ -152,14 +152,35 @@ def _store_refresh(
     row.save(update_fields=fields)
 
 
+@dataclass
+class HeldToken:
+    """An access token kept for a run of calls to one connection (a push batch), so that
+    each call does not decrypt and read the stored sign-in again. Holds nothing until
+    ``with_provider`` got one; a token MSAL hands out has at least five minutes left
+    (``MIN_TOKEN_LIFETIME``), far longer than a batch may run."""
+
+    token: str | None = None
+    signed_in_at: datetime | None = None  # the sign-in it belongs to
+
+    def still_for(self, connection: CalendarConnection) -> bool:
+        """Whether the kept token may serve ``connection`` as just read from the database:
+        still connected, and with the sign-in the token came from (else it is let go)."""
+        if not connection.is_connected or connection.signed_in_at != self.signed_in_at:
+            self.token = None
+        return self.token is not None
+
+
 def with_provider(
     *,
     connection: CalendarConnection,
     action: Callable[[CalendarProvider, str], T],
     fresh: bool = False,
+    held: HeldToken | None = None,
 ) -> T:
     """Run ``action(provider, access_token)``; on a 401 refresh once and run it again.
     ``fresh``: ``connection`` was read from the database just now (``access_token_for``).
+    ``held``: the token to use if it holds one, and where the token used is kept for the
+    next call (a refused one is let go).
 
     A second 401 with a freshly refreshed token means Microsoft no longer accepts
     this sign-in: the connection is disconnected and a permanent ProviderError raised.
@@ -169,19 +190,26 @@ def with_provider(
     This is how the busy-time sync and event push should call a provider.
     """
     provider = get_provider(connection.provider)
+    held = held if held is not None else HeldToken()
+    if held.token is None:
+        signed_in = signed_in_token_for(connection=connection, fresh=fresh)
+        held.token, held.signed_in_at = signed_in.token, signed_in.signed_in_at
     try:
-        return action(provider, access_token_for(connection=connection, fresh=fresh))
+        return action(provider, held.token)
     except ProviderError as error:
         if not error.token_rejected:
             raise
+        held.token = None
     fresh = signed_in_token_for(connection=connection, force_refresh=True)
     try:
-        return action(provider, fresh.token)
+        result = action(provider, fresh.token)
     except ProviderError as error:
         if not error.token_rejected:
             raise
         logger.warning("Graph refused a fresh token for calendar connection %s", connection.pk)
         raise _sign_in_refused(connection=connection, refused=fresh, code=error.code) from None
+    held.token, held.signed_in_at = fresh.token, fresh.signed_in_at
+    return result
 
 
 def _sign_in_refused(

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import psycopg2
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from booking.models import Booking, BookingPage
@@ -141,3 +142,52 @@ def test_a_full_session_deallocates_the_statement_run_least_recently(host, page,
     assert query_rows(_page_titles, host.pk) == [(page.title,)]  # now the most recent
     assert query_rows(_pages_of, host.pk) == [(page.pk, page.slug)]  # prepared again
     assert _executions() == {titles: 2, pages_of: 1}
+
+
+def _change_title_type(type_: str) -> None:
+    """What ``migrate`` in another process does to a column while this one runs."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_database()")
+        [name] = cursor.fetchone()
+    params = {**connection.get_connection_params(), "dbname": name}
+    other = psycopg2.connect(**params)
+    try:
+        with other, other.cursor() as cursor:
+            cursor.execute(f'ALTER TABLE "booking_bookingpage" ALTER COLUMN "title" TYPE {type_}')
+    finally:
+        other.close()
+
+
+@reads(BookingPage)
+def _titled_pages(host_id: int):
+    return BookingPage.objects.filter(host_id=host_id).order_by("pk").values_list("pk", "title")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_column_type_changed_by_a_migration_costs_at_most_one_failed_transaction(host, page):
+    # PostgreSQL refuses to run a prepared statement whose result type changed since it
+    # was prepared ("cached plan must not change result type"), as a migration widening a
+    # CharField does while old processes still run; the SQL itself is still good.
+    connection.close()  # a session of its own, closed again at the end
+    try:
+        assert query_rows(_page_titles, host.pk) == [(page.title,)]  # prepared
+        _change_title_type("varchar(200)")
+        # Outside a transaction it answers at once, and is prepared again.
+        for _ in range(2):
+            assert query_rows(_page_titles, host.pk) == [(page.title,)]
+            assert query_rows(_titled_pages, host.pk) == [(page.pk, page.title)]
+        _change_title_type("text")
+        # Inside one, PostgreSQL fails that first run (and the transaction with it)...
+        with pytest.raises(DatabaseError), transaction.atomic():
+            query_rows(_page_titles, host.pk)
+        # ... and the next is prepared again, as is every other statement of the session
+        # (another returns the column too): not refused for the rest of the session, nor
+        # one failed transaction per statement.
+        with transaction.atomic():
+            assert query_rows(_page_titles, host.pk) == [(page.title,)]
+            assert query_rows(_titled_pages, host.pk) == [(page.pk, page.title)]
+        assert query_rows(_page_titles, host.pk) == [(page.title,)]
+        assert sorted(_executions().values()) == [1, 2]  # both prepared again since
+    finally:
+        connection.close()
+        _change_title_type("varchar(120)")

@@ -394,6 +394,42 @@ def test_a_throttled_calendar_is_not_read_again_before_microsofts_retry_after(ad
     assert len(calls_since(o365, before)) == 1
 
 
+def test_a_push_throttled_for_the_mailbox_holds_its_busy_time_reads_too(client, adele, intro, o365):
+    # Microsoft's service-specific limits for Outlook count "per app ID and mailbox
+    # combination", and a throttled app's "further requests" are limited until Retry-After
+    # passed: a read of the mailbox meanwhile would be refused too, and prolong it.
+    assert sync(adele) == "synced"
+    start, _ = offered(client, "intro", first=tomorrow())[4]
+    book_starts(client, "intro", [start])
+    row = adele.calendars.get(name="Calendar").pushed_events.get()
+    o365.control.faults_set(kinds=("429",), mailbox=ADELE, retry_after=600, times=1)
+    assert pushed_event_push(pushed_event_id=row.pk).status == "retry"
+    before = last_id(o365)
+
+    outcome = connection_sync(connection_id=adele.pk)
+
+    assert calls_since(o365, before) == []
+    assert outcome.status == "partial"
+    assert 590 < outcome.retry_in <= 600
+    Calendar.objects.filter(connection=adele).update(sync_retry_at=timezone.now())  # time passes
+    assert sync(adele) == "synced"
+
+
+def test_one_throttled_read_holds_the_mailboxs_other_calendars(adele, intro, o365):
+    personal_reads_busy_time(intro)
+    assert sync(adele) == "synced"
+    o365.control.faults_set(kinds=("429",), mailbox=ADELE, retry_after=600, times=1)
+    before = last_id(o365)
+
+    outcome = connection_sync(connection_id=adele.pk)
+
+    assert len(calls_since(o365, before)) == 1  # the throttled read; the other waits
+    assert outcome.status == "partial"
+    assert 590 < outcome.retry_in <= 600
+    held = Calendar.objects.filter(name__in=("Calendar", "Personal"))
+    assert all(c.sync_retry_at > timezone.now() + timedelta(seconds=590) for c in held)
+
+
 def test_a_sync_asked_for_later_than_the_broker_holds_a_task_is_left_to_beat(
     adele, intro, o365, monkeypatch
 ):

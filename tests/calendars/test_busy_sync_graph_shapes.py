@@ -271,6 +271,66 @@ def test_times_under_a_windows_zone_name_are_read(connected, fake_microsoft):
     }
 
 
+def test_a_time_zone_name_that_tells_no_rules_is_read_as_the_utc_we_asked_for(
+    connected, fake_microsoft
+):
+    # We ask for UTC (Prefer: outlook.timezone), and "List calendarView" says start and
+    # end come in the zone asked for, in UTC when none is. Microsoft's event resource
+    # says "tzone://Microsoft/Custom" means "a legacy custom time zone was set in desktop
+    # Outlook"; Outlook also writes "Customized Time Zone" and "tzone://Microsoft/Utc".
+    # One such event must not fail the calendar's read; a Windows name beyond the
+    # common ones (CLDR's windowsZones) is read in its zone.
+    colombo = ZoneInfo("Asia/Colombo")
+    day = datetime.now(UTC).date() + timedelta(days=2)
+
+    def at(hour: int, zone: str, minutes: int = 0) -> dict:
+        wall = datetime.combine(day, time(hour, minutes))
+        return {"dateTime": wall.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": zone}
+
+    def event(event_id: str, zone: str, hour: int) -> dict:
+        item = _event(event_id, _at(2, hour), 30, originalStartTimeZone=zone)
+        item["start"], item["end"] = at(hour, zone), at(hour, zone, 30)
+        return item
+
+    items = [
+        event("AAMkCustom=", "tzone://Microsoft/Custom", 9),
+        event("AAMkCustomized=", "Customized Time Zone", 11),
+        event("AAMkUtc=", "tzone://Microsoft/Utc", 13),
+        event("AAMkColombo=", "Sri Lanka Standard Time", 15),
+    ]
+
+    calendar = _synced_with(connected, fake_microsoft, items)
+
+    local = datetime.combine(day, time(15), colombo)
+    assert _stored(calendar) == {
+        "AAMkCustom=": (_at(2, 9), _at(2, 9, 30)),
+        "AAMkCustomized=": (_at(2, 11), _at(2, 11, 30)),
+        "AAMkUtc=": (_at(2, 13), _at(2, 13, 30)),
+        "AAMkColombo=": (local, local + timedelta(minutes=30)),
+    }
+    assert Calendar.objects.get(pk=calendar.pk).last_sync_error == ""
+
+
+def test_a_meeting_the_host_declined_does_not_block(connected, fake_microsoft):
+    # The event resource's responseStatus: "Indicates the type of response sent in
+    # response to an event message"; a calendar set to keep declined meetings still lists
+    # them. The host will not be there, so the time is free whatever showAs says.
+    def answered(event_id: str, hour: int, response: str) -> dict:
+        status = {"response": response, "time": "2026-03-02T10:15:27Z"}
+        return _event(event_id, _at(2, hour), 30, responseStatus=status)
+
+    items = [
+        answered("AAMkDeclined=", 9, "declined"),
+        answered("AAMkAccepted=", 11, "accepted"),
+        answered("AAMkPending=", 13, "notResponded"),
+        answered("AAMkOwn=", 15, "organizer"),
+    ]
+
+    calendar = _synced_with(connected, fake_microsoft, items)
+
+    assert set(_stored(calendar)) == {"AAMkAccepted=", "AAMkPending=", "AAMkOwn="}
+
+
 ACCESS_DENIED = {
     "error": {
         "code": "ErrorAccessDenied",

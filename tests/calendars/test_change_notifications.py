@@ -288,6 +288,32 @@ def test_a_renewal_microsoft_refuses_for_now_keeps_the_subscription_and_tries_ag
     assert [s.id for s in ours(o365)] == [remote.id]
 
 
+def test_a_renewal_answered_404_about_the_whole_mailbox_keeps_the_subscription(subscribed, o365):
+    """Graph answers every call for a mailbox whose licence was taken away 404
+    MailboxNotEnabledForRESTAPI, the renewal included: the subscription is not gone
+    (a new one would be refused the same), so it is kept and renewed once the licence
+    is back, rather than forgotten and made again."""
+    [remote] = ours(o365)
+    ChangeSubscription.objects.filter(pk=subscribed.pk).update(renew_at=timezone.now())
+    o365.control.faults_set(kinds=("unlicensed",), mailbox=ADELE)
+
+    connection_sync(connection_id=subscribed.pk)
+
+    calls = changes(o365)
+    assert [(c.method, c.status) for c in calls[-1:]] == [("PATCH", 404)]  # no create tried
+    row = ChangeSubscription.objects.get(pk=subscribed.pk)
+    assert row.remote_id == remote.id
+    assert row.client_state_digest
+    assert timezone.now() < row.renew_at <= row.expires_at
+
+    o365.control.faults_clear()
+    ChangeSubscription.objects.filter(pk=subscribed.pk).update(renew_at=timezone.now())
+    connection_sync(connection_id=subscribed.pk)
+    assert (changes(o365)[-1].method, changes(o365)[-1].status) == ("PATCH", 200)
+    assert [s.id for s in ours(o365)] == [remote.id]
+    assert ChangeSubscription.objects.get(pk=subscribed.pk).remote_id == remote.id
+
+
 def test_lifecycle_events_renew_recreate_and_read_in_full(client, subscribed, o365, sent):
     [remote] = ours(o365)
 

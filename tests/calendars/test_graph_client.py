@@ -270,6 +270,78 @@ def test_a_next_link_to_another_host_never_receives_the_token(graph):
     assert len(graph.mock.calls) == 1
 
 
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://graph.microsoft.com:443/v1.0/me/calendars?$skip=1",
+        "HTTPS://Graph.Microsoft.com/v1.0/me/calendars?$skip=1",
+    ],
+)
+def test_a_next_link_naming_the_same_host_another_way_is_followed(graph, link):
+    # RFC 3986: scheme and host compare in any case, and the default port may be written.
+    graph.mock.get(f"{GRAPH}/me/calendars", json={"value": [{"id": "a"}], "@odata.nextLink": link})
+    graph.mock.get(f"{GRAPH}/me/calendars?$skip=1", json={"value": [{"id": "b"}]})
+    assert [item["id"] for item in graph.items("/me/calendars")] == ["a", "b"]
+
+
+def test_a_relative_next_link_is_read_against_the_page_it_came_on(graph):
+    # OData's JSON format lets a payload's URLs be relative to the request's URL.
+    graph.mock.get(
+        f"{GRAPH}/me/calendars",
+        json={"value": [{"id": "a"}], "@odata.nextLink": "/v1.0/me/calendars?$skip=1"},
+    )
+    graph.mock.get(
+        f"{GRAPH}/me/calendars?$skip=1",
+        json={"value": [{"id": "b"}], "@odata.nextLink": "calendars?$skip=2"},
+    )
+    graph.mock.get(f"{GRAPH}/me/calendars?$skip=2", json={"value": [{"id": "c"}]})
+    assert [item["id"] for item in graph.items("/me/calendars")] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://graph.microsoft.com:8443/v1.0/me/calendars?$skip=1",
+        "http://graph.microsoft.com/v1.0/me/calendars?$skip=1",
+        "https://graph.microsoft.com.evil.example/v1.0/me/calendars",
+        "https://graph.microsoft.com:x/v1.0/me/calendars",
+    ],
+)
+def test_a_next_link_to_another_port_or_scheme_is_refused(graph, link):
+    graph.mock.get(f"{GRAPH}/me/calendars", json={"value": [], "@odata.nextLink": link})
+    with pytest.raises(ProviderError) as caught:
+        list(graph.items("/me/calendars"))
+    assert caught.value.code == "UnexpectedLink"
+    assert len(graph.mock.calls) == 1
+
+
+def test_every_call_sends_a_client_request_id_and_a_refusal_logs_both_ids(graph, caplog):
+    # Graph's answers carry request-id (header, and innerError), which Microsoft's support
+    # asks for with the client-request-id the app sent and the time.
+    graph.mock.get(
+        f"{GRAPH}/me/events/AAMk",
+        status=404,
+        json=GRAPH_404,
+        headers={"request-id": "e5f6a7b8-0000-4c1d-9e2f-0123456789ab", "Date": "Mon, 02 Mar 2026"},
+    )
+    graph.mock.get(f"{GRAPH}/me", json={"id": "me"})
+    caplog.set_level("INFO", logger="calendars.providers.office365.graph")
+
+    graph.get("/me")
+    with pytest.raises(ProviderError):
+        graph.get("/me/events/AAMk")
+
+    first, refused = (call.request.headers["client-request-id"] for call in graph.mock.calls)
+    assert first != refused
+    [line] = [r.getMessage() for r in caplog.records if "answered 404" in r.getMessage()]
+    assert line == (
+        "Graph GET /v1.0/me/events/AAMk answered 404 ErrorItemNotFound (request-id "
+        f"e5f6a7b8-0000-4c1d-9e2f-0123456789ab, client-request-id {refused}, "
+        "date Mon, 02 Mar 2026)"
+    )
+    assert TOKEN not in caplog.text
+
+
 def test_error_messages_leave_out_query_strings(graph):
     link = f"{GRAPH}/me/calendarView/delta?$deltatoken=R0usmcMDNGg0J1E"
     graph.mock.get(link, status=410, json={"error": {"code": "SyncStateNotFound", "message": "x"}})

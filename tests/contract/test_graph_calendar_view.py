@@ -102,6 +102,30 @@ def test_prefer_outlook_timezone_changes_only_the_times_in_the_answer(graph, zon
     assert response.headers["Preference-Applied"] == f'outlook.timezone="{zone}"'
 
 
+def test_an_event_made_in_a_legacy_custom_zone_still_comes_in_the_asked_zone(graph):
+    # Microsoft's event resource: originalStartTimeZone "tzone://Microsoft/Custom"
+    # "indicates that a legacy custom time zone was set in desktop Outlook"; start and end
+    # come in the zone Prefer: outlook.timezone asks for, UTC when none is.
+    start = DAY + timedelta(hours=9)
+    control.event_add(
+        ADELE,
+        subject="Made abroad",
+        start=start,
+        end=start + timedelta(minutes=30),
+        time_zone="tzone://Microsoft/Custom",
+    )
+    calendar = calendar_ids(graph)["Calendar"]
+    (event,) = view(graph, calendar).json()["value"]
+    assert event["originalStartTimeZone"] == "tzone://Microsoft/Custom"
+    assert event["start"] == {"dateTime": "2030-01-07T09:00:00.0000000", "timeZone": "UTC"}
+    asked = {"Prefer": 'outlook.timezone="Pacific Standard Time"'}
+    (event,) = view(graph, calendar, headers=asked).json()["value"]
+    assert event["start"] == {
+        "dateTime": "2030-01-07T01:00:00.0000000",
+        "timeZone": "Pacific Standard Time",
+    }
+
+
 @pytest.mark.parametrize("zone", ["UTC", "Pacific Standard Time"])
 def test_an_all_day_events_days_are_not_converted_to_the_asked_zone(graph, zone):
     # Microsoft's answer on Q&A ("all day events are not obeying Prefer: outlook.timezone",

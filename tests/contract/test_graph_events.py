@@ -291,6 +291,17 @@ def test_me_events_and_me_calendar_events_use_the_default_calendar(graph):
         assert stored.calendar == "Calendar"
 
 
+def test_any_windows_time_zone_name_is_taken(graph):
+    # dateTimeTimeZone: "any of the time zones supported by Windows", not only common ones.
+    body = booking()
+    body["start"] = {"dateTime": "2030-03-04T15:30:00", "timeZone": "Sri Lanka Standard Time"}
+    body["end"] = {"dateTime": "2030-03-04T16:00:00", "timeZone": "Sri Lanka Standard Time"}
+    made = graph("POST", "/me/events", json=body)
+    assert made.status_code == 201, made.text
+    assert made.json()["originalStartTimeZone"] == "Sri Lanka Standard Time"
+    assert made.json()["start"] == {"dateTime": "2030-03-04T10:00:00.0000000", "timeZone": "UTC"}
+
+
 @pytest.mark.parametrize(
     ("change", "code"),
     [

@@ -22,6 +22,7 @@ from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.utils import timezone
 from jsonschema import FormatChecker
 from openapi_schema_validator import OAS31Validator
 
@@ -265,6 +266,9 @@ def test_every_answer_of_the_api_matches_its_openapi_document(
     lists = ("/api/v1/bookings", "/api/v1/booking-pages", f"/api/v1/bookings/{mine[0].uuid}")
     _row, revoked = token_create(owner=host, name="Old")
     token_revoke(token=ApiToken.objects.get(name="Old"))
+    _row, lapsed = token_create(
+        owner=host, name="Lapsed", expires_in_days=30, now=timezone.now() - timedelta(days=31)
+    )
     gone = django_user_model.objects.create_user("gone@example.com", "gone-password-1")
     _row, of_the_gone = token_create(owner=gone, name="Left")
     gone.is_active = False
@@ -280,8 +284,11 @@ def test_every_answer_of_the_api_matches_its_openapi_document(
             "so_pat_" + "x" * 300,
             revoked,
             of_the_gone,
+            lapsed,
         ):
             assert ask("get", path, token=token)[0].status_code == 401, (path, token)
+        response, body = ask("get", path, token=lapsed)
+        assert "expired" in body["message"], body
         assert ask("get", path, token=alice)[0].status_code == 200
         assert ask("head", path, token=alice)[0].status_code == 200
         assert ask("head", path, token=revoked)[0].status_code == 401
@@ -373,6 +380,11 @@ def test_every_answer_of_the_api_matches_its_openapi_document(
         ("/api/v1/bookings/00000000-0000-0000-0000-000000000000", alice),
     ):
         assert ask("get", path, token=token)[0].status_code == 404, path
+    # It takes no query parameters and, like the lists, names one it does not know.
+    for query, named in (("colour=blue", "colour"), ("expand=host&b=1", "b")):
+        response, body = ask("get", f"/api/v1/bookings/{mine[0].uuid}?{query}", token=alice)
+        assert response.status_code == 400, query
+        assert named in body["errors"], (query, body)
 
     # The public booking API.
     slots = f"/api/booking-pages/{slug}/slots"

@@ -113,6 +113,17 @@ def test_local_development_may_use_loopback_over_http(settings):
         target_check("https://10.1.2.3/hook")  # private networks stay refused
 
 
+def test_local_development_may_use_ipv6_loopback_too(settings, dns):
+    # "localhost" resolves to ::1 as well as 127.0.0.1 on many machines (macOS, Debian
+    # with IPv6); every address must be allowed, so ::1 must be loopback, not "reserved".
+    settings.WEBHOOK_ALLOW_LOOPBACK = True
+    dns["localhost"] = ["::1", "127.0.0.1"]
+    assert target_check("http://localhost:9000/hook").address == "::1"
+    assert target_check("http://[::1]:9000/hook").address == "::1"
+    with pytest.raises(UnsafeTarget):
+        target_check("https://[::10.0.0.7]/hook")  # the rest of ::/8 stays refused
+
+
 @pytest.mark.django_db
 def test_every_delivery_checks_the_address_again(endpoint, receiver, settings):
     # Saved while allowed; by delivery time the URL is no longer acceptable.

@@ -158,3 +158,68 @@ def log_in(page, base_url: str, email: str, password: str = "alice-password-1") 
     page.fill("#id_username", email)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
+
+
+# Every word (split at spaces and after hyphens) under the root whose letters lie on more
+# than one line: "Entfe/rnen" in a squeezed column, an email broken in two. Text only a
+# screen reader gets (inside a box a pixel wide, e.g. a phone card's hidden headers) is
+# left out.
+BROKEN_WORDS = """
+root => {
+  const hidden = element => {
+    for (let at = element; at && at !== root.parentElement; at = at.parentElement) {
+      const box = at.getBoundingClientRect();
+      if (box.width <= 1 || box.height <= 1) return true;
+    }
+    return false;
+  };
+  const broken = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    if (hidden(node.parentElement)) continue;
+    for (const match of node.data.matchAll(/[^\\s-]+-?/g)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const lines = new Set(
+        [...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.bottom))
+      );
+      if (lines.size > 1) broken.push(match[0]);
+    }
+  }
+  return broken;
+}
+"""
+
+
+def broken_words(page, selector: str) -> list[str]:
+    """The words inside ``selector`` (the first match) that break across lines."""
+    return page.locator(selector).first.evaluate(BROKEN_WORDS)
+
+
+# Every select whose chosen option, and every field whose placeholder, is wider than the
+# room the control gives it (cut off on screen), under the root.
+CUT_OFF_TEXT = """
+root => {
+  const cut = [];
+  const context = document.createElement("canvas").getContext("2d");
+  for (const control of root.querySelectorAll("select, input[placeholder]")) {
+    if (control.offsetParent === null) continue;
+    const style = getComputedStyle(control);
+    context.font = style.font;
+    const select = control.tagName === "SELECT";
+    const text = select ? (control.selectedOptions[0] || {}).text || "" : control.placeholder;
+    const arrow = select ? 20 : 0;
+    const room =
+      control.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - arrow;
+    if (context.measureText(text).width > room) cut.push(`${control.name}: ${text}`);
+  }
+  return cut;
+}
+"""
+
+
+def cut_off_text(page, selector: str) -> list[str]:
+    """The selects and placeholders inside ``selector`` whose text the control cuts off."""
+    return page.locator(selector).first.evaluate(CUT_OFF_TEXT)

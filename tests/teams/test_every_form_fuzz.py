@@ -222,6 +222,7 @@ SETUP_PAGES = [
     "/setup/integration/calendar/",
     "/setup/integration/webhooks/",
     "/setup/profile/api-tokens/",
+    "/setup/profile/password/",
     "/setup/meetings/",
 ]
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 import http.cookiejar
 import logging
 import os
+import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
@@ -179,6 +181,42 @@ def is_missing(error: ProviderError) -> bool:
     return error.status in (404, 410) and error.code not in MAILBOX_UNREACHABLE_CODES
 
 
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of ``url`` as RFC 3986 compares them: scheme and host in any
+    case, and the scheme's default port whether written or not. Graph's paging page asks
+    to follow ``@odata.nextLink`` as the whole URL it is, however it spells the host."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number: matches nothing
+        return (scheme, "", -1)
+    return (scheme, (parts.hostname or "").lower(), port)
+
+
+_REQUEST_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
+
+
+def _log_refusal(what: str, response: requests.Response, *, client_request_id: str) -> None:
+    """One line for an error answer, with what Microsoft's support asks for to find the
+    call: its ``request-id``, our ``client-request-id`` and the answer's date (Graph's
+    error body carries them in ``innerError``, its headers too)."""
+    request_id = response.headers.get("request-id", "")
+    code, _message = _error_code_and_message(response)
+    logger.info(
+        "Graph %s answered %s %s (request-id %s, client-request-id %s, date %s)",
+        what,
+        response.status_code,
+        code or "-",
+        request_id if _REQUEST_ID.fullmatch(request_id) else "-",
+        client_request_id,
+        redact(response.headers.get("Date", "-"))[:40],
+    )
+
+
 def _describe(method: str, url: str) -> str:
     """Method and path only: query strings (delta tokens, times) stay out of messages."""
     return f"{method} {urlsplit(url).path}"
@@ -199,8 +237,7 @@ class GraphClient:
         self.base_url = (base_url or settings.MS_GRAPH_URL).rstrip("/")
         self._session = session or shared_session()
         self._sleep = sleep
-        base = urlsplit(self.base_url)
-        self._origin = (base.scheme, base.netloc)
+        self._origin = _origin(self.base_url)
 
     def __repr__(self) -> str:  # never show the token
         return f"GraphClient({self.base_url!r})"
@@ -226,11 +263,17 @@ class GraphClient:
     def pages(
         self, path: str, *, params: dict | None = None, headers: dict | None = None
     ) -> Iterator[dict]:
-        """Yield each page of a collection, following ``@odata.nextLink``."""
-        page = self.get(path, params=params, headers=headers)
+        """Yield each page of a collection, following ``@odata.nextLink``.
+
+        Graph writes the link whole; OData lets a payload's URLs be relative to the
+        request's, so one that is (``/v1.0/me/calendars?$skip=10``) is read against the
+        page it came on (and must still name our Graph host: ``url_for``)."""
+        url = self.url_for(path)
+        page = self.get(url, params=params, headers=headers)
         yield page
         while next_link := page.get("@odata.nextLink"):
-            page = self.get(next_link, headers=headers)
+            url = urljoin(url, str(next_link))
+            page = self.get(url, headers=headers)
             yield page
 
     def items(
@@ -243,15 +286,18 @@ class GraphClient:
     # --- the one place that sends ----------------------------------------------------------
 
     def url_for(self, path_or_url: str) -> str:
-        if path_or_url.startswith(("https://", "http://")):
-            parts = urlsplit(path_or_url)
-            if (parts.scheme, parts.netloc) != self._origin:
+        if path_or_url[:8].lower().startswith(("https://", "http://")):
+            if _origin(path_or_url) != self._origin:
                 # A link to another host must never receive our bearer token.
                 raise ProviderError(
                     "Graph returned a link to another host; refusing to follow it.",
                     code="UnexpectedLink",
                 )
-            return path_or_url
+            # Sent to the configured origin as written there (the link's host and port are
+            # the same, perhaps spelt otherwise).
+            parts = urlsplit(path_or_url)
+            base = urlsplit(self.base_url)
+            return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
         return f"{self.base_url}/{path_or_url.lstrip('/')}"
 
     def request(
@@ -265,7 +311,12 @@ class GraphClient:
     ) -> dict | None:
         url = self.url_for(path_or_url)
         what = _describe(method, url)
-        all_headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+        all_headers = {
+            "Authorization": f"Bearer {self._token}",
+            "Accept": "application/json",
+            # Ours, so an answer (and Microsoft's support) can be matched with our logs.
+            "client-request-id": str(uuid.uuid4()),
+        }
         all_headers.update(headers or {})
         for attempt in range(1, MAX_ATTEMPTS + 1):
             response = self._send(what, method, url, params=params, json=json, headers=all_headers)
@@ -283,6 +334,7 @@ class GraphClient:
                 )
                 self._sleep(wait)
                 continue
+            _log_refusal(what, response, client_request_id=all_headers["client-request-id"])
             raise self._error(what, response, wait)
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from calendars.events import Availability, EventDescription
 from calendars.providers.base import BusyEvent, ProviderError, RemoteCalendar, RemoteEvent
-from calendars.providers.office365.zones import iana_zone, windows_zone
+from calendars.providers.office365.zones import windows_zone, zone_named
 
 _FRACTION = re.compile(r"\.(\d+)")
 # Graph's showAs, in the neutral words (the only place that knows Graph's vocabulary).
@@ -63,10 +63,18 @@ def graph_local_time(value: datetime, time_zone: str) -> dict[str, str]:
 
 
 def parse_graph_time(value: dict) -> datetime:
-    """Graph's {"dateTime": "2026-01-05T09:00:00.0000000", "timeZone": "UTC"} as aware UTC."""
+    """Graph's {"dateTime": "2026-01-05T09:00:00.0000000", "timeZone": "UTC"} as aware UTC.
+
+    We ask for every time in UTC (``Prefer: outlook.timezone="UTC"``), and Microsoft
+    says start and end times come in the zone asked for, in UTC when none is. A
+    ``timeZone`` naming a zone we know (Windows or IANA) is read in that zone; one that
+    names no rules ("tzone://Microsoft/Custom", "Customized Time Zone": an event made
+    in desktop Outlook under a legacy custom zone) is read as the UTC we asked for,
+    rather than failing the whole calendar's read over one event.
+    """
     try:
         raw = value["dateTime"]
-        zone_name = value.get("timeZone") or "UTC"
+        zone_name = str(value.get("timeZone") or "UTC")
         # Graph sends seven fractional digits; Python reads at most six.
         raw = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), raw, count=1)
         naive = datetime.fromisoformat(raw)
@@ -74,17 +82,13 @@ def parse_graph_time(value: dict) -> datetime:
         raise ProviderError("Graph sent a date and time we cannot read.", code="InvalidResponse")
     if naive.tzinfo is not None:
         return naive.astimezone(UTC)
+    zone = zone_named(zone_name) or UTC
     try:
-        zone = (
-            UTC
-            if zone_name.upper() in ("UTC", "ETC/UTC", "GMT")
-            else ZoneInfo(iana_zone(zone_name))
-        )
-    except (ZoneInfoNotFoundError, ValueError):
+        return naive.replace(tzinfo=zone).astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 shifted past the calendar's ends
         raise ProviderError(
-            "Graph sent a time zone we cannot read.", code="InvalidResponse"
+            "Graph sent a date and time we cannot read.", code="InvalidResponse"
         ) from None
-    return naive.replace(tzinfo=zone).astimezone(UTC)
 
 
 def event_body(
@@ -136,10 +140,17 @@ def busy_event(item: dict) -> BusyEvent:
         end=end,
         # An event without showAs is busy, as Outlook shows it; a word we do not know is not.
         availability=SHOW_AS.get(str(item.get("showAs") or "busy"), Availability.UNKNOWN),
-        is_cancelled=bool(item.get("isCancelled", False)),
+        is_cancelled=bool(item.get("isCancelled", False)) or _declined(item),
         transaction_id=str(item.get("transactionId") or ""),
         all_day=all_day,
     )
+
+
+def _declined(item: dict) -> bool:
+    """The calendar's owner declined this meeting (``responseStatus``), and a calendar that
+    keeps declined meetings shows them: they will not be there, whatever ``showAs`` says."""
+    status = item.get("responseStatus")
+    return isinstance(status, dict) and status.get("response") == "declined"
 
 
 def _all_day(item: dict) -> tuple[date, date] | None:

@@ -341,9 +341,12 @@ def _busy_item(item: dict, *, following: bool) -> BusyEvent:
 
 
 def _subscription_error(error: ProviderError) -> ProviderError:
-    """A create or renewal: 404 means the subscription is gone; a 400 about the expiry
-    means the lifetime is over Graph's cap (4,230 or 10,080 minutes, by page)."""
-    if error.status == 404:
+    """A create or renewal: 404 means the subscription is gone, unless it is about the
+    whole mailbox (``MailboxNotEnabledForRESTAPI``: Graph answers every call for the
+    mailbox so while its licence is away, and a new subscription would fail the same);
+    a 400 about the expiry means the lifetime is over Graph's cap (4,230 or 10,080
+    minutes, by page)."""
+    if error.status == 404 and is_missing(error):
         return error.as_kind(SubscriptionGone)
     if error.status == 400 and "expiration" in error.message.lower():
         return error.as_kind(LifetimeRefused)

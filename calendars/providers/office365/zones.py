@@ -9,6 +9,13 @@ rules today), and in UTC otherwise, which every method accepts.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+try:  # CLDR's whole windowsZones table ("001" territory), as icalendar ships it
+    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON as _CLDR
+except ImportError:  # pragma: no cover (icalendar is a requirement; the module may move)
+    _CLDR = {}
+
 _WINDOWS_TO_IANA: dict[str, tuple[str, ...]] = {
     "UTC": ("UTC", "Etc/UTC", "Etc/GMT", "GMT"),
     "GMT Standard Time": (
@@ -171,8 +178,34 @@ def windows_zone(iana: str) -> str | None:
     return IANA_TO_WINDOWS.get(iana)
 
 
+# Names of UTC itself: Windows' display name, and the "tzone://" form Outlook gives an
+# event made in UTC (seen for ``originalStartTimeZone``).
+_UTC_NAMES = frozenset(
+    {"utc", "etc/utc", "gmt", "coordinated universal time", "tzone://microsoft/utc"}
+)
+
+
 def iana_zone(name: str) -> str:
     """The IANA zone for a Windows zone name Graph may write in ``timeZone`` (its own
     examples say "Pacific Standard Time"); any other name as it is."""
-    zones = _WINDOWS_TO_IANA.get(name.strip())
-    return zones[0] if zones else name
+    key = name.strip()
+    zones = _WINDOWS_TO_IANA.get(key)
+    if zones:
+        return zones[0]
+    return _CLDR.get(key, name)
+
+
+def zone_named(name: str) -> ZoneInfo | None:
+    """The zone Graph names in a ``timeZone`` (Windows or IANA), or None when the name
+    tells no rules: "tzone://Microsoft/Custom" (Microsoft's event resource: "a legacy
+    custom time zone was set in desktop Outlook"), "Customized Time Zone", or any word
+    we do not know."""
+    key = name.strip()
+    if key.lower() in _UTC_NAMES:
+        return ZoneInfo("UTC")
+    if not key or key.startswith("tzone://") or len(key) > 100:
+        return None
+    try:
+        return ZoneInfo(iana_zone(key))
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

@@ -1,0 +1,100 @@
+"""Team and a team page's form lay out cleanly in German and English, on a phone (375
+pixels) and a desktop (1280): no word broken across lines in the members table, and the
+team page's Members fieldset clear of the buttons below it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.browser import broken_words, log_in, off_loop
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LANGUAGES = {"de": "de-DE", "en": "en-GB"}
+
+
+def _team_with_long_addresses(host, teammate, django_user_model) -> None:
+    """Alice (admin) with three pages, Bob and Carol; everyone's Office 365 connected under
+    a long address, as a real tenant's addresses are."""
+    from accounts.models import Membership, Role
+    from accounts.services import organization_create_for
+    from booking.services.pages import page_create
+    from booking.services.teams import Seat, team_page_create
+    from tests.teams.conftest import connect
+
+    organization = organization_create_for(user=host).organization
+    carol = django_user_model.objects.create_user(
+        "carol.schneider-weiss@example.com", "carol-password-1", name="Carol Schneider-Weiß"
+    )
+    for user in (teammate, carol):
+        Membership.objects.create(organization=organization, user=user, role=Role.MEMBER)
+    for user, address in (
+        (host, "alice.host@contoso.onmicrosoft.com"),
+        (teammate, "bob.teammate@contoso.onmicrosoft.com"),
+        (carol, "carol.schneider-weiss@contoso.onmicrosoft.com"),
+    ):
+        connect(user, address)
+    for title, slug in (("Erstgespräch mit Neukunden", "erst"), ("Quartalsbesprechung", "q")):
+        page_create(host=host, fields={"title": title, "slug": slug})
+    team_page_create(
+        admin=host,
+        organization=organization,
+        kind="round_robin",
+        fields={"title": "Support rota", "slug": "support-rota"},
+        seats=[Seat(user_id=teammate.pk), Seat(user_id=carol.pk)],
+    )
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+@pytest.mark.parametrize("width", [375, 1280])
+def test_team_members_keep_their_words_whole(
+    transactional_db, host, teammate, django_user_model, live_server, chromium, language, width
+):
+    # At 1280 pixels in German the columns were squeezed under the body's
+    # overflow-wrap "anywhere": "Entfe/rnen", "Buchungssei/ten", every email in pieces.
+    off_loop(lambda: _team_with_long_addresses(host, teammate, django_user_model))
+    context = chromium.new_context(
+        viewport={"width": width, "height": 900}, locale=LANGUAGES[language]
+    )
+    page = context.new_page()
+    log_in(page, live_server.url, host.email)
+    page.goto(live_server.url + "/setup/team/")
+    assert page.locator("#members tbody tr").count() == 3
+    assert broken_words(page, "#members") == []
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1]
+    if width == 1280:
+        # Each member's role and its Change button share a line.
+        for row in page.locator("#members tbody tr").all():
+            select = row.locator("select[name=role]").bounding_box()
+            button = row.locator("form.inline button").bounding_box()
+            assert button["x"] > select["x"] + select["width"] - 1
+            assert (
+                abs(button["y"] + button["height"] / 2 - (select["y"] + select["height"] / 2)) < 8
+            )
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+@pytest.mark.parametrize("width", [375, 1280])
+def test_a_team_pages_members_fieldset_leaves_room_above_the_buttons(
+    transactional_db, host, teammate, live_server, chromium, language, width
+):
+    # The fieldset's bottom edge touched Save and Cancel (no gap at all).
+    from accounts.models import Membership, Role
+    from accounts.services import organization_create_for
+
+    def team() -> None:
+        organization = organization_create_for(user=host, name="Contoso").organization
+        Membership.objects.create(organization=organization, user=teammate, role=Role.MEMBER)
+
+    off_loop(team)
+    context = chromium.new_context(
+        viewport={"width": width, "height": 900}, locale=LANGUAGES[language]
+    )
+    page = context.new_page()
+    log_in(page, live_server.url, host.email)
+    page.goto(live_server.url + "/setup/team/pages/new/")
+    fieldset = page.locator("fieldset.team-members").bounding_box()
+    save = page.locator("form.card button[type=submit]").bounding_box()
+    assert save["y"] - (fieldset["y"] + fieldset["height"]) >= 12
+    assert broken_words(page, "fieldset.team-members") == []
