@@ -153,11 +153,6 @@ def _with_status(response: HttpResponse, status: int) -> HttpResponse:
 
 
 @login_required
-def setup_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "setup/home.html", {"section": "home"})
-
-
-@login_required
 @require_http_methods(["GET", "POST"])
 def setup_profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)

@@ -167,16 +167,49 @@ def _booking_or_404(request: HttpRequest, token: str) -> Booking:
     return booking
 
 
-def _details(booking: Booking) -> dict:
+def _chosen_language(request: HttpRequest) -> str:
+    """``?lang=de`` when this request chose its language with ``?lang=`` (else ""): the
+    invitee's links and the page after cancelling or moving keep it, instead of falling
+    back to the language the booking was made in."""
+    chosen = supported_language(request.GET.get("lang"))
+    return f"?lang={chosen}" if chosen else ""
+
+
+def _manage_redirect(request: HttpRequest, token: str, *, moved: bool = False) -> HttpResponse:
+    """Back to the booking's page after a cancel or a move, in the language chosen."""
+    query = _chosen_language(request)
+    if moved:
+        query += ("&" if query else "?") + "moved=1"
+    return redirect(reverse("booking:manage", args=[token]) + query)
+
+
+def _reader_locale(request: HttpRequest, booking: Booking) -> str:
+    """The locale dates and times are written in: the booking's, unless the invitee chose
+    another language with ``?lang=`` (then that language's, with the browser's region):
+    a German page must not name an English weekday."""
+    if translation.get_language() == language_of(booking.invitee_locale):
+        return booking.invitee_locale
+    return request_locale(request)
+
+
+def _details(booking: Booking, request: HttpRequest) -> dict:
     zone = ZoneInfo(booking.invitee_time_zone)
+    locale = _reader_locale(request, booking)
+    links = booking_paths(booking)
+    query = _chosen_language(request)
+    if query:
+        links = {
+            name: link + query if name in ("manage", "cancel", "reschedule") else link
+            for name, link in links.items()
+        }
     return {
-        "locale": booking.invitee_locale,
+        "locale": locale,
         "booking": booking,
         "start": booking.start.astimezone(zone),
         "end": booking.end.astimezone(zone),
         "zone": booking.invitee_time_zone,
-        "zone_text": zone_text(booking.invitee_time_zone, booking.start, booking.invitee_locale),
-        "links": booking_paths(booking),
+        "zone_text": zone_text(booking.invitee_time_zone, booking.start, locale),
+        "links": links,
         "changeable": booking.is_confirmed and booking.start > timezone.now(),
         "hosts_text": _and_list(booking_host_names(booking=booking)),
     }
@@ -196,7 +229,9 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     and the online meeting's join link (the page asks ``join.json`` until it exists)."""
     booking = _booking_or_404(request, token)
     context = {
-        **_details(booking),
+        **_details(booking, request),
+        # Just moved by the invitee (the reschedule link's page sends them here so).
+        "moved": booking.is_confirmed and request.GET.get("moved") == "1",
         "join_expected": _join_link_expected(booking),
         "join_url": join_url_for(booking=booking),
         "join_poll_url": reverse("booking:join", args=[token]),
@@ -254,10 +289,10 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
             form.add_error(None, refused.message)
             status = 400
         else:
-            return redirect("booking:manage", token)
+            return _manage_redirect(request, token)
     elif request.method == "POST":
         status = 400
-    context = {**_details(booking), "form": form}
+    context = {**_details(booking, request), "form": form}
     return render(request, "booking/public/cancel.html", context, status=status)
 
 
@@ -269,7 +304,7 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
     status = 200
     error = ""
     if page is None or not page.is_active:
-        context = {**_details(booking), "page": page}
+        context = {**_details(booking, request), "page": page}
         return render(request, "booking/public/reschedule_closed.html", context, status=404)
     wait = None
     if request.method == "POST":
@@ -281,10 +316,11 @@ def reschedule(request: HttpRequest, token: str) -> HttpResponse:
         else:
             status, error = _reschedule_post(request, booking)
         if status == 302:
-            return redirect("booking:manage", token)
+            return _manage_redirect(request, token, moved=True)
+    details = _details(booking, request)
     context = {
-        **_widget_context(page, mode="reschedule", locale=booking.invitee_locale, booking=booking),
-        **_details(booking),
+        **_widget_context(page, mode="reschedule", locale=details["locale"], booking=booking),
+        **details,
         "error": error,
         "form": RescheduleForm(),
         "handed_over": round_robin_handed_over(booking=booking),

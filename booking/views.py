@@ -47,6 +47,23 @@ def _own_page(request: HttpRequest, pk: int) -> BookingPage:
 
 
 @login_required
+def setup_home(request: HttpRequest) -> HttpResponse:
+    """Setup → Getting started: the three steps, each saying whether it is done yet."""
+    pages = [page for page in pages_for_host(host=request.user) if not page.team_kind]
+    taking = [page for page in pages if page.is_active]
+    return render(
+        request,
+        "setup/home.html",
+        {
+            "section": "home",
+            "connection": connection_live_for(host=request.user),
+            "page_count": len(pages),
+            "share_link": public_link(taking[0]) if taking else "",
+        },
+    )
+
+
+@login_required
 def page_list(request: HttpRequest) -> HttpResponse:
     """Setup → Booking pages."""
     pages = [

@@ -103,7 +103,7 @@ def banners_for_host(*, host, now: datetime | None = None) -> list[Banner]:
         if expires is None or expires - now > horizon:
             return []
         with timezone.override(host.time_zone):
-            when = date_format(timezone.localtime(expires), _("l j F Y, H:i"))
+            when = date_format(timezone.localtime(expires), _("l j F Y, H:i T"))
         return [
             Banner(
                 level="warning",

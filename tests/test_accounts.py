@@ -470,3 +470,31 @@ def test_a_reset_link_that_no_longer_works_is_a_400_that_says_so(client, host):
     forged = client.get(reverse("accounts:password_reset_confirm", args=["MQ", "nope-nope"]))
     assert forged.status_code == 400
     assert "This link no longer works" in forged.content.decode()
+
+
+def test_getting_started_says_which_steps_are_done(host_client, host, settings):
+    """A new host sees the three steps to take; once connected and with a page, the
+    steps say so (the account, how many pages) and the third gives the link to share."""
+    from booking.services.pages import page_create
+    from calendars.models import CalendarConnection
+
+    page = host_client.get(reverse("setup:home")).content.decode()
+    assert "Sign in with Microsoft" in page
+    assert "Done:" not in page
+    assert "/book/" not in page
+
+    CalendarConnection.objects.create(
+        host=host, provider="office365", account_id="uid.tid", account_email="alice@contoso.com"
+    )
+    page_create(host=host, fields={"title": "Intro call", "slug": "intro"}, questions=[])
+    page = host_client.get(reverse("setup:home")).content.decode()
+    assert re.search(r"<strong>Done:</strong> connected to alice@contoso\.com\.", page)
+    assert re.search(r"<strong>Done:</strong> you have 1 booking page\.", page)
+    assert f'href="{settings.SITE_URL}/book/intro/"' in page
+    assert "Sign in with Microsoft" not in page
+
+    host.language = "de"
+    host.save(update_fields=["language"])
+    page = host_client.get(reverse("setup:home"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Erledigt:" in page
+    assert "verbunden mit alice@contoso.com." in page

@@ -114,7 +114,7 @@ def test_host_creates_a_page_and_an_invitee_in_kolkata_books_and_cancels(
     invitee.locator("button.slot", has_text=expected[2]).click()
     screenshots.take(invitee, "invitee-reschedule")
     invitee.click("text=Move my meeting to this time")
-    invitee.wait_for_selector("text=booked with Alice Host")
+    invitee.wait_for_selector("text=Your meeting with Alice Host was moved")
     assert expected[2] in invitee.inner_text("#booking-when")
     screenshots.take(invitee, "invitee-rescheduled")
     off_loop(booking.refresh_from_db)

@@ -1,7 +1,9 @@
 """Every booking email, as it goes on the wire, is the same bytes as the ones recorded in
 ``data/booking_emails.json``: each sender of ``booking/emails.py`` (confirmed, rescheduled,
 cancelled to each side, by the host, handed over; the ask to reschedule; the join link,
-first and changed; the dropped link; the handover notice), in English and in German.
+first and changed; the dropped link; the handover notice), in English and in German; and
+every reminder (``booking/reminders.py``, to the invitee: without and with a join link, in a
+place) in ``data/reminder_emails.json``.
 
 Recorded from the senders before they shared one helper; a change to what an email says
 is a change to that file: ``UPDATE_EMAIL_RECORDS=1`` writes it again (then read its diff).
@@ -28,13 +30,16 @@ from booking.emails import (
     send_join_link_dropped,
     send_reschedule_request,
 )
-from booking.models import Booking
+from booking.models import Booking, InviteeReminder, LocationKind, ReminderState
+from booking.reminders import reminder_send
 from booking.services.bookings import Invitee, booking_create
+from outbox.outcomes import Status
 from tests.support.booking import at, workday
 
 pytestmark = pytest.mark.django_db
 
 RECORDS = Path(__file__).with_name("data") / "booking_emails.json"
+REMINDER_RECORDS = Path(__file__).with_name("data") / "reminder_emails.json"
 NOW = datetime(2031, 3, 1, 8, 0, tzinfo=UTC)
 START = datetime(2031, 4, 1, 9, 30, tzinfo=UTC)
 LINK = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_golden%40thread.v2/0"
@@ -129,9 +134,40 @@ def test_every_booking_email_is_the_bytes_recorded(booking, host, teammate, monk
         booking.refresh_from_db()
         for name, wire in _every_email(booking, teammate, monkeypatch).items():
             emails[f"{language} {name}"] = wire
+    _as_recorded(emails, RECORDS)
+
+
+def _as_recorded(emails: dict[str, str], records: Path) -> None:
     if os.environ.get("UPDATE_EMAIL_RECORDS") == "1":
-        RECORDS.write_text(json.dumps(emails, indent=1, ensure_ascii=False) + "\n")
-    recorded = json.loads(RECORDS.read_text())
+        records.write_text(json.dumps(emails, indent=1, ensure_ascii=False) + "\n")
+    recorded = json.loads(records.read_text())
     assert list(emails) == list(recorded)
     for name, wire in emails.items():
         assert wire == recorded[name], name
+
+
+def _reminder_sent(booking: Booking, monkeypatch, *, link: str) -> str:
+    """The day-before reminder as ``reminder_send`` sends it (its row made due again)."""
+    row = InviteeReminder.objects.get(booking=booking, offset_minutes=1440)
+    InviteeReminder.objects.filter(pk=row.pk).update(
+        state=ReminderState.PENDING, attempts=0, next_attempt_at=row.due_at, sent_at=None
+    )
+    monkeypatch.setattr(reminders, "join_url_for", lambda *, booking: link)
+    mail.outbox.clear()
+    assert reminder_send(reminder_id=row.pk, now=row.due_at).status == Status.SYNCED
+    [message] = mail.outbox
+    return _wire(message)
+
+
+def test_every_reminder_email_is_the_bytes_recorded(booking, monkeypatch):
+    emails = {}
+    for language, locale in (("en", "en-GB"), ("de", "de-DE")):
+        Booking.objects.filter(pk=booking.pk).update(invitee_locale=locale)
+        booking.refresh_from_db()
+        emails[f"{language} reminder"] = _reminder_sent(booking, monkeypatch, link="")
+        emails[f"{language} reminder-join_link"] = _reminder_sent(booking, monkeypatch, link=LINK)
+        place = Booking.objects.filter(pk=booking.pk)
+        place.update(location_kind=LocationKind.IN_PERSON, location_details="Main St 5, Köln")
+        emails[f"{language} reminder-place"] = _reminder_sent(booking, monkeypatch, link="")
+        place.update(location_kind=booking.location_kind, location_details="")
+    _as_recorded(emails, REMINDER_RECORDS)

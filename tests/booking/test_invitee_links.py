@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from babel.dates import format_date
 from django.core import mail
 from django.urls import reverse, set_script_prefix
 
@@ -337,3 +339,57 @@ def test_each_new_bookings_links_come_from_paths_reversed_once_per_process(
             for name in ("manage", "cancel", "reschedule", "ics")
         }
     assert len(reversed_names) == 4
+
+
+def test_after_moving_the_page_says_so_in_the_language_the_invitee_chose(client, page):
+    """Booked in English, switched to Deutsch on the reschedule page: the page after the
+    move keeps German and says the meeting moved, and its links keep German too."""
+    day = workday("Europe/London")
+    body = book(client, page.slug, start=at(day, 10)).json()
+    response = client.post(body["reschedule_url"] + "?lang=de", {"start": at(day, 11).isoformat()})
+    assert response.status_code == 302
+    after = client.get(response["Location"])
+    text = after.content.decode()
+    assert after["Content-Language"] == "de"
+    assert "Ihr Termin mit Alice Host wurde verschoben" in text
+    assert _path(body["reschedule_url"]) + "?lang=de" in text
+    assert _path(body["cancel_url"]) + "?lang=de" in text
+    # Opened again later from the email, the page is the usual confirmation.
+    plain = client.get(_path(body["reschedule_url"]).replace("reschedule/", "")).content
+    assert "booked with Alice Host" in plain.decode()
+    assert "was moved" not in plain.decode()
+
+
+def test_after_cancelling_the_page_keeps_the_language_the_invitee_chose(client, booked):
+    body, _ = booked
+    response = client.post(body["cancel_url"] + "?lang=de", {"reason": ""})
+    assert response.status_code == 302
+    after = client.get(response["Location"]).content.decode()
+    assert "Dieser Termin wurde abgesagt" in after
+    # Its .ics is now a CANCEL: the button says what opening it does.
+    assert "Aus Ihrem Kalender entfernen (.ics)" in after
+    assert "Zum Kalender hinzufügen" not in after
+
+
+def test_switching_to_german_writes_dates_and_the_calendar_in_german(client, page):
+    """Booked in English (en-US): with ?lang=de the reschedule and booking pages name the
+    day, the zone and the calendar's times in German, not an English weekday or "PM"."""
+    day = workday("Europe/London")
+    body = book(client, page.slug, start=at(day, 15), timezone="Europe/Berlin").json()
+    german_day = format_date(day, "EEEE", locale="de_DE")
+    english_day = format_date(day, "EEEE", locale="en_US")
+
+    shown = client.get(body["reschedule_url"] + "?lang=de").content.decode()
+    config = json.loads(re.search(r'id="booker-config"[^>]*>(.*?)</script>', shown, re.S)[1])
+    assert config["locale"] == "de-DE"
+    current = re.search(r'<p class="current-booking">(.*?)</p>', shown, re.S)[1]
+    assert german_day in current
+    assert "16:00" in current
+    assert english_day not in current
+    assert "PM" not in current
+    assert "Mitteleuropäische" in current
+
+    manage = client.get(body["reschedule_url"].replace("reschedule/", "") + "?lang=de")
+    when = re.search(r'<dd id="booking-when">(.*?)</dd>', manage.content.decode(), re.S)[1]
+    assert german_day in when
+    assert english_day not in when

@@ -652,6 +652,10 @@ def test_an_expiring_connection_warns_on_setup_pages(host_client, connected):
     connected.save()
     page = text(host_client.get(reverse("setup:home")))
     assert "Your Office 365 connection (alice@contoso.com) expires on" in page
+    # In the host's own zone, saying which (as the warning email does): Alice is in London.
+    with timezone.override("Europe/London"):
+        when = timezone.localtime(connected.refresh_expires_at)
+    assert f"expires on {when:%A} {when.day} {when:%B %Y, %H:%M} {when:%Z}." in page
     connected.refresh_expires_at = timezone.now() + timedelta(days=60)
     connected.save()
     assert "calendar-banner" not in host_client.get(reverse("setup:home")).content.decode()
