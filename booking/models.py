@@ -104,7 +104,7 @@ def validate_reminder_offsets(value) -> None:
 class LocationKind(models.TextChoices):
     IN_PERSON = "in_person", _("In person")
     PHONE = "phone", _("Phone call")
-    TEAMS = "teams", _("Microsoft Teams online meeting")
+    TEAMS = "teams", _("Microsoft Teams meeting")
 
 
 def location_wording(kind: str, details: str, *, no_join_link: bool = False) -> str:
