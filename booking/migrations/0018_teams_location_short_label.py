@@ -4,20 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('booking', '0017_team_kind_short_labels'),
+        ("booking", "0017_team_kind_short_labels"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='booking',
-            name='location_kind',
-            field=models.CharField(blank=True, choices=[('in_person', 'In person'), ('phone', 'Phone call'), ('teams', 'Microsoft Teams meeting')], default='', max_length=16),
+            model_name="booking",
+            name="location_kind",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("in_person", "In person"),
+                    ("phone", "Phone call"),
+                    ("teams", "Microsoft Teams meeting"),
+                ],
+                default="",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='bookingpage',
-            name='location_kind',
-            field=models.CharField(choices=[('in_person', 'In person'), ('phone', 'Phone call'), ('teams', 'Microsoft Teams meeting')], default='teams', max_length=16, verbose_name='location'),
+            model_name="bookingpage",
+            name="location_kind",
+            field=models.CharField(
+                choices=[
+                    ("in_person", "In person"),
+                    ("phone", "Phone call"),
+                    ("teams", "Microsoft Teams meeting"),
+                ],
+                default="teams",
+                max_length=16,
+                verbose_name="location",
+            ),
         ),
     ]
