@@ -158,7 +158,7 @@ def test_failed_pushes_say_how_many_the_latest_reason_and_that_the_member_retrie
 
     answer = client.get("/setup/team/")
     text = _health_text(answer, teammate.email)
-    assert "2 failed pushes 2 bookings did not reach Bob Teammate's calendar." in text
+    assert "2 bookings did not reach Bob Teammate's calendar." in text
     assert "Latest: Office 365 cannot open this account's mailbox" in text
     assert (
         "Bob Teammate can send them again with Retry in their own Setup → Calendar "
