@@ -101,7 +101,8 @@ def test_team_members_keep_their_words_whole(
     # The table fits its card: nothing (the Remove buttons) hidden to the right.
     fits = page.evaluate(
         "(() => { const t = document.querySelector('#members');"
-        " return t.getBoundingClientRect().right <= t.parentElement.getBoundingClientRect().right + 1; })()"
+        " return t.getBoundingClientRect().right"
+        " <= t.parentElement.getBoundingClientRect().right + 1; })()"
     )
     assert fits
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
