@@ -24,7 +24,7 @@ SINCE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 def _health_text(answer, email: str) -> str:
     html = answer.content.decode()
     row = re.search(rf'<tr data-member="{re.escape(email)}">(.*?)</tr>', html, re.S).group(1)
-    cell = re.search(r'data-testid="connection">(.*?)</td>', row, re.S).group(1)
+    cell = re.search(r'data-testid="connection"[^>]*>(.*?)</td>', row, re.S).group(1)
     text = (
         re.sub(r"<[^>]+>", " ", re.sub(r"<wbr\s*/?>", "", cell))
         .replace("&#x27;", "'")
