@@ -140,6 +140,9 @@ class ApiToken(models.Model):
     # Refused from this moment on; null: lasts until revoked (every token made before
     # tokens could expire, and those made with "Never").
     expires_at = models.DateTimeField(null=True, blank=True)
+    # When its owner was emailed that it expires soon (integrations.token_expiry): set
+    # once, by the conditional UPDATE that claims the email, so it is never sent twice.
+    expiry_warned_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -389,6 +389,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
             "OUTBOX_SWEEP_INTERVAL", default=env_seconds("CALENDAR_SWEEP_INTERVAL", default=60)
         ),
     },
+    # Email the owner of an API token that expires within API_TOKEN_EXPIRY_WARNING_DAYS
+    # (once per token: integrations.token_expiry).
+    "api-token-expiry": {
+        "task": "integrations.tasks.warn_expiring_tokens",
+        "schedule": env_seconds("API_TOKEN_EXPIRY_CHECK_INTERVAL", default=3600),
+    },
     # Queue the invitee reminders that are due (booking.reminders): each is sent once.
     "invitee-reminders": {
         "task": "booking.tasks.dispatch_invitee_reminders",
@@ -423,6 +429,8 @@ if WEBHOOK_LEASE < 2 * WEBHOOK_TIMEOUT:
 WEBHOOK_ALLOW_LOOPBACK = env_flag("WEBHOOK_ALLOW_LOOPBACK", default=DEBUG)
 # Read API requests allowed per personal access token and minute (0: no limit).
 API_RATE_LIMIT = env_count("API_RATE_LIMIT", default=120)
+# An API token's owner is emailed once, this many days before the token expires.
+API_TOKEN_EXPIRY_WARNING_DAYS = env_count("API_TOKEN_EXPIRY_WARNING_DAYS", default=7)
 
 # --- Microsoft identity platform and Graph -------------------------------------------
 

@@ -490,7 +490,7 @@ def test_getting_started_says_which_steps_are_done(host_client, host, settings):
     page = host_client.get(reverse("setup:home")).content.decode()
     assert re.search(r"<strong>Done:</strong> connected to alice@contoso\.com\.", page)
     assert re.search(r"<strong>Done:</strong> you have 1 booking page\.", page)
-    assert f'href="{settings.SITE_URL}/book/intro/"' in page
+    assert f'href="{settings.SITE_URL}/book/intro/" class="public-link">' in page
     assert "Sign in with Microsoft" not in page
 
     host.language = "de"

@@ -86,7 +86,7 @@ def notifications_unavailable_reason() -> str:
     (Microsoft itself refuses it, and Setup then shows its answer).
     """
     if not settings.CALENDAR_NOTIFICATIONS:
-        return _("live updates are turned off (CALENDAR_NOTIFICATIONS=0)")
+        return _("turned off by the operator (CALENDAR_NOTIFICATIONS=0)")
     parts = urlsplit(settings.SITE_URL)
     if _is_local_host(parts.hostname or ""):
         if settings.DEBUG:

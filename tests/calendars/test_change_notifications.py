@@ -553,3 +553,25 @@ def test_each_calendar_read_for_busy_time_shows_the_live_updates_state(client, s
     )
     html = client.get("/setup/integration/calendar/").content.decode()
     assert html.count('data-testid="calendar-live-updates" data-state="failing"') == busy.count()
+
+
+def test_setup_says_once_that_live_updates_are_switched_off(
+    client, site, adele, intro, o365, settings
+):
+    """With CALENDAR_NOTIFICATIONS=0 Calendar integration gives the reason without saying
+    "live updates are off" twice in one sentence (it did, in English and in German)."""
+    import re
+
+    def sentence(language: str) -> str:
+        page = client.get("/setup/integration/calendar/", HTTP_ACCEPT_LANGUAGE=language)
+        found = re.search(r'data-testid="live-updates"[^>]*>([^<]*)<', page.content.decode())
+        assert found, "no live-updates line"
+        return found.group(1)
+
+    settings.CALENDAR_NOTIFICATIONS = False
+    english = sentence("en")
+    assert english.startswith(
+        "Live updates are off: turned off by the operator (CALENDAR_NOTIFICATIONS=0). "
+    )
+    assert english.lower().count("live updates") == 1
+    assert sentence("de").count("Live-Aktualisierungen") == 1

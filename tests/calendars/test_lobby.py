@@ -73,7 +73,8 @@ def text(response) -> str:
 
 
 def text_of(markup: str) -> str:
-    words = re.sub(r"<[^>]+>", " ", markup)
+    # A line-break opportunity (<wbr>, in an account address) is no space on screen.
+    words = re.sub(r"<[^>]+>", " ", markup.replace("<wbr>", ""))
     return re.sub(r"\s+", " ", unescape(words)).replace(" .", ".").replace(" :", ":")
 
 

@@ -300,7 +300,7 @@ def test_calendar_status_prints_one_line_per_connection(client, adele, intro, o3
     # The suite turns change notifications off where it does not prove them (conftest.py).
     assert line.endswith(
         "last_sync=never sync_errors=0 pending=1 waiting=0 failed=1 "
-        "push=off(live updates are turned off (CALENDAR_NOTIFICATIONS=0))"
+        "push=off(turned off by the operator (CALENDAR_NOTIFICATIONS=0))"
     )
 
     Calendar.objects.filter(name="Calendar").update(last_synced_at=timezone.now())

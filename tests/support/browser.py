@@ -160,7 +160,8 @@ def log_in(page, base_url: str, email: str, password: str = "alice-password-1") 
     page.click("button[type=submit]")
 
 
-# Every word (split at spaces and after hyphens) under the root whose letters lie on more
+# Every word (split at spaces and after hyphens and en dashes, where browsers may wrap
+# too: "13:00-(en dash)" then "17:00" is no broken word) under the root whose letters lie on more
 # than one line: "Entfe/rnen" in a squeezed column, an email broken in two. Text only a
 # screen reader gets (inside a box a pixel wide, e.g. a phone card's hidden headers) is
 # left out.
@@ -178,7 +179,7 @@ root => {
   while (walker.nextNode()) {
     const node = walker.currentNode;
     if (hidden(node.parentElement)) continue;
-    for (const match of node.data.matchAll(/[^\\s-]+-?/g)) {
+    for (const match of node.data.matchAll(/[^\\s\u2013-]+[\u2013-]?/g)) {
       const range = document.createRange();
       range.setStart(node, match.index);
       range.setEnd(node, match.index + match[0].length);
