@@ -57,8 +57,14 @@ from booking.services.teams import (
     team_seats_set,
 )
 from booking.team_forms import InviteForm, OrganizationForm, RoleForm, TeamPageForm
+from booking.team_health import (
+    FailedWords,
+    HealthWords,
+    connection_health,
+    failed_pushes_health,
+)
 from calendars.models import CalendarConnection
-from calendars.selectors import connection_latest_for, pushes_failed_for
+from calendars.selectors import connection_latest_for
 
 
 def admin_required(view: Callable) -> Callable:
@@ -81,21 +87,30 @@ class MemberHealth:
     connection: CalendarConnection | None
     last_synced_at: datetime | None
     failed_pushes: int
+    health: HealthWords
+    failed: FailedWords | None
     pages: list[BookingPage]
     team_pages: list[BookingPage]
 
 
-def _health(membership: Membership, team_pages: dict[int, list[BookingPage]]) -> MemberHealth:
+def _health(
+    membership: Membership, team_pages: dict[int, list[BookingPage]], *, time_zone: str
+) -> MemberHealth:
+    """``membership``'s member as an admin in ``time_zone`` sees them."""
     user = membership.user
+    name = user.get_full_name() or user.email
     connection = connection_latest_for(host=user)
     last_synced = None
     if connection is not None:
         last_synced = connection.calendars.aggregate(last=Max("last_synced_at"))["last"]
+    failed = failed_pushes_health(connection=connection, name=name)
     return MemberHealth(
         membership=membership,
         connection=connection,
         last_synced_at=last_synced,
-        failed_pushes=len(pushes_failed_for(connection=connection)),
+        failed_pushes=failed.count if failed else 0,
+        health=connection_health(connection=connection, name=name, time_zone=time_zone),
+        failed=failed,
         pages=list(BookingPage.objects.filter(host=user, team_kind="").order_by("title", "pk")),
         team_pages=team_pages.get(user.pk, []),
     )
@@ -139,7 +154,10 @@ def _render_home(request, organization, *, invite_form=None, org_form=None, stat
     context = {
         "section": "team",
         "organization": organization,
-        "members": [_health(m, seats) for m in members_of(organization=organization)],
+        "members": [
+            _health(m, seats, time_zone=request.user.time_zone)
+            for m in members_of(organization=organization)
+        ],
         "former": former_members_of(organization=organization),
         "invitations": invitations,
         "team_pages": team_pages,
@@ -272,7 +290,11 @@ def member_remove_view(request: HttpRequest, organization: Organization, pk: int
             )
             % {"name": membership.user.get_full_name()},
         )
-    health = _health(membership, team_pages_by_member(organization_id=organization.pk))
+    health = _health(
+        membership,
+        team_pages_by_member(organization_id=organization.pk),
+        time_zone=request.user.time_zone,
+    )
     return render(
         request,
         "booking/team/remove.html",
