@@ -129,7 +129,13 @@ def _take_many(
     """``_take`` for each of items ``pks`` whose ``lookup`` is ``value``."""
     items = model.objects.filter(pk__in=pks, state=PENDING, **{lookup: value})
     items = items.filter(is_unclaimed(now=now)).filter(is_due(by=due_by))
-    return items, {
+    return items, _claim_fields(token=token, until=until, now=now)
+
+
+def _claim_fields(*, token: str, until: datetime, now: datetime) -> dict[str, Any]:
+    """What a claim writes on each item it takes: held by ``token`` until ``until``, one
+    more attempt."""
+    return {
         "claimed_until": until,
         "claimed_by": token,
         "attempts": F("attempts") + 1,
@@ -159,12 +165,7 @@ def _take(
     """The claim: item ``pk``, pending, due, not held by a live claim, becomes ours."""
     items = model.objects.filter(pk=pk, state=PENDING)
     items = items.filter(is_unclaimed(now=now)).filter(is_due(by=due_by))
-    return items, {
-        "claimed_until": until,
-        "claimed_by": token,
-        "attempts": F("attempts") + 1,
-        "updated_at": now,
-    }
+    return items, _claim_fields(token=token, until=until, now=now)
 
 
 def _held(
