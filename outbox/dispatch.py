@@ -264,7 +264,18 @@ def bundle_items(name: str) -> list[list]:
     their order (run, running or still waiting); empty outside a bundle. An item may do
     its companions' work with its own (one call slot for a calendar's pushes): they still
     run, and find their work done."""
-    return [list(item[1]) for item in _sent_items.get() if item[0] == name]
+    return [args for args, _ in bundle_items_asked(name)]
+
+
+def bundle_items_asked(name: str) -> list[tuple[list, str | None]]:
+    """``bundle_items`` with the id of the request that asked for each (None where the
+    bundle's own request did: a bundle of one request's items names none), so work done
+    for a companion can be logged under its own request."""
+    return [
+        (list(item[1]), item[2] if len(item) > 2 else None)
+        for item in _sent_items.get()
+        if item[0] == name
+    ]
 
 
 def _publish_soon(items: list[tuple[str, list]], countdown: float | None = None) -> None:

@@ -86,6 +86,7 @@ from calendars.services.mailbox_throttle import mailbox_throttled
 from calendars.services.tokens import HeldToken, with_provider
 from ops.compiled_queries import query_objects, reads
 from ops.deadline import seconds_left
+from ops.logging import log_context_bound
 from ops.metrics import push_attempt_count
 from outbox import dispatch
 from outbox.claims import DUE_TOLERANCE, Claim, LostClaim, claim_take, claims_take
@@ -299,6 +300,10 @@ def _push_batch(*, row_ids: list[int], connection: CalendarConnection) -> Outcom
     )
     first = Outcome(Status.SKIPPED)  # another worker has it, or it is settled or not due
     held = HeldToken()
+    # Each companion's lines are logged under the request that asked for it.
+    askers = {
+        args[0]: asker for args, asker in dispatch.bundle_items_asked(PUSH_TASK) if args and asker
+    }
     done = _pushed_in_bundle.get()
     done = set() if done is None else done  # (an empty set is the bundle's too)
     try:
@@ -306,7 +311,9 @@ def _push_batch(*, row_ids: list[int], connection: CalendarConnection) -> Outcom
             if claims[0].item.pk != row_ids[0] and not _batch_goes_on(started):
                 break
             claim = claims.popleft()
-            outcome = _push_counted(claim=claim, held=held)
+            asker = askers.get(claim.item.pk) if claim.item.pk != row_ids[0] else None
+            with log_context_bound(request_id=asker):
+                outcome = _push_counted(claim=claim, held=held)
             if claim.item.pk == row_ids[0]:
                 first = outcome
             else:
