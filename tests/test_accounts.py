@@ -487,7 +487,7 @@ def test_getting_started_says_which_steps_are_done(host_client, host, settings):
         host=host, provider="office365", account_id="uid.tid", account_email="alice@contoso.com"
     )
     page_create(host=host, fields={"title": "Intro call", "slug": "intro"}, questions=[])
-    page = host_client.get(reverse("setup:home")).content.decode()
+    page = host_client.get(reverse("setup:home")).content.decode().replace("<wbr>", "")
     assert re.search(r"<strong>Done:</strong> connected to alice@contoso\.com\.", page)
     assert re.search(r"<strong>Done:</strong> you have 1 booking page\.", page)
     assert f'href="{settings.SITE_URL}/book/intro/" class="public-link">' in page
@@ -496,5 +496,6 @@ def test_getting_started_says_which_steps_are_done(host_client, host, settings):
     host.language = "de"
     host.save(update_fields=["language"])
     page = host_client.get(reverse("setup:home"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    page = page.replace("<wbr>", "")  # where the address may wrap
     assert "Erledigt:" in page
     assert "verbunden mit alice@contoso.com." in page
